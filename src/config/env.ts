@@ -1,0 +1,60 @@
+import { z } from 'zod'
+
+/**
+ * Every setting LiveInsight reads from the environment, parsed and typed once at start-up.
+ * `.env.example` documents each variable; an invalid value stops start-up with a message
+ * naming the variable, so a typo never silently falls back to a default.
+ */
+const booleanFromEnv = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], {
+    error: 'must be true or false',
+  })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes')
+
+const intFromEnv = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, { error: 'must be a whole number' })
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max))
+
+const EnvSchema = z.object({
+  PORT: intFromEnv(0, 65535).default(8787),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  API_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{16,128}$/, {
+      error: 'must be 16-128 characters of letters, digits, _ or -',
+    })
+    .optional(),
+  EVENT_TTL_HOURS: intFromEnv(1, 24 * 365).default(24),
+  SESSION_TIMEOUT_MINUTES: intFromEnv(1, 24 * 60).default(30),
+  TRUST_PROXY: booleanFromEnv.default(false),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** SQLite `synchronous` pragma: FULL survives power loss, NORMAL survives a process crash. */
+  SQLITE_SYNCHRONOUS: z.enum(['FULL', 'NORMAL']).default('FULL'),
+})
+
+export type Config = z.infer<typeof EnvSchema>
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+/** Parses the environment; empty strings count as unset so `.env` templates can leave blanks. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+  )
+  const result = EnvSchema.safeParse(present)
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+    )
+  }
+  return result.data
+}

@@ -1,0 +1,128 @@
+import { z } from 'zod'
+import type { PropValue } from './types.ts'
+
+/** Limits of one event; generous for real pages, small enough to keep a row cheap. */
+const MAX_URL = 2048
+const MAX_TEXT = 512
+const MAX_PROPS = 30
+const MAX_PROP_KEY = 64
+
+/** Below this a timestamp is taken as epoch seconds (1e11 ms is 1973; 1e11 s is year 5138). */
+const SECONDS_THRESHOLD = 1e11
+export const MAX_FUTURE_MS = 5 * 60_000
+/** Older events are refused: their day's visitor salt is gone and their session long closed. */
+export const MAX_AGE_MS = 24 * 3_600_000
+
+const httpUrl = z
+  .string()
+  .max(MAX_URL)
+  .refine(
+    (value) => {
+      if (!URL.canParse(value)) return false
+      const protocol = new URL(value).protocol
+      return protocol === 'http:' || protocol === 'https:'
+    },
+    { error: 'must be an absolute http(s) URL' },
+  )
+
+const propValue = z.union([z.string().max(MAX_TEXT), z.number(), z.boolean(), z.null()])
+
+const props = z
+  .record(z.string().min(1).max(MAX_PROP_KEY), propValue)
+  .refine((value) => Object.keys(value).length <= MAX_PROPS, {
+    error: `must have at most ${MAX_PROPS} properties`,
+  })
+
+/**
+ * One item of `{"events":[…]}` as DESIGN.md specifies. `type` and `url` are accepted as
+ * aliases of `event_type` and `page_url` (the original plan's minimal snippet).
+ */
+export const EventInputSchema = z
+  .object({
+    session_id: z.string().min(1).max(128).optional(),
+    timestamp: z.number().int().positive().optional(),
+    event_type: z.string().min(1).max(64).optional(),
+    type: z.string().min(1).max(64).optional(),
+    page_url: httpUrl.optional(),
+    url: httpUrl.optional(),
+    referrer: z.string().max(MAX_URL).optional(),
+    user_agent: z.string().max(MAX_TEXT).optional(),
+    user_id: z.string().min(1).max(128).optional(),
+    title: z.string().max(MAX_TEXT).optional(),
+    props: props.optional(),
+    event_id: z.string().min(1).max(128).optional(),
+    engagement_ms: z
+      .number()
+      .int()
+      .min(0)
+      .max(24 * 3_600_000)
+      .optional(),
+  })
+  .refine((e) => e.event_type !== undefined || e.type !== undefined, {
+    error: 'event_type is required',
+    path: ['event_type'],
+  })
+  .refine((e) => e.page_url !== undefined || e.url !== undefined, {
+    error: 'page_url is required',
+    path: ['page_url'],
+  })
+
+/** A validated event with aliases resolved and the timestamp in epoch milliseconds. */
+export interface EventInput {
+  session_id: string | null
+  timestamp: number
+  event_type: string
+  page_url: string
+  referrer: string
+  user_agent: string | null
+  user_id: string | null
+  title: string
+  props: Record<string, PropValue> | null
+  event_id: string | null
+  engagement_ms: number | null
+}
+
+export type EventParseResult = { ok: true; event: EventInput } | { ok: false; message: string }
+
+export function normalizeTimestamp(value: number): number {
+  return value < SECONDS_THRESHOLD ? value * 1000 : value
+}
+
+/** Validates one event of a batch on its own; `now` decides what is too old or in the future. */
+export function parseEventInput(raw: unknown, now: number): EventParseResult {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return { ok: false, message: 'event must be a JSON object' }
+  }
+  const result = EventInputSchema.safeParse(raw)
+  if (!result.success) {
+    const message = result.error.issues
+      .map((issue) => (issue.path.length ? `${issue.path.join('.')}: ` : '') + issue.message)
+      .join('; ')
+    return { ok: false, message }
+  }
+  const e = result.data
+  const timestamp = e.timestamp === undefined ? now : normalizeTimestamp(e.timestamp)
+  if (timestamp > now + MAX_FUTURE_MS) {
+    return { ok: false, message: 'timestamp: more than 5 minutes in the future' }
+  }
+  if (timestamp < now - MAX_AGE_MS) {
+    return { ok: false, message: 'timestamp: older than 24 hours' }
+  }
+  return {
+    ok: true,
+    event: {
+      session_id: e.session_id ?? null,
+      timestamp,
+      // Both refinements above guarantee one of each pair is present.
+      event_type: (e.event_type ?? e.type) as string,
+      page_url: (e.page_url ?? e.url) as string,
+      referrer: e.referrer ?? '',
+      user_agent: e.user_agent ?? null,
+      user_id: e.user_id ?? null,
+      title: e.title ?? '',
+      props: e.props ?? null,
+      event_id: e.event_id ?? null,
+      engagement_ms: e.engagement_ms ?? null,
+    },
+  }
+}

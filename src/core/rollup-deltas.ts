@@ -1,0 +1,206 @@
+import { hourBucket, localDay } from './calendar.ts'
+import { isBounce, isInteraction, PAGE_VIEW } from './session-rules.ts'
+import {
+  COUNTER_NAMES,
+  type Counters,
+  type EnrichedEvent,
+  type RollupDelta,
+  type RollupKey,
+  type SessionState,
+  type VisitorMark,
+} from './types.ts'
+
+/**
+ * Dimensions. Session dimensions take their value from the session (its first event) and
+ * count sessions, bounces, duration and the session's page views; event dimensions count
+ * single events.
+ */
+export const SESSION_DIMENSIONS = [
+  'source',
+  'channel',
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+  'browser',
+  'os',
+  'device',
+  'country',
+] as const satisfies readonly (keyof SessionState)[]
+
+export const DIMENSIONS = [
+  ...SESSION_DIMENSIONS,
+  'entry_page',
+  'exit_page',
+  'page',
+  'event',
+] as const
+export type Dimension = (typeof DIMENSIONS)[number]
+
+/** UTM dimensions are only recorded when the visit carried the parameter. */
+const OPTIONAL_DIMENSIONS = new Set<string>(['utm_source', 'utm_medium', 'utm_campaign'])
+
+export function zeroCounters(): Counters {
+  return { pageviews: 0, visitors: 0, sessions: 0, bounces: 0, duration_ms: 0, events: 0, bots: 0 }
+}
+
+function rollupKeyString(key: RollupKey): string {
+  return `${key.grain}\u001f${key.site_id}\u001f${key.bucket}\u001f${key.dim}\u001f${key.value}`
+}
+
+/**
+ * Sums counter increments by rollup row, so a batch of thousands of events becomes one
+ * upsert per touched row. Rows whose counters net to zero are dropped.
+ */
+export class DeltaAccumulator {
+  private readonly rows = new Map<string, RollupDelta>()
+
+  add(key: RollupKey, counters: Partial<Counters>, sign = 1): void {
+    const id = rollupKeyString(key)
+    let row = this.rows.get(id)
+    if (!row) {
+      row = { key, counters: zeroCounters() }
+      this.rows.set(id, row)
+    }
+    for (const name of COUNTER_NAMES) {
+      const value = counters[name]
+      if (value) row.counters[name] += sign * value
+    }
+  }
+
+  /** Adds the same counters to the hour row and the local-day row of a moment. */
+  addAt(
+    at: { site_id: string; timestamp: number; timezone: string },
+    dim: string,
+    value: string,
+    counters: Partial<Counters>,
+    sign = 1,
+  ): void {
+    const hour = hourBucket(at.timestamp)
+    const day = localDay(at.timestamp, at.timezone)
+    this.add({ grain: 'hour', site_id: at.site_id, bucket: hour, dim, value }, counters, sign)
+    this.add({ grain: 'day', site_id: at.site_id, bucket: day, dim, value }, counters, sign)
+  }
+
+  deltas(): RollupDelta[] {
+    return [...this.rows.values()].filter((row) =>
+      COUNTER_NAMES.some((name) => row.counters[name] !== 0),
+    )
+  }
+}
+
+/**
+ * What one session adds to the rollups, all in the hour and day it started. Updating a
+ * session subtracts its old contribution and adds the new one: a bounce undone, a longer
+ * duration or a moved start are all just deltas.
+ */
+export function addSessionContribution(
+  acc: DeltaAccumulator,
+  session: SessionState,
+  timezone: string,
+  sign: 1 | -1,
+): void {
+  const at = { site_id: session.site_id, timestamp: session.start_time, timezone }
+  const visit = {
+    sessions: 1,
+    bounces: isBounce(session) ? 1 : 0,
+    duration_ms: session.end_time - session.start_time,
+  }
+  const withPages = { ...visit, pageviews: session.pageviews }
+  acc.addAt(at, '', '', visit, sign)
+  for (const dim of SESSION_DIMENSIONS) {
+    const value = session[dim]
+    if (value === '' && OPTIONAL_DIMENSIONS.has(dim)) continue
+    acc.addAt(at, dim, value, withPages, sign)
+  }
+  acc.addAt(at, 'entry_page', session.entry_page, withPages, sign)
+  acc.addAt(at, 'exit_page', session.exit_page, { sessions: 1 }, sign)
+}
+
+/** What one stored event adds: page views per page, custom events per name. */
+export function addEventContribution(
+  acc: DeltaAccumulator,
+  event: EnrichedEvent,
+  timezone: string,
+): void {
+  const at = { site_id: event.site_id, timestamp: event.timestamp, timezone }
+  if (event.event_type === PAGE_VIEW) {
+    acc.addAt(at, '', '', { pageviews: 1 }, 1)
+    acc.addAt(at, 'page', event.path, { pageviews: 1 }, 1)
+  } else if (isInteraction(event.event_type)) {
+    acc.addAt(at, '', '', { events: 1 }, 1)
+    acc.addAt(at, 'event', event.event_type, { events: 1 }, 1)
+  }
+}
+
+/** A visitor mark, with the row its visitor is counted in when the mark is new. */
+export interface MarkCandidate {
+  mark: VisitorMark
+  timestamp: number
+  timezone: string
+  dim: string
+  value: string
+}
+
+export function markScope(dim: string, value: string): string {
+  return dim === '' ? '' : `${dim}\u001f${value}`
+}
+
+function candidate(
+  siteId: string,
+  visitorId: string,
+  timestamp: number,
+  timezone: string,
+  dim: string,
+  value: string,
+): MarkCandidate {
+  return {
+    mark: {
+      site_id: siteId,
+      day: localDay(timestamp, timezone),
+      scope: markScope(dim, value),
+      visitor_id: visitorId,
+    },
+    timestamp,
+    timezone,
+    dim,
+    value,
+  }
+}
+
+/**
+ * Visitors are unique per site-local day: a visitor counts once per day for the site, a page,
+ * an event name or a session dimension, in the hour they first showed up for it. Summing
+ * hours therefore gives daily uniques exactly, and longer periods add days (DESIGN.md).
+ */
+export function eventMarks(event: EnrichedEvent, timezone: string): MarkCandidate[] {
+  const { site_id, visitor_id, timestamp } = event
+  const marks = [candidate(site_id, visitor_id, timestamp, timezone, '', '')]
+  if (event.event_type === PAGE_VIEW) {
+    marks.push(candidate(site_id, visitor_id, timestamp, timezone, 'page', event.path))
+  } else if (isInteraction(event.event_type)) {
+    marks.push(candidate(site_id, visitor_id, timestamp, timezone, 'event', event.event_type))
+  }
+  return marks
+}
+
+export function sessionMarks(session: SessionState, timezone: string): MarkCandidate[] {
+  const make = (dim: string, value: string) =>
+    candidate(session.site_id, session.visitor_id, session.start_time, timezone, dim, value)
+  const marks: MarkCandidate[] = []
+  for (const dim of SESSION_DIMENSIONS) {
+    const value = session[dim]
+    if (value === '' && OPTIONAL_DIMENSIONS.has(dim)) continue
+    marks.push(make(dim, value))
+  }
+  marks.push(make('entry_page', session.entry_page))
+  return marks
+}
+
+export function addVisitor(acc: DeltaAccumulator, claimed: MarkCandidate): void {
+  acc.addAt(
+    { site_id: claimed.mark.site_id, timestamp: claimed.timestamp, timezone: claimed.timezone },
+    claimed.dim,
+    claimed.value,
+    { visitors: 1 },
+  )
+}

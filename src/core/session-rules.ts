@@ -1,0 +1,135 @@
+import type { EnrichedEvent, SessionState } from './types.ts'
+
+export const PAGE_VIEW = 'page_view'
+/** The tracker's "time spent on the page" ping: it lengthens a session but undoes no bounce. */
+export const ENGAGEMENT = 'engagement'
+
+export function isInteraction(eventType: string): boolean {
+  return eventType !== PAGE_VIEW && eventType !== ENGAGEMENT
+}
+
+/** DESIGN.md: exactly one page view and no other interaction. */
+export function isBounce(session: SessionState): boolean {
+  return session.pageviews === 1 && session.interactions === 0
+}
+
+export function clientKey(siteId: string, clientSessionId: string): string {
+  return `${siteId}\u001f${clientSessionId}`
+}
+
+export interface SessionChange {
+  /** The session as it was stored before this batch, or null when the batch created it. */
+  before: SessionState | null
+  after: SessionState
+}
+
+export interface Sessionized {
+  changes: SessionChange[]
+  /** event_id → internal session id (events are unique per site by then). */
+  sessionOf: Map<EnrichedEvent, string>
+}
+
+function startSession(event: EnrichedEvent, id: string): SessionState {
+  return {
+    id,
+    site_id: event.site_id,
+    client_session_id: event.client_session_id,
+    visitor_id: event.visitor_id,
+    user_id: event.user_id,
+    start_time: event.timestamp,
+    end_time: event.timestamp,
+    pageviews: event.event_type === PAGE_VIEW ? 1 : 0,
+    interactions: isInteraction(event.event_type) ? 1 : 0,
+    entry_page: event.path,
+    exit_page: event.path,
+    source: event.source,
+    channel: event.channel,
+    utm_source: event.utm_source,
+    utm_medium: event.utm_medium,
+    utm_campaign: event.utm_campaign,
+    browser: event.browser,
+    os: event.os,
+    device: event.device,
+    country: event.country,
+  }
+}
+
+/** Folds one more event into a session, in whatever order events arrive. */
+function extendSession(session: SessionState, event: EnrichedEvent): void {
+  if (event.timestamp < session.start_time) {
+    // An earlier event arrived late: it is the real entry, with the real referrer.
+    session.start_time = event.timestamp
+    session.entry_page = event.path
+    session.source = event.source
+    session.channel = event.channel
+    session.utm_source = event.utm_source
+    session.utm_medium = event.utm_medium
+    session.utm_campaign = event.utm_campaign
+  }
+  if (event.timestamp >= session.end_time) {
+    session.end_time = event.timestamp
+    session.exit_page = event.path
+  }
+  if (event.event_type === PAGE_VIEW) session.pageviews += 1
+  if (isInteraction(event.event_type)) session.interactions += 1
+  session.user_id ??= event.user_id
+  if (!session.country && event.country) session.country = event.country
+}
+
+/**
+ * Assigns each event to a session: the stored or new session of its client session id whose
+ * span, widened by the timeout on both sides, contains the event; otherwise a new session.
+ * Events are taken in time order, so a batch may arrive shuffled.
+ */
+export function sessionize(input: {
+  events: readonly EnrichedEvent[]
+  existing: readonly SessionState[]
+  timeoutMs: number
+  newId: () => string
+}): Sessionized {
+  const byClient = new Map<string, SessionState[]>()
+  const before = new Map<string, SessionState | null>()
+  const current = new Map<string, SessionState>()
+  for (const stored of input.existing) {
+    const copy = { ...stored }
+    current.set(copy.id, copy)
+    const key = clientKey(copy.site_id, copy.client_session_id)
+    const list = byClient.get(key)
+    if (list) list.push(copy)
+    else byClient.set(key, [copy])
+  }
+
+  const sessionOf = new Map<EnrichedEvent, string>()
+  const ordered = [...input.events].sort((a, b) => a.timestamp - b.timestamp)
+  for (const event of ordered) {
+    const key = clientKey(event.site_id, event.client_session_id)
+    let list = byClient.get(key)
+    if (!list) {
+      list = []
+      byClient.set(key, list)
+    }
+    const session = list.find(
+      (s) =>
+        event.timestamp >= s.start_time - input.timeoutMs &&
+        event.timestamp <= s.end_time + input.timeoutMs,
+    )
+    if (session) {
+      if (!before.has(session.id)) before.set(session.id, { ...session })
+      extendSession(session, event)
+      sessionOf.set(event, session.id)
+    } else {
+      const created = startSession(event, input.newId())
+      list.push(created)
+      current.set(created.id, created)
+      before.set(created.id, null)
+      sessionOf.set(event, created.id)
+    }
+  }
+
+  const changes: SessionChange[] = []
+  for (const [id, previous] of before) {
+    const after = current.get(id)
+    if (after) changes.push({ before: previous, after })
+  }
+  return { changes, sessionOf }
+}

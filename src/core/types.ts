@@ -1,0 +1,115 @@
+/** Domain types shared by ingest, storage and queries. Pure data, no behaviour. */
+
+export type PropValue = string | number | boolean | null
+
+/** Where a session came from, derived once from its first event. */
+export interface Acquisition {
+  /** "Direct", "Google", "news.ycombinator.com", or the utm_source when one is given. */
+  source: string
+  /** direct, search, social, email, referral, or a utm_medium such as cpc. */
+  channel: string
+  utm_source: string
+  utm_medium: string
+  utm_campaign: string
+}
+
+export interface ClientInfo {
+  browser: string
+  os: string
+  /** desktop, mobile, tablet, or another ua-parser device type. */
+  device: string
+  /** ISO 3166-1 alpha-2, or "" when unknown. */
+  country: string
+}
+
+/** One validated, enriched event, ready to be sessionized and stored. */
+export interface EnrichedEvent extends Acquisition, ClientInfo {
+  site_id: string
+  /** The site's IANA time zone: its days begin at local midnight. */
+  timezone: string
+  event_id: string
+  /** The tracker's session id, or a visitor-derived one when the client sent none. */
+  client_session_id: string
+  timestamp: number
+  event_type: string
+  /** Normalised absolute URL: lower-case host, no fragment, only UTM query parameters. */
+  page_url: string
+  /** Normalised path used for the page dimension: no query, trailing slash unified. */
+  path: string
+  host: string
+  title: string
+  referrer: string
+  user_id: string | null
+  visitor_id: string
+  props: Record<string, PropValue> | null
+  /** Engagement time the tracker measured on the page (engagement events). */
+  engagement_ms: number | null
+}
+
+/** A session as stored; counters are recomputed from this state on every change. */
+export interface SessionState extends Acquisition, ClientInfo {
+  id: string
+  site_id: string
+  client_session_id: string
+  visitor_id: string
+  user_id: string | null
+  start_time: number
+  end_time: number
+  pageviews: number
+  /** Events other than page views and engagement pings: they undo a bounce. */
+  interactions: number
+  entry_page: string
+  exit_page: string
+}
+
+/** Additive counters of one rollup row. */
+export interface Counters {
+  pageviews: number
+  visitors: number
+  sessions: number
+  bounces: number
+  duration_ms: number
+  events: number
+  bots: number
+}
+
+export const COUNTER_NAMES = [
+  'pageviews',
+  'visitors',
+  'sessions',
+  'bounces',
+  'duration_ms',
+  'events',
+  'bots',
+] as const satisfies readonly (keyof Counters)[]
+
+/**
+ * Which rollup row a delta lands in. `hour` rows are keyed by epoch hour (UTC) and `day` rows
+ * by the site's local calendar day; `dim` "" with value "" is the site total.
+ */
+export type RollupKey =
+  | { grain: 'hour'; site_id: string; bucket: number; dim: string; value: string }
+  | { grain: 'day'; site_id: string; bucket: string; dim: string; value: string }
+
+export interface RollupDelta {
+  key: RollupKey
+  counters: Counters
+}
+
+/** "First time this visitor shows up for this scope today": claiming it adds one visitor. */
+export interface VisitorMark {
+  site_id: string
+  day: string
+  /** "" for the site itself, or "dim\u001fvalue". */
+  scope: string
+  visitor_id: string
+}
+
+export interface Site {
+  id: string
+  name: string
+  domain: string
+  timezone: string
+  api_key: string
+  created_at: number
+}

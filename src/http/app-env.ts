@@ -1,0 +1,25 @@
+import type { Context } from 'hono'
+import type { Site } from '../core/types.ts'
+import type { Collector } from '../ingest/collector.ts'
+import type { Logger } from '../log/logger.ts'
+import type { Store } from '../storage/store.ts'
+
+/** Everything the HTTP layer needs, built by an entry (Node server or Lambda). */
+export interface AppDeps {
+  store: Store
+  collector: Collector
+  logger: Logger
+  version: string
+  /** When true the client IP is the first X-Forwarded-For entry. */
+  trustProxy: boolean
+  /** The peer address of the connection, as the runtime reports it. */
+  socketAddress: (c: Context) => string | undefined
+}
+
+export interface AppEnv {
+  Variables: {
+    requestId: string
+    log: Logger
+    site: Site
+  }
+}

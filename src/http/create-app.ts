@@ -1,0 +1,47 @@
+import { Hono } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import { requestId } from 'hono/request-id'
+import type { AppDeps, AppEnv } from './app-env.ts'
+import { failure, HttpError } from './envelope.ts'
+import { eventRoutes } from './routes/events.ts'
+import { healthRoutes } from './routes/health.ts'
+
+/** Builds the whole HTTP application once; the Node server and the Lambda handler wrap it. */
+export function createApp(deps: AppDeps) {
+  const app = new Hono<AppEnv>()
+
+  app.use('*', requestId())
+  app.use('*', async (c, next) => {
+    const started = performance.now()
+    const log = deps.logger.child({ req_id: c.get('requestId') })
+    c.set('log', log)
+    await next()
+    log.info(
+      {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+      },
+      'request',
+    )
+  })
+
+  app.route('/api/events', eventRoutes(deps))
+  app.route('/health', healthRoutes(deps))
+
+  app.notFound((c) => failure(c, 404, `no route for ${c.req.method} ${c.req.path}`))
+  app.onError((error, c) => {
+    if (error instanceof HttpError) {
+      for (const [name, value] of Object.entries(error.headers)) c.header(name, value)
+      return failure(c, error.status, error.message, error.details)
+    }
+    if (error instanceof HTTPException && error.status < 500) {
+      return failure(c, error.status, error.message || 'bad request')
+    }
+    // Clients see no stack trace; the log keeps it, tied to the request id.
+    ;(c.get('log') ?? deps.logger).error({ err: error }, 'unhandled error')
+    return failure(c, 500, 'internal error')
+  })
+  return app
+}

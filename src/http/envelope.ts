@@ -1,0 +1,32 @@
+import type { Context } from 'hono'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+
+/** DESIGN.md's one JSON envelope for every response. */
+export function success<T>(c: Context, data: T, status: ContentfulStatusCode = 200) {
+  return c.json({ status: 'success' as const, data }, status)
+}
+
+export function failure(
+  c: Context,
+  status: ContentfulStatusCode,
+  message: string,
+  details?: unknown,
+) {
+  return c.json(
+    { status: 'error' as const, message, ...(details === undefined ? {} : { details }) },
+    status,
+  )
+}
+
+/** Thrown anywhere in a handler to answer with a given status and message. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    message: string,
+    readonly details?: unknown,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message)
+    this.name = 'HttpError'
+  }
+}

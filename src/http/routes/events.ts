@@ -1,0 +1,81 @@
+import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { cors } from 'hono/cors'
+import type { AppDeps, AppEnv } from '../app-env.ts'
+import { clientIp, viewerCountry } from '../client-ip.ts'
+import { failure, HttpError, success } from '../envelope.ts'
+import { ingestKey } from '../ingest-key.ts'
+
+export const MAX_BODY_BYTES = 64 * 1024
+export const MAX_EVENTS = 100
+
+/**
+ * Accepts `{"events":[…]}`, a bare array, or one bare event object (the original plan's
+ * minimal snippet posts a single `{"type":…,"url":…}`).
+ */
+function eventsOf(body: unknown): unknown[] {
+  if (Array.isArray(body)) return body
+  if (typeof body === 'object' && body !== null) {
+    if ('events' in body) {
+      const events = (body as { events: unknown }).events
+      if (!Array.isArray(events)) throw new HttpError(400, 'events must be an array')
+      return events
+    }
+    return [body]
+  }
+  throw new HttpError(400, 'body must be a JSON object with an "events" array')
+}
+
+export function eventRoutes(deps: AppDeps) {
+  const app = new Hono<AppEnv>()
+  // Any site may embed the tracker, so the collector answers every origin.
+  app.use(
+    '*',
+    cors({
+      origin: '*',
+      allowMethods: ['POST', 'OPTIONS'],
+      allowHeaders: ['Content-Type', 'X-API-Key'],
+      maxAge: 86_400,
+    }),
+  )
+  app.post(
+    '/',
+    ingestKey(deps.store),
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => failure(c, 413, `body larger than ${MAX_BODY_BYTES} bytes`),
+    }),
+    async (c) => {
+      const text = await c.req.text()
+      let body: unknown
+      try {
+        body = JSON.parse(text)
+      } catch {
+        return failure(c, 400, 'body is not valid JSON')
+      }
+      const events = eventsOf(body)
+      if (events.length === 0) return failure(c, 400, 'events must hold at least 1 event')
+      if (events.length > MAX_EVENTS) {
+        return failure(c, 400, `events must hold at most ${MAX_EVENTS} events`)
+      }
+      const site = c.get('site')
+      let result: Awaited<ReturnType<typeof deps.collector.collect>>
+      try {
+        result = await deps.collector.collect(site, events, {
+          ip: clientIp(c, deps),
+          userAgent: c.req.header('user-agent') ?? '',
+          country: viewerCountry(c),
+        })
+      } catch (error) {
+        c.get('log').error({ err: error, site: site.id }, 'ingest commit failed')
+        c.header('Retry-After', '1')
+        return failure(c, 503, 'events could not be stored; retry')
+      }
+      if (result.accepted === 0) {
+        return failure(c, 400, 'no valid events', { rejected: result.rejected })
+      }
+      return success(c, result)
+    },
+  )
+  return app
+}

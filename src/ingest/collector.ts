@@ -1,0 +1,96 @@
+import { randomBytes, randomUUID } from 'node:crypto'
+import { localDay } from '../core/calendar.ts'
+import { parseEventInput } from '../core/event-schema.ts'
+import type { EnrichedEvent, Site } from '../core/types.ts'
+import type { Store } from '../storage/store.ts'
+import { type BotHit, commitEvents } from './commit-events.ts'
+import { enrichEvent, type RequestContext } from './enrich-event.ts'
+import { GroupCommit } from './group-commit.ts'
+import { SaltCache } from './salt-cache.ts'
+
+export interface Rejection {
+  index: number
+  message: string
+}
+
+export interface CollectResult {
+  /** Events acknowledged: stored now, already stored (repeated event_id), or bot hits. */
+  accepted: number
+  duplicates: number
+  bots: number
+  rejected: Rejection[]
+}
+
+export interface CollectorOptions {
+  sessionTimeoutMs: number
+  now?: () => number
+}
+
+type Item = { kind: 'event'; event: EnrichedEvent } | { kind: 'bot'; hit: BotHit }
+type Outcome = 'stored' | 'duplicate' | 'bot'
+
+/** validate → enrich → (group commit: sessionize → rollup → store). */
+export class Collector {
+  private readonly salts: SaltCache
+  private readonly committer: GroupCommit<Item, Outcome>
+  private readonly now: () => number
+
+  constructor(
+    private readonly store: Store,
+    options: CollectorOptions,
+  ) {
+    this.salts = new SaltCache(store)
+    this.now = options.now ?? Date.now
+    const commitOptions = {
+      sessionTimeoutMs: options.sessionTimeoutMs,
+      newSessionId: () => randomBytes(12).toString('base64url'),
+    }
+    this.committer = new GroupCommit(async (items) => {
+      const events: EnrichedEvent[] = []
+      const bots: BotHit[] = []
+      for (const item of items) {
+        if (item.kind === 'event') events.push(item.event)
+        else bots.push(item.hit)
+      }
+      const outcomes = await commitEvents(this.store, events, bots, commitOptions)
+      let next = 0
+      return items.map((item) => (item.kind === 'bot' ? 'bot' : (outcomes[next++] ?? 'stored')))
+    })
+  }
+
+  /** Validates each event on its own and resolves once the valid ones are committed. */
+  async collect(site: Site, rawEvents: readonly unknown[], request: RequestContext) {
+    const now = this.now()
+    const rejected: Rejection[] = []
+    const items: Item[] = []
+    for (const [index, raw] of rawEvents.entries()) {
+      const parsed = parseEventInput(raw, now)
+      if (!parsed.ok) {
+        rejected.push({ index, message: parsed.message })
+        continue
+      }
+      const salt = await this.salts.saltFor(localDay(parsed.event.timestamp, site.timezone))
+      const enriched = enrichEvent(parsed.event, site, request, salt, randomUUID)
+      items.push(
+        enriched.bot
+          ? {
+              kind: 'bot',
+              hit: { site_id: site.id, timezone: site.timezone, timestamp: parsed.event.timestamp },
+            }
+          : { kind: 'event', event: enriched.event },
+      )
+    }
+    const outcomes = items.length ? await this.committer.submit(items) : []
+    const result: CollectResult = { accepted: outcomes.length, duplicates: 0, bots: 0, rejected }
+    for (const outcome of outcomes) {
+      if (outcome === 'duplicate') result.duplicates++
+      if (outcome === 'bot') result.bots++
+    }
+    return result
+  }
+
+  /** Waits for every submitted event to be committed (used on shutdown). */
+  drain(): Promise<void> {
+    return this.committer.drain()
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Group commit: submissions that arrive while the event loop is busy are written together
+ * in one transaction, and each caller is answered only after that transaction committed.
+ * Under load this turns thousands of tiny transactions into a few large ones; when idle a
+ * lone request is flushed on the next turn of the event loop, adding no waiting.
+ */
+export class GroupCommit<Item, Result> {
+  private pending: Array<{
+    items: Item[]
+    resolve: (results: Result[]) => void
+    reject: (error: unknown) => void
+  }> = []
+  private scheduled = false
+  private flushing: Promise<void> | null = null
+
+  constructor(
+    private readonly flush: (items: Item[]) => Promise<Result[]>,
+    private readonly options: { maxItems: number } = { maxItems: 5000 },
+  ) {}
+
+  submit(items: Item[]): Promise<Result[]> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ items, resolve, reject })
+      this.schedule()
+    })
+  }
+
+  /** Resolves once everything submitted so far has been flushed. */
+  async drain(): Promise<void> {
+    while (this.pending.length > 0 || this.flushing || this.scheduled) {
+      await (this.flushing ?? new Promise((r) => setImmediate(r)))
+    }
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.flushing) return
+    this.scheduled = true
+    setImmediate(() => {
+      this.scheduled = false
+      this.flushing = this.flushPending().finally(() => {
+        this.flushing = null
+        if (this.pending.length > 0) this.schedule()
+      })
+    })
+  }
+
+  private async flushPending(): Promise<void> {
+    const group: typeof this.pending = []
+    let count = 0
+    while (this.pending.length > 0 && (group.length === 0 || count < this.options.maxItems)) {
+      const next = this.pending.shift() as (typeof this.pending)[number]
+      group.push(next)
+      count += next.items.length
+    }
+    try {
+      const results = await this.flush(group.flatMap((g) => g.items))
+      let offset = 0
+      for (const g of group) {
+        g.resolve(results.slice(offset, offset + g.items.length))
+        offset += g.items.length
+      }
+    } catch (error) {
+      if (group.length === 1) {
+        group[0]?.reject(error)
+        return
+      }
+      // One bad submission must not fail its neighbours: retry each on its own.
+      for (const g of group) {
+        await this.flush(g.items).then(g.resolve, g.reject)
+      }
+    }
+  }
+}

@@ -1,0 +1,23 @@
+import type { Store } from '../storage/store.ts'
+
+/** Keeps the few live daily salts in memory; the store creates and forgets them. */
+export class SaltCache {
+  private readonly salts = new Map<string, Promise<string>>()
+
+  constructor(private readonly store: Store) {}
+
+  saltFor(day: string): Promise<string> {
+    let salt = this.salts.get(day)
+    if (!salt) {
+      salt = this.store.dailySalt(day)
+      // A failed read must not be remembered; a later request tries again.
+      salt.catch(() => this.salts.delete(day))
+      if (this.salts.size >= 4) {
+        const oldest = [...this.salts.keys()].sort()[0]
+        if (oldest !== undefined) this.salts.delete(oldest)
+      }
+      this.salts.set(day, salt)
+    }
+    return salt
+  }
+}

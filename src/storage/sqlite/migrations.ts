@@ -1,0 +1,106 @@
+import type Database from 'better-sqlite3'
+
+/**
+ * Versioned schema. Each entry runs once, in order, inside a transaction; `user_version`
+ * records how far a database has come. Never edit an applied migration: append a new one.
+ */
+const COUNTER_COLUMNS = `
+  pageviews INTEGER NOT NULL DEFAULT 0,
+  visitors INTEGER NOT NULL DEFAULT 0,
+  sessions INTEGER NOT NULL DEFAULT 0,
+  bounces INTEGER NOT NULL DEFAULT 0,
+  duration_ms INTEGER NOT NULL DEFAULT 0,
+  events INTEGER NOT NULL DEFAULT 0,
+  bots INTEGER NOT NULL DEFAULT 0`
+
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE sites (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    domain TEXT NOT NULL,
+    timezone TEXT NOT NULL,
+    api_key TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE salts (day TEXT PRIMARY KEY, salt TEXT NOT NULL);
+  -- Raw events, kept for EVENT_TTL_HOURS; the key makes a repeated event_id a no-op.
+  CREATE TABLE events (
+    site_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    timestamp INTEGER NOT NULL,
+    event_type TEXT NOT NULL,
+    page_url TEXT NOT NULL,
+    path TEXT NOT NULL,
+    title TEXT NOT NULL,
+    referrer TEXT NOT NULL,
+    user_id TEXT,
+    visitor_id TEXT NOT NULL,
+    props TEXT,
+    engagement_ms INTEGER,
+    PRIMARY KEY (site_id, event_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX events_by_session ON events (session_id, timestamp);
+  CREATE INDEX events_by_time ON events (timestamp);
+  CREATE TABLE sessions (
+    id TEXT PRIMARY KEY,
+    site_id TEXT NOT NULL,
+    client_session_id TEXT NOT NULL,
+    visitor_id TEXT NOT NULL,
+    user_id TEXT,
+    start_time INTEGER NOT NULL,
+    end_time INTEGER NOT NULL,
+    pageviews INTEGER NOT NULL,
+    interactions INTEGER NOT NULL,
+    entry_page TEXT NOT NULL,
+    exit_page TEXT NOT NULL,
+    source TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    utm_source TEXT NOT NULL,
+    utm_medium TEXT NOT NULL,
+    utm_campaign TEXT NOT NULL,
+    browser TEXT NOT NULL,
+    os TEXT NOT NULL,
+    device TEXT NOT NULL,
+    country TEXT NOT NULL
+  );
+  CREATE INDEX sessions_by_client ON sessions (site_id, client_session_id, start_time);
+  CREATE INDEX sessions_by_user ON sessions (site_id, user_id, start_time) WHERE user_id IS NOT NULL;
+  -- Counters per UTC hour; dimension rows (dim <> '') are swept after a few days.
+  CREATE TABLE rollup_hour (
+    site_id TEXT NOT NULL,
+    dim TEXT NOT NULL,
+    bucket INTEGER NOT NULL,
+    value TEXT NOT NULL,${COUNTER_COLUMNS},
+    PRIMARY KEY (site_id, dim, bucket, value)
+  ) WITHOUT ROWID;
+  -- Counters per site-local day, kept for good.
+  CREATE TABLE rollup_day (
+    site_id TEXT NOT NULL,
+    dim TEXT NOT NULL,
+    bucket TEXT NOT NULL,
+    value TEXT NOT NULL,${COUNTER_COLUMNS},
+    PRIMARY KEY (site_id, dim, bucket, value)
+  ) WITHOUT ROWID;
+  -- "Visitor already counted today for this scope"; only today and yesterday are needed.
+  CREATE TABLE visitor_marks (
+    day TEXT NOT NULL,
+    site_id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    visitor_id TEXT NOT NULL,
+    PRIMARY KEY (day, site_id, scope, visitor_id)
+  ) WITHOUT ROWID;
+  `,
+]
+
+export function migrate(db: Database.Database): number {
+  const current = db.pragma('user_version', { simple: true }) as number
+  for (let version = current; version < MIGRATIONS.length; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version] as string)
+      db.pragma(`user_version = ${version + 1}`)
+    })()
+  }
+  return MIGRATIONS.length
+}

@@ -1,0 +1,277 @@
+import { randomBytes } from 'node:crypto'
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import Database from 'better-sqlite3'
+import { hourBucket } from '../../core/calendar.ts'
+import { COUNTER_NAMES, type SessionState, type Site } from '../../core/types.ts'
+import {
+  type EventKey,
+  type EventRecord,
+  eventKeyString,
+  type IngestUnit,
+  type RollupRange,
+  type RollupRow,
+  type SessionLookup,
+  type Store,
+  type SweepPolicy,
+  type SweepResult,
+} from '../store.ts'
+import { migrate } from './migrations.ts'
+
+export interface SqliteStoreOptions {
+  /** Path of the database file; ":memory:" is refused, the embedded shape is a real file. */
+  file: string
+  synchronous?: 'FULL' | 'NORMAL'
+}
+
+const SESSION_COLUMNS = [
+  'id',
+  'site_id',
+  'client_session_id',
+  'visitor_id',
+  'user_id',
+  'start_time',
+  'end_time',
+  'pageviews',
+  'interactions',
+  'entry_page',
+  'exit_page',
+  'source',
+  'channel',
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+  'browser',
+  'os',
+  'device',
+  'country',
+] as const satisfies readonly (keyof SessionState)[]
+
+const EVENT_COLUMNS = [
+  'site_id',
+  'event_id',
+  'session_id',
+  'timestamp',
+  'event_type',
+  'page_url',
+  'path',
+  'title',
+  'referrer',
+  'user_id',
+  'visitor_id',
+  'props',
+  'engagement_ms',
+] as const satisfies readonly (keyof EventRecord)[]
+
+/** Visitor marks and salts outlive their day by this much (late events, far time zones). */
+const MARK_KEEP_DAYS = 2
+/** Hourly dimension rows serve the rolling "24h" view; day rows keep the history. */
+const HOURLY_DIMENSION_KEEP_HOURS = 72
+
+function utcDay(timestamp: number): string {
+  return new Date(timestamp).toISOString().slice(0, 10)
+}
+
+/** The embedded backend: one SQLite file in WAL mode, every statement prepared once. */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const
+  private readonly db: Database.Database
+  private readonly statements
+  /** Serialises units of work: one write transaction at a time. */
+  private queue: Promise<unknown> = Promise.resolve()
+
+  constructor(options: SqliteStoreOptions) {
+    if (options.file === ':memory:' || options.file === '') {
+      throw new Error('SqliteStore: a database file path is required')
+    }
+    mkdirSync(dirname(options.file), { recursive: true })
+    this.db = new Database(options.file)
+    this.db.pragma('journal_mode = WAL')
+    this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`)
+    this.db.pragma('busy_timeout = 5000')
+    this.db.pragma('foreign_keys = ON')
+    migrate(this.db)
+    this.statements = this.prepare()
+  }
+
+  private prepare() {
+    const db = this.db
+    const counterUpsert = (table: string) =>
+      db.prepare(
+        `INSERT INTO ${table} (site_id, dim, bucket, value, ${COUNTER_NAMES.join(', ')})
+         VALUES (@site_id, @dim, @bucket, @value, ${COUNTER_NAMES.map((n) => `@${n}`).join(', ')})
+         ON CONFLICT (site_id, dim, bucket, value) DO UPDATE SET
+         ${COUNTER_NAMES.map((n) => `${n} = ${n} + excluded.${n}`).join(', ')}`,
+      )
+    return {
+      insertSite: db.prepare(
+        `INSERT INTO sites (id, name, domain, timezone, api_key, created_at)
+         VALUES (@id, @name, @domain, @timezone, @api_key, @created_at)`,
+      ),
+      siteById: db.prepare('SELECT * FROM sites WHERE id = ?'),
+      siteByKey: db.prepare('SELECT * FROM sites WHERE api_key = ?'),
+      allSites: db.prepare('SELECT * FROM sites ORDER BY created_at, id'),
+      setApiKey: db.prepare('UPDATE sites SET api_key = ? WHERE id = ?'),
+      insertSalt: db.prepare('INSERT OR IGNORE INTO salts (day, salt) VALUES (?, ?)'),
+      saltOf: db.prepare('SELECT salt FROM salts WHERE day = ?').pluck(),
+      eventExists: db.prepare('SELECT 1 FROM events WHERE site_id = ? AND event_id = ?').pluck(),
+      insertEvent: db.prepare(
+        `INSERT OR IGNORE INTO events (${EVENT_COLUMNS.join(', ')})
+         VALUES (${EVENT_COLUMNS.map((c) => `@${c}`).join(', ')})`,
+      ),
+      sessionsOverlapping: db.prepare(
+        `SELECT * FROM sessions WHERE site_id = ? AND client_session_id = ?
+         AND start_time <= ? AND end_time >= ? ORDER BY start_time`,
+      ),
+      upsertSession: db.prepare(
+        `INSERT INTO sessions (${SESSION_COLUMNS.join(', ')})
+         VALUES (${SESSION_COLUMNS.map((c) => `@${c}`).join(', ')})
+         ON CONFLICT (id) DO UPDATE SET
+         ${SESSION_COLUMNS.filter((c) => c !== 'id')
+           .map((c) => `${c} = excluded.${c}`)
+           .join(', ')}`,
+      ),
+      claimMark: db.prepare(
+        'INSERT OR IGNORE INTO visitor_marks (day, site_id, scope, visitor_id) VALUES (?, ?, ?, ?)',
+      ),
+      addHour: counterUpsert('rollup_hour'),
+      addDay: counterUpsert('rollup_day'),
+      sessionById: db.prepare('SELECT * FROM sessions WHERE id = ?'),
+      eventsOfSession: db.prepare(
+        'SELECT * FROM events WHERE session_id = ? ORDER BY timestamp, event_id',
+      ),
+      rollupHour: db.prepare(
+        `SELECT * FROM rollup_hour WHERE site_id = ? AND dim = ? AND bucket BETWEEN ? AND ?
+         ORDER BY bucket, value`,
+      ),
+      rollupDay: db.prepare(
+        `SELECT * FROM rollup_day WHERE site_id = ? AND dim = ? AND bucket BETWEEN ? AND ?
+         ORDER BY bucket, value`,
+      ),
+      sweepEvents: db.prepare('DELETE FROM events WHERE timestamp < ?'),
+      sweepMarks: db.prepare('DELETE FROM visitor_marks WHERE day < ?'),
+      sweepHourly: db.prepare("DELETE FROM rollup_hour WHERE dim <> '' AND bucket < ?"),
+      sweepSalts: db.prepare('DELETE FROM salts WHERE day < ?'),
+      ping: db.prepare('SELECT count(*) FROM sites').pluck(),
+    }
+  }
+
+  ingest<T>(work: (unit: IngestUnit) => Promise<T>): Promise<T> {
+    const run = this.queue.then(() => this.runUnit(work))
+    this.queue = run.catch(() => undefined)
+    return run
+  }
+
+  private async runUnit<T>(work: (unit: IngestUnit) => Promise<T>): Promise<T> {
+    const s = this.statements
+    const unit: IngestUnit = {
+      existingEventIds: async (keys: readonly EventKey[]) => {
+        const found = new Set<string>()
+        for (const key of keys) {
+          if (s.eventExists.get(key.site_id, key.event_id)) found.add(eventKeyString(key))
+        }
+        return found
+      },
+      sessionsFor: async (lookups: readonly SessionLookup[]) =>
+        lookups.flatMap(
+          (l) =>
+            s.sessionsOverlapping.all(
+              l.site_id,
+              l.client_session_id,
+              l.to,
+              l.from,
+            ) as SessionState[],
+        ),
+      claimMarks: async (marks) =>
+        marks.map((m) => s.claimMark.run(m.day, m.site_id, m.scope, m.visitor_id).changes === 1),
+      write: async ({ events, sessions, deltas }) => {
+        for (const event of events) {
+          s.insertEvent.run({
+            ...event,
+            props: event.props ? JSON.stringify(event.props) : null,
+          })
+        }
+        for (const session of sessions) s.upsertSession.run(session)
+        for (const delta of deltas) {
+          const row = { ...delta.key, ...delta.counters }
+          if (delta.key.grain === 'hour') s.addHour.run(row)
+          else s.addDay.run(row)
+        }
+      },
+    }
+    // Every step above is synchronous underneath, so nothing else touches the connection
+    // between BEGIN and COMMIT; the queue keeps a second unit from starting meanwhile.
+    this.db.exec('BEGIN IMMEDIATE')
+    try {
+      const result = await work(unit)
+      this.db.exec('COMMIT')
+      return result
+    } catch (error) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK')
+      throw error
+    }
+  }
+
+  async createSite(site: Site): Promise<void> {
+    this.statements.insertSite.run(site)
+  }
+
+  async getSite(id: string): Promise<Site | undefined> {
+    return this.statements.siteById.get(id) as Site | undefined
+  }
+
+  async getSiteByApiKey(apiKey: string): Promise<Site | undefined> {
+    return this.statements.siteByKey.get(apiKey) as Site | undefined
+  }
+
+  async listSites(): Promise<Site[]> {
+    return this.statements.allSites.all() as Site[]
+  }
+
+  async setSiteApiKey(id: string, apiKey: string): Promise<void> {
+    this.statements.setApiKey.run(apiKey, id)
+  }
+
+  async dailySalt(day: string): Promise<string> {
+    this.statements.insertSalt.run(day, randomBytes(32).toString('base64url'))
+    return this.statements.saltOf.get(day) as string
+  }
+
+  async getSession(id: string): Promise<SessionState | undefined> {
+    return this.statements.sessionById.get(id) as SessionState | undefined
+  }
+
+  async sessionEvents(sessionId: string): Promise<EventRecord[]> {
+    const rows = this.statements.eventsOfSession.all(sessionId) as Array<
+      EventRecord & { props: string | null }
+    >
+    return rows.map((row) => ({ ...row, props: row.props ? JSON.parse(row.props) : null }))
+  }
+
+  async readRollups(range: RollupRange): Promise<RollupRow[]> {
+    const statement =
+      range.grain === 'hour' ? this.statements.rollupHour : this.statements.rollupDay
+    return statement.all(range.site_id, range.dim, range.from, range.to) as RollupRow[]
+  }
+
+  async sweep(policy: SweepPolicy): Promise<SweepResult> {
+    const s = this.statements
+    const keepDaysFrom = utcDay(policy.now - MARK_KEEP_DAYS * 86_400_000)
+    return this.db.transaction(() => ({
+      events: s.sweepEvents.run(policy.now - policy.eventTtlMs).changes,
+      marks: s.sweepMarks.run(keepDaysFrom).changes,
+      hourly_dimension_rows: s.sweepHourly.run(hourBucket(policy.now) - HOURLY_DIMENSION_KEEP_HOURS)
+        .changes,
+      salts: s.sweepSalts.run(keepDaysFrom).changes,
+    }))()
+  }
+
+  async health(): Promise<void> {
+    this.statements.ping.get()
+  }
+
+  async close(): Promise<void> {
+    await this.queue
+    this.db.close()
+  }
+}
