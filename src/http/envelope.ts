@@ -30,3 +30,8 @@ export class HttpError extends Error {
     this.name = 'HttpError'
   }
 }
+
+/** Storage failed: the client should retry, so it is told when (the tracker backs off). */
+export function storageUnavailable(what: string): HttpError {
+  return new HttpError(503, `${what}; retry`, undefined, { 'Retry-After': '1' })
+}

@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from 'hono'
 import type { Site } from '../core/types.ts'
 import type { Store } from '../storage/store.ts'
 import type { AppEnv } from './app-env.ts'
-import { failure } from './envelope.ts'
+import { failure, storageUnavailable } from './envelope.ts'
 
 /** Known keys are cached briefly: every beacon carries one, and a rotated key dies within it. */
 const CACHE_MS = 10_000
@@ -20,7 +20,12 @@ export function ingestKey(store: Store): MiddlewareHandler<AppEnv> {
     const cached = cache.get(key)
     let site = cached && cached.until > now ? cached.site : undefined
     if (!site) {
-      site = await store.getSiteByApiKey(key)
+      try {
+        site = await store.getSiteByApiKey(key)
+      } catch (error) {
+        c.get('log').error({ err: error }, 'ingest key lookup failed')
+        throw storageUnavailable('storage unavailable')
+      }
       if (!site) return failure(c, 401, 'unknown API key')
       if (cache.size > 1000) cache.clear()
       cache.set(key, { site, until: now + CACHE_MS })

@@ -3,7 +3,7 @@ import { bodyLimit } from 'hono/body-limit'
 import { cors } from 'hono/cors'
 import type { AppDeps, AppEnv } from '../app-env.ts'
 import { clientIp, viewerCountry } from '../client-ip.ts'
-import { failure, HttpError, success } from '../envelope.ts'
+import { failure, HttpError, storageUnavailable, success } from '../envelope.ts'
 import { ingestKey } from '../ingest-key.ts'
 
 export const MAX_BODY_BYTES = 64 * 1024
@@ -68,8 +68,7 @@ export function eventRoutes(deps: AppDeps) {
         })
       } catch (error) {
         c.get('log').error({ err: error, site: site.id }, 'ingest commit failed')
-        c.header('Retry-After', '1')
-        return failure(c, 503, 'events could not be stored; retry')
+        throw storageUnavailable('events could not be stored')
       }
       if (result.accepted === 0) {
         return failure(c, 400, 'no valid events', { rejected: result.rejected })

@@ -1,0 +1,83 @@
+import { readFileSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { serve } from '@hono/node-server'
+import { getConnInfo } from '@hono/node-server/conninfo'
+import type { Config } from '../config/env.ts'
+import type { Site } from '../core/types.ts'
+import { createApp } from '../http/create-app.ts'
+import { Collector } from '../ingest/collector.ts'
+import type { Logger } from '../log/logger.ts'
+import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
+import { ensureDefaultSite } from './default-site.ts'
+
+const SWEEP_EVERY_MS = 5 * 60_000
+
+export const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string
+  }
+).version
+
+export interface EmbeddedServer {
+  url: string
+  port: number
+  site: Site
+  generatedKey: boolean
+  databaseFile: string
+  store: SqliteStore
+  /** Stops accepting requests, commits what was acknowledged, closes the database. */
+  close: () => Promise<void>
+}
+
+/** The embedded shape: the HTTP app over SQLite in this process, plus the sweeper. */
+export async function startEmbedded(config: Config, logger: Logger): Promise<EmbeddedServer> {
+  const databaseFile = join(config.DATA_DIR, 'liveinsight.db')
+  const store = new SqliteStore({ file: databaseFile, synchronous: config.SQLITE_SYNCHRONOUS })
+  const { site, generatedKey } = await ensureDefaultSite(store, config.API_KEY, Date.now())
+  const collector = new Collector(store, {
+    sessionTimeoutMs: config.SESSION_TIMEOUT_MINUTES * 60_000,
+  })
+  const app = createApp({
+    store,
+    collector,
+    logger,
+    version: VERSION,
+    trustProxy: config.TRUST_PROXY,
+    socketAddress: (c) => getConnInfo(c).remote.address,
+  })
+
+  const sweep = () =>
+    store
+      .sweep({ now: Date.now(), eventTtlMs: config.EVENT_TTL_HOURS * 3_600_000 })
+      .then((removed) => logger.info({ removed }, 'sweep'))
+      .catch((error: unknown) => logger.error({ err: error }, 'sweep failed'))
+  await sweep()
+  const sweeper = setInterval(sweep, SWEEP_EVERY_MS)
+  sweeper.unref()
+
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () =>
+      resolve(s),
+    )
+  })
+  const port = (server.address() as AddressInfo).port
+  const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST
+  const url = `http://${host}:${port}`
+  logger.info({ port, url, storage: store.kind, version: VERSION }, 'listening')
+
+  return {
+    url,
+    port,
+    site,
+    generatedKey,
+    databaseFile,
+    store,
+    close: async () => {
+      clearInterval(sweeper)
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await collector.drain()
+      await store.close()
+    },
+  }
+}

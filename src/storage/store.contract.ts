@@ -1,0 +1,272 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { enrichedEvent } from '../../test/support/enriched-event.ts'
+import { hourBucket } from '../core/calendar.ts'
+import type { EnrichedEvent, Site } from '../core/types.ts'
+import { commitEvents } from '../ingest/commit-events.ts'
+import type { RollupRow, Store } from './store.ts'
+
+/**
+ * The one behaviour every Store must have. Each backend's test file calls this with a
+ * factory for a fresh, empty store; nothing here knows which backend it is talking to.
+ */
+export interface StoreHarness {
+  store: Store
+  cleanup: () => Promise<void>
+}
+
+const T0 = Date.UTC(2026, 0, 15, 10, 0, 0)
+const MIN = 60_000
+
+const site: Site = {
+  id: 'site-a',
+  name: 'Site A',
+  domain: 'example.com',
+  timezone: 'UTC',
+  api_key: 'key-site-a-0123456789',
+  created_at: T0,
+}
+
+function total(rows: RollupRow[], name: keyof RollupRow): number {
+  return rows.reduce((sum, row) => sum + Number(row[name]), 0)
+}
+
+export function describeStoreContract(name: string, makeStore: () => Promise<StoreHarness>) {
+  describe(`Store contract: ${name}`, () => {
+    let harness: StoreHarness
+    let store: Store
+    let ids = 0
+    const commit = (events: EnrichedEvent[]) =>
+      commitEvents(store, events, [], {
+        sessionTimeoutMs: 30 * MIN,
+        newSessionId: () => `session-${++ids}`,
+      })
+    const dayTotals = async (day = '2026-01-15') =>
+      store.readRollups({ grain: 'day', site_id: site.id, dim: '', from: day, to: day })
+    const dim = async (dimName: string, day = '2026-01-15') =>
+      store.readRollups({ grain: 'day', site_id: site.id, dim: dimName, from: day, to: day })
+
+    beforeEach(async () => {
+      ids = 0
+      harness = await makeStore()
+      store = harness.store
+      await store.createSite(site)
+    })
+    afterEach(async () => {
+      await harness.cleanup()
+    })
+
+    describe('sites', () => {
+      it('finds a site by id and by ingest key, and nothing for an unknown key', async () => {
+        expect(await store.getSite('site-a')).toEqual(site)
+        expect(await store.getSiteByApiKey(site.api_key)).toEqual(site)
+        expect(await store.getSiteByApiKey('nope-nope-nope-nope')).toBeUndefined()
+        expect(await store.getSite('missing')).toBeUndefined()
+      })
+
+      it('lists sites and rotates a key', async () => {
+        await store.createSite({ ...site, id: 'site-b', api_key: 'key-site-b-0123456789' })
+        expect((await store.listSites()).map((s) => s.id)).toEqual(['site-a', 'site-b'])
+        await store.setSiteApiKey('site-b', 'key-rotated-0123456789')
+        expect(await store.getSiteByApiKey('key-site-b-0123456789')).toBeUndefined()
+        expect((await store.getSiteByApiKey('key-rotated-0123456789'))?.id).toBe('site-b')
+      })
+    })
+
+    describe('daily salts', () => {
+      it('keeps one salt per day and forgets it after the day is over', async () => {
+        const first = await store.dailySalt('2026-01-15')
+        expect(first.length).toBeGreaterThanOrEqual(32)
+        expect(await store.dailySalt('2026-01-15')).toBe(first)
+        expect(await store.dailySalt('2026-01-16')).not.toBe(first)
+        const swept = await store.sweep({ now: Date.UTC(2026, 0, 19), eventTtlMs: 3_600_000 })
+        expect(swept.salts).toBe(2)
+        expect(await store.dailySalt('2026-01-15')).not.toBe(first)
+      })
+    })
+
+    describe('ingest unit of work', () => {
+      it('reports stored event ids, overlapping sessions and new marks', async () => {
+        await commit([enrichedEvent({ event_id: 'a', client_session_id: 'c1', timestamp: T0 })])
+        await store.ingest(async (unit) => {
+          const existing = await unit.existingEventIds([
+            { site_id: 'site-a', event_id: 'a' },
+            { site_id: 'site-a', event_id: 'b' },
+            { site_id: 'site-b', event_id: 'a' },
+          ])
+          expect([...existing]).toEqual(['site-a\u001fa'])
+          const near = await unit.sessionsFor([
+            { site_id: 'site-a', client_session_id: 'c1', from: T0 - MIN, to: T0 + MIN },
+          ])
+          expect(near.map((s) => s.client_session_id)).toEqual(['c1'])
+          const far = await unit.sessionsFor([
+            { site_id: 'site-a', client_session_id: 'c1', from: T0 + MIN, to: T0 + 2 * MIN },
+          ])
+          expect(far).toEqual([])
+          const mark = { site_id: 'site-a', day: '2026-01-15', scope: 'x', visitor_id: 'v9' }
+          expect(await unit.claimMarks([mark, { ...mark, scope: 'y' }])).toEqual([true, true])
+          expect(await unit.claimMarks([mark])).toEqual([false])
+        })
+      })
+
+      it('adds counter deltas to what is stored (upserts add)', async () => {
+        const key = { grain: 'day' as const, site_id: 'site-a', bucket: '2026-01-15' }
+        const counters = {
+          pageviews: 3,
+          visitors: 1,
+          sessions: 1,
+          bounces: 0,
+          duration_ms: 500,
+          events: 0,
+          bots: 0,
+        }
+        for (const _ of [1, 2]) {
+          await store.ingest((unit) =>
+            unit.write({
+              events: [],
+              sessions: [],
+              deltas: [{ key: { ...key, dim: 'page', value: '/x' }, counters }],
+            }),
+          )
+        }
+        const rows = await dim('page')
+        expect(rows).toHaveLength(1)
+        expect(rows[0]).toMatchObject({ value: '/x', pageviews: 6, visitors: 2, duration_ms: 1000 })
+      })
+    })
+
+    describe('sessions and counters through the ingest pipeline', () => {
+      it('turns a bounce into a two-page session when a later page view arrives', async () => {
+        await commit([enrichedEvent({ timestamp: T0, path: '/a' })])
+        let totals = await dayTotals()
+        expect(totals[0]).toMatchObject({ pageviews: 1, sessions: 1, bounces: 1, visitors: 1 })
+
+        await commit([enrichedEvent({ timestamp: T0 + 2 * MIN, path: '/b' })])
+        totals = await dayTotals()
+        expect(totals[0]).toMatchObject({
+          pageviews: 2,
+          sessions: 1,
+          bounces: 0,
+          visitors: 1,
+          duration_ms: 2 * MIN,
+        })
+        const exits = await dim('exit_page')
+        expect(exits.filter((r) => r.sessions !== 0).map((r) => [r.value, r.sessions])).toEqual([
+          ['/b', 1],
+        ])
+      })
+
+      it('starts a new session after a 31-minute gap and keeps one across 29 minutes', async () => {
+        await commit([
+          enrichedEvent({ timestamp: T0 }),
+          enrichedEvent({ timestamp: T0 + 29 * MIN }),
+          enrichedEvent({ timestamp: T0 + 60 * MIN }),
+        ])
+        const totals = await dayTotals()
+        expect(totals[0]).toMatchObject({ pageviews: 3, sessions: 2, bounces: 1, visitors: 1 })
+        expect(totals[0]?.duration_ms).toBe(29 * MIN)
+      })
+
+      it('stores a repeated event id once, in one batch or across batches', async () => {
+        const event = enrichedEvent({ event_id: 'same', timestamp: T0 })
+        expect(await commit([event, { ...event }])).toEqual(['stored', 'duplicate'])
+        expect(await commit([{ ...event }])).toEqual(['duplicate'])
+        expect((await dayTotals())[0]?.pageviews).toBe(1)
+      })
+
+      it('counts a visitor once a day for the site and for each page', async () => {
+        await commit([
+          enrichedEvent({ timestamp: T0, path: '/a', client_session_id: 's1' }),
+          enrichedEvent({ timestamp: T0 + MIN, path: '/a', client_session_id: 's1' }),
+          enrichedEvent({ timestamp: T0 + 2 * MIN, path: '/b', client_session_id: 's1' }),
+          // Same visitor, a second session later that day.
+          enrichedEvent({ timestamp: T0 + 5 * 60 * MIN, path: '/a', client_session_id: 's2' }),
+          enrichedEvent({
+            timestamp: T0 + 3 * MIN,
+            path: '/a',
+            client_session_id: 's3',
+            visitor_id: 'visitor-2',
+          }),
+        ])
+        expect((await dayTotals())[0]).toMatchObject({ visitors: 2, sessions: 3, pageviews: 5 })
+        const pages = await dim('page')
+        expect(pages.map((r) => [r.value, r.pageviews, r.visitors])).toEqual([
+          ['/a', 4, 2],
+          ['/b', 1, 1],
+        ])
+        // Hours sum to the day: each visitor counted in the hour they first showed up.
+        const hours = await store.readRollups({
+          grain: 'hour',
+          site_id: 'site-a',
+          dim: '',
+          from: hourBucket(T0),
+          to: hourBucket(T0) + 23,
+        })
+        expect(total(hours, 'visitors')).toBe(2)
+        expect(total(hours, 'pageviews')).toBe(5)
+      })
+
+      it('keeps a session and its events in time order, readable by id', async () => {
+        await commit([
+          enrichedEvent({ event_id: 'e2', timestamp: T0 + MIN, path: '/b' }),
+          enrichedEvent({ event_id: 'e1', timestamp: T0, path: '/a', props: { plan: 'pro' } }),
+        ])
+        const session = await store.getSession('session-1')
+        expect(session).toMatchObject({
+          start_time: T0,
+          end_time: T0 + MIN,
+          entry_page: '/a',
+          exit_page: '/b',
+          pageviews: 2,
+        })
+        const events = await store.sessionEvents('session-1')
+        expect(events.map((e) => [e.event_id, e.path])).toEqual([
+          ['e1', '/a'],
+          ['e2', '/b'],
+        ])
+        expect(events[0]?.props).toEqual({ plan: 'pro' })
+        expect(await store.getSession('nope')).toBeUndefined()
+      })
+
+      it('counts bots without storing them as events or visitors', async () => {
+        await commitEvents(store, [], [{ site_id: 'site-a', timezone: 'UTC', timestamp: T0 }], {
+          sessionTimeoutMs: 30 * MIN,
+          newSessionId: () => 'unused',
+        })
+        expect((await dayTotals())[0]).toMatchObject({ bots: 1, visitors: 0, pageviews: 0 })
+      })
+
+      it('puts day rows on the site-local calendar day', async () => {
+        // 20:00 UTC on Jan 15 is already Jan 16 in Seoul (+9).
+        const late = Date.UTC(2026, 0, 15, 20, 0, 0)
+        await commit([enrichedEvent({ timestamp: late, timezone: 'Asia/Seoul' })])
+        expect(await dayTotals('2026-01-15')).toEqual([])
+        expect((await dayTotals('2026-01-16'))[0]?.pageviews).toBe(1)
+      })
+    })
+
+    describe('retention', () => {
+      it('sweeps raw events after the TTL and keeps the counters', async () => {
+        await commit([
+          enrichedEvent({ event_id: 'old', timestamp: T0 }),
+          enrichedEvent({ event_id: 'new', timestamp: T0 + 50 * 60 * MIN, client_session_id: 'x' }),
+        ])
+        const swept = await store.sweep({ now: T0 + 60 * 60 * MIN, eventTtlMs: 24 * 60 * MIN })
+        expect(swept.events).toBe(1)
+        expect((await store.sessionEvents('session-1')).length).toBe(0)
+        expect((await store.sessionEvents('session-2')).map((e) => e.event_id)).toEqual(['new'])
+        const days = await store.readRollups({
+          grain: 'day',
+          site_id: 'site-a',
+          dim: '',
+          from: '2026-01-01',
+          to: '2026-01-31',
+        })
+        expect(total(days, 'pageviews')).toBe(2)
+      })
+
+      it('answers health checks', async () => {
+        await expect(store.health()).resolves.toBeUndefined()
+      })
+    })
+  })
+}
