@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { localDay } from '../core/calendar.ts'
 import { parseEventInput } from '../core/event-schema.ts'
 import type { EnrichedEvent, Site } from '../core/types.ts'
-import type { Store } from '../storage/store.ts'
+import type { LiveEvent, Store } from '../storage/store.ts'
 import { type BotHit, commitEvents } from './commit-events.ts'
 import { enrichEvent, type RequestContext } from './enrich-event.ts'
 import { GroupCommit } from './group-commit.ts'
@@ -34,6 +34,7 @@ export class Collector {
   private readonly salts: SaltCache
   private readonly committer: GroupCommit<Item, Outcome>
   private readonly now: () => number
+  private readonly listeners = new Set<(events: LiveEvent[]) => void>()
 
   constructor(
     private readonly store: Store,
@@ -52,7 +53,8 @@ export class Collector {
         if (item.kind === 'event') events.push(item.event)
         else bots.push(item.hit)
       }
-      const outcomes = await commitEvents(this.store, events, bots, commitOptions)
+      const { outcomes, stored } = await commitEvents(this.store, events, bots, commitOptions)
+      if (stored.length) this.publish(stored)
       let next = 0
       return items.map((item) => (item.kind === 'bot' ? 'bot' : (outcomes[next++] ?? 'stored')))
     })
@@ -87,6 +89,22 @@ export class Collector {
       if (outcome === 'bot') result.bots++
     }
     return result
+  }
+
+  /** Called with every batch of newly committed events (the live view subscribes here). */
+  onStored(listener: (events: LiveEvent[]) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  private publish(events: LiveEvent[]): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(events)
+      } catch {
+        // A failing subscriber must never fail ingestion: the events are already committed.
+      }
+    }
   }
 
   /** Waits for every submitted event to be committed (used on shutdown). */

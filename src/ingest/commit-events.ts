@@ -12,6 +12,7 @@ import type { EnrichedEvent } from '../core/types.ts'
 import {
   type EventRecord,
   eventKeyString,
+  type LiveEvent,
   type SessionLookup,
   type Store,
 } from '../storage/store.ts'
@@ -24,6 +25,13 @@ export interface BotHit {
 }
 
 export type EventOutcome = 'stored' | 'duplicate'
+
+export interface CommitResult {
+  /** Per input event, in input order. */
+  outcomes: EventOutcome[]
+  /** The newly stored events with their session's attributes, for the live view. */
+  stored: LiveEvent[]
+}
 
 export interface CommitOptions {
   sessionTimeoutMs: number
@@ -89,7 +97,7 @@ export async function commitEvents(
   events: readonly EnrichedEvent[],
   bots: readonly BotHit[],
   options: CommitOptions,
-): Promise<EventOutcome[]> {
+): Promise<CommitResult> {
   return store.ingest(async (unit) => {
     const existing = events.length ? await unit.existingEventIds(events) : new Set<string>()
     const seen = new Set<string>()
@@ -108,12 +116,12 @@ export async function commitEvents(
 
     const timezoneOf = new Map(fresh.map((e) => [e.site_id, e.timezone]))
     const tz = (siteId: string) => timezoneOf.get(siteId) ?? 'UTC'
-    const stored = fresh.length
+    const storedSessions = fresh.length
       ? await unit.sessionsFor(lookupsFor(fresh, options.sessionTimeoutMs))
       : []
     const { changes, sessionOf } = sessionize({
       events: fresh,
-      existing: stored,
+      existing: storedSessions,
       timeoutMs: options.sessionTimeoutMs,
       newId: options.newSessionId,
     })
@@ -141,6 +149,23 @@ export async function commitEvents(
       sessions: changes.map((c) => c.after),
       deltas: acc.deltas(),
     })
-    return outcomes
+    const sessionById = new Map(changes.map((c) => [c.after.id, c.after]))
+    const stored = fresh.map((e): LiveEvent => {
+      const session = sessionById.get(sessionOf.get(e) as string)
+      return {
+        site_id: e.site_id,
+        session_id: session?.id ?? '',
+        visitor_id: e.visitor_id,
+        timestamp: e.timestamp,
+        event_type: e.event_type,
+        path: e.path,
+        title: e.title,
+        source: session?.source ?? e.source,
+        country: session?.country ?? e.country,
+        device: session?.device ?? e.device,
+        browser: session?.browser ?? e.browser,
+      }
+    })
+    return { outcomes, stored }
   })
 }

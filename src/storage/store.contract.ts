@@ -168,8 +168,8 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
 
       it('stores a repeated event id once, in one batch or across batches', async () => {
         const event = enrichedEvent({ event_id: 'same', timestamp: T0 })
-        expect(await commit([event, { ...event }])).toEqual(['stored', 'duplicate'])
-        expect(await commit([{ ...event }])).toEqual(['duplicate'])
+        expect((await commit([event, { ...event }])).outcomes).toEqual(['stored', 'duplicate'])
+        expect((await commit([{ ...event }])).outcomes).toEqual(['duplicate'])
         expect((await dayTotals())[0]?.pageviews).toBe(1)
       })
 
@@ -241,6 +241,111 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         await commit([enrichedEvent({ timestamp: late, timezone: 'Asia/Seoul' })])
         expect(await dayTotals('2026-01-15')).toEqual([])
         expect((await dayTotals('2026-01-16'))[0]?.pageviews).toBe(1)
+      })
+    })
+
+    describe('queries', () => {
+      it('sums a dimension per value over a range, largest first, limited', async () => {
+        await commit([
+          enrichedEvent({ timestamp: T0, path: '/a', client_session_id: 's1' }),
+          enrichedEvent({ timestamp: T0 + MIN, path: '/b', client_session_id: 's1' }),
+          enrichedEvent({ timestamp: T0 + 2 * MIN, path: '/a', client_session_id: 's1' }),
+          enrichedEvent({
+            timestamp: Date.UTC(2026, 0, 16, 9),
+            path: '/a',
+            client_session_id: 's2',
+            visitor_id: 'visitor-2',
+          }),
+          enrichedEvent({
+            timestamp: Date.UTC(2026, 0, 17, 9),
+            path: '/c',
+            client_session_id: 's3',
+          }),
+        ])
+        const top = await store.topValues({
+          grain: 'day',
+          site_id: 'site-a',
+          dim: 'page',
+          from: '2026-01-15',
+          to: '2026-01-16',
+          orderBy: 'pageviews',
+          limit: 10,
+        })
+        expect(top.map((r) => [r.value, r.pageviews, r.visitors])).toEqual([
+          ['/a', 3, 2],
+          ['/b', 1, 1],
+        ])
+        const first = await store.topValues({
+          grain: 'hour',
+          site_id: 'site-a',
+          dim: 'page',
+          from: hourBucket(T0),
+          to: hourBucket(Date.UTC(2026, 0, 17, 9)),
+          orderBy: 'pageviews',
+          limit: 1,
+        })
+        expect(first.map((r) => r.value)).toEqual(['/a'])
+        const onlyA = await store.readRollups({
+          grain: 'day',
+          site_id: 'site-a',
+          dim: 'page',
+          from: '2026-01-01',
+          to: '2026-01-31',
+          value: '/a',
+        })
+        expect(onlyA.map((r) => [r.bucket, r.pageviews])).toEqual([
+          ['2026-01-15', 2],
+          ['2026-01-16', 1],
+        ])
+      })
+
+      it("lists an identified user's sessions newest first, page by page", async () => {
+        await commit([
+          enrichedEvent({ timestamp: T0, user_id: 'u1', client_session_id: 'a' }),
+          enrichedEvent({ timestamp: T0 + 60 * MIN, user_id: 'u1', client_session_id: 'b' }),
+          enrichedEvent({ timestamp: T0 + 120 * MIN, user_id: 'u1', client_session_id: 'c' }),
+          enrichedEvent({ timestamp: T0, user_id: 'u2', client_session_id: 'd' }),
+        ])
+        const page1 = await store.userSessions({ site_id: 'site-a', user_id: 'u1', limit: 2 })
+        expect(page1.map((s) => s.client_session_id)).toEqual(['c', 'b'])
+        const page2 = await store.userSessions({
+          site_id: 'site-a',
+          user_id: 'u1',
+          limit: 2,
+          before: page1[1]?.start_time,
+        })
+        expect(page2.map((s) => s.client_session_id)).toEqual(['a'])
+      })
+
+      it('returns recent events with their session attributes for the live view', async () => {
+        await commit([
+          enrichedEvent({ timestamp: T0, path: '/old', event_id: 'old' }),
+          enrichedEvent({
+            timestamp: T0 + 10 * MIN,
+            path: '/new',
+            event_id: 'new',
+            source: 'Google',
+          }),
+        ])
+        const live = await store.liveEventsSince(T0 + MIN)
+        expect(live).toEqual([
+          expect.objectContaining({
+            path: '/new',
+            session_id: 'session-1',
+            source: 'Direct',
+            country: 'DE',
+            device: 'desktop',
+            visitor_id: 'visitor-1',
+          }),
+        ])
+      })
+
+      it('keeps settings: the first value initialised wins, put replaces', async () => {
+        expect(await store.getSetting('secret')).toBeUndefined()
+        expect(await store.initSetting('secret', 'one')).toBe('one')
+        expect(await store.initSetting('secret', 'two')).toBe('one')
+        await store.putSetting('secret', 'three')
+        expect(await store.getSetting('secret')).toBe('three')
       })
     })
 

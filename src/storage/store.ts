@@ -83,6 +83,39 @@ export interface RollupRange {
   /** Inclusive bounds: epoch hours for `hour`, "YYYY-MM-DD" for `day`. */
   from: number | string
   to: number | string
+  /** Only this dimension value (a filter); all values when absent. */
+  value?: string
+}
+
+export type CounterName = keyof Omit<RollupRow, 'bucket' | 'dim' | 'value'>
+
+/** Rows of a dimension summed over a range, per value, largest first. */
+export interface TopValuesQuery extends Omit<RollupRange, 'value'> {
+  orderBy: CounterName
+  limit: number
+}
+
+/** What the live view needs of a recent event; rebuilt from storage after a restart. */
+export interface LiveEvent {
+  site_id: string
+  session_id: string
+  visitor_id: string
+  timestamp: number
+  event_type: string
+  path: string
+  title: string
+  source: string
+  country: string
+  device: string
+  browser: string
+}
+
+export interface UserSessionsQuery {
+  site_id: string
+  user_id: string
+  limit: number
+  /** Only sessions that started before this time (pagination cursor). */
+  before?: number
 }
 
 export interface SweepPolicy {
@@ -119,7 +152,19 @@ export interface Store {
   getSession(id: string): Promise<SessionState | undefined>
   /** A session's events in time order (only while they are within the event TTL). */
   sessionEvents(sessionId: string): Promise<EventRecord[]>
+  /** Rollup rows of one dimension in a range, ordered by bucket then value. */
   readRollups(range: RollupRange): Promise<RollupRow[]>
+  /** A dimension's values summed over a range (bucket is ""), ordered by a counter. */
+  topValues(query: TopValuesQuery): Promise<RollupRow[]>
+  /** A site's identified user's sessions, newest first. */
+  userSessions(query: UserSessionsQuery): Promise<SessionState[]>
+  /** Events since a time with their session's attributes, oldest first (live view rebuild). */
+  liveEventsSince(since: number): Promise<LiveEvent[]>
+
+  getSetting(name: string): Promise<string | undefined>
+  /** Stores a value unless one exists; returns the value that is stored either way. */
+  initSetting(name: string, value: string): Promise<string>
+  putSetting(name: string, value: string): Promise<void>
 
   /** Deletes what has outlived its use: raw events, old visitor marks and salts. */
   sweep(policy: SweepPolicy): Promise<SweepResult>

@@ -92,6 +92,10 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (day, site_id, scope, visitor_id)
   ) WITHOUT ROWID;
   `,
+  `
+  -- Generated secrets (dashboard password hash, token signing key): one value per name.
+  CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+  `,
 ]
 
 export function migrate(db: Database.Database): number {

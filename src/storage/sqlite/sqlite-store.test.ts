@@ -3,6 +3,7 @@ import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import { tempDir } from '../../../test/support/temp-dir.ts'
 import { describeStoreContract } from '../store.contract.ts'
+import { MIGRATIONS } from './migrations.ts'
 import { SqliteStore } from './sqlite-store.ts'
 
 describeStoreContract('sqlite', async () => {
@@ -29,7 +30,7 @@ describe('SqliteStore specifics', () => {
     await store.close()
     const db = new Database(file, { readonly: true })
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
-    expect(db.pragma('user_version', { simple: true })).toBe(1)
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length)
     db.close()
     // Opening again does not re-run migrations.
     const again = new SqliteStore({ file })

@@ -9,12 +9,15 @@ import {
   type EventRecord,
   eventKeyString,
   type IngestUnit,
+  type LiveEvent,
   type RollupRange,
   type RollupRow,
   type SessionLookup,
   type Store,
   type SweepPolicy,
   type SweepResult,
+  type TopValuesQuery,
+  type UserSessionsQuery,
 } from '../store.ts'
 import { migrate } from './migrations.ts'
 
@@ -77,6 +80,7 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const
   private readonly db: Database.Database
   private readonly statements
+  private readonly topStatements = new Map<string, Database.Statement>()
   /** Serialises units of work: one write transaction at a time. */
   private queue: Promise<unknown> = Promise.resolve()
 
@@ -102,6 +106,11 @@ export class SqliteStore implements Store {
          VALUES (@site_id, @dim, @bucket, @value, ${COUNTER_NAMES.map((n) => `@${n}`).join(', ')})
          ON CONFLICT (site_id, dim, bucket, value) DO UPDATE SET
          ${COUNTER_NAMES.map((n) => `${n} = ${n} + excluded.${n}`).join(', ')}`,
+      )
+    const rollupRange = (table: string, oneValue: boolean) =>
+      db.prepare(
+        `SELECT * FROM ${table} WHERE site_id = ? AND dim = ? AND bucket BETWEEN ? AND ?
+         ${oneValue ? 'AND value = ?' : ''} ORDER BY bucket, value`,
       )
     return {
       insertSite: db.prepare(
@@ -140,13 +149,28 @@ export class SqliteStore implements Store {
       eventsOfSession: db.prepare(
         'SELECT * FROM events WHERE session_id = ? ORDER BY timestamp, event_id',
       ),
-      rollupHour: db.prepare(
-        `SELECT * FROM rollup_hour WHERE site_id = ? AND dim = ? AND bucket BETWEEN ? AND ?
-         ORDER BY bucket, value`,
+      rollups: {
+        hour: rollupRange('rollup_hour', false),
+        day: rollupRange('rollup_day', false),
+      },
+      rollupsOfValue: {
+        hour: rollupRange('rollup_hour', true),
+        day: rollupRange('rollup_day', true),
+      },
+      userSessions: db.prepare(
+        `SELECT * FROM sessions WHERE site_id = ? AND user_id = ? AND start_time < ?
+         ORDER BY start_time DESC LIMIT ?`,
       ),
-      rollupDay: db.prepare(
-        `SELECT * FROM rollup_day WHERE site_id = ? AND dim = ? AND bucket BETWEEN ? AND ?
-         ORDER BY bucket, value`,
+      liveEvents: db.prepare(
+        `SELECT e.site_id, e.session_id, e.visitor_id, e.timestamp, e.event_type, e.path, e.title,
+                s.source, s.country, s.device, s.browser
+         FROM events e JOIN sessions s ON s.id = e.session_id
+         WHERE e.timestamp >= ? ORDER BY e.timestamp`,
+      ),
+      getSetting: db.prepare('SELECT value FROM settings WHERE name = ?').pluck(),
+      initSetting: db.prepare('INSERT OR IGNORE INTO settings (name, value) VALUES (?, ?)'),
+      putSetting: db.prepare(
+        'INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
       ),
       sweepEvents: db.prepare('DELETE FROM events WHERE timestamp < ?'),
       sweepMarks: db.prepare('DELETE FROM visitor_marks WHERE day < ?'),
@@ -249,9 +273,58 @@ export class SqliteStore implements Store {
   }
 
   async readRollups(range: RollupRange): Promise<RollupRow[]> {
-    const statement =
-      range.grain === 'hour' ? this.statements.rollupHour : this.statements.rollupDay
-    return statement.all(range.site_id, range.dim, range.from, range.to) as RollupRow[]
+    const args = [range.site_id, range.dim, range.from, range.to]
+    if (range.value === undefined) {
+      return this.statements.rollups[range.grain].all(...args) as RollupRow[]
+    }
+    return this.statements.rollupsOfValue[range.grain].all(...args, range.value) as RollupRow[]
+  }
+
+  async topValues(query: TopValuesQuery): Promise<RollupRow[]> {
+    // One statement per (grain, order) pair, prepared on first use; the counter name is
+    // checked against the fixed list before it becomes part of SQL.
+    if (!COUNTER_NAMES.includes(query.orderBy)) {
+      throw new Error(`SqliteStore.topValues: unknown counter ${query.orderBy}`)
+    }
+    const key = `${query.grain}:${query.orderBy}`
+    let statement = this.topStatements.get(key)
+    if (!statement) {
+      const sums = COUNTER_NAMES.map((n) => `SUM(${n}) AS ${n}`).join(', ')
+      statement = this.db.prepare(
+        `SELECT '' AS bucket, dim, value, ${sums}
+         FROM rollup_${query.grain} WHERE site_id = ? AND dim = ? AND bucket BETWEEN ? AND ?
+         GROUP BY value HAVING SUM(${query.orderBy}) > 0
+         ORDER BY SUM(${query.orderBy}) DESC, value LIMIT ?`,
+      )
+      this.topStatements.set(key, statement)
+    }
+    return statement.all(query.site_id, query.dim, query.from, query.to, query.limit) as RollupRow[]
+  }
+
+  async userSessions(query: UserSessionsQuery): Promise<SessionState[]> {
+    return this.statements.userSessions.all(
+      query.site_id,
+      query.user_id,
+      query.before ?? Number.MAX_SAFE_INTEGER,
+      query.limit,
+    ) as SessionState[]
+  }
+
+  async liveEventsSince(since: number): Promise<LiveEvent[]> {
+    return this.statements.liveEvents.all(since) as LiveEvent[]
+  }
+
+  async getSetting(name: string): Promise<string | undefined> {
+    return this.statements.getSetting.get(name) as string | undefined
+  }
+
+  async initSetting(name: string, value: string): Promise<string> {
+    this.statements.initSetting.run(name, value)
+    return this.statements.getSetting.get(name) as string
+  }
+
+  async putSetting(name: string, value: string): Promise<void> {
+    this.statements.putSetting.run(name, value)
   }
 
   async sweep(policy: SweepPolicy): Promise<SweepResult> {
