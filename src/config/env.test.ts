@@ -11,6 +11,7 @@ describe('parseConfig', () => {
       SESSION_TIMEOUT_MINUTES: 30,
       TRUST_PROXY: false,
       LOG_LEVEL: 'info',
+      STATS_CACHE_SECONDS: 30,
       SQLITE_SYNCHRONOUS: 'FULL',
     })
   })

@@ -31,6 +31,10 @@ const EnvSchema = z.object({
   EVENT_TTL_HOURS: intFromEnv(1, 24 * 365).default(24),
   SESSION_TIMEOUT_MINUTES: intFromEnv(1, 24 * 60).default(30),
   TRUST_PROXY: booleanFromEnv.default(false),
+  /** Dashboard password; when unset one is generated on first start and printed once. */
+  ADMIN_PASSWORD: z.string().min(8, { error: 'must be at least 8 characters' }).optional(),
+  /** How long /api/stats answers are cached; 0 turns the cache off (benchmarks). */
+  STATS_CACHE_SECONDS: intFromEnv(0, 3600).default(30),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** SQLite `synchronous` pragma: FULL survives power loss, NORMAL survives a process crash. */
   SQLITE_SYNCHRONOUS: z.enum(['FULL', 'NORMAL']).default('FULL'),

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { serve } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
+import { createDashboardAuth } from '../auth/dashboard-auth.ts'
 import type { Config } from '../config/env.ts'
 import type { Site } from '../core/types.ts'
 import { createApp } from '../http/create-app.ts'
@@ -24,6 +25,8 @@ export interface EmbeddedServer {
   port: number
   site: Site
   generatedKey: boolean
+  /** Only on the first start without ADMIN_PASSWORD: print it once. */
+  generatedPassword?: string
   databaseFile: string
   store: SqliteStore
   /** Stops accepting requests, commits what was acknowledged, closes the database. */
@@ -31,12 +34,22 @@ export interface EmbeddedServer {
 }
 
 /** The embedded shape: the HTTP app over SQLite in this process, plus the sweeper. */
-export async function startEmbedded(config: Config, logger: Logger): Promise<EmbeddedServer> {
+export async function startEmbedded(
+  config: Config,
+  logger: Logger,
+  options: { now?: () => number } = {},
+): Promise<EmbeddedServer> {
   const databaseFile = join(config.DATA_DIR, 'liveinsight.db')
   const store = new SqliteStore({ file: databaseFile, synchronous: config.SQLITE_SYNCHRONOUS })
   const { site, generatedKey } = await ensureDefaultSite(store, config.API_KEY, Date.now())
   const collector = new Collector(store, {
     sessionTimeoutMs: config.SESSION_TIMEOUT_MINUTES * 60_000,
+    ...(options.now ? { now: options.now } : {}),
+  })
+  const now = options.now ?? Date.now
+  const { auth, generatedPassword } = await createDashboardAuth(store, {
+    adminPassword: config.ADMIN_PASSWORD,
+    now,
   })
   const app = createApp({
     store,
@@ -45,6 +58,9 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
     version: VERSION,
     trustProxy: config.TRUST_PROXY,
     socketAddress: (c) => getConnInfo(c).remote.address,
+    auth,
+    now,
+    statsCacheMs: config.STATS_CACHE_SECONDS * 1000,
   })
 
   const sweep = () =>
@@ -71,6 +87,7 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
     port,
     site,
     generatedKey,
+    ...(generatedPassword ? { generatedPassword } : {}),
     databaseFile,
     store,
     close: async () => {

@@ -25,6 +25,9 @@ process.stdout.write(
     '',
     `  LiveInsight ${VERSION} is running at ${server.url}`,
     `  Data: ${server.databaseFile}`,
+    server.generatedPassword
+      ? `  Dashboard password (generated, shown only now): ${server.generatedPassword}`
+      : '  Dashboard password: as set before (ADMIN_PASSWORD, or the one printed on first start)',
     `  Ingest key of the default site${server.generatedKey ? ' (generated, stored)' : ''}: ${server.site.api_key}`,
     '  Tracker snippet:',
     `    <script defer src="${server.url}/liveinsight.js" data-api-key="${server.site.api_key}"></script>`,

@@ -1,4 +1,5 @@
 import type { Context } from 'hono'
+import type { DashboardAuth } from '../auth/dashboard-auth.ts'
 import type { Site } from '../core/types.ts'
 import type { Collector } from '../ingest/collector.ts'
 import type { Logger } from '../log/logger.ts'
@@ -14,6 +15,11 @@ export interface AppDeps {
   trustProxy: boolean
   /** The peer address of the connection, as the runtime reports it. */
   socketAddress: (c: Context) => string | undefined
+  auth: DashboardAuth
+  /** The clock every read route uses ("now", "today", the last 5 minutes). */
+  now: () => number
+  /** How long a stats answer may be served from cache; 0 turns caching off. */
+  statsCacheMs: number
 }
 
 export interface AppEnv {

@@ -3,8 +3,18 @@ import { HTTPException } from 'hono/http-exception'
 import { requestId } from 'hono/request-id'
 import type { AppDeps, AppEnv } from './app-env.ts'
 import { failure, HttpError } from './envelope.ts'
+import { requireDashboard } from './require-dashboard.ts'
+import { authRoutes } from './routes/auth.ts'
 import { eventRoutes } from './routes/events.ts'
 import { healthRoutes } from './routes/health.ts'
+
+const DASHBOARD_PREFIXES = [
+  '/api/realtime',
+  '/api/stats',
+  '/api/sessions',
+  '/api/users',
+  '/api/sites',
+]
 
 /** Builds the whole HTTP application once; the Node server and the Lambda handler wrap it. */
 export function createApp(deps: AppDeps) {
@@ -29,6 +39,14 @@ export function createApp(deps: AppDeps) {
 
   app.route('/api/events', eventRoutes(deps))
   app.route('/health', healthRoutes(deps))
+  app.route('/api/auth', authRoutes(deps))
+
+  // Everything a dashboard reads needs a token or the session cookie, never an ingest key.
+  const signedIn = requireDashboard(deps)
+  for (const prefix of DASHBOARD_PREFIXES) {
+    app.use(prefix, signedIn)
+    app.use(`${prefix}/*`, signedIn)
+  }
 
   app.notFound((c) => failure(c, 404, `no route for ${c.req.method} ${c.req.path}`))
   app.onError((error, c) => {

@@ -1,0 +1,87 @@
+import { randomBytes } from 'node:crypto'
+import { jwtVerify, SignJWT } from 'jose'
+import type { Store } from '../storage/store.ts'
+import { LoginThrottle } from './login-throttle.ts'
+import { hashPassword, verifyPassword } from './password-hash.ts'
+
+export const TOKEN_TTL_S = 12 * 3600
+const PASSWORD_SETTING = 'admin_password_hash'
+const SECRET_SETTING = 'token_signing_key'
+
+export type LoginResult =
+  | { ok: true; token: string; expiresAt: number }
+  | { ok: false; reason: 'wrong_password' }
+  | { ok: false; reason: 'rate_limited'; retryAfterS: number }
+
+/** What the HTTP layer needs of dashboard sign-in. */
+export interface DashboardAuth {
+  login(password: string, ip: string): Promise<LoginResult>
+  /** True when the token is a valid, unexpired dashboard token. */
+  verifyToken(token: string): Promise<boolean>
+}
+
+export interface DashboardAuthSetup {
+  auth: DashboardAuth
+  /** Set only on the start that generated the password: it is shown once, never stored. */
+  generatedPassword?: string
+}
+
+/**
+ * One admin password (ADMIN_PASSWORD, or generated on first start and kept only as an
+ * scrypt hash) and HS256 tokens signed with a key generated once and kept in storage.
+ */
+export async function createDashboardAuth(
+  store: Store,
+  options: { adminPassword?: string; now: () => number },
+): Promise<DashboardAuthSetup> {
+  const key = new TextEncoder().encode(
+    await store.initSetting(SECRET_SETTING, randomBytes(32).toString('base64url')),
+  )
+  let generatedPassword: string | undefined
+  let passwordHash = await store.getSetting(PASSWORD_SETTING)
+  if (options.adminPassword) {
+    if (!passwordHash || !(await verifyPassword(options.adminPassword, passwordHash))) {
+      passwordHash = await hashPassword(options.adminPassword)
+      await store.putSetting(PASSWORD_SETTING, passwordHash)
+    }
+  } else if (!passwordHash) {
+    generatedPassword = randomBytes(12).toString('base64url')
+    passwordHash = await store.initSetting(PASSWORD_SETTING, await hashPassword(generatedPassword))
+  }
+  const storedHash = passwordHash
+  const throttle = new LoginThrottle()
+
+  const auth: DashboardAuth = {
+    async login(password, ip) {
+      const now = options.now()
+      const wait = throttle.retryAfter(ip, now)
+      if (wait > 0) return { ok: false, reason: 'rate_limited', retryAfterS: wait }
+      if (!(await verifyPassword(password, storedHash))) {
+        throttle.fail(ip, now)
+        return { ok: false, reason: 'wrong_password' }
+      }
+      throttle.succeed(ip)
+      const issuedAt = Math.floor(now / 1000)
+      const token = await new SignJWT({ role: 'admin' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('admin')
+        .setIssuedAt(issuedAt)
+        .setExpirationTime(issuedAt + TOKEN_TTL_S)
+        .sign(key)
+      return { ok: true, token, expiresAt: (issuedAt + TOKEN_TTL_S) * 1000 }
+    },
+    async verifyToken(token) {
+      try {
+        await jwtVerify(token, key, {
+          algorithms: ['HS256'],
+          subject: 'admin',
+          currentDate: new Date(options.now()),
+        })
+        return true
+      } catch {
+        return false
+      }
+    },
+  }
+  return generatedPassword ? { auth, generatedPassword } : { auth }
+}
