@@ -59,7 +59,7 @@ function extendSession(session: SessionState, event: EnrichedEvent): void {
   if (event.timestamp < session.start_time) {
     // An earlier event arrived late: it is the real entry, with the real referrer.
     session.start_time = event.timestamp
-    session.entry_page = session.entry_page
+    session.entry_page = event.path
     session.source = event.source
     session.channel = event.channel
     session.utm_source = event.utm_source
