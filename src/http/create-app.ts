@@ -1,4 +1,5 @@
 import { Hono } from 'hono'
+import { compress } from 'hono/compress'
 import { HTTPException } from 'hono/http-exception'
 import { requestId } from 'hono/request-id'
 import type { AppDeps, AppEnv } from './app-env.ts'
@@ -7,6 +8,9 @@ import { requireDashboard } from './require-dashboard.ts'
 import { authRoutes } from './routes/auth.ts'
 import { eventRoutes } from './routes/events.ts'
 import { healthRoutes } from './routes/health.ts'
+import { sessionRoutes, userRoutes } from './routes/sessions.ts'
+import { siteRoutes } from './routes/sites.ts'
+import { statsRoutes } from './routes/stats.ts'
 
 const DASHBOARD_PREFIXES = [
   '/api/realtime',
@@ -21,6 +25,8 @@ export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>()
 
   app.use('*', requestId())
+  // JSON and HTML answers over 1 KiB are gzip/deflate-compressed; event streams never are.
+  app.use('*', compress())
   app.use('*', async (c, next) => {
     const started = performance.now()
     const log = deps.logger.child({ req_id: c.get('requestId') })
@@ -37,16 +43,20 @@ export function createApp(deps: AppDeps) {
     )
   })
 
-  app.route('/api/events', eventRoutes(deps))
-  app.route('/health', healthRoutes(deps))
-  app.route('/api/auth', authRoutes(deps))
-
   // Everything a dashboard reads needs a token or the session cookie, never an ingest key.
   const signedIn = requireDashboard(deps)
   for (const prefix of DASHBOARD_PREFIXES) {
     app.use(prefix, signedIn)
     app.use(`${prefix}/*`, signedIn)
   }
+
+  app.route('/api/events', eventRoutes(deps))
+  app.route('/health', healthRoutes(deps))
+  app.route('/api/auth', authRoutes(deps))
+  app.route('/api/stats', statsRoutes(deps))
+  app.route('/api/sessions', sessionRoutes(deps))
+  app.route('/api/users', userRoutes(deps))
+  app.route('/api/sites', siteRoutes(deps))
 
   app.notFound((c) => failure(c, 404, `no route for ${c.req.method} ${c.req.path}`))
   app.onError((error, c) => {

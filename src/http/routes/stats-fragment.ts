@@ -1,0 +1,55 @@
+import type { StatsReport } from '../../queries/stats-report.ts'
+import { html, type SafeHtml } from '../html.ts'
+
+const LABELS: Record<string, string> = {
+  pageviews: 'Pageviews',
+  visitors: 'Visitors',
+  sessions: 'Sessions',
+  bounce_rate: 'Bounce rate',
+  avg_session_duration_s: 'Avg. visit',
+  pages_per_session: 'Pages / visit',
+}
+
+function formatMetric(name: string, value: number): string {
+  if (name === 'bounce_rate') return `${Math.round(value * 100)}%`
+  if (name === 'avg_session_duration_s') {
+    const s = Math.round(value)
+    return s >= 60 ? `${Math.floor(s / 60)}m ${s % 60}s` : `${s}s`
+  }
+  return value.toLocaleString('en-US')
+}
+
+function change(value: number | null | undefined): SafeHtml {
+  if (value === undefined) return html``
+  if (value === null) return html`<span class="change">new</span>`
+  const pct = Math.round(value * 100)
+  return html`<span class="change ${pct >= 0 ? 'up' : 'down'}">${pct >= 0 ? '+' : ''}${pct}%</span>`
+}
+
+function table(
+  title: string,
+  rows: Array<Record<string, string | number>>,
+  key: string,
+  metric: string,
+) {
+  return html`<section class="breakdown"><h3>${title}</h3>
+<table><thead><tr><th scope="col">${title}</th><th scope="col">${metric}</th></tr></thead><tbody>
+${rows.map((r) => html`<tr><td>${r[key]}</td><td>${r[metric]}</td></tr>`)}
+</tbody></table></section>`
+}
+
+/** The stats view as an HTMX fragment; every value passes through the escaping template. */
+export function renderStatsFragment(report: StatsReport): SafeHtml {
+  const cards = Object.entries(report.summary).map(
+    ([name, m]) =>
+      html`<div class="card" data-metric="${name}"><div class="label">${LABELS[name] ?? name}</div>
+<div class="value">${formatMetric(name, m.value)}</div>${change(m.change)}</div>`,
+  )
+  return html`<div class="stats" data-period="${report.period}">
+<div class="cards">${cards}</div>
+${table('Top pages', report.top_pages, 'page_url', 'pageviews')}
+${table('Sources', report.sources, 'source', 'visitors')}
+${table('Countries', report.countries, 'country_name', 'visitors')}
+${table('Events', report.events, 'name', 'events')}
+</div>`
+}

@@ -1,0 +1,28 @@
+import { Hono } from 'hono'
+import { buildStatsQuery, StatsParamsSchema } from '../../core/stats-query.ts'
+import { type StatsReport, statsReport } from '../../queries/stats-report.ts'
+import type { AppDeps, AppEnv } from '../app-env.ts'
+import { HttpError, success } from '../envelope.ts'
+import { wantsHtml } from '../html.ts'
+import { parseQuery } from '../query-params.ts'
+import { ResponseCache } from '../response-cache.ts'
+import { renderStatsFragment } from './stats-fragment.ts'
+
+export function statsRoutes(deps: AppDeps) {
+  const app = new Hono<AppEnv>()
+  const cache = new ResponseCache<StatsReport>(deps.statsCacheMs, deps.now)
+
+  app.get('/', async (c) => {
+    const params = parseQuery(c, StatsParamsSchema)
+    const site = await deps.store.getSite(params.site)
+    if (!site) throw new HttpError(404, `no site ${params.site}`)
+    const query = buildStatsQuery(params, site.timezone, deps.now())
+    // The key is the parsed query, so equivalent URLs share one entry.
+    const report = await cache.get(JSON.stringify(query), () => statsReport(deps.store, query))
+    c.header('Cache-Control', `private, max-age=${Math.floor(deps.statsCacheMs / 1000)}`)
+    c.header('Vary', 'HX-Request, Accept')
+    if (wantsHtml(c)) return c.html(renderStatsFragment(report).html)
+    return success(c, report)
+  })
+  return app
+}

@@ -1,0 +1,106 @@
+import type { StatsQuery } from '../core/stats-query.ts'
+import type { CounterName, RollupRow, Store } from '../storage/store.ts'
+
+const bounceRate = (r: RollupRow) =>
+  r.sessions ? Math.round((r.bounces / r.sessions) * 1e4) / 1e4 : 0
+
+const regionNames = new Intl.DisplayNames(['en'], { type: 'region' })
+function countryName(code: string): string {
+  if (!code) return 'Unknown'
+  try {
+    return regionNames.of(code) ?? code
+  } catch {
+    return code
+  }
+}
+
+/** One table of the stats view: which dimension, ordered by what, shaped how. */
+interface BreakdownDefinition {
+  dim: string
+  orderBy: CounterName
+  shape: (row: RollupRow) => Record<string, string | number>
+}
+
+const visitorsAndSessions = (key: string) => (r: RollupRow) => ({
+  [key]: r.value,
+  visitors: r.visitors,
+  sessions: r.sessions,
+  bounce_rate: bounceRate(r),
+})
+
+export const BREAKDOWNS = {
+  top_pages: {
+    dim: 'page',
+    orderBy: 'pageviews',
+    shape: (r) => ({ page_url: r.value, pageviews: r.pageviews, visitors: r.visitors }),
+  },
+  entry_pages: {
+    dim: 'entry_page',
+    orderBy: 'sessions',
+    shape: (r) => ({
+      page_url: r.value,
+      entries: r.sessions,
+      visitors: r.visitors,
+      bounce_rate: bounceRate(r),
+    }),
+  },
+  exit_pages: {
+    dim: 'exit_page',
+    orderBy: 'sessions',
+    shape: (r) => ({ page_url: r.value, exits: r.sessions }),
+  },
+  sources: { dim: 'source', orderBy: 'visitors', shape: visitorsAndSessions('source') },
+  channels: { dim: 'channel', orderBy: 'visitors', shape: visitorsAndSessions('channel') },
+  utm_sources: { dim: 'utm_source', orderBy: 'visitors', shape: visitorsAndSessions('utm_source') },
+  utm_mediums: { dim: 'utm_medium', orderBy: 'visitors', shape: visitorsAndSessions('utm_medium') },
+  utm_campaigns: {
+    dim: 'utm_campaign',
+    orderBy: 'visitors',
+    shape: visitorsAndSessions('utm_campaign'),
+  },
+  browsers: { dim: 'browser', orderBy: 'visitors', shape: visitorsAndSessions('browser') },
+  os: { dim: 'os', orderBy: 'visitors', shape: visitorsAndSessions('os') },
+  devices: { dim: 'device', orderBy: 'visitors', shape: visitorsAndSessions('device') },
+  countries: {
+    dim: 'country',
+    orderBy: 'visitors',
+    shape: (r) => ({
+      country: r.value,
+      country_name: countryName(r.value),
+      visitors: r.visitors,
+      sessions: r.sessions,
+    }),
+  },
+  events: {
+    dim: 'event',
+    orderBy: 'events',
+    shape: (r) => ({ name: r.value, events: r.events, visitors: r.visitors }),
+  },
+} satisfies Record<string, BreakdownDefinition>
+
+export type BreakdownName = keyof typeof BREAKDOWNS
+export type Breakdowns = Record<BreakdownName, Array<Record<string, string | number>>>
+
+/**
+ * Every table of the period, each one grouped query over rollup rows. Tables are site-wide:
+ * a filter narrows the summary and the chart only, because rollups are one-dimensional
+ * (pages × sources rows would be the next step).
+ */
+export async function breakdowns(store: Store, query: StatsQuery): Promise<Breakdowns> {
+  const range = query.current.totals
+  const entries = await Promise.all(
+    (Object.entries(BREAKDOWNS) as Array<[BreakdownName, BreakdownDefinition]>).map(
+      async ([name, def]) => {
+        const rows = await store.topValues({
+          ...range,
+          site_id: query.site_id,
+          dim: def.dim,
+          orderBy: def.orderBy,
+          limit: query.limit,
+        })
+        return [name, rows.map(def.shape)] as const
+      },
+    ),
+  )
+  return Object.fromEntries(entries) as Breakdowns
+}

@@ -1,0 +1,35 @@
+import type { StatsQuery } from '../core/stats-query.ts'
+import type { Store } from '../storage/store.ts'
+import { type Breakdowns, breakdowns } from './breakdowns.ts'
+import { type MetricValue, type SummaryMetric, summary } from './summary.ts'
+import { type Timeseries, timeseries } from './timeseries.ts'
+
+export interface StatsReport extends Breakdowns {
+  site: string
+  period: string
+  timezone: string
+  filter: string | null
+  /** Which parts a filter narrows: tables stay site-wide (see breakdowns.ts). */
+  filter_applies_to: Array<'summary' | 'timeseries'>
+  summary: Record<SummaryMetric, MetricValue>
+  timeseries: Timeseries
+}
+
+/** The whole /api/stats answer: every part read from rollups, none from raw events. */
+export async function statsReport(store: Store, query: StatsQuery): Promise<StatsReport> {
+  const [sum, series, tables] = await Promise.all([
+    summary(store, query),
+    timeseries(store, query),
+    breakdowns(store, query),
+  ])
+  return {
+    site: query.site_id,
+    period: query.period,
+    timezone: query.timezone,
+    filter: query.filter ? `${query.filter.dim}:${query.filter.value}` : null,
+    filter_applies_to: query.filter ? ['summary', 'timeseries'] : [],
+    summary: sum,
+    timeseries: series,
+    ...tables,
+  }
+}
