@@ -1,0 +1,224 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parseConfig } from '../src/config/env.ts'
+import { type EmbeddedServer, startEmbedded } from '../src/entry/embedded.ts'
+import { createLogger } from '../src/log/logger.ts'
+import { CHROME_UA } from './support/embedded-server.ts'
+import { tempDir } from './support/temp-dir.ts'
+
+const PASSWORD = 'dashboard-password-1'
+const INGEST_KEY = 'dashboard_test_ingest_key_1'
+const HOUR = 3_600_000
+let clock = Date.UTC(2026, 4, 1, 12, 0)
+let server: EmbeddedServer
+let token = ''
+const dir = tempDir()
+
+const READ_ROUTES = [
+  '/api/realtime?site=default',
+  '/api/realtime/stream?site=default',
+  '/api/stats?site=default&period=7d',
+  '/api/sessions/any',
+  '/api/users/u1/sessions?site=default',
+  '/api/sites',
+]
+
+async function login(password: string, ip = '10.0.0.1') {
+  return fetch(`${server.url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'x-forwarded-for': ip },
+    body: JSON.stringify({ password }),
+  })
+}
+
+const authed = (path: string, init: RequestInit = {}) =>
+  fetch(`${server.url}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${token}`, ...(init.headers ?? {}) },
+  })
+
+beforeAll(async () => {
+  const config = parseConfig({
+    PORT: '0',
+    DATA_DIR: dir.path,
+    ADMIN_PASSWORD: PASSWORD,
+    API_KEY: INGEST_KEY,
+    TRUST_PROXY: 'true',
+    SQLITE_SYNCHRONOUS: 'NORMAL',
+  })
+  server = await startEmbedded(config, createLogger('silent'), { now: () => clock })
+  const res = await login(PASSWORD)
+  token = ((await res.json()) as { data: { token: string } }).data.token
+})
+afterAll(async () => {
+  await server.close()
+  dir.remove()
+})
+
+describe('sign-in', () => {
+  it('returns a token and sets an HttpOnly, SameSite=Strict cookie that opens read routes', async () => {
+    const res = await login(PASSWORD, '10.0.0.2')
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as { data: { token: string; expires_at: string } }
+    expect(body.data.token.split('.')).toHaveLength(3)
+    expect(Date.parse(body.data.expires_at) - clock).toBe(12 * HOUR)
+    const cookie = res.headers.get('set-cookie') ?? ''
+    expect(cookie).toMatch(/^li_session=/)
+    expect(cookie).toMatch(/HttpOnly/)
+    expect(cookie).toMatch(/SameSite=Strict/)
+    const viaCookie = await fetch(`${server.url}/api/sites`, {
+      headers: { cookie: cookie.split(';')[0] as string },
+    })
+    expect(viaCookie.status).toBe(200)
+  })
+
+  it('refuses a wrong password, then rate limits the IP after five failures', async () => {
+    for (let i = 0; i < 5; i++) expect((await login('wrong-password', '10.9.9.9')).status).toBe(401)
+    const limited = await login(PASSWORD, '10.9.9.9')
+    expect(limited.status).toBe(429)
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0)
+    // Another IP is not affected.
+    expect((await login(PASSWORD, '10.9.9.8')).status).toBe(200)
+  })
+
+  it('answers malformed sign-in bodies with 400', async () => {
+    const res = await fetch(`${server.url}/api/auth/login`, { method: 'POST', body: '{' })
+    expect(res.status).toBe(400)
+    const empty = await fetch(`${server.url}/api/auth/login`, { method: 'POST', body: '{}' })
+    expect(empty.status).toBe(400)
+  })
+})
+
+describe('every read route refuses', () => {
+  const expired = async () => {
+    const saved = clock
+    clock -= 13 * HOUR
+    const res = await login(PASSWORD, '10.0.0.3')
+    clock = saved
+    return ((await res.json()) as { data: { token: string } }).data.token
+  }
+  for (const route of READ_ROUTES) {
+    it(`${route}: no token, a bad token, an expired token, an ingest key`, async () => {
+      const url = `${server.url}${route}`
+      expect((await fetch(url)).status).toBe(401)
+      expect((await fetch(url, { headers: { authorization: 'Bearer not.a.token' } })).status).toBe(
+        401,
+      )
+      const old = await expired()
+      expect((await fetch(url, { headers: { authorization: `Bearer ${old}` } })).status).toBe(401)
+      expect((await fetch(url, { headers: { 'x-api-key': INGEST_KEY } })).status).toBe(401)
+      expect(
+        (await fetch(url, { headers: { authorization: `Bearer ${INGEST_KEY}` } })).status,
+      ).toBe(401)
+    })
+  }
+})
+
+describe('sites', () => {
+  it('creates a site with its own key, lists it, and rotates the key', async () => {
+    const created = await authed('/api/sites', {
+      method: 'POST',
+      body: JSON.stringify({ name: 'Blog', domain: 'Blog.Example', timezone: 'Europe/Berlin' }),
+    })
+    expect(created.status).toBe(201)
+    const site = ((await created.json()) as { data: { site: Record<string, string> } }).data.site
+    expect(site).toMatchObject({ name: 'Blog', domain: 'blog.example', timezone: 'Europe/Berlin' })
+    expect(site.id).toMatch(/^blog-[0-9a-f]{6}$/)
+    const list = (await (await authed('/api/sites')).json()) as {
+      data: { sites: { id: string }[] }
+    }
+    expect(list.data.sites.map((s) => s.id)).toContain(site.id)
+
+    const rotated = await authed(`/api/sites/${site.id}/rotate-key`, { method: 'POST' })
+    const newKey = ((await rotated.json()) as { data: { site: { api_key: string } } }).data.site
+      .api_key
+    expect(newKey).not.toBe(site.api_key)
+    const post = (key: string) =>
+      fetch(`${server.url}/api/events`, {
+        method: 'POST',
+        headers: { 'x-api-key': key, 'user-agent': CHROME_UA },
+        body: JSON.stringify({ type: 'page_view', url: 'https://blog.example/', timestamp: clock }),
+      })
+    expect((await post(newKey)).status).toBe(200)
+    expect((await post(site.api_key as string)).status).toBe(401)
+  })
+
+  it('refuses an invalid time zone or domain', async () => {
+    const res = await authed('/api/sites', {
+      method: 'POST',
+      body: JSON.stringify({ name: 'X', domain: 'x.example', timezone: 'Mars/Olympus' }),
+    })
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as { message: string }).message).toMatch(/timezone/)
+    const bad = await authed('/api/sites', {
+      method: 'POST',
+      body: JSON.stringify({ name: 'X', domain: 'https://x.example/' }),
+    })
+    expect(bad.status).toBe(400)
+    expect((await authed('/api/sites/nope/rotate-key', { method: 'POST' })).status).toBe(404)
+  })
+})
+
+describe('sessions and users', () => {
+  it("returns a session's timeline and a user's sessions newest first, paginated", async () => {
+    const send = (events: object[]) =>
+      fetch(`${server.url}/api/events`, {
+        method: 'POST',
+        headers: { 'x-api-key': INGEST_KEY, 'user-agent': CHROME_UA },
+        body: JSON.stringify({ events }),
+      })
+    const base = clock - 5 * HOUR
+    const ev = (session_id: string, t: number, path: string, extra: object = {}) => ({
+      session_id,
+      user_id: 'alice',
+      timestamp: t,
+      event_type: 'page_view',
+      page_url: `https://site.example${path}`,
+      title: `Title ${path}`,
+      ...extra,
+    })
+    expect(
+      (
+        await send([
+          ev('s-1', base, '/one'),
+          ev('s-1', base + 60_000, '/two'),
+          ev('s-2', base + 2 * HOUR, '/three'),
+          ev('s-3', base + 4 * HOUR, '/four', { event_type: 'purchase', props: { total: 9 } }),
+        ])
+      ).status,
+    ).toBe(200)
+
+    const page1 = (await (
+      await authed('/api/users/alice/sessions?site=default&limit=2')
+    ).json()) as {
+      data: { sessions: Array<Record<string, unknown>>; next_before: number | null }
+    }
+    expect(page1.data.sessions.map((s) => s.entry_page)).toEqual(['/four', '/three'])
+    expect(page1.data.next_before).toBe(base + 2 * HOUR)
+    const page2 = (await (
+      await authed(
+        `/api/users/alice/sessions?site=default&limit=2&before=${page1.data.next_before}`,
+      )
+    ).json()) as { data: { sessions: Array<Record<string, unknown>>; next_before: number | null } }
+    expect(page2.data.sessions.map((s) => s.entry_page)).toEqual(['/one'])
+    expect(page2.data.next_before).toBeNull()
+
+    const id = page2.data.sessions[0]?.id as string
+    const detail = (await (await authed(`/api/sessions/${id}`)).json()) as {
+      data: { session: Record<string, unknown>; events: Array<Record<string, unknown>> }
+    }
+    expect(detail.data.session).toMatchObject({
+      duration_s: 60,
+      pageviews: 2,
+      bounce: false,
+      entry_page: '/one',
+      exit_page: '/two',
+      browser: 'Chrome',
+    })
+    expect(detail.data.events.map((e) => [e.path, e.title])).toEqual([
+      ['/one', 'Title /one'],
+      ['/two', 'Title /two'],
+    ])
+    expect((await authed('/api/sessions/does-not-exist')).status).toBe(404)
+    expect((await authed('/api/users/alice/sessions')).status).toBe(400)
+  })
+})
