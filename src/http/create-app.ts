@@ -6,6 +6,7 @@ import type { AppDeps, AppEnv } from './app-env.ts'
 import { failure, HttpError } from './envelope.ts'
 import { requireDashboard } from './require-dashboard.ts'
 import { authRoutes } from './routes/auth.ts'
+import { docsRoutes } from './routes/docs.ts'
 import { eventRoutes } from './routes/events.ts'
 import { healthRoutes } from './routes/health.ts'
 import { sessionRoutes, userRoutes } from './routes/sessions.ts'
@@ -57,6 +58,7 @@ export function createApp(deps: AppDeps) {
   app.route('/api/sessions', sessionRoutes(deps))
   app.route('/api/users', userRoutes(deps))
   app.route('/api/sites', siteRoutes(deps))
+  app.route('/', docsRoutes(deps))
 
   app.notFound((c) => failure(c, 404, `no route for ${c.req.method} ${c.req.path}`))
   app.onError((error, c) => {

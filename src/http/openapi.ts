@@ -1,0 +1,196 @@
+import { z } from 'zod'
+import { EventInputSchema } from '../core/event-schema.ts'
+import { StatsParamsSchema } from '../core/stats-query.ts'
+import { LoginRequestSchema } from './routes/auth.ts'
+import { MAX_EVENTS } from './routes/events.ts'
+import { UserSessionsParamsSchema } from './routes/sessions.ts'
+import { CreateSiteSchema } from './routes/sites.ts'
+
+/**
+ * The OpenAPI document, generated from the same zod schemas that validate requests, so the
+ * documentation cannot drift from what the server accepts.
+ */
+type JsonSchema = Record<string, unknown> & { properties?: Record<string, JsonSchema> }
+
+function jsonSchema(schema: z.ZodType): JsonSchema {
+  const out = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema
+  delete out.$schema
+  return out
+}
+
+function queryParameters(schema: z.ZodType) {
+  const object = jsonSchema(schema)
+  const required = new Set((object.required as string[] | undefined) ?? [])
+  return Object.entries(object.properties ?? {}).map(([name, property]) => ({
+    name,
+    in: 'query',
+    required: required.has(name),
+    schema: property,
+  }))
+}
+
+const SiteQuery = z.object({ site: z.string().min(1) })
+
+const envelope = (description: string) => ({
+  description,
+  content: {
+    'application/json': {
+      schema: {
+        type: 'object',
+        properties: { status: { enum: ['success'] }, data: {} },
+        required: ['status', 'data'],
+      },
+    },
+  },
+})
+const ERROR = {
+  description: 'Error envelope: {"status":"error","message":"…","details"?}',
+  content: {
+    'application/json': {
+      schema: {
+        type: 'object',
+        properties: { status: { enum: ['error'] }, message: { type: 'string' }, details: {} },
+        required: ['status', 'message'],
+      },
+    },
+  },
+}
+const bearer = [{ bearer: [] }, { cookie: [] }]
+
+export function openApiDocument(version: string) {
+  const eventBatch = {
+    type: 'object',
+    properties: {
+      events: {
+        type: 'array',
+        minItems: 1,
+        maxItems: MAX_EVENTS,
+        items: jsonSchema(EventInputSchema),
+      },
+    },
+    required: ['events'],
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'LiveInsight',
+      version,
+      description:
+        'Real-time web analytics. Every JSON answer uses one envelope: {"status":"success","data":…} or {"status":"error","message":…}.',
+    },
+    components: {
+      securitySchemes: {
+        ingestKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+        ingestKeyQuery: { type: 'apiKey', in: 'query', name: 'api_key' },
+        bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        cookie: { type: 'apiKey', in: 'cookie', name: 'li_session' },
+      },
+    },
+    paths: {
+      '/api/events': {
+        post: {
+          summary: 'Collect a batch of 1–100 events (body ≤ 64 KiB, JSON or text/plain)',
+          security: [{ ingestKey: [] }, { ingestKeyQuery: [] }],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': { schema: eventBatch },
+              'text/plain': { schema: eventBatch },
+            },
+          },
+          responses: {
+            '200': envelope('{accepted, duplicates, bots, rejected: [{index, message}]}'),
+            '400': ERROR,
+            '401': ERROR,
+            '413': ERROR,
+            '503': ERROR,
+          },
+        },
+      },
+      '/api/auth/login': {
+        post: {
+          summary: 'Sign in to the dashboard; returns a 12 h token and sets the session cookie',
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: jsonSchema(LoginRequestSchema) } },
+          },
+          responses: {
+            '200': envelope('{token, expires_at}'),
+            '400': ERROR,
+            '401': ERROR,
+            '429': ERROR,
+          },
+        },
+      },
+      '/api/stats': {
+        get: {
+          summary: 'Period statistics: summary, Chart.js timeseries and breakdowns',
+          security: bearer,
+          parameters: queryParameters(StatsParamsSchema),
+          responses: { '200': envelope('Stats report'), '400': ERROR, '401': ERROR, '404': ERROR },
+        },
+      },
+      '/api/realtime': {
+        get: {
+          summary: 'Live snapshot (HTML fragment when HX-Request is set)',
+          security: bearer,
+          parameters: queryParameters(SiteQuery),
+          responses: { '200': envelope('Realtime snapshot'), '401': ERROR, '404': ERROR },
+        },
+      },
+      '/api/realtime/stream': {
+        get: {
+          summary: 'Server-Sent Events: the realtime snapshot pushed on change (≤ 1/s)',
+          security: bearer,
+          parameters: queryParameters(SiteQuery),
+          responses: { '200': { description: 'text/event-stream' }, '401': ERROR },
+        },
+      },
+      '/api/sessions/{id}': {
+        get: {
+          summary: 'One session and its events (while within EVENT_TTL_HOURS)',
+          security: bearer,
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { '200': envelope('{session, events}'), '401': ERROR, '404': ERROR },
+        },
+      },
+      '/api/users/{id}/sessions': {
+        get: {
+          summary: "An identified user's sessions, newest first",
+          security: bearer,
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+            ...queryParameters(UserSessionsParamsSchema),
+          ],
+          responses: { '200': envelope('{sessions, next_before}'), '400': ERROR, '401': ERROR },
+        },
+      },
+      '/api/sites': {
+        get: { summary: 'All sites', security: bearer, responses: { '200': envelope('{sites}') } },
+        post: {
+          summary: 'Create a site; returns its id and a new ingest key',
+          security: bearer,
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: jsonSchema(CreateSiteSchema) } },
+          },
+          responses: { '201': envelope('{site}'), '400': ERROR, '401': ERROR },
+        },
+      },
+      '/api/sites/{id}/rotate-key': {
+        post: {
+          summary: 'Replace the ingest key of a site',
+          security: bearer,
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { '200': envelope('{site}'), '401': ERROR, '404': ERROR },
+        },
+      },
+      '/health': {
+        get: {
+          summary: 'Liveness and storage check',
+          responses: { '200': envelope('{status, storage, version}'), '503': ERROR },
+        },
+      },
+    },
+  }
+}

@@ -1,0 +1,51 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startTestServer, type TestServer } from './support/embedded-server.ts'
+
+let t: TestServer
+beforeAll(async () => {
+  t = await startTestServer()
+})
+afterAll(async () => {
+  await t.stop()
+})
+
+describe('API documentation', () => {
+  it('serves an OpenAPI document built from the validating schemas', async () => {
+    const res = await fetch(`${t.url}/openapi.json`)
+    expect(res.status).toBe(200)
+    const doc = (await res.json()) as any
+    expect(doc.openapi).toBe('3.1.0')
+    const batch = doc.paths['/api/events'].post.requestBody.content['application/json'].schema
+    expect(batch.properties.events.maxItems).toBe(100)
+    const event = batch.properties.events.items
+    expect(event.properties.session_id).toMatchObject({
+      type: 'string',
+      minLength: 1,
+      maxLength: 128,
+    })
+    const statsParams = doc.paths['/api/stats'].get.parameters
+    const period = statsParams.find((p: { name: string }) => p.name === 'period')
+    expect(period.schema.enum).toEqual([
+      'today',
+      'yesterday',
+      '24h',
+      '7d',
+      '30d',
+      '90d',
+      '12mo',
+      'custom',
+    ])
+    expect(statsParams.find((p: { name: string }) => p.name === 'site').required).toBe(true)
+  })
+
+  it('renders a docs page on the server, with no external scripts or styles', async () => {
+    const res = await fetch(`${t.url}/docs`)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toMatch(/text\/html/)
+    const page = await res.text()
+    expect(page).toContain('<code>/api/stats</code>')
+    expect(page).toContain('/openapi.json')
+    expect(page).not.toMatch(/<script[^>]+src=/)
+    expect(page).not.toMatch(/https?:\/\/(?!127\.0\.0\.1)[^"'\s]+\.(js|css)/)
+  })
+})
