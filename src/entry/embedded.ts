@@ -8,6 +8,7 @@ import type { Config } from '../config/env.ts'
 import type { Site } from '../core/types.ts'
 import { createApp } from '../http/create-app.ts'
 import { Collector } from '../ingest/collector.ts'
+import { ACTIVE_SESSION_MS, LiveWindow } from '../live/live-window.ts'
 import type { Logger } from '../log/logger.ts'
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
 import { ensureDefaultSite } from './default-site.ts'
@@ -51,9 +52,14 @@ export async function startEmbedded(
     adminPassword: config.ADMIN_PASSWORD,
     now,
   })
+  // Rebuilt from storage so a restart keeps the live view; nothing is ingested before listening.
+  const live = new LiveWindow(now)
+  live.add(await store.liveEventsSince(now() - ACTIVE_SESSION_MS))
+  collector.onStored((events) => live.add(events))
   const app = createApp({
     store,
     collector,
+    live,
     logger,
     version: VERSION,
     trustProxy: config.TRUST_PROXY,
@@ -92,6 +98,8 @@ export async function startEmbedded(
     store,
     close: async () => {
       clearInterval(sweeper)
+      // Open SSE streams end first, or server.close would wait for them forever.
+      live.close()
       await new Promise<void>((resolve) => server.close(() => resolve()))
       await collector.drain()
       await store.close()

@@ -9,6 +9,7 @@ import { authRoutes } from './routes/auth.ts'
 import { docsRoutes } from './routes/docs.ts'
 import { eventRoutes } from './routes/events.ts'
 import { healthRoutes } from './routes/health.ts'
+import { realtimeRoutes } from './routes/realtime.ts'
 import { sessionRoutes, userRoutes } from './routes/sessions.ts'
 import { siteRoutes } from './routes/sites.ts'
 import { statsRoutes } from './routes/stats.ts'
@@ -55,6 +56,7 @@ export function createApp(deps: AppDeps) {
   app.route('/health', healthRoutes(deps))
   app.route('/api/auth', authRoutes(deps))
   app.route('/api/stats', statsRoutes(deps))
+  app.route('/api/realtime', realtimeRoutes(deps))
   app.route('/api/sessions', sessionRoutes(deps))
   app.route('/api/users', userRoutes(deps))
   app.route('/api/sites', siteRoutes(deps))

@@ -16,14 +16,24 @@ export interface TestServer {
     body: unknown,
     init?: { headers?: Record<string, string>; query?: string },
   ) => Promise<Response>
+  /** Signs in with ADMIN_PASSWORD (or the generated one) and returns the Bearer token. */
+  signIn: () => Promise<string>
   stop: () => Promise<void>
+}
+
+export interface TestServerOptions {
+  /** The server clock (collector, auth, read routes); real time when absent. */
+  now?: () => number
 }
 
 export const CHROME_UA =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36'
 
 /** The embedded server, started for real on a random loopback port over a temp data dir. */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  options: TestServerOptions = {},
+): Promise<TestServer> {
   const dir = tempDir()
   const config = parseConfig({
     PORT: '0',
@@ -32,7 +42,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     SQLITE_SYNCHRONOUS: 'NORMAL',
     ...env,
   })
-  const server = await startEmbedded(config, createLogger('silent'))
+  const server = await startEmbedded(config, createLogger('silent'), options)
   let reader: Database.Database | undefined
   return {
     server,
@@ -52,6 +62,16 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
         },
         body: typeof body === 'string' ? body : JSON.stringify(body),
       }),
+    signIn: async () => {
+      const password = env.ADMIN_PASSWORD ?? server.generatedPassword
+      const res = await fetch(`${server.url}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ password }),
+      })
+      if (res.status !== 200) throw new Error(`sign-in failed: ${res.status} ${await res.text()}`)
+      return ((await res.json()) as { data: { token: string } }).data.token
+    },
     stop: async () => {
       reader?.close()
       await server.close()

@@ -1,0 +1,31 @@
+import type { RealtimeSnapshot } from '../../live/live-window.ts'
+import { html, type SafeHtml } from '../html.ts'
+
+/** Paths are stored percent-encoded; people read them decoded. Escaping happens in `html`. */
+function readable(path: string): string {
+  try {
+    return decodeURIComponent(path)
+  } catch {
+    return path
+  }
+}
+
+function time(iso: string): string {
+  return iso.slice(11, 19)
+}
+
+/** The live view as an HTMX fragment; every value passes through the escaping template. */
+export function renderRealtimeFragment(s: RealtimeSnapshot): SafeHtml {
+  const pages = s.pages.map(
+    (p) => html`<li><span class="page">${readable(p.page_url)}</span> <b>${p.visitors}</b></li>`,
+  )
+  const events = s.recent_events.map(
+    (e) =>
+      html`<li><time datetime="${e.timestamp}">${time(e.timestamp)}</time> <span class="type">${e.event_type}</span> <span class="page">${readable(e.page_url)}</span> <span class="title">${e.title}</span> <span class="country">${e.country}</span></li>`,
+  )
+  return html`<div class="realtime" data-generated-at="${s.generated_at}">
+<div class="card"><div class="value" data-metric="active_visitors">${s.active_visitors}</div><div class="label">visitors in the last 5 minutes</div></div>
+<section class="pages"><h3>Current pages</h3><ol>${pages}</ol></section>
+<section class="recent"><h3>Latest events</h3><ol>${events}</ol></section>
+</div>`
+}

@@ -1,0 +1,68 @@
+import { type Context, Hono } from 'hono'
+import { streamSSE } from 'hono/streaming'
+import { PushThrottle } from '../../live/push-throttle.ts'
+import type { AppDeps, AppEnv } from '../app-env.ts'
+import { HttpError, success } from '../envelope.ts'
+import { wantsHtml } from '../html.ts'
+import { renderRealtimeFragment } from './realtime-fragment.ts'
+
+/** DESIGN.md "Realtime": pushes at most once a second, so an event waits at most that long. */
+const PUSH_GAP_MS = 1_000
+/** Keeps proxies from closing an idle stream and lets visitors age out without new events. */
+const KEEPALIVE_MS = 15_000
+
+async function siteIdOf(c: Context<AppEnv>, deps: AppDeps): Promise<string> {
+  const id = c.req.query('site')
+  if (!id) throw new HttpError(400, 'site is required')
+  if (!(await deps.store.getSite(id))) throw new HttpError(404, 'no such site')
+  return id
+}
+
+/** The live view: one snapshot (JSON or an HTMX fragment), or a stream of them over SSE. */
+export function realtimeRoutes(deps: AppDeps) {
+  const app = new Hono<AppEnv>()
+
+  app.get('/', async (c) => {
+    const snapshot = deps.live.snapshot(await siteIdOf(c, deps))
+    // Dashboards that cannot hold SSE poll every 3 s; a cached answer is never older than that.
+    c.header('Cache-Control', 'private, max-age=3')
+    c.header('Vary', 'HX-Request, Accept')
+    if (wantsHtml(c)) return c.html(renderRealtimeFragment(snapshot).html)
+    return success(c, snapshot)
+  })
+
+  app.get('/stream', async (c) => {
+    const siteId = await siteIdOf(c, deps)
+    const response = streamSSE(c, async (stream) => {
+      const push = new PushThrottle(
+        () =>
+          stream.writeSSE({ event: 'snapshot', data: JSON.stringify(deps.live.snapshot(siteId)) }),
+        PUSH_GAP_MS,
+      )
+      const unsubscribe = deps.live.subscribe(siteId, () => push.request())
+      const keepalive = setInterval(() => {
+        void stream.write(': ping\n\n')
+        push.request()
+      }, KEEPALIVE_MS)
+      push.request()
+      // The handler must stay pending while the stream is open: returning closes it.
+      let end = () => {}
+      await new Promise<void>((resolve) => {
+        end = resolve
+        stream.onAbort(resolve)
+        deps.live.closed.addEventListener('abort', end)
+        if (stream.aborted || deps.live.closed.aborted) resolve()
+      })
+      deps.live.closed.removeEventListener('abort', end)
+      clearInterval(keepalive)
+      unsubscribe()
+      push.close()
+    })
+    // A stream holds its connection for life and EventSource reconnects with a new request, so
+    // keep-alive gains nothing; closing lets a shutting-down server finish at once.
+    response.headers.set('Connection', 'close')
+    return response
+  })
+
+  return app
+}

@@ -1,0 +1,248 @@
+import type { LiveEvent } from '../storage/store.ts'
+import { MINUTE_MS, MinuteCounts } from './minute-counts.ts'
+
+/** DESIGN.md "Metric definitions": active visitors look back 5 minutes, sessions 30. */
+export const ACTIVE_VISITOR_MS = 5 * MINUTE_MS
+export const ACTIVE_SESSION_MS = 30 * MINUTE_MS
+const CHART_MINUTES = 30
+/** Ingest accepts timestamps up to 5 minutes ahead of the server clock. */
+const AHEAD_MINUTES = 5
+const RECENT_LIMIT = 20
+/** Breakdown lists are cut so a snapshot pushed every second stays small on a busy site. */
+const LIST_LIMIT = 25
+/** How often `add` sweeps stale entries; snapshots sweep on every call anyway. */
+const PRUNE_EVERY_MS = 10_000
+
+export interface RecentEvent {
+  timestamp: string
+  event_type: string
+  page_url: string
+  title: string
+  country: string
+  device: string
+  session_id: string
+}
+
+export interface RealtimeSnapshot {
+  active_visitors: number
+  active_sessions: number
+  pages: { page_url: string; visitors: number }[]
+  /** 30 buckets, oldest first; the last one is the current minute. */
+  pageviews_per_minute: number[]
+  /** Events of the current minute and the four before it (the chart's last 5 buckets). */
+  events_last_5m: number
+  sources: { source: string; visitors: number }[]
+  countries: { country: string; visitors: number }[]
+  devices: { device: string; visitors: number }[]
+  /** Newest first. */
+  recent_events: RecentEvent[]
+  generated_at: string
+}
+
+/** What a visitor looks like right now: the attributes of their latest event. */
+interface VisitorState {
+  last: number
+  path: string
+  source: string
+  country: string
+  device: string
+  session_id: string
+}
+
+/** One site's window. Every structure is bounded by active visitors/sessions or a constant. */
+class SiteWindow {
+  readonly visitors = new Map<string, VisitorState>()
+  readonly sessions = new Map<string, number>()
+  readonly pageviews = new MinuteCounts(CHART_MINUTES, AHEAD_MINUTES)
+  readonly events = new MinuteCounts(CHART_MINUTES, AHEAD_MINUTES)
+  /** The latest events by timestamp, newest first, at most RECENT_LIMIT. */
+  recent: LiveEvent[] = []
+  lastPrune = 0
+  version = 0
+  cached?: { version: number; second: number; snapshot: RealtimeSnapshot }
+
+  add(e: LiveEvent, now: number): void {
+    if (now - e.timestamp < ACTIVE_VISITOR_MS) {
+      const known = this.visitors.get(e.visitor_id)
+      // Out-of-order arrivals: only an event at least as late as the known one moves the visitor.
+      if (!known || e.timestamp >= known.last) {
+        this.visitors.set(e.visitor_id, {
+          last: e.timestamp,
+          path: e.path,
+          source: e.source,
+          country: e.country,
+          device: e.device,
+          session_id: e.session_id,
+        })
+      }
+    }
+    if (now - e.timestamp < ACTIVE_SESSION_MS) {
+      const last = this.sessions.get(e.session_id)
+      if (last === undefined || e.timestamp > last) this.sessions.set(e.session_id, e.timestamp)
+    }
+    this.events.add(e.timestamp, now)
+    if (e.event_type === 'page_view') this.pageviews.add(e.timestamp, now)
+    this.remember(e)
+  }
+
+  private remember(e: LiveEvent): void {
+    const oldest = this.recent.at(-1)
+    if (this.recent.length >= RECENT_LIMIT && oldest && e.timestamp < oldest.timestamp) return
+    // Newest first; on a tie the later arrival counts as newer.
+    const at = this.recent.findIndex((r) => r.timestamp <= e.timestamp)
+    this.recent.splice(at === -1 ? this.recent.length : at, 0, e)
+    if (this.recent.length > RECENT_LIMIT) this.recent.length = RECENT_LIMIT
+  }
+
+  prune(now: number): void {
+    this.lastPrune = now
+    for (const [id, v] of this.visitors)
+      if (now - v.last >= ACTIVE_VISITOR_MS) this.visitors.delete(id)
+    for (const [id, last] of this.sessions)
+      if (now - last >= ACTIVE_SESSION_MS) this.sessions.delete(id)
+    this.pageviews.prune(now)
+    this.events.prune(now)
+    this.recent = this.recent.filter((e) => now - e.timestamp < ACTIVE_SESSION_MS)
+  }
+}
+
+/**
+ * The in-process realtime view, fed by the collector with every committed batch. It keeps
+ * per-visitor state instead of events, so memory follows active visitors, not traffic.
+ */
+export class LiveWindow {
+  private readonly sites = new Map<string, SiteWindow>()
+  private readonly listeners = new Map<string, Set<() => void>>()
+  private readonly closing = new AbortController()
+
+  constructor(private readonly now: () => number) {}
+
+  /** Aborted by `close()`: open streams end on it, or the HTTP server could never close. */
+  get closed(): AbortSignal {
+    return this.closing.signal
+  }
+
+  close(): void {
+    this.closing.abort()
+  }
+
+  add(events: readonly LiveEvent[]): void {
+    const now = this.now()
+    const touched = new Set<SiteWindow>()
+    const touchedIds = new Set<string>()
+    for (const e of events) {
+      let site = this.sites.get(e.site_id)
+      if (!site) {
+        site = new SiteWindow()
+        site.lastPrune = now
+        this.sites.set(e.site_id, site)
+      }
+      site.add(e, now)
+      touched.add(site)
+      touchedIds.add(e.site_id)
+    }
+    for (const site of touched) {
+      site.version++
+      if (now - site.lastPrune >= PRUNE_EVERY_MS) site.prune(now)
+    }
+    for (const id of touchedIds) this.notify(id)
+  }
+
+  /** Called after events for `siteId` were added; returns the unsubscribe function. */
+  subscribe(siteId: string, listener: () => void): () => void {
+    let set = this.listeners.get(siteId)
+    if (!set) {
+      set = new Set()
+      this.listeners.set(siteId, set)
+    }
+    set.add(listener)
+    return () => {
+      set.delete(listener)
+      if (set.size === 0 && this.listeners.get(siteId) === set) this.listeners.delete(siteId)
+    }
+  }
+
+  snapshot(siteId: string): RealtimeSnapshot {
+    const now = this.now()
+    const site = this.sites.get(siteId)
+    if (!site) return emptySnapshot(now)
+    // Many dashboards of one site share one computation per second and change.
+    const second = Math.floor(now / 1000)
+    const cached = site.cached
+    if (cached && cached.version === site.version && cached.second === second)
+      return cached.snapshot
+    site.prune(now)
+    const snapshot = build(site, now)
+    site.cached = { version: site.version, second, snapshot }
+    return snapshot
+  }
+
+  /** Entries held for a site, so tests can check that memory stays bounded. */
+  size(siteId: string) {
+    const site = this.sites.get(siteId)
+    return {
+      visitors: site?.visitors.size ?? 0,
+      sessions: site?.sessions.size ?? 0,
+      minutes: Math.max(site?.pageviews.size ?? 0, site?.events.size ?? 0),
+      recent: site?.recent.length ?? 0,
+    }
+  }
+
+  private notify(siteId: string): void {
+    for (const listener of this.listeners.get(siteId) ?? []) {
+      try {
+        listener()
+      } catch {
+        // A broken subscriber must not stop the others nor the ingest path that called add.
+      }
+    }
+  }
+}
+
+function build(site: SiteWindow, now: number): RealtimeSnapshot {
+  const pages = new Map<string, number>()
+  const sources = new Map<string, number>()
+  const countries = new Map<string, number>()
+  const devices = new Map<string, number>()
+  for (const v of site.visitors.values()) {
+    bump(pages, v.path)
+    bump(sources, v.source)
+    bump(countries, v.country)
+    bump(devices, v.device)
+  }
+  return {
+    active_visitors: site.visitors.size,
+    active_sessions: site.sessions.size,
+    pages: ranked(pages).map(([page_url, visitors]) => ({ page_url, visitors })),
+    pageviews_per_minute: site.pageviews.series(now, CHART_MINUTES),
+    events_last_5m: site.events.series(now, 5).reduce((a, b) => a + b, 0),
+    sources: ranked(sources).map(([source, visitors]) => ({ source, visitors })),
+    countries: ranked(countries).map(([country, visitors]) => ({ country, visitors })),
+    devices: ranked(devices).map(([device, visitors]) => ({ device, visitors })),
+    recent_events: site.recent.map((e) => ({
+      timestamp: new Date(e.timestamp).toISOString(),
+      event_type: e.event_type,
+      page_url: e.path,
+      title: e.title,
+      country: e.country,
+      device: e.device,
+      session_id: e.session_id,
+    })),
+    generated_at: new Date(now).toISOString(),
+  }
+}
+
+function emptySnapshot(now: number): RealtimeSnapshot {
+  return build(new SiteWindow(), now)
+}
+
+function bump(counts: Map<string, number>, key: string): void {
+  counts.set(key, (counts.get(key) ?? 0) + 1)
+}
+
+/** Most visitors first, then by name, so equal counts keep a stable order between pushes. */
+function ranked(counts: Map<string, number>): [string, number][] {
+  return [...counts]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .slice(0, LIST_LIMIT)
+}
