@@ -199,7 +199,8 @@ describe('POST /api/events stores events, sessions and counters in the SQLite fi
   })
 
   it('stores a repeated event_id once across requests (tracker retries)', async () => {
-    const event = page({ session_id: 'retry', event_id: 'retry-1' })
+    // A retry resends the same payload: same event_id, same timestamp.
+    const event = page({ session_id: 'retry', event_id: 'retry-1', timestamp: Date.now() - 1000 })
     await t.post({ events: [event] })
     const again = await json(await t.post({ events: [event] }))
     expect(again.data).toMatchObject({ accepted: 1, duplicates: 1 })

@@ -223,22 +223,24 @@ describe('stats for a hand-computed scenario (Asia/Seoul site)', () => {
       { page_url: '/home', exits: 2 },
       { page_url: '/blog/post', exits: 1 },
     ])
-    expect(data.sources.map((r: any) => [r.source, r.visitors, r.sessions, r.bounce_rate])).toEqual(
-      [
-        ['Direct', 2, 2, 0.5],
-        ['Google', 2, 2, 0.5],
-        ['Hacker News', 1, 1, 1],
-        ['Twitter', 1, 1, 0],
-      ],
-    )
+    // Session dimensions count a visitor-day under the session it was first seen in: V2's
+    // second (direct) session is not a new visitor; V3 is counted on D1 and again on D2
+    // (new daily id) under its Twitter session. Every table adds up to the 6 visitors.
+    const sources = data.sources.map((r: any) => [r.source, r.visitors, r.sessions, r.bounce_rate])
+    expect(sources).toEqual([
+      ['Google', 2, 2, 0.5],
+      ['Twitter', 2, 1, 0],
+      ['Direct', 1, 2, 0.5],
+      ['Hacker News', 1, 1, 1],
+    ])
     expect(data.events).toEqual([{ name: 'signup', events: 1, visitors: 1 }])
     expect(data.devices.map((r: any) => [r.device, r.visitors, r.sessions])).toEqual([
       ['desktop', 4, 5],
-      ['mobile', 1, 1],
+      ['mobile', 2, 1],
     ])
     expect(data.countries.map((r: any) => [r.country, r.country_name, r.visitors])).toEqual([
       ['DE', 'Germany', 3],
-      ['KR', 'South Korea', 1],
+      ['KR', 'South Korea', 2],
       ['US', 'United States', 1],
     ])
     expect(data.browsers.map((r: any) => r.browser)).toEqual(

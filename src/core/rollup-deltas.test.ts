@@ -6,7 +6,6 @@ import {
   DeltaAccumulator,
   eventMarks,
   markScope,
-  sessionMarks,
   zeroCounters,
 } from './rollup-deltas.ts'
 import { makeEvent, makeSession } from './test-fixtures.ts'
@@ -311,43 +310,49 @@ describe('visitor marks', () => {
       ],
     ],
     ['engagement', '/blog', [['', '', '']]],
-  ])('eventMarks of a %s', (event_type, path, expected) => {
+  ])('eventMarks of a %s without a session', (event_type, path, expected) => {
     const event = makeEvent({ timestamp: T, event_type, path, visitor_id: 'v1', timezone: SEOUL })
-    expect(eventMarks(event, SEOUL)).toEqual(
+    expect(eventMarks(event, SEOUL, undefined)).toEqual(
       expected.map(([dim, value, scope]) => ({
         mark: { site_id: 'site_1', day: DAY, scope, visitor_id: 'v1' },
         timestamp: T,
         timezone: SEOUL,
-        dim,
-        value,
+        rows: [[dim, value]],
       })),
     )
   })
 
-  it('sessionMarks: one per session dimension and the entry page, on the start day', () => {
-    const session = { ...bounceSession(), visitor_id: 'v1', end_time: T + 3_600_000 }
-    const marks = sessionMarks(session, SEOUL)
-    expect(marks.map((m) => m.mark.scope)).toEqual(
-      SESSION_DIM_ROWS.map((row) => row.replace('=', '\u001f')),
-    )
-    for (const m of marks) {
-      expect(m.mark).toMatchObject({ site_id: 'site_1', day: DAY, visitor_id: 'v1' })
-      expect(m.timestamp).toBe(T)
-      expect(m.timezone).toBe(SEOUL)
-    }
+  it("the site mark counts the visitor under the session's dimensions, on the event's day", () => {
+    const session = { ...bounceSession(), visitor_id: 'v1' }
+    const event = makeEvent({ timestamp: T, visitor_id: 'v1', timezone: SEOUL })
+    const [site] = eventMarks(event, SEOUL, session)
+    expect(site?.mark).toEqual({ site_id: 'site_1', day: DAY, scope: '', visitor_id: 'v1' })
+    expect(site?.rows.map(([dim, value]) => `${dim}=${value}`)).toEqual(['=', ...SESSION_DIM_ROWS])
   })
 
-  it('sessionMarks include utm scopes only when the session has them', () => {
+  it('session dimensions include utm values only when the session has them', () => {
     const session = { ...bounceSession(), utm_source: 'newsletter', utm_campaign: 'spring' }
-    const scopes = sessionMarks(session, SEOUL).map((m) => m.mark.scope)
-    expect(scopes).toContain('utm_source\u001fnewsletter')
-    expect(scopes).toContain('utm_campaign\u001fspring')
-    expect(scopes.some((s) => s.startsWith('utm_medium'))).toBe(false)
-    expect(scopes).toHaveLength(9)
+    const [site] = eventMarks(makeEvent({ timestamp: T }), SEOUL, session)
+    const rows = site?.rows.map(([dim, value]) => `${dim}=${value}`) ?? []
+    expect(rows).toContain('utm_source=newsletter')
+    expect(rows).toContain('utm_campaign=spring')
+    expect(rows.some((r) => r.startsWith('utm_medium'))).toBe(false)
+    expect(rows).toHaveLength(10)
   })
 
-  it('addVisitor counts one visitor in the hour and day row of the claimed mark', () => {
-    const [, pageMark] = eventMarks(makeEvent({ timestamp: T, path: '/blog' }), SEOUL)
+  it('addVisitor counts one visitor in every row of the claimed mark, hour and day', () => {
+    const session = bounceSession()
+    const [site] = eventMarks(makeEvent({ timestamp: T }), SEOUL, session)
+    const acc = new DeltaAccumulator()
+    if (!site) throw new Error('expected a site mark')
+    addVisitor(acc, site)
+    expect(table(acc.deltas())).toEqual(
+      inBothGrains(sameFor(['=', ...SESSION_DIM_ROWS], { visitors: 1 })),
+    )
+  })
+
+  it('addVisitor counts a page mark in the page row only', () => {
+    const [, pageMark] = eventMarks(makeEvent({ timestamp: T, path: '/blog' }), SEOUL, undefined)
     const acc = new DeltaAccumulator()
     if (!pageMark) throw new Error('expected a page mark')
     addVisitor(acc, pageMark)

@@ -107,12 +107,9 @@ export function addSessionContribution(
   }
   const withPages = { ...visit, pageviews: session.pageviews }
   acc.addAt(at, '', '', visit, sign)
-  for (const dim of SESSION_DIMENSIONS) {
-    const value = session[dim]
-    if (value === '' && OPTIONAL_DIMENSIONS.has(dim)) continue
+  for (const [dim, value] of sessionDimensionValues(session)) {
     acc.addAt(at, dim, value, withPages, sign)
   }
-  acc.addAt(at, 'entry_page', session.entry_page, withPages, sign)
   acc.addAt(at, 'exit_page', session.exit_page, { sessions: 1 }, sign)
 }
 
@@ -132,75 +129,80 @@ export function addEventContribution(
   }
 }
 
-/** A visitor mark, with the row its visitor is counted in when the mark is new. */
+/** A visitor mark, with the rows its visitor is counted in when the mark is new. */
 export interface MarkCandidate {
   mark: VisitorMark
   timestamp: number
   timezone: string
-  dim: string
-  value: string
+  /** [dim, value] pairs that gain one visitor when the mark is claimed. */
+  rows: Array<readonly [string, string]>
 }
 
 export function markScope(dim: string, value: string): string {
   return dim === '' ? '' : `${dim}\u001f${value}`
 }
 
+/** The session dimension values a session is counted under (the entry page included). */
+export function sessionDimensionValues(session: SessionState): Array<readonly [string, string]> {
+  const rows: Array<readonly [string, string]> = []
+  for (const dim of SESSION_DIMENSIONS) {
+    const value = session[dim]
+    if (value === '' && OPTIONAL_DIMENSIONS.has(dim)) continue
+    rows.push([dim, value])
+  }
+  rows.push(['entry_page', session.entry_page])
+  return rows
+}
+
 function candidate(
-  siteId: string,
-  visitorId: string,
-  timestamp: number,
+  event: EnrichedEvent,
   timezone: string,
   dim: string,
   value: string,
+  rows: Array<readonly [string, string]>,
 ): MarkCandidate {
   return {
     mark: {
-      site_id: siteId,
-      day: localDay(timestamp, timezone),
+      site_id: event.site_id,
+      day: localDay(event.timestamp, timezone),
       scope: markScope(dim, value),
-      visitor_id: visitorId,
+      visitor_id: event.visitor_id,
     },
-    timestamp,
+    timestamp: event.timestamp,
     timezone,
-    dim,
-    value,
+    rows,
   }
 }
 
 /**
- * Visitors are unique per site-local day: a visitor counts once per day for the site, a page,
- * an event name or a session dimension, in the hour they first showed up for it. Summing
- * hours therefore gives daily uniques exactly, and longer periods add days (DESIGN.md).
+ * Visitors are unique per site-local day, counted in the hour they first showed up.
+ * Summing hours therefore gives daily uniques exactly, and longer periods add days
+ * (DESIGN.md). A page or an event name counts each visitor once a day. Session dimensions
+ * (source, browser, country, entry page…) count a visitor under the session they were in
+ * when first seen that day: one mark per visitor-day serves them all, and every dimension's
+ * visitors add up to the site's.
  */
-export function eventMarks(event: EnrichedEvent, timezone: string): MarkCandidate[] {
-  const { site_id, visitor_id, timestamp } = event
-  const marks = [candidate(site_id, visitor_id, timestamp, timezone, '', '')]
+export function eventMarks(
+  event: EnrichedEvent,
+  timezone: string,
+  session: SessionState | undefined,
+): MarkCandidate[] {
+  const siteRows: Array<readonly [string, string]> = [['', '']]
+  if (session) siteRows.push(...sessionDimensionValues(session))
+  const marks = [candidate(event, timezone, '', '', siteRows)]
   if (event.event_type === PAGE_VIEW) {
-    marks.push(candidate(site_id, visitor_id, timestamp, timezone, 'page', event.path))
+    marks.push(candidate(event, timezone, 'page', event.path, [['page', event.path]]))
   } else if (isInteraction(event.event_type)) {
-    marks.push(candidate(site_id, visitor_id, timestamp, timezone, 'event', event.event_type))
+    marks.push(candidate(event, timezone, 'event', event.event_type, [['event', event.event_type]]))
   }
-  return marks
-}
-
-export function sessionMarks(session: SessionState, timezone: string): MarkCandidate[] {
-  const make = (dim: string, value: string) =>
-    candidate(session.site_id, session.visitor_id, session.start_time, timezone, dim, value)
-  const marks: MarkCandidate[] = []
-  for (const dim of SESSION_DIMENSIONS) {
-    const value = session[dim]
-    if (value === '' && OPTIONAL_DIMENSIONS.has(dim)) continue
-    marks.push(make(dim, value))
-  }
-  marks.push(make('entry_page', session.entry_page))
   return marks
 }
 
 export function addVisitor(acc: DeltaAccumulator, claimed: MarkCandidate): void {
-  acc.addAt(
-    { site_id: claimed.mark.site_id, timestamp: claimed.timestamp, timezone: claimed.timezone },
-    claimed.dim,
-    claimed.value,
-    { visitors: 1 },
-  )
+  const at = {
+    site_id: claimed.mark.site_id,
+    timestamp: claimed.timestamp,
+    timezone: claimed.timezone,
+  }
+  for (const [dim, value] of claimed.rows) acc.addAt(at, dim, value, { visitors: 1 })
 }

@@ -44,7 +44,9 @@ export class Collector {
     this.now = options.now ?? Date.now
     const commitOptions = {
       sessionTimeoutMs: options.sessionTimeoutMs,
-      newSessionId: () => randomBytes(12).toString('base64url'),
+      // Time first, so new sessions append to the table instead of landing on random pages.
+      newSessionId: () =>
+        `${Date.now().toString(36).padStart(9, '0')}${randomBytes(9).toString('base64url')}`,
     }
     this.committer = new GroupCommit(async (items) => {
       const events: EnrichedEvent[] = []

@@ -5,7 +5,6 @@ import {
   DeltaAccumulator,
   eventMarks,
   type MarkCandidate,
-  sessionMarks,
 } from '../core/rollup-deltas.ts'
 import { clientKey, sessionize } from '../core/session-rules.ts'
 import type { EnrichedEvent } from '../core/types.ts'
@@ -126,16 +125,19 @@ export async function commitEvents(
       newId: options.newSessionId,
     })
 
+    const sessionById = new Map(changes.map((c) => [c.after.id, c.after]))
     const acc = new DeltaAccumulator()
     const candidates: MarkCandidate[] = []
     for (const { before, after } of changes) {
       if (before) addSessionContribution(acc, before, tz(before.site_id), -1)
-      else candidates.push(...sessionMarks(after, tz(after.site_id)))
       addSessionContribution(acc, after, tz(after.site_id), 1)
     }
-    for (const event of fresh) {
+    // In time order, so a visitor-day is credited to the session it was really first seen in.
+    const inTimeOrder = [...fresh].sort((a, b) => a.timestamp - b.timestamp)
+    for (const event of inTimeOrder) {
       addEventContribution(acc, event, event.timezone)
-      candidates.push(...eventMarks(event, event.timezone))
+      const session = sessionById.get(sessionOf.get(event) as string)
+      candidates.push(...eventMarks(event, event.timezone, session))
     }
     const marks = uniqueMarks(candidates)
     const claimed = marks.length ? await unit.claimMarks(marks.map((c) => c.mark)) : []
@@ -149,7 +151,6 @@ export async function commitEvents(
       sessions: changes.map((c) => c.after),
       deltas: acc.deltas(),
     })
-    const sessionById = new Map(changes.map((c) => [c.after.id, c.after]))
     const stored = fresh.map((e): LiveEvent => {
       const session = sessionById.get(sessionOf.get(e) as string)
       return {

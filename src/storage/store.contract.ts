@@ -89,11 +89,11 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         await commit([enrichedEvent({ event_id: 'a', client_session_id: 'c1', timestamp: T0 })])
         await store.ingest(async (unit) => {
           const existing = await unit.existingEventIds([
-            { site_id: 'site-a', event_id: 'a' },
-            { site_id: 'site-a', event_id: 'b' },
-            { site_id: 'site-b', event_id: 'a' },
+            { site_id: 'site-a', timestamp: T0, event_id: 'a' },
+            { site_id: 'site-a', timestamp: T0, event_id: 'b' },
+            { site_id: 'site-b', timestamp: T0, event_id: 'a' },
           ])
-          expect([...existing]).toEqual(['site-a\u001fa'])
+          expect([...existing]).toEqual([`site-a\u001f${T0}\u001fa`])
           const near = await unit.sessionsFor([
             { site_id: 'site-a', client_session_id: 'c1', from: T0 - MIN, to: T0 + MIN },
           ])

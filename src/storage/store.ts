@@ -36,13 +36,18 @@ export interface SessionLookup {
   to: number
 }
 
+/**
+ * What makes an event "the same event again": the tracker retries with the same id and the
+ * same timestamp. Keying on the time as well keeps the events table append-ordered.
+ */
 export interface EventKey {
   site_id: string
+  timestamp: number
   event_id: string
 }
 
 export function eventKeyString(key: EventKey): string {
-  return `${key.site_id}\u001f${key.event_id}`
+  return `${key.site_id}\u001f${key.timestamp}\u001f${key.event_id}`
 }
 
 /**

@@ -96,6 +96,38 @@ export const MIGRATIONS: readonly string[] = [
   -- Generated secrets (dashboard password hash, token signing key): one value per name.
   CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
   `,
+  `
+  -- Events keyed by time first: inserts append instead of landing on random pages, which
+  -- made every commit rewrite much of the table. A retry repeats id and timestamp.
+  CREATE TABLE events_by_time_key (
+    site_id TEXT NOT NULL,
+    timestamp INTEGER NOT NULL,
+    event_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    page_url TEXT NOT NULL,
+    path TEXT NOT NULL,
+    title TEXT NOT NULL,
+    referrer TEXT NOT NULL,
+    user_id TEXT,
+    visitor_id TEXT NOT NULL,
+    props TEXT,
+    engagement_ms INTEGER,
+    PRIMARY KEY (site_id, timestamp, event_id)
+  ) WITHOUT ROWID;
+  INSERT INTO events_by_time_key
+    SELECT site_id, timestamp, event_id, session_id, event_type, page_url, path, title, referrer,
+           user_id, visitor_id, props, engagement_ms FROM events;
+  DROP TABLE events;
+  ALTER TABLE events_by_time_key RENAME TO events;
+  CREATE INDEX events_by_session ON events (session_id, timestamp);
+  CREATE INDEX events_by_time ON events (timestamp);
+  -- Visitor marks become an append-only log of 53-bit hashes; the live set of a day is
+  -- held in memory and rebuilt from this log after a restart.
+  DROP TABLE visitor_marks;
+  CREATE TABLE visitor_mark_log (day TEXT NOT NULL, mark INTEGER NOT NULL);
+  CREATE INDEX visitor_mark_log_by_day ON visitor_mark_log (day);
+  `,
 ]
 
 export function migrate(db: Database.Database): number {

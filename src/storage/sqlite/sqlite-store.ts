@@ -19,6 +19,7 @@ import {
   type TopValuesQuery,
   type UserSessionsQuery,
 } from '../store.ts'
+import { markHash } from './mark-hash.ts'
 import { migrate } from './migrations.ts'
 
 export interface SqliteStoreOptions {
@@ -81,6 +82,8 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database
   private readonly statements
   private readonly topStatements = new Map<string, Database.Statement>()
+  /** Visitor marks per day: a Set lookup on the hot path, an append to the log when new. */
+  private readonly markSets = new Map<string, Set<number>>()
   /** Serialises units of work: one write transaction at a time. */
   private queue: Promise<unknown> = Promise.resolve()
 
@@ -123,7 +126,9 @@ export class SqliteStore implements Store {
       setApiKey: db.prepare('UPDATE sites SET api_key = ? WHERE id = ?'),
       insertSalt: db.prepare('INSERT OR IGNORE INTO salts (day, salt) VALUES (?, ?)'),
       saltOf: db.prepare('SELECT salt FROM salts WHERE day = ?').pluck(),
-      eventExists: db.prepare('SELECT 1 FROM events WHERE site_id = ? AND event_id = ?').pluck(),
+      eventExists: db
+        .prepare('SELECT 1 FROM events WHERE site_id = ? AND timestamp = ? AND event_id = ?')
+        .pluck(),
       insertEvent: db.prepare(
         `INSERT OR IGNORE INTO events (${EVENT_COLUMNS.join(', ')})
          VALUES (${EVENT_COLUMNS.map((c) => `@${c}`).join(', ')})`,
@@ -140,9 +145,8 @@ export class SqliteStore implements Store {
            .map((c) => `${c} = excluded.${c}`)
            .join(', ')}`,
       ),
-      claimMark: db.prepare(
-        'INSERT OR IGNORE INTO visitor_marks (day, site_id, scope, visitor_id) VALUES (?, ?, ?, ?)',
-      ),
+      logMark: db.prepare('INSERT INTO visitor_mark_log (day, mark) VALUES (?, ?)'),
+      marksOfDay: db.prepare('SELECT mark FROM visitor_mark_log WHERE day = ?').pluck(),
       addHour: counterUpsert('rollup_hour'),
       addDay: counterUpsert('rollup_day'),
       sessionById: db.prepare('SELECT * FROM sessions WHERE id = ?'),
@@ -173,7 +177,7 @@ export class SqliteStore implements Store {
         'INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
       ),
       sweepEvents: db.prepare('DELETE FROM events WHERE timestamp < ?'),
-      sweepMarks: db.prepare('DELETE FROM visitor_marks WHERE day < ?'),
+      sweepMarks: db.prepare('DELETE FROM visitor_mark_log WHERE day < ?'),
       sweepHourly: db.prepare("DELETE FROM rollup_hour WHERE dim <> '' AND bucket < ?"),
       sweepSalts: db.prepare('DELETE FROM salts WHERE day < ?'),
       ping: db.prepare('SELECT count(*) FROM sites').pluck(),
@@ -188,11 +192,15 @@ export class SqliteStore implements Store {
 
   private async runUnit<T>(work: (unit: IngestUnit) => Promise<T>): Promise<T> {
     const s = this.statements
+    // Marks claimed by this unit, taken back out of memory if the transaction rolls back.
+    const claimed: Array<[Set<number>, number]> = []
     const unit: IngestUnit = {
       existingEventIds: async (keys: readonly EventKey[]) => {
         const found = new Set<string>()
         for (const key of keys) {
-          if (s.eventExists.get(key.site_id, key.event_id)) found.add(eventKeyString(key))
+          if (s.eventExists.get(key.site_id, key.timestamp, key.event_id)) {
+            found.add(eventKeyString(key))
+          }
         }
         return found
       },
@@ -207,7 +215,15 @@ export class SqliteStore implements Store {
             ) as SessionState[],
         ),
       claimMarks: async (marks) =>
-        marks.map((m) => s.claimMark.run(m.day, m.site_id, m.scope, m.visitor_id).changes === 1),
+        marks.map((m) => {
+          const set = this.marksOf(m.day)
+          const hash = markHash(m.site_id, m.scope, m.visitor_id)
+          if (set.has(hash)) return false
+          set.add(hash)
+          claimed.push([set, hash])
+          s.logMark.run(m.day, hash)
+          return true
+        }),
       write: async ({ events, sessions, deltas }) => {
         for (const event of events) {
           s.insertEvent.run({
@@ -232,8 +248,19 @@ export class SqliteStore implements Store {
       return result
     } catch (error) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK')
+      for (const [set, hash] of claimed) set.delete(hash)
       throw error
     }
+  }
+
+  /** The day's claimed marks, loaded from the log the first time the day is touched. */
+  private marksOf(day: string): Set<number> {
+    let set = this.markSets.get(day)
+    if (!set) {
+      set = new Set(this.statements.marksOfDay.all(day) as number[])
+      this.markSets.set(day, set)
+    }
+    return set
   }
 
   async createSite(site: Site): Promise<void> {
@@ -282,7 +309,8 @@ export class SqliteStore implements Store {
 
   async topValues(query: TopValuesQuery): Promise<RollupRow[]> {
     // One statement per (grain, order) pair, prepared on first use; the counter name is
-    // checked against the fixed list before it becomes part of SQL.
+    // checked against the fixed list before it becomes part of SQL. Rows whose counters net
+    // to zero (an exit page that moved on) are left out.
     if (!COUNTER_NAMES.includes(query.orderBy)) {
       throw new Error(`SqliteStore.topValues: unknown counter ${query.orderBy}`)
     }
@@ -293,7 +321,8 @@ export class SqliteStore implements Store {
       statement = this.db.prepare(
         `SELECT '' AS bucket, dim, value, ${sums}
          FROM rollup_${query.grain} WHERE site_id = ? AND dim = ? AND bucket BETWEEN ? AND ?
-         GROUP BY value HAVING SUM(${query.orderBy}) > 0
+         GROUP BY value
+         HAVING SUM(pageviews) + SUM(visitors) + SUM(sessions) + SUM(events) + SUM(bots) > 0
          ORDER BY SUM(${query.orderBy}) DESC, value LIMIT ?`,
       )
       this.topStatements.set(key, statement)
@@ -330,6 +359,7 @@ export class SqliteStore implements Store {
   async sweep(policy: SweepPolicy): Promise<SweepResult> {
     const s = this.statements
     const keepDaysFrom = utcDay(policy.now - MARK_KEEP_DAYS * 86_400_000)
+    for (const day of this.markSets.keys()) if (day < keepDaysFrom) this.markSets.delete(day)
     return this.db.transaction(() => ({
       events: s.sweepEvents.run(policy.now - policy.eventTtlMs).changes,
       marks: s.sweepMarks.run(keepDaysFrom).changes,
