@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   addEventContribution,
+  addSessionChange,
   addSessionContribution,
   addVisitor,
   DeltaAccumulator,
@@ -357,5 +358,48 @@ describe('visitor marks', () => {
     if (!pageMark) throw new Error('expected a page mark')
     addVisitor(acc, pageMark)
     expect(table(acc.deltas())).toEqual(inBothGrains({ 'page=/blog': { visitors: 1 } }))
+  })
+})
+
+describe('addSessionChange', () => {
+  const base = () => ({ ...bounceSession(), visitor_id: 'v1' })
+  const cases: Array<[string, ReturnType<typeof base>, ReturnType<typeof base>]> = [
+    [
+      'a second page view',
+      base(),
+      { ...base(), pageviews: 2, end_time: T + 60_000, exit_page: '/b' },
+    ],
+    ['an engagement ping', base(), { ...base(), end_time: T + 30_000 }],
+    ['a custom event', base(), { ...base(), interactions: 1, end_time: T + 5_000 }],
+    [
+      'an earlier event that moves the start and the source',
+      base(),
+      {
+        ...base(),
+        start_time: T - 3_600_000,
+        source: 'Direct',
+        channel: 'direct',
+        entry_page: '/x',
+      },
+    ],
+    ['nothing', base(), base()],
+  ]
+  it.each(cases)('after %s equals subtracting the old and adding the new', (_, before, after) => {
+    const fast = new DeltaAccumulator()
+    addSessionChange(fast, before, after, SEOUL)
+    const slow = new DeltaAccumulator()
+    addSessionContribution(slow, before, SEOUL, -1)
+    addSessionContribution(slow, after, SEOUL, 1)
+    const sorted = (acc: DeltaAccumulator) => table(acc.deltas())
+    expect(sorted(fast)).toEqual(sorted(slow))
+  })
+
+  it('a new session adds its whole contribution', () => {
+    const fast = new DeltaAccumulator()
+    addSessionChange(fast, null, base(), SEOUL)
+    const slow = new DeltaAccumulator()
+    addSessionContribution(slow, base(), SEOUL, 1)
+    expect(table(fast.deltas())).toEqual(table(slow.deltas()))
+    expect(fast.deltas().length).toBeGreaterThan(10)
   })
 })

@@ -43,6 +43,17 @@ export function zeroCounters(): Counters {
   return { pageviews: 0, visitors: 0, sessions: 0, bounces: 0, duration_ms: 0, events: 0, bots: 0 }
 }
 
+/** The hour and site-local day rows a moment of a site falls in. */
+export interface Moment {
+  site_id: string
+  hour: number
+  day: string
+}
+
+export function momentOf(siteId: string, timestamp: number, timezone: string): Moment {
+  return { site_id: siteId, hour: hourBucket(timestamp), day: localDay(timestamp, timezone) }
+}
+
 function rollupKeyString(key: RollupKey): string {
   return `${key.grain}\u001f${key.site_id}\u001f${key.bucket}\u001f${key.dim}\u001f${key.value}`
 }
@@ -75,10 +86,14 @@ export class DeltaAccumulator {
     counters: Partial<Counters>,
     sign = 1,
   ): void {
-    const hour = hourBucket(at.timestamp)
-    const day = localDay(at.timestamp, at.timezone)
-    this.add({ grain: 'hour', site_id: at.site_id, bucket: hour, dim, value }, counters, sign)
-    this.add({ grain: 'day', site_id: at.site_id, bucket: day, dim, value }, counters, sign)
+    this.addIn(momentOf(at.site_id, at.timestamp, at.timezone), dim, value, counters, sign)
+  }
+
+  /** `addAt` with the buckets already worked out (hot loops compute them once). */
+  addIn(moment: Moment, dim: string, value: string, counters: Partial<Counters>, sign = 1): void {
+    const { site_id, hour, day } = moment
+    this.add({ grain: 'hour', site_id, bucket: hour, dim, value }, counters, sign)
+    this.add({ grain: 'day', site_id, bucket: day, dim, value }, counters, sign)
   }
 
   deltas(): RollupDelta[] {
@@ -99,18 +114,57 @@ export function addSessionContribution(
   timezone: string,
   sign: 1 | -1,
 ): void {
-  const at = { site_id: session.site_id, timestamp: session.start_time, timezone }
+  const at = momentOf(session.site_id, session.start_time, timezone)
   const visit = {
     sessions: 1,
     bounces: isBounce(session) ? 1 : 0,
     duration_ms: session.end_time - session.start_time,
   }
   const withPages = { ...visit, pageviews: session.pageviews }
-  acc.addAt(at, '', '', visit, sign)
+  acc.addIn(at, '', '', visit, sign)
   for (const [dim, value] of sessionDimensionValues(session)) {
-    acc.addAt(at, dim, value, withPages, sign)
+    acc.addIn(at, dim, value, withPages, sign)
   }
-  acc.addAt(at, 'exit_page', session.exit_page, { sessions: 1 }, sign)
+  acc.addIn(at, 'exit_page', session.exit_page, { sessions: 1 }, sign)
+}
+
+function sameRows(a: SessionState, b: SessionState, timezone: string): boolean {
+  if (hourBucket(a.start_time) !== hourBucket(b.start_time)) return false
+  if (localDay(a.start_time, timezone) !== localDay(b.start_time, timezone)) return false
+  if (a.entry_page !== b.entry_page) return false
+  return SESSION_DIMENSIONS.every((dim) => a[dim] === b[dim])
+}
+
+/**
+ * The rollup delta of a session going from `before` (null: new) to `after`. Equal to
+ * subtracting the old contribution and adding the new one; the common case, a session that
+ * only grew, is done as one difference per row instead of two passes.
+ */
+export function addSessionChange(
+  acc: DeltaAccumulator,
+  before: SessionState | null,
+  after: SessionState,
+  timezone: string,
+): void {
+  if (!before || !sameRows(before, after, timezone)) {
+    if (before) addSessionContribution(acc, before, timezone, -1)
+    addSessionContribution(acc, after, timezone, 1)
+    return
+  }
+  const at = momentOf(after.site_id, after.start_time, timezone)
+  const visit = {
+    bounces: (isBounce(after) ? 1 : 0) - (isBounce(before) ? 1 : 0),
+    duration_ms: after.end_time - after.start_time - (before.end_time - before.start_time),
+  }
+  const withPages = { ...visit, pageviews: after.pageviews - before.pageviews }
+  if (visit.bounces || visit.duration_ms) acc.addIn(at, '', '', visit)
+  if (visit.bounces || visit.duration_ms || withPages.pageviews) {
+    for (const [dim, value] of sessionDimensionValues(after)) acc.addIn(at, dim, value, withPages)
+  }
+  if (before.exit_page !== after.exit_page) {
+    acc.addIn(at, 'exit_page', before.exit_page, { sessions: 1 }, -1)
+    acc.addIn(at, 'exit_page', after.exit_page, { sessions: 1 })
+  }
 }
 
 /** What one stored event adds: page views per page, custom events per name. */
@@ -119,13 +173,14 @@ export function addEventContribution(
   event: EnrichedEvent,
   timezone: string,
 ): void {
-  const at = { site_id: event.site_id, timestamp: event.timestamp, timezone }
   if (event.event_type === PAGE_VIEW) {
-    acc.addAt(at, '', '', { pageviews: 1 }, 1)
-    acc.addAt(at, 'page', event.path, { pageviews: 1 }, 1)
+    const at = momentOf(event.site_id, event.timestamp, timezone)
+    acc.addIn(at, '', '', { pageviews: 1 })
+    acc.addIn(at, 'page', event.path, { pageviews: 1 })
   } else if (isInteraction(event.event_type)) {
-    acc.addAt(at, '', '', { events: 1 }, 1)
-    acc.addAt(at, 'event', event.event_type, { events: 1 }, 1)
+    const at = momentOf(event.site_id, event.timestamp, timezone)
+    acc.addIn(at, '', '', { events: 1 })
+    acc.addIn(at, 'event', event.event_type, { events: 1 })
   }
 }
 

@@ -1,6 +1,6 @@
 import {
   addEventContribution,
-  addSessionContribution,
+  addSessionChange,
   addVisitor,
   DeltaAccumulator,
   eventMarks,
@@ -129,8 +129,7 @@ export async function commitEvents(
     const acc = new DeltaAccumulator()
     const candidates: MarkCandidate[] = []
     for (const { before, after } of changes) {
-      if (before) addSessionContribution(acc, before, tz(before.site_id), -1)
-      addSessionContribution(acc, after, tz(after.site_id), 1)
+      addSessionChange(acc, before, after, tz(after.site_id))
     }
     // In time order, so a visitor-day is credited to the session it was really first seen in.
     const inTimeOrder = [...fresh].sort((a, b) => a.timestamp - b.timestamp)

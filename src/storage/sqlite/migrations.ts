@@ -120,8 +120,8 @@ export const MIGRATIONS: readonly string[] = [
            user_id, visitor_id, props, engagement_ms FROM events;
   DROP TABLE events;
   ALTER TABLE events_by_time_key RENAME TO events;
+  -- No index on time alone: the sweep deletes per site along the primary key.
   CREATE INDEX events_by_session ON events (session_id, timestamp);
-  CREATE INDEX events_by_time ON events (timestamp);
   -- Visitor marks become an append-only log of 53-bit hashes; the live set of a day is
   -- held in memory and rebuilt from this log after a restart.
   DROP TABLE visitor_marks;

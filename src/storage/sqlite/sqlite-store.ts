@@ -169,14 +169,16 @@ export class SqliteStore implements Store {
         `SELECT e.site_id, e.session_id, e.visitor_id, e.timestamp, e.event_type, e.path, e.title,
                 s.source, s.country, s.device, s.browser
          FROM events e JOIN sessions s ON s.id = e.session_id
-         WHERE e.timestamp >= ? ORDER BY e.timestamp`,
+         WHERE e.site_id IN (SELECT id FROM sites) AND e.timestamp >= ? ORDER BY e.timestamp`,
       ),
       getSetting: db.prepare('SELECT value FROM settings WHERE name = ?').pluck(),
       initSetting: db.prepare('INSERT OR IGNORE INTO settings (name, value) VALUES (?, ?)'),
       putSetting: db.prepare(
         'INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
       ),
-      sweepEvents: db.prepare('DELETE FROM events WHERE timestamp < ?'),
+      sweepEvents: db.prepare(
+        'DELETE FROM events WHERE site_id IN (SELECT id FROM sites) AND timestamp < ?',
+      ),
       sweepMarks: db.prepare('DELETE FROM visitor_mark_log WHERE day < ?'),
       sweepHourly: db.prepare("DELETE FROM rollup_hour WHERE dim <> '' AND bucket < ?"),
       sweepSalts: db.prepare('DELETE FROM salts WHERE day < ?'),
