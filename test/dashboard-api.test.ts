@@ -186,6 +186,7 @@ describe('sessions and users', () => {
         ])
       ).status,
     ).toBe(200)
+    await server.settle()
 
     const page1 = (await (
       await authed('/api/users/alice/sessions?site=default&limit=2')

@@ -52,6 +52,7 @@ async function send(
     body: JSON.stringify({ events }),
   })
   expect(res.status).toBe(200)
+  await server.settle()
 }
 
 const pv = (session_id: string, t: number, path: string, referrer = '') => ({

@@ -113,3 +113,10 @@ export interface Site {
   api_key: string
   created_at: number
 }
+
+/** A bot's request: never stored as an event, only counted per hour and day. */
+export interface BotHit {
+  site_id: string
+  timezone: string
+  timestamp: number
+}

@@ -30,6 +30,8 @@ export interface EmbeddedServer {
   generatedPassword?: string
   databaseFile: string
   store: SqliteStore
+  /** Resolves once every accepted event is rolled up into sessions and counters. */
+  settle: () => Promise<void>
   /** Stops accepting requests, commits what was acknowledged, closes the database. */
   close: () => Promise<void>
 }
@@ -46,6 +48,7 @@ export async function startEmbedded(
   const collector = new Collector(store, {
     sessionTimeoutMs: config.SESSION_TIMEOUT_MINUTES * 60_000,
     ...(options.now ? { now: options.now } : {}),
+    logger,
   })
   const now = options.now ?? Date.now
   const { auth, generatedPassword } = await createDashboardAuth(store, {
@@ -96,6 +99,7 @@ export async function startEmbedded(
     ...(generatedPassword ? { generatedPassword } : {}),
     databaseFile,
     store,
+    settle: () => collector.settle(),
     close: async () => {
       clearInterval(sweeper)
       // Open SSE streams end first, or server.close would wait for them forever.

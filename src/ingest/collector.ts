@@ -2,10 +2,12 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { localDay } from '../core/calendar.ts'
 import { parseEventInput } from '../core/event-schema.ts'
 import type { EnrichedEvent, Site } from '../core/types.ts'
+import type { Logger } from '../log/logger.ts'
 import type { LiveEvent, Store } from '../storage/store.ts'
-import { type BotHit, commitEvents } from './commit-events.ts'
+import type { BotHit } from './commit-events.ts'
 import { enrichEvent, type RequestContext } from './enrich-event.ts'
 import { GroupCommit } from './group-commit.ts'
+import { RollupStage } from './rollup-stage.ts'
 import { SaltCache } from './salt-cache.ts'
 
 export interface Rejection {
@@ -23,18 +25,25 @@ export interface CollectResult {
 
 export interface CollectorOptions {
   sessionTimeoutMs: number
+  /** How long a group commit may wait to gather concurrent requests (default 4 ms). */
+  commitWaitMs?: number
   now?: () => number
+  logger: Logger
 }
 
 type Item = { kind: 'event'; event: EnrichedEvent } | { kind: 'bot'; hit: BotHit }
 type Outcome = 'stored' | 'duplicate' | 'bot'
 
-/** validate → enrich → (group commit: sessionize → rollup → store). */
+/**
+ * validate → enrich → group commit of the raw events (stage 1, then the answer) → roll-up
+ * into sessions and counters in the background (stage 2).
+ */
 export class Collector {
   private readonly salts: SaltCache
   private readonly committer: GroupCommit<Item, Outcome>
   private readonly now: () => number
   private readonly listeners = new Set<(events: LiveEvent[]) => void>()
+  private readonly rollups: RollupStage
 
   constructor(
     private readonly store: Store,
@@ -42,24 +51,35 @@ export class Collector {
   ) {
     this.salts = new SaltCache(store)
     this.now = options.now ?? Date.now
-    const commitOptions = {
+    const rollupOptions = {
       sessionTimeoutMs: options.sessionTimeoutMs,
       // Time first, so new sessions append to the table instead of landing on random pages.
       newSessionId: () =>
         `${Date.now().toString(36).padStart(9, '0')}${randomBytes(9).toString('base64url')}`,
     }
-    this.committer = new GroupCommit(async (items) => {
-      const events: EnrichedEvent[] = []
-      const bots: BotHit[] = []
-      for (const item of items) {
-        if (item.kind === 'event') events.push(item.event)
-        else bots.push(item.hit)
-      }
-      const { outcomes, stored } = await commitEvents(this.store, events, bots, commitOptions)
-      if (stored.length) this.publish(stored)
-      let next = 0
-      return items.map((item) => (item.kind === 'bot' ? 'bot' : (outcomes[next++] ?? 'stored')))
-    })
+    this.rollups = new RollupStage(store, rollupOptions, options.logger)
+    // Whatever a previous run accepted but did not roll up yet (a crash, a restart).
+    this.rollups.poke()
+    this.committer = new GroupCommit(
+      async (items) => {
+        const events: EnrichedEvent[] = []
+        const bots: BotHit[] = []
+        for (const item of items) {
+          if (item.kind === 'event') events.push(item.event)
+          else bots.push(item.hit)
+        }
+        const fresh = await this.store.accept(events, bots)
+        this.rollups.poke()
+        const stored = events.filter((_, i) => fresh[i])
+        if (stored.length) this.publish(stored.map(liveEventOf))
+        let next = 0
+        return items.map((item) => {
+          if (item.kind === 'bot') return 'bot'
+          return fresh[next++] ? 'stored' : 'duplicate'
+        })
+      },
+      { maxItems: 5000, maxWaitMs: options.commitWaitMs ?? 4 },
+    )
   }
 
   /** Validates each event on its own and resolves once the valid ones are committed. */
@@ -109,8 +129,31 @@ export class Collector {
     }
   }
 
+  /** Resolves once everything accepted so far is rolled up into sessions and counters. */
+  async settle(): Promise<void> {
+    await this.committer.drain()
+    await this.rollups.settle()
+  }
+
   /** Waits for every submitted event to be committed (used on shutdown). */
-  drain(): Promise<void> {
-    return this.committer.drain()
+  async drain(): Promise<void> {
+    await this.settle()
+    this.rollups.close()
+  }
+}
+
+function liveEventOf(e: EnrichedEvent): LiveEvent {
+  return {
+    site_id: e.site_id,
+    session_id: e.client_session_id,
+    visitor_id: e.visitor_id,
+    timestamp: e.timestamp,
+    event_type: e.event_type,
+    path: e.path,
+    title: e.title,
+    source: e.source,
+    country: e.country,
+    device: e.device,
+    browser: e.browser,
   }
 }

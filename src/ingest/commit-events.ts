@@ -7,52 +7,14 @@ import {
   type MarkCandidate,
 } from '../core/rollup-deltas.ts'
 import { clientKey, sessionize } from '../core/session-rules.ts'
-import type { EnrichedEvent } from '../core/types.ts'
-import {
-  type EventRecord,
-  eventKeyString,
-  type LiveEvent,
-  type SessionLookup,
-  type Store,
-} from '../storage/store.ts'
+import type { BotHit, EnrichedEvent } from '../core/types.ts'
+import type { SessionLookup, Store } from '../storage/store.ts'
 
-/** A bot hit is not stored; it only bumps the site's bot counter. */
-export interface BotHit {
-  site_id: string
-  timezone: string
-  timestamp: number
-}
+export type { BotHit }
 
-export type EventOutcome = 'stored' | 'duplicate'
-
-export interface CommitResult {
-  /** Per input event, in input order. */
-  outcomes: EventOutcome[]
-  /** The newly stored events with their session's attributes, for the live view. */
-  stored: LiveEvent[]
-}
-
-export interface CommitOptions {
+export interface RollupOptions {
   sessionTimeoutMs: number
   newSessionId: () => string
-}
-
-function toRecord(event: EnrichedEvent, sessionId: string): EventRecord {
-  return {
-    site_id: event.site_id,
-    event_id: event.event_id,
-    session_id: sessionId,
-    timestamp: event.timestamp,
-    event_type: event.event_type,
-    page_url: event.page_url,
-    path: event.path,
-    title: event.title,
-    referrer: event.referrer,
-    user_id: event.user_id,
-    visitor_id: event.visitor_id,
-    props: event.props,
-    engagement_ms: event.engagement_ms,
-  }
 }
 
 /** Session lookups: one per client session id, spanning the batch's events ± the timeout. */
@@ -87,39 +49,33 @@ function uniqueMarks(candidates: readonly MarkCandidate[]): MarkCandidate[] {
 }
 
 /**
- * The ingest pipeline after validation: drop repeated event ids, assign sessions, turn the
- * changes into counter deltas and visitor marks, and write it all as one unit of work.
- * Returns, per input event, whether it was stored or was a duplicate.
+ * Stage 2, off the request path: takes up to `limit` accepted items from the queue, assigns
+ * sessions, turns the changes into counter deltas and visitor marks, and writes it all as one
+ * unit of work that also retires those queue entries. Returns how many items it took.
  */
-export async function commitEvents(
+export async function rollUpQueued(
   store: Store,
-  events: readonly EnrichedEvent[],
-  bots: readonly BotHit[],
-  options: CommitOptions,
-): Promise<CommitResult> {
+  options: RollupOptions,
+  limit = 2000,
+): Promise<number> {
   return store.ingest(async (unit) => {
-    const existing = events.length ? await unit.existingEventIds(events) : new Set<string>()
-    const seen = new Set<string>()
-    const outcomes: EventOutcome[] = []
-    const fresh: EnrichedEvent[] = []
-    for (const event of events) {
-      const key = eventKeyString(event)
-      if (existing.has(key) || seen.has(key)) {
-        outcomes.push('duplicate')
-      } else {
-        seen.add(key)
-        fresh.push(event)
-        outcomes.push('stored')
-      }
+    const queued = await unit.queued(limit)
+    const last = queued.at(-1)
+    if (!last) return 0
+    const events: EnrichedEvent[] = []
+    const bots: BotHit[] = []
+    for (const { item } of queued) {
+      if (item.kind === 'event') events.push(item.event)
+      else bots.push(item.hit)
     }
 
-    const timezoneOf = new Map(fresh.map((e) => [e.site_id, e.timezone]))
+    const timezoneOf = new Map(events.map((e) => [e.site_id, e.timezone]))
     const tz = (siteId: string) => timezoneOf.get(siteId) ?? 'UTC'
-    const storedSessions = fresh.length
-      ? await unit.sessionsFor(lookupsFor(fresh, options.sessionTimeoutMs))
+    const storedSessions = events.length
+      ? await unit.sessionsFor(lookupsFor(events, options.sessionTimeoutMs))
       : []
     const { changes, sessionOf } = sessionize({
-      events: fresh,
+      events,
       existing: storedSessions,
       timeoutMs: options.sessionTimeoutMs,
       newId: options.newSessionId,
@@ -127,12 +83,10 @@ export async function commitEvents(
 
     const sessionById = new Map(changes.map((c) => [c.after.id, c.after]))
     const acc = new DeltaAccumulator()
-    const candidates: MarkCandidate[] = []
-    for (const { before, after } of changes) {
-      addSessionChange(acc, before, after, tz(after.site_id))
-    }
+    for (const { before, after } of changes) addSessionChange(acc, before, after, tz(after.site_id))
     // In time order, so a visitor-day is credited to the session it was really first seen in.
-    const inTimeOrder = [...fresh].sort((a, b) => a.timestamp - b.timestamp)
+    const candidates: MarkCandidate[] = []
+    const inTimeOrder = [...events].sort((a, b) => a.timestamp - b.timestamp)
     for (const event of inTimeOrder) {
       addEventContribution(acc, event, event.timezone)
       const session = sessionById.get(sessionOf.get(event) as string)
@@ -146,26 +100,27 @@ export async function commitEvents(
     for (const bot of bots) acc.addAt(bot, '', '', { bots: 1 })
 
     await unit.write({
-      events: fresh.map((e) => toRecord(e, sessionOf.get(e) as string)),
       sessions: changes.map((c) => c.after),
       deltas: acc.deltas(),
+      processedThrough: last.seq,
     })
-    const stored = fresh.map((e): LiveEvent => {
-      const session = sessionById.get(sessionOf.get(e) as string)
-      return {
-        site_id: e.site_id,
-        session_id: session?.id ?? '',
-        visitor_id: e.visitor_id,
-        timestamp: e.timestamp,
-        event_type: e.event_type,
-        path: e.path,
-        title: e.title,
-        source: session?.source ?? e.source,
-        country: session?.country ?? e.country,
-        device: session?.device ?? e.device,
-        browser: session?.browser ?? e.browser,
-      }
-    })
-    return { outcomes, stored }
+    return queued.length
   })
+}
+
+export type EventOutcome = 'stored' | 'duplicate'
+
+/**
+ * Both stages at once: accept, then roll up until the queue is empty. For loaders and tests
+ * that want the counters settled when the call returns.
+ */
+export async function commitEvents(
+  store: Store,
+  events: readonly EnrichedEvent[],
+  bots: readonly BotHit[],
+  options: RollupOptions,
+): Promise<{ outcomes: EventOutcome[] }> {
+  const fresh = await store.accept(events, bots)
+  while ((await rollUpQueued(store, options)) > 0) {}
+  return { outcomes: fresh.map((isNew) => (isNew ? 'stored' : 'duplicate')) }
 }

@@ -1,8 +1,8 @@
 /**
- * Group commit: submissions that arrive while the event loop is busy are written together
- * in one transaction, and each caller is answered only after that transaction committed.
- * Under load this turns thousands of tiny transactions into a few large ones; when idle a
- * lone request is flushed on the next turn of the event loop, adding no waiting.
+ * Group commit: submissions that arrive within `maxWaitMs` of the first pending one (or
+ * while a flush runs) are written together in one transaction, and each caller is answered
+ * only after that transaction committed. Under load this turns thousands of tiny
+ * transactions into a few large ones, at the price of at most `maxWaitMs` added latency.
  */
 export class GroupCommit<Item, Result> {
   private pending: Array<{
@@ -15,7 +15,10 @@ export class GroupCommit<Item, Result> {
 
   constructor(
     private readonly flush: (items: Item[]) => Promise<Result[]>,
-    private readonly options: { maxItems: number } = { maxItems: 5000 },
+    private readonly options: { maxItems: number; maxWaitMs: number } = {
+      maxItems: 5000,
+      maxWaitMs: 0,
+    },
   ) {}
 
   submit(items: Item[]): Promise<Result[]> {
@@ -35,13 +38,17 @@ export class GroupCommit<Item, Result> {
   private schedule(): void {
     if (this.scheduled || this.flushing) return
     this.scheduled = true
-    setImmediate(() => {
+    const run = () => {
       this.scheduled = false
       this.flushing = this.flushPending().finally(() => {
         this.flushing = null
         if (this.pending.length > 0) this.schedule()
       })
-    })
+    }
+    // A commit costs about the same for 1 event as for 500 (it writes the touched pages
+    // once), so a short wait that gathers concurrent requests multiplies throughput.
+    if (this.options.maxWaitMs > 0) setTimeout(run, this.options.maxWaitMs)
+    else setImmediate(run)
   }
 
   private async flushPending(): Promise<void> {

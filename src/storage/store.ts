@@ -1,4 +1,6 @@
 import type {
+  BotHit,
+  EnrichedEvent,
   PropValue,
   RollupDelta,
   RollupKey,
@@ -8,14 +10,14 @@ import type {
 } from '../core/types.ts'
 
 /**
- * A raw event as stored for a session's timeline. Everything the session already knows
- * (source, browser, country…) lives on the session, which keeps this row small.
+ * A raw event as stored, for session timelines and the live view. It carries what the
+ * live view shows (source, country, device) so neither needs a join.
  */
 export interface EventRecord {
   site_id: string
   event_id: string
-  /** Internal id of the session the event belongs to. */
-  session_id: string
+  /** The tracker's session id: with the time it finds the event's session. */
+  client_session_id: string
   timestamp: number
   event_type: string
   page_url: string
@@ -26,6 +28,10 @@ export interface EventRecord {
   visitor_id: string
   props: Record<string, PropValue> | null
   engagement_ms: number | null
+  source: string
+  country: string
+  device: string
+  browser: string
 }
 
 /** Sessions of one client session id that overlap [from, to]. */
@@ -36,35 +42,25 @@ export interface SessionLookup {
   to: number
 }
 
-/**
- * What makes an event "the same event again": the tracker retries with the same id and the
- * same timestamp. Keying on the time as well keeps the events table append-ordered.
- */
-export interface EventKey {
-  site_id: string
-  timestamp: number
-  event_id: string
-}
-
-export function eventKeyString(key: EventKey): string {
-  return `${key.site_id}\u001f${key.timestamp}\u001f${key.event_id}`
-}
+/** Waiting to be rolled up: an accepted event, or a bot hit that is only counted. */
+export type QueuedItem = { kind: 'event'; event: EnrichedEvent } | { kind: 'bot'; hit: BotHit }
 
 /**
- * One ingest unit of work, batch-shaped so every backend can answer each step with one
- * round of reads or writes. The ingest pipeline calls the steps in order:
- * existingEventIds → sessionsFor → claimMarks → write.
+ * One roll-up unit of work, batch-shaped so every backend can answer each step with one
+ * round of reads or writes. The pipeline calls the steps in order:
+ * queued → sessionsFor → claimMarks → write.
  */
 export interface IngestUnit {
-  /** Which of these events are already stored (as `eventKeyString` keys). */
-  existingEventIds(keys: readonly EventKey[]): Promise<Set<string>>
+  /** The oldest accepted items not rolled up yet, in acceptance order. */
+  queued(limit: number): Promise<Array<{ seq: number; item: QueuedItem }>>
   sessionsFor(lookups: readonly SessionLookup[]): Promise<SessionState[]>
   /** Records each mark; true where it was new (this visitor's first time in that scope). */
   claimMarks(marks: readonly VisitorMark[]): Promise<boolean[]>
+  /** Writes sessions and counter deltas and retires the queue up to `processedThrough`. */
   write(changes: {
-    events: readonly EventRecord[]
     sessions: readonly SessionState[]
     deltas: readonly RollupDelta[]
+    processedThrough: number
   }): Promise<void>
 }
 
@@ -103,6 +99,7 @@ export interface TopValuesQuery extends Omit<RollupRange, 'value'> {
 /** What the live view needs of a recent event; rebuilt from storage after a restart. */
 export interface LiveEvent {
   site_id: string
+  /** The tracker's session id (sessions proper are assigned later, by the roll-up). */
   session_id: string
   visitor_id: string
   timestamp: number
@@ -142,8 +139,16 @@ export interface SweepResult {
 export interface Store {
   readonly kind: 'sqlite' | 'dynamodb'
 
-  /** Runs one ingest unit of work; atomic where the backend supports it. */
+  /**
+   * Stage 1, on the request path: durably stores new events (the raw record and a queue
+   * entry for the roll-up) and bot hits. An event whose (site, timestamp, event_id) is
+   * already stored is a duplicate and is skipped. Returns, per event, whether it was new.
+   */
+  accept(events: readonly EnrichedEvent[], bots: readonly BotHit[]): Promise<boolean[]>
+  /** Stage 2: runs one roll-up unit of work; atomic where the backend supports it. */
   ingest<T>(work: (unit: IngestUnit) => Promise<T>): Promise<T>
+  /** How many accepted items wait for the roll-up. */
+  queueLength(): Promise<number>
 
   createSite(site: Site): Promise<void>
   getSite(id: string): Promise<Site | undefined>

@@ -51,8 +51,10 @@ export async function startTestServer(
       reader ??= new Database(join(dir.path, 'liveinsight.db'), { readonly: true })
       return reader
     },
-    post: (body, init = {}) =>
-      fetch(`${server.url}/api/events${init.query ?? ''}`, {
+    // Answers once the events are accepted; sessions and counters follow in the background,
+    // so the helper also waits for the roll-up before a test reads the database.
+    post: async (body, init = {}) => {
+      const res = await fetch(`${server.url}/api/events${init.query ?? ''}`, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -61,7 +63,10 @@ export async function startTestServer(
           ...init.headers,
         },
         body: typeof body === 'string' ? body : JSON.stringify(body),
-      }),
+      })
+      await server.settle()
+      return res
+    },
     signIn: async () => {
       const password = env.ADMIN_PASSWORD ?? server.generatedPassword
       const res = await fetch(`${server.url}/api/auth/login`, {

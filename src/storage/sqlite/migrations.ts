@@ -97,13 +97,14 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
   `,
   `
-  -- Events keyed by time first: inserts append instead of landing on random pages, which
-  -- made every commit rewrite much of the table. A retry repeats id and timestamp.
-  CREATE TABLE events_by_time_key (
+  -- Events keyed by time first, so inserts append instead of landing on random pages. They
+  -- carry what the live view and a session's timeline need, found by client session id and
+  -- time, so the request path writes no index on random keys. A retry repeats id and time.
+  CREATE TABLE events_v3 (
     site_id TEXT NOT NULL,
     timestamp INTEGER NOT NULL,
     event_id TEXT NOT NULL,
-    session_id TEXT NOT NULL,
+    client_session_id TEXT NOT NULL,
     event_type TEXT NOT NULL,
     page_url TEXT NOT NULL,
     path TEXT NOT NULL,
@@ -113,15 +114,22 @@ export const MIGRATIONS: readonly string[] = [
     visitor_id TEXT NOT NULL,
     props TEXT,
     engagement_ms INTEGER,
+    source TEXT NOT NULL,
+    country TEXT NOT NULL,
+    device TEXT NOT NULL,
+    browser TEXT NOT NULL,
     PRIMARY KEY (site_id, timestamp, event_id)
   ) WITHOUT ROWID;
-  INSERT INTO events_by_time_key
-    SELECT site_id, timestamp, event_id, session_id, event_type, page_url, path, title, referrer,
-           user_id, visitor_id, props, engagement_ms FROM events;
+  INSERT INTO events_v3
+    SELECT e.site_id, e.timestamp, e.event_id, s.client_session_id, e.event_type, e.page_url,
+           e.path, e.title, e.referrer, e.user_id, e.visitor_id, e.props, e.engagement_ms,
+           s.source, s.country, s.device, s.browser
+    FROM events e JOIN sessions s ON s.id = e.session_id;
   DROP TABLE events;
-  ALTER TABLE events_by_time_key RENAME TO events;
-  -- No index on time alone: the sweep deletes per site along the primary key.
-  CREATE INDEX events_by_session ON events (session_id, timestamp);
+  ALTER TABLE events_v3 RENAME TO events;
+  -- Accepted items waiting for the roll-up (sessions, counters). Rows are deleted in the
+  -- same transaction that applies them, so a crash in between loses nothing.
+  CREATE TABLE ingest_queue (seq INTEGER PRIMARY KEY, payload TEXT NOT NULL);
   -- Visitor marks become an append-only log of 53-bit hashes; the live set of a day is
   -- held in memory and rebuilt from this log after a restart.
   DROP TABLE visitor_marks;

@@ -3,13 +3,18 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { hourBucket } from '../../core/calendar.ts'
-import { COUNTER_NAMES, type SessionState, type Site } from '../../core/types.ts'
 import {
-  type EventKey,
+  type BotHit,
+  COUNTER_NAMES,
+  type EnrichedEvent,
+  type SessionState,
+  type Site,
+} from '../../core/types.ts'
+import {
   type EventRecord,
-  eventKeyString,
   type IngestUnit,
   type LiveEvent,
+  type QueuedItem,
   type RollupRange,
   type RollupRow,
   type SessionLookup,
@@ -54,7 +59,7 @@ const SESSION_COLUMNS = [
 const EVENT_COLUMNS = [
   'site_id',
   'event_id',
-  'session_id',
+  'client_session_id',
   'timestamp',
   'event_type',
   'page_url',
@@ -65,6 +70,10 @@ const EVENT_COLUMNS = [
   'visitor_id',
   'props',
   'engagement_ms',
+  'source',
+  'country',
+  'device',
+  'browser',
 ] as const satisfies readonly (keyof EventRecord)[]
 
 /** Visitor marks and salts outlive their day by this much (late events, far time zones). */
@@ -74,6 +83,28 @@ const HOURLY_DIMENSION_KEEP_HOURS = 72
 
 function utcDay(timestamp: number): string {
   return new Date(timestamp).toISOString().slice(0, 10)
+}
+
+function toRecord(e: EnrichedEvent): Omit<EventRecord, 'props'> & { props: string | null } {
+  return {
+    site_id: e.site_id,
+    event_id: e.event_id,
+    client_session_id: e.client_session_id,
+    timestamp: e.timestamp,
+    event_type: e.event_type,
+    page_url: e.page_url,
+    path: e.path,
+    title: e.title,
+    referrer: e.referrer,
+    user_id: e.user_id,
+    visitor_id: e.visitor_id,
+    props: e.props ? JSON.stringify(e.props) : null,
+    engagement_ms: e.engagement_ms,
+    source: e.source,
+    country: e.country,
+    device: e.device,
+    browser: e.browser,
+  }
 }
 
 /** The embedded backend: one SQLite file in WAL mode, every statement prepared once. */
@@ -126,9 +157,10 @@ export class SqliteStore implements Store {
       setApiKey: db.prepare('UPDATE sites SET api_key = ? WHERE id = ?'),
       insertSalt: db.prepare('INSERT OR IGNORE INTO salts (day, salt) VALUES (?, ?)'),
       saltOf: db.prepare('SELECT salt FROM salts WHERE day = ?').pluck(),
-      eventExists: db
-        .prepare('SELECT 1 FROM events WHERE site_id = ? AND timestamp = ? AND event_id = ?')
-        .pluck(),
+      enqueue: db.prepare('INSERT INTO ingest_queue (payload) VALUES (?)'),
+      queued: db.prepare('SELECT seq, payload FROM ingest_queue ORDER BY seq LIMIT ?'),
+      retireQueue: db.prepare('DELETE FROM ingest_queue WHERE seq <= ?'),
+      queueLength: db.prepare('SELECT count(*) FROM ingest_queue').pluck(),
       insertEvent: db.prepare(
         `INSERT OR IGNORE INTO events (${EVENT_COLUMNS.join(', ')})
          VALUES (${EVENT_COLUMNS.map((c) => `@${c}`).join(', ')})`,
@@ -151,7 +183,8 @@ export class SqliteStore implements Store {
       addDay: counterUpsert('rollup_day'),
       sessionById: db.prepare('SELECT * FROM sessions WHERE id = ?'),
       eventsOfSession: db.prepare(
-        'SELECT * FROM events WHERE session_id = ? ORDER BY timestamp, event_id',
+        `SELECT * FROM events WHERE site_id = ? AND timestamp BETWEEN ? AND ?
+         AND client_session_id = ? ORDER BY timestamp, event_id`,
       ),
       rollups: {
         hour: rollupRange('rollup_hour', false),
@@ -166,10 +199,10 @@ export class SqliteStore implements Store {
          ORDER BY start_time DESC LIMIT ?`,
       ),
       liveEvents: db.prepare(
-        `SELECT e.site_id, e.session_id, e.visitor_id, e.timestamp, e.event_type, e.path, e.title,
-                s.source, s.country, s.device, s.browser
-         FROM events e JOIN sessions s ON s.id = e.session_id
-         WHERE e.site_id IN (SELECT id FROM sites) AND e.timestamp >= ? ORDER BY e.timestamp`,
+        `SELECT site_id, client_session_id AS session_id, visitor_id, timestamp, event_type, path,
+                title, source, country, device, browser
+         FROM events WHERE site_id IN (SELECT id FROM sites) AND timestamp >= ?
+         ORDER BY timestamp`,
       ),
       getSetting: db.prepare('SELECT value FROM settings WHERE name = ?').pluck(),
       initSetting: db.prepare('INSERT OR IGNORE INTO settings (name, value) VALUES (?, ?)'),
@@ -186,6 +219,25 @@ export class SqliteStore implements Store {
     }
   }
 
+  async accept(events: readonly EnrichedEvent[], bots: readonly BotHit[]): Promise<boolean[]> {
+    const s = this.statements
+    const enqueue = (item: QueuedItem) => s.enqueue.run(JSON.stringify(item))
+    // Small and append-only: the events key starts with the time, the queue with its seq.
+    return this.db.transaction(() => {
+      const fresh = events.map((event) => {
+        const stored = s.insertEvent.run(toRecord(event)).changes === 1
+        if (stored) enqueue({ kind: 'event', event })
+        return stored
+      })
+      for (const hit of bots) enqueue({ kind: 'bot', hit })
+      return fresh
+    })()
+  }
+
+  async queueLength(): Promise<number> {
+    return this.statements.queueLength.get() as number
+  }
+
   ingest<T>(work: (unit: IngestUnit) => Promise<T>): Promise<T> {
     const run = this.queue.then(() => this.runUnit(work))
     this.queue = run.catch(() => undefined)
@@ -197,15 +249,11 @@ export class SqliteStore implements Store {
     // Marks claimed by this unit, taken back out of memory if the transaction rolls back.
     const claimed: Array<[Set<number>, number]> = []
     const unit: IngestUnit = {
-      existingEventIds: async (keys: readonly EventKey[]) => {
-        const found = new Set<string>()
-        for (const key of keys) {
-          if (s.eventExists.get(key.site_id, key.timestamp, key.event_id)) {
-            found.add(eventKeyString(key))
-          }
-        }
-        return found
-      },
+      queued: async (limit) =>
+        (s.queued.all(limit) as Array<{ seq: number; payload: string }>).map((row) => ({
+          seq: row.seq,
+          item: JSON.parse(row.payload) as QueuedItem,
+        })),
       sessionsFor: async (lookups: readonly SessionLookup[]) =>
         lookups.flatMap(
           (l) =>
@@ -226,19 +274,14 @@ export class SqliteStore implements Store {
           s.logMark.run(m.day, hash)
           return true
         }),
-      write: async ({ events, sessions, deltas }) => {
-        for (const event of events) {
-          s.insertEvent.run({
-            ...event,
-            props: event.props ? JSON.stringify(event.props) : null,
-          })
-        }
+      write: async ({ sessions, deltas, processedThrough }) => {
         for (const session of sessions) s.upsertSession.run(session)
         for (const delta of deltas) {
           const row = { ...delta.key, ...delta.counters }
           if (delta.key.grain === 'hour') s.addHour.run(row)
           else s.addDay.run(row)
         }
+        s.retireQueue.run(processedThrough)
       },
     }
     // Every step above is synchronous underneath, so nothing else touches the connection
@@ -295,9 +338,14 @@ export class SqliteStore implements Store {
   }
 
   async sessionEvents(sessionId: string): Promise<EventRecord[]> {
-    const rows = this.statements.eventsOfSession.all(sessionId) as Array<
-      EventRecord & { props: string | null }
-    >
+    const session = this.statements.sessionById.get(sessionId) as SessionState | undefined
+    if (!session) return []
+    const rows = this.statements.eventsOfSession.all(
+      session.site_id,
+      session.start_time,
+      session.end_time,
+      session.client_session_id,
+    ) as Array<EventRecord & { props: string | null }>
     return rows.map((row) => ({ ...row, props: row.props ? JSON.parse(row.props) : null }))
   }
 
