@@ -247,3 +247,26 @@ describe('LiveWindow', () => {
     expect(live.size('site-a').visitors).toBe(99)
   })
 })
+
+describe('sources of active visitors', () => {
+  it('keep the source a visitor arrived from while they click through the site', () => {
+    let now = Date.UTC(2026, 0, 1, 12)
+    const live = new LiveWindow(() => now)
+    const base = {
+      site_id: 'site',
+      session_id: 's',
+      visitor_id: 'v',
+      title: '',
+      country: '',
+      device: 'desktop',
+      browser: 'Chrome',
+      event_type: 'page_view',
+    }
+    live.add([{ ...base, timestamp: now, path: '/', source: 'Google' }])
+    now += 10_000
+    live.add([{ ...base, timestamp: now, path: '/next', source: 'Direct' }])
+    const snapshot = live.snapshot('site')
+    expect(snapshot.sources).toEqual([{ source: 'Google', visitors: 1 }])
+    expect(snapshot.pages).toEqual([{ page_url: '/next', visitors: 1 }])
+  })
+})

@@ -69,7 +69,8 @@ class SiteWindow {
         this.visitors.set(e.visitor_id, {
           last: e.timestamp,
           path: e.path,
-          source: e.source,
+          // Within a visit, later pages are self-referrals ("Direct"): keep where they came from.
+          source: known && e.source === 'Direct' ? known.source : e.source,
           country: e.country,
           device: e.device,
           session_id: e.session_id,
