@@ -121,6 +121,8 @@ export async function commitEvents(
   options: RollupOptions,
 ): Promise<{ outcomes: EventOutcome[] }> {
   const fresh = await store.accept(events, bots)
-  while ((await rollUpQueued(store, options)) > 0) {}
+  // One slice for the whole batch: a loader's 5,000 events become one roll-up commit.
+  const slice = Math.max(2000, events.length + bots.length)
+  while ((await rollUpQueued(store, options, slice)) > 0) {}
   return { outcomes: fresh.map((isNew) => (isNew ? 'stored' : 'duplicate')) }
 }
