@@ -1,0 +1,603 @@
+/**
+ * Ingest benchmark (`npm run bench:ingest`).
+ *
+ * Starts the real server (`node --import tsx src/entry/node.ts`, default LOG_LEVEL=info, logs
+ * to a file) as a child process on a fresh DATA_DIR, drives it from this process with
+ * autocannon (50 connections, realistic varied bodies), and checks that every acknowledged
+ * event is in SQLite. Scenarios: single-event requests, 20-event batches, and the bare Hono
+ * framework (`bench/baseline-server.ts`) as the ceiling. Results: bench/results/ingest.json.
+ *
+ * Each scenario gets a fresh server: a preflight (one request per user agent of the pool, each
+ * fully accepted, none taken for a bot), a 5 s warm-up, then the measured run. That run is a
+ * fixed number of requests (sized from the warm-up's rate to last ~15 s), so it ends only once
+ * every request was answered: the events it added to SQLite must equal the events acked
+ * (2xx responses × events per request) exactly. The exit code is 0 only for a valid run
+ * (no non-2xx, no errors, counts equal) that meets every target.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
+import Database from 'better-sqlite3'
+import { Traffic, USER_AGENTS } from './traffic.ts'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const RESULTS_FILE = join(ROOT, 'bench', 'results', 'ingest.json')
+const TSX_LOADER = import.meta.resolve('tsx')
+const HOST = '127.0.0.1'
+const API_KEY = 'bench_ingest_key_0123456789'
+
+const CONNECTIONS = 50
+const WARMUP_SECONDS = 5
+const MEASURE_SECONDS = 15
+/** A measured run that has not finished by then is stopped and the benchmark marked invalid. */
+const RUN_LIMIT_SECONDS = 45
+/** The whole benchmark is killed past this. */
+const GLOBAL_LIMIT_MS = 6 * 60_000
+const RSS_SAMPLE_MS = 500
+
+const TARGETS = { singleEventRps: 4000, batchEventsPerS: 40_000, maxRssMb: 200 } as const
+
+interface Scenario {
+  name: string
+  server: 'liveinsight' | 'baseline'
+  eventsPerRequest: number
+}
+
+const SCENARIOS: readonly Scenario[] = [
+  { name: 'single_event', server: 'liveinsight', eventsPerRequest: 1 },
+  { name: 'batch_20', server: 'liveinsight', eventsPerRequest: 20 },
+  { name: 'baseline_hono', server: 'baseline', eventsPerRequest: 1 },
+]
+
+// ---------------------------------------------------------------------------------------------
+// Cleanup: every child and temp dir is registered, and removed on any way out.
+
+const children = new Set<ChildProcess>()
+const tempDirs = new Set<string>()
+
+function cleanupSync(): void {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  }
+  children.clear()
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true })
+  tempDirs.clear()
+}
+
+process.on('exit', cleanupSync)
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`bench: ${signal}, cleaning up\n`)
+    cleanupSync()
+    process.exit(130)
+  })
+}
+setTimeout(() => {
+  process.stderr.write(`bench: still running after ${GLOBAL_LIMIT_MS / 1000} s, aborting\n`)
+  cleanupSync()
+  process.exit(1)
+}, GLOBAL_LIMIT_MS).unref()
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+// ---------------------------------------------------------------------------------------------
+// Server child process.
+
+interface ServerProcess {
+  child: ChildProcess
+  pid: number
+  url: string
+  dataDir: string
+  stop: () => Promise<void>
+}
+
+function exited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null
+}
+
+/** The port from the server's `{"msg":"listening","port":N}` line in its stdout log. */
+function listeningPort(logFile: string): number | undefined {
+  for (const line of readFileSync(logFile, 'utf8').split('\n')) {
+    if (!line.startsWith('{')) continue
+    try {
+      const entry = JSON.parse(line) as { msg?: unknown; port?: unknown }
+      if (entry.msg === 'listening' && typeof entry.port === 'number') return entry.port
+    } catch {
+      // a line still being written
+    }
+  }
+  return undefined
+}
+
+async function startServer(kind: Scenario['server']): Promise<ServerProcess> {
+  const dir = mkdtempSync(join(tmpdir(), `liveinsight-bench-${kind}-`))
+  tempDirs.add(dir)
+  const dataDir = join(dir, 'data')
+  mkdirSync(dataDir)
+  const entry = join(
+    ROOT,
+    kind === 'liveinsight' ? 'src/entry/node.ts' : 'bench/baseline-server.ts',
+  )
+  // stdout (one JSON log line per request at LOG_LEVEL=info) goes straight to a file, so it
+  // can never back up; cwd is the temp dir so no stray `.env` changes the configuration.
+  const logFile = join(dir, 'stdout.log')
+  const logFd = openSync(logFile, 'w')
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, entry], {
+    cwd: dir,
+    env: {
+      ...process.env,
+      HOST,
+      PORT: '0',
+      DATA_DIR: dataDir,
+      API_KEY,
+      LOG_LEVEL: 'info',
+      SQLITE_SYNCHRONOUS: 'FULL',
+      TRUST_PROXY: 'false',
+    },
+    stdio: ['ignore', logFd, 'pipe'],
+  })
+  closeSync(logFd)
+  children.add(child)
+  let stderr = ''
+  child.stderr?.setEncoding('utf8')
+  child.stderr?.on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-16_384)
+  })
+
+  const stop = async () => {
+    if (!exited(child)) {
+      const done = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+      await done
+      clearTimeout(timer)
+    }
+    children.delete(child)
+  }
+
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    const port = listeningPort(logFile)
+    if (port !== undefined && child.pid !== undefined) {
+      return { child, pid: child.pid, url: `http://${HOST}:${port}`, dataDir, stop }
+    }
+    if (exited(child) || Date.now() > deadline) {
+      await stop()
+      throw new Error(`${kind} server did not start:\n${stderr}`)
+    }
+    await sleep(50)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server resource sampling from /proc.
+
+/** Samples VmRSS every 500 ms; CPU seconds (user + system) on demand. */
+class ProcessSampler {
+  maxRssKb = 0
+  private readonly timer: NodeJS.Timeout
+
+  constructor(private readonly pid: number) {
+    this.sample()
+    this.timer = setInterval(() => this.sample(), RSS_SAMPLE_MS)
+  }
+
+  sample(): void {
+    try {
+      const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'))
+      if (match?.[1]) this.maxRssKb = Math.max(this.maxRssKb, Number(match[1]))
+    } catch {
+      // the process is gone
+    }
+  }
+
+  /** utime + stime in seconds (assumes the usual 100 clock ticks per second). */
+  cpuSeconds(): number {
+    const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  }
+
+  stop(): number {
+    this.sample()
+    clearInterval(this.timer)
+    return Math.round((this.maxRssKb / 1024) * 10) / 10
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load generation.
+
+/** Either a time box (warm-up) or a fixed number of requests that all get answered. */
+type LoadShape = { seconds: number } | { requests: number }
+
+interface LoadRun {
+  result: autocannon.Result
+  /** From the start to the last response, seconds. */
+  seconds: number
+  /** Responses received (any status). */
+  completed: number
+  /** Requests per second over the last 40 % of the run, once the JIT has mostly settled. */
+  tailRps: number
+  stoppedEarly: boolean
+}
+
+function runLoad(
+  url: string,
+  traffic: Traffic,
+  eventsPerRequest: number,
+  shape: LoadShape,
+): Promise<LoadRun> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now()
+    let lastResponse = started
+    let completed = 0
+    let mark = { at: started, completed: 0 }
+    let stoppedEarly = false
+    const byTime = 'seconds' in shape
+    const instance = autocannon(
+      {
+        url,
+        connections: CONNECTIONS,
+        ...(byTime ? { duration: shape.seconds } : { amount: shape.requests }),
+        headers: { 'content-type': 'application/json', 'x-api-key': API_KEY },
+        requests: [
+          {
+            method: 'POST',
+            path: '/api/events',
+            setupRequest: (request) => {
+              const generated = traffic.next(eventsPerRequest)
+              return {
+                ...request,
+                headers: { ...request.headers, 'user-agent': generated.userAgent },
+                body: generated.body,
+              }
+            },
+          },
+        ],
+      },
+      (error, result) => {
+        clearTimeout(limit)
+        if (error) {
+          reject(error)
+          return
+        }
+        const tailSeconds = (lastResponse - mark.at) / 1000
+        resolve({
+          result,
+          seconds: (lastResponse - started) / 1000,
+          completed,
+          tailRps: tailSeconds > 0 ? (completed - mark.completed) / tailSeconds : 0,
+          stoppedEarly,
+        })
+      },
+    )
+    const markAt = byTime ? started + shape.seconds * 600 : Number.POSITIVE_INFINITY
+    const markAfter = byTime ? Number.POSITIVE_INFINITY : Math.floor(shape.requests * 0.6)
+    instance.on('response', () => {
+      completed++
+      lastResponse = performance.now()
+      if (mark.at === started && (lastResponse >= markAt || completed >= markAfter)) {
+        mark = { at: lastResponse, completed }
+      }
+    })
+    // A fixed-amount run that takes far longer than planned is cut off (and marked invalid).
+    const limitSeconds = byTime ? shape.seconds + 15 : RUN_LIMIT_SECONDS
+    const limit = setTimeout(() => {
+      stoppedEarly = true
+      instance.stop()
+    }, limitSeconds * 1000)
+  })
+}
+
+/** One request per user agent of the pool: each must be fully accepted, none taken for a bot. */
+async function preflight(url: string, traffic: Traffic, eventsPerRequest: number) {
+  for (const userAgent of USER_AGENTS) {
+    const generated = traffic.next(eventsPerRequest, userAgent)
+    const response = await fetch(`${url}/api/events`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-api-key': API_KEY,
+        'user-agent': userAgent,
+      },
+      body: generated.body,
+    })
+    const text = await response.text()
+    const expected = `"accepted":${eventsPerRequest},"duplicates":0,"bots":0,"rejected":[]`
+    if (response.status !== 200 || !text.includes(expected)) {
+      throw new Error(`preflight failed for ${userAgent}: ${response.status} ${text}`)
+    }
+  }
+  return USER_AGENTS.length * eventsPerRequest
+}
+
+function storedEvents(dataDir: string): number {
+  const db = new Database(join(dataDir, 'liveinsight.db'), { readonly: true, fileMustExist: true })
+  try {
+    return db.prepare('SELECT count(*) FROM events').pluck().get() as number
+  } finally {
+    db.close()
+  }
+}
+
+/**
+ * The event count once the server is quiet: a time-boxed run ends with up to one request per
+ * connection still in flight, which the server may commit after autocannon hung up.
+ */
+async function settledStoredEvents(dataDir: string): Promise<number> {
+  let previous = storedEvents(dataDir)
+  for (let i = 0; i < 20; i++) {
+    await sleep(250)
+    const current = storedEvents(dataDir)
+    if (current === previous) return current
+    previous = current
+  }
+  return previous
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios.
+
+interface ScenarioResult {
+  name: string
+  events_per_request: number
+  connections: number
+  warmup: { seconds: number; requests: number; requests_per_s: number }
+  /** The measured run: a fixed number of requests, sized from the warm-up to last ~15 s. */
+  requests: number
+  duration_s: number
+  requests_per_s: number
+  events_per_s: number
+  latency_ms: { p50: number; p99: number; mean: number; max: number }
+  non2xx: number
+  status_codes: Record<string, number>
+  errors: number
+  timeouts: number
+  stopped_early: boolean
+  server_cpu_pct: number
+  loadgen_cpu_pct: number
+  /** Over the server's whole life: start, warm-up, measured run. */
+  max_server_rss_mb: number
+  /** Absent for the baseline, which stores nothing. */
+  check?: {
+    /** Measured run: 2xx responses × events per request. */
+    acked_events: number
+    /** Measured run: rows added to `events` while it ran, counted while the server still runs. */
+    stored_events: number
+    /** The same, counted again after a clean shutdown. */
+    stored_after_shutdown: number
+    stored_matches_acked: boolean
+    /** Preflight + warm-up: acked events, and rows stored (the time-boxed warm-up may add up to one unanswered request per connection). */
+    before_run: { acked_events: number; stored_events: number; consistent: boolean }
+  }
+}
+
+const round = (value: number, digits = 0) => Math.round(value * 10 ** digits) / 10 ** digits
+
+function ackedEvents(run: LoadRun, eventsPerRequest: number): number {
+  return run.result['2xx'] * eventsPerRequest
+}
+
+async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
+  const { eventsPerRequest } = scenario
+  const stores = scenario.server === 'liveinsight'
+  const traffic = new Traffic({ sessions: 3000, pages: 300 })
+  const server = await startServer(scenario.server)
+  const sampler = new ProcessSampler(server.pid)
+  try {
+    const preflightAcked = stores ? await preflight(server.url, traffic, eventsPerRequest) : 0
+    process.stdout.write(`  ${scenario.name}: warm-up ${WARMUP_SECONDS} s… `)
+    const warm = await runLoad(server.url, traffic, eventsPerRequest, { seconds: WARMUP_SECONDS })
+    const warmAcked = preflightAcked + ackedEvents(warm, eventsPerRequest)
+    const storedBefore = stores ? await settledStoredEvents(server.dataDir) : 0
+    const requests = Math.max(CONNECTIONS * 20, Math.round(warm.tailRps * MEASURE_SECONDS))
+    process.stdout.write(`${round(warm.tailRps)} req/s; measuring ${requests} requests… `)
+
+    const serverCpu = sampler.cpuSeconds()
+    const ownCpu = process.cpuUsage()
+    const run = await runLoad(server.url, traffic, eventsPerRequest, { requests })
+    const serverCpuPct = ((sampler.cpuSeconds() - serverCpu) / run.seconds) * 100
+    const own = process.cpuUsage(ownCpu)
+    const loadgenCpuPct = ((own.user + own.system) / 1e6 / run.seconds) * 100
+    const rps = run.completed / run.seconds
+    process.stdout.write(`${round(rps)} req/s\n`)
+
+    let check: ScenarioResult['check']
+    if (stores) {
+      // Every answered request was committed before its answer: count while the server still
+      // runs, then again after a clean shutdown (nothing unacknowledged may appear later).
+      const acked = ackedEvents(run, eventsPerRequest)
+      const stored = storedEvents(server.dataDir) - storedBefore
+      await server.stop()
+      const afterShutdown = storedEvents(server.dataDir) - storedBefore
+      const inFlightMax = CONNECTIONS * eventsPerRequest
+      check = {
+        acked_events: acked,
+        stored_events: stored,
+        stored_after_shutdown: afterShutdown,
+        stored_matches_acked: stored === acked && afterShutdown === acked,
+        before_run: {
+          acked_events: warmAcked,
+          stored_events: storedBefore,
+          consistent: storedBefore >= warmAcked && storedBefore <= warmAcked + inFlightMax,
+        },
+      }
+    }
+    const { result } = run
+    return {
+      name: scenario.name,
+      events_per_request: eventsPerRequest,
+      connections: CONNECTIONS,
+      warmup: {
+        seconds: round(warm.seconds, 2),
+        requests: warm.completed,
+        requests_per_s: round(warm.tailRps),
+      },
+      requests: run.completed,
+      duration_s: round(run.seconds, 2),
+      requests_per_s: round(rps),
+      events_per_s: round(ackedEvents(run, eventsPerRequest) / run.seconds),
+      latency_ms: {
+        p50: result.latency.p50,
+        p99: result.latency.p99,
+        mean: round(result.latency.mean, 2),
+        max: result.latency.max,
+      },
+      non2xx: result.non2xx + warm.result.non2xx,
+      status_codes: Object.fromEntries(
+        Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count]),
+      ),
+      errors: result.errors + warm.result.errors,
+      timeouts: result.timeouts + warm.result.timeouts,
+      stopped_early: run.stoppedEarly,
+      server_cpu_pct: round(serverCpuPct),
+      loadgen_cpu_pct: round(loadgenCpuPct),
+      max_server_rss_mb: sampler.stop(),
+      ...(check ? { check } : {}),
+    }
+  } finally {
+    sampler.stop()
+    await server.stop()
+  }
+}
+
+/** How busy the machine is besides this benchmark: numbers from a contended host mislead. */
+function contention() {
+  let cpuPressureAvg10: number | null = null
+  try {
+    const match = /some avg10=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'))
+    if (match?.[1]) cpuPressureAvg10 = Number(match[1])
+  } catch {
+    // no PSI on this kernel
+  }
+  return { loadavg_1m: round(loadavg()[0] ?? 0, 2), cpu_pressure_some_avg10: cpuPressureAvg10 }
+}
+
+function gitState(): { commit: string; dirty_files: number } | null {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' })
+    return {
+      commit: git('rev-parse', '--short', 'HEAD').trim(),
+      dirty_files: git('status', '--porcelain').split('\n').filter(Boolean).length,
+    }
+  } catch {
+    return null
+  }
+}
+
+function valid(result: ScenarioResult): boolean {
+  return (
+    result.non2xx === 0 &&
+    result.errors === 0 &&
+    !result.stopped_early &&
+    (result.check?.stored_matches_acked ?? true) &&
+    (result.check?.before_run.consistent ?? true)
+  )
+}
+
+async function main(): Promise<void> {
+  console.log(
+    `ingest bench: ${CONNECTIONS} connections, ~${MEASURE_SECONDS} s per scenario, server LOG_LEVEL=info`,
+  )
+  const before = contention()
+  if (before.loadavg_1m > 0.5 * cpus().length) {
+    console.log(`  note: load average ${before.loadavg_1m} before start; other work skews results`)
+  }
+  const results: ScenarioResult[] = []
+  for (const scenario of SCENARIOS) results.push(await runScenario(scenario))
+  const after = contention()
+
+  const byName = (name: string) => {
+    const found = results.find((r) => r.name === name)
+    if (!found) throw new Error(`missing scenario ${name}`)
+    return found
+  }
+  const single = byName('single_event')
+  const batch = byName('batch_20')
+  const baseline = byName('baseline_hono')
+  const maxRss = Math.max(single.max_server_rss_mb, batch.max_server_rss_mb)
+  const targets = {
+    single_event_rps: {
+      target: TARGETS.singleEventRps,
+      measured: single.requests_per_s,
+      pass: single.requests_per_s >= TARGETS.singleEventRps,
+    },
+    batch_events_per_s: {
+      target: TARGETS.batchEventsPerS,
+      measured: batch.events_per_s,
+      pass: batch.events_per_s >= TARGETS.batchEventsPerS,
+    },
+    max_server_rss_mb: {
+      target: TARGETS.maxRssMb,
+      measured: maxRss,
+      pass: maxRss <= TARGETS.maxRssMb,
+    },
+  }
+  const runValid = results.every(valid)
+  const allPass = Object.values(targets).every((t) => t.pass)
+  const cpuList = cpus()
+  const report = {
+    date: new Date().toISOString(),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    cpu_count: cpuList.length,
+    cpu_model: cpuList[0]?.model ?? 'unknown',
+    git: gitState(),
+    host_contention: { before, after },
+    settings: {
+      connections: CONNECTIONS,
+      measure_seconds: MEASURE_SECONDS,
+      server: 'node --import tsx src/entry/node.ts',
+      log_level: 'info (stdout to a file)',
+      sqlite_synchronous: 'FULL',
+      load_generator: 'autocannon 8, in the bench process',
+    },
+    scenarios: { single_event: single, batch_20: batch },
+    baseline_hono_rps: baseline.requests_per_s,
+    baseline_hono: baseline,
+    targets,
+    valid: runValid,
+    pass: runValid && allPass,
+  }
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true })
+  writeFileSync(RESULTS_FILE, `${JSON.stringify(report, null, 2)}\n`)
+
+  const mark = (ok: boolean) => (ok ? 'PASS' : 'FAIL')
+  console.log('')
+  for (const r of [single, batch, baseline]) {
+    console.log(
+      `${r.name.padEnd(14)} ${String(r.requests_per_s).padStart(6)} req/s ${String(r.events_per_s).padStart(7)} events/s` +
+        `  p50 ${r.latency_ms.p50} ms  p99 ${r.latency_ms.p99} ms  non2xx ${r.non2xx}  errors ${r.errors}` +
+        `  rss ${r.max_server_rss_mb} MB  server cpu ${r.server_cpu_pct}%` +
+        (r.check
+          ? `  stored ${r.check.stored_events}/${r.check.acked_events} acked ${mark(r.check.stored_matches_acked)}`
+          : ''),
+    )
+  }
+  console.log('')
+  console.log(
+    `targets: single ≥${TARGETS.singleEventRps} req/s ${mark(targets.single_event_rps.pass)}, ` +
+      `batch ≥${TARGETS.batchEventsPerS} events/s ${mark(targets.batch_events_per_s.pass)}, ` +
+      `RSS ≤${TARGETS.maxRssMb} MB ${mark(targets.max_server_rss_mb.pass)}; run ${runValid ? 'valid' : 'INVALID'}`,
+  )
+  console.log(`results: ${RESULTS_FILE}`)
+  process.exitCode = report.pass ? 0 : 1
+}
+
+try {
+  await main()
+} finally {
+  cleanupSync()
+}

@@ -1,0 +1,974 @@
+/**
+ * Query benchmark (`npm run bench:query`).
+ *
+ * 1. LOAD: on a fresh DATA_DIR, opens the real SqliteStore (synchronous NORMAL) and commits a
+ *    month of synthetic traffic (`bench/event-world.ts`) through the real ingest pipeline
+ *    (`commitEvents`) in batches, in time order: one big site (BENCH_EVENTS, default 10M, UTC)
+ *    and two noise sites (BENCH_NOISE_EVENTS each, default 200k, other time zones). Measures
+ *    the commit rate and the database size; then runs one sweep, as the server does at start,
+ *    so the server sees the steady-state shape (raw events of the last EVENT_TTL_HOURS only).
+ * 2. QUERY: starts the real server (`node --import tsx src/entry/node.ts`) in a child process
+ *    with the stats cache off, signs in, and times /api/stats for several periods and
+ *    filters over HTTP (BENCH_RUNS runs after BENCH_WARMUP warm-ups), plus /api/realtime when
+ *    that route exists. Samples the server's RSS.
+ * 3. DIAGNOSE: in-process, the same reports without HTTP, the time and rows of every
+ *    breakdown, and SQLite's query plans, to tell where a slow answer spends its time.
+ *
+ * Results: bench/results/query.json. Exit code 0 only when every target is met.
+ * BENCH_DATA_DIR=<dir> keeps the loaded database there and reuses it on the next run (for
+ * iterating on the query phase); by default everything lives in a temp dir that is removed.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
+import { cpus, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import Database from 'better-sqlite3'
+import { addDays, hourBucket, localDay } from '../src/core/calendar.ts'
+import { buildStatsQuery, type StatsFilter, StatsParamsSchema } from '../src/core/stats-query.ts'
+import type { EnrichedEvent, Site } from '../src/core/types.ts'
+import { commitEvents } from '../src/ingest/commit-events.ts'
+import { BREAKDOWNS } from '../src/queries/breakdowns.ts'
+import { filteredRows } from '../src/queries/period-counters.ts'
+import { statsReport } from '../src/queries/stats-report.ts'
+import { SqliteStore } from '../src/storage/sqlite/sqlite-store.ts'
+import { mergeByTime, SiteTraffic } from './event-world.ts'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const RESULTS_FILE = join(ROOT, 'bench', 'results', 'query.json')
+const TSX_LOADER = import.meta.resolve('tsx')
+const HOST = '127.0.0.1'
+const ADMIN_PASSWORD = 'bench-query-password'
+
+function envInt(name: string, fallback: number): number {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw.replace(/_/g, ''))
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number`)
+  return value
+}
+
+const SETTINGS = {
+  bigEvents: envInt('BENCH_EVENTS', 10_000_000),
+  noiseEvents: envInt('BENCH_NOISE_EVENTS', 200_000),
+  batchSize: envInt('BENCH_BATCH', 5000),
+  runs: envInt('BENCH_RUNS', 50),
+  warmup: envInt('BENCH_WARMUP', 3),
+  /** Fewer days with fewer events keep 10M/30d's density for quick profiling runs. */
+  days: envInt('BENCH_DAYS', 30),
+  sessionTimeoutMinutes: 30,
+  /** The server's default EVENT_TTL_HOURS: what the start-up sweep keeps. */
+  eventTtlHours: 24,
+} as const
+
+const TARGETS = { loadEventsPerS: 100_000, statsP95Ms: 50 } as const
+const GLOBAL_LIMIT_MS = 3 * 3600_000
+const RSS_SAMPLE_MS = 100
+
+// ---------------------------------------------------------------------------------------------
+// Cleanup: children and temp dirs are registered and removed on any way out.
+
+const children = new Set<ChildProcess>()
+const tempDirs = new Set<string>()
+
+function cleanupSync(): void {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  }
+  children.clear()
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true })
+  tempDirs.clear()
+}
+
+process.on('exit', cleanupSync)
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`bench: ${signal}, cleaning up\n`)
+    cleanupSync()
+    process.exit(130)
+  })
+}
+setTimeout(() => {
+  process.stderr.write(`bench: still running after ${GLOBAL_LIMIT_MS / 60_000} min, aborting\n`)
+  cleanupSync()
+  process.exit(1)
+}, GLOBAL_LIMIT_MS).unref()
+
+const round = (value: number, digits = 0) => Math.round(value * 10 ** digits) / 10 ** digits
+const mb = (bytes: number) => round(bytes / 1024 / 1024, 1)
+const log = (line: string) => process.stdout.write(`${line}\n`)
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+// ---------------------------------------------------------------------------------------------
+// Sites.
+
+interface SitePlan {
+  site: Site
+  events: number
+  seed: number
+}
+
+function sitePlans(now: number): SitePlan[] {
+  const site = (id: string, name: string, domain: string, timezone: string): Site => ({
+    id,
+    name,
+    domain,
+    timezone,
+    api_key: `li_${randomBytes(18).toString('base64url')}`,
+    created_at: now - SETTINGS.days * 86_400_000,
+  })
+  return [
+    {
+      site: site('big', 'Big Shop', 'www.bigshop.example', 'UTC'),
+      events: SETTINGS.bigEvents,
+      seed: 1,
+    },
+    {
+      site: site('noise-berlin', 'Berlin Blog', 'blog.berlin.example', 'Europe/Berlin'),
+      events: SETTINGS.noiseEvents,
+      seed: 2,
+    },
+    {
+      site: site('noise-la', 'LA Docs', 'docs.la.example', 'America/Los_Angeles'),
+      events: SETTINGS.noiseEvents,
+      seed: 3,
+    },
+  ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phase 1: load through the store layer.
+
+interface LoadResult {
+  sites: Array<{ id: string; timezone: string; events: number; sessions: number }>
+  events: number
+  /** Time spent inside commitEvents: the store layer's rate. */
+  commit_seconds: number
+  events_per_s: number
+  /** Time spent producing the synthetic events (not part of the rate). */
+  generate_seconds: number
+  wall_seconds: number
+  /** Commit rate of each successive tenth of the load: does it degrade as tables grow? */
+  events_per_s_by_tenth: number[]
+  /** The loading process's peak RSS (the store may keep per-day state in memory). */
+  loader_max_rss_mb: number
+  popular_page: string
+}
+
+/** As the collector commits: the session timeout and random internal session ids. */
+function commitOptions() {
+  return {
+    sessionTimeoutMs: SETTINGS.sessionTimeoutMinutes * 60_000,
+    newSessionId: () => randomBytes(12).toString('base64url'),
+  }
+}
+
+function takeBatch(stream: Iterator<EnrichedEvent>, size: number): EnrichedEvent[] {
+  const batch: EnrichedEvent[] = []
+  while (batch.length < size) {
+    const next = stream.next()
+    if (next.done) break
+    batch.push(next.value)
+  }
+  return batch
+}
+
+async function loadEvents(
+  file: string,
+  plans: readonly SitePlan[],
+  now: number,
+): Promise<LoadResult> {
+  const store = new SqliteStore({ file, synchronous: 'NORMAL' })
+  for (const plan of plans) await store.createSite(plan.site)
+  const from = now - SETTINGS.days * 86_400_000
+  // A minute of slack so no event is in the future by the time the server answers.
+  const to = now - 60_000
+  const streams = plans.map(
+    (p) => new SiteTraffic({ site: p.site, events: p.events, from, to, seed: p.seed }),
+  )
+  const total = plans.reduce((sum, p) => sum + p.events, 0)
+  const options = commitOptions()
+  const merged = mergeByTime(streams)
+  const tenth = Math.max(1, Math.ceil(total / 10))
+  const byTenth: number[] = []
+  let loaded = 0
+  let commitMs = 0
+  let generateMs = 0
+  let tenthMs = 0
+  let tenthEvents = 0
+  const started = performance.now()
+  for (;;) {
+    const g0 = performance.now()
+    const batch = takeBatch(merged, SETTINGS.batchSize)
+    generateMs += performance.now() - g0
+    if (batch.length === 0) break
+    const c0 = performance.now()
+    await commitEvents(store, batch, [], options)
+    const ms = performance.now() - c0
+    commitMs += ms
+    tenthMs += ms
+    loaded += batch.length
+    tenthEvents += batch.length
+    if (tenthEvents >= tenth) {
+      byTenth.push(round(tenthEvents / (tenthMs / 1000)))
+      log(
+        `  ${(loaded / 1e6).toFixed(2)}M events: ${round(tenthEvents / (tenthMs / 1000))} events/s ` +
+          `(overall ${round(loaded / (commitMs / 1000))}, generation ${round(generateMs / 1000, 1)} s)`,
+      )
+      tenthMs = 0
+      tenthEvents = 0
+    }
+  }
+  if (tenthEvents > 0) byTenth.push(round(tenthEvents / (tenthMs / 1000)))
+  await store.close()
+  const big = streams[0] as SiteTraffic
+  return {
+    sites: streams.map((s, i) => ({
+      id: s.site.id,
+      timezone: s.site.timezone,
+      events: (plans[i] as SitePlan).events,
+      sessions: s.sessionsStarted,
+    })),
+    events: loaded,
+    commit_seconds: round(commitMs / 1000, 1),
+    events_per_s: round(loaded / (commitMs / 1000)),
+    generate_seconds: round(generateMs / 1000, 1),
+    wall_seconds: round((performance.now() - started) / 1000, 1),
+    events_per_s_by_tenth: byTenth,
+    loader_max_rss_mb: mb(process.resourceUsage().maxRSS * 1024),
+    // The second most popular page: a real product page rather than the home page.
+    popular_page: big.paths[1] as string,
+  }
+}
+
+interface TopUp {
+  events: number
+  from: string
+  to: string
+}
+
+/**
+ * Fills the gap between the last loaded event and now (the load itself takes minutes) at the
+ * same density, so the "24h" period and the realtime window hold what a live site would.
+ */
+async function topUp(file: string, siteId: string, eventsPerDay: number): Promise<TopUp> {
+  const db = new Database(file, { readonly: true })
+  const last = db
+    .prepare('SELECT max(timestamp) FROM events WHERE site_id = ?')
+    .pluck()
+    .get(siteId) as number | null
+  db.close()
+  const from = (last ?? Date.now()) + 1000
+  const to = Date.now() - 5000
+  const events = Math.round((eventsPerDay * Math.max(0, to - from)) / 86_400_000)
+  const span = { from: new Date(from).toISOString(), to: new Date(to).toISOString() }
+  if (events === 0) return { events, ...span }
+  const store = new SqliteStore({ file, synchronous: 'NORMAL' })
+  try {
+    const site = await store.getSite(siteId)
+    if (!site) throw new Error(`no site ${siteId}`)
+    const stream = new SiteTraffic({ site, events, from, to, seed: 4 })
+    const merged = mergeByTime([stream])
+    for (;;) {
+      const batch = takeBatch(merged, SETTINGS.batchSize)
+      if (batch.length === 0) break
+      await commitEvents(store, batch, [], commitOptions())
+    }
+  } finally {
+    await store.close()
+  }
+  return { events, ...span }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Storage size.
+
+interface StorageStats {
+  db_bytes: number
+  wal_bytes: number
+  page_size: number
+  free_pages: number
+  rows: Record<string, number>
+  /** Bytes per table and index (SQLite's dbstat), when that virtual table is available. */
+  objects?: Record<string, number>
+}
+
+function fileSize(path: string): number {
+  return existsSync(path) ? statSync(path).size : 0
+}
+
+/** Checkpoints the WAL into the database (TRUNCATE empties it), then measures. */
+function storageStats(file: string, withObjects: boolean): StorageStats {
+  const db = new Database(file)
+  try {
+    db.pragma('wal_checkpoint(TRUNCATE)')
+    // Every table the schema has now: the storage layer is being reworked concurrently.
+    const tables = db
+      .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+      .pluck()
+      .all() as string[]
+    const rows: Record<string, number> = {}
+    for (const table of tables) {
+      rows[table] = db.prepare(`SELECT count(*) FROM "${table}"`).pluck().get() as number
+    }
+    const stats: StorageStats = {
+      db_bytes: fileSize(file),
+      wal_bytes: fileSize(`${file}-wal`),
+      page_size: db.pragma('page_size', { simple: true }) as number,
+      free_pages: db.pragma('freelist_count', { simple: true }) as number,
+      rows,
+    }
+    if (withObjects) {
+      try {
+        const objects = db
+          .prepare(
+            'SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC',
+          )
+          .all() as Array<{ name: string; bytes: number }>
+        stats.objects = Object.fromEntries(objects.map((o) => [o.name, o.bytes]))
+      } catch {
+        // dbstat is a compile-time option; the totals above are enough without it.
+      }
+    }
+    return stats
+  } finally {
+    db.close()
+  }
+}
+
+interface SweepStats {
+  seconds: number
+  removed: Record<string, number>
+  used_bytes_after: number
+}
+
+/** The sweep the server runs at start (and every 5 min), timed here so the server starts fast. */
+async function sweepOnce(file: string): Promise<SweepStats> {
+  const store = new SqliteStore({ file, synchronous: 'NORMAL' })
+  const started = performance.now()
+  const removed = await store.sweep({
+    now: Date.now(),
+    eventTtlMs: SETTINGS.eventTtlHours * 3_600_000,
+  })
+  const seconds = round((performance.now() - started) / 1000, 1)
+  await store.close()
+  const after = storageStats(file, false)
+  return {
+    seconds,
+    removed: { ...removed },
+    used_bytes_after: after.db_bytes + after.wal_bytes - after.free_pages * after.page_size,
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phase 2: the real server over HTTP.
+
+interface ServerProcess {
+  pid: number
+  url: string
+  /** Handler time per request id, from the server's own `request` log lines. */
+  serverMs: Map<string, number>
+  stop: () => Promise<void>
+}
+
+function exited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null
+}
+
+/** Spawns `src/entry/node.ts` and resolves with the URL of its `listening` log line. */
+function startServer(dataDir: string, cwd: string): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, join(ROOT, 'src/entry/node.ts')], {
+    // cwd is a temp dir so no stray `.env` changes the configuration.
+    cwd,
+    env: {
+      ...process.env,
+      HOST,
+      PORT: '0',
+      DATA_DIR: dataDir,
+      ADMIN_PASSWORD,
+      STATS_CACHE_SECONDS: '0',
+      // info, not warn: the `listening` line is an info line. One request line per call costs
+      // microseconds and is what production runs with.
+      LOG_LEVEL: 'info',
+      SQLITE_SYNCHRONOUS: 'NORMAL',
+      EVENT_TTL_HOURS: String(SETTINGS.eventTtlHours),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  children.add(child)
+  let stderr = ''
+  child.stderr?.setEncoding('utf8')
+  child.stderr?.on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-16_384)
+  })
+  const stop = async () => {
+    if (!exited(child)) {
+      const done = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+      await done
+      clearTimeout(timer)
+    }
+    children.delete(child)
+  }
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void stop()
+      reject(new Error(`server did not start in 5 min:\n${stderr}`))
+    }, 5 * 60_000)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`server exited with ${code} before listening:\n${stderr}`))
+    })
+    const serverMs = new Map<string, number>()
+    // Every stdout line is read so the pipe never fills up; request lines keep their timing.
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      if (!line.startsWith('{"')) return
+      const entry = JSON.parse(line) as { msg?: string; url?: string; req_id?: string; ms?: number }
+      if (entry.msg === 'request' && entry.req_id && typeof entry.ms === 'number') {
+        serverMs.set(entry.req_id, entry.ms)
+      } else if (entry.msg === 'listening' && entry.url && child.pid !== undefined) {
+        clearTimeout(timer)
+        child.removeAllListeners('exit')
+        resolve({ pid: child.pid, url: entry.url, serverMs, stop })
+      }
+    })
+  })
+}
+
+/** Samples VmRSS of a process at a fixed interval. */
+class RssSampler {
+  maxKb = 0
+  private readonly timer: NodeJS.Timeout
+
+  constructor(private readonly pid: number) {
+    this.sample()
+    this.timer = setInterval(() => this.sample(), RSS_SAMPLE_MS)
+  }
+
+  sample(): void {
+    try {
+      const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'))
+      if (match?.[1]) this.maxKb = Math.max(this.maxKb, Number(match[1]))
+    } catch {
+      // the process is gone
+    }
+  }
+
+  stop(): number {
+    this.sample()
+    clearInterval(this.timer)
+    return mb(this.maxKb * 1024)
+  }
+}
+
+async function signIn(url: string): Promise<string> {
+  const response = await fetch(`${url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ password: ADMIN_PASSWORD }),
+  })
+  const body = (await response.json()) as { data?: { token?: string } }
+  if (!response.ok || !body.data?.token) throw new Error(`sign-in failed: ${response.status}`)
+  return body.data.token
+}
+
+interface Endpoint {
+  name: string
+  path: string
+  /** Stats calls are held to the p95 target; realtime is measured when it exists. */
+  kind: 'stats' | 'realtime'
+}
+
+function endpoints(siteId: string, popularPage: string): Endpoint[] {
+  const stats = (name: string, query: string): Endpoint => ({
+    name,
+    path: `/api/stats?site=${siteId}&${query}`,
+    kind: 'stats',
+  })
+  return [
+    stats('stats_24h', 'period=24h'),
+    stats('stats_7d', 'period=7d'),
+    stats('stats_30d', 'period=30d'),
+    stats('stats_30d_page', `period=30d&filter=${encodeURIComponent(`page:${popularPage}`)}`),
+    stats('stats_30d_source', `period=30d&filter=${encodeURIComponent('source:Google')}`),
+    { name: 'realtime', path: `/api/realtime?site=${siteId}`, kind: 'realtime' },
+  ]
+}
+
+interface Timing {
+  ms: number
+  status: number
+  body: string
+}
+
+/** `requestId` is echoed into the server's log line, which tells the server-side time. */
+async function timedGet(url: string, token: string, requestId: string): Promise<Timing> {
+  const started = performance.now()
+  const response = await fetch(url, {
+    headers: { authorization: `Bearer ${token}`, 'x-request-id': requestId },
+  })
+  const body = await response.text()
+  return { ms: performance.now() - started, status: response.status, body }
+}
+
+interface EndpointResult {
+  path: string
+  runs: number
+  p50_ms: number
+  p95_ms: number
+  max_ms: number
+  mean_ms: number
+  /** The same runs as the server logged them (handler time, without the client side). */
+  server_p50_ms: number
+  server_p95_ms: number
+  response_bytes: number
+  /** Sanity check that the timed answer is real: the period's page views. */
+  pageviews?: number
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))
+  return sorted[index] ?? Number.NaN
+}
+
+function summarize(
+  samples: readonly number[],
+): Pick<EndpointResult, 'p50_ms' | 'p95_ms' | 'max_ms' | 'mean_ms'> {
+  const sorted = [...samples].sort((a, b) => a - b)
+  return {
+    p50_ms: round(percentile(sorted, 0.5), 1),
+    p95_ms: round(percentile(sorted, 0.95), 1),
+    max_ms: round(sorted.at(-1) ?? Number.NaN, 1),
+    mean_ms: round(sorted.reduce((s, v) => s + v, 0) / sorted.length, 1),
+  }
+}
+
+function pageviewsOf(body: string): number | undefined {
+  const parsed = JSON.parse(body) as { data?: { summary?: { pageviews?: { value?: number } } } }
+  return parsed.data?.summary?.pageviews?.value
+}
+
+/** Warm-up then timed runs, one request at a time; `skipped` when the route does not exist. */
+async function measureEndpoint(
+  server: ServerProcess,
+  token: string,
+  endpoint: Endpoint,
+): Promise<EndpointResult | { skipped: string }> {
+  const url = `${server.url}${endpoint.path}`
+  const first = await timedGet(url, token, `${endpoint.name}-warmup-0`)
+  if (first.status === 404 && endpoint.kind === 'realtime') {
+    return { skipped: `404: ${first.body.slice(0, 120)}` }
+  }
+  if (first.status !== 200) throw new Error(`${endpoint.path}: ${first.status} ${first.body}`)
+  for (let i = 1; i < SETTINGS.warmup; i++)
+    await timedGet(url, token, `${endpoint.name}-warmup-${i}`)
+  const samples: number[] = []
+  const ids: string[] = []
+  let last = first
+  for (let i = 0; i < SETTINGS.runs; i++) {
+    ids.push(`${endpoint.name}-run-${i}`)
+    last = await timedGet(url, token, ids[i] as string)
+    if (last.status !== 200) throw new Error(`${endpoint.path}: ${last.status} ${last.body}`)
+    samples.push(last.ms)
+  }
+  // The log line is written after the answer; give the pipe a moment to deliver the last one.
+  await sleep(200)
+  const logged = summarize(
+    ids.map((id) => server.serverMs.get(id) ?? Number.NaN).filter(Number.isFinite),
+  )
+  const pageviews = endpoint.kind === 'stats' ? pageviewsOf(last.body) : undefined
+  return {
+    path: endpoint.path,
+    runs: samples.length,
+    ...summarize(samples),
+    server_p50_ms: logged.p50_ms,
+    server_p95_ms: logged.p95_ms,
+    response_bytes: Buffer.byteLength(last.body),
+    ...(pageviews === undefined ? {} : { pageviews }),
+  }
+}
+
+interface QueryPhase {
+  server_start_seconds: number
+  max_server_rss_mb: number
+  endpoints: Record<string, EndpointResult | { skipped: string }>
+}
+
+async function queryPhase(
+  dataDir: string,
+  cwd: string,
+  list: readonly Endpoint[],
+): Promise<QueryPhase> {
+  const started = performance.now()
+  const server = await startServer(dataDir, cwd)
+  const serverStart = round((performance.now() - started) / 1000, 2)
+  const rss = new RssSampler(server.pid)
+  try {
+    const token = await signIn(server.url)
+    const results: QueryPhase['endpoints'] = {}
+    for (const endpoint of list) {
+      const result = await measureEndpoint(server, token, endpoint)
+      results[endpoint.name] = result
+      log(
+        'skipped' in result
+          ? `  ${endpoint.name.padEnd(17)} skipped (${result.skipped.slice(0, 60)})`
+          : `  ${endpoint.name.padEnd(17)} p50 ${result.p50_ms} ms  p95 ${result.p95_ms} ms  max ${result.max_ms} ms`,
+      )
+    }
+    return { server_start_seconds: serverStart, max_server_rss_mb: rss.stop(), endpoints: results }
+  } finally {
+    rss.stop()
+    await server.stop()
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phase 3: where the time goes, without HTTP.
+
+interface Diagnostics {
+  /** The whole report in-process (no HTTP, no JSON): p50 ms per stats endpoint. */
+  report_p50_ms: Record<string, number>
+  /** Per breakdown table: rollup rows read and p50 ms of its topValues call. */
+  breakdowns_30d: Record<string, { rows: number; values: number; p50_ms: number }>
+  breakdowns_24h: Record<string, { rows: number; values: number; p50_ms: number }>
+  /** A filter reads one value, but the key (site, dim, bucket, value) makes it scan them all. */
+  filters_30d: Record<string, { rows_scanned: number; rows_returned: number; p50_ms: number }>
+  query_plans: Record<string, string[]>
+}
+
+const DIAG_RUNS = 15
+
+async function p50Of(run: () => Promise<unknown>): Promise<number> {
+  const samples: number[] = []
+  for (let i = 0; i < DIAG_RUNS; i++) {
+    const started = performance.now()
+    await run()
+    samples.push(performance.now() - started)
+  }
+  return round(
+    percentile(
+      [...samples].sort((a, b) => a - b),
+      0.5,
+    ),
+    2,
+  )
+}
+
+function statsQueryOf(siteId: string, query: string, timezone: string) {
+  const params = StatsParamsSchema.parse({
+    site: siteId,
+    ...Object.fromEntries(new URLSearchParams(query)),
+  })
+  return buildStatsQuery(params, timezone, Date.now())
+}
+
+/** Rows and distinct values per dimension within a bucket range (what each GROUP BY reads). */
+function rowsPerDim(
+  db: Database.Database,
+  grain: 'hour' | 'day',
+  siteId: string,
+  from: number | string,
+  to: number | string,
+): Map<string, { rows: number; values: number }> {
+  const rows = db
+    .prepare(
+      `SELECT dim, count(*) AS rows, count(DISTINCT value) AS n_values FROM rollup_${grain}
+       WHERE site_id = ? AND bucket BETWEEN ? AND ? GROUP BY dim`,
+    )
+    .all(siteId, from, to) as Array<{ dim: string; rows: number; n_values: number }>
+  return new Map(rows.map((r) => [r.dim, { rows: r.rows, values: r.n_values }]))
+}
+
+type Range =
+  | { grain: 'hour'; from: number; to: number }
+  | { grain: 'day'; from: string; to: string }
+type DimCounts = Map<string, { rows: number; values: number }>
+
+async function breakdownCosts(
+  store: SqliteStore,
+  counts: DimCounts,
+  siteId: string,
+  range: Range,
+): Promise<Diagnostics['breakdowns_30d']> {
+  const out: Diagnostics['breakdowns_30d'] = {}
+  for (const def of Object.values(BREAKDOWNS)) {
+    const p50 = await p50Of(() =>
+      store.topValues({ ...range, site_id: siteId, dim: def.dim, orderBy: def.orderBy, limit: 10 }),
+    )
+    out[def.dim] = { ...(counts.get(def.dim) ?? { rows: 0, values: 0 }), p50_ms: p50 }
+  }
+  return out
+}
+
+async function filterCosts(
+  store: SqliteStore,
+  counts: DimCounts,
+  siteId: string,
+  range: Range,
+  popularPage: string,
+): Promise<Diagnostics['filters_30d']> {
+  const filters: StatsFilter[] = [
+    { dim: 'page', value: popularPage },
+    { dim: 'source', value: 'Google' },
+  ]
+  const out: Diagnostics['filters_30d'] = {}
+  for (const filter of filters) {
+    // A page filter reads the page and the entry_page rows (period-counters.ts).
+    const dims = filter.dim === 'page' ? ['page', 'entry_page'] : [filter.dim]
+    const rows = await filteredRows(store, siteId, range, filter)
+    out[`${filter.dim}:${filter.value}`] = {
+      rows_scanned: dims.reduce((sum, dim) => sum + (counts.get(dim)?.rows ?? 0), 0),
+      rows_returned: rows.length,
+      p50_ms: await p50Of(() => filteredRows(store, siteId, range, filter)),
+    }
+  }
+  return out
+}
+
+/** EXPLAIN QUERY PLAN of the statements a stats report runs (SQL mirrors sqlite-store.ts). */
+function queryPlans(db: Database.Database, siteId: string, day: string): Record<string, string[]> {
+  const plan = (sql: string, ...args: unknown[]) =>
+    (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as Array<{ detail: string }>).map(
+      (r) => r.detail,
+    )
+  return {
+    topValues_day: plan(
+      `SELECT '' AS bucket, dim, value, SUM(pageviews) AS pageviews, SUM(visitors) AS visitors
+       FROM rollup_day WHERE site_id = ? AND dim = ? AND bucket BETWEEN ? AND ?
+       GROUP BY value HAVING SUM(pageviews) > 0 ORDER BY SUM(pageviews) DESC, value LIMIT ?`,
+      siteId,
+      'page',
+      addDays(day, -29),
+      day,
+      10,
+    ),
+    readRollups_day_value: plan(
+      `SELECT * FROM rollup_day WHERE site_id = ? AND dim = ? AND bucket BETWEEN ? AND ?
+       AND value = ? ORDER BY bucket, value`,
+      siteId,
+      'page',
+      addDays(day, -29),
+      day,
+      '/pricing',
+    ),
+  }
+}
+
+async function diagnose(
+  file: string,
+  siteId: string,
+  list: readonly Endpoint[],
+  popularPage: string,
+): Promise<Diagnostics> {
+  const store = new SqliteStore({ file, synchronous: 'NORMAL' })
+  const db = new Database(file, { readonly: true })
+  try {
+    const report_p50_ms: Record<string, number> = {}
+    for (const endpoint of list.filter((e) => e.kind === 'stats')) {
+      const query = statsQueryOf(siteId, endpoint.path.split('?')[1] ?? '', 'UTC')
+      report_p50_ms[endpoint.name] = await p50Of(() => statsReport(store, query))
+    }
+    const now = Date.now()
+    const today = localDay(now, 'UTC')
+    const hour = hourBucket(now)
+    const month: Range = { grain: 'day', from: addDays(today, -29), to: today }
+    const day: Range = { grain: 'hour', from: hour - 23, to: hour }
+    const monthCounts = rowsPerDim(db, month.grain, siteId, month.from, month.to)
+    const dayCounts = rowsPerDim(db, day.grain, siteId, day.from, day.to)
+    return {
+      report_p50_ms,
+      breakdowns_30d: await breakdownCosts(store, monthCounts, siteId, month),
+      breakdowns_24h: await breakdownCosts(store, dayCounts, siteId, day),
+      filters_30d: await filterCosts(store, monthCounts, siteId, month, popularPage),
+      query_plans: queryPlans(db, siteId, today),
+    }
+  } finally {
+    db.close()
+    await store.close()
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Orchestration.
+
+interface Workspace {
+  dataDir: string
+  /** Where the server runs (no `.env` there). */
+  cwd: string
+  file: string
+  /** A previous run's load, when BENCH_DATA_DIR points at a loaded database. */
+  reused?: { load: LoadResult; storage: StorageStats; sweep: SweepStats }
+}
+
+function workspace(): Workspace {
+  const keep = process.env.BENCH_DATA_DIR
+  const cwd = mkdtempSync(join(tmpdir(), 'liveinsight-bench-query-'))
+  tempDirs.add(cwd)
+  const dataDir = keep ?? join(cwd, 'data')
+  mkdirSync(dataDir, { recursive: true })
+  const file = join(dataDir, 'liveinsight.db')
+  const saved = join(dataDir, 'bench-load.json')
+  if (keep && existsSync(file) && existsSync(saved)) {
+    return { dataDir, cwd, file, reused: JSON.parse(readFileSync(saved, 'utf8')) }
+  }
+  if (existsSync(file)) throw new Error(`${file} exists but has no bench-load.json: remove it`)
+  return { dataDir, cwd, file }
+}
+
+async function loadPhase(ws: Workspace): Promise<NonNullable<Workspace['reused']>> {
+  if (ws.reused) {
+    log(`reusing the database in ${ws.dataDir} (${ws.reused.load.events} events)`)
+    return ws.reused
+  }
+  const plans = sitePlans(Date.now())
+  const total = plans.reduce((sum, p) => sum + p.events, 0)
+  log(`load: ${total} events over ${SETTINGS.days} days, batches of ${SETTINGS.batchSize}`)
+  const load = await loadEvents(ws.file, plans, Date.now())
+  log(`  loaded in ${load.commit_seconds} s of commits: ${load.events_per_s} events/s`)
+  log('  measuring storage (checkpoint, dbstat)…')
+  const storage = storageStats(ws.file, true)
+  log(`  database ${mb(storage.db_bytes + storage.wal_bytes)} MB; sweeping as the server would…`)
+  const sweep = await sweepOnce(ws.file)
+  log(`  sweep took ${sweep.seconds} s: ${JSON.stringify(sweep.removed)}`)
+  const result = { load, storage, sweep }
+  if (process.env.BENCH_DATA_DIR) {
+    writeFileSync(join(ws.dataDir, 'bench-load.json'), JSON.stringify(result))
+  }
+  return result
+}
+
+/** Which code was measured: `src/` is edited concurrently, so HEAD alone may not say. */
+function srcVersion(): { git_head: string; uncommitted_src_files: string[] } {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' })
+  try {
+    return {
+      git_head: git('rev-parse', '--short', 'HEAD').trim(),
+      uncommitted_src_files: git('status', '--porcelain', 'src')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.slice(3)),
+    }
+  } catch {
+    return { git_head: 'unknown', uncommitted_src_files: [] }
+  }
+}
+
+function pass(measured: number, target: number, atLeast: boolean) {
+  return { target, measured, pass: atLeast ? measured >= target : measured <= target }
+}
+
+async function main(): Promise<void> {
+  const version = srcVersion()
+  const ws = workspace()
+  const { load, storage, sweep } = await loadPhase(ws)
+  const big = load.sites[0]?.id ?? 'big'
+  const list = endpoints(big, load.popular_page)
+  const topped = await topUp(ws.file, big, SETTINGS.bigEvents / SETTINGS.days)
+  log(`top-up: ${topped.events} more events for ${big} from ${topped.from} to ${topped.to}`)
+  log(`query: ${SETTINGS.warmup} warm-up + ${SETTINGS.runs} timed runs per endpoint, cache off`)
+  const queries = await queryPhase(ws.dataDir, ws.cwd, list)
+  log('diagnostics (in-process)…')
+  const diagnostics = await diagnose(ws.file, big, list, load.popular_page)
+
+  const totalBytes = storage.db_bytes + storage.wal_bytes
+  const statsResults = Object.entries(queries.endpoints).filter(
+    (entry): entry is [string, EndpointResult] =>
+      !('skipped' in entry[1]) && list.find((e) => e.name === entry[0])?.kind === 'stats',
+  )
+  const worstP95 = Math.max(...statsResults.map(([, r]) => r.p95_ms))
+  const targets = {
+    load_events_per_s: pass(load.events_per_s, TARGETS.loadEventsPerS, true),
+    stats_p95_ms: {
+      ...pass(worstP95, TARGETS.statsP95Ms, false),
+      per_endpoint: Object.fromEntries(
+        statsResults.map(([name, r]) => [
+          name,
+          { p95_ms: r.p95_ms, pass: r.p95_ms <= TARGETS.statsP95Ms },
+        ]),
+      ),
+    },
+  }
+  const cpuList = cpus()
+  const report = {
+    date: new Date().toISOString(),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    cpu_count: cpuList.length,
+    cpu_model: cpuList[0]?.model ?? 'unknown',
+    src: version,
+    settings: {
+      ...SETTINGS,
+      sqlite_synchronous: 'NORMAL',
+      stats_cache_seconds: 0,
+      server: 'node --import tsx src/entry/node.ts (LOG_LEVEL=info)',
+      load_path: 'commitEvents(SqliteStore) in the bench process',
+    },
+    load,
+    top_up: topped,
+    storage: {
+      ...storage,
+      total_bytes: totalBytes,
+      bytes_per_million_events: Math.round(totalBytes / (load.events / 1e6)),
+      after_sweep: sweep,
+    },
+    queries,
+    diagnostics,
+    targets,
+    pass: targets.load_events_per_s.pass && targets.stats_p95_ms.pass,
+  }
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true })
+  writeFileSync(RESULTS_FILE, `${JSON.stringify(report, null, 2)}\n`)
+  printSummary(report)
+  process.exitCode = report.pass ? 0 : 1
+}
+
+function printSummary(report: {
+  load: LoadResult
+  storage: { total_bytes: number; bytes_per_million_events: number; after_sweep: SweepStats }
+  queries: QueryPhase
+  targets: {
+    load_events_per_s: { target: number; measured: number; pass: boolean }
+    stats_p95_ms: { target: number; measured: number; pass: boolean }
+  }
+}): void {
+  const mark = (ok: boolean) => (ok ? 'PASS' : 'FAIL')
+  const { load, storage, queries, targets } = report
+  log('')
+  log(
+    `load     ${load.events} events in ${load.commit_seconds} s of commits: ${load.events_per_s} events/s ` +
+      `(target ≥${targets.load_events_per_s.target}) ${mark(targets.load_events_per_s.pass)}`,
+  )
+  log(
+    `storage  ${mb(storage.total_bytes)} MB, ${mb(storage.bytes_per_million_events)} MB per million events; ` +
+      `start-up sweep ${storage.after_sweep.seconds} s, ${mb(storage.after_sweep.used_bytes_after)} MB in use after`,
+  )
+  for (const [name, r] of Object.entries(queries.endpoints)) {
+    log(
+      'skipped' in r
+        ? `${name.padEnd(17)} skipped`
+        : `${name.padEnd(17)} p50 ${r.p50_ms} ms  p95 ${r.p95_ms} ms  max ${r.max_ms} ms`,
+    )
+  }
+  log(
+    `stats p95 worst ${targets.stats_p95_ms.measured} ms (target ≤${targets.stats_p95_ms.target}) ` +
+      `${mark(targets.stats_p95_ms.pass)}; server RSS max ${queries.max_server_rss_mb} MB`,
+  )
+  log(`results: ${RESULTS_FILE}`)
+}
+
+try {
+  await main()
+} finally {
+  cleanupSync()
+}
