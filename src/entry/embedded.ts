@@ -12,6 +12,7 @@ import { ACTIVE_SESSION_MS, LiveWindow } from '../live/live-window.ts'
 import type { Logger } from '../log/logger.ts'
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
 import { ensureDefaultSite } from './default-site.ts'
+import { builtTrackerScript } from './tracker-script.ts'
 
 const SWEEP_EVERY_MS = 5 * 60_000
 
@@ -70,6 +71,7 @@ export async function startEmbedded(
     auth,
     now,
     statsCacheMs: config.STATS_CACHE_SECONDS * 1000,
+    trackerScript: builtTrackerScript(),
   })
 
   const sweep = () =>

@@ -23,6 +23,8 @@ export interface AppDeps {
   now: () => number
   /** How long a stats answer may be served from cache; 0 turns caching off. */
   statsCacheMs: number
+  /** The built browser tracker for `GET /liveinsight.js`; undefined while it is not built. */
+  trackerScript: () => string | undefined
 }
 
 export interface AppEnv {

@@ -5,7 +5,10 @@ import { requestId } from 'hono/request-id'
 import type { AppDeps, AppEnv } from './app-env.ts'
 import { failure, HttpError } from './envelope.ts'
 import { requireDashboard } from './require-dashboard.ts'
+import { assetRoutes } from './routes/assets.ts'
 import { authRoutes } from './routes/auth.ts'
+import { dashboardRoutes } from './routes/dashboard.ts'
+import { demoRoutes } from './routes/demo.ts'
 import { docsRoutes } from './routes/docs.ts'
 import { eventRoutes } from './routes/events.ts'
 import { healthRoutes } from './routes/health.ts'
@@ -13,6 +16,7 @@ import { realtimeRoutes } from './routes/realtime.ts'
 import { sessionRoutes, userRoutes } from './routes/sessions.ts'
 import { siteRoutes } from './routes/sites.ts'
 import { statsRoutes } from './routes/stats.ts'
+import { trackerRoutes } from './routes/tracker.ts'
 
 const DASHBOARD_PREFIXES = [
   '/api/realtime',
@@ -60,7 +64,17 @@ export function createApp(deps: AppDeps) {
   app.route('/api/sessions', sessionRoutes(deps))
   app.route('/api/users', userRoutes(deps))
   app.route('/api/sites', siteRoutes(deps))
+  app.route('/liveinsight.js', trackerRoutes(deps))
   app.route('/', docsRoutes(deps))
+  app.route(
+    '/assets',
+    assetRoutes({
+      onMissing: (file) =>
+        deps.logger.warn({ file }, 'dashboard asset missing: run npm run build:dashboard'),
+    }),
+  )
+  app.route('/demo', demoRoutes(deps))
+  app.route('/', dashboardRoutes(deps))
 
   app.notFound((c) => failure(c, 404, `no route for ${c.req.method} ${c.req.path}`))
   app.onError((error, c) => {

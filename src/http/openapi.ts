@@ -191,6 +191,16 @@ export function openApiDocument(version: string) {
           responses: { '200': envelope('{status, storage, version}'), '503': ERROR },
         },
       },
+      '/liveinsight.js': {
+        get: {
+          summary: 'The browser tracker (ETag, If-None-Match → 304, cached for an hour)',
+          responses: {
+            '200': { description: 'application/javascript' },
+            '304': { description: 'not modified' },
+            '503': ERROR,
+          },
+        },
+      },
     },
   }
 }

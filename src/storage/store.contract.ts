@@ -245,6 +245,23 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(await store.getSession('nope')).toBeUndefined()
       })
 
+      it('finds the session of a tracker session id at a time, else the nearest', async () => {
+        await commit([
+          enrichedEvent({ event_id: 'a', client_session_id: 'tab', timestamp: T0 }),
+          enrichedEvent({ event_id: 'b', client_session_id: 'tab', timestamp: T0 + 5 * MIN }),
+          // A 60-minute gap starts a second session of the same tab.
+          enrichedEvent({ event_id: 'c', client_session_id: 'tab', timestamp: T0 + 65 * MIN }),
+        ])
+        const first = await store.findSession('site-a', 'tab', T0 + 2 * MIN)
+        const second = await store.findSession('site-a', 'tab', T0 + 65 * MIN)
+        expect(first).toMatchObject({ start_time: T0, end_time: T0 + 5 * MIN })
+        expect(second).toMatchObject({ start_time: T0 + 65 * MIN })
+        // In the gap, nearer to the first session's end than to the second's start.
+        expect((await store.findSession('site-a', 'tab', T0 + 20 * MIN))?.id).toBe(first?.id)
+        expect(await store.findSession('site-a', 'other-tab', T0)).toBeUndefined()
+        expect(await store.findSession('site-b', 'tab', T0)).toBeUndefined()
+      })
+
       it('counts bots without storing them as events or visitors', async () => {
         await commitEvents(store, [], [{ site_id: 'site-a', timezone: 'UTC', timestamp: T0 }], {
           sessionTimeoutMs: 30 * MIN,

@@ -160,6 +160,15 @@ export interface Store {
   dailySalt(day: string): Promise<string>
 
   getSession(id: string): Promise<SessionState | undefined>
+  /**
+   * The session of a tracker session id that contains `at`, else the nearest one in time:
+   * the live feed knows only the tracker's id and the event time, not the stored session.
+   */
+  findSession(
+    site_id: string,
+    client_session_id: string,
+    at: number,
+  ): Promise<SessionState | undefined>
   /** A session's events in time order (only while they are within the event TTL). */
   sessionEvents(sessionId: string): Promise<EventRecord[]>
   /** Rollup rows of one dimension in a range, ordered by bucket then value. */

@@ -1,11 +1,9 @@
 import { Hono } from 'hono'
-import { deleteCookie, setCookie } from 'hono/cookie'
 import { z } from 'zod'
-import { TOKEN_TTL_S } from '../../auth/dashboard-auth.ts'
 import type { AppDeps, AppEnv } from '../app-env.ts'
 import { clientIp } from '../client-ip.ts'
 import { failure, success } from '../envelope.ts'
-import { SESSION_COOKIE } from '../require-dashboard.ts'
+import { clearSessionCookie, setSessionCookie } from '../session-cookie.ts'
 
 export const LoginRequestSchema = z.object({ password: z.string().min(1).max(256) })
 
@@ -29,18 +27,12 @@ export function authRoutes(deps: AppDeps) {
       }
       return failure(c, 401, 'wrong password')
     }
-    setCookie(c, SESSION_COOKIE, result.token, {
-      httpOnly: true,
-      sameSite: 'Strict',
-      path: '/',
-      maxAge: TOKEN_TTL_S,
-      secure: new URL(c.req.url).protocol === 'https:',
-    })
+    setSessionCookie(c, result.token)
     return success(c, { token: result.token, expires_at: new Date(result.expiresAt).toISOString() })
   })
 
   app.post('/logout', (c) => {
-    deleteCookie(c, SESSION_COOKIE, { path: '/' })
+    clearSessionCookie(c)
     return success(c, { signed_out: true })
   })
   return app

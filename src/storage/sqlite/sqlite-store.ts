@@ -182,6 +182,12 @@ export class SqliteStore implements Store {
       addHour: counterUpsert('rollup_hour'),
       addDay: counterUpsert('rollup_day'),
       sessionById: db.prepare('SELECT * FROM sessions WHERE id = ?'),
+      // A session containing the time; else the nearest (the event may sit in a gap).
+      sessionOfClientAt: db.prepare(
+        `SELECT * FROM sessions WHERE site_id = @site AND client_session_id = @client
+         ORDER BY CASE WHEN start_time <= @at AND end_time >= @at THEN 0 ELSE 1 END,
+         min(abs(start_time - @at), abs(end_time - @at)) LIMIT 1`,
+      ),
       eventsOfSession: db.prepare(
         `SELECT * FROM events WHERE site_id = ? AND timestamp BETWEEN ? AND ?
          AND client_session_id = ? ORDER BY timestamp, event_id`,
@@ -335,6 +341,18 @@ export class SqliteStore implements Store {
 
   async getSession(id: string): Promise<SessionState | undefined> {
     return this.statements.sessionById.get(id) as SessionState | undefined
+  }
+
+  async findSession(
+    site_id: string,
+    client_session_id: string,
+    at: number,
+  ): Promise<SessionState | undefined> {
+    return this.statements.sessionOfClientAt.get({
+      site: site_id,
+      client: client_session_id,
+      at,
+    }) as SessionState | undefined
   }
 
   async sessionEvents(sessionId: string): Promise<EventRecord[]> {

@@ -1,0 +1,32 @@
+/** Number formatting shared by the dashboard's server-side templates. */
+
+export const PERIOD_LABELS = {
+  today: 'Today',
+  '24h': 'Last 24 hours',
+  '7d': 'Last 7 days',
+  '30d': 'Last 30 days',
+  '90d': 'Last 90 days',
+  '12mo': 'Last 12 months',
+} as const
+export type DashboardPeriod = keyof typeof PERIOD_LABELS
+export const DEFAULT_PERIOD: DashboardPeriod = '7d'
+
+export function isDashboardPeriod(value: unknown): value is DashboardPeriod {
+  return typeof value === 'string' && Object.hasOwn(PERIOD_LABELS, value)
+}
+
+export function formatNumber(value: number): string {
+  return value.toLocaleString('en-US')
+}
+
+export function formatDuration(seconds: number): string {
+  const s = Math.round(seconds)
+  if (s < 60) return `${s}s`
+  return `${Math.floor(s / 60)}m ${s % 60}s`
+}
+
+export function formatMetric(name: string, value: number): string {
+  if (name === 'bounce_rate') return `${Math.round(value * 100)}%`
+  if (name === 'avg_session_duration_s') return formatDuration(value)
+  return formatNumber(value)
+}

@@ -1,0 +1,229 @@
+import { html, type SafeHtml } from '../http/html.ts'
+import type { StatsReport } from '../queries/stats-report.ts'
+import { type DashboardPeriod, formatMetric, formatNumber, PERIOD_LABELS } from './format.ts'
+import { LINK, PANEL, SELECT } from './layout.ts'
+import { decodePath } from './live-view.ts'
+
+export interface StatsView {
+  siteId: string
+  period: DashboardPeriod
+  filter: string | null
+  report: StatsReport
+}
+
+const METRIC_LABELS: Record<string, string> = {
+  pageviews: 'Pageviews',
+  visitors: 'Visitors',
+  sessions: 'Visits',
+  bounce_rate: 'Bounce rate',
+  avg_session_duration_s: 'Visit duration',
+  pages_per_session: 'Pages / visit',
+}
+
+/** The page's own URL for a view, so every state can be linked, reloaded and pushed. */
+export function dashboardHref(v: { siteId: string; period: string; filter?: string | null }) {
+  const q = new URLSearchParams({ site: v.siteId, period: v.period })
+  if (v.filter) q.set('filter', v.filter)
+  return `/?${q}`
+}
+
+function change(metric: string, value: number | null | undefined): SafeHtml {
+  if (value === undefined) return html``
+  if (value === null)
+    return html`<span class="text-xs text-slate-600 dark:text-slate-400">new</span>`
+  const pct = Math.round(value * 100)
+  // A rising bounce rate is bad news: colour by meaning, not by sign.
+  const good = metric === 'bounce_rate' ? pct <= 0 : pct >= 0
+  const tone = good ? 'text-emerald-700 dark:text-emerald-400' : 'text-red-700 dark:text-red-400'
+  return html`<span class="text-xs font-medium ${tone}" title="against the previous period">${pct >= 0 ? '+' : ''}${pct}%</span>`
+}
+
+function cards(report: StatsReport): SafeHtml {
+  return html`<div class="grid grid-cols-2 gap-3 sm:grid-cols-3 lg:grid-cols-6">${Object.entries(
+    report.summary,
+  ).map(
+    ([name, m]) =>
+      html`<div class="rounded-lg bg-slate-50 p-3 dark:bg-slate-800/60" data-metric="${name}">
+<div class="text-xs font-medium text-slate-600 uppercase dark:text-slate-400">${METRIC_LABELS[name] ?? name}</div>
+<div class="flex items-baseline gap-2"><span class="text-2xl font-bold tabular-nums">${formatMetric(name, m.value)}</span>${change(name, m.change)}</div>
+</div>`,
+  )}</div>`
+}
+
+interface TableSpec {
+  title: string
+  rows: Array<Record<string, string | number>>
+  label: string
+  metric: string
+  metricTitle: string
+  /** When set, a row's label filters the whole view by `dim:value`. */
+  filterDim?: 'page' | 'source'
+  isPath?: boolean
+}
+
+function table(view: StatsView, t: TableSpec): SafeHtml {
+  const body =
+    t.rows.length === 0
+      ? html`<tr><td colspan="2" class="py-2 text-slate-600 dark:text-slate-400">No data for this period</td></tr>`
+      : html`${t.rows.map((r) => {
+          const raw = String(r[t.label] ?? '')
+          const shown = t.isPath ? decodePath(raw) : raw || '(none)'
+          const label = t.filterDim
+            ? html`<a class="${LINK}" href="${dashboardHref({ ...view, filter: `${t.filterDim}:${raw}` })}" title="Show only ${shown}">${shown}</a>`
+            : html`<span title="${shown}">${shown}</span>`
+          return html`<tr class="border-t border-slate-100 dark:border-slate-800"><td class="w-full max-w-0 truncate py-1.5 pr-3 ${t.isPath ? 'font-mono text-xs' : ''}">${label}</td><td class="py-1.5 text-right tabular-nums">${formatNumber(Number(r[t.metric] ?? 0))}</td></tr>`
+        })}`
+  return html`<section class="${PANEL} min-w-0">
+<table class="w-full text-sm"><caption class="mb-2 text-left font-semibold">${t.title}</caption>
+<thead class="sr-only"><tr><th scope="col">${t.title}</th><th scope="col">${t.metricTitle}</th></tr></thead>
+<tbody>${body}</tbody></table></section>`
+}
+
+function tables(view: StatsView): SafeHtml {
+  const r = view.report
+  const specs: TableSpec[] = [
+    {
+      title: 'Top pages',
+      rows: r.top_pages,
+      label: 'page_url',
+      metric: 'pageviews',
+      metricTitle: 'Pageviews',
+      filterDim: 'page',
+      isPath: true,
+    },
+    {
+      title: 'Entry pages',
+      rows: r.entry_pages,
+      label: 'page_url',
+      metric: 'entries',
+      metricTitle: 'Entries',
+      filterDim: 'page',
+      isPath: true,
+    },
+    {
+      title: 'Exit pages',
+      rows: r.exit_pages,
+      label: 'page_url',
+      metric: 'exits',
+      metricTitle: 'Exits',
+      filterDim: 'page',
+      isPath: true,
+    },
+    {
+      title: 'Sources',
+      rows: r.sources,
+      label: 'source',
+      metric: 'visitors',
+      metricTitle: 'Visitors',
+      filterDim: 'source',
+    },
+    {
+      title: 'UTM sources',
+      rows: r.utm_sources,
+      label: 'utm_source',
+      metric: 'visitors',
+      metricTitle: 'Visitors',
+    },
+    {
+      title: 'UTM mediums',
+      rows: r.utm_mediums,
+      label: 'utm_medium',
+      metric: 'visitors',
+      metricTitle: 'Visitors',
+    },
+    {
+      title: 'UTM campaigns',
+      rows: r.utm_campaigns,
+      label: 'utm_campaign',
+      metric: 'visitors',
+      metricTitle: 'Visitors',
+    },
+    {
+      title: 'Countries',
+      rows: r.countries,
+      label: 'country_name',
+      metric: 'visitors',
+      metricTitle: 'Visitors',
+    },
+    {
+      title: 'Browsers',
+      rows: r.browsers,
+      label: 'browser',
+      metric: 'visitors',
+      metricTitle: 'Visitors',
+    },
+    {
+      title: 'Operating systems',
+      rows: r.os,
+      label: 'os',
+      metric: 'visitors',
+      metricTitle: 'Visitors',
+    },
+    {
+      title: 'Devices',
+      rows: r.devices,
+      label: 'device',
+      metric: 'visitors',
+      metricTitle: 'Visitors',
+    },
+    {
+      title: 'Custom events',
+      rows: r.events,
+      label: 'name',
+      metric: 'events',
+      metricTitle: 'Events',
+    },
+  ]
+  return html`<div class="grid gap-4 md:grid-cols-2 xl:grid-cols-3">${specs.map((t) => table(view, t))}</div>`
+}
+
+function periodPicker(view: StatsView): SafeHtml {
+  return html`<form method="get" action="/" class="flex items-center gap-2"
+ hx-get="/" hx-trigger="change" hx-push-url="true">
+<input type="hidden" name="site" value="${view.siteId}">
+${view.filter ? html`<input type="hidden" name="filter" value="${view.filter}">` : ''}
+<label for="period" class="text-sm font-medium">Period</label>
+<select id="period" name="period" class="${SELECT}">${Object.entries(PERIOD_LABELS).map(
+    ([value, label]) =>
+      html`<option value="${value}"${value === view.period ? html` selected` : ''}>${label}</option>`,
+  )}</select>
+<noscript><button type="submit" class="text-sm underline">Apply</button></noscript>
+</form>`
+}
+
+function filterBanner(view: StatsView): SafeHtml {
+  if (!view.filter) return html``
+  const [dim, ...rest] = view.filter.split(':')
+  const value = rest.join(':')
+  return html`<p class="flex flex-wrap items-center gap-2 rounded-lg bg-amber-50 p-2 text-sm text-amber-900 dark:bg-amber-950 dark:text-amber-100" data-filter="${view.filter}">
+<span>Filtered by ${dim === 'page' ? 'page' : 'source'} <strong class="font-mono break-all">${dim === 'page' ? decodePath(value) : value}</strong>: summary and chart only, tables stay site-wide.</span>
+<a class="font-semibold underline" href="${dashboardHref({ ...view, filter: null })}">Clear filter</a></p>`
+}
+
+function chart(report: StatsReport): SafeHtml {
+  const [views, visitors] = report.timeseries.datasets
+  return html`<div class="relative h-64"><canvas data-chart="timeseries" role="img"
+ aria-label="Pageviews and visitors over the period"
+ data-labels="${JSON.stringify(report.timeseries.labels)}"
+ data-pageviews="${JSON.stringify(views?.data ?? [])}"
+ data-visitors="${JSON.stringify(visitors?.data ?? [])}"></canvas></div>`
+}
+
+/**
+ * The period view. Links and the period picker swap only this panel (htmx selects it out of
+ * the full page answer), so the live stream keeps running; without JS they are plain links.
+ */
+export function renderStatsPanel(view: StatsView): SafeHtml {
+  return html`<div id="stats-panel" class="space-y-4" hx-boost="true" hx-target="#stats-panel" hx-select="#stats-panel" hx-swap="outerHTML">
+<section class="${PANEL} space-y-4" aria-labelledby="stats-title">
+<div class="flex flex-wrap items-center justify-between gap-2">
+<h2 id="stats-title" class="text-lg font-semibold">${PERIOD_LABELS[view.period]}</h2>
+${periodPicker(view)}
+</div>
+${filterBanner(view)}
+${cards(view.report)}
+${chart(view.report)}
+</section>
+${tables(view)}
+</div>`
+}

@@ -1,0 +1,21 @@
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+/** Where `npm run build:tracker` writes the tracker. */
+export const TRACKER_FILE = fileURLToPath(new URL('../../dist/liveinsight.js', import.meta.url))
+
+/**
+ * The built tracker for `GET /liveinsight.js`, read once at start-up. While the file is
+ * missing (not built yet) each call looks again, so building it needs no restart.
+ */
+export function builtTrackerScript(file: string = TRACKER_FILE): () => string | undefined {
+  const read = () => {
+    try {
+      return readFileSync(file, 'utf8')
+    } catch {
+      return undefined
+    }
+  }
+  let script = read()
+  return () => (script ??= read())
+}

@@ -1,0 +1,115 @@
+import { type Context, Hono } from 'hono'
+import { getCookie } from 'hono/cookie'
+import { buildStatsQuery, StatsParamsSchema } from '../../core/stats-query.ts'
+import { renderDashboardPage } from '../../dashboard/dashboard-page.ts'
+import { DEFAULT_PERIOD, isDashboardPeriod } from '../../dashboard/format.ts'
+import { renderLoginPage } from '../../dashboard/login-page.ts'
+import { renderTimelineMissing, renderTimelinePage } from '../../dashboard/timeline-page.ts'
+import { statsReport } from '../../queries/stats-report.ts'
+import type { AppDeps, AppEnv } from '../app-env.ts'
+import { clientIp } from '../client-ip.ts'
+import { htmlPage } from '../dashboard-headers.ts'
+import { SESSION_COOKIE } from '../require-dashboard.ts'
+import { clearSessionCookie, setSessionCookie } from '../session-cookie.ts'
+
+const FILTER = /^(page|source):.+$/
+
+async function signedIn(c: Context<AppEnv>, deps: AppDeps): Promise<boolean> {
+  const token = getCookie(c, SESSION_COOKIE)
+  return token ? deps.auth.verifyToken(token) : false
+}
+
+/** True once anything was recorded for the site; until then the page leads with the snippet. */
+async function siteHasData(deps: AppDeps, siteId: string): Promise<boolean> {
+  const [all] = await deps.store.topValues({
+    grain: 'day',
+    site_id: siteId,
+    dim: '',
+    from: '0000-01-01',
+    to: '9999-12-31',
+    orderBy: 'pageviews',
+    limit: 1,
+  })
+  return !!all && all.pageviews + all.events > 0
+}
+
+/** The dashboard pages: sign-in form, the signed-in view, and one visit's timeline. */
+export function dashboardRoutes(deps: AppDeps) {
+  const app = new Hono<AppEnv>()
+
+  app.get('/', async (c) => {
+    if (!(await signedIn(c, deps))) return htmlPage(c, renderLoginPage())
+    const sites = await deps.store.listSites()
+    const site = sites.find((s) => s.id === c.req.query('site')) ?? sites[0]
+    if (!site) return c.text('no sites configured', 500)
+    const requested = c.req.query('period')
+    const period = isDashboardPeriod(requested) ? requested : DEFAULT_PERIOD
+    const rawFilter = c.req.query('filter')
+    const filter = rawFilter && FILTER.test(rawFilter) ? rawFilter : null
+    const params = StatsParamsSchema.parse({
+      site: site.id,
+      period,
+      compare: 'previous',
+      ...(filter ? { filter } : {}),
+    })
+    const snapshot = deps.live.snapshot(site.id)
+    const [report, stored] = await Promise.all([
+      statsReport(deps.store, buildStatsQuery(params, site.timezone, deps.now())),
+      siteHasData(deps, site.id),
+    ])
+    // Events reach the live view before the roll-up: count them as data too.
+    const hasData = stored || snapshot.recent_events.length > 0
+    c.header('Vary', 'Cookie, HX-Request')
+    return htmlPage(
+      c,
+      renderDashboardPage({
+        sites,
+        site,
+        siteId: site.id,
+        period,
+        filter,
+        report,
+        snapshot,
+        hasData,
+        origin: new URL(c.req.url).origin,
+      }),
+    )
+  })
+
+  app.post('/login', async (c) => {
+    const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>)
+    const password = form.password
+    if (typeof password !== 'string' || password.length === 0 || password.length > 256)
+      return htmlPage(c, renderLoginPage('Enter the dashboard password.'), 400)
+    const result = await deps.auth.login(password, clientIp(c, deps))
+    if (!result.ok) {
+      if (result.reason === 'rate_limited') {
+        c.header('Retry-After', String(result.retryAfterS))
+        return htmlPage(c, renderLoginPage('Too many failed sign-ins. Try again later.'), 429)
+      }
+      return htmlPage(c, renderLoginPage('Wrong password.'), 401)
+    }
+    setSessionCookie(c, result.token)
+    // 303: the browser follows with a GET, so a reload never re-posts the password.
+    return c.redirect('/', 303)
+  })
+
+  app.post('/logout', (c) => {
+    clearSessionCookie(c)
+    return c.redirect('/', 303)
+  })
+
+  // The live feed knows a tracker session id and a time; this finds the stored visit.
+  app.get('/timeline', async (c) => {
+    if (!(await signedIn(c, deps))) return c.redirect('/', 303)
+    const site = await deps.store.getSite(c.req.query('site') ?? '')
+    const sid = c.req.query('sid') ?? ''
+    const at = Date.parse(c.req.query('at') ?? '')
+    if (!site || !sid || Number.isNaN(at)) return c.redirect('/', 303)
+    const session = await deps.store.findSession(site.id, sid, at)
+    if (!session) return htmlPage(c, renderTimelineMissing(site), 404)
+    const events = await deps.store.sessionEvents(session.id)
+    return htmlPage(c, renderTimelinePage(site, session, events))
+  })
+  return app
+}

@@ -1,0 +1,17 @@
+import { Hono } from 'hono'
+import { DEMO_PAGES, type DemoPath, renderDemoPage } from '../../dashboard/demo-pages.ts'
+import { DEFAULT_SITE_ID } from '../../entry/default-site.ts'
+import type { AppDeps, AppEnv } from '../app-env.ts'
+import { htmlPage } from '../dashboard-headers.ts'
+
+/** The public demo site, tracked as the default site, for trying LiveInsight end to end. */
+export function demoRoutes(deps: AppDeps) {
+  const app = new Hono<AppEnv>()
+  for (const path of Object.keys(DEMO_PAGES) as DemoPath[]) {
+    app.get(path.slice('/demo'.length) || '/', async (c) => {
+      const site = await deps.store.getSite(DEFAULT_SITE_ID)
+      return htmlPage(c, renderDemoPage(path, site?.api_key ?? ''))
+    })
+  }
+  return app
+}

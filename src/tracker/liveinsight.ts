@@ -1,0 +1,178 @@
+/**
+ * The LiveInsight browser tracker, built to `dist/liveinsight.js` (≤ 1,000 bytes gzipped) and
+ * served at `GET /liveinsight.js`:
+ *
+ *   <script defer src="https://HOST/liveinsight.js" data-api-key="KEY"></script>
+ *
+ * Optional attributes: `data-api` (collector origin; default: where this script came from) and
+ * `data-respect-dnt` (send nothing when the browser asks not to be tracked).
+ *
+ * Page views on load and on history navigation, `liveinsight.track(name, props)`,
+ * `liveinsight.identify(userId)`, outbound-link clicks, engagement time when the page is
+ * hidden. Events are queued and sent every 5 s or at 10 events (fetch, retried with backoff on
+ * 429/5xx and network errors), and with `sendBeacon` when the page is hidden. No cookies: the
+ * session id lives in sessionStorage and is renewed after 30 minutes without an event.
+ *
+ * Written for size: every byte here ships to every page view of every site.
+ */
+
+type Props = Record<string, string | number | boolean | null>
+
+export interface LiveInsight {
+  track: (name: string, props?: Props) => void
+  identify: (userId?: string) => void
+}
+
+declare global {
+  interface Window {
+    liveinsight?: LiveInsight
+  }
+}
+
+const SESSION_MS = 30 * 60_000
+const FLUSH_MS = 5_000
+const BATCH = 10
+/** The collector takes at most 100 events per request. */
+const MAX_BATCH = 100
+
+const doc = document
+const nav = navigator
+const now = Date.now
+const script = doc.currentScript as HTMLScriptElement | null
+const data = script?.dataset
+const key = data?.apiKey
+const api = script && new URL('/api/events', data?.api || script.src).href
+/** Nothing is sent without a key, or when asked not to track (the API still exists then). */
+const off = !key || (data?.respectDnt != null && nav.doNotTrack == '1')
+
+/** randomUUID exists only in secure contexts; a plain-http page gets time + randomness. */
+const uuid = () => crypto.randomUUID?.() || now() + '' + Math.random()
+const body = (events: object[]) => JSON.stringify({ events })
+
+let queue: object[] = []
+let busy = 0
+let fails = 0
+let userId: string | undefined
+let lastUrl: string | undefined
+/** Visible time on the current page: the sum so far, and since when it is visible (0: hidden). */
+let engaged = 0
+let shownAt = 0
+
+/**
+ * Where the session id (`lis`) and the time of the last event (`lit`) live. Storage may be
+ * refused (sandboxed frame, strict privacy settings): then a plain object keeps them for the
+ * page's lifetime.
+ */
+let store: Storage
+try {
+  store = sessionStorage
+} catch {
+  store = {} as Storage
+}
+
+function send(eventType: string, extra?: object): void {
+  if (off) return
+  const at = now()
+  // The tab's session id, renewed after 30 minutes without an event.
+  if (!store.lis || at - store.lit > SESSION_MS) store.lis = uuid()
+  store.lit = at
+  queue.push({
+    event_type: eventType,
+    event_id: uuid(),
+    session_id: store.lis,
+    timestamp: at,
+    page_url: location.href,
+    title: doc.title,
+    user_id: userId,
+    ...extra,
+  })
+  if (queue.length >= BATCH) flush()
+}
+
+function flush(beacon?: unknown): void {
+  if (beacon) {
+    // sendBeacon cannot set headers: the key goes in the query string, the body is text/plain.
+    if (
+      queue.length &&
+      // Keys are URL-safe by construction ([A-Za-z0-9_-]), so no encoding is needed.
+      nav.sendBeacon(`${api}?api_key=${key}`, body(queue.slice(0, MAX_BATCH)))
+    )
+      queue.splice(0, MAX_BATCH)
+    return
+  }
+  // `busy` also holds while a failed batch waits for its retry.
+  if (busy || !queue.length) return
+  busy = 1
+  const batch = queue.splice(0, MAX_BATCH)
+  // Rate limited, a server fault or no answer: keep the batch and retry later, with backoff.
+  const retry = () => {
+    queue = batch.concat(queue)
+    setTimeout(() => {
+      busy = 0
+      flush()
+    }, 1000 << Math.min(fails++, 6))
+  }
+  // A string body goes as text/plain, which the collector takes as JSON.
+  fetch(api as string, {
+    method: 'POST',
+    keepalive: true,
+    headers: { 'X-API-Key': key as string },
+    body: body(batch),
+  })
+    // Any other 4xx is final: the batch is dropped.
+    .then((res) => (res.status == 429 || res.status > 499 ? retry() : (busy = fails = 0)), retry)
+}
+
+/** A page view, unless the URL did not change; an in-app view's referrer is the last page. */
+function pageView(): void {
+  if (lastUrl == location.href) return
+  send('page_view', { referrer: lastUrl || doc.referrer })
+  lastUrl = location.href
+  engaged = 0
+  if (shownAt) shownAt = now()
+}
+
+function hidden(): void {
+  if (shownAt) engaged += now() - shownAt
+  shownAt = 0
+  if (engaged) send('engagement', { engagement_ms: engaged })
+  engaged = 0
+  flush(1)
+}
+
+// A second copy of the script on the same page stays silent.
+if (!window.liveinsight) {
+  window.liveinsight = {
+    track: (name, props) => send(name, { props }),
+    identify: (id) => {
+      userId = id
+    },
+  }
+  for (const method of ['pushState', 'replaceState'] as const) {
+    const original = history[method]
+    history[method] = (...args: Parameters<History['pushState']>) => {
+      original.apply(history, args)
+      pageView()
+    }
+  }
+  addEventListener('popstate', pageView)
+  addEventListener('pagehide', hidden)
+  doc.addEventListener('visibilitychange', () => {
+    if (doc.visibilityState == 'hidden') hidden()
+    else shownAt = now()
+  })
+  // Capture phase: a page that stops propagation still has its outbound clicks counted.
+  doc.addEventListener(
+    'click',
+    (event) => {
+      const link = (event.target as Element).closest?.('a[href]') as HTMLAnchorElement | null
+      if (link && link.host != location.host && /^http/.test(link.protocol)) {
+        send('outbound_click', { props: { url: link.href } })
+      }
+    },
+    true,
+  )
+  setInterval(flush, FLUSH_MS)
+  if (!doc.hidden) shownAt = now()
+  pageView()
+}
