@@ -29,6 +29,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import Database from 'better-sqlite3'
+import { cleanupOnExit } from './support/cleanup.ts'
 import { Traffic, USER_AGENTS } from './traffic.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -63,31 +64,7 @@ const SCENARIOS: readonly Scenario[] = [
 // ---------------------------------------------------------------------------------------------
 // Cleanup: every child and temp dir is registered, and removed on any way out.
 
-const children = new Set<ChildProcess>()
-const tempDirs = new Set<string>()
-
-function cleanupSync(): void {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  }
-  children.clear()
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true })
-  tempDirs.clear()
-}
-
-process.on('exit', cleanupSync)
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    process.stderr.write(`bench: ${signal}, cleaning up\n`)
-    cleanupSync()
-    process.exit(130)
-  })
-}
-setTimeout(() => {
-  process.stderr.write(`bench: still running after ${GLOBAL_LIMIT_MS / 1000} s, aborting\n`)
-  cleanupSync()
-  process.exit(1)
-}, GLOBAL_LIMIT_MS).unref()
+const { children, tempDirs, cleanupSync } = cleanupOnExit(GLOBAL_LIMIT_MS)
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 

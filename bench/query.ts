@@ -43,6 +43,7 @@ import { filteredRows } from '../src/queries/period-counters.ts'
 import { statsReport } from '../src/queries/stats-report.ts'
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.ts'
 import { mergeByTime, SiteTraffic } from './event-world.ts'
+import { cleanupOnExit } from './support/cleanup.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RESULTS_FILE = join(ROOT, 'bench', 'results', 'query.json')
@@ -78,31 +79,7 @@ const RSS_SAMPLE_MS = 100
 // ---------------------------------------------------------------------------------------------
 // Cleanup: children and temp dirs are registered and removed on any way out.
 
-const children = new Set<ChildProcess>()
-const tempDirs = new Set<string>()
-
-function cleanupSync(): void {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  }
-  children.clear()
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true })
-  tempDirs.clear()
-}
-
-process.on('exit', cleanupSync)
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    process.stderr.write(`bench: ${signal}, cleaning up\n`)
-    cleanupSync()
-    process.exit(130)
-  })
-}
-setTimeout(() => {
-  process.stderr.write(`bench: still running after ${GLOBAL_LIMIT_MS / 60_000} min, aborting\n`)
-  cleanupSync()
-  process.exit(1)
-}, GLOBAL_LIMIT_MS).unref()
+const { children, tempDirs, cleanupSync } = cleanupOnExit(GLOBAL_LIMIT_MS)
 
 const round = (value: number, digits = 0) => Math.round(value * 10 ** digits) / 10 ** digits
 const mb = (bytes: number) => round(bytes / 1024 / 1024, 1)

@@ -24,6 +24,7 @@ process.stdout.write(
   [
     '',
     `  LiveInsight ${VERSION} is running at ${server.url}`,
+    `  Dashboard: ${server.url}/   ·   demo site: ${server.url}/demo   ·   API docs: ${server.url}/docs`,
     `  Data: ${server.databaseFile}`,
     server.generatedPassword
       ? `  Dashboard password (generated, shown only now): ${server.generatedPassword}`
