@@ -250,7 +250,12 @@ describe('tracker in Chromium', () => {
     await tab.click('#mail')
     await tab.click('#out')
     await flush(tab)
-    const outbound = eventsOf(await sessionIdOf(tab)).filter((e) => e.event_type !== 'page_view')
+    const others = async () =>
+      eventsOf(await sessionIdOf(tab)).filter((e) => e.event_type !== 'page_view')
+    // Under load the click can land just after the page view's batch left: it then goes out
+    // with the next one. Batch timing has its own test; this one is about what is recorded.
+    if ((await others()).length === 0) await flush(tab)
+    const outbound = await others()
     expect(outbound).toHaveLength(1)
     expect(outbound[0]).toMatchObject({ event_type: 'outbound_click', path: '/links' })
     expect(JSON.parse(outbound[0]?.props ?? 'null')).toEqual({
