@@ -37,6 +37,13 @@ const MEASURE_SECONDS = 15
 const RUN_LIMIT_SECONDS = 45
 /** The whole benchmark is killed past this. */
 const GLOBAL_LIMIT_MS = 6 * 60_000
+/**
+ * For investigating, not for the recorded results: `BENCH_ONLY=single_event` runs one
+ * scenario (and writes nothing), `BENCH_CPU_PROF=dir` has the server write a V8 CPU profile
+ * there when it stops.
+ */
+const ONLY = process.env.BENCH_ONLY
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF
 const RSS_SAMPLE_MS = 500
 
 const TARGETS = { singleEventRps: 4000, batchEventsPerS: 40_000, maxRssMb: 200 } as const
@@ -102,7 +109,8 @@ async function startServer(kind: Scenario['server']): Promise<ServerProcess> {
   // can never back up; cwd is the temp dir so no stray `.env` changes the configuration.
   const logFile = join(dir, 'stdout.log')
   const logFd = openSync(logFile, 'w')
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, entry], {
+  const profile = CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF_DIR] : []
+  const child = spawn(process.execPath, [...profile, '--import', TSX_LOADER, entry], {
     cwd: dir,
     env: {
       ...process.env,
@@ -485,6 +493,12 @@ async function main(): Promise<void> {
     console.log(`  note: load average ${before.loadavg_1m} before start; other work skews results`)
   }
   const results: ScenarioResult[] = []
+  if (ONLY) {
+    const scenario = SCENARIOS.find((s) => s.name === ONLY)
+    if (!scenario) throw new Error(`BENCH_ONLY: no scenario named ${ONLY}`)
+    console.log(JSON.stringify(await runScenario(scenario), null, 2))
+    return
+  }
   for (const scenario of SCENARIOS) results.push(await runScenario(scenario))
   const after = contention()
 

@@ -274,6 +274,31 @@ describe('POST /api/events stores events, sessions and counters in the SQLite fi
     expect(res.headers.get('access-control-allow-origin')).toBe('*')
     expect(res.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('x-api-key')
   })
+
+  it('lets a browser read its rejections: errors carry the CORS header too', async () => {
+    const res = await t.post(page({}), { headers: { 'x-api-key': 'wrong-key-0123456789' } })
+    expect(res.status).toBe(401)
+    expect(res.headers.get('access-control-allow-origin')).toBe('*')
+  })
+
+  it('refuses a streamed body without Content-Length once it passes 64 KiB', async () => {
+    const chunk = new TextEncoder().encode('x'.repeat(16 * 1024))
+    let sent = 0
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 8) controller.enqueue(chunk)
+        else controller.close()
+      },
+    })
+    const res = await fetch(`${t.url}/api/events`, {
+      method: 'POST',
+      headers: { 'x-api-key': TEST_API_KEY, 'content-type': 'application/json' },
+      body,
+      duplex: 'half',
+    } as RequestInit)
+    expect(res.status).toBe(413)
+    expect((await json(res)).message).toMatch(/larger than 65536/)
+  })
 })
 
 describe('bad input gets a clear 4xx with the error envelope', () => {

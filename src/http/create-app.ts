@@ -32,7 +32,9 @@ export function createApp(deps: AppDeps) {
 
   app.use('*', requestId())
   // JSON and HTML answers over 1 KiB are gzip/deflate-compressed; event streams never are.
-  app.use('*', compress())
+  // The collector's answers are small, and inspecting them costs every beacon a full Response.
+  const compressLarge = compress()
+  app.use('*', (c, next) => (c.req.path === '/api/events' ? next() : compressLarge(c, next)))
   app.use('*', async (c, next) => {
     const started = performance.now()
     const log = deps.logger.child({ req_id: c.get('requestId') })

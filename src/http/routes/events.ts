@@ -1,10 +1,9 @@
 import { Hono } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
-import { cors } from 'hono/cors'
 import type { AppDeps, AppEnv } from '../app-env.ts'
 import { clientIp, viewerCountry } from '../client-ip.ts'
 import { failure, HttpError, storageUnavailable, success } from '../envelope.ts'
 import { ingestKey } from '../ingest-key.ts'
+import { readBodyText } from '../read-body.ts'
 
 export const MAX_BODY_BYTES = 64 * 1024
 export const MAX_EVENTS = 100
@@ -28,53 +27,48 @@ function eventsOf(body: unknown): unknown[] {
 
 export function eventRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>()
-  // Any site may embed the tracker, so the collector answers every origin.
-  app.use(
-    '*',
-    cors({
-      origin: '*',
-      allowMethods: ['POST', 'OPTIONS'],
-      allowHeaders: ['Content-Type', 'X-API-Key'],
-      maxAge: 86_400,
-    }),
-  )
-  app.post(
-    '/',
-    ingestKey(deps.store),
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => failure(c, 413, `body larger than ${MAX_BODY_BYTES} bytes`),
-    }),
-    async (c) => {
-      const text = await c.req.text()
-      let body: unknown
-      try {
-        body = JSON.parse(text)
-      } catch {
-        return failure(c, 400, 'body is not valid JSON')
-      }
-      const events = eventsOf(body)
-      if (events.length === 0) return failure(c, 400, 'events must hold at least 1 event')
-      if (events.length > MAX_EVENTS) {
-        return failure(c, 400, `events must hold at most ${MAX_EVENTS} events`)
-      }
-      const site = c.get('site')
-      let result: Awaited<ReturnType<typeof deps.collector.collect>>
-      try {
-        result = await deps.collector.collect(site, events, {
-          ip: clientIp(c, deps),
-          userAgent: c.req.header('user-agent') ?? '',
-          country: viewerCountry(c),
-        })
-      } catch (error) {
-        c.get('log').error({ err: error, site: site.id }, 'ingest commit failed')
-        throw storageUnavailable('events could not be stored')
-      }
-      if (result.accepted === 0) {
-        return failure(c, 400, 'no valid events', { rejected: result.rejected })
-      }
-      return success(c, result)
-    },
-  )
+  // Any site may embed the tracker, so the collector answers every origin. The headers are
+  // set before the answer is built (Hono's cors middleware edits the finished Response, which
+  // makes @hono/node-server build a full WHATWG Response for every beacon).
+  app.use('*', async (c, next) => {
+    c.header('Access-Control-Allow-Origin', '*')
+    await next()
+  })
+  app.options('/', (c) => {
+    c.header('Access-Control-Allow-Methods', 'POST, OPTIONS')
+    c.header('Access-Control-Allow-Headers', 'Content-Type, X-API-Key')
+    c.header('Access-Control-Max-Age', '86400')
+    return c.body(null, 204)
+  })
+  app.post('/', ingestKey(deps.store), async (c) => {
+    const text = await readBodyText(c, MAX_BODY_BYTES)
+    let body: unknown
+    try {
+      body = JSON.parse(text)
+    } catch {
+      return failure(c, 400, 'body is not valid JSON')
+    }
+    const events = eventsOf(body)
+    if (events.length === 0) return failure(c, 400, 'events must hold at least 1 event')
+    if (events.length > MAX_EVENTS) {
+      return failure(c, 400, `events must hold at most ${MAX_EVENTS} events`)
+    }
+    const site = c.get('site')
+    let result: Awaited<ReturnType<typeof deps.collector.collect>>
+    try {
+      result = await deps.collector.collect(site, events, {
+        ip: clientIp(c, deps),
+        userAgent: c.req.header('user-agent') ?? '',
+        country: viewerCountry(c),
+      })
+    } catch (error) {
+      c.get('log').error({ err: error, site: site.id }, 'ingest commit failed')
+      throw storageUnavailable('events could not be stored')
+    }
+    if (result.accepted === 0) {
+      return failure(c, 400, 'no valid events', { rejected: result.rejected })
+    }
+    return success(c, result)
+  })
   return app
 }
