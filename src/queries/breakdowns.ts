@@ -18,9 +18,12 @@ function countryName(code: string): string {
 interface BreakdownDefinition {
   dim: string
   orderBy: CounterName
+  /** What `shape` reads; only these are summed. */
+  counters: readonly CounterName[]
   shape: (row: RollupRow) => Record<string, string | number>
 }
 
+const VISITORS_AND_SESSIONS: readonly CounterName[] = ['visitors', 'sessions', 'bounces']
 const visitorsAndSessions = (key: string) => (r: RollupRow) => ({
   [key]: r.value,
   visitors: r.visitors,
@@ -32,11 +35,13 @@ export const BREAKDOWNS = {
   top_pages: {
     dim: 'page',
     orderBy: 'pageviews',
+    counters: ['pageviews', 'visitors'],
     shape: (r) => ({ page_url: r.value, pageviews: r.pageviews, visitors: r.visitors }),
   },
   entry_pages: {
     dim: 'entry_page',
     orderBy: 'sessions',
+    counters: ['sessions', 'visitors', 'bounces'],
     shape: (r) => ({
       page_url: r.value,
       entries: r.sessions,
@@ -47,23 +52,61 @@ export const BREAKDOWNS = {
   exit_pages: {
     dim: 'exit_page',
     orderBy: 'sessions',
+    counters: ['sessions'],
     shape: (r) => ({ page_url: r.value, exits: r.sessions }),
   },
-  sources: { dim: 'source', orderBy: 'visitors', shape: visitorsAndSessions('source') },
-  channels: { dim: 'channel', orderBy: 'visitors', shape: visitorsAndSessions('channel') },
-  utm_sources: { dim: 'utm_source', orderBy: 'visitors', shape: visitorsAndSessions('utm_source') },
-  utm_mediums: { dim: 'utm_medium', orderBy: 'visitors', shape: visitorsAndSessions('utm_medium') },
+  sources: {
+    dim: 'source',
+    orderBy: 'visitors',
+    counters: VISITORS_AND_SESSIONS,
+    shape: visitorsAndSessions('source'),
+  },
+  channels: {
+    dim: 'channel',
+    orderBy: 'visitors',
+    counters: VISITORS_AND_SESSIONS,
+    shape: visitorsAndSessions('channel'),
+  },
+  utm_sources: {
+    dim: 'utm_source',
+    orderBy: 'visitors',
+    counters: VISITORS_AND_SESSIONS,
+    shape: visitorsAndSessions('utm_source'),
+  },
+  utm_mediums: {
+    dim: 'utm_medium',
+    orderBy: 'visitors',
+    counters: VISITORS_AND_SESSIONS,
+    shape: visitorsAndSessions('utm_medium'),
+  },
   utm_campaigns: {
     dim: 'utm_campaign',
     orderBy: 'visitors',
+    counters: VISITORS_AND_SESSIONS,
     shape: visitorsAndSessions('utm_campaign'),
   },
-  browsers: { dim: 'browser', orderBy: 'visitors', shape: visitorsAndSessions('browser') },
-  os: { dim: 'os', orderBy: 'visitors', shape: visitorsAndSessions('os') },
-  devices: { dim: 'device', orderBy: 'visitors', shape: visitorsAndSessions('device') },
+  browsers: {
+    dim: 'browser',
+    orderBy: 'visitors',
+    counters: VISITORS_AND_SESSIONS,
+    shape: visitorsAndSessions('browser'),
+  },
+  os: {
+    dim: 'os',
+    orderBy: 'visitors',
+    counters: VISITORS_AND_SESSIONS,
+    shape: visitorsAndSessions('os'),
+  },
+  devices: {
+    dim: 'device',
+    orderBy: 'visitors',
+    counters: VISITORS_AND_SESSIONS,
+    shape: visitorsAndSessions('device'),
+  },
   countries: {
     dim: 'country',
     orderBy: 'visitors',
+    counters: ['visitors', 'sessions'],
     shape: (r) => ({
       country: r.value,
       country_name: countryName(r.value),
@@ -74,6 +117,7 @@ export const BREAKDOWNS = {
   events: {
     dim: 'event',
     orderBy: 'events',
+    counters: ['events', 'visitors'],
     shape: (r) => ({ name: r.value, events: r.events, visitors: r.visitors }),
   },
 } satisfies Record<string, BreakdownDefinition>
@@ -96,6 +140,7 @@ export async function breakdowns(store: Store, query: StatsQuery): Promise<Break
           site_id: query.site_id,
           dim: def.dim,
           orderBy: def.orderBy,
+          counters: def.counters,
           limit: query.limit,
         })
         return [name, rows.map(def.shape)] as const

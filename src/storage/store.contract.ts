@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { enrichedEvent } from '../../test/support/enriched-event.ts'
-import { hourBucket } from '../core/calendar.ts'
-import type { EnrichedEvent, Site } from '../core/types.ts'
+import { addDays, hourBucket } from '../core/calendar.ts'
+import type { EnrichedEvent, RollupKey, Site } from '../core/types.ts'
 import { commitEvents } from '../ingest/commit-events.ts'
 import type { RollupRow, Store } from './store.ts'
 
@@ -24,6 +24,16 @@ const site: Site = {
   timezone: 'UTC',
   api_key: 'key-site-a-0123456789',
   created_at: T0,
+}
+
+const NO_COUNTS = {
+  pageviews: 0,
+  visitors: 0,
+  sessions: 0,
+  bounces: 0,
+  duration_ms: 0,
+  events: 0,
+  bots: 0,
 }
 
 function total(rows: RollupRow[], name: keyof RollupRow): number {
@@ -332,6 +342,121 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
           ['2026-01-15', 2],
           ['2026-01-16', 1],
         ])
+      })
+
+      it('sums long ranges exactly, also after late counts for buckets long closed', async () => {
+        // 70 days and 40 hours of page counts, written in time order as traffic arrives; then
+        // late counts for old buckets. Every range must equal the plain sum of what was added.
+        const model = new Map<string, Map<string, number>>()
+        const add = async (entries: Array<[RollupKey, number]>) => {
+          for (const [key, pageviews] of entries) {
+            const at = `${key.grain}:${key.bucket}`
+            const values = model.get(at) ?? new Map<string, number>()
+            values.set(key.value, (values.get(key.value) ?? 0) + pageviews)
+            model.set(at, values)
+          }
+          await store.ingest((unit) =>
+            unit.write({
+              sessions: [],
+              deltas: entries.flatMap(([key, pageviews]) => [
+                { key, counters: { ...NO_COUNTS, pageviews, visitors: 1 } },
+                { key: { ...key, dim: '', value: '' }, counters: { ...NO_COUNTS, pageviews } },
+              ]),
+              processedThrough: 0,
+            }),
+          )
+        }
+        const day = (i: number) => addDays('2026-01-01', i)
+        const dayKey = (i: number, value: string): RollupKey => ({
+          grain: 'day',
+          site_id: 'site-a',
+          bucket: day(i),
+          dim: 'page',
+          value,
+        })
+        const H0 = hourBucket(T0)
+        const hourKey = (i: number, value: string): RollupKey => ({
+          grain: 'hour',
+          site_id: 'site-a',
+          bucket: H0 + i,
+          dim: 'page',
+          value,
+        })
+        for (let i = 0; i < 70; i++) {
+          await add([
+            [dayKey(i, '/a'), 1 + (i % 5)],
+            [dayKey(i, '/b'), 2 + (i % 3)],
+            ...(i % 4 === 0 ? [[dayKey(i, '/c'), 7] as [RollupKey, number]] : []),
+          ])
+        }
+        for (let i = 0; i < 40; i++) {
+          await add([
+            [hourKey(i, '/a'), 1 + (i % 4)],
+            [hourKey(i, '/b'), 3],
+          ])
+        }
+        await add([
+          [dayKey(5, '/c'), 100],
+          [dayKey(33, '/a'), 40],
+          [dayKey(20, '/late'), 1000],
+          [dayKey(60, '/b'), 9],
+          [hourKey(3, '/b'), 50],
+          [hourKey(17, '/new'), 60],
+        ])
+
+        const expected = (grain: 'day' | 'hour', from: number, to: number) => {
+          const sums = new Map<string, number>()
+          for (let i = from; i <= to; i++) {
+            const at = grain === 'day' ? `day:${day(i)}` : `hour:${H0 + i}`
+            for (const [value, n] of model.get(at) ?? [])
+              sums.set(value, (sums.get(value) ?? 0) + n)
+          }
+          return [...sums].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1))
+        }
+        const ranges: Array<[number, number]> = [
+          [0, 69],
+          [0, 29],
+          [3, 40],
+          [10, 10],
+          [31, 62],
+          [40, 69],
+          [17, 47],
+        ]
+        for (const [from, to] of ranges) {
+          const rows = await store.topValues({
+            grain: 'day',
+            site_id: 'site-a',
+            dim: 'page',
+            from: day(from),
+            to: day(to),
+            orderBy: 'pageviews',
+            limit: 10,
+          })
+          expect(
+            rows.map((r) => [r.value, r.pageviews]),
+            `days ${from}..${to}`,
+          ).toEqual(expected('day', from, to))
+        }
+        for (const [from, to] of [
+          [0, 39],
+          [0, 23],
+          [15, 38],
+          [2, 5],
+        ] as const) {
+          const rows = await store.topValues({
+            grain: 'hour',
+            site_id: 'site-a',
+            dim: 'page',
+            from: H0 + from,
+            to: H0 + to,
+            orderBy: 'pageviews',
+            limit: 10,
+          })
+          expect(
+            rows.map((r) => [r.value, r.pageviews]),
+            `hours ${from}..${to}`,
+          ).toEqual(expected('hour', from, to))
+        }
       })
 
       it("lists an identified user's sessions newest first, page by page", async () => {

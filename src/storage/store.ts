@@ -94,6 +94,11 @@ export type CounterName = keyof Omit<RollupRow, 'bucket' | 'dim' | 'value'>
 export interface TopValuesQuery extends Omit<RollupRange, 'value'> {
   orderBy: CounterName
   limit: number
+  /**
+   * The counters the caller reads (it must include `orderBy`); the others come back as 0.
+   * All when absent. Summing only what a table shows halves the work of the long ones.
+   */
+  counters?: readonly CounterName[]
 }
 
 /** What the live view needs of a recent event; rebuilt from storage after a restart. */

@@ -136,6 +136,28 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE visitor_mark_log (day TEXT NOT NULL, mark INTEGER NOT NULL);
   CREATE INDEX visitor_mark_log_by_day ON visitor_mark_log (day);
   `,
+  // v4: span rollups (see spans.ts) for breakdowns over long ranges, and an index to read one
+  // dimension value over time (a page or source filter) without scanning every other value.
+  `
+  CREATE TABLE rollup_span (
+    site_id TEXT NOT NULL,
+    grain TEXT NOT NULL,
+    level INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    dim TEXT NOT NULL,
+    value TEXT NOT NULL,${COUNTER_COLUMNS},
+    PRIMARY KEY (site_id, grain, level, start, dim, value)
+  ) WITHOUT ROWID;
+  CREATE TABLE span_window (
+    site_id TEXT NOT NULL,
+    grain TEXT NOT NULL,
+    origin INTEGER NOT NULL,
+    through INTEGER NOT NULL,
+    PRIMARY KEY (site_id, grain)
+  ) WITHOUT ROWID;
+  CREATE INDEX rollup_day_by_value ON rollup_day (site_id, dim, value, bucket);
+  CREATE INDEX rollup_hour_by_value ON rollup_hour (site_id, dim, value, bucket);
+  `,
 ]
 
 export function migrate(db: Database.Database): number {

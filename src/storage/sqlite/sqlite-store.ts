@@ -26,6 +26,7 @@ import {
 } from '../store.ts'
 import { markHash } from './mark-hash.ts'
 import { migrate } from './migrations.ts'
+import { SpanRollups } from './span-rollups.ts'
 
 export interface SqliteStoreOptions {
   /** Path of the database file; ":memory:" is refused, the embedded shape is a real file. */
@@ -112,7 +113,7 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const
   private readonly db: Database.Database
   private readonly statements
-  private readonly topStatements = new Map<string, Database.Statement>()
+  private readonly spans: SpanRollups
   /** Visitor marks per day: a Set lookup on the hot path, an append to the log when new. */
   private readonly markSets = new Map<string, Set<number>>()
   /** Serialises units of work: one write transaction at a time. */
@@ -130,6 +131,7 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON')
     migrate(this.db)
     this.statements = this.prepare()
+    this.spans = new SpanRollups(this.db)
   }
 
   private prepare() {
@@ -143,7 +145,9 @@ export class SqliteStore implements Store {
       )
     const rollupRange = (table: string, oneValue: boolean) =>
       db.prepare(
-        `SELECT * FROM ${table} WHERE site_id = ? AND dim = ? AND bucket BETWEEN ? AND ?
+        // One value over time (a filter) reads that value's rows only, not the whole range.
+        `SELECT * FROM ${table} ${oneValue ? `INDEXED BY ${table}_by_value` : ''}
+         WHERE site_id = ? AND dim = ? AND bucket BETWEEN ? AND ?
          ${oneValue ? 'AND value = ?' : ''} ORDER BY bucket, value`,
       )
     return {
@@ -287,6 +291,7 @@ export class SqliteStore implements Store {
           if (delta.key.grain === 'hour') s.addHour.run(row)
           else s.addDay.run(row)
         }
+        this.spans.afterWrite(deltas)
         s.retireQueue.run(processedThrough)
       },
     }
@@ -300,6 +305,7 @@ export class SqliteStore implements Store {
     } catch (error) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK')
       for (const [set, hash] of claimed) set.delete(hash)
+      this.spans.forget()
       throw error
     }
   }
@@ -376,26 +382,16 @@ export class SqliteStore implements Store {
   }
 
   async topValues(query: TopValuesQuery): Promise<RollupRow[]> {
-    // One statement per (grain, order) pair, prepared on first use; the counter name is
-    // checked against the fixed list before it becomes part of SQL. Rows whose counters net
-    // to zero (an exit page that moved on) are left out.
-    if (!COUNTER_NAMES.includes(query.orderBy)) {
-      throw new Error(`SqliteStore.topValues: unknown counter ${query.orderBy}`)
+    // The counter name is checked against the fixed list before it becomes part of SQL.
+    for (const name of [query.orderBy, ...(query.counters ?? [])]) {
+      if (!COUNTER_NAMES.includes(name)) {
+        throw new Error(`SqliteStore.topValues: unknown counter ${name}`)
+      }
     }
-    const key = `${query.grain}:${query.orderBy}`
-    let statement = this.topStatements.get(key)
-    if (!statement) {
-      const sums = COUNTER_NAMES.map((n) => `SUM(${n}) AS ${n}`).join(', ')
-      statement = this.db.prepare(
-        `SELECT '' AS bucket, dim, value, ${sums}
-         FROM rollup_${query.grain} WHERE site_id = ? AND dim = ? AND bucket BETWEEN ? AND ?
-         GROUP BY value
-         HAVING SUM(pageviews) + SUM(visitors) + SUM(sessions) + SUM(events) + SUM(bots) > 0
-         ORDER BY SUM(${query.orderBy}) DESC, value LIMIT ?`,
-      )
-      this.topStatements.set(key, statement)
+    if (query.counters && !query.counters.includes(query.orderBy)) {
+      throw new Error(`SqliteStore.topValues: counters must include ${query.orderBy}`)
     }
-    return statement.all(query.site_id, query.dim, query.from, query.to, query.limit) as RollupRow[]
+    return this.spans.topValues(query)
   }
 
   async userSessions(query: UserSessionsQuery): Promise<SessionState[]> {
@@ -428,11 +424,13 @@ export class SqliteStore implements Store {
     const s = this.statements
     const keepDaysFrom = utcDay(policy.now - MARK_KEEP_DAYS * 86_400_000)
     for (const day of this.markSets.keys()) if (day < keepDaysFrom) this.markSets.delete(day)
+    const hourCutoff = hourBucket(policy.now) - HOURLY_DIMENSION_KEEP_HOURS
+    const siteIds = (s.allSites.all() as Site[]).map((site) => site.id)
     return this.db.transaction(() => ({
       events: s.sweepEvents.run(policy.now - policy.eventTtlMs).changes,
       marks: s.sweepMarks.run(keepDaysFrom).changes,
-      hourly_dimension_rows: s.sweepHourly.run(hourBucket(policy.now) - HOURLY_DIMENSION_KEEP_HOURS)
-        .changes,
+      hourly_dimension_rows:
+        s.sweepHourly.run(hourCutoff).changes + this.spans.sweepHours(siteIds, hourCutoff),
       salts: s.sweepSalts.run(keepDaysFrom).changes,
     }))()
   }
