@@ -1,8 +1,9 @@
 /**
  * Ingest benchmark (`npm run bench:ingest`).
  *
- * Starts the real server (`node --import tsx src/entry/node.ts`, default LOG_LEVEL=info, logs
- * to a file) as a child process on a fresh DATA_DIR, drives it from this process with
+ * Starts the real server as `npm start` runs it (the bundle in dist/server, rebuilt first;
+ * default LOG_LEVEL=info, logs to a file) as a child process on a fresh DATA_DIR, drives it
+ * from this process with
  * autocannon (50 connections, realistic varied bodies), and checks that every acknowledged
  * event is in SQLite. Scenarios: single-event requests, 20-event batches, and the bare Hono
  * framework (`bench/baseline-server.ts`) as the ceiling. Results: bench/results/ingest.json.
@@ -21,12 +22,12 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import Database from 'better-sqlite3'
+import { builtBaselineArgs, builtServerArgs } from './support/built-server.ts'
 import { cleanupOnExit } from './support/cleanup.ts'
 import { Traffic, USER_AGENTS } from './traffic.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RESULTS_FILE = join(ROOT, 'bench', 'results', 'ingest.json')
-const TSX_LOADER = import.meta.resolve('tsx')
 const HOST = '127.0.0.1'
 const API_KEY = 'bench_ingest_key_0123456789'
 
@@ -64,6 +65,8 @@ const SCENARIOS: readonly Scenario[] = [
 // Cleanup: every child and temp dir is registered, and removed on any way out.
 
 const { children, tempDirs, cleanupSync } = cleanupOnExit(GLOBAL_LIMIT_MS)
+const SERVER_ARGS = builtServerArgs()
+const BASELINE_ARGS = builtBaselineArgs()
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
@@ -101,16 +104,13 @@ async function startServer(kind: Scenario['server']): Promise<ServerProcess> {
   tempDirs.add(dir)
   const dataDir = join(dir, 'data')
   mkdirSync(dataDir)
-  const entry = join(
-    ROOT,
-    kind === 'liveinsight' ? 'src/entry/node.ts' : 'bench/baseline-server.ts',
-  )
+  const entry = kind === 'liveinsight' ? SERVER_ARGS : BASELINE_ARGS
   // stdout (one JSON log line per request at LOG_LEVEL=info) goes straight to a file, so it
   // can never back up; cwd is the temp dir so no stray `.env` changes the configuration.
   const logFile = join(dir, 'stdout.log')
   const logFd = openSync(logFile, 'w')
   const profile = CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF_DIR] : []
-  const child = spawn(process.execPath, [...profile, '--import', TSX_LOADER, entry], {
+  const child = spawn(process.execPath, [...profile, ...entry], {
     cwd: dir,
     env: {
       ...process.env,

@@ -7,7 +7,7 @@
  *    and two noise sites (BENCH_NOISE_EVENTS each, default 200k, other time zones). Measures
  *    the commit rate and the database size; then runs one sweep, as the server does at start,
  *    so the server sees the steady-state shape (raw events of the last EVENT_TTL_HOURS only).
- * 2. QUERY: starts the real server (`node --import tsx src/entry/node.ts`) in a child process
+ * 2. QUERY: starts the real server as `npm start` runs it (dist/server, rebuilt first) in a child process
  *    with the stats cache off, signs in, and times /api/stats for several periods and
  *    filters over HTTP (BENCH_RUNS runs after BENCH_WARMUP warm-ups), plus /api/realtime when
  *    that route exists. Samples the server's RSS.
@@ -43,11 +43,11 @@ import { filteredRows } from '../src/queries/period-counters.ts'
 import { statsReport } from '../src/queries/stats-report.ts'
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.ts'
 import { mergeByTime, SiteTraffic } from './event-world.ts'
+import { builtServerArgs } from './support/built-server.ts'
 import { cleanupOnExit } from './support/cleanup.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RESULTS_FILE = join(ROOT, 'bench', 'results', 'query.json')
-const TSX_LOADER = import.meta.resolve('tsx')
 const HOST = '127.0.0.1'
 const ADMIN_PASSWORD = 'bench-query-password'
 
@@ -80,6 +80,7 @@ const RSS_SAMPLE_MS = 100
 // Cleanup: children and temp dirs are registered and removed on any way out.
 
 const { children, tempDirs, cleanupSync } = cleanupOnExit(GLOBAL_LIMIT_MS)
+const SERVER_ARGS = builtServerArgs()
 
 const round = (value: number, digits = 0) => Math.round(value * 10 ** digits) / 10 ** digits
 const mb = (bytes: number) => round(bytes / 1024 / 1024, 1)
@@ -362,9 +363,9 @@ function exited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null
 }
 
-/** Spawns `src/entry/node.ts` and resolves with the URL of its `listening` log line. */
+/** Spawns the built server (as `npm start` runs it) and resolves with the URL of its `listening` log line. */
 function startServer(dataDir: string, cwd: string): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, join(ROOT, 'src/entry/node.ts')], {
+  const child = spawn(process.execPath, SERVER_ARGS, {
     // cwd is a temp dir so no stray `.env` changes the configuration.
     cwd,
     env: {

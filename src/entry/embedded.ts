@@ -4,10 +4,12 @@ import { join } from 'node:path'
 import { serve } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import { createDashboardAuth } from '../auth/dashboard-auth.ts'
+import { APP_ROOT } from '../config/app-root.ts'
 import type { Config } from '../config/env.ts'
 import type { Site } from '../core/types.ts'
 import { createApp } from '../http/create-app.ts'
 import { Collector } from '../ingest/collector.ts'
+import { WriterThread } from '../ingest/writer-thread.ts'
 import { ACTIVE_SESSION_MS, LiveWindow } from '../live/live-window.ts'
 import type { Logger } from '../log/logger.ts'
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
@@ -17,7 +19,7 @@ import { builtTrackerScript } from './tracker-script.ts'
 const SWEEP_EVERY_MS = 5 * 60_000
 
 export const VERSION = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  JSON.parse(readFileSync(join(APP_ROOT, 'package.json'), 'utf8')) as {
     version: string
   }
 ).version
@@ -46,8 +48,18 @@ export async function startEmbedded(
   const databaseFile = join(config.DATA_DIR, 'liveinsight.db')
   const store = new SqliteStore({ file: databaseFile, synchronous: config.SQLITE_SYNCHRONOUS })
   const { site, generatedKey } = await ensureDefaultSite(store, config.API_KEY, Date.now())
+  // Commits and roll-ups run on a writer thread with its own connection (writer-thread.ts).
+  const writer = new WriterThread(
+    {
+      file: databaseFile,
+      synchronous: config.SQLITE_SYNCHRONOUS,
+      sessionTimeoutMs: config.SESSION_TIMEOUT_MINUTES * 60_000,
+      logLevel: config.LOG_LEVEL,
+    },
+    logger,
+  )
   const collector = new Collector(store, {
-    sessionTimeoutMs: config.SESSION_TIMEOUT_MINUTES * 60_000,
+    writer,
     ...(options.now ? { now: options.now } : {}),
     logger,
   })
@@ -75,7 +87,7 @@ export async function startEmbedded(
   })
 
   const sweep = () =>
-    store
+    writer
       .sweep({ now: Date.now(), eventTtlMs: config.EVENT_TTL_HOURS * 3_600_000 })
       .then((removed) => logger.info({ removed }, 'sweep'))
       .catch((error: unknown) => logger.error({ err: error }, 'sweep failed'))

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { DIST_DIR } from '../config/app-root.ts'
 
 /** Where `npm run build:tracker` writes the tracker. */
-export const TRACKER_FILE = fileURLToPath(new URL('../../dist/liveinsight.js', import.meta.url))
+export const TRACKER_FILE = join(DIST_DIR, 'liveinsight.js')
 
 /**
  * The built tracker for `GET /liveinsight.js`, read once at start-up. While the file is

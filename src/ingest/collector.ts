@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { localDay } from '../core/calendar.ts'
 import { parseEventInput } from '../core/event-schema.ts'
 import type { EnrichedEvent, Site } from '../core/types.ts'
@@ -6,8 +6,8 @@ import type { Logger } from '../log/logger.ts'
 import type { LiveEvent, Store } from '../storage/store.ts'
 import type { BotHit } from './commit-events.ts'
 import { enrichEvent, type RequestContext } from './enrich-event.ts'
+import type { EventWriter } from './event-writer.ts'
 import { GroupCommit } from './group-commit.ts'
-import { RollupStage } from './rollup-stage.ts'
 import { SaltCache } from './salt-cache.ts'
 
 export interface Rejection {
@@ -24,7 +24,8 @@ export interface CollectResult {
 }
 
 export interface CollectorOptions {
-  sessionTimeoutMs: number
+  /** Stores what is accepted and rolls it up (on this thread or a writer thread). */
+  writer: EventWriter
   /** How long a group commit may wait to gather concurrent requests (default 4 ms). */
   commitWaitMs?: number
   now?: () => number
@@ -43,7 +44,7 @@ export class Collector {
   private readonly committer: GroupCommit<Item, Outcome>
   private readonly now: () => number
   private readonly listeners = new Set<(events: LiveEvent[]) => void>()
-  private readonly rollups: RollupStage
+  private readonly writer: EventWriter
 
   constructor(
     private readonly store: Store,
@@ -51,15 +52,7 @@ export class Collector {
   ) {
     this.salts = new SaltCache(store)
     this.now = options.now ?? Date.now
-    const rollupOptions = {
-      sessionTimeoutMs: options.sessionTimeoutMs,
-      // Time first, so new sessions append to the table instead of landing on random pages.
-      newSessionId: () =>
-        `${Date.now().toString(36).padStart(9, '0')}${randomBytes(9).toString('base64url')}`,
-    }
-    this.rollups = new RollupStage(store, rollupOptions, options.logger)
-    // Whatever a previous run accepted but did not roll up yet (a crash, a restart).
-    this.rollups.poke()
+    this.writer = options.writer
     this.committer = new GroupCommit(
       async (items) => {
         const events: EnrichedEvent[] = []
@@ -68,8 +61,7 @@ export class Collector {
           if (item.kind === 'event') events.push(item.event)
           else bots.push(item.hit)
         }
-        const fresh = await this.store.accept(events, bots)
-        this.rollups.poke()
+        const fresh = await this.writer.accept(events, bots)
         const stored = events.filter((_, i) => fresh[i])
         if (stored.length) this.publish(stored.map(liveEventOf))
         let next = 0
@@ -132,13 +124,13 @@ export class Collector {
   /** Resolves once everything accepted so far is rolled up into sessions and counters. */
   async settle(): Promise<void> {
     await this.committer.drain()
-    await this.rollups.settle()
+    await this.writer.settle()
   }
 
-  /** Waits for every submitted event to be committed (used on shutdown). */
+  /** Commits every submitted event and rolls it up, then stops the writer (shutdown). */
   async drain(): Promise<void> {
-    await this.settle()
-    this.rollups.close()
+    await this.committer.drain()
+    await this.writer.close()
   }
 }
 

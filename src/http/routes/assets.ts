@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { Hono } from 'hono'
+import { DIST_DIR } from '../../config/app-root.ts'
 import type { AppEnv } from '../app-env.ts'
 import { failure } from '../envelope.ts'
 
 /** Built by `npm run build:dashboard`; nothing comes from a CDN. */
-const DEFAULT_DIST = fileURLToPath(new URL('../../../dist/', import.meta.url))
+const DEFAULT_DIST = DIST_DIR
 
 const ASSETS: Record<string, { file: string; type: string }> = {
   'dashboard.css': { file: 'dashboard.css', type: 'text/css; charset=utf-8' },

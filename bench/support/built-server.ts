@@ -1,0 +1,34 @@
+import { execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { buildSync } from 'esbuild'
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+
+/**
+ * The server exactly as `npm start` runs it: the bundle in dist/server, rebuilt from the
+ * current sources first. Returns the node arguments that start it.
+ */
+export function builtServerArgs(): string[] {
+  execFileSync(process.execPath, ['--import', 'tsx', 'scripts/build-server.ts'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  })
+  return [`${ROOT}dist/server/node.mjs`]
+}
+
+/** The bare-Hono floor (bench/baseline-server.ts), bundled the same way so both run as JS. */
+export function builtBaselineArgs(): string[] {
+  const outfile = `${ROOT}dist/bench/baseline-server.mjs`
+  buildSync({
+    absWorkingDir: ROOT,
+    entryPoints: ['bench/baseline-server.ts'],
+    outfile,
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'warning',
+  })
+  return [outfile]
+}

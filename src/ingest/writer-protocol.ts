@@ -1,0 +1,28 @@
+import type { BotHit, EnrichedEvent } from '../core/types.ts'
+import type { SweepPolicy, SweepResult } from '../storage/store.ts'
+
+/** What the writer thread is started with. */
+export interface WriterSetup {
+  file: string
+  synchronous: 'FULL' | 'NORMAL'
+  sessionTimeoutMs: number
+  logLevel: string
+}
+
+/** Calls from the HTTP thread to the writer thread; each is answered once, by id. */
+export type WriterCall =
+  | { id: number; op: 'accept'; events: readonly EnrichedEvent[]; bots: readonly BotHit[] }
+  | { id: number; op: 'settle' }
+  | { id: number; op: 'sweep'; policy: SweepPolicy }
+  | { id: number; op: 'close' }
+
+export interface WriterResults {
+  accept: boolean[]
+  settle: undefined
+  sweep: SweepResult
+  close: undefined
+}
+
+export type WriterAnswer =
+  | { id: number; ok: true; value: WriterResults[keyof WriterResults] }
+  | { id: number; ok: false; message: string }
