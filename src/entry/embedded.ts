@@ -9,7 +9,7 @@ import type { Config } from '../config/env.ts'
 import type { Site } from '../core/types.ts'
 import { createApp } from '../http/create-app.ts'
 import { Collector } from '../ingest/collector.ts'
-import { WriterThread } from '../ingest/writer-thread.ts'
+import { WriterThreads } from '../ingest/writer-thread.ts'
 import { ACTIVE_SESSION_MS, LiveWindow } from '../live/live-window.ts'
 import type { Logger } from '../log/logger.ts'
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
@@ -48,8 +48,8 @@ export async function startEmbedded(
   const databaseFile = join(config.DATA_DIR, 'liveinsight.db')
   const store = new SqliteStore({ file: databaseFile, synchronous: config.SQLITE_SYNCHRONOUS })
   const { site, generatedKey } = await ensureDefaultSite(store, config.API_KEY, Date.now())
-  // Commits and roll-ups run on a writer thread with its own connection (writer-thread.ts).
-  const writer = new WriterThread(
+  // Commits and roll-ups run on writer threads with their own connections (writer-thread.ts).
+  const writer = new WriterThreads(
     {
       file: databaseFile,
       synchronous: config.SQLITE_SYNCHRONOUS,

@@ -20,7 +20,7 @@ export class RollupStage {
     private readonly options: RollupOptions,
     private readonly logger: Logger,
     private readonly intervalMs = 500,
-    private readonly sliceSize = 2000,
+    private readonly sliceSize = 5000,
   ) {}
 
   /** Something was queued: make sure a run is scheduled. */

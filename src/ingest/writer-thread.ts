@@ -20,14 +20,11 @@ type Pending = { resolve: (value: never) => void; reject: (error: Error) => void
 type CallOf<K extends WriterCall['op']> = Omit<Extract<WriterCall, { op: K }>, 'id'>
 
 /**
- * The embedded server's writer: accept, roll-up and sweep run on a worker thread with its
- * own SQLite connection (writer-worker.ts). The HTTP thread then never waits on a commit's
- * fsync or a roll-up slice, and the roll-up gets the second core. An answer comes only after
- * the worker committed, so an acknowledged event is as durable as before. If the thread dies,
- * the calls in flight fail (their requests get a 503 and are retried by the tracker) and a
- * new thread starts; whatever was accepted is still queued in the file.
+ * One writer worker (writer-worker.ts) and its calls, each answered by id. If the thread
+ * dies, the calls in flight fail (an accept's request gets a 503 and the tracker retries)
+ * and a new thread starts; whatever was accepted is still queued in the file.
  */
-export class WriterThread implements EventWriter {
+class WorkerClient {
   private worker: Worker
   private nextId = 1
   private readonly pending = new Map<number, Pending>()
@@ -72,7 +69,7 @@ export class WriterThread implements EventWriter {
     return worker
   }
 
-  private call<K extends WriterCall['op']>(call: CallOf<K>): Promise<WriterResults[K]> {
+  call<K extends WriterCall['op']>(call: CallOf<K>): Promise<WriterResults[K]> {
     const id = this.nextId++
     return new Promise<WriterResults[K]>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (value: never) => void, reject })
@@ -80,22 +77,49 @@ export class WriterThread implements EventWriter {
     })
   }
 
-  accept(events: readonly EnrichedEvent[], bots: readonly BotHit[]): Promise<boolean[]> {
-    return this.call<'accept'>({ op: 'accept', events, bots })
+  async close(): Promise<void> {
+    if (this.closing) return
+    try {
+      await this.call<'close'>({ op: 'close' })
+    } finally {
+      this.closing = true
+      await this.worker.terminate()
+    }
+  }
+}
+
+/**
+ * The embedded server's writer: two worker threads, each with its own SQLite connection. One
+ * commits accepted events (an answer comes only after that commit, so an acknowledged event
+ * is as durable as before); the other rolls them up and sweeps. The HTTP thread never waits
+ * on an fsync or a roll-up, and roll-up work never delays an accept by more than its short
+ * write transaction.
+ */
+export class WriterThreads implements EventWriter {
+  private readonly acceptor: WorkerClient
+  private readonly roller: WorkerClient
+
+  constructor(setup: Omit<WriterSetup, 'role'>, logger: Logger) {
+    this.acceptor = new WorkerClient({ ...setup, role: 'accept' }, logger)
+    this.roller = new WorkerClient({ ...setup, role: 'rollup' }, logger)
+  }
+
+  async accept(events: readonly EnrichedEvent[], bots: readonly BotHit[]): Promise<boolean[]> {
+    const fresh = await this.acceptor.call<'accept'>({ op: 'accept', events, bots })
+    void this.roller.call<'poke'>({ op: 'poke' }).catch(() => undefined)
+    return fresh
   }
 
   settle(): Promise<void> {
-    return this.call<'settle'>({ op: 'settle' })
+    return this.roller.call<'settle'>({ op: 'settle' })
   }
 
   sweep(policy: SweepPolicy): Promise<SweepResult> {
-    return this.call<'sweep'>({ op: 'sweep', policy })
+    return this.roller.call<'sweep'>({ op: 'sweep', policy })
   }
 
   async close(): Promise<void> {
-    if (this.closing) return
-    await this.call<'close'>({ op: 'close' })
-    this.closing = true
-    await this.worker.terminate()
+    await this.acceptor.close()
+    await this.roller.close()
   }
 }

@@ -1,32 +1,50 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { createLogger } from '../log/logger.ts'
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
-import { InProcessWriter } from './event-writer.ts'
+import { rollupOptions } from './event-writer.ts'
+import { RollupStage } from './rollup-stage.ts'
 import type { WriterAnswer, WriterCall, WriterResults, WriterSetup } from './writer-protocol.ts'
 
 /**
- * The writer thread of the embedded server: its own connection to the SQLite file, the only
- * one that commits events and roll-ups. Calls are handled in arrival order; roll-up slices
- * run between them, so an accept waits for at most one slice.
+ * A writer thread of the embedded server, with its own connection to the SQLite file. The
+ * `accept` thread commits events; the `rollup` thread turns them into sessions and counters
+ * and sweeps. Each holds SQLite's write lock only while it writes, so neither waits long for
+ * the other, and the thread answering HTTP waits for neither.
  */
 const port = parentPort
 if (!port) throw new Error('writer-worker: must run as a worker thread')
 const setup = workerData as WriterSetup
-const logger = createLogger(setup.logLevel).child({ thread: 'writer' })
+const logger = createLogger(setup.logLevel).child({ thread: setup.role })
 const store = new SqliteStore({ file: setup.file, synchronous: setup.synchronous })
-const writer = new InProcessWriter(store, setup.sessionTimeoutMs, logger)
+const rollups =
+  setup.role === 'rollup'
+    ? new RollupStage(store, rollupOptions(setup.sessionTimeoutMs), logger)
+    : undefined
+// Whatever a previous run accepted but did not roll up yet (a crash, a restart).
+rollups?.poke()
+
+function rollupsOf(op: string): RollupStage {
+  if (!rollups) throw new Error(`writer-worker: ${op} sent to the ${setup.role} thread`)
+  return rollups
+}
 
 async function answer(call: WriterCall): Promise<WriterResults[keyof WriterResults]> {
   switch (call.op) {
     case 'accept':
-      return writer.accept(call.events, call.bots)
+      return store.accept(call.events, call.bots)
+    case 'poke':
+      rollupsOf(call.op).poke()
+      return undefined
     case 'settle':
-      await writer.settle()
+      await rollupsOf(call.op).settle()
       return undefined
     case 'sweep':
-      return writer.sweep(call.policy)
+      return store.sweep(call.policy)
     case 'close':
-      await writer.close()
+      if (rollups) {
+        await rollups.settle()
+        rollups.close()
+      }
       await store.close()
       return undefined
   }

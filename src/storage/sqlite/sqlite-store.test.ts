@@ -1,8 +1,10 @@
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
+import { enrichedEvent } from '../../../test/support/enriched-event.ts'
 import { tempDir } from '../../../test/support/temp-dir.ts'
 import { describeStoreContract } from '../store.contract.ts'
+import { markHash } from './mark-hash.ts'
 import { MIGRATIONS } from './migrations.ts'
 import { SqliteStore } from './sqlite-store.ts'
 
@@ -52,6 +54,57 @@ describe('SqliteStore specifics', () => {
     )
     expect(claimedAgain).toEqual([true])
     await store.close()
+    dir.remove()
+  })
+
+  it('remembers claimed visitor marks across a restart, packed and pre-v5 rows alike', async () => {
+    const dir = tempDir()
+    const file = join(dir.path, 'x.db')
+    const mark = (visitor_id: string) => ({
+      site_id: 's',
+      day: '2026-01-01',
+      scope: '',
+      visitor_id,
+    })
+    const store = new SqliteStore({ file })
+    await store.ingest(async (unit) => {
+      expect(await unit.claimMarks([mark('a'), mark('b')])).toEqual([true, true])
+      await unit.write({ sessions: [], deltas: [], processedThrough: 0 })
+    })
+    await store.close()
+    // A mark logged one per row, as before v5.
+    const db = new Database(file)
+    db.prepare('INSERT INTO visitor_mark_log (day, mark) VALUES (?, ?)').run(
+      '2026-01-01',
+      markHash('s', '', 'old'),
+    )
+    db.close()
+    const again = new SqliteStore({ file })
+    const claimed = await again.ingest((unit) =>
+      unit.claimMarks([mark('a'), mark('old'), mark('b'), mark('new')]),
+    )
+    expect(claimed).toEqual([false, false, false, true])
+    await again.close()
+    dir.remove()
+  })
+
+  it('holds the write lock only while a roll-up writes, so accepts go on while it computes', async () => {
+    const dir = tempDir()
+    const file = join(dir.path, 'x.db')
+    const rollup = new SqliteStore({ file })
+    const acceptor = new SqliteStore({ file })
+    await rollup.ingest(async (unit) => {
+      await unit.queued(10)
+      // Another connection commits meanwhile; it would wait for the lock (and time out) if
+      // the unit had taken it at the start.
+      const started = Date.now()
+      expect(await acceptor.accept([enrichedEvent({ event_id: 'during' })], [])).toEqual([true])
+      expect(Date.now() - started).toBeLessThan(1000)
+      await unit.write({ sessions: [], deltas: [], processedThrough: 0 })
+    })
+    expect(await rollup.queueLength()).toBe(1)
+    await acceptor.close()
+    await rollup.close()
     dir.remove()
   })
 

@@ -24,7 +24,7 @@ import {
   type TopValuesQuery,
   type UserSessionsQuery,
 } from '../store.ts'
-import { markHash } from './mark-hash.ts'
+import { groupByDay, markHash, packMarks, unpackMarks } from './mark-hash.ts'
 import { migrate } from './migrations.ts'
 import { SpanRollups } from './span-rollups.ts'
 
@@ -181,8 +181,10 @@ export class SqliteStore implements Store {
            .map((c) => `${c} = excluded.${c}`)
            .join(', ')}`,
       ),
-      logMark: db.prepare('INSERT INTO visitor_mark_log (day, mark) VALUES (?, ?)'),
+      logMarks: db.prepare('INSERT INTO visitor_mark_blocks (day, marks) VALUES (?, ?)'),
+      // Marks logged one per row before v5; still read until their day is swept.
       marksOfDay: db.prepare('SELECT mark FROM visitor_mark_log WHERE day = ?').pluck(),
+      packedMarksOfDay: db.prepare('SELECT marks FROM visitor_mark_blocks WHERE day = ?').pluck(),
       addHour: counterUpsert('rollup_hour'),
       addDay: counterUpsert('rollup_day'),
       sessionById: db.prepare('SELECT * FROM sessions WHERE id = ?'),
@@ -223,6 +225,7 @@ export class SqliteStore implements Store {
         'DELETE FROM events WHERE site_id IN (SELECT id FROM sites) AND timestamp < ?',
       ),
       sweepMarks: db.prepare('DELETE FROM visitor_mark_log WHERE day < ?'),
+      sweepPackedMarks: db.prepare('DELETE FROM visitor_mark_blocks WHERE day < ?'),
       sweepHourly: db.prepare("DELETE FROM rollup_hour WHERE dim <> '' AND bucket < ?"),
       sweepSalts: db.prepare('DELETE FROM salts WHERE day < ?'),
       ping: db.prepare('SELECT count(*) FROM sites').pluck(),
@@ -254,10 +257,16 @@ export class SqliteStore implements Store {
     return run
   }
 
+  /**
+   * A roll-up unit reads and computes outside any transaction and holds the write lock only
+   * for `write`: this store is the only writer of sessions, marks and counters and the only
+   * remover of queue entries, so what it read cannot change underneath it, while accepts
+   * (appends to events and the queue, from another connection) go on meanwhile.
+   */
   private async runUnit<T>(work: (unit: IngestUnit) => Promise<T>): Promise<T> {
     const s = this.statements
-    // Marks claimed by this unit, taken back out of memory if the transaction rolls back.
-    const claimed: Array<[Set<number>, number]> = []
+    // Marks claimed by this unit: logged by `write`, taken back out of memory if it fails.
+    const claimed: Array<{ day: string; set: Set<number>; hash: number }> = []
     const unit: IngestUnit = {
       queued: async (limit) =>
         (s.queued.all(limit) as Array<{ seq: number; payload: string }>).map((row) => ({
@@ -280,31 +289,36 @@ export class SqliteStore implements Store {
           const hash = markHash(m.site_id, m.scope, m.visitor_id)
           if (set.has(hash)) return false
           set.add(hash)
-          claimed.push([set, hash])
-          s.logMark.run(m.day, hash)
+          claimed.push({ day: m.day, set, hash })
           return true
         }),
       write: async ({ sessions, deltas, processedThrough }) => {
-        for (const session of sessions) s.upsertSession.run(session)
-        for (const delta of deltas) {
-          const row = { ...delta.key, ...delta.counters }
-          if (delta.key.grain === 'hour') s.addHour.run(row)
-          else s.addDay.run(row)
+        this.db.exec('BEGIN IMMEDIATE')
+        try {
+          // One packed row per day for all the marks this unit claimed (8 bytes each).
+          for (const [day, hashes] of groupByDay(claimed)) {
+            s.logMarks.run(day, packMarks(hashes))
+          }
+          for (const session of sessions) s.upsertSession.run(session)
+          for (const delta of deltas) {
+            const row = { ...delta.key, ...delta.counters }
+            if (delta.key.grain === 'hour') s.addHour.run(row)
+            else s.addDay.run(row)
+          }
+          this.spans.afterWrite(deltas)
+          s.retireQueue.run(processedThrough)
+          this.db.exec('COMMIT')
+        } catch (error) {
+          if (this.db.inTransaction) this.db.exec('ROLLBACK')
+          throw error
         }
-        this.spans.afterWrite(deltas)
-        s.retireQueue.run(processedThrough)
+        claimed.length = 0
       },
     }
-    // Every step above is synchronous underneath, so nothing else touches the connection
-    // between BEGIN and COMMIT; the queue keeps a second unit from starting meanwhile.
-    this.db.exec('BEGIN IMMEDIATE')
     try {
-      const result = await work(unit)
-      this.db.exec('COMMIT')
-      return result
+      return await work(unit)
     } catch (error) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK')
-      for (const [set, hash] of claimed) set.delete(hash)
+      for (const { set, hash } of claimed) set.delete(hash)
       this.spans.forget()
       throw error
     }
@@ -315,6 +329,9 @@ export class SqliteStore implements Store {
     let set = this.markSets.get(day)
     if (!set) {
       set = new Set(this.statements.marksOfDay.all(day) as number[])
+      for (const packed of this.statements.packedMarksOfDay.all(day) as Buffer[]) {
+        for (const hash of unpackMarks(packed)) set.add(hash)
+      }
       this.markSets.set(day, set)
     }
     return set
@@ -428,7 +445,7 @@ export class SqliteStore implements Store {
     const siteIds = (s.allSites.all() as Site[]).map((site) => site.id)
     return this.db.transaction(() => ({
       events: s.sweepEvents.run(policy.now - policy.eventTtlMs).changes,
-      marks: s.sweepMarks.run(keepDaysFrom).changes,
+      marks: s.sweepMarks.run(keepDaysFrom).changes + s.sweepPackedMarks.run(keepDaysFrom).changes,
       hourly_dimension_rows:
         s.sweepHourly.run(hourCutoff).changes + this.spans.sweepHours(siteIds, hourCutoff),
       salts: s.sweepSalts.run(keepDaysFrom).changes,
