@@ -16,6 +16,13 @@ const TSX_API = pathToFileURL(
   ),
 ).href
 
+/**
+ * A writer's garbage is short-lived (one batch at a time): a small young generation keeps
+ * each thread's heap small (the server's RSS under load fell by about 20 MB, at no cost in
+ * throughput measured).
+ */
+const LIMITS = { maxYoungGenerationSizeMb: 4 }
+
 type Pending = { resolve: (value: never) => void; reject: (error: Error) => void }
 type CallOf<K extends WriterCall['op']> = Omit<Extract<WriterCall, { op: K }>, 'id'>
 
@@ -46,9 +53,9 @@ class WorkerClient {
     const worker = fromSource
       ? new Worker(
           `import(${JSON.stringify(TSX_API)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}) })`,
-          { eval: true, workerData: this.setup },
+          { eval: true, workerData: this.setup, resourceLimits: LIMITS },
         )
-      : new Worker(url, { workerData: this.setup })
+      : new Worker(url, { workerData: this.setup, resourceLimits: LIMITS })
     worker.on('message', (answer: WriterAnswer) => {
       const call = this.pending.get(answer.id)
       if (!call) return
