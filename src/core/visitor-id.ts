@@ -13,8 +13,13 @@ export function visitorId(input: {
   userAgent: string
 }): string {
   if (input.userId) return `u:${input.userId}`
-  return createHash('sha256')
-    .update(`${input.salt}\u001f${input.siteId}\u001f${input.ip}\u001f${input.userAgent}`)
-    .digest('base64url')
-    .slice(0, 22)
+  const key = `${input.salt}\u001f${input.siteId}\u001f${input.ip}\u001f${input.userAgent}`
+  // The events of one batch share all four: hash once per batch, not once per event.
+  if (key !== last.key) {
+    last.key = key
+    last.hash = createHash('sha256').update(key).digest('base64url').slice(0, 22)
+  }
+  return last.hash
 }
+
+const last = { key: '', hash: '' }
