@@ -70,6 +70,18 @@ describe('an acknowledged event survives kill -9', () => {
     expect(res.status).toBe(200)
     again.child.kill('SIGTERM')
     expect(await exited(again.child)).toBe(0)
+
+    // The roll-up thread took up what the killed server had queued: every stored page view
+    // is counted once, and nothing waits in the queue after a clean stop.
+    const after = new Database(join(dir.path, 'liveinsight.db'), { readonly: true })
+    const events = after.prepare('SELECT count(*) FROM events').pluck().get() as number
+    const counted = after
+      .prepare("SELECT sum(pageviews) FROM rollup_day WHERE dim = '' AND site_id = 'default'")
+      .pluck()
+      .get() as number
+    const queued = after.prepare('SELECT count(*) FROM ingest_queue').pluck().get() as number
+    after.close()
+    expect({ counted, queued }).toEqual({ counted: events, queued: 0 })
   }, 60_000)
 })
 

@@ -1,5 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+
+/** The bundle `npm start` runs; `npm test` builds it before the tests run. */
+const BUILT_SERVER = fileURLToPath(new URL('../../dist/server/node.mjs', import.meta.url))
 
 export interface ChildServer {
   child: ChildProcess
@@ -8,9 +13,15 @@ export interface ChildServer {
   output: () => string
 }
 
-/** `src/entry/node.ts` in its own process, as `npm start` runs it; resolves once it listens. */
+/**
+ * The built server (dist/server/node.mjs, writer threads included) in its own process, as
+ * `npm start` runs it; resolves once it listens.
+ */
 export function spawnServer(env: Record<string, string>, timeoutMs = 20_000): Promise<ChildServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/entry/node.ts'], {
+  if (!existsSync(BUILT_SERVER)) {
+    throw new Error(`${BUILT_SERVER} is missing: run npm run build:server (npm test does)`)
+  }
+  const child = spawn(process.execPath, ['--enable-source-maps', BUILT_SERVER], {
     env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
