@@ -2,6 +2,8 @@ import type { Logger } from '../log/logger.ts'
 import type { Store } from '../storage/store.ts'
 import { type RollupOptions, rollUpQueued } from './commit-events.ts'
 
+const FAILURES_BEFORE_ISOLATING = 3
+
 /**
  * Runs the roll-up (stage 2) in the background of one process. A roll-up commit rewrites
  * every counter page it touches, which costs about the same for 10 events as for 1,000, so
@@ -12,6 +14,8 @@ import { type RollupOptions, rollUpQueued } from './commit-events.ts'
  */
 export class RollupStage {
   private running: Promise<void> | null = null
+  /** Failed runs in a row; at FAILURES_BEFORE_ISOLATING the failing item is looked for. */
+  private failures = 0
   private timer: NodeJS.Timeout | null = null
   private closed = false
 
@@ -52,13 +56,41 @@ export class RollupStage {
     return this.running
   }
 
+  /**
+   * A slice that keeps failing (one malformed item, a bug hit by one event) would stop every
+   * counter for good. Rolls the slice up one item at a time instead; the first item that
+   * fails on its own is moved to the dead-letter table, and the rest go on.
+   */
+  private async isolateFailing(): Promise<void> {
+    for (let i = 0; i < this.sliceSize; i++) {
+      try {
+        if ((await rollUpQueued(this.store, this.options, 1)) === 0) return
+      } catch (error) {
+        const [oldest] = await this.store.ingest((unit) => unit.queued(1))
+        if (!oldest) return
+        const reason = error instanceof Error ? error.message : String(error)
+        await this.store.deadLetter(oldest.seq, reason, Date.now())
+        this.logger.error({ seq: oldest.seq, reason }, 'roll-up: item moved to the dead letters')
+        return
+      }
+    }
+  }
+
   private async run(): Promise<void> {
     for (;;) {
       let taken: number
       try {
         taken = await rollUpQueued(this.store, this.options, this.sliceSize)
+        this.failures = 0
       } catch (error) {
+        this.failures++
         this.logger.error({ err: error }, 'roll-up failed; the queue is kept and retried')
+        if (this.failures >= FAILURES_BEFORE_ISOLATING) {
+          this.failures = 0
+          await this.isolateFailing().catch((isolating: unknown) =>
+            this.logger.error({ err: isolating }, 'roll-up: looking for the failing item failed'),
+          )
+        }
         this.poke()
         return
       }

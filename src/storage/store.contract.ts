@@ -118,6 +118,21 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(await store.queueLength()).toBe(2)
       })
 
+      it('moves one queued item aside and keeps the others queued in order', async () => {
+        await store.accept(
+          ['a', 'b', 'c'].map((id, i) => enrichedEvent({ event_id: id, timestamp: T0 + i })),
+          [],
+        )
+        const seqs = await store.ingest(async (unit) => (await unit.queued(10)).map((q) => q.seq))
+        await store.deadLetter(seqs[1] as number, 'always fails', T0)
+        expect(await store.queueLength()).toBe(2)
+        const left = await store.ingest((unit) => unit.queued(10))
+        expect(left.map((q) => (q.item.kind === 'event' ? q.item.event.event_id : ''))).toEqual([
+          'a',
+          'c',
+        ])
+      })
+
       it('finds overlapping sessions and claims each mark once', async () => {
         await commit([enrichedEvent({ event_id: 'a', client_session_id: 'c1', timestamp: T0 })])
         await store.ingest(async (unit) => {

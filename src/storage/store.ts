@@ -154,6 +154,12 @@ export interface Store {
   ingest<T>(work: (unit: IngestUnit) => Promise<T>): Promise<T>
   /** How many accepted items wait for the roll-up. */
   queueLength(): Promise<number>
+  /**
+   * Moves one queued item that the roll-up keeps failing on out of the queue, with the
+   * reason, so it cannot hold up everything behind it. It is kept for inspection, not lost;
+   * the raw event stays stored too.
+   */
+  deadLetter(seq: number, reason: string, at: number): Promise<void>
 
   createSite(site: Site): Promise<void>
   getSite(id: string): Promise<Site | undefined>

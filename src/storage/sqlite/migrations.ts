@@ -164,6 +164,15 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE visitor_mark_blocks (day TEXT NOT NULL, marks BLOB NOT NULL);
   CREATE INDEX visitor_mark_blocks_by_day ON visitor_mark_blocks (day);
   `,
+  // v6: queued items the roll-up failed on again and again, moved aside (rollup-stage.ts).
+  `
+  CREATE TABLE ingest_dead_letter (
+    seq INTEGER PRIMARY KEY,
+    payload TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    failed_at INTEGER NOT NULL
+  );
+  `,
 ]
 
 export function migrate(db: Database.Database): number {

@@ -165,6 +165,11 @@ export class SqliteStore implements Store {
       queued: db.prepare('SELECT seq, payload FROM ingest_queue ORDER BY seq LIMIT ?'),
       retireQueue: db.prepare('DELETE FROM ingest_queue WHERE seq <= ?'),
       queueLength: db.prepare('SELECT count(*) FROM ingest_queue').pluck(),
+      copyToDeadLetter: db.prepare(
+        `INSERT OR REPLACE INTO ingest_dead_letter (seq, payload, reason, failed_at)
+         SELECT seq, payload, ?, ? FROM ingest_queue WHERE seq = ?`,
+      ),
+      unqueue: db.prepare('DELETE FROM ingest_queue WHERE seq = ?'),
       insertEvent: db.prepare(
         `INSERT OR IGNORE INTO events (${EVENT_COLUMNS.join(', ')})
          VALUES (${EVENT_COLUMNS.map((c) => `@${c}`).join(', ')})`,
@@ -249,6 +254,14 @@ export class SqliteStore implements Store {
 
   async queueLength(): Promise<number> {
     return this.statements.queueLength.get() as number
+  }
+
+  async deadLetter(seq: number, reason: string, at: number): Promise<void> {
+    const s = this.statements
+    this.db.transaction(() => {
+      s.copyToDeadLetter.run(reason, at, seq)
+      s.unqueue.run(seq)
+    })()
   }
 
   ingest<T>(work: (unit: IngestUnit) => Promise<T>): Promise<T> {
