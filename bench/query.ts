@@ -62,7 +62,8 @@ function envInt(name: string, fallback: number): number {
 const SETTINGS = {
   bigEvents: envInt('BENCH_EVENTS', 10_000_000),
   noiseEvents: envInt('BENCH_NOISE_EVENTS', 200_000),
-  batchSize: envInt('BENCH_BATCH', 5000),
+  // A loader batches: 50,000 events per commit fold repeated counter rows together.
+  batchSize: envInt('BENCH_BATCH', 50_000),
   runs: envInt('BENCH_RUNS', 50),
   warmup: envInt('BENCH_WARMUP', 3),
   /** Fewer days with fewer events keep 10M/30d's density for quick profiling runs. */
