@@ -42,3 +42,12 @@ export function normalizePageUrl(raw: string): NormalizedPage {
 function clip(value: string | null): string {
   return (value ?? '').trim().slice(0, 128)
 }
+
+/** Paths are stored percent-encoded; people read them decoded (a bad escape stays as is). */
+export function readablePath(path: string): string {
+  try {
+    return decodeURIComponent(path)
+  } catch {
+    return path
+  }
+}

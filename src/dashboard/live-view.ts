@@ -29,10 +29,4 @@ export function clockTime(iso: string, timeZone?: string): string {
   return date.toLocaleTimeString('en-GB', { hour12: false, ...(timeZone ? { timeZone } : {}) })
 }
 
-export function decodePath(path: string): string {
-  try {
-    return decodeURIComponent(path)
-  } catch {
-    return path
-  }
-}
+export { readablePath as decodePath } from '../core/page-url.ts'

@@ -1,14 +1,6 @@
+import { readablePath as readable } from '../../core/page-url.ts'
 import type { RealtimeSnapshot } from '../../live/live-window.ts'
 import { html, type SafeHtml } from '../html.ts'
-
-/** Paths are stored percent-encoded; people read them decoded. Escaping happens in `html`. */
-function readable(path: string): string {
-  try {
-    return decodeURIComponent(path)
-  } catch {
-    return path
-  }
-}
 
 function time(iso: string): string {
   return iso.slice(11, 19)

@@ -1,3 +1,4 @@
+import { readablePath } from '../../core/page-url.ts'
 import type { StatsReport } from '../../queries/stats-report.ts'
 import { html, type SafeHtml } from '../html.ts'
 
@@ -26,6 +27,11 @@ function change(value: number | null | undefined): SafeHtml {
   return html`<span class="change ${pct >= 0 ? 'up' : 'down'}">${pct >= 0 ? '+' : ''}${pct}%</span>`
 }
 
+/** Page columns show the path as people read it; escaping still happens in `html`. */
+function cell(key: string, value: string | number | undefined) {
+  return key === 'page_url' && typeof value === 'string' ? readablePath(value) : value
+}
+
 function table(
   title: string,
   rows: Array<Record<string, string | number>>,
@@ -34,7 +40,7 @@ function table(
 ) {
   return html`<section class="breakdown"><h3>${title}</h3>
 <table><thead><tr><th scope="col">${title}</th><th scope="col">${metric}</th></tr></thead><tbody>
-${rows.map((r) => html`<tr><td>${r[key]}</td><td>${r[metric]}</td></tr>`)}
+${rows.map((r) => html`<tr><td>${cell(key, r[key])}</td><td>${r[metric]}</td></tr>`)}
 </tbody></table></section>`
 }
 
