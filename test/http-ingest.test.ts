@@ -391,12 +391,18 @@ describe('bad input gets a clear 4xx with the error envelope', () => {
 })
 
 describe('GET /health', () => {
-  it('reports the storage and version', async () => {
+  it('reports the storage, version and roll-up backlog', async () => {
+    await t.server.settle()
     const res = await fetch(`${t.url}/health`)
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual({
       status: 'success',
-      data: { status: 'ok', storage: 'sqlite', version: expect.stringMatching(/^\d+\.\d+\.\d+/) },
+      data: {
+        status: 'ok',
+        storage: 'sqlite',
+        version: expect.stringMatching(/^\d+\.\d+\.\d+/),
+        rollup_backlog: 0,
+      },
     })
   })
 })

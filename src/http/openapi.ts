@@ -188,7 +188,10 @@ export function openApiDocument(version: string) {
       '/health': {
         get: {
           summary: 'Liveness and storage check',
-          responses: { '200': envelope('{status, storage, version}'), '503': ERROR },
+          responses: {
+            '200': envelope('{status, storage, version, rollup_backlog}'),
+            '503': ERROR,
+          },
         },
       },
       '/liveinsight.js': {
