@@ -356,6 +356,12 @@ interface ScenarioResult {
     /** The same, counted again after a clean shutdown. */
     stored_after_shutdown: number
     stored_matches_acked: boolean
+    /**
+     * The roll-up: items still waiting for it when the run ended (GET /health), and how long
+     * it then took to empty the queue. A backlog that drains in a second or two means the
+     * roll-up keeps pace with the ingest rate; one that keeps growing means it does not.
+     */
+    rollup: { backlog_at_end: number; drain_s: number }
     /** Preflight + warm-up: acked events, and rows stored (the time-boxed warm-up may add up to one unanswered request per connection). */
     before_run: { acked_events: number; stored_events: number; consistent: boolean }
   }
@@ -365,6 +371,24 @@ const round = (value: number, digits = 0) => Math.round(value * 10 ** digits) / 
 
 function ackedEvents(run: LoadRun, eventsPerRequest: number): number {
   return run.result['2xx'] * eventsPerRequest
+}
+
+async function rollupBacklog(url: string): Promise<number> {
+  const res = await fetch(`${url}/health`)
+  const body = (await res.json()) as { data?: { rollup_backlog?: number } }
+  return body.data?.rollup_backlog ?? Number.NaN
+}
+
+/** The backlog right after the run, then polls until the roll-up has emptied the queue. */
+async function rollupDrain(url: string): Promise<{ backlog_at_end: number; drain_s: number }> {
+  const started = performance.now()
+  const backlog = await rollupBacklog(url)
+  let left = backlog
+  while (left > 0 && performance.now() - started < RUN_LIMIT_SECONDS * 1000) {
+    await sleep(100)
+    left = await rollupBacklog(url)
+  }
+  return { backlog_at_end: backlog, drain_s: round((performance.now() - started) / 1000, 1) }
 }
 
 async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
@@ -397,6 +421,7 @@ async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
       // runs, then again after a clean shutdown (nothing unacknowledged may appear later).
       const acked = ackedEvents(run, eventsPerRequest)
       const stored = storedEvents(server.dataDir) - storedBefore
+      const rollup = await rollupDrain(server.url)
       await server.stop()
       const afterShutdown = storedEvents(server.dataDir) - storedBefore
       const inFlightMax = CONNECTIONS * eventsPerRequest
@@ -405,6 +430,7 @@ async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
         stored_events: stored,
         stored_after_shutdown: afterShutdown,
         stored_matches_acked: stored === acked && afterShutdown === acked,
+        rollup,
         before_run: {
           acked_events: warmAcked,
           stored_events: storedBefore,
