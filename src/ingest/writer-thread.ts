@@ -26,13 +26,36 @@ const LIMITS = { maxYoungGenerationSizeMb: 4 }
 type Pending = { resolve: (value: never) => void; reject: (error: Error) => void }
 type CallOf<K extends WriterCall['op']> = Omit<Extract<WriterCall, { op: K }>, 'id'>
 
+/** How long a dead writer thread stays down before the next one starts. */
+const RESPAWN_DELAY_MS = 1000
+
+/** The writer worker next to this module (see `spawnWorker`). */
+const WRITER_WORKER = new URL(
+  `./writer-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'mjs'}`,
+  import.meta.url,
+)
+
 /**
- * One writer worker (writer-worker.ts) and its calls, each answered by id. If the thread
- * dies, the calls in flight fail (an accept's request gets a 503 and the tracker retries)
- * and a new thread starts; whatever was accepted is still queued in the file.
+ * Starts a worker module. From the bundle in dist/server that is the .mjs built next to the
+ * server. From the sources (tsx, tests) it is a .ts file: a small bootstrap registers tsx's
+ * loader inside the new thread first (Node 20 ignores --import in a worker's execArgv).
  */
-class WorkerClient {
-  private worker: Worker
+function spawnWorker(url: URL, workerData: unknown): Worker {
+  if (!url.pathname.endsWith('.ts')) {
+    return new Worker(url, { workerData, resourceLimits: LIMITS })
+  }
+  const bootstrap = `import(${JSON.stringify(TSX_API)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}) })`
+  return new Worker(bootstrap, { eval: true, workerData, resourceLimits: LIMITS })
+}
+
+/**
+ * One writer worker and its calls, each answered by id. If the thread dies, the calls in
+ * flight fail, and so do calls until a new thread has started a second later (an accept's
+ * request gets a 503 and the tracker retries); whatever was accepted is still queued in the
+ * file, so nothing acknowledged is lost.
+ */
+export class WorkerClient {
+  private worker: Worker | null
   private nextId = 1
   private readonly pending = new Map<number, Pending>()
   private closing = false
@@ -40,22 +63,13 @@ class WorkerClient {
   constructor(
     private readonly setup: WriterSetup,
     private readonly logger: Logger,
+    private readonly module: URL = WRITER_WORKER,
   ) {
     this.worker = this.spawn()
   }
 
   private spawn(): Worker {
-    // From the bundle in dist/server the worker is the writer-worker.mjs built next to it.
-    // From the sources (tsx, tests) it is a .ts file: a small bootstrap registers tsx's
-    // loader inside the new thread first (Node 20 ignores --import in a worker's execArgv).
-    const fromSource = import.meta.url.endsWith('.ts')
-    const url = new URL(`./writer-worker.${fromSource ? 'ts' : 'mjs'}`, import.meta.url)
-    const worker = fromSource
-      ? new Worker(
-          `import(${JSON.stringify(TSX_API)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}) })`,
-          { eval: true, workerData: this.setup, resourceLimits: LIMITS },
-        )
-      : new Worker(url, { workerData: this.setup, resourceLimits: LIMITS })
+    const worker = spawnWorker(this.module, this.setup)
     worker.on('message', (answer: WriterAnswer) => {
       const call = this.pending.get(answer.id)
       if (!call) return
@@ -65,32 +79,40 @@ class WorkerClient {
     })
     worker.on('error', (error) => this.logger.error({ err: error }, 'writer thread failed'))
     worker.on('exit', (code) => {
+      this.worker = null
       for (const call of this.pending.values()) {
         call.reject(new Error(`writer thread exited with code ${code}`))
       }
       this.pending.clear()
       if (this.closing) return
-      this.logger.error({ code }, 'writer thread exited; starting a new one')
-      this.worker = this.spawn()
+      this.logger.error({ code, role: this.setup.role }, 'writer thread exited; restarting')
+      // A thread that dies at once (a broken file) must not be restarted in a tight loop.
+      setTimeout(() => {
+        if (!this.closing) this.worker = this.spawn()
+      }, RESPAWN_DELAY_MS).unref()
     })
     return worker
   }
 
   call<K extends WriterCall['op']>(call: CallOf<K>): Promise<WriterResults[K]> {
+    const worker = this.worker
+    if (!worker) {
+      return Promise.reject(new Error(`writer thread (${this.setup.role}) is restarting`))
+    }
     const id = this.nextId++
     return new Promise<WriterResults[K]>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (value: never) => void, reject })
-      this.worker.postMessage({ ...call, id })
+      worker.postMessage({ ...call, id })
     })
   }
 
   async close(): Promise<void> {
     if (this.closing) return
     try {
-      await this.call<'close'>({ op: 'close' })
+      if (this.worker) await this.call<'close'>({ op: 'close' })
     } finally {
       this.closing = true
-      await this.worker.terminate()
+      await this.worker?.terminate()
     }
   }
 }

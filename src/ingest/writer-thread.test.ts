@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest'
+import { enrichedEvent } from '../../test/support/enriched-event.ts'
+import { createLogger } from '../log/logger.ts'
+import { WorkerClient } from './writer-thread.ts'
+
+const CRASHING = new URL('../../test/support/crashing-writer.ts', import.meta.url)
+const setup = {
+  role: 'accept' as const,
+  file: 'unused.db',
+  synchronous: 'NORMAL' as const,
+  sessionTimeoutMs: 60_000,
+  logLevel: 'silent',
+}
+
+describe('writer thread client', () => {
+  it('fails the calls of a thread that died, refuses calls while down, then starts a new one', async () => {
+    const client = new WorkerClient(setup, createLogger('silent'), CRASHING)
+    const events = [enrichedEvent()]
+    await expect(client.call<'accept'>({ op: 'accept', events, bots: [] })).resolves.toBeUndefined()
+
+    await expect(client.call<'accept'>({ op: 'accept', events: [], bots: [] })).rejects.toThrow(
+      /exited with code 7/,
+    )
+    await expect(client.call({ op: 'settle' })).rejects.toThrow(/restarting/)
+
+    // Back after the restart delay, answering again.
+    let answered = false
+    for (let i = 0; i < 60 && !answered; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      answered = await client.call({ op: 'settle' }).then(
+        () => true,
+        () => false,
+      )
+    }
+    expect(answered).toBe(true)
+    await client.close()
+  })
+})
