@@ -9,12 +9,10 @@ import type { EventWriter } from './event-writer.ts'
 import type { WriterAnswer, WriterCall, WriterResults, WriterSetup } from './writer-protocol.ts'
 
 /** tsx's ESM API (its `import` entry; require.resolve would give the CommonJS one). */
-const TSX_API = pathToFileURL(
-  join(
-    dirname(createRequire(import.meta.url).resolve('tsx/package.json')),
-    'dist/esm/api/index.mjs',
-  ),
-).href
+function tsxApi(): string {
+  const root = dirname(createRequire(import.meta.url).resolve('tsx/package.json'))
+  return pathToFileURL(join(root, 'dist/esm/api/index.mjs')).href
+}
 
 /**
  * A writer's garbage is short-lived (one batch at a time): a small young generation keeps
@@ -44,7 +42,7 @@ function spawnWorker(url: URL, workerData: unknown): Worker {
   if (!url.pathname.endsWith('.ts')) {
     return new Worker(url, { workerData, resourceLimits: LIMITS })
   }
-  const bootstrap = `import(${JSON.stringify(TSX_API)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}) })`
+  const bootstrap = `import(${JSON.stringify(tsxApi())}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}) })`
   return new Worker(bootstrap, { eval: true, workerData, resourceLimits: LIMITS })
 }
 
