@@ -108,6 +108,34 @@ describe('SqliteStore specifics', () => {
     dir.remove()
   })
 
+  it('sweeps expired events in several short transactions, all of them', async () => {
+    const dir = tempDir()
+    const store = new SqliteStore({ file: join(dir.path, 'x.db') })
+    await store.createSite({
+      id: 'site-a',
+      name: 'A',
+      domain: 'a.example',
+      timezone: 'UTC',
+      api_key: 'key-a-0123456789abcdef',
+      created_at: 0,
+    })
+    const T = Date.UTC(2026, 0, 15)
+    const old = Array.from({ length: 12_345 }, (_, i) =>
+      enrichedEvent({ event_id: `old-${i}`, timestamp: T + i }),
+    )
+    await store.accept(
+      [...old, enrichedEvent({ event_id: 'fresh', timestamp: T + 86_400_000 })],
+      [],
+    )
+    const swept = await store.sweep({ now: T + 86_400_000, eventTtlMs: 3_600_000 })
+    expect(swept.events).toBe(12_345)
+    const db = new Database(join(dir.path, 'x.db'), { readonly: true })
+    expect(db.prepare('SELECT event_id FROM events').pluck().all()).toEqual(['fresh'])
+    db.close()
+    await store.close()
+    dir.remove()
+  })
+
   it('fails health checks once closed', async () => {
     const dir = tempDir()
     const store = new SqliteStore({ file: join(dir.path, 'x.db') })

@@ -79,6 +79,8 @@ const EVENT_COLUMNS = [
 
 /** Visitor marks and salts outlive their day by this much (late events, far time zones). */
 const MARK_KEEP_DAYS = 2
+/** Raw events removed per sweep transaction. */
+const SWEEP_CHUNK = 5000
 /** Hourly dimension rows serve the rolling "24h" view; day rows keep the history. */
 const HOURLY_DIMENSION_KEEP_HOURS = 72
 
@@ -227,7 +229,9 @@ export class SqliteStore implements Store {
         'INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
       ),
       sweepEvents: db.prepare(
-        'DELETE FROM events WHERE site_id IN (SELECT id FROM sites) AND timestamp < ?',
+        `DELETE FROM events WHERE (site_id, timestamp, event_id) IN (
+           SELECT site_id, timestamp, event_id FROM events
+           WHERE site_id = ? AND timestamp < ? LIMIT ${SWEEP_CHUNK})`,
       ),
       sweepMarks: db.prepare('DELETE FROM visitor_mark_log WHERE day < ?'),
       sweepPackedMarks: db.prepare('DELETE FROM visitor_mark_blocks WHERE day < ?'),
@@ -456,8 +460,19 @@ export class SqliteStore implements Store {
     for (const day of this.markSets.keys()) if (day < keepDaysFrom) this.markSets.delete(day)
     const hourCutoff = hourBucket(policy.now) - HOURLY_DIMENSION_KEEP_HOURS
     const siteIds = (s.allSites.all() as Site[]).map((site) => site.id)
+    // Raw events go in chunks, each its own short transaction, so a large sweep never holds
+    // the write lock long enough to make accepts wait (or time out) behind it.
+    let events = 0
+    for (const site of siteIds) {
+      for (;;) {
+        const removed = s.sweepEvents.run(site, policy.now - policy.eventTtlMs).changes
+        events += removed
+        if (removed < SWEEP_CHUNK) break
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+    }
     return this.db.transaction(() => ({
-      events: s.sweepEvents.run(policy.now - policy.eventTtlMs).changes,
+      events,
       marks: s.sweepMarks.run(keepDaysFrom).changes + s.sweepPackedMarks.run(keepDaysFrom).changes,
       hourly_dimension_rows:
         s.sweepHourly.run(hourCutoff).changes + this.spans.sweepHours(siteIds, hourCutoff),
