@@ -136,16 +136,22 @@ function sameRows(a: SessionState, b: SessionState, timezone: string): boolean {
 }
 
 /**
- * The rollup delta of a session going from `before` (null: new) to `after`. Equal to
+ * The rollup delta of a session going from `before` (null: new) to `after` (null: merged
+ * away). Equal to
  * subtracting the old contribution and adding the new one; the common case, a session that
  * only grew, is done as one difference per row instead of two passes.
  */
 export function addSessionChange(
   acc: DeltaAccumulator,
   before: SessionState | null,
-  after: SessionState,
+  after: SessionState | null,
   timezone: string,
 ): void {
+  if (!after) {
+    // Merged into another session: what it contributed is taken back.
+    if (before) addSessionContribution(acc, before, timezone, -1)
+    return
+  }
   if (!before || !sameRows(before, after, timezone)) {
     if (before) addSessionContribution(acc, before, timezone, -1)
     addSessionContribution(acc, after, timezone, 1)

@@ -15,7 +15,7 @@ function run(events: EnrichedEvent[], existing: SessionState[] = []) {
   return sessionize({ events, existing, timeoutMs: TIMEOUT, newId: sequentialIds() })
 }
 
-function afters(changes: SessionChange[]): SessionState[] {
+function afters(changes: SessionChange[]): Array<SessionState | null> {
   return changes.map((c) => c.after)
 }
 
@@ -308,7 +308,7 @@ describe('sessionize: stored sessions', () => {
   it('does not report stored sessions of other clients', () => {
     const other = makeSession({ id: 'other', client_session_id: 'cs_other' })
     const { changes } = run([makeEvent({ timestamp: T0 + MINUTE_MS })], [other])
-    expect(changes.map((c) => [c.before, c.after.id])).toEqual([[null, 's1']])
+    expect(changes.map((c) => [c.before, c.after?.id])).toEqual([[null, 's1']])
   })
 
   it('adopts a user id and a country learnt later in the session', () => {
@@ -322,13 +322,78 @@ describe('sessionize: stored sessions', () => {
 })
 
 describe('sessionize: identity', () => {
+  it('joins two stored sessions when a late event fills the gap between them', () => {
+    const first = makeSession({
+      id: 'early',
+      start_time: T0,
+      end_time: T0 + 10 * MINUTE_MS,
+      pageviews: 2,
+      entry_page: '/landing',
+      exit_page: '/pricing',
+      source: 'Google',
+    })
+    const second = makeSession({
+      id: 'later',
+      start_time: T0 + 50 * MINUTE_MS,
+      end_time: T0 + 55 * MINUTE_MS,
+      pageviews: 1,
+      interactions: 1,
+      entry_page: '/docs',
+      exit_page: '/docs',
+      source: 'Direct',
+    })
+    const late = makeEvent({ timestamp: T0 + 30 * MINUTE_MS, path: '/blog' })
+    const { changes, sessionOf } = run([late], [second, first])
+    const merged = changes.find((c) => c.after)
+    expect(merged?.before?.id).toBe('early')
+    expect(merged?.after).toMatchObject({
+      id: 'early',
+      start_time: T0,
+      end_time: T0 + 55 * MINUTE_MS,
+      pageviews: 4,
+      interactions: 1,
+      entry_page: '/landing',
+      exit_page: '/docs',
+      source: 'Google',
+    })
+    expect(changes.filter((c) => !c.after).map((c) => c.before?.id)).toEqual(['later'])
+    expect(sessionOf.get(late)).toBe('early')
+  })
+
+  it('lets a new earlier session absorb a stored later one it reaches', () => {
+    const stored = makeSession({
+      id: 'stored',
+      start_time: T0 + 55 * MINUTE_MS,
+      end_time: T0 + 60 * MINUTE_MS,
+      entry_page: '/later',
+      exit_page: '/later',
+    })
+    const events = [
+      makeEvent({ timestamp: T0, path: '/first' }),
+      makeEvent({ timestamp: T0 + 29 * MINUTE_MS, path: '/second' }),
+    ]
+    const { changes, sessionOf } = run(events, [stored])
+    expect(changes.map((c) => [c.before?.id ?? null, c.after?.id ?? null])).toEqual([
+      [null, 's1'],
+      ['stored', null],
+    ])
+    expect(changes[0]?.after).toMatchObject({
+      start_time: T0,
+      end_time: T0 + 60 * MINUTE_MS,
+      pageviews: 3,
+      entry_page: '/first',
+      exit_page: '/later',
+    })
+    expect(events.map((e) => sessionOf.get(e))).toEqual(['s1', 's1'])
+  })
+
   it('never merges different client session ids, even at the same moment', () => {
     const { changes } = run([
       makeEvent({ client_session_id: 'tab_a', timestamp: T0 }),
       makeEvent({ client_session_id: 'tab_b', timestamp: T0 }),
       makeEvent({ client_session_id: 'tab_a', timestamp: T0 + MINUTE_MS, path: '/next' }),
     ])
-    expect(afters(changes).map((s) => [s.id, s.client_session_id, s.pageviews])).toEqual([
+    expect(afters(changes).map((s) => [s?.id, s?.client_session_id, s?.pageviews])).toEqual([
       ['s1', 'tab_a', 2],
       ['s2', 'tab_b', 1],
     ])
@@ -339,7 +404,7 @@ describe('sessionize: identity', () => {
       makeEvent({ site_id: 'site_1', timestamp: T0 }),
       makeEvent({ site_id: 'site_2', timestamp: T0 + MINUTE_MS }),
     ])
-    expect(afters(changes).map((s) => [s.id, s.site_id, s.pageviews])).toEqual([
+    expect(afters(changes).map((s) => [s?.id, s?.site_id, s?.pageviews])).toEqual([
       ['s1', 'site_1', 1],
       ['s2', 'site_2', 1],
     ])

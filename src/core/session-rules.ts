@@ -20,7 +20,8 @@ export function clientKey(siteId: string, clientSessionId: string): string {
 export interface SessionChange {
   /** The session as it was stored before this batch, or null when the batch created it. */
   before: SessionState | null
-  after: SessionState
+  /** The session now, or null when it was merged into another and is gone. */
+  after: SessionState | null
 }
 
 export interface Sessionized {
@@ -77,6 +78,34 @@ function extendSession(session: SessionState, event: EnrichedEvent): void {
 }
 
 /**
+ * Folds `other` into `into`, as if their events had always been one session: a late event
+ * that fills the gap between two sessions joins them.
+ */
+function absorb(into: SessionState, other: SessionState): void {
+  if (other.start_time < into.start_time) {
+    into.start_time = other.start_time
+    into.entry_page = other.entry_page
+    into.source = other.source
+    into.channel = other.channel
+    into.utm_source = other.utm_source
+    into.utm_medium = other.utm_medium
+    into.utm_campaign = other.utm_campaign
+  }
+  if (other.end_time >= into.end_time) {
+    into.end_time = other.end_time
+    into.exit_page = other.exit_page
+  }
+  into.pageviews += other.pageviews
+  into.interactions += other.interactions
+  into.user_id ??= other.user_id
+  if (!into.country && other.country) into.country = other.country
+}
+
+function withinTimeout(a: SessionState, b: SessionState, timeoutMs: number): boolean {
+  return b.start_time <= a.end_time + timeoutMs && b.end_time >= a.start_time - timeoutMs
+}
+
+/**
  * Assigns each event to a session: the stored or new session of its client session id whose
  * span, widened by the timeout on both sides, contains the event; otherwise a new session.
  * Events are taken in time order, so a batch may arrive shuffled.
@@ -100,6 +129,25 @@ export function sessionize(input: {
   }
 
   const sessionOf = new Map<EnrichedEvent, string>()
+  /** Merged-away session id → the session that absorbed it. */
+  const mergedInto = new Map<string, string>()
+  // A grown session may now reach a neighbour of the same client: the earlier one absorbs it.
+  const mergeNeighbours = (grown: SessionState, list: SessionState[]) => {
+    let survivor = grown
+    for (;;) {
+      const other = list.find((s) => s !== survivor && withinTimeout(survivor, s, input.timeoutMs))
+      if (!other) return
+      const [keep, gone] =
+        other.start_time < survivor.start_time ? [other, survivor] : [survivor, other]
+      if (!before.has(keep.id)) before.set(keep.id, { ...keep })
+      if (!before.has(gone.id)) before.set(gone.id, { ...gone })
+      absorb(keep, gone)
+      list.splice(list.indexOf(gone), 1)
+      current.delete(gone.id)
+      mergedInto.set(gone.id, keep.id)
+      survivor = keep
+    }
+  }
   const ordered = [...input.events].sort((a, b) => a.timestamp - b.timestamp)
   for (const event of ordered) {
     const key = clientKey(event.site_id, event.client_session_id)
@@ -117,6 +165,7 @@ export function sessionize(input: {
       if (!before.has(session.id)) before.set(session.id, { ...session })
       extendSession(session, event)
       sessionOf.set(event, session.id)
+      mergeNeighbours(session, list)
     } else {
       const created = startSession(event, input.newId())
       list.push(created)
@@ -128,8 +177,14 @@ export function sessionize(input: {
 
   const changes: SessionChange[] = []
   for (const [id, previous] of before) {
-    const after = current.get(id)
-    if (after) changes.push({ before: previous, after })
+    const after = current.get(id) ?? null
+    // A session this batch both created and merged away never existed for the store.
+    if (after || previous) changes.push({ before: previous, after })
+  }
+  for (const [event, id] of sessionOf) {
+    let survivor = id
+    while (mergedInto.has(survivor)) survivor = mergedInto.get(survivor) as string
+    if (survivor !== id) sessionOf.set(event, survivor)
   }
   return { changes, sessionOf }
 }

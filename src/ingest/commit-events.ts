@@ -81,9 +81,13 @@ export async function rollUpQueued(
       newId: options.newSessionId,
     })
 
-    const sessionById = new Map(changes.map((c) => [c.after.id, c.after]))
+    const kept = changes.flatMap((c) => (c.after ? [c.after] : []))
+    const sessionById = new Map(kept.map((s) => [s.id, s]))
     const acc = new DeltaAccumulator()
-    for (const { before, after } of changes) addSessionChange(acc, before, after, tz(after.site_id))
+    for (const { before, after } of changes) {
+      const siteId = (after ?? before)?.site_id ?? ''
+      addSessionChange(acc, before, after, tz(siteId))
+    }
     // In time order, so a visitor-day is credited to the session it was really first seen in.
     const candidates: MarkCandidate[] = []
     const inTimeOrder = [...events].sort((a, b) => a.timestamp - b.timestamp)
@@ -100,7 +104,9 @@ export async function rollUpQueued(
     for (const bot of bots) acc.addAt(bot, '', '', { bots: 1 })
 
     await unit.write({
-      sessions: changes.map((c) => c.after),
+      sessions: kept,
+      // Sessions a late event joined to an earlier one of the same client.
+      removedSessions: changes.flatMap((c) => (!c.after && c.before ? [c.before.id] : [])),
       deltas: acc.deltas(),
       processedThrough: last.seq,
     })

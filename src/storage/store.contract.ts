@@ -198,6 +198,45 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         ])
       })
 
+      it('ends with the same sessions and counters whatever order events arrive in', async () => {
+        // site-a gets three page views 20 minutes apart in one batch; site-b gets the same
+        // views, but the middle one late, after the two outer ones were stored as two sessions.
+        await store.createSite({ ...site, id: 'site-b', api_key: 'key-site-b-0123456789' })
+        const view = (siteId: string, minutes: number, path: string) =>
+          enrichedEvent({
+            site_id: siteId,
+            event_id: `${siteId}-${minutes}`,
+            timestamp: T0 + minutes * MIN,
+            path,
+          })
+        await commit([view('site-a', 0, '/a'), view('site-a', 20, '/b'), view('site-a', 40, '/c')])
+        await commit([view('site-b', 0, '/a'), view('site-b', 40, '/c')])
+        await commit([view('site-b', 20, '/b')])
+
+        const day = '2026-01-15'
+        const shape = async (siteId: string) => {
+          const range = { grain: 'day' as const, site_id: siteId, from: day, to: day }
+          const top = async (dimName: string) =>
+            (await store.topValues({ ...range, dim: dimName, orderBy: 'sessions', limit: 10 })).map(
+              (r) => [r.value, r.sessions, r.bounces, r.pageviews],
+            )
+          const [totals] = await store.readRollups({ ...range, dim: '' })
+          const session = await store.findSession(siteId, 'client-1', T0 + 40 * MIN)
+          return {
+            totals: [totals?.sessions, totals?.pageviews, totals?.bounces, totals?.duration_ms],
+            entry: await top('entry_page'),
+            exit: await top('exit_page'),
+            session: [session?.start_time, session?.end_time, session?.pageviews],
+            timeline: (await store.sessionEvents(session?.id ?? '')).map((e) => e.path),
+          }
+        }
+        const inOrder = await shape('site-a')
+        expect(inOrder.totals).toEqual([1, 3, 0, 40 * MIN])
+        expect(inOrder.session).toEqual([T0, T0 + 40 * MIN, 3])
+        expect(inOrder.timeline).toEqual(['/a', '/b', '/c'])
+        expect(await shape('site-b')).toEqual(inOrder)
+      })
+
       it('starts a new session after a 31-minute gap and keeps one across 29 minutes', async () => {
         await commit([
           enrichedEvent({ timestamp: T0 }),

@@ -59,6 +59,8 @@ export interface IngestUnit {
   /** Writes sessions and counter deltas and retires the queue up to `processedThrough`. */
   write(changes: {
     sessions: readonly SessionState[]
+    /** Ids of stored sessions merged into another (their events now belong to it). */
+    removedSessions?: readonly string[]
     deltas: readonly RollupDelta[]
     processedThrough: number
   }): Promise<void>

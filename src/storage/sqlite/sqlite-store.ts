@@ -195,6 +195,7 @@ export class SqliteStore implements Store {
       addHour: counterUpsert('rollup_hour'),
       addDay: counterUpsert('rollup_day'),
       sessionById: db.prepare('SELECT * FROM sessions WHERE id = ?'),
+      deleteSession: db.prepare('DELETE FROM sessions WHERE id = ?'),
       // A session containing the time; else the nearest (the event may sit in a gap).
       sessionOfClientAt: db.prepare(
         `SELECT * FROM sessions WHERE site_id = @site AND client_session_id = @client
@@ -309,7 +310,7 @@ export class SqliteStore implements Store {
           claimed.push({ day: m.day, set, hash })
           return true
         }),
-      write: async ({ sessions, deltas, processedThrough }) => {
+      write: async ({ sessions, removedSessions = [], deltas, processedThrough }) => {
         this.db.exec('BEGIN IMMEDIATE')
         try {
           // One packed row per day for all the marks this unit claimed (8 bytes each).
@@ -317,6 +318,7 @@ export class SqliteStore implements Store {
             s.logMarks.run(day, packMarks(hashes))
           }
           for (const session of sessions) s.upsertSession.run(session)
+          for (const id of removedSessions) s.deleteSession.run(id)
           for (const delta of deltas) {
             const row = { ...delta.key, ...delta.counters }
             if (delta.key.grain === 'hour') s.addHour.run(row)
