@@ -1,19 +1,20 @@
 import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { buildSync } from 'esbuild'
+import { startArgs } from '../../scripts/start-command.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
 /**
- * The server exactly as `npm start` runs it: the bundle in dist/server, rebuilt from the
- * current sources first. Returns the node arguments that start it.
+ * The server exactly as `npm start` runs it (its node flags included): the bundle in
+ * dist/server, rebuilt from the current sources first. Returns the node arguments.
  */
 export function builtServerArgs(): string[] {
   execFileSync(process.execPath, ['--import', 'tsx', 'scripts/build-server.ts'], {
     cwd: ROOT,
     stdio: 'inherit',
   })
-  return [`${ROOT}dist/server/node.mjs`]
+  return startArgs(ROOT)
 }
 
 /** The bare-Hono floor (bench/baseline-server.ts), bundled the same way so both run as JS. */
@@ -30,5 +31,6 @@ export function builtBaselineArgs(): string[] {
     target: 'node20',
     logLevel: 'warning',
   })
-  return [outfile]
+  // The same node flags as the server, so the two differ only in the code they run.
+  return [...startArgs(ROOT).slice(0, -1), outfile]
 }

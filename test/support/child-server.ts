@@ -2,9 +2,12 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { startArgs } from '../../scripts/start-command.ts'
 
-/** The bundle `npm start` runs; `npm test` builds it before the tests run. */
-const BUILT_SERVER = fileURLToPath(new URL('../../dist/server/node.mjs', import.meta.url))
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+/** `npm start`'s node arguments; `npm test` builds the bundle before the tests run. */
+const START_ARGS = startArgs(ROOT)
+const BUILT_SERVER = START_ARGS.at(-1) as string
 
 export interface ChildServer {
   child: ChildProcess
@@ -14,14 +17,14 @@ export interface ChildServer {
 }
 
 /**
- * The built server (dist/server/node.mjs, writer threads included) in its own process, as
- * `npm start` runs it; resolves once it listens.
+ * The built server (dist/server/node.mjs, writer threads included) in its own process, with
+ * `npm start`'s flags; resolves once it listens.
  */
 export function spawnServer(env: Record<string, string>, timeoutMs = 20_000): Promise<ChildServer> {
   if (!existsSync(BUILT_SERVER)) {
     throw new Error(`${BUILT_SERVER} is missing: run npm run build:server (npm test does)`)
   }
-  const child = spawn(process.execPath, ['--enable-source-maps', BUILT_SERVER], {
+  const child = spawn(process.execPath, START_ARGS, {
     env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
