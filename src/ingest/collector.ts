@@ -26,7 +26,11 @@ export interface CollectResult {
 export interface CollectorOptions {
   /** Stores what is accepted and rolls it up (on this thread or a writer thread). */
   writer: EventWriter
-  /** How long a group commit may wait to gather concurrent requests (default 4 ms). */
+  /**
+   * How long a group commit waits to gather concurrent requests (default 1 ms). Requests that
+   * arrive while a commit is in flight join the next one anyway; 1 ms beat 0 and 4 ms in the
+   * ingest bench (4,670 against 4,000 and 3,050–3,580 single-event req/s).
+   */
   commitWaitMs?: number
   now?: () => number
   logger: Logger
@@ -70,7 +74,7 @@ export class Collector {
           return fresh[next++] ? 'stored' : 'duplicate'
         })
       },
-      { maxItems: 5000, maxWaitMs: options.commitWaitMs ?? 4 },
+      { maxItems: 5000, maxWaitMs: options.commitWaitMs ?? 1 },
     )
   }
 
