@@ -24,7 +24,7 @@ export interface CollectResult {
 }
 
 export interface CollectorOptions {
-  /** Stores what is accepted and rolls it up (on this thread or a writer thread). */
+  /** Stores what is accepted and rolls it up (the writer threads, writer-thread.ts). */
   writer: EventWriter
   /**
    * How long a group commit waits to gather concurrent requests (default 1 ms). Requests that
