@@ -20,6 +20,16 @@ describeStoreContract('sqlite', async () => {
   }
 })
 
+const zero = {
+  pageviews: 0,
+  visitors: 0,
+  sessions: 0,
+  bounces: 0,
+  duration_ms: 0,
+  events: 0,
+  bots: 0,
+}
+
 describe('SqliteStore specifics', () => {
   it('refuses an in-memory database: the embedded shape is a real file', () => {
     expect(() => new SqliteStore({ file: ':memory:' })).toThrow(/file path/)
@@ -132,6 +142,65 @@ describe('SqliteStore specifics', () => {
     const db = new Database(join(dir.path, 'x.db'), { readonly: true })
     expect(db.prepare('SELECT event_id FROM events').pluck().all()).toEqual(['fresh'])
     db.close()
+    await store.close()
+    dir.remove()
+  })
+
+  it('keeps hour ranges exact after the sweep drops old hourly rows and their spans', async () => {
+    const dir = tempDir()
+    const store = new SqliteStore({ file: join(dir.path, 'x.db') })
+    const H0 = 500_000 // an epoch hour, a multiple of 16
+    const hours = 100
+    for (let h = 0; h < hours; h++) {
+      await store.ingest((unit) =>
+        unit.write({
+          sessions: [],
+          deltas: [
+            {
+              key: { grain: 'hour', site_id: 's', bucket: H0 + h, dim: 'page', value: '/p' },
+              counters: { ...zero, pageviews: h + 1 },
+            },
+            {
+              key: { grain: 'hour', site_id: 's', bucket: H0 + h, dim: '', value: '' },
+              counters: { ...zero, pageviews: h + 1 },
+            },
+          ],
+          processedThrough: 0,
+        }),
+      )
+    }
+    await store.createSite({
+      id: 's',
+      name: 'S',
+      domain: 's.example',
+      timezone: 'UTC',
+      api_key: 'key-s-0123456789abcdef',
+      created_at: 0,
+    })
+    // 72 hours are kept: rows (and spans) before hour 28 go.
+    await store.sweep({ now: (H0 + hours) * 3_600_000, eventTtlMs: 3_600_000 })
+    const sum = (from: number, to: number) => {
+      let total = 0
+      for (let h = Math.max(from, 28); h <= to; h++) total += h + 1
+      return total
+    }
+    for (const [from, to] of [
+      [28, 99],
+      [30, 53],
+      [20, 60],
+      [76, 98],
+    ] as const) {
+      const [row] = await store.topValues({
+        grain: 'hour',
+        site_id: 's',
+        dim: 'page',
+        from: H0 + from,
+        to: H0 + to,
+        orderBy: 'pageviews',
+        limit: 5,
+      })
+      expect(row?.pageviews, `hours ${from}..${to}`).toBe(sum(from, to))
+    }
     await store.close()
     dir.remove()
   })
