@@ -55,18 +55,26 @@ function startSession(event: EnrichedEvent, id: string): SessionState {
   }
 }
 
+type Acquisition = Pick<
+  SessionState,
+  'source' | 'channel' | 'utm_source' | 'utm_medium' | 'utm_campaign'
+>
+
+/** A new, earlier start: the entry page and where the visit came from move with it. */
+function takeEntry(session: SessionState, start: number, page: string, from: Acquisition): void {
+  session.start_time = start
+  session.entry_page = page
+  session.source = from.source
+  session.channel = from.channel
+  session.utm_source = from.utm_source
+  session.utm_medium = from.utm_medium
+  session.utm_campaign = from.utm_campaign
+}
+
 /** Folds one more event into a session, in whatever order events arrive. */
 function extendSession(session: SessionState, event: EnrichedEvent): void {
-  if (event.timestamp < session.start_time) {
-    // An earlier event arrived late: it is the real entry, with the real referrer.
-    session.start_time = event.timestamp
-    session.entry_page = event.path
-    session.source = event.source
-    session.channel = event.channel
-    session.utm_source = event.utm_source
-    session.utm_medium = event.utm_medium
-    session.utm_campaign = event.utm_campaign
-  }
+  // An earlier event arrived late: it is the real entry, with the real referrer.
+  if (event.timestamp < session.start_time) takeEntry(session, event.timestamp, event.path, event)
   if (event.timestamp >= session.end_time) {
     session.end_time = event.timestamp
     session.exit_page = event.path
@@ -83,13 +91,7 @@ function extendSession(session: SessionState, event: EnrichedEvent): void {
  */
 function absorb(into: SessionState, other: SessionState): void {
   if (other.start_time < into.start_time) {
-    into.start_time = other.start_time
-    into.entry_page = other.entry_page
-    into.source = other.source
-    into.channel = other.channel
-    into.utm_source = other.utm_source
-    into.utm_medium = other.utm_medium
-    into.utm_campaign = other.utm_campaign
+    takeEntry(into, other.start_time, other.entry_page, other)
   }
   if (other.end_time >= into.end_time) {
     into.end_time = other.end_time

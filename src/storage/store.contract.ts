@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { enrichedEvent } from '../../test/support/enriched-event.ts'
 import { addDays, hourBucket } from '../core/calendar.ts'
+import { zeroCounters } from '../core/rollup-deltas.ts'
 import type { EnrichedEvent, RollupKey, Site } from '../core/types.ts'
 import { commitEvents } from '../ingest/commit-events.ts'
 import type { RollupRow, Store } from './store.ts'
@@ -26,15 +27,7 @@ const site: Site = {
   created_at: T0,
 }
 
-const NO_COUNTS = {
-  pageviews: 0,
-  visitors: 0,
-  sessions: 0,
-  bounces: 0,
-  duration_ms: 0,
-  events: 0,
-  bots: 0,
-}
+const NO_COUNTS = zeroCounters()
 
 function total(rows: RollupRow[], name: keyof RollupRow): number {
   return rows.reduce((sum, row) => sum + Number(row[name]), 0)

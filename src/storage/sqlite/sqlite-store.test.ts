@@ -3,6 +3,7 @@ import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import { enrichedEvent } from '../../../test/support/enriched-event.ts'
 import { tempDir } from '../../../test/support/temp-dir.ts'
+import { zeroCounters } from '../../core/rollup-deltas.ts'
 import { describeStoreContract } from '../store.contract.ts'
 import { markHash } from './mark-hash.ts'
 import { MIGRATIONS } from './migrations.ts'
@@ -20,15 +21,7 @@ describeStoreContract('sqlite', async () => {
   }
 })
 
-const zero = {
-  pageviews: 0,
-  visitors: 0,
-  sessions: 0,
-  bounces: 0,
-  duration_ms: 0,
-  events: 0,
-  bots: 0,
-}
+const zero = zeroCounters()
 
 describe('SqliteStore specifics', () => {
   it('refuses an in-memory database: the embedded shape is a real file', () => {
