@@ -26,6 +26,13 @@ import {
 } from '../store.ts'
 import { groupByDay, markHash, packMarks, unpackMarks } from './mark-hash.ts'
 import { migrate } from './migrations.ts'
+import {
+  EVENT_COLUMNS,
+  eventOf,
+  eventRowValues,
+  extraOf,
+  type StoredEventRow,
+} from './queued-event.ts'
 import { SpanRollups } from './span-rollups.ts'
 
 export interface SqliteStoreOptions {
@@ -57,26 +64,6 @@ const SESSION_COLUMNS = [
   'country',
 ] as const satisfies readonly (keyof SessionState)[]
 
-const EVENT_COLUMNS = [
-  'site_id',
-  'event_id',
-  'client_session_id',
-  'timestamp',
-  'event_type',
-  'page_url',
-  'path',
-  'title',
-  'referrer',
-  'user_id',
-  'visitor_id',
-  'props',
-  'engagement_ms',
-  'source',
-  'country',
-  'device',
-  'browser',
-] as const satisfies readonly (keyof EventRecord)[]
-
 /** Visitor marks and salts outlive their day by this much (late events, far time zones). */
 const MARK_KEEP_DAYS = 2
 /** Raw events removed per sweep transaction. */
@@ -88,26 +75,15 @@ function utcDay(timestamp: number): string {
   return new Date(timestamp).toISOString().slice(0, 10)
 }
 
-function toRecord(e: EnrichedEvent): Omit<EventRecord, 'props'> & { props: string | null } {
-  return {
-    site_id: e.site_id,
-    event_id: e.event_id,
-    client_session_id: e.client_session_id,
-    timestamp: e.timestamp,
-    event_type: e.event_type,
-    page_url: e.page_url,
-    path: e.path,
-    title: e.title,
-    referrer: e.referrer,
-    user_id: e.user_id,
-    visitor_id: e.visitor_id,
-    props: e.props ? JSON.stringify(e.props) : null,
-    engagement_ms: e.engagement_ms,
-    source: e.source,
-    country: e.country,
-    device: e.device,
-    browser: e.browser,
+type QueueRow = StoredEventRow & { seq: number; payload: string | null; extra: string | null }
+
+function queuedItemOf(row: QueueRow): { seq: number; item: QueuedItem } {
+  if (row.payload !== null) return { seq: row.seq, item: JSON.parse(row.payload) as QueuedItem }
+  if (row.site_id === null || row.extra === null) {
+    // Only a sweep could remove it, and the sweep spares queued events: never expected.
+    throw new Error(`SqliteStore: queued event ${row.seq} has no stored event row`)
   }
+  return { seq: row.seq, item: { kind: 'event', event: eventOf(row, row.extra) } }
 }
 
 /** The embedded backend: one SQLite file in WAL mode, every statement prepared once. */
@@ -164,17 +140,34 @@ export class SqliteStore implements Store {
       insertSalt: db.prepare('INSERT OR IGNORE INTO salts (day, salt) VALUES (?, ?)'),
       saltOf: db.prepare('SELECT salt FROM salts WHERE day = ?').pluck(),
       enqueue: db.prepare('INSERT INTO ingest_queue (payload) VALUES (?)'),
-      queued: db.prepare('SELECT seq, payload FROM ingest_queue ORDER BY seq LIMIT ?'),
+      enqueueEvent: db.prepare(
+        'INSERT INTO ingest_queue (site_id, timestamp, event_id, extra) VALUES (?, ?, ?, ?)',
+      ),
+      // The roll-up's view of the queue: bot hits (and pre-v7 entries) carry their payload,
+      // events are joined back from their row in `events` (queued-event.ts).
+      queued: db.prepare(
+        `SELECT q.seq, q.payload, q.extra, ${EVENT_COLUMNS.map((c) => `e.${c}`).join(', ')}
+         FROM ingest_queue q LEFT JOIN events e
+           ON e.site_id = q.site_id AND e.timestamp = q.timestamp AND e.event_id = q.event_id
+         ORDER BY q.seq LIMIT ?`,
+      ),
+      oldestQueuedEvent: db.prepare('SELECT min(timestamp) FROM ingest_queue').pluck(),
       retireQueue: db.prepare('DELETE FROM ingest_queue WHERE seq <= ?'),
       queueLength: db.prepare('SELECT count(*) FROM ingest_queue').pluck(),
-      copyToDeadLetter: db.prepare(
+      toDeadLetter: db.prepare(
         `INSERT OR REPLACE INTO ingest_dead_letter (seq, payload, reason, failed_at)
-         SELECT seq, payload, ?, ? FROM ingest_queue WHERE seq = ?`,
+         VALUES (?, ?, ?, ?)`,
+      ),
+      queuedOne: db.prepare(
+        `SELECT q.seq, q.payload, q.extra, ${EVENT_COLUMNS.map((c) => `e.${c}`).join(', ')}
+         FROM ingest_queue q LEFT JOIN events e
+           ON e.site_id = q.site_id AND e.timestamp = q.timestamp AND e.event_id = q.event_id
+         WHERE q.seq = ?`,
       ),
       unqueue: db.prepare('DELETE FROM ingest_queue WHERE seq = ?'),
       insertEvent: db.prepare(
         `INSERT OR IGNORE INTO events (${EVENT_COLUMNS.join(', ')})
-         VALUES (${EVENT_COLUMNS.map((c) => `@${c}`).join(', ')})`,
+         VALUES (${EVENT_COLUMNS.map(() => '?').join(', ')})`,
       ),
       sessionsOverlapping: db.prepare(
         `SELECT * FROM sessions WHERE site_id = ? AND client_session_id = ?
@@ -244,15 +237,16 @@ export class SqliteStore implements Store {
 
   async accept(events: readonly EnrichedEvent[], bots: readonly BotHit[]): Promise<boolean[]> {
     const s = this.statements
-    const enqueue = (item: QueuedItem) => s.enqueue.run(JSON.stringify(item))
     // Small and append-only: the events key starts with the time, the queue with its seq.
     return this.db.transaction(() => {
       const fresh = events.map((event) => {
-        const stored = s.insertEvent.run(toRecord(event)).changes === 1
-        if (stored) enqueue({ kind: 'event', event })
+        const stored = s.insertEvent.run(...eventRowValues(event)).changes === 1
+        if (stored)
+          s.enqueueEvent.run(event.site_id, event.timestamp, event.event_id, extraOf(event))
         return stored
       })
-      for (const hit of bots) enqueue({ kind: 'bot', hit })
+      for (const hit of bots)
+        s.enqueue.run(JSON.stringify({ kind: 'bot', hit } satisfies QueuedItem))
       return fresh
     })()
   }
@@ -264,7 +258,16 @@ export class SqliteStore implements Store {
   async deadLetter(seq: number, reason: string, at: number): Promise<void> {
     const s = this.statements
     this.db.transaction(() => {
-      s.copyToDeadLetter.run(reason, at, seq)
+      const row = s.queuedOne.get(seq) as QueueRow | undefined
+      if (!row) return
+      // The whole item as JSON, readable without the queue's join (the raw row may go later).
+      let payload: string
+      try {
+        payload = JSON.stringify(queuedItemOf(row).item)
+      } catch {
+        payload = JSON.stringify({ seq, site_id: row.site_id, payload: row.payload })
+      }
+      s.toDeadLetter.run(seq, payload, reason, at)
       s.unqueue.run(seq)
     })()
   }
@@ -286,11 +289,7 @@ export class SqliteStore implements Store {
     // Marks claimed by this unit: logged by `write`, taken back out of memory if it fails.
     const claimed: Array<{ day: string; set: Set<number>; hash: number }> = []
     const unit: IngestUnit = {
-      queued: async (limit) =>
-        (s.queued.all(limit) as Array<{ seq: number; payload: string }>).map((row) => ({
-          seq: row.seq,
-          item: JSON.parse(row.payload) as QueuedItem,
-        })),
+      queued: async (limit) => (s.queued.all(limit) as QueueRow[]).map(queuedItemOf),
       sessionsFor: async (lookups: readonly SessionLookup[]) =>
         lookups.flatMap(
           (l) =>
@@ -464,10 +463,17 @@ export class SqliteStore implements Store {
     const siteIds = (s.allSites.all() as Site[]).map((site) => site.id)
     // Raw events go in chunks, each its own short transaction, so a large sweep never holds
     // the write lock long enough to make accepts wait (or time out) behind it.
+    // An event still waiting for the roll-up (one sent late, with an old time) is kept until
+    // it is rolled up: the queue holds only its key.
+    const oldestQueued = s.oldestQueuedEvent.get() as number | null
+    const cutoff = Math.min(
+      policy.now - policy.eventTtlMs,
+      oldestQueued ?? Number.POSITIVE_INFINITY,
+    )
     let events = 0
     for (const site of siteIds) {
       for (;;) {
-        const removed = s.sweepEvents.run(site, policy.now - policy.eventTtlMs).changes
+        const removed = s.sweepEvents.run(site, cutoff).changes
         events += removed
         if (removed < SWEEP_CHUNK) break
         await new Promise((resolve) => setImmediate(resolve))
