@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { hourBucket } from '../../core/calendar.ts'
+import { DIMENSIONS } from '../../core/rollup-deltas.ts'
 import {
   type BotHit,
   COUNTER_NAMES,
@@ -229,7 +230,10 @@ export class SqliteStore implements Store {
       ),
       sweepMarks: db.prepare('DELETE FROM visitor_mark_log WHERE day < ?'),
       sweepPackedMarks: db.prepare('DELETE FROM visitor_mark_blocks WHERE day < ?'),
-      sweepHourly: db.prepare("DELETE FROM rollup_hour WHERE dim <> '' AND bucket < ?"),
+      // By site and dimension, so each delete is a range of the key, not a scan of the table.
+      sweepHourly: db.prepare(
+        'DELETE FROM rollup_hour WHERE site_id = ? AND dim = ? AND bucket < ?',
+      ),
       sweepSalts: db.prepare('DELETE FROM salts WHERE day < ?'),
       ping: db.prepare('SELECT count(*) FROM sites').pluck(),
     }
@@ -483,7 +487,11 @@ export class SqliteStore implements Store {
       events,
       marks: s.sweepMarks.run(keepDaysFrom).changes + s.sweepPackedMarks.run(keepDaysFrom).changes,
       hourly_dimension_rows:
-        s.sweepHourly.run(hourCutoff).changes + this.spans.sweepHours(siteIds, hourCutoff),
+        siteIds
+          .flatMap((site) =>
+            DIMENSIONS.map((dim) => s.sweepHourly.run(site, dim, hourCutoff).changes),
+          )
+          .reduce((a, b) => a + b, 0) + this.spans.sweepHours(siteIds, hourCutoff),
       salts: s.sweepSalts.run(keepDaysFrom).changes,
     }))()
   }
