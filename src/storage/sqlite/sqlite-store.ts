@@ -76,6 +76,11 @@ function utcDay(timestamp: number): string {
   return new Date(timestamp).toISOString().slice(0, 10)
 }
 
+/** Queue entries with the stored row of each queued event (null columns for bot hits). */
+const QUEUE_ROWS = `SELECT q.seq, q.payload, q.extra, ${EVENT_COLUMNS.map((c) => `e.${c}`).join(', ')}
+  FROM ingest_queue q LEFT JOIN events e
+    ON e.site_id = q.site_id AND e.timestamp = q.timestamp AND e.event_id = q.event_id`
+
 type QueueRow = StoredEventRow & { seq: number; payload: string | null; extra: string | null }
 
 function queuedItemOf(row: QueueRow): { seq: number; item: QueuedItem } {
@@ -146,12 +151,7 @@ export class SqliteStore implements Store {
       ),
       // The roll-up's view of the queue: bot hits (and pre-v7 entries) carry their payload,
       // events are joined back from their row in `events` (queued-event.ts).
-      queued: db.prepare(
-        `SELECT q.seq, q.payload, q.extra, ${EVENT_COLUMNS.map((c) => `e.${c}`).join(', ')}
-         FROM ingest_queue q LEFT JOIN events e
-           ON e.site_id = q.site_id AND e.timestamp = q.timestamp AND e.event_id = q.event_id
-         ORDER BY q.seq LIMIT ?`,
-      ),
+      queued: db.prepare(`${QUEUE_ROWS} ORDER BY q.seq LIMIT ?`),
       oldestQueuedEvent: db.prepare('SELECT min(timestamp) FROM ingest_queue').pluck(),
       retireQueue: db.prepare('DELETE FROM ingest_queue WHERE seq <= ?'),
       queueLength: db.prepare('SELECT count(*) FROM ingest_queue').pluck(),
@@ -159,12 +159,7 @@ export class SqliteStore implements Store {
         `INSERT OR REPLACE INTO ingest_dead_letter (seq, payload, reason, failed_at)
          VALUES (?, ?, ?, ?)`,
       ),
-      queuedOne: db.prepare(
-        `SELECT q.seq, q.payload, q.extra, ${EVENT_COLUMNS.map((c) => `e.${c}`).join(', ')}
-         FROM ingest_queue q LEFT JOIN events e
-           ON e.site_id = q.site_id AND e.timestamp = q.timestamp AND e.event_id = q.event_id
-         WHERE q.seq = ?`,
-      ),
+      queuedOne: db.prepare(`${QUEUE_ROWS} WHERE q.seq = ?`),
       unqueue: db.prepare('DELETE FROM ingest_queue WHERE seq = ?'),
       insertEvent: db.prepare(
         `INSERT OR IGNORE INTO events (${EVENT_COLUMNS.join(', ')})
