@@ -24,6 +24,7 @@ import autocannon from 'autocannon'
 import Database from 'better-sqlite3'
 import { builtBaselineArgs, builtServerArgs } from './support/built-server.ts'
 import { cleanupOnExit } from './support/cleanup.ts'
+import { ProcessSampler } from './support/process-sampler.ts'
 import { Traffic, USER_AGENTS } from './traffic.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -154,42 +155,6 @@ async function startServer(kind: Scenario['server']): Promise<ServerProcess> {
       throw new Error(`${kind} server did not start:\n${stderr}`)
     }
     await sleep(50)
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Server resource sampling from /proc.
-
-/** Samples VmRSS every 500 ms; CPU seconds (user + system) on demand. */
-class ProcessSampler {
-  maxRssKb = 0
-  private readonly timer: NodeJS.Timeout
-
-  constructor(private readonly pid: number) {
-    this.sample()
-    this.timer = setInterval(() => this.sample(), RSS_SAMPLE_MS)
-  }
-
-  sample(): void {
-    try {
-      const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'))
-      if (match?.[1]) this.maxRssKb = Math.max(this.maxRssKb, Number(match[1]))
-    } catch {
-      // the process is gone
-    }
-  }
-
-  /** utime + stime in seconds (assumes the usual 100 clock ticks per second). */
-  cpuSeconds(): number {
-    const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12])) / 100
-  }
-
-  stop(): number {
-    this.sample()
-    clearInterval(this.timer)
-    return Math.round((this.maxRssKb / 1024) * 10) / 10
   }
 }
 
@@ -396,7 +361,7 @@ async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
   const stores = scenario.server === 'liveinsight'
   const traffic = new Traffic({ sessions: 3000, pages: 300 })
   const server = await startServer(scenario.server)
-  const sampler = new ProcessSampler(server.pid)
+  const sampler = new ProcessSampler(server.pid, RSS_SAMPLE_MS)
   try {
     const preflightAcked = stores ? await preflight(server.url, traffic, eventsPerRequest) : 0
     process.stdout.write(`  ${scenario.name}: warm-up ${WARMUP_SECONDS} s… `)

@@ -45,6 +45,7 @@ import { SqliteStore } from '../src/storage/sqlite/sqlite-store.ts'
 import { mergeByTime, SiteTraffic } from './event-world.ts'
 import { builtServerArgs } from './support/built-server.ts'
 import { cleanupOnExit } from './support/cleanup.ts'
+import { ProcessSampler } from './support/process-sampler.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RESULTS_FILE = join(ROOT, 'bench', 'results', 'query.json')
@@ -425,32 +426,6 @@ function startServer(dataDir: string, cwd: string): Promise<ServerProcess> {
   })
 }
 
-/** Samples VmRSS of a process at a fixed interval. */
-class RssSampler {
-  maxKb = 0
-  private readonly timer: NodeJS.Timeout
-
-  constructor(private readonly pid: number) {
-    this.sample()
-    this.timer = setInterval(() => this.sample(), RSS_SAMPLE_MS)
-  }
-
-  sample(): void {
-    try {
-      const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'))
-      if (match?.[1]) this.maxKb = Math.max(this.maxKb, Number(match[1]))
-    } catch {
-      // the process is gone
-    }
-  }
-
-  stop(): number {
-    this.sample()
-    clearInterval(this.timer)
-    return mb(this.maxKb * 1024)
-  }
-}
-
 async function signIn(url: string): Promise<string> {
   const response = await fetch(`${url}/api/auth/login`, {
     method: 'POST',
@@ -592,7 +567,7 @@ async function queryPhase(
   const started = performance.now()
   const server = await startServer(dataDir, cwd)
   const serverStart = round((performance.now() - started) / 1000, 2)
-  const rss = new RssSampler(server.pid)
+  const rss = new ProcessSampler(server.pid, RSS_SAMPLE_MS)
   try {
     const token = await signIn(server.url)
     const results: QueryPhase['endpoints'] = {}
