@@ -1,13 +1,14 @@
+import { readablePath } from '../core/page-url.ts'
 import { html, type SafeHtml } from '../http/html.ts'
 import type { RealtimeSnapshot } from '../live/live-window.ts'
 import { PANEL } from './layout.ts'
-import { clockTime, decodePath, LIVE_CLASS, timelineHref } from './live-view.ts'
+import { clockTime, LIVE_CLASS, timelineHref } from './live-view.ts'
 
 function pageItems(s: RealtimeSnapshot): SafeHtml {
   if (s.pages.length === 0) return html`<li class="${LIVE_CLASS.empty}">Nobody right now</li>`
   return html`${s.pages.map(
     (p) =>
-      html`<li class="${LIVE_CLASS.pageItem}"><span class="${LIVE_CLASS.pagePath}" title="${decodePath(p.page_url)}">${decodePath(p.page_url)}</span><span class="${LIVE_CLASS.pageCount}">${p.visitors}</span></li>`,
+      html`<li class="${LIVE_CLASS.pageItem}"><span class="${LIVE_CLASS.pagePath}" title="${readablePath(p.page_url)}">${readablePath(p.page_url)}</span><span class="${LIVE_CLASS.pageCount}">${p.visitors}</span></li>`,
   )}`
 }
 
@@ -16,7 +17,7 @@ function feedItems(siteId: string, s: RealtimeSnapshot): SafeHtml {
     return html`<li class="${LIVE_CLASS.empty}">No events in the last 30 minutes</li>`
   return html`${s.recent_events.map(
     (e) =>
-      html`<li class="${LIVE_CLASS.feedItem}"><a class="${LIVE_CLASS.feedLink}" href="${timelineHref(siteId, e.session_id, e.timestamp)}"><time class="${LIVE_CLASS.feedTime}" datetime="${e.timestamp}">${clockTime(e.timestamp, 'UTC')}</time><span class="${LIVE_CLASS.feedType}">${e.event_type}</span><span class="${LIVE_CLASS.feedPath}">${decodePath(e.page_url)}</span><span class="${LIVE_CLASS.feedTitle}">${e.title}</span></a></li>`,
+      html`<li class="${LIVE_CLASS.feedItem}"><a class="${LIVE_CLASS.feedLink}" href="${timelineHref(siteId, e.session_id, e.timestamp)}"><time class="${LIVE_CLASS.feedTime}" datetime="${e.timestamp}">${clockTime(e.timestamp, 'UTC')}</time><span class="${LIVE_CLASS.feedType}">${e.event_type}</span><span class="${LIVE_CLASS.feedPath}">${readablePath(e.page_url)}</span><span class="${LIVE_CLASS.feedTitle}">${e.title}</span></a></li>`,
   )}`
 }
 

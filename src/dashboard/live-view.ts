@@ -28,5 +28,3 @@ export function clockTime(iso: string, timeZone?: string): string {
   if (Number.isNaN(date.getTime())) return ''
   return date.toLocaleTimeString('en-GB', { hour12: false, ...(timeZone ? { timeZone } : {}) })
 }
-
-export { readablePath as decodePath } from '../core/page-url.ts'

@@ -1,9 +1,10 @@
+import { readablePath } from '../core/page-url.ts'
 import type { SessionState, Site } from '../core/types.ts'
 import { html, type SafeHtml } from '../http/html.ts'
 import type { EventRecord } from '../storage/store.ts'
 import { formatDuration } from './format.ts'
 import { LINK, PANEL, page } from './layout.ts'
-import { clockTime, decodePath } from './live-view.ts'
+import { clockTime } from './live-view.ts'
 
 function backLink(site: Site): SafeHtml {
   return html`<a class="${LINK} text-sm" href="/?${new URLSearchParams({ site: site.id })}">← Back to the dashboard</a>`
@@ -38,7 +39,7 @@ export function renderTimelinePage(site: Site, s: SessionState, events: EventRec
     (e) => html`<li class="border-l-2 border-indigo-500 py-2 pl-3">
 <div class="flex flex-wrap items-baseline gap-2 text-sm"><time class="font-mono text-xs tabular-nums" datetime="${new Date(e.timestamp).toISOString()}">${clockTime(new Date(e.timestamp).toISOString(), 'UTC')}</time>
 <span class="rounded bg-indigo-50 px-1.5 text-xs font-medium text-indigo-800 dark:bg-indigo-950 dark:text-indigo-200">${e.event_type}</span>
-<span class="font-mono text-xs break-all">${decodePath(e.path)}</span></div>
+<span class="font-mono text-xs break-all">${readablePath(e.path)}</span></div>
 ${e.title ? html`<div class="text-sm text-slate-700 dark:text-slate-300">${e.title}</div>` : ''}
 ${e.referrer ? html`<div class="text-xs break-all text-slate-600 dark:text-slate-400">from ${e.referrer}</div>` : ''}
 ${e.props ? html`<div class="font-mono text-xs break-all text-slate-600 dark:text-slate-400">${propsText(e.props)}</div>` : ''}

@@ -1,5 +1,6 @@
+import { readablePath } from '../../core/page-url.ts'
 import type { RealtimeSnapshot } from '../../live/live-window.ts'
-import { clockTime, decodePath, LIVE_CLASS, timelineHref } from '../live-view.ts'
+import { clockTime, LIVE_CLASS, timelineHref } from '../live-view.ts'
 import { updateLiveChart } from './charts.ts'
 
 const POLL_MS = 3_000
@@ -16,8 +17,8 @@ function pageItems(s: RealtimeSnapshot): HTMLElement[] {
   if (s.pages.length === 0) return [el('li', LIVE_CLASS.empty, 'Nobody right now')]
   return s.pages.map((p) => {
     const li = el('li', LIVE_CLASS.pageItem)
-    const path = el('span', LIVE_CLASS.pagePath, decodePath(p.page_url))
-    path.title = decodePath(p.page_url)
+    const path = el('span', LIVE_CLASS.pagePath, readablePath(p.page_url))
+    path.title = readablePath(p.page_url)
     li.append(path, el('span', LIVE_CLASS.pageCount, String(p.visitors)))
     return li
   })
@@ -35,7 +36,7 @@ function feedItems(siteId: string, s: RealtimeSnapshot): HTMLElement[] {
     link.append(
       time,
       el('span', LIVE_CLASS.feedType, e.event_type),
-      el('span', LIVE_CLASS.feedPath, decodePath(e.page_url)),
+      el('span', LIVE_CLASS.feedPath, readablePath(e.page_url)),
       el('span', LIVE_CLASS.feedTitle, e.title),
     )
     const li = el('li', LIVE_CLASS.feedItem)

@@ -1,4 +1,4 @@
-import { readablePath as readable } from '../../core/page-url.ts'
+import { readablePath } from '../../core/page-url.ts'
 import type { RealtimeSnapshot } from '../../live/live-window.ts'
 import { html, type SafeHtml } from '../html.ts'
 
@@ -9,11 +9,12 @@ function time(iso: string): string {
 /** The live view as an HTMX fragment; every value passes through the escaping template. */
 export function renderRealtimeFragment(s: RealtimeSnapshot): SafeHtml {
   const pages = s.pages.map(
-    (p) => html`<li><span class="page">${readable(p.page_url)}</span> <b>${p.visitors}</b></li>`,
+    (p) =>
+      html`<li><span class="page">${readablePath(p.page_url)}</span> <b>${p.visitors}</b></li>`,
   )
   const events = s.recent_events.map(
     (e) =>
-      html`<li><time datetime="${e.timestamp}">${time(e.timestamp)}</time> <span class="type">${e.event_type}</span> <span class="page">${readable(e.page_url)}</span> <span class="title">${e.title}</span> <span class="country">${e.country}</span></li>`,
+      html`<li><time datetime="${e.timestamp}">${time(e.timestamp)}</time> <span class="type">${e.event_type}</span> <span class="page">${readablePath(e.page_url)}</span> <span class="title">${e.title}</span> <span class="country">${e.country}</span></li>`,
   )
   return html`<div class="realtime" data-generated-at="${s.generated_at}">
 <div class="card"><div class="value" data-metric="active_visitors">${s.active_visitors}</div><div class="label">visitors in the last 5 minutes</div></div>
