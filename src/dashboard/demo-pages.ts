@@ -1,5 +1,5 @@
 import { html, type SafeHtml } from '../http/html.ts'
-import { BUTTON, LINK, PANEL } from './layout.ts'
+import { BUTTON, LINK, PANEL, page } from './layout.ts'
 
 export const DEMO_PAGES = {
   '/demo': {
@@ -36,19 +36,7 @@ export function renderDemoPage(path: DemoPath, apiKey: string): SafeHtml {
     (href) =>
       html`<a class="${LINK}${href === path ? ' font-semibold' : ''}" href="${href}">${NAV_LABELS[href]}</a>`,
   )
-  return html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<title>${p.title}</title>
-<link rel="stylesheet" href="/assets/dashboard.css">
-<script defer src="/liveinsight.js" data-api-key="${apiKey}"></script>
-<script defer src="/assets/demo.js"></script>
-</head>
-<body class="min-h-screen bg-slate-100 text-slate-900 dark:bg-slate-950 dark:text-slate-100">
-<header class="border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
+  const body = html`<header class="border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
 <nav class="mx-auto flex max-w-3xl flex-wrap gap-4 p-4" aria-label="Demo site">${nav}</nav>
 </header>
 <main class="mx-auto max-w-3xl space-y-4 p-4">
@@ -62,7 +50,12 @@ export function renderDemoPage(path: DemoPath, apiKey: string): SafeHtml {
 <a class="${LINK}" href="https://example.com/">Outbound link to example.com</a>
 </section>
 <p id="demo-status" class="text-sm text-slate-600 dark:text-slate-400" aria-live="polite"></p>
-</main>
-</body>
-</html>`
+</main>`
+  return page({
+    title: p.title,
+    body,
+    // The real tracker snippet, for the default site, as a site owner pastes it.
+    head: html`<script defer src="/liveinsight.js" data-api-key="${apiKey}"></script>`,
+    scripts: ['/assets/demo.js'],
+  })
 }

@@ -11,6 +11,8 @@ export interface PageOptions {
   body: SafeHtml
   /** Dashboard pages load htmx, Chart.js and the dashboard client; others only their own. */
   scripts: string[]
+  /** More head elements, before the scripts (the demo's tracker snippet with its key). */
+  head?: SafeHtml
 }
 
 export const DASHBOARD_SCRIPTS = [
@@ -20,7 +22,7 @@ export const DASHBOARD_SCRIPTS = [
 ]
 
 /** The document shell shared by every server-rendered page. */
-export function page({ title, body, scripts }: PageOptions): SafeHtml {
+export function page({ title, body, scripts, head }: PageOptions): SafeHtml {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -30,6 +32,7 @@ export function page({ title, body, scripts }: PageOptions): SafeHtml {
 ${HTMX_CONFIG}
 <title>${title}</title>
 <link rel="stylesheet" href="/assets/dashboard.css">
+${head ?? ''}
 ${scripts.map((src) => html`<script defer src="${src}"></script>`)}
 </head>
 <body class="min-h-screen bg-slate-100 text-slate-900 antialiased dark:bg-slate-950 dark:text-slate-100">
