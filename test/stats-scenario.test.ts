@@ -20,7 +20,6 @@ import { tempDir } from './support/temp-dir.ts'
  */
 const KST = 9 * 3_600_000
 const at = (day: 10 | 11, hh: number, mm: number) => Date.UTC(2026, 2, day, hh, mm) - KST
-const MIN = 60_000
 const PASSWORD = 'scenario-password-1'
 
 const UA = {

@@ -50,10 +50,8 @@ export class Collector {
   private readonly listeners = new Set<(events: LiveEvent[]) => void>()
   private readonly writer: EventWriter
 
-  constructor(
-    private readonly store: Store,
-    options: CollectorOptions,
-  ) {
+  /** `store` holds the daily salts; events go through `options.writer`. */
+  constructor(store: Store, options: CollectorOptions) {
     this.salts = new SaltCache(store)
     this.now = options.now ?? Date.now
     this.writer = options.writer
