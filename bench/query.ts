@@ -162,6 +162,9 @@ async function loadEvents(
 ): Promise<LoadResult> {
   const store = new SqliteStore({ file, synchronous: 'NORMAL' })
   for (const plan of plans) await store.createSite(plan.site)
+  // As the server does at start: the sweep also tells the roll-up which hours are past
+  // keeping hourly dimension rows for (most of a month of history is).
+  await store.sweep({ now, eventTtlMs: SETTINGS.eventTtlHours * 3_600_000 })
   const from = now - SETTINGS.days * 86_400_000
   // A minute of slack so no event is in the future by the time the server answers.
   const to = now - 60_000

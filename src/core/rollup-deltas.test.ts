@@ -75,6 +75,25 @@ const bounceSession = () =>
 describe('DeltaAccumulator', () => {
   const key: RollupKey = { grain: 'hour', site_id: 'site_1', bucket: 10, dim: 'page', value: '/a' }
 
+  it('leaves out hourly dimension rows before its horizon, keeping totals and days', () => {
+    const acc = new DeltaAccumulator(11)
+    for (const hour of [10, 11]) {
+      const at = { site_id: 'site_1', hour, day: '2026-01-15' }
+      acc.addIn(at, '', '', { pageviews: 1 })
+      acc.addIn(at, 'page', '/a', { pageviews: 1 })
+    }
+    const rows = acc
+      .deltas()
+      .map((d) => [d.key.grain, d.key.bucket, d.key.dim, d.counters.pageviews])
+    expect(rows).toEqual([
+      ['hour', 10, '', 1],
+      ['day', '2026-01-15', '', 2],
+      ['day', '2026-01-15', 'page', 2],
+      ['hour', 11, '', 1],
+      ['hour', 11, 'page', 1],
+    ])
+  })
+
   it('merges increments of one row, including via an equal key object', () => {
     const acc = new DeltaAccumulator()
     acc.add(key, { pageviews: 1 })

@@ -65,6 +65,14 @@ function rollupKeyString(key: RollupKey): string {
 export class DeltaAccumulator {
   private readonly rows = new Map<string, RollupDelta>()
 
+  /**
+   * @param hourlyDimensionsFrom the first epoch hour whose dimension rows are still kept.
+   *   Older hourly dimension rows are removed by the retention sweep and never read again,
+   *   so they are not produced at all (a backfill of last month writes day rows only). Site
+   *   totals keep their hours for good.
+   */
+  constructor(private readonly hourlyDimensionsFrom = Number.NEGATIVE_INFINITY) {}
+
   add(key: RollupKey, counters: Partial<Counters>, sign = 1): void {
     const id = rollupKeyString(key)
     let row = this.rows.get(id)
@@ -92,7 +100,9 @@ export class DeltaAccumulator {
   /** `addAt` with the buckets already worked out (hot loops compute them once). */
   addIn(moment: Moment, dim: string, value: string, counters: Partial<Counters>, sign = 1): void {
     const { site_id, hour, day } = moment
-    this.add({ grain: 'hour', site_id, bucket: hour, dim, value }, counters, sign)
+    if (dim === '' || hour >= this.hourlyDimensionsFrom) {
+      this.add({ grain: 'hour', site_id, bucket: hour, dim, value }, counters, sign)
+    }
     this.add({ grain: 'day', site_id, bucket: day, dim, value }, counters, sign)
   }
 

@@ -86,9 +86,10 @@ export async function startEmbedded(
     trackerScript: builtTrackerScript(),
   })
 
+  // On the server clock, as everything else: what the sweep passes, the roll-up stops writing.
   const sweep = () =>
     writer
-      .sweep({ now: Date.now(), eventTtlMs: config.EVENT_TTL_HOURS * 3_600_000 })
+      .sweep({ now: now(), eventTtlMs: config.EVENT_TTL_HOURS * 3_600_000 })
       .then((removed) => logger.info({ removed }, 'sweep'))
       .catch((error: unknown) => logger.error({ err: error }, 'sweep failed'))
   await sweep()

@@ -9,6 +9,7 @@ import {
 import { clientKey, sessionize } from '../core/session-rules.ts'
 import type { BotHit, EnrichedEvent } from '../core/types.ts'
 import type { SessionLookup, Store } from '../storage/store.ts'
+import { HotQueue } from './hot-queue.ts'
 
 export type { BotHit }
 
@@ -57,9 +58,12 @@ export async function rollUpQueued(
   store: Store,
   options: RollupOptions,
   limit = 2000,
+  hot?: HotQueue,
 ): Promise<number> {
   return store.ingest(async (unit) => {
-    const queued = await unit.queued(limit)
+    const queued =
+      (hot && hot.size > 0 ? hot.take(await unit.queueHead(), limit) : null) ??
+      (await unit.queued(limit))
     const last = queued.at(-1)
     if (!last) return 0
     const events: EnrichedEvent[] = []
@@ -83,7 +87,7 @@ export async function rollUpQueued(
 
     const kept = changes.flatMap((c) => (c.after ? [c.after] : []))
     const sessionById = new Map(kept.map((s) => [s.id, s]))
-    const acc = new DeltaAccumulator()
+    const acc = new DeltaAccumulator(unit.hourlyDimensionsFrom)
     for (const { before, after } of changes) {
       const siteId = (after ?? before)?.site_id ?? ''
       addSessionChange(acc, before, after, tz(siteId))
@@ -126,9 +130,11 @@ export async function commitEvents(
   bots: readonly BotHit[],
   options: RollupOptions,
 ): Promise<{ outcomes: EventOutcome[] }> {
-  const fresh = await store.accept(events, bots)
-  // One slice for the whole batch: a loader's 5,000 events become one roll-up commit.
+  const { fresh, queued } = await store.accept(events, bots)
+  const hot = new HotQueue(queued.length)
+  hot.push(queued)
+  // One slice for the whole batch: a loader's 50,000 events become one roll-up commit.
   const slice = Math.max(2000, events.length + bots.length)
-  while ((await rollUpQueued(store, options, slice)) > 0) {}
+  while ((await rollUpQueued(store, options, slice, hot)) > 0) {}
   return { outcomes: fresh.map((isNew) => (isNew ? 'stored' : 'duplicate')) }
 }

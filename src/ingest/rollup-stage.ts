@@ -1,6 +1,7 @@
 import type { Logger } from '../log/logger.ts'
 import type { Store } from '../storage/store.ts'
 import { type RollupOptions, rollUpQueued } from './commit-events.ts'
+import type { HotQueue } from './hot-queue.ts'
 
 const FAILURES_BEFORE_ISOLATING = 3
 
@@ -19,13 +20,21 @@ export class RollupStage {
   private timer: NodeJS.Timeout | null = null
   private closed = false
 
+  private readonly intervalMs: number
+  private readonly sliceSize: number
+  /** What accepts in this process handed over in memory (see hot-queue.ts). */
+  private readonly hot: HotQueue | undefined
+
   constructor(
     private readonly store: Store,
     private readonly options: RollupOptions,
     private readonly logger: Logger,
-    private readonly intervalMs = 500,
-    private readonly sliceSize = 5000,
-  ) {}
+    tuning: { intervalMs?: number; sliceSize?: number; hot?: HotQueue } = {},
+  ) {
+    this.intervalMs = tuning.intervalMs ?? 500
+    this.sliceSize = tuning.sliceSize ?? 5000
+    this.hot = tuning.hot
+  }
 
   /** Something was queued: make sure a run is scheduled. */
   poke(): void {
@@ -80,7 +89,7 @@ export class RollupStage {
     for (;;) {
       let taken: number
       try {
-        taken = await rollUpQueued(this.store, this.options, this.sliceSize)
+        taken = await rollUpQueued(this.store, this.options, this.sliceSize, this.hot)
         this.failures = 0
       } catch (error) {
         this.failures++

@@ -1,3 +1,4 @@
+import type { MessagePort } from 'node:worker_threads'
 import type { BotHit, EnrichedEvent } from '../core/types.ts'
 import type { SweepPolicy, SweepResult } from '../storage/store.ts'
 
@@ -17,14 +18,19 @@ export interface WriterSetup {
 /** Calls from the HTTP thread to the writer thread; each is answered once, by id. */
 export type WriterCall =
   | { id: number; op: 'accept'; events: readonly EnrichedEvent[]; bots: readonly BotHit[] }
-  | { id: number; op: 'poke' }
+  /**
+   * The two ends of a channel from the accept thread to the roll-up thread: after each commit
+   * the accept thread posts the queue entries it added (`QueuedEntry[]`), and the roll-up
+   * takes them from memory (hot-queue.ts). Sent again whenever either thread restarts.
+   */
+  | { id: number; op: 'handoff'; port: MessagePort }
   | { id: number; op: 'settle' }
   | { id: number; op: 'sweep'; policy: SweepPolicy }
   | { id: number; op: 'close' }
 
 export interface WriterResults {
   accept: boolean[]
-  poke: undefined
+  handoff: undefined
   settle: undefined
   sweep: SweepResult
   close: undefined

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { Worker } from 'node:worker_threads'
+import { MessageChannel, type Transferable, Worker } from 'node:worker_threads'
 import type { BotHit, EnrichedEvent } from '../core/types.ts'
 import type { Logger } from '../log/logger.ts'
 import type { SweepPolicy, SweepResult } from '../storage/store.ts'
@@ -58,12 +58,19 @@ export class WorkerClient {
   private readonly pending = new Map<number, Pending>()
   private closing = false
 
+  /** Called after every restart (not the first start): the owner re-wires its channels. */
+  onRestart: () => void = () => undefined
+
   constructor(
     private readonly setup: WriterSetup,
     private readonly logger: Logger,
     private readonly module: URL = WRITER_WORKER,
   ) {
     this.worker = this.spawn()
+  }
+
+  get running(): boolean {
+    return this.worker !== null
   }
 
   private spawn(): Worker {
@@ -86,13 +93,18 @@ export class WorkerClient {
       this.logger.error({ code, role: this.setup.role }, 'writer thread exited; restarting')
       // A thread that dies at once (a broken file) must not be restarted in a tight loop.
       setTimeout(() => {
-        if (!this.closing) this.worker = this.spawn()
+        if (this.closing) return
+        this.worker = this.spawn()
+        this.onRestart()
       }, RESPAWN_DELAY_MS).unref()
     })
     return worker
   }
 
-  call<K extends WriterCall['op']>(call: CallOf<K>): Promise<WriterResults[K]> {
+  call<K extends WriterCall['op']>(
+    call: CallOf<K>,
+    transfer: readonly Transferable[] = [],
+  ): Promise<WriterResults[K]> {
     const worker = this.worker
     if (!worker) {
       return Promise.reject(new Error(`writer thread (${this.setup.role}) is restarting`))
@@ -100,7 +112,7 @@ export class WorkerClient {
     const id = this.nextId++
     return new Promise<WriterResults[K]>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (value: never) => void, reject })
-      worker.postMessage({ ...call, id })
+      worker.postMessage({ ...call, id }, transfer)
     })
   }
 
@@ -129,12 +141,30 @@ export class WriterThreads implements EventWriter {
   constructor(setup: Omit<WriterSetup, 'role'>, logger: Logger) {
     this.acceptor = new WorkerClient({ ...setup, role: 'accept' }, logger)
     this.roller = new WorkerClient({ ...setup, role: 'rollup' }, logger)
+    this.acceptor.onRestart = () => this.connect()
+    this.roller.onRestart = () => this.connect()
+    this.connect()
   }
 
-  async accept(events: readonly EnrichedEvent[], bots: readonly BotHit[]): Promise<boolean[]> {
-    const fresh = await this.acceptor.call<'accept'>({ op: 'accept', events, bots })
-    void this.roller.call<'poke'>({ op: 'poke' }).catch(() => undefined)
-    return fresh
+  /**
+   * A fresh channel from the accept thread to the roll-up thread (writer-protocol `handoff`).
+   * The accept thread gets its end before any later accept call, as messages keep their order;
+   * entries posted while the roll-up thread was down are read from the queue table instead.
+   */
+  private connect(): void {
+    if (!this.acceptor.running || !this.roller.running) return
+    const { port1, port2 } = new MessageChannel()
+    for (const [client, port] of [
+      [this.acceptor, port1],
+      [this.roller, port2],
+    ] as const) {
+      void client.call<'handoff'>({ op: 'handoff', port }, [port]).catch(() => undefined)
+    }
+  }
+
+  accept(events: readonly EnrichedEvent[], bots: readonly BotHit[]): Promise<boolean[]> {
+    // The accept thread hands the new queue entries to the roll-up thread, which wakes up.
+    return this.acceptor.call<'accept'>({ op: 'accept', events, bots })
   }
 
   settle(): Promise<void> {

@@ -1,7 +1,9 @@
-import { parentPort, workerData } from 'node:worker_threads'
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads'
 import { createLogger } from '../log/logger.ts'
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
+import type { QueuedEntry } from '../storage/store.ts'
 import { rollupOptions } from './event-writer.ts'
+import { HotQueue } from './hot-queue.ts'
 import { RollupStage } from './rollup-stage.ts'
 import type { WriterAnswer, WriterCall, WriterResults, WriterSetup } from './writer-protocol.ts'
 
@@ -16,10 +18,13 @@ if (!port) throw new Error('writer-worker: must run as a worker thread')
 const setup = workerData as WriterSetup
 const logger = createLogger(setup.logLevel).child({ thread: setup.role })
 const store = new SqliteStore({ file: setup.file, synchronous: setup.synchronous })
+const hot = new HotQueue()
 const rollups =
   setup.role === 'rollup'
-    ? new RollupStage(store, rollupOptions(setup.sessionTimeoutMs), logger)
+    ? new RollupStage(store, rollupOptions(setup.sessionTimeoutMs), logger, { hot })
     : undefined
+/** accept: where committed queue entries go. rollup: where they come from. */
+let handoff: MessagePort | undefined
 // Whatever a previous run accepted but did not roll up yet (a crash, a restart).
 rollups?.poke()
 
@@ -30,10 +35,21 @@ function rollupsOf(op: string): RollupStage {
 
 async function answer(call: WriterCall): Promise<WriterResults[keyof WriterResults]> {
   switch (call.op) {
-    case 'accept':
-      return store.accept(call.events, call.bots)
-    case 'poke':
-      rollupsOf(call.op).poke()
+    case 'accept': {
+      const { fresh, queued } = await store.accept(call.events, call.bots)
+      handoff?.postMessage(queued)
+      return fresh
+    }
+    case 'handoff':
+      handoff?.close()
+      handoff = call.port
+      if (rollups) {
+        const stage = rollups
+        handoff.on('message', (entries: QueuedEntry[]) => {
+          hot.push(entries)
+          stage.poke()
+        })
+      }
       return undefined
     case 'settle':
       await rollupsOf(call.op).settle()

@@ -90,13 +90,12 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     describe('ingest unit of work', () => {
       it('accepts an event once per (site, timestamp, event_id) and queues it', async () => {
         const a = enrichedEvent({ event_id: 'a', timestamp: T0 })
-        expect(await store.accept([a, { ...a }], [])).toEqual([true, false])
-        expect(await store.accept([{ ...a }, { ...a, site_id: 'site-b' }], [])).toEqual([
-          false,
-          true,
-        ])
+        const fresh = async (...args: Parameters<Store['accept']>) =>
+          (await store.accept(...args)).fresh
+        expect(await fresh([a, { ...a }], [])).toEqual([true, false])
+        expect(await fresh([{ ...a }, { ...a, site_id: 'site-b' }], [])).toEqual([false, true])
         // Same id at another time is another event (a retry repeats both).
-        expect(await store.accept([{ ...a, timestamp: T0 + 1 }], [])).toEqual([true])
+        expect(await fresh([{ ...a, timestamp: T0 + 1 }], [])).toEqual([true])
         await store.accept([], [{ site_id: 'site-a', timezone: 'UTC', timestamp: T0 }])
         expect(await store.queueLength()).toBe(4)
         await store.ingest(async (unit) => {
@@ -105,10 +104,37 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
           expect(queued[0]?.item).toEqual({ kind: 'event', event: a })
           const seqs = queued.map((q) => q.seq)
           expect([...seqs].sort((x, y) => x - y)).toEqual(seqs)
+          expect(await unit.queueHead()).toBe(seqs[0])
           // Retiring the first two leaves the rest for the next unit.
           await unit.write({ sessions: [], deltas: [], processedThrough: seqs[1] as number })
         })
         expect(await store.queueLength()).toBe(2)
+      })
+
+      it('returns the entries it queued, as the queue reads them back', async () => {
+        const events = ['a', 'b'].map((id, i) =>
+          enrichedEvent({ event_id: id, timestamp: T0 + i, props: { plan: 'pro', n: i } }),
+        )
+        const bot = { site_id: 'site-a', timezone: 'UTC', timestamp: T0 }
+        const { fresh, queued } = await store.accept([...events, { ...events[0]! }], [bot])
+        expect(fresh).toEqual([true, true, false])
+        const read = await store.ingest((unit) => unit.queued(10))
+        expect(queued).toEqual(read)
+        expect(queued.map((q) => q.item)).toEqual([
+          ...events.map((event) => ({ kind: 'event', event })),
+          { kind: 'bot', hit: bot },
+        ])
+      })
+
+      it('never reuses a seq, not even after the queue ran empty', async () => {
+        const first = await store.accept([enrichedEvent({ event_id: 'a', timestamp: T0 })], [])
+        const firstSeq = first.queued[0]?.seq as number
+        await store.ingest((unit) =>
+          unit.write({ sessions: [], deltas: [], processedThrough: firstSeq }),
+        )
+        expect(await store.ingest((unit) => unit.queueHead())).toBeNull()
+        const next = await store.accept([enrichedEvent({ event_id: 'b', timestamp: T0 })], [])
+        expect(next.queued[0]?.seq).toBeGreaterThan(firstSeq)
       })
 
       it('moves one queued item aside and keeps the others queued in order', async () => {
@@ -278,6 +304,33 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         })
         expect(total(hours, 'visitors')).toBe(2)
         expect(total(hours, 'pageviews')).toBe(5)
+      })
+
+      it('writes no hourly dimension rows for hours its last sweep already passed', async () => {
+        // The sweep ran a week later: hourly dimension rows before (then - 72 h) are gone.
+        await store.sweep({ now: T0 + 7 * 24 * 60 * MIN, eventTtlMs: 24 * 60 * MIN })
+        await commit([
+          enrichedEvent({ event_id: 'old', timestamp: T0, path: '/late' }),
+          enrichedEvent({ event_id: 'new', timestamp: T0 + 6 * 24 * 60 * MIN, path: '/late' }),
+        ])
+        const hours = (dimName: string, at: number) =>
+          store.readRollups({
+            grain: 'hour',
+            site_id: 'site-a',
+            dim: dimName,
+            from: hourBucket(at),
+            to: hourBucket(at),
+          })
+        // The old hour keeps its site total (charts of any past day) but no page or source rows.
+        expect((await hours('', T0))[0]).toMatchObject({ pageviews: 1, visitors: 1 })
+        expect(await hours('page', T0)).toEqual([])
+        expect(await hours('source', T0)).toEqual([])
+        // Its day rows are complete, and a recent hour keeps its dimension rows.
+        expect((await dim('page')).map((r) => [r.value, r.pageviews])).toEqual([['/late', 1]])
+        const recent = T0 + 6 * 24 * 60 * MIN
+        expect((await hours('page', recent)).map((r) => [r.value, r.pageviews])).toEqual([
+          ['/late', 1],
+        ])
       })
 
       it('keeps a session and its events in time order, readable by id', async () => {

@@ -45,14 +45,33 @@ export interface SessionLookup {
 /** Waiting to be rolled up: an accepted event, or a bot hit that is only counted. */
 export type QueuedItem = { kind: 'event'; event: EnrichedEvent } | { kind: 'bot'; hit: BotHit }
 
+/** A queued item and its place in the queue; seqs only grow, never reused. */
+export interface QueuedEntry {
+  seq: number
+  item: QueuedItem
+}
+
+/** What `accept` did: per event whether it was new, and the queue entries it added. */
+export interface Accepted {
+  fresh: boolean[]
+  queued: QueuedEntry[]
+}
+
 /**
  * One roll-up unit of work, batch-shaped so every backend can answer each step with one
  * round of reads or writes. The pipeline calls the steps in order:
  * queued → sessionsFor → claimMarks → write.
  */
 export interface IngestUnit {
+  /**
+   * The first epoch hour whose hourly dimension rows the store still keeps: its last sweep's
+   * cutoff. Rows for older hours would only be swept again, so the roll-up skips them.
+   */
+  readonly hourlyDimensionsFrom: number
   /** The oldest accepted items not rolled up yet, in acceptance order. */
-  queued(limit: number): Promise<Array<{ seq: number; item: QueuedItem }>>
+  queued(limit: number): Promise<QueuedEntry[]>
+  /** The seq of the oldest item not rolled up yet; null when the queue is empty. */
+  queueHead(): Promise<number | null>
   sessionsFor(lookups: readonly SessionLookup[]): Promise<SessionState[]>
   /** Records each mark; true where it was new (this visitor's first time in that scope). */
   claimMarks(marks: readonly VisitorMark[]): Promise<boolean[]>
@@ -149,9 +168,10 @@ export interface Store {
   /**
    * Stage 1, on the request path: durably stores new events (the raw record and a queue
    * entry for the roll-up) and bot hits. An event whose (site, timestamp, event_id) is
-   * already stored is a duplicate and is skipped. Returns, per event, whether it was new.
+   * already stored is a duplicate and is skipped. Returns, per event, whether it was new,
+   * and the queue entries added (which a roll-up in the same process may take from memory).
    */
-  accept(events: readonly EnrichedEvent[], bots: readonly BotHit[]): Promise<boolean[]>
+  accept(events: readonly EnrichedEvent[], bots: readonly BotHit[]): Promise<Accepted>
   /** Stage 2: runs one roll-up unit of work; atomic where the backend supports it. */
   ingest<T>(work: (unit: IngestUnit) => Promise<T>): Promise<T>
   /** How many accepted items wait for the roll-up. */

@@ -189,6 +189,27 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE ingest_queue;
   ALTER TABLE ingest_queue_v7 RENAME TO ingest_queue;
   `,
+  // v8: queue seqs only grow (AUTOINCREMENT). A plain rowid restarts at 1 whenever the queue
+  // runs empty, so a seq could name two items over time: a roll-up taking entries from memory
+  // (hot-queue.ts) must be able to trust that the queue's head seq is the item it holds, and
+  // dead letters are keyed by seq. The counter starts above every seq used so far.
+  `
+  ALTER TABLE ingest_queue RENAME TO ingest_queue_v7;
+  CREATE TABLE ingest_queue (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    payload TEXT,
+    site_id TEXT,
+    timestamp INTEGER,
+    event_id TEXT,
+    extra TEXT
+  );
+  INSERT INTO ingest_queue SELECT * FROM ingest_queue_v7;
+  DROP TABLE ingest_queue_v7;
+  DELETE FROM sqlite_sequence WHERE name = 'ingest_queue';
+  INSERT INTO sqlite_sequence (name, seq) SELECT 'ingest_queue', max(
+    coalesce((SELECT max(seq) FROM ingest_queue), 0),
+    coalesce((SELECT max(seq) FROM ingest_dead_letter), 0));
+  `,
 ]
 
 export function migrate(db: Database.Database): number {

@@ -101,7 +101,9 @@ describe('SqliteStore specifics', () => {
       // Another connection commits meanwhile; it would wait for the lock (and time out) if
       // the unit had taken it at the start.
       const started = Date.now()
-      expect(await acceptor.accept([enrichedEvent({ event_id: 'during' })], [])).toEqual([true])
+      expect((await acceptor.accept([enrichedEvent({ event_id: 'during' })], [])).fresh).toEqual([
+        true,
+      ])
       expect(Date.now() - started).toBeLessThan(1000)
       await unit.write({ sessions: [], deltas: [], processedThrough: 0 })
     })

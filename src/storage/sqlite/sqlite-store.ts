@@ -12,9 +12,11 @@ import {
   type Site,
 } from '../../core/types.ts'
 import {
+  type Accepted,
   type EventRecord,
   type IngestUnit,
   type LiveEvent,
+  type QueuedEntry,
   type QueuedItem,
   type RollupRange,
   type RollupRow,
@@ -83,7 +85,7 @@ const QUEUE_ROWS = `SELECT q.seq, q.payload, q.extra, ${EVENT_COLUMNS.map((c) =>
 
 type QueueRow = StoredEventRow & { seq: number; payload: string | null; extra: string | null }
 
-function queuedItemOf(row: QueueRow): { seq: number; item: QueuedItem } {
+function queuedItemOf(row: QueueRow): QueuedEntry {
   if (row.payload !== null) return { seq: row.seq, item: JSON.parse(row.payload) as QueuedItem }
   if (row.site_id === null || row.extra === null) {
     // Only a sweep could remove it, and the sweep spares queued events: never expected.
@@ -100,6 +102,8 @@ export class SqliteStore implements Store {
   private readonly spans: SpanRollups
   /** Visitor marks per day: a Set lookup on the hot path, an append to the log when new. */
   private readonly markSets = new Map<string, Set<number>>()
+  /** The last sweep's hourly cutoff (IngestUnit.hourlyDimensionsFrom); none before a sweep. */
+  private hourlyDimensionsFrom = Number.NEGATIVE_INFINITY
   /** Serialises units of work: one write transaction at a time. */
   private queue: Promise<unknown> = Promise.resolve()
 
@@ -152,6 +156,7 @@ export class SqliteStore implements Store {
       // The roll-up's view of the queue: bot hits (and pre-v7 entries) carry their payload,
       // events are joined back from their row in `events` (queued-event.ts).
       queued: db.prepare(`${QUEUE_ROWS} ORDER BY q.seq LIMIT ?`),
+      queueHead: db.prepare('SELECT min(seq) FROM ingest_queue').pluck(),
       oldestQueuedEvent: db.prepare('SELECT min(timestamp) FROM ingest_queue').pluck(),
       retireQueue: db.prepare('DELETE FROM ingest_queue WHERE seq <= ?'),
       queueLength: db.prepare('SELECT count(*) FROM ingest_queue').pluck(),
@@ -234,20 +239,30 @@ export class SqliteStore implements Store {
     }
   }
 
-  async accept(events: readonly EnrichedEvent[], bots: readonly BotHit[]): Promise<boolean[]> {
+  async accept(events: readonly EnrichedEvent[], bots: readonly BotHit[]): Promise<Accepted> {
     const s = this.statements
+    const queued: QueuedEntry[] = []
     // Small and append-only: the events key starts with the time, the queue with its seq.
-    return this.db.transaction(() => {
-      const fresh = events.map((event) => {
-        const stored = s.insertEvent.run(...eventRowValues(event)).changes === 1
-        if (stored)
-          s.enqueueEvent.run(event.site_id, event.timestamp, event.event_id, extraOf(event))
-        return stored
+    const fresh = this.db.transaction(() => {
+      const stored = events.map((event) => {
+        if (s.insertEvent.run(...eventRowValues(event)).changes !== 1) return false
+        const seq = s.enqueueEvent.run(
+          event.site_id,
+          event.timestamp,
+          event.event_id,
+          extraOf(event),
+        ).lastInsertRowid
+        queued.push({ seq: Number(seq), item: { kind: 'event', event } })
+        return true
       })
-      for (const hit of bots)
-        s.enqueue.run(JSON.stringify({ kind: 'bot', hit } satisfies QueuedItem))
-      return fresh
+      for (const hit of bots) {
+        const item: QueuedItem = { kind: 'bot', hit }
+        const seq = s.enqueue.run(JSON.stringify(item)).lastInsertRowid
+        queued.push({ seq: Number(seq), item })
+      }
+      return stored
     })()
+    return { fresh, queued }
   }
 
   async queueLength(): Promise<number> {
@@ -288,7 +303,9 @@ export class SqliteStore implements Store {
     // Marks claimed by this unit: logged by `write`, taken back out of memory if it fails.
     const claimed: Array<{ day: string; set: Set<number>; hash: number }> = []
     const unit: IngestUnit = {
+      hourlyDimensionsFrom: this.hourlyDimensionsFrom,
       queued: async (limit) => (s.queued.all(limit) as QueueRow[]).map(queuedItemOf),
+      queueHead: async () => s.queueHead.get() as number | null,
       sessionsFor: async (lookups: readonly SessionLookup[]) =>
         lookups.flatMap(
           (l) =>
@@ -459,6 +476,7 @@ export class SqliteStore implements Store {
     const keepDaysFrom = utcDay(policy.now - MARK_KEEP_DAYS * 86_400_000)
     for (const day of this.markSets.keys()) if (day < keepDaysFrom) this.markSets.delete(day)
     const hourCutoff = hourBucket(policy.now) - HOURLY_DIMENSION_KEEP_HOURS
+    this.hourlyDimensionsFrom = Math.max(this.hourlyDimensionsFrom, hourCutoff)
     const siteIds = (s.allSites.all() as Site[]).map((site) => site.id)
     // Raw events go in chunks, each its own short transaction, so a large sweep never holds
     // the write lock long enough to make accepts wait (or time out) behind it.

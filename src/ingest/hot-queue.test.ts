@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest'
+import type { QueuedEntry } from '../storage/store.ts'
+import { HotQueue } from './hot-queue.ts'
+
+const entries = (from: number, to: number): QueuedEntry[] =>
+  Array.from({ length: to - from + 1 }, (_, i) => ({
+    seq: from + i,
+    item: { kind: 'bot', hit: { site_id: 's', timezone: 'UTC', timestamp: from + i } },
+  }))
+const seqs = (taken: QueuedEntry[] | null) => taken?.map((e) => e.seq) ?? null
+
+describe('HotQueue', () => {
+  it('hands out entries in slices from the queue head, each once', () => {
+    const hot = new HotQueue()
+    hot.push(entries(5, 7))
+    hot.push(entries(8, 9))
+    expect(seqs(hot.take(5, 3))).toEqual([5, 6, 7])
+    expect(seqs(hot.take(8, 10))).toEqual([8, 9])
+    expect(hot.size).toBe(0)
+    expect(hot.take(10, 10)).toBeNull()
+  })
+
+  it('drops entries the table path already rolled up and goes on from the head', () => {
+    const hot = new HotQueue()
+    hot.push(entries(1, 6))
+    expect(seqs(hot.take(4, 10))).toEqual([4, 5, 6])
+  })
+
+  it('refuses when memory does not start at the head: the table must be read', () => {
+    const hot = new HotQueue()
+    hot.push(entries(10, 12))
+    // Seqs 8 and 9 were accepted but never handed over (say, a thread restarted).
+    expect(hot.take(8, 10)).toBeNull()
+    // The table path rolls up 8 and 9; memory is used again from 10.
+    expect(seqs(hot.take(10, 10))).toEqual([10, 11, 12])
+  })
+
+  it('stops a slice at a gap and starts over when a handover is missing', () => {
+    const hot = new HotQueue()
+    hot.push(entries(1, 3))
+    hot.push(entries(6, 7))
+    // The gap dropped what came before it: only 6 and 7 are held now.
+    expect(hot.take(1, 10)).toBeNull()
+    expect(seqs(hot.take(6, 10))).toEqual([6, 7])
+  })
+
+  it('holds nothing past its capacity, and an empty queue clears it', () => {
+    const hot = new HotQueue(4)
+    hot.push(entries(1, 3))
+    hot.push(entries(4, 6))
+    expect(hot.size).toBe(0)
+    hot.push(entries(7, 8))
+    expect(hot.take(null, 10)).toBeNull()
+    expect(hot.size).toBe(0)
+  })
+})
