@@ -43,6 +43,33 @@ describe('SqliteStore specifics', () => {
     dir.remove()
   })
 
+  it('upgrades a v7 queue in place, and new seqs go past every old one', async () => {
+    const dir = tempDir()
+    const file = join(dir.path, 'v7.db')
+    const old = new Database(file)
+    for (const sql of MIGRATIONS.slice(0, 7)) old.exec(sql)
+    old.pragma('user_version = 7')
+    const bot = JSON.stringify({
+      kind: 'bot',
+      hit: { site_id: 's', timezone: 'UTC', timestamp: 1 },
+    })
+    old.prepare('INSERT INTO ingest_queue (seq, payload) VALUES (?, ?)').run(3, bot)
+    old
+      .prepare(
+        'INSERT INTO ingest_dead_letter (seq, payload, reason, failed_at) VALUES (?, ?, ?, ?)',
+      )
+      .run(9, bot, 'failed', 1)
+    old.close()
+    const store = new SqliteStore({ file })
+    const queued = await store.ingest((unit) => unit.queued(10))
+    expect(queued.map((q) => [q.seq, q.item.kind])).toEqual([[3, 'bot']])
+    const { queued: added } = await store.accept([enrichedEvent({ event_id: 'next' })], [])
+    // Not 4: seq 9 names a dead letter already.
+    expect(added.map((q) => q.seq)).toEqual([10])
+    await store.close()
+    dir.remove()
+  })
+
   it('rolls back a unit of work that fails half-way', async () => {
     const dir = tempDir()
     const store = new SqliteStore({ file: join(dir.path, 'x.db') })
