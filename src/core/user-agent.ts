@@ -1,5 +1,6 @@
 import { isbot } from 'isbot'
 import { UAParser } from 'ua-parser-js'
+import { boundedMemo } from './bounded-memo.ts'
 
 export interface ParsedUserAgent {
   browser: string
@@ -12,17 +13,7 @@ export interface ParsedUserAgent {
  * ua-parser-js is regex-heavy (tens of µs per call) while real traffic repeats a few hundred
  * distinct user agents, so results are memoised in a small bounded cache.
  */
-const CACHE_LIMIT = 2000
-const cache = new Map<string, ParsedUserAgent>()
-
-export function parseUserAgent(userAgent: string): ParsedUserAgent {
-  const hit = cache.get(userAgent)
-  if (hit) return hit
-  const parsed = parseUncached(userAgent)
-  if (cache.size >= CACHE_LIMIT) cache.clear()
-  cache.set(userAgent, parsed)
-  return parsed
-}
+export const parseUserAgent = boundedMemo(2000, (userAgent: string) => userAgent, parseUncached)
 
 function parseUncached(userAgent: string): ParsedUserAgent {
   // An empty user agent is no browser anyone runs: treat it as automated traffic.

@@ -1,6 +1,7 @@
+import { boundedMemo } from '../core/bounded-memo.ts'
 import type { EventInput } from '../core/event-schema.ts'
 import { normalizePageUrl } from '../core/page-url.ts'
-import { classifyAcquisition } from '../core/referrer.ts'
+import { classifyAcquisition, type ReferrerInput } from '../core/referrer.ts'
 import type { EnrichedEvent, Site } from '../core/types.ts'
 import { parseUserAgent } from '../core/user-agent.ts'
 import { visitorId } from '../core/visitor-id.ts'
@@ -12,6 +13,15 @@ export interface RequestContext {
   /** From CloudFront-Viewer-Country when present, else "". */
   country: string
 }
+
+// Both are pure functions of a few strings that traffic repeats (see bounded-memo.ts).
+const pageOf = boundedMemo(4000, (url: string) => url, normalizePageUrl)
+const acquisitionOf = boundedMemo(
+  4000,
+  (i: ReferrerInput) =>
+    `${i.referrer}\n${i.pageHost}\n${i.siteDomain}\n${i.utm_source}\n${i.utm_medium}\n${i.utm_campaign}`,
+  classifyAcquisition,
+)
 
 export type Enriched = { bot: false; event: EnrichedEvent } | { bot: true }
 
@@ -26,7 +36,7 @@ export function enrichEvent(
   const userAgent = input.user_agent ?? request.userAgent
   const client = parseUserAgent(userAgent)
   if (client.bot) return { bot: true }
-  const page = normalizePageUrl(input.page_url)
+  const page = pageOf(input.page_url)
   const visitor = visitorId({
     userId: input.user_id,
     salt,
@@ -34,7 +44,7 @@ export function enrichEvent(
     ip: request.ip,
     userAgent,
   })
-  const acquisition = classifyAcquisition({
+  const acquisition = acquisitionOf({
     referrer: input.referrer,
     pageHost: page.host,
     siteDomain: site.domain,

@@ -14,7 +14,7 @@ export class HotQueue {
   private entries: QueuedEntry[] = []
 
   /** @param capacity entries held at most; beyond that the table is read instead. */
-  constructor(private readonly capacity = 50_000) {}
+  constructor(private readonly capacity = 20_000) {}
 
   get size(): number {
     return this.entries.length
