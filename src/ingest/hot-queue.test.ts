@@ -35,21 +35,26 @@ describe('HotQueue', () => {
     expect(seqs(hot.take(10, 10))).toEqual([10, 11, 12])
   })
 
-  it('stops a slice at a gap and starts over when a handover is missing', () => {
+  it('leaves entries after a missed handover to the table, and resumes once drained', () => {
     const hot = new HotQueue()
     hot.push(entries(1, 3))
-    hot.push(entries(6, 7))
-    // The gap dropped what came before it: only 6 and 7 are held now.
-    expect(hot.take(1, 10)).toBeNull()
-    expect(seqs(hot.take(6, 10))).toEqual([6, 7])
+    hot.push(entries(6, 7)) // 4 and 5 never arrived: 6 and 7 are left to the table path
+    expect(seqs(hot.take(1, 10))).toEqual([1, 2, 3])
+    expect(hot.take(4, 10)).toBeNull()
+    hot.push(entries(8, 9))
+    // Once the table path has rolled up 4 to 7, memory is used again from 8.
+    expect(seqs(hot.take(8, 10))).toEqual([8, 9])
   })
 
-  it('holds nothing past its capacity, and an empty queue clears it', () => {
+  it('holds no more than its capacity, and an empty queue clears it', () => {
     const hot = new HotQueue(4)
     hot.push(entries(1, 3))
-    hot.push(entries(4, 6))
-    expect(hot.size).toBe(0)
-    hot.push(entries(7, 8))
+    hot.push(entries(4, 6)) // does not fit
+    hot.push(entries(7, 8)) // would leave a gap after 3
+    expect(hot.size).toBe(3)
+    expect(seqs(hot.take(1, 10))).toEqual([1, 2, 3])
+    hot.push(entries(9, 10))
+    expect(hot.size).toBe(2)
     expect(hot.take(null, 10)).toBeNull()
     expect(hot.size).toBe(0)
   })

@@ -1,4 +1,3 @@
-import { setPriority } from 'node:os'
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads'
 import { createLogger } from '../log/logger.ts'
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
@@ -14,23 +13,11 @@ import type { WriterAnswer, WriterCall, WriterResults, WriterSetup } from './wri
  * and sweeps. Each holds SQLite's write lock only while it writes, so neither waits long for
  * the other, and the thread answering HTTP waits for neither.
  */
-/** Lowest useful priority that still gets idle time promptly (19 is the floor). */
-const ROLLUP_NICE = 10
-
 const port = parentPort
 if (!port) throw new Error('writer-worker: must run as a worker thread')
 const setup = workerData as WriterSetup
 const logger = createLogger(setup.logLevel).child({ thread: setup.role })
 const store = new SqliteStore({ file: setup.file, synchronous: setup.synchronous })
-if (setup.role === 'rollup') {
-  // Linux keeps a nice value per thread, and pid 0 is this thread: under a burst the HTTP and
-  // accept threads get the cores first, and the roll-up catches up when the burst is over.
-  try {
-    setPriority(ROLLUP_NICE)
-  } catch (error) {
-    logger.warn({ err: error }, 'could not lower the roll-up thread priority')
-  }
-}
 const hot = new HotQueue()
 const rollups =
   setup.role === 'rollup'
