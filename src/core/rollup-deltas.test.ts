@@ -6,7 +6,9 @@ import {
   addVisitor,
   DeltaAccumulator,
   eventMarks,
+  type MarkCandidate,
   markScope,
+  visitorRows,
   zeroCounters,
 } from './rollup-deltas.ts'
 import { makeEvent, makeSession } from './test-fixtures.ts'
@@ -337,7 +339,9 @@ describe('visitor marks', () => {
         mark: { site_id: 'site_1', day: DAY, scope, visitor_id: 'v1' },
         timestamp: T,
         timezone: SEOUL,
-        rows: [[dim, value]],
+        dim,
+        value,
+        session: undefined,
       })),
     )
   })
@@ -347,13 +351,16 @@ describe('visitor marks', () => {
     const event = makeEvent({ timestamp: T, visitor_id: 'v1', timezone: SEOUL })
     const [site] = eventMarks(event, SEOUL, session)
     expect(site?.mark).toEqual({ site_id: 'site_1', day: DAY, scope: '', visitor_id: 'v1' })
-    expect(site?.rows.map(([dim, value]) => `${dim}=${value}`)).toEqual(['=', ...SESSION_DIM_ROWS])
+    expect(visitorRows(site as MarkCandidate).map(([dim, value]) => `${dim}=${value}`)).toEqual([
+      '=',
+      ...SESSION_DIM_ROWS,
+    ])
   })
 
   it('session dimensions include utm values only when the session has them', () => {
     const session = { ...bounceSession(), utm_source: 'newsletter', utm_campaign: 'spring' }
     const [site] = eventMarks(makeEvent({ timestamp: T }), SEOUL, session)
-    const rows = site?.rows.map(([dim, value]) => `${dim}=${value}`) ?? []
+    const rows = visitorRows(site as MarkCandidate).map(([dim, value]) => `${dim}=${value}`)
     expect(rows).toContain('utm_source=newsletter')
     expect(rows).toContain('utm_campaign=spring')
     expect(rows.some((r) => r.startsWith('utm_medium'))).toBe(false)

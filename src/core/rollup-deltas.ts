@@ -54,8 +54,17 @@ export function momentOf(siteId: string, timestamp: number, timezone: string): M
   return { site_id: siteId, hour: hourBucket(timestamp), day: localDay(timestamp, timezone) }
 }
 
-function rollupKeyString(key: RollupKey): string {
-  return `${key.grain}\u001f${key.site_id}\u001f${key.bucket}\u001f${key.dim}\u001f${key.value}`
+type ValueRows = Map<string, RollupDelta>
+
+/** Adds `sign` times `counters` to a row's counters; named fields keep this monomorphic. */
+function addCounters(into: Counters, counters: Partial<Counters>, sign: number): void {
+  if (counters.pageviews) into.pageviews += sign * counters.pageviews
+  if (counters.visitors) into.visitors += sign * counters.visitors
+  if (counters.sessions) into.sessions += sign * counters.sessions
+  if (counters.bounces) into.bounces += sign * counters.bounces
+  if (counters.duration_ms) into.duration_ms += sign * counters.duration_ms
+  if (counters.events) into.events += sign * counters.events
+  if (counters.bots) into.bots += sign * counters.bots
 }
 
 /**
@@ -63,7 +72,14 @@ function rollupKeyString(key: RollupKey): string {
  * upsert per touched row. Rows whose counters net to zero are dropped.
  */
 export class DeltaAccumulator {
-  private readonly rows = new Map<string, RollupDelta>()
+  /** Rows in the order they were first touched. */
+  private readonly list: RollupDelta[] = []
+  /**
+   * grain and site → bucket → dim → value → row. Looked up with the strings events and
+   * sessions already hold (V8 caches a string's hash on it), so an add builds no key string
+   * and allocates nothing unless the row is new: this is the roll-up's innermost loop.
+   */
+  private readonly index = new Map<string, Map<number | string, Map<string, ValueRows>>>()
 
   /**
    * @param hourlyDimensionsFrom the first epoch hour whose dimension rows are still kept.
@@ -74,16 +90,39 @@ export class DeltaAccumulator {
   constructor(private readonly hourlyDimensionsFrom = Number.NEGATIVE_INFINITY) {}
 
   add(key: RollupKey, counters: Partial<Counters>, sign = 1): void {
-    const id = rollupKeyString(key)
-    let row = this.rows.get(id)
+    const row =
+      key.grain === 'hour'
+        ? this.row('hour', key.site_id, key.bucket, key.dim, key.value)
+        : this.row('day', key.site_id, key.bucket, key.dim, key.value)
+    addCounters(row.counters, counters, sign)
+  }
+
+  private row(
+    grain: 'hour' | 'day',
+    site_id: string,
+    bucket: number | string,
+    dim: string,
+    value: string,
+  ): RollupDelta {
+    const siteKey = grain === 'hour' ? `h${site_id}` : `d${site_id}`
+    let byBucket = this.index.get(siteKey)
+    if (!byBucket) this.index.set(siteKey, (byBucket = new Map()))
+    let byDim = byBucket.get(bucket)
+    if (!byDim) byBucket.set(bucket, (byDim = new Map()))
+    let byValue = byDim.get(dim)
+    if (!byValue) byDim.set(dim, (byValue = new Map()))
+    let row = byValue.get(value)
     if (!row) {
+      const key = (
+        grain === 'hour'
+          ? { grain, site_id, bucket: bucket as number, dim, value }
+          : { grain, site_id, bucket: bucket as string, dim, value }
+      ) satisfies RollupKey
       row = { key, counters: zeroCounters() }
-      this.rows.set(id, row)
+      byValue.set(value, row)
+      this.list.push(row)
     }
-    for (const name of COUNTER_NAMES) {
-      const value = counters[name]
-      if (value) row.counters[name] += sign * value
-    }
+    return row
   }
 
   /** Adds the same counters to the hour row and the local-day row of a moment. */
@@ -101,15 +140,13 @@ export class DeltaAccumulator {
   addIn(moment: Moment, dim: string, value: string, counters: Partial<Counters>, sign = 1): void {
     const { site_id, hour, day } = moment
     if (dim === '' || hour >= this.hourlyDimensionsFrom) {
-      this.add({ grain: 'hour', site_id, bucket: hour, dim, value }, counters, sign)
+      addCounters(this.row('hour', site_id, hour, dim, value).counters, counters, sign)
     }
-    this.add({ grain: 'day', site_id, bucket: day, dim, value }, counters, sign)
+    addCounters(this.row('day', site_id, day, dim, value).counters, counters, sign)
   }
 
   deltas(): RollupDelta[] {
-    return [...this.rows.values()].filter((row) =>
-      COUNTER_NAMES.some((name) => row.counters[name] !== 0),
-    )
+    return this.list.filter((row) => COUNTER_NAMES.some((name) => row.counters[name] !== 0))
   }
 }
 
@@ -135,7 +172,7 @@ export function addSessionContribution(
   for (const [dim, value] of sessionDimensionValues(session)) {
     acc.addIn(at, dim, value, withPages, sign)
   }
-  acc.addIn(at, 'exit_page', session.exit_page, { sessions: 1 }, sign)
+  acc.addIn(at, 'exit_page', session.exit_page, ONE_SESSION, sign)
 }
 
 function sameRows(a: SessionState, b: SessionState, timezone: string): boolean {
@@ -178,10 +215,16 @@ export function addSessionChange(
     for (const [dim, value] of sessionDimensionValues(after)) acc.addIn(at, dim, value, withPages)
   }
   if (before.exit_page !== after.exit_page) {
-    acc.addIn(at, 'exit_page', before.exit_page, { sessions: 1 }, -1)
-    acc.addIn(at, 'exit_page', after.exit_page, { sessions: 1 })
+    acc.addIn(at, 'exit_page', before.exit_page, ONE_SESSION, -1)
+    acc.addIn(at, 'exit_page', after.exit_page, ONE_SESSION)
   }
 }
+
+// Shared increments: the hot paths pass these instead of a new object per call.
+const ONE_PAGEVIEW: Partial<Counters> = Object.freeze({ pageviews: 1 })
+const ONE_EVENT: Partial<Counters> = Object.freeze({ events: 1 })
+const ONE_SESSION: Partial<Counters> = Object.freeze({ sessions: 1 })
+const ONE_VISITOR: Partial<Counters> = Object.freeze({ visitors: 1 })
 
 /** What one stored event adds: page views per page, custom events per name. */
 export function addEventContribution(
@@ -191,22 +234,25 @@ export function addEventContribution(
 ): void {
   if (event.event_type === PAGE_VIEW) {
     const at = momentOf(event.site_id, event.timestamp, timezone)
-    acc.addIn(at, '', '', { pageviews: 1 })
-    acc.addIn(at, 'page', event.path, { pageviews: 1 })
+    acc.addIn(at, '', '', ONE_PAGEVIEW)
+    acc.addIn(at, 'page', event.path, ONE_PAGEVIEW)
   } else if (isInteraction(event.event_type)) {
     const at = momentOf(event.site_id, event.timestamp, timezone)
-    acc.addIn(at, '', '', { events: 1 })
-    acc.addIn(at, 'event', event.event_type, { events: 1 })
+    acc.addIn(at, '', '', ONE_EVENT)
+    acc.addIn(at, 'event', event.event_type, ONE_EVENT)
   }
 }
 
-/** A visitor mark, with the rows its visitor is counted in when the mark is new. */
+/** A visitor mark, and what its visitor is counted under when the mark is new. */
 export interface MarkCandidate {
   mark: VisitorMark
   timestamp: number
   timezone: string
-  /** [dim, value] pairs that gain one visitor when the mark is claimed. */
-  rows: Array<readonly [string, string]>
+  /** The row the mark is for: "" for the site, or a page or event name. */
+  dim: string
+  value: string
+  /** The site mark's session: its visitor is also counted under the session's dimensions. */
+  session: SessionState | undefined
 }
 
 export function markScope(dim: string, value: string): string {
@@ -227,21 +273,24 @@ export function sessionDimensionValues(session: SessionState): Array<readonly [s
 
 function candidate(
   event: EnrichedEvent,
+  day: string,
   timezone: string,
   dim: string,
   value: string,
-  rows: Array<readonly [string, string]>,
+  session: SessionState | undefined,
 ): MarkCandidate {
   return {
     mark: {
       site_id: event.site_id,
-      day: localDay(event.timestamp, timezone),
+      day,
       scope: markScope(dim, value),
       visitor_id: event.visitor_id,
     },
     timestamp: event.timestamp,
     timezone,
-    rows,
+    dim,
+    value,
+    session,
   }
 }
 
@@ -258,22 +307,24 @@ export function eventMarks(
   timezone: string,
   session: SessionState | undefined,
 ): MarkCandidate[] {
-  const siteRows: Array<readonly [string, string]> = [['', '']]
-  if (session) siteRows.push(...sessionDimensionValues(session))
-  const marks = [candidate(event, timezone, '', '', siteRows)]
+  const day = localDay(event.timestamp, timezone)
+  const marks = [candidate(event, day, timezone, '', '', session)]
   if (event.event_type === PAGE_VIEW) {
-    marks.push(candidate(event, timezone, 'page', event.path, [['page', event.path]]))
+    marks.push(candidate(event, day, timezone, 'page', event.path, undefined))
   } else if (isInteraction(event.event_type)) {
-    marks.push(candidate(event, timezone, 'event', event.event_type, [['event', event.event_type]]))
+    marks.push(candidate(event, day, timezone, 'event', event.event_type, undefined))
   }
   return marks
 }
 
+/** The [dim, value] rows that gain one visitor when a mark is claimed. */
+export function visitorRows(claimed: MarkCandidate): Array<readonly [string, string]> {
+  const rows: Array<readonly [string, string]> = [[claimed.dim, claimed.value]]
+  if (claimed.session) rows.push(...sessionDimensionValues(claimed.session))
+  return rows
+}
+
 export function addVisitor(acc: DeltaAccumulator, claimed: MarkCandidate): void {
-  const at = {
-    site_id: claimed.mark.site_id,
-    timestamp: claimed.timestamp,
-    timezone: claimed.timezone,
-  }
-  for (const [dim, value] of claimed.rows) acc.addAt(at, dim, value, { visitors: 1 })
+  const at = momentOf(claimed.mark.site_id, claimed.timestamp, claimed.timezone)
+  for (const [dim, value] of visitorRows(claimed)) acc.addIn(at, dim, value, ONE_VISITOR)
 }
