@@ -126,8 +126,9 @@ export class SqliteStore implements Store {
     const db = this.db
     const counterUpsert = (table: string) =>
       db.prepare(
+        // Positional: binding by name costs a property lookup per column and a merged object.
         `INSERT INTO ${table} (site_id, dim, bucket, value, ${COUNTER_NAMES.join(', ')})
-         VALUES (@site_id, @dim, @bucket, @value, ${COUNTER_NAMES.map((n) => `@${n}`).join(', ')})
+         VALUES (?, ?, ?, ?, ${COUNTER_NAMES.map(() => '?').join(', ')})
          ON CONFLICT (site_id, dim, bucket, value) DO UPDATE SET
          ${COUNTER_NAMES.map((n) => `${n} = ${n} + excluded.${n}`).join(', ')}`,
       )
@@ -176,7 +177,7 @@ export class SqliteStore implements Store {
       ),
       upsertSession: db.prepare(
         `INSERT INTO sessions (${SESSION_COLUMNS.join(', ')})
-         VALUES (${SESSION_COLUMNS.map((c) => `@${c}`).join(', ')})
+         VALUES (${SESSION_COLUMNS.map(() => '?').join(', ')})
          ON CONFLICT (id) DO UPDATE SET
          ${SESSION_COLUMNS.filter((c) => c !== 'id')
            .map((c) => `${c} = excluded.${c}`)
@@ -332,12 +333,21 @@ export class SqliteStore implements Store {
           for (const [day, hashes] of groupByDay(claimed)) {
             s.logMarks.run(day, packMarks(hashes))
           }
-          for (const session of sessions) s.upsertSession.run(session)
+          for (const session of sessions) {
+            s.upsertSession.run(SESSION_COLUMNS.map((column) => session[column]))
+          }
           for (const id of removedSessions) s.deleteSession.run(id)
           for (const delta of deltas) {
-            const row = { ...delta.key, ...delta.counters }
-            if (delta.key.grain === 'hour') s.addHour.run(row)
-            else s.addDay.run(row)
+            const { key, counters: c } = delta
+            const values = [
+              key.site_id,
+              key.dim,
+              key.bucket,
+              key.value,
+              ...COUNTER_NAMES.map((name) => c[name]),
+            ]
+            if (key.grain === 'hour') s.addHour.run(values)
+            else s.addDay.run(values)
           }
           this.spans.afterWrite(deltas)
           s.retireQueue.run(processedThrough)
