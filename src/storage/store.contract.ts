@@ -333,27 +333,6 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         ])
       })
 
-      it('counts an event already past the raw-event TTL without keeping it raw', async () => {
-        const DAY = 24 * 60 * MIN
-        await store.sweep({ now: T0 + 3 * DAY, eventTtlMs: DAY })
-        const old = enrichedEvent({ event_id: 'old', timestamp: T0, path: '/history' })
-        const recent = enrichedEvent({ event_id: 'recent', timestamp: T0 + 2.5 * DAY })
-        const { fresh, queued } = await store.accept([old, recent], [])
-        expect(fresh).toEqual([true, true])
-        // Both wait whole in the queue, as the roll-up reads them.
-        expect(await store.ingest((unit) => unit.queued(10))).toEqual(queued)
-        expect(queued.map((q) => q.item)).toEqual([
-          { kind: 'event', event: old },
-          { kind: 'event', event: recent },
-        ])
-        await commit([])
-        expect((await dayTotals())[0]).toMatchObject({ pageviews: 1, sessions: 1, visitors: 1 })
-        expect((await dim('page')).map((r) => r.value)).toEqual(['/history'])
-        // Only the recent one has a raw row (a timeline); the old one's session has none.
-        const live = await store.liveEventsSince(T0 - DAY)
-        expect(live.map((e) => e.timestamp)).toEqual([recent.timestamp])
-      })
-
       it('keeps a session and its events in time order, readable by id', async () => {
         await commit([
           enrichedEvent({ event_id: 'e2', timestamp: T0 + MIN, path: '/b' }),

@@ -168,10 +168,7 @@ export interface Store {
   /**
    * Stage 1, on the request path: durably stores new events (the raw record and a queue
    * entry for the roll-up) and bot hits. An event whose (site, timestamp, event_id) is
-   * already stored is a duplicate and is skipped. An event older than the last sweep's
-   * raw-event cutoff (a backfill) is queued whole and counted, but not kept raw: the sweep
-   * would delete it at once, so, as for every event once swept, there is no key left to
-   * recognise a repeat of it. Returns, per event, whether it was new,
+   * already stored is a duplicate and is skipped. Returns, per event, whether it was new,
    * and the queue entries added (which a roll-up in the same process may take from memory).
    */
   accept(events: readonly EnrichedEvent[], bots: readonly BotHit[]): Promise<Accepted>

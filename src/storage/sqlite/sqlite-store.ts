@@ -69,8 +69,6 @@ const SESSION_COLUMNS = [
 
 /** Visitor marks and salts outlive their day by this much (late events, far time zones). */
 const MARK_KEEP_DAYS = 2
-/** Settings row: the last sweep's raw-event cutoff (ms); older events are not kept raw. */
-const RAW_EVENTS_FROM = 'retention.raw_events_from'
 /** Raw events removed per sweep transaction. */
 const SWEEP_CHUNK = 5000
 /** Hourly dimension rows serve the rolling "24h" view; day rows keep the history. */
@@ -247,22 +245,14 @@ export class SqliteStore implements Store {
     const queued: QueuedEntry[] = []
     // Small and append-only: the events key starts with the time, the queue with its seq.
     const fresh = this.db.transaction(() => {
-      const rawFrom = Number(s.getSetting.get(RAW_EVENTS_FROM) ?? Number.NEGATIVE_INFINITY)
       const stored = events.map((event) => {
-        let seq: number | bigint
-        if (event.timestamp < rawFrom) {
-          // Already past the raw-event TTL (a backfill of history): counted, but not kept as
-          // a raw row the next sweep would delete at once. It waits in the queue whole.
-          seq = s.enqueue.run(JSON.stringify({ kind: 'event', event })).lastInsertRowid
-        } else {
-          if (s.insertEvent.run(...eventRowValues(event)).changes !== 1) return false
-          seq = s.enqueueEvent.run(
-            event.site_id,
-            event.timestamp,
-            event.event_id,
-            extraOf(event),
-          ).lastInsertRowid
-        }
+        if (s.insertEvent.run(...eventRowValues(event)).changes !== 1) return false
+        const seq = s.enqueueEvent.run(
+          event.site_id,
+          event.timestamp,
+          event.event_id,
+          extraOf(event),
+        ).lastInsertRowid
         queued.push({ seq: Number(seq), item: { kind: 'event', event } })
         return true
       })
@@ -497,17 +487,16 @@ export class SqliteStore implements Store {
     for (const day of this.markSets.keys()) if (day < keepDaysFrom) this.markSets.delete(day)
     const hourCutoff = hourBucket(policy.now) - HOURLY_DIMENSION_KEEP_HOURS
     this.hourlyDimensionsFrom = Math.max(this.hourlyDimensionsFrom, hourCutoff)
-    const rawFrom = policy.now - policy.eventTtlMs
-    if (rawFrom > Number(s.getSetting.get(RAW_EVENTS_FROM) ?? Number.NEGATIVE_INFINITY)) {
-      s.putSetting.run(RAW_EVENTS_FROM, String(rawFrom))
-    }
     const siteIds = (s.allSites.all() as Site[]).map((site) => site.id)
     // Raw events go in chunks, each its own short transaction, so a large sweep never holds
     // the write lock long enough to make accepts wait (or time out) behind it.
     // An event still waiting for the roll-up (one sent late, with an old time) is kept until
     // it is rolled up: the queue holds only its key.
     const oldestQueued = s.oldestQueuedEvent.get() as number | null
-    const cutoff = Math.min(rawFrom, oldestQueued ?? Number.POSITIVE_INFINITY)
+    const cutoff = Math.min(
+      policy.now - policy.eventTtlMs,
+      oldestQueued ?? Number.POSITIVE_INFINITY,
+    )
     let events = 0
     for (const site of siteIds) {
       for (;;) {
