@@ -28,6 +28,7 @@ import {
   type UserSessionsQuery,
 } from '../store.ts'
 import { groupByDay, markHash, packMarks, unpackMarks } from './mark-hash.ts'
+import { MarkSet } from './mark-set.ts'
 import { migrate } from './migrations.ts'
 import {
   EVENT_COLUMNS,
@@ -101,7 +102,7 @@ export class SqliteStore implements Store {
   private readonly statements
   private readonly spans: SpanRollups
   /** Visitor marks per day: a Set lookup on the hot path, an append to the log when new. */
-  private readonly markSets = new Map<string, Set<number>>()
+  private readonly markSets = new Map<string, MarkSet>()
   /** The last sweep's hourly cutoff (IngestUnit.hourlyDimensionsFrom); none before a sweep. */
   private hourlyDimensionsFrom = Number.NEGATIVE_INFINITY
   /** Serialises units of work: one write transaction at a time. */
@@ -302,7 +303,7 @@ export class SqliteStore implements Store {
   private async runUnit<T>(work: (unit: IngestUnit) => Promise<T>): Promise<T> {
     const s = this.statements
     // Marks claimed by this unit: logged by `write`, taken back out of memory if it fails.
-    const claimed: Array<{ day: string; set: Set<number>; hash: number }> = []
+    const claimed: Array<{ day: string; set: MarkSet; hash: number }> = []
     const unit: IngestUnit = {
       hourlyDimensionsFrom: this.hourlyDimensionsFrom,
       queued: async (limit) => (s.queued.all(limit) as QueueRow[]).map(queuedItemOf),
@@ -321,8 +322,7 @@ export class SqliteStore implements Store {
         marks.map((m) => {
           const set = this.marksOf(m.day)
           const hash = markHash(m.site_id, m.scope, m.visitor_id)
-          if (set.has(hash)) return false
-          set.add(hash)
+          if (!set.add(hash)) return false
           claimed.push({ day: m.day, set, hash })
           return true
         }),
@@ -369,10 +369,11 @@ export class SqliteStore implements Store {
   }
 
   /** The day's claimed marks, loaded from the log the first time the day is touched. */
-  private marksOf(day: string): Set<number> {
+  private marksOf(day: string): MarkSet {
     let set = this.markSets.get(day)
     if (!set) {
-      set = new Set(this.statements.marksOfDay.all(day) as number[])
+      set = new MarkSet()
+      for (const hash of this.statements.marksOfDay.all(day) as number[]) set.add(hash)
       for (const packed of this.statements.packedMarksOfDay.all(day) as Buffer[]) {
         for (const hash of unpackMarks(packed)) set.add(hash)
       }
