@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { localDay } from '../core/calendar.ts'
-import { parseEventInput } from '../core/event-schema.ts'
+import { type EventInput, parseEventInput } from '../core/event-schema.ts'
 import type { EnrichedEvent, Site } from '../core/types.ts'
 import type { Logger } from '../log/logger.ts'
 import type { LiveEvent, Store } from '../storage/store.ts'
@@ -80,24 +80,28 @@ export class Collector {
   async collect(site: Site, rawEvents: readonly unknown[], request: RequestContext) {
     const now = this.now()
     const rejected: Rejection[] = []
-    const items: Item[] = []
+    const valid: EventInput[] = []
     for (const [index, raw] of rawEvents.entries()) {
       const parsed = parseEventInput(raw, now)
-      if (!parsed.ok) {
-        rejected.push({ index, message: parsed.message })
-        continue
-      }
-      const salt = await this.salts.saltFor(localDay(parsed.event.timestamp, site.timezone))
-      const enriched = enrichEvent(parsed.event, site, request, salt, randomUUID)
-      items.push(
-        enriched.bot
-          ? {
-              kind: 'bot',
-              hit: { site_id: site.id, timezone: site.timezone, timestamp: parsed.event.timestamp },
-            }
-          : { kind: 'event', event: enriched.event },
-      )
+      if (parsed.ok) valid.push(parsed.event)
+      else rejected.push({ index, message: parsed.message })
     }
+    // The salts first (one day, or two around midnight), then every event without yielding:
+    // an await per event let concurrent requests interleave, which also defeated visitorId's
+    // once-per-batch hash.
+    const dayOf = valid.map((event) => localDay(event.timestamp, site.timezone))
+    const salts = new Map<string, string>()
+    for (const day of new Set(dayOf)) salts.set(day, await this.salts.saltFor(day))
+    const items: Item[] = valid.map((event, i) => {
+      const salt = salts.get(dayOf[i] as string) as string
+      const enriched = enrichEvent(event, site, request, salt, randomUUID)
+      return enriched.bot
+        ? {
+            kind: 'bot',
+            hit: { site_id: site.id, timezone: site.timezone, timestamp: event.timestamp },
+          }
+        : { kind: 'event', event: enriched.event }
+    })
     const outcomes = items.length ? await this.committer.submit(items) : []
     const result: CollectResult = { accepted: outcomes.length, duplicates: 0, bots: 0, rejected }
     for (const outcome of outcomes) {
