@@ -160,8 +160,7 @@ async function loadEvents(
   plans: readonly SitePlan[],
   now: number,
 ): Promise<LoadResult> {
-  // A loader has memory to spare for SQLite's page cache (its peak RSS is recorded).
-  const store = new SqliteStore({ file, synchronous: 'NORMAL', cacheMb: 64 })
+  const store = new SqliteStore({ file, synchronous: 'NORMAL' })
   for (const plan of plans) await store.createSite(plan.site)
   // As the server does at start: the sweep also tells the roll-up which hours are past
   // keeping hourly dimension rows for (most of a month of history is).

@@ -13,19 +13,11 @@ import type { WriterAnswer, WriterCall, WriterResults, WriterSetup } from './wri
  * and sweeps. Each holds SQLite's write lock only while it writes, so neither waits long for
  * the other, and the thread answering HTTP waits for neither.
  */
-/** Enough for the hot part of the session index of a busy site, within the RSS budget. */
-const ROLLUP_CACHE_MB = 16
-
 const port = parentPort
 if (!port) throw new Error('writer-worker: must run as a worker thread')
 const setup = workerData as WriterSetup
 const logger = createLogger(setup.logLevel).child({ thread: setup.role })
-const store = new SqliteStore({
-  file: setup.file,
-  synchronous: setup.synchronous,
-  // The accept thread only appends; the roll-up reads sessions and counters back.
-  ...(setup.role === 'rollup' ? { cacheMb: ROLLUP_CACHE_MB } : {}),
-})
+const store = new SqliteStore({ file: setup.file, synchronous: setup.synchronous })
 const hot = new HotQueue()
 const rollups =
   setup.role === 'rollup'
