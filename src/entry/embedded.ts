@@ -87,12 +87,17 @@ export async function startEmbedded(
   })
 
   // On the server clock, as everything else: what the sweep passes, the roll-up stops writing.
-  const sweep = () =>
-    writer
+  // Not awaited: after a backfill or a long downtime the first sweep can take a minute (10 M
+  // expired events took 65 s), and it runs on the roll-up thread in short transactions, so
+  // the server listens meanwhile instead of refusing the trackers' events.
+  let sweeping = Promise.resolve()
+  const sweep = () => {
+    sweeping = writer
       .sweep({ now: now(), eventTtlMs: config.EVENT_TTL_HOURS * 3_600_000 })
       .then((removed) => logger.info({ removed }, 'sweep'))
       .catch((error: unknown) => logger.error({ err: error }, 'sweep failed'))
-  await sweep()
+  }
+  sweep()
   const sweeper = setInterval(sweep, SWEEP_EVERY_MS)
   sweeper.unref()
 
@@ -120,6 +125,7 @@ export async function startEmbedded(
       // Open SSE streams end first, or server.close would wait for them forever.
       live.close()
       await new Promise<void>((resolve) => server.close(() => resolve()))
+      await sweeping
       await collector.drain()
       await store.close()
     },
