@@ -95,13 +95,13 @@ describe('start-up configuration', () => {
   it('generates, stores and prints an ingest key on first start, and keeps it', async () => {
     const fresh = tempDir()
     const first = await spawnServer({ DATA_DIR: fresh.path, API_KEY: '' })
-    const key = first.output().match(/generated, stored\): (li_[\w-]+)/)?.[1]
-    expect(key).toBeDefined()
+    const [, key] = await first.printed(/generated, stored\): (li_[\w-]+)/)
+    expect(key).toMatch(/^li_/)
     first.child.kill('SIGTERM')
     await exited(first.child)
     const second = await spawnServer({ DATA_DIR: fresh.path, API_KEY: '' })
+    await second.printed(new RegExp(`data-api-key="${key}"`))
     expect(second.output()).toContain(`default site: ${key}`)
-    expect(second.output()).toContain(`data-api-key="${key}"`)
     second.child.kill('SIGTERM')
     await exited(second.child)
     fresh.remove()

@@ -14,6 +14,11 @@ export interface ChildServer {
   url: string
   /** Everything the process printed, for failure messages. */
   output: () => string
+  /**
+   * Resolves with the first match of `pattern` in what the process prints. The start-up
+   * banner follows the "listening" line, possibly in a later chunk of the stream.
+   */
+  printed: (pattern: RegExp, timeoutMs?: number) => Promise<RegExpMatchArray>
 }
 
 /**
@@ -29,9 +34,28 @@ export function spawnServer(env: Record<string, string>, timeoutMs = 20_000): Pr
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let printed = ''
-  child.stderr?.on('data', (chunk) => {
-    printed += chunk
-  })
+  const waiters = new Set<() => void>()
+  const append = (text: string) => {
+    printed += text
+    for (const check of waiters) check()
+  }
+  child.stderr?.on('data', (chunk) => append(String(chunk)))
+  const printedMatch = (pattern: RegExp, timeoutMs = 10_000) =>
+    new Promise<RegExpMatchArray>((resolve, reject) => {
+      const check = () => {
+        const match = printed.match(pattern)
+        if (!match) return
+        waiters.delete(check)
+        clearTimeout(timer)
+        resolve(match)
+      }
+      const timer = setTimeout(() => {
+        waiters.delete(check)
+        reject(new Error(`server did not print ${pattern} in ${timeoutMs} ms:\n${printed}`))
+      }, timeoutMs)
+      waiters.add(check)
+      check()
+    })
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
@@ -42,13 +66,13 @@ export function spawnServer(env: Record<string, string>, timeoutMs = 20_000): Pr
       reject(new Error(`server exited with ${code} before listening:\n${printed}`))
     })
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      printed += `${line}\n`
+      append(`${line}\n`)
       if (!line.startsWith('{')) return
       const entry = JSON.parse(line) as { msg?: string; url?: string }
       if (entry.msg === 'listening' && entry.url) {
         clearTimeout(timer)
         child.removeAllListeners('exit')
-        resolve({ child, url: entry.url, output: () => printed })
+        resolve({ child, url: entry.url, output: () => printed, printed: printedMatch })
       }
     })
   })
