@@ -13,6 +13,9 @@ import type { WriterAnswer, WriterCall, WriterResults, WriterSetup } from './wri
  * and sweeps. Each holds SQLite's write lock only while it writes, so neither waits long for
  * the other, and the thread answering HTTP waits for neither.
  */
+/** How often the roll-up looks at the queue even when no accept woke it. */
+const SAFETY_POKE_MS = 5000
+
 const port = parentPort
 if (!port) throw new Error('writer-worker: must run as a worker thread')
 const setup = workerData as WriterSetup
@@ -27,6 +30,9 @@ const rollups =
 let handoff: MessagePort | undefined
 // Whatever a previous run accepted but did not roll up yet (a crash, a restart).
 rollups?.poke()
+// Accepts wake the roll-up through the hand-over channel; this catches anything accepted while
+// no channel was connected (a thread restarting), at the cost of one empty query when idle.
+if (rollups) setInterval(() => rollups.poke(), SAFETY_POKE_MS).unref()
 
 function rollupsOf(op: string): RollupStage {
   if (!rollups) throw new Error(`writer-worker: ${op} sent to the ${setup.role} thread`)
