@@ -8,6 +8,7 @@
  */
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
+import { SERVER_BUNDLE } from './server-bundle.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 
@@ -17,11 +18,6 @@ await build({
   entryPoints: { node: 'src/entry/node.ts', 'writer-worker': 'src/ingest/writer-worker.ts' },
   outdir: 'dist/server',
   outExtension: { '.js': '.mjs' },
-  bundle: true,
-  packages: 'external',
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
   sourcemap: 'linked',
-  logLevel: 'warning',
+  ...SERVER_BUNDLE,
 })

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { buildSync } from 'esbuild'
+import { SERVER_BUNDLE } from '../../scripts/server-bundle.ts'
 import { startArgs } from '../../scripts/start-command.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -24,12 +25,7 @@ export function builtBaselineArgs(): string[] {
     absWorkingDir: ROOT,
     entryPoints: ['bench/baseline-server.ts'],
     outfile,
-    bundle: true,
-    packages: 'external',
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    logLevel: 'warning',
+    ...SERVER_BUNDLE,
   })
   // The same node flags as the server, so the two differ only in the code they run.
   return [...startArgs(ROOT).slice(0, -1), outfile]
