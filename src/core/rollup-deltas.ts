@@ -75,11 +75,14 @@ export class DeltaAccumulator {
   /** Rows in the order they were first touched. */
   private readonly list: RollupDelta[] = []
   /**
-   * grain and site → bucket → dim → value → row. Looked up with the strings events and
+   * Per grain: site → bucket → dim → value → row. Looked up with the strings events and
    * sessions already hold (V8 caches a string's hash on it), so an add builds no key string
    * and allocates nothing unless the row is new: this is the roll-up's innermost loop.
    */
-  private readonly index = new Map<string, Map<number | string, Map<string, ValueRows>>>()
+  private readonly index = {
+    hour: new Map<string, Map<number | string, Map<string, ValueRows>>>(),
+    day: new Map<string, Map<number | string, Map<string, ValueRows>>>(),
+  }
 
   /**
    * @param hourlyDimensionsFrom the first epoch hour whose dimension rows are still kept.
@@ -90,10 +93,7 @@ export class DeltaAccumulator {
   constructor(private readonly hourlyDimensionsFrom = Number.NEGATIVE_INFINITY) {}
 
   add(key: RollupKey, counters: Partial<Counters>, sign = 1): void {
-    const row =
-      key.grain === 'hour'
-        ? this.row('hour', key.site_id, key.bucket, key.dim, key.value)
-        : this.row('day', key.site_id, key.bucket, key.dim, key.value)
+    const row = this.row(key.grain, key.site_id, key.bucket, key.dim, key.value)
     addCounters(row.counters, counters, sign)
   }
 
@@ -104,9 +104,9 @@ export class DeltaAccumulator {
     dim: string,
     value: string,
   ): RollupDelta {
-    const siteKey = grain === 'hour' ? `h${site_id}` : `d${site_id}`
-    let byBucket = this.index.get(siteKey)
-    if (!byBucket) this.index.set(siteKey, (byBucket = new Map()))
+    const bySite = this.index[grain]
+    let byBucket = bySite.get(site_id)
+    if (!byBucket) bySite.set(site_id, (byBucket = new Map()))
     let byDim = byBucket.get(bucket)
     if (!byDim) byBucket.set(bucket, (byDim = new Map()))
     let byValue = byDim.get(dim)

@@ -1,4 +1,4 @@
-import type { EnrichedEvent, SessionState } from './types.ts'
+import type { Acquisition, EnrichedEvent, SessionState } from './types.ts'
 
 export const PAGE_VIEW = 'page_view'
 /** The tracker's "time spent on the page" ping: it lengthens a session but undoes no bounce. */
@@ -54,11 +54,6 @@ function startSession(event: EnrichedEvent, id: string): SessionState {
     country: event.country,
   }
 }
-
-type Acquisition = Pick<
-  SessionState,
-  'source' | 'channel' | 'utm_source' | 'utm_medium' | 'utm_campaign'
->
 
 /** A new, earlier start: the entry page and where the visit came from move with it. */
 function takeEntry(session: SessionState, start: number, page: string, from: Acquisition): void {

@@ -7,15 +7,15 @@ import { HotQueue } from './hot-queue.ts'
 import { RollupStage } from './rollup-stage.ts'
 import type { WriterAnswer, WriterCall, WriterResults, WriterSetup } from './writer-protocol.ts'
 
+/** How often the roll-up looks at the queue even when no accept woke it. */
+const SAFETY_POKE_MS = 5000
+
 /**
  * A writer thread of the embedded server, with its own connection to the SQLite file. The
  * `accept` thread commits events; the `rollup` thread turns them into sessions and counters
  * and sweeps. Each holds SQLite's write lock only while it writes, so neither waits long for
  * the other, and the thread answering HTTP waits for neither.
  */
-/** How often the roll-up looks at the queue even when no accept woke it. */
-const SAFETY_POKE_MS = 5000
-
 const port = parentPort
 if (!port) throw new Error('writer-worker: must run as a worker thread')
 const setup = workerData as WriterSetup

@@ -101,7 +101,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database
   private readonly statements
   private readonly spans: SpanRollups
-  /** Visitor marks per day: a Set lookup on the hot path, an append to the log when new. */
+  /** Visitor marks per day: a MarkSet lookup on the hot path, an append to the log when new. */
   private readonly markSets = new Map<string, MarkSet>()
   /** The last sweep's hourly cutoff (IngestUnit.hourlyDimensionsFrom); none before a sweep. */
   private hourlyDimensionsFrom = Number.NEGATIVE_INFINITY
