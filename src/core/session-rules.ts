@@ -30,7 +30,8 @@ export interface Sessionized {
   sessionOf: Map<EnrichedEvent, string>
 }
 
-function startSession(event: EnrichedEvent, id: string): SessionState {
+/** A session of one event. */
+export function startSession(event: EnrichedEvent, id: string): SessionState {
   return {
     id,
     site_id: event.site_id,
@@ -67,7 +68,7 @@ function takeEntry(session: SessionState, start: number, page: string, from: Acq
 }
 
 /** Folds one more event into a session, in whatever order events arrive. */
-function extendSession(session: SessionState, event: EnrichedEvent): void {
+export function extendSession(session: SessionState, event: EnrichedEvent): void {
   // An earlier event arrived late: it is the real entry, with the real referrer.
   if (event.timestamp < session.start_time) takeEntry(session, event.timestamp, event.path, event)
   if (event.timestamp >= session.end_time) {

@@ -166,6 +166,9 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
           const mark = { site_id: 'site-a', day: '2026-01-15', scope: 'x', visitor_id: 'v9' }
           expect(await unit.claimMarks([mark, { ...mark, scope: 'y' }])).toEqual([true, true])
           expect(await unit.claimMarks([mark])).toEqual([false])
+          // The same mark twice in one call (a history import does not dedupe first).
+          const again = { ...mark, scope: 'z' }
+          expect(await unit.claimMarks([again, { ...again }])).toEqual([true, false])
           await unit.write({ sessions: [], deltas: [], processedThrough: 0 })
         })
       })

@@ -75,13 +75,21 @@ export interface IngestUnit {
   sessionsFor(lookups: readonly SessionLookup[]): Promise<SessionState[]>
   /** Records each mark; true where it was new (this visitor's first time in that scope). */
   claimMarks(marks: readonly VisitorMark[]): Promise<boolean[]>
-  /** Writes sessions and counter deltas and retires the queue up to `processedThrough`. */
+  /**
+   * Writes sessions and counter deltas, and retires the queue up to `processedThrough` (a
+   * history import rolls up straight from its input and retires nothing).
+   */
   write(changes: {
     sessions: readonly SessionState[]
     /** Ids of stored sessions merged into another (their events now belong to it). */
     removedSessions?: readonly string[]
     deltas: readonly RollupDelta[]
-    processedThrough: number
+    /**
+     * Raw records of imported events, stored without a queue entry because these deltas
+     * already count them; one already stored (same site, time and event_id) is left as is.
+     */
+    events?: readonly EnrichedEvent[]
+    processedThrough?: number
   }): Promise<void>
 }
 

@@ -4,12 +4,13 @@ import { describe, expect, it } from 'vitest'
 import { enrichedEvent } from '../../../test/support/enriched-event.ts'
 import { tempDir } from '../../../test/support/temp-dir.ts'
 import { zeroCounters } from '../../core/rollup-deltas.ts'
+import { describeHistoryImportContract } from '../../ingest/history-import.contract.ts'
 import { describeStoreContract } from '../store.contract.ts'
 import { markHash } from './mark-hash.ts'
 import { MIGRATIONS } from './migrations.ts'
 import { SqliteStore } from './sqlite-store.ts'
 
-describeStoreContract('sqlite', async () => {
+async function freshSqliteStore() {
   const dir = tempDir()
   const store = new SqliteStore({ file: join(dir.path, 'test.db') })
   return {
@@ -19,7 +20,10 @@ describeStoreContract('sqlite', async () => {
       dir.remove()
     },
   }
-})
+}
+
+describeStoreContract('sqlite', freshSqliteStore)
+describeHistoryImportContract('sqlite', freshSqliteStore)
 
 const zero = zeroCounters()
 

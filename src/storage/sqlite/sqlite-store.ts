@@ -326,7 +326,7 @@ export class SqliteStore implements Store {
           claimed.push({ day: m.day, set, hash })
           return true
         }),
-      write: async ({ sessions, removedSessions = [], deltas, processedThrough }) => {
+      write: async ({ sessions, removedSessions = [], deltas, events = [], processedThrough }) => {
         this.db.exec('BEGIN IMMEDIATE')
         try {
           // One packed row per day for all the marks this unit claimed (8 bytes each).
@@ -337,6 +337,7 @@ export class SqliteStore implements Store {
             s.upsertSession.run(SESSION_COLUMNS.map((column) => session[column]))
           }
           for (const id of removedSessions) s.deleteSession.run(id)
+          for (const event of events) s.insertEvent.run(...eventRowValues(event))
           for (const delta of deltas) {
             const { key, counters: c } = delta
             const values = [
@@ -350,7 +351,7 @@ export class SqliteStore implements Store {
             else s.addDay.run(values)
           }
           this.spans.afterWrite(deltas)
-          s.retireQueue.run(processedThrough)
+          if (processedThrough !== undefined) s.retireQueue.run(processedThrough)
           this.db.exec('COMMIT')
         } catch (error) {
           if (this.db.inTransaction) this.db.exec('ROLLBACK')

@@ -1,0 +1,267 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { enrichedEvent } from '../../test/support/enriched-event.ts'
+import { addDays, hourBucket, localDay } from '../core/calendar.ts'
+import { DIMENSIONS } from '../core/rollup-deltas.ts'
+import { COUNTER_NAMES, type EnrichedEvent, type SessionState, type Site } from '../core/types.ts'
+import type { StoreHarness } from '../storage/store.contract.ts'
+import type { RollupRow, Store } from '../storage/store.ts'
+import { commitEvents } from './commit-events.ts'
+import { HistoryImport, HistoryImportError } from './history-import.ts'
+
+const MIN = 60_000
+const HOUR = 60 * MIN
+const DAY = 24 * HOUR
+/** "Now" for these tests: raw records are kept for the last day before it. */
+const NOW = Date.UTC(2026, 0, 15, 12, 0, 0)
+const TIMEOUT = 30 * MIN
+
+const SITES: Site[] = [
+  {
+    id: 'site-a',
+    name: 'A',
+    domain: 'example.com',
+    timezone: 'UTC',
+    api_key: 'key-site-a-0123456789',
+    created_at: 0,
+  },
+  {
+    id: 'site-b',
+    name: 'B',
+    domain: 'b.example',
+    timezone: 'America/New_York',
+    api_key: 'key-site-b-0123456789',
+    created_at: 0,
+  },
+]
+
+/** A small deterministic random source (a linear congruential generator). */
+function random(seed: number): () => number {
+  let state = seed
+  return () => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31
+    return state / 2 ** 31
+  }
+}
+
+/**
+ * Three days of two sites' traffic, in time order: visitors come back after short and long
+ * gaps (so some sessions continue and some split), one session crosses the raw TTL, pages,
+ * sources, countries and a custom event vary, and one event is sent twice.
+ */
+function history(): EnrichedEvent[] {
+  const rand = random(7)
+  const pick = <T>(list: readonly T[]) => list[Math.floor(rand() * list.length)] as T
+  const events: EnrichedEvent[] = []
+  for (let v = 0; v < 14; v++) {
+    const site = SITES[v % 3 === 0 ? 1 : 0] as Site
+    const country = pick(['DE', 'US', 'IN'])
+    const browser = pick(['Chrome', 'Firefox'])
+    let t = NOW - 3 * DAY + Math.floor(rand() * 2 * DAY)
+    for (let visit = 0; visit < 5 && t < NOW; visit++) {
+      const source = pick(['Direct', 'Google', 'news.example'])
+      const pages = 1 + Math.floor(rand() * 4)
+      for (let i = 0; i < pages && t < NOW; i++) {
+        events.push(
+          enrichedEvent({
+            site_id: site.id,
+            timezone: site.timezone,
+            client_session_id: `client-${v}`,
+            visitor_id: `visitor-${v}`,
+            event_id: `e-${v}-${visit}-${i}`,
+            timestamp: t,
+            event_type: i === 2 ? 'signup' : 'page_view',
+            path: pick(['/', '/pricing', '/docs', '/blog/a']),
+            source,
+            channel: source === 'Direct' ? 'direct' : 'referral',
+            utm_campaign: source === 'Google' ? 'winter' : '',
+            country,
+            browser,
+          }),
+        )
+        t += Math.floor(rand() * 12 * MIN)
+      }
+      // Half the visits continue within the timeout; the rest come back hours later.
+      t += rand() < 0.5 ? Math.floor(rand() * 25 * MIN) : 40 * MIN + Math.floor(rand() * 9 * HOUR)
+    }
+  }
+  events.sort((a, b) => a.timestamp - b.timestamp)
+  const repeated = events[5] as EnrichedEvent
+  events.splice(6, 0, { ...repeated })
+  return events
+}
+
+/**
+ * Every counter row of every dimension of both sites, hourly and daily. Rows whose counters
+ * net to zero are left out: where they remain (an exit page a session moved on from) depends
+ * on how the work was cut into writes, not on what was counted.
+ */
+async function allCounters(store: Store, events: readonly EnrichedEvent[]) {
+  const first = (events[0] as EnrichedEvent).timestamp - DAY
+  const last = (events.at(-1) as EnrichedEvent).timestamp + DAY
+  const rows: RollupRow[][] = []
+  for (const site of SITES) {
+    for (const dim of ['', ...DIMENSIONS]) {
+      const range = { site_id: site.id, dim }
+      rows.push(
+        await store.readRollups({
+          ...range,
+          grain: 'hour',
+          from: hourBucket(first),
+          to: hourBucket(last),
+        }),
+        await store.readRollups({
+          ...range,
+          grain: 'day',
+          from: localDay(first, 'UTC'),
+          to: addDays(localDay(last, 'UTC'), 1),
+        }),
+      )
+    }
+  }
+  const counted = (row: RollupRow) => COUNTER_NAMES.some((name) => row[name] !== 0)
+  return rows.map((list) => list.filter(counted))
+}
+
+/** Each event's session as stored, without its internal id (ids differ between paths). */
+async function sessionsOf(store: Store, events: readonly EnrichedEvent[]) {
+  const sessions: Array<Omit<SessionState, 'id'>> = []
+  for (const e of events) {
+    const found = await store.findSession(e.site_id, e.client_session_id, e.timestamp)
+    if (!found) throw new Error(`no session for ${e.event_id}`)
+    const { id: _id, ...rest } = found
+    sessions.push(rest)
+  }
+  return sessions
+}
+
+/**
+ * History imports are held to the collector's numbers: the same events imported or committed
+ * through the live pipeline leave the same counters and sessions. Runs on every backend.
+ */
+export function describeHistoryImportContract(
+  name: string,
+  makeStore: () => Promise<StoreHarness>,
+) {
+  describe(`History import: ${name}`, () => {
+    const harnesses: StoreHarness[] = []
+    const fresh = async () => {
+      const harness = await makeStore()
+      harnesses.push(harness)
+      for (const site of SITES) await harness.store.createSite(site)
+      return harness.store
+    }
+    let ids = 0
+    const options = (flushEvents = 25) => ({
+      sessionTimeoutMs: TIMEOUT,
+      newSessionId: () => `import-${++ids}`,
+      eventTtlMs: DAY,
+      now: NOW,
+      flushEvents,
+    })
+    const importAll = async (store: Store, events: readonly EnrichedEvent[], flushEvents = 25) => {
+      const history = new HistoryImport(store, options(flushEvents))
+      // In uneven pieces, as a file reader hands them over.
+      for (let i = 0; i < events.length; i += 17) await history.add(events.slice(i, i + 17))
+      return history.finish()
+    }
+
+    beforeEach(() => {
+      ids = 0
+    })
+    afterEach(async () => {
+      for (const harness of harnesses.splice(0)) await harness.cleanup()
+    })
+
+    it('counts what the collector counts, and keeps raw records only within the TTL', async () => {
+      const events = history()
+      const committed = await fresh()
+      for (let i = 0; i < events.length; i += 40) {
+        await commitEvents(committed, events.slice(i, i + 40), [], {
+          sessionTimeoutMs: TIMEOUT,
+          newSessionId: () => `live-${++ids}`,
+        })
+      }
+      const imported = await fresh()
+      const result = await importAll(imported, events)
+
+      expect(result.duplicates).toBe(1)
+      expect(result.imported).toBe(events.length - 1)
+      expect(await allCounters(imported, events)).toEqual(await allCounters(committed, events))
+      expect(await sessionsOf(imported, events)).toEqual(await sessionsOf(committed, events))
+      const distinct = new Set((await sessionsOf(imported, events)).map((s) => JSON.stringify(s)))
+      expect(result.sessions).toBe(distinct.size)
+      // Only the last day's events keep a raw record; older ones would be swept at once.
+      const since = NOW - DAY
+      expect(await imported.liveEventsSince(0)).toEqual(await committed.liveEventsSince(since))
+      expect((await imported.liveEventsSince(0)).length).toBeGreaterThan(0)
+      expect(await imported.queueLength()).toBe(0)
+    })
+
+    it('writes whole hours, so a stopped import resumes where its counters end', async () => {
+      const events = history()
+      const once = await fresh()
+      await importAll(once, events)
+      // Stopped after some hour: the rest is imported later as a second run.
+      const cut = hourBucket((events[Math.floor(events.length / 2)] as EnrichedEvent).timestamp)
+      const before = events.filter((e) => hourBucket(e.timestamp) <= cut)
+      const after = events.filter((e) => hourBucket(e.timestamp) > cut)
+      const twice = await fresh()
+      await importAll(twice, before)
+      await importAll(twice, after)
+      expect(await allCounters(twice, events)).toEqual(await allCounters(once, events))
+      expect(await sessionsOf(twice, events)).toEqual(await sessionsOf(once, events))
+    })
+
+    it('continues a session stored just before the import', async () => {
+      const store = await fresh()
+      const at = NOW - 2 * DAY
+      const visit = (id: string, timestamp: number, path: string) =>
+        enrichedEvent({ event_id: id, timestamp, path, client_session_id: 'c', visitor_id: 'v' })
+      await importAll(store, [visit('a', at - 10 * MIN, '/')])
+      await importAll(store, [visit('b', at + 10 * MIN, '/pricing')])
+      const session = await store.findSession('site-a', 'c', at)
+      expect(session).toMatchObject({
+        start_time: at - 10 * MIN,
+        end_time: at + 10 * MIN,
+        pageviews: 2,
+        exit_page: '/pricing',
+      })
+      const day = localDay(at, 'UTC')
+      const [totals] = await store.readRollups({
+        grain: 'day',
+        site_id: 'site-a',
+        dim: '',
+        from: day,
+        to: day,
+      })
+      expect(totals).toMatchObject({ pageviews: 2, sessions: 1, bounces: 0, visitors: 1 })
+    })
+
+    it('refuses events out of time order, naming the first one', async () => {
+      const store = await fresh()
+      const history = new HistoryImport(store, options())
+      const late = enrichedEvent({ event_id: 'late', timestamp: NOW - DAY })
+      const early = enrichedEvent({ event_id: 'early', timestamp: NOW - 2 * DAY })
+      const refused = await history.add([late, early]).catch((error: unknown) => error)
+      expect(refused).toBeInstanceOf(HistoryImportError)
+      expect(refused).toMatchObject({ at: 1, message: expect.stringMatching(/time order/) })
+    })
+
+    it('refuses hours a site has already counted, so nothing is counted twice', async () => {
+      const store = await fresh()
+      const events = history()
+      await importAll(store, events)
+      const again = importAll(store, events)
+      await expect(again).rejects.toThrow(/already has counters/)
+      // The other site is checked on its own.
+      const b = events.filter((e) => e.site_id === 'site-b')
+      await expect(importAll(store, b)).rejects.toThrow(/site-b already has counters/)
+    })
+
+    it('refuses to start while accepted events wait for the roll-up', async () => {
+      const store = await fresh()
+      await store.accept([enrichedEvent({ event_id: 'live', timestamp: NOW })], [])
+      await expect(importAll(store, history())).rejects.toThrow(/wait for the roll-up/)
+    })
+  })
+}

@@ -1,0 +1,255 @@
+import { hourBucket } from '../core/calendar.ts'
+import {
+  addEventContribution,
+  addSessionChange,
+  addVisitor,
+  DeltaAccumulator,
+  eventMarks,
+  type MarkCandidate,
+} from '../core/rollup-deltas.ts'
+import { clientKey, extendSession, startSession } from '../core/session-rules.ts'
+import type { EnrichedEvent, SessionState } from '../core/types.ts'
+import type { Store } from '../storage/store.ts'
+import type { RollupOptions } from './commit-events.ts'
+
+export interface HistoryImportOptions extends RollupOptions {
+  /** Events at or after `now - eventTtlMs` also keep their raw record (timelines, live view). */
+  eventTtlMs: number
+  now: number
+  /** Events rolled up per write; writes happen only where an hour ends (see `add`). */
+  flushEvents?: number
+}
+
+export interface HistoryImportResult {
+  imported: number
+  /** Events whose (site, timestamp, event_id) repeated one already imported. */
+  duplicates: number
+  sessions: number
+}
+
+/** Why an import was refused or stopped; `at` is the offending event's place in the input. */
+export class HistoryImportError extends Error {
+  constructor(
+    message: string,
+    readonly at?: number,
+  ) {
+    super(message)
+    this.name = 'HistoryImportError'
+  }
+}
+
+interface Pending {
+  event: EnrichedEvent
+  session: SessionState
+}
+
+/**
+ * Loads history: events older than the collector accepts (it refuses anything over 24 hours
+ * old), such as an export from another analytics tool, and the query benchmark's month of
+ * traffic. Counts come out exactly as if the same events had gone through the collector in
+ * time order, but at a fraction of the cost, because the input is known to be in time order:
+ *
+ * - a client's latest session is kept in memory, so no session is looked up in storage, and
+ *   each session is written once when it can no longer grow (a timeout after its last event)
+ *   instead of once per batch it appears in;
+ * - there is no queue: the import rolls up straight from its input, and only events still
+ *   within the raw-event TTL are stored as raw records (older ones would be swept at once);
+ * - duplicates share their timestamp, so in time order they are adjacent and are found with
+ *   no index: a repeated (site, timestamp, event_id) is skipped.
+ *
+ * An import appends to what a site has counted. It refuses events in or before an hour that
+ * already has counters, and a queue not yet rolled up. It writes only whole hours, so an import
+ * that stopped can be resumed from the first hour it did not count. Run it with the server
+ * stopped: the server's roll-up keeps the day's visitor marks in its own memory.
+ */
+export class HistoryImport {
+  /** Client key → that client's latest session, while it can still grow. */
+  private readonly open = new Map<string, SessionState>()
+  /** Session id → the session as last written, for sessions written while still open. */
+  private readonly written = new Map<string, SessionState>()
+  private closed: SessionState[] = []
+  private pending: Pending[] = []
+  private raw: EnrichedEvent[] = []
+  /** Per site: the first imported time, whether stored sessions may reach into it, its zone. */
+  private readonly sites = new Map<string, { from: number; continues: boolean; timezone: string }>()
+  /** Client keys already looked up in storage (only near the start of a continuing site). */
+  private readonly lookedUp = new Set<string>()
+  private latest = Number.NEGATIVE_INFINITY
+  /** The events at `latest`: the only ones a duplicate can still repeat (usually one). */
+  private readonly atLatest: EnrichedEvent[] = []
+  private position = 0
+  private checkedQueue = false
+  private readonly result: HistoryImportResult = { imported: 0, duplicates: 0, sessions: 0 }
+  private readonly flushEvents: number
+  private readonly rawFrom: number
+
+  constructor(
+    private readonly store: Store,
+    private readonly options: HistoryImportOptions,
+  ) {
+    this.flushEvents = options.flushEvents ?? 100_000
+    this.rawFrom = options.now - options.eventTtlMs
+  }
+
+  /** Adds the next events of the input; they must continue it in time order. */
+  async add(events: readonly EnrichedEvent[]): Promise<void> {
+    if (!this.checkedQueue) {
+      const waiting = await this.store.queueLength()
+      if (waiting > 0) {
+        throw new HistoryImportError(
+          `${waiting} accepted events still wait for the roll-up: start the server once to settle them first`,
+        )
+      }
+      this.checkedQueue = true
+    }
+    for (const event of events) {
+      const at = this.position++
+      if (event.timestamp < this.latest) {
+        throw new HistoryImportError(
+          `event ${at} (${new Date(event.timestamp).toISOString()}) is older than the one before it: history must be imported in time order`,
+          at,
+        )
+      }
+      if (event.timestamp > this.latest) {
+        // Written only where an hour ends, so every hour is counted whole or not at all.
+        if (
+          this.pending.length >= this.flushEvents &&
+          hourBucket(event.timestamp) !== hourBucket(this.latest)
+        ) {
+          await this.flush(false)
+        }
+        this.latest = event.timestamp
+        this.atLatest.length = 0
+      }
+      if (this.atLatest.some((e) => e.event_id === event.event_id && e.site_id === event.site_id)) {
+        this.result.duplicates++
+        continue
+      }
+      this.atLatest.push(event)
+      const site = this.sites.get(event.site_id) ?? (await this.checkSite(event, at))
+      const key = clientKey(event.site_id, event.client_session_id)
+      if (
+        site.continues &&
+        event.timestamp <= site.from + this.options.sessionTimeoutMs &&
+        !this.open.has(key) &&
+        !this.lookedUp.has(key)
+      ) {
+        await this.adoptStoredSession(event, key)
+      }
+      const session = this.sessionFor(event, key)
+      this.pending.push({ event, session })
+      if (event.timestamp >= this.rawFrom) this.raw.push(event)
+      this.result.imported++
+    }
+  }
+
+  /** Writes what is left, every open session included. */
+  async finish(): Promise<HistoryImportResult> {
+    await this.flush(true)
+    return { ...this.result }
+  }
+
+  /** The event's session: its client's latest one when within the timeout, else a new one. */
+  private sessionFor(event: EnrichedEvent, key: string): SessionState {
+    const session = this.open.get(key)
+    if (session && event.timestamp <= session.end_time + this.options.sessionTimeoutMs) {
+      extendSession(session, event)
+      return session
+    }
+    if (session) this.closed.push(session)
+    const created = startSession(event, this.options.newSessionId())
+    this.open.set(key, created)
+    this.result.sessions++
+    return created
+  }
+
+  /**
+   * A stored session this client's event may continue: only possible within a timeout of the
+   * site's first imported event, when the site has counters just before it (an earlier
+   * import that stopped, or live traffic).
+   */
+  private async adoptStoredSession(event: EnrichedEvent, key: string): Promise<void> {
+    this.lookedUp.add(key)
+    const stored = await this.store.ingest((unit) =>
+      unit.sessionsFor([
+        {
+          site_id: event.site_id,
+          client_session_id: event.client_session_id,
+          from: event.timestamp - this.options.sessionTimeoutMs,
+          to: event.timestamp,
+        },
+      ]),
+    )
+    const latest = stored.at(-1)
+    if (!latest) return
+    this.written.set(latest.id, { ...latest })
+    this.open.set(key, latest)
+  }
+
+  /** Refuses an import into hours already counted; notes whether stored sessions reach in. */
+  private async checkSite(event: EnrichedEvent, at: number) {
+    const firstHour = hourBucket(event.timestamp)
+    const counted = await this.store.readRollups({
+      grain: 'hour',
+      site_id: event.site_id,
+      dim: '',
+      from: hourBucket(event.timestamp - this.options.sessionTimeoutMs),
+      to: Number.MAX_SAFE_INTEGER,
+    })
+    const overlap = counted.find((row) => (row.bucket as number) >= firstHour)
+    if (overlap) {
+      throw new HistoryImportError(
+        `site ${event.site_id} already has counters from ${new Date((overlap.bucket as number) * 3_600_000).toISOString()}: history can only be added after the last counted hour`,
+        at,
+      )
+    }
+    const site = { from: event.timestamp, continues: counted.length > 0, timezone: event.timezone }
+    this.sites.set(event.site_id, site)
+    return site
+  }
+
+  /**
+   * One unit of work: the pending events' counters and visitor marks, the sessions that can no
+   * longer grow (written for the last time), and the open ones as they are now (their later
+   * growth is written as a difference, as the collector's roll-up does).
+   */
+  private async flush(final: boolean): Promise<void> {
+    const timeoutMs = this.options.sessionTimeoutMs
+    for (const [key, session] of this.open) {
+      if (final || session.end_time + timeoutMs < this.latest) {
+        this.closed.push(session)
+        this.open.delete(key)
+      }
+    }
+    const sessions = [...this.closed, ...this.open.values()]
+    if (this.pending.length === 0 && sessions.length === 0) return
+    await this.store.ingest(async (unit) => {
+      const acc = new DeltaAccumulator(unit.hourlyDimensionsFrom)
+      const candidates: MarkCandidate[] = []
+      for (const { event, session } of this.pending) {
+        addEventContribution(acc, event, event.timezone)
+        for (const candidate of eventMarks(event, event.timezone, session)) {
+          candidates.push(candidate)
+        }
+      }
+      const claimed = await unit.claimMarks(candidates.map((c) => c.mark))
+      candidates.forEach((candidate, i) => {
+        if (claimed[i]) addVisitor(acc, candidate)
+      })
+      for (const session of sessions) {
+        const timezone = this.timezoneOf(session.site_id)
+        addSessionChange(acc, this.written.get(session.id) ?? null, session, timezone)
+      }
+      await unit.write({ sessions, deltas: acc.deltas(), events: this.raw })
+    })
+    for (const session of this.closed) this.written.delete(session.id)
+    for (const session of this.open.values()) this.written.set(session.id, { ...session })
+    this.closed = []
+    this.pending = []
+    this.raw = []
+  }
+
+  private timezoneOf(siteId: string): string {
+    return this.sites.get(siteId)?.timezone ?? 'UTC'
+  }
+}
