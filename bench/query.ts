@@ -1,12 +1,15 @@
 /**
  * Query benchmark (`npm run bench:query`).
  *
- * 1. LOAD: on a fresh DATA_DIR, opens the real SqliteStore (synchronous NORMAL) and commits a
- *    month of synthetic traffic (`bench/event-world.ts`) through the real ingest pipeline
- *    (`commitEvents`) in batches, in time order: one big site (BENCH_EVENTS, default 10M, UTC)
- *    and two noise sites (BENCH_NOISE_EVENTS each, default 200k, other time zones). Measures
- *    the commit rate and the database size; then runs one sweep, as the server does at start,
- *    so the server sees the steady-state shape (raw events of the last EVENT_TTL_HOURS only).
+ * 1. LOAD: on a fresh DATA_DIR, opens the real SqliteStore (synchronous NORMAL) and loads a
+ *    month of synthetic traffic (`bench/event-world.ts`) through the store layer in batches, in
+ *    time order: one big site (BENCH_EVENTS, default 10M, UTC) and two noise sites
+ *    (BENCH_NOISE_EVENTS each, default 200k, other time zones). A month of history is what
+ *    `HistoryImport` is for (the collector refuses events over 24 hours old);
+ *    BENCH_LOAD_PATH=commit loads through the collector's pipeline (`commitEvents`) instead.
+ *    Measures the load rate and the database size; then runs one sweep, as the server does at
+ *    start, so the server sees the steady-state shape (raw events of the last EVENT_TTL_HOURS
+ *    only). The gap between the load's end and now is then filled through `commitEvents`.
  * 2. QUERY: starts the real server as `npm start` runs it (dist/server, rebuilt first) in a child process
  *    with the stats cache off, signs in, and times /api/stats for several periods and
  *    filters over HTTP (BENCH_RUNS runs after BENCH_WARMUP warm-ups), plus /api/realtime when
@@ -30,6 +33,8 @@ import { addDays, hourBucket, localDay } from '../src/core/calendar.ts'
 import { buildStatsQuery, type StatsFilter, StatsParamsSchema } from '../src/core/stats-query.ts'
 import type { EnrichedEvent, Site } from '../src/core/types.ts'
 import { commitEvents } from '../src/ingest/commit-events.ts'
+import { rollupOptions } from '../src/ingest/event-writer.ts'
+import { HistoryImport } from '../src/ingest/history-import.ts'
 import { BREAKDOWNS } from '../src/queries/breakdowns.ts'
 import { filteredRows } from '../src/queries/period-counters.ts'
 import { statsReport } from '../src/queries/stats-report.ts'
@@ -64,7 +69,20 @@ const SETTINGS = {
   sessionTimeoutMinutes: 30,
   /** The server's default EVENT_TTL_HOURS: what the start-up sweep keeps. */
   eventTtlHours: 24,
+  /**
+   * How the month is loaded: `import` (default) through HistoryImport, the path for history
+   * older than the collector accepts; `commit` through commitEvents, the collector's own
+   * two stages, to compare the two.
+   */
+  loadPath: loadPathSetting(),
 } as const
+
+function loadPathSetting(): 'import' | 'commit' {
+  const raw = process.env.BENCH_LOAD_PATH ?? 'import'
+  if (raw !== 'import' && raw !== 'commit')
+    throw new Error('BENCH_LOAD_PATH must be import or commit')
+  return raw
+}
 
 const TARGETS = { loadEventsPerS: 100_000, statsP95Ms: 50 } as const
 const GLOBAL_LIMIT_MS = 3 * 3600_000
@@ -124,7 +142,7 @@ function sitePlans(now: number): SitePlan[] {
 interface LoadResult {
   sites: Array<{ id: string; timezone: string; events: number; sessions: number }>
   events: number
-  /** Time spent inside commitEvents: the store layer's rate. */
+  /** Time spent inside the store layer (HistoryImport or commitEvents): its rate. */
   commit_seconds: number
   events_per_s: number
   /** Time spent producing the synthetic events (not part of the rate). */
@@ -137,11 +155,28 @@ interface LoadResult {
   popular_page: string
 }
 
-/** As the collector commits: the session timeout and random internal session ids. */
+/** As the server rolls up: the session timeout and its time-first session ids. */
 function commitOptions() {
+  return rollupOptions(SETTINGS.sessionTimeoutMinutes * 60_000)
+}
+
+/** The store-layer loader the bench measures: one batch at a time, then `finish`. */
+function loader(store: SqliteStore, now: number) {
+  const options = commitOptions()
+  if (SETTINGS.loadPath === 'commit') {
+    return {
+      add: async (batch: EnrichedEvent[]) => void (await commitEvents(store, batch, [], options)),
+      finish: async () => {},
+    }
+  }
+  const history = new HistoryImport(store, {
+    ...options,
+    eventTtlMs: SETTINGS.eventTtlHours * 3_600_000,
+    now,
+  })
   return {
-    sessionTimeoutMs: SETTINGS.sessionTimeoutMinutes * 60_000,
-    newSessionId: () => randomBytes(12).toString('base64url'),
+    add: (batch: EnrichedEvent[]) => history.add(batch),
+    finish: async () => void (await history.finish()),
   }
 }
 
@@ -172,7 +207,7 @@ async function loadEvents(
     (p) => new SiteTraffic({ site: p.site, events: p.events, from, to, seed: p.seed }),
   )
   const total = plans.reduce((sum, p) => sum + p.events, 0)
-  const options = commitOptions()
+  const load = loader(store, now)
   const merged = mergeByTime(streams)
   const tenth = Math.max(1, Math.ceil(total / 10))
   const byTenth: number[] = []
@@ -186,9 +221,13 @@ async function loadEvents(
     const g0 = performance.now()
     const batch = takeBatch(merged, SETTINGS.batchSize)
     generateMs += performance.now() - g0
-    if (batch.length === 0) break
     const c0 = performance.now()
-    await commitEvents(store, batch, [], options)
+    if (batch.length === 0) {
+      await load.finish()
+      commitMs += performance.now() - c0
+      break
+    }
+    await load.add(batch)
     const ms = performance.now() - c0
     commitMs += ms
     tenthMs += ms
@@ -861,7 +900,10 @@ async function main(): Promise<void> {
       sqlite_synchronous: 'NORMAL',
       stats_cache_seconds: 0,
       server: 'node --import tsx src/entry/node.ts (LOG_LEVEL=info)',
-      load_path: 'commitEvents(SqliteStore) in the bench process',
+      load_path:
+        SETTINGS.loadPath === 'import'
+          ? 'HistoryImport(SqliteStore) in the bench process'
+          : 'commitEvents(SqliteStore) in the bench process',
     },
     load,
     top_up: topped,

@@ -88,8 +88,15 @@ export function normalizeTimestamp(value: number): number {
   return value < SECONDS_THRESHOLD ? value * 1000 : value
 }
 
-/** Validates one event of a batch on its own; `now` decides what is too old or in the future. */
-export function parseEventInput(raw: unknown, now: number): EventParseResult {
+/**
+ * Validates one event of a batch on its own; `now` decides what is too old or in the future.
+ * A history import lifts the age limit (`maxAgeMs: Infinity`): its events are old by nature.
+ */
+export function parseEventInput(
+  raw: unknown,
+  now: number,
+  limits: { maxAgeMs: number } = { maxAgeMs: MAX_AGE_MS },
+): EventParseResult {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return { ok: false, message: 'event must be a JSON object' }
   }
@@ -105,8 +112,8 @@ export function parseEventInput(raw: unknown, now: number): EventParseResult {
   if (timestamp > now + MAX_FUTURE_MS) {
     return { ok: false, message: 'timestamp: more than 5 minutes in the future' }
   }
-  if (timestamp < now - MAX_AGE_MS) {
-    return { ok: false, message: 'timestamp: older than 24 hours' }
+  if (timestamp < now - limits.maxAgeMs) {
+    return { ok: false, message: `timestamp: older than ${limits.maxAgeMs / 3_600_000} hours` }
   }
   return {
     ok: true,

@@ -27,11 +27,15 @@ export interface HistoryImportResult {
   sessions: number
 }
 
-/** Why an import was refused or stopped; `at` is the offending event's place in the input. */
+/**
+ * Why an import was refused or stopped: `at` is the offending event's place in the input, and
+ * `countedThrough` the start (epoch ms) of the last hour written, if any: a rerun resumes after it.
+ */
 export class HistoryImportError extends Error {
   constructor(
     message: string,
     readonly at?: number,
+    readonly countedThrough?: number,
   ) {
     super(message)
     this.name = 'HistoryImportError'
@@ -78,6 +82,8 @@ export class HistoryImport {
   /** The events at `latest`: the only ones a duplicate can still repeat (usually one). */
   private readonly atLatest: EnrichedEvent[] = []
   private position = 0
+  /** The start of the last hour written, once a write happened. */
+  private countedThrough: number | undefined = undefined
   private checkedQueue = false
   private readonly result: HistoryImportResult = { imported: 0, duplicates: 0, sessions: 0 }
   private readonly flushEvents: number
@@ -89,6 +95,11 @@ export class HistoryImport {
   ) {
     this.flushEvents = options.flushEvents ?? 100_000
     this.rawFrom = options.now - options.eventTtlMs
+  }
+
+  /** Events handed to `add` so far (an error's `at` counts from 0 in this sequence). */
+  get added(): number {
+    return this.position
   }
 
   /** Adds the next events of the input; they must continue it in time order. */
@@ -108,6 +119,7 @@ export class HistoryImport {
         throw new HistoryImportError(
           `event ${at} (${new Date(event.timestamp).toISOString()}) is older than the one before it: history must be imported in time order`,
           at,
+          this.countedThrough,
         )
       }
       if (event.timestamp > this.latest) {
@@ -201,6 +213,7 @@ export class HistoryImport {
       throw new HistoryImportError(
         `site ${event.site_id} already has counters from ${new Date((overlap.bucket as number) * 3_600_000).toISOString()}: history can only be added after the last counted hour`,
         at,
+        this.countedThrough,
       )
     }
     const site = { from: event.timestamp, continues: counted.length > 0, timezone: event.timezone }
@@ -242,6 +255,8 @@ export class HistoryImport {
       }
       await unit.write({ sessions, deltas: acc.deltas(), events: this.raw })
     })
+    const last = this.pending.at(-1)
+    if (last) this.countedThrough = hourBucket(last.event.timestamp) * 3_600_000
     for (const session of this.closed) this.written.delete(session.id)
     for (const session of this.open.values()) this.written.set(session.id, { ...session })
     this.closed = []

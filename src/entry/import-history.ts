@@ -1,0 +1,85 @@
+import { createReadStream, existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { parseArgs } from 'node:util'
+import { ConfigError, parseConfig } from '../config/env.ts'
+import { rollupOptions } from '../ingest/event-writer.ts'
+import { importHistoryFile } from '../ingest/history-file.ts'
+import { HistoryImportError } from '../ingest/history-import.ts'
+import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
+
+/**
+ * `npm run import -- --site ID [FILE]`: loads a site's history from an NDJSON file (or stdin)
+ * into the embedded database, with the server stopped. See history-file.ts for the format.
+ */
+const USAGE = 'usage: npm run import -- --site SITE_ID [FILE.ndjson]   (reads stdin without FILE)'
+/** Rejected lines printed one by one; the rest are only counted. */
+const SHOWN_REJECTIONS = 20
+
+function fail(message: string): never {
+  process.stderr.write(`liveinsight import: ${message}\n`)
+  process.exit(1)
+}
+
+async function main() {
+  let args: ReturnType<
+    typeof parseArgs<{ options: { site: { type: 'string' } }; allowPositionals: true }>
+  >
+  try {
+    args = parseArgs({ options: { site: { type: 'string' } }, allowPositionals: true })
+  } catch (error) {
+    fail(`${(error as Error).message}\n${USAGE}`)
+  }
+  const siteId = args.values.site
+  const [file, ...extra] = args.positionals
+  if (!siteId || extra.length > 0) fail(USAGE)
+  if (file && !existsSync(file)) fail(`no such file: ${file}`)
+
+  if (existsSync('.env')) process.loadEnvFile('.env')
+  let config: ReturnType<typeof parseConfig>
+  try {
+    config = parseConfig(process.env)
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message)
+    throw error
+  }
+  const store = new SqliteStore({
+    file: join(config.DATA_DIR, 'liveinsight.db'),
+    synchronous: config.SQLITE_SYNCHRONOUS,
+  })
+  try {
+    const site = await store.getSite(siteId)
+    if (!site) {
+      const known = (await store.listSites()).map((s) => s.id).join(', ')
+      fail(`no site "${siteId}" in ${config.DATA_DIR} (sites: ${known || 'none'})`)
+    }
+    const input = file ? createReadStream(file) : process.stdin
+    let shown = 0
+    const result = await importHistoryFile({
+      store,
+      site,
+      lines: createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY }),
+      options: {
+        ...rollupOptions(config.SESSION_TIMEOUT_MINUTES * 60_000),
+        eventTtlMs: config.EVENT_TTL_HOURS * 3_600_000,
+        now: Date.now(),
+      },
+      onRejected: ({ line, message }) => {
+        if (shown++ < SHOWN_REJECTIONS) process.stderr.write(`line ${line}: ${message}\n`)
+      },
+    })
+    process.stdout.write(`${JSON.stringify({ site: site.id, ...result })}\n`)
+  } catch (error) {
+    if (!(error instanceof HistoryImportError)) throw error
+    const kept =
+      error.countedThrough === undefined
+        ? 'nothing was imported'
+        : `hours up to ${new Date(error.countedThrough).toISOString()} are imported; rerun with the lines after that hour`
+    process.stderr.write(`liveinsight import: ${error.message}\n${kept}\n`)
+    process.exitCode = 1
+  } finally {
+    await store.close()
+  }
+}
+
+await main()

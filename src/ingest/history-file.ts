@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto'
+import { z } from 'zod'
+import { localDay } from '../core/calendar.ts'
+import { parseEventInput } from '../core/event-schema.ts'
+import type { EnrichedEvent, Site } from '../core/types.ts'
+import type { Store } from '../storage/store.ts'
+import { enrichEvent } from './enrich-event.ts'
+import { HistoryImport, HistoryImportError, type HistoryImportOptions } from './history-import.ts'
+import { SaltCache } from './salt-cache.ts'
+
+/**
+ * What a line of an import file may carry besides the event itself (DESIGN.md's event
+ * fields): who sent it, which the collector reads from the request instead.
+ */
+const SenderSchema = z.object({
+  /** The client IP, hashed into the visitor id with the day's salt and the user agent. */
+  ip: z.string().max(64).optional(),
+  /** The source tool's own visitor key, when it has one: used in place of the IP. */
+  visitor: z.string().min(1).max(128).optional(),
+  country: z
+    .string()
+    .regex(/^[A-Z]{2}$/, { error: 'must be a two-letter country code' })
+    .optional(),
+})
+
+export interface RejectedLine {
+  line: number
+  message: string
+}
+
+export interface HistoryFileResult {
+  imported: number
+  duplicates: number
+  sessions: number
+  bots: number
+  rejected: number
+}
+
+/** Lines handed to the import at a time: enough to amortise, little to hold. */
+const CHUNK = 5000
+
+/**
+ * Imports an NDJSON file of one site's history: one event per line, as `POST /api/events`
+ * takes it, with a `timestamp` (required here) and optionally `user_agent`, `ip`, `visitor`
+ * and `country`. Lines in time order. A bad line is reported and skipped, as the collector
+ * rejects one event of a batch and keeps the others; bots are counted and dropped. Stops
+ * with a HistoryImportError naming the line when the order breaks or the site's counters
+ * already reach the file's start.
+ */
+export async function importHistoryFile(input: {
+  store: Store
+  site: Site
+  lines: AsyncIterable<string>
+  options: HistoryImportOptions
+  onRejected?: (rejected: RejectedLine) => void
+}): Promise<HistoryFileResult> {
+  const { store, site, options } = input
+  const history = new HistoryImport(store, options)
+  const salts = new SaltCache(store)
+  let bots = 0
+  let rejected = 0
+  const reject = (line: number, message: string) => {
+    rejected++
+    input.onRejected?.({ line, message })
+  }
+  let chunk: EnrichedEvent[] = []
+  /** The file line of each event in `chunk`, to name the line an import error is about. */
+  let chunkLines: number[] = []
+  const flush = async () => {
+    const first = history.added
+    try {
+      await history.add(chunk)
+    } catch (error) {
+      if (error instanceof HistoryImportError && error.at !== undefined) {
+        const line = chunkLines[error.at - first]
+        throw new HistoryImportError(`line ${line}: ${error.message}`, line, error.countedThrough)
+      }
+      throw error
+    }
+    chunk = []
+    chunkLines = []
+  }
+
+  let lineNumber = 0
+  for await (const text of input.lines) {
+    lineNumber++
+    if (text.trim() === '') continue
+    let raw: unknown
+    try {
+      raw = JSON.parse(text)
+    } catch {
+      reject(lineNumber, 'not valid JSON')
+      continue
+    }
+    if (typeof raw === 'object' && raw !== null && !('timestamp' in raw)) {
+      reject(lineNumber, 'timestamp: required when importing history')
+      continue
+    }
+    const parsed = parseEventInput(raw, options.now, { maxAgeMs: Number.POSITIVE_INFINITY })
+    if (!parsed.ok) {
+      reject(lineNumber, parsed.message)
+      continue
+    }
+    const sender = SenderSchema.safeParse(raw)
+    if (!sender.success) {
+      const issue = sender.error.issues[0]
+      reject(lineNumber, `${issue?.path.join('.')}: ${issue?.message}`)
+      continue
+    }
+    const event = parsed.event
+    const salt = await salts.saltFor(localDay(event.timestamp, site.timezone))
+    const enriched = enrichEvent(
+      event,
+      site,
+      {
+        ip: sender.data.visitor ?? sender.data.ip ?? '',
+        userAgent: event.user_agent ?? '',
+        country: sender.data.country ?? '',
+      },
+      salt,
+      randomUUID,
+    )
+    if (enriched.bot) {
+      bots++
+      continue
+    }
+    chunk.push(enriched.event)
+    chunkLines.push(lineNumber)
+    if (chunk.length >= CHUNK) await flush()
+  }
+  await flush()
+  const result = await history.finish()
+  return { ...result, bots, rejected }
+}

@@ -1,0 +1,242 @@
+import { execFile } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { Site } from '../src/core/types.ts'
+import { importHistoryFile, type RejectedLine } from '../src/ingest/history-file.ts'
+import { HistoryImportError } from '../src/ingest/history-import.ts'
+import { SqliteStore } from '../src/storage/sqlite/sqlite-store.ts'
+import { tempDir } from './support/temp-dir.ts'
+
+const NOW = Date.UTC(2026, 0, 20, 12, 0, 0)
+const MIN = 60_000
+const HOUR = 60 * MIN
+const D1 = Date.UTC(2026, 0, 17, 10, 0, 0)
+const CHROME =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36'
+const GOOGLEBOT = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)'
+
+const site: Site = {
+  id: 'shop',
+  name: 'Shop',
+  domain: 'shop.example',
+  timezone: 'UTC',
+  api_key: 'key-shop-0123456789ab',
+  created_at: 0,
+}
+
+const cleanups: Array<() => Promise<void> | void> = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+async function openStore(): Promise<{ store: SqliteStore; dir: string }> {
+  const dir = tempDir()
+  const store = new SqliteStore({ file: join(dir.path, 'liveinsight.db') })
+  cleanups.push(dir.remove, () => store.close())
+  await store.createSite(site)
+  return { store, dir: dir.path }
+}
+
+async function* linesOf(lines: readonly string[]) {
+  yield* lines
+}
+
+const options = (flushEvents?: number) => ({
+  sessionTimeoutMs: 30 * MIN,
+  newSessionId: (() => {
+    let n = 0
+    return () => `s${++n}`
+  })(),
+  eventTtlMs: 24 * HOUR,
+  now: NOW,
+  ...(flushEvents ? { flushEvents } : {}),
+})
+
+const line = (fields: Record<string, unknown>) => JSON.stringify(fields)
+const page = (path: string) => `https://shop.example${path}`
+
+async function day(store: SqliteStore, dim: string, date: string) {
+  return store.readRollups({ grain: 'day', site_id: 'shop', dim, from: date, to: date })
+}
+
+describe('importing a history file', () => {
+  it('imports good lines, reports bad ones by line number, and drops bots', async () => {
+    const { store } = await openStore()
+    const a = { ip: '192.0.2.1', user_agent: CHROME }
+    const lines = [
+      line({
+        ...a,
+        type: 'page_view',
+        url: page('/'),
+        timestamp: D1,
+        referrer: 'https://www.google.com/',
+      }),
+      // Seconds are taken as seconds, as the collector takes them.
+      line({ ...a, type: 'page_view', url: page('/pricing'), timestamp: (D1 + 5 * MIN) / 1000 }),
+      '',
+      '{not json',
+      line({
+        visitor: 'other-tool-visitor-123',
+        user_agent: CHROME,
+        country: 'DE',
+        event_type: 'page_view',
+        page_url: page('/docs'),
+        timestamp: D1 + 20 * MIN,
+      }),
+      line({
+        ip: '192.0.2.9',
+        user_agent: GOOGLEBOT,
+        type: 'page_view',
+        url: page('/'),
+        timestamp: D1 + 30 * MIN,
+      }),
+      line({ ...a, type: 'page_view', url: '/relative', timestamp: D1 + 31 * MIN }),
+      line({
+        ...a,
+        type: 'signup',
+        url: page('/pricing'),
+        timestamp: D1 + 30 * MIN,
+        event_id: 'su-1',
+      }),
+      line({
+        ...a,
+        type: 'signup',
+        url: page('/pricing'),
+        timestamp: D1 + 30 * MIN,
+        event_id: 'su-1',
+      }),
+      line({ ...a, type: 'page_view', url: page('/') }),
+      line({ ...a, type: 'page_view', url: page('/'), timestamp: D1 + 23 * HOUR }),
+      line({ ...a, country: 'de', type: 'page_view', url: page('/'), timestamp: D1 + 23 * HOUR }),
+    ]
+    const rejected: RejectedLine[] = []
+    const result = await importHistoryFile({
+      store,
+      site,
+      lines: linesOf(lines),
+      options: options(),
+      onRejected: (r) => rejected.push(r),
+    })
+
+    expect(result).toEqual({ imported: 5, duplicates: 1, sessions: 3, bots: 1, rejected: 4 })
+    expect(rejected).toEqual([
+      { line: 4, message: 'not valid JSON' },
+      { line: 7, message: expect.stringMatching(/page_url|url/) },
+      { line: 10, message: 'timestamp: required when importing history' },
+      { line: 12, message: 'country: must be a two-letter country code' },
+    ])
+    const [first] = await day(store, '', '2026-01-17')
+    // A: / and /pricing and a signup in one session; B: one page, a bounce.
+    expect(first).toMatchObject({ pageviews: 3, visitors: 2, sessions: 2, bounces: 1, events: 1 })
+    expect(first?.duration_ms).toBe(30 * MIN)
+    const [second] = await day(store, '', '2026-01-18')
+    expect(second).toMatchObject({ pageviews: 1, visitors: 1, sessions: 1, bounces: 1 })
+    const sources = await day(store, 'source', '2026-01-17')
+    expect(sources.map((r) => [r.value, r.sessions])).toEqual([
+      ['Direct', 1],
+      ['Google', 1],
+    ])
+    expect((await day(store, 'country', '2026-01-17')).map((r) => r.value)).toContain('DE')
+    expect((await day(store, 'event', '2026-01-17'))[0]).toMatchObject({
+      value: 'signup',
+      events: 1,
+    })
+  })
+
+  it('stops at a line out of time order, keeping whole hours written before it', async () => {
+    const { store } = await openStore()
+    const at = (hours: number) =>
+      line({
+        ip: '192.0.2.1',
+        user_agent: CHROME,
+        type: 'page_view',
+        url: page('/'),
+        timestamp: D1 + hours * HOUR,
+      })
+    const stopped = await importHistoryFile({
+      store,
+      site,
+      lines: linesOf([at(0), at(1), at(2), at(0.5)]),
+      // Write at every hour boundary, to see what a stop keeps.
+      options: options(1),
+    }).catch((error: unknown) => error)
+    expect(stopped).toBeInstanceOf(HistoryImportError)
+    expect(stopped).toMatchObject({
+      at: 4,
+      countedThrough: D1 + HOUR,
+      message: expect.stringMatching(/^line 4: .*time order/),
+    })
+    const hours = await store.readRollups({
+      grain: 'hour',
+      site_id: 'shop',
+      dim: '',
+      from: 0,
+      to: Number.MAX_SAFE_INTEGER,
+    })
+    expect(hours.map((h) => [h.bucket, h.pageviews])).toEqual([
+      [D1 / HOUR, 1],
+      [D1 / HOUR + 1, 1],
+    ])
+    // The rerun with the lines after that hour completes the day.
+    await importHistoryFile({ store, site, lines: linesOf([at(2)]), options: options(1) })
+    expect((await day(store, '', '2026-01-17'))[0]?.pageviews).toBe(3)
+  })
+})
+
+const run = promisify(execFile)
+const CLI = join(import.meta.dirname, '..', 'src', 'entry', 'import-history.ts')
+
+describe('npm run import', () => {
+  const cli = (dataDir: string, args: string[]) =>
+    run(process.execPath, ['--import', 'tsx', CLI, ...args], {
+      env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'silent' },
+    }).then(
+      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+      (error: { code: number; stdout: string; stderr: string }) => error,
+    )
+
+  it('imports a file into the data directory once, and refuses it a second time', async () => {
+    const { store, dir } = await openStore()
+    await store.close()
+    const start = Date.now() - 3 * 24 * HOUR
+    const file = join(dir, 'history.ndjson')
+    writeFileSync(
+      file,
+      [0, 10, 20]
+        .map((m) =>
+          line({
+            ip: '192.0.2.1',
+            user_agent: CHROME,
+            type: 'page_view',
+            url: page(`/p${m}`),
+            timestamp: start + m * MIN,
+          }),
+        )
+        .join('\n'),
+    )
+
+    const first = await cli(dir, ['--site', 'shop', file])
+    expect(first.stderr).toBe('')
+    expect(first.code).toBe(0)
+    expect(JSON.parse(first.stdout)).toEqual({
+      site: 'shop',
+      imported: 3,
+      duplicates: 0,
+      sessions: 1,
+      bots: 0,
+      rejected: 0,
+    })
+    const again = await cli(dir, ['--site', 'shop', file])
+    expect(again.code).toBe(1)
+    expect(again.stderr).toMatch(/line 1: site shop already has counters/)
+    expect(again.stderr).toMatch(/nothing was imported/)
+    const unknown = await cli(dir, ['--site', 'nope', file])
+    expect(unknown.code).toBe(1)
+    expect(unknown.stderr).toMatch(/no site "nope" .*sites: shop/)
+    const usage = await cli(dir, [file])
+    expect(usage.code).toBe(1)
+    expect(usage.stderr).toMatch(/usage: npm run import -- --site SITE_ID/)
+  })
+})
