@@ -195,7 +195,8 @@ async function loadEvents(
   plans: readonly SitePlan[],
   now: number,
 ): Promise<LoadResult> {
-  const store = new SqliteStore({ file, synchronous: 'NORMAL' })
+  // The page cache `npm run import` uses: the load is a history import.
+  const store = new SqliteStore({ file, synchronous: 'NORMAL', cacheMb: 64 })
   for (const plan of plans) await store.createSite(plan.site)
   // As the server does at start: the sweep also tells the roll-up which hours are past
   // keeping hourly dimension rows for (most of a month of history is).

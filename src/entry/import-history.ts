@@ -46,6 +46,7 @@ async function main() {
   const store = new SqliteStore({
     file: join(config.DATA_DIR, 'liveinsight.db'),
     synchronous: config.SQLITE_SYNCHRONOUS,
+    cacheMb: 64,
   })
   try {
     const site = await store.getSite(siteId)

@@ -43,6 +43,12 @@ export interface SqliteStoreOptions {
   /** Path of the database file; ":memory:" is refused, the embedded shape is a real file. */
   file: string
   synchronous?: 'FULL' | 'NORMAL'
+  /**
+   * SQLite's page cache in MB (its default is 2). A history import writes a session row per
+   * few events into an index keyed by client session id, which lands on random pages: 64 MB
+   * made a month's import 12% faster. The server keeps the default; its writes are small.
+   */
+  cacheMb?: number
 }
 
 const SESSION_COLUMNS = [
@@ -117,6 +123,7 @@ export class SqliteStore implements Store {
     this.db.pragma('journal_mode = WAL')
     this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`)
     this.db.pragma('busy_timeout = 5000')
+    if (options.cacheMb) this.db.pragma(`cache_size = -${Math.round(options.cacheMb * 1024)}`)
     this.db.pragma('foreign_keys = ON')
     migrate(this.db)
     this.statements = this.prepare()
