@@ -4,12 +4,13 @@ import { Hono } from 'hono'
 
 /**
  * The framework floor for `bench/ingest.ts`: Hono on @hono/node-server reading the body of a
- * POST and answering `{"ok":true}`, with no validation, storage or logging. Announces its port
- * as the real server does, with a JSON line `{"msg":"listening","port":N}` on stdout.
+ * POST, parsing it as JSON (the least any collector does with a batch) and answering
+ * `{"ok":true}`, with no validation, storage or logging. Announces its port as the real server
+ * does, with a JSON line `{"msg":"listening","port":N}` on stdout.
  */
 const app = new Hono()
 app.post('*', async (c) => {
-  await c.req.text()
+  JSON.parse(await c.req.text())
   return c.json({ ok: true })
 })
 

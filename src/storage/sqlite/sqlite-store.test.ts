@@ -122,6 +122,39 @@ describe('SqliteStore specifics', () => {
     dir.remove()
   })
 
+  it('unloads old days of marks and reads them back when touched again', async () => {
+    const dir = tempDir()
+    const store = new SqliteStore({ file: join(dir.path, 'x.db') })
+    const mark = (day: string, visitor_id: string) => ({ site_id: 's', day, scope: '', visitor_id })
+    // Ten days, one unit each, as a history import moves through a month.
+    const days = Array.from({ length: 10 }, (_, i) => `2026-01-${String(i + 1).padStart(2, '0')}`)
+    for (const day of days) {
+      await store.ingest(async (unit) => {
+        expect(await unit.claimMarks([mark(day, 'a')])).toEqual([true])
+        await unit.write({ sessions: [], deltas: [] })
+      })
+    }
+    // Written to the log behind the store's back: seen only if day 1 is read back from it.
+    const db = new Database(join(dir.path, 'x.db'))
+    db.prepare('INSERT INTO visitor_mark_log (day, mark) VALUES (?, ?)').run(
+      '2026-01-01',
+      markHash('s', '', 'c'),
+    )
+    db.close()
+    // The first days were unloaded on the way; their marks still count as claimed.
+    const again = await store.ingest((unit) =>
+      unit.claimMarks([
+        mark('2026-01-01', 'a'),
+        mark('2026-01-01', 'b'),
+        mark('2026-01-01', 'c'),
+        mark('2026-01-10', 'a'),
+      ]),
+    )
+    expect(again).toEqual([false, true, false, false])
+    await store.close()
+    dir.remove()
+  })
+
   it('holds the write lock only while a roll-up writes, so accepts go on while it computes', async () => {
     const dir = tempDir()
     const file = join(dir.path, 'x.db')

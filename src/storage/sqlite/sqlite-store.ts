@@ -101,13 +101,20 @@ function queuedItemOf(row: QueueRow): QueuedEntry {
   return { seq: row.seq, item: { kind: 'event', event: eventOf(row, row.extra) } }
 }
 
+/** Days of visitor marks kept in memory (see `markSets`). */
+const MARK_DAYS_IN_MEMORY = 6
+
 /** The embedded backend: one SQLite file in WAL mode, every statement prepared once. */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const
   private readonly db: Database.Database
   private readonly statements
   private readonly spans: SpanRollups
-  /** Visitor marks per day: a MarkSet lookup on the hot path, an append to the log when new. */
+  /**
+   * Visitor marks per day: a MarkSet lookup on the hot path, an append to the log when new.
+   * Only the latest MARK_DAYS_IN_MEMORY days stay loaded; an older day is read back from the
+   * log if it is touched again.
+   */
   private readonly markSets = new Map<string, MarkSet>()
   /** The last sweep's hourly cutoff (IngestUnit.hourlyDimensionsFrom); none before a sweep. */
   private hourlyDimensionsFrom = Number.NEGATIVE_INFINITY
@@ -360,6 +367,7 @@ export class SqliteStore implements Store {
           this.spans.afterWrite(deltas)
           if (processedThrough !== undefined) s.retireQueue.run(processedThrough)
           this.db.exec('COMMIT')
+          this.unloadOldMarkDays()
         } catch (error) {
           if (this.db.inTransaction) this.db.exec('ROLLBACK')
           throw error
@@ -388,6 +396,18 @@ export class SqliteStore implements Store {
       this.markSets.set(day, set)
     }
     return set
+  }
+
+  /**
+   * Unloads the oldest days beyond MARK_DAYS_IN_MEMORY. Only between units, once what they
+   * claimed is logged, so a day read back never misses a mark. Live traffic touches at most
+   * three days (24 hours across time zones); a history import moves forward, so a month's
+   * import no longer holds the whole month.
+   */
+  private unloadOldMarkDays(): void {
+    if (this.markSets.size <= MARK_DAYS_IN_MEMORY) return
+    const days = [...this.markSets.keys()].sort()
+    for (const day of days.slice(0, days.length - MARK_DAYS_IN_MEMORY)) this.markSets.delete(day)
   }
 
   async createSite(site: Site): Promise<void> {
