@@ -223,3 +223,29 @@ describe('sessions and users', () => {
     expect((await authed('/api/users/alice/sessions')).status).toBe(400)
   })
 })
+
+describe('stats cache', () => {
+  it('keeps an answer only until the roll-up changes the counters', async () => {
+    const pageviews = async () => {
+      const res = await authed('/api/stats?site=default&period=today')
+      expect(res.headers.get('cache-control')).toBe('private, max-age=30')
+      const body = (await res.json()) as { data: { summary: { pageviews: { value: number } } } }
+      return body.data.summary.pageviews.value
+    }
+    const before = await pageviews()
+    const res = await fetch(`${server.url}/api/events`, {
+      method: 'POST',
+      headers: { 'x-api-key': INGEST_KEY, 'user-agent': CHROME_UA },
+      body: JSON.stringify({
+        events: [
+          { event_type: 'page_view', page_url: 'https://site.example/new', timestamp: clock },
+        ],
+      }),
+    })
+    expect(res.status).toBe(200)
+    await server.settle()
+    // The clock has not moved: a 30 s cache keyed on the query alone would answer `before`.
+    expect(await pageviews()).toBe(before + 1)
+    expect(await pageviews()).toBe(before + 1)
+  })
+})

@@ -197,6 +197,25 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(rows).toHaveLength(1)
         expect(rows[0]).toMatchObject({ value: '/x', pageviews: 6, visitors: 2, duration_ms: 1000 })
       })
+
+      it("counts versions of a site's counters: each write that changes them, no other", async () => {
+        expect(await store.countersVersion('site-a')).toBe(0)
+        const delta = (site_id: string) => ({
+          key: { grain: 'day' as const, site_id, bucket: '2026-01-15', dim: '', value: '' },
+          counters: { ...NO_COUNTS, pageviews: 1 },
+        })
+        const write = (deltas: ReturnType<typeof delta>[]) =>
+          store.ingest((unit) => unit.write({ sessions: [], deltas }))
+        await write([delta('site-a'), delta('site-a')])
+        const first = await store.countersVersion('site-a')
+        expect(first).toBeGreaterThan(0)
+        await write([])
+        await write([delta('site-b')])
+        expect(await store.countersVersion('site-a')).toBe(first)
+        expect(await store.countersVersion('site-b')).toBeGreaterThan(0)
+        await write([delta('site-a')])
+        expect(await store.countersVersion('site-a')).toBeGreaterThan(first)
+      })
     })
 
     describe('sessions and counters through the ingest pipeline', () => {

@@ -212,6 +212,11 @@ export interface Store {
   ): Promise<SessionState | undefined>
   /** A session's events in time order (only while they are within the event TTL). */
   sessionEvents(sessionId: string): Promise<EventRecord[]>
+  /**
+   * A number that grows whenever a write changes the site's counters (0 before the first):
+   * a cached stats answer is good while it is unchanged.
+   */
+  countersVersion(siteId: string): Promise<number>
   /** Rollup rows of one dimension in a range, ordered by bucket then value. */
   readRollups(range: RollupRange): Promise<RollupRow[]>
   /** A dimension's values summed over a range (bucket is ""), ordered by a counter. */

@@ -17,8 +17,13 @@ export function statsRoutes(deps: AppDeps) {
     const site = await deps.store.getSite(params.site)
     if (!site) throw new HttpError(404, `no site ${params.site}`)
     const query = buildStatsQuery(params, site.timezone, deps.now())
-    // The key is the parsed query, so equivalent URLs share one entry.
-    const report = await cache.get(JSON.stringify(query), () => statsReport(deps.store, query))
+    // The key is the parsed query, so equivalent URLs share one entry, and the site's counters
+    // version, so an answer is reused only until the roll-up changes what it counted: a new
+    // site's first events show at once instead of after the cache's 30 s.
+    const version = await deps.store.countersVersion(site.id)
+    const report = await cache.get(`${version} ${JSON.stringify(query)}`, () =>
+      statsReport(deps.store, query),
+    )
     c.header('Cache-Control', `private, max-age=${Math.floor(deps.statsCacheMs / 1000)}`)
     c.header('Vary', 'HX-Request, Accept')
     if (wantsHtml(c)) return c.html(renderStatsFragment(report).html)

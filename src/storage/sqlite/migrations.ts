@@ -210,6 +210,11 @@ export const MIGRATIONS: readonly string[] = [
     coalesce((SELECT max(seq) FROM ingest_queue), 0),
     coalesce((SELECT max(seq) FROM ingest_dead_letter), 0));
   `,
+  // v9: a number per site that grows with every roll-up write to its counters, so cached
+  // stats answers are dropped as soon as they would change (Store.countersVersion).
+  `
+  CREATE TABLE counters_version (site_id TEXT PRIMARY KEY, version INTEGER NOT NULL);
+  `,
 ]
 
 export function migrate(db: Database.Database): number {

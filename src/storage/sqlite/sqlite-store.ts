@@ -202,6 +202,11 @@ export class SqliteStore implements Store {
       // Marks logged one per row before v5; still read until their day is swept.
       marksOfDay: db.prepare('SELECT mark FROM visitor_mark_log WHERE day = ?').pluck(),
       packedMarksOfDay: db.prepare('SELECT marks FROM visitor_mark_blocks WHERE day = ?').pluck(),
+      bumpCountersVersion: db.prepare(
+        `INSERT INTO counters_version (site_id, version) VALUES (?, 1)
+         ON CONFLICT (site_id) DO UPDATE SET version = version + 1`,
+      ),
+      countersVersion: db.prepare('SELECT version FROM counters_version WHERE site_id = ?').pluck(),
       addHour: counterUpsert('rollup_hour'),
       addDay: counterUpsert('rollup_day'),
       sessionById: db.prepare('SELECT * FROM sessions WHERE id = ?'),
@@ -365,6 +370,9 @@ export class SqliteStore implements Store {
             else s.addDay.run(values)
           }
           this.spans.afterWrite(deltas)
+          for (const site of new Set(deltas.map((delta) => delta.key.site_id))) {
+            s.bumpCountersVersion.run(site)
+          }
           if (processedThrough !== undefined) s.retireQueue.run(processedThrough)
           this.db.exec('COMMIT')
           this.unloadOldMarkDays()
@@ -433,6 +441,10 @@ export class SqliteStore implements Store {
   async dailySalt(day: string): Promise<string> {
     this.statements.insertSalt.run(day, randomBytes(32).toString('base64url'))
     return this.statements.saltOf.get(day) as string
+  }
+
+  async countersVersion(siteId: string): Promise<number> {
+    return (this.statements.countersVersion.get(siteId) as number | undefined) ?? 0
   }
 
   async getSession(id: string): Promise<SessionState | undefined> {
