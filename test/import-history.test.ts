@@ -1,11 +1,15 @@
-import { execFile } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { execFile, spawn } from 'node:child_process'
+import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
+import { parseConfig } from '../src/config/env.ts'
 import type { Site } from '../src/core/types.ts'
+import { startEmbedded } from '../src/entry/embedded.ts'
+import { pidFile } from '../src/entry/server-pid.ts'
 import { importHistoryFile, type RejectedLine } from '../src/ingest/history-file.ts'
 import { HistoryImportError } from '../src/ingest/history-import.ts'
+import { createLogger } from '../src/log/logger.ts'
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.ts'
 import { tempDir } from './support/temp-dir.ts'
 
@@ -234,5 +238,61 @@ describe('npm run import', () => {
     const usage = await cli(dir, [file])
     expect(usage.code).toBe(1)
     expect(usage.stderr).toMatch(/usage: npm run import -- --site SITE_ID/)
+  })
+
+  it('refuses to run next to a server on the same data directory', async () => {
+    const { store, dir } = await openStore()
+    await store.close()
+    const file = join(dir, 'history.ndjson')
+    const at = Date.now() - 3 * 24 * HOUR
+    writeFileSync(
+      file,
+      line({
+        ip: '192.0.2.1',
+        user_agent: CHROME,
+        type: 'page_view',
+        url: page('/'),
+        timestamp: at,
+      }),
+    )
+    const config = parseConfig({ PORT: '0', DATA_DIR: dir, SQLITE_SYNCHRONOUS: 'NORMAL' })
+    const server = await startEmbedded(config, createLogger('silent'))
+    const refused = await cli(dir, ['--site', 'shop', file])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toMatch(
+      new RegExp(`server \\(pid ${process.pid}\\) is using .*stop it first`),
+    )
+    await server.close()
+    // Closed: the server's pid record is gone and the import runs.
+    expect(existsSync(pidFile(dir))).toBe(false)
+    const imported = await cli(dir, ['--site', 'shop', file])
+    expect(imported.code).toBe(0)
+    expect(JSON.parse(imported.stdout)).toMatchObject({ imported: 1 })
+  })
+
+  it('ignores the record a killed server left behind', async () => {
+    const { store, dir } = await openStore()
+    await store.close()
+    // A pid that existed and is gone: a process that has exited.
+    const gone = await new Promise<number>((resolve) => {
+      const child = spawn(process.execPath, ['-e', ''])
+      child.on('exit', () => resolve(child.pid as number))
+    })
+    writeFileSync(pidFile(dir), `${gone}\n`)
+    const file = join(dir, 'history.ndjson')
+    const at = Date.now() - 3 * 24 * HOUR
+    writeFileSync(
+      file,
+      line({
+        ip: '192.0.2.1',
+        user_agent: CHROME,
+        type: 'page_view',
+        url: page('/'),
+        timestamp: at,
+      }),
+    )
+    const result = await cli(dir, ['--site', 'shop', file])
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
   })
 })

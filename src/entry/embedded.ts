@@ -14,6 +14,7 @@ import { ACTIVE_SESSION_MS, LiveWindow } from '../live/live-window.ts'
 import type { Logger } from '../log/logger.ts'
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
 import { ensureDefaultSite } from './default-site.ts'
+import { recordServerPid } from './server-pid.ts'
 import { builtTrackerScript } from './tracker-script.ts'
 
 const SWEEP_EVERY_MS = 5 * 60_000
@@ -106,6 +107,7 @@ export async function startEmbedded(
       resolve(s),
     )
   })
+  const forgetPid = recordServerPid(config.DATA_DIR)
   const port = (server.address() as AddressInfo).port
   const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST
   const url = `http://${host}:${port}`
@@ -128,6 +130,7 @@ export async function startEmbedded(
       await sweeping
       await collector.drain()
       await store.close()
+      forgetPid()
     },
   }
 }

@@ -7,6 +7,7 @@ import { rollupOptions } from '../ingest/event-writer.ts'
 import { importHistoryFile } from '../ingest/history-file.ts'
 import { HistoryImportError } from '../ingest/history-import.ts'
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
+import { pidFile, runningServerPid } from './server-pid.ts'
 
 /**
  * `npm run import -- --site ID [FILE]`: loads a site's history from an NDJSON file (or stdin)
@@ -42,6 +43,12 @@ async function main() {
   } catch (error) {
     if (error instanceof ConfigError) fail(error.message)
     throw error
+  }
+  const serverPid = runningServerPid(config.DATA_DIR)
+  if (serverPid !== null) {
+    fail(
+      `a LiveInsight server (pid ${serverPid}) is using ${config.DATA_DIR}: stop it first, an import next to it would count visitors twice (if none runs, remove ${pidFile(config.DATA_DIR)})`,
+    )
   }
   const store = new SqliteStore({
     file: join(config.DATA_DIR, 'liveinsight.db'),
