@@ -145,6 +145,32 @@ describe('importing a history file', () => {
     })
   })
 
+  it('reports how far a long import got', async () => {
+    const { store } = await openStore()
+    const at = (minutes: number) =>
+      line({
+        ip: '192.0.2.1',
+        user_agent: CHROME,
+        type: 'page_view',
+        url: page('/'),
+        timestamp: D1 + minutes * MIN,
+      })
+    const progress: Array<{ lines: number; through: number }> = []
+    await importHistoryFile({
+      store,
+      site,
+      lines: linesOf([at(0), at(1), '{bad', at(3), at(4)]),
+      options: options(),
+      progressEvery: 2,
+      onProgress: (p) => progress.push(p),
+    })
+    // At line 4 the bad line 3 has not moved the time: it is still line 2's.
+    expect(progress).toEqual([
+      { lines: 2, through: D1 },
+      { lines: 4, through: D1 + MIN },
+    ])
+  })
+
   it('stops at a line out of time order, keeping whole hours written before it', async () => {
     const { store } = await openStore()
     const at = (hours: number) =>

@@ -75,6 +75,15 @@ async function main() {
       onRejected: ({ line, message }) => {
         if (shown++ < SHOWN_REJECTIONS) process.stderr.write(`line ${line}: ${message}\n`)
       },
+      // On a terminal only: a script reading stderr gets the rejected lines and nothing else.
+      ...(process.stderr.isTTY
+        ? {
+            onProgress: ({ lines, through }: { lines: number; through: number }) =>
+              process.stderr.write(
+                `${lines.toLocaleString('en')} lines, through ${new Date(through).toISOString()}\n`,
+              ),
+          }
+        : {}),
     })
     process.stdout.write(`${JSON.stringify({ site: site.id, ...result })}\n`)
   } catch (error) {

@@ -53,7 +53,11 @@ export async function importHistoryFile(input: {
   lines: AsyncIterable<string>
   options: HistoryImportOptions
   onRejected?: (rejected: RejectedLine) => void
+  /** Called every `progressEvery` lines (default 100,000) with the count and the time reached. */
+  onProgress?: (progress: { lines: number; through: number }) => void
+  progressEvery?: number
 }): Promise<HistoryFileResult> {
+  const progressEvery = input.progressEvery ?? 100_000
   const { store, site, options } = input
   const history = new HistoryImport(store, options)
   const salts = new SaltCache(store)
@@ -82,8 +86,10 @@ export async function importHistoryFile(input: {
   }
 
   let lineNumber = 0
+  let through = 0
   for await (const text of input.lines) {
     lineNumber++
+    if (lineNumber % progressEvery === 0) input.onProgress?.({ lines: lineNumber, through })
     if (text.trim() === '') continue
     let raw: unknown
     try {
@@ -124,6 +130,7 @@ export async function importHistoryFile(input: {
       bots++
       continue
     }
+    through = event.timestamp
     chunk.push(enriched.event)
     chunkLines.push(lineNumber)
     if (chunk.length >= CHUNK) await flush()
