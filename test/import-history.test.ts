@@ -223,25 +223,27 @@ describe('npm run import', () => {
       (error: { code: number; stdout: string; stderr: string }) => error,
     )
 
-  it('imports a file into the data directory once, and refuses it a second time', async () => {
+  /** A data directory with the site, and a file of page views at these minutes 3 days ago. */
+  async function dataDirWithFile(minutes: readonly number[]) {
     const { store, dir } = await openStore()
     await store.close()
     const start = Date.now() - 3 * 24 * HOUR
     const file = join(dir, 'history.ndjson')
-    writeFileSync(
-      file,
-      [0, 10, 20]
-        .map((m) =>
-          line({
-            ip: '192.0.2.1',
-            user_agent: CHROME,
-            type: 'page_view',
-            url: page(`/p${m}`),
-            timestamp: start + m * MIN,
-          }),
-        )
-        .join('\n'),
+    const views = minutes.map((m) =>
+      line({
+        ip: '192.0.2.1',
+        user_agent: CHROME,
+        type: 'page_view',
+        url: page(`/p${m}`),
+        timestamp: start + m * MIN,
+      }),
     )
+    writeFileSync(file, views.join('\n'))
+    return { dir, file }
+  }
+
+  it('imports a file into the data directory once, and refuses it a second time', async () => {
+    const { dir, file } = await dataDirWithFile([0, 10, 20])
 
     const first = await cli(dir, ['--site', 'shop', file])
     expect(first.stderr).toBe('')
@@ -267,20 +269,7 @@ describe('npm run import', () => {
   })
 
   it('refuses to run next to a server on the same data directory', async () => {
-    const { store, dir } = await openStore()
-    await store.close()
-    const file = join(dir, 'history.ndjson')
-    const at = Date.now() - 3 * 24 * HOUR
-    writeFileSync(
-      file,
-      line({
-        ip: '192.0.2.1',
-        user_agent: CHROME,
-        type: 'page_view',
-        url: page('/'),
-        timestamp: at,
-      }),
-    )
+    const { dir, file } = await dataDirWithFile([0])
     const config = parseConfig({ PORT: '0', DATA_DIR: dir, SQLITE_SYNCHRONOUS: 'NORMAL' })
     const server = await startEmbedded(config, createLogger('silent'))
     const refused = await cli(dir, ['--site', 'shop', file])
@@ -297,26 +286,13 @@ describe('npm run import', () => {
   })
 
   it('ignores the record a killed server left behind', async () => {
-    const { store, dir } = await openStore()
-    await store.close()
+    const { dir, file } = await dataDirWithFile([0])
     // A pid that existed and is gone: a process that has exited.
     const gone = await new Promise<number>((resolve) => {
       const child = spawn(process.execPath, ['-e', ''])
       child.on('exit', () => resolve(child.pid as number))
     })
     writeFileSync(pidFile(dir), `${gone}\n`)
-    const file = join(dir, 'history.ndjson')
-    const at = Date.now() - 3 * 24 * HOUR
-    writeFileSync(
-      file,
-      line({
-        ip: '192.0.2.1',
-        user_agent: CHROME,
-        type: 'page_view',
-        url: page('/'),
-        timestamp: at,
-      }),
-    )
     const result = await cli(dir, ['--site', 'shop', file])
     expect(result.stderr).toBe('')
     expect(result.code).toBe(0)
