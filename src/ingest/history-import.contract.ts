@@ -245,6 +245,13 @@ export function describeHistoryImportContract(
       const refused = await history.add([late, early]).catch((error: unknown) => error)
       expect(refused).toBeInstanceOf(HistoryImportError)
       expect(refused).toMatchObject({ at: 1, message: expect.stringMatching(/time order/) })
+      // The import is over: the hour it was in is not written by a later finish.
+      await expect(history.finish()).rejects.toThrow(/the import stopped .*time order/)
+      await expect(history.add([late])).rejects.toThrow(/nothing more is written/)
+      const day = localDay(NOW - DAY, 'UTC')
+      expect(
+        await store.readRollups({ grain: 'day', site_id: 'site-a', dim: '', from: day, to: day }),
+      ).toEqual([])
     })
 
     it('refuses hours a site has already counted, so nothing is counted twice', async () => {

@@ -102,8 +102,40 @@ export class HistoryImport {
     return this.position
   }
 
-  /** Adds the next events of the input; they must continue it in time order. */
+  /**
+   * Adds the next events of the input; they must continue it in time order. After an error the
+   * import is over: memory no longer matches what was written, so every later call refuses
+   * (what was written stays, in whole hours).
+   */
   async add(events: readonly EnrichedEvent[]): Promise<void> {
+    await this.unlessStopped(() => this.addInOrder(events))
+  }
+
+  /** Writes what is left, every open session included. */
+  async finish(): Promise<HistoryImportResult> {
+    await this.unlessStopped(() => this.flush(true))
+    return { ...this.result }
+  }
+
+  private stopped: Error | undefined
+
+  private async unlessStopped(work: () => Promise<void>): Promise<void> {
+    if (this.stopped) {
+      throw new HistoryImportError(
+        `the import stopped (${this.stopped.message}); nothing more is written`,
+        undefined,
+        this.countedThrough,
+      )
+    }
+    try {
+      await work()
+    } catch (error) {
+      this.stopped = error instanceof Error ? error : new Error(String(error))
+      throw error
+    }
+  }
+
+  private async addInOrder(events: readonly EnrichedEvent[]): Promise<void> {
     if (!this.checkedQueue) {
       const waiting = await this.store.queueLength()
       if (waiting > 0) {
@@ -153,12 +185,6 @@ export class HistoryImport {
       if (event.timestamp >= this.rawFrom) this.raw.push(event)
       this.result.imported++
     }
-  }
-
-  /** Writes what is left, every open session included. */
-  async finish(): Promise<HistoryImportResult> {
-    await this.flush(true)
-    return { ...this.result }
   }
 
   /** The event's session: its client's latest one when within the timeout, else a new one. */
