@@ -85,6 +85,8 @@ export class HistoryImport {
   /** The start of the last hour written, once a write happened. */
   private countedThrough: number | undefined = undefined
   private checkedQueue = false
+  /** The error that ended the import, if one did. */
+  private stopped: Error | undefined
   private readonly result: HistoryImportResult = { imported: 0, duplicates: 0, sessions: 0 }
   private readonly flushEvents: number
   private readonly rawFrom: number
@@ -116,8 +118,6 @@ export class HistoryImport {
     await this.unlessStopped(() => this.flush(true))
     return { ...this.result }
   }
-
-  private stopped: Error | undefined
 
   private async unlessStopped(work: () => Promise<void>): Promise<void> {
     if (this.stopped) {
