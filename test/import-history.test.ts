@@ -133,6 +133,15 @@ describe('importing a history file', () => {
     expect(first?.duration_ms).toBe(30 * MIN)
     const [second] = await day(store, '', '2026-01-18')
     expect(second).toMatchObject({ pageviews: 1, visitors: 1, sessions: 1, bounces: 1 })
+    // Three days old: past the 72 hours hourly dimension rows are kept, so none were written.
+    const hourlyPages = await store.readRollups({
+      grain: 'hour',
+      site_id: 'shop',
+      dim: 'page',
+      from: 0,
+      to: Number.MAX_SAFE_INTEGER,
+    })
+    expect(hourlyPages.map((r) => r.bucket)).toEqual([(D1 + 23 * HOUR) / HOUR])
     const sources = await day(store, 'source', '2026-01-17')
     expect(sources.map((r) => [r.value, r.sessions])).toEqual([
       ['Direct', 1],

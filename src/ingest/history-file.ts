@@ -59,6 +59,10 @@ export async function importHistoryFile(input: {
 }): Promise<HistoryFileResult> {
   const progressEvery = input.progressEvery ?? 100_000
   const { store, site, options } = input
+  // As the server does at start: the sweep tells the roll-up which hours are past keeping
+  // hourly dimension rows for (most history is), so the import does not write them at all.
+  const policy = { now: options.now, eventTtlMs: options.eventTtlMs }
+  await store.sweep(policy)
   const history = new HistoryImport(store, options)
   const salts = new SaltCache(store)
   let bots = 0
@@ -137,5 +141,7 @@ export async function importHistoryFile(input: {
   }
   await flush()
   const result = await history.finish()
+  // The visitor salts of the imported days are over: deleted now, not at the next start.
+  await store.sweep(policy)
   return { ...result, bots, rejected }
 }
