@@ -59,7 +59,11 @@ async function main() {
     const site = await store.getSite(siteId)
     if (!site) {
       const known = (await store.listSites()).map((s) => s.id).join(', ')
-      fail(`no site "${siteId}" in ${config.DATA_DIR} (sites: ${known || 'none'})`)
+      fail(
+        known
+          ? `no site "${siteId}" in ${config.DATA_DIR} (sites: ${known})`
+          : `no sites in ${config.DATA_DIR} yet: start the server once (npm start) to create the default site`,
+      )
     }
     const input = file ? createReadStream(file) : process.stdin
     let shown = 0
