@@ -129,7 +129,14 @@ describe('importing a history file', () => {
     ])
     const [first] = await day(store, '', '2026-01-17')
     // A: / and /pricing and a signup in one session; B: one page, a bounce.
-    expect(first).toMatchObject({ pageviews: 3, visitors: 2, sessions: 2, bounces: 1, events: 1 })
+    expect(first).toMatchObject({
+      pageviews: 3,
+      visitors: 2,
+      sessions: 2,
+      bounces: 1,
+      events: 1,
+      bots: 1,
+    })
     expect(first?.duration_ms).toBe(30 * MIN)
     const [second] = await day(store, '', '2026-01-18')
     expect(second).toMatchObject({ pageviews: 1, visitors: 1, sessions: 1, bounces: 1 })

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { z } from 'zod'
 import { localDay } from '../core/calendar.ts'
 import { parseEventInput } from '../core/event-schema.ts'
-import type { EnrichedEvent, Site } from '../core/types.ts'
+import type { BotHit, EnrichedEvent, Site } from '../core/types.ts'
 import type { Store } from '../storage/store.ts'
 import { enrichEvent } from './enrich-event.ts'
 import { HistoryImport, HistoryImportError, type HistoryImportOptions } from './history-import.ts'
@@ -43,7 +43,7 @@ const CHUNK = 5000
  * Imports an NDJSON file of one site's history: one event per line, as `POST /api/events`
  * takes it, with a `timestamp` (required here) and optionally `user_agent`, `ip`, `visitor`
  * and `country`. Lines in time order. A bad line is reported and skipped, as the collector
- * rejects one event of a batch and keeps the others; bots are counted and dropped. Stops
+ * rejects one event of a batch and keeps the others; bots are only counted, as there. Stops
  * with a HistoryImportError naming the line when the order breaks or the site's counters
  * already reach the file's start.
  */
@@ -71,8 +71,8 @@ export async function importHistoryFile(input: {
     rejected++
     input.onRejected?.({ line, message })
   }
-  let chunk: EnrichedEvent[] = []
-  /** The file line of each event in `chunk`, to name the line an import error is about. */
+  let chunk: Array<EnrichedEvent | BotHit> = []
+  /** The file line of each item in `chunk`, to name the line an import error is about. */
   let chunkLines: number[] = []
   const flush = async () => {
     const first = history.added
@@ -130,12 +130,13 @@ export async function importHistoryFile(input: {
       salt,
       randomUUID,
     )
-    if (enriched.bot) {
-      bots++
-      continue
-    }
+    if (enriched.bot) bots++
     through = event.timestamp
-    chunk.push(enriched.event)
+    chunk.push(
+      enriched.bot
+        ? { site_id: site.id, timezone: site.timezone, timestamp: event.timestamp }
+        : enriched.event,
+    )
     chunkLines.push(lineNumber)
     if (chunk.length >= CHUNK) await flush()
   }

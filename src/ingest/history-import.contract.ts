@@ -2,7 +2,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { enrichedEvent } from '../../test/support/enriched-event.ts'
 import { addDays, hourBucket, localDay } from '../core/calendar.ts'
 import { DIMENSIONS } from '../core/rollup-deltas.ts'
-import { COUNTER_NAMES, type EnrichedEvent, type SessionState, type Site } from '../core/types.ts'
+import {
+  type BotHit,
+  COUNTER_NAMES,
+  type EnrichedEvent,
+  type SessionState,
+  type Site,
+} from '../core/types.ts'
 import type { StoreHarness } from '../storage/store.contract.ts'
 import type { RollupRow, Store } from '../storage/store.ts'
 import { commitEvents } from './commit-events.ts'
@@ -158,7 +164,11 @@ export function describeHistoryImportContract(
       now: NOW,
       flushEvents,
     })
-    const importAll = async (store: Store, events: readonly EnrichedEvent[], flushEvents = 25) => {
+    const importAll = async (
+      store: Store,
+      events: readonly (EnrichedEvent | BotHit)[],
+      flushEvents = 25,
+    ) => {
       const history = new HistoryImport(store, options(flushEvents))
       // In uneven pieces, as a file reader hands them over.
       for (let i = 0; i < events.length; i += 17) await history.add(events.slice(i, i + 17))
@@ -174,18 +184,37 @@ export function describeHistoryImportContract(
 
     it('counts what the collector counts, and keeps raw records only within the TTL', async () => {
       const events = history()
+      // A crawler now and then, on both sites: counted per hour, never a visitor.
+      const botAfter = (e: EnrichedEvent): BotHit => ({
+        site_id: e.site_id,
+        timezone: e.timezone,
+        timestamp: e.timestamp + 1,
+      })
+      const bots = events.filter((_, i) => i % 9 === 0).map(botAfter)
       const committed = await fresh()
       for (let i = 0; i < events.length; i += 40) {
-        await commitEvents(committed, events.slice(i, i + 40), [], {
+        const slice = events.slice(i, i + 40)
+        const sliceBots = slice.filter((_, j) => (i + j) % 9 === 0).map(botAfter)
+        await commitEvents(committed, slice, sliceBots, {
           sessionTimeoutMs: TIMEOUT,
           newSessionId: () => `live-${++ids}`,
         })
       }
       const imported = await fresh()
-      const result = await importAll(imported, events)
+      const items = [...events, ...bots].sort((a, b) => a.timestamp - b.timestamp)
+      const result = await importAll(imported, items)
 
       expect(result.duplicates).toBe(1)
       expect(result.imported).toBe(events.length - 1)
+      const dayTotals = await imported.readRollups({
+        grain: 'day',
+        site_id: 'site-a',
+        dim: '',
+        from: '2000-01-01',
+        to: '2100-01-01',
+      })
+      const siteABots = bots.filter((b) => b.site_id === 'site-a').length
+      expect(dayTotals.reduce((sum, row) => sum + row.bots, 0)).toBe(siteABots)
       expect(await allCounters(imported, events)).toEqual(await allCounters(committed, events))
       expect(await sessionsOf(imported, events)).toEqual(await sessionsOf(committed, events))
       const distinct = new Set((await sessionsOf(imported, events)).map((s) => JSON.stringify(s)))

@@ -8,7 +8,7 @@ import {
   type MarkCandidate,
 } from '../core/rollup-deltas.ts'
 import { clientKey, extendSession, startSession } from '../core/session-rules.ts'
-import type { EnrichedEvent, SessionState } from '../core/types.ts'
+import type { BotHit, EnrichedEvent, SessionState } from '../core/types.ts'
 import type { Store } from '../storage/store.ts'
 import type { RollupOptions } from './commit-events.ts'
 
@@ -42,6 +42,8 @@ export class HistoryImportError extends Error {
   }
 }
 
+const ONE_BOT = Object.freeze({ bots: 1 })
+
 interface Pending {
   event: EnrichedEvent
   session: SessionState
@@ -74,6 +76,8 @@ export class HistoryImport {
   private closed: SessionState[] = []
   private pending: Pending[] = []
   private raw: EnrichedEvent[] = []
+  /** Bot hits since the last write: counted per hour, as the collector does. */
+  private bots: BotHit[] = []
   /** Per site: the first imported time, whether stored sessions may reach into it, its zone. */
   private readonly sites = new Map<string, { from: number; continues: boolean; timezone: string }>()
   /** Client keys already looked up in storage (only near the start of a continuing site). */
@@ -99,18 +103,19 @@ export class HistoryImport {
     this.rawFrom = options.now - options.eventTtlMs
   }
 
-  /** Events handed to `add` so far (an error's `at` counts from 0 in this sequence). */
+  /** Items handed to `add` so far (an error's `at` counts from 0 in this sequence). */
   get added(): number {
     return this.position
   }
 
   /**
-   * Adds the next events of the input; they must continue it in time order. After an error the
+   * Adds the next events and bot hits of the input; they must continue it in time order (bot
+   * hits only count, in the `bots` counter of their hour). After an error the
    * import is over: memory no longer matches what was written, so every later call refuses
    * (what was written stays, in whole hours).
    */
-  async add(events: readonly EnrichedEvent[]): Promise<void> {
-    await this.unlessStopped(() => this.addInOrder(events))
+  async add(items: readonly (EnrichedEvent | BotHit)[]): Promise<void> {
+    await this.unlessStopped(() => this.addInOrder(items))
   }
 
   /** Writes what is left, every open session included. */
@@ -135,7 +140,7 @@ export class HistoryImport {
     }
   }
 
-  private async addInOrder(events: readonly EnrichedEvent[]): Promise<void> {
+  private async addInOrder(items: readonly (EnrichedEvent | BotHit)[]): Promise<void> {
     if (!this.checkedQueue) {
       const waiting = await this.store.queueLength()
       if (waiting > 0) {
@@ -145,7 +150,7 @@ export class HistoryImport {
       }
       this.checkedQueue = true
     }
-    for (const event of events) {
+    for (const event of items) {
       const at = this.position++
       if (event.timestamp < this.latest) {
         throw new HistoryImportError(
@@ -164,6 +169,10 @@ export class HistoryImport {
         }
         this.latest = event.timestamp
         this.atLatest.length = 0
+      }
+      if (!('event_id' in event)) {
+        this.bots.push(event)
+        continue
       }
       if (this.atLatest.some((e) => e.event_id === event.event_id && e.site_id === event.site_id)) {
         this.result.duplicates++
@@ -261,7 +270,7 @@ export class HistoryImport {
       }
     }
     const sessions = [...this.closed, ...this.open.values()]
-    if (this.pending.length === 0 && sessions.length === 0) return
+    if (this.pending.length === 0 && sessions.length === 0 && this.bots.length === 0) return
     await this.store.ingest(async (unit) => {
       const acc = new DeltaAccumulator(unit.hourlyDimensionsFrom)
       const candidates: MarkCandidate[] = []
@@ -279,15 +288,17 @@ export class HistoryImport {
         const timezone = this.timezoneOf(session.site_id)
         addSessionChange(acc, this.written.get(session.id) ?? null, session, timezone)
       }
+      for (const bot of this.bots) acc.addAt(bot, '', '', ONE_BOT)
       await unit.write({ sessions, deltas: acc.deltas(), events: this.raw })
     })
-    const last = this.pending.at(-1)
-    if (last) this.countedThrough = hourBucket(last.event.timestamp) * 3_600_000
+    // Everything up to `latest` went into this write (a write comes before the next hour).
+    this.countedThrough = hourBucket(this.latest) * 3_600_000
     for (const session of this.closed) this.written.delete(session.id)
     for (const session of this.open.values()) this.written.set(session.id, { ...session })
     this.closed = []
     this.pending = []
     this.raw = []
+    this.bots = []
   }
 
   private timezoneOf(siteId: string): string {
