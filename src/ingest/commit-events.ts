@@ -1,15 +1,8 @@
-import {
-  addEventContribution,
-  addSessionChange,
-  addVisitor,
-  DeltaAccumulator,
-  eventMarks,
-  type MarkCandidate,
-} from '../core/rollup-deltas.ts'
 import { clientKey, sessionize } from '../core/session-rules.ts'
 import type { BotHit, EnrichedEvent } from '../core/types.ts'
 import type { SessionLookup, Store } from '../storage/store.ts'
 import { HotQueue } from './hot-queue.ts'
+import { unitDeltas } from './unit-deltas.ts'
 
 export type { BotHit }
 
@@ -37,16 +30,6 @@ function lookupsFor(events: readonly EnrichedEvent[], timeoutMs: number): Sessio
     }
   }
   return [...byKey.values()]
-}
-
-function uniqueMarks(candidates: readonly MarkCandidate[]): MarkCandidate[] {
-  const seen = new Set<string>()
-  return candidates.filter((c) => {
-    const key = `${c.mark.site_id}\u001f${c.mark.day}\u001f${c.mark.scope}\u001f${c.mark.visitor_id}`
-    if (seen.has(key)) return false
-    seen.add(key)
-    return true
-  })
 }
 
 /**
@@ -87,31 +70,26 @@ export async function rollUpQueued(
 
     const kept = changes.flatMap((c) => (c.after ? [c.after] : []))
     const sessionById = new Map(kept.map((s) => [s.id, s]))
-    const acc = new DeltaAccumulator(unit.hourlyDimensionsFrom)
-    for (const { before, after } of changes) {
-      const siteId = (after ?? before)?.site_id ?? ''
-      addSessionChange(acc, before, after, tz(siteId))
-    }
-    // In time order, so a visitor-day is credited to the session it was really first seen in.
-    const candidates: MarkCandidate[] = []
+    // unitDeltas claims visitor marks in this order, which must be time order.
     const inTimeOrder = [...events].sort((a, b) => a.timestamp - b.timestamp)
-    for (const event of inTimeOrder) {
-      addEventContribution(acc, event, event.timezone)
-      const session = sessionById.get(sessionOf.get(event) as string)
-      candidates.push(...eventMarks(event, event.timezone, session))
-    }
-    const marks = uniqueMarks(candidates)
-    const claimed = marks.length ? await unit.claimMarks(marks.map((c) => c.mark)) : []
-    marks.forEach((candidate, i) => {
-      if (claimed[i]) addVisitor(acc, candidate)
+    const deltas = await unitDeltas(unit, {
+      changes: changes.map(({ before, after }) => ({
+        before,
+        after,
+        timezone: tz((after ?? before)?.site_id ?? ''),
+      })),
+      events: inTimeOrder.map((event) => ({
+        event,
+        session: sessionById.get(sessionOf.get(event) as string),
+      })),
+      bots,
     })
-    for (const bot of bots) acc.addAt(bot, '', '', { bots: 1 })
 
     await unit.write({
       sessions: kept,
       // Sessions a late event joined to an earlier one of the same client.
       removedSessions: changes.flatMap((c) => (!c.after && c.before ? [c.before.id] : [])),
-      deltas: acc.deltas(),
+      deltas,
       processedThrough: last.seq,
     })
     return queued.length

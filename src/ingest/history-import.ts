@@ -1,16 +1,9 @@
 import { hourBucket } from '../core/calendar.ts'
-import {
-  addEventContribution,
-  addSessionChange,
-  addVisitor,
-  DeltaAccumulator,
-  eventMarks,
-  type MarkCandidate,
-} from '../core/rollup-deltas.ts'
 import { clientKey, extendSession, startSession } from '../core/session-rules.ts'
 import type { BotHit, EnrichedEvent, SessionState } from '../core/types.ts'
 import type { Store } from '../storage/store.ts'
 import type { RollupOptions } from './commit-events.ts'
+import { type CountedEvent, unitDeltas } from './unit-deltas.ts'
 
 export interface HistoryImportOptions extends RollupOptions {
   /** Events at or after `now - eventTtlMs` also keep their raw record (timelines, live view). */
@@ -42,13 +35,6 @@ export class HistoryImportError extends Error {
   }
 }
 
-const ONE_BOT = Object.freeze({ bots: 1 })
-
-interface Pending {
-  event: EnrichedEvent
-  session: SessionState
-}
-
 /**
  * Loads history: events older than the collector accepts (it refuses anything over 24 hours
  * old), such as an export from another analytics tool, and the query benchmark's month of
@@ -74,7 +60,7 @@ export class HistoryImport {
   /** Session id → the session as last written, for sessions written while still open. */
   private readonly written = new Map<string, SessionState>()
   private closed: SessionState[] = []
-  private pending: Pending[] = []
+  private pending: CountedEvent[] = []
   private raw: EnrichedEvent[] = []
   /** Bot hits since the last write: counted per hour, as the collector does. */
   private bots: BotHit[] = []
@@ -272,24 +258,16 @@ export class HistoryImport {
     const sessions = [...this.closed, ...this.open.values()]
     if (this.pending.length === 0 && sessions.length === 0 && this.bots.length === 0) return
     await this.store.ingest(async (unit) => {
-      const acc = new DeltaAccumulator(unit.hourlyDimensionsFrom)
-      const candidates: MarkCandidate[] = []
-      for (const { event, session } of this.pending) {
-        addEventContribution(acc, event, event.timezone)
-        for (const candidate of eventMarks(event, event.timezone, session)) {
-          candidates.push(candidate)
-        }
-      }
-      const claimed = await unit.claimMarks(candidates.map((c) => c.mark))
-      candidates.forEach((candidate, i) => {
-        if (claimed[i]) addVisitor(acc, candidate)
+      const deltas = await unitDeltas(unit, {
+        changes: sessions.map((session) => ({
+          before: this.written.get(session.id) ?? null,
+          after: session,
+          timezone: this.timezoneOf(session.site_id),
+        })),
+        events: this.pending,
+        bots: this.bots,
       })
-      for (const session of sessions) {
-        const timezone = this.timezoneOf(session.site_id)
-        addSessionChange(acc, this.written.get(session.id) ?? null, session, timezone)
-      }
-      for (const bot of this.bots) acc.addAt(bot, '', '', ONE_BOT)
-      await unit.write({ sessions, deltas: acc.deltas(), events: this.raw })
+      await unit.write({ sessions, deltas, events: this.raw })
     })
     // Everything up to `latest` went into this write (a write comes before the next hour).
     this.countedThrough = hourBucket(this.latest) * 3_600_000
