@@ -75,6 +75,8 @@ export class HistoryImport {
   /** The start of the last hour written, once a write happened. */
   private countedThrough: number | undefined = undefined
   private checkedQueue = false
+  /** Whether the store was told a bulk load is under way (Store.beginBulkLoad). */
+  private bulkLoading = false
   /** The error that ended the import, if one did. */
   private stopped: Error | undefined
   private readonly result: HistoryImportResult = { imported: 0, duplicates: 0, sessions: 0 }
@@ -106,7 +108,10 @@ export class HistoryImport {
 
   /** Writes what is left, every open session included. */
   async finish(): Promise<HistoryImportResult> {
-    await this.unlessStopped(() => this.flush(true))
+    await this.unlessStopped(async () => {
+      await this.flush(true)
+      await this.endBulkLoad()
+    })
     return { ...this.result }
   }
 
@@ -122,8 +127,16 @@ export class HistoryImport {
       await work()
     } catch (error) {
       this.stopped = error instanceof Error ? error : new Error(String(error))
+      // The error is what the caller needs to hear; closing the store builds the indexes too.
+      await this.endBulkLoad().catch(() => undefined)
       throw error
     }
+  }
+
+  private async endBulkLoad(): Promise<void> {
+    if (!this.bulkLoading) return
+    this.bulkLoading = false
+    await this.store.endBulkLoad()
   }
 
   private async addInOrder(items: readonly (EnrichedEvent | BotHit)[]): Promise<void> {
@@ -257,6 +270,11 @@ export class HistoryImport {
     }
     const sessions = [...this.closed, ...this.open.values()]
     if (this.pending.length === 0 && sessions.length === 0 && this.bots.length === 0) return
+    if (!this.bulkLoading) {
+      // From the first write on: a continuing site's stored sessions were looked up before.
+      await this.store.beginBulkLoad()
+      this.bulkLoading = true
+    }
     await this.store.ingest(async (unit) => {
       const deltas = await unitDeltas(unit, {
         changes: sessions.map((session) => ({

@@ -599,6 +599,23 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(page2.map((s) => s.client_session_id)).toEqual(['a'])
       })
 
+      it('answers session lookups during and after a bulk load', async () => {
+        await commit([enrichedEvent({ timestamp: T0, user_id: 'u1', client_session_id: 'a' })])
+        await store.beginBulkLoad()
+        await commit([
+          enrichedEvent({ timestamp: T0 + 60 * MIN, user_id: 'u1', client_session_id: 'b' }),
+        ])
+        const during = await store.findSession('site-a', 'b', T0 + 60 * MIN)
+        expect(during?.user_id).toBe('u1')
+        await commit([
+          enrichedEvent({ timestamp: T0 + 120 * MIN, user_id: 'u1', client_session_id: 'c' }),
+        ])
+        await store.endBulkLoad()
+        const sessions = await store.userSessions({ site_id: 'site-a', user_id: 'u1', limit: 5 })
+        expect(sessions.map((s) => s.client_session_id)).toEqual(['c', 'b', 'a'])
+        expect((await store.findSession('site-a', 'c', T0 + 120 * MIN))?.user_id).toBe('u1')
+      })
+
       it('returns recent events with what the live view shows', async () => {
         await commit([
           enrichedEvent({ timestamp: T0, path: '/old', event_id: 'old' }),

@@ -231,6 +231,15 @@ export interface Store {
   initSetting(name: string, value: string): Promise<string>
   putSetting(name: string, value: string): Promise<void>
 
+  /**
+   * A bulk load (a history import) writes sessions by the million: until `endBulkLoad`, the
+   * backend may stop keeping up indexes that serve only session lookups, and build them once
+   * at the end, far cheaper than row by row. Lookups meanwhile still answer (a backend may
+   * build its indexes first); a load that crashed has them rebuilt when the store next opens.
+   */
+  beginBulkLoad(): Promise<void>
+  endBulkLoad(): Promise<void>
+
   /** Deletes what has outlived its use: raw events, old visitor marks and salts. */
   sweep(policy: SweepPolicy): Promise<SweepResult>
   /** Throws when storage is unusable. */

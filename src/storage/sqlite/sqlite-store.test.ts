@@ -5,6 +5,7 @@ import { enrichedEvent } from '../../../test/support/enriched-event.ts'
 import { tempDir } from '../../../test/support/temp-dir.ts'
 import { zeroCounters } from '../../core/rollup-deltas.ts'
 import { describeHistoryImportContract } from '../../ingest/history-import.contract.ts'
+import { HistoryImport } from '../../ingest/history-import.ts'
 import { describeStoreContract } from '../store.contract.ts'
 import { markHash } from './mark-hash.ts'
 import { MIGRATIONS } from './migrations.ts'
@@ -70,6 +71,79 @@ describe('SqliteStore specifics', () => {
     const { queued: added } = await store.accept([enrichedEvent({ event_id: 'next' })], [])
     // Not 4: seq 9 names a dead letter already.
     expect(added.map((q) => q.seq)).toEqual([10])
+    await store.close()
+    dir.remove()
+  })
+
+  it('drops the lookup indexes for a bulk load and builds them as they were', async () => {
+    const dir = tempDir()
+    const file = join(dir.path, 'bulk.db')
+    const indexes = () => {
+      const db = new Database(file, { readonly: true })
+      const rows = db
+        .prepare(
+          "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sessions' AND sql IS NOT NULL ORDER BY name",
+        )
+        .all()
+      db.close()
+      return rows
+    }
+    const store = new SqliteStore({ file })
+    const asMigrated = indexes()
+    expect(asMigrated.map((r) => (r as { name: string }).name)).toEqual([
+      'sessions_by_client',
+      'sessions_by_user',
+    ])
+    await store.beginBulkLoad()
+    expect(indexes()).toEqual([])
+    await store.endBulkLoad()
+    expect(indexes()).toEqual(asMigrated)
+    // A lookup during the load builds them first rather than scanning every session.
+    await store.beginBulkLoad()
+    await store.findSession('s', 'c', 0)
+    expect(indexes()).toEqual(asMigrated)
+    // A load that never ended (a crash): the next open repairs it.
+    await store.beginBulkLoad()
+    const reopened = new SqliteStore({ file })
+    expect(indexes()).toEqual(asMigrated)
+    await reopened.close()
+    await store.close()
+    dir.remove()
+  })
+
+  it('has a history import drop the lookup indexes from its first write to its end', async () => {
+    const dir = tempDir()
+    const file = join(dir.path, 'import.db')
+    const store = new SqliteStore({ file })
+    const lookupIndexes = () =>
+      (store as unknown as { db: Database.Database }).db
+        .prepare("SELECT count(*) FROM sqlite_master WHERE name LIKE 'sessions_by_%'")
+        .pluck()
+        .get()
+    const now = Date.UTC(2026, 0, 20)
+    let ids = 0
+    const start = () =>
+      new HistoryImport(store, {
+        sessionTimeoutMs: 30 * 60_000,
+        newSessionId: () => `s${++ids}`,
+        eventTtlMs: 86_400_000,
+        now,
+        flushEvents: 1,
+      })
+    const at = (hours: number, id: string) =>
+      enrichedEvent({ event_id: id, timestamp: now - 10 * 86_400_000 + hours * 3_600_000 })
+    const history = start()
+    await history.add([at(0, 'a'), at(1, 'b')])
+    expect(lookupIndexes()).toBe(0)
+    await history.add([at(2, 'c')])
+    await history.finish()
+    expect(lookupIndexes()).toBe(2)
+    // An import that stops on an error gives them back too.
+    const stopped = start()
+    await stopped.add([at(3, 'd'), at(4, 'e')])
+    expect(lookupIndexes()).toBe(0)
+    await expect(stopped.add([at(0, 'early')])).rejects.toThrow(/time order/)
+    expect(lookupIndexes()).toBe(2)
     await store.close()
     dir.remove()
   })

@@ -27,6 +27,7 @@ import {
   type TopValuesQuery,
   type UserSessionsQuery,
 } from '../store.ts'
+import { buildLookupIndexes, dropLookupIndexes } from './lookup-indexes.ts'
 import { groupByDay, markHash, packMarks, unpackMarks } from './mark-hash.ts'
 import { MarkSet } from './mark-set.ts'
 import { migrate } from './migrations.ts'
@@ -118,6 +119,8 @@ export class SqliteStore implements Store {
   private readonly markSets = new Map<string, MarkSet>()
   /** The last sweep's hourly cutoff (IngestUnit.hourlyDimensionsFrom); none before a sweep. */
   private hourlyDimensionsFrom = Number.NEGATIVE_INFINITY
+  /** The sessions' lookup indexes are dropped for a bulk load (lookup-indexes.ts). */
+  private lookupIndexesDropped = false
   /** Serialises units of work: one write transaction at a time. */
   private queue: Promise<unknown> = Promise.resolve()
 
@@ -133,6 +136,8 @@ export class SqliteStore implements Store {
     if (options.cacheMb) this.db.pragma(`cache_size = -${Math.round(options.cacheMb * 1024)}`)
     this.db.pragma('foreign_keys = ON')
     migrate(this.db)
+    // A bulk load that crashed left its indexes dropped.
+    buildLookupIndexes(this.db)
     this.statements = this.prepare()
     this.spans = new SpanRollups(this.db)
   }
@@ -327,8 +332,9 @@ export class SqliteStore implements Store {
       hourlyDimensionsFrom: this.hourlyDimensionsFrom,
       queued: async (limit) => (s.queued.all(limit) as QueueRow[]).map(queuedItemOf),
       queueHead: async () => s.queueHead.get() as number | null,
-      sessionsFor: async (lookups: readonly SessionLookup[]) =>
-        lookups.flatMap(
+      sessionsFor: async (lookups: readonly SessionLookup[]) => {
+        this.ensureLookupIndexes()
+        return lookups.flatMap(
           (l) =>
             s.sessionsOverlapping.all(
               l.site_id,
@@ -336,7 +342,8 @@ export class SqliteStore implements Store {
               l.to,
               l.from,
             ) as SessionState[],
-        ),
+        )
+      },
       claimMarks: async (marks) =>
         marks.map((m) => {
           const set = this.marksOf(m.day)
@@ -456,6 +463,7 @@ export class SqliteStore implements Store {
     client_session_id: string,
     at: number,
   ): Promise<SessionState | undefined> {
+    this.ensureLookupIndexes()
     return this.statements.sessionOfClientAt.get({
       site: site_id,
       client: client_session_id,
@@ -497,6 +505,7 @@ export class SqliteStore implements Store {
   }
 
   async userSessions(query: UserSessionsQuery): Promise<SessionState[]> {
+    this.ensureLookupIndexes()
     return this.statements.userSessions.all(
       query.site_id,
       query.user_id,
@@ -564,8 +573,30 @@ export class SqliteStore implements Store {
     this.statements.ping.get()
   }
 
+  async beginBulkLoad(): Promise<void> {
+    await this.queue
+    dropLookupIndexes(this.db)
+    this.lookupIndexesDropped = true
+  }
+
+  async endBulkLoad(): Promise<void> {
+    await this.queue
+    this.ensureLookupIndexes()
+  }
+
+  /**
+   * Builds the lookup indexes first if a bulk load dropped them: a lookup without them would
+   * scan every session. The load goes on with them from then on.
+   */
+  private ensureLookupIndexes(): void {
+    if (!this.lookupIndexesDropped) return
+    buildLookupIndexes(this.db)
+    this.lookupIndexesDropped = false
+  }
+
   async close(): Promise<void> {
     await this.queue
+    this.ensureLookupIndexes()
     this.db.close()
   }
 }
