@@ -75,6 +75,8 @@ export class HistoryImport {
   /** The start of the last hour written, once a write happened. */
   private countedThrough: number | undefined = undefined
   private checkedQueue = false
+  /** The last write handed to the store, settled once it is committed (or failed). */
+  private committing: Promise<void> = Promise.resolve()
   /** Whether the store was told a bulk load is under way (Store.beginBulkLoad). */
   private bulkLoading = false
   /** The error that ended the import, if one did. */
@@ -110,6 +112,7 @@ export class HistoryImport {
   async finish(): Promise<HistoryImportResult> {
     await this.unlessStopped(async () => {
       await this.flush(true)
+      await this.committing
       await this.endBulkLoad()
     })
     return { ...this.result }
@@ -275,7 +278,8 @@ export class HistoryImport {
       await this.store.beginBulkLoad()
       this.bulkLoading = true
     }
-    await this.store.ingest(async (unit) => {
+    const previous = this.committing
+    const { committed } = await this.store.ingest(async (unit) => {
       const deltas = await unitDeltas(unit, {
         changes: sessions.map((session) => ({
           before: this.written.get(session.id) ?? null,
@@ -285,16 +289,25 @@ export class HistoryImport {
         events: this.pending,
         bots: this.bots,
       })
-      await unit.write({ sessions, deltas, events: this.raw })
+      // Not awaited inside the unit: a store that writes on a thread of its own (SqliteStore's
+      // writeThread) lets the next unit be computed while this one is written.
+      return { committed: unit.write({ sessions, deltas, events: this.raw }) }
     })
     // Everything up to `latest` went into this write (a write comes before the next hour).
-    this.countedThrough = hourBucket(this.latest) * 3_600_000
+    const through = hourBucket(this.latest) * 3_600_000
+    this.committing = committed.then(() => {
+      this.countedThrough = through
+    })
+    // Awaited by the next write or by `finish`; until then a failure is not unhandled.
+    this.committing.catch(() => undefined)
     for (const session of this.closed) this.written.delete(session.id)
     for (const session of this.open.values()) this.written.set(session.id, { ...session })
     this.closed = []
     this.pending = []
     this.raw = []
     this.bots = []
+    // At most one write in flight besides this one; a failed one stops the import here.
+    await previous
   }
 
   private timezoneOf(siteId: string): string {

@@ -1,18 +1,10 @@
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
-import { pathToFileURL } from 'node:url'
-import { MessageChannel, type Transferable, Worker } from 'node:worker_threads'
+import { MessageChannel, type Transferable, type Worker } from 'node:worker_threads'
 import type { BotHit, EnrichedEvent } from '../core/types.ts'
 import type { Logger } from '../log/logger.ts'
 import type { SweepPolicy, SweepResult } from '../storage/store.ts'
+import { spawnWorker, workerModule } from '../threads/spawn-worker.ts'
 import type { EventWriter } from './event-writer.ts'
 import type { WriterAnswer, WriterCall, WriterResults, WriterSetup } from './writer-protocol.ts'
-
-/** tsx's ESM API (its `import` entry; require.resolve would give the CommonJS one). */
-function tsxApi(): string {
-  const root = dirname(createRequire(import.meta.url).resolve('tsx/package.json'))
-  return pathToFileURL(join(root, 'dist/esm/api/index.mjs')).href
-}
 
 /**
  * A writer's garbage is short-lived (one batch at a time): a small young generation keeps
@@ -27,24 +19,8 @@ type CallOf<K extends WriterCall['op']> = Omit<Extract<WriterCall, { op: K }>, '
 /** How long a dead writer thread stays down before the next one starts. */
 const RESPAWN_DELAY_MS = 1000
 
-/** The writer worker next to this module (see `spawnWorker`). */
-const WRITER_WORKER = new URL(
-  `./writer-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'mjs'}`,
-  import.meta.url,
-)
-
-/**
- * Starts a worker module. From the bundle in dist/server that is the .mjs built next to the
- * server. From the sources (tsx, tests) it is a .ts file: a small bootstrap registers tsx's
- * loader inside the new thread first (Node 20 ignores --import in a worker's execArgv).
- */
-function spawnWorker(url: URL, workerData: unknown): Worker {
-  if (!url.pathname.endsWith('.ts')) {
-    return new Worker(url, { workerData, resourceLimits: LIMITS })
-  }
-  const bootstrap = `import(${JSON.stringify(tsxApi())}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}) })`
-  return new Worker(bootstrap, { eval: true, workerData, resourceLimits: LIMITS })
-}
+/** The writer worker next to this module. */
+const WRITER_WORKER = workerModule('writer-worker', import.meta.url)
 
 /**
  * One writer worker and its calls, each answered by id. If the thread dies, the calls in
@@ -74,7 +50,7 @@ export class WorkerClient {
   }
 
   private spawn(): Worker {
-    const worker = spawnWorker(this.module, this.setup)
+    const worker = spawnWorker(this.module, this.setup, LIMITS)
     worker.on('message', (answer: WriterAnswer) => {
       const call = this.pending.get(answer.id)
       if (!call) return

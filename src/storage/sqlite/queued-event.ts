@@ -30,6 +30,10 @@ export const EVENT_COLUMNS = [
 
 type EventColumn = (typeof EVENT_COLUMNS)[number]
 
+/** A raw event's row; one already stored (same site, time and event_id) is left as is. */
+export const INSERT_EVENT_SQL = `INSERT OR IGNORE INTO events (${EVENT_COLUMNS.join(', ')})
+  VALUES (${EVENT_COLUMNS.map(() => '?').join(', ')})`
+
 /** Everything else an enriched event carries: the queue row's `extra`. */
 const EXTRA_FIELDS = [
   'timezone',

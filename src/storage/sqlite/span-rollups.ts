@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3'
 import { DIMENSIONS } from '../../core/rollup-deltas.ts'
-import { COUNTER_NAMES, type RollupDelta } from '../../core/types.ts'
+import { COUNTER_NAMES } from '../../core/types.ts'
 import type { RollupRow, TopValuesQuery } from '../store.ts'
 import {
   bucketNumber,
@@ -13,6 +13,7 @@ import {
   spansEndingAt,
   spansHolding,
 } from './spans.ts'
+import type { CounterRow } from './unit-writer.ts'
 
 /** Dimensions that get spans; anything else is always read from the base rows. */
 const SPAN_DIMENSIONS: ReadonlySet<string> = new Set(DIMENSIONS)
@@ -83,11 +84,11 @@ export class SpanRollups {
    * After a roll-up wrote `deltas` to the base rows: adds the late ones to the spans that
    * already hold their bucket, then builds the spans that the newest buckets have closed.
    */
-  afterWrite(deltas: readonly RollupDelta[]): void {
+  afterWrite(rows: readonly CounterRow[]): void {
     const newest = new Map<string, { site: string; grain: Grain; bucket: number }>()
-    for (const delta of deltas) {
-      const { grain, site_id, dim } = delta.key
-      const n = bucketNumber(grain, delta.key.bucket)
+    for (const row of rows) {
+      const [grain, site_id, dim, bucket, value, ...counters] = row
+      const n = bucketNumber(grain, bucket)
       const key = `${site_id}\u001f${grain}`
       const seen = newest.get(key)
       if (!seen) newest.set(key, { site: site_id, grain, bucket: n })
@@ -96,7 +97,8 @@ export class SpanRollups {
       const window = this.windowOf(site_id, grain)
       if (!window || n > window.through) continue
       for (const span of spansHolding(n, window, MAX_LEVEL[grain])) {
-        this.s.add.run({ ...delta.key, ...delta.counters, ...span })
+        const named = Object.fromEntries(COUNTER_NAMES.map((name, i) => [name, counters[i]]))
+        this.s.add.run({ site_id, grain, dim, value, ...named, ...span })
       }
     }
     // A bucket is closed once a later one has data; anything later for it is a late delta.

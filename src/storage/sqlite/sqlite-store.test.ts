@@ -3,6 +3,7 @@ import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import { enrichedEvent } from '../../../test/support/enriched-event.ts'
 import { tempDir } from '../../../test/support/temp-dir.ts'
+import { hourBucket } from '../../core/calendar.ts'
 import { zeroCounters } from '../../core/rollup-deltas.ts'
 import { describeHistoryImportContract } from '../../ingest/history-import.contract.ts'
 import { HistoryImport } from '../../ingest/history-import.ts'
@@ -23,8 +24,23 @@ async function freshSqliteStore() {
   }
 }
 
+async function threadedSqliteStore() {
+  const dir = tempDir()
+  const store = new SqliteStore({ file: join(dir.path, 'test.db'), writeThread: true })
+  return {
+    store,
+    cleanup: async () => {
+      await store.close()
+      dir.remove()
+    },
+  }
+}
+
 describeStoreContract('sqlite', freshSqliteStore)
 describeHistoryImportContract('sqlite', freshSqliteStore)
+// The same numbers when unit writes run on a thread of their own, as an import runs them.
+describeStoreContract('sqlite, writes on a thread', threadedSqliteStore)
+describeHistoryImportContract('sqlite, writes on a thread', threadedSqliteStore)
 
 const zero = zeroCounters()
 
@@ -144,6 +160,49 @@ describe('SqliteStore specifics', () => {
     expect(lookupIndexes()).toBe(0)
     await expect(stopped.add([at(0, 'early')])).rejects.toThrow(/time order/)
     expect(lookupIndexes()).toBe(2)
+    await store.close()
+    dir.remove()
+  })
+
+  it('stops writing after a write on its thread fails, and the import says so', async () => {
+    const dir = tempDir()
+    const file = join(dir.path, 'poisoned.db')
+    const store = new SqliteStore({ file, writeThread: true })
+    const db = new Database(file)
+    // A real SQLite failure on the write thread's connection, for one session only.
+    db.exec(`CREATE TRIGGER poison BEFORE INSERT ON sessions WHEN NEW.client_session_id = 'poison'
+             BEGIN SELECT RAISE(ABORT, 'poisoned session'); END`)
+    db.close()
+    const now = Date.UTC(2026, 0, 20)
+    const at = (hours: number, client: string) =>
+      enrichedEvent({
+        event_id: `e${hours}`,
+        client_session_id: client,
+        timestamp: now - 10 * 86_400_000 + hours * 3_600_000,
+      })
+    let ids = 0
+    const history = new HistoryImport(store, {
+      sessionTimeoutMs: 30 * 60_000,
+      newSessionId: () => `s${++ids}`,
+      eventTtlMs: 86_400_000,
+      now,
+      flushEvents: 1,
+    })
+    // Hour 1's write fails while hour 2 is computed; it is found when hour 3 starts.
+    await expect(
+      history.add([at(0, 'a'), at(1, 'poison'), at(2, 'c'), at(3, 'd')]),
+    ).rejects.toThrow(/poisoned session/)
+    await expect(history.finish()).rejects.toThrow(/the import stopped .*poisoned session/)
+    const hours = await store.readRollups({
+      grain: 'hour',
+      site_id: 'site-a',
+      dim: '',
+      from: 0,
+      to: Number.MAX_SAFE_INTEGER,
+    })
+    // Only the hour committed before the failure; nothing written after it.
+    expect(hours.map((row) => row.bucket)).toEqual([hourBucket(now - 10 * 86_400_000)])
+    await expect(store.ingest(async () => 'more')).rejects.toThrow(/poisoned session/)
     await store.close()
     dir.remove()
   })

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
 import { hourBucket } from '../../core/calendar.ts'
 import { DIMENSIONS } from '../../core/rollup-deltas.ts'
 import {
@@ -27,6 +27,7 @@ import {
   type TopValuesQuery,
   type UserSessionsQuery,
 } from '../store.ts'
+import { type ConnectionOptions, openConnection } from './connection.ts'
 import { buildLookupIndexes, dropLookupIndexes } from './lookup-indexes.ts'
 import { groupByDay, markHash, packMarks, unpackMarks } from './mark-hash.ts'
 import { MarkSet } from './mark-set.ts'
@@ -36,44 +37,29 @@ import {
   eventOf,
   eventRowValues,
   extraOf,
+  INSERT_EVENT_SQL,
   type StoredEventRow,
 } from './queued-event.ts'
 import { SpanRollups } from './span-rollups.ts'
+import { UnitWriter, unitRows } from './unit-writer.ts'
+import { WriteThread } from './write-thread.ts'
 
-export interface SqliteStoreOptions {
+export interface SqliteStoreOptions extends ConnectionOptions {
   /** Path of the database file; ":memory:" is refused, the embedded shape is a real file. */
   file: string
-  synchronous?: 'FULL' | 'NORMAL'
   /**
    * SQLite's page cache in MB (its default is 2). A history import writes a session row per
    * few events into an index keyed by client session id, which lands on random pages: 64 MB
    * made a month's import 12% faster. The server keeps the default; its writes are small.
    */
   cacheMb?: number
+  /**
+   * Runs each unit's write transaction on a thread of its own (write-thread.ts), so that a
+   * unit returning before its write is committed (IngestUnit.write) lets the next unit be
+   * computed meanwhile. For history imports; the server has its own writer threads.
+   */
+  writeThread?: boolean
 }
-
-const SESSION_COLUMNS = [
-  'id',
-  'site_id',
-  'client_session_id',
-  'visitor_id',
-  'user_id',
-  'start_time',
-  'end_time',
-  'pageviews',
-  'interactions',
-  'entry_page',
-  'exit_page',
-  'source',
-  'channel',
-  'utm_source',
-  'utm_medium',
-  'utm_campaign',
-  'browser',
-  'os',
-  'device',
-  'country',
-] as const satisfies readonly (keyof SessionState)[]
 
 /** Visitor marks and salts outlive their day by this much (late events, far time zones). */
 const MARK_KEEP_DAYS = 2
@@ -123,35 +109,30 @@ export class SqliteStore implements Store {
   private lookupIndexesDropped = false
   /** Serialises units of work: one write transaction at a time. */
   private queue: Promise<unknown> = Promise.resolve()
+  private readonly writer: UnitWriter
+  private readonly writeThread: WriteThread | undefined
+  /** Settles once every write handed to the write thread has; never rejects. */
+  private written: Promise<void> = Promise.resolve()
+  /** The first write the thread failed: the store writes nothing more after it. */
+  private writeFailure: Error | undefined
 
   constructor(options: SqliteStoreOptions) {
     if (options.file === ':memory:' || options.file === '') {
       throw new Error('SqliteStore: a database file path is required')
     }
     mkdirSync(dirname(options.file), { recursive: true })
-    this.db = new Database(options.file)
-    this.db.pragma('journal_mode = WAL')
-    this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`)
-    this.db.pragma('busy_timeout = 5000')
-    if (options.cacheMb) this.db.pragma(`cache_size = -${Math.round(options.cacheMb * 1024)}`)
-    this.db.pragma('foreign_keys = ON')
+    this.db = openConnection(options.file, options)
     migrate(this.db)
     // A bulk load that crashed left its indexes dropped.
     buildLookupIndexes(this.db)
     this.statements = this.prepare()
     this.spans = new SpanRollups(this.db)
+    this.writer = new UnitWriter(this.db, this.spans)
+    this.writeThread = options.writeThread ? new WriteThread(options) : undefined
   }
 
   private prepare() {
     const db = this.db
-    const counterUpsert = (table: string) =>
-      db.prepare(
-        // Positional: binding by name costs a property lookup per column and a merged object.
-        `INSERT INTO ${table} (site_id, dim, bucket, value, ${COUNTER_NAMES.join(', ')})
-         VALUES (?, ?, ?, ?, ${COUNTER_NAMES.map(() => '?').join(', ')})
-         ON CONFLICT (site_id, dim, bucket, value) DO UPDATE SET
-         ${COUNTER_NAMES.map((n) => `${n} = ${n} + excluded.${n}`).join(', ')}`,
-      )
     const rollupRange = (table: string, oneValue: boolean) =>
       db.prepare(
         // One value over time (a filter) reads that value's rows only, not the whole range.
@@ -179,7 +160,6 @@ export class SqliteStore implements Store {
       queued: db.prepare(`${QUEUE_ROWS} ORDER BY q.seq LIMIT ?`),
       queueHead: db.prepare('SELECT min(seq) FROM ingest_queue').pluck(),
       oldestQueuedEvent: db.prepare('SELECT min(timestamp) FROM ingest_queue').pluck(),
-      retireQueue: db.prepare('DELETE FROM ingest_queue WHERE seq <= ?'),
       queueLength: db.prepare('SELECT count(*) FROM ingest_queue').pluck(),
       toDeadLetter: db.prepare(
         `INSERT OR REPLACE INTO ingest_dead_letter (seq, payload, reason, failed_at)
@@ -187,35 +167,16 @@ export class SqliteStore implements Store {
       ),
       queuedOne: db.prepare(`${QUEUE_ROWS} WHERE q.seq = ?`),
       unqueue: db.prepare('DELETE FROM ingest_queue WHERE seq = ?'),
-      insertEvent: db.prepare(
-        `INSERT OR IGNORE INTO events (${EVENT_COLUMNS.join(', ')})
-         VALUES (${EVENT_COLUMNS.map(() => '?').join(', ')})`,
-      ),
+      insertEvent: db.prepare(INSERT_EVENT_SQL),
       sessionsOverlapping: db.prepare(
         `SELECT * FROM sessions WHERE site_id = ? AND client_session_id = ?
          AND start_time <= ? AND end_time >= ? ORDER BY start_time`,
       ),
-      upsertSession: db.prepare(
-        `INSERT INTO sessions (${SESSION_COLUMNS.join(', ')})
-         VALUES (${SESSION_COLUMNS.map(() => '?').join(', ')})
-         ON CONFLICT (id) DO UPDATE SET
-         ${SESSION_COLUMNS.filter((c) => c !== 'id')
-           .map((c) => `${c} = excluded.${c}`)
-           .join(', ')}`,
-      ),
-      logMarks: db.prepare('INSERT INTO visitor_mark_blocks (day, marks) VALUES (?, ?)'),
       // Marks logged one per row before v5; still read until their day is swept.
       marksOfDay: db.prepare('SELECT mark FROM visitor_mark_log WHERE day = ?').pluck(),
       packedMarksOfDay: db.prepare('SELECT marks FROM visitor_mark_blocks WHERE day = ?').pluck(),
-      bumpCountersVersion: db.prepare(
-        `INSERT INTO counters_version (site_id, version) VALUES (?, 1)
-         ON CONFLICT (site_id) DO UPDATE SET version = version + 1`,
-      ),
       countersVersion: db.prepare('SELECT version FROM counters_version WHERE site_id = ?').pluck(),
-      addHour: counterUpsert('rollup_hour'),
-      addDay: counterUpsert('rollup_day'),
       sessionById: db.prepare('SELECT * FROM sessions WHERE id = ?'),
-      deleteSession: db.prepare('DELETE FROM sessions WHERE id = ?'),
       // A session containing the time; else the nearest (the event may sit in a gap).
       sessionOfClientAt: db.prepare(
         `SELECT * FROM sessions WHERE site_id = @site AND client_session_id = @client
@@ -325,14 +286,27 @@ export class SqliteStore implements Store {
    * (appends to events and the queue, from another connection) go on meanwhile.
    */
   private async runUnit<T>(work: (unit: IngestUnit) => Promise<T>): Promise<T> {
+    if (this.writeFailure) throw this.writeFailure
     const s = this.statements
     // Marks claimed by this unit: logged by `write`, taken back out of memory if it fails.
     const claimed: Array<{ day: string; set: MarkSet; hash: number }> = []
+    const giveBack = () => {
+      for (const { set, hash } of claimed) set.delete(hash)
+      claimed.length = 0
+    }
     const unit: IngestUnit = {
       hourlyDimensionsFrom: this.hourlyDimensionsFrom,
-      queued: async (limit) => (s.queued.all(limit) as QueueRow[]).map(queuedItemOf),
-      queueHead: async () => s.queueHead.get() as number | null,
+      // Reads see every write handed over before them.
+      queued: async (limit) => {
+        await this.written
+        return (s.queued.all(limit) as QueueRow[]).map(queuedItemOf)
+      },
+      queueHead: async () => {
+        await this.written
+        return s.queueHead.get() as number | null
+      },
       sessionsFor: async (lookups: readonly SessionLookup[]) => {
+        await this.written
         this.ensureLookupIndexes()
         return lookups.flatMap(
           (l) =>
@@ -344,56 +318,58 @@ export class SqliteStore implements Store {
             ) as SessionState[],
         )
       },
-      claimMarks: async (marks) =>
-        marks.map((m) => {
+      claimMarks: async (marks) => {
+        // A day read back from the log must hold what writes in flight add to it.
+        if (marks.some((m) => !this.markSets.has(m.day))) await this.written
+        return marks.map((m) => {
           const set = this.marksOf(m.day)
           const hash = markHash(m.site_id, m.scope, m.visitor_id)
           if (!set.add(hash)) return false
           claimed.push({ day: m.day, set, hash })
           return true
-        }),
+        })
+      },
       write: async ({ sessions, removedSessions = [], deltas, events = [], processedThrough }) => {
-        this.db.exec('BEGIN IMMEDIATE')
-        try {
+        const write = unitRows({
           // One packed row per day for all the marks this unit claimed (8 bytes each).
-          for (const [day, hashes] of groupByDay(claimed)) {
-            s.logMarks.run(day, packMarks(hashes))
+          marks: [...groupByDay(claimed)].map(([day, hashes]) => [day, packMarks(hashes)]),
+          sessions,
+          removedSessions,
+          events,
+          deltas,
+          processedThrough,
+        })
+        if (!this.writeThread) {
+          try {
+            this.writer.write(write)
+          } catch (error) {
+            giveBack()
+            throw error
           }
-          for (const session of sessions) {
-            s.upsertSession.run(SESSION_COLUMNS.map((column) => session[column]))
-          }
-          for (const id of removedSessions) s.deleteSession.run(id)
-          for (const event of events) s.insertEvent.run(...eventRowValues(event))
-          for (const delta of deltas) {
-            const { key, counters: c } = delta
-            const values = [
-              key.site_id,
-              key.dim,
-              key.bucket,
-              key.value,
-              ...COUNTER_NAMES.map((name) => c[name]),
-            ]
-            if (key.grain === 'hour') s.addHour.run(values)
-            else s.addDay.run(values)
-          }
-          this.spans.afterWrite(deltas)
-          for (const site of new Set(deltas.map((delta) => delta.key.site_id))) {
-            s.bumpCountersVersion.run(site)
-          }
-          if (processedThrough !== undefined) s.retireQueue.run(processedThrough)
-          this.db.exec('COMMIT')
+          claimed.length = 0
           this.unloadOldMarkDays()
-        } catch (error) {
-          if (this.db.inTransaction) this.db.exec('ROLLBACK')
-          throw error
+          return
         }
+        // Handed over: a failure from here on stops the store rather than giving marks back.
         claimed.length = 0
+        const committed = this.writeThread.write(write)
+        this.written = committed.then(
+          () => {
+            // The thread's spans moved on: what this connection cached of them is stale.
+            this.spans.forget()
+            this.unloadOldMarkDays()
+          },
+          (error: Error) => {
+            this.writeFailure ??= error
+          },
+        )
+        return committed
       },
     }
     try {
       return await work(unit)
     } catch (error) {
-      for (const { set, hash } of claimed) set.delete(hash)
+      giveBack()
       this.spans.forget()
       throw error
     }
@@ -532,6 +508,7 @@ export class SqliteStore implements Store {
   }
 
   async sweep(policy: SweepPolicy): Promise<SweepResult> {
+    await this.written
     const s = this.statements
     const keepDaysFrom = utcDay(policy.now - MARK_KEEP_DAYS * 86_400_000)
     for (const day of this.markSets.keys()) if (day < keepDaysFrom) this.markSets.delete(day)
@@ -575,12 +552,14 @@ export class SqliteStore implements Store {
 
   async beginBulkLoad(): Promise<void> {
     await this.queue
+    await this.written
     dropLookupIndexes(this.db)
     this.lookupIndexesDropped = true
   }
 
   async endBulkLoad(): Promise<void> {
     await this.queue
+    await this.written
     this.ensureLookupIndexes()
   }
 
@@ -596,6 +575,8 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     await this.queue
+    await this.written
+    await this.writeThread?.close()
     this.ensureLookupIndexes()
     this.db.close()
   }

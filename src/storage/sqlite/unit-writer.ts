@@ -1,0 +1,156 @@
+import type Database from 'better-sqlite3'
+import {
+  COUNTER_NAMES,
+  type EnrichedEvent,
+  type RollupDelta,
+  type SessionState,
+} from '../../core/types.ts'
+import { eventRowValues, INSERT_EVENT_SQL } from './queued-event.ts'
+import type { SpanRollups } from './span-rollups.ts'
+
+export const SESSION_COLUMNS = [
+  'id',
+  'site_id',
+  'client_session_id',
+  'visitor_id',
+  'user_id',
+  'start_time',
+  'end_time',
+  'pageviews',
+  'interactions',
+  'entry_page',
+  'exit_page',
+  'source',
+  'channel',
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+  'browser',
+  'os',
+  'device',
+  'country',
+] as const satisfies readonly (keyof SessionState)[]
+
+/** A counter delta as the upsert binds it: grain, then site, dim, bucket, value, counters. */
+export type CounterRow = [
+  RollupDelta['key']['grain'],
+  string,
+  string,
+  number | string,
+  string,
+  ...number[],
+]
+
+/**
+ * Everything one roll-up unit writes (IngestUnit.write) as the statements bind it, which is
+ * also how it crosses to a write thread: arrays of values clone at about half the cost of
+ * objects, and that cost falls on the thread computing the units. The visitor marks it
+ * claimed come packed, one blob per day (mark-hash.ts).
+ */
+export interface UnitRows {
+  marks: Array<[day: string, packed: Uint8Array]>
+  /** SESSION_COLUMNS order. */
+  sessions: unknown[][]
+  removedSessions: readonly string[]
+  /** EVENT_COLUMNS order. */
+  events: unknown[][]
+  counters: CounterRow[]
+  processedThrough: number | undefined
+}
+
+export function unitRows(unit: {
+  marks: UnitRows['marks']
+  sessions: readonly SessionState[]
+  removedSessions: readonly string[]
+  events: readonly EnrichedEvent[]
+  deltas: readonly RollupDelta[]
+  processedThrough: number | undefined
+}): UnitRows {
+  return {
+    marks: unit.marks,
+    sessions: unit.sessions.map((session) => SESSION_COLUMNS.map((column) => session[column])),
+    removedSessions: unit.removedSessions,
+    events: unit.events.map(eventRowValues),
+    counters: unit.deltas.map(
+      ({ key, counters: c }): CounterRow => [
+        key.grain,
+        key.site_id,
+        key.dim,
+        key.bucket,
+        key.value,
+        ...COUNTER_NAMES.map((name) => c[name]),
+      ],
+    ),
+    processedThrough: unit.processedThrough,
+  }
+}
+
+/**
+ * The write transaction of a roll-up unit, on one connection: the store's own, or a write
+ * thread's (write-thread.ts) while the store computes the next unit.
+ */
+export class UnitWriter {
+  private readonly s
+
+  constructor(
+    private readonly db: Database.Database,
+    /** Kept exact in the same transaction as the base rows (span-rollups.ts). */
+    private readonly spans: SpanRollups,
+  ) {
+    const counterUpsert = (table: string) =>
+      db.prepare(
+        // Positional: binding by name costs a property lookup per column and a merged object.
+        `INSERT INTO ${table} (site_id, dim, bucket, value, ${COUNTER_NAMES.join(', ')})
+         VALUES (?, ?, ?, ?, ${COUNTER_NAMES.map(() => '?').join(', ')})
+         ON CONFLICT (site_id, dim, bucket, value) DO UPDATE SET
+         ${COUNTER_NAMES.map((n) => `${n} = ${n} + excluded.${n}`).join(', ')}`,
+      )
+    this.s = {
+      logMarks: db.prepare('INSERT INTO visitor_mark_blocks (day, marks) VALUES (?, ?)'),
+      upsertSession: db.prepare(
+        `INSERT INTO sessions (${SESSION_COLUMNS.join(', ')})
+         VALUES (${SESSION_COLUMNS.map(() => '?').join(', ')})
+         ON CONFLICT (id) DO UPDATE SET
+         ${SESSION_COLUMNS.filter((c) => c !== 'id')
+           .map((c) => `${c} = excluded.${c}`)
+           .join(', ')}`,
+      ),
+      deleteSession: db.prepare('DELETE FROM sessions WHERE id = ?'),
+      insertEvent: db.prepare(INSERT_EVENT_SQL),
+      addHour: counterUpsert('rollup_hour'),
+      addDay: counterUpsert('rollup_day'),
+      bumpCountersVersion: db.prepare(
+        `INSERT INTO counters_version (site_id, version) VALUES (?, 1)
+         ON CONFLICT (site_id) DO UPDATE SET version = version + 1`,
+      ),
+      retireQueue: db.prepare('DELETE FROM ingest_queue WHERE seq <= ?'),
+    }
+  }
+
+  /** Writes the unit in one transaction; rolled back whole if any part fails. */
+  write(unit: UnitRows): void {
+    const s = this.s
+    this.db.exec('BEGIN IMMEDIATE')
+    try {
+      for (const [day, packed] of unit.marks) s.logMarks.run(day, packed)
+      for (const row of unit.sessions) s.upsertSession.run(row)
+      for (const id of unit.removedSessions) s.deleteSession.run(id)
+      for (const row of unit.events) s.insertEvent.run(row)
+      for (const [grain, ...row] of unit.counters) {
+        if (grain === 'hour') s.addHour.run(row)
+        else s.addDay.run(row)
+      }
+      this.spans.afterWrite(unit.counters)
+      for (const site of new Set(unit.counters.map((row) => row[1]))) {
+        s.bumpCountersVersion.run(site)
+      }
+      if (unit.processedThrough !== undefined) s.retireQueue.run(unit.processedThrough)
+      this.db.exec('COMMIT')
+    } catch (error) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK')
+      // What the spans cached of their windows may be ahead of the file now.
+      this.spans.forget()
+      throw error
+    }
+  }
+}
