@@ -196,7 +196,13 @@ async function loadEvents(
   now: number,
 ): Promise<LoadResult> {
   // The page cache `npm run import` uses: the load is a history import.
-  const store = new SqliteStore({ file, synchronous: 'NORMAL', cacheMb: 64 })
+  // As `npm run import` opens it: writes on their own thread (only an import overlaps them).
+  const store = new SqliteStore({
+    file,
+    synchronous: 'NORMAL',
+    cacheMb: 64,
+    writeThread: SETTINGS.loadPath === 'import',
+  })
   for (const plan of plans) await store.createSite(plan.site)
   // As the server does at start: the sweep also tells the roll-up which hours are past
   // keeping hourly dimension rows for (most of a month of history is).

@@ -54,6 +54,8 @@ async function main() {
     file: join(config.DATA_DIR, 'liveinsight.db'),
     synchronous: config.SQLITE_SYNCHRONOUS,
     cacheMb: 64,
+    // The next hours are counted while the last ones are written.
+    writeThread: true,
   })
   try {
     const site = await store.getSite(siteId)
