@@ -12,7 +12,8 @@ export function hourBucket(timestamp: number): number {
 const formatters = new Map<string, Intl.DateTimeFormat>()
 /** Offsets are whole multiples of 15 minutes, so one answer serves every quarter hour. */
 const QUARTER_MS = 15 * 60_000
-const dayCache = new Map<string, string>()
+/** Per zone, quarter-hour number → day: looked up without building a key string. */
+const dayCache = new Map<string, Map<number, string>>()
 
 function formatterFor(timeZone: string): Intl.DateTimeFormat {
   let formatter = formatters.get(timeZone)
@@ -30,12 +31,15 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
 
 /** "YYYY-MM-DD" of `timestamp` in `timeZone` (an IANA name such as "Europe/Berlin"). */
 export function localDay(timestamp: number, timeZone: string): string {
-  const key = `${timeZone}|${Math.floor(timestamp / QUARTER_MS)}`
-  let day = dayCache.get(key)
+  let days = dayCache.get(timeZone)
+  if (!days) dayCache.set(timeZone, (days = new Map()))
+  const quarter = Math.floor(timestamp / QUARTER_MS)
+  let day = days.get(quarter)
   if (day === undefined) {
     day = formatterFor(timeZone).format(timestamp)
-    if (dayCache.size > 50_000) dayCache.clear()
-    dayCache.set(key, day)
+    // About a year of quarter hours per zone.
+    if (days.size > 35_000) days.clear()
+    days.set(quarter, day)
   }
   return day
 }

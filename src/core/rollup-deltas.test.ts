@@ -336,7 +336,10 @@ describe('visitor marks', () => {
     const event = makeEvent({ timestamp: T, event_type, path, visitor_id: 'v1', timezone: SEOUL })
     expect(eventMarks(event, SEOUL, undefined)).toEqual(
       expected.map(([dim, value, scope]) => ({
-        mark: { site_id: 'site_1', day: DAY, scope, visitor_id: 'v1' },
+        site_id: 'site_1',
+        day: DAY,
+        scope,
+        visitor_id: 'v1',
         timestamp: T,
         timezone: SEOUL,
         dim,
@@ -350,7 +353,7 @@ describe('visitor marks', () => {
     const session = { ...bounceSession(), visitor_id: 'v1' }
     const event = makeEvent({ timestamp: T, visitor_id: 'v1', timezone: SEOUL })
     const [site] = eventMarks(event, SEOUL, session)
-    expect(site?.mark).toEqual({ site_id: 'site_1', day: DAY, scope: '', visitor_id: 'v1' })
+    expect(site).toMatchObject({ site_id: 'site_1', day: DAY, scope: '', visitor_id: 'v1' })
     expect(visitorRows(site as MarkCandidate).map(([dim, value]) => `${dim}=${value}`)).toEqual([
       '=',
       ...SESSION_DIM_ROWS,

@@ -244,8 +244,7 @@ export function addEventContribution(
 }
 
 /** A visitor mark, and what its visitor is counted under when the mark is new. */
-export interface MarkCandidate {
-  mark: VisitorMark
+export interface MarkCandidate extends VisitorMark {
   timestamp: number
   timezone: string
   /** The row the mark is for: "" for the site, or a page or event name. */
@@ -280,12 +279,10 @@ function candidate(
   session: SessionState | undefined,
 ): MarkCandidate {
   return {
-    mark: {
-      site_id: event.site_id,
-      day,
-      scope: markScope(dim, value),
-      visitor_id: event.visitor_id,
-    },
+    site_id: event.site_id,
+    day,
+    scope: markScope(dim, value),
+    visitor_id: event.visitor_id,
     timestamp: event.timestamp,
     timezone,
     dim,
@@ -325,6 +322,6 @@ export function visitorRows(claimed: MarkCandidate): Array<readonly [string, str
 }
 
 export function addVisitor(acc: DeltaAccumulator, claimed: MarkCandidate): void {
-  const at = momentOf(claimed.mark.site_id, claimed.timestamp, claimed.timezone)
+  const at = momentOf(claimed.site_id, claimed.timestamp, claimed.timezone)
   for (const [dim, value] of visitorRows(claimed)) acc.addIn(at, dim, value, ONE_VISITOR)
 }

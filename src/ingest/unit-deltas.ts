@@ -50,7 +50,8 @@ export async function unitDeltas(
     for (const candidate of eventMarks(event, event.timezone, session)) candidates.push(candidate)
   }
   if (candidates.length > 0) {
-    const claimed = await unit.claimMarks(candidates.map((c) => c.mark))
+    // A candidate is the mark it claims (a backend reads only the mark's own fields).
+    const claimed = await unit.claimMarks(candidates)
     candidates.forEach((candidate, i) => {
       if (claimed[i]) addVisitor(acc, candidate)
     })
