@@ -1,5 +1,5 @@
 import { hourBucket } from '../core/calendar.ts'
-import { clientKey, extendSession, startSession } from '../core/session-rules.ts'
+import { extendSession, startSession } from '../core/session-rules.ts'
 import type { BotHit, EnrichedEvent, SessionState } from '../core/types.ts'
 import type { Store } from '../storage/store.ts'
 import type { RollupOptions } from './commit-events.ts'
@@ -35,6 +35,18 @@ export class HistoryImportError extends Error {
   }
 }
 
+interface ImportedSite {
+  /** The first imported time. */
+  from: number
+  /** Whether stored sessions may reach into the import (the site has counters before it). */
+  continues: boolean
+  timezone: string
+  /** Client session id → that client's latest session, while it can still grow. */
+  open: Map<string, SessionState>
+  /** Client session ids already looked up in storage (only near a continuing site's start). */
+  lookedUp: Set<string>
+}
+
 /**
  * Loads history: events older than the collector accepts (it refuses anything over 24 hours
  * old), such as an export from another analytics tool, and the query benchmark's month of
@@ -55,8 +67,6 @@ export class HistoryImportError extends Error {
  * stopped: the server's roll-up keeps the day's visitor marks in its own memory.
  */
 export class HistoryImport {
-  /** Client key → that client's latest session, while it can still grow. */
-  private readonly open = new Map<string, SessionState>()
   /** Session id → the session as last written, for sessions written while still open. */
   private readonly written = new Map<string, SessionState>()
   private closed: SessionState[] = []
@@ -64,10 +74,8 @@ export class HistoryImport {
   private raw: EnrichedEvent[] = []
   /** Bot hits since the last write: counted per hour, as the collector does. */
   private bots: BotHit[] = []
-  /** Per site: the first imported time, whether stored sessions may reach into it, its zone. */
-  private readonly sites = new Map<string, { from: number; continues: boolean; timezone: string }>()
-  /** Client keys already looked up in storage (only near the start of a continuing site). */
-  private readonly lookedUp = new Set<string>()
+  /** Per site: what the import tracks of it (ImportedSite). */
+  private readonly sites = new Map<string, ImportedSite>()
   private latest = Number.NEGATIVE_INFINITY
   /** The events at `latest`: the only ones a duplicate can still repeat (usually one). */
   private readonly atLatest: EnrichedEvent[] = []
@@ -182,16 +190,16 @@ export class HistoryImport {
       }
       this.atLatest.push(event)
       const site = this.sites.get(event.site_id) ?? (await this.checkSite(event, at))
-      const key = clientKey(event.site_id, event.client_session_id)
+      const client = event.client_session_id
       if (
         site.continues &&
         event.timestamp <= site.from + this.options.sessionTimeoutMs &&
-        !this.open.has(key) &&
-        !this.lookedUp.has(key)
+        !site.open.has(client) &&
+        !site.lookedUp.has(client)
       ) {
-        await this.adoptStoredSession(event, key)
+        await this.adoptStoredSession(event, site)
       }
-      const session = this.sessionFor(event, key)
+      const session = this.sessionFor(event, site.open)
       this.pending.push({ event, session })
       if (event.timestamp >= this.rawFrom) this.raw.push(event)
       this.result.imported++
@@ -199,15 +207,15 @@ export class HistoryImport {
   }
 
   /** The event's session: its client's latest one when within the timeout, else a new one. */
-  private sessionFor(event: EnrichedEvent, key: string): SessionState {
-    const session = this.open.get(key)
+  private sessionFor(event: EnrichedEvent, open: Map<string, SessionState>): SessionState {
+    const session = open.get(event.client_session_id)
     if (session && event.timestamp <= session.end_time + this.options.sessionTimeoutMs) {
       extendSession(session, event)
       return session
     }
     if (session) this.closed.push(session)
     const created = startSession(event, this.options.newSessionId())
-    this.open.set(key, created)
+    open.set(event.client_session_id, created)
     this.result.sessions++
     return created
   }
@@ -217,8 +225,8 @@ export class HistoryImport {
    * site's first imported event, when the site has counters just before it (an earlier
    * import that stopped, or live traffic).
    */
-  private async adoptStoredSession(event: EnrichedEvent, key: string): Promise<void> {
-    this.lookedUp.add(key)
+  private async adoptStoredSession(event: EnrichedEvent, site: ImportedSite): Promise<void> {
+    site.lookedUp.add(event.client_session_id)
     const stored = await this.store.ingest((unit) =>
       unit.sessionsFor([
         {
@@ -232,7 +240,7 @@ export class HistoryImport {
     const latest = stored.at(-1)
     if (!latest) return
     this.written.set(latest.id, { ...latest })
-    this.open.set(key, latest)
+    site.open.set(event.client_session_id, latest)
   }
 
   /** Refuses an import into hours already counted; notes whether stored sessions reach in. */
@@ -253,7 +261,13 @@ export class HistoryImport {
         this.countedThrough,
       )
     }
-    const site = { from: event.timestamp, continues: counted.length > 0, timezone: event.timezone }
+    const site: ImportedSite = {
+      from: event.timestamp,
+      continues: counted.length > 0,
+      timezone: event.timezone,
+      open: new Map(),
+      lookedUp: new Set(),
+    }
     this.sites.set(event.site_id, site)
     return site
   }
@@ -265,13 +279,18 @@ export class HistoryImport {
    */
   private async flush(final: boolean): Promise<void> {
     const timeoutMs = this.options.sessionTimeoutMs
-    for (const [key, session] of this.open) {
-      if (final || session.end_time + timeoutMs < this.latest) {
-        this.closed.push(session)
-        this.open.delete(key)
+    const open: SessionState[] = []
+    for (const site of this.sites.values()) {
+      for (const [client, session] of site.open) {
+        if (final || session.end_time + timeoutMs < this.latest) {
+          this.closed.push(session)
+          site.open.delete(client)
+        } else {
+          open.push(session)
+        }
       }
     }
-    const sessions = [...this.closed, ...this.open.values()]
+    const sessions = [...this.closed, ...open]
     if (this.pending.length === 0 && sessions.length === 0 && this.bots.length === 0) return
     if (!this.bulkLoading) {
       // From the first write on: a continuing site's stored sessions were looked up before.
@@ -301,7 +320,7 @@ export class HistoryImport {
     // Awaited by the next write or by `finish`; until then a failure is not unhandled.
     this.committing.catch(() => undefined)
     for (const session of this.closed) this.written.delete(session.id)
-    for (const session of this.open.values()) this.written.set(session.id, { ...session })
+    for (const session of open) this.written.set(session.id, { ...session })
     this.closed = []
     this.pending = []
     this.raw = []
