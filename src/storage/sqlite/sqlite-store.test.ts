@@ -44,6 +44,26 @@ describeHistoryImportContract('sqlite, writes on a thread', threadedSqliteStore)
 
 const zero = zeroCounters()
 
+/** History of ten days ago, imported with a write at every hour (see HistoryImport). */
+const IMPORT_NOW = Date.UTC(2026, 0, 20)
+const IMPORT_FROM = IMPORT_NOW - 10 * 86_400_000
+function hourlyImport(store: SqliteStore): HistoryImport {
+  let ids = 0
+  return new HistoryImport(store, {
+    sessionTimeoutMs: 30 * 60_000,
+    newSessionId: () => `s${++ids}`,
+    eventTtlMs: 86_400_000,
+    now: IMPORT_NOW,
+    flushEvents: 1,
+  })
+}
+const importedEvent = (hours: number, id: string, client: string) =>
+  enrichedEvent({
+    event_id: id,
+    client_session_id: client,
+    timestamp: IMPORT_FROM + hours * 3_600_000,
+  })
+
 describe('SqliteStore specifics', () => {
   it('refuses an in-memory database: the embedded shape is a real file', () => {
     expect(() => new SqliteStore({ file: ':memory:' })).toThrow(/file path/)
@@ -136,18 +156,8 @@ describe('SqliteStore specifics', () => {
         .prepare("SELECT count(*) FROM sqlite_master WHERE name LIKE 'sessions_by_%'")
         .pluck()
         .get()
-    const now = Date.UTC(2026, 0, 20)
-    let ids = 0
-    const start = () =>
-      new HistoryImport(store, {
-        sessionTimeoutMs: 30 * 60_000,
-        newSessionId: () => `s${++ids}`,
-        eventTtlMs: 86_400_000,
-        now,
-        flushEvents: 1,
-      })
-    const at = (hours: number, id: string) =>
-      enrichedEvent({ event_id: id, timestamp: now - 10 * 86_400_000 + hours * 3_600_000 })
+    const start = () => hourlyImport(store)
+    const at = (hours: number, id: string) => importedEvent(hours, id, id)
     const history = start()
     await history.add([at(0, 'a'), at(1, 'b')])
     expect(lookupIndexes()).toBe(0)
@@ -173,21 +183,8 @@ describe('SqliteStore specifics', () => {
     db.exec(`CREATE TRIGGER poison BEFORE INSERT ON sessions WHEN NEW.client_session_id = 'poison'
              BEGIN SELECT RAISE(ABORT, 'poisoned session'); END`)
     db.close()
-    const now = Date.UTC(2026, 0, 20)
-    const at = (hours: number, client: string) =>
-      enrichedEvent({
-        event_id: `e${hours}`,
-        client_session_id: client,
-        timestamp: now - 10 * 86_400_000 + hours * 3_600_000,
-      })
-    let ids = 0
-    const history = new HistoryImport(store, {
-      sessionTimeoutMs: 30 * 60_000,
-      newSessionId: () => `s${++ids}`,
-      eventTtlMs: 86_400_000,
-      now,
-      flushEvents: 1,
-    })
+    const at = (hours: number, client: string) => importedEvent(hours, `e${hours}`, client)
+    const history = hourlyImport(store)
     // Hour 1's write fails while hour 2 is computed; it is found when hour 3 starts.
     await expect(
       history.add([at(0, 'a'), at(1, 'poison'), at(2, 'c'), at(3, 'd')]),
@@ -201,7 +198,7 @@ describe('SqliteStore specifics', () => {
       to: Number.MAX_SAFE_INTEGER,
     })
     // Only the hour committed before the failure; nothing written after it.
-    expect(hours.map((row) => row.bucket)).toEqual([hourBucket(now - 10 * 86_400_000)])
+    expect(hours.map((row) => row.bucket)).toEqual([hourBucket(IMPORT_FROM)])
     await expect(store.ingest(async () => 'more')).rejects.toThrow(/poisoned session/)
     await store.close()
     dir.remove()

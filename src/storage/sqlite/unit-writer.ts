@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3'
+import { SESSION_DIMENSIONS } from '../../core/rollup-deltas.ts'
 import {
   COUNTER_NAMES,
   type EnrichedEvent,
@@ -20,15 +21,7 @@ export const SESSION_COLUMNS = [
   'interactions',
   'entry_page',
   'exit_page',
-  'source',
-  'channel',
-  'utm_source',
-  'utm_medium',
-  'utm_campaign',
-  'browser',
-  'os',
-  'device',
-  'country',
+  ...SESSION_DIMENSIONS,
 ] as const satisfies readonly (keyof SessionState)[]
 
 /** A counter delta as the upsert binds it: grain, then site, dim, bucket, value, counters. */
