@@ -59,7 +59,13 @@ interface ImportedSite {
  * - there is no queue: the import rolls up straight from its input, and only events still
  *   within the raw-event TTL are stored as raw records (older ones would be swept at once);
  * - duplicates share their timestamp, so in time order they are adjacent and are found with
- *   no index: a repeated (site, timestamp, event_id) is skipped.
+ *   no index: a repeated (site, timestamp, event_id) is skipped;
+ * - a write is not waited for before the next hours are counted: a store that writes on a
+ *   thread of its own (SqliteStore's writeThread) does both at once. At most one earlier write
+ *   is in flight; one that failed stops the import at the next call, and `countedThrough`
+ *   names committed hours only;
+ * - from its first write the store is told a bulk load is under way (Store.beginBulkLoad), so
+ *   it may build its session lookup indexes once at the end instead of row by row.
  *
  * An import appends to what a site has counted. It refuses events in or before an hour that
  * already has counters, and a queue not yet rolled up. It writes only whole hours, so an import
