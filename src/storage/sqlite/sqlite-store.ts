@@ -56,7 +56,9 @@ export interface SqliteStoreOptions extends ConnectionOptions {
   /**
    * Runs each unit's write transaction on a thread of its own (write-thread.ts), so that a
    * unit returning before its write is committed (IngestUnit.write) lets the next unit be
-   * computed meanwhile. For history imports; the server has its own writer threads.
+   * computed meanwhile. For history imports; the server has its own writer threads. The
+   * thread caches the span windows it writes: a sweep (which moves them) belongs before the
+   * first unit or after the last, as an import runs it.
    */
   writeThread?: boolean
 }
