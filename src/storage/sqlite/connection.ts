@@ -2,7 +2,11 @@ import Database from 'better-sqlite3'
 
 export interface ConnectionOptions {
   synchronous?: 'FULL' | 'NORMAL'
-  /** SQLite's page cache in MB; its default (2) when absent. */
+  /**
+   * SQLite's page cache in MB (its default is 2). A history import writes a session row per
+   * few events into an index keyed by client session id, which lands on random pages: 64 MB
+   * made a month's import 12% faster. The server keeps the default; its writes are small.
+   */
   cacheMb?: number
 }
 

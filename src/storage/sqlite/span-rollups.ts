@@ -96,8 +96,8 @@ export class SpanRollups {
       if (dim === '' || !SPAN_DIMENSIONS.has(dim)) continue
       const window = this.windowOf(site_id, grain)
       if (!window || n > window.through) continue
+      const named = Object.fromEntries(COUNTER_NAMES.map((name, i) => [name, counters[i]]))
       for (const span of spansHolding(n, window, MAX_LEVEL[grain])) {
-        const named = Object.fromEntries(COUNTER_NAMES.map((name, i) => [name, counters[i]]))
         this.s.add.run({ site_id, grain, dim, value, ...named, ...span })
       }
     }

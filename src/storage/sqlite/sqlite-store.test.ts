@@ -57,6 +57,17 @@ function hourlyImport(store: SqliteStore): HistoryImport {
     flushEvents: 1,
   })
 }
+/** The sessions' lookup indexes as sqlite_master holds them, read over a connection of its own. */
+function sessionIndexes(file: string) {
+  const db = new Database(file, { readonly: true })
+  const rows = db
+    .prepare(
+      "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sessions' AND sql IS NOT NULL ORDER BY name",
+    )
+    .all() as Array<{ name: string; sql: string }>
+  db.close()
+  return rows
+}
 const importedEvent = (hours: number, id: string, client: string) =>
   enrichedEvent({
     event_id: id,
@@ -114,22 +125,10 @@ describe('SqliteStore specifics', () => {
   it('drops the lookup indexes for a bulk load and builds them as they were', async () => {
     const dir = tempDir()
     const file = join(dir.path, 'bulk.db')
-    const indexes = () => {
-      const db = new Database(file, { readonly: true })
-      const rows = db
-        .prepare(
-          "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sessions' AND sql IS NOT NULL ORDER BY name",
-        )
-        .all()
-      db.close()
-      return rows
-    }
+    const indexes = () => sessionIndexes(file)
     const store = new SqliteStore({ file })
     const asMigrated = indexes()
-    expect(asMigrated.map((r) => (r as { name: string }).name)).toEqual([
-      'sessions_by_client',
-      'sessions_by_user',
-    ])
+    expect(asMigrated.map((r) => r.name)).toEqual(['sessions_by_client', 'sessions_by_user'])
     await store.beginBulkLoad()
     expect(indexes()).toEqual([])
     await store.endBulkLoad()
@@ -151,11 +150,7 @@ describe('SqliteStore specifics', () => {
     const dir = tempDir()
     const file = join(dir.path, 'import.db')
     const store = new SqliteStore({ file })
-    const lookupIndexes = () =>
-      (store as unknown as { db: Database.Database }).db
-        .prepare("SELECT count(*) FROM sqlite_master WHERE name LIKE 'sessions_by_%'")
-        .pluck()
-        .get()
+    const lookupIndexes = () => sessionIndexes(file).length
     const start = () => hourlyImport(store)
     const at = (hours: number, id: string) => importedEvent(hours, id, id)
     const history = start()

@@ -48,12 +48,6 @@ export interface SqliteStoreOptions extends ConnectionOptions {
   /** Path of the database file; ":memory:" is refused, the embedded shape is a real file. */
   file: string
   /**
-   * SQLite's page cache in MB (its default is 2). A history import writes a session row per
-   * few events into an index keyed by client session id, which lands on random pages: 64 MB
-   * made a month's import 12% faster. The server keeps the default; its writes are small.
-   */
-  cacheMb?: number
-  /**
    * Runs each unit's write transaction on a thread of its own (write-thread.ts), so that a
    * unit returning before its write is committed (IngestUnit.write) lets the next unit be
    * computed meanwhile. For history imports; the server has its own writer threads. The
