@@ -3,6 +3,8 @@
  * while a flush runs) are written together in one transaction, and each caller is answered
  * only after that transaction committed. Under load this turns thousands of tiny
  * transactions into a few large ones, at the price of at most `maxWaitMs` added latency.
+ * With `maxWaitMs` 0 a group is what arrived in one turn of the event loop, plus whatever
+ * arrived while the previous flush ran.
  */
 export class GroupCommit<Item, Result> {
   private pending: Array<{
@@ -15,10 +17,13 @@ export class GroupCommit<Item, Result> {
 
   constructor(
     private readonly flush: (items: Item[]) => Promise<Result[]>,
-    private readonly options: { maxItems: number; maxWaitMs: number } = {
-      maxItems: 5000,
-      maxWaitMs: 0,
-    },
+    private readonly options: {
+      /** A group stops growing once it holds this much (a single submission may hold more). */
+      maxItems: number
+      maxWaitMs: number
+      /** How much one item counts towards maxItems (default 1). */
+      sizeOf?: (item: Item) => number
+    } = { maxItems: 5000, maxWaitMs: 0 },
   ) {}
 
   submit(items: Item[]): Promise<Result[]> {
@@ -57,7 +62,8 @@ export class GroupCommit<Item, Result> {
     while (this.pending.length > 0 && (group.length === 0 || count < this.options.maxItems)) {
       const next = this.pending.shift() as (typeof this.pending)[number]
       group.push(next)
-      count += next.items.length
+      const sizeOf = this.options.sizeOf
+      for (const item of next.items) count += sizeOf ? sizeOf(item) : 1
     }
     try {
       const results = await this.flush(group.flatMap((g) => g.items))

@@ -15,9 +15,23 @@ export interface WriterSetup {
   logLevel: string
 }
 
+/** What one HTTP request has the accept thread store. */
+export interface AcceptRequest {
+  events: readonly EnrichedEvent[]
+  bots: readonly BotHit[]
+}
+
+/** Per request of an `accept` call: per event whether it was new, or why nothing was stored. */
+export type AcceptOutcome = { fresh: boolean[] } | { error: string }
+
 /** Calls from the HTTP thread to the writer thread; each is answered once, by id. */
 export type WriterCall =
-  | { id: number; op: 'accept'; events: readonly EnrichedEvent[]; bots: readonly BotHit[] }
+  /**
+   * The requests the HTTP thread handled in one turn of its event loop. The accept thread
+   * commits them together with whatever else arrived while its last commit ran (group commit),
+   * and a request that fails on its own fails alone.
+   */
+  | { id: number; op: 'accept'; requests: readonly AcceptRequest[] }
   /**
    * The two ends of a channel from the accept thread to the roll-up thread: after each commit
    * the accept thread posts the queue entries it added (`QueuedEntry[]`), and the roll-up
@@ -29,7 +43,7 @@ export type WriterCall =
   | { id: number; op: 'close' }
 
 export interface WriterResults {
-  accept: boolean[]
+  accept: AcceptOutcome[]
   handoff: undefined
   settle: undefined
   sweep: SweepResult

@@ -15,10 +15,10 @@ const setup = {
 describe('writer thread client', () => {
   it('fails the calls of a thread that died, refuses calls while down, then starts a new one', async () => {
     const client = new WorkerClient(setup, createLogger('silent'), CRASHING)
-    const events = [enrichedEvent()]
-    await expect(client.call<'accept'>({ op: 'accept', events, bots: [] })).resolves.toBeUndefined()
+    const requests = [{ events: [enrichedEvent()], bots: [] }]
+    await expect(client.call<'accept'>({ op: 'accept', requests })).resolves.toBeUndefined()
 
-    await expect(client.call<'accept'>({ op: 'accept', events: [], bots: [] })).rejects.toThrow(
+    await expect(client.call<'accept'>({ op: 'accept', requests: [] })).rejects.toThrow(
       /exited with code 7/,
     )
     await expect(client.call({ op: 'settle' })).rejects.toThrow(/restarting/)

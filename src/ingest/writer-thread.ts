@@ -4,7 +4,13 @@ import type { Logger } from '../log/logger.ts'
 import type { SweepPolicy, SweepResult } from '../storage/store.ts'
 import { spawnWorker, workerModule } from '../threads/spawn-worker.ts'
 import type { EventWriter } from './event-writer.ts'
-import type { WriterAnswer, WriterCall, WriterResults, WriterSetup } from './writer-protocol.ts'
+import type {
+  AcceptRequest,
+  WriterAnswer,
+  WriterCall,
+  WriterResults,
+  WriterSetup,
+} from './writer-protocol.ts'
 
 /**
  * A writer's garbage is short-lived (one batch at a time): a small young generation keeps
@@ -113,6 +119,12 @@ export class WorkerClient {
 export class WriterThreads implements EventWriter {
   private readonly acceptor: WorkerClient
   private readonly roller: WorkerClient
+  /** Requests of this turn of the event loop, posted together at its end (`post`). */
+  private outbox: Array<{
+    request: AcceptRequest
+    resolve: (fresh: boolean[]) => void
+    reject: (error: Error) => void
+  }> = []
 
   constructor(setup: Omit<WriterSetup, 'role'>, logger: Logger) {
     this.acceptor = new WorkerClient({ ...setup, role: 'accept' }, logger)
@@ -138,9 +150,38 @@ export class WriterThreads implements EventWriter {
     }
   }
 
+  /**
+   * Posted at the end of this turn with the turn's other requests: one message instead of one
+   * per request, and the events are copied out of this thread's memory right away rather than
+   * kept until their commit. The accept thread groups them into its next commit
+   * (accept-group.ts) and hands the new queue entries to the roll-up thread, which wakes up.
+   */
   accept(events: readonly EnrichedEvent[], bots: readonly BotHit[]): Promise<boolean[]> {
-    // The accept thread hands the new queue entries to the roll-up thread, which wakes up.
-    return this.acceptor.call<'accept'>({ op: 'accept', events, bots })
+    return new Promise((resolve, reject) => {
+      if (this.outbox.length === 0) setImmediate(() => this.post())
+      this.outbox.push({ request: { events, bots }, resolve, reject })
+    })
+  }
+
+  private post(): void {
+    const sent = this.outbox
+    if (sent.length === 0) return
+    this.outbox = []
+    const requests = sent.map((s) => s.request)
+    // Only the callbacks wait for the answer: the events were copied by postMessage.
+    const waiting = sent.map(({ resolve, reject }) => ({ resolve, reject }))
+    this.acceptor.call<'accept'>({ op: 'accept', requests }).then(
+      (outcomes) => {
+        for (const [i, { resolve, reject }] of waiting.entries()) {
+          const outcome = outcomes[i]
+          if (outcome && 'fresh' in outcome) resolve(outcome.fresh)
+          else reject(new Error(`writer thread: ${outcome?.error ?? 'no answer for a request'}`))
+        }
+      },
+      (error: Error) => {
+        for (const { reject } of waiting) reject(error)
+      },
+    )
   }
 
   settle(): Promise<void> {
@@ -152,6 +193,8 @@ export class WriterThreads implements EventWriter {
   }
 
   async close(): Promise<void> {
+    // Ahead of the close message: messages keep their order.
+    this.post()
     await this.acceptor.close()
     await this.roller.close()
   }

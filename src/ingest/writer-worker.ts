@@ -2,10 +2,17 @@ import { type MessagePort, parentPort, workerData } from 'node:worker_threads'
 import { createLogger } from '../log/logger.ts'
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
 import type { QueuedEntry } from '../storage/store.ts'
+import { acceptGroup } from './accept-group.ts'
 import { rollupOptions } from './event-writer.ts'
 import { HotQueue } from './hot-queue.ts'
 import { RollupStage } from './rollup-stage.ts'
-import type { WriterAnswer, WriterCall, WriterResults, WriterSetup } from './writer-protocol.ts'
+import type {
+  AcceptOutcome,
+  WriterAnswer,
+  WriterCall,
+  WriterResults,
+  WriterSetup,
+} from './writer-protocol.ts'
 
 /** How often the roll-up looks at the queue even when no accept woke it. */
 const SAFETY_POKE_MS = 5000
@@ -28,6 +35,7 @@ const rollups =
     : undefined
 /** accept: where committed queue entries go. rollup: where they come from. */
 let handoff: MessagePort | undefined
+const accepting = acceptGroup(store, (queued) => handoff?.postMessage(queued))
 // Whatever a previous run accepted but did not roll up yet (a crash, a restart).
 rollups?.poke()
 // Accepts wake the roll-up through the hand-over channel; this catches anything accepted while
@@ -42,9 +50,12 @@ function rollupsOf(op: string): RollupStage {
 async function answer(call: WriterCall): Promise<WriterResults[keyof WriterResults]> {
   switch (call.op) {
     case 'accept': {
-      const { fresh, queued } = await store.accept(call.events, call.bots)
-      handoff?.postMessage(queued)
-      return fresh
+      const outcomes = await Promise.allSettled(call.requests.map((r) => accepting.submit([r])))
+      return outcomes.map((outcome): AcceptOutcome => {
+        if (outcome.status === 'fulfilled') return { fresh: outcome.value[0] ?? [] }
+        logger.error({ err: outcome.reason }, 'accept failed')
+        return { error: messageOf(outcome.reason) }
+      })
     }
     case 'handoff':
       handoff?.close()
@@ -63,6 +74,7 @@ async function answer(call: WriterCall): Promise<WriterResults[keyof WriterResul
     case 'sweep':
       return store.sweep(call.policy)
     case 'close':
+      await accepting.drain()
       if (rollups) {
         await rollups.settle()
         rollups.close()
@@ -72,13 +84,16 @@ async function answer(call: WriterCall): Promise<WriterResults[keyof WriterResul
   }
 }
 
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
 port.on('message', (call: WriterCall) => {
   answer(call).then(
     (value) => port.postMessage({ id: call.id, ok: true, value } satisfies WriterAnswer),
     (error: unknown) => {
       logger.error({ err: error, op: call.op }, 'writer call failed')
-      const message = error instanceof Error ? error.message : String(error)
-      port.postMessage({ id: call.id, ok: false, message } satisfies WriterAnswer)
+      port.postMessage({ id: call.id, ok: false, message: messageOf(error) } satisfies WriterAnswer)
     },
   )
 })

@@ -3,9 +3,9 @@ import type { WriterAnswer, WriterCall } from '../../src/ingest/writer-protocol.
 
 /**
  * A stand-in writer thread for WorkerClient's tests: answers every call at once, and dies
- * (exit code 7) on an accept with no events.
+ * (exit code 7) on an accept of no requests.
  */
 parentPort?.on('message', (call: WriterCall) => {
-  if (call.op === 'accept' && call.events.length === 0) process.exit(7)
+  if (call.op === 'accept' && call.requests.length === 0) process.exit(7)
   parentPort?.postMessage({ id: call.id, ok: true, value: undefined } satisfies WriterAnswer)
 })

@@ -1,4 +1,5 @@
-import { Hono } from 'hono'
+import { type Context, Hono } from 'hono'
+import type { CollectResult } from '../../ingest/collector.ts'
 import type { AppDeps, AppEnv } from '../app-env.ts'
 import { clientIp, viewerCountry } from '../client-ip.ts'
 import { failure, HttpError, storageUnavailable, success } from '../envelope.ts'
@@ -40,35 +41,59 @@ export function eventRoutes(deps: AppDeps) {
     c.header('Access-Control-Max-Age', '86400')
     return c.body(null, 204)
   })
-  app.post('/', ingestKey(deps.store), async (c) => {
-    const text = await readBodyText(c, MAX_BODY_BYTES)
-    let body: unknown
-    try {
-      body = JSON.parse(text)
-    } catch {
-      return failure(c, 400, 'body is not valid JSON')
-    }
-    const events = eventsOf(body)
-    if (events.length === 0) return failure(c, 400, 'events must hold at least 1 event')
-    if (events.length > MAX_EVENTS) {
-      return failure(c, 400, `events must hold at most ${MAX_EVENTS} events`)
-    }
-    const site = c.get('site')
-    let result: Awaited<ReturnType<typeof deps.collector.collect>>
-    try {
-      result = await deps.collector.collect(site, events, {
-        ip: clientIp(c, deps),
-        userAgent: c.req.header('user-agent') ?? '',
-        country: viewerCountry(c),
-      })
-    } catch (error) {
-      c.get('log').error({ err: error, site: site.id }, 'ingest commit failed')
-      throw storageUnavailable('events could not be stored')
-    }
-    if (result.accepted === 0) {
-      return failure(c, 400, 'no valid events', { rejected: result.rejected })
-    }
-    return success(c, result)
-  })
+  // The body text and its parsed events are not held while the commit is awaited (see
+  // Collector.collect).
+  app.post('/', ingestKey(deps.store), async (c) =>
+    collectBody(c, deps, await readBodyText(c, MAX_BODY_BYTES)),
+  )
   return app
+}
+
+/** Checks the body's shape and hands its events to the collector; the answer once stored. */
+function collectBody(
+  c: Context<AppEnv>,
+  deps: AppDeps,
+  text: string,
+): Response | Promise<Response> {
+  let body: unknown
+  try {
+    body = JSON.parse(text)
+  } catch {
+    return failure(c, 400, 'body is not valid JSON')
+  }
+  const events = eventsOf(body)
+  if (events.length === 0) return failure(c, 400, 'events must hold at least 1 event')
+  if (events.length > MAX_EVENTS) {
+    return failure(c, 400, `events must hold at most ${MAX_EVENTS} events`)
+  }
+  const site = c.get('site')
+  let collecting: Promise<CollectResult>
+  try {
+    collecting = deps.collector.collect(site, events, {
+      ip: clientIp(c, deps),
+      userAgent: c.req.header('user-agent') ?? '',
+      country: viewerCountry(c),
+    })
+  } catch (error) {
+    collecting = Promise.reject(error)
+  }
+  return answerWhenStored(c, site.id, collecting)
+}
+
+async function answerWhenStored(
+  c: Context<AppEnv>,
+  siteId: string,
+  collecting: Promise<CollectResult>,
+): Promise<Response> {
+  let result: CollectResult
+  try {
+    result = await collecting
+  } catch (error) {
+    c.get('log').error({ err: error, site: siteId }, 'ingest commit failed')
+    throw storageUnavailable('events could not be stored')
+  }
+  if (result.accepted === 0) {
+    return failure(c, 400, 'no valid events', { rejected: result.rejected })
+  }
+  return success(c, result)
 }
