@@ -54,11 +54,10 @@ export class Collector {
   /**
    * Validates each event on its own and resolves once the valid ones are committed.
    *
-   * Nothing but the live view's copy of the events waits for the commit. Under load a request
-   * waits tens of milliseconds for it, long enough for whatever it still holds to survive two
-   * young-generation collections and be promoted, and then the old generation has to collect
-   * it (most of this thread's garbage collection time). So the work is synchronous up to the
-   * hand-over, and the await happens in a function that only holds what it needs afterwards.
+   * Nothing but the live view's copy of the events waits for the commit: the work is
+   * synchronous up to the hand-over, and the await happens in a function that holds only what
+   * it needs afterwards. Under load a request waits tens of milliseconds, long enough for what
+   * it holds to be promoted to the old generation (see `npm start`'s young-generation size).
    */
   collect(
     site: Site,
