@@ -79,7 +79,7 @@ describe('an acknowledged event survives kill -9', () => {
       .prepare("SELECT sum(pageviews) FROM rollup_day WHERE dim = '' AND site_id = 'default'")
       .pluck()
       .get() as number
-    const queued = after.prepare('SELECT count(*) FROM ingest_queue').pluck().get() as number
+    const queued = after.prepare('SELECT count(*) FROM ingest_batch').pluck().get() as number
     after.close()
     expect({ counted, queued }).toEqual({ counted: events, queued: 0 })
   }, 60_000)

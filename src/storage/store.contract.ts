@@ -152,6 +152,40 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         ])
       })
 
+      it('retires part of one accept and keeps the rest queued, dead letters included', async () => {
+        const { queued } = await store.accept(
+          ['a', 'b', 'c', 'd'].map((id, i) => enrichedEvent({ event_id: id, timestamp: T0 + i })),
+          [{ site_id: 'site-a', timezone: 'UTC', timestamp: T0 }],
+        )
+        const seqs = queued.map((q) => q.seq)
+        const ids = async () =>
+          (await store.ingest((unit) => unit.queued(10))).map((q) =>
+            q.item.kind === 'event' ? q.item.event.event_id : q.item.kind,
+          )
+        await store.ingest((unit) =>
+          unit.write({ sessions: [], deltas: [], processedThrough: seqs[0] as number }),
+        )
+        expect(await store.queueLength()).toBe(4)
+        expect(await ids()).toEqual(['b', 'c', 'd', 'bot'])
+        // The oldest and a later one move aside; the head skips to what is left.
+        await store.deadLetter(seqs[1] as number, 'always fails', T0)
+        await store.deadLetter(seqs[3] as number, 'always fails', T0)
+        await store.deadLetter(seqs[1] as number, 'again', T0)
+        expect(await store.queueLength()).toBe(2)
+        expect(await ids()).toEqual(['c', 'bot'])
+        expect(await store.ingest((unit) => unit.queueHead())).toBe(seqs[2])
+        await store.ingest((unit) =>
+          unit.write({ sessions: [], deltas: [], processedThrough: seqs[2] as number }),
+        )
+        expect(await ids()).toEqual(['bot'])
+        expect(await store.queueLength()).toBe(1)
+        await store.ingest((unit) =>
+          unit.write({ sessions: [], deltas: [], processedThrough: seqs[4] as number }),
+        )
+        expect(await store.queueLength()).toBe(0)
+        expect(await store.ingest((unit) => unit.queueHead())).toBeNull()
+      })
+
       it('finds overlapping sessions and claims each mark once', async () => {
         await commit([enrichedEvent({ event_id: 'a', client_session_id: 'c1', timestamp: T0 })])
         await store.ingest(async (unit) => {

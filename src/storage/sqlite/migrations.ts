@@ -215,6 +215,36 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE counters_version (site_id TEXT PRIMARY KEY, version INTEGER NOT NULL);
   `,
+  // v10: the queue holds one row per accept (a JSON array of its items, queued-event.ts) instead
+  // of one per item: the per-item row, its seq counter and its later delete were about a third
+  // of the accept thread's work. Item seqs are the batch's first_seq plus the item's index; the
+  // cursor keeps the next seq and how far the roll-up has retired into a partly done batch. A
+  // dead-lettered item leaves a null in its batch. Each v8 entry becomes a batch of one.
+  `
+  CREATE TABLE ingest_batch (
+    first_seq INTEGER PRIMARY KEY,
+    item_count INTEGER NOT NULL,
+    -- Items moved to the dead letters (null in items).
+    dropped INTEGER NOT NULL DEFAULT 0,
+    oldest INTEGER,
+    items TEXT NOT NULL
+  );
+  CREATE TABLE ingest_cursor (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    next_seq INTEGER NOT NULL,
+    retired_through INTEGER NOT NULL
+  );
+  INSERT INTO ingest_batch (first_seq, item_count, oldest, items)
+    SELECT seq, 1, timestamp, CASE
+      WHEN payload IS NOT NULL THEN json_array(json_array('p', json(payload)))
+      ELSE json_array(json_array('k', site_id, timestamp, event_id, json(extra)))
+    END FROM ingest_queue;
+  INSERT INTO ingest_cursor (id, next_seq, retired_through) SELECT 1, 1 + max(
+    coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'ingest_queue'), 0),
+    coalesce((SELECT max(seq) FROM ingest_queue), 0),
+    coalesce((SELECT max(seq) FROM ingest_dead_letter), 0)), 0;
+  DROP TABLE ingest_queue;
+  `,
 ]
 
 export function migrate(db: Database.Database): number {

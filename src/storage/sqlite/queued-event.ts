@@ -1,10 +1,11 @@
-import type { EnrichedEvent } from '../../core/types.ts'
+import type { BotHit, EnrichedEvent } from '../../core/types.ts'
+import type { QueuedItem } from '../store.ts'
 
 /**
- * How an accepted event waits for the roll-up without being written twice: the queue row
- * holds the key of its row in `events` plus the few fields that row does not keep (as a
- * small JSON object), and the roll-up joins the two back into the event. Writing the whole
- * event as JSON into the queue as well cost more than the event row itself.
+ * How an accepted event waits for the roll-up without being written twice: its queue item
+ * holds the key of its row in `events` plus the few fields that row does not keep, and the
+ * roll-up joins the two back into the event. Writing the whole event as JSON into the queue as
+ * well cost more than the event row itself.
  */
 
 /** Columns of `events`, in the order of the positional insert. */
@@ -75,18 +76,61 @@ export function eventRowValues(e: EnrichedEvent): unknown[] {
   ]
 }
 
-export function extraOf(e: EnrichedEvent): string {
-  const extra: Partial<Record<ExtraField, string>> = {}
-  for (const field of EXTRA_FIELDS) extra[field] = e[field]
-  return JSON.stringify(extra)
+/** An event's row in `events`: site, time and event_id. */
+export type EventKey = readonly [site_id: string, timestamp: number, event_id: string]
+
+/**
+ * One item of a queue batch (`ingest_batch.items`, a JSON array of these):
+ * - `['e', site_id, timestamp, event_id, ...EXTRA_FIELDS]`: an event, joined back with its row;
+ * - `['b', hit]`: a bot hit, only counted;
+ * - `['k', site_id, timestamp, event_id, {extra}]` and `['p', item]`: entries of the per-item
+ *   queue before v10 (keyed event, whole item);
+ * - `null`: an item moved to the dead letters.
+ */
+export type BatchItem =
+  | ['e', string, number, string, ...string[]]
+  | ['b', BotHit]
+  | ['k', string, number, string, Partial<Record<ExtraField, string>>]
+  | ['p', QueuedItem]
+  | null
+
+export function batchItemOf(item: QueuedItem): BatchItem {
+  if (item.kind === 'bot') return ['b', item.hit]
+  const e = item.event
+  return ['e', e.site_id, e.timestamp, e.event_id, ...EXTRA_FIELDS.map((field) => e[field])]
 }
 
-/** A row of `events` (props as stored JSON) joined with its queue row's extra. */
+/** The key of the event row a batch item needs, if it needs one. */
+export function eventKeyOf(item: Exclude<BatchItem, null>): EventKey | undefined {
+  return item[0] === 'e' || item[0] === 'k' ? [item[1], item[2], item[3]] : undefined
+}
+
+/** A row of `events` as stored (props as JSON). */
 export type StoredEventRow = Record<EventColumn, unknown> & { props: string | null }
 
-export function eventOf(row: StoredEventRow, extra: string): EnrichedEvent {
-  const event: Record<string, unknown> = JSON.parse(extra)
-  for (const column of EVENT_COLUMNS) event[column] = row[column]
-  event.props = row.props ? JSON.parse(row.props) : null
-  return event as unknown as EnrichedEvent
+/**
+ * The queued item a batch item stands for; `row` is its event's row when it names one.
+ * @throws when an event's row is missing (only a sweep removes rows, and it spares queued ones)
+ */
+export function queuedItemOf(
+  item: Exclude<BatchItem, null>,
+  row: StoredEventRow | undefined,
+  seq: number,
+): QueuedItem {
+  switch (item[0]) {
+    case 'b':
+      return { kind: 'bot', hit: item[1] }
+    case 'p':
+      return item[1]
+    case 'e':
+    case 'k': {
+      if (!row) throw new Error(`SqliteStore: queued event ${seq} has no stored event row`)
+      const event: Record<string, unknown> = {}
+      if (item[0] === 'k') Object.assign(event, item[4])
+      else for (const [i, field] of EXTRA_FIELDS.entries()) event[field] = item[4 + i]
+      for (const column of EVENT_COLUMNS) event[column] = row[column]
+      event.props = row.props ? JSON.parse(row.props) : null
+      return { kind: 'event', event: event as unknown as EnrichedEvent }
+    }
+  }
 }

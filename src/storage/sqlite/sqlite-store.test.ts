@@ -10,6 +10,7 @@ import { HistoryImport } from '../../ingest/history-import.ts'
 import { describeStoreContract } from '../store.contract.ts'
 import { markHash } from './mark-hash.ts'
 import { MIGRATIONS } from './migrations.ts'
+import { eventRowValues, INSERT_EVENT_SQL } from './queued-event.ts'
 import { SqliteStore } from './sqlite-store.ts'
 
 async function freshSqliteStore() {
@@ -106,6 +107,21 @@ describe('SqliteStore specifics', () => {
       hit: { site_id: 's', timezone: 'UTC', timestamp: 1 },
     })
     old.prepare('INSERT INTO ingest_queue (seq, payload) VALUES (?, ?)').run(3, bot)
+    // A v7 event entry: the key of its row in events plus the fields that row lacks.
+    const event = enrichedEvent({ event_id: 'queued-before', props: { plan: 'pro' } })
+    old.prepare(INSERT_EVENT_SQL).run(...eventRowValues(event))
+    const { timezone, host, channel, utm_source, utm_medium, utm_campaign, os } = event
+    old
+      .prepare(
+        'INSERT INTO ingest_queue (seq, site_id, timestamp, event_id, extra) VALUES (?, ?, ?, ?, ?)',
+      )
+      .run(
+        5,
+        event.site_id,
+        event.timestamp,
+        event.event_id,
+        JSON.stringify({ timezone, host, channel, utm_source, utm_medium, utm_campaign, os }),
+      )
     old
       .prepare(
         'INSERT INTO ingest_dead_letter (seq, payload, reason, failed_at) VALUES (?, ?, ?, ?)',
@@ -114,7 +130,12 @@ describe('SqliteStore specifics', () => {
     old.close()
     const store = new SqliteStore({ file })
     const queued = await store.ingest((unit) => unit.queued(10))
-    expect(queued.map((q) => [q.seq, q.item.kind])).toEqual([[3, 'bot']])
+    expect(queued.map((q) => [q.seq, q.item.kind])).toEqual([
+      [3, 'bot'],
+      [5, 'event'],
+    ])
+    expect(queued[1]?.item).toEqual({ kind: 'event', event })
+    expect(await store.queueLength()).toBe(2)
     const { queued: added } = await store.accept([enrichedEvent({ event_id: 'next' })], [])
     // Not 4: seq 9 names a dead letter already.
     expect(added.map((q) => q.seq)).toEqual([10])

@@ -16,7 +16,6 @@ import {
   type EventRecord,
   type IngestUnit,
   type LiveEvent,
-  type QueuedEntry,
   type QueuedItem,
   type RollupRange,
   type RollupRow,
@@ -28,18 +27,12 @@ import {
   type UserSessionsQuery,
 } from '../store.ts'
 import { type ConnectionOptions, openConnection } from './connection.ts'
+import { IngestQueue } from './ingest-queue.ts'
 import { buildLookupIndexes, dropLookupIndexes } from './lookup-indexes.ts'
 import { groupByDay, markHash, packMarks, unpackMarks } from './mark-hash.ts'
 import { MarkSet } from './mark-set.ts'
 import { migrate } from './migrations.ts'
-import {
-  EVENT_COLUMNS,
-  eventOf,
-  eventRowValues,
-  extraOf,
-  INSERT_EVENT_SQL,
-  type StoredEventRow,
-} from './queued-event.ts'
+import { eventRowValues, INSERT_EVENT_SQL, queuedItemOf } from './queued-event.ts'
 import { SpanRollups } from './span-rollups.ts'
 import { UnitWriter, unitRows } from './unit-writer.ts'
 import { WriteThread } from './write-thread.ts'
@@ -68,22 +61,6 @@ function utcDay(timestamp: number): string {
   return new Date(timestamp).toISOString().slice(0, 10)
 }
 
-/** Queue entries with the stored row of each queued event (null columns for bot hits). */
-const QUEUE_ROWS = `SELECT q.seq, q.payload, q.extra, ${EVENT_COLUMNS.map((c) => `e.${c}`).join(', ')}
-  FROM ingest_queue q LEFT JOIN events e
-    ON e.site_id = q.site_id AND e.timestamp = q.timestamp AND e.event_id = q.event_id`
-
-type QueueRow = StoredEventRow & { seq: number; payload: string | null; extra: string | null }
-
-function queuedItemOf(row: QueueRow): QueuedEntry {
-  if (row.payload !== null) return { seq: row.seq, item: JSON.parse(row.payload) as QueuedItem }
-  if (row.site_id === null || row.extra === null) {
-    // Only a sweep could remove it, and the sweep spares queued events: never expected.
-    throw new Error(`SqliteStore: queued event ${row.seq} has no stored event row`)
-  }
-  return { seq: row.seq, item: { kind: 'event', event: eventOf(row, row.extra) } }
-}
-
 /** Days of visitor marks kept in memory (see `markSets`). */
 const MARK_DAYS_IN_MEMORY = 6
 
@@ -92,6 +69,7 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const
   private readonly db: Database.Database
   private readonly statements
+  private readonly ingestQueue: IngestQueue
   private readonly spans: SpanRollups
   /**
    * Visitor marks per day: a MarkSet lookup on the hot path, an append to the log when new.
@@ -122,6 +100,7 @@ export class SqliteStore implements Store {
     // A bulk load that crashed left its indexes dropped.
     buildLookupIndexes(this.db)
     this.statements = this.prepare()
+    this.ingestQueue = new IngestQueue(this.db)
     this.spans = new SpanRollups(this.db)
     this.writer = new UnitWriter(this.db, this.spans)
     this.writeThread = options.writeThread ? new WriteThread(options) : undefined
@@ -147,22 +126,10 @@ export class SqliteStore implements Store {
       setApiKey: db.prepare('UPDATE sites SET api_key = ? WHERE id = ?'),
       insertSalt: db.prepare('INSERT OR IGNORE INTO salts (day, salt) VALUES (?, ?)'),
       saltOf: db.prepare('SELECT salt FROM salts WHERE day = ?').pluck(),
-      enqueue: db.prepare('INSERT INTO ingest_queue (payload) VALUES (?)'),
-      enqueueEvent: db.prepare(
-        'INSERT INTO ingest_queue (site_id, timestamp, event_id, extra) VALUES (?, ?, ?, ?)',
-      ),
-      // The roll-up's view of the queue: bot hits (and pre-v7 entries) carry their payload,
-      // events are joined back from their row in `events` (queued-event.ts).
-      queued: db.prepare(`${QUEUE_ROWS} ORDER BY q.seq LIMIT ?`),
-      queueHead: db.prepare('SELECT min(seq) FROM ingest_queue').pluck(),
-      oldestQueuedEvent: db.prepare('SELECT min(timestamp) FROM ingest_queue').pluck(),
-      queueLength: db.prepare('SELECT count(*) FROM ingest_queue').pluck(),
       toDeadLetter: db.prepare(
         `INSERT OR REPLACE INTO ingest_dead_letter (seq, payload, reason, failed_at)
          VALUES (?, ?, ?, ?)`,
       ),
-      queuedOne: db.prepare(`${QUEUE_ROWS} WHERE q.seq = ?`),
-      unqueue: db.prepare('DELETE FROM ingest_queue WHERE seq = ?'),
       insertEvent: db.prepare(INSERT_EVENT_SQL),
       sessionsOverlapping: db.prepare(
         `SELECT * FROM sessions WHERE site_id = ? AND client_session_id = ?
@@ -224,49 +191,42 @@ export class SqliteStore implements Store {
 
   async accept(events: readonly EnrichedEvent[], bots: readonly BotHit[]): Promise<Accepted> {
     const s = this.statements
-    const queued: QueuedEntry[] = []
-    // Small and append-only: the events key starts with the time, the queue with its seq.
-    const fresh = this.db.transaction(() => {
-      const stored = events.map((event) => {
-        if (s.insertEvent.run(...eventRowValues(event)).changes !== 1) return false
-        const seq = s.enqueueEvent.run(
-          event.site_id,
-          event.timestamp,
-          event.event_id,
-          extraOf(event),
-        ).lastInsertRowid
-        queued.push({ seq: Number(seq), item: { kind: 'event', event } })
-        return true
+    // Small and append-only: the events key starts with the time, and the whole accept is one
+    // queue row. Immediate: the queue's seq counter is read, then moved, under the write lock.
+    return this.db
+      .transaction(() => {
+        const items: QueuedItem[] = []
+        const fresh = events.map((event) => {
+          if (s.insertEvent.run(...eventRowValues(event)).changes !== 1) return false
+          items.push({ kind: 'event', event })
+          return true
+        })
+        for (const hit of bots) items.push({ kind: 'bot', hit })
+        return { fresh, queued: this.ingestQueue.append(items) }
       })
-      for (const hit of bots) {
-        const item: QueuedItem = { kind: 'bot', hit }
-        const seq = s.enqueue.run(JSON.stringify(item)).lastInsertRowid
-        queued.push({ seq: Number(seq), item })
-      }
-      return stored
-    })()
-    return { fresh, queued }
+      .immediate()
   }
 
   async queueLength(): Promise<number> {
-    return this.statements.queueLength.get() as number
+    return this.ingestQueue.length()
   }
 
   async deadLetter(seq: number, reason: string, at: number): Promise<void> {
     const s = this.statements
-    this.db.transaction(() => {
-      const row = s.queuedOne.get(seq) as QueueRow | undefined
-      if (!row) return
-      // The whole item as JSON, readable without the queue's join (the raw row may go later).
-      let payload: string
-      try {
-        payload = JSON.stringify(queuedItemOf(row).item)
-      } catch {
-        payload = JSON.stringify({ seq, site_id: row.site_id, payload: row.payload })
-      }
-      s.toDeadLetter.run(seq, payload, reason, at)
-      s.unqueue.run(seq)
-    })()
+    this.db
+      .transaction(() => {
+        const removed = this.ingestQueue.remove(seq)
+        if (!removed) return
+        // The whole item as JSON, readable without the queue's join (the raw row may go later).
+        let payload: string
+        try {
+          payload = JSON.stringify(queuedItemOf(removed.item, removed.row, seq))
+        } catch {
+          payload = JSON.stringify({ seq, item: removed.item })
+        }
+        s.toDeadLetter.run(seq, payload, reason, at)
+      })
+      .immediate()
   }
 
   ingest<T>(work: (unit: IngestUnit) => Promise<T>): Promise<T> {
@@ -295,11 +255,11 @@ export class SqliteStore implements Store {
       // Reads see every write handed over before them.
       queued: async (limit) => {
         await this.written
-        return (s.queued.all(limit) as QueueRow[]).map(queuedItemOf)
+        return this.ingestQueue.read(limit)
       },
       queueHead: async () => {
         await this.written
-        return s.queueHead.get() as number | null
+        return this.ingestQueue.head()
       },
       sessionsFor: async (lookups: readonly SessionLookup[]) => {
         await this.written
@@ -515,7 +475,7 @@ export class SqliteStore implements Store {
     // the write lock long enough to make accepts wait (or time out) behind it.
     // An event still waiting for the roll-up (one sent late, with an old time) is kept until
     // it is rolled up: the queue holds only its key.
-    const oldestQueued = s.oldestQueuedEvent.get() as number | null
+    const oldestQueued = this.ingestQueue.oldestEvent()
     const cutoff = Math.min(
       policy.now - policy.eventTtlMs,
       oldestQueued ?? Number.POSITIVE_INFINITY,

@@ -6,6 +6,7 @@ import {
   type RollupDelta,
   type SessionState,
 } from '../../core/types.ts'
+import { IngestQueue } from './ingest-queue.ts'
 import { eventRowValues, INSERT_EVENT_SQL } from './queued-event.ts'
 import type { SpanRollups } from './span-rollups.ts'
 
@@ -84,6 +85,7 @@ export function unitRows(unit: {
  */
 export class UnitWriter {
   private readonly s
+  private readonly queue: IngestQueue
 
   constructor(
     private readonly db: Database.Database,
@@ -98,6 +100,7 @@ export class UnitWriter {
          ON CONFLICT (site_id, dim, bucket, value) DO UPDATE SET
          ${COUNTER_NAMES.map((n) => `${n} = ${n} + excluded.${n}`).join(', ')}`,
       )
+    this.queue = new IngestQueue(db)
     this.s = {
       logMarks: db.prepare('INSERT INTO visitor_mark_blocks (day, marks) VALUES (?, ?)'),
       upsertSession: db.prepare(
@@ -116,7 +119,6 @@ export class UnitWriter {
         `INSERT INTO counters_version (site_id, version) VALUES (?, 1)
          ON CONFLICT (site_id) DO UPDATE SET version = version + 1`,
       ),
-      retireQueue: db.prepare('DELETE FROM ingest_queue WHERE seq <= ?'),
     }
   }
 
@@ -137,7 +139,7 @@ export class UnitWriter {
       for (const site of new Set(unit.counters.map((row) => row[1]))) {
         s.bumpCountersVersion.run(site)
       }
-      if (unit.processedThrough !== undefined) s.retireQueue.run(unit.processedThrough)
+      if (unit.processedThrough !== undefined) this.queue.retire(unit.processedThrough)
       this.db.exec('COMMIT')
     } catch (error) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK')

@@ -1,0 +1,165 @@
+import type Database from 'better-sqlite3'
+import type { QueuedEntry, QueuedItem } from '../store.ts'
+import {
+  type BatchItem,
+  batchItemOf,
+  EVENT_COLUMNS,
+  type EventKey,
+  eventKeyOf,
+  queuedItemOf,
+  type StoredEventRow,
+} from './queued-event.ts'
+
+interface BatchRow {
+  first_seq: number
+  item_count: number
+  items: string
+}
+
+/**
+ * The roll-up's queue in SQLite (migration v10): one `ingest_batch` row per accept, holding its
+ * items as a JSON array, so an accept writes one queue row however many events it holds. An
+ * item's seq is its batch's first_seq plus its index; `ingest_cursor` holds the next seq (seqs
+ * only grow) and how far the roll-up has retired, which may end inside a batch. A batch row
+ * goes once every item in it is retired.
+ */
+export class IngestQueue {
+  private readonly s
+
+  constructor(db: Database.Database) {
+    this.s = {
+      nextSeq: db.prepare('SELECT next_seq FROM ingest_cursor WHERE id = 1').pluck(),
+      setNextSeq: db.prepare('UPDATE ingest_cursor SET next_seq = ? WHERE id = 1'),
+      retiredThrough: db.prepare('SELECT retired_through FROM ingest_cursor WHERE id = 1').pluck(),
+      setRetired: db.prepare(
+        'UPDATE ingest_cursor SET retired_through = max(retired_through, ?) WHERE id = 1',
+      ),
+      deleteRetired: db.prepare('DELETE FROM ingest_batch WHERE first_seq + item_count - 1 <= ?'),
+      append: db.prepare(
+        'INSERT INTO ingest_batch (first_seq, item_count, oldest, items) VALUES (?, ?, ?, ?)',
+      ),
+      // A few batches at a time: no other statement may run while one is iterated.
+      batchesFrom: db.prepare(
+        `SELECT first_seq, item_count, items FROM ingest_batch
+         WHERE first_seq >= ? ORDER BY first_seq LIMIT 4`,
+      ),
+      itemsWaiting: db.prepare('SELECT sum(item_count - dropped) FROM ingest_batch').pluck(),
+      batchOf: db.prepare(
+        `SELECT first_seq, item_count, items FROM ingest_batch
+         WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1`,
+      ),
+      rewrite: db.prepare(
+        'UPDATE ingest_batch SET items = ?, dropped = dropped + 1 WHERE first_seq = ?',
+      ),
+      deleteBatch: db.prepare('DELETE FROM ingest_batch WHERE first_seq = ?'),
+      oldest: db.prepare('SELECT min(oldest) FROM ingest_batch').pluck(),
+      eventRow: db.prepare(
+        `SELECT ${EVENT_COLUMNS.join(', ')} FROM events
+         WHERE site_id = ? AND timestamp = ? AND event_id = ?`,
+      ),
+    }
+  }
+
+  /**
+   * Queues the items as one batch; call inside the accept's write transaction (it reads and
+   * moves the seq counter).
+   */
+  append(items: readonly QueuedItem[]): QueuedEntry[] {
+    if (items.length === 0) return []
+    const first = this.s.nextSeq.get() as number
+    let oldest: number | null = null
+    for (const item of items) {
+      if (item.kind === 'event' && (oldest === null || item.event.timestamp < oldest)) {
+        oldest = item.event.timestamp
+      }
+    }
+    this.s.append.run(first, items.length, oldest, JSON.stringify(items.map(batchItemOf)))
+    this.s.setNextSeq.run(first + items.length)
+    return items.map((item, i) => ({ seq: first + i, item }))
+  }
+
+  /** The oldest `limit` items not retired, in seq order. */
+  read(limit: number): QueuedEntry[] {
+    const entries: QueuedEntry[] = []
+    if (limit <= 0) return entries
+    for (const [seq, item] of this.waiting()) {
+      const key = eventKeyOf(item)
+      const row = key ? this.eventRow(key) : undefined
+      entries.push({ seq, item: queuedItemOf(item, row, seq) })
+      if (entries.length >= limit) break
+    }
+    return entries
+  }
+
+  /** The seq of the oldest item not retired; null when nothing waits. */
+  head(): number | null {
+    for (const [seq] of this.waiting()) return seq
+    return null
+  }
+
+  length(): number {
+    const retired = this.s.retiredThrough.get() as number
+    let count = (this.s.itemsWaiting.get() as number | null) ?? 0
+    // Less what is retired of a batch the roll-up is part way through.
+    const partial = this.s.batchOf.get(retired) as BatchRow | undefined
+    if (partial && retired < partial.first_seq + partial.item_count - 1) {
+      const items = JSON.parse(partial.items) as BatchItem[]
+      count -= items.slice(0, retired - partial.first_seq + 1).filter((i) => i !== null).length
+    }
+    return count
+  }
+
+  /** The earliest event time any waiting batch holds (the sweep spares events from there). */
+  oldestEvent(): number | null {
+    return this.s.oldest.get() as number | null
+  }
+
+  /** Retires every item up to `seq`; call inside the roll-up's write transaction. */
+  retire(seq: number): void {
+    this.s.setRetired.run(seq)
+    this.s.deleteRetired.run(seq)
+  }
+
+  /**
+   * Takes one waiting item out of its batch (it becomes null there) and returns it, or
+   * undefined when no such item waits; call inside a write transaction.
+   */
+  remove(
+    seq: number,
+  ): { item: Exclude<BatchItem, null>; row: StoredEventRow | undefined } | undefined {
+    if (seq <= (this.s.retiredThrough.get() as number)) return undefined
+    const batch = this.s.batchOf.get(seq) as BatchRow | undefined
+    if (!batch || seq >= batch.first_seq + batch.item_count) return undefined
+    const items = JSON.parse(batch.items) as BatchItem[]
+    const item = items[seq - batch.first_seq]
+    if (!item) return undefined
+    items[seq - batch.first_seq] = null
+    if (items.every((left) => left === null)) this.s.deleteBatch.run(batch.first_seq)
+    else this.s.rewrite.run(JSON.stringify(items), batch.first_seq)
+    const key = eventKeyOf(item)
+    return { item, row: key ? this.eventRow(key) : undefined }
+  }
+
+  private eventRow(key: EventKey): StoredEventRow | undefined {
+    return this.s.eventRow.get(...key) as StoredEventRow | undefined
+  }
+
+  /** Waiting items in seq order, batch by batch (each parsed only when reached). */
+  private *waiting(): Generator<[number, Exclude<BatchItem, null>]> {
+    const retired = this.s.retiredThrough.get() as number
+    // From the batch holding the first seq after the retired ones (it may start before it).
+    let from = (this.s.batchOf.get(retired + 1) as BatchRow | undefined)?.first_seq ?? retired + 1
+    for (;;) {
+      const page = this.s.batchesFrom.all(from) as BatchRow[]
+      for (const batch of page) {
+        const items = JSON.parse(batch.items) as BatchItem[]
+        for (const [i, item] of items.entries()) {
+          const seq = batch.first_seq + i
+          if (item && seq > retired) yield [seq, item]
+        }
+        from = batch.first_seq + 1
+      }
+      if (page.length === 0) return
+    }
+  }
+}
