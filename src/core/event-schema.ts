@@ -1,33 +1,13 @@
 import { z } from 'zod'
-import { boundedMemo } from './bounded-memo.ts'
+import { quickEventFields } from './event-fields.ts'
+import { isHttpUrl, MAX_PROP_KEY, MAX_PROPS, MAX_TEXT, MAX_URL } from './event-limits.ts'
 import type { PropValue } from './types.ts'
-
-/** Limits of one event; generous for real pages, small enough to keep a row cheap. */
-const MAX_URL = 2048
-const MAX_TEXT = 512
-const MAX_PROPS = 30
-const MAX_PROP_KEY = 64
 
 /** Below this a timestamp is taken as epoch seconds (1e11 ms is 1973; 1e11 s is year 5138). */
 const SECONDS_THRESHOLD = 1e11
 export const MAX_FUTURE_MS = 5 * 60_000
 /** Older events are refused: their day's visitor salt is gone and their session long closed. */
 export const MAX_AGE_MS = 24 * 3_600_000
-
-/**
- * Pages repeat (a site's traffic names a few hundred URLs again and again), so the WHATWG
- * parse is remembered: it was 40% of validating an event.
- */
-const httpUrlCheck = boundedMemo(
-  4000,
-  (value: string) => value,
-  (value: string) => {
-    if (!URL.canParse(value)) return { ok: false }
-    const protocol = new URL(value).protocol
-    return { ok: protocol === 'http:' || protocol === 'https:' }
-  },
-)
-const isHttpUrl = (value: string) => httpUrlCheck(value).ok
 
 const httpUrl = z
   .string()
@@ -109,14 +89,19 @@ export function parseEventInput(
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return { ok: false, message: 'event must be a JSON object' }
   }
-  const result = EventInputSchema.safeParse(raw)
-  if (!result.success) {
-    const message = result.error.issues
-      .map((issue) => (issue.path.length ? `${issue.path.join('.')}: ` : '') + issue.message)
-      .join('; ')
-    return { ok: false, message }
+  // The schema decides, and words every rejection; the quick check only saves its cost for
+  // the common event it would accept as is (event-fields.ts).
+  let e = quickEventFields(raw as Record<string, unknown>)
+  if (!e) {
+    const result = EventInputSchema.safeParse(raw)
+    if (!result.success) {
+      const message = result.error.issues
+        .map((issue) => (issue.path.length ? `${issue.path.join('.')}: ` : '') + issue.message)
+        .join('; ')
+      return { ok: false, message }
+    }
+    e = result.data
   }
-  const e = result.data
   const timestamp = e.timestamp === undefined ? now : normalizeTimestamp(e.timestamp)
   if (timestamp > now + MAX_FUTURE_MS) {
     return { ok: false, message: 'timestamp: more than 5 minutes in the future' }

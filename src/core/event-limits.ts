@@ -1,0 +1,22 @@
+import { boundedMemo } from './bounded-memo.ts'
+
+/** Limits of one event; generous for real pages, small enough to keep a row cheap. */
+export const MAX_URL = 2048
+export const MAX_TEXT = 512
+export const MAX_PROPS = 30
+export const MAX_PROP_KEY = 64
+
+/**
+ * Pages repeat (a site's traffic names a few hundred URLs again and again), so the WHATWG
+ * parse is remembered: it was 40% of validating an event.
+ */
+const httpUrlCheck = boundedMemo(
+  4000,
+  (value: string) => value,
+  (value: string) => {
+    if (!URL.canParse(value)) return { ok: false }
+    const protocol = new URL(value).protocol
+    return { ok: protocol === 'http:' || protocol === 'https:' }
+  },
+)
+export const isHttpUrl = (value: string) => httpUrlCheck(value).ok
