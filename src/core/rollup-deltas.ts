@@ -3,8 +3,8 @@ import { isBounce, isInteraction, PAGE_VIEW } from './session-rules.ts'
 import {
   COUNTER_NAMES,
   type Counters,
-  type EnrichedEvent,
   type RollupDelta,
+  type RollupEvent,
   type RollupKey,
   type SessionState,
   type VisitorMark,
@@ -229,7 +229,7 @@ const ONE_VISITOR: Partial<Counters> = Object.freeze({ visitors: 1 })
 /** What one stored event adds: page views per page, custom events per name. */
 export function addEventContribution(
   acc: DeltaAccumulator,
-  event: EnrichedEvent,
+  event: RollupEvent,
   timezone: string,
 ): void {
   if (event.event_type === PAGE_VIEW) {
@@ -271,7 +271,7 @@ export function sessionDimensionValues(session: SessionState): Array<readonly [s
 }
 
 function candidate(
-  event: EnrichedEvent,
+  event: RollupEvent,
   day: string,
   timezone: string,
   dim: string,
@@ -300,7 +300,7 @@ function candidate(
  * visitors add up to the site's.
  */
 export function eventMarks(
-  event: EnrichedEvent,
+  event: RollupEvent,
   timezone: string,
   session: SessionState | undefined,
 ): MarkCandidate[] {

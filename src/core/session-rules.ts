@@ -1,4 +1,4 @@
-import type { Acquisition, EnrichedEvent, SessionState } from './types.ts'
+import type { Acquisition, RollupEvent, SessionState } from './types.ts'
 
 export const PAGE_VIEW = 'page_view'
 /** The tracker's "time spent on the page" ping: it lengthens a session but undoes no bounce. */
@@ -27,11 +27,11 @@ export interface SessionChange {
 export interface Sessionized {
   changes: SessionChange[]
   /** event_id → internal session id (events are unique per site by then). */
-  sessionOf: Map<EnrichedEvent, string>
+  sessionOf: Map<RollupEvent, string>
 }
 
 /** A session of one event. */
-export function startSession(event: EnrichedEvent, id: string): SessionState {
+export function startSession(event: RollupEvent, id: string): SessionState {
   return {
     id,
     site_id: event.site_id,
@@ -68,7 +68,7 @@ function takeEntry(session: SessionState, start: number, page: string, from: Acq
 }
 
 /** Folds one more event into a session, in whatever order events arrive. */
-export function extendSession(session: SessionState, event: EnrichedEvent): void {
+export function extendSession(session: SessionState, event: RollupEvent): void {
   // An earlier event arrived late: it is the real entry, with the real referrer.
   if (event.timestamp < session.start_time) takeEntry(session, event.timestamp, event.path, event)
   if (event.timestamp >= session.end_time) {
@@ -109,7 +109,7 @@ function withinTimeout(a: SessionState, b: SessionState, timeoutMs: number): boo
  * Events are taken in time order, so a batch may arrive shuffled.
  */
 export function sessionize(input: {
-  events: readonly EnrichedEvent[]
+  events: readonly RollupEvent[]
   existing: readonly SessionState[]
   timeoutMs: number
   newId: () => string
@@ -126,7 +126,7 @@ export function sessionize(input: {
     else byClient.set(key, [copy])
   }
 
-  const sessionOf = new Map<EnrichedEvent, string>()
+  const sessionOf = new Map<RollupEvent, string>()
   /** Merged-away session id → the session that absorbed it. */
   const mergedInto = new Map<string, string>()
   // A grown session may now reach a neighbour of the same client: the earlier one absorbs it.

@@ -46,6 +46,25 @@ export interface EnrichedEvent extends Acquisition, ClientInfo {
   engagement_ms: number | null
 }
 
+/**
+ * What the roll-up reads of an event: sessions, visitor marks and counters need nothing else.
+ * The accept thread hands the roll-up thread only these fields (about half of an event's
+ * bytes), so the copy costs less on both threads and the roll-up's backlog holds less memory.
+ */
+export type RollupEvent = Pick<
+  EnrichedEvent,
+  | 'site_id'
+  | 'timezone'
+  | 'client_session_id'
+  | 'timestamp'
+  | 'event_type'
+  | 'path'
+  | 'user_id'
+  | 'visitor_id'
+  | keyof Acquisition
+  | keyof ClientInfo
+>
+
 /** A session as stored; counters are recomputed from this state on every change. */
 export interface SessionState extends Acquisition, ClientInfo {
   id: string

@@ -1,5 +1,5 @@
 import { clientKey, sessionize } from '../core/session-rules.ts'
-import type { BotHit, EnrichedEvent } from '../core/types.ts'
+import type { BotHit, EnrichedEvent, RollupEvent } from '../core/types.ts'
 import type { SessionLookup, Store } from '../storage/store.ts'
 import { HotQueue } from './hot-queue.ts'
 import { unitDeltas } from './unit-deltas.ts'
@@ -12,7 +12,7 @@ export interface RollupOptions {
 }
 
 /** Session lookups: one per client session id, spanning the batch's events ± the timeout. */
-function lookupsFor(events: readonly EnrichedEvent[], timeoutMs: number): SessionLookup[] {
+function lookupsFor(events: readonly RollupEvent[], timeoutMs: number): SessionLookup[] {
   const byKey = new Map<string, SessionLookup>()
   for (const e of events) {
     const key = clientKey(e.site_id, e.client_session_id)
@@ -49,7 +49,7 @@ export async function rollUpQueued(
       (await unit.queued(limit))
     const last = queued.at(-1)
     if (!last) return 0
-    const events: EnrichedEvent[] = []
+    const events: RollupEvent[] = []
     const bots: BotHit[] = []
     for (const { item } of queued) {
       if (item.kind === 'event') events.push(item.event)

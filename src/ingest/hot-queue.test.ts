@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import type { QueuedEntry } from '../storage/store.ts'
-import { HotQueue } from './hot-queue.ts'
+import { enrichedEvent } from '../../test/support/enriched-event.ts'
+import { HotQueue, type RollupEntry, rollupEntryOf } from './hot-queue.ts'
 
-const entries = (from: number, to: number): QueuedEntry[] =>
+const entries = (from: number, to: number): RollupEntry[] =>
   Array.from({ length: to - from + 1 }, (_, i) => ({
     seq: from + i,
     item: { kind: 'bot', hit: { site_id: 's', timezone: 'UTC', timestamp: from + i } },
   }))
-const seqs = (taken: QueuedEntry[] | null) => taken?.map((e) => e.seq) ?? null
+const seqs = (taken: RollupEntry[] | null) => taken?.map((e) => e.seq) ?? null
 
 describe('HotQueue', () => {
   it('hands out entries in slices from the queue head, each once', () => {
@@ -57,5 +57,19 @@ describe('HotQueue', () => {
     expect(hot.size).toBe(2)
     expect(hot.take(null, 10)).toBeNull()
     expect(hot.size).toBe(0)
+  })
+
+  it('hands the roll-up an event without what only the raw row keeps', () => {
+    const event = enrichedEvent({ props: { plan: 'pro' }, engagement_ms: 1200 })
+    const { event_id, page_url, host, title, referrer, props, engagement_ms, ...rollup } = event
+    expect(rollupEntryOf({ seq: 7, item: { kind: 'event', event } })).toEqual({
+      seq: 7,
+      item: { kind: 'event', event: rollup },
+    })
+    const hit = { site_id: 's', timezone: 'UTC', timestamp: 1 }
+    expect(rollupEntryOf({ seq: 8, item: { kind: 'bot', hit } })).toEqual({
+      seq: 8,
+      item: { kind: 'bot', hit },
+    })
   })
 })

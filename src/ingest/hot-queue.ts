@@ -1,4 +1,42 @@
+import type { BotHit, RollupEvent } from '../core/types.ts'
 import type { QueuedEntry } from '../storage/store.ts'
+
+/** A queue entry as the roll-up needs it: its event cut to what the roll-up reads. */
+export interface RollupEntry {
+  seq: number
+  item: { kind: 'event'; event: RollupEvent } | { kind: 'bot'; hit: BotHit }
+}
+
+/** What the accept thread posts to the roll-up thread for one committed entry. */
+export function rollupEntryOf({ seq, item }: QueuedEntry): RollupEntry {
+  if (item.kind === 'bot') return { seq, item }
+  const e = item.event
+  return {
+    seq,
+    item: {
+      kind: 'event',
+      event: {
+        site_id: e.site_id,
+        timezone: e.timezone,
+        client_session_id: e.client_session_id,
+        timestamp: e.timestamp,
+        event_type: e.event_type,
+        path: e.path,
+        user_id: e.user_id,
+        visitor_id: e.visitor_id,
+        source: e.source,
+        channel: e.channel,
+        utm_source: e.utm_source,
+        utm_medium: e.utm_medium,
+        utm_campaign: e.utm_campaign,
+        browser: e.browser,
+        os: e.os,
+        device: e.device,
+        country: e.country,
+      },
+    },
+  }
+}
 
 /**
  * The queue entries an accept just committed, handed to the roll-up in memory so it does not
@@ -11,7 +49,7 @@ import type { QueuedEntry } from '../storage/store.ts'
  * already rolled up are dropped when the head moves past them.
  */
 export class HotQueue {
-  private entries: QueuedEntry[] = []
+  private entries: RollupEntry[] = []
 
   /**
    * @param capacity entries held at most. It must absorb what arrives during one slow roll-up
@@ -30,7 +68,7 @@ export class HotQueue {
    * (a handover was missed) or do not fit are left to the table path; what is held stays good
    * for the next slices, and new entries are taken again once memory has drained.
    */
-  push(entries: readonly QueuedEntry[]): void {
+  push(entries: readonly RollupEntry[]): void {
     const first = entries[0]
     if (!first) return
     const last = this.entries.at(-1)
@@ -43,19 +81,19 @@ export class HotQueue {
    * Up to `limit` entries starting exactly at the queue's head seq, removed from memory; null
    * when memory does not hold the head, and the table must be read.
    */
-  take(head: number | null, limit: number): QueuedEntry[] | null {
+  take(head: number | null, limit: number): RollupEntry[] | null {
     if (head === null) {
       this.entries = []
       return null
     }
     let start = 0
-    while (start < this.entries.length && (this.entries[start] as QueuedEntry).seq < head) start++
+    while (start < this.entries.length && (this.entries[start] as RollupEntry).seq < head) start++
     if (start > 0) this.entries.splice(0, start)
     if (this.entries[0]?.seq !== head) return null
     let end = 1
     while (
       end < Math.min(limit, this.entries.length) &&
-      (this.entries[end] as QueuedEntry).seq === head + end
+      (this.entries[end] as RollupEntry).seq === head + end
     ) {
       end++
     }

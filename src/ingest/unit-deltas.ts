@@ -6,12 +6,12 @@ import {
   eventMarks,
   type MarkCandidate,
 } from '../core/rollup-deltas.ts'
-import type { BotHit, EnrichedEvent, RollupDelta, SessionState } from '../core/types.ts'
+import type { BotHit, RollupDelta, RollupEvent, SessionState } from '../core/types.ts'
 import type { IngestUnit } from '../storage/store.ts'
 
 /** An event to count, with the session it now belongs to. */
 export interface CountedEvent {
-  event: EnrichedEvent
+  event: RollupEvent
   session: SessionState | undefined
 }
 

@@ -1,10 +1,9 @@
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads'
 import { createLogger } from '../log/logger.ts'
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
-import type { QueuedEntry } from '../storage/store.ts'
 import { acceptGroup } from './accept-group.ts'
 import { rollupOptions } from './event-writer.ts'
-import { HotQueue } from './hot-queue.ts'
+import { HotQueue, type RollupEntry, rollupEntryOf } from './hot-queue.ts'
 import { RollupStage } from './rollup-stage.ts'
 import type {
   AcceptOutcome,
@@ -35,7 +34,7 @@ const rollups =
     : undefined
 /** accept: where committed queue entries go. rollup: where they come from. */
 let handoff: MessagePort | undefined
-const accepting = acceptGroup(store, (queued) => handoff?.postMessage(queued))
+const accepting = acceptGroup(store, (queued) => handoff?.postMessage(queued.map(rollupEntryOf)))
 // Whatever a previous run accepted but did not roll up yet (a crash, a restart).
 rollups?.poke()
 // Accepts wake the roll-up through the hand-over channel; this catches anything accepted while
@@ -62,7 +61,7 @@ async function answer(call: WriterCall): Promise<WriterResults[keyof WriterResul
       handoff = call.port
       if (rollups) {
         const stage = rollups
-        handoff.on('message', (entries: QueuedEntry[]) => {
+        handoff.on('message', (entries: RollupEntry[]) => {
           hot.push(entries)
           stage.poke()
         })
