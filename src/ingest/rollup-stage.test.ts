@@ -49,4 +49,46 @@ describe('roll-up stage', () => {
     expect(pageviews).toBe(2)
     await store.close()
   })
+
+  it('runs again as soon as a run that outlasted the interval ends, if more was queued', async () => {
+    const store = new SqliteStore({ file: join(dir.path, 'x.db') })
+    const at = Date.UTC(2026, 0, 15, 10)
+    // The first roll-up unit is held for longer than the interval before it finishes.
+    let release = () => {}
+    const held = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let entered = () => {}
+    const firstDone = new Promise<void>((resolve) => {
+      entered = resolve
+    })
+    const ingest = store.ingest.bind(store)
+    let units = 0
+    store.ingest = async (work) => {
+      const result = await ingest(work)
+      if (units++ === 0) {
+        entered()
+        await held
+      }
+      return result
+    }
+    const stage = new RollupStage(store, rollupOptions(30 * 60_000), createLogger('silent'), {
+      intervalMs: 300,
+    })
+    await store.accept([enrichedEvent({ event_id: 'first', timestamp: at })], [])
+    stage.poke()
+    await firstDone
+    const firstRunAt = Date.now()
+    // Queued while the first run is busy.
+    await store.accept([enrichedEvent({ event_id: 'second', timestamp: at + 1 })], [])
+    stage.poke()
+    expect(await store.queueLength()).toBe(1)
+    await new Promise((resolve) => setTimeout(resolve, 350 - (Date.now() - firstRunAt)))
+    release()
+    // More than an interval has passed since the first run started: no further wait.
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(await store.queueLength()).toBe(0)
+    stage.close()
+    await store.close()
+  })
 })
