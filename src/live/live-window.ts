@@ -64,17 +64,25 @@ class SiteWindow {
   add(e: LiveEvent, now: number): void {
     if (now - e.timestamp < ACTIVE_VISITOR_MS) {
       const known = this.visitors.get(e.visitor_id)
-      // Out-of-order arrivals: only an event at least as late as the known one moves the visitor.
-      if (!known || e.timestamp >= known.last) {
+      if (!known) {
         this.visitors.set(e.visitor_id, {
           last: e.timestamp,
           path: e.path,
-          // Within a visit, later pages are self-referrals ("Direct"): keep where they came from.
-          source: known && e.source === 'Direct' ? known.source : e.source,
+          source: e.source,
           country: e.country,
           device: e.device,
           session_id: e.session_id,
         })
+      } else if (e.timestamp >= known.last) {
+        // Out-of-order arrivals: only an event at least as late as the known one moves the
+        // visitor. Updated in place: an object per event was garbage kept until the next one.
+        known.last = e.timestamp
+        known.path = e.path
+        // Within a visit, later pages are self-referrals ("Direct"): keep where they came from.
+        if (e.source !== 'Direct') known.source = e.source
+        known.country = e.country
+        known.device = e.device
+        known.session_id = e.session_id
       }
     }
     if (now - e.timestamp < ACTIVE_SESSION_MS) {
