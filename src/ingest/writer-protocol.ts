@@ -10,6 +10,7 @@ export interface WriterSetup {
    */
   role: 'accept' | 'rollup'
   file: string
+  /** SQLITE_SYNCHRONOUS, for the accept thread's commits (the roll-up's are NORMAL). */
   synchronous: 'FULL' | 'NORMAL'
   sessionTimeoutMs: number
   logLevel: string
