@@ -26,12 +26,17 @@ function storedIds(file: string): string[] {
   }
 }
 
+/** A group over a fresh store, and what it hands over, commit by commit. */
+function open() {
+  const file = join(dir.path, 'x.db')
+  const store = new SqliteStore({ file })
+  const handed: QueuedEntry[][] = []
+  return { file, store, handed, group: acceptGroup(store, (queued) => handed.push(queued)) }
+}
+
 describe('accept thread group commit', () => {
   it('commits the requests of one turn together and answers each with its own events', async () => {
-    const file = join(dir.path, 'x.db')
-    const store = new SqliteStore({ file })
-    const handed: QueuedEntry[][] = []
-    const group = acceptGroup(store, (queued) => handed.push(queued))
+    const { file, store, handed, group } = open()
     const bot = { site_id: 'site-a', timezone: 'UTC', timestamp: AT }
 
     const answers = await Promise.all([
@@ -59,10 +64,7 @@ describe('accept thread group commit', () => {
   })
 
   it('fails a request whose events cannot be stored alone, and stores its neighbours', async () => {
-    const file = join(dir.path, 'x.db')
-    const store = new SqliteStore({ file })
-    const handed: QueuedEntry[][] = []
-    const group = acceptGroup(store, (queued) => handed.push(queued))
+    const { file, store, handed, group } = open()
     // SQLite cannot bind an object: this request's commit fails however often it is retried.
     const broken = enrichedEvent({ event_id: 'broken', title: {} as unknown as string })
 
@@ -83,10 +85,7 @@ describe('accept thread group commit', () => {
   })
 
   it('commits what was submitted in one turn together, and later submissions in the next', async () => {
-    const file = join(dir.path, 'x.db')
-    const store = new SqliteStore({ file })
-    const handed: QueuedEntry[][] = []
-    const group = acceptGroup(store, (queued) => handed.push(queued))
+    const { store, handed, group } = open()
 
     const first = group.submit([request(enrichedEvent({ event_id: 'first', timestamp: AT }))])
     // The next turn: the first commit has run; these three go together into a second one.
