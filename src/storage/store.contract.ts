@@ -703,6 +703,21 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(total(days, 'pageviews')).toBe(2)
       })
 
+      it('keeps an expired event until it is rolled up, then sweeps it', async () => {
+        // Accepted but not rolled up yet (a late event, or a roll-up that is behind).
+        await store.accept([enrichedEvent({ event_id: 'late', timestamp: T0 })], [])
+        const policy = { now: T0 + 60 * 60 * MIN, eventTtlMs: 24 * 60 * MIN }
+        expect((await store.sweep(policy)).events).toBe(0)
+        const queued = await store.ingest((unit) => unit.queued(10))
+        expect(queued.map((q) => q.item.kind === 'event' && q.item.event.event_id)).toEqual([
+          'late',
+        ])
+        await store.ingest((unit) =>
+          unit.write({ sessions: [], deltas: [], processedThrough: queued[0]?.seq as number }),
+        )
+        expect((await store.sweep(policy)).events).toBe(1)
+      })
+
       it('answers health checks', async () => {
         await expect(store.health()).resolves.toBeUndefined()
       })
