@@ -9,7 +9,7 @@ import type { AcceptRequest } from './writer-protocol.ts'
  * memory for one turn of its loop instead of for a commit (its garbage dies young there).
  *
  * Each request resolves with, per event, whether it was new; `handOver` gets the queue entries
- * of each commit (for the roll-up thread). A request whose events fail the commit is retried
+ * of each commit (for the roll-up thread) and must not throw: the commit is done by then. A request whose events fail the commit is retried
  * alone, so it fails without failing the requests it was grouped with.
  */
 export function acceptGroup(

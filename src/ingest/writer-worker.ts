@@ -41,7 +41,14 @@ const rollups =
     : undefined
 /** accept: where committed queue entries go. rollup: where they come from. */
 let handoff: MessagePort | undefined
-const accepting = acceptGroup(store, (queued) => handoff?.postMessage(queued.map(rollupEntryOf)))
+const accepting = acceptGroup(store, (queued) => {
+  try {
+    handoff?.postMessage(queued.map(rollupEntryOf))
+  } catch (error) {
+    // Committed already: the roll-up finds these entries in the queue table instead.
+    logger.error({ err: error }, 'hand-over to the roll-up failed')
+  }
+})
 // Whatever a previous run accepted but did not roll up yet (a crash, a restart).
 rollups?.poke()
 // Accepts wake the roll-up through the hand-over channel; this catches anything accepted while
