@@ -9,8 +9,9 @@ import type { AcceptRequest } from './writer-protocol.ts'
  * memory for one turn of its loop instead of for a commit (its garbage dies young there).
  *
  * Each request resolves with, per event, whether it was new; `handOver` gets the queue entries
- * of each commit (for the roll-up thread) and must not throw: the commit is done by then. A request whose events fail the commit is retried
- * alone, so it fails without failing the requests it was grouped with.
+ * of each commit (for the roll-up thread) and must not throw: the commit is done by then. A
+ * request whose events fail the commit is retried alone, so it fails without failing the
+ * requests it was grouped with.
  */
 export function acceptGroup(
   store: Store,
@@ -18,9 +19,10 @@ export function acceptGroup(
 ): GroupCommit<AcceptRequest, boolean[]> {
   return new GroupCommit<AcceptRequest, boolean[]>(
     async (requests) => {
-      const events = requests.length === 1 ? requests[0]?.events : requests.flatMap((r) => r.events)
-      const bots = requests.length === 1 ? requests[0]?.bots : requests.flatMap((r) => r.bots)
-      const { fresh, queued } = await store.accept(events ?? [], bots ?? [])
+      const { fresh, queued } = await store.accept(
+        requests.flatMap((r) => r.events),
+        requests.flatMap((r) => r.bots),
+      )
       handOver(queued)
       let offset = 0
       return requests.map((request) => {

@@ -116,7 +116,8 @@ export class Collector {
       }
     }
     result.bots = bots.length
-    // The writer copies the events now; only the live view's smaller copy waits.
+    // The writer copies the events out by the end of this turn; only the live view's smaller
+    // copy waits for the commit.
     return this.whenCommitted(this.writer.accept(events, bots), events.map(liveEventOf), result)
   }
 

@@ -60,6 +60,7 @@ export class RollupStage {
         this.timer = null
         void this.start()
       },
+      // Never longer than an interval, even if the clock was set back since the last start.
       Math.min(wait, this.intervalMs),
     )
     this.timer.unref()

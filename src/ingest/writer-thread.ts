@@ -152,7 +152,7 @@ export class WriterThreads implements EventWriter {
 
   /**
    * Posted at the end of this turn with the turn's other requests: one message instead of one
-   * per request, and the events are copied out of this thread's memory right away rather than
+   * per request, and the events leave this thread's memory within the turn rather than being
    * kept until their commit. The accept thread groups them into its next commit
    * (accept-group.ts) and hands the new queue entries to the roll-up thread, which wakes up.
    */

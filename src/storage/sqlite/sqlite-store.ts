@@ -102,7 +102,7 @@ export class SqliteStore implements Store {
     this.statements = this.prepare()
     this.ingestQueue = new IngestQueue(this.db)
     this.spans = new SpanRollups(this.db)
-    this.writer = new UnitWriter(this.db, this.spans)
+    this.writer = new UnitWriter(this.db, this.spans, this.ingestQueue)
     this.writeThread = options.writeThread ? new WriteThread(options) : undefined
   }
 

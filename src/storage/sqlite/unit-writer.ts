@@ -85,12 +85,13 @@ export function unitRows(unit: {
  */
 export class UnitWriter {
   private readonly s
-  private readonly queue: IngestQueue
 
   constructor(
     private readonly db: Database.Database,
     /** Kept exact in the same transaction as the base rows (span-rollups.ts). */
     private readonly spans: SpanRollups,
+    /** The connection's queue, retired in the same transaction (the store passes its own). */
+    private readonly queue: IngestQueue = new IngestQueue(db),
   ) {
     const counterUpsert = (table: string) =>
       db.prepare(
@@ -100,7 +101,6 @@ export class UnitWriter {
          ON CONFLICT (site_id, dim, bucket, value) DO UPDATE SET
          ${COUNTER_NAMES.map((n) => `${n} = ${n} + excluded.${n}`).join(', ')}`,
       )
-    this.queue = new IngestQueue(db)
     this.s = {
       logMarks: db.prepare('INSERT INTO visitor_mark_blocks (day, marks) VALUES (?, ?)'),
       upsertSession: db.prepare(
