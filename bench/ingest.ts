@@ -47,6 +47,9 @@ const GLOBAL_LIMIT_MS = 6 * 60_000
  */
 const ONLY = process.env.BENCH_ONLY
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF
+/** Node flags to try on the server beside npm start's (`BENCH_NODE_FLAGS="--flag …"`); a
+ * recorded run names them in its environment. */
+const EXTRA_NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)
 const RSS_SAMPLE_MS = 500
 
 const TARGETS = { singleEventRps: 4000, batchEventsPerS: 40_000, maxRssMb: 200 } as const
@@ -114,7 +117,8 @@ async function startServer(kind: Scenario['server']): Promise<ServerProcess> {
   const logFile = join(dir, 'stdout.log')
   const logFd = openSync(logFile, 'w')
   const profile = CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF_DIR] : []
-  const child = spawn(process.execPath, [...profile, ...entry], {
+  const extra = kind === 'liveinsight' ? EXTRA_NODE_FLAGS : []
+  const child = spawn(process.execPath, [...profile, ...extra, ...entry], {
     cwd: dir,
     env: {
       ...process.env,
@@ -541,6 +545,7 @@ async function main(): Promise<void> {
       log_level: 'info (stdout to a file)',
       sqlite_synchronous: 'FULL',
       load_generator: 'autocannon 8, in the bench process',
+      ...(EXTRA_NODE_FLAGS.length ? { extra_node_flags: EXTRA_NODE_FLAGS.join(' ') } : {}),
     },
     scenarios: { single_event: single, batch_20: batch },
     baseline_hono_rps: baseline.requests_per_s,

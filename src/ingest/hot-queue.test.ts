@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { enrichedEvent } from '../../test/support/enriched-event.ts'
-import { HotQueue, type RollupEntry, rollupEntryOf } from './hot-queue.ts'
+import { HotQueue, hotChunkOf, type RollupEntry, rollupEntryOf } from './hot-queue.ts'
 
 const entries = (from: number, to: number): RollupEntry[] =>
   Array.from({ length: to - from + 1 }, (_, i) => ({
@@ -57,6 +57,33 @@ describe('HotQueue', () => {
     expect(hot.size).toBe(2)
     expect(hot.take(null, 10)).toBeNull()
     expect(hot.size).toBe(0)
+  })
+
+  it('takes packed commits across slices, part of a commit at a time', () => {
+    const hot = new HotQueue()
+    const chunk = (from: number, to: number) => hotChunkOf(entries(from, to)) ?? expect.fail()
+    hot.pushChunk(chunk(1, 4))
+    hot.pushChunk(chunk(5, 6))
+    hot.pushChunk(chunk(9, 10)) // 7 and 8 never arrived: left to the table path
+    expect(hot.size).toBe(6)
+    expect(hot.take(1, 3)).toEqual(entries(1, 3))
+    expect(seqs(hot.take(4, 2))).toEqual([4, 5])
+    expect(seqs(hot.take(6, 10))).toEqual([6])
+    expect(hot.take(7, 10)).toBeNull()
+    // The table path rolled up part of a commit held in memory: memory goes on from the head.
+    hot.pushChunk(chunk(7, 9))
+    expect(seqs(hot.take(8, 10))).toEqual([8, 9])
+  })
+
+  it('packs an event losslessly, nulls included', () => {
+    const event = rollupEntryOf({
+      seq: 3,
+      item: { kind: 'event', event: enrichedEvent({ user_id: null, utm_campaign: '' }) },
+    })
+    const hot = new HotQueue()
+    hot.pushChunk(hotChunkOf([event]) ?? expect.fail())
+    expect(hot.take(3, 1)).toEqual([event])
+    expect(hotChunkOf([])).toBeUndefined()
   })
 
   it('hands the roll-up an event without what only the raw row keeps', () => {

@@ -3,7 +3,7 @@ import { createLogger } from '../log/logger.ts'
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
 import { acceptGroup } from './accept-group.ts'
 import { rollupOptions } from './event-writer.ts'
-import { HotQueue, type RollupEntry, rollupEntryOf } from './hot-queue.ts'
+import { type HotChunk, HotQueue, hotChunkOf, rollupEntryOf } from './hot-queue.ts'
 import { RollupStage } from './rollup-stage.ts'
 import type {
   AcceptOutcome,
@@ -43,7 +43,8 @@ const rollups =
 let handoff: MessagePort | undefined
 const accepting = acceptGroup(store, (queued) => {
   try {
-    handoff?.postMessage(queued.map(rollupEntryOf))
+    const chunk = hotChunkOf(queued.map(rollupEntryOf))
+    if (chunk) handoff?.postMessage(chunk)
   } catch (error) {
     // Committed already: the roll-up finds these entries in the queue table instead.
     logger.error({ err: error }, 'hand-over to the roll-up failed')
@@ -75,8 +76,8 @@ async function answer(call: WriterCall): Promise<WriterResults[keyof WriterResul
       handoff = call.port
       if (rollups) {
         const stage = rollups
-        handoff.on('message', (entries: RollupEntry[]) => {
-          hot.push(entries)
+        handoff.on('message', (chunk: HotChunk) => {
+          hot.pushChunk(chunk)
           stage.poke()
         })
       }
