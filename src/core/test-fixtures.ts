@@ -1,5 +1,5 @@
 /** Typed builders for core unit tests: a plausible default, overridden field by field. */
-import type { EnrichedEvent, SessionState } from './types.ts'
+import type { EnrichedEvent, SessionState, Site } from './types.ts'
 
 export const MINUTE_MS = 60_000
 
@@ -7,6 +7,18 @@ export const MINUTE_MS = 60_000
 export const T0 = Date.parse('2026-01-01T10:00:00.000Z')
 
 let eventSeq = 0
+
+export function makeSite(overrides: Partial<Site> = {}): Site {
+  return {
+    id: 'site-a',
+    name: 'Site A',
+    domain: 'example.com',
+    timezone: 'UTC',
+    api_key: 'key-site-a-0123456789',
+    created_at: T0,
+    ...overrides,
+  }
+}
 
 export function makeEvent(overrides: Partial<EnrichedEvent> = {}): EnrichedEvent {
   eventSeq += 1

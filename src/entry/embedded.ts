@@ -59,11 +59,7 @@ export async function startEmbedded(
     },
     logger,
   )
-  const collector = new Collector(store, {
-    writer,
-    ...(options.now ? { now: options.now } : {}),
-    logger,
-  })
+  const collector = new Collector({ writer, ...(options.now ? { now: options.now } : {}) })
   const now = options.now ?? Date.now
   const { auth, generatedPassword } = await createDashboardAuth(store, {
     adminPassword: config.ADMIN_PASSWORD,

@@ -3,10 +3,13 @@ import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { enrichedEvent } from '../../test/support/enriched-event.ts'
 import { tempDir } from '../../test/support/temp-dir.ts'
+import { makeSite } from '../core/test-fixtures.ts'
 import type { EnrichedEvent } from '../core/types.ts'
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
-import type { QueuedEntry } from '../storage/store.ts'
-import { acceptGroup } from './accept-group.ts'
+import type { LiveEvent, QueuedEntry } from '../storage/store.ts'
+import { acceptGroup, acceptRequest } from './accept-group.ts'
+import { RequestPreparer } from './prepare-request.ts'
+import { SaltCache } from './salt-cache.ts'
 
 const dir = tempDir()
 afterEach(() => dir.remove())
@@ -97,6 +100,71 @@ describe('accept thread group commit', () => {
     await group.drain()
 
     expect(handed.map((queued) => queued.length)).toEqual([1, 3])
+    await store.close()
+  })
+})
+
+describe('accepting one request from its body text', () => {
+  const CHROME =
+    'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
+  const page = (id: string, timestamp = AT) => ({
+    type: 'page_view',
+    url: 'https://example.com/pricing',
+    event_id: id,
+    timestamp,
+  })
+  const ingest = (body: unknown, userAgent = CHROME) => ({
+    site: makeSite(),
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    request: { ip: '203.0.113.9', userAgent, country: 'DE' },
+    receivedAt: AT,
+  })
+
+  function openAcceptor() {
+    const opened = open()
+    const preparer = new RequestPreparer(new SaltCache(opened.store))
+    return {
+      ...opened,
+      accept: (body: unknown, userAgent?: string) =>
+        acceptRequest(ingest(body, userAgent), preparer, opened.group),
+    }
+  }
+
+  it('stores the valid events, lists the rest, and gives the live view only new ones', async () => {
+    const { file, store, accept } = openAcceptor()
+    await accept({ events: [page('a')] })
+
+    const outcome = await accept({
+      events: [page('a'), { type: 'page_view', url: '/relative' }, page('b', AT + 1000)],
+    })
+
+    if (!('result' in outcome)) throw new Error(`expected a result: ${JSON.stringify(outcome)}`)
+    expect(outcome.result).toEqual({
+      accepted: 2,
+      duplicates: 1,
+      bots: 0,
+      rejected: [{ index: 1, message: expect.stringMatching(/url/) }],
+    })
+    const live = JSON.parse(outcome.live) as LiveEvent[]
+    expect(live.map((e) => [e.site_id, e.path, e.timestamp, e.browser])).toEqual([
+      ['site-a', '/pricing', AT + 1000, 'Chrome'],
+    ])
+    expect(storedIds(file)).toEqual(['a', 'b'])
+    await store.close()
+  })
+
+  it('refuses a body as a whole, and counts a bot without storing or showing it', async () => {
+    const { file, store, accept } = openAcceptor()
+
+    expect(await accept('{"events": [')).toEqual({ invalid: 'body is not valid JSON' })
+    expect(await accept({ events: {} })).toEqual({ invalid: 'events must be an array' })
+    expect(await accept([])).toEqual({ invalid: 'events must hold at least 1 event' })
+    const many = Array.from({ length: 101 }, (_, i) => page(`p${i}`))
+    expect(await accept(many)).toEqual({ invalid: 'events must hold at most 100 events' })
+
+    const bot = await accept([page('crawl')], 'Googlebot/2.1 (+http://www.google.com/bot.html)')
+    expect(bot).toEqual({ result: { accepted: 1, duplicates: 0, bots: 1, rejected: [] }, live: '' })
+    expect(storedIds(file)).toEqual([])
     await store.close()
   })
 })

@@ -1,12 +1,47 @@
-import type { QueuedEntry, Store } from '../storage/store.ts'
+import type { BotHit, EnrichedEvent } from '../core/types.ts'
+import type { LiveEvent, QueuedEntry, Store } from '../storage/store.ts'
 import { GroupCommit } from './group-commit.ts'
-import type { AcceptRequest } from './writer-protocol.ts'
+import type {
+  IngestRequest,
+  PreparedRequest,
+  Rejection,
+  RequestPreparer,
+} from './prepare-request.ts'
+
+/** What one request has the accept thread store. */
+export interface StoreRequest {
+  events: readonly EnrichedEvent[]
+  bots: readonly BotHit[]
+}
+
+export interface CollectResult {
+  /** Events acknowledged: stored now, already stored (repeated event_id), or bot hits. */
+  accepted: number
+  duplicates: number
+  bots: number
+  rejected: Rejection[]
+}
+
+/**
+ * How a request ended on the accept thread: stored (with the live view's copy of the events
+ * that were new, as JSON text of `LiveEvent[]`, '' for none), refused as a whole (a 400 with
+ * this message), or not stored (a 503).
+ *
+ * The live copy is text because a whole turn's outcomes arrive in one message: as objects
+ * they were all alive at once, and a collection in the middle of answering them copied them
+ * and promoted them (the HTTP thread's promoted bytes per event doubled). Text is one object
+ * each, parsed by the request it belongs to just before the live view takes it.
+ */
+export type AcceptOutcome =
+  | { result: CollectResult; live: string }
+  | { invalid: string }
+  | { error: string }
 
 /**
  * The accept thread's group commit. The HTTP thread posts each turn's requests at once and
- * goes on validating; everything that arrived while the last transaction ran is committed in
- * the next one. So validating and committing overlap, and an event waits in the HTTP thread's
- * memory for one turn of its loop instead of for a commit (its garbage dies young there).
+ * goes on reading; everything that arrived while the last transaction ran is committed in
+ * the next one. So reading and committing overlap, and a request waits in the HTTP thread's
+ * memory as its body text only.
  *
  * Each request resolves with, per event, whether it was new; `handOver` gets the queue entries
  * of each commit (for the roll-up thread) and must not throw: the commit is done by then. A
@@ -16,8 +51,8 @@ import type { AcceptRequest } from './writer-protocol.ts'
 export function acceptGroup(
   store: Store,
   handOver: (queued: QueuedEntry[]) => void,
-): GroupCommit<AcceptRequest, boolean[]> {
-  return new GroupCommit<AcceptRequest, boolean[]>(
+): GroupCommit<StoreRequest, boolean[]> {
+  return new GroupCommit<StoreRequest, boolean[]>(
     async (requests) => {
       const { fresh, queued } = await store.accept(
         requests.flatMap((r) => r.events),
@@ -38,4 +73,56 @@ export function acceptGroup(
       sizeOf: (request) => request.events.length + request.bots.length,
     },
   )
+}
+
+/**
+ * One request from body text to outcome: prepared, then stored in the group's next commit.
+ * Requests prepared in the same turn share that commit (preparing is synchronous but once a
+ * day, when a salt is read).
+ */
+export async function acceptRequest(
+  ingest: IngestRequest,
+  preparer: RequestPreparer,
+  group: GroupCommit<StoreRequest, boolean[]>,
+): Promise<AcceptOutcome> {
+  let prepared: PreparedRequest
+  try {
+    prepared = await preparer.prepare(ingest)
+  } catch (error) {
+    return { error: `preparing the events failed: ${messageOf(error)}` }
+  }
+  if (!prepared.ok) return { invalid: prepared.message }
+  const { events, bots, rejected, valid } = prepared
+  const result: CollectResult = { accepted: valid, duplicates: 0, bots: bots.length, rejected }
+  if (events.length === 0 && bots.length === 0) return { result, live: '' }
+  let fresh: boolean[]
+  try {
+    fresh = (await group.submit([{ events, bots }]))[0] ?? []
+  } catch (error) {
+    return { error: messageOf(error) }
+  }
+  const live: LiveEvent[] = []
+  for (const [i, event] of events.entries()) if (fresh[i]) live.push(liveEventOf(event))
+  result.duplicates = events.length - live.length
+  return { result, live: live.length > 0 ? JSON.stringify(live) : '' }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+function liveEventOf(e: EnrichedEvent): LiveEvent {
+  return {
+    site_id: e.site_id,
+    session_id: e.client_session_id,
+    visitor_id: e.visitor_id,
+    timestamp: e.timestamp,
+    event_type: e.event_type,
+    path: e.path,
+    title: e.title,
+    source: e.source,
+    country: e.country,
+    device: e.device,
+    browser: e.browser,
+  }
 }

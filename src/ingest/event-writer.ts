@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import type { BotHit, EnrichedEvent } from '../core/types.ts'
 import type { SweepPolicy, SweepResult } from '../storage/store.ts'
+import type { AcceptOutcome } from './accept-group.ts'
 import type { RollupOptions } from './commit-events.ts'
+import type { IngestRequest } from './prepare-request.ts'
 
 /**
  * Where the collector's writes go: stage 1 (accept) on the request path, stage 2 (roll-up)
@@ -9,8 +10,11 @@ import type { RollupOptions } from './commit-events.ts'
  * (writer-thread.ts) so commits, fsyncs and roll-ups never stall the thread answering HTTP.
  */
 export interface EventWriter {
-  /** Durably stores new events and bot hits; per event, whether it was new. */
-  accept(events: readonly EnrichedEvent[], bots: readonly BotHit[]): Promise<boolean[]>
+  /**
+   * Prepares one request's events and durably stores the new ones and its bot hits; the
+   * outcome comes once they are committed.
+   */
+  accept(request: IngestRequest): Promise<AcceptOutcome>
   /** Resolves once everything accepted so far is rolled up into sessions and counters. */
   settle(): Promise<void>
   sweep(policy: SweepPolicy): Promise<SweepResult>

@@ -1,6 +1,7 @@
 import type { MessagePort } from 'node:worker_threads'
-import type { BotHit, EnrichedEvent } from '../core/types.ts'
 import type { SweepPolicy, SweepResult } from '../storage/store.ts'
+import type { AcceptOutcome } from './accept-group.ts'
+import type { IngestRequest } from './prepare-request.ts'
 
 /** What a writer thread is started with. */
 export interface WriterSetup {
@@ -16,23 +17,15 @@ export interface WriterSetup {
   logLevel: string
 }
 
-/** What one HTTP request has the accept thread store. */
-export interface AcceptRequest {
-  events: readonly EnrichedEvent[]
-  bots: readonly BotHit[]
-}
-
-/** Per request of an `accept` call: per event whether it was new, or why nothing was stored. */
-export type AcceptOutcome = { fresh: boolean[] } | { error: string }
-
 /** Calls from the HTTP thread to the writer thread; each is answered once, by id. */
 export type WriterCall =
   /**
-   * The requests the HTTP thread handled in one turn of its event loop. The accept thread
-   * commits them together with whatever else arrived while its last commit ran (group commit),
-   * and a request that fails on its own fails alone.
+   * The requests the HTTP thread received in one turn of its event loop, as body text. The
+   * accept thread parses, validates and enriches them (prepare-request.ts) and commits them
+   * together with whatever else arrived while its last commit ran (group commit); a request
+   * that fails on its own fails alone.
    */
-  | { id: number; op: 'accept'; requests: readonly AcceptRequest[] }
+  | { id: number; op: 'accept'; requests: readonly IngestRequest[] }
   /**
    * The two ends of a channel from the accept thread to the roll-up thread: after each commit
    * the accept thread posts the queue entries it added (`RollupEntry[]`), and the roll-up

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { enrichedEvent } from '../../test/support/enriched-event.ts'
+import { makeSite } from '../core/test-fixtures.ts'
 import { createLogger } from '../log/logger.ts'
 import { WorkerClient } from './writer-thread.ts'
 
@@ -15,7 +15,8 @@ const setup = {
 describe('writer thread client', () => {
   it('fails the calls of a thread that died, refuses calls while down, then starts a new one', async () => {
     const client = new WorkerClient(setup, createLogger('silent'), CRASHING)
-    const requests = [{ events: [enrichedEvent()], bots: [] }]
+    const request = { ip: '203.0.113.9', userAgent: 'test', country: '' }
+    const requests = [{ site: makeSite(), body: '{}', request, receivedAt: 0 }]
     await expect(client.call<'accept'>({ op: 'accept', requests })).resolves.toBeUndefined()
 
     await expect(client.call<'accept'>({ op: 'accept', requests: [] })).rejects.toThrow(

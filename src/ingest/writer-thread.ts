@@ -1,16 +1,11 @@
 import { MessageChannel, type Transferable, type Worker } from 'node:worker_threads'
-import type { BotHit, EnrichedEvent } from '../core/types.ts'
 import type { Logger } from '../log/logger.ts'
 import type { SweepPolicy, SweepResult } from '../storage/store.ts'
 import { spawnWorker, workerModule } from '../threads/spawn-worker.ts'
+import type { AcceptOutcome } from './accept-group.ts'
 import type { EventWriter } from './event-writer.ts'
-import type {
-  AcceptRequest,
-  WriterAnswer,
-  WriterCall,
-  WriterResults,
-  WriterSetup,
-} from './writer-protocol.ts'
+import type { IngestRequest } from './prepare-request.ts'
+import type { WriterAnswer, WriterCall, WriterResults, WriterSetup } from './writer-protocol.ts'
 
 /**
  * A writer's garbage is short-lived (one batch at a time): a small young generation keeps
@@ -121,8 +116,8 @@ export class WriterThreads implements EventWriter {
   private readonly roller: WorkerClient
   /** Requests of this turn of the event loop, posted together at its end (`post`). */
   private outbox: Array<{
-    request: AcceptRequest
-    resolve: (fresh: boolean[]) => void
+    request: IngestRequest
+    resolve: (outcome: AcceptOutcome) => void
     reject: (error: Error) => void
   }> = []
 
@@ -152,14 +147,14 @@ export class WriterThreads implements EventWriter {
 
   /**
    * Posted at the end of this turn with the turn's other requests: one message instead of one
-   * per request, and the events leave this thread's memory within the turn rather than being
-   * kept until their commit. The accept thread groups them into its next commit
-   * (accept-group.ts) and hands the new queue entries to the roll-up thread, which wakes up.
+   * per request, and the body text leaves this thread's memory within the turn rather than
+   * being kept until its commit. The accept thread prepares and groups them into its next
+   * commit (accept-group.ts) and hands the new queue entries to the roll-up thread.
    */
-  accept(events: readonly EnrichedEvent[], bots: readonly BotHit[]): Promise<boolean[]> {
+  accept(request: IngestRequest): Promise<AcceptOutcome> {
     return new Promise((resolve, reject) => {
       if (this.outbox.length === 0) setImmediate(() => this.post())
-      this.outbox.push({ request: { events, bots }, resolve, reject })
+      this.outbox.push({ request, resolve, reject })
     })
   }
 
@@ -168,14 +163,12 @@ export class WriterThreads implements EventWriter {
     if (sent.length === 0) return
     this.outbox = []
     const requests = sent.map((s) => s.request)
-    // Only the callbacks wait for the answer: the events were copied by postMessage.
+    // Only the callbacks wait for the answer: the bodies were copied by postMessage.
     const waiting = sent.map(({ resolve, reject }) => ({ resolve, reject }))
     this.acceptor.call<'accept'>({ op: 'accept', requests }).then(
       (outcomes) => {
-        for (const [i, { resolve, reject }] of waiting.entries()) {
-          const outcome = outcomes[i]
-          if (outcome && 'fresh' in outcome) resolve(outcome.fresh)
-          else reject(new Error(`writer thread: ${outcome?.error ?? 'no answer for a request'}`))
+        for (const [i, { resolve }] of waiting.entries()) {
+          resolve(outcomes[i] ?? { error: 'no answer for a request' })
         }
       },
       (error: Error) => {

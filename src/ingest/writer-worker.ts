@@ -1,17 +1,13 @@
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads'
 import { createLogger } from '../log/logger.ts'
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
-import { acceptGroup } from './accept-group.ts'
+import { acceptGroup, acceptRequest } from './accept-group.ts'
 import { rollupOptions } from './event-writer.ts'
 import { type HotChunk, HotQueue, hotChunkOf, rollupEntryOf } from './hot-queue.ts'
+import { RequestPreparer } from './prepare-request.ts'
 import { RollupStage } from './rollup-stage.ts'
-import type {
-  AcceptOutcome,
-  WriterAnswer,
-  WriterCall,
-  WriterResults,
-  WriterSetup,
-} from './writer-protocol.ts'
+import { SaltCache } from './salt-cache.ts'
+import type { WriterAnswer, WriterCall, WriterResults, WriterSetup } from './writer-protocol.ts'
 
 /** How often the roll-up looks at the queue even when no accept woke it. */
 const SAFETY_POKE_MS = 5000
@@ -50,6 +46,7 @@ const accepting = acceptGroup(store, (queued) => {
     logger.error({ err: error }, 'hand-over to the roll-up failed')
   }
 })
+const preparer = new RequestPreparer(new SaltCache(store))
 // Whatever a previous run accepted but did not roll up yet (a crash, a restart).
 rollups?.poke()
 // Accepts wake the roll-up through the hand-over channel; this catches anything accepted while
@@ -63,14 +60,15 @@ function rollupsOf(op: string): RollupStage {
 
 async function answer(call: WriterCall): Promise<WriterResults[keyof WriterResults]> {
   switch (call.op) {
-    case 'accept': {
-      const outcomes = await Promise.allSettled(call.requests.map((r) => accepting.submit([r])))
-      return outcomes.map((outcome): AcceptOutcome => {
-        if (outcome.status === 'fulfilled') return { fresh: outcome.value[0] ?? [] }
-        logger.error({ err: outcome.reason }, 'accept failed')
-        return { error: messageOf(outcome.reason) }
-      })
-    }
+    case 'accept':
+      return Promise.all(
+        call.requests.map(async (request) => {
+          const outcome = await acceptRequest(request, preparer, accepting)
+          if ('error' in outcome)
+            logger.error({ site: request.site.id, ...outcome }, 'accept failed')
+          return outcome
+        }),
+      )
     case 'handoff':
       handoff?.close()
       handoff = call.port

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { enrichedEvent } from '../../test/support/enriched-event.ts'
 import { addDays, hourBucket } from '../core/calendar.ts'
 import { zeroCounters } from '../core/rollup-deltas.ts'
+import { makeSite } from '../core/test-fixtures.ts'
 import type { EnrichedEvent, RollupKey, Site } from '../core/types.ts'
 import { commitEvents } from '../ingest/commit-events.ts'
 import type { RollupRow, Store } from './store.ts'
@@ -18,14 +19,7 @@ export interface StoreHarness {
 const T0 = Date.UTC(2026, 0, 15, 10, 0, 0)
 const MIN = 60_000
 
-const site: Site = {
-  id: 'site-a',
-  name: 'Site A',
-  domain: 'example.com',
-  timezone: 'UTC',
-  api_key: 'key-site-a-0123456789',
-  created_at: T0,
-}
+const site: Site = makeSite({ created_at: T0 })
 
 const NO_COUNTS = zeroCounters()
 
