@@ -14,7 +14,8 @@ const SAFETY_POKE_MS = 5000
 
 /**
  * A writer thread of the embedded server, with its own connection to the SQLite file. The
- * `accept` thread commits events; the `rollup` thread turns them into sessions and counters
+ * `accept` thread parses, validates, enriches and commits each request's events; the `rollup`
+ * thread turns them into sessions and counters
  * and sweeps. Each holds SQLite's write lock only while it writes, so neither waits long for
  * the other, and the thread answering HTTP waits for neither.
  */
@@ -38,9 +39,10 @@ const rollups =
 /** accept: where committed queue entries go. rollup: where they come from. */
 let handoff: MessagePort | undefined
 const accepting = acceptGroup(store, (queued) => {
+  if (!handoff) return
   try {
     const chunk = hotChunkOf(queued.map(rollupEntryOf))
-    if (chunk) handoff?.postMessage(chunk)
+    if (chunk) handoff.postMessage(chunk)
   } catch (error) {
     // Committed already: the roll-up finds these entries in the queue table instead.
     logger.error({ err: error }, 'hand-over to the roll-up failed')
