@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { enrichedEvent } from '../../test/support/enriched-event.ts'
-import { HotQueue, hotChunkOf, type RollupEntry, rollupEntryOf } from './hot-queue.ts'
+import { HotQueue, hotChunkOf, type RollupEntry } from './hot-queue.ts'
 
 const entries = (from: number, to: number): RollupEntry[] =>
   Array.from({ length: to - from + 1 }, (_, i) => ({
@@ -75,28 +75,37 @@ describe('HotQueue', () => {
     expect(seqs(hot.take(8, 10))).toEqual([8, 9])
   })
 
-  it('packs an event losslessly, nulls included', () => {
-    const event = rollupEntryOf({
-      seq: 3,
-      item: { kind: 'event', event: enrichedEvent({ user_id: null, utm_campaign: '' }) },
-    })
-    const hot = new HotQueue()
-    hot.pushChunk(hotChunkOf([event]) ?? expect.fail())
-    expect(hot.take(3, 1)).toEqual([event])
-    expect(hotChunkOf([])).toBeUndefined()
-  })
-
-  it('hands the roll-up an event without what only the raw row keeps', () => {
-    const event = enrichedEvent({ props: { plan: 'pro' }, engagement_ms: 1200 })
-    const { event_id, page_url, host, title, referrer, props, engagement_ms, ...rollup } = event
-    expect(rollupEntryOf({ seq: 7, item: { kind: 'event', event } })).toEqual({
-      seq: 7,
-      item: { kind: 'event', event: rollup },
+  it('packs what the roll-up reads of an event, field for field, nulls included', () => {
+    // Every field distinct, so two fields swapped in the packing would show.
+    const event = enrichedEvent({
+      props: { plan: 'pro' },
+      engagement_ms: 1200,
+      user_id: null,
+      source: 'Google',
+      channel: 'search',
+      utm_source: 'u-source',
+      utm_medium: 'u-medium',
+      utm_campaign: 'u-campaign',
+      browser: 'Firefox',
+      os: 'Linux',
+      device: 'desktop',
+      country: 'DE',
+      timezone: 'Europe/Berlin',
     })
     const hit = { site_id: 's', timezone: 'UTC', timestamp: 1 }
-    expect(rollupEntryOf({ seq: 8, item: { kind: 'bot', hit } })).toEqual({
-      seq: 8,
-      item: { kind: 'bot', hit },
-    })
+    const hot = new HotQueue()
+    const chunk = hotChunkOf([
+      { seq: 7, item: { kind: 'event', event } },
+      { seq: 8, item: { kind: 'bot', hit } },
+    ])
+    hot.pushChunk(chunk ?? expect.fail())
+
+    // Without what only the raw row keeps.
+    const { event_id, page_url, host, title, referrer, props, engagement_ms, ...rollup } = event
+    expect(hot.take(7, 2)).toStrictEqual([
+      { seq: 7, item: { kind: 'event', event: rollup } },
+      { seq: 8, item: { kind: 'bot', hit } },
+    ])
+    expect(hotChunkOf([])).toBeUndefined()
   })
 })

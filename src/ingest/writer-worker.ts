@@ -3,7 +3,7 @@ import { createLogger } from '../log/logger.ts'
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
 import { acceptGroup, acceptRequest } from './accept-group.ts'
 import { rollupOptions } from './event-writer.ts'
-import { type HotChunk, HotQueue, hotChunkOf, rollupEntryOf } from './hot-queue.ts'
+import { type HotChunk, HotQueue, hotChunkOf } from './hot-queue.ts'
 import { RequestPreparer } from './prepare-request.ts'
 import { RollupStage } from './rollup-stage.ts'
 import { SaltCache } from './salt-cache.ts'
@@ -41,7 +41,7 @@ let handoff: MessagePort | undefined
 const accepting = acceptGroup(store, (queued) => {
   if (!handoff) return
   try {
-    const chunk = hotChunkOf(queued.map(rollupEntryOf))
+    const chunk = hotChunkOf(queued)
     if (chunk) handoff.postMessage(chunk)
   } catch (error) {
     // Committed already: the roll-up finds these entries in the queue table instead.
