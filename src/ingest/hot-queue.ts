@@ -1,3 +1,4 @@
+import { SESSION_DIMENSIONS } from '../core/rollup-deltas.ts'
 import type { BotHit, RollupEvent } from '../core/types.ts'
 
 /** A queue entry as the roll-up needs it: its event cut to what the roll-up reads. */
@@ -20,60 +21,38 @@ export interface HotChunk {
   text: string
 }
 
-/** A queue item as a hot chunk holds it: the fields in the order of `packEvent`. */
-type PackedItem =
-  | ['e', ...(string | number | null)[]]
-  | ['b', site_id: string, timezone: string, timestamp: number]
+/** What the roll-up reads of an event, in the order a packed entry holds it. */
+const ROLLUP_FIELDS = [
+  'site_id',
+  'timezone',
+  'client_session_id',
+  'timestamp',
+  'event_type',
+  'path',
+  'user_id',
+  'visitor_id',
+  // Acquisition and client fields: a session's dimensions come from its first event.
+  ...SESSION_DIMENSIONS,
+] as const satisfies readonly (keyof RollupEvent)[]
+// Compile-time: a field added to RollupEvent must be packed too.
+const complete: [Exclude<keyof RollupEvent, (typeof ROLLUP_FIELDS)[number]>] extends [never]
+  ? true
+  : false = true
+void complete
 
-function packEvent(e: RollupEvent): PackedItem {
-  return [
-    'e',
-    e.site_id,
-    e.timezone,
-    e.client_session_id,
-    e.timestamp,
-    e.event_type,
-    e.path,
-    e.user_id,
-    e.visitor_id,
-    e.source,
-    e.channel,
-    e.utm_source,
-    e.utm_medium,
-    e.utm_campaign,
-    e.browser,
-    e.os,
-    e.device,
-    e.country,
-  ]
-}
+/** A queue item as a hot chunk holds it: an event's ROLLUP_FIELDS, or a bot hit. */
+type PackedItem =
+  | ['e', ...RollupEvent[keyof RollupEvent][]]
+  | ['b', site_id: string, timezone: string, timestamp: number]
 
 function unpack(packed: PackedItem, seq: number): RollupEntry {
   if (packed[0] === 'b') {
     const [, site_id, timezone, timestamp] = packed
     return { seq, item: { kind: 'bot', hit: { site_id, timezone, timestamp } } }
   }
-  const p = packed as unknown as string[]
-  const event: RollupEvent = {
-    site_id: p[1] as string,
-    timezone: p[2] as string,
-    client_session_id: p[3] as string,
-    timestamp: packed[4] as number,
-    event_type: p[5] as string,
-    path: p[6] as string,
-    user_id: packed[7] as string | null,
-    visitor_id: p[8] as string,
-    source: p[9] as string,
-    channel: p[10] as string,
-    utm_source: p[11] as string,
-    utm_medium: p[12] as string,
-    utm_campaign: p[13] as string,
-    browser: p[14] as string,
-    os: p[15] as string,
-    device: p[16] as string,
-    country: p[17] as string,
-  }
-  return { seq, item: { kind: 'event', event } }
+  const event: Record<string, unknown> = {}
+  for (const [i, field] of ROLLUP_FIELDS.entries()) event[field] = packed[i + 1]
+  return { seq, item: { kind: 'event', event: event as unknown as RollupEvent } }
 }
 
 /** Packs one commit's entries (consecutive seqs, as `store.accept` returns them). */
@@ -83,7 +62,7 @@ export function hotChunkOf(
   const first = entries[0]
   if (!first) return undefined
   const packed = entries.map(({ item }): PackedItem => {
-    if (item.kind === 'event') return packEvent(item.event)
+    if (item.kind === 'event') return ['e', ...ROLLUP_FIELDS.map((field) => item.event[field])]
     return ['b', item.hit.site_id, item.hit.timezone, item.hit.timestamp]
   })
   return { first: first.seq, count: entries.length, text: JSON.stringify(packed) }
