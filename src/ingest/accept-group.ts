@@ -1,3 +1,4 @@
+import { errorMessage } from '../core/error-message.ts'
 import type { BotHit, EnrichedEvent } from '../core/types.ts'
 import type { LiveEvent, QueuedEntry, Store } from '../storage/store.ts'
 import { GroupCommit } from './group-commit.ts'
@@ -89,7 +90,7 @@ export async function acceptRequest(
   try {
     prepared = await preparer.prepare(ingest)
   } catch (error) {
-    return { error: `preparing the events failed: ${messageOf(error)}` }
+    return { error: `preparing the events failed: ${errorMessage(error)}` }
   }
   if (!prepared.ok) return { invalid: prepared.message }
   const { events, bots, rejected, valid } = prepared
@@ -99,16 +100,12 @@ export async function acceptRequest(
   try {
     fresh = (await group.submit([{ events, bots }]))[0] ?? []
   } catch (error) {
-    return { error: messageOf(error) }
+    return { error: errorMessage(error) }
   }
   const live: LiveEvent[] = []
   for (const [i, event] of events.entries()) if (fresh[i]) live.push(liveEventOf(event))
   result.duplicates = events.length - live.length
   return { result, live: live.length > 0 ? JSON.stringify(live) : '' }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }
 
 function liveEventOf(e: EnrichedEvent): LiveEvent {

@@ -1,3 +1,4 @@
+import { errorMessage } from '../core/error-message.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Store } from '../storage/store.ts'
 import { type RollupOptions, rollUpQueued } from './commit-events.ts'
@@ -102,7 +103,7 @@ export class RollupStage {
       } catch (error) {
         const [oldest] = await this.store.ingest((unit) => unit.queued(1))
         if (!oldest) return
-        const reason = error instanceof Error ? error.message : String(error)
+        const reason = errorMessage(error)
         await this.store.deadLetter(oldest.seq, reason, Date.now())
         this.logger.error({ seq: oldest.seq, reason }, 'roll-up: item moved to the dead letters')
         return

@@ -1,4 +1,5 @@
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads'
+import { errorMessage } from '../core/error-message.ts'
 import { createLogger } from '../log/logger.ts'
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
 import { acceptGroup, acceptRequest } from './accept-group.ts'
@@ -98,16 +99,16 @@ async function answer(call: WriterCall): Promise<WriterResults[keyof WriterResul
   }
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}
-
 port.on('message', (call: WriterCall) => {
   answer(call).then(
     (value) => port.postMessage({ id: call.id, ok: true, value } satisfies WriterAnswer),
     (error: unknown) => {
       logger.error({ err: error, op: call.op }, 'writer call failed')
-      port.postMessage({ id: call.id, ok: false, message: messageOf(error) } satisfies WriterAnswer)
+      port.postMessage({
+        id: call.id,
+        ok: false,
+        message: errorMessage(error),
+      } satisfies WriterAnswer)
     },
   )
 })

@@ -3,6 +3,7 @@
  * connection to the file, running each unit's write transaction in the order they come.
  */
 import { parentPort, workerData } from 'node:worker_threads'
+import { errorMessage } from '../../core/error-message.ts'
 import { openConnection } from './connection.ts'
 import { SpanRollups } from './span-rollups.ts'
 import { UnitWriter } from './unit-writer.ts'
@@ -28,7 +29,7 @@ port.on('message', (call: WriteThreadCall) => {
       writer.write(call.unit)
       answer = { id: call.id }
     } catch (error) {
-      failed = error instanceof Error ? error.message : String(error)
+      failed = errorMessage(error)
       answer = { id: call.id, error: failed }
     }
   }
