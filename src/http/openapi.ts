@@ -1,8 +1,8 @@
 import { z } from 'zod'
 import { EventInputSchema } from '../core/event-schema.ts'
 import { StatsParamsSchema } from '../core/stats-query.ts'
+import { MAX_EVENTS } from '../ingest/prepare-request.ts'
 import { LoginRequestSchema } from './routes/auth.ts'
-import { MAX_EVENTS } from './routes/events.ts'
 import { UserSessionsParamsSchema } from './routes/sessions.ts'
 import { CreateSiteSchema } from './routes/sites.ts'
 

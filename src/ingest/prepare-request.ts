@@ -88,6 +88,10 @@ export class RequestPreparer {
   }
 }
 
+/**
+ * Enriches every event without yielding: an await per event let concurrent requests
+ * interleave, which also defeated visitorId's once-per-batch hash.
+ */
 function enrich(
   { site, request }: IngestRequest,
   valid: readonly EventInput[],

@@ -7,7 +7,6 @@ import { ingestKey } from '../ingest-key.ts'
 import { readBodyText } from '../read-body.ts'
 
 export const MAX_BODY_BYTES = 64 * 1024
-export { MAX_EVENTS } from '../../ingest/prepare-request.ts'
 
 export function eventRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>()
