@@ -10,7 +10,7 @@ import type { Site } from '../core/types.ts'
 import { createApp } from '../http/create-app.ts'
 import { Collector } from '../ingest/collector.ts'
 import { WriterThreads } from '../ingest/writer-thread.ts'
-import { ACTIVE_SESSION_MS, LiveWindow } from '../live/live-window.ts'
+import { LiveView } from '../live/live-view.ts'
 import type { Logger } from '../log/logger.ts'
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
 import { ensureDefaultSite } from './default-site.ts'
@@ -65,10 +65,9 @@ export async function startEmbedded(
     adminPassword: config.ADMIN_PASSWORD,
     now,
   })
-  // Rebuilt from storage so a restart keeps the live view; nothing is ingested before listening.
-  const live = new LiveWindow(now)
-  live.add(await store.liveEventsSince(now() - ACTIVE_SESSION_MS))
-  collector.onStored((events) => live.add(events))
+  // The window is on the accept thread, fed by the commits there (live-view.ts).
+  const live = new LiveView((siteId) => writer.liveSnapshot(siteId, now()))
+  collector.onStored((siteId) => live.changed(siteId))
   const app = createApp({
     store,
     collector,

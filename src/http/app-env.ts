@@ -2,7 +2,7 @@ import type { Context } from 'hono'
 import type { DashboardAuth } from '../auth/dashboard-auth.ts'
 import type { Site } from '../core/types.ts'
 import type { Collector } from '../ingest/collector.ts'
-import type { LiveWindow } from '../live/live-window.ts'
+import type { LiveView } from '../live/live-view.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Store } from '../storage/store.ts'
 
@@ -10,8 +10,8 @@ import type { Store } from '../storage/store.ts'
 export interface AppDeps {
   store: Store
   collector: Collector
-  /** The in-process realtime window the collector feeds (embedded shape). */
-  live: LiveWindow
+  /** Who is on each site right now, and a signal when that changed. */
+  live: LiveView
   logger: Logger
   version: string
   /** When true the client IP is the first X-Forwarded-For entry. */

@@ -7,7 +7,7 @@ import { makeSite } from '../core/test-fixtures.ts'
 import type { EnrichedEvent } from '../core/types.ts'
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
 import type { LiveEvent, QueuedEntry } from '../storage/store.ts'
-import { acceptGroup, acceptRequest } from './accept-group.ts'
+import { acceptGroup, acceptRequest, newEvents } from './accept-group.ts'
 import { RequestPreparer } from './prepare-request.ts'
 import { SaltCache } from './salt-cache.ts'
 
@@ -123,16 +123,21 @@ describe('accepting one request from its body text', () => {
   function openAcceptor() {
     const opened = open()
     const preparer = new RequestPreparer(new SaltCache(opened.store))
+    // What the live window is fed, call by call.
+    const fed: LiveEvent[][] = []
+    const live = { add: (events: readonly LiveEvent[]) => void fed.push([...events]) }
     return {
       ...opened,
+      fed,
       accept: (body: unknown, userAgent?: string) =>
-        acceptRequest(ingest(body, userAgent), preparer, opened.group),
+        acceptRequest(ingest(body, userAgent), preparer, opened.group, live),
     }
   }
 
   it('stores the valid events, lists the rest, and gives the live view only new ones', async () => {
-    const { file, store, accept } = openAcceptor()
+    const { file, store, accept, fed } = openAcceptor()
     await accept({ events: [page('a')] })
+    fed.length = 0
 
     const outcome = await accept({
       events: [page('a'), { type: 'page_view', url: '/relative' }, page('b', AT + 1000)],
@@ -145,16 +150,16 @@ describe('accepting one request from its body text', () => {
       bots: 0,
       rejected: [{ index: 1, message: expect.stringMatching(/url/) }],
     })
-    const live = JSON.parse(outcome.live) as LiveEvent[]
-    expect(live.map((e) => [e.site_id, e.path, e.timestamp, e.browser])).toEqual([
-      ['site-a', '/pricing', AT + 1000, 'Chrome'],
-    ])
+    expect(newEvents(outcome.result)).toBe(1)
+    expect(
+      fed.map((events) => events.map((e) => [e.site_id, e.path, e.timestamp, e.browser])),
+    ).toEqual([[['site-a', '/pricing', AT + 1000, 'Chrome']]])
     expect(storedIds(file)).toEqual(['a', 'b'])
     await store.close()
   })
 
   it('refuses a body as a whole, and counts a bot without storing or showing it', async () => {
-    const { file, store, accept } = openAcceptor()
+    const { file, store, accept, fed } = openAcceptor()
 
     expect(await accept('{"events": [')).toEqual({ invalid: 'body is not valid JSON' })
     expect(await accept({ events: {} })).toEqual({ invalid: 'events must be an array' })
@@ -163,8 +168,9 @@ describe('accepting one request from its body text', () => {
     expect(await accept(many)).toEqual({ invalid: 'events must hold at most 100 events' })
 
     const bot = await accept([page('crawl')], 'Googlebot/2.1 (+http://www.google.com/bot.html)')
-    expect(bot).toEqual({ result: { accepted: 1, duplicates: 0, bots: 1, rejected: [] }, live: '' })
+    expect(bot).toEqual({ result: { accepted: 1, duplicates: 0, bots: 1, rejected: [] } })
     expect(storedIds(file)).toEqual([])
+    expect(fed).toEqual([])
     await store.close()
   })
 })

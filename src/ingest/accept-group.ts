@@ -24,19 +24,21 @@ export interface CollectResult {
 }
 
 /**
- * How a request ended on the accept thread: stored (with the live view's copy of the events
- * that were new, as JSON text of `LiveEvent[]`, '' for none), refused as a whole (a 400 with
- * this message), or not stored (a 503).
- *
- * The live copy is text because a whole turn's outcomes arrive in one message: as objects
- * they were all alive at once, and a collection in the middle of answering them copied them
- * and promoted them (the HTTP thread's promoted bytes per event doubled). Text is one object
- * each, parsed by the request it belongs to just before the live view takes it.
+ * How a request ended on the accept thread: stored (its new events are in the live window by
+ * the time this is answered), refused as a whole (a 400 with this message), or not stored (a
+ * 503).
  */
-export type AcceptOutcome =
-  | { result: CollectResult; live: string }
-  | { invalid: string }
-  | { error: string }
+export type AcceptOutcome = { result: CollectResult } | { invalid: string } | { error: string }
+
+/** Events of a result that were new: stored now and fed to the live window. */
+export function newEvents(result: CollectResult): number {
+  return result.accepted - result.duplicates - result.bots
+}
+
+/** Where the events a commit newly stored go at once (the live window). */
+export interface LiveFeed {
+  add(events: readonly LiveEvent[]): void
+}
 
 /**
  * The accept thread's group commit. The HTTP thread posts each turn's requests at once and
@@ -77,14 +79,15 @@ export function acceptGroup(
 }
 
 /**
- * One request from body text to outcome: prepared, then stored in the group's next commit.
- * Requests prepared in the same turn share that commit (preparing is synchronous but once a
- * day, when a salt is read).
+ * One request from body text to outcome: prepared, then stored in the group's next commit,
+ * and its new events fed to the live window. Requests prepared in the same turn share that
+ * commit (preparing is synchronous but once a day, when a salt is read).
  */
 export async function acceptRequest(
   ingest: IngestRequest,
   preparer: RequestPreparer,
   group: GroupCommit<StoreRequest, boolean[]>,
+  live: LiveFeed,
 ): Promise<AcceptOutcome> {
   let prepared: PreparedRequest
   try {
@@ -95,17 +98,24 @@ export async function acceptRequest(
   if (!prepared.ok) return { invalid: prepared.message }
   const { events, bots, rejected, valid } = prepared
   const result: CollectResult = { accepted: valid, duplicates: 0, bots: bots.length, rejected }
-  if (events.length === 0 && bots.length === 0) return { result, live: '' }
+  if (events.length === 0 && bots.length === 0) return { result }
   let fresh: boolean[]
   try {
     fresh = (await group.submit([{ events, bots }]))[0] ?? []
   } catch (error) {
     return { error: errorMessage(error) }
   }
-  const live: LiveEvent[] = []
-  for (const [i, event] of events.entries()) if (fresh[i]) live.push(liveEventOf(event))
-  result.duplicates = events.length - live.length
-  return { result, live: live.length > 0 ? JSON.stringify(live) : '' }
+  const stored: LiveEvent[] = []
+  for (const [i, event] of events.entries()) if (fresh[i]) stored.push(liveEventOf(event))
+  result.duplicates = events.length - stored.length
+  if (stored.length > 0) {
+    try {
+      live.add(stored)
+    } catch {
+      // The events are committed: a failure of the live view must not fail the request.
+    }
+  }
+  return { result }
 }
 
 function liveEventOf(e: EnrichedEvent): LiveEvent {

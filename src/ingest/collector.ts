@@ -1,6 +1,5 @@
 import type { Site } from '../core/types.ts'
-import type { LiveEvent } from '../storage/store.ts'
-import type { AcceptOutcome, CollectResult } from './accept-group.ts'
+import { type AcceptOutcome, type CollectResult, newEvents } from './accept-group.ts'
 import type { RequestContext } from './enrich-event.ts'
 import type { EventWriter } from './event-writer.ts'
 
@@ -20,15 +19,16 @@ export interface CollectorOptions {
 export type Collected = { ok: true; result: CollectResult } | { ok: false; message: string }
 
 /**
- * The HTTP thread's side of ingestion: hands each request's body text to the writer and
- * publishes what was newly stored to the live view. Parsing, validation and enrichment happen
- * on the accept thread (prepare-request.ts), so a request waits here as its text only.
+ * The HTTP thread's side of ingestion: hands each request's body text to the writer and tells
+ * the live view which sites got new events. Parsing, validation, enrichment and the live
+ * window itself are on the accept thread (prepare-request.ts, live-view.ts), so a request
+ * waits here as its text only.
  */
 export class Collector {
   /** Requests handed to the writer and not answered yet. */
   private readonly inFlight = new Set<Promise<unknown>>()
   private readonly now: () => number
-  private readonly listeners = new Set<(events: LiveEvent[]) => void>()
+  private readonly listeners = new Set<(siteId: string) => void>()
   private readonly writer: EventWriter
 
   constructor(options: CollectorOptions) {
@@ -42,32 +42,38 @@ export class Collector {
    * turn, and the wait for the commit holds nothing of it (see eventRoutes).
    */
   collect(site: Site, body: string, request: RequestContext): Promise<Collected> {
-    return this.whenAccepted(this.writer.accept({ site, body, request, receivedAt: this.now() }))
+    return this.whenAccepted(
+      site.id,
+      this.writer.accept({ site, body, request, receivedAt: this.now() }),
+    )
   }
 
-  private async whenAccepted(accepting: Promise<AcceptOutcome>): Promise<Collected> {
+  private async whenAccepted(
+    siteId: string,
+    accepting: Promise<AcceptOutcome>,
+  ): Promise<Collected> {
     this.inFlight.add(accepting)
     try {
       const outcome = await accepting
       if ('error' in outcome) throw new Error(`accept thread: ${outcome.error}`)
       if ('invalid' in outcome) return { ok: false, message: outcome.invalid }
-      if (outcome.live && this.listeners.size > 0) this.publish(JSON.parse(outcome.live))
+      if (newEvents(outcome.result) > 0) this.publish(siteId)
       return { ok: true, result: outcome.result }
     } finally {
       this.inFlight.delete(accepting)
     }
   }
 
-  /** Called with every batch of newly committed events (the live view subscribes here). */
-  onStored(listener: (events: LiveEvent[]) => void): () => void {
+  /** Called with the site of every request that stored new events (the live view's signal). */
+  onStored(listener: (siteId: string) => void): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
   }
 
-  private publish(events: LiveEvent[]): void {
+  private publish(siteId: string): void {
     for (const listener of this.listeners) {
       try {
-        listener(events)
+        listener(siteId)
       } catch {
         // A failing subscriber must never fail ingestion: the events are already committed.
       }

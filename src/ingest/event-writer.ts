@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import type { RealtimeSnapshot } from '../live/live-window.ts'
 import type { SweepPolicy, SweepResult } from '../storage/store.ts'
 import type { AcceptOutcome } from './accept-group.ts'
 import type { RollupOptions } from './commit-events.ts'
@@ -15,6 +16,11 @@ export interface EventWriter {
    * outcome comes once they are committed.
    */
   accept(request: IngestRequest): Promise<AcceptOutcome>
+  /**
+   * A site's live snapshot at `now`, from the window that accepts feed (the stored events of
+   * every request answered so far are in it).
+   */
+  liveSnapshot(siteId: string, now: number): Promise<RealtimeSnapshot>
   /** Resolves once everything accepted so far is rolled up into sessions and counters. */
   settle(): Promise<void>
   sweep(policy: SweepPolicy): Promise<SweepResult>

@@ -1,4 +1,5 @@
 import type { MessagePort } from 'node:worker_threads'
+import type { RealtimeSnapshot } from '../live/live-window.ts'
 import type { SweepPolicy, SweepResult } from '../storage/store.ts'
 import type { AcceptOutcome } from './accept-group.ts'
 import type { IngestRequest } from './prepare-request.ts'
@@ -32,6 +33,11 @@ export type WriterCall =
    * takes them from memory (hot-queue.ts). Sent again whenever either thread restarts.
    */
   | { id: number; op: 'handoff'; port: MessagePort }
+  /**
+   * A site's live snapshot, from the window the accept thread feeds (live-view.ts), at `now`
+   * on the HTTP thread's clock.
+   */
+  | { id: number; op: 'live'; siteId: string; now: number }
   | { id: number; op: 'settle' }
   | { id: number; op: 'sweep'; policy: SweepPolicy }
   | { id: number; op: 'close' }
@@ -39,6 +45,7 @@ export type WriterCall =
 export interface WriterResults {
   accept: AcceptOutcome[]
   handoff: undefined
+  live: RealtimeSnapshot
   settle: undefined
   sweep: SweepResult
   close: undefined

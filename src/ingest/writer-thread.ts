@@ -1,4 +1,5 @@
 import { MessageChannel, type Transferable, type Worker } from 'node:worker_threads'
+import type { RealtimeSnapshot } from '../live/live-window.ts'
 import type { Logger } from '../log/logger.ts'
 import type { SweepPolicy, SweepResult } from '../storage/store.ts'
 import { spawnWorker, workerModule } from '../threads/spawn-worker.ts'
@@ -175,6 +176,11 @@ export class WriterThreads implements EventWriter {
         for (const { reject } of waiting) reject(error)
       },
     )
+  }
+
+  /** Messages keep their order, so every accept answered before this call is in the window. */
+  liveSnapshot(siteId: string, now: number): Promise<RealtimeSnapshot> {
+    return this.acceptor.call<'live'>({ op: 'live', siteId, now })
   }
 
   settle(): Promise<void> {

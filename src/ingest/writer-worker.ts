@@ -1,5 +1,6 @@
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads'
 import { errorMessage } from '../core/error-message.ts'
+import { ACTIVE_SESSION_MS, LiveWindow } from '../live/live-window.ts'
 import { createLogger } from '../log/logger.ts'
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
 import { acceptGroup, acceptRequest } from './accept-group.ts'
@@ -15,9 +16,8 @@ const SAFETY_POKE_MS = 5000
 
 /**
  * A writer thread of the embedded server, with its own connection to the SQLite file. The
- * `accept` thread parses, validates, enriches and commits each request's events; the `rollup`
- * thread turns them into sessions and counters
- * and sweeps. Each holds SQLite's write lock only while it writes, so neither waits long for
+ * `accept` thread parses, validates, enriches and commits each request's events and keeps the
+ * live window they feed; the `rollup` thread turns them into sessions and counters and sweeps. Each holds SQLite's write lock only while it writes, so neither waits long for
  * the other, and the thread answering HTTP waits for neither.
  */
 const port = parentPort
@@ -50,6 +50,23 @@ const accepting = acceptGroup(store, (queued) => {
   }
 })
 const preparer = new RequestPreparer(new SaltCache(store))
+
+/**
+ * accept: the live window (live-view.ts), on the HTTP thread's clock: each call carries its
+ * time. Rebuilt from the stored events of the last half hour at the first call, so a restart
+ * (of the server or of this thread) keeps the live view.
+ */
+let liveNow = Date.now()
+const live = new LiveWindow(() => liveNow)
+let liveSeeded: Promise<LiveWindow> | undefined
+function liveAt(now: number): Promise<LiveWindow> {
+  liveNow = now
+  liveSeeded ??= store.liveEventsSince(now - ACTIVE_SESSION_MS).then((events) => {
+    live.add(events)
+    return live
+  })
+  return liveSeeded
+}
 // Whatever a previous run accepted but did not roll up yet (a crash, a restart).
 rollups?.poke()
 // Accepts wake the roll-up through the hand-over channel; this catches anything accepted while
@@ -63,15 +80,20 @@ function rollupsOf(op: string): RollupStage {
 
 async function answer(call: WriterCall): Promise<WriterResults[keyof WriterResults]> {
   switch (call.op) {
-    case 'accept':
+    case 'accept': {
+      const last = call.requests.at(-1)
+      const window = await liveAt(last ? last.receivedAt : liveNow)
       return Promise.all(
         call.requests.map(async (request) => {
-          const outcome = await acceptRequest(request, preparer, accepting)
+          const outcome = await acceptRequest(request, preparer, accepting, window)
           if ('error' in outcome)
             logger.error({ site: request.site.id, ...outcome }, 'accept failed')
           return outcome
         }),
       )
+    }
+    case 'live':
+      return (await liveAt(call.now)).snapshot(call.siteId)
     case 'handoff':
       handoff?.close()
       handoff = call.port

@@ -116,29 +116,19 @@ class SiteWindow {
 }
 
 /**
- * The in-process realtime view, fed by the collector with every committed batch. It keeps
- * per-visitor state instead of events, so memory follows active visitors, not traffic.
+ * The realtime window, fed with every committed batch. It keeps per-visitor state instead of
+ * events, so memory follows active visitors, not traffic. The embedded server keeps it on the
+ * accept thread, next to the events it is fed (live-view.ts says why); `now` is the clock of
+ * the thread answering HTTP, carried there with every message.
  */
 export class LiveWindow {
   private readonly sites = new Map<string, SiteWindow>()
-  private readonly listeners = new Map<string, Set<() => void>>()
-  private readonly closing = new AbortController()
 
   constructor(private readonly now: () => number) {}
-
-  /** Aborted by `close()`: open streams end on it, or the HTTP server could never close. */
-  get closed(): AbortSignal {
-    return this.closing.signal
-  }
-
-  close(): void {
-    this.closing.abort()
-  }
 
   add(events: readonly LiveEvent[]): void {
     const now = this.now()
     const touched = new Set<SiteWindow>()
-    const touchedIds = new Set<string>()
     for (const e of events) {
       let site = this.sites.get(e.site_id)
       if (!site) {
@@ -148,26 +138,10 @@ export class LiveWindow {
       }
       site.add(e, now)
       touched.add(site)
-      touchedIds.add(e.site_id)
     }
     for (const site of touched) {
       site.version++
       if (now - site.lastPrune >= PRUNE_EVERY_MS) site.prune(now)
-    }
-    for (const id of touchedIds) this.notify(id)
-  }
-
-  /** Called after events for `siteId` were added; returns the unsubscribe function. */
-  subscribe(siteId: string, listener: () => void): () => void {
-    let set = this.listeners.get(siteId)
-    if (!set) {
-      set = new Set()
-      this.listeners.set(siteId, set)
-    }
-    set.add(listener)
-    return () => {
-      set.delete(listener)
-      if (set.size === 0 && this.listeners.get(siteId) === set) this.listeners.delete(siteId)
     }
   }
 
@@ -194,16 +168,6 @@ export class LiveWindow {
       sessions: site?.sessions.size ?? 0,
       minutes: Math.max(site?.pageviews.size ?? 0, site?.events.size ?? 0),
       recent: site?.recent.length ?? 0,
-    }
-  }
-
-  private notify(siteId: string): void {
-    for (const listener of this.listeners.get(siteId) ?? []) {
-      try {
-        listener()
-      } catch {
-        // A broken subscriber must not stop the others nor the ingest path that called add.
-      }
     }
   }
 }

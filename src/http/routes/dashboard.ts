@@ -9,6 +9,7 @@ import { statsReport } from '../../queries/stats-report.ts'
 import type { AppDeps, AppEnv } from '../app-env.ts'
 import { clientIp } from '../client-ip.ts'
 import { htmlPage } from '../dashboard-headers.ts'
+import { liveSnapshot } from '../live-snapshot.ts'
 import { SESSION_COOKIE } from '../require-dashboard.ts'
 import { clearSessionCookie, setSessionCookie } from '../session-cookie.ts'
 
@@ -52,8 +53,8 @@ export function dashboardRoutes(deps: AppDeps) {
       compare: 'previous',
       ...(filter ? { filter } : {}),
     })
-    const snapshot = deps.live.snapshot(site.id)
-    const [report, stored] = await Promise.all([
+    const [snapshot, report, stored] = await Promise.all([
+      liveSnapshot(deps.live, site.id),
       statsReport(deps.store, buildStatsQuery(params, site.timezone, deps.now())),
       siteHasData(deps, site.id),
     ])

@@ -4,6 +4,7 @@ import { PushThrottle } from '../../live/push-throttle.ts'
 import type { AppDeps, AppEnv } from '../app-env.ts'
 import { HttpError, success } from '../envelope.ts'
 import { wantsHtml } from '../html.ts'
+import { liveSnapshot } from '../live-snapshot.ts'
 import { renderRealtimeFragment } from './realtime-fragment.ts'
 
 /** DESIGN.md "Realtime": pushes at most once a second, so an event waits at most that long. */
@@ -23,7 +24,7 @@ export function realtimeRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>()
 
   app.get('/', async (c) => {
-    const snapshot = deps.live.snapshot(await siteIdOf(c, deps))
+    const snapshot = await liveSnapshot(deps.live, await siteIdOf(c, deps))
     // Dashboards that cannot hold SSE poll every 3 s; a cached answer is never older than that.
     c.header('Cache-Control', 'private, max-age=3')
     c.header('Vary', 'HX-Request, Accept')
@@ -34,11 +35,10 @@ export function realtimeRoutes(deps: AppDeps) {
   app.get('/stream', async (c) => {
     const siteId = await siteIdOf(c, deps)
     const response = streamSSE(c, async (stream) => {
-      const push = new PushThrottle(
-        () =>
-          stream.writeSSE({ event: 'snapshot', data: JSON.stringify(deps.live.snapshot(siteId)) }),
-        PUSH_GAP_MS,
-      )
+      const push = new PushThrottle(async () => {
+        const snapshot = await deps.live.snapshot(siteId)
+        await stream.writeSSE({ event: 'snapshot', data: JSON.stringify(snapshot) })
+      }, PUSH_GAP_MS)
       const unsubscribe = deps.live.subscribe(siteId, () => push.request())
       const keepalive = setInterval(() => {
         void stream.write(': ping\n\n')

@@ -1,0 +1,15 @@
+import type { LiveView } from '../live/live-view.ts'
+import type { RealtimeSnapshot } from '../live/live-window.ts'
+import { storageUnavailable } from './envelope.ts'
+
+/**
+ * A site's live snapshot for a route. The window is kept on the accept thread, so while that
+ * thread restarts (about a second) there is none to read: the client is told to retry.
+ */
+export async function liveSnapshot(live: LiveView, siteId: string): Promise<RealtimeSnapshot> {
+  try {
+    return await live.snapshot(siteId)
+  } catch {
+    throw storageUnavailable('the live view is restarting')
+  }
+}
