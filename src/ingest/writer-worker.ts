@@ -54,17 +54,25 @@ const preparer = new RequestPreparer(new SaltCache(store))
 /**
  * accept: the live window (live-view.ts), on the HTTP thread's clock: each call carries its
  * time. Rebuilt from the stored events of the last half hour at the first call, so a restart
- * (of the server or of this thread) keeps the live view.
+ * (of the server or of this thread) keeps the live view; if that read fails the window starts
+ * empty, as accepts must not fail for the live view's sake.
  */
 let liveNow = Date.now()
 const live = new LiveWindow(() => liveNow)
 let liveSeeded: Promise<LiveWindow> | undefined
 function liveAt(now: number): Promise<LiveWindow> {
   liveNow = now
-  liveSeeded ??= store.liveEventsSince(now - ACTIVE_SESSION_MS).then((events) => {
-    live.add(events)
-    return live
-  })
+  liveSeeded ??= store
+    .liveEventsSince(now - ACTIVE_SESSION_MS)
+    .then(
+      (events) => live.add(events),
+      (error: unknown) =>
+        logger.error(
+          { err: error },
+          'live view: reading the last half hour failed; it starts empty',
+        ),
+    )
+    .then(() => live)
   return liveSeeded
 }
 // Whatever a previous run accepted but did not roll up yet (a crash, a restart).
