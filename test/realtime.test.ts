@@ -1,14 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parseConfig } from '../src/config/env.ts'
-import { startEmbedded } from '../src/entry/embedded.ts'
 import type { RealtimeSnapshot } from '../src/live/live-window.ts'
-import { createLogger } from '../src/log/logger.ts'
-import {
-  CHROME_UA,
-  startTestServer,
-  TEST_API_KEY,
-  type TestServer,
-} from './support/embedded-server.ts'
+import { startTestServer, type TestServer } from './support/embedded-server.ts'
 import { sseReader } from './support/sse-reader.ts'
 import { tempDir } from './support/temp-dir.ts'
 
@@ -190,48 +182,25 @@ describe('GET /api/realtime/stream', () => {
 describe('the live view across a restart', () => {
   it('is rebuilt from the stored events of the last half hour', async () => {
     const dir = tempDir()
-    const config = parseConfig({
-      PORT: '0',
-      DATA_DIR: dir.path,
-      API_KEY: TEST_API_KEY,
-      SQLITE_SYNCHRONOUS: 'NORMAL',
-      ADMIN_PASSWORD: PASSWORD,
-    })
     const now = Date.now()
-    const first = await startEmbedded(config, createLogger('silent'))
+    const first = await startTestServer({ ADMIN_PASSWORD: PASSWORD }, { dataDir: dir.path })
     try {
-      const res = await fetch(`${first.url}/api/events`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-api-key': TEST_API_KEY,
-          'user-agent': CHROME_UA,
-        },
-        body: JSON.stringify({
-          events: [view('uma', 'su', '/before-restart', now - MIN), view('vic', 'sv', '/', now)],
-        }),
-      })
-      expect(res.status).toBe(200)
+      const events = [view('uma', 'su', '/before-restart', now - MIN), view('vic', 'sv', '/', now)]
+      expect((await first.post({ events })).status).toBe(200)
     } finally {
-      await first.close()
+      await first.stop()
     }
 
-    const second = await startEmbedded(config, createLogger('silent'))
+    const second = await startTestServer({ ADMIN_PASSWORD: PASSWORD }, { dataDir: dir.path })
     try {
-      const login = await fetch(`${second.url}/api/auth/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ password: PASSWORD }),
-      })
-      const { token: bearer } = ((await login.json()) as { data: { token: string } }).data
-      const res = await fetch(`${second.url}/api/realtime?site=${second.site.id}`, {
-        headers: { authorization: `Bearer ${bearer}` },
+      const res = await fetch(`${second.url}/api/realtime?site=${second.server.site.id}`, {
+        headers: { authorization: `Bearer ${await second.signIn()}` },
       })
       const data = ((await res.json()) as { data: RealtimeSnapshot }).data
       expect(data.active_visitors).toBe(2)
       expect(data.recent_events.map((e) => e.page_url)).toEqual(['/', '/before-restart'])
     } finally {
-      await second.close()
+      await second.stop()
       dir.remove()
     }
   })

@@ -24,6 +24,8 @@ export interface TestServer {
 export interface TestServerOptions {
   /** The server clock (collector, auth, read routes); real time when absent. */
   now?: () => number
+  /** A data dir the caller owns and removes (to restart a server on it); a fresh one if absent. */
+  dataDir?: string
 }
 
 export const CHROME_UA =
@@ -34,7 +36,8 @@ export async function startTestServer(
   env: Record<string, string> = {},
   options: TestServerOptions = {},
 ): Promise<TestServer> {
-  const dir = tempDir()
+  const { dataDir, ...startOptions } = options
+  const dir = dataDir ? { path: dataDir, remove: () => {} } : tempDir()
   const config = parseConfig({
     PORT: '0',
     DATA_DIR: dir.path,
@@ -42,7 +45,7 @@ export async function startTestServer(
     SQLITE_SYNCHRONOUS: 'NORMAL',
     ...env,
   })
-  const server = await startEmbedded(config, createLogger('silent'), options)
+  const server = await startEmbedded(config, createLogger('silent'), startOptions)
   let reader: Database.Database | undefined
   return {
     server,
