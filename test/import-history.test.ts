@@ -239,11 +239,16 @@ describe('npm run import', () => {
       (error: { code: number; stdout: string; stderr: string }) => error,
     )
 
-  /** A data directory with the site, and a file of page views at these minutes 3 days ago. */
+  /**
+   * A data directory with the site, and a file of page views at these minutes after 10:00 UTC
+   * three days ago: never across a midnight, where the visitor's daily salt (and with it the
+   * session of a visitor without a session id) changes.
+   */
   async function dataDirWithFile(minutes: readonly number[]) {
     const { store, dir } = await openStore()
     await store.close()
-    const start = Date.now() - 3 * 24 * HOUR
+    const day = 24 * HOUR
+    const start = Math.floor((Date.now() - 3 * day) / day) * day + 10 * HOUR
     const file = join(dir, 'history.ndjson')
     const views = minutes.map((m) =>
       line({
