@@ -48,12 +48,12 @@ describe('HotQueue', () => {
 
   it('holds no more than its capacity, and an empty queue clears it', () => {
     const hot = new HotQueue(4)
-    hot.push(entries(1, 3))
-    hot.push(entries(4, 6)) // does not fit
-    hot.push(entries(7, 8)) // would leave a gap after 3
+    expect(hot.push(entries(1, 3))).toBe('held')
+    expect(hot.push(entries(4, 6))).toBe('full')
+    expect(hot.push(entries(7, 8))).toBe('gap') // would leave a gap after 3
     expect(hot.size).toBe(3)
     expect(seqs(hot.take(1, 10))).toEqual([1, 2, 3])
-    hot.push(entries(9, 10))
+    expect(hot.push(entries(9, 10))).toBe('held')
     expect(hot.size).toBe(2)
     expect(hot.take(null, 10)).toBeNull()
     expect(hot.size).toBe(0)

@@ -119,6 +119,12 @@ export function hotChunkOf(
   return { first: first.seq, count: entries.length, text: JSON.stringify(packed) }
 }
 
+/**
+ * What became of a pushed commit: held, or left to the table path because memory is full or
+ * an earlier commit was left there (the roll-up has fallen behind).
+ */
+export type Pushed = 'held' | 'full' | 'gap'
+
 /** Held entries of one commit: its text until the roll-up first reads it, then the entries. */
 interface Held {
   first: number
@@ -155,11 +161,16 @@ export class HotQueue {
   }
 
   /** Adds what one accept committed, in seq order (see `pushChunk`). */
-  push(entries: readonly RollupEntry[]): void {
+  push(entries: readonly RollupEntry[]): Pushed {
     const first = entries[0]
-    if (!first) return
-    if (entries.some((entry, i) => entry.seq !== first.seq + i)) return
-    this.add({ first: first.seq, count: entries.length, text: undefined, entries: [...entries] })
+    if (!first) return 'held'
+    if (entries.some((entry, i) => entry.seq !== first.seq + i)) return 'gap'
+    return this.add({
+      first: first.seq,
+      count: entries.length,
+      text: undefined,
+      entries: [...entries],
+    })
   }
 
   /**
@@ -167,16 +178,22 @@ export class HotQueue {
    * was missed) or do not fit are left to the table path; what is held stays good for the
    * next slices, and new entries are taken again once memory has drained.
    */
-  pushChunk(chunk: HotChunk): void {
-    if (chunk.count <= 0) return
-    this.add({ first: chunk.first, count: chunk.count, text: chunk.text, entries: undefined })
+  pushChunk(chunk: HotChunk): Pushed {
+    if (chunk.count <= 0) return 'held'
+    return this.add({
+      first: chunk.first,
+      count: chunk.count,
+      text: chunk.text,
+      entries: undefined,
+    })
   }
 
-  private add(held: Held): void {
+  private add(held: Held): Pushed {
     const last = this.held.at(-1)
-    if (last && held.first !== last.first + last.count) return
-    if (this.size + held.count > this.capacity) return
+    if (last && held.first !== last.first + last.count) return 'gap'
+    if (this.size + held.count > this.capacity) return 'full'
     this.held.push(held)
+    return 'held'
   }
 
   /**

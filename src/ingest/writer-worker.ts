@@ -5,7 +5,7 @@ import { createLogger } from '../log/logger.ts'
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
 import { acceptGroup, acceptRequest } from './accept-group.ts'
 import { rollupOptions } from './event-writer.ts'
-import { type HotChunk, HotQueue, hotChunkOf } from './hot-queue.ts'
+import { type HotChunk, HotQueue, hotChunkOf, type Pushed } from './hot-queue.ts'
 import { RequestPreparer } from './prepare-request.ts'
 import { RollupStage } from './rollup-stage.ts'
 import { SaltCache } from './salt-cache.ts'
@@ -81,6 +81,27 @@ rollups?.poke()
 // no channel was connected (a thread restarting), at the cost of one empty query when idle.
 if (rollups) setInterval(() => rollups.poke(), SAFETY_POKE_MS).unref()
 
+/**
+ * rollup: entries left to the queue table since memory last took them. Falling behind costs
+ * the roll-up more (it reads and parses them back), so an operator is told when it starts and
+ * when it ends, once each.
+ */
+let leftToTable = 0
+function noteBehind(pushed: Pushed, count: number): void {
+  if (pushed !== 'held') {
+    if (leftToTable === 0) {
+      logger.warn(
+        { reason: pushed, held: hot.size },
+        'roll-up behind: new entries are read back from the queue table until it catches up',
+      )
+    }
+    leftToTable += count
+  } else if (leftToTable > 0) {
+    logger.info({ entries: leftToTable }, 'roll-up caught up: entries are taken from memory again')
+    leftToTable = 0
+  }
+}
+
 function rollupsOf(op: string): RollupStage {
   if (!rollups) throw new Error(`writer-worker: ${op} sent to the ${setup.role} thread`)
   return rollups
@@ -108,7 +129,7 @@ async function answer(call: WriterCall): Promise<WriterResults[keyof WriterResul
       if (rollups) {
         const stage = rollups
         handoff.on('message', (chunk: HotChunk) => {
-          hot.pushChunk(chunk)
+          noteBehind(hot.pushChunk(chunk), chunk.count)
           stage.poke()
         })
       }
