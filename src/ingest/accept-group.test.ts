@@ -5,6 +5,7 @@ import { enrichedEvent } from '../../test/support/enriched-event.ts'
 import { tempDir } from '../../test/support/temp-dir.ts'
 import { makeSite } from '../core/test-fixtures.ts'
 import type { EnrichedEvent } from '../core/types.ts'
+import { unpackBatch } from '../storage/packed-item.ts'
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
 import type { LiveEvent, QueuedEntry } from '../storage/store.ts'
 import { acceptGroup, acceptRequest, newEvents } from './accept-group.ts'
@@ -29,12 +30,16 @@ function storedIds(file: string): string[] {
   }
 }
 
-/** A group over a fresh store, and what it hands over, commit by commit. */
+/**
+ * A group over a fresh store, and what it hands over, commit by commit: the entries of the
+ * packed text the roll-up thread would get (the queue row's own text).
+ */
 function open() {
   const file = join(dir.path, 'x.db')
   const store = new SqliteStore({ file })
   const handed: QueuedEntry[][] = []
-  return { file, store, handed, group: acceptGroup(store, (queued) => handed.push(queued)) }
+  const group = acceptGroup(store, ({ packed }) => handed.push(packed ? unpackBatch(packed) : []))
+  return { file, store, handed, group }
 }
 
 describe('accept thread group commit', () => {

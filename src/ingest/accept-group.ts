@@ -1,6 +1,6 @@
 import { errorMessage } from '../core/error-message.ts'
 import type { BotHit, EnrichedEvent } from '../core/types.ts'
-import type { LiveEvent, QueuedEntry, Store } from '../storage/store.ts'
+import type { Accepted, LiveEvent, Store } from '../storage/store.ts'
 import { GroupCommit } from './group-commit.ts'
 import type {
   IngestRequest,
@@ -46,22 +46,23 @@ export interface LiveFeed {
  * the next one. So reading and committing overlap, and a request waits in the HTTP thread's
  * memory as its body text only.
  *
- * Each request resolves with, per event, whether it was new; `handOver` gets the queue entries
- * of each commit (for the roll-up thread) and must not throw: the commit is done by then. A
+ * Each request resolves with, per event, whether it was new; `handOver` gets what each commit
+ * queued, packed as written when the store packs it (for the roll-up thread), and must not throw: the commit is done by then. A
  * request whose events fail the commit is retried alone, so it fails without failing the
  * requests it was grouped with.
  */
 export function acceptGroup(
   store: Store,
-  handOver: (queued: QueuedEntry[]) => void,
+  handOver: (accepted: Accepted) => void,
 ): GroupCommit<StoreRequest, boolean[]> {
   return new GroupCommit<StoreRequest, boolean[]>(
     async (requests) => {
-      const { fresh, queued } = await store.accept(
+      const accepted = await store.accept(
         requests.flatMap((r) => r.events),
         requests.flatMap((r) => r.bots),
       )
-      handOver(queued)
+      handOver(accepted)
+      const { fresh } = accepted
       let offset = 0
       return requests.map((request) => {
         const own = fresh.slice(offset, offset + request.events.length)

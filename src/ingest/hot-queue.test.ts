@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest'
-import { enrichedEvent } from '../../test/support/enriched-event.ts'
-import { HotQueue, hotChunkOf, type RollupEntry } from './hot-queue.ts'
+import { packBatch } from '../storage/packed-item.ts'
+import type { QueuedEntry } from '../storage/store.ts'
+import { HotQueue } from './hot-queue.ts'
 
-const entries = (from: number, to: number): RollupEntry[] =>
+const entries = (from: number, to: number): QueuedEntry[] =>
   Array.from({ length: to - from + 1 }, (_, i) => ({
     seq: from + i,
     item: { kind: 'bot', hit: { site_id: 's', timezone: 'UTC', timestamp: from + i } },
   }))
-const seqs = (taken: RollupEntry[] | null) => taken?.map((e) => e.seq) ?? null
+const seqs = (taken: QueuedEntry[] | null) => taken?.map((e) => e.seq) ?? null
 
 describe('HotQueue', () => {
   it('hands out entries in slices from the queue head, each once', () => {
@@ -61,7 +62,7 @@ describe('HotQueue', () => {
 
   it('takes packed commits across slices, part of a commit at a time', () => {
     const hot = new HotQueue()
-    const chunk = (from: number, to: number) => hotChunkOf(entries(from, to)) ?? expect.fail()
+    const chunk = (from: number, to: number) => packBatch(entries(from, to)) ?? expect.fail()
     hot.pushChunk(chunk(1, 4))
     hot.pushChunk(chunk(5, 6))
     hot.pushChunk(chunk(9, 10)) // 7 and 8 never arrived: left to the table path
@@ -73,39 +74,5 @@ describe('HotQueue', () => {
     // The table path rolled up part of a commit held in memory: memory goes on from the head.
     hot.pushChunk(chunk(7, 9))
     expect(seqs(hot.take(8, 10))).toEqual([8, 9])
-  })
-
-  it('packs what the roll-up reads of an event, field for field, nulls included', () => {
-    // Every field distinct, so two fields swapped in the packing would show.
-    const event = enrichedEvent({
-      props: { plan: 'pro' },
-      engagement_ms: 1200,
-      user_id: null,
-      source: 'Google',
-      channel: 'search',
-      utm_source: 'u-source',
-      utm_medium: 'u-medium',
-      utm_campaign: 'u-campaign',
-      browser: 'Firefox',
-      os: 'Linux',
-      device: 'desktop',
-      country: 'DE',
-      timezone: 'Europe/Berlin',
-    })
-    const hit = { site_id: 's', timezone: 'UTC', timestamp: 1 }
-    const hot = new HotQueue()
-    const chunk = hotChunkOf([
-      { seq: 7, item: { kind: 'event', event } },
-      { seq: 8, item: { kind: 'bot', hit } },
-    ])
-    hot.pushChunk(chunk ?? expect.fail())
-
-    // Without what only the raw row keeps.
-    const { event_id, page_url, host, title, referrer, props, engagement_ms, ...rollup } = event
-    expect(hot.take(7, 2)).toStrictEqual([
-      { seq: 7, item: { kind: 'event', event: rollup } },
-      { seq: 8, item: { kind: 'bot', hit } },
-    ])
-    expect(hotChunkOf([])).toBeUndefined()
   })
 })

@@ -29,7 +29,7 @@ export type WriterCall =
   | { id: number; op: 'accept'; requests: readonly IngestRequest[] }
   /**
    * The two ends of a channel from the accept thread to the roll-up thread: after each commit
-   * the accept thread posts the queue entries it added (`RollupEntry[]`), and the roll-up
+   * the accept thread posts the queue entries it added (a `PackedBatch`), and the roll-up
    * takes them from memory (hot-queue.ts). Sent again whenever either thread restarts.
    */
   | { id: number; op: 'handoff'; port: MessagePort }

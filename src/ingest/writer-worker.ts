@@ -2,10 +2,11 @@ import { type MessagePort, parentPort, workerData } from 'node:worker_threads'
 import { errorMessage } from '../core/error-message.ts'
 import { ACTIVE_SESSION_MS, LiveWindow } from '../live/live-window.ts'
 import { createLogger } from '../log/logger.ts'
+import { type PackedBatch, packBatch } from '../storage/packed-item.ts'
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
 import { acceptGroup, acceptRequest } from './accept-group.ts'
 import { rollupOptions } from './event-writer.ts'
-import { type HotChunk, HotQueue, hotChunkOf, type Pushed } from './hot-queue.ts'
+import { HotQueue, type Pushed } from './hot-queue.ts'
 import { RequestPreparer } from './prepare-request.ts'
 import { RollupStage } from './rollup-stage.ts'
 import { SaltCache } from './salt-cache.ts'
@@ -39,10 +40,11 @@ const rollups =
     : undefined
 /** accept: where committed queue entries go. rollup: where they come from. */
 let handoff: MessagePort | undefined
-const accepting = acceptGroup(store, (queued) => {
+const accepting = acceptGroup(store, ({ queued, packed }) => {
   if (!handoff) return
   try {
-    const chunk = hotChunkOf(queued)
+    // The queue row's own text when the store wrote one (packed-item.ts).
+    const chunk = packed ?? packBatch(queued)
     if (chunk) handoff.postMessage(chunk)
   } catch (error) {
     // Committed already: the roll-up finds these entries in the queue table instead.
@@ -82,9 +84,9 @@ rollups?.poke()
 if (rollups) setInterval(() => rollups.poke(), SAFETY_POKE_MS).unref()
 
 /**
- * rollup: entries left to the queue table since memory last took them. Falling behind costs
- * the roll-up more (it reads and parses them back), so an operator is told when it starts and
- * when it ends, once each.
+ * rollup: entries left to the queue table since memory last took them. The roll-up reads
+ * them back from there, which costs a little more and means it is behind, so an operator is
+ * told when that starts and when it ends, once each.
  */
 let leftToTable = 0
 function noteBehind(pushed: Pushed, count: number): void {
@@ -128,7 +130,7 @@ async function answer(call: WriterCall): Promise<WriterResults[keyof WriterResul
       handoff = call.port
       if (rollups) {
         const stage = rollups
-        handoff.on('message', (chunk: HotChunk) => {
+        handoff.on('message', (chunk: PackedBatch) => {
           noteBehind(hot.pushChunk(chunk), chunk.count)
           stage.poke()
         })

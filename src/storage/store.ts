@@ -3,11 +3,13 @@ import type {
   EnrichedEvent,
   PropValue,
   RollupDelta,
+  RollupEvent,
   RollupKey,
   SessionState,
   Site,
   VisitorMark,
 } from '../core/types.ts'
+import type { PackedBatch } from './packed-item.ts'
 
 /**
  * A raw event as stored, for session timelines and the live view. It carries what the
@@ -42,8 +44,14 @@ export interface SessionLookup {
   to: number
 }
 
+/**
+ * An accepted event as it waits for the roll-up: what the roll-up reads, and its id. The raw
+ * event row keeps the rest (page URL, title, referrer, props) for timelines.
+ */
+export type QueuedEvent = RollupEvent & Pick<EnrichedEvent, 'event_id'>
+
 /** Waiting to be rolled up: an accepted event, or a bot hit that is only counted. */
-export type QueuedItem = { kind: 'event'; event: EnrichedEvent } | { kind: 'bot'; hit: BotHit }
+export type QueuedItem = { kind: 'event'; event: QueuedEvent } | { kind: 'bot'; hit: BotHit }
 
 /** A queued item and its place in the queue; seqs only grow, never reused. */
 export interface QueuedEntry {
@@ -51,10 +59,15 @@ export interface QueuedEntry {
   item: QueuedItem
 }
 
-/** What `accept` did: per event whether it was new, and the queue entries it added. */
+/**
+ * What `accept` did: per event whether it was new, and the queue entries it added; `packed`
+ * is those entries as the backend wrote them to its queue, when it writes them packed (then
+ * the hand-over to the roll-up posts that same text).
+ */
 export interface Accepted {
   fresh: boolean[]
   queued: QueuedEntry[]
+  packed?: PackedBatch
 }
 
 /**

@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3'
+import { type PackedBatch, packItem } from '../packed-item.ts'
 import type { QueuedEntry, QueuedItem } from '../store.ts'
 import {
   type BatchItem,
-  batchItemOf,
   EVENT_COLUMNS,
   type EventKey,
   eventKeyOf,
@@ -64,8 +64,8 @@ export class IngestQueue {
    * Queues the items as one batch; call inside the accept's write transaction (it reads and
    * moves the seq counter).
    */
-  append(items: readonly QueuedItem[]): QueuedEntry[] {
-    if (items.length === 0) return []
+  append(items: readonly QueuedItem[]): { queued: QueuedEntry[]; packed?: PackedBatch } {
+    if (items.length === 0) return { queued: [] }
     const first = this.s.nextSeq.get() as number
     let oldest: number | null = null
     for (const item of items) {
@@ -73,9 +73,13 @@ export class IngestQueue {
         oldest = item.event.timestamp
       }
     }
-    this.s.append.run(first, items.length, oldest, JSON.stringify(items.map(batchItemOf)))
+    const text = JSON.stringify(items.map(packItem))
+    this.s.append.run(first, items.length, oldest, text)
     this.s.setNextSeq.run(first + items.length)
-    return items.map((item, i) => ({ seq: first + i, item }))
+    return {
+      queued: items.map((item, i) => ({ seq: first + i, item })),
+      packed: { first, count: items.length, text },
+    }
   }
 
   /** The oldest `limit` items not retired, in seq order. */

@@ -1,11 +1,14 @@
 import type { BotHit, EnrichedEvent } from '../../core/types.ts'
+import { type PackedItem, unpackItem } from '../packed-item.ts'
 import type { QueuedItem } from '../store.ts'
 
 /**
- * How an accepted event waits for the roll-up without being written twice: its queue item
- * holds the key of its row in `events` plus the few fields that row does not keep, and the
- * roll-up joins the two back into the event. Writing the whole event as JSON into the queue as
- * well cost more than the event row itself.
+ * The raw event row, and the queue items it is read back with. An accepted event waits in
+ * the queue packed (packed-item.ts): the fields the roll-up reads, in one JSON text per accept
+ * that is also the hand-over to the roll-up thread, so it is written once. Before that, a
+ * queue item held only the key of the event's row plus the few fields the row lacks, and was
+ * joined back with the row (writing the whole event as keyed JSON as well had cost more than
+ * the row itself); such items are still read.
  */
 
 /** Columns of `events`, in the order of the positional insert. */
@@ -81,24 +84,22 @@ export type EventKey = readonly [site_id: string, timestamp: number, event_id: s
 
 /**
  * One item of a queue batch (`ingest_batch.items`, a JSON array of these):
- * - `['e', site_id, timestamp, event_id, ...EXTRA_FIELDS]`: an event, joined back with its row;
- * - `['b', hit]`: a bot hit, only counted;
+ * - a `PackedItem` (`['r', …]` an event, `['h', …]` a bot hit; packed-item.ts): what the
+ *   accept writes since the queue row became the roll-up's hand-over text;
+ * - `['e', site_id, timestamp, event_id, ...EXTRA_FIELDS]`: an event written before that,
+ *   joined back with its row;
+ * - `['b', hit]`: a bot hit written before that;
  * - `['k', site_id, timestamp, event_id, {extra}]` and `['p', item]`: entries of the per-item
  *   queue before v10 (keyed event, whole item);
  * - `null`: an item moved to the dead letters.
  */
 export type BatchItem =
+  | PackedItem
   | ['e', string, number, string, ...string[]]
   | ['b', BotHit]
   | ['k', string, number, string, Partial<Record<ExtraField, string>>]
   | ['p', QueuedItem]
   | null
-
-export function batchItemOf(item: QueuedItem): BatchItem {
-  if (item.kind === 'bot') return ['b', item.hit]
-  const e = item.event
-  return ['e', e.site_id, e.timestamp, e.event_id, ...EXTRA_FIELDS.map((field) => e[field])]
-}
 
 /** The key of the event row a batch item needs, if it needs one. */
 export function eventKeyOf(item: Exclude<BatchItem, null>): EventKey | undefined {
@@ -118,6 +119,9 @@ export function queuedItemOf(
   seq: number,
 ): QueuedItem {
   switch (item[0]) {
+    case 'r':
+    case 'h':
+      return unpackItem(item)
     case 'b':
       return { kind: 'bot', hit: item[1] }
     case 'p':

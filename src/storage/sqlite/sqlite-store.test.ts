@@ -143,6 +143,46 @@ describe('SqliteStore specifics', () => {
     dir.remove()
   })
 
+  it('reads queue rows written before items were packed, joined with their event rows', async () => {
+    const dir = tempDir()
+    const file = join(dir.path, 'keyed.db')
+    await new SqliteStore({ file }).close()
+    // As the accept wrote a batch until items were packed: an event's key and the fields its
+    // row lacks, and a bot hit as an object.
+    const event = enrichedEvent({ event_id: 'keyed', props: { plan: 'pro' } })
+    const hit = { site_id: 's', timezone: 'UTC', timestamp: 1 }
+    const { timezone, host, channel, utm_source, utm_medium, utm_campaign, os } = event
+    const extra = [timezone, host, channel, utm_source, utm_medium, utm_campaign, os]
+    const items = [
+      ['e', event.site_id, event.timestamp, event.event_id, ...extra],
+      ['b', hit],
+    ]
+    const db = new Database(file)
+    db.prepare(INSERT_EVENT_SQL).run(...eventRowValues(event))
+    db.prepare(
+      'INSERT INTO ingest_batch (first_seq, item_count, oldest, items) VALUES (?, ?, ?, ?)',
+    ).run(1, 2, event.timestamp, JSON.stringify(items))
+    db.prepare('UPDATE ingest_cursor SET next_seq = 3').run()
+    db.close()
+
+    const store = new SqliteStore({ file })
+    const queued = await store.ingest((unit) => unit.queued(10))
+    expect(queued).toEqual([
+      { seq: 1, item: { kind: 'event', event } },
+      { seq: 2, item: { kind: 'bot', hit } },
+    ])
+    // Next to them, new batches are packed, and the queue reads both kinds in seq order.
+    const next = enrichedEvent({ event_id: 'packed', timestamp: event.timestamp + 1 })
+    const { packed } = await store.accept([next], [])
+    expect(packed?.first).toBe(3)
+    const read = await store.ingest((unit) => unit.queued(10))
+    expect(read.map((q) => q.seq)).toEqual([1, 2, 3])
+    expect(read[2]?.item).toMatchObject({ kind: 'event', event: { event_id: 'packed' } })
+    expect(read[2]?.item).not.toHaveProperty('event.page_url')
+    await store.close()
+    dir.remove()
+  })
+
   it('drops the lookup indexes for a bulk load and builds them as they were', async () => {
     const dir = tempDir()
     const file = join(dir.path, 'bulk.db')

@@ -202,7 +202,7 @@ export class SqliteStore implements Store {
           return true
         })
         for (const hit of bots) items.push({ kind: 'bot', hit })
-        return { fresh, queued: this.ingestQueue.append(items) }
+        return { fresh, ...this.ingestQueue.append(items) }
       })
       .immediate()
   }

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest'
+import { enrichedEvent } from '../../test/support/enriched-event.ts'
+import { packBatch, unpackBatch } from './packed-item.ts'
+
+describe('packed queue items', () => {
+  it('keep what the roll-up reads of an event and its id, field for field, nulls included', () => {
+    // Every field distinct, so two fields swapped in the packing would show.
+    const event = enrichedEvent({
+      event_id: 'evt-distinct',
+      props: { plan: 'pro' },
+      engagement_ms: 1200,
+      user_id: null,
+      source: 'Google',
+      channel: 'search',
+      utm_source: 'u-source',
+      utm_medium: 'u-medium',
+      utm_campaign: 'u-campaign',
+      browser: 'Firefox',
+      os: 'Linux',
+      device: 'desktop',
+      country: 'DE',
+      timezone: 'Europe/Berlin',
+    })
+    const hit = { site_id: 's', timezone: 'UTC', timestamp: 1 }
+    const batch = packBatch([
+      { seq: 7, item: { kind: 'event', event } },
+      { seq: 8, item: { kind: 'bot', hit } },
+    ])
+    expect(batch).toMatchObject({ first: 7, count: 2 })
+
+    // Without what only the raw row keeps.
+    const { page_url, host, title, referrer, props, engagement_ms, ...queued } = event
+    expect(unpackBatch(batch ?? expect.fail())).toStrictEqual([
+      { seq: 7, item: { kind: 'event', event: queued } },
+      { seq: 8, item: { kind: 'bot', hit } },
+    ])
+    expect(packBatch([])).toBeUndefined()
+  })
+})
