@@ -46,10 +46,10 @@ export interface LiveFeed {
  * the next one. So reading and committing overlap, and a request waits in the HTTP thread's
  * memory as its body text only.
  *
- * Each request resolves with, per event, whether it was new; `handOver` gets what each commit
- * queued, packed as written when the store packs it (for the roll-up thread), and must not throw: the commit is done by then. A
- * request whose events fail the commit is retried alone, so it fails without failing the
- * requests it was grouped with.
+ * Each request resolves with, per event, whether it was new. `handOver` gets what each commit
+ * queued (packed as written, when the store packs it) for the roll-up thread, and must not
+ * throw: the commit is done by then. A request whose events fail the commit is retried alone,
+ * so it fails without failing the requests it was grouped with.
  */
 export function acceptGroup(
   store: Store,

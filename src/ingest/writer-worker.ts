@@ -18,8 +18,9 @@ const SAFETY_POKE_MS = 5000
 /**
  * A writer thread of the embedded server, with its own connection to the SQLite file. The
  * `accept` thread parses, validates, enriches and commits each request's events and keeps the
- * live window they feed; the `rollup` thread turns them into sessions and counters and sweeps. Each holds SQLite's write lock only while it writes, so neither waits long for
- * the other, and the thread answering HTTP waits for neither.
+ * live window they feed; the `rollup` thread turns them into sessions and counters and
+ * sweeps. Each holds SQLite's write lock only while it writes, so neither waits long for the
+ * other, and the thread answering HTTP waits for neither.
  */
 const port = parentPort
 if (!port) throw new Error('writer-worker: must run as a worker thread')
