@@ -8,9 +8,9 @@ import type { RealtimeSnapshot } from './live-window.ts'
  * straight from the events each commit stored. Feeding a window on this thread instead meant
  * a copy of every event, written to JSON there and parsed here; that cost the HTTP thread
  * about a fifth of its CPU under the batch benchmark (9.6 against 7.7 µs per event in four
- * interleaved pairs), and the copies it kept in the window
- * were promoted by its collector. Now a snapshot crosses threads once per second per open
- * stream, and stored events only as a count in each request's answer.
+ * interleaved pairs), and the copies it kept in the window were promoted by its collector.
+ * Now a snapshot crosses threads once per second per open stream, and stored events only as
+ * a count in each request's answer.
  */
 export class LiveView {
   private readonly listeners = new Map<string, Set<() => void>>()
