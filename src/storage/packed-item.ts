@@ -95,7 +95,7 @@ function unpackEvent(p: PackedEvent): QueuedEvent {
   }
 }
 
-export function packItem(item: QueuedItem): PackedItem {
+function packItem(item: QueuedItem): PackedItem {
   if (item.kind === 'event') return packEvent(item.event)
   return ['h', item.hit.site_id, item.hit.timezone, item.hit.timestamp]
 }

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3'
-import { type PackedBatch, packItem } from '../packed-item.ts'
+import { type PackedBatch, packBatch } from '../packed-item.ts'
 import type { QueuedEntry, QueuedItem } from '../store.ts'
 import {
   type BatchItem,
@@ -73,13 +73,12 @@ export class IngestQueue {
         oldest = item.event.timestamp
       }
     }
-    const text = JSON.stringify(items.map(packItem))
-    this.s.append.run(first, items.length, oldest, text)
+    const queued = items.map((item, i) => ({ seq: first + i, item }))
+    // Not empty (checked above), so packed.
+    const packed = packBatch(queued) as PackedBatch
+    this.s.append.run(first, items.length, oldest, packed.text)
     this.s.setNextSeq.run(first + items.length)
-    return {
-      queued: items.map((item, i) => ({ seq: first + i, item })),
-      packed: { first, count: items.length, text },
-    }
+    return { queued, packed }
   }
 
   /** The oldest `limit` items not retired, in seq order. */
