@@ -6,10 +6,10 @@
  *    time order: one big site (BENCH_EVENTS, default 10M, UTC) and two noise sites
  *    (BENCH_NOISE_EVENTS each, default 200k, other time zones). A month of history is what
  *    `HistoryImport` is for (the collector refuses events over 24 hours old);
- *    BENCH_LOAD_PATH=commit loads through the collector's pipeline (`commitEvents`) instead.
+ *    BENCH_LOAD_PATH=commit loads through the collector's pipeline (`acceptAndRollUp`) instead.
  *    Measures the load rate and the database size; then runs one sweep, as the server does at
  *    start, so the server sees the steady-state shape (raw events of the last EVENT_TTL_HOURS
- *    only). The gap between the load's end and now is then filled through `commitEvents`.
+ *    only). The gap between the load's end and now is then filled through `acceptAndRollUp`.
  * 2. QUERY: starts the real server as `npm start` runs it (dist/server, rebuilt first) in a child process
  *    with the stats cache off, signs in, and times /api/stats for several periods and
  *    filters over HTTP (BENCH_RUNS runs after BENCH_WARMUP warm-ups), plus /api/realtime when
@@ -32,12 +32,12 @@ import Database from 'better-sqlite3'
 import { addDays, hourBucket, localDay } from '../src/core/calendar.ts'
 import { buildStatsQuery, type StatsFilter, StatsParamsSchema } from '../src/core/stats-query.ts'
 import type { EnrichedEvent, Site } from '../src/core/types.ts'
-import { commitEvents } from '../src/ingest/commit-events.ts'
-import { rollupOptions } from '../src/ingest/event-writer.ts'
-import { HistoryImport } from '../src/ingest/history-import.ts'
+import { HistoryImport } from '../src/import/history-import.ts'
+import { acceptAndRollUp } from '../src/pipeline/accept-and-roll-up.ts'
 import { BREAKDOWNS } from '../src/queries/breakdowns.ts'
 import { filteredRows } from '../src/queries/period-counters.ts'
 import { statsReport } from '../src/queries/stats-report.ts'
+import { rollupOptions } from '../src/rollup/rollup-options.ts'
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.ts'
 import { mergeByTime, SiteTraffic } from './event-world.ts'
 import { builtServerArgs } from './support/built-server.ts'
@@ -71,7 +71,7 @@ const SETTINGS = {
   eventTtlHours: 24,
   /**
    * How the month is loaded: `import` (default) through HistoryImport, the path for history
-   * older than the collector accepts; `commit` through commitEvents, the collector's own
+   * older than the collector accepts; `commit` through acceptAndRollUp, the collector's own
    * two stages, to compare the two.
    */
   loadPath: loadPathSetting(),
@@ -142,7 +142,7 @@ function sitePlans(now: number): SitePlan[] {
 interface LoadResult {
   sites: Array<{ id: string; timezone: string; events: number; sessions: number }>
   events: number
-  /** Time spent inside the store layer (HistoryImport or commitEvents): its rate. */
+  /** Time spent inside the store layer (HistoryImport or acceptAndRollUp): its rate. */
   commit_seconds: number
   events_per_s: number
   /** Time spent producing the synthetic events (not part of the rate). */
@@ -165,7 +165,8 @@ function loader(store: SqliteStore, now: number) {
   const options = commitOptions()
   if (SETTINGS.loadPath === 'commit') {
     return {
-      add: async (batch: EnrichedEvent[]) => void (await commitEvents(store, batch, [], options)),
+      add: async (batch: EnrichedEvent[]) =>
+        void (await acceptAndRollUp(store, batch, [], options)),
       finish: async () => {},
     }
   }
@@ -303,7 +304,7 @@ async function topUp(file: string, siteId: string, eventsPerDay: number): Promis
     for (;;) {
       const batch = takeBatch(merged, SETTINGS.batchSize)
       if (batch.length === 0) break
-      await commitEvents(store, batch, [], commitOptions())
+      await acceptAndRollUp(store, batch, [], commitOptions())
     }
   } finally {
     await store.close()
@@ -910,7 +911,7 @@ async function main(): Promise<void> {
       load_path:
         SETTINGS.loadPath === 'import'
           ? 'HistoryImport(SqliteStore) in the bench process'
-          : 'commitEvents(SqliteStore) in the bench process',
+          : 'acceptAndRollUp(SqliteStore) in the bench process',
     },
     load,
     top_up: topped,

@@ -1,6 +1,6 @@
 /**
  * Builds the server that `npm start` runs: src/entry/node.ts bundled into
- * dist/server/node.mjs and its writer thread into dist/server/writer-worker.mjs (our code in
+ * dist/server/node.mjs and its worker threads into dist/server/*-worker.mjs (our code in
  * ES modules; packages stay in node_modules). Running
  * plain JavaScript skips tsx's loader thread and on-the-fly compiling at start-up, which cost
  * about 40 MB of memory for as long as the server runs.
@@ -14,8 +14,12 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 
 await build({
   absWorkingDir: root,
-  // The writer thread's module is loaded by URL next to the server bundle (writer-thread.ts).
-  entryPoints: { node: 'src/entry/node.ts', 'writer-worker': 'src/ingest/writer-worker.ts' },
+  // The worker modules are loaded by URL next to the server bundle (threaded-pipeline.ts).
+  entryPoints: {
+    node: 'src/entry/node.ts',
+    'accept-worker': 'src/entry/embedded/accept-worker.ts',
+    'rollup-worker': 'src/entry/embedded/rollup-worker.ts',
+  },
   outdir: 'dist/server',
   outExtension: { '.js': '.mjs' },
   sourcemap: 'linked',

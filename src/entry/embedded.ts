@@ -8,12 +8,14 @@ import { APP_ROOT } from '../config/app-root.ts'
 import type { Config } from '../config/env.ts'
 import type { Site } from '../core/types.ts'
 import { createApp } from '../http/create-app.ts'
-import { Collector } from '../ingest/collector.ts'
-import { WriterThreads } from '../ingest/writer-thread.ts'
 import { LiveView } from '../live/live-view.ts'
 import type { Logger } from '../log/logger.ts'
+import { Collector } from '../pipeline/collector.ts'
+import { InProcessPipeline } from '../pipeline/in-process-pipeline.ts'
+import type { Pipeline } from '../pipeline/pipeline.ts'
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
 import { ensureDefaultSite } from './default-site.ts'
+import { ThreadedPipeline } from './embedded/threaded-pipeline.ts'
 import { recordServerPid } from './server-pid.ts'
 import { builtTrackerScript } from './tracker-script.ts'
 
@@ -44,29 +46,39 @@ export interface EmbeddedServer {
 export async function startEmbedded(
   config: Config,
   logger: Logger,
-  options: { now?: () => number } = {},
+  options: {
+    now?: () => number
+    /**
+     * `threads` (the default): the stages on worker threads, each with its own connection.
+     * `in-process`: the same stages on this thread, over this process's connection.
+     */
+    pipeline?: 'threads' | 'in-process'
+  } = {},
 ): Promise<EmbeddedServer> {
   const databaseFile = join(config.DATA_DIR, 'liveinsight.db')
   const store = new SqliteStore({ file: databaseFile, synchronous: config.SQLITE_SYNCHRONOUS })
   const { site, generatedKey } = await ensureDefaultSite(store, config.API_KEY, Date.now())
-  // Commits and roll-ups run on writer threads with their own connections (writer-thread.ts).
-  const writer = new WriterThreads(
-    {
-      file: databaseFile,
-      synchronous: config.SQLITE_SYNCHRONOUS,
-      sessionTimeoutMs: config.SESSION_TIMEOUT_MINUTES * 60_000,
-      logLevel: config.LOG_LEVEL,
-    },
-    logger,
-  )
-  const collector = new Collector({ writer, ...(options.now ? { now: options.now } : {}) })
+  const sessionTimeoutMs = config.SESSION_TIMEOUT_MINUTES * 60_000
+  const pipeline: Pipeline =
+    options.pipeline === 'in-process'
+      ? new InProcessPipeline(store, { sessionTimeoutMs, logger })
+      : new ThreadedPipeline(
+          {
+            file: databaseFile,
+            synchronous: config.SQLITE_SYNCHRONOUS,
+            sessionTimeoutMs,
+            logLevel: config.LOG_LEVEL,
+          },
+          logger,
+        )
+  const collector = new Collector({ pipeline, ...(options.now ? { now: options.now } : {}) })
   const now = options.now ?? Date.now
   const { auth, generatedPassword } = await createDashboardAuth(store, {
     adminPassword: config.ADMIN_PASSWORD,
     now,
   })
-  // The window is on the accept thread, fed by the commits there (live-view.ts).
-  const live = new LiveView((siteId) => writer.liveSnapshot(siteId, now()))
+  // The window is kept by the accept stage, fed by its commits (live-view.ts).
+  const live = new LiveView((siteId) => pipeline.liveSnapshot(siteId, now()))
   collector.onStored((siteId) => live.changed(siteId))
   const app = createApp({
     store,
@@ -83,12 +95,12 @@ export async function startEmbedded(
   })
 
   // On the server clock, as everything else: what the sweep passes, the roll-up stops writing.
-  // Not awaited: after a backfill or a long downtime the first sweep can take a minute (10 M
-  // expired events took 65 s), and it runs on the roll-up thread in short transactions, so
-  // the server listens meanwhile instead of refusing the trackers' events.
+  // Not awaited: after a backfill or a long downtime the first sweep can take a minute, and it
+  // runs with the roll-up in short transactions, so the server listens meanwhile instead of
+  // refusing the trackers' events.
   let sweeping = Promise.resolve()
   const sweep = () => {
-    sweeping = writer
+    sweeping = pipeline
       .sweep({ now: now(), eventTtlMs: config.EVENT_TTL_HOURS * 3_600_000 })
       .then((removed) => logger.info({ removed }, 'sweep'))
       .catch((error: unknown) => logger.error({ err: error }, 'sweep failed'))

@@ -1,9 +1,9 @@
 import type { Context } from 'hono'
 import type { DashboardAuth } from '../auth/dashboard-auth.ts'
 import type { Site } from '../core/types.ts'
-import type { Collector } from '../ingest/collector.ts'
 import type { LiveView } from '../live/live-view.ts'
 import type { Logger } from '../log/logger.ts'
+import type { Collector } from '../pipeline/collector.ts'
 import type { Store } from '../storage/store.ts'
 
 /** Everything the HTTP layer needs, built by an entry (Node server or Lambda). */

@@ -1,7 +1,7 @@
 import { z } from 'zod'
+import { MAX_EVENTS } from '../accept/prepare-request.ts'
 import { EventInputSchema } from '../core/event-schema.ts'
 import { StatsParamsSchema } from '../core/stats-query.ts'
-import { MAX_EVENTS } from '../ingest/prepare-request.ts'
 import { LoginRequestSchema } from './routes/auth.ts'
 import { UserSessionsParamsSchema } from './routes/sessions.ts'
 import { CreateSiteSchema } from './routes/sites.ts'

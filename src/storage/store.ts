@@ -9,7 +9,6 @@ import type {
   Site,
   VisitorMark,
 } from '../core/types.ts'
-import type { PackedBatch } from './packed-item.ts'
 
 /**
  * A raw event as stored, for session timelines and the live view. It carries what the
@@ -46,51 +45,88 @@ export interface SessionLookup {
 
 /**
  * An accepted event as it waits for the roll-up: what the roll-up reads, and its id. The raw
- * event row keeps the rest (page URL, title, referrer, props) for timelines.
+ * event record keeps the rest (page URL, title, referrer, props) for timelines.
  */
 export type QueuedEvent = RollupEvent & Pick<EnrichedEvent, 'event_id'>
 
 /** Waiting to be rolled up: an accepted event, or a bot hit that is only counted. */
 export type QueuedItem = { kind: 'event'; event: QueuedEvent } | { kind: 'bot'; hit: BotHit }
 
-/** A queued item and its place in the queue; seqs only grow, never reused. */
-export interface QueuedEntry {
-  seq: number
+/**
+ * A place in one of the ordered sources that feed the roll-up: `stream` names the source (the
+ * SQLite queue is one stream; a DynamoDB table stream has one per shard) and `position` an
+ * item's place in it, a decimal number as text of any length (DynamoDB sequence numbers run
+ * to 40 digits), ordered by `comparePositions` (core/stream-position.ts). Opaque otherwise:
+ * the pipelines compare and record positions, they never compute one.
+ */
+export interface StreamPosition {
+  stream: string
+  position: string
+}
+
+/** An accepted item with its place in its stream. */
+export interface RollupEntry extends StreamPosition {
   item: QueuedItem
 }
 
+declare const handoverBrand: unique symbol
 /**
- * What `accept` did: per event whether it was new, and the queue entries it added; `packed`
- * is those entries as the backend wrote them to its queue, when it writes them packed (then
- * the hand-over to the roll-up posts that same text).
+ * What one `accept` queued, in a form the same backend's roll-up can take back from memory
+ * (`Store.takeHandover`) instead of reading it back from storage. Opaque to the pipelines,
+ * which only carry it from the accept to the roll-up (across a thread: it is plain data).
+ */
+export type Handover = { readonly [handoverBrand]: true }
+
+/**
+ * What `accept` did: per event whether it was new; and, from a backend that offers it, the
+ * hand-over of what it queued.
  */
 export interface Accepted {
   fresh: boolean[]
-  queued: QueuedEntry[]
-  packed?: PackedBatch
+  handover?: Handover
 }
+
+/** What became of a hand-over: held, or left to storage (memory full, or one was missed). */
+export type HandoverTaken = 'held' | 'full' | 'gap'
 
 /**
  * One roll-up unit of work, batch-shaped so every backend can answer each step with one
- * round of reads or writes. The pipeline calls the steps in order:
- * queued → sessionsFor → claimMarks → write.
+ * round of reads or writes. The pipeline (rollup/roll-up-batch.ts) calls the steps in order:
+ * appliedThrough → sessionsFor → claimMarks → write.
+ *
+ * **A unit counts once, whatever fails.** `write` is all or nothing as far as any later
+ * unit can tell. A backend that can apply a whole unit atomically (SQLite: one transaction)
+ * does so. A backend that cannot (DynamoDB: 100 items per transaction, and `ADD` is not
+ * idempotent) must persist the unit's computed output, its plan (sessions, removed sessions,
+ * deltas, the marks it claimed, the positions), in one atomic write before applying any of
+ * it, apply the plan so that applying it twice changes nothing more, and finish any plan left
+ * unfinished before the next unit reads anything. Recomputing a half-applied unit is not
+ * allowed: it would read the sessions and marks the half-done write already changed (and draw
+ * new random session ids), so visitors and sessions would be lost or doubled. Until `write`
+ * succeeds, nothing a unit did may be visible: `claimMarks` answers from what is stored and
+ * claimed in this unit, and records nothing a failed unit could leave behind. The contract
+ * suite fails a write half-way (the backend's fault hook) and checks that the redo counts
+ * exactly what one clean run counts.
  */
-export interface IngestUnit {
+export interface RollupUnit {
   /**
    * The first epoch hour whose hourly dimension rows the store still keeps: its last sweep's
    * cutoff. Rows for older hours would only be swept again, so the roll-up skips them.
    */
   readonly hourlyDimensionsFrom: number
-  /** The oldest accepted items not rolled up yet, in acceptance order. */
-  queued(limit: number): Promise<QueuedEntry[]>
-  /** The seq of the oldest item not rolled up yet; null when the queue is empty. */
-  queueHead(): Promise<number | null>
+  /**
+   * How far each stream is rolled up: the last position recorded by a `write`, per stream
+   * asked for (absent: nothing recorded). A batch delivered again (a Lambda retry, a split
+   * batch) is skipped up to there, so it is counted once.
+   */
+  appliedThrough(streams: readonly string[]): Promise<Map<string, string>>
   sessionsFor(lookups: readonly SessionLookup[]): Promise<SessionState[]>
-  /** Records each mark; true where it was new (this visitor's first time in that scope). */
+  /** Claims each mark; true where it was new (this visitor's first time in that scope). */
   claimMarks(marks: readonly VisitorMark[]): Promise<boolean[]>
   /**
-   * Writes sessions and counter deltas, and retires the queue up to `processedThrough` (a
-   * history import rolls up straight from its input and retires nothing).
+   * Writes sessions and counter deltas, and records each stream's position `through` (its
+   * items are rolled up: a backend with a queue retires them). A history import rolls up
+   * straight from its input and records nothing.
    */
   write(changes: {
     sessions: readonly SessionState[]
@@ -102,7 +138,7 @@ export interface IngestUnit {
      * already count them; one already stored (same site, time and event_id) is left as is.
      */
     events?: readonly EnrichedEvent[]
-    processedThrough?: number
+    through?: readonly StreamPosition[]
   }): Promise<void>
 }
 
@@ -187,22 +223,33 @@ export interface Store {
   readonly kind: 'sqlite' | 'dynamodb'
 
   /**
-   * Stage 1, on the request path: durably stores new events (the raw record and a queue
-   * entry for the roll-up) and bot hits. An event whose (site, timestamp, event_id) is
-   * already stored is a duplicate and is skipped. Returns, per event, whether it was new,
-   * and the queue entries added (which a roll-up in the same process may take from memory).
+   * Accept, on the request path: durably stores new events (the raw record, and an entry in
+   * the backend's stream for the roll-up) and bot hits (an entry only). An event whose (site,
+   * timestamp, event_id) is already stored is a duplicate and is skipped. Returns, per event,
+   * whether it was new.
    */
   accept(events: readonly EnrichedEvent[], bots: readonly BotHit[]): Promise<Accepted>
-  /** Stage 2: runs one roll-up unit of work; atomic where the backend supports it. */
-  ingest<T>(work: (unit: IngestUnit) => Promise<T>): Promise<T>
-  /** How many accepted items wait for the roll-up. */
-  queueLength(): Promise<number>
   /**
-   * Moves one queued item that the roll-up keeps failing on out of the queue, with the
-   * reason, so it cannot hold up everything behind it. It is kept for inspection, not lost;
-   * the raw event stays stored too.
+   * Optional: takes back, in the roll-up's process, what an accept of this backend handed
+   * over, so `pending` can serve it from memory. A backend without it reads everything back.
    */
-  deadLetter(seq: number, reason: string, at: number): Promise<void>
+  takeHandover?(handover: Handover): HandoverTaken
+  /**
+   * The oldest accepted items not rolled up yet, at most `limit`, in acceptance order within
+   * each stream: the roll-up's pulled source. (A pushed source, a Lambda handed a batch of
+   * stream records, skips this and rolls its batch up directly.)
+   */
+  pending(limit: number): Promise<RollupEntry[]>
+  /** Runs one roll-up unit of work (see RollupUnit for what a backend must guarantee). */
+  rollup<T>(work: (unit: RollupUnit) => Promise<T>): Promise<T>
+  /** How many accepted items wait for the roll-up. */
+  backlog(): Promise<number>
+  /**
+   * Moves one pending item that the roll-up keeps failing on aside, with the reason, so it
+   * cannot hold up everything behind it. It is kept for inspection, not lost; the raw event
+   * stays stored too.
+   */
+  deadLetter(entry: StreamPosition, reason: string, at: number): Promise<void>
 
   createSite(site: Site): Promise<void>
   getSite(id: string): Promise<Site | undefined>
@@ -236,8 +283,12 @@ export interface Store {
   topValues(query: TopValuesQuery): Promise<RollupRow[]>
   /** A site's identified user's sessions, newest first. */
   userSessions(query: UserSessionsQuery): Promise<SessionState[]>
-  /** Events since a time with their session's attributes, oldest first (live view rebuild). */
-  liveEventsSince(since: number): Promise<LiveEvent[]>
+  /**
+   * One site's events since a time, oldest first: the live view's first read, and the whole
+   * realtime read of a host that keeps no window. One range of one site's keys (a `Query` on
+   * DynamoDB), never a scan of every site's recent events.
+   */
+  liveEventsSince(siteId: string, since: number): Promise<LiveEvent[]>
 
   getSetting(name: string): Promise<string | undefined>
   /** Stores a value unless one exists; returns the value that is stored either way. */

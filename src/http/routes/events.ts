@@ -1,10 +1,10 @@
 import { type Context, Hono } from 'hono'
-import type { Collected } from '../../ingest/collector.ts'
+import type { AcceptOutcome } from '../../accept/accept-stage.ts'
 import type { AppDeps, AppEnv } from '../app-env.ts'
 import { clientIp, viewerCountry } from '../client-ip.ts'
 import { failure, storageUnavailable, success } from '../envelope.ts'
-import { ingestKey } from '../ingest-key.ts'
 import { readBodyText } from '../read-body.ts'
+import { requireSiteKey } from '../require-site-key.ts'
 
 export const MAX_BODY_BYTES = 64 * 1024
 
@@ -23,17 +23,17 @@ export function eventRoutes(deps: AppDeps) {
     c.header('Access-Control-Max-Age', '86400')
     return c.body(null, 204)
   })
-  // The body goes on as text: the accept thread parses it. Nothing that waits for the commit
+  // The body goes on as text: the accept stage parses it. Nothing that waits for the commit
   // holds the text (an async function keeps its parameters until it returns): under load a
   // request waits tens of milliseconds, long enough for what it holds to be copied by the
   // young generation's collections and then promoted.
-  app.post('/', ingestKey(deps.store), (c) =>
+  app.post('/', requireSiteKey(deps.store), (c) =>
     readBodyText(c, MAX_BODY_BYTES).then((text) => answerWhenStored(c, collect(c, deps, text))),
   )
   return app
 }
 
-function collect(c: Context<AppEnv>, deps: AppDeps, text: string): Promise<Collected> {
+function collect(c: Context<AppEnv>, deps: AppDeps, text: string): Promise<AcceptOutcome> {
   try {
     return deps.collector.collect(c.get('site'), text, {
       ip: clientIp(c, deps),
@@ -46,16 +46,19 @@ function collect(c: Context<AppEnv>, deps: AppDeps, text: string): Promise<Colle
 }
 
 /** The answer once the request's events are stored. */
-async function answerWhenStored(c: Context<AppEnv>, collecting: Promise<Collected>) {
-  let collected: Collected
+async function answerWhenStored(c: Context<AppEnv>, collecting: Promise<AcceptOutcome>) {
+  let outcome: AcceptOutcome
   try {
-    collected = await collecting
+    outcome = await collecting
   } catch (error) {
-    c.get('log').error({ err: error, site: c.get('site').id }, 'ingest commit failed')
+    outcome = { error: String(error) }
+  }
+  if ('error' in outcome) {
+    c.get('log').error({ err: outcome.error, site: c.get('site').id }, 'accept failed')
     throw storageUnavailable('events could not be stored')
   }
-  if (!collected.ok) return failure(c, 400, collected.message)
-  const { result } = collected
+  if ('invalid' in outcome) return failure(c, 400, outcome.invalid)
+  const { result } = outcome
   if (result.accepted === 0) {
     return failure(c, 400, 'no valid events', { rejected: result.rejected })
   }

@@ -8,7 +8,7 @@ export function healthRoutes(deps: AppDeps) {
     let backlog: number
     try {
       await deps.store.health()
-      backlog = await deps.store.queueLength()
+      backlog = await deps.store.backlog()
     } catch (error) {
       c.get('log').error({ err: error }, 'storage health check failed')
       return failure(c, 503, `storage unavailable (${deps.store.kind})`)

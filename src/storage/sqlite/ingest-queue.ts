@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3'
-import { type PackedBatch, packBatch } from '../packed-item.ts'
-import type { QueuedEntry, QueuedItem } from '../store.ts'
+import type { QueuedItem } from '../store.ts'
+import { type PackedBatch, packBatch, type QueuedEntry } from './packed-item.ts'
 import {
   type BatchItem,
   EVENT_COLUMNS,
@@ -92,6 +92,11 @@ export class IngestQueue {
       if (entries.length >= limit) break
     }
     return entries
+  }
+
+  /** The seq every item up to which is retired (0 before the first). */
+  retiredThrough(): number {
+    return this.s.retiredThrough.get() as number
   }
 
   /** The seq of the oldest item not retired; null when nothing waits. */

@@ -1,6 +1,6 @@
 import type { BotHit, EnrichedEvent } from '../../core/types.ts'
-import { type PackedItem, unpackItem } from '../packed-item.ts'
 import type { QueuedItem } from '../store.ts'
+import { type PackedItem, unpackItem } from './packed-item.ts'
 
 /**
  * The raw event row, and the queue items it is read back with. An accepted event waits in

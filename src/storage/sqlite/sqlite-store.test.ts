@@ -5,37 +5,49 @@ import { enrichedEvent } from '../../../test/support/enriched-event.ts'
 import { tempDir } from '../../../test/support/temp-dir.ts'
 import { hourBucket } from '../../core/calendar.ts'
 import { zeroCounters } from '../../core/rollup-deltas.ts'
-import { describeHistoryImportContract } from '../../ingest/history-import.contract.ts'
-import { HistoryImport } from '../../ingest/history-import.ts'
-import { describeStoreContract } from '../store.contract.ts'
+import { describeHistoryImportContract } from '../../import/history-import.contract.ts'
+import { HistoryImport } from '../../import/history-import.ts'
+import { describeStoreContract, type StoreHarness } from '../store.contract.ts'
+import type { RollupEntry } from '../store.ts'
 import { markHash } from './mark-hash.ts'
 import { MIGRATIONS } from './migrations.ts'
-import { eventRowValues, INSERT_EVENT_SQL } from './queued-event.ts'
 import { SqliteStore } from './sqlite-store.ts'
 
-async function freshSqliteStore() {
-  const dir = tempDir()
-  const store = new SqliteStore({ file: join(dir.path, 'test.db') })
-  return {
-    store,
-    cleanup: async () => {
-      await store.close()
-      dir.remove()
-    },
+/** A fresh store over a temp file, for the contract suites. */
+function sqliteHarness(options: { writeThread?: boolean } = {}): () => Promise<StoreHarness> {
+  return async () => {
+    const dir = tempDir()
+    const file = join(dir.path, 'test.db')
+    // The contract's half-way write: fails once, before the counters, inside the transaction.
+    let fault = false
+    const open = () =>
+      new SqliteStore({
+        file,
+        ...options,
+        rollupWriteFault: () => (fault ? ((fault = false), 'counters') : undefined),
+      })
+    const harness: StoreHarness = {
+      store: open(),
+      failNextRollupWriteHalfway: () => {
+        fault = true
+      },
+      cleanup: async () => {
+        await harness.store.close()
+        dir.remove()
+      },
+    }
+    if (options.writeThread) {
+      // A failed write on the thread stops the store (an import stops; its rerun resumes).
+      harness.reopenAfterFailure = async () => {
+        await harness.store.close().catch(() => undefined)
+        harness.store = open()
+      }
+    }
+    return harness
   }
 }
-
-async function threadedSqliteStore() {
-  const dir = tempDir()
-  const store = new SqliteStore({ file: join(dir.path, 'test.db'), writeThread: true })
-  return {
-    store,
-    cleanup: async () => {
-      await store.close()
-      dir.remove()
-    },
-  }
-}
+const freshSqliteStore = sqliteHarness()
+const threadedSqliteStore = sqliteHarness({ writeThread: true })
 
 describeStoreContract('sqlite', freshSqliteStore)
 describeHistoryImportContract('sqlite', freshSqliteStore)
@@ -93,93 +105,6 @@ describe('SqliteStore specifics', () => {
     // Opening again does not re-run migrations.
     const again = new SqliteStore({ file })
     await again.close()
-    dir.remove()
-  })
-
-  it('upgrades a v7 queue in place, and new seqs go past every old one', async () => {
-    const dir = tempDir()
-    const file = join(dir.path, 'v7.db')
-    const old = new Database(file)
-    for (const sql of MIGRATIONS.slice(0, 7)) old.exec(sql)
-    old.pragma('user_version = 7')
-    const bot = JSON.stringify({
-      kind: 'bot',
-      hit: { site_id: 's', timezone: 'UTC', timestamp: 1 },
-    })
-    old.prepare('INSERT INTO ingest_queue (seq, payload) VALUES (?, ?)').run(3, bot)
-    // A v7 event entry: the key of its row in events plus the fields that row lacks.
-    const event = enrichedEvent({ event_id: 'queued-before', props: { plan: 'pro' } })
-    old.prepare(INSERT_EVENT_SQL).run(...eventRowValues(event))
-    const { timezone, host, channel, utm_source, utm_medium, utm_campaign, os } = event
-    old
-      .prepare(
-        'INSERT INTO ingest_queue (seq, site_id, timestamp, event_id, extra) VALUES (?, ?, ?, ?, ?)',
-      )
-      .run(
-        5,
-        event.site_id,
-        event.timestamp,
-        event.event_id,
-        JSON.stringify({ timezone, host, channel, utm_source, utm_medium, utm_campaign, os }),
-      )
-    old
-      .prepare(
-        'INSERT INTO ingest_dead_letter (seq, payload, reason, failed_at) VALUES (?, ?, ?, ?)',
-      )
-      .run(9, bot, 'failed', 1)
-    old.close()
-    const store = new SqliteStore({ file })
-    const queued = await store.ingest((unit) => unit.queued(10))
-    expect(queued.map((q) => [q.seq, q.item.kind])).toEqual([
-      [3, 'bot'],
-      [5, 'event'],
-    ])
-    expect(queued[1]?.item).toEqual({ kind: 'event', event })
-    expect(await store.queueLength()).toBe(2)
-    const { queued: added } = await store.accept([enrichedEvent({ event_id: 'next' })], [])
-    // Not 4: seq 9 names a dead letter already.
-    expect(added.map((q) => q.seq)).toEqual([10])
-    await store.close()
-    dir.remove()
-  })
-
-  it('reads queue rows written before items were packed, joined with their event rows', async () => {
-    const dir = tempDir()
-    const file = join(dir.path, 'keyed.db')
-    await new SqliteStore({ file }).close()
-    // As the accept wrote a batch until items were packed: an event's key and the fields its
-    // row lacks, and a bot hit as an object.
-    const event = enrichedEvent({ event_id: 'keyed', props: { plan: 'pro' } })
-    const hit = { site_id: 's', timezone: 'UTC', timestamp: 1 }
-    const { timezone, host, channel, utm_source, utm_medium, utm_campaign, os } = event
-    const extra = [timezone, host, channel, utm_source, utm_medium, utm_campaign, os]
-    const items = [
-      ['e', event.site_id, event.timestamp, event.event_id, ...extra],
-      ['b', hit],
-    ]
-    const db = new Database(file)
-    db.prepare(INSERT_EVENT_SQL).run(...eventRowValues(event))
-    db.prepare(
-      'INSERT INTO ingest_batch (first_seq, item_count, oldest, items) VALUES (?, ?, ?, ?)',
-    ).run(1, 2, event.timestamp, JSON.stringify(items))
-    db.prepare('UPDATE ingest_cursor SET next_seq = 3').run()
-    db.close()
-
-    const store = new SqliteStore({ file })
-    const queued = await store.ingest((unit) => unit.queued(10))
-    expect(queued).toEqual([
-      { seq: 1, item: { kind: 'event', event } },
-      { seq: 2, item: { kind: 'bot', hit } },
-    ])
-    // Next to them, new batches are packed, and the queue reads both kinds in seq order.
-    const next = enrichedEvent({ event_id: 'packed', timestamp: event.timestamp + 1 })
-    const { packed } = await store.accept([next], [])
-    expect(packed?.first).toBe(3)
-    const read = await store.ingest((unit) => unit.queued(10))
-    expect(read.map((q) => q.seq)).toEqual([1, 2, 3])
-    expect(read[2]?.item).toMatchObject({ kind: 'event', event: { event_id: 'packed' } })
-    expect(read[2]?.item).not.toHaveProperty('event.page_url')
-    await store.close()
     dir.remove()
   })
 
@@ -255,7 +180,7 @@ describe('SqliteStore specifics', () => {
     })
     // Only the hour committed before the failure; nothing written after it.
     expect(hours.map((row) => row.bucket)).toEqual([hourBucket(IMPORT_FROM)])
-    await expect(store.ingest(async () => 'more')).rejects.toThrow(/poisoned session/)
+    await expect(store.rollup(async () => 'more')).rejects.toThrow(/poisoned session/)
     await store.close()
     dir.remove()
   })
@@ -264,12 +189,12 @@ describe('SqliteStore specifics', () => {
     const dir = tempDir()
     const store = new SqliteStore({ file: join(dir.path, 'x.db') })
     await expect(
-      store.ingest(async (unit) => {
+      store.rollup(async (unit) => {
         await unit.claimMarks([{ site_id: 's', day: '2026-01-01', scope: '', visitor_id: 'v' }])
         throw new Error('boom')
       }),
     ).rejects.toThrow('boom')
-    const claimedAgain = await store.ingest((unit) =>
+    const claimedAgain = await store.rollup((unit) =>
       unit.claimMarks([{ site_id: 's', day: '2026-01-01', scope: '', visitor_id: 'v' }]),
     )
     expect(claimedAgain).toEqual([true])
@@ -287,9 +212,9 @@ describe('SqliteStore specifics', () => {
       visitor_id,
     })
     const store = new SqliteStore({ file })
-    await store.ingest(async (unit) => {
+    await store.rollup(async (unit) => {
       expect(await unit.claimMarks([mark('a'), mark('b')])).toEqual([true, true])
-      await unit.write({ sessions: [], deltas: [], processedThrough: 0 })
+      await unit.write({ sessions: [], deltas: [] })
     })
     await store.close()
     // A mark logged one per row, as before v5.
@@ -300,7 +225,7 @@ describe('SqliteStore specifics', () => {
     )
     db.close()
     const again = new SqliteStore({ file })
-    const claimed = await again.ingest((unit) =>
+    const claimed = await again.rollup((unit) =>
       unit.claimMarks([mark('a'), mark('old'), mark('b'), mark('new')]),
     )
     expect(claimed).toEqual([false, false, false, true])
@@ -315,7 +240,7 @@ describe('SqliteStore specifics', () => {
     // Ten days, one unit each, as a history import moves through a month.
     const days = Array.from({ length: 10 }, (_, i) => `2026-01-${String(i + 1).padStart(2, '0')}`)
     for (const day of days) {
-      await store.ingest(async (unit) => {
+      await store.rollup(async (unit) => {
         expect(await unit.claimMarks([mark(day, 'a')])).toEqual([true])
         await unit.write({ sessions: [], deltas: [] })
       })
@@ -328,7 +253,7 @@ describe('SqliteStore specifics', () => {
     )
     db.close()
     // The first days were unloaded on the way; their marks still count as claimed.
-    const again = await store.ingest((unit) =>
+    const again = await store.rollup((unit) =>
       unit.claimMarks([
         mark('2026-01-01', 'a'),
         mark('2026-01-01', 'b'),
@@ -346,8 +271,8 @@ describe('SqliteStore specifics', () => {
     const file = join(dir.path, 'x.db')
     const rollup = new SqliteStore({ file })
     const acceptor = new SqliteStore({ file })
-    await rollup.ingest(async (unit) => {
-      await unit.queued(10)
+    await rollup.rollup(async (unit) => {
+      await unit.appliedThrough(['queue'])
       // Another connection commits meanwhile; it would wait for the lock (and time out) if
       // the unit had taken it at the start.
       const started = Date.now()
@@ -355,9 +280,9 @@ describe('SqliteStore specifics', () => {
         true,
       ])
       expect(Date.now() - started).toBeLessThan(1000)
-      await unit.write({ sessions: [], deltas: [], processedThrough: 0 })
+      await unit.write({ sessions: [], deltas: [] })
     })
-    expect(await rollup.queueLength()).toBe(1)
+    expect(await rollup.backlog()).toBe(1)
     await acceptor.close()
     await rollup.close()
     dir.remove()
@@ -385,10 +310,11 @@ describe('SqliteStore specifics', () => {
     const sweep = () => store.sweep({ now: T + 86_400_000, eventTtlMs: 3_600_000 })
     // Queued events wait for the roll-up (the queue holds only their key): none goes yet.
     expect((await sweep()).events).toBe(0)
-    await store.ingest(async (unit) => {
-      const queued = await unit.queued(20_000)
-      await unit.write({ sessions: [], deltas: [], processedThrough: queued.at(-1)?.seq ?? 0 })
-    })
+    const pending = await store.pending(20_000)
+    const { stream, position } = pending.at(-1) as RollupEntry
+    await store.rollup((unit) =>
+      unit.write({ sessions: [], deltas: [], through: [{ stream, position }] }),
+    )
     expect((await sweep()).events).toBe(12_345)
     const db = new Database(join(dir.path, 'x.db'), { readonly: true })
     expect(db.prepare('SELECT event_id FROM events').pluck().all()).toEqual(['fresh'])
@@ -403,7 +329,7 @@ describe('SqliteStore specifics', () => {
     const H0 = 500_000 // an epoch hour, a multiple of 16
     const hours = 100
     for (let h = 0; h < hours; h++) {
-      await store.ingest((unit) =>
+      await store.rollup((unit) =>
         unit.write({
           sessions: [],
           deltas: [
@@ -416,7 +342,6 @@ describe('SqliteStore specifics', () => {
               counters: { ...zero, pageviews: h + 1 },
             },
           ],
-          processedThrough: 0,
         }),
       )
     }

@@ -11,30 +11,36 @@ import {
   type SessionState,
   type Site,
 } from '../../core/types.ts'
-import {
-  type Accepted,
-  type EventRecord,
-  type IngestUnit,
-  type LiveEvent,
-  type QueuedItem,
-  type RollupRange,
-  type RollupRow,
-  type SessionLookup,
-  type Store,
-  type SweepPolicy,
-  type SweepResult,
-  type TopValuesQuery,
-  type UserSessionsQuery,
+import type {
+  Accepted,
+  EventRecord,
+  Handover,
+  HandoverTaken,
+  LiveEvent,
+  QueuedItem,
+  RollupEntry,
+  RollupRange,
+  RollupRow,
+  RollupUnit,
+  SessionLookup,
+  Store,
+  StreamPosition,
+  SweepPolicy,
+  SweepResult,
+  TopValuesQuery,
+  UserSessionsQuery,
 } from '../store.ts'
 import { type ConnectionOptions, openConnection } from './connection.ts'
+import { HotQueue } from './hot-queue.ts'
 import { IngestQueue } from './ingest-queue.ts'
 import { buildLookupIndexes, dropLookupIndexes } from './lookup-indexes.ts'
 import { groupByDay, markHash, packMarks, unpackMarks } from './mark-hash.ts'
 import { MarkSet } from './mark-set.ts'
 import { migrate } from './migrations.ts'
+import type { PackedBatch, QueuedEntry } from './packed-item.ts'
 import { eventRowValues, INSERT_EVENT_SQL, queuedItemOf } from './queued-event.ts'
 import { SpanRollups } from './span-rollups.ts'
-import { UnitWriter, unitRows } from './unit-writer.ts'
+import { type RollupWriteStep, UnitWriter, unitRows } from './unit-writer.ts'
 import { WriteThread } from './write-thread.ts'
 
 export interface SqliteStoreOptions extends ConnectionOptions {
@@ -48,7 +54,16 @@ export interface SqliteStoreOptions extends ConnectionOptions {
    * first unit or after the last, as an import runs it.
    */
   writeThread?: boolean
+  /**
+   * A fault hook for tests, asked at each roll-up unit's write: a step to fail the write at,
+   * inside its transaction, after the steps before it are written (the contract suite's redo
+   * test; a single SQLite transaction cannot fail half-way otherwise).
+   */
+  rollupWriteFault?: () => RollupWriteStep | undefined
 }
+
+/** The SQLite queue is one stream; a position in it is an item's seq. */
+const QUEUE_STREAM = 'queue'
 
 /** Visitor marks and salts outlive their day by this much (late events, far time zones). */
 const MARK_KEEP_DAYS = 2
@@ -70,6 +85,8 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database
   private readonly statements
   private readonly ingestQueue: IngestQueue
+  /** Hand-overs this store's accepts made in another thread (takeHandover); made on first use. */
+  private hot: HotQueue | undefined
   private readonly spans: SpanRollups
   /**
    * Visitor marks per day: a MarkSet lookup on the hot path, an append to the log when new.
@@ -84,6 +101,7 @@ export class SqliteStore implements Store {
   /** Serialises units of work: one write transaction at a time. */
   private queue: Promise<unknown> = Promise.resolve()
   private readonly writer: UnitWriter
+  private readonly rollupWriteFault: () => RollupWriteStep | undefined
   private readonly writeThread: WriteThread | undefined
   /** Settles once every write handed to the write thread has; never rejects. */
   private written: Promise<void> = Promise.resolve()
@@ -103,7 +121,9 @@ export class SqliteStore implements Store {
     this.ingestQueue = new IngestQueue(this.db)
     this.spans = new SpanRollups(this.db)
     this.writer = new UnitWriter(this.db, this.spans, this.ingestQueue)
-    this.writeThread = options.writeThread ? new WriteThread(options) : undefined
+    this.rollupWriteFault = options.rollupWriteFault ?? (() => undefined)
+    const { rollupWriteFault, writeThread, ...connection } = options
+    this.writeThread = writeThread ? new WriteThread(connection) : undefined
   }
 
   private prepare() {
@@ -165,8 +185,7 @@ export class SqliteStore implements Store {
       liveEvents: db.prepare(
         `SELECT site_id, client_session_id AS session_id, visitor_id, timestamp, event_type, path,
                 title, source, country, device, browser
-         FROM events WHERE site_id IN (SELECT id FROM sites) AND timestamp >= ?
-         ORDER BY timestamp`,
+         FROM events WHERE site_id = ? AND timestamp >= ? ORDER BY timestamp`,
       ),
       getSetting: db.prepare('SELECT value FROM settings WHERE name = ?').pluck(),
       initSetting: db.prepare('INSERT OR IGNORE INTO settings (name, value) VALUES (?, ?)'),
@@ -202,16 +221,38 @@ export class SqliteStore implements Store {
           return true
         })
         for (const hit of bots) items.push({ kind: 'bot', hit })
-        return { fresh, ...this.ingestQueue.append(items) }
+        const { packed } = this.ingestQueue.append(items)
+        // The queue row's own text is the hand-over (packed-item.ts): written once.
+        return packed ? { fresh, handover: packed as unknown as Handover } : { fresh }
       })
       .immediate()
   }
 
-  async queueLength(): Promise<number> {
+  takeHandover(handover: Handover): HandoverTaken {
+    this.hot ??= new HotQueue()
+    return this.hot.pushChunk(handover as unknown as PackedBatch)
+  }
+
+  async pending(limit: number): Promise<RollupEntry[]> {
+    // After every unit handed to this store, so what they retired is gone.
+    await this.queue
+    await this.written
+    const hot = this.hot
+    const taken: QueuedEntry[] =
+      (hot && hot.size > 0 ? hot.take(this.ingestQueue.head(), limit) : null) ??
+      this.ingestQueue.read(limit)
+    return taken.map(({ seq, item }) => ({ stream: QUEUE_STREAM, position: String(seq), item }))
+  }
+
+  async backlog(): Promise<number> {
     return this.ingestQueue.length()
   }
 
-  async deadLetter(seq: number, reason: string, at: number): Promise<void> {
+  async deadLetter(entry: StreamPosition, reason: string, at: number): Promise<void> {
+    if (entry.stream !== QUEUE_STREAM) {
+      throw new Error(`SqliteStore.deadLetter: no stream ${entry.stream}`)
+    }
+    const seq = Number(entry.position)
     const s = this.statements
     this.db
       .transaction(() => {
@@ -229,7 +270,7 @@ export class SqliteStore implements Store {
       .immediate()
   }
 
-  ingest<T>(work: (unit: IngestUnit) => Promise<T>): Promise<T> {
+  rollup<T>(work: (unit: RollupUnit) => Promise<T>): Promise<T> {
     const run = this.queue.then(() => this.runUnit(work))
     this.queue = run.catch(() => undefined)
     return run
@@ -241,7 +282,7 @@ export class SqliteStore implements Store {
    * remover of queue entries, so what it read cannot change underneath it, while accepts
    * (appends to events and the queue, from another connection) go on meanwhile.
    */
-  private async runUnit<T>(work: (unit: IngestUnit) => Promise<T>): Promise<T> {
+  private async runUnit<T>(work: (unit: RollupUnit) => Promise<T>): Promise<T> {
     if (this.writeFailure) throw this.writeFailure
     const s = this.statements
     // Marks claimed by this unit: logged by `write`, taken back out of memory if it fails.
@@ -250,16 +291,17 @@ export class SqliteStore implements Store {
       for (const { set, hash } of claimed) set.delete(hash)
       claimed.length = 0
     }
-    const unit: IngestUnit = {
+    const unit: RollupUnit = {
       hourlyDimensionsFrom: this.hourlyDimensionsFrom,
       // Reads see every write handed over before them.
-      queued: async (limit) => {
+      appliedThrough: async (streams) => {
         await this.written
-        return this.ingestQueue.read(limit)
-      },
-      queueHead: async () => {
-        await this.written
-        return this.ingestQueue.head()
+        const applied = new Map<string, string>()
+        const retired = this.ingestQueue.retiredThrough()
+        if (streams.includes(QUEUE_STREAM) && retired > 0) {
+          applied.set(QUEUE_STREAM, String(retired))
+        }
+        return applied
       },
       sessionsFor: async (lookups: readonly SessionLookup[]) => {
         await this.written
@@ -285,7 +327,12 @@ export class SqliteStore implements Store {
           return true
         })
       },
-      write: async ({ sessions, removedSessions = [], deltas, events = [], processedThrough }) => {
+      write: async ({ sessions, removedSessions = [], deltas, events = [], through = [] }) => {
+        let processedThrough: number | undefined
+        for (const { stream, position } of through) {
+          if (stream !== QUEUE_STREAM) throw new Error(`SqliteStore: no stream ${stream}`)
+          processedThrough = Math.max(processedThrough ?? 0, Number(position))
+        }
         const write = unitRows({
           // One packed row per day for all the marks this unit claimed (8 bytes each).
           marks: [...groupByDay(claimed)].map(([day, hashes]) => [day, packMarks(hashes)]),
@@ -294,6 +341,7 @@ export class SqliteStore implements Store {
           events,
           deltas,
           processedThrough,
+          failAt: this.rollupWriteFault(),
         })
         if (!this.writeThread) {
           try {
@@ -446,8 +494,8 @@ export class SqliteStore implements Store {
     ) as SessionState[]
   }
 
-  async liveEventsSince(since: number): Promise<LiveEvent[]> {
-    return this.statements.liveEvents.all(since) as LiveEvent[]
+  async liveEventsSince(siteId: string, since: number): Promise<LiveEvent[]> {
+    return this.statements.liveEvents.all(siteId, since) as LiveEvent[]
   }
 
   async getSetting(name: string): Promise<string | undefined> {

@@ -50,6 +50,8 @@ export interface UnitRows {
   events: unknown[][]
   counters: CounterRow[]
   processedThrough: number | undefined
+  /** A test's fault: the write throws before this step, inside its transaction. */
+  failAt?: RollupWriteStep
 }
 
 export function unitRows(unit: {
@@ -59,8 +61,10 @@ export function unitRows(unit: {
   events: readonly EnrichedEvent[]
   deltas: readonly RollupDelta[]
   processedThrough: number | undefined
+  failAt: RollupWriteStep | undefined
 }): UnitRows {
   return {
+    ...(unit.failAt ? { failAt: unit.failAt } : {}),
     marks: unit.marks,
     sessions: unit.sessions.map((session) => SESSION_COLUMNS.map((column) => session[column])),
     removedSessions: unit.removedSessions,
@@ -78,6 +82,9 @@ export function unitRows(unit: {
     processedThrough: unit.processedThrough,
   }
 }
+
+/** The parts of a roll-up unit's write, in the order they are written. */
+export type RollupWriteStep = 'marks' | 'sessions' | 'events' | 'counters' | 'retire'
 
 /**
  * The write transaction of a roll-up unit, on one connection: the store's own, or a write
@@ -125,12 +132,19 @@ export class UnitWriter {
   /** Writes the unit in one transaction; rolled back whole if any part fails. */
   write(unit: UnitRows): void {
     const s = this.s
+    const step = (at: RollupWriteStep) => {
+      if (unit.failAt === at) throw new Error(`SqliteStore: injected fault before ${at}`)
+    }
     this.db.exec('BEGIN IMMEDIATE')
     try {
+      step('marks')
       for (const [day, packed] of unit.marks) s.logMarks.run(day, packed)
+      step('sessions')
       for (const row of unit.sessions) s.upsertSession.run(row)
       for (const id of unit.removedSessions) s.deleteSession.run(id)
+      step('events')
       for (const row of unit.events) s.insertEvent.run(row)
+      step('counters')
       for (const [grain, ...row] of unit.counters) {
         if (grain === 'hour') s.addHour.run(row)
         else s.addDay.run(row)
@@ -139,6 +153,7 @@ export class UnitWriter {
       for (const site of new Set(unit.counters.map((row) => row[1]))) {
         s.bumpCountersVersion.run(site)
       }
+      step('retire')
       if (unit.processedThrough !== undefined) this.queue.retire(unit.processedThrough)
       this.db.exec('COMMIT')
     } catch (error) {

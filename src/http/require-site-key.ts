@@ -11,7 +11,7 @@ const CACHE_MS = 10_000
  * Resolves the site of an ingest key from `X-API-Key` or `?api_key=` (sendBeacon cannot set
  * headers). An ingest key only ever grants writing events.
  */
-export function ingestKey(store: Store): MiddlewareHandler<AppEnv> {
+export function requireSiteKey(store: Store): MiddlewareHandler<AppEnv> {
   const cache = new Map<string, { site: Site; until: number }>()
   return async (c, next) => {
     const key = c.req.header('x-api-key') ?? c.req.query('api_key')
@@ -23,7 +23,7 @@ export function ingestKey(store: Store): MiddlewareHandler<AppEnv> {
       try {
         site = await store.getSiteByApiKey(key)
       } catch (error) {
-        c.get('log').error({ err: error }, 'ingest key lookup failed')
+        c.get('log').error({ err: error }, 'site key lookup failed')
         throw storageUnavailable('storage unavailable')
       }
       if (!site) return failure(c, 401, 'unknown API key')

@@ -9,9 +9,9 @@ import {
   type SessionState,
   type Site,
 } from '../core/types.ts'
+import { acceptAndRollUp } from '../pipeline/accept-and-roll-up.ts'
 import type { StoreHarness } from '../storage/store.contract.ts'
 import type { RollupRow, Store } from '../storage/store.ts'
-import { commitEvents } from './commit-events.ts'
 import { HistoryImport, HistoryImportError } from './history-import.ts'
 
 const MIN = 60_000
@@ -195,7 +195,7 @@ export function describeHistoryImportContract(
       for (let i = 0; i < events.length; i += 40) {
         const slice = events.slice(i, i + 40)
         const sliceBots = slice.filter((_, j) => (i + j) % 9 === 0).map(botAfter)
-        await commitEvents(committed, slice, sliceBots, {
+        await acceptAndRollUp(committed, slice, sliceBots, {
           sessionTimeoutMs: TIMEOUT,
           newSessionId: () => `live-${++ids}`,
         })
@@ -221,9 +221,12 @@ export function describeHistoryImportContract(
       expect(result.sessions).toBe(distinct.size)
       // Only the last day's events keep a raw record; older ones would be swept at once.
       const since = NOW - DAY
-      expect(await imported.liveEventsSince(0)).toEqual(await committed.liveEventsSince(since))
-      expect((await imported.liveEventsSince(0)).length).toBeGreaterThan(0)
-      expect(await imported.queueLength()).toBe(0)
+      for (const siteId of ['site-a', 'site-b']) {
+        const live = await imported.liveEventsSince(siteId, 0)
+        expect(live).toEqual(await committed.liveEventsSince(siteId, since))
+        expect(live.length).toBeGreaterThan(0)
+      }
+      expect(await imported.backlog()).toBe(0)
     })
 
     it('writes whole hours, so a stopped import resumes where its counters end', async () => {

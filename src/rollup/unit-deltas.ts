@@ -7,7 +7,7 @@ import {
   type MarkCandidate,
 } from '../core/rollup-deltas.ts'
 import type { BotHit, RollupDelta, RollupEvent, SessionState } from '../core/types.ts'
-import type { IngestUnit } from '../storage/store.ts'
+import type { RollupUnit } from '../storage/store.ts'
 
 /** An event to count, with the session it now belongs to. */
 export interface CountedEvent {
@@ -30,10 +30,10 @@ const ONE_BOT = Object.freeze({ bots: 1 })
  * roll-up and the history import both count through here, so they cannot count differently.
  * Marks are claimed in the order `events` gives, which must be time order: a visitor-day is
  * credited to the session the visitor was really first seen in, and a mark repeated in the
- * unit is claimed once (IngestUnit.claimMarks).
+ * unit is claimed once (RollupUnit.claimMarks).
  */
 export async function unitDeltas(
-  unit: IngestUnit,
+  unit: RollupUnit,
   input: {
     changes: Iterable<CountedChange>
     events: Iterable<CountedEvent>

@@ -1,11 +1,5 @@
-import { type PackedBatch, unpackBatch } from '../storage/packed-item.ts'
-import type { QueuedEntry } from '../storage/store.ts'
-
-/**
- * What became of a pushed commit: held, or left to the table path because memory is full or
- * an earlier commit was left there (the roll-up has fallen behind).
- */
-export type Pushed = 'held' | 'full' | 'gap'
+import type { HandoverTaken } from '../store.ts'
+import { type PackedBatch, type QueuedEntry, unpackBatch } from './packed-item.ts'
 
 /** Held entries of one commit: its text until the roll-up first reads it, then the entries. */
 interface Held {
@@ -48,7 +42,7 @@ export class HotQueue {
   }
 
   /** Adds what one accept committed, as objects, in seq order (see `pushChunk`). */
-  push(entries: readonly QueuedEntry[]): Pushed {
+  push(entries: readonly QueuedEntry[]): HandoverTaken {
     const first = entries[0]
     if (!first) return 'held'
     if (entries.some((entry, i) => entry.seq !== first.seq + i)) return 'gap'
@@ -65,7 +59,7 @@ export class HotQueue {
    * was missed) or do not fit are left to the table path; what is held stays good for the
    * next slices, and new entries are taken again once memory has drained.
    */
-  pushChunk(chunk: PackedBatch): Pushed {
+  pushChunk(chunk: PackedBatch): HandoverTaken {
     if (chunk.count <= 0) return 'held'
     return this.add({
       first: chunk.first,
@@ -75,7 +69,7 @@ export class HotQueue {
     })
   }
 
-  private add(held: Held): Pushed {
+  private add(held: Held): HandoverTaken {
     const last = this.held.at(-1)
     if (last && held.first !== last.first + last.count) return 'gap'
     if (this.size + held.count > this.capacity) return 'full'

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { packBatch } from '../storage/packed-item.ts'
-import type { QueuedEntry } from '../storage/store.ts'
 import { HotQueue } from './hot-queue.ts'
+import { packBatch, type QueuedEntry } from './packed-item.ts'
 
 const entries = (from: number, to: number): QueuedEntry[] =>
   Array.from({ length: to - from + 1 }, (_, i) => ({

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import { z } from 'zod'
+import { enrichEvent } from '../accept/enrich-event.ts'
+import { SaltCache } from '../accept/salt-cache.ts'
 import { localDay } from '../core/calendar.ts'
 import { parseEventInput } from '../core/event-schema.ts'
 import type { BotHit, EnrichedEvent, Site } from '../core/types.ts'
 import type { Store } from '../storage/store.ts'
-import { enrichEvent } from './enrich-event.ts'
 import { HistoryImport, HistoryImportError, type HistoryImportOptions } from './history-import.ts'
-import { SaltCache } from './salt-cache.ts'
 
 /**
  * What a line of an import file may carry besides the event itself (DESIGN.md's event

@@ -1,9 +1,9 @@
 import { hourBucket } from '../core/calendar.ts'
 import { extendSession, startSession } from '../core/session-rules.ts'
 import type { BotHit, EnrichedEvent, SessionState } from '../core/types.ts'
+import type { RollupOptions } from '../rollup/rollup-options.ts'
+import { type CountedEvent, unitDeltas } from '../rollup/unit-deltas.ts'
 import type { Store } from '../storage/store.ts'
-import type { RollupOptions } from './commit-events.ts'
-import { type CountedEvent, unitDeltas } from './unit-deltas.ts'
 
 export interface HistoryImportOptions extends RollupOptions {
   /** Events at or after `now - eventTtlMs` also keep their raw record (timelines, live view). */
@@ -158,7 +158,7 @@ export class HistoryImport {
 
   private async addInOrder(items: readonly (EnrichedEvent | BotHit)[]): Promise<void> {
     if (!this.checkedQueue) {
-      const waiting = await this.store.queueLength()
+      const waiting = await this.store.backlog()
       if (waiting > 0) {
         throw new HistoryImportError(
           `${waiting} accepted events still wait for the roll-up: start the server once to settle them first`,
@@ -233,7 +233,7 @@ export class HistoryImport {
    */
   private async adoptStoredSession(event: EnrichedEvent, site: ImportedSite): Promise<void> {
     site.lookedUp.add(event.client_session_id)
-    const stored = await this.store.ingest((unit) =>
+    const stored = await this.store.rollup((unit) =>
       unit.sessionsFor([
         {
           site_id: event.site_id,
@@ -304,7 +304,7 @@ export class HistoryImport {
       this.bulkLoading = true
     }
     const previous = this.committing
-    const { committed } = await this.store.ingest(async (unit) => {
+    const { committed } = await this.store.rollup(async (unit) => {
       const deltas = await unitDeltas(unit, {
         changes: sessions.map((session) => ({
           before: this.written.get(session.id) ?? null,

@@ -1,15 +1,9 @@
 import { clientKey, sessionize } from '../core/session-rules.ts'
-import type { BotHit, EnrichedEvent, RollupEvent } from '../core/types.ts'
-import type { SessionLookup, Store } from '../storage/store.ts'
-import { HotQueue } from './hot-queue.ts'
+import { comparePositions, laterPosition } from '../core/stream-position.ts'
+import type { BotHit, RollupEvent } from '../core/types.ts'
+import type { RollupEntry, SessionLookup, Store, StreamPosition } from '../storage/store.ts'
+import type { RollupOptions } from './rollup-options.ts'
 import { unitDeltas } from './unit-deltas.ts'
-
-export type { BotHit }
-
-export interface RollupOptions {
-  sessionTimeoutMs: number
-  newSessionId: () => string
-}
 
 /** Session lookups: one per client session id, spanning the batch's events ± the timeout. */
 function lookupsFor(events: readonly RollupEvent[], timeoutMs: number): SessionLookup[] {
@@ -32,29 +26,43 @@ function lookupsFor(events: readonly RollupEvent[], timeoutMs: number): SessionL
   return [...byKey.values()]
 }
 
+/** The last position of each stream the entries come from. */
+function lastPositions(entries: readonly RollupEntry[]): StreamPosition[] {
+  const last = new Map<string, string>()
+  for (const { stream, position } of entries) {
+    last.set(stream, laterPosition(last.get(stream), position))
+  }
+  return [...last].map(([stream, position]) => ({ stream, position }))
+}
+
 /**
- * Stage 2, off the request path: takes up to `limit` accepted items from the queue, assigns
- * sessions, turns the changes into counter deltas and visitor marks, and writes it all as one
- * unit of work that also retires those queue entries. Returns how many items it took.
+ * The roll-up of one batch, whoever delivers it: assigns sessions, turns the changes into
+ * counter deltas and visitor marks, and writes it all as one unit that also records how far
+ * each of the batch's streams is rolled up. The batch may come pulled (`rollUpPending`, from
+ * the store's own queue) or pushed (a Lambda handed stream records); entries at or before a
+ * stream's recorded position were counted already (a redelivered or split batch) and are
+ * skipped, so a batch is counted once however often it arrives. Returns how many entries it
+ * counted.
  */
-export async function rollUpQueued(
+export async function rollUpBatch(
   store: Store,
+  entries: readonly RollupEntry[],
   options: RollupOptions,
-  limit = 2000,
-  hot?: HotQueue,
 ): Promise<number> {
-  return store.ingest(async (unit) => {
-    const queued =
-      (hot && hot.size > 0 ? hot.take(await unit.queueHead(), limit) : null) ??
-      (await unit.queued(limit))
-    const last = queued.at(-1)
-    if (!last) return 0
+  if (entries.length === 0) return 0
+  return store.rollup(async (unit) => {
+    const through = lastPositions(entries)
+    const applied = await unit.appliedThrough(through.map((p) => p.stream))
     const events: RollupEvent[] = []
     const bots: BotHit[] = []
-    for (const { item } of queued) {
+    for (const { stream, position, item } of entries) {
+      const done = applied.get(stream)
+      if (done !== undefined && comparePositions(position, done) <= 0) continue
       if (item.kind === 'event') events.push(item.event)
       else bots.push(item.hit)
     }
+    const counted = events.length + bots.length
+    if (counted === 0) return 0
 
     const timezoneOf = new Map(events.map((e) => [e.site_id, e.timezone]))
     const tz = (siteId: string) => timezoneOf.get(siteId) ?? 'UTC'
@@ -90,29 +98,22 @@ export async function rollUpQueued(
       // Sessions a late event joined to an earlier one of the same client.
       removedSessions: changes.flatMap((c) => (!c.after && c.before ? [c.before.id] : [])),
       deltas,
-      processedThrough: last.seq,
+      through,
     })
-    return queued.length
+    return counted
   })
 }
 
-export type EventOutcome = 'stored' | 'duplicate'
-
 /**
- * Both stages at once: accept, then roll up until the queue is empty. For loaders and tests
- * that want the counters settled when the call returns.
+ * The pulled source: rolls up the store's oldest pending items, at most `limit`. Returns how
+ * many it took from the store (0 when nothing waits).
  */
-export async function commitEvents(
+export async function rollUpPending(
   store: Store,
-  events: readonly EnrichedEvent[],
-  bots: readonly BotHit[],
   options: RollupOptions,
-): Promise<{ outcomes: EventOutcome[] }> {
-  const { fresh, queued } = await store.accept(events, bots)
-  const hot = new HotQueue(queued.length)
-  hot.push(queued)
-  // One slice for the whole batch: a loader's 50,000 events become one roll-up commit.
-  const slice = Math.max(2000, events.length + bots.length)
-  while ((await rollUpQueued(store, options, slice, hot)) > 0) {}
-  return { outcomes: fresh.map((isNew) => (isNew ? 'stored' : 'duplicate')) }
+  limit: number,
+): Promise<number> {
+  const entries = await store.pending(limit)
+  await rollUpBatch(store, entries, options)
+  return entries.length
 }

@@ -13,8 +13,8 @@ export interface Rejection {
   message: string
 }
 
-/** One POST /api/events as the HTTP thread hands it on: the body as received. */
-export interface IngestRequest {
+/** One POST /api/events as the HTTP side hands it on: the body as received. */
+export interface AcceptRequest {
   site: Site
   /** The body text (at most 64 KiB, checked by the HTTP thread). */
   body: string
@@ -24,7 +24,7 @@ export interface IngestRequest {
 }
 
 /** A request ready to store, or why its body as a whole is refused (a 400). */
-export type PreparedRequest =
+type PreparedRequest =
   | { ok: true; events: EnrichedEvent[]; bots: BotHit[]; rejected: Rejection[]; valid: number }
   | { ok: false; message: string }
 
@@ -44,15 +44,15 @@ function eventsOf(body: unknown): unknown[] | string {
 
 /**
  * Parses a request's body, validates each event on its own and enriches the valid ones:
- * everything between the bytes received and the rows to insert. It runs on the accept thread,
- * so the HTTP thread only moves text: posting each event as an object to the accept thread
- * cost more than the parse it saved there.
+ * everything between the bytes received and the rows to insert. It runs in the accept stage,
+ * so the HTTP side only moves text (in the embedded server, posting each event as an object
+ * to the accept thread cost more than the parse it saved on the HTTP thread).
  */
 export class RequestPreparer {
   constructor(private readonly salts: SaltCache) {}
 
   /** Synchronous unless a day's salt has not been read yet (once a day per time zone). */
-  prepare(ingest: IngestRequest): PreparedRequest | Promise<PreparedRequest> {
+  prepare(ingest: AcceptRequest): PreparedRequest | Promise<PreparedRequest> {
     let body: unknown
     try {
       body = JSON.parse(ingest.body)
@@ -93,7 +93,7 @@ export class RequestPreparer {
  * interleave, which also defeated visitorId's once-per-batch hash.
  */
 function enrich(
-  { site, request }: IngestRequest,
+  { site, request }: AcceptRequest,
   valid: readonly EventInput[],
   dayOf: readonly string[],
   salts: ReadonlyMap<string, string>,

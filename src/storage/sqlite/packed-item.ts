@@ -1,4 +1,10 @@
-import type { QueuedEntry, QueuedEvent, QueuedItem } from './store.ts'
+import type { QueuedEvent, QueuedItem } from '../store.ts'
+
+/** A queued item and its place in the SQLite queue; seqs only grow, never reused. */
+export interface QueuedEntry {
+  seq: number
+  item: QueuedItem
+}
 
 /**
  * An accepted item as it waits for the roll-up: a positional array, one JSON text per accept

@@ -1,0 +1,131 @@
+import { beforeEach, describe, expect, it } from 'vitest'
+import { enrichedEvent } from '../../../test/support/enriched-event.ts'
+import { comparePositions } from '../../core/stream-position.ts'
+import type { RollupEntry, Store, StreamPosition } from '../store.ts'
+import { asQueued, type OpenStore, T0, useContractStore } from './harness.ts'
+
+/** An entry's event id, or its kind for a bot hit. */
+function idOf(entry: RollupEntry): string {
+  return entry.item.kind === 'event' ? entry.item.event.event_id : entry.item.kind
+}
+
+/** Records `through` as rolled up, counting nothing (what the roll-up's write does last). */
+function record(store: Store, through: StreamPosition | undefined): Promise<void> {
+  if (!through) throw new Error('store contract: no position to record')
+  const { stream, position } = through
+  return store.rollup((unit) =>
+    unit.write({ sessions: [], deltas: [], through: [{ stream, position }] }),
+  )
+}
+
+/** Accept, what waits for the roll-up, and dead letters. */
+export function acceptContract(open: OpenStore) {
+  describe('accept and the pending queue', () => {
+    const t = useContractStore(open)
+    let store: Store
+    beforeEach(() => {
+      store = t.store
+    })
+    const pendingIds = async () => (await store.pending(100)).map(idOf)
+
+    it('accepts an event once per (site, timestamp, event_id) and keeps it pending', async () => {
+      const a = enrichedEvent({ event_id: 'a', timestamp: T0 })
+      const fresh = async (...args: Parameters<Store['accept']>) =>
+        (await store.accept(...args)).fresh
+      expect(await fresh([a, { ...a }], [])).toEqual([true, false])
+      expect(await fresh([{ ...a }, { ...a, site_id: 'site-b' }], [])).toEqual([false, true])
+      // Same id at another time is another event (a retry repeats both).
+      expect(await fresh([{ ...a, timestamp: T0 + 1 }], [])).toEqual([true])
+      await store.accept([], [{ site_id: 'site-a', timezone: 'UTC', timestamp: T0 }])
+      expect(await store.backlog()).toBe(4)
+      const pending = await store.pending(10)
+      expect(pending.map((q) => q.item.kind)).toEqual(['event', 'event', 'event', 'bot'])
+      expect(pending[0]?.item).toEqual({ kind: 'event', event: asQueued(a) })
+      const positions = pending.map((q) => q.position)
+      expect([...positions].sort(comparePositions)).toEqual(positions)
+      // Recording the second as rolled up leaves the rest for the next unit.
+      await record(store, pending[1])
+      expect(await store.backlog()).toBe(2)
+      expect((await store.pending(10)).map((q) => q.position)).toEqual(positions.slice(2))
+    })
+
+    it('gives back what the roll-up reads of each item, in acceptance order', async () => {
+      const events = ['a', 'b'].map((id, i) =>
+        enrichedEvent({ event_id: id, timestamp: T0 + i, props: { plan: 'pro', n: i } }),
+      )
+      const bot = { site_id: 'site-a', timezone: 'UTC', timestamp: T0 }
+      const { fresh } = await store.accept([...events, { ...events[0]! }], [bot])
+      expect(fresh).toEqual([true, true, false])
+      expect((await store.pending(10)).map((q) => q.item)).toEqual([
+        ...events.map((event) => ({ kind: 'event', event: asQueued(event) })),
+        { kind: 'bot', hit: bot },
+      ])
+      // At most `limit`, oldest first.
+      expect((await store.pending(2)).map(idOf)).toEqual(['a', 'b'])
+    })
+
+    it('serves a hand-over, where the backend offers one, as storage would', async () => {
+      const first = await store.accept([enrichedEvent({ event_id: 'a', timestamp: T0 })], [])
+      const second = await store.accept([enrichedEvent({ event_id: 'b', timestamp: T0 })], [])
+      const fromStorage = await store.pending(10)
+      if (!store.takeHandover) {
+        expect(first.handover).toBeUndefined()
+        return
+      }
+      expect(store.takeHandover(first.handover!)).toBe('held')
+      expect(store.takeHandover(second.handover!)).toBe('held')
+      expect(await store.pending(10)).toEqual(fromStorage)
+      await record(store, fromStorage.at(-1))
+      // A hand-over that went missing: memory no longer starts at the head, storage serves.
+      await store.accept([enrichedEvent({ event_id: 'c', timestamp: T0 })], [])
+      const fourth = await store.accept([enrichedEvent({ event_id: 'd', timestamp: T0 })], [])
+      store.takeHandover(fourth.handover!)
+      expect(await pendingIds()).toEqual(['c', 'd'])
+    })
+
+    it('never reuses a position, not even after the queue ran empty', async () => {
+      await store.accept([enrichedEvent({ event_id: 'a', timestamp: T0 })], [])
+      const [first] = await store.pending(1)
+      await record(store, first)
+      expect(await store.pending(10)).toEqual([])
+      await store.accept([enrichedEvent({ event_id: 'b', timestamp: T0 })], [])
+      const [next] = await store.pending(1)
+      expect(next?.stream).toBe(first?.stream)
+      expect(comparePositions(next?.position ?? '', first?.position ?? '')).toBeGreaterThan(0)
+    })
+
+    it('moves one pending item aside and keeps the others pending in order', async () => {
+      await store.accept(
+        ['a', 'b', 'c'].map((id, i) => enrichedEvent({ event_id: id, timestamp: T0 + i })),
+        [],
+      )
+      const pending = await store.pending(10)
+      await store.deadLetter(pending[1] as RollupEntry, 'always fails', T0)
+      expect(await store.backlog()).toBe(2)
+      expect(await pendingIds()).toEqual(['a', 'c'])
+    })
+
+    it('records part of one accept and keeps the rest pending, dead letters included', async () => {
+      await store.accept(
+        ['a', 'b', 'c', 'd'].map((id, i) => enrichedEvent({ event_id: id, timestamp: T0 + i })),
+        [{ site_id: 'site-a', timezone: 'UTC', timestamp: T0 }],
+      )
+      const entries = await store.pending(10)
+      await record(store, entries[0])
+      expect(await store.backlog()).toBe(4)
+      expect(await pendingIds()).toEqual(['b', 'c', 'd', 'bot'])
+      // The oldest and a later one move aside; the head skips to what is left.
+      await store.deadLetter(entries[1] as RollupEntry, 'always fails', T0)
+      await store.deadLetter(entries[3] as RollupEntry, 'always fails', T0)
+      await store.deadLetter(entries[1] as RollupEntry, 'again', T0)
+      expect(await store.backlog()).toBe(2)
+      expect(await pendingIds()).toEqual(['c', 'bot'])
+      await record(store, entries[2])
+      expect(await pendingIds()).toEqual(['bot'])
+      expect(await store.backlog()).toBe(1)
+      await record(store, entries[4])
+      expect(await store.backlog()).toBe(0)
+      expect(await store.pending(10)).toEqual([])
+    })
+  })
+}

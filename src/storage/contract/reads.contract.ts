@@ -1,0 +1,247 @@
+import { beforeEach, describe, expect, it } from 'vitest'
+import { enrichedEvent } from '../../../test/support/enriched-event.ts'
+import { addDays, hourBucket } from '../../core/calendar.ts'
+import type { RollupKey } from '../../core/types.ts'
+import type { Store } from '../store.ts'
+import { MIN, NO_COUNTS, type OpenStore, site, T0, useContractStore } from './harness.ts'
+
+/** Range sums, top values, user sessions, the live view's read. */
+export function readsContract(open: OpenStore) {
+  describe('reads', () => {
+    const t = useContractStore(open)
+    const { commit } = t
+    let store: Store
+    beforeEach(() => {
+      store = t.store
+    })
+
+    it('sums a dimension per value over a range, largest first, limited', async () => {
+      await commit([
+        enrichedEvent({ timestamp: T0, path: '/a', client_session_id: 's1' }),
+        enrichedEvent({ timestamp: T0 + MIN, path: '/b', client_session_id: 's1' }),
+        enrichedEvent({ timestamp: T0 + 2 * MIN, path: '/a', client_session_id: 's1' }),
+        enrichedEvent({
+          timestamp: Date.UTC(2026, 0, 16, 9),
+          path: '/a',
+          client_session_id: 's2',
+          visitor_id: 'visitor-2',
+        }),
+        enrichedEvent({
+          timestamp: Date.UTC(2026, 0, 17, 9),
+          path: '/c',
+          client_session_id: 's3',
+        }),
+      ])
+      const top = await store.topValues({
+        grain: 'day',
+        site_id: 'site-a',
+        dim: 'page',
+        from: '2026-01-15',
+        to: '2026-01-16',
+        orderBy: 'pageviews',
+        limit: 10,
+      })
+      expect(top.map((r) => [r.value, r.pageviews, r.visitors])).toEqual([
+        ['/a', 3, 2],
+        ['/b', 1, 1],
+      ])
+      const first = await store.topValues({
+        grain: 'hour',
+        site_id: 'site-a',
+        dim: 'page',
+        from: hourBucket(T0),
+        to: hourBucket(Date.UTC(2026, 0, 17, 9)),
+        orderBy: 'pageviews',
+        limit: 1,
+      })
+      expect(first.map((r) => r.value)).toEqual(['/a'])
+      const onlyA = await store.readRollups({
+        grain: 'day',
+        site_id: 'site-a',
+        dim: 'page',
+        from: '2026-01-01',
+        to: '2026-01-31',
+        value: '/a',
+      })
+      expect(onlyA.map((r) => [r.bucket, r.pageviews])).toEqual([
+        ['2026-01-15', 2],
+        ['2026-01-16', 1],
+      ])
+    })
+
+    it('sums long ranges exactly, also after late counts for buckets long closed', async () => {
+      // 70 days and 40 hours of page counts, written in time order as traffic arrives; then
+      // late counts for old buckets. Every range must equal the plain sum of what was added.
+      const model = new Map<string, Map<string, number>>()
+      const add = async (entries: Array<[RollupKey, number]>) => {
+        for (const [key, pageviews] of entries) {
+          const at = `${key.grain}:${key.bucket}`
+          const values = model.get(at) ?? new Map<string, number>()
+          values.set(key.value, (values.get(key.value) ?? 0) + pageviews)
+          model.set(at, values)
+        }
+        await store.rollup((unit) =>
+          unit.write({
+            sessions: [],
+            deltas: entries.flatMap(([key, pageviews]) => [
+              { key, counters: { ...NO_COUNTS, pageviews, visitors: 1 } },
+              { key: { ...key, dim: '', value: '' }, counters: { ...NO_COUNTS, pageviews } },
+            ]),
+          }),
+        )
+      }
+      const day = (i: number) => addDays('2026-01-01', i)
+      const dayKey = (i: number, value: string): RollupKey => ({
+        grain: 'day',
+        site_id: 'site-a',
+        bucket: day(i),
+        dim: 'page',
+        value,
+      })
+      const H0 = hourBucket(T0)
+      const hourKey = (i: number, value: string): RollupKey => ({
+        grain: 'hour',
+        site_id: 'site-a',
+        bucket: H0 + i,
+        dim: 'page',
+        value,
+      })
+      for (let i = 0; i < 70; i++) {
+        await add([
+          [dayKey(i, '/a'), 1 + (i % 5)],
+          [dayKey(i, '/b'), 2 + (i % 3)],
+          ...(i % 4 === 0 ? [[dayKey(i, '/c'), 7] as [RollupKey, number]] : []),
+        ])
+      }
+      for (let i = 0; i < 40; i++) {
+        await add([
+          [hourKey(i, '/a'), 1 + (i % 4)],
+          [hourKey(i, '/b'), 3],
+        ])
+      }
+      await add([
+        [dayKey(5, '/c'), 100],
+        [dayKey(33, '/a'), 40],
+        [dayKey(20, '/late'), 1000],
+        [dayKey(60, '/b'), 9],
+        [hourKey(3, '/b'), 50],
+        [hourKey(17, '/new'), 60],
+      ])
+
+      const expected = (grain: 'day' | 'hour', from: number, to: number) => {
+        const sums = new Map<string, number>()
+        for (let i = from; i <= to; i++) {
+          const at = grain === 'day' ? `day:${day(i)}` : `hour:${H0 + i}`
+          for (const [value, n] of model.get(at) ?? []) sums.set(value, (sums.get(value) ?? 0) + n)
+        }
+        return [...sums].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1))
+      }
+      const ranges: Array<[number, number]> = [
+        [0, 69],
+        [0, 29],
+        [3, 40],
+        [10, 10],
+        [31, 62],
+        [40, 69],
+        [17, 47],
+      ]
+      for (const [from, to] of ranges) {
+        const rows = await store.topValues({
+          grain: 'day',
+          site_id: 'site-a',
+          dim: 'page',
+          from: day(from),
+          to: day(to),
+          orderBy: 'pageviews',
+          limit: 10,
+        })
+        expect(
+          rows.map((r) => [r.value, r.pageviews]),
+          `days ${from}..${to}`,
+        ).toEqual(expected('day', from, to))
+      }
+      for (const [from, to] of [
+        [0, 39],
+        [0, 23],
+        [15, 38],
+        [2, 5],
+      ] as const) {
+        const rows = await store.topValues({
+          grain: 'hour',
+          site_id: 'site-a',
+          dim: 'page',
+          from: H0 + from,
+          to: H0 + to,
+          orderBy: 'pageviews',
+          limit: 10,
+        })
+        expect(
+          rows.map((r) => [r.value, r.pageviews]),
+          `hours ${from}..${to}`,
+        ).toEqual(expected('hour', from, to))
+      }
+    })
+
+    it("lists an identified user's sessions newest first, page by page", async () => {
+      await commit([
+        enrichedEvent({ timestamp: T0, user_id: 'u1', client_session_id: 'a' }),
+        enrichedEvent({ timestamp: T0 + 60 * MIN, user_id: 'u1', client_session_id: 'b' }),
+        enrichedEvent({ timestamp: T0 + 120 * MIN, user_id: 'u1', client_session_id: 'c' }),
+        enrichedEvent({ timestamp: T0, user_id: 'u2', client_session_id: 'd' }),
+      ])
+      const page1 = await store.userSessions({ site_id: 'site-a', user_id: 'u1', limit: 2 })
+      expect(page1.map((s) => s.client_session_id)).toEqual(['c', 'b'])
+      const page2 = await store.userSessions({
+        site_id: 'site-a',
+        user_id: 'u1',
+        limit: 2,
+        before: page1[1]?.start_time,
+      })
+      expect(page2.map((s) => s.client_session_id)).toEqual(['a'])
+    })
+
+    it('answers session lookups during and after a bulk load', async () => {
+      await commit([enrichedEvent({ timestamp: T0, user_id: 'u1', client_session_id: 'a' })])
+      await store.beginBulkLoad()
+      await commit([
+        enrichedEvent({ timestamp: T0 + 60 * MIN, user_id: 'u1', client_session_id: 'b' }),
+      ])
+      const during = await store.findSession('site-a', 'b', T0 + 60 * MIN)
+      expect(during?.user_id).toBe('u1')
+      await commit([
+        enrichedEvent({ timestamp: T0 + 120 * MIN, user_id: 'u1', client_session_id: 'c' }),
+      ])
+      await store.endBulkLoad()
+      const sessions = await store.userSessions({ site_id: 'site-a', user_id: 'u1', limit: 5 })
+      expect(sessions.map((s) => s.client_session_id)).toEqual(['c', 'b', 'a'])
+      expect((await store.findSession('site-a', 'c', T0 + 120 * MIN))?.user_id).toBe('u1')
+    })
+
+    it("returns one site's recent events with what the live view shows", async () => {
+      await commit([
+        enrichedEvent({ timestamp: T0, path: '/old', event_id: 'old' }),
+        enrichedEvent({
+          timestamp: T0 + 10 * MIN,
+          path: '/new',
+          event_id: 'new',
+          source: 'Google',
+          client_session_id: 'tab-7',
+        }),
+      ])
+      // Another site's event in the same minutes is not in this site's read.
+      await store.createSite({ ...site, id: 'site-b', api_key: 'key-site-b-0123456789' })
+      await commit([enrichedEvent({ site_id: 'site-b', timestamp: T0 + 10 * MIN, event_id: 'b' })])
+      const live = await store.liveEventsSince(site.id, T0 + MIN)
+      expect(live).toEqual([
+        expect.objectContaining({
+          path: '/new',
+          session_id: 'tab-7',
+          source: 'Google',
+          country: 'DE',
+          device: 'desktop',
+          visitor_id: 'visitor-1',
+        }),
+      ])
+    })
+  })
+}

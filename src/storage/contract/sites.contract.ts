@@ -1,0 +1,47 @@
+import { beforeEach, describe, expect, it } from 'vitest'
+import type { Store } from '../store.ts'
+import { type OpenStore, site, useContractStore } from './harness.ts'
+
+/** Sites and their keys, daily salts, settings. */
+export function sitesContract(open: OpenStore) {
+  describe('sites, salts and settings', () => {
+    const t = useContractStore(open)
+    let store: Store
+    beforeEach(() => {
+      store = t.store
+    })
+
+    it('finds a site by id and by ingest key, and nothing for an unknown key', async () => {
+      expect(await store.getSite('site-a')).toEqual(site)
+      expect(await store.getSiteByApiKey(site.api_key)).toEqual(site)
+      expect(await store.getSiteByApiKey('nope-nope-nope-nope')).toBeUndefined()
+      expect(await store.getSite('missing')).toBeUndefined()
+    })
+
+    it('lists sites and rotates a key', async () => {
+      await store.createSite({ ...site, id: 'site-b', api_key: 'key-site-b-0123456789' })
+      expect((await store.listSites()).map((s) => s.id)).toEqual(['site-a', 'site-b'])
+      await store.setSiteApiKey('site-b', 'key-rotated-0123456789')
+      expect(await store.getSiteByApiKey('key-site-b-0123456789')).toBeUndefined()
+      expect((await store.getSiteByApiKey('key-rotated-0123456789'))?.id).toBe('site-b')
+    })
+
+    it('keeps one salt per day and forgets it after the day is over', async () => {
+      const first = await store.dailySalt('2026-01-15')
+      expect(first.length).toBeGreaterThanOrEqual(32)
+      expect(await store.dailySalt('2026-01-15')).toBe(first)
+      expect(await store.dailySalt('2026-01-16')).not.toBe(first)
+      const swept = await store.sweep({ now: Date.UTC(2026, 0, 19), eventTtlMs: 3_600_000 })
+      expect(swept.salts).toBe(2)
+      expect(await store.dailySalt('2026-01-15')).not.toBe(first)
+    })
+
+    it('keeps settings: the first value initialised wins, put replaces', async () => {
+      expect(await store.getSetting('secret')).toBeUndefined()
+      expect(await store.initSetting('secret', 'one')).toBe('one')
+      expect(await store.initSetting('secret', 'two')).toBe('one')
+      await store.putSetting('secret', 'three')
+      expect(await store.getSetting('secret')).toBe('three')
+    })
+  })
+}
