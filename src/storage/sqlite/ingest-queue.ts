@@ -17,8 +17,8 @@ interface BatchRow {
 }
 
 /**
- * The roll-up's queue in SQLite (migration v10): one `ingest_batch` row per accept, holding its
- * items as a JSON array, so an accept writes one queue row however many events it holds. An
+ * The roll-up's queue in SQLite: one `ingest_batch` row per accept, holding its items as a
+ * JSON array, so an accept writes one queue row however many events it holds. An
  * item's seq is its batch's first_seq plus its index; `ingest_cursor` holds the next seq (seqs
  * only grow) and how far the roll-up has retired, which may end inside a batch. A batch row
  * goes once every item in it is retired.

@@ -8,8 +8,8 @@ import { zeroCounters } from '../../core/rollup-deltas.ts'
 import { describeHistoryImportContract } from '../../ingest/history-import.contract.ts'
 import { HistoryImport } from '../../ingest/history-import.ts'
 import { describeStoreContract } from '../store.contract.ts'
-import { markHash } from './mark-hash.ts'
-import { MIGRATIONS } from './migrations.ts'
+import { markHash, packMarks } from './mark-hash.ts'
+import { SCHEMA_VERSION } from './migrations.ts'
 import { eventRowValues, INSERT_EVENT_SQL } from './queued-event.ts'
 import { SqliteStore } from './sqlite-store.ts'
 
@@ -88,7 +88,7 @@ describe('SqliteStore specifics', () => {
     await store.close()
     const db = new Database(file, { readonly: true })
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
-    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length)
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION)
     db.close()
     // Opening again does not re-run migrations.
     const again = new SqliteStore({ file })
@@ -96,50 +96,20 @@ describe('SqliteStore specifics', () => {
     dir.remove()
   })
 
-  it('upgrades a v7 queue in place, and new seqs go past every old one', async () => {
+  it('refuses a file of the pre-release schema, naming its version, and leaves it as it was', () => {
     const dir = tempDir()
-    const file = join(dir.path, 'v7.db')
+    const file = join(dir.path, 'liveinsight.db')
     const old = new Database(file)
-    for (const sql of MIGRATIONS.slice(0, 7)) old.exec(sql)
-    old.pragma('user_version = 7')
-    const bot = JSON.stringify({
-      kind: 'bot',
-      hit: { site_id: 's', timezone: 'UTC', timestamp: 1 },
-    })
-    old.prepare('INSERT INTO ingest_queue (seq, payload) VALUES (?, ?)').run(3, bot)
-    // A v7 event entry: the key of its row in events plus the fields that row lacks.
-    const event = enrichedEvent({ event_id: 'queued-before', props: { plan: 'pro' } })
-    old.prepare(INSERT_EVENT_SQL).run(...eventRowValues(event))
-    const { timezone, host, channel, utm_source, utm_medium, utm_campaign, os } = event
-    old
-      .prepare(
-        'INSERT INTO ingest_queue (seq, site_id, timestamp, event_id, extra) VALUES (?, ?, ?, ?, ?)',
-      )
-      .run(
-        5,
-        event.site_id,
-        event.timestamp,
-        event.event_id,
-        JSON.stringify({ timezone, host, channel, utm_source, utm_medium, utm_campaign, os }),
-      )
-    old
-      .prepare(
-        'INSERT INTO ingest_dead_letter (seq, payload, reason, failed_at) VALUES (?, ?, ?, ?)',
-      )
-      .run(9, bot, 'failed', 1)
+    old.exec('CREATE TABLE visitor_mark_log (day TEXT NOT NULL, mark INTEGER NOT NULL)')
+    old.pragma('user_version = 10')
     old.close()
-    const store = new SqliteStore({ file })
-    const queued = await store.ingest((unit) => unit.queued(10))
-    expect(queued.map((q) => [q.seq, q.item.kind])).toEqual([
-      [3, 'bot'],
-      [5, 'event'],
-    ])
-    expect(queued[1]?.item).toEqual({ kind: 'event', event })
-    expect(await store.queueLength()).toBe(2)
-    const { queued: added } = await store.accept([enrichedEvent({ event_id: 'next' })], [])
-    // Not 4: seq 9 names a dead letter already.
-    expect(added.map((q) => q.seq)).toEqual([10])
-    await store.close()
+    expect(() => new SqliteStore({ file })).toThrow(
+      /liveinsight\.db was written by a pre-release schema \(version 10\).*move the file aside and start again/,
+    )
+    const db = new Database(file, { readonly: true })
+    expect(db.pragma('user_version', { simple: true })).toBe(10)
+    expect(db.prepare('SELECT name FROM sqlite_master').pluck().all()).toEqual(['visitor_mark_log'])
+    db.close()
     dir.remove()
   })
 
@@ -277,7 +247,7 @@ describe('SqliteStore specifics', () => {
     dir.remove()
   })
 
-  it('remembers claimed visitor marks across a restart, packed and pre-v5 rows alike', async () => {
+  it('remembers claimed visitor marks across a restart', async () => {
     const dir = tempDir()
     const file = join(dir.path, 'x.db')
     const mark = (visitor_id: string) => ({
@@ -292,18 +262,11 @@ describe('SqliteStore specifics', () => {
       await unit.write({ sessions: [], deltas: [], processedThrough: 0 })
     })
     await store.close()
-    // A mark logged one per row, as before v5.
-    const db = new Database(file)
-    db.prepare('INSERT INTO visitor_mark_log (day, mark) VALUES (?, ?)').run(
-      '2026-01-01',
-      markHash('s', '', 'old'),
-    )
-    db.close()
     const again = new SqliteStore({ file })
     const claimed = await again.ingest((unit) =>
-      unit.claimMarks([mark('a'), mark('old'), mark('b'), mark('new')]),
+      unit.claimMarks([mark('a'), mark('b'), mark('new')]),
     )
-    expect(claimed).toEqual([false, false, false, true])
+    expect(claimed).toEqual([false, false, true])
     await again.close()
     dir.remove()
   })
@@ -322,9 +285,9 @@ describe('SqliteStore specifics', () => {
     }
     // Written to the log behind the store's back: seen only if day 1 is read back from it.
     const db = new Database(join(dir.path, 'x.db'))
-    db.prepare('INSERT INTO visitor_mark_log (day, mark) VALUES (?, ?)').run(
+    db.prepare('INSERT INTO visitor_mark_blocks (day, marks) VALUES (?, ?)').run(
       '2026-01-01',
-      markHash('s', '', 'c'),
+      packMarks([markHash('s', '', 'c')]),
     )
     db.close()
     // The first days were unloaded on the way; their marks still count as claimed.

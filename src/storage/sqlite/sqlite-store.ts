@@ -96,7 +96,12 @@ export class SqliteStore implements Store {
     }
     mkdirSync(dirname(options.file), { recursive: true })
     this.db = openConnection(options.file, options)
-    migrate(this.db)
+    try {
+      migrate(this.db)
+    } catch (error) {
+      this.db.close()
+      throw error
+    }
     // A bulk load that crashed left its indexes dropped.
     buildLookupIndexes(this.db)
     this.statements = this.prepare()
@@ -135,8 +140,6 @@ export class SqliteStore implements Store {
         `SELECT * FROM sessions WHERE site_id = ? AND client_session_id = ?
          AND start_time <= ? AND end_time >= ? ORDER BY start_time`,
       ),
-      // Marks logged one per row before v5; still read until their day is swept.
-      marksOfDay: db.prepare('SELECT mark FROM visitor_mark_log WHERE day = ?').pluck(),
       packedMarksOfDay: db.prepare('SELECT marks FROM visitor_mark_blocks WHERE day = ?').pluck(),
       countersVersion: db.prepare('SELECT version FROM counters_version WHERE site_id = ?').pluck(),
       sessionById: db.prepare('SELECT * FROM sessions WHERE id = ?'),
@@ -178,7 +181,6 @@ export class SqliteStore implements Store {
            SELECT site_id, timestamp, event_id FROM events
            WHERE site_id = ? AND timestamp < ? LIMIT ${SWEEP_CHUNK})`,
       ),
-      sweepMarks: db.prepare('DELETE FROM visitor_mark_log WHERE day < ?'),
       sweepPackedMarks: db.prepare('DELETE FROM visitor_mark_blocks WHERE day < ?'),
       // By site and dimension, so each delete is a range of the key, not a scan of the table.
       sweepHourly: db.prepare(
@@ -336,7 +338,6 @@ export class SqliteStore implements Store {
     let set = this.markSets.get(day)
     if (!set) {
       set = new MarkSet()
-      for (const hash of this.statements.marksOfDay.all(day) as number[]) set.add(hash)
       for (const packed of this.statements.packedMarksOfDay.all(day) as Buffer[]) {
         for (const hash of unpackMarks(packed)) set.add(hash)
       }
@@ -491,7 +492,7 @@ export class SqliteStore implements Store {
     }
     return this.db.transaction(() => ({
       events,
-      marks: s.sweepMarks.run(keepDaysFrom).changes + s.sweepPackedMarks.run(keepDaysFrom).changes,
+      marks: s.sweepPackedMarks.run(keepDaysFrom).changes,
       hourly_dimension_rows:
         siteIds
           .flatMap((site) =>
