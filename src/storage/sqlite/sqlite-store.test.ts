@@ -10,7 +10,6 @@ import { HistoryImport } from '../../ingest/history-import.ts'
 import { describeStoreContract } from '../store.contract.ts'
 import { markHash, packMarks } from './mark-hash.ts'
 import { SCHEMA_VERSION } from './migrations.ts'
-import { eventRowValues, INSERT_EVENT_SQL } from './queued-event.ts'
 import { SqliteStore } from './sqlite-store.ts'
 
 async function freshSqliteStore() {
@@ -113,42 +112,26 @@ describe('SqliteStore specifics', () => {
     dir.remove()
   })
 
-  it('reads queue rows written before items were packed, joined with their event rows', async () => {
+  it('keeps a dead-lettered item as readable JSON with its reason', async () => {
     const dir = tempDir()
-    const file = join(dir.path, 'keyed.db')
-    await new SqliteStore({ file }).close()
-    // As the accept wrote a batch until items were packed: an event's key and the fields its
-    // row lacks, and a bot hit as an object.
-    const event = enrichedEvent({ event_id: 'keyed', props: { plan: 'pro' } })
-    const hit = { site_id: 's', timezone: 'UTC', timestamp: 1 }
-    const { timezone, host, channel, utm_source, utm_medium, utm_campaign, os } = event
-    const extra = [timezone, host, channel, utm_source, utm_medium, utm_campaign, os]
-    const items = [
-      ['e', event.site_id, event.timestamp, event.event_id, ...extra],
-      ['b', hit],
-    ]
-    const db = new Database(file)
-    db.prepare(INSERT_EVENT_SQL).run(...eventRowValues(event))
-    db.prepare(
-      'INSERT INTO ingest_batch (first_seq, item_count, oldest, items) VALUES (?, ?, ?, ?)',
-    ).run(1, 2, event.timestamp, JSON.stringify(items))
-    db.prepare('UPDATE ingest_cursor SET next_seq = 3').run()
-    db.close()
-
+    const file = join(dir.path, 'dead.db')
     const store = new SqliteStore({ file })
+    const hit = { site_id: 's', timezone: 'UTC', timestamp: 1 }
+    await store.accept([enrichedEvent({ event_id: 'poison' })], [hit])
+    // What the queue held: the item as the roll-up reads it.
     const queued = await store.ingest((unit) => unit.queued(10))
-    expect(queued).toEqual([
-      { seq: 1, item: { kind: 'event', event } },
-      { seq: 2, item: { kind: 'bot', hit } },
-    ])
-    // Next to them, new batches are packed, and the queue reads both kinds in seq order.
-    const next = enrichedEvent({ event_id: 'packed', timestamp: event.timestamp + 1 })
-    const { packed } = await store.accept([next], [])
-    expect(packed?.first).toBe(3)
-    const read = await store.ingest((unit) => unit.queued(10))
-    expect(read.map((q) => q.seq)).toEqual([1, 2, 3])
-    expect(read[2]?.item).toMatchObject({ kind: 'event', event: { event_id: 'packed' } })
-    expect(read[2]?.item).not.toHaveProperty('event.page_url')
+    expect(queued).toHaveLength(2)
+    for (const { seq } of queued) await store.deadLetter(seq, `failed ${seq}`, 7)
+    expect(await store.queueLength()).toBe(0)
+    const db = new Database(file, { readonly: true })
+    const rows = db
+      .prepare('SELECT seq, payload, reason, failed_at FROM ingest_dead_letter ORDER BY seq')
+      .all() as Array<{ seq: number; payload: string; reason: string; failed_at: number }>
+    db.close()
+    expect(rows.map((r) => [r.seq, JSON.parse(r.payload), r.reason, r.failed_at])).toEqual(
+      queued.map(({ seq, item }) => [seq, item, `failed ${seq}`, 7]),
+    )
+    expect(JSON.parse(rows[0]?.payload ?? '{}').event.event_id).toBe('poison')
     await store.close()
     dir.remove()
   })
@@ -346,7 +329,7 @@ describe('SqliteStore specifics', () => {
       [],
     )
     const sweep = () => store.sweep({ now: T + 86_400_000, eventTtlMs: 3_600_000 })
-    // Queued events wait for the roll-up (the queue holds only their key): none goes yet.
+    // Queued events wait for the roll-up: none goes yet.
     expect((await sweep()).events).toBe(0)
     await store.ingest(async (unit) => {
       const queued = await unit.queued(20_000)

@@ -32,7 +32,7 @@ import { buildLookupIndexes, dropLookupIndexes } from './lookup-indexes.ts'
 import { groupByDay, markHash, packMarks, unpackMarks } from './mark-hash.ts'
 import { MarkSet } from './mark-set.ts'
 import { migrate } from './migrations.ts'
-import { eventRowValues, INSERT_EVENT_SQL, queuedItemOf } from './queued-event.ts'
+import { eventRowValues, INSERT_EVENT_SQL } from './queued-event.ts'
 import { SpanRollups } from './span-rollups.ts'
 import { UnitWriter, unitRows } from './unit-writer.ts'
 import { WriteThread } from './write-thread.ts'
@@ -219,14 +219,8 @@ export class SqliteStore implements Store {
       .transaction(() => {
         const removed = this.ingestQueue.remove(seq)
         if (!removed) return
-        // The whole item as JSON, readable without the queue's join (the raw row may go later).
-        let payload: string
-        try {
-          payload = JSON.stringify(queuedItemOf(removed.item, removed.row, seq))
-        } catch {
-          payload = JSON.stringify({ seq, item: removed.item })
-        }
-        s.toDeadLetter.run(seq, payload, reason, at)
+        // The item as keyed JSON, readable on its own.
+        s.toDeadLetter.run(seq, JSON.stringify(removed), reason, at)
       })
       .immediate()
   }
@@ -475,7 +469,7 @@ export class SqliteStore implements Store {
     // Raw events go in chunks, each its own short transaction, so a large sweep never holds
     // the write lock long enough to make accepts wait (or time out) behind it.
     // An event still waiting for the roll-up (one sent late, with an old time) is kept until
-    // it is rolled up: the queue holds only its key.
+    // it is rolled up.
     const oldestQueued = this.ingestQueue.oldestEvent()
     const cutoff = Math.min(
       policy.now - policy.eventTtlMs,
