@@ -1,14 +1,15 @@
 import type Database from 'better-sqlite3'
 import type { QueuedItem } from '../store.ts'
-import { type PackedBatch, packBatch, type QueuedEntry } from './packed-item.ts'
 import {
-  type BatchItem,
-  EVENT_COLUMNS,
-  type EventKey,
-  eventKeyOf,
-  queuedItemOf,
-  type StoredEventRow,
-} from './queued-event.ts'
+  type PackedBatch,
+  type PackedItem,
+  packBatch,
+  type QueuedEntry,
+  unpackItem,
+} from './packed-item.ts'
+
+/** One item of `ingest_batch.items`: packed, or null once moved to the dead letters. */
+type BatchItem = PackedItem | null
 
 interface BatchRow {
   first_seq: number
@@ -17,8 +18,8 @@ interface BatchRow {
 }
 
 /**
- * The roll-up's queue in SQLite (migration v10): one `ingest_batch` row per accept, holding its
- * items as a JSON array, so an accept writes one queue row however many events it holds. An
+ * The roll-up's queue in SQLite: one `ingest_batch` row per accept, holding its packed items
+ * as a JSON array, so an accept writes one queue row however many events it holds. An
  * item's seq is its batch's first_seq plus its index; `ingest_cursor` holds the next seq (seqs
  * only grow) and how far the roll-up has retired, which may end inside a batch. A batch row
  * goes once every item in it is retired.
@@ -53,10 +54,6 @@ export class IngestQueue {
       ),
       deleteBatch: db.prepare('DELETE FROM ingest_batch WHERE first_seq = ?'),
       oldest: db.prepare('SELECT min(oldest) FROM ingest_batch').pluck(),
-      eventRow: db.prepare(
-        `SELECT ${EVENT_COLUMNS.join(', ')} FROM events
-         WHERE site_id = ? AND timestamp = ? AND event_id = ?`,
-      ),
     }
   }
 
@@ -86,9 +83,7 @@ export class IngestQueue {
     const entries: QueuedEntry[] = []
     if (limit <= 0) return entries
     for (const [seq, item] of this.waiting()) {
-      const key = eventKeyOf(item)
-      const row = key ? this.eventRow(key) : undefined
-      entries.push({ seq, item: queuedItemOf(item, row, seq) })
+      entries.push({ seq, item: unpackItem(item) })
       if (entries.length >= limit) break
     }
     return entries
@@ -132,9 +127,7 @@ export class IngestQueue {
    * Takes one waiting item out of its batch (it becomes null there) and returns it, or
    * undefined when no such item waits; call inside a write transaction.
    */
-  remove(
-    seq: number,
-  ): { item: Exclude<BatchItem, null>; row: StoredEventRow | undefined } | undefined {
+  remove(seq: number): QueuedItem | undefined {
     if (seq <= (this.s.retiredThrough.get() as number)) return undefined
     const batch = this.s.batchOf.get(seq) as BatchRow | undefined
     if (!batch || seq >= batch.first_seq + batch.item_count) return undefined
@@ -144,16 +137,11 @@ export class IngestQueue {
     items[seq - batch.first_seq] = null
     if (items.every((left) => left === null)) this.s.deleteBatch.run(batch.first_seq)
     else this.s.rewrite.run(JSON.stringify(items), batch.first_seq)
-    const key = eventKeyOf(item)
-    return { item, row: key ? this.eventRow(key) : undefined }
-  }
-
-  private eventRow(key: EventKey): StoredEventRow | undefined {
-    return this.s.eventRow.get(...key) as StoredEventRow | undefined
+    return unpackItem(item)
   }
 
   /** Waiting items in seq order, batch by batch (each parsed only when reached). */
-  private *waiting(): Generator<[number, Exclude<BatchItem, null>]> {
+  private *waiting(): Generator<[number, PackedItem]> {
     const retired = this.s.retiredThrough.get() as number
     // From the batch holding the first seq after the retired ones (it may start before it).
     let from = (this.s.batchOf.get(retired + 1) as BatchRow | undefined)?.first_seq ?? retired + 1

@@ -6,8 +6,8 @@ import type Database from 'better-sqlite3'
  * appends sessions to the table in order; but these indexes are keyed by the tracker's
  * session id or the user id, which are random: kept up row by row, each new session lands on
  * a random page of an index larger than the page cache. Built once from the finished table,
- * SQLite sorts instead. The statements are the ones migration v1 ran (a test holds them
- * equal), with IF NOT EXISTS so that building is also the repair after a crash mid-load.
+ * SQLite sorts instead. The statements are the base schema's (migrations.ts; a test holds
+ * them equal), with IF NOT EXISTS so that building is also the repair after a crash mid-load.
  */
 const LOOKUP_INDEXES = [
   'CREATE INDEX IF NOT EXISTS sessions_by_client ON sessions (site_id, client_session_id, start_time)',

@@ -9,8 +9,8 @@ import { describeHistoryImportContract } from '../../import/history-import.contr
 import { HistoryImport } from '../../import/history-import.ts'
 import { describeStoreContract, type StoreHarness } from '../store.contract.ts'
 import type { RollupEntry } from '../store.ts'
-import { markHash } from './mark-hash.ts'
-import { MIGRATIONS } from './migrations.ts'
+import { markHash, packMarks } from './mark-hash.ts'
+import { SCHEMA_VERSION } from './migrations.ts'
 import { SqliteStore } from './sqlite-store.ts'
 
 /** A fresh store over a temp file, for the contract suites. */
@@ -100,11 +100,52 @@ describe('SqliteStore specifics', () => {
     await store.close()
     const db = new Database(file, { readonly: true })
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
-    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length)
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION)
     db.close()
     // Opening again does not re-run migrations.
     const again = new SqliteStore({ file })
     await again.close()
+    dir.remove()
+  })
+
+  it('refuses a file of the pre-release schema, naming its version, and leaves it as it was', () => {
+    const dir = tempDir()
+    const file = join(dir.path, 'liveinsight.db')
+    const old = new Database(file)
+    old.exec('CREATE TABLE visitor_mark_log (day TEXT NOT NULL, mark INTEGER NOT NULL)')
+    old.pragma('user_version = 10')
+    old.close()
+    expect(() => new SqliteStore({ file })).toThrow(
+      /liveinsight\.db was written by a pre-release schema \(version 10\).*move the file aside and start again/,
+    )
+    const db = new Database(file, { readonly: true })
+    expect(db.pragma('user_version', { simple: true })).toBe(10)
+    expect(db.prepare('SELECT name FROM sqlite_master').pluck().all()).toEqual(['visitor_mark_log'])
+    db.close()
+    dir.remove()
+  })
+
+  it('keeps a dead-lettered item as readable JSON with its reason', async () => {
+    const dir = tempDir()
+    const file = join(dir.path, 'dead.db')
+    const store = new SqliteStore({ file })
+    const hit = { site_id: 's', timezone: 'UTC', timestamp: 1 }
+    await store.accept([enrichedEvent({ event_id: 'poison' })], [hit])
+    // What the queue held: the item as the roll-up reads it.
+    const pending = await store.pending(10)
+    expect(pending).toHaveLength(2)
+    for (const entry of pending) await store.deadLetter(entry, `failed ${entry.position}`, 7)
+    expect(await store.backlog()).toBe(0)
+    const db = new Database(file, { readonly: true })
+    const rows = db
+      .prepare('SELECT seq, payload, reason, failed_at FROM ingest_dead_letter ORDER BY seq')
+      .all() as Array<{ seq: number; payload: string; reason: string; failed_at: number }>
+    db.close()
+    expect(rows.map((r) => [String(r.seq), JSON.parse(r.payload), r.reason, r.failed_at])).toEqual(
+      pending.map(({ position, item }) => [position, item, `failed ${position}`, 7]),
+    )
+    expect(JSON.parse(rows[0]?.payload ?? '{}').event.event_id).toBe('poison')
+    await store.close()
     dir.remove()
   })
 
@@ -202,7 +243,7 @@ describe('SqliteStore specifics', () => {
     dir.remove()
   })
 
-  it('remembers claimed visitor marks across a restart, packed and pre-v5 rows alike', async () => {
+  it('remembers claimed visitor marks across a restart', async () => {
     const dir = tempDir()
     const file = join(dir.path, 'x.db')
     const mark = (visitor_id: string) => ({
@@ -217,18 +258,11 @@ describe('SqliteStore specifics', () => {
       await unit.write({ sessions: [], deltas: [] })
     })
     await store.close()
-    // A mark logged one per row, as before v5.
-    const db = new Database(file)
-    db.prepare('INSERT INTO visitor_mark_log (day, mark) VALUES (?, ?)').run(
-      '2026-01-01',
-      markHash('s', '', 'old'),
-    )
-    db.close()
     const again = new SqliteStore({ file })
     const claimed = await again.rollup((unit) =>
-      unit.claimMarks([mark('a'), mark('old'), mark('b'), mark('new')]),
+      unit.claimMarks([mark('a'), mark('b'), mark('new')]),
     )
-    expect(claimed).toEqual([false, false, false, true])
+    expect(claimed).toEqual([false, false, true])
     await again.close()
     dir.remove()
   })
@@ -247,9 +281,9 @@ describe('SqliteStore specifics', () => {
     }
     // Written to the log behind the store's back: seen only if day 1 is read back from it.
     const db = new Database(join(dir.path, 'x.db'))
-    db.prepare('INSERT INTO visitor_mark_log (day, mark) VALUES (?, ?)').run(
+    db.prepare('INSERT INTO visitor_mark_blocks (day, marks) VALUES (?, ?)').run(
       '2026-01-01',
-      markHash('s', '', 'c'),
+      packMarks([markHash('s', '', 'c')]),
     )
     db.close()
     // The first days were unloaded on the way; their marks still count as claimed.
@@ -308,7 +342,7 @@ describe('SqliteStore specifics', () => {
       [],
     )
     const sweep = () => store.sweep({ now: T + 86_400_000, eventTtlMs: 3_600_000 })
-    // Queued events wait for the roll-up (the queue holds only their key): none goes yet.
+    // Queued events wait for the roll-up: none goes yet.
     expect((await sweep()).events).toBe(0)
     const pending = await store.pending(20_000)
     const { stream, position } = pending.at(-1) as RollupEntry

@@ -38,7 +38,7 @@ import { groupByDay, markHash, packMarks, unpackMarks } from './mark-hash.ts'
 import { MarkSet } from './mark-set.ts'
 import { migrate } from './migrations.ts'
 import type { PackedBatch, QueuedEntry } from './packed-item.ts'
-import { eventRowValues, INSERT_EVENT_SQL, queuedItemOf } from './queued-event.ts'
+import { eventRowValues, INSERT_EVENT_SQL } from './queued-event.ts'
 import { SpanRollups } from './span-rollups.ts'
 import { type RollupWriteStep, UnitWriter, unitRows } from './unit-writer.ts'
 import { WriteThread } from './write-thread.ts'
@@ -114,7 +114,12 @@ export class SqliteStore implements Store {
     }
     mkdirSync(dirname(options.file), { recursive: true })
     this.db = openConnection(options.file, options)
-    migrate(this.db)
+    try {
+      migrate(this.db)
+    } catch (error) {
+      this.db.close()
+      throw error
+    }
     // A bulk load that crashed left its indexes dropped.
     buildLookupIndexes(this.db)
     this.statements = this.prepare()
@@ -155,8 +160,6 @@ export class SqliteStore implements Store {
         `SELECT * FROM sessions WHERE site_id = ? AND client_session_id = ?
          AND start_time <= ? AND end_time >= ? ORDER BY start_time`,
       ),
-      // Marks logged one per row before v5; still read until their day is swept.
-      marksOfDay: db.prepare('SELECT mark FROM visitor_mark_log WHERE day = ?').pluck(),
       packedMarksOfDay: db.prepare('SELECT marks FROM visitor_mark_blocks WHERE day = ?').pluck(),
       countersVersion: db.prepare('SELECT version FROM counters_version WHERE site_id = ?').pluck(),
       sessionById: db.prepare('SELECT * FROM sessions WHERE id = ?'),
@@ -197,7 +200,6 @@ export class SqliteStore implements Store {
            SELECT site_id, timestamp, event_id FROM events
            WHERE site_id = ? AND timestamp < ? LIMIT ${SWEEP_CHUNK})`,
       ),
-      sweepMarks: db.prepare('DELETE FROM visitor_mark_log WHERE day < ?'),
       sweepPackedMarks: db.prepare('DELETE FROM visitor_mark_blocks WHERE day < ?'),
       // By site and dimension, so each delete is a range of the key, not a scan of the table.
       sweepHourly: db.prepare(
@@ -258,14 +260,8 @@ export class SqliteStore implements Store {
       .transaction(() => {
         const removed = this.ingestQueue.remove(seq)
         if (!removed) return
-        // The whole item as JSON, readable without the queue's join (the raw row may go later).
-        let payload: string
-        try {
-          payload = JSON.stringify(queuedItemOf(removed.item, removed.row, seq))
-        } catch {
-          payload = JSON.stringify({ seq, item: removed.item })
-        }
-        s.toDeadLetter.run(seq, payload, reason, at)
+        // The item as keyed JSON, readable on its own.
+        s.toDeadLetter.run(seq, JSON.stringify(removed), reason, at)
       })
       .immediate()
   }
@@ -384,7 +380,6 @@ export class SqliteStore implements Store {
     let set = this.markSets.get(day)
     if (!set) {
       set = new MarkSet()
-      for (const hash of this.statements.marksOfDay.all(day) as number[]) set.add(hash)
       for (const packed of this.statements.packedMarksOfDay.all(day) as Buffer[]) {
         for (const hash of unpackMarks(packed)) set.add(hash)
       }
@@ -522,7 +517,7 @@ export class SqliteStore implements Store {
     // Raw events go in chunks, each its own short transaction, so a large sweep never holds
     // the write lock long enough to make accepts wait (or time out) behind it.
     // An event still waiting for the roll-up (one sent late, with an old time) is kept until
-    // it is rolled up: the queue holds only its key.
+    // it is rolled up.
     const oldestQueued = this.ingestQueue.oldestEvent()
     const cutoff = Math.min(
       policy.now - policy.eventTtlMs,
@@ -539,7 +534,7 @@ export class SqliteStore implements Store {
     }
     return this.db.transaction(() => ({
       events,
-      marks: s.sweepMarks.run(keepDaysFrom).changes + s.sweepPackedMarks.run(keepDaysFrom).changes,
+      marks: s.sweepPackedMarks.run(keepDaysFrom).changes,
       hourly_dimension_rows:
         siteIds
           .flatMap((site) =>

@@ -1,0 +1,94 @@
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { tempDir } from '../../../test/support/temp-dir.ts'
+import { BASE_VERSION, migrate, SCHEMA_VERSION } from './migrations.ts'
+
+let dir: ReturnType<typeof tempDir>
+beforeEach(() => {
+  dir = tempDir()
+})
+afterEach(() => dir.remove())
+
+const version = (db: Database.Database) => db.pragma('user_version', { simple: true })
+const tables = (db: Database.Database) =>
+  db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all()
+
+/** A file at the base schema, as a build with no forward migrations leaves it. */
+function baseFile(name: string): Database.Database {
+  const db = new Database(join(dir.path, name))
+  expect(migrate(db, [])).toBe(BASE_VERSION)
+  return db
+}
+
+describe('schema migrations', () => {
+  it('gives a new file the schema and its version', () => {
+    const db = new Database(join(dir.path, 'new.db'))
+    expect(migrate(db)).toBe(SCHEMA_VERSION)
+    expect(version(db)).toBe(SCHEMA_VERSION)
+    expect(tables(db)).toContain('ingest_batch')
+    expect(db.prepare('SELECT next_seq, retired_through FROM ingest_cursor').get()).toEqual({
+      next_seq: 1,
+      retired_through: 0,
+    })
+    // A file at the current version opens as it is.
+    const before = tables(db)
+    expect(migrate(db)).toBe(SCHEMA_VERSION)
+    expect(tables(db)).toEqual(before)
+    db.close()
+  })
+
+  it('runs a forward migration once, in order, and moves the version', () => {
+    const db = baseFile('forward.db')
+    db.prepare("INSERT INTO settings (name, value) VALUES ('kept', 'yes')").run()
+    const forward = [
+      'CREATE TABLE added (n INTEGER NOT NULL); INSERT INTO added (n) VALUES (1);',
+      'INSERT INTO added (n) SELECT max(n) + 1 FROM added;',
+    ]
+    expect(migrate(db, forward.slice(0, 1))).toBe(BASE_VERSION + 1)
+    expect(version(db)).toBe(BASE_VERSION + 1)
+    expect(migrate(db, forward)).toBe(BASE_VERSION + 2)
+    expect(migrate(db, forward)).toBe(BASE_VERSION + 2)
+    expect(version(db)).toBe(BASE_VERSION + 2)
+    expect(db.prepare('SELECT n FROM added ORDER BY n').pluck().all()).toEqual([1, 2])
+    expect(db.prepare("SELECT value FROM settings WHERE name = 'kept'").pluck().get()).toBe('yes')
+    db.close()
+  })
+
+  it('leaves the file at its last good version when a migration fails', () => {
+    const db = baseFile('failing.db')
+    const forward = [
+      'CREATE TABLE added (n INTEGER NOT NULL);',
+      'INSERT INTO added (n) VALUES (1); INSERT INTO added (n) VALUES (NULL);',
+    ]
+    expect(() => migrate(db, forward)).toThrow(/NOT NULL/)
+    expect(version(db)).toBe(BASE_VERSION + 1)
+    expect(db.prepare('SELECT count(*) FROM added').pluck().get()).toBe(0)
+    db.close()
+  })
+
+  it('refuses a file of the pre-release schema and leaves it as it was', () => {
+    const file = join(dir.path, 'liveinsight.db')
+    const old = new Database(file)
+    old.exec('CREATE TABLE visitor_mark_log (day TEXT NOT NULL, mark INTEGER NOT NULL)')
+    old.pragma('user_version = 10')
+    expect(() => migrate(old)).toThrow(
+      `${file} was written by a pre-release schema (version 10), which this build does not read; move the file aside and start again`,
+    )
+    expect(version(old)).toBe(10)
+    expect(tables(old)).toEqual(['visitor_mark_log'])
+    old.close()
+  })
+
+  it('refuses a file a newer build wrote', () => {
+    const db = baseFile('newer.db')
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`)
+    expect(() => migrate(db)).toThrow(
+      new RegExp(
+        `newer build \\(schema version ${SCHEMA_VERSION + 1}; this build knows up to ${SCHEMA_VERSION}\\)`,
+      ),
+    )
+    expect(version(db)).toBe(SCHEMA_VERSION + 1)
+    db.close()
+  })
+})
