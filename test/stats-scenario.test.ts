@@ -29,12 +29,13 @@ const UA = {
   v4: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
 }
 
-let clock = at(10, 23, 55)
+const START = at(10, 23, 55)
+let clock = START
 let server: EmbeddedServer
 let token = ''
 let siteId = ''
 let siteKey = ''
-const dir = tempDir()
+let dir: ReturnType<typeof tempDir>
 
 async function send(
   visitor: keyof typeof UA,
@@ -82,238 +83,249 @@ async function signIn(): Promise<string> {
   return ((await login.json()) as { data: { token: string } }).data.token
 }
 
-beforeAll(async () => {
-  const config = parseConfig({
-    PORT: '0',
-    DATA_DIR: dir.path,
-    ADMIN_PASSWORD: PASSWORD,
-    STATS_CACHE_SECONDS: '0',
-    SQLITE_SYNCHRONOUS: 'NORMAL',
-  })
-  server = await startEmbedded(config, createLogger('silent'), { now: () => clock })
-  token = await signIn()
-  const created = await fetch(`${server.url}/api/sites`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}` },
-    body: JSON.stringify({ name: 'Shop', domain: 'shop.example', timezone: 'Asia/Seoul' }),
-  })
-  const site = ((await created.json()) as { data: { site: { id: string; api_key: string } } }).data
-    .site
-  siteId = site.id
-  siteKey = site.api_key
-
-  // Day 1, posted while the clock shows D1 23:55 KST.
-  await send('v1', 'DE', [
-    pv('a1', at(10, 10, 0), '/home', 'https://www.google.com/'),
-    pv('a1', at(10, 10, 2), '/pricing'),
-    {
-      session_id: 'a1',
-      timestamp: at(10, 10, 5),
-      event_type: 'signup',
-      page_url: 'https://shop.example/pricing',
-    },
-  ])
-  // Shuffled on purpose: the collector sorts a batch by time.
-  await send('v2', 'US', [
-    pv('b1', at(10, 11, 33), '/blog/post'),
-    pv('b1', at(10, 11, 0), '/home', 'https://news.ycombinator.com/item?id=1'),
-    pv('b1', at(10, 11, 31), '/blog'),
-  ])
-  await send('v3', 'KR', [pv('c1', at(10, 23, 50), '/home', 'https://t.co/abc')])
-
-  // Day 2, noon KST. The first token (12 h) has expired by now: sign in again.
-  clock = at(11, 12, 0)
-  token = await signIn()
-  await send('v3', 'KR', [pv('c1', at(11, 0, 10), '/pricing')])
-  await send('v1', 'DE', [pv('a2', at(11, 9, 0), '/home')])
-  await send('v4', 'DE', [
-    pv('d1', at(11, 10, 0), '/pricing', 'https://www.google.com/'),
-    {
-      session_id: 'd1',
-      timestamp: at(11, 10, 1),
-      event_type: 'engagement',
-      page_url: 'https://shop.example/pricing',
-    },
-  ])
-})
-
-afterAll(async () => {
-  await server.close()
-  dir.remove()
-})
-
-describe('stats for a hand-computed scenario (Asia/Seoul site)', () => {
-  it('today, compared with yesterday', async () => {
-    const data = await stats('period=today&compare=previous')
-    expect(values(data.summary)).toEqual({
-      pageviews: 3,
-      visitors: 3,
-      sessions: 2,
-      bounce_rate: 1,
-      avg_session_duration_s: 30,
-      pages_per_session: 1.5,
+// The same world through both hosts of the pipeline: the embedded server's worker threads,
+// and the in-process host with no threads that the Lambda handlers use.
+describe.each(['threads', 'in-process'] as const)('on the %s pipeline', (pipeline) => {
+  beforeAll(async () => {
+    clock = START
+    dir = tempDir()
+    const config = parseConfig({
+      PORT: '0',
+      DATA_DIR: dir.path,
+      ADMIN_PASSWORD: PASSWORD,
+      STATS_CACHE_SECONDS: '0',
+      SQLITE_SYNCHRONOUS: 'NORMAL',
     })
-    expect(data.summary.pageviews).toEqual({ value: 3, previous: 6, change: -0.5 })
-    expect(data.summary.sessions).toEqual({ value: 2, previous: 4, change: -0.5 })
-    expect(data.summary.bounce_rate).toEqual({ value: 1, previous: 0.25, change: 3 })
-    expect(data.summary.avg_session_duration_s.previous).toBe(405)
-    // Hourly chart of the local day: 24 points from local midnight.
-    expect(data.timeseries.labels).toHaveLength(24)
-    expect(data.timeseries.labels[0]).toBe('2026-03-11T00:00')
-    const views = data.timeseries.datasets[0].data as number[]
-    expect(views[0]).toBe(1)
-    expect(views[9]).toBe(1)
-    expect(views[10]).toBe(1)
-    expect(views.reduce((a, b) => a + b, 0)).toBe(3)
-    expect(data.timeseries.datasets[1].label).toBe('Visitors')
-  })
-
-  it('the last 24 hours', async () => {
-    const data = await stats('period=24h')
-    expect(values(data.summary)).toEqual({
-      pageviews: 4,
-      visitors: 4,
-      sessions: 3,
-      bounce_rate: 0.6667,
-      avg_session_duration_s: 420,
-      pages_per_session: 1.33,
-    })
-    expect(data.timeseries.labels).toHaveLength(24)
-    expect(data.timeseries.labels.at(-1)).toBe('2026-03-11T12:00')
-    expect(data.top_pages).toEqual([
-      { page_url: '/home', pageviews: 2, visitors: 2 },
-      { page_url: '/pricing', pageviews: 2, visitors: 2 },
-    ])
-  })
-
-  it('seven days with every breakdown', async () => {
-    const data = await stats('period=7d')
-    expect(values(data.summary)).toEqual({
-      pageviews: 9,
-      visitors: 6,
-      sessions: 6,
-      bounce_rate: 0.5,
-      avg_session_duration_s: 280,
-      pages_per_session: 1.5,
-    })
-    expect(data.timeseries.labels).toEqual([
-      '2026-03-05',
-      '2026-03-06',
-      '2026-03-07',
-      '2026-03-08',
-      '2026-03-09',
-      '2026-03-10',
-      '2026-03-11',
-    ])
-    expect(data.timeseries.datasets[0].data).toEqual([0, 0, 0, 0, 0, 6, 3])
-    expect(data.timeseries.datasets[1].data).toEqual([0, 0, 0, 0, 0, 3, 3])
-    expect(data.top_pages).toEqual([
-      { page_url: '/home', pageviews: 4, visitors: 4 },
-      { page_url: '/pricing', pageviews: 3, visitors: 3 },
-      { page_url: '/blog', pageviews: 1, visitors: 1 },
-      { page_url: '/blog/post', pageviews: 1, visitors: 1 },
-    ])
-    expect(data.entry_pages.map((r: any) => [r.page_url, r.entries])).toEqual([
-      ['/home', 4],
-      ['/blog', 1],
-      ['/pricing', 1],
-    ])
-    expect(data.exit_pages).toEqual([
-      { page_url: '/pricing', exits: 3 },
-      { page_url: '/home', exits: 2 },
-      { page_url: '/blog/post', exits: 1 },
-    ])
-    // Session dimensions count a visitor-day under the session it was first seen in: V2's
-    // second (direct) session is not a new visitor; V3 is counted on D1 and again on D2
-    // (new daily id) under its Twitter session. Every table adds up to the 6 visitors.
-    const sources = data.sources.map((r: any) => [r.source, r.visitors, r.sessions, r.bounce_rate])
-    expect(sources).toEqual([
-      ['Google', 2, 2, 0.5],
-      ['Twitter', 2, 1, 0],
-      ['Direct', 1, 2, 0.5],
-      ['Hacker News', 1, 1, 1],
-    ])
-    expect(data.events).toEqual([{ name: 'signup', events: 1, visitors: 1 }])
-    expect(data.devices.map((r: any) => [r.device, r.visitors, r.sessions])).toEqual([
-      ['desktop', 4, 5],
-      ['mobile', 2, 1],
-    ])
-    expect(data.countries.map((r: any) => [r.country, r.country_name, r.visitors])).toEqual([
-      ['DE', 'Germany', 3],
-      ['KR', 'South Korea', 2],
-      ['US', 'United States', 1],
-    ])
-    expect(data.browsers.map((r: any) => r.browser)).toEqual(
-      expect.arrayContaining(['Chrome', 'Firefox', 'Mobile Safari']),
-    )
-  })
-
-  it('a custom range of one day charts hours in local time', async () => {
-    const data = await stats('period=custom&from=2026-03-10&to=2026-03-10')
-    expect(values(data.summary)).toEqual({
-      pageviews: 6,
-      visitors: 3,
-      sessions: 4,
-      bounce_rate: 0.25,
-      avg_session_duration_s: 405,
-      pages_per_session: 1.5,
-    })
-    const labels = data.timeseries.labels as string[]
-    const views = data.timeseries.datasets[0].data as number[]
-    expect(labels).toHaveLength(24)
-    expect(views[labels.indexOf('2026-03-10T10:00')]).toBe(2)
-    expect(views[labels.indexOf('2026-03-10T11:00')]).toBe(3)
-    expect(views[labels.indexOf('2026-03-10T23:00')]).toBe(1)
-  })
-
-  it('a source filter narrows the summary and the chart', async () => {
-    const data = await stats(`period=7d&filter=${encodeURIComponent('source:Google')}`)
-    expect(values(data.summary)).toEqual({
-      pageviews: 3,
-      visitors: 2,
-      sessions: 2,
-      bounce_rate: 0.5,
-      avg_session_duration_s: 180,
-      pages_per_session: 1.5,
-    })
-    expect(data.timeseries.datasets[0].data).toEqual([0, 0, 0, 0, 0, 2, 1])
-    expect(data.filter).toBe('source:Google')
-  })
-
-  it('a page filter counts that page and the sessions entering on it', async () => {
-    const data = await stats(`period=7d&filter=${encodeURIComponent('page:/pricing')}`)
-    expect(values(data.summary)).toMatchObject({ pageviews: 3, visitors: 3, sessions: 1 })
-    expect(data.summary.bounce_rate.value).toBe(1)
-    expect(data.summary.avg_session_duration_s.value).toBe(60)
-  })
-})
-
-describe('stats request validation', () => {
-  it.each([
-    ['period=week', /period/],
-    ['period=custom&from=2026-03-10', /from and to/],
-    ['period=custom&from=2026-03-12&to=2026-03-10', /after/],
-    ['period=7d&limit=0', /limit/],
-    ['period=7d&filter=browser:Chrome', /filter/],
-  ])('%s → 400', async (query, message) => {
-    const res = await fetch(`${server.url}/api/stats?site=${siteId}&${query}`, {
+    server = await startEmbedded(config, createLogger('silent'), { now: () => clock, pipeline })
+    token = await signIn()
+    const created = await fetch(`${server.url}/api/sites`, {
+      method: 'POST',
       headers: { authorization: `Bearer ${token}` },
+      body: JSON.stringify({ name: 'Shop', domain: 'shop.example', timezone: 'Asia/Seoul' }),
     })
-    expect(res.status).toBe(400)
-    expect(((await res.json()) as { message: string }).message).toMatch(message)
+    const site = ((await created.json()) as { data: { site: { id: string; api_key: string } } })
+      .data.site
+    siteId = site.id
+    siteKey = site.api_key
+
+    // Day 1, posted while the clock shows D1 23:55 KST.
+    await send('v1', 'DE', [
+      pv('a1', at(10, 10, 0), '/home', 'https://www.google.com/'),
+      pv('a1', at(10, 10, 2), '/pricing'),
+      {
+        session_id: 'a1',
+        timestamp: at(10, 10, 5),
+        event_type: 'signup',
+        page_url: 'https://shop.example/pricing',
+      },
+    ])
+    // Shuffled on purpose: the collector sorts a batch by time.
+    await send('v2', 'US', [
+      pv('b1', at(10, 11, 33), '/blog/post'),
+      pv('b1', at(10, 11, 0), '/home', 'https://news.ycombinator.com/item?id=1'),
+      pv('b1', at(10, 11, 31), '/blog'),
+    ])
+    await send('v3', 'KR', [pv('c1', at(10, 23, 50), '/home', 'https://t.co/abc')])
+
+    // Day 2, noon KST. The first token (12 h) has expired by now: sign in again.
+    clock = at(11, 12, 0)
+    token = await signIn()
+    await send('v3', 'KR', [pv('c1', at(11, 0, 10), '/pricing')])
+    await send('v1', 'DE', [pv('a2', at(11, 9, 0), '/home')])
+    await send('v4', 'DE', [
+      pv('d1', at(11, 10, 0), '/pricing', 'https://www.google.com/'),
+      {
+        session_id: 'd1',
+        timestamp: at(11, 10, 1),
+        event_type: 'engagement',
+        page_url: 'https://shop.example/pricing',
+      },
+    ])
   })
 
-  it('404 for an unknown site, 400 without one', async () => {
-    const headers = { authorization: `Bearer ${token}` }
-    expect((await fetch(`${server.url}/api/stats?site=nope`, { headers })).status).toBe(404)
-    expect((await fetch(`${server.url}/api/stats`, { headers })).status).toBe(400)
+  afterAll(async () => {
+    await server.close()
+    dir.remove()
   })
 
-  it('compresses the JSON answer when the client accepts gzip', async () => {
-    const res = await fetch(`${server.url}/api/stats?site=${siteId}&period=7d`, {
-      headers: { authorization: `Bearer ${token}`, 'accept-encoding': 'gzip' },
+  describe('stats for a hand-computed scenario (Asia/Seoul site)', () => {
+    it('today, compared with yesterday', async () => {
+      const data = await stats('period=today&compare=previous')
+      expect(values(data.summary)).toEqual({
+        pageviews: 3,
+        visitors: 3,
+        sessions: 2,
+        bounce_rate: 1,
+        avg_session_duration_s: 30,
+        pages_per_session: 1.5,
+      })
+      expect(data.summary.pageviews).toEqual({ value: 3, previous: 6, change: -0.5 })
+      expect(data.summary.sessions).toEqual({ value: 2, previous: 4, change: -0.5 })
+      expect(data.summary.bounce_rate).toEqual({ value: 1, previous: 0.25, change: 3 })
+      expect(data.summary.avg_session_duration_s.previous).toBe(405)
+      // Hourly chart of the local day: 24 points from local midnight.
+      expect(data.timeseries.labels).toHaveLength(24)
+      expect(data.timeseries.labels[0]).toBe('2026-03-11T00:00')
+      const views = data.timeseries.datasets[0].data as number[]
+      expect(views[0]).toBe(1)
+      expect(views[9]).toBe(1)
+      expect(views[10]).toBe(1)
+      expect(views.reduce((a, b) => a + b, 0)).toBe(3)
+      expect(data.timeseries.datasets[1].label).toBe('Visitors')
     })
-    expect(res.headers.get('content-encoding')).toBe('gzip')
-    expect(((await res.json()) as { status: string }).status).toBe('success')
+
+    it('the last 24 hours', async () => {
+      const data = await stats('period=24h')
+      expect(values(data.summary)).toEqual({
+        pageviews: 4,
+        visitors: 4,
+        sessions: 3,
+        bounce_rate: 0.6667,
+        avg_session_duration_s: 420,
+        pages_per_session: 1.33,
+      })
+      expect(data.timeseries.labels).toHaveLength(24)
+      expect(data.timeseries.labels.at(-1)).toBe('2026-03-11T12:00')
+      expect(data.top_pages).toEqual([
+        { page_url: '/home', pageviews: 2, visitors: 2 },
+        { page_url: '/pricing', pageviews: 2, visitors: 2 },
+      ])
+    })
+
+    it('seven days with every breakdown', async () => {
+      const data = await stats('period=7d')
+      expect(values(data.summary)).toEqual({
+        pageviews: 9,
+        visitors: 6,
+        sessions: 6,
+        bounce_rate: 0.5,
+        avg_session_duration_s: 280,
+        pages_per_session: 1.5,
+      })
+      expect(data.timeseries.labels).toEqual([
+        '2026-03-05',
+        '2026-03-06',
+        '2026-03-07',
+        '2026-03-08',
+        '2026-03-09',
+        '2026-03-10',
+        '2026-03-11',
+      ])
+      expect(data.timeseries.datasets[0].data).toEqual([0, 0, 0, 0, 0, 6, 3])
+      expect(data.timeseries.datasets[1].data).toEqual([0, 0, 0, 0, 0, 3, 3])
+      expect(data.top_pages).toEqual([
+        { page_url: '/home', pageviews: 4, visitors: 4 },
+        { page_url: '/pricing', pageviews: 3, visitors: 3 },
+        { page_url: '/blog', pageviews: 1, visitors: 1 },
+        { page_url: '/blog/post', pageviews: 1, visitors: 1 },
+      ])
+      expect(data.entry_pages.map((r: any) => [r.page_url, r.entries])).toEqual([
+        ['/home', 4],
+        ['/blog', 1],
+        ['/pricing', 1],
+      ])
+      expect(data.exit_pages).toEqual([
+        { page_url: '/pricing', exits: 3 },
+        { page_url: '/home', exits: 2 },
+        { page_url: '/blog/post', exits: 1 },
+      ])
+      // Session dimensions count a visitor-day under the session it was first seen in: V2's
+      // second (direct) session is not a new visitor; V3 is counted on D1 and again on D2
+      // (new daily id) under its Twitter session. Every table adds up to the 6 visitors.
+      const sources = data.sources.map((r: any) => [
+        r.source,
+        r.visitors,
+        r.sessions,
+        r.bounce_rate,
+      ])
+      expect(sources).toEqual([
+        ['Google', 2, 2, 0.5],
+        ['Twitter', 2, 1, 0],
+        ['Direct', 1, 2, 0.5],
+        ['Hacker News', 1, 1, 1],
+      ])
+      expect(data.events).toEqual([{ name: 'signup', events: 1, visitors: 1 }])
+      expect(data.devices.map((r: any) => [r.device, r.visitors, r.sessions])).toEqual([
+        ['desktop', 4, 5],
+        ['mobile', 2, 1],
+      ])
+      expect(data.countries.map((r: any) => [r.country, r.country_name, r.visitors])).toEqual([
+        ['DE', 'Germany', 3],
+        ['KR', 'South Korea', 2],
+        ['US', 'United States', 1],
+      ])
+      expect(data.browsers.map((r: any) => r.browser)).toEqual(
+        expect.arrayContaining(['Chrome', 'Firefox', 'Mobile Safari']),
+      )
+    })
+
+    it('a custom range of one day charts hours in local time', async () => {
+      const data = await stats('period=custom&from=2026-03-10&to=2026-03-10')
+      expect(values(data.summary)).toEqual({
+        pageviews: 6,
+        visitors: 3,
+        sessions: 4,
+        bounce_rate: 0.25,
+        avg_session_duration_s: 405,
+        pages_per_session: 1.5,
+      })
+      const labels = data.timeseries.labels as string[]
+      const views = data.timeseries.datasets[0].data as number[]
+      expect(labels).toHaveLength(24)
+      expect(views[labels.indexOf('2026-03-10T10:00')]).toBe(2)
+      expect(views[labels.indexOf('2026-03-10T11:00')]).toBe(3)
+      expect(views[labels.indexOf('2026-03-10T23:00')]).toBe(1)
+    })
+
+    it('a source filter narrows the summary and the chart', async () => {
+      const data = await stats(`period=7d&filter=${encodeURIComponent('source:Google')}`)
+      expect(values(data.summary)).toEqual({
+        pageviews: 3,
+        visitors: 2,
+        sessions: 2,
+        bounce_rate: 0.5,
+        avg_session_duration_s: 180,
+        pages_per_session: 1.5,
+      })
+      expect(data.timeseries.datasets[0].data).toEqual([0, 0, 0, 0, 0, 2, 1])
+      expect(data.filter).toBe('source:Google')
+    })
+
+    it('a page filter counts that page and the sessions entering on it', async () => {
+      const data = await stats(`period=7d&filter=${encodeURIComponent('page:/pricing')}`)
+      expect(values(data.summary)).toMatchObject({ pageviews: 3, visitors: 3, sessions: 1 })
+      expect(data.summary.bounce_rate.value).toBe(1)
+      expect(data.summary.avg_session_duration_s.value).toBe(60)
+    })
+  })
+
+  describe('stats request validation', () => {
+    it.each([
+      ['period=week', /period/],
+      ['period=custom&from=2026-03-10', /from and to/],
+      ['period=custom&from=2026-03-12&to=2026-03-10', /after/],
+      ['period=7d&limit=0', /limit/],
+      ['period=7d&filter=browser:Chrome', /filter/],
+    ])('%s → 400', async (query, message) => {
+      const res = await fetch(`${server.url}/api/stats?site=${siteId}&${query}`, {
+        headers: { authorization: `Bearer ${token}` },
+      })
+      expect(res.status).toBe(400)
+      expect(((await res.json()) as { message: string }).message).toMatch(message)
+    })
+
+    it('404 for an unknown site, 400 without one', async () => {
+      const headers = { authorization: `Bearer ${token}` }
+      expect((await fetch(`${server.url}/api/stats?site=nope`, { headers })).status).toBe(404)
+      expect((await fetch(`${server.url}/api/stats`, { headers })).status).toBe(400)
+    })
+
+    it('compresses the JSON answer when the client accepts gzip', async () => {
+      const res = await fetch(`${server.url}/api/stats?site=${siteId}&period=7d`, {
+        headers: { authorization: `Bearer ${token}`, 'accept-encoding': 'gzip' },
+      })
+      expect(res.headers.get('content-encoding')).toBe('gzip')
+      expect(((await res.json()) as { status: string }).status).toBe('success')
+    })
   })
 })
