@@ -202,7 +202,7 @@ async function loadEvents(
     file,
     synchronous: 'NORMAL',
     cacheMb: 64,
-    writeThread: SETTINGS.loadPath === 'import',
+    commitThread: SETTINGS.loadPath === 'import',
   })
   for (const plan of plans) await store.createSite(plan.site)
   // As the server does at start: the sweep also tells the roll-up which hours are past

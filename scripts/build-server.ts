@@ -6,11 +6,15 @@
  * about 40 MB of memory for as long as the server runs.
  *   npm run build:server
  */
+import { rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 import { SERVER_BUNDLE } from './server-bundle.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
+
+// Workers of an earlier layout must not linger beside the new bundle.
+rmSync(new URL('../dist/server', import.meta.url), { recursive: true, force: true })
 
 await build({
   absWorkingDir: root,

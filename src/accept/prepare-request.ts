@@ -52,10 +52,10 @@ export class RequestPreparer {
   constructor(private readonly salts: SaltCache) {}
 
   /** Synchronous unless a day's salt has not been read yet (once a day per time zone). */
-  prepare(ingest: AcceptRequest): PreparedRequest | Promise<PreparedRequest> {
+  prepare(request: AcceptRequest): PreparedRequest | Promise<PreparedRequest> {
     let body: unknown
     try {
-      body = JSON.parse(ingest.body)
+      body = JSON.parse(request.body)
     } catch {
       return { ok: false, message: 'body is not valid JSON' }
     }
@@ -68,11 +68,11 @@ export class RequestPreparer {
     const rejected: Rejection[] = []
     const valid: EventInput[] = []
     for (const [index, event] of raw.entries()) {
-      const parsed = parseEventInput(event, ingest.receivedAt)
+      const parsed = parseEventInput(event, request.receivedAt)
       if (parsed.ok) valid.push(parsed.event)
       else rejected.push({ index, message: parsed.message })
     }
-    const dayOf = valid.map((event) => localDay(event.timestamp, ingest.site.timezone))
+    const dayOf = valid.map((event) => localDay(event.timestamp, request.site.timezone))
     const salts = new Map<string, string>()
     const unknownDays: string[] = []
     for (const day of new Set(dayOf)) {
@@ -80,10 +80,10 @@ export class RequestPreparer {
       if (salt === undefined) unknownDays.push(day)
       else salts.set(day, salt)
     }
-    if (unknownDays.length === 0) return enrich(ingest, valid, dayOf, salts, rejected)
+    if (unknownDays.length === 0) return enrich(request, valid, dayOf, salts, rejected)
     return Promise.all(unknownDays.map((day) => this.salts.saltFor(day))).then((read) => {
       for (const [i, day] of unknownDays.entries()) salts.set(day, read[i] as string)
-      return enrich(ingest, valid, dayOf, salts, rejected)
+      return enrich(request, valid, dayOf, salts, rejected)
     })
   }
 }

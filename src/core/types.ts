@@ -1,4 +1,4 @@
-/** Domain types shared by ingest, storage and queries. Pure data, no behaviour. */
+/** Domain types shared by the accept and roll-up stages, storage and queries. Pure data, no behaviour. */
 
 export type PropValue = string | number | boolean | null
 

@@ -55,7 +55,7 @@ async function main() {
     synchronous: config.SQLITE_SYNCHRONOUS,
     cacheMb: 64,
     // The next hours are counted while the last ones are written.
-    writeThread: true,
+    commitThread: true,
   })
   try {
     const site = await store.getSite(siteId)

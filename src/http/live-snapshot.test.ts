@@ -12,9 +12,7 @@ describe('liveSnapshot', () => {
   })
 
   it('turns a window that cannot be read (its thread restarting) into a 503 to retry', async () => {
-    const live = new LiveView(() =>
-      Promise.reject(new Error('writer thread (accept) is restarting')),
-    )
+    const live = new LiveView(() => Promise.reject(new Error('accept worker is restarting')))
     const refused = await liveSnapshot(live, 'site-a').catch((error: unknown) => error)
     expect(refused).toBeInstanceOf(HttpError)
     expect(refused).toMatchObject({

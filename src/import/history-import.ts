@@ -61,7 +61,7 @@ interface ImportedSite {
  * - duplicates share their timestamp, so in time order they are adjacent and are found with
  *   no index: a repeated (site, timestamp, event_id) is skipped;
  * - a write is not waited for before the next hours are counted: a store that writes on a
- *   thread of its own (SqliteStore's writeThread) does both at once. At most one earlier write
+ *   thread of its own (SqliteStore's commitThread) does both at once. At most one earlier write
  *   is in flight; one that failed stops the import at the next call, and `countedThrough`
  *   names committed hours only;
  * - from its first write the store is told a bulk load is under way (Store.beginBulkLoad), so
@@ -315,7 +315,7 @@ export class HistoryImport {
         bots: this.bots,
       })
       // Not awaited inside the unit: a store that writes on a thread of its own (SqliteStore's
-      // writeThread) lets the next unit be computed while this one is written.
+      // commitThread) lets the next unit be computed while this one is written.
       return { committed: unit.write({ sessions, deltas, events: this.raw }) }
     })
     // Everything up to `latest` went into this write (a write comes before the next hour).

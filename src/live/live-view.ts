@@ -38,7 +38,7 @@ export class LiveView {
       try {
         listener()
       } catch {
-        // A broken subscriber must not stop the others nor the ingest path that called this.
+        // A broken subscriber must not stop the others nor the accept path that called this.
       }
     }
   }

@@ -9,7 +9,7 @@ export class MinuteCounts {
 
   /**
    * @param minutes how many minutes are kept, the current one included
-   * @param aheadMinutes how far in the future a minute may be (ingest accepts slight clock skew)
+   * @param aheadMinutes how far in the future a minute may be (accept allows slight clock skew)
    */
   constructor(
     private readonly minutes: number,

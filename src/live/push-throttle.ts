@@ -23,7 +23,7 @@ export class PushThrottle {
       this.requestedWhileSending = true
       return
     }
-    // Even a due push waits for a timer turn: requests come from inside the ingest path, which
+    // Even a due push waits for a timer turn: requests come from inside the accept path, which
     // must not pay for building and writing snapshots.
     const wait = Math.max(0, this.last + this.gapMs - this.clock())
     this.timer = setTimeout(() => void this.fire(), wait)

@@ -127,7 +127,7 @@ export const BASE_SCHEMA = `
   CREATE TABLE visitor_mark_blocks (day TEXT NOT NULL, marks BLOB NOT NULL);
   CREATE INDEX visitor_mark_blocks_by_day ON visitor_mark_blocks (day);
   -- Accepted items waiting for the roll-up (sessions, counters), one row per accept: a JSON
-  -- array of its packed items (ingest-queue.ts). An item's seq is first_seq plus its index.
+  -- array of its packed items (pending-queue.ts). An item's seq is first_seq plus its index.
   -- Rows are retired in the same transaction that applies them, so a crash in between loses
   -- nothing.
   CREATE TABLE ingest_batch (

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3'
 import { DIMENSIONS } from '../../core/rollup-deltas.ts'
 import { COUNTER_NAMES } from '../../core/types.ts'
 import type { RollupRow, TopValuesQuery } from '../store.ts'
+import type { CounterRow } from './rollup-commit.ts'
 import {
   bucketNumber,
   bucketValue,
@@ -13,7 +14,6 @@ import {
   spansEndingAt,
   spansHolding,
 } from './spans.ts'
-import type { CounterRow } from './unit-writer.ts'
 
 /** Dimensions that get spans; anything else is always read from the base rows. */
 const SPAN_DIMENSIONS: ReadonlySet<string> = new Set(DIMENSIONS)

@@ -14,7 +14,7 @@ import { SCHEMA_VERSION } from './migrations.ts'
 import { SqliteStore } from './sqlite-store.ts'
 
 /** A fresh store over a temp file, for the contract suites. */
-function sqliteHarness(options: { writeThread?: boolean } = {}): () => Promise<StoreHarness> {
+function sqliteHarness(options: { commitThread?: boolean } = {}): () => Promise<StoreHarness> {
   return async () => {
     const dir = tempDir()
     const file = join(dir.path, 'test.db')
@@ -36,7 +36,7 @@ function sqliteHarness(options: { writeThread?: boolean } = {}): () => Promise<S
         dir.remove()
       },
     }
-    if (options.writeThread) {
+    if (options.commitThread) {
       // A failed write on the thread stops the store (an import stops; its rerun resumes).
       harness.reopenAfterFailure = async () => {
         await harness.store.close().catch(() => undefined)
@@ -47,7 +47,7 @@ function sqliteHarness(options: { writeThread?: boolean } = {}): () => Promise<S
   }
 }
 const freshSqliteStore = sqliteHarness()
-const threadedSqliteStore = sqliteHarness({ writeThread: true })
+const threadedSqliteStore = sqliteHarness({ commitThread: true })
 
 describeStoreContract('sqlite', freshSqliteStore)
 describeHistoryImportContract('sqlite', freshSqliteStore)
@@ -199,9 +199,9 @@ describe('SqliteStore specifics', () => {
   it('stops writing after a write on its thread fails, and the import says so', async () => {
     const dir = tempDir()
     const file = join(dir.path, 'poisoned.db')
-    const store = new SqliteStore({ file, writeThread: true })
+    const store = new SqliteStore({ file, commitThread: true })
     const db = new Database(file)
-    // A real SQLite failure on the write thread's connection, for one session only.
+    // A real SQLite failure on the commit thread's connection, for one session only.
     db.exec(`CREATE TRIGGER poison BEFORE INSERT ON sessions WHEN NEW.client_session_id = 'poison'
              BEGIN SELECT RAISE(ABORT, 'poisoned session'); END`)
     db.close()

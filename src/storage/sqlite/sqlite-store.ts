@@ -30,30 +30,30 @@ import type {
   TopValuesQuery,
   UserSessionsQuery,
 } from '../store.ts'
+import { CommitThread } from './commit-thread.ts'
 import { type ConnectionOptions, openConnection } from './connection.ts'
+import { eventRowValues, INSERT_EVENT_SQL } from './event-row.ts'
 import { HotQueue } from './hot-queue.ts'
-import { IngestQueue } from './ingest-queue.ts'
 import { buildLookupIndexes, dropLookupIndexes } from './lookup-indexes.ts'
 import { groupByDay, markHash, packMarks, unpackMarks } from './mark-hash.ts'
 import { MarkSet } from './mark-set.ts'
 import { migrate } from './migrations.ts'
 import type { PackedBatch, QueuedEntry } from './packed-item.ts'
-import { eventRowValues, INSERT_EVENT_SQL } from './queued-event.ts'
+import { PendingQueue } from './pending-queue.ts'
+import { RollupCommit, type RollupWriteStep, unitRows } from './rollup-commit.ts'
 import { SpanRollups } from './span-rollups.ts'
-import { type RollupWriteStep, UnitWriter, unitRows } from './unit-writer.ts'
-import { WriteThread } from './write-thread.ts'
 
 export interface SqliteStoreOptions extends ConnectionOptions {
   /** Path of the database file; ":memory:" is refused, the embedded shape is a real file. */
   file: string
   /**
-   * Runs each unit's write transaction on a thread of its own (write-thread.ts), so that a
+   * Runs each unit's write transaction on a thread of its own (commit-thread.ts), so that a
    * unit returning before its write is committed (IngestUnit.write) lets the next unit be
-   * computed meanwhile. For history imports; the server has its own writer threads. The
+   * computed meanwhile. For history imports; the server has its own worker threads. The
    * thread caches the span windows it writes: a sweep (which moves them) belongs before the
    * first unit or after the last, as an import runs it.
    */
-  writeThread?: boolean
+  commitThread?: boolean
   /**
    * A fault hook for tests, asked at each roll-up unit's write: a step to fail the write at,
    * inside its transaction, after the steps before it are written (the contract suite's redo
@@ -84,7 +84,7 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const
   private readonly db: Database.Database
   private readonly statements
-  private readonly ingestQueue: IngestQueue
+  private readonly pendingQueue: PendingQueue
   /** Hand-overs this store's accepts made in another thread (takeHandover); made on first use. */
   private hot: HotQueue | undefined
   private readonly spans: SpanRollups
@@ -100,10 +100,10 @@ export class SqliteStore implements Store {
   private lookupIndexesDropped = false
   /** Serialises units of work: one write transaction at a time. */
   private queue: Promise<unknown> = Promise.resolve()
-  private readonly writer: UnitWriter
+  private readonly commits: RollupCommit
   private readonly rollupWriteFault: () => RollupWriteStep | undefined
-  private readonly writeThread: WriteThread | undefined
-  /** Settles once every write handed to the write thread has; never rejects. */
+  private readonly commitThread: CommitThread | undefined
+  /** Settles once every write handed to the commit thread has; never rejects. */
   private written: Promise<void> = Promise.resolve()
   /** The first write the thread failed: the store writes nothing more after it. */
   private writeFailure: Error | undefined
@@ -123,12 +123,12 @@ export class SqliteStore implements Store {
     // A bulk load that crashed left its indexes dropped.
     buildLookupIndexes(this.db)
     this.statements = this.prepare()
-    this.ingestQueue = new IngestQueue(this.db)
+    this.pendingQueue = new PendingQueue(this.db)
     this.spans = new SpanRollups(this.db)
-    this.writer = new UnitWriter(this.db, this.spans, this.ingestQueue)
+    this.commits = new RollupCommit(this.db, this.spans, this.pendingQueue)
     this.rollupWriteFault = options.rollupWriteFault ?? (() => undefined)
-    const { rollupWriteFault, writeThread, ...connection } = options
-    this.writeThread = writeThread ? new WriteThread(connection) : undefined
+    const { rollupWriteFault, commitThread, ...connection } = options
+    this.commitThread = commitThread ? new CommitThread(connection) : undefined
   }
 
   private prepare() {
@@ -223,7 +223,7 @@ export class SqliteStore implements Store {
           return true
         })
         for (const hit of bots) items.push({ kind: 'bot', hit })
-        const { packed } = this.ingestQueue.append(items)
+        const { packed } = this.pendingQueue.append(items)
         // The queue row's own text is the hand-over (packed-item.ts): written once.
         return packed ? { fresh, handover: packed as unknown as Handover } : { fresh }
       })
@@ -241,13 +241,13 @@ export class SqliteStore implements Store {
     await this.written
     const hot = this.hot
     const taken: QueuedEntry[] =
-      (hot && hot.size > 0 ? hot.take(this.ingestQueue.head(), limit) : null) ??
-      this.ingestQueue.read(limit)
+      (hot && hot.size > 0 ? hot.take(this.pendingQueue.head(), limit) : null) ??
+      this.pendingQueue.read(limit)
     return taken.map(({ seq, item }) => ({ stream: QUEUE_STREAM, position: String(seq), item }))
   }
 
   async backlog(): Promise<number> {
-    return this.ingestQueue.length()
+    return this.pendingQueue.length()
   }
 
   async deadLetter(entry: StreamPosition, reason: string, at: number): Promise<void> {
@@ -258,7 +258,7 @@ export class SqliteStore implements Store {
     const s = this.statements
     this.db
       .transaction(() => {
-        const removed = this.ingestQueue.remove(seq)
+        const removed = this.pendingQueue.remove(seq)
         if (!removed) return
         // The item as keyed JSON, readable on its own.
         s.toDeadLetter.run(seq, JSON.stringify(removed), reason, at)
@@ -293,7 +293,7 @@ export class SqliteStore implements Store {
       appliedThrough: async (streams) => {
         await this.written
         const applied = new Map<string, string>()
-        const retired = this.ingestQueue.retiredThrough()
+        const retired = this.pendingQueue.retiredThrough()
         if (streams.includes(QUEUE_STREAM) && retired > 0) {
           applied.set(QUEUE_STREAM, String(retired))
         }
@@ -339,9 +339,9 @@ export class SqliteStore implements Store {
           processedThrough,
           failAt: this.rollupWriteFault(),
         })
-        if (!this.writeThread) {
+        if (!this.commitThread) {
           try {
-            this.writer.write(write)
+            this.commits.write(write)
           } catch (error) {
             giveBack()
             throw error
@@ -352,7 +352,7 @@ export class SqliteStore implements Store {
         }
         // Handed over: a failure from here on stops the store rather than giving marks back.
         claimed.length = 0
-        const committed = this.writeThread.write(write)
+        const committed = this.commitThread.write(write)
         this.written = committed.then(
           () => {
             // The thread's spans moved on: what this connection cached of them is stale.
@@ -518,7 +518,7 @@ export class SqliteStore implements Store {
     // the write lock long enough to make accepts wait (or time out) behind it.
     // An event still waiting for the roll-up (one sent late, with an old time) is kept until
     // it is rolled up.
-    const oldestQueued = this.ingestQueue.oldestEvent()
+    const oldestQueued = this.pendingQueue.oldestEvent()
     const cutoff = Math.min(
       policy.now - policy.eventTtlMs,
       oldestQueued ?? Number.POSITIVE_INFINITY,
@@ -575,7 +575,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     await this.queue
     await this.written
-    await this.writeThread?.close()
+    await this.commitThread?.close()
     this.ensureLookupIndexes()
     this.db.close()
   }

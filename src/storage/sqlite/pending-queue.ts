@@ -24,7 +24,7 @@ interface BatchRow {
  * only grow) and how far the roll-up has retired, which may end inside a batch. A batch row
  * goes once every item in it is retired.
  */
-export class IngestQueue {
+export class PendingQueue {
   private readonly s
 
   constructor(db: Database.Database) {

@@ -1,24 +1,24 @@
 /**
- * The write thread of a SqliteStore opened with `writeThread` (write-thread.ts): its own
+ * The commit thread of a SqliteStore opened with `commitThread` (commit-thread.ts): its own
  * connection to the file, running each unit's write transaction in the order they come.
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { errorMessage } from '../../core/error-message.ts'
+import type { CommitThreadAnswer, CommitThreadCall, CommitThreadSetup } from './commit-thread.ts'
 import { openConnection } from './connection.ts'
+import { RollupCommit } from './rollup-commit.ts'
 import { SpanRollups } from './span-rollups.ts'
-import { UnitWriter } from './unit-writer.ts'
-import type { WriteThreadAnswer, WriteThreadCall, WriteThreadSetup } from './write-thread.ts'
 
-const setup = workerData as WriteThreadSetup
+const setup = workerData as CommitThreadSetup
 const db = openConnection(setup.file, setup)
-const writer = new UnitWriter(db, new SpanRollups(db))
+const commits = new RollupCommit(db, new SpanRollups(db))
 /** After a failed write every later one is refused: it was computed on top of the failed one. */
 let failed: string | undefined
 const port = parentPort
 if (!port) throw new Error('write-thread-worker: not started as a worker thread')
 
-port.on('message', (call: WriteThreadCall) => {
-  let answer: WriteThreadAnswer
+port.on('message', (call: CommitThreadCall) => {
+  let answer: CommitThreadAnswer
   if (call.op === 'close') {
     db.close()
     answer = { id: call.id }
@@ -26,7 +26,7 @@ port.on('message', (call: WriteThreadCall) => {
     answer = { id: call.id, error: `not written: an earlier write failed (${failed})` }
   } else {
     try {
-      writer.write(call.unit)
+      commits.write(call.unit)
       answer = { id: call.id }
     } catch (error) {
       failed = errorMessage(error)

@@ -1,35 +1,35 @@
 import type { Worker } from 'node:worker_threads'
 import { spawnWorker, workerModule } from '../../threads/spawn-worker.ts'
 import type { ConnectionOptions } from './connection.ts'
-import type { UnitRows } from './unit-writer.ts'
+import type { UnitRows } from './rollup-commit.ts'
 
-export interface WriteThreadSetup extends ConnectionOptions {
+export interface CommitThreadSetup extends ConnectionOptions {
   file: string
 }
 
 type Call = { op: 'write'; unit: UnitRows } | { op: 'close' }
-export type WriteThreadCall = Call & { id: number }
-export type WriteThreadAnswer = { id: number; error?: string }
+export type CommitThreadCall = Call & { id: number }
+export type CommitThreadAnswer = { id: number; error?: string }
 
 /**
- * A thread that runs a SqliteStore's unit writes on its own connection (write-thread-worker.ts),
+ * A thread that runs a SqliteStore's unit writes on its own connection (commit-thread-worker.ts),
  * in the order they were handed over. A history import computes a unit's sessions and counters
  * in JavaScript and then writes them in SQLite in about equal parts: with the write on this
  * thread, the next unit is computed on the other core meanwhile.
  */
-export class WriteThread {
+export class CommitThread {
   private readonly worker: Worker
   private nextId = 1
   private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>()
   private failure: Error | undefined
 
-  constructor(setup: WriteThreadSetup) {
-    this.worker = spawnWorker(workerModule('write-thread-worker', import.meta.url), setup)
-    this.worker.on('message', (answer: WriteThreadAnswer) => {
+  constructor(setup: CommitThreadSetup) {
+    this.worker = spawnWorker(workerModule('commit-thread-worker', import.meta.url), setup)
+    this.worker.on('message', (answer: CommitThreadAnswer) => {
       const call = this.pending.get(answer.id)
       this.pending.delete(answer.id)
       if (answer.error === undefined) call?.resolve()
-      else call?.reject(new Error(`SqliteStore write thread: ${answer.error}`))
+      else call?.reject(new Error(`SqliteStore commit thread: ${answer.error}`))
     })
     this.worker.on('error', (error) => this.fail(error))
     this.worker.on('exit', (code) => this.fail(new Error(`exited with code ${code}`)))
@@ -50,12 +50,12 @@ export class WriteThread {
     const id = this.nextId++
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject })
-      this.worker.postMessage({ ...call, id } satisfies WriteThreadCall)
+      this.worker.postMessage({ ...call, id } satisfies CommitThreadCall)
     })
   }
 
   private fail(cause: Error): void {
-    this.failure ??= new Error(`SqliteStore write thread: ${cause.message}`)
+    this.failure ??= new Error(`SqliteStore commit thread: ${cause.message}`)
     for (const call of this.pending.values()) call.reject(this.failure)
     this.pending.clear()
   }

@@ -6,8 +6,8 @@ import {
   type RollupDelta,
   type SessionState,
 } from '../../core/types.ts'
-import { IngestQueue } from './ingest-queue.ts'
-import { eventRowValues, INSERT_EVENT_SQL } from './queued-event.ts'
+import { eventRowValues, INSERT_EVENT_SQL } from './event-row.ts'
+import { PendingQueue } from './pending-queue.ts'
 import type { SpanRollups } from './span-rollups.ts'
 
 export const SESSION_COLUMNS = [
@@ -37,7 +37,7 @@ export type CounterRow = [
 
 /**
  * Everything one roll-up unit writes (IngestUnit.write) as the statements bind it, which is
- * also how it crosses to a write thread: arrays of values clone at about half the cost of
+ * also how it crosses to a commit thread: arrays of values clone at about half the cost of
  * objects, and that cost falls on the thread computing the units. The visitor marks it
  * claimed come packed, one blob per day (mark-hash.ts).
  */
@@ -88,9 +88,9 @@ export type RollupWriteStep = 'marks' | 'sessions' | 'events' | 'counters' | 're
 
 /**
  * The write transaction of a roll-up unit, on one connection: the store's own, or a write
- * thread's (write-thread.ts) while the store computes the next unit.
+ * thread's (commit-thread.ts) while the store computes the next unit.
  */
-export class UnitWriter {
+export class RollupCommit {
   private readonly s
 
   constructor(
@@ -98,7 +98,7 @@ export class UnitWriter {
     /** Kept exact in the same transaction as the base rows (span-rollups.ts). */
     private readonly spans: SpanRollups,
     /** The connection's queue, retired in the same transaction (the store passes its own). */
-    private readonly queue: IngestQueue = new IngestQueue(db),
+    private readonly queue: PendingQueue = new PendingQueue(db),
   ) {
     const counterUpsert = (table: string) =>
       db.prepare(
