@@ -2,8 +2,8 @@
  * Builds the server that `npm start` runs: src/entry/node.ts bundled into
  * dist/server/node.mjs and its worker threads into dist/server/*-worker.mjs (our code in
  * ES modules; packages stay in node_modules). Running
- * plain JavaScript skips tsx's loader thread and on-the-fly compiling at start-up, which cost
- * about 40 MB of memory for as long as the server runs.
+ * plain JavaScript skips tsx's loader thread and on-the-fly compiling at start-up, and the
+ * memory both hold for as long as the server runs.
  *   npm run build:server
  */
 import { rmSync } from 'node:fs'

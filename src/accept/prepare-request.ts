@@ -46,7 +46,7 @@ function eventsOf(body: unknown): unknown[] | string {
  * Parses a request's body, validates each event on its own and enriches the valid ones:
  * everything between the bytes received and the rows to insert. It runs in the accept stage,
  * so the HTTP side only moves text (in the embedded server, posting each event as an object
- * to the accept thread cost more than the parse it saved on the HTTP thread).
+ * to the accept worker cost more than the parse it saved on the HTTP thread).
  */
 export class RequestPreparer {
   constructor(private readonly salts: SaltCache) {}

@@ -1,7 +1,7 @@
 /**
  * Remembers a pure function's results for recent distinct inputs. Traffic repeats a small set
  * of user agents, page URLs and referrers, while parsing them (regexes, WHATWG URL) costs tens
- * of µs and garbage on the thread answering HTTP. Cleared whole when full: cheaper than LRU
+ * of µs and garbage on the accept path. Cleared whole when full: cheaper than LRU
  * bookkeeping, and the hot values are back after a few requests. Results are shared between
  * callers, so they are frozen.
  */

@@ -46,7 +46,7 @@ function props(value: unknown): value is EventFields['props'] {
 /**
  * EventInputSchema's output for an event it accepts without a word, built without zod; undefined
  * for anything else, which then goes to the schema. Zod copies every object it checks and runs a
- * check object per rule: about 6 µs of the HTTP thread per event, most of its validation. This
+ * check object per rule, most of the cost of validating an event (bench/NOTES.md). This
  * check is at least as strict as the schema (a parity test holds them together), so it can only
  * send more events to the schema, never accept one the schema refuses.
  */

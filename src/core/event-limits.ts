@@ -8,7 +8,7 @@ export const MAX_PROP_KEY = 64
 
 /**
  * Pages repeat (a site's traffic names a few hundred URLs again and again), so the WHATWG
- * parse is remembered: it was 40% of validating an event.
+ * parse, a large part of validating an event, is remembered.
  */
 const httpUrlCheck = boundedMemo(
   4000,

@@ -48,8 +48,8 @@ export interface EnrichedEvent extends Acquisition, ClientInfo {
 
 /**
  * What the roll-up reads of an event: sessions, visitor marks and counters need nothing else.
- * The accept thread hands the roll-up thread only these fields (about half of an event's
- * bytes), so the copy costs less on both threads and the roll-up's backlog holds less memory.
+ * The accept stage hands the roll-up only these fields (about half of an event's bytes), so the
+ * copy costs less on both sides and the roll-up's backlog holds less memory.
  */
 export type RollupEvent = Pick<
   EnrichedEvent,

@@ -3,8 +3,9 @@ import type { RealtimeSnapshot } from '../live/live-window.ts'
 import { storageUnavailable } from './envelope.ts'
 
 /**
- * A site's live snapshot for a route. The window is kept on the accept thread, so while that
- * thread restarts (about a second) there is none to read: the client is told to retry.
+ * A site's live snapshot for a route. The window is kept by the accept stage, so while that
+ * stage restarts (its worker in the embedded server, about a second) there is none to read:
+ * the client is told to retry.
  */
 export async function liveSnapshot(live: LiveView, siteId: string): Promise<RealtimeSnapshot> {
   try {

@@ -4,12 +4,10 @@ import type { RealtimeSnapshot } from './live-window.ts'
  * The live view as the HTTP app sees it: a snapshot of a site on request, and a signal per
  * site when new events were stored, which open streams turn into pushes.
  *
- * The window itself (live-window.ts) lives where the events are: on the accept thread, fed
- * straight from the events each commit stored. Feeding a window on this thread instead meant
- * a copy of every event, written to JSON there and parsed here; that cost the HTTP thread
- * about a fifth of its CPU under the batch benchmark (9.6 against 7.7 µs per event in four
- * interleaved pairs), and the copies it kept in the window were promoted by its collector.
- * Now a snapshot crosses threads once per second per open stream, and stored events only as
+ * The window itself (live-window.ts) lives where the events are: in the accept stage, fed
+ * straight from the events each commit stored. In the embedded server that stage has a thread
+ * of its own; a window on the HTTP thread would need a copy of every event sent across, where
+ * now a snapshot crosses threads once per second per open stream, and stored events only as
  * a count in each request's answer.
  */
 export class LiveView {

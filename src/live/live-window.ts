@@ -117,9 +117,9 @@ class SiteWindow {
 
 /**
  * The realtime window, fed with every committed batch. It keeps per-visitor state instead of
- * events, so memory follows active visitors, not traffic. The embedded server keeps it on the
- * accept thread, next to the events it is fed (live-view.ts says why); `now` is the clock of
- * the thread answering HTTP, carried there with every message.
+ * events, so memory follows active visitors, not traffic. The accept stage keeps it, next to
+ * the events it is fed (live-view.ts says why); `now` is the clock of the caller, carried with
+ * every call (in the embedded server, the HTTP thread's).
  */
 export class LiveWindow {
   private readonly sites = new Map<string, SiteWindow>()

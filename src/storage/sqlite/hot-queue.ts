@@ -26,12 +26,10 @@ export class HotQueue {
   private held: Held[] = []
 
   /**
-   * @param capacity entries held at most, about a second of the batch benchmark's events.
-   *   Past it, entries are read back from the queue table: a query more per few commits and
-   *   the same parse, since queue rows hold the same packed text. (While rows held only event
-   *   keys, reading them back joined each with its event row and doubled the roll-up's CPU;
-   *   with a 300-entry capacity to force that path, the batch benchmark fell from about 45,000
-   *   to 36,000 events/s and the server passed 200 MB; with packed rows it did not change.)
+   * @param capacity entries held at most, about a second of events at the batch benchmark's
+   *   rate. Past it, entries are read back from the queue table: a query more per few commits
+   *   and the same parse, since queue rows hold the same packed text, so a roll-up that falls
+   *   behind costs little more than one that keeps pace.
    */
   constructor(private readonly capacity = 50_000) {}
 

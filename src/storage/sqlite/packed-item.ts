@@ -8,15 +8,14 @@ export interface QueuedEntry {
 
 /**
  * An accepted item as it waits for the roll-up: a positional array, one JSON text per accept
- * commit. The same text is the SQLite queue row and the hand-over to the roll-up thread
- * (hot-queue.ts), so the accept thread writes it once; arrays rather than keyed objects halve
+ * commit. The same text is the SQLite queue row and the store's hand-over to its roll-up
+ * (Store.takeHandover, hot-queue.ts), so an accept writes it once; arrays rather than keyed objects halve
  * it. An event carries what the roll-up reads (`QueuedEvent`), so reading the queue back
  * needs no join with the event rows.
  *
- * Both directions are written out field by field, not looped over a list of names: a keyed
- * store per field built each unpacked event by a dozen generic stores, and a loop of keyed
- * reads packed it; the literals halve both (and every event gets one shape, so the roll-up's
- * reads of it stay monomorphic). `unpackEvent` returns a `QueuedEvent` literal, so a field
+ * Both directions are written out field by field, not looped over a list of names: a loop of
+ * keyed stores and reads costs about twice as much (bench/NOTES.md), and with literals every
+ * event gets one shape, so the roll-up's reads of it stay monomorphic. `unpackEvent` returns a `QueuedEvent` literal, so a field
  * added to the type fails to compile until it is packed; the round-trip test with every field
  * distinct catches two fields swapped.
  */
