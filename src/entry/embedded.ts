@@ -14,6 +14,7 @@ import { Collector } from '../pipeline/collector.ts'
 import { InProcessPipeline } from '../pipeline/in-process-pipeline.ts'
 import type { Pipeline } from '../pipeline/pipeline.ts'
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
+import type { Store } from '../storage/store.ts'
 import { ensureDefaultSite } from './default-site.ts'
 import { ThreadedPipeline } from './embedded/threaded-pipeline.ts'
 import { recordServerPid } from './server-pid.ts'
@@ -35,7 +36,7 @@ export interface EmbeddedServer {
   /** Only on the first start without ADMIN_PASSWORD: print it once. */
   generatedPassword?: string
   databaseFile: string
-  store: SqliteStore
+  store: Store
   /** Resolves once every accepted event is rolled up into sessions and counters. */
   settle: () => Promise<void>
   /** Stops accepting requests, commits what was acknowledged, closes the database. */

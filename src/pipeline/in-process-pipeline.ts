@@ -1,6 +1,7 @@
 import { AcceptStage } from '../accept/accept-stage.ts'
 import type { AcceptRequest } from '../accept/prepare-request.ts'
 import type { RealtimeSnapshot } from '../live/live-window.ts'
+import { storedSnapshot } from '../live/stored-snapshot.ts'
 import type { Logger } from '../log/logger.ts'
 import { rollupOptions } from '../rollup/rollup-options.ts'
 import { RollupStage, type StageClock } from '../rollup/rollup-stage.ts'
@@ -13,6 +14,18 @@ export interface InProcessOptions {
   /** How often the background roll-up runs (see RollupStage); 500 ms by default. */
   rollupIntervalMs?: number
   rollupClock?: StageClock
+  /**
+   * Where live snapshots come from: `kept` (the default), the window the accept stage keeps,
+   * fed by this process's commits; `stored`, read from the store per snapshot, for a host
+   * whose instances each see only part of the traffic (Lambda containers).
+   */
+  live?: 'kept' | 'stored'
+  /**
+   * Whether this host rolls up (the default) or only accepts, for a host where the roll-up
+   * runs elsewhere (the collector Lambda; the stream's roll-up Lambda counts). One roll-up per
+   * store: two pulling the same pending items would count them twice.
+   */
+  rollUp?: boolean
 }
 
 /**
@@ -23,41 +36,53 @@ export interface InProcessOptions {
  */
 export class InProcessPipeline implements Pipeline {
   private readonly accepting: AcceptStage
-  private readonly rollups: RollupStage
+  private readonly rollups: RollupStage | undefined
+  private readonly live: 'kept' | 'stored'
 
   constructor(
     private readonly store: Store,
     options: InProcessOptions,
   ) {
-    this.rollups = new RollupStage(store, rollupOptions(options.sessionTimeoutMs), options.logger, {
-      ...(options.rollupIntervalMs === undefined ? {} : { intervalMs: options.rollupIntervalMs }),
-      ...(options.rollupClock ? { clock: options.rollupClock } : {}),
-    })
-    const rollups = this.rollups
+    this.live = options.live ?? 'kept'
+    const rollups =
+      options.rollUp === false
+        ? undefined
+        : new RollupStage(store, rollupOptions(options.sessionTimeoutMs), options.logger, {
+            ...(options.rollupIntervalMs === undefined
+              ? {}
+              : { intervalMs: options.rollupIntervalMs }),
+            ...(options.rollupClock ? { clock: options.rollupClock } : {}),
+          })
+    this.rollups = rollups
     this.accepting = new AcceptStage(store, {
       logger: options.logger,
       // In the same process the roll-up takes each commit from memory, where the store can.
-      handOver: (handover) => {
-        store.takeHandover?.(handover)
-      },
+      ...(rollups
+        ? {
+            handOver: (handover) => {
+              store.takeHandover?.(handover)
+            },
+          }
+        : {}),
     })
     // Whatever an earlier run accepted and did not roll up (a crash, a restart).
-    rollups.poke()
+    rollups?.poke()
   }
 
   async accept(request: AcceptRequest) {
     const [outcome] = await this.accepting.accept([request])
-    this.rollups.poke()
+    this.rollups?.poke()
     return outcome ?? { error: 'no answer for a request' }
   }
 
   liveSnapshot(siteId: string, now: number): Promise<RealtimeSnapshot> {
+    if (this.live === 'stored') return storedSnapshot(this.store, siteId, now)
     return this.accepting.snapshot(siteId, now)
   }
 
   async settle(): Promise<void> {
     await this.accepting.drain()
-    await this.rollups.settle()
+    await this.rollups?.settle()
   }
 
   sweep(policy: SweepPolicy): Promise<SweepResult> {
@@ -66,6 +91,6 @@ export class InProcessPipeline implements Pipeline {
 
   async close(): Promise<void> {
     await this.settle()
-    this.rollups.close()
+    this.rollups?.close()
   }
 }
