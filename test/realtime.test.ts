@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RealtimeSnapshot } from '../src/live/live-window.ts'
+import { tempDir } from '../src/testing/temp-dir.ts'
 import { startTestServer, type TestServer } from './support/embedded-server.ts'
 import { sseReader } from './support/sse-reader.ts'
-import { tempDir } from './support/temp-dir.ts'
 
 const SEC = 1000
 const MIN = 60_000

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { MINUTE_MS, makeEvent, makeSession, sequentialIds, T0 } from '../testing/fixtures.ts'
 import {
   clientKey,
   isBounce,
@@ -6,7 +7,6 @@ import {
   type SessionChange,
   sessionize,
 } from './session-rules.ts'
-import { MINUTE_MS, makeEvent, makeSession, sequentialIds, T0 } from './test-fixtures.ts'
 import type { EnrichedEvent, SessionState } from './types.ts'
 
 const TIMEOUT = 30 * MINUTE_MS

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { makeSite } from '../core/test-fixtures.ts'
 import { createLogger } from '../log/logger.ts'
+import { makeSite } from '../testing/fixtures.ts'
 import { WorkerClient } from './writer-thread.ts'
 
-const CRASHING = new URL('../../test/support/crashing-writer.ts', import.meta.url)
+const CRASHING = new URL('../testing/crashing-writer.ts', import.meta.url)
 const setup = {
   role: 'accept' as const,
   file: 'unused.db',

@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { enrichedEvent } from '../../test/support/enriched-event.ts'
 import { addDays, hourBucket } from '../core/calendar.ts'
 import { zeroCounters } from '../core/rollup-deltas.ts'
-import { makeSite } from '../core/test-fixtures.ts'
 import type { EnrichedEvent, RollupKey, Site } from '../core/types.ts'
 import { commitEvents } from '../ingest/commit-events.ts'
+import { enrichedEvent } from '../testing/enriched-event.ts'
+import { makeSite } from '../testing/fixtures.ts'
 import type { QueuedEvent, RollupRow, Store } from './store.ts'
 
 /**

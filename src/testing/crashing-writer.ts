@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads'
-import type { WriterAnswer, WriterCall } from '../../src/ingest/writer-protocol.ts'
+import type { WriterAnswer, WriterCall } from '../ingest/writer-protocol.ts'
 
 /**
  * A stand-in writer thread for WorkerClient's tests: answers every call at once, and dies
