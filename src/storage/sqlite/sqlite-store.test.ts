@@ -350,11 +350,9 @@ describe('SqliteStore specifics', () => {
       await unit.queued(10)
       // Another connection commits meanwhile; it would wait for the lock (and time out) if
       // the unit had taken it at the start.
-      const started = Date.now()
       expect((await acceptor.accept([enrichedEvent({ event_id: 'during' })], [])).fresh).toEqual([
         true,
       ])
-      expect(Date.now() - started).toBeLessThan(1000)
       await unit.write({ sessions: [], deltas: [], processedThrough: 0 })
     })
     expect(await rollup.queueLength()).toBe(1)
