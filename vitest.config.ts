@@ -10,7 +10,13 @@ export default defineConfig({
       include: ['src/**/*.ts'],
       // node.ts only wires the process (env, signals); it runs in a child process in the crash test.
       // The tracker runs in Chromium (test/tracker.browser.test.ts), out of V8 coverage's sight.
-      exclude: ['src/**/*.test.ts', 'src/**/*.contract.ts', 'src/entry/node.ts', 'src/tracker/**'],
+      exclude: [
+        'src/**/*.test.ts',
+        'src/**/*.contract.ts',
+        'src/testing/**',
+        'src/entry/node.ts',
+        'src/tracker/**',
+      ],
       reporter: ['text-summary', 'json-summary'],
       thresholds: { lines: 80 },
     },

@@ -1,9 +1,9 @@
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
+import { tempDir } from '../src/testing/temp-dir.ts'
 import { exited, spawnServer } from './support/child-server.ts'
 import { CHROME_UA } from './support/embedded-server.ts'
-import { tempDir } from './support/temp-dir.ts'
 
 const API_KEY = 'crash_test_key_0123456789'
 const dir = tempDir()

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseConfig } from '../src/config/env.ts'
 import { type EmbeddedServer, startEmbedded } from '../src/entry/embedded.ts'
 import { createLogger } from '../src/log/logger.ts'
+import { tempDir } from '../src/testing/temp-dir.ts'
 import { CHROME_UA } from './support/embedded-server.ts'
-import { tempDir } from './support/temp-dir.ts'
 
 const PASSWORD = 'dashboard-password-1'
 const INGEST_KEY = 'dashboard_test_ingest_key_1'
@@ -221,6 +221,44 @@ describe('sessions and users', () => {
     ])
     expect((await authed('/api/sessions/does-not-exist')).status).toBe(404)
     expect((await authed('/api/users/alice/sessions')).status).toBe(400)
+  })
+
+  it('calls a one-page session a bounce only without interactions; engagement undoes none', async () => {
+    const base = clock - 3 * HOUR
+    const ev = (session_id: string, t: number, event_type: string, extra: object = {}) => ({
+      session_id,
+      user_id: 'bob',
+      timestamp: t,
+      event_type,
+      page_url: `https://site.example/${session_id}`,
+      ...extra,
+    })
+    const res = await fetch(`${server.url}/api/events`, {
+      method: 'POST',
+      headers: { 'x-api-key': INGEST_KEY, 'user-agent': CHROME_UA },
+      body: JSON.stringify({
+        events: [
+          ev('alone', base, 'page_view'),
+          ev('read', base + HOUR, 'page_view'),
+          ev('read', base + HOUR + 30_000, 'engagement', { engagement_ms: 30_000 }),
+          ev('clicked', base + 2 * HOUR, 'page_view'),
+          ev('clicked', base + 2 * HOUR + 10_000, 'outbound_click', {
+            props: { url: 'https://partner.example/' },
+          }),
+        ],
+      }),
+    })
+    expect(res.status).toBe(200)
+    await server.settle()
+
+    const body = (await (await authed('/api/users/bob/sessions?site=default')).json()) as {
+      data: { sessions: Array<Record<string, unknown>> }
+    }
+    expect(body.data.sessions.map((s) => [s.entry_page, s.pageviews, s.bounce])).toEqual([
+      ['/clicked', 1, false],
+      ['/read', 1, true],
+      ['/alone', 1, true],
+    ])
   })
 })
 

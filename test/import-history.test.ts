@@ -11,7 +11,7 @@ import { importHistoryFile, type RejectedLine } from '../src/import/history-file
 import { HistoryImportError } from '../src/import/history-import.ts'
 import { createLogger } from '../src/log/logger.ts'
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.ts'
-import { tempDir } from './support/temp-dir.ts'
+import { tempDir } from '../src/testing/temp-dir.ts'
 
 const NOW = Date.UTC(2026, 0, 20, 12, 0, 0)
 const MIN = 60_000

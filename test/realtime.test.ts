@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RealtimeSnapshot } from '../src/live/live-window.ts'
+import { tempDir } from '../src/testing/temp-dir.ts'
 import { startTestServer, type TestServer } from './support/embedded-server.ts'
 import { sseReader } from './support/sse-reader.ts'
-import { tempDir } from './support/temp-dir.ts'
 
 const SEC = 1000
 const MIN = 60_000
@@ -137,7 +137,7 @@ describe('GET /api/realtime', () => {
 })
 
 describe('GET /api/realtime/stream', () => {
-  it('pushes a snapshot at once, then one with a new event within a second of its ack', async () => {
+  it('pushes a snapshot at once, then one with a new event pushed for it', async () => {
     const abort = new AbortController()
     const res = await fetch(`${t.url}/api/realtime/stream?site=${site}`, {
       headers: { authorization: `Bearer ${token}` },
@@ -153,13 +153,17 @@ describe('GET /api/realtime/stream', () => {
     // drop or send it; 200 ms in leaves timer jitter on a loaded machine some room.
     await new Promise((resolve) => setTimeout(resolve, 200))
     await post([view('erin', 'se', '/live-now', clock)])
-    const acked = performance.now()
+    // The event's own push brings it: a dropped request would only be served by the
+    // keepalive, which writes a ping first. Timing is left to push-throttle.test.ts (fake clock).
+    const before: string[] = []
     let latest = first
     while (latest.recent_events[0]?.page_url !== '/live-now') {
-      latest = JSON.parse((await sse.nextEvent('snapshot')).data) as RealtimeSnapshot
+      const message = await sse.next()
+      if (!message) throw new Error('the stream ended before the push')
+      if (message.event === 'snapshot') latest = JSON.parse(message.data) as RealtimeSnapshot
+      else before.push(message.comment ?? message.event)
     }
-    const elapsed = performance.now() - acked
-    expect(elapsed).toBeLessThan(1000)
+    expect(before).toEqual([])
     expect(latest.active_visitors).toBe(2)
     expect(latest.pages).toContainEqual({ page_url: '/live-now', visitors: 1 })
     abort.abort()
@@ -169,11 +173,10 @@ describe('GET /api/realtime/stream', () => {
     const res = await authed(`/api/realtime/stream?site=${site}`)
     const sse = sseReader(res.body as ReadableStream<Uint8Array>)
     await sse.nextEvent('snapshot')
-    const started = performance.now()
     stopped = true
     const stopping = t.stop()
+    // Left open, the stream would go on with keepalive pings instead of ending.
     expect(await sse.next()).toBeUndefined()
-    expect(performance.now() - started).toBeLessThan(1000)
     // The whole close may still wait for a spare connection the client opened without a request.
     await stopping
   })

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseConfig } from '../src/config/env.ts'
 import { type EmbeddedServer, startEmbedded } from '../src/entry/embedded.ts'
 import { createLogger } from '../src/log/logger.ts'
-import { tempDir } from './support/temp-dir.ts'
+import { tempDir } from '../src/testing/temp-dir.ts'
 
 /**
  * A small world with every number worked out by hand, on a site in Asia/Seoul (UTC+9).

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { builtTrackerScript } from '../src/entry/tracker-script.ts'
 import { etagMatches, trackerRoutes } from '../src/http/routes/tracker.ts'
-import { tempDir } from './support/temp-dir.ts'
+import { tempDir } from '../src/testing/temp-dir.ts'
 
 describe('GET /liveinsight.js without a build', () => {
   it('answers 503 with the error envelope saying how to build it', async () => {

@@ -1,12 +1,12 @@
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
-import { tempDir } from '../../test/support/temp-dir.ts'
-import { makeSite } from '../core/test-fixtures.ts'
 import { createLogger } from '../log/logger.ts'
 import type { PackedBatch } from '../storage/sqlite/packed-item.ts'
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
 import type { Handover, Store } from '../storage/store.ts'
+import { makeSite } from '../testing/fixtures.ts'
+import { tempDir } from '../testing/temp-dir.ts'
 import { AcceptStage, newEvents } from './accept-stage.ts'
 
 const dir = tempDir()

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { makeEvent, makeSession } from '../testing/fixtures.ts'
 import {
   addEventContribution,
   addSessionChange,
@@ -11,7 +12,6 @@ import {
   visitorRows,
   zeroCounters,
 } from './rollup-deltas.ts'
-import { makeEvent, makeSession } from './test-fixtures.ts'
 import { COUNTER_NAMES, type Counters, type RollupDelta, type RollupKey } from './types.ts'
 
 const SEOUL = 'Asia/Seoul'

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { MINUTE_MS, makeEvent, makeSession, sequentialIds, T0 } from '../testing/fixtures.ts'
 import {
   clientKey,
   isBounce,
@@ -6,7 +7,6 @@ import {
   type SessionChange,
   sessionize,
 } from './session-rules.ts'
-import { MINUTE_MS, makeEvent, makeSession, sequentialIds, T0 } from './test-fixtures.ts'
 import type { EnrichedEvent, SessionState } from './types.ts'
 
 const TIMEOUT = 30 * MINUTE_MS
@@ -105,6 +105,91 @@ describe('sessionize: the 30-minute rule', () => {
       pageviews: 4,
     })
   })
+})
+
+describe('sessionize: the timeout edge, to the millisecond', () => {
+  // A gap of exactly the timeout still joins; one millisecond more splits. The same rule
+  // holds wherever a gap is measured: after a session, before a stored one, between
+  // two stored sessions that a late event brings closer.
+  const EDGES = [
+    { label: 'exactly the timeout', gap: TIMEOUT, count: 1 },
+    { label: 'the timeout and 1 ms', gap: TIMEOUT + 1, count: 2 },
+  ]
+
+  it.each(EDGES)('after a session: a gap of $label makes $count session(s)', ({ gap, count }) => {
+    const { changes } = run([
+      makeEvent({ timestamp: T0, path: '/a' }),
+      makeEvent({ timestamp: T0 + gap, path: '/b' }),
+    ])
+    expect(changes).toHaveLength(count)
+  })
+
+  it.each(EDGES)(
+    'a late event before a stored session, by a gap of $label, makes $count session(s)',
+    ({ gap, count }) => {
+      const start = T0 + 60 * MINUTE_MS
+      const stored = makeSession({ id: 'stored', start_time: start, end_time: start + MINUTE_MS })
+      const late = makeEvent({ timestamp: start - gap, path: '/entry' })
+      const { changes, sessionOf } = run([late], [stored])
+      const sessions = afters(changes).filter((s) => s !== null)
+      if (count === 1) {
+        expect(sessions).toMatchObject([{ id: 'stored', start_time: start - gap, pageviews: 2 }])
+        expect(sessionOf.get(late)).toBe('stored')
+      } else {
+        // The stored session is untouched, so only the new one is reported.
+        expect(sessions).toMatchObject([{ id: 's1', start_time: start - gap, pageviews: 1 }])
+        expect(sessionOf.get(late)).toBe('s1')
+      }
+    },
+  )
+
+  it.each(EDGES)(
+    'a late event that grows a stored session to within $label of a later one: $count session(s)',
+    ({ gap, count }) => {
+      const early = makeSession({ id: 'early', start_time: T0, end_time: T0 })
+      // The late event joins `early` (20 minutes after it) and leaves `gap` to `later`.
+      const late = makeEvent({ timestamp: T0 + 20 * MINUTE_MS, path: '/middle' })
+      const laterStart = late.timestamp + gap
+      const later = makeSession({ id: 'later', start_time: laterStart, end_time: laterStart })
+      const { changes, sessionOf } = run([late], [early, later])
+      expect(sessionOf.get(late)).toBe('early')
+      const remaining = afters(changes).filter((s) => s !== null)
+      if (count === 1) {
+        expect(remaining).toMatchObject([
+          { id: 'early', start_time: T0, end_time: laterStart, pageviews: 3 },
+        ])
+        expect(changes.find((c) => c.after === null)?.before?.id).toBe('later')
+      } else {
+        expect(remaining).toMatchObject([{ id: 'early', end_time: late.timestamp, pageviews: 2 }])
+        expect(changes).toHaveLength(1)
+      }
+    },
+  )
+
+  it.each(EDGES)(
+    'a late event that grows a stored session to within $label of an earlier one: $count session(s)',
+    ({ gap, count }) => {
+      const early = makeSession({ id: 'early', start_time: T0, end_time: T0 })
+      // Listed first, `later` takes the late event, which leaves `gap` to `early`.
+      const late = makeEvent({ timestamp: T0 + gap, path: '/middle' })
+      const laterStart = late.timestamp + 20 * MINUTE_MS
+      const later = makeSession({ id: 'later', start_time: laterStart, end_time: laterStart })
+      const { changes, sessionOf } = run([late], [later, early])
+      const remaining = afters(changes).filter((s) => s !== null)
+      if (count === 1) {
+        expect(remaining).toMatchObject([
+          { id: 'early', start_time: T0, end_time: laterStart, pageviews: 3 },
+        ])
+        expect(sessionOf.get(late)).toBe('early')
+      } else {
+        expect(remaining).toMatchObject([
+          { id: 'later', start_time: late.timestamp, end_time: laterStart, pageviews: 2 },
+        ])
+        expect(sessionOf.get(late)).toBe('later')
+        expect(changes).toHaveLength(1)
+      }
+    },
+  )
 })
 
 describe('sessionize: arrival order', () => {

@@ -1,6 +1,6 @@
 import type { Site } from '../core/types.ts'
-import { html, type SafeHtml } from '../http/html.ts'
 import type { RealtimeSnapshot } from '../live/live-window.ts'
+import { html, type SafeHtml } from './html.ts'
 import { DASHBOARD_SCRIPTS, page, SELECT } from './layout.ts'
 import { renderLivePanel } from './live-panel.ts'
 import { renderOnboarding } from './onboarding.ts'

@@ -1,4 +1,4 @@
-import { html, type SafeHtml } from '../http/html.ts'
+import { html, type SafeHtml } from './html.ts'
 import { BUTTON, LINK, PANEL, page } from './layout.ts'
 
 export const DEMO_PAGES = {

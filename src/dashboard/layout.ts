@@ -1,4 +1,4 @@
-import { html, type SafeHtml } from '../http/html.ts'
+import { html, type SafeHtml } from './html.ts'
 
 /**
  * htmx 2 would inject an inline <style> for its indicators, which the CSP forbids; eval-based

@@ -1,6 +1,6 @@
 import { readablePath } from '../core/page-url.ts'
-import { html, type SafeHtml } from '../http/html.ts'
 import type { RealtimeSnapshot } from '../live/live-window.ts'
+import { html, type SafeHtml } from './html.ts'
 import { PANEL } from './layout.ts'
 import { clockTime, LIVE_CLASS, timelineHref } from './live-view.ts'
 

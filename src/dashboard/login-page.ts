@@ -1,4 +1,4 @@
-import { html, type SafeHtml } from '../http/html.ts'
+import { html, type SafeHtml } from './html.ts'
 import { BUTTON, PANEL, page } from './layout.ts'
 
 /** The sign-in form; it posts to /login, which sets the dashboard cookie. */

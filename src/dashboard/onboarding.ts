@@ -1,5 +1,5 @@
 import type { Site } from '../core/types.ts'
-import { html, type SafeHtml } from '../http/html.ts'
+import { html, type SafeHtml } from './html.ts'
 import { PANEL } from './layout.ts'
 
 export function trackerSnippet(origin: string, apiKey: string): string {

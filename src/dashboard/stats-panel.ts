@@ -1,7 +1,7 @@
 import { readablePath } from '../core/page-url.ts'
-import { html, type SafeHtml } from '../http/html.ts'
 import type { StatsReport } from '../queries/stats-report.ts'
 import { type DashboardPeriod, formatMetric, formatNumber, PERIOD_LABELS } from './format.ts'
+import { html, type SafeHtml } from './html.ts'
 import { LINK, PANEL, SELECT } from './layout.ts'
 
 export interface StatsView {

@@ -1,8 +1,8 @@
 import { readablePath } from '../core/page-url.ts'
 import type { SessionState, Site } from '../core/types.ts'
-import { html, type SafeHtml } from '../http/html.ts'
 import type { EventRecord } from '../storage/store.ts'
 import { formatDuration } from './format.ts'
+import { html, type SafeHtml } from './html.ts'
 import { LINK, PANEL, page } from './layout.ts'
 import { clockTime } from './live-view.ts'
 

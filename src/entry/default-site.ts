@@ -1,12 +1,6 @@
-import { randomBytes } from 'node:crypto'
+import { DEFAULT_SITE_ID, newApiKey } from '../core/site-keys.ts'
 import type { Site } from '../core/types.ts'
 import type { Store } from '../storage/store.ts'
-
-export const DEFAULT_SITE_ID = 'default'
-
-export function newApiKey(): string {
-  return `li_${randomBytes(18).toString('base64url')}`
-}
 
 /**
  * The default site exists from the first start. Its key comes from API_KEY when set (and

@@ -1,5 +1,5 @@
 import type { Context } from 'hono'
-import type { SafeHtml } from './html.ts'
+import type { SafeHtml } from '../dashboard/html.ts'
 
 /**
  * Scripts and styles only from this origin: with every value escaped by `html` this is the

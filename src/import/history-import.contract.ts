@@ -1,5 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { enrichedEvent } from '../../test/support/enriched-event.ts'
 import { addDays, hourBucket, localDay } from '../core/calendar.ts'
 import { DIMENSIONS } from '../core/rollup-deltas.ts'
 import {
@@ -12,6 +11,7 @@ import {
 import { acceptAndRollUp } from '../pipeline/accept-and-roll-up.ts'
 import type { StoreHarness } from '../storage/store.contract.ts'
 import type { RollupRow, Store } from '../storage/store.ts'
+import { enrichedEvent } from '../testing/enriched-event.ts'
 import { HistoryImport, HistoryImportError } from './history-import.ts'
 
 const MIN = 60_000

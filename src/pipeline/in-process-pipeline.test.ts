@@ -1,9 +1,9 @@
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { tempDir } from '../../test/support/temp-dir.ts'
-import { makeSite } from '../core/test-fixtures.ts'
 import { createLogger } from '../log/logger.ts'
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
+import { makeSite } from '../testing/fixtures.ts'
+import { tempDir } from '../testing/temp-dir.ts'
 import { InProcessPipeline } from './in-process-pipeline.ts'
 
 const dir = tempDir()

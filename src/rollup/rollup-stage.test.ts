@@ -1,11 +1,11 @@
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
-import { enrichedEvent } from '../../test/support/enriched-event.ts'
-import { tempDir } from '../../test/support/temp-dir.ts'
 import { createLogger } from '../log/logger.ts'
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
 import type { Store } from '../storage/store.ts'
+import { enrichedEvent } from '../testing/enriched-event.ts'
+import { tempDir } from '../testing/temp-dir.ts'
 import { rollupOptions } from './rollup-options.ts'
 import { RollupStage, type StageClock } from './rollup-stage.ts'
 

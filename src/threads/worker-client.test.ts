@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import type { CrashingCall } from '../../test/support/crashing-worker.ts'
 import { createLogger } from '../log/logger.ts'
+import type { CrashingCall } from '../testing/crashing-worker.ts'
 import { WorkerClient } from './worker-client.ts'
 
-const CRASHING = new URL('../../test/support/crashing-worker.ts', import.meta.url)
+const CRASHING = new URL('../testing/crashing-worker.ts', import.meta.url)
 
 describe('worker client', () => {
   it('fails the calls of a worker that died, refuses calls while down, then starts a new one', async () => {

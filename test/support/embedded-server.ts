@@ -3,7 +3,7 @@ import Database from 'better-sqlite3'
 import { parseConfig } from '../../src/config/env.ts'
 import { type EmbeddedServer, startEmbedded } from '../../src/entry/embedded.ts'
 import { createLogger } from '../../src/log/logger.ts'
-import { tempDir } from './temp-dir.ts'
+import { tempDir } from '../../src/testing/temp-dir.ts'
 
 export const TEST_API_KEY = 'test_key_0123456789abcdef'
 

@@ -1,6 +1,6 @@
 import { Hono } from 'hono'
+import { DEFAULT_SITE_ID } from '../../core/site-keys.ts'
 import { DEMO_PAGES, type DemoPath, renderDemoPage } from '../../dashboard/demo-pages.ts'
-import { DEFAULT_SITE_ID } from '../../entry/default-site.ts'
 import type { AppDeps, AppEnv } from '../app-env.ts'
 import { htmlPage } from '../dashboard-headers.ts'
 

@@ -1,6 +1,6 @@
 import { Hono } from 'hono'
+import { html, type SafeHtml } from '../../dashboard/html.ts'
 import type { AppDeps, AppEnv } from '../app-env.ts'
-import { html, type SafeHtml } from '../html.ts'
 import { openApiDocument } from '../openapi.ts'
 
 type Operation = {

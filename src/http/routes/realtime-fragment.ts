@@ -1,6 +1,6 @@
 import { readablePath } from '../../core/page-url.ts'
+import { html, type SafeHtml } from '../../dashboard/html.ts'
 import type { RealtimeSnapshot } from '../../live/live-window.ts'
-import { html, type SafeHtml } from '../html.ts'
 
 function time(iso: string): string {
   return iso.slice(11, 19)

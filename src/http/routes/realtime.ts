@@ -3,8 +3,8 @@ import { streamSSE } from 'hono/streaming'
 import { PushThrottle } from '../../live/push-throttle.ts'
 import type { AppDeps, AppEnv } from '../app-env.ts'
 import { HttpError, success } from '../envelope.ts'
-import { wantsHtml } from '../html.ts'
 import { liveSnapshot } from '../live-snapshot.ts'
+import { wantsHtml } from '../wants-html.ts'
 import { renderRealtimeFragment } from './realtime-fragment.ts'
 
 /** DESIGN.md "Realtime": pushes at most once a second, so an event waits at most that long. */

@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
+import { isBounce } from '../../core/session-rules.ts'
 import type { SessionState } from '../../core/types.ts'
 import type { AppDeps, AppEnv } from '../app-env.ts'
 import { HttpError, success } from '../envelope.ts'
@@ -21,7 +22,7 @@ function sessionView(s: SessionState) {
     end: new Date(s.end_time).toISOString(),
     duration_s: Math.round((s.end_time - s.start_time) / 1000),
     pageviews: s.pageviews,
-    bounce: s.pageviews === 1 && s.interactions === 0,
+    bounce: isBounce(s),
     entry_page: s.entry_page,
     exit_page: s.exit_page,
     source: s.source,

@@ -1,6 +1,6 @@
 import { readablePath } from '../../core/page-url.ts'
+import { html, type SafeHtml } from '../../dashboard/html.ts'
 import type { StatsReport } from '../../queries/stats-report.ts'
-import { html, type SafeHtml } from '../html.ts'
 
 const LABELS: Record<string, string> = {
   pageviews: 'Pageviews',

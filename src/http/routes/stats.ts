@@ -3,9 +3,9 @@ import { buildStatsQuery, StatsParamsSchema } from '../../core/stats-query.ts'
 import { type StatsReport, statsReport } from '../../queries/stats-report.ts'
 import type { AppDeps, AppEnv } from '../app-env.ts'
 import { HttpError, success } from '../envelope.ts'
-import { wantsHtml } from '../html.ts'
 import { parseQuery } from '../query-params.ts'
 import { ResponseCache } from '../response-cache.ts'
+import { wantsHtml } from '../wants-html.ts'
 import { renderStatsFragment } from './stats-fragment.ts'
 
 export function statsRoutes(deps: AppDeps) {

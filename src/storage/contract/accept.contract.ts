@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest'
-import { enrichedEvent } from '../../../test/support/enriched-event.ts'
 import { comparePositions } from '../../core/stream-position.ts'
+import { enrichedEvent } from '../../testing/enriched-event.ts'
 import type { RollupEntry, Store, StreamPosition } from '../store.ts'
 import { asQueued, type OpenStore, T0, useContractStore } from './harness.ts'
 

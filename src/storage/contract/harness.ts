@@ -1,8 +1,8 @@
 import { afterEach, beforeEach } from 'vitest'
 import { zeroCounters } from '../../core/rollup-deltas.ts'
-import { makeSite } from '../../core/test-fixtures.ts'
 import type { EnrichedEvent, Site } from '../../core/types.ts'
 import { acceptAndRollUp } from '../../pipeline/accept-and-roll-up.ts'
+import { makeSite } from '../../testing/fixtures.ts'
 import type { QueuedEvent, RollupRow, Store } from '../store.ts'
 
 /**

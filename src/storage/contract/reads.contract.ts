@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest'
-import { enrichedEvent } from '../../../test/support/enriched-event.ts'
 import { addDays, hourBucket } from '../../core/calendar.ts'
 import type { RollupKey } from '../../core/types.ts'
+import { enrichedEvent } from '../../testing/enriched-event.ts'
 import type { Store } from '../store.ts'
 import { MIN, NO_COUNTS, type OpenStore, site, T0, useContractStore } from './harness.ts'
 

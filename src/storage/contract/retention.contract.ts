@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest'
-import { enrichedEvent } from '../../../test/support/enriched-event.ts'
 import { rollUpBatch } from '../../rollup/roll-up-batch.ts'
+import { enrichedEvent } from '../../testing/enriched-event.ts'
 import type { Store } from '../store.ts'
 import { MIN, type OpenStore, ROLLUP, T0, total, useContractStore } from './harness.ts'
 

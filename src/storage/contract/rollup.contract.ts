@@ -1,9 +1,9 @@
 import { beforeEach, describe, expect, it } from 'vitest'
-import { enrichedEvent } from '../../../test/support/enriched-event.ts'
 import { hourBucket } from '../../core/calendar.ts'
 import { DIMENSIONS } from '../../core/rollup-deltas.ts'
 import type { EnrichedEvent } from '../../core/types.ts'
 import { rollUpBatch, rollUpPending } from '../../rollup/roll-up-batch.ts'
+import { enrichedEvent } from '../../testing/enriched-event.ts'
 import type { Store } from '../store.ts'
 import { MIN, NO_COUNTS, type OpenStore, ROLLUP, site, T0, useContractStore } from './harness.ts'
 

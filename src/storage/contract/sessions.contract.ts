@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest'
-import { enrichedEvent } from '../../../test/support/enriched-event.ts'
 import { hourBucket } from '../../core/calendar.ts'
 import { acceptAndRollUp } from '../../pipeline/accept-and-roll-up.ts'
+import { enrichedEvent } from '../../testing/enriched-event.ts'
 import type { Store } from '../store.ts'
 import { MIN, type OpenStore, ROLLUP, site, T0, total, useContractStore } from './harness.ts'
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { tempDir } from '../../../test/support/temp-dir.ts'
+import { tempDir } from '../../testing/temp-dir.ts'
 import { BASE_VERSION, migrate, SCHEMA_VERSION } from './migrations.ts'
 
 let dir: ReturnType<typeof tempDir>

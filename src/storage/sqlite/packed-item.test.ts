@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { enrichedEvent } from '../../../test/support/enriched-event.ts'
+import { enrichedEvent } from '../../testing/enriched-event.ts'
 import { packBatch, unpackBatch } from './packed-item.ts'
 
 describe('packed queue items', () => {

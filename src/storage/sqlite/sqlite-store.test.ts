@@ -1,12 +1,12 @@
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
-import { enrichedEvent } from '../../../test/support/enriched-event.ts'
-import { tempDir } from '../../../test/support/temp-dir.ts'
 import { hourBucket } from '../../core/calendar.ts'
 import { zeroCounters } from '../../core/rollup-deltas.ts'
 import { describeHistoryImportContract } from '../../import/history-import.contract.ts'
 import { HistoryImport } from '../../import/history-import.ts'
+import { enrichedEvent } from '../../testing/enriched-event.ts'
+import { tempDir } from '../../testing/temp-dir.ts'
 import { describeStoreContract, type StoreHarness } from '../store.contract.ts'
 import type { RollupEntry } from '../store.ts'
 import { markHash, packMarks } from './mark-hash.ts'
@@ -309,11 +309,9 @@ describe('SqliteStore specifics', () => {
       await unit.appliedThrough(['queue'])
       // Another connection commits meanwhile; it would wait for the lock (and time out) if
       // the unit had taken it at the start.
-      const started = Date.now()
       expect((await acceptor.accept([enrichedEvent({ event_id: 'during' })], [])).fresh).toEqual([
         true,
       ])
-      expect(Date.now() - started).toBeLessThan(1000)
       await unit.write({ sessions: [], deltas: [] })
     })
     expect(await rollup.backlog()).toBe(1)

@@ -1,5 +1,3 @@
-import type { Context } from 'hono'
-
 const ESCAPES: Record<string, string> = {
   '&': '&amp;',
   '<': '&lt;',
@@ -32,11 +30,4 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeH
     out += rendered + (strings[i + 1] ?? '')
   })
   return new SafeHtml(out)
-}
-
-/** HTMX requests (and browsers asking for HTML first) get fragments instead of JSON. */
-export function wantsHtml(c: Context): boolean {
-  if (c.req.header('hx-request') === 'true') return true
-  const accept = c.req.header('accept') ?? ''
-  return accept.startsWith('text/html')
 }

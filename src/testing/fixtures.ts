@@ -1,5 +1,8 @@
-/** Typed builders for core unit tests: a plausible default, overridden field by field. */
-import type { EnrichedEvent, SessionState, Site } from './types.ts'
+/**
+ * Test-only builders (src/testing is never imported by production code): a plausible default,
+ * overridden field by field.
+ */
+import type { EnrichedEvent, SessionState, Site } from '../core/types.ts'
 
 export const MINUTE_MS = 60_000
 

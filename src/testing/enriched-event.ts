@@ -1,5 +1,5 @@
-import { makeEvent } from '../../src/core/test-fixtures.ts'
-import type { EnrichedEvent } from '../../src/core/types.ts'
+import type { EnrichedEvent } from '../core/types.ts'
+import { makeEvent } from './fixtures.ts'
 
 /**
  * The storage contract's page view: the core fixture with the ids and moment the contract
