@@ -42,20 +42,19 @@ export class ThreadedPipeline implements Pipeline {
   }> = []
 
   constructor(setup: WorkerSetup, logger: Logger) {
-    this.acceptor = new WorkerClient(
-      'accept worker',
-      workerModule('accept-worker', import.meta.url),
-      setup,
-      logger,
-      LIMITS,
-    )
-    this.roller = new WorkerClient(
-      'roll-up worker',
-      workerModule('rollup-worker', import.meta.url),
-      setup,
-      logger,
-      LIMITS,
-    )
+    const worker = <Call extends { op: string }, Results extends Record<Call['op'], unknown>>(
+      name: string,
+      module: string,
+    ) =>
+      new WorkerClient<Call, Results>(
+        name,
+        workerModule(module, import.meta.url),
+        setup,
+        logger,
+        LIMITS,
+      )
+    this.acceptor = worker<AcceptCall, AcceptResults>('accept worker', 'accept-worker')
+    this.roller = worker<RollupCall, RollupResults>('roll-up worker', 'rollup-worker')
     this.acceptor.onRestart = () => this.connect()
     this.roller.onRestart = () => this.connect()
     this.connect()
