@@ -56,8 +56,11 @@ export class AcceptStage {
   /** The clock of the last call: the live window reads time through it. */
   private liveNow = Date.now()
   private readonly live = new LiveWindow(() => this.liveNow)
-  /** Per site: its stored events of the last half hour, read into the window once. */
-  private readonly seeded = new Map<string, Promise<void>>()
+  /**
+   * Per site: its stored events of the last half hour, read into the window once (`true` once
+   * read, so the accept path does not wait a turn for a settled promise).
+   */
+  private readonly seeded = new Map<string, Promise<void> | true>()
 
   constructor(
     private readonly store: Store,
@@ -132,7 +135,7 @@ export class AcceptStage {
     const result: AcceptResult = { accepted: valid, duplicates: 0, bots: bots.length, rejected }
     if (events.length === 0 && bots.length === 0) return { result }
     // Read before this commit, or the window would hold its events twice.
-    await this.seed(request.site.id)
+    if (this.seeded.get(request.site.id) !== true) await this.seed(request.site.id)
     let fresh: boolean[]
     try {
       fresh = (await this.group.submit([{ events, bots }]))[0] ?? []
@@ -158,20 +161,26 @@ export class AcceptStage {
    * view; if that read fails the site's window starts empty, as accepts must not fail for the
    * live view's sake.
    */
-  private seed(siteId: string): Promise<void> {
+  private async seed(siteId: string): Promise<void> {
     let seeding = this.seeded.get(siteId)
+    if (seeding === true) return
     if (!seeding) {
-      seeding = this.store.liveEventsSince(siteId, this.liveNow - ACTIVE_SESSION_MS).then(
-        (events) => this.live.add(events),
-        (error: unknown) =>
-          this.options.logger.error(
-            { err: error, site: siteId },
-            'live view: reading the last half hour failed; it starts empty',
-          ),
-      )
+      seeding = this.store
+        .liveEventsSince(siteId, this.liveNow - ACTIVE_SESSION_MS)
+        .then(
+          (events) => this.live.add(events),
+          (error: unknown) =>
+            this.options.logger.error(
+              { err: error, site: siteId },
+              'live view: reading the last half hour failed; it starts empty',
+            ),
+        )
+        .then(() => {
+          this.seeded.set(siteId, true)
+        })
       this.seeded.set(siteId, seeding)
     }
-    return seeding
+    await seeding
   }
 }
 

@@ -76,7 +76,7 @@ export class RollupStage {
       Math.min(wait, this.intervalMs),
       () => {
         this.cancelTimer = null
-        void this.start()
+        void this.start(false)
       },
     )
   }
@@ -87,7 +87,7 @@ export class RollupStage {
    */
   async settle(): Promise<void> {
     while (this.running) await this.running
-    await this.start()
+    await this.start(true)
   }
 
   close(): void {
@@ -96,11 +96,11 @@ export class RollupStage {
     this.cancelTimer = null
   }
 
-  private start(): Promise<void> {
+  private start(untilEmpty: boolean): Promise<void> {
     if (!this.running) {
       this.lastStart = this.clock.now()
       this.pokedWhileRunning = false
-      this.running = this.run().finally(() => {
+      this.running = this.run(untilEmpty).finally(() => {
         this.running = null
         if (this.pokedWhileRunning) this.poke()
       })
@@ -131,8 +131,13 @@ export class RollupStage {
     }
   }
 
-  /** Slice after slice until a slice finds nothing pending. */
-  private async run(): Promise<void> {
+  /**
+   * Slice after slice while slices come full; `untilEmpty` (settle) goes on until a slice
+   * finds nothing pending, as memory may have held only part of what waits. A timed run stops
+   * at the first short slice: under steady load another slice at once would hold only what
+   * arrived meanwhile, and many small commits cost far more than one per interval.
+   */
+  private async run(untilEmpty: boolean): Promise<void> {
     for (;;) {
       let taken: number
       try {
@@ -150,8 +155,7 @@ export class RollupStage {
         this.poke()
         return
       }
-      // Not "fewer than a slice": memory may have held only part of what waits.
-      if (taken === 0) return
+      if (taken === 0 || (!untilEmpty && taken < this.sliceSize)) return
       await new Promise((resolve) => setImmediate(resolve))
     }
   }
