@@ -96,6 +96,7 @@ describe('GET /api/realtime', () => {
       ],
       devices: [{ device: 'desktop', visitors: 2 }],
       countries: [{ country: '', visitors: 2 }],
+      approximate: false,
       generated_at: new Date(clock).toISOString(),
     })
     expect(data.recent_events.map((e) => [e.page_url, e.event_type])).toEqual([

@@ -35,6 +35,8 @@ interface ToStore {
 
 export interface AcceptStageOptions {
   logger: Logger
+  /** Live entries kept one by one (LiveWindow); its default when absent. */
+  liveBudgetEntries?: number
   /**
    * Gets each commit's hand-over, when the store makes one (Store.takeHandover), for the
    * roll-up of the same store. Must not throw: the commit is done by then.
@@ -55,7 +57,7 @@ export class AcceptStage {
   private readonly group: GroupCommit<ToStore, boolean[]>
   /** The clock of the last call: the live window reads time through it. */
   private liveNow = Date.now()
-  private readonly live = new LiveWindow(() => this.liveNow)
+  private readonly live: LiveWindow
   /**
    * Per site: its stored events of the last half hour, read into the window once (`true` once
    * read, so the accept path does not wait a turn for a settled promise).
@@ -67,6 +69,7 @@ export class AcceptStage {
     private readonly options: AcceptStageOptions,
   ) {
     this.preparer = new RequestPreparer(new SaltCache(store))
+    this.live = new LiveWindow(() => this.liveNow, options.liveBudgetEntries)
     const handOver = options.handOver
     this.group = new GroupCommit<ToStore, boolean[]>(
       async (requests) => {

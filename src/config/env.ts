@@ -36,6 +36,11 @@ const EnvSchema = z.object({
   /** How long /api/stats answers are cached; 0 turns the cache off (benchmarks). */
   STATS_CACHE_SECONDS: intFromEnv(0, 3600).default(30),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * Live visitors and sessions the live view keeps one by one, all sites together; past a
+   * site's share its live counts become marked estimates (live/live-window.ts).
+   */
+  LIVE_BUDGET_ENTRIES: intFromEnv(100, 10_000_000).default(100_000),
   /** SQLite `synchronous` pragma: FULL survives power loss, NORMAL survives a process crash. */
   SQLITE_SYNCHRONOUS: z.enum(['FULL', 'NORMAL']).default('FULL'),
 })

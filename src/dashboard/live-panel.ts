@@ -2,13 +2,13 @@ import { readablePath } from '../core/page-url.ts'
 import type { RealtimeSnapshot } from '../live/live-window.ts'
 import { html, type SafeHtml } from './html.ts'
 import { PANEL } from './layout.ts'
-import { clockTime, LIVE_CLASS, timelineHref } from './live-view.ts'
+import { clockTime, LIVE_CLASS, liveCount, timelineHref } from './live-view.ts'
 
 function pageItems(s: RealtimeSnapshot): SafeHtml {
   if (s.pages.length === 0) return html`<li class="${LIVE_CLASS.empty}">Nobody right now</li>`
   return html`${s.pages.map(
     (p) =>
-      html`<li class="${LIVE_CLASS.pageItem}"><span class="${LIVE_CLASS.pagePath}" title="${readablePath(p.page_url)}">${readablePath(p.page_url)}</span><span class="${LIVE_CLASS.pageCount}">${p.visitors}</span></li>`,
+      html`<li class="${LIVE_CLASS.pageItem}"><span class="${LIVE_CLASS.pagePath}" title="${readablePath(p.page_url)}">${readablePath(p.page_url)}</span><span class="${LIVE_CLASS.pageCount}">${liveCount(p.visitors, s.approximate)}</span></li>`,
   )}`
 }
 
@@ -35,7 +35,7 @@ export function renderLivePanel(siteId: string, s: RealtimeSnapshot): SafeHtml {
 </div>
 <div class="grid gap-4 lg:grid-cols-3">
 <div class="space-y-3">
-<p><span data-live="count" data-metric="active_visitors" class="block text-5xl font-bold tabular-nums" aria-live="polite">${s.active_visitors}</span>
+<p><span data-live="count" data-metric="active_visitors" class="block text-5xl font-bold tabular-nums" aria-live="polite" title="${s.approximate ? 'An estimate: more live visitors than the live view keeps one by one' : ''}">${liveCount(s.active_visitors, s.approximate)}</span>
 <span class="text-sm text-slate-600 dark:text-slate-400">visitors in the last 5 minutes</span></p>
 <div class="relative h-32"><canvas data-live="chart" role="img" aria-label="Page views per minute, last 30 minutes" data-values="${JSON.stringify(s.pageviews_per_minute)}"></canvas></div>
 </div>

@@ -17,6 +17,11 @@ export const LIVE_CLASS = {
   empty: 'py-2 text-sm text-slate-600 dark:text-slate-400',
 } as const
 
+/** A live count as shown: "≈" before an estimate (RealtimeSnapshot.approximate). */
+export function liveCount(count: number, approximate: boolean): string {
+  return `${approximate ? '≈' : ''}${count}`
+}
+
 /** The dashboard page that finds a stored session from what a live event knows. */
 export function timelineHref(siteId: string, sessionId: string, timestamp: string): string {
   return `/timeline?${new URLSearchParams({ site: siteId, sid: sessionId, at: timestamp })}`

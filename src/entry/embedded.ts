@@ -62,13 +62,18 @@ export async function startEmbedded(
   const sessionTimeoutMs = config.SESSION_TIMEOUT_MINUTES * 60_000
   const pipeline: Pipeline =
     options.pipeline === 'in-process'
-      ? new InProcessPipeline(store, { sessionTimeoutMs, logger })
+      ? new InProcessPipeline(store, {
+          sessionTimeoutMs,
+          logger,
+          liveBudgetEntries: config.LIVE_BUDGET_ENTRIES,
+        })
       : new ThreadedPipeline(
           {
             file: databaseFile,
             synchronous: config.SQLITE_SYNCHRONOUS,
             sessionTimeoutMs,
             logLevel: config.LOG_LEVEL,
+            liveBudgetEntries: config.LIVE_BUDGET_ENTRIES,
           },
           logger,
         )

@@ -196,6 +196,7 @@ describe('LiveWindow', () => {
       countries: [],
       devices: [],
       recent_events: [],
+      approximate: false,
       generated_at: new Date(T0).toISOString(),
     })
   })

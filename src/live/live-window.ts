@@ -1,5 +1,6 @@
 import type { LiveEvent } from '../storage/store.ts'
 import { MINUTE_MS, MinuteCounts } from './minute-counts.ts'
+import { Overflow } from './overflow.ts'
 
 /** DESIGN.md "Metric definitions": active visitors look back 5 minutes, sessions 30. */
 export const ACTIVE_VISITOR_MS = 5 * MINUTE_MS
@@ -10,6 +11,12 @@ const AHEAD_MINUTES = 5
 const RECENT_LIMIT = 20
 /** Breakdown lists are cut so a snapshot pushed every second stays small on a busy site. */
 const LIST_LIMIT = 25
+/**
+ * Visitor and session entries kept exactly by default, all sites together: about 25 MB (an
+ * entry is a Map slot, an id string and a small object), and enough for a site with tens of
+ * thousands of visitors at once.
+ */
+export const DEFAULT_BUDGET_ENTRIES = 100_000
 /** How often `add` sweeps stale entries; snapshots sweep on every call anyway. */
 const PRUNE_EVERY_MS = 10_000
 
@@ -36,6 +43,11 @@ export interface RealtimeSnapshot {
   devices: { device: string; visitors: number }[]
   /** Newest first. */
   recent_events: RecentEvent[]
+  /**
+   * True when the site had more live visitors or sessions than its share of the window's
+   * budget in the last 30 minutes: the counts and lists are then estimates (live-window.ts).
+   */
+  approximate: boolean
   generated_at: string
 }
 
@@ -49,7 +61,25 @@ interface VisitorState {
   session_id: string
 }
 
-/** One site's window. Every structure is bounded by active visitors/sessions or a constant. */
+/**
+ * The exact state all sites keep together, in visitor and session entries, and how it is
+ * shared: a site may add an entry while it holds less than its fair share (the budget over
+ * the sites in the window) or while the budget is not used up. So a flood on one site takes
+ * the free budget but never another site's share, and the exact state of all sites together
+ * stays under twice the budget.
+ */
+class Budget {
+  total = 0
+  sites = 1
+
+  constructor(readonly limit: number) {}
+
+  admits(site: SiteWindow): boolean {
+    return this.total < this.limit || site.entries < this.limit / this.sites
+  }
+}
+
+/** One site's window. Every structure is bounded by the budget or a constant. */
 class SiteWindow {
   readonly visitors = new Map<string, VisitorState>()
   readonly sessions = new Map<string, number>()
@@ -60,11 +90,33 @@ class SiteWindow {
   lastPrune = 0
   version = 0
   cached?: { version: number; second: number; snapshot: RealtimeSnapshot }
+  /** What did not fit the budget, as sketches; made on the first refusal. */
+  overflow: Overflow | undefined
+
+  constructor(private readonly budget: Budget) {}
+
+  get entries(): number {
+    return this.visitors.size + this.sessions.size
+  }
+
+  /** Counts are estimates while anything refused in the windows they look back over is in them. */
+  approximate(now: number): boolean {
+    return this.overflow !== undefined && this.overflow.lastRefused > now - ACTIVE_SESSION_MS
+  }
+
+  private overflowAt(now: number): Overflow {
+    this.overflow ??= new Overflow(AHEAD_MINUTES)
+    this.overflow.lastRefused = now
+    return this.overflow
+  }
 
   add(e: LiveEvent, now: number): void {
     if (now - e.timestamp < ACTIVE_VISITOR_MS) {
       const known = this.visitors.get(e.visitor_id)
-      if (!known) {
+      if (!known && !this.budget.admits(this)) {
+        this.overflowAt(now).addVisitor(e, now)
+      } else if (!known) {
+        this.budget.total++
         this.visitors.set(e.visitor_id, {
           last: e.timestamp,
           path: e.path,
@@ -87,7 +139,12 @@ class SiteWindow {
     }
     if (now - e.timestamp < ACTIVE_SESSION_MS) {
       const last = this.sessions.get(e.session_id)
-      if (last === undefined || e.timestamp > last) this.sessions.set(e.session_id, e.timestamp)
+      if (last === undefined && !this.budget.admits(this)) {
+        this.overflowAt(now).addSession(e, now)
+      } else if (last === undefined || e.timestamp > last) {
+        if (last === undefined) this.budget.total++
+        this.sessions.set(e.session_id, e.timestamp)
+      }
     }
     this.events.add(e.timestamp, now)
     if (e.event_type === 'page_view') this.pageviews.add(e.timestamp, now)
@@ -105,10 +162,14 @@ class SiteWindow {
 
   prune(now: number): void {
     this.lastPrune = now
+    const before = this.entries
     for (const [id, v] of this.visitors)
       if (now - v.last >= ACTIVE_VISITOR_MS) this.visitors.delete(id)
     for (const [id, last] of this.sessions)
       if (now - last >= ACTIVE_SESSION_MS) this.sessions.delete(id)
+    this.budget.total -= before - this.entries
+    if (this.overflow && !this.approximate(now)) this.overflow = undefined
+    else this.overflow?.prune(now)
     this.pageviews.prune(now)
     this.events.prune(now)
     this.recent = this.recent.filter((e) => now - e.timestamp < ACTIVE_SESSION_MS)
@@ -123,8 +184,18 @@ class SiteWindow {
  */
 export class LiveWindow {
   private readonly sites = new Map<string, SiteWindow>()
+  private readonly budget: Budget
 
-  constructor(private readonly now: () => number) {}
+  /**
+   * @param budgetEntries visitor and session entries kept exactly, all sites together (see
+   *   Budget); past a site's share its counts become estimates, marked `approximate`.
+   */
+  constructor(
+    private readonly now: () => number,
+    budgetEntries = DEFAULT_BUDGET_ENTRIES,
+  ) {
+    this.budget = new Budget(budgetEntries)
+  }
 
   add(events: readonly LiveEvent[]): void {
     const now = this.now()
@@ -132,17 +203,17 @@ export class LiveWindow {
     for (const e of events) {
       let site = this.sites.get(e.site_id)
       if (!site) {
-        site = new SiteWindow()
+        site = new SiteWindow(this.budget)
         site.lastPrune = now
         this.sites.set(e.site_id, site)
+        this.budget.sites = this.sites.size
       }
+      // Stale entries go before new ones are counted against the budget.
+      if (now - site.lastPrune >= PRUNE_EVERY_MS) site.prune(now)
       site.add(e, now)
       touched.add(site)
     }
-    for (const site of touched) {
-      site.version++
-      if (now - site.lastPrune >= PRUNE_EVERY_MS) site.prune(now)
-    }
+    for (const site of touched) site.version++
   }
 
   snapshot(siteId: string): RealtimeSnapshot {
@@ -168,6 +239,7 @@ export class LiveWindow {
       sessions: site?.sessions.size ?? 0,
       minutes: Math.max(site?.pageviews.size ?? 0, site?.events.size ?? 0),
       recent: site?.recent.length ?? 0,
+      sketchMinutes: site?.overflow?.minutes ?? 0,
     }
   }
 }
@@ -183,9 +255,20 @@ function build(site: SiteWindow, now: number): RealtimeSnapshot {
     bump(countries, v.country)
     bump(devices, v.device)
   }
+  const approximate = site.approximate(now)
+  const overflow = approximate ? site.overflow?.estimate(now) : undefined
+  if (overflow) {
+    const lists = [
+      [pages, overflow.pages],
+      [sources, overflow.sources],
+      [countries, overflow.countries],
+      [devices, overflow.devices],
+    ] as const
+    for (const [counts, extra] of lists) for (const [key, n] of extra) bump(counts, key, n)
+  }
   return {
-    active_visitors: site.visitors.size,
-    active_sessions: site.sessions.size,
+    active_visitors: site.visitors.size + (overflow?.visitors ?? 0),
+    active_sessions: site.sessions.size + (overflow?.sessions ?? 0),
     pages: ranked(pages).map(([page_url, visitors]) => ({ page_url, visitors })),
     pageviews_per_minute: site.pageviews.series(now, CHART_MINUTES),
     events_last_5m: site.events.series(now, 5).reduce((a, b) => a + b, 0),
@@ -201,16 +284,17 @@ function build(site: SiteWindow, now: number): RealtimeSnapshot {
       device: e.device,
       session_id: e.session_id,
     })),
+    approximate,
     generated_at: new Date(now).toISOString(),
   }
 }
 
 function emptySnapshot(now: number): RealtimeSnapshot {
-  return build(new SiteWindow(), now)
+  return build(new SiteWindow(new Budget(0)), now)
 }
 
-function bump(counts: Map<string, number>, key: string): void {
-  counts.set(key, (counts.get(key) ?? 0) + 1)
+function bump(counts: Map<string, number>, key: string, by = 1): void {
+  counts.set(key, (counts.get(key) ?? 0) + by)
 }
 
 /** Most visitors first, then by name, so equal counts keep a stable order between pushes. */

@@ -11,6 +11,7 @@ import type { Pipeline } from './pipeline.ts'
 export interface InProcessOptions {
   sessionTimeoutMs: number
   logger: Logger
+  liveBudgetEntries?: number
   /** How often the background roll-up runs (see RollupStage); 500 ms by default. */
   rollupIntervalMs?: number
   rollupClock?: StageClock
@@ -56,6 +57,9 @@ export class InProcessPipeline implements Pipeline {
     this.rollups = rollups
     this.accepting = new AcceptStage(store, {
       logger: options.logger,
+      ...(options.liveBudgetEntries === undefined
+        ? {}
+        : { liveBudgetEntries: options.liveBudgetEntries }),
       // In the same process the roll-up takes each commit from memory, where the store can.
       ...(rollups
         ? {

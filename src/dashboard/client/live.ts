@@ -1,6 +1,6 @@
 import { readablePath } from '../../core/page-url.ts'
 import type { RealtimeSnapshot } from '../../live/live-window.ts'
-import { clockTime, LIVE_CLASS, timelineHref } from '../live-view.ts'
+import { clockTime, LIVE_CLASS, liveCount, timelineHref } from '../live-view.ts'
 import { updateLiveChart } from './charts.ts'
 
 const POLL_MS = 3_000
@@ -19,7 +19,7 @@ function pageItems(s: RealtimeSnapshot): HTMLElement[] {
     const li = el('li', LIVE_CLASS.pageItem)
     const path = el('span', LIVE_CLASS.pagePath, readablePath(p.page_url))
     path.title = readablePath(p.page_url)
-    li.append(path, el('span', LIVE_CLASS.pageCount, String(p.visitors)))
+    li.append(path, el('span', LIVE_CLASS.pageCount, liveCount(p.visitors, s.approximate)))
     return li
   })
 }
@@ -48,7 +48,12 @@ function feedItems(siteId: string, s: RealtimeSnapshot): HTMLElement[] {
 function render(root: HTMLElement, siteId: string, s: RealtimeSnapshot): void {
   const part = (name: string) => root.querySelector<HTMLElement>(`[data-live="${name}"]`)
   const count = part('count')
-  if (count) count.textContent = String(s.active_visitors)
+  if (count) {
+    count.textContent = liveCount(s.active_visitors, s.approximate)
+    count.title = s.approximate
+      ? 'An estimate: more live visitors than the live view keeps one by one'
+      : ''
+  }
   part('pages')?.replaceChildren(...pageItems(s))
   part('feed')?.replaceChildren(...feedItems(siteId, s))
   const chart = part('chart')

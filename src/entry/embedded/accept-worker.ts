@@ -19,6 +19,7 @@ const store = new SqliteStore({ file: setup.file, synchronous: setup.synchronous
 let handoff: MessagePort | undefined
 const stage = new AcceptStage(store, {
   logger,
+  liveBudgetEntries: setup.liveBudgetEntries,
   handOver: (handover) => {
     try {
       handoff?.postMessage(handover)

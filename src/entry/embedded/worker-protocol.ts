@@ -11,6 +11,7 @@ export interface WorkerSetup {
   synchronous: 'FULL' | 'NORMAL'
   sessionTimeoutMs: number
   logLevel: string
+  liveBudgetEntries: number
 }
 
 /**

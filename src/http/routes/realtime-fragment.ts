@@ -1,5 +1,6 @@
 import { readablePath } from '../../core/page-url.ts'
 import { html, type SafeHtml } from '../../dashboard/html.ts'
+import { liveCount } from '../../dashboard/live-view.ts'
 import type { RealtimeSnapshot } from '../../live/live-window.ts'
 
 function time(iso: string): string {
@@ -10,14 +11,14 @@ function time(iso: string): string {
 export function renderRealtimeFragment(s: RealtimeSnapshot): SafeHtml {
   const pages = s.pages.map(
     (p) =>
-      html`<li><span class="page">${readablePath(p.page_url)}</span> <b>${p.visitors}</b></li>`,
+      html`<li><span class="page">${readablePath(p.page_url)}</span> <b>${liveCount(p.visitors, s.approximate)}</b></li>`,
   )
   const events = s.recent_events.map(
     (e) =>
       html`<li><time datetime="${e.timestamp}">${time(e.timestamp)}</time> <span class="type">${e.event_type}</span> <span class="page">${readablePath(e.page_url)}</span> <span class="title">${e.title}</span> <span class="country">${e.country}</span></li>`,
   )
   return html`<div class="realtime" data-generated-at="${s.generated_at}">
-<div class="card"><div class="value" data-metric="active_visitors">${s.active_visitors}</div><div class="label">visitors in the last 5 minutes</div></div>
+<div class="card"><div class="value" data-metric="active_visitors">${liveCount(s.active_visitors, s.approximate)}</div><div class="label">visitors in the last 5 minutes</div></div>
 <section class="pages"><h3>Current pages</h3><ol>${pages}</ol></section>
 <section class="recent"><h3>Latest events</h3><ol>${events}</ol></section>
 </div>`
