@@ -12,6 +12,7 @@ describe('parseConfig', () => {
       TRUST_PROXY: false,
       LOG_LEVEL: 'info',
       STATS_CACHE_SECONDS: 30,
+      LIVE_BUDGET_ENTRIES: 100_000,
       SQLITE_SYNCHRONOUS: 'FULL',
     })
   })
@@ -34,6 +35,7 @@ describe('parseConfig', () => {
     ['API_KEY', 'short', /API_KEY: must be 16-128/],
     ['EVENT_TTL_HOURS', '0', /EVENT_TTL_HOURS/],
     ['SQLITE_SYNCHRONOUS', 'OFF', /SQLITE_SYNCHRONOUS/],
+    ['LIVE_BUDGET_ENTRIES', '10', /LIVE_BUDGET_ENTRIES/],
   ])('refuses %s=%s with a message naming the variable', (name, value, message) => {
     expect(() => parseConfig({ [name]: value })).toThrow(ConfigError)
     expect(() => parseConfig({ [name]: value })).toThrow(message)
