@@ -49,6 +49,14 @@ export class MarkSet {
     this.live--
   }
 
+  /** Every hash in the set. */
+  *values(): IterableIterator<number> {
+    for (const value of this.slots) {
+      if (value === EMPTY || value === REMOVED) continue
+      yield value === 2 ** 53 ? 0 : value
+    }
+  }
+
   /** The slot holding `value`, else the empty slot its probe ends at. */
   private find(value: number): number {
     const mask = this.slots.length - 1

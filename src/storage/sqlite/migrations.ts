@@ -156,7 +156,15 @@ export const BASE_SCHEMA = `
 `
 
 /** Changes after the base schema: `MIGRATIONS[i]` brings a file to BASE_VERSION + i + 1. */
-export const MIGRATIONS: readonly string[] = []
+export const MIGRATIONS: readonly string[] = [
+  // 101: visitor marks of days too large to keep in memory, one row per mark
+  // (visitor-marks.ts); a day's marks are in its blocks or in these rows.
+  `CREATE TABLE visitor_marks (
+     day TEXT NOT NULL,
+     hash INTEGER NOT NULL,
+     PRIMARY KEY (day, hash)
+   ) WITHOUT ROWID;`,
+]
 
 /** The version this build writes. */
 export const SCHEMA_VERSION = BASE_VERSION + MIGRATIONS.length

@@ -43,6 +43,8 @@ export type CounterRow = [
  */
 export interface UnitRows {
   marks: Array<[day: string, packed: Uint8Array]>
+  /** Marks of days kept in the table (visitor-marks.ts), a row each. */
+  markRows: Array<[day: string, hash: number]>
   /** SESSION_COLUMNS order. */
   sessions: unknown[][]
   removedSessions: readonly string[]
@@ -56,6 +58,7 @@ export interface UnitRows {
 
 export function unitRows(unit: {
   marks: UnitRows['marks']
+  markRows: UnitRows['markRows']
   sessions: readonly SessionState[]
   removedSessions: readonly string[]
   events: readonly EnrichedEvent[]
@@ -66,6 +69,7 @@ export function unitRows(unit: {
   return {
     ...(unit.failAt ? { failAt: unit.failAt } : {}),
     marks: unit.marks,
+    markRows: unit.markRows,
     sessions: unit.sessions.map((session) => SESSION_COLUMNS.map((column) => session[column])),
     removedSessions: unit.removedSessions,
     events: unit.events.map(eventRowValues),
@@ -110,6 +114,7 @@ export class RollupCommit {
       )
     this.s = {
       logMarks: db.prepare('INSERT INTO visitor_mark_blocks (day, marks) VALUES (?, ?)'),
+      insertMark: db.prepare('INSERT OR IGNORE INTO visitor_marks (day, hash) VALUES (?, ?)'),
       upsertSession: db.prepare(
         `INSERT INTO sessions (${SESSION_COLUMNS.join(', ')})
          VALUES (${SESSION_COLUMNS.map(() => '?').join(', ')})
@@ -139,6 +144,7 @@ export class RollupCommit {
     try {
       step('marks')
       for (const [day, packed] of unit.marks) s.logMarks.run(day, packed)
+      for (const [day, hash] of unit.markRows) s.insertMark.run(day, hash)
       step('sessions')
       for (const row of unit.sessions) s.upsertSession.run(row)
       for (const id of unit.removedSessions) s.deleteSession.run(id)

@@ -14,7 +14,9 @@ import { SCHEMA_VERSION } from './migrations.ts'
 import { SqliteStore } from './sqlite-store.ts'
 
 /** A fresh store over a temp file, for the contract suites. */
-function sqliteHarness(options: { commitThread?: boolean } = {}): () => Promise<StoreHarness> {
+function sqliteHarness(
+  options: { commitThread?: boolean; memoryMarks?: number } = {},
+): () => Promise<StoreHarness> {
   return async () => {
     const dir = tempDir()
     const file = join(dir.path, 'test.db')
@@ -54,6 +56,10 @@ describeHistoryImportContract('sqlite', freshSqliteStore)
 // The same numbers when unit writes run on a thread of their own, as an import runs them.
 describeStoreContract('sqlite, writes on a thread', threadedSqliteStore)
 describeHistoryImportContract('sqlite, writes on a thread', threadedSqliteStore)
+// And when visitor marks outgrow memory at once, so every day's marks live in the table.
+const marksInTable = sqliteHarness({ memoryMarks: 1 })
+describeStoreContract('sqlite, visitor marks in the table', marksInTable)
+describeHistoryImportContract('sqlite, visitor marks in the table', marksInTable)
 
 const zero = zeroCounters()
 
@@ -146,6 +152,113 @@ describe('SqliteStore specifics', () => {
     )
     expect(JSON.parse(rows[0]?.payload ?? '{}').event.event_id).toBe('poison')
     await store.close()
+    dir.remove()
+  })
+
+  it('keeps marks past its memory limit in the table, exact and durable', async () => {
+    const dir = tempDir()
+    const file = join(dir.path, 'marks.db')
+    const mark = (visitor_id: string, day = '2026-01-01') => ({
+      site_id: 's',
+      day,
+      scope: '',
+      visitor_id,
+    })
+    const claim = (store: SqliteStore, visitors: string[], day?: string) =>
+      store.rollup(async (unit) => {
+        const claimed = await unit.claimMarks(visitors.map((v) => mark(v, day)))
+        await unit.write({ sessions: [], deltas: [] })
+        return claimed
+      })
+    const store = new SqliteStore({ file, memoryMarks: 500 })
+    const batch = (from: number) => Array.from({ length: 200 }, (_, i) => `v${from + i}`)
+    for (let from = 0; from < 2000; from += 200) {
+      expect(await claim(store, batch(from))).toEqual(batch(from).map(() => true))
+    }
+    // Memory never held much more than its limit: the day moved to the table.
+    const db = new Database(file, { readonly: true })
+    const rows = () =>
+      db.prepare("SELECT count(*) FROM visitor_marks WHERE day = '2026-01-01'").pluck().get()
+    expect(rows()).toBeGreaterThanOrEqual(1500)
+    // Seen and new marks, a repeat within one unit, and another day still in memory.
+    expect(await claim(store, ['v5', 'v1999', 'new-1', 'new-1', 'v3'])).toEqual([
+      false,
+      false,
+      true,
+      false,
+      false,
+    ])
+    expect(await claim(store, ['v5'], '2026-01-02')).toEqual([true])
+    await store.close()
+    // Reopened: the table and the blocks answer the same.
+    const again = new SqliteStore({ file, memoryMarks: 500 })
+    expect(await claim(again, ['v7', 'new-1', 'new-2'])).toEqual([false, false, true])
+    expect(await claim(again, ['v5'], '2026-01-02')).toEqual([false])
+    const swept = await again.sweep({ now: Date.UTC(2026, 0, 10), eventTtlMs: 3_600_000 })
+    expect(swept.marks).toBeGreaterThan(2000)
+    expect(rows()).toBe(0)
+    db.close()
+    await again.close()
+    dir.remove()
+  })
+
+  it('gives back the marks of a failed unit in the table as well', async () => {
+    const dir = tempDir()
+    const store = new SqliteStore({ file: join(dir.path, 'x.db'), memoryMarks: 1 })
+    const mark = (visitor_id: string) => ({
+      site_id: 's',
+      day: '2026-01-01',
+      scope: '',
+      visitor_id,
+    })
+    await store.rollup(async (unit) => {
+      await unit.claimMarks([mark('a'), mark('b')])
+      await unit.write({ sessions: [], deltas: [] })
+    })
+    await expect(
+      store.rollup(async (unit) => {
+        expect(await unit.claimMarks([mark('c')])).toEqual([true])
+        throw new Error('boom')
+      }),
+    ).rejects.toThrow('boom')
+    const again = await store.rollup((unit) => unit.claimMarks([mark('a'), mark('c')]))
+    expect(again).toEqual([false, true])
+    await store.close()
+    dir.remove()
+  })
+
+  it('folds the blocks of a day whose move to the table a crash cut short', async () => {
+    const dir = tempDir()
+    const file = join(dir.path, 'x.db')
+    await new SqliteStore({ file }).close()
+    // Part of the day in rows, the rest still in a block, as a crash between the two leaves it.
+    const db = new Database(file)
+    db.prepare('INSERT INTO visitor_marks (day, hash) VALUES (?, ?)').run(
+      '2026-01-01',
+      markHash('s', '', 'moved'),
+    )
+    db.prepare('INSERT INTO visitor_mark_blocks (day, marks) VALUES (?, ?)').run(
+      '2026-01-01',
+      packMarks([markHash('s', '', 'moved'), markHash('s', '', 'left')]),
+    )
+    db.close()
+    const store = new SqliteStore({ file })
+    const claimed = await store.rollup((unit) =>
+      unit.claimMarks(
+        ['moved', 'left', 'new'].map((v) => ({
+          site_id: 's',
+          day: '2026-01-01',
+          scope: '',
+          visitor_id: v,
+        })),
+      ),
+    )
+    expect(claimed).toEqual([false, false, true])
+    await store.close()
+    const check = new Database(file, { readonly: true })
+    expect(check.prepare('SELECT count(*) FROM visitor_mark_blocks').pluck().get()).toBe(0)
+    expect(check.prepare('SELECT count(*) FROM visitor_marks').pluck().get()).toBe(2)
+    check.close()
     dir.remove()
   })
 

@@ -35,13 +35,18 @@ import { type ConnectionOptions, openConnection } from './connection.ts'
 import { eventRowValues, INSERT_EVENT_SQL } from './event-row.ts'
 import { HotQueue } from './hot-queue.ts'
 import { buildLookupIndexes, dropLookupIndexes } from './lookup-indexes.ts'
-import { groupByDay, markHash, packMarks, unpackMarks } from './mark-hash.ts'
-import { MarkSet } from './mark-set.ts'
+import { markHash } from './mark-hash.ts'
 import { migrate } from './migrations.ts'
 import type { PackedBatch, QueuedEntry } from './packed-item.ts'
 import { PendingQueue } from './pending-queue.ts'
 import { RollupCommit, type RollupWriteStep, unitRows } from './rollup-commit.ts'
 import { SpanRollups } from './span-rollups.ts'
+import {
+  clearUnitMarks,
+  DEFAULT_MEMORY_MARKS,
+  newUnitMarks,
+  VisitorMarks,
+} from './visitor-marks.ts'
 
 export interface SqliteStoreOptions extends ConnectionOptions {
   /** Path of the database file; ":memory:" is refused, the embedded shape is a real file. */
@@ -60,6 +65,8 @@ export interface SqliteStoreOptions extends ConnectionOptions {
    * test; a single SQLite transaction cannot fail half-way otherwise).
    */
   rollupWriteFault?: () => RollupWriteStep | undefined
+  /** Visitor marks kept in memory before the largest day moves to a table (visitor-marks.ts). */
+  memoryMarks?: number
 }
 
 /** The SQLite queue is one stream; a position in it is an item's seq. */
@@ -76,8 +83,11 @@ function utcDay(timestamp: number): string {
   return new Date(timestamp).toISOString().slice(0, 10)
 }
 
-/** Days of visitor marks kept in memory (see `markSets`). */
-const MARK_DAYS_IN_MEMORY = 6
+/**
+ * Days of visitor marks kept loaded. Live traffic touches at most three days (24 hours across
+ * time zones); a history import moves forward, so a month's import never holds the month.
+ */
+const MARK_DAYS_LOADED = 6
 
 /** The embedded backend: one SQLite file in WAL mode, every statement prepared once. */
 export class SqliteStore implements Store {
@@ -89,11 +99,11 @@ export class SqliteStore implements Store {
   private hot: HotQueue | undefined
   private readonly spans: SpanRollups
   /**
-   * Visitor marks per day: a MarkSet lookup on the hot path, an append to the log when new.
-   * Only the latest MARK_DAYS_IN_MEMORY days stay loaded; an older day is read back from the
-   * log if it is touched again.
+   * Visitor marks per day (visitor-marks.ts): in memory up to a limit, past it in an indexed
+   * table. Only the latest MARK_DAYS_LOADED days stay loaded; an older day is read back if it
+   * is touched again.
    */
-  private readonly markSets = new Map<string, MarkSet>()
+  private readonly marks: VisitorMarks
   /** The last sweep's hourly cutoff (IngestUnit.hourlyDimensionsFrom); none before a sweep. */
   private hourlyDimensionsFrom = Number.NEGATIVE_INFINITY
   /** The sessions' lookup indexes are dropped for a bulk load (lookup-indexes.ts). */
@@ -125,9 +135,13 @@ export class SqliteStore implements Store {
     this.statements = this.prepare()
     this.pendingQueue = new PendingQueue(this.db)
     this.spans = new SpanRollups(this.db)
+    this.marks = new VisitorMarks(this.db, {
+      memoryMarks: options.memoryMarks ?? DEFAULT_MEMORY_MARKS,
+      daysLoaded: MARK_DAYS_LOADED,
+    })
     this.commits = new RollupCommit(this.db, this.spans, this.pendingQueue)
     this.rollupWriteFault = options.rollupWriteFault ?? (() => undefined)
-    const { rollupWriteFault, commitThread, ...connection } = options
+    const { rollupWriteFault, commitThread, memoryMarks, ...connection } = options
     this.commitThread = commitThread ? new CommitThread(connection) : undefined
   }
 
@@ -160,7 +174,6 @@ export class SqliteStore implements Store {
         `SELECT * FROM sessions WHERE site_id = ? AND client_session_id = ?
          AND start_time <= ? AND end_time >= ? ORDER BY start_time`,
       ),
-      packedMarksOfDay: db.prepare('SELECT marks FROM visitor_mark_blocks WHERE day = ?').pluck(),
       countersVersion: db.prepare('SELECT version FROM counters_version WHERE site_id = ?').pluck(),
       sessionById: db.prepare('SELECT * FROM sessions WHERE id = ?'),
       // A session containing the time; else the nearest (the event may sit in a gap).
@@ -200,7 +213,6 @@ export class SqliteStore implements Store {
            SELECT site_id, timestamp, event_id FROM events
            WHERE site_id = ? AND timestamp < ? LIMIT ${SWEEP_CHUNK})`,
       ),
-      sweepPackedMarks: db.prepare('DELETE FROM visitor_mark_blocks WHERE day < ?'),
       // By site and dimension, so each delete is a range of the key, not a scan of the table.
       sweepHourly: db.prepare(
         'DELETE FROM rollup_hour WHERE site_id = ? AND dim = ? AND bucket < ?',
@@ -281,12 +293,14 @@ export class SqliteStore implements Store {
   private async runUnit<T>(work: (unit: RollupUnit) => Promise<T>): Promise<T> {
     if (this.writeFailure) throw this.writeFailure
     const s = this.statements
-    // Marks claimed by this unit: logged by `write`, taken back out of memory if it fails.
-    const claimed: Array<{ day: string; set: MarkSet; hash: number }> = []
-    const giveBack = () => {
-      for (const { set, hash } of claimed) set.delete(hash)
-      claimed.length = 0
+    // Between units, with no write in flight: a day over the memory limit moves to the table.
+    if (this.marks.overLimit) {
+      await this.written
+      await this.marks.moveLargestDay()
     }
+    // Marks claimed by this unit: written by `write`, taken back out of memory if it fails.
+    const claimed = newUnitMarks()
+    const giveBack = () => this.marks.giveBack(claimed)
     const unit: RollupUnit = {
       hourlyDimensionsFrom: this.hourlyDimensionsFrom,
       // Reads see every write handed over before them.
@@ -313,15 +327,11 @@ export class SqliteStore implements Store {
         )
       },
       claimMarks: async (marks) => {
-        // A day read back from the log must hold what writes in flight add to it.
-        if (marks.some((m) => !this.markSets.has(m.day))) await this.written
-        return marks.map((m) => {
-          const set = this.marksOf(m.day)
-          const hash = markHash(m.site_id, m.scope, m.visitor_id)
-          if (!set.add(hash)) return false
-          claimed.push({ day: m.day, set, hash })
-          return true
-        })
+        // A day read back from the file must hold what writes in flight add to it.
+        if (marks.some((m) => !this.marks.loaded(m.day))) await this.written
+        return marks.map((m) =>
+          this.marks.claim(m.day, markHash(m.site_id, m.scope, m.visitor_id), claimed),
+        )
       },
       write: async ({ sessions, removedSessions = [], deltas, events = [], through = [] }) => {
         let processedThrough: number | undefined
@@ -329,9 +339,10 @@ export class SqliteStore implements Store {
           if (stream !== QUEUE_STREAM) throw new Error(`SqliteStore: no stream ${stream}`)
           processedThrough = Math.max(processedThrough ?? 0, Number(position))
         }
+        const { blocks, tableRows } = this.marks.rows(claimed)
         const write = unitRows({
-          // One packed row per day for all the marks this unit claimed (8 bytes each).
-          marks: [...groupByDay(claimed)].map(([day, hashes]) => [day, packMarks(hashes)]),
+          marks: blocks,
+          markRows: tableRows,
           sessions,
           removedSessions,
           events,
@@ -346,18 +357,18 @@ export class SqliteStore implements Store {
             giveBack()
             throw error
           }
-          claimed.length = 0
-          this.unloadOldMarkDays()
+          clearUnitMarks(claimed)
+          this.marks.unloadOldDays()
           return
         }
         // Handed over: a failure from here on stops the store rather than giving marks back.
-        claimed.length = 0
+        clearUnitMarks(claimed)
         const committed = this.commitThread.write(write)
         this.written = committed.then(
           () => {
             // The thread's spans moved on: what this connection cached of them is stale.
             this.spans.forget()
-            this.unloadOldMarkDays()
+            this.marks.unloadOldDays()
           },
           (error: Error) => {
             this.writeFailure ??= error
@@ -373,31 +384,6 @@ export class SqliteStore implements Store {
       this.spans.forget()
       throw error
     }
-  }
-
-  /** The day's claimed marks, loaded from the log the first time the day is touched. */
-  private marksOf(day: string): MarkSet {
-    let set = this.markSets.get(day)
-    if (!set) {
-      set = new MarkSet()
-      for (const packed of this.statements.packedMarksOfDay.all(day) as Buffer[]) {
-        for (const hash of unpackMarks(packed)) set.add(hash)
-      }
-      this.markSets.set(day, set)
-    }
-    return set
-  }
-
-  /**
-   * Unloads the oldest days beyond MARK_DAYS_IN_MEMORY. Only between units, once what they
-   * claimed is logged, so a day read back never misses a mark. Live traffic touches at most
-   * three days (24 hours across time zones); a history import moves forward, so a month's
-   * import no longer holds the whole month.
-   */
-  private unloadOldMarkDays(): void {
-    if (this.markSets.size <= MARK_DAYS_IN_MEMORY) return
-    const days = [...this.markSets.keys()].sort()
-    for (const day of days.slice(0, days.length - MARK_DAYS_IN_MEMORY)) this.markSets.delete(day)
   }
 
   async createSite(site: Site): Promise<void> {
@@ -510,7 +496,6 @@ export class SqliteStore implements Store {
     await this.written
     const s = this.statements
     const keepDaysFrom = utcDay(policy.now - MARK_KEEP_DAYS * 86_400_000)
-    for (const day of this.markSets.keys()) if (day < keepDaysFrom) this.markSets.delete(day)
     const hourCutoff = hourBucket(policy.now) - HOURLY_DIMENSION_KEEP_HOURS
     this.hourlyDimensionsFrom = Math.max(this.hourlyDimensionsFrom, hourCutoff)
     const siteIds = (s.allSites.all() as Site[]).map((site) => site.id)
@@ -534,7 +519,7 @@ export class SqliteStore implements Store {
     }
     return this.db.transaction(() => ({
       events,
-      marks: s.sweepPackedMarks.run(keepDaysFrom).changes,
+      marks: this.marks.sweep(keepDaysFrom),
       hourly_dimension_rows:
         siteIds
           .flatMap((site) =>
