@@ -156,7 +156,14 @@ export const BASE_SCHEMA = `
 `
 
 /** Changes after the base schema: `MIGRATIONS[i]` brings a file to BASE_VERSION + i + 1. */
-export const MIGRATIONS: readonly string[] = []
+export const MIGRATIONS: readonly string[] = [
+  // 101: when each queue row was accepted (epoch ms), so the store can tell how far the
+  // roll-up trails (Store.oldestPendingAcceptedAt). Rows queued by an earlier build get the
+  // time of the upgrade: they were accepted no later, so a lag measured from it is too small,
+  // never too large, and still grows while the roll-up is stuck on them.
+  `ALTER TABLE ingest_batch ADD COLUMN accepted_at INTEGER;
+   UPDATE ingest_batch SET accepted_at = CAST(round(unixepoch('subsec') * 1000) AS INTEGER);`,
+]
 
 /** The version this build writes. */
 export const SCHEMA_VERSION = BASE_VERSION + MIGRATIONS.length
