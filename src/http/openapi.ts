@@ -130,7 +130,14 @@ export function openApiDocument(version: string) {
           summary: 'Period statistics: summary, Chart.js timeseries and breakdowns',
           security: bearer,
           parameters: queryParameters(StatsParamsSchema),
-          responses: { '200': envelope('Stats report'), '400': ERROR, '401': ERROR, '404': ERROR },
+          responses: {
+            '200': envelope(
+              'Stats report, with rollup_lag_s: how many seconds the counters trail ingestion (0 when the roll-up has caught up)',
+            ),
+            '400': ERROR,
+            '401': ERROR,
+            '404': ERROR,
+          },
         },
       },
       '/api/realtime': {
@@ -220,7 +227,9 @@ export function openApiDocument(version: string) {
         get: {
           summary: 'Liveness and storage check',
           responses: {
-            '200': envelope('{status, storage, version, rollup_backlog}'),
+            '200': envelope(
+              '{status, storage, version, rollup_backlog, rollup_lag_s}: items waiting for the roll-up, and seconds since the oldest of them was accepted',
+            ),
             '503': ERROR,
           },
         },
