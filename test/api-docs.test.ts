@@ -38,6 +38,24 @@ describe('API documentation', () => {
     expect(statsParams.find((p: { name: string }) => p.name === 'site').required).toBe(true)
   })
 
+  it('says which session ids the session route takes, and with which parameters', async () => {
+    const doc = (await (await fetch(`${t.url}/openapi.json`)).json()) as any
+    const route = doc.paths['/api/sessions/{id}'].get
+    expect(route.description).toMatch(/tracker's session id.*`site`.*stored session id/s)
+    const params = Object.fromEntries(
+      route.parameters.map((p: { name: string }) => [p.name, p]),
+    ) as Record<string, { in: string; required: boolean; description: string }>
+    expect(Object.keys(params)).toEqual(['id', 'site', 'at'])
+    expect(params.site).toMatchObject({ in: 'query', required: false })
+    expect(params.site?.description).toMatch(/tracker's session id \(`session_id`\)/)
+    expect(params.at).toMatchObject({ in: 'query', required: false })
+    expect(params.at?.description).toMatch(/epoch milliseconds or an ISO 8601 date-time/)
+    expect(Object.keys(route.responses)).toEqual(['200', '400', '401', '404'])
+    // The readable page shows what they mean too.
+    const page = await (await fetch(`${t.url}/docs`)).text()
+    expect(page).toContain('epoch milliseconds or an ISO 8601 date-time')
+  })
+
   it('renders a docs page on the server, with no external scripts or styles', async () => {
     const res = await fetch(`${t.url}/docs`)
     expect(res.status).toBe(200)

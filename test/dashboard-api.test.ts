@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseConfig } from '../src/config/env.ts'
 import { type EmbeddedServer, startEmbedded } from '../src/entry/embedded.ts'
+import type { RealtimeSnapshot } from '../src/live/live-window.ts'
 import { createLogger } from '../src/log/logger.ts'
 import { tempDir } from '../src/testing/temp-dir.ts'
 import { CHROME_UA } from './support/embedded-server.ts'
@@ -8,6 +9,7 @@ import { CHROME_UA } from './support/embedded-server.ts'
 const PASSWORD = 'dashboard-password-1'
 const INGEST_KEY = 'dashboard_test_ingest_key_1'
 const HOUR = 3_600_000
+const MIN = 60_000
 let clock = Date.UTC(2026, 4, 1, 12, 0)
 let server: EmbeddedServer
 let token = ''
@@ -35,6 +37,13 @@ const authed = (path: string, init: RequestInit = {}) =>
     ...init,
     headers: { authorization: `Bearer ${token}`, ...(init.headers ?? {}) },
   })
+
+/** The session view a session route answers with (200 expected). */
+async function sessionAt(path: string): Promise<Record<string, unknown>> {
+  const res = await authed(path)
+  expect(res.status).toBe(200)
+  return ((await res.json()) as { data: { session: Record<string, unknown> } }).data.session
+}
 
 beforeAll(async () => {
   const config = parseConfig({
@@ -203,11 +212,15 @@ describe('sessions and users', () => {
     expect(page2.data.sessions.map((s) => s.entry_page)).toEqual(['/one'])
     expect(page2.data.next_before).toBeNull()
 
+    // Every view carries both ids; the stored one opens the session with no site.
+    expect(page2.data.sessions[0]).toMatchObject({ session_id: 's-1', site_id: 'default' })
     const id = page2.data.sessions[0]?.id as string
     const detail = (await (await authed(`/api/sessions/${id}`)).json()) as {
       data: { session: Record<string, unknown>; events: Array<Record<string, unknown>> }
     }
     expect(detail.data.session).toMatchObject({
+      id,
+      session_id: 's-1',
       duration_s: 60,
       pageviews: 2,
       bounce: false,
@@ -221,6 +234,8 @@ describe('sessions and users', () => {
     ])
     expect((await authed('/api/sessions/does-not-exist')).status).toBe(404)
     expect((await authed('/api/users/alice/sessions')).status).toBe(400)
+    // Sent along with its site, the stored id still names the session.
+    expect(await sessionAt(`/api/sessions/${id}?site=default`)).toMatchObject({ id })
   })
 
   it('calls a one-page session a bounce only without interactions; engagement undoes none', async () => {
@@ -259,6 +274,99 @@ describe('sessions and users', () => {
       ['/read', 1, true],
       ['/alone', 1, true],
     ])
+  })
+})
+
+describe('one session id across the API', () => {
+  const send = async (events: object[]) => {
+    const res = await fetch(`${server.url}/api/events`, {
+      method: 'POST',
+      headers: { 'x-api-key': INGEST_KEY, 'user-agent': CHROME_UA },
+      body: JSON.stringify({ events }),
+    })
+    expect(res.status).toBe(200)
+    await server.settle()
+  }
+  const view = (session_id: string, timestamp: number, path: string) => ({
+    session_id,
+    timestamp,
+    event_type: 'page_view',
+    page_url: `https://site.example${path}`,
+  })
+
+  it("follows a live event to its session by the tracker's session id", async () => {
+    await send([view('live-1', clock - 2 * MIN, '/in'), view('live-1', clock - MIN, '/out')])
+    const live = (await (await authed('/api/realtime?site=default')).json()) as {
+      data: RealtimeSnapshot
+    }
+    const latest = live.data.recent_events[0]
+    expect(latest).toMatchObject({ session_id: 'live-1', page_url: '/out' })
+    const { session_id, timestamp } = latest as RealtimeSnapshot['recent_events'][number]
+
+    const res = await authed(`/api/sessions/${encodeURIComponent(session_id)}?site=default`)
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as {
+      data: { session: Record<string, unknown>; events: Array<Record<string, unknown>> }
+    }
+    expect(body.data.session).toMatchObject({
+      session_id: 'live-1',
+      site_id: 'default',
+      entry_page: '/in',
+      exit_page: '/out',
+      pageviews: 2,
+    })
+    expect(body.data.events.map((e) => e.path)).toEqual(['/in', '/out'])
+    // The event's own time, as the feed gives it, names the same session; so does its stored id.
+    const atEvent = `/api/sessions/live-1?site=default&at=${encodeURIComponent(timestamp)}`
+    expect(await sessionAt(atEvent)).toEqual(body.data.session)
+    expect(await sessionAt(`/api/sessions/${body.data.session.id}`)).toEqual(body.data.session)
+  })
+
+  it('picks, of the sessions one tracker id made, the one at `at`', async () => {
+    // Two hours apart: two sessions of one tracker session id.
+    const early = clock - 3 * HOUR
+    const late = clock - HOUR
+    await send([
+      view('twice', early, '/early'),
+      view('twice', early + MIN, '/early-2'),
+      view('twice', late, '/late'),
+    ])
+    const entryAt = async (query: string) =>
+      (await sessionAt(`/api/sessions/twice?site=default${query}`)).entry_page
+    expect(await entryAt(`&at=${early + 30_000}`)).toBe('/early')
+    expect(await entryAt(`&at=${late}`)).toBe('/late')
+    expect(await entryAt(`&at=${new Date(early + MIN).toISOString()}`)).toBe('/early')
+    // Outside both: the nearest. Without `at`: now, on the server clock.
+    expect(await entryAt(`&at=${early - 10 * MIN}`)).toBe('/early')
+    expect(await entryAt(`&at=${late - 20 * MIN}`)).toBe('/late')
+    expect(await entryAt('')).toBe('/late')
+    const [a, b] = await Promise.all([
+      sessionAt(`/api/sessions/twice?site=default&at=${early}`),
+      sessionAt(`/api/sessions/twice?site=default&at=${late}`),
+    ])
+    expect(a.id).not.toBe(b.id)
+    expect([a.session_id, b.session_id]).toEqual(['twice', 'twice'])
+  })
+
+  it('answers an unknown session or site with 404 and a bad `at` or site with 400', async () => {
+    await send([view('known', clock - MIN, '/')])
+    const failure = async (path: string, status: number) => {
+      const res = await authed(path)
+      expect(res.status).toBe(status)
+      const body = (await res.json()) as { status: string; message: string }
+      expect(body.status).toBe('error')
+      return body.message
+    }
+    expect(await failure('/api/sessions/unknown?site=default', 404)).toMatch(/no such session/)
+    expect(await failure('/api/sessions/known?site=nope', 404)).toBe('no site nope')
+    // A tracker id is unique per site only: without a site it is not looked up as one.
+    expect(await failure('/api/sessions/known', 404)).toMatch(/needs \?site=/)
+    for (const at of ['yesterday', '-5', '1.5', '', '2026-13-01T00:00:00Z']) {
+      expect(await failure(`/api/sessions/known?site=default&at=${at}`, 400)).toMatch(
+        /^at: must be epoch milliseconds or an ISO 8601 date-time/,
+      )
+    }
+    expect(await failure('/api/sessions/known?site=', 400)).toMatch(/^site: /)
   })
 })
 

@@ -402,6 +402,7 @@ describe('GET /health', () => {
         storage: 'sqlite',
         version: expect.stringMatching(/^\d+\.\d+\.\d+/),
         rollup_backlog: 0,
+        rollup_lag_s: 0,
       },
     })
   })

@@ -30,3 +30,14 @@ export function formatMetric(name: string, value: number): string {
   if (name === 'avg_session_duration_s') return formatDuration(value)
   return formatNumber(value)
 }
+
+/**
+ * Stats trailing ingestion by more than this many seconds get a notice. The roll-up runs every
+ * 500 ms, so a lag of a second or two is normal and not worth a word.
+ */
+export const LAG_NOTICE_AFTER_S = 2
+
+/** "Stats are N s behind", or null while the lag is normal. */
+export function lagNotice(lagS: number): string | null {
+  return lagS > LAG_NOTICE_AFTER_S ? `Stats are ${formatNumber(lagS)} s behind` : null
+}

@@ -1,6 +1,12 @@
 import { readablePath } from '../core/page-url.ts'
-import type { StatsReport } from '../queries/stats-report.ts'
-import { type DashboardPeriod, formatMetric, formatNumber, PERIOD_LABELS } from './format.ts'
+import type { LaggedStatsReport, StatsReport } from '../queries/stats-report.ts'
+import {
+  type DashboardPeriod,
+  formatMetric,
+  formatNumber,
+  lagNotice,
+  PERIOD_LABELS,
+} from './format.ts'
 import { html, type SafeHtml } from './html.ts'
 import { LINK, PANEL, SELECT } from './layout.ts'
 
@@ -8,7 +14,7 @@ export interface StatsView {
   siteId: string
   period: DashboardPeriod
   filter: string | null
-  report: StatsReport
+  report: LaggedStatsReport
 }
 
 const METRIC_LABELS: Record<string, string> = {
@@ -200,6 +206,13 @@ function filterBanner(view: StatsView): SafeHtml {
 <a class="font-semibold underline" href="${dashboardHref({ ...view, filter: null })}">Clear filter</a></p>`
 }
 
+/** Only while the roll-up trails: the numbers below miss the newest events. */
+function lagBanner(report: LaggedStatsReport): SafeHtml {
+  const notice = lagNotice(report.rollup_lag_s)
+  if (!notice) return html``
+  return html`<p role="status" class="rounded-lg bg-sky-50 p-2 text-sm text-sky-900 dark:bg-sky-950 dark:text-sky-100" data-rollup-lag="${report.rollup_lag_s}">${notice}: the newest events are not counted yet.</p>`
+}
+
 function chart(report: StatsReport): SafeHtml {
   const [views, visitors] = report.timeseries.datasets
   return html`<div class="relative h-64"><canvas data-chart="timeseries" role="img"
@@ -221,6 +234,7 @@ export function renderStatsPanel(view: StatsView): SafeHtml {
 ${periodPicker(view)}
 </div>
 ${filterBanner(view)}
+${lagBanner(view.report)}
 ${cards(view.report)}
 ${chart(view.report)}
 </section>

@@ -57,7 +57,13 @@ export async function startEmbedded(
   } = {},
 ): Promise<EmbeddedServer> {
   const databaseFile = join(config.DATA_DIR, 'liveinsight.db')
-  const store = new SqliteStore({ file: databaseFile, synchronous: config.SQLITE_SYNCHRONOUS })
+  // On the server clock, so the roll-up lag the routes report is measured on one clock when
+  // this store accepts (the in-process pipeline); the worker threads' stores use real time.
+  const store = new SqliteStore({
+    file: databaseFile,
+    synchronous: config.SQLITE_SYNCHRONOUS,
+    ...(options.now ? { now: options.now } : {}),
+  })
   const { site, generatedKey } = await ensureDefaultSite(store, config.API_KEY, Date.now())
   const sessionTimeoutMs = config.SESSION_TIMEOUT_MINUTES * 60_000
   const pipeline: Pipeline =

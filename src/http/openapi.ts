@@ -3,7 +3,7 @@ import { MAX_EVENTS } from '../accept/prepare-request.ts'
 import { EventInputSchema } from '../core/event-schema.ts'
 import { StatsParamsSchema } from '../core/stats-query.ts'
 import { LoginRequestSchema } from './routes/auth.ts'
-import { UserSessionsParamsSchema } from './routes/sessions.ts'
+import { SessionParamsSchema, UserSessionsParamsSchema } from './routes/sessions.ts'
 import { CreateSiteSchema } from './routes/sites.ts'
 
 /**
@@ -21,10 +21,13 @@ function jsonSchema(schema: z.ZodType): JsonSchema {
 function queryParameters(schema: z.ZodType) {
   const object = jsonSchema(schema)
   const required = new Set((object.required as string[] | undefined) ?? [])
-  return Object.entries(object.properties ?? {}).map(([name, property]) => ({
+  // A schema's description (zod `.meta`) says what the parameter means: it belongs on the
+  // parameter, where readers of the document (and /docs) look for it.
+  return Object.entries(object.properties ?? {}).map(([name, { description, ...property }]) => ({
     name,
     in: 'query',
     required: required.has(name),
+    ...(typeof description === 'string' ? { description } : {}),
     schema: property,
   }))
 }
@@ -127,7 +130,14 @@ export function openApiDocument(version: string) {
           summary: 'Period statistics: summary, Chart.js timeseries and breakdowns',
           security: bearer,
           parameters: queryParameters(StatsParamsSchema),
-          responses: { '200': envelope('Stats report'), '400': ERROR, '401': ERROR, '404': ERROR },
+          responses: {
+            '200': envelope(
+              'Stats report, with rollup_lag_s: how many seconds the counters trail ingestion (0 when the roll-up has caught up)',
+            ),
+            '400': ERROR,
+            '401': ERROR,
+            '404': ERROR,
+          },
         },
       },
       '/api/realtime': {
@@ -149,20 +159,48 @@ export function openApiDocument(version: string) {
       '/api/sessions/{id}': {
         get: {
           summary: 'One session and its events (while within EVENT_TTL_HOURS)',
+          description:
+            "Takes either id of a session. The tracker's session id, as `/api/realtime` shows it (`recent_events[].session_id`) and every session view carries it (`session_id`), with `site` (it is unique per site only) and optionally `at` (it may span several sessions). Or the stored session id, the `id` of every session view (`/api/users/{id}/sessions`), with no `site` needed.",
           security: bearer,
-          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: { '200': envelope('{session, events}'), '401': ERROR, '404': ERROR },
+          parameters: [
+            {
+              name: 'id',
+              in: 'path',
+              required: true,
+              description: "The tracker's session id (with `site`) or a stored session id",
+              schema: { type: 'string' },
+            },
+            ...queryParameters(SessionParamsSchema),
+          ],
+          responses: {
+            '200': envelope('{session: {id, session_id, site_id, start, end, …}, events}'),
+            '400': ERROR,
+            '401': ERROR,
+            '404': ERROR,
+          },
         },
       },
       '/api/users/{id}/sessions': {
         get: {
           summary: "An identified user's sessions, newest first",
+          description:
+            "Each session view carries both ids `GET /api/sessions/{id}` takes: `id` (stored) and `session_id` (the tracker's).",
           security: bearer,
           parameters: [
-            { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+            {
+              name: 'id',
+              in: 'path',
+              required: true,
+              description: "The user's id, as the tracker's `identify` sent it (`user_id`)",
+              schema: { type: 'string' },
+            },
             ...queryParameters(UserSessionsParamsSchema),
           ],
-          responses: { '200': envelope('{sessions, next_before}'), '400': ERROR, '401': ERROR },
+          responses: {
+            '200': envelope('{sessions: [{id, session_id, …}], next_before}'),
+            '400': ERROR,
+            '401': ERROR,
+          },
         },
       },
       '/api/sites': {
@@ -189,7 +227,9 @@ export function openApiDocument(version: string) {
         get: {
           summary: 'Liveness and storage check',
           responses: {
-            '200': envelope('{status, storage, version, rollup_backlog}'),
+            '200': envelope(
+              '{status, storage, version, rollup_backlog, rollup_lag_s}: items waiting for the roll-up, and seconds since the oldest of them was accepted',
+            ),
             '503': ERROR,
           },
         },

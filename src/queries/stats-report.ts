@@ -15,7 +15,15 @@ export interface StatsReport extends Breakdowns {
   timeseries: Timeseries
 }
 
-/** The whole /api/stats answer: every part read from rollups, none from raw events. */
+/**
+ * A report with how far its counters trail ingestion (rollup-lag.ts), as `/api/stats` and the
+ * dashboard show it: the lag is read at each request, the report may come from a cache.
+ */
+export interface LaggedStatsReport extends StatsReport {
+  rollup_lag_s: number
+}
+
+/** The counters of the /api/stats answer: every part read from rollups, none from raw events. */
 export async function statsReport(store: Store, query: StatsQuery): Promise<StatsReport> {
   const [sum, series, tables] = await Promise.all([
     summary(store, query),

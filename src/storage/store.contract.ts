@@ -7,7 +7,7 @@ import { rollupContract } from './contract/rollup.contract.ts'
 import { sessionsContract } from './contract/sessions.contract.ts'
 import { sitesContract } from './contract/sites.contract.ts'
 
-export type { OpenStore, StoreHarness } from './contract/harness.ts'
+export type { OpenStore, StoreHarness, StoreOptions } from './contract/harness.ts'
 
 /**
  * The one behaviour every Store must have, by concern (contract/*.contract.ts). Each backend's

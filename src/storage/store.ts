@@ -245,6 +245,13 @@ export interface Store {
   /** How many accepted items wait for the roll-up. */
   backlog(): Promise<number>
   /**
+   * When the oldest item still waiting for the roll-up was accepted (epoch ms, by the clock
+   * the backend's accepts record their time by); null when nothing waits. How far the counters
+   * trail ingestion: `backlog` alone cannot say whether 10,000 items are a second's or an
+   * hour's worth.
+   */
+  oldestPendingAcceptedAt(): Promise<number | null>
+  /**
    * Moves one pending item that the roll-up keeps failing on aside, with the reason, so it
    * cannot hold up everything behind it. It is kept for inspection, not lost; the raw event
    * stays stored too.

@@ -5,6 +5,7 @@ import { renderDashboardPage } from '../../dashboard/dashboard-page.ts'
 import { DEFAULT_PERIOD, isDashboardPeriod } from '../../dashboard/format.ts'
 import { renderLoginPage } from '../../dashboard/login-page.ts'
 import { renderTimelineMissing, renderTimelinePage } from '../../dashboard/timeline-page.ts'
+import { rollupLagSeconds } from '../../queries/rollup-lag.ts'
 import { statsReport } from '../../queries/stats-report.ts'
 import type { AppDeps, AppEnv } from '../app-env.ts'
 import { clientIp } from '../client-ip.ts'
@@ -53,9 +54,10 @@ export function dashboardRoutes(deps: AppDeps) {
       compare: 'previous',
       ...(filter ? { filter } : {}),
     })
-    const [snapshot, report, stored] = await Promise.all([
+    const [snapshot, counted, lag, stored] = await Promise.all([
       liveSnapshot(deps.live, site.id),
       statsReport(deps.store, buildStatsQuery(params, site.timezone, deps.now())),
+      rollupLagSeconds(deps.store, deps.now()),
       siteHasData(deps, site.id),
     ])
     // Events reach the live view before the roll-up: count them as data too.
@@ -69,7 +71,7 @@ export function dashboardRoutes(deps: AppDeps) {
         siteId: site.id,
         period,
         filter,
-        report,
+        report: { ...counted, rollup_lag_s: lag },
         snapshot,
         hasData,
         origin: new URL(c.req.url).origin,

@@ -5,8 +5,15 @@ import { openApiDocument } from '../openapi.ts'
 
 type Operation = {
   summary?: string
+  description?: string
   security?: unknown[]
-  parameters?: Array<{ name: string; in: string; required?: boolean; schema?: unknown }>
+  parameters?: Array<{
+    name: string
+    in: string
+    required?: boolean
+    description?: string
+    schema?: unknown
+  }>
   requestBody?: { content: Record<string, { schema: unknown }> }
   responses: Record<string, { description: string }>
 }
@@ -16,12 +23,13 @@ function renderOperation(path: string, method: string, op: Operation): SafeHtml 
   return html`<section class="op" id="${`${method}-${path}`}">
 <h2><span class="method">${method.toUpperCase()}</span> <code>${path}</code></h2>
 <p>${op.summary ?? ''}${op.security ? ' (requires credentials)' : ''}</p>
+${op.description ? html`<p>${op.description}</p>` : ''}
 ${
   op.parameters?.length
-    ? html`<table><thead><tr><th>parameter</th><th>in</th><th>required</th><th>schema</th></tr></thead><tbody>
+    ? html`<table><thead><tr><th>parameter</th><th>in</th><th>required</th><th>meaning</th><th>schema</th></tr></thead><tbody>
 ${op.parameters.map(
   (p) =>
-    html`<tr><td><code>${p.name}</code></td><td>${p.in}</td><td>${p.required ? 'yes' : 'no'}</td><td><code>${JSON.stringify(p.schema)}</code></td></tr>`,
+    html`<tr><td><code>${p.name}</code></td><td>${p.in}</td><td>${p.required ? 'yes' : 'no'}</td><td>${p.description ?? ''}</td><td><code>${JSON.stringify(p.schema)}</code></td></tr>`,
 )}</tbody></table>`
     : ''
 }

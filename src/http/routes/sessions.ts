@@ -13,9 +13,43 @@ export const UserSessionsParamsSchema = z.object({
   before: z.coerce.number().int().positive().optional(),
 })
 
+/**
+ * When a tracker session id is looked up: epoch milliseconds, or an ISO 8601 date-time as
+ * `/api/realtime` gives an event's `timestamp`, so a client can pass what it was handed.
+ */
+const Instant = z.union(
+  [
+    z
+      .string()
+      .regex(/^\d{1,15}$/)
+      .transform(Number),
+    z.iso.datetime({ offset: true }).transform((text) => Date.parse(text)),
+  ],
+  { error: 'must be epoch milliseconds or an ISO 8601 date-time' },
+)
+
+/**
+ * `GET /api/sessions/{id}` takes either id a session has: the tracker's (`session_id`, as
+ * `/api/realtime` shows it), which is unique per site only and may span several sessions, so
+ * it needs the site and a time; or the stored one (`id`), which needs neither.
+ */
+export const SessionParamsSchema = z.object({
+  site: z.string().min(1, { error: 'site must not be empty' }).optional().meta({
+    description:
+      "The session's site. With it, {id} is the tracker's session id (`session_id`), or a stored session id of this site; without it, {id} is a stored session id (`id`).",
+  }),
+  at: Instant.optional().meta({
+    description:
+      'With site: a time in the session wanted, as epoch milliseconds or an ISO 8601 date-time. A tracker session id starts a new session after SESSION_TIMEOUT_MINUTES (30) without events: the one containing `at` is chosen, else the nearest. Default: now.',
+  }),
+})
+export type SessionParams = z.infer<typeof SessionParamsSchema>
+
+/** Both ids in every view, so a client can always follow up with either route. */
 function sessionView(s: SessionState) {
   return {
     id: s.id,
+    session_id: s.client_session_id,
     site_id: s.site_id,
     user_id: s.user_id,
     start: new Date(s.start_time).toISOString(),
@@ -37,12 +71,36 @@ function sessionView(s: SessionState) {
   }
 }
 
+/** The stored session an id names (see SessionParamsSchema); 404 when there is none. */
+async function resolveSession(
+  deps: AppDeps,
+  id: string,
+  { site, at }: SessionParams,
+): Promise<SessionState> {
+  if (site === undefined) {
+    const stored = await deps.store.getSession(id)
+    if (stored) return stored
+    throw new HttpError(404, 'no such session (a tracker session id needs ?site=SITE_ID)')
+  }
+  if (!(await deps.store.getSite(site))) throw new HttpError(404, `no site ${site}`)
+  const tracked = await deps.store.findSession(site, id, at ?? deps.now())
+  if (tracked) return tracked
+  // The stored id works with its site too, so a client may always send the site along.
+  const stored = await deps.store.getSession(id)
+  if (stored?.site_id === site) return stored
+  // Events reach /api/realtime before the roll-up makes their session (within a second).
+  throw new HttpError(404, 'no such session (or not rolled up yet)')
+}
+
 /** One session with its timeline (events only while within EVENT_TTL_HOURS). */
 export function sessionRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>()
   app.get('/:id', async (c) => {
-    const session = await deps.store.getSession(c.req.param('id'))
-    if (!session) throw new HttpError(404, 'no such session')
+    const session = await resolveSession(
+      deps,
+      c.req.param('id'),
+      parseQuery(c, SessionParamsSchema),
+    )
     const events = await deps.store.sessionEvents(session.id)
     return success(c, {
       session: sessionView(session),

@@ -1,6 +1,7 @@
 import { readablePath } from '../../core/page-url.ts'
+import { lagNotice } from '../../dashboard/format.ts'
 import { html, type SafeHtml } from '../../dashboard/html.ts'
-import type { StatsReport } from '../../queries/stats-report.ts'
+import type { LaggedStatsReport } from '../../queries/stats-report.ts'
 
 const LABELS: Record<string, string> = {
   pageviews: 'Pageviews',
@@ -45,13 +46,16 @@ ${rows.map((r) => html`<tr><td>${cell(key, r[key])}</td><td>${r[metric]}</td></t
 }
 
 /** The stats view as an HTMX fragment; every value passes through the escaping template. */
-export function renderStatsFragment(report: StatsReport): SafeHtml {
+export function renderStatsFragment(report: LaggedStatsReport): SafeHtml {
+  // Only while the roll-up trails: the numbers below miss the newest events.
+  const lag = lagNotice(report.rollup_lag_s)
   const cards = Object.entries(report.summary).map(
     ([name, m]) =>
       html`<div class="card" data-metric="${name}"><div class="label">${LABELS[name] ?? name}</div>
 <div class="value">${formatMetric(name, m.value)}</div>${change(m.change)}</div>`,
   )
   return html`<div class="stats" data-period="${report.period}">
+${lag ? html`<p class="lag" role="status" data-rollup-lag="${report.rollup_lag_s}">${lag}</p>` : ''}
 <div class="cards">${cards}</div>
 ${table('Top pages', report.top_pages, 'page_url', 'pageviews')}
 ${table('Sources', report.sources, 'source', 'visitors')}

@@ -1,6 +1,11 @@
 import { Hono } from 'hono'
 import { buildStatsQuery, StatsParamsSchema } from '../../core/stats-query.ts'
-import { type StatsReport, statsReport } from '../../queries/stats-report.ts'
+import { rollupLagSeconds } from '../../queries/rollup-lag.ts'
+import {
+  type LaggedStatsReport,
+  type StatsReport,
+  statsReport,
+} from '../../queries/stats-report.ts'
 import type { AppDeps, AppEnv } from '../app-env.ts'
 import { HttpError, success } from '../envelope.ts'
 import { parseQuery } from '../query-params.ts'
@@ -21,9 +26,13 @@ export function statsRoutes(deps: AppDeps) {
     // version, so an answer is reused only until the roll-up changes what it counted: a new
     // site's first events show at once instead of after the cache's 30 s.
     const version = await deps.store.countersVersion(site.id)
-    const report = await cache.get(`${version} ${JSON.stringify(query)}`, () =>
-      statsReport(deps.store, query),
-    )
+    // The lag outside the cache: while the roll-up is stuck the counters (and so the cached
+    // answer) stay the same, and the lag is what changes.
+    const [counted, lag] = await Promise.all([
+      cache.get(`${version} ${JSON.stringify(query)}`, () => statsReport(deps.store, query)),
+      rollupLagSeconds(deps.store, deps.now()),
+    ])
+    const report: LaggedStatsReport = { ...counted, rollup_lag_s: lag }
     c.header('Cache-Control', `private, max-age=${Math.floor(deps.statsCacheMs / 1000)}`)
     c.header('Vary', 'HX-Request, Accept')
     if (wantsHtml(c)) return c.html(renderStatsFragment(report).html)

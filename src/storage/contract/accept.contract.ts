@@ -128,4 +128,49 @@ export function acceptContract(open: OpenStore) {
       expect(await store.pending(10)).toEqual([])
     })
   })
+
+  describe('how long the oldest pending item has waited', () => {
+    // The accepts' clock: how far the roll-up trails is measured on it.
+    let clock = T0
+    const t = useContractStore(open, { now: () => clock })
+    const oldest = () => t.store.oldestPendingAcceptedAt()
+
+    it('tells when the oldest item still waiting was accepted, null when none waits', async () => {
+      const { store } = t
+      clock = T0
+      expect(await oldest()).toBeNull()
+      clock = T0 + 1_000
+      await store.accept(
+        ['a', 'b'].map((id) => enrichedEvent({ event_id: id, timestamp: T0 })),
+        [],
+      )
+      // By accept time, not event time: a later accept of an earlier event changes nothing.
+      clock = T0 + 5_000
+      await store.accept([enrichedEvent({ event_id: 'c', timestamp: T0 - 60_000 })], [])
+      expect(await oldest()).toBe(T0 + 1_000)
+      // An accept of duplicates only queues nothing.
+      clock = T0 + 9_000
+      await store.accept([enrichedEvent({ event_id: 'a', timestamp: T0 })], [])
+      expect(await oldest()).toBe(T0 + 1_000)
+
+      const entries = await store.pending(10)
+      expect(entries.map(idOf)).toEqual(['a', 'b', 'c'])
+      // Part of the first accept rolled up: the rest of it still waits since then.
+      await record(store, entries[0])
+      expect(await oldest()).toBe(T0 + 1_000)
+      // Its last item moved aside: nothing of it waits any more.
+      await store.deadLetter(entries[1] as RollupEntry, 'always fails', clock)
+      expect(await oldest()).toBe(T0 + 5_000)
+      await record(store, entries[2])
+      expect(await oldest()).toBeNull()
+    })
+
+    it('counts a bot hit, which waits to be counted too', async () => {
+      clock = T0 + 2_000
+      await t.store.accept([], [{ site_id: 'site-a', timezone: 'UTC', timestamp: T0 }])
+      expect(await oldest()).toBe(T0 + 2_000)
+      await record(t.store, (await t.store.pending(1))[0])
+      expect(await oldest()).toBeNull()
+    })
+  })
 }

@@ -25,7 +25,13 @@ export interface StoreHarness {
   reopenAfterFailure?: () => Promise<void>
 }
 
-export type OpenStore = () => Promise<StoreHarness>
+/** What a contract test may ask of the fresh store it opens. */
+export interface StoreOptions {
+  /** The clock the store's accepts record their time by (Store.oldestPendingAcceptedAt). */
+  now?: () => number
+}
+
+export type OpenStore = (options?: StoreOptions) => Promise<StoreHarness>
 
 export const T0 = Date.UTC(2026, 0, 15, 10, 0, 0)
 export const MIN = 60_000
@@ -57,7 +63,7 @@ export interface ContractStore {
 }
 
 /** A fresh store with the contract's site for every test of the calling `describe`. */
-export function useContractStore(open: OpenStore): ContractStore {
+export function useContractStore(open: OpenStore, options: StoreOptions = {}): ContractStore {
   let harness: StoreHarness | undefined
   let ids = 0
   const current = () => {
@@ -66,7 +72,7 @@ export function useContractStore(open: OpenStore): ContractStore {
   }
   beforeEach(async () => {
     ids = 0
-    harness = await open()
+    harness = await open(options)
     await harness.store.createSite(site)
   })
   afterEach(async () => {

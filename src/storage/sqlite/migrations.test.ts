@@ -1,8 +1,11 @@
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { enrichedEvent } from '../../testing/enriched-event.ts'
 import { tempDir } from '../../testing/temp-dir.ts'
 import { BASE_VERSION, migrate, SCHEMA_VERSION } from './migrations.ts'
+import { type PackedBatch, packBatch, unpackBatch } from './packed-item.ts'
+import { SqliteStore } from './sqlite-store.ts'
 
 let dir: ReturnType<typeof tempDir>
 beforeEach(() => {
@@ -53,6 +56,56 @@ describe('schema migrations', () => {
     expect(db.prepare('SELECT n FROM added ORDER BY n').pluck().all()).toEqual([1, 2])
     expect(db.prepare("SELECT value FROM settings WHERE name = 'kept'").pluck().get()).toBe('yes')
     db.close()
+  })
+
+  it('brings a base-version file with queued rows forward, every row still readable', async () => {
+    const T = Date.UTC(2026, 0, 15, 10)
+    const file = join(dir.path, 'queued.db')
+    const db = baseFile('queued.db')
+    // A queue row as the base version wrote it: no accept time.
+    const packed = packBatch(
+      ['a', 'b'].map((id, i) => ({
+        seq: i + 1,
+        item: { kind: 'event' as const, event: enrichedEvent({ event_id: id, timestamp: T }) },
+      })),
+    ) as PackedBatch
+    db.prepare(
+      'INSERT INTO ingest_batch (first_seq, item_count, oldest, items) VALUES (1, 2, ?, ?)',
+    ).run(T, packed.text)
+    db.prepare('UPDATE ingest_cursor SET next_seq = 3').run()
+    db.close()
+
+    const upgradedFrom = Date.now()
+    const store = new SqliteStore({ file, now: () => T + 3_600_000 })
+    const upgradedBy = Date.now()
+    try {
+      const reopened = new Database(file, { readonly: true })
+      expect(version(reopened)).toBe(SCHEMA_VERSION)
+      reopened.close()
+      expect(await store.backlog()).toBe(2)
+      const waiting = (await store.pending(10)).map((entry) => entry.item)
+      expect(waiting).toEqual(unpackBatch(packed).map((entry) => entry.item))
+      // Accepted no later than the upgrade: its time stands in for the unknown accept time.
+      const oldest = await store.oldestPendingAcceptedAt()
+      expect(oldest).toBeGreaterThanOrEqual(upgradedFrom)
+      expect(oldest).toBeLessThanOrEqual(upgradedBy)
+      // The queue goes on after it: a new accept is queued behind, with its own time.
+      await store.accept([enrichedEvent({ event_id: 'c', timestamp: T })], [])
+      const entries = await store.pending(10)
+      expect(entries.map((e) => e.item.kind === 'event' && e.item.event.event_id)).toEqual([
+        'a',
+        'b',
+        'c',
+      ])
+      // Rolled up through the old row: the new one is the oldest waiting.
+      const [, lastOld] = entries
+      await store.rollup((unit) =>
+        unit.write({ sessions: [], deltas: [], through: lastOld ? [lastOld] : [] }),
+      )
+      expect(await store.oldestPendingAcceptedAt()).toBe(T + 3_600_000)
+    } finally {
+      await store.close()
+    }
   })
 
   it('leaves the file at its last good version when a migration fails', () => {

@@ -164,6 +164,12 @@ export const MIGRATIONS: readonly string[] = [
      hash INTEGER NOT NULL,
      PRIMARY KEY (day, hash)
    ) WITHOUT ROWID;`,
+  // 102: when each queue row was accepted (epoch ms), so the store can tell how far the
+  // roll-up trails (Store.oldestPendingAcceptedAt). Rows queued by an earlier build get the
+  // time of the upgrade: they were accepted no later, so a lag measured from it is too small,
+  // never too large, and still grows while the roll-up is stuck on them.
+  `ALTER TABLE ingest_batch ADD COLUMN accepted_at INTEGER;
+   UPDATE ingest_batch SET accepted_at = CAST(round(unixepoch('subsec') * 1000) AS INTEGER);`,
 ]
 
 /** The version this build writes. */

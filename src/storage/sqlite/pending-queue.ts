@@ -37,7 +37,8 @@ export class PendingQueue {
       ),
       deleteRetired: db.prepare('DELETE FROM ingest_batch WHERE first_seq + item_count - 1 <= ?'),
       append: db.prepare(
-        'INSERT INTO ingest_batch (first_seq, item_count, oldest, items) VALUES (?, ?, ?, ?)',
+        `INSERT INTO ingest_batch (first_seq, item_count, oldest, items, accepted_at)
+         VALUES (?, ?, ?, ?, ?)`,
       ),
       // A few batches at a time: no other statement may run while one is iterated.
       batchesFrom: db.prepare(
@@ -54,14 +55,28 @@ export class PendingQueue {
       ),
       deleteBatch: db.prepare('DELETE FROM ingest_batch WHERE first_seq = ?'),
       oldest: db.prepare('SELECT min(oldest) FROM ingest_batch').pluck(),
+      // Fully retired batches are deleted, so the first one left holds the oldest waiting item
+      // unless dead letters emptied its tail (then `dropped` says to look closer).
+      firstBatch: db.prepare(
+        'SELECT dropped, accepted_at FROM ingest_batch ORDER BY first_seq LIMIT 1',
+      ),
+      acceptedAtOf: db
+        .prepare(
+          `SELECT accepted_at FROM ingest_batch
+           WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1`,
+        )
+        .pluck(),
     }
   }
 
   /**
-   * Queues the items as one batch; call inside the accept's write transaction (it reads and
-   * moves the seq counter).
+   * Queues the items as one batch, accepted at `acceptedAt` (epoch ms); call inside the
+   * accept's write transaction (it reads and moves the seq counter).
    */
-  append(items: readonly QueuedItem[]): { queued: QueuedEntry[]; packed?: PackedBatch } {
+  append(
+    items: readonly QueuedItem[],
+    acceptedAt: number,
+  ): { queued: QueuedEntry[]; packed?: PackedBatch } {
     if (items.length === 0) return { queued: [] }
     const first = this.s.nextSeq.get() as number
     let oldest: number | null = null
@@ -73,7 +88,7 @@ export class PendingQueue {
     const queued = items.map((item, i) => ({ seq: first + i, item }))
     // Not empty (checked above), so packed.
     const packed = packBatch(queued) as PackedBatch
-    this.s.append.run(first, items.length, oldest, packed.text)
+    this.s.append.run(first, items.length, oldest, packed.text, acceptedAt)
     this.s.setNextSeq.run(first + items.length)
     return { queued, packed }
   }
@@ -110,6 +125,21 @@ export class PendingQueue {
       count -= items.slice(0, retired - partial.first_seq + 1).filter((i) => i !== null).length
     }
     return count
+  }
+
+  /**
+   * When the batch of the oldest waiting item was accepted (epoch ms); null when nothing
+   * waits. Batches are accepted in seq order, so that is the earliest accept time of any.
+   */
+  oldestAcceptedAt(): number | null {
+    // Never null: migration 101 gave the rows of earlier builds the time of the upgrade.
+    const first = this.s.firstBatch.get() as { dropped: number; accepted_at: number } | undefined
+    if (!first) return null
+    // Without dead letters every item of it after the retired ones waits, and one does.
+    if (first.dropped === 0) return first.accepted_at
+    // Dead letters may have taken all it had left: find the first item that really waits.
+    const seq = this.head()
+    return seq === null ? null : (this.s.acceptedAtOf.get(seq) as number)
   }
 
   /** The earliest event time any waiting batch holds (the sweep spares events from there). */

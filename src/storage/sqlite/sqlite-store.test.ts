@@ -7,17 +7,15 @@ import { describeHistoryImportContract } from '../../import/history-import.contr
 import { HistoryImport } from '../../import/history-import.ts'
 import { enrichedEvent } from '../../testing/enriched-event.ts'
 import { tempDir } from '../../testing/temp-dir.ts'
-import { describeStoreContract, type StoreHarness } from '../store.contract.ts'
+import { describeStoreContract, type OpenStore, type StoreHarness } from '../store.contract.ts'
 import type { RollupEntry } from '../store.ts'
 import { markHash, packMarks } from './mark-hash.ts'
 import { SCHEMA_VERSION } from './migrations.ts'
 import { SqliteStore } from './sqlite-store.ts'
 
 /** A fresh store over a temp file, for the contract suites. */
-function sqliteHarness(
-  options: { commitThread?: boolean; memoryMarks?: number } = {},
-): () => Promise<StoreHarness> {
-  return async () => {
+function sqliteHarness(options: { commitThread?: boolean; memoryMarks?: number } = {}): OpenStore {
+  return async (contract = {}) => {
     const dir = tempDir()
     const file = join(dir.path, 'test.db')
     // The contract's half-way write: fails once, before the counters, inside the transaction.
@@ -26,6 +24,7 @@ function sqliteHarness(
       new SqliteStore({
         file,
         ...options,
+        ...contract,
         rollupWriteFault: () => (fault ? ((fault = false), 'counters') : undefined),
       })
     const harness: StoreHarness = {

@@ -67,6 +67,11 @@ export interface SqliteStoreOptions extends ConnectionOptions {
   rollupWriteFault?: () => RollupWriteStep | undefined
   /** Visitor marks kept in memory before the largest day moves to a table (visitor-marks.ts). */
   memoryMarks?: number
+  /**
+   * The clock an accept records its time by (`oldestPendingAcceptedAt`, the roll-up lag);
+   * Date.now when absent. The server passes its own, so the lag is measured on one clock.
+   */
+  now?: () => number
 }
 
 /** The SQLite queue is one stream; a position in it is an item's seq. */
@@ -112,6 +117,7 @@ export class SqliteStore implements Store {
   private queue: Promise<unknown> = Promise.resolve()
   private readonly commits: RollupCommit
   private readonly rollupWriteFault: () => RollupWriteStep | undefined
+  private readonly now: () => number
   private readonly commitThread: CommitThread | undefined
   /** Settles once every write handed to the commit thread has; never rejects. */
   private written: Promise<void> = Promise.resolve()
@@ -141,7 +147,9 @@ export class SqliteStore implements Store {
     })
     this.commits = new RollupCommit(this.db, this.spans, this.pendingQueue)
     this.rollupWriteFault = options.rollupWriteFault ?? (() => undefined)
-    const { rollupWriteFault, commitThread, memoryMarks, ...connection } = options
+    this.now = options.now ?? Date.now
+    // What the commit thread opens its connection with: plain data (a clock cannot cross).
+    const { rollupWriteFault, commitThread, memoryMarks, now, ...connection } = options
     this.commitThread = commitThread ? new CommitThread(connection) : undefined
   }
 
@@ -235,7 +243,8 @@ export class SqliteStore implements Store {
           return true
         })
         for (const hit of bots) items.push({ kind: 'bot', hit })
-        const { packed } = this.pendingQueue.append(items)
+        // Read under the write lock, so accept times rise with the queue's seqs.
+        const { packed } = this.pendingQueue.append(items, this.now())
         // The queue row's own text is the hand-over (packed-item.ts): written once.
         return packed ? { fresh, handover: packed as unknown as Handover } : { fresh }
       })
@@ -260,6 +269,10 @@ export class SqliteStore implements Store {
 
   async backlog(): Promise<number> {
     return this.pendingQueue.length()
+  }
+
+  async oldestPendingAcceptedAt(): Promise<number | null> {
+    return this.pendingQueue.oldestAcceptedAt()
   }
 
   async deadLetter(entry: StreamPosition, reason: string, at: number): Promise<void> {

@@ -1,0 +1,111 @@
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createDashboardAuth } from '../src/auth/dashboard-auth.ts'
+import { ensureDefaultSite } from '../src/entry/default-site.ts'
+import { createApp } from '../src/http/create-app.ts'
+import { LiveView } from '../src/live/live-view.ts'
+import { createLogger } from '../src/log/logger.ts'
+import { Collector } from '../src/pipeline/collector.ts'
+import { InProcessPipeline } from '../src/pipeline/in-process-pipeline.ts'
+import { SqliteStore } from '../src/storage/sqlite/sqlite-store.ts'
+import { tempDir } from '../src/testing/temp-dir.ts'
+import { CHROME_UA } from './support/embedded-server.ts'
+
+const SEC = 1000
+const PASSWORD = 'lag-test-password-1'
+const INGEST_KEY = 'lag_test_ingest_key_1'
+/** The server clock: the store's accepts record their time by it, the routes read by it. */
+let clock = Date.UTC(2026, 4, 1, 12, 0)
+const now = () => clock
+const dir = tempDir()
+let store: SqliteStore
+let pipeline: InProcessPipeline
+let app: ReturnType<typeof createApp>
+let cookie = ''
+
+/**
+ * The app wired as entry/embedded.ts wires it over the in-process pipeline, except that this
+ * pipeline only accepts: what it accepts waits, as behind a roll-up that cannot keep up.
+ */
+beforeAll(async () => {
+  store = new SqliteStore({ file: join(dir.path, 'liveinsight.db'), now })
+  await ensureDefaultSite(store, INGEST_KEY, clock)
+  const logger = createLogger('silent')
+  pipeline = new InProcessPipeline(store, { sessionTimeoutMs: 30 * 60_000, logger, rollUp: false })
+  const { auth } = await createDashboardAuth(store, { adminPassword: PASSWORD, now })
+  app = createApp({
+    store,
+    collector: new Collector({ pipeline, now }),
+    live: new LiveView((siteId) => pipeline.liveSnapshot(siteId, now())),
+    logger,
+    version: 'test',
+    trustProxy: false,
+    socketAddress: () => '127.0.0.1',
+    auth,
+    now,
+    statsCacheMs: 30_000,
+    trackerScript: () => undefined,
+  })
+  const res = await app.request('/api/auth/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ password: PASSWORD }),
+  })
+  expect(res.status).toBe(200)
+  cookie = (res.headers.get('set-cookie') ?? '').split(';')[0] as string
+})
+afterAll(async () => {
+  await pipeline.close()
+  await store.close()
+  dir.remove()
+})
+
+const get = async (path: string, headers: Record<string, string> = {}): Promise<Response> =>
+  app.request(path, { headers: { cookie, ...headers } })
+
+async function data(path: string): Promise<Record<string, unknown>> {
+  const res = await get(path)
+  expect(res.status).toBe(200)
+  return ((await res.json()) as { data: Record<string, unknown> }).data
+}
+
+const STATS = '/api/stats?site=default&period=today'
+/** The stats fragment HTMX asks for, and the dashboard page's stats panel. */
+async function statsHtml(): Promise<string[]> {
+  return Promise.all([
+    get(STATS, { 'HX-Request': 'true' }).then((res) => res.text()),
+    get('/?site=default&period=today').then((res) => res.text()),
+  ])
+}
+
+describe('how far stats trail ingestion', () => {
+  it('is 0 while nothing waits for the roll-up, and goes unmentioned', async () => {
+    expect(await data(STATS)).toMatchObject({ rollup_lag_s: 0 })
+    expect(await data('/health')).toMatchObject({ rollup_backlog: 0, rollup_lag_s: 0 })
+    for (const html of await statsHtml()) expect(html).not.toContain('behind')
+  })
+
+  it('grows while accepted events wait, past the cached counters, and is shown after 2 s', async () => {
+    const res = await app.request('/api/events', {
+      method: 'POST',
+      headers: { 'x-api-key': INGEST_KEY, 'user-agent': CHROME_UA },
+      body: JSON.stringify({
+        events: [{ event_type: 'page_view', page_url: 'https://site.example/', timestamp: clock }],
+      }),
+    })
+    expect(res.status).toBe(200)
+    clock += 2 * SEC
+    const first = await data(STATS)
+    expect(first).toMatchObject({ rollup_lag_s: 2, summary: { pageviews: { value: 0 } } })
+    for (const html of await statsHtml()) expect(html).not.toContain('Stats are')
+
+    // Within the cache's 30 s, with the counters unchanged: the counted part may come from
+    // the cache, the lag may not.
+    clock += 1 * SEC
+    expect(await data(STATS)).toEqual({ ...first, rollup_lag_s: 3 })
+    expect(await data('/health')).toMatchObject({ rollup_backlog: 1, rollup_lag_s: 3 })
+    const [fragment, page] = await statsHtml()
+    expect(fragment).toContain('data-rollup-lag="3">Stats are 3 s behind</p>')
+    expect(page).toContain('Stats are 3 s behind: the newest events are not counted yet.')
+  })
+})
