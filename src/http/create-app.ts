@@ -17,6 +17,7 @@ import { sessionRoutes, userRoutes } from './routes/sessions.ts'
 import { siteRoutes } from './routes/sites.ts'
 import { statsRoutes } from './routes/stats.ts'
 import { trackerRoutes } from './routes/tracker.ts'
+import { securityHeaders } from './security-headers.ts'
 
 const DASHBOARD_PREFIXES = [
   '/api/realtime',
@@ -30,6 +31,8 @@ const DASHBOARD_PREFIXES = [
 export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>()
 
+  // First, so it wraps everything after it: errors, 404s and middleware refusals included.
+  app.use('*', securityHeaders())
   app.use('*', requestId())
   // JSON and HTML answers over 1 KiB are gzip/deflate-compressed; event streams never are.
   // The collector's answers are small, and inspecting them costs every beacon a full Response.
