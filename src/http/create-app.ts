@@ -17,6 +17,7 @@ import { sessionRoutes, userRoutes } from './routes/sessions.ts'
 import { siteRoutes } from './routes/sites.ts'
 import { statsRoutes } from './routes/stats.ts'
 import { trackerRoutes } from './routes/tracker.ts'
+import { sameOriginWrites } from './same-origin.ts'
 import { securityHeaders } from './security-headers.ts'
 
 const DASHBOARD_PREFIXES = [
@@ -53,6 +54,9 @@ export function createApp(deps: AppDeps) {
       'request',
     )
   })
+
+  // Writes come from the dashboard's own pages or carry a Bearer token (same-origin.ts).
+  app.use('*', sameOriginWrites())
 
   // Everything a dashboard reads needs a token or the session cookie, never an ingest key.
   const signedIn = requireDashboard(deps)

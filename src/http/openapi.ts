@@ -60,6 +60,16 @@ const ERROR = {
 }
 const bearer = [{ bearer: [] }, { cookie: [] }]
 
+/** What every write but the collector may answer besides its own results (same-origin.ts). */
+const WRITE_REFUSALS = {
+  '403': {
+    ...ERROR,
+    description:
+      'Cross-site request: a write without a Bearer token must come from the dashboard itself (Sec-Fetch-Site same-origin or none, else Origin naming this host)',
+  },
+  '415': { ...ERROR, description: 'text/plain body: only POST /api/events takes one' },
+}
+
 export function openApiDocument(version: string) {
   const eventBatch = {
     type: 'object',
@@ -122,6 +132,7 @@ export function openApiDocument(version: string) {
             '400': ERROR,
             '401': ERROR,
             '429': ERROR,
+            ...WRITE_REFUSALS,
           },
         },
       },
@@ -212,7 +223,7 @@ export function openApiDocument(version: string) {
             required: true,
             content: { 'application/json': { schema: jsonSchema(CreateSiteSchema) } },
           },
-          responses: { '201': envelope('{site}'), '400': ERROR, '401': ERROR },
+          responses: { '201': envelope('{site}'), '400': ERROR, '401': ERROR, ...WRITE_REFUSALS },
         },
       },
       '/api/sites/{id}/rotate-key': {
@@ -220,7 +231,12 @@ export function openApiDocument(version: string) {
           summary: 'Replace the ingest key of a site',
           security: bearer,
           parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: { '200': envelope('{site}'), '401': ERROR, '404': ERROR },
+          responses: {
+            '200': envelope('{site}'),
+            '401': ERROR,
+            '404': ERROR,
+            ...WRITE_REFUSALS,
+          },
         },
       },
       '/health': {
