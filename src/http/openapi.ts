@@ -97,6 +97,7 @@ export function openApiDocument(version: string) {
         ingestKeyQuery: { type: 'apiKey', in: 'query', name: 'api_key' },
         bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
         cookie: { type: 'apiKey', in: 'cookie', name: 'li_session' },
+        metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN' },
       },
     },
     paths: {
@@ -248,6 +249,15 @@ export function openApiDocument(version: string) {
             ),
             '503': ERROR,
           },
+        },
+      },
+      '/metrics': {
+        get: {
+          summary: 'Operational metrics in Prometheus text format',
+          description:
+            'Events accepted, rejected, bots, duplicates, rate-limited and shed; commit latency; roll-up backlog and lag (read at each scrape); HTTP answers by route pattern, method and status; version and storage kind (liveinsight_build_info); process metrics. Takes METRICS_TOKEN as a Bearer token, or a dashboard sign-in.',
+          security: [{ metricsToken: [] }, ...bearer],
+          responses: { '200': { description: 'text/plain; version=0.0.4' }, '401': ERROR },
         },
       },
       '/liveinsight.js': {
