@@ -189,3 +189,20 @@ describe('GET /metrics', () => {
     expect(value(samples, 'liveinsight_rollup_lag_seconds')).toBe(0)
   })
 })
+
+describe('GET /health', () => {
+  it('is public and says only up', async () => {
+    const res = await fetch(`${t.url}/health`)
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ status: 'success', data: { status: 'ok' } })
+  })
+
+  it('says only down when the store fails', async () => {
+    const broken = await startTestServer()
+    await broken.server.store.close()
+    const res = await fetch(`${broken.url}/health`)
+    expect(res.status).toBe(503)
+    expect(await res.json()).toEqual({ status: 'error', message: 'unavailable' })
+    await broken.stop().catch(() => undefined)
+  })
+})
