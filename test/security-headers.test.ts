@@ -74,6 +74,7 @@ const PROBES: Probe[] = [
   { what: 'missing asset', path: '/assets/nope.js', status: 404 },
   { what: 'tracker', path: '/liveinsight.js', status: 200 },
   { what: 'health', path: '/health', status: 200 },
+  { what: '/metrics', path: '/metrics', init: () => ({ headers: bearer() }), status: 200 },
 ]
 
 function expectHardened(res: Response, html: boolean) {
