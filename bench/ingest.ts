@@ -129,6 +129,7 @@ async function startServer(kind: Scenario['server']): Promise<ServerProcess> {
       LOG_LEVEL: 'info',
       SQLITE_SYNCHRONOUS: 'FULL',
       TRUST_PROXY: 'false',
+      METRICS_TOKEN,
     },
     stdio: ['ignore', logFd, 'pipe'],
   })
@@ -329,7 +330,7 @@ interface ScenarioResult {
     stored_after_shutdown: number
     stored_matches_acked: boolean
     /**
-     * The roll-up: items still waiting for it when the run ended (GET /health), and how long
+     * The roll-up: items still waiting for it when the run ended (GET /metrics), and how long
      * it then took to empty the queue. A backlog that drains in a second or two means the
      * roll-up keeps pace with the ingest rate; one that keeps growing means it does not.
      */
@@ -345,10 +346,17 @@ function ackedEvents(run: LoadRun, eventsPerRequest: number): number {
   return run.result['2xx'] * eventsPerRequest
 }
 
+/** Opens the server's /metrics, where the roll-up backlog is (/health says only up or down). */
+const METRICS_TOKEN = 'bench-metrics-token-0123456789'
+
 async function rollupBacklog(url: string): Promise<number> {
-  const res = await fetch(`${url}/health`)
-  const body = (await res.json()) as { data?: { rollup_backlog?: number } }
-  return body.data?.rollup_backlog ?? Number.NaN
+  const res = await fetch(`${url}/metrics`, {
+    headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+  })
+  const line = (await res.text())
+    .split('\n')
+    .find((l) => l.startsWith('liveinsight_rollup_backlog '))
+  return line ? Number(line.slice('liveinsight_rollup_backlog '.length)) : Number.NaN
 }
 
 /** The backlog right after the run, then polls until the roll-up has emptied the queue. */

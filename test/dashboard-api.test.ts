@@ -27,7 +27,7 @@ const READ_ROUTES = [
 async function login(password: string, ip = '10.0.0.1') {
   return fetch(`${server.url}/api/auth/login`, {
     method: 'POST',
-    headers: { 'x-forwarded-for': ip },
+    headers: { 'x-forwarded-for': ip, 'content-type': 'application/json' },
     body: JSON.stringify({ password }),
   })
 }
@@ -35,7 +35,11 @@ async function login(password: string, ip = '10.0.0.1') {
 const authed = (path: string, init: RequestInit = {}) =>
   fetch(`${server.url}${path}`, {
     ...init,
-    headers: { authorization: `Bearer ${token}`, ...(init.headers ?? {}) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      ...(init.headers ?? {}),
+    },
   })
 
 /** The session view a session route answers with (200 expected). */
@@ -90,9 +94,18 @@ describe('sign-in', () => {
   })
 
   it('answers malformed sign-in bodies with 400', async () => {
-    const res = await fetch(`${server.url}/api/auth/login`, { method: 'POST', body: '{' })
+    const json = { 'content-type': 'application/json' }
+    const res = await fetch(`${server.url}/api/auth/login`, {
+      method: 'POST',
+      headers: json,
+      body: '{',
+    })
     expect(res.status).toBe(400)
-    const empty = await fetch(`${server.url}/api/auth/login`, { method: 'POST', body: '{}' })
+    const empty = await fetch(`${server.url}/api/auth/login`, {
+      method: 'POST',
+      headers: json,
+      body: '{}',
+    })
     expect(empty.status).toBe(400)
   })
 })

@@ -78,6 +78,7 @@ const values = (summary: Record<string, { value: number }>) =>
 async function signIn(): Promise<string> {
   const login = await fetch(`${server.url}/api/auth/login`, {
     method: 'POST',
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ password: PASSWORD }),
   })
   return ((await login.json()) as { data: { token: string } }).data.token
@@ -100,7 +101,7 @@ describe.each(['threads', 'in-process'] as const)('on the %s pipeline', (pipelin
     token = await signIn()
     const created = await fetch(`${server.url}/api/sites`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}` },
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'Shop', domain: 'shop.example', timezone: 'Asia/Seoul' }),
     })
     const site = ((await created.json()) as { data: { site: { id: string; api_key: string } } })

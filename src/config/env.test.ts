@@ -36,6 +36,8 @@ describe('parseConfig', () => {
     ['EVENT_TTL_HOURS', '0', /EVENT_TTL_HOURS/],
     ['SQLITE_SYNCHRONOUS', 'OFF', /SQLITE_SYNCHRONOUS/],
     ['LIVE_BUDGET_ENTRIES', '10', /LIVE_BUDGET_ENTRIES/],
+    ['METRICS_TOKEN', 'too-short', /METRICS_TOKEN: must be 16-256/],
+    ['METRICS_TOKEN', 'has a space in it somewhere', /METRICS_TOKEN/],
   ])('refuses %s=%s with a message naming the variable', (name, value, message) => {
     expect(() => parseConfig({ [name]: value })).toThrow(ConfigError)
     expect(() => parseConfig({ [name]: value })).toThrow(message)

@@ -33,6 +33,16 @@ const EnvSchema = z.object({
   TRUST_PROXY: booleanFromEnv.default(false),
   /** Dashboard password; when unset one is generated on first start and printed once. */
   ADMIN_PASSWORD: z.string().min(8, { error: 'must be at least 8 characters' }).optional(),
+  /**
+   * A Bearer token that opens GET /metrics and nothing else, for a Prometheus scraper; a
+   * dashboard sign-in opens it too. Unset: only a dashboard sign-in does.
+   */
+  METRICS_TOKEN: z
+    .string()
+    .regex(/^[\x21-\x7e]{16,256}$/, {
+      error: 'must be 16-256 printable characters without spaces',
+    })
+    .optional(),
   /** How long /api/stats answers are cached; 0 turns the cache off (benchmarks). */
   STATS_CACHE_SECONDS: intFromEnv(0, 3600).default(30),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -104,6 +104,7 @@ export async function startEmbedded(
     now,
     statsCacheMs: config.STATS_CACHE_SECONDS * 1000,
     trackerScript: builtTrackerScript(),
+    ...(config.METRICS_TOKEN ? { metricsToken: config.METRICS_TOKEN } : {}),
   })
 
   // On the server clock, as everything else: what the sweep passes, the roll-up stops writing.

@@ -25,6 +25,8 @@ export interface AppDeps {
   statsCacheMs: number
   /** The built browser tracker for `GET /liveinsight.js`; undefined while it is not built. */
   trackerScript: () => string | undefined
+  /** A Bearer token that opens `GET /metrics` only (METRICS_TOKEN); a dashboard sign-in also does. */
+  metricsToken?: string
 }
 
 export interface AppEnv {

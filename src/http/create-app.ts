@@ -4,6 +4,7 @@ import { HTTPException } from 'hono/http-exception'
 import { requestId } from 'hono/request-id'
 import type { AppDeps, AppEnv } from './app-env.ts'
 import { failure, HttpError } from './envelope.ts'
+import { Metrics } from './metrics.ts'
 import { requireDashboard } from './require-dashboard.ts'
 import { assetRoutes } from './routes/assets.ts'
 import { authRoutes } from './routes/auth.ts'
@@ -12,11 +13,14 @@ import { demoRoutes } from './routes/demo.ts'
 import { docsRoutes } from './routes/docs.ts'
 import { eventRoutes } from './routes/events.ts'
 import { healthRoutes } from './routes/health.ts'
+import { metricsRoutes } from './routes/metrics.ts'
 import { realtimeRoutes } from './routes/realtime.ts'
 import { sessionRoutes, userRoutes } from './routes/sessions.ts'
 import { siteRoutes } from './routes/sites.ts'
 import { statsRoutes } from './routes/stats.ts'
 import { trackerRoutes } from './routes/tracker.ts'
+import { sameOriginWrites } from './same-origin.ts'
+import { securityHeaders } from './security-headers.ts'
 
 const DASHBOARD_PREFIXES = [
   '/api/realtime',
@@ -30,11 +34,16 @@ const DASHBOARD_PREFIXES = [
 export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>()
 
+  // First, so it wraps everything after it: errors, 404s and middleware refusals included.
+  app.use('*', securityHeaders())
   app.use('*', requestId())
   // JSON and HTML answers over 1 KiB are gzip/deflate-compressed; event streams never are.
   // The collector's answers are small, and inspecting them costs every beacon a full Response.
   const compressLarge = compress()
   app.use('*', (c, next) => (c.req.path === '/api/events' ? next() : compressLarge(c, next)))
+  // Counts every answer by route pattern, whatever stage produced it (metrics.ts).
+  const metrics = new Metrics(deps)
+  app.use('*', metrics.middleware())
   app.use('*', async (c, next) => {
     const started = performance.now()
     const log = deps.logger.child({ req_id: c.get('requestId') })
@@ -51,6 +60,9 @@ export function createApp(deps: AppDeps) {
     )
   })
 
+  // Writes come from the dashboard's own pages or carry a Bearer token (same-origin.ts).
+  app.use('*', sameOriginWrites())
+
   // Everything a dashboard reads needs a token or the session cookie, never an ingest key.
   const signedIn = requireDashboard(deps)
   for (const prefix of DASHBOARD_PREFIXES) {
@@ -58,8 +70,9 @@ export function createApp(deps: AppDeps) {
     app.use(`${prefix}/*`, signedIn)
   }
 
-  app.route('/api/events', eventRoutes(deps))
+  app.route('/api/events', eventRoutes(deps, metrics))
   app.route('/health', healthRoutes(deps))
+  app.route('/metrics', metricsRoutes(deps, metrics))
   app.route('/api/auth', authRoutes(deps))
   app.route('/api/stats', statsRoutes(deps))
   app.route('/api/realtime', realtimeRoutes(deps))

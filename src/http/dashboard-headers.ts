@@ -14,13 +14,15 @@ export const DASHBOARD_CSP = [
   "frame-ancestors 'none'",
   "base-uri 'none'",
   "form-action 'self'",
+  "object-src 'none'",
 ].join('; ')
 
-/** Every dashboard and demo HTML answer goes through here, so none misses its headers. */
+/**
+ * Every dashboard and demo HTML answer goes through here, so none misses its policy. The
+ * headers every answer carries (nosniff, framing, referrer) come from security-headers.ts.
+ */
 export function htmlPage(c: Context, body: SafeHtml, status: 200 | 400 | 401 | 404 | 429 = 200) {
   c.header('Content-Security-Policy', DASHBOARD_CSP)
-  c.header('X-Content-Type-Options', 'nosniff')
-  c.header('Referrer-Policy', 'same-origin')
   // Pages depend on the cookie; a shared cache must never hand one person's page to another.
   c.header('Cache-Control', 'private, no-store')
   return c.html(body.html, status)

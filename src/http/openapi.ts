@@ -60,6 +60,16 @@ const ERROR = {
 }
 const bearer = [{ bearer: [] }, { cookie: [] }]
 
+/** What every write but the collector may answer besides its own results (same-origin.ts). */
+const WRITE_REFUSALS = {
+  '403': {
+    ...ERROR,
+    description:
+      'Cross-site request: a write without a Bearer token must come from the dashboard itself (Sec-Fetch-Site same-origin or none, else Origin naming this host)',
+  },
+  '415': { ...ERROR, description: 'text/plain body: only POST /api/events takes one' },
+}
+
 export function openApiDocument(version: string) {
   const eventBatch = {
     type: 'object',
@@ -87,6 +97,7 @@ export function openApiDocument(version: string) {
         ingestKeyQuery: { type: 'apiKey', in: 'query', name: 'api_key' },
         bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
         cookie: { type: 'apiKey', in: 'cookie', name: 'li_session' },
+        metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN' },
       },
     },
     paths: {
@@ -122,6 +133,7 @@ export function openApiDocument(version: string) {
             '400': ERROR,
             '401': ERROR,
             '429': ERROR,
+            ...WRITE_REFUSALS,
           },
         },
       },
@@ -212,7 +224,7 @@ export function openApiDocument(version: string) {
             required: true,
             content: { 'application/json': { schema: jsonSchema(CreateSiteSchema) } },
           },
-          responses: { '201': envelope('{site}'), '400': ERROR, '401': ERROR },
+          responses: { '201': envelope('{site}'), '400': ERROR, '401': ERROR, ...WRITE_REFUSALS },
         },
       },
       '/api/sites/{id}/rotate-key': {
@@ -220,18 +232,27 @@ export function openApiDocument(version: string) {
           summary: 'Replace the ingest key of a site',
           security: bearer,
           parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: { '200': envelope('{site}'), '401': ERROR, '404': ERROR },
+          responses: {
+            '200': envelope('{site}'),
+            '401': ERROR,
+            '404': ERROR,
+            ...WRITE_REFUSALS,
+          },
         },
       },
       '/health': {
         get: {
-          summary: 'Liveness and storage check',
-          responses: {
-            '200': envelope(
-              '{status, storage, version, rollup_backlog, rollup_lag_s}: items waiting for the roll-up, and seconds since the oldest of them was accepted',
-            ),
-            '503': ERROR,
-          },
+          summary: 'Liveness and storage check: up or down, nothing more',
+          responses: { '200': envelope('{status: "ok"}'), '503': ERROR },
+        },
+      },
+      '/metrics': {
+        get: {
+          summary: 'Operational metrics in Prometheus text format',
+          description:
+            'Events accepted, rejected, bots, duplicates, rate-limited and shed; commit latency; roll-up backlog and lag (read at each scrape); HTTP answers by route pattern, method and status; version and storage kind (liveinsight_build_info); process metrics. Takes METRICS_TOKEN as a Bearer token, or a dashboard sign-in.',
+          security: [{ metricsToken: [] }, ...bearer],
+          responses: { '200': { description: 'text/plain; version=0.0.4' }, '401': ERROR },
         },
       },
       '/liveinsight.js': {

@@ -1,7 +1,8 @@
 import { Hono } from 'hono'
-import { html, type SafeHtml } from '../../dashboard/html.ts'
+import { html, SafeHtml } from '../../dashboard/html.ts'
 import type { AppDeps, AppEnv } from '../app-env.ts'
 import { openApiDocument } from '../openapi.ts'
+import { styleHashSource } from '../security-headers.ts'
 
 type Operation = {
   summary?: string
@@ -38,6 +39,24 @@ ${body ? html`<details><summary>request body schema</summary><pre>${JSON.stringi
 </section>`
 }
 
+/** The page's only styling, inline so /docs needs no asset build; the CSP allows it by hash. */
+const DOCS_STYLE = new SafeHtml(`
+body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1f2937;background:#fff}
+@media (prefers-color-scheme:dark){body{color:#e5e7eb;background:#111827}code,pre{background:#1f2937}}
+code,pre{background:#f3f4f6;padding:.1rem .3rem;border-radius:4px;overflow-x:auto}
+.method{font-weight:700;color:#2563eb}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #d1d5db;padding:.3rem;text-align:left;vertical-align:top}
+`)
+
+/** No script at all, no images, no forms: a page of text and links. */
+const DOCS_CSP = [
+  "default-src 'none'",
+  `style-src ${styleHashSource(DOCS_STYLE.html)}`,
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "object-src 'none'",
+].join('; ')
+
 /** `/openapi.json` and a readable `/docs` page rendered here: no CDN, no client script. */
 export function docsRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>()
@@ -53,16 +72,12 @@ export function docsRoutes(deps: AppDeps) {
     const page = html`<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>LiveInsight API</title>
-<style>
-body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1f2937;background:#fff}
-@media (prefers-color-scheme:dark){body{color:#e5e7eb;background:#111827}code,pre{background:#1f2937}}
-code,pre{background:#f3f4f6;padding:.1rem .3rem;border-radius:4px;overflow-x:auto}
-.method{font-weight:700;color:#2563eb}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #d1d5db;padding:.3rem;text-align:left;vertical-align:top}
-</style></head><body>
+<style>${DOCS_STYLE}</style></head><body>
 <h1>LiveInsight API <small>${deps.version}</small></h1>
 <p>${document.info.description} Machine-readable: <a href="/openapi.json">/openapi.json</a>.</p>
 ${operations}
 </body></html>`
+    c.header('Content-Security-Policy', DOCS_CSP)
     return c.html(page.html)
   })
   return app

@@ -3,12 +3,13 @@ import type { AcceptOutcome } from '../../accept/accept-stage.ts'
 import type { AppDeps, AppEnv } from '../app-env.ts'
 import { clientIp, viewerCountry } from '../client-ip.ts'
 import { failure, storageUnavailable, success } from '../envelope.ts'
+import type { Metrics } from '../metrics.ts'
 import { readBodyText } from '../read-body.ts'
 import { requireSiteKey } from '../require-site-key.ts'
 
 export const MAX_BODY_BYTES = 64 * 1024
 
-export function eventRoutes(deps: AppDeps) {
+export function eventRoutes(deps: AppDeps, metrics: Metrics) {
   const app = new Hono<AppEnv>()
   // Any site may embed the tracker, so the collector answers every origin. The headers are
   // set before the answer is built (Hono's cors middleware edits the finished Response, which
@@ -28,7 +29,11 @@ export function eventRoutes(deps: AppDeps) {
   // request waits tens of milliseconds, long enough for what it holds to be copied by the
   // young generation's collections and then promoted.
   app.post('/', requireSiteKey(deps.store), (c) =>
-    readBodyText(c, MAX_BODY_BYTES).then((text) => answerWhenStored(c, collect(c, deps, text))),
+    readBodyText(c, MAX_BODY_BYTES).then((text) => {
+      // Timed from the hand-over; what waits for the answer holds the outcome, not the text.
+      const handedAt = performance.now()
+      return answerWhenStored(c, metrics.timeAccept(handedAt, collect(c, deps, text)))
+    }),
   )
   return app
 }
