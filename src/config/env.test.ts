@@ -14,6 +14,7 @@ describe('parseConfig', () => {
       STATS_CACHE_SECONDS: 30,
       LIVE_BUDGET_ENTRIES: 100_000,
       SQLITE_SYNCHRONOUS: 'FULL',
+      SHUTDOWN_TIMEOUT_SECONDS: 10,
     })
   })
 
@@ -36,6 +37,8 @@ describe('parseConfig', () => {
     ['EVENT_TTL_HOURS', '0', /EVENT_TTL_HOURS/],
     ['SQLITE_SYNCHRONOUS', 'OFF', /SQLITE_SYNCHRONOUS/],
     ['LIVE_BUDGET_ENTRIES', '10', /LIVE_BUDGET_ENTRIES/],
+    ['SHUTDOWN_TIMEOUT_SECONDS', '-1', /SHUTDOWN_TIMEOUT_SECONDS: must be a whole number/],
+    ['SHUTDOWN_TIMEOUT_SECONDS', '3601', /SHUTDOWN_TIMEOUT_SECONDS/],
   ])('refuses %s=%s with a message naming the variable', (name, value, message) => {
     expect(() => parseConfig({ [name]: value })).toThrow(ConfigError)
     expect(() => parseConfig({ [name]: value })).toThrow(message)

@@ -43,6 +43,11 @@ const EnvSchema = z.object({
   LIVE_BUDGET_ENTRIES: intFromEnv(100, 10_000_000).default(100_000),
   /** SQLite `synchronous` pragma: FULL survives power loss, NORMAL survives a process crash. */
   SQLITE_SYNCHRONOUS: z.enum(['FULL', 'NORMAL']).default('FULL'),
+  /**
+   * How long a stopping server lets requests under way finish before it closes their
+   * connections; what they handed over is still committed and rolled up (entry/http-server.ts).
+   */
+  SHUTDOWN_TIMEOUT_SECONDS: intFromEnv(0, 3600).default(10),
 })
 
 export type Config = z.infer<typeof EnvSchema>

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { serve } from '@hono/node-server'
@@ -17,6 +18,7 @@ import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
 import type { Store } from '../storage/store.ts'
 import { ensureDefaultSite } from './default-site.ts'
 import { ThreadedPipeline } from './embedded/threaded-pipeline.ts'
+import { closeWithDeadline, SERVER_TIMEOUTS } from './http-server.ts'
 import { recordServerPid } from './server-pid.ts'
 import { builtTrackerScript } from './tracker-script.ts'
 
@@ -39,7 +41,10 @@ export interface EmbeddedServer {
   store: Store
   /** Resolves once every accepted event is rolled up into sessions and counters. */
   settle: () => Promise<void>
-  /** Stops accepting requests, commits what was acknowledged, closes the database. */
+  /**
+   * Stops accepting requests, gives those under way SHUTDOWN_TIMEOUT_SECONDS before closing
+   * their connections, commits and rolls up everything handed over, closes the database.
+   */
   close: () => Promise<void>
 }
 
@@ -121,9 +126,16 @@ export async function startEmbedded(
   const sweeper = setInterval(sweep, SWEEP_EVERY_MS)
   sweeper.unref()
 
-  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () =>
-      resolve(s),
+  // Plain HTTP/1 (serve's default createServer), so the server is a node:http Server.
+  const server = await new Promise<Server>((resolve) => {
+    const s = serve(
+      {
+        fetch: app.fetch,
+        port: config.PORT,
+        hostname: config.HOST,
+        serverOptions: SERVER_TIMEOUTS,
+      },
+      () => resolve(s as Server),
     )
   })
   const forgetPid = recordServerPid(config.DATA_DIR)
@@ -145,7 +157,7 @@ export async function startEmbedded(
       clearInterval(sweeper)
       // Open SSE streams end first, or server.close would wait for them forever.
       live.close()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await closeWithDeadline(server, config.SHUTDOWN_TIMEOUT_SECONDS * 1000, logger)
       await sweeping
       await collector.drain()
       await store.close()
