@@ -15,6 +15,7 @@ describe('parseConfig', () => {
       LIVE_BUDGET_ENTRIES: 100_000,
       SQLITE_SYNCHRONOUS: 'FULL',
       SHUTDOWN_TIMEOUT_SECONDS: 10,
+      RATE_LIMIT_PER_MINUTE: 1000,
     })
   })
 
@@ -29,6 +30,12 @@ describe('parseConfig', () => {
     expect(config.API_KEY).toBeUndefined()
   })
 
+  it('takes 0 for the limits that 0 turns off', () => {
+    expect(
+      parseConfig({ RATE_LIMIT_PER_MINUTE: '0', SHUTDOWN_TIMEOUT_SECONDS: '0' }),
+    ).toMatchObject({ RATE_LIMIT_PER_MINUTE: 0, SHUTDOWN_TIMEOUT_SECONDS: 0 })
+  })
+
   it.each([
     ['PORT', 'eighty', /PORT: must be a whole number/],
     ['PORT', '70000', /PORT/],
@@ -39,6 +46,7 @@ describe('parseConfig', () => {
     ['LIVE_BUDGET_ENTRIES', '10', /LIVE_BUDGET_ENTRIES/],
     ['SHUTDOWN_TIMEOUT_SECONDS', '-1', /SHUTDOWN_TIMEOUT_SECONDS: must be a whole number/],
     ['SHUTDOWN_TIMEOUT_SECONDS', '3601', /SHUTDOWN_TIMEOUT_SECONDS/],
+    ['RATE_LIMIT_PER_MINUTE', 'lots', /RATE_LIMIT_PER_MINUTE: must be a whole number/],
   ])('refuses %s=%s with a message naming the variable', (name, value, message) => {
     expect(() => parseConfig({ [name]: value })).toThrow(ConfigError)
     expect(() => parseConfig({ [name]: value })).toThrow(message)

@@ -9,6 +9,7 @@ import { APP_ROOT } from '../config/app-root.ts'
 import type { Config } from '../config/env.ts'
 import type { Site } from '../core/types.ts'
 import { createApp } from '../http/create-app.ts'
+import { MemoryRateLimiter } from '../limits/rate-limiter.ts'
 import { LiveView } from '../live/live-view.ts'
 import type { Logger } from '../log/logger.ts'
 import { Collector } from '../pipeline/collector.ts'
@@ -39,6 +40,8 @@ export interface EmbeddedServer {
   generatedPassword?: string
   databaseFile: string
   store: Store
+  /** The HTTP side of ingestion; `stats()` counts the requests refused. */
+  collector: Collector
   /** Resolves once every accepted event is rolled up into sessions and counters. */
   settle: () => Promise<void>
   /**
@@ -88,7 +91,14 @@ export async function startEmbedded(
           },
           logger,
         )
-  const collector = new Collector({ pipeline, ...(options.now ? { now: options.now } : {}) })
+  const collector = new Collector({
+    pipeline,
+    ...(options.now ? { now: options.now } : {}),
+    // 0 turns the limit off (benchmarks, trusted server-side senders).
+    ...(config.RATE_LIMIT_PER_MINUTE > 0
+      ? { rateLimiter: new MemoryRateLimiter({ perMinute: config.RATE_LIMIT_PER_MINUTE }) }
+      : {}),
+  })
   const now = options.now ?? Date.now
   const { auth, generatedPassword } = await createDashboardAuth(store, {
     adminPassword: config.ADMIN_PASSWORD,
@@ -152,6 +162,7 @@ export async function startEmbedded(
     ...(generatedPassword ? { generatedPassword } : {}),
     databaseFile,
     store,
+    collector,
     settle: () => collector.settle(),
     close: async () => {
       clearInterval(sweeper)

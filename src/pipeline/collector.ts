@@ -1,6 +1,7 @@
 import { type AcceptOutcome, newEvents } from '../accept/accept-stage.ts'
 import type { RequestContext } from '../accept/enrich-event.ts'
 import type { Site } from '../core/types.ts'
+import { addressKey, type RateDecision, type RateLimiter } from '../limits/rate-limiter.ts'
 import type { Pipeline } from './pipeline.ts'
 
 export interface CollectorOptions {
@@ -10,7 +11,20 @@ export interface CollectorOptions {
    */
   pipeline: Pipeline
   now?: () => number
+  /**
+   * Requests per client address (RATE_LIMIT_PER_MINUTE); none when absent, as when limits are
+   * off or kept by an edge in front.
+   */
+  rateLimiter?: RateLimiter
 }
+
+/** Counts since start, for monitoring (`stats()`). */
+export interface CollectorStats {
+  /** Requests refused with 429 by the rate limit. */
+  rateLimitedRequests: number
+}
+
+const UNLIMITED: RateDecision = { ok: true }
 
 /**
  * The HTTP side of the accept stage: hands each request's body text to the pipeline and tells
@@ -23,10 +37,28 @@ export class Collector {
   private readonly now: () => number
   private readonly listeners = new Set<(siteId: string) => void>()
   private readonly pipeline: Pipeline
+  private readonly rateLimiter: RateLimiter | undefined
+  private readonly counts: CollectorStats = { rateLimitedRequests: 0 }
 
   constructor(options: CollectorOptions) {
     this.now = options.now ?? Date.now
     this.pipeline = options.pipeline
+    this.rateLimiter = options.rateLimiter
+  }
+
+  /**
+   * Counts a request from `clientIp` against its address's rate limit, before its body is
+   * read, or says how long it must wait. IPv6 addresses count by their /64 (addressKey).
+   */
+  limitRate(clientIp: string): RateDecision {
+    if (!this.rateLimiter) return UNLIMITED
+    const decision = this.rateLimiter.take(addressKey(clientIp), this.now())
+    if (!decision.ok) this.counts.rateLimitedRequests++
+    return decision
+  }
+
+  stats(): CollectorStats {
+    return { ...this.counts }
   }
 
   /**

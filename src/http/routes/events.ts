@@ -1,4 +1,4 @@
-import { type Context, Hono } from 'hono'
+import { type Context, Hono, type MiddlewareHandler } from 'hono'
 import type { AcceptOutcome } from '../../accept/accept-stage.ts'
 import type { AppDeps, AppEnv } from '../app-env.ts'
 import { clientIp, viewerCountry } from '../client-ip.ts'
@@ -27,10 +27,25 @@ export function eventRoutes(deps: AppDeps) {
   // holds the text (an async function keeps its parameters until it returns): under load a
   // request waits tens of milliseconds, long enough for what it holds to be copied by the
   // young generation's collections and then promoted.
-  app.post('/', requireSiteKey(deps.store), (c) =>
+  app.post('/', limitRate(deps), requireSiteKey(deps.store), (c) =>
     readBodyText(c, MAX_BODY_BYTES).then((text) => answerWhenStored(c, collect(c, deps, text))),
   )
   return app
+}
+
+/**
+ * Per client address, before anything else is done for the request (the key lookup, the
+ * body). The answer carries the CORS header set above, so the tracker can read the 429 and
+ * back off.
+ */
+function limitRate(deps: AppDeps): MiddlewareHandler<AppEnv> {
+  return (c, next) => {
+    const decision = deps.collector.limitRate(clientIp(c, deps))
+    if (decision.ok) return next()
+    c.header('Retry-After', String(decision.retryAfterS))
+    c.header('Access-Control-Expose-Headers', 'Retry-After')
+    return Promise.resolve(failure(c, 429, 'too many requests from this address; retry later'))
+  }
 }
 
 function collect(c: Context<AppEnv>, deps: AppDeps, text: string): Promise<AcceptOutcome> {
