@@ -16,6 +16,8 @@ describe('parseConfig', () => {
       SQLITE_SYNCHRONOUS: 'FULL',
       SHUTDOWN_TIMEOUT_SECONDS: 10,
       RATE_LIMIT_PER_MINUTE: 1000,
+      MAX_PENDING_REQUESTS: 10_000,
+      MAX_PENDING_MB: 32,
     })
   })
 
@@ -47,6 +49,9 @@ describe('parseConfig', () => {
     ['SHUTDOWN_TIMEOUT_SECONDS', '-1', /SHUTDOWN_TIMEOUT_SECONDS: must be a whole number/],
     ['SHUTDOWN_TIMEOUT_SECONDS', '3601', /SHUTDOWN_TIMEOUT_SECONDS/],
     ['RATE_LIMIT_PER_MINUTE', 'lots', /RATE_LIMIT_PER_MINUTE: must be a whole number/],
+    ['MAX_PENDING_REQUESTS', '0', /MAX_PENDING_REQUESTS/],
+    ['MAX_PENDING_MB', '0', /MAX_PENDING_MB/],
+    ['MAX_PENDING_MB', '1.5', /MAX_PENDING_MB: must be a whole number/],
   ])('refuses %s=%s with a message naming the variable', (name, value, message) => {
     expect(() => parseConfig({ [name]: value })).toThrow(ConfigError)
     expect(() => parseConfig({ [name]: value })).toThrow(message)

@@ -54,6 +54,13 @@ const EnvSchema = z.object({
    * (benchmarks, trusted server-side senders).
    */
   RATE_LIMIT_PER_MINUTE: intFromEnv(0, 1_000_000).default(1000),
+  /**
+   * Work that may wait for its commit before the collector sheds requests with 503: requests,
+   * and their bodies in MB. About two seconds of the batch benchmark's load, so a commit
+   * stall of that long is absorbed and a flood past it costs bounded memory (README, Limits).
+   */
+  MAX_PENDING_REQUESTS: intFromEnv(1, 1_000_000).default(10_000),
+  MAX_PENDING_MB: intFromEnv(1, 4096).default(32),
 })
 
 export type Config = z.infer<typeof EnvSchema>

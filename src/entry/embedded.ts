@@ -40,7 +40,7 @@ export interface EmbeddedServer {
   generatedPassword?: string
   databaseFile: string
   store: Store
-  /** The HTTP side of ingestion; `stats()` counts the requests refused. */
+  /** The HTTP side of ingestion; `stats()` counts the requests refused and what waits. */
   collector: Collector
   /** Resolves once every accepted event is rolled up into sessions and counters. */
   settle: () => Promise<void>
@@ -98,6 +98,10 @@ export async function startEmbedded(
     ...(config.RATE_LIMIT_PER_MINUTE > 0
       ? { rateLimiter: new MemoryRateLimiter({ perMinute: config.RATE_LIMIT_PER_MINUTE }) }
       : {}),
+    maxPending: {
+      requests: config.MAX_PENDING_REQUESTS,
+      bytes: config.MAX_PENDING_MB * 1024 * 1024,
+    },
   })
   const now = options.now ?? Date.now
   const { auth, generatedPassword } = await createDashboardAuth(store, {

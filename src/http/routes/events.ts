@@ -1,5 +1,5 @@
 import { type Context, Hono, type MiddlewareHandler } from 'hono'
-import type { AcceptOutcome } from '../../accept/accept-stage.ts'
+import type { CollectOutcome } from '../../pipeline/collector.ts'
 import type { AppDeps, AppEnv } from '../app-env.ts'
 import { clientIp, viewerCountry } from '../client-ip.ts'
 import { failure, storageUnavailable, success } from '../envelope.ts'
@@ -48,7 +48,7 @@ function limitRate(deps: AppDeps): MiddlewareHandler<AppEnv> {
   }
 }
 
-function collect(c: Context<AppEnv>, deps: AppDeps, text: string): Promise<AcceptOutcome> {
+function collect(c: Context<AppEnv>, deps: AppDeps, text: string): Promise<CollectOutcome> {
   try {
     return deps.collector.collect(c.get('site'), text, {
       ip: clientIp(c, deps),
@@ -61,12 +61,18 @@ function collect(c: Context<AppEnv>, deps: AppDeps, text: string): Promise<Accep
 }
 
 /** The answer once the request's events are stored. */
-async function answerWhenStored(c: Context<AppEnv>, collecting: Promise<AcceptOutcome>) {
-  let outcome: AcceptOutcome
+async function answerWhenStored(c: Context<AppEnv>, collecting: Promise<CollectOutcome>) {
+  let outcome: CollectOutcome
   try {
     outcome = await collecting
   } catch (error) {
     outcome = { error: String(error) }
+  }
+  if ('shed' in outcome) {
+    // Nothing was stored: the tracker retries (it backs off on any 5xx).
+    c.header('Retry-After', String(outcome.shed.retryAfterS))
+    c.header('Access-Control-Expose-Headers', 'Retry-After')
+    return failure(c, 503, 'too many events waiting to be stored; retry shortly')
   }
   if ('error' in outcome) {
     c.get('log').error({ err: outcome.error, site: c.get('site').id }, 'accept failed')
