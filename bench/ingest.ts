@@ -130,6 +130,8 @@ async function startServer(kind: Scenario['server']): Promise<ServerProcess> {
       SQLITE_SYNCHRONOUS: 'FULL',
       TRUST_PROXY: 'false',
       METRICS_TOKEN,
+      // One address sends everything here: a limit would measure 429s, not the collector.
+      RATE_LIMIT_PER_MINUTE: '0',
     },
     stdio: ['ignore', logFd, 'pipe'],
   })

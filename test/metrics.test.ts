@@ -136,8 +136,8 @@ describe('GET /metrics', () => {
       expect(samples.some((s) => s.name === name)).toBe(true)
     }
     // Registered before the features exist, so dashboards can be built: 0 until then.
-    expect(value(samples, 'liveinsight_events_rate_limited_total')).toBe(0)
-    expect(value(samples, 'liveinsight_events_shed_total')).toBe(0)
+    expect(value(samples, 'liveinsight_requests_rate_limited_total')).toBe(0)
+    expect(value(samples, 'liveinsight_requests_shed_total')).toBe(0)
     expect(value(samples, 'liveinsight_storage_up')).toBe(1)
     expect(value(samples, 'liveinsight_build_info', { storage: 'sqlite' })).toBe(1)
     expect(samples.find((s) => s.name === 'liveinsight_build_info')?.labels.version).toMatch(

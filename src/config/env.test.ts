@@ -14,6 +14,10 @@ describe('parseConfig', () => {
       STATS_CACHE_SECONDS: 30,
       LIVE_BUDGET_ENTRIES: 100_000,
       SQLITE_SYNCHRONOUS: 'FULL',
+      SHUTDOWN_TIMEOUT_SECONDS: 10,
+      RATE_LIMIT_PER_MINUTE: 1000,
+      MAX_PENDING_REQUESTS: 10_000,
+      MAX_PENDING_MB: 32,
     })
   })
 
@@ -28,6 +32,12 @@ describe('parseConfig', () => {
     expect(config.API_KEY).toBeUndefined()
   })
 
+  it('takes 0 for the limits that 0 turns off', () => {
+    expect(
+      parseConfig({ RATE_LIMIT_PER_MINUTE: '0', SHUTDOWN_TIMEOUT_SECONDS: '0' }),
+    ).toMatchObject({ RATE_LIMIT_PER_MINUTE: 0, SHUTDOWN_TIMEOUT_SECONDS: 0 })
+  })
+
   it.each([
     ['PORT', 'eighty', /PORT: must be a whole number/],
     ['PORT', '70000', /PORT/],
@@ -38,6 +48,12 @@ describe('parseConfig', () => {
     ['LIVE_BUDGET_ENTRIES', '10', /LIVE_BUDGET_ENTRIES/],
     ['METRICS_TOKEN', 'too-short', /METRICS_TOKEN: must be 16-256/],
     ['METRICS_TOKEN', 'has a space in it somewhere', /METRICS_TOKEN/],
+    ['SHUTDOWN_TIMEOUT_SECONDS', '-1', /SHUTDOWN_TIMEOUT_SECONDS: must be a whole number/],
+    ['SHUTDOWN_TIMEOUT_SECONDS', '3601', /SHUTDOWN_TIMEOUT_SECONDS/],
+    ['RATE_LIMIT_PER_MINUTE', 'lots', /RATE_LIMIT_PER_MINUTE: must be a whole number/],
+    ['MAX_PENDING_REQUESTS', '0', /MAX_PENDING_REQUESTS/],
+    ['MAX_PENDING_MB', '0', /MAX_PENDING_MB/],
+    ['MAX_PENDING_MB', '1.5', /MAX_PENDING_MB: must be a whole number/],
   ])('refuses %s=%s with a message naming the variable', (name, value, message) => {
     expect(() => parseConfig({ [name]: value })).toThrow(ConfigError)
     expect(() => parseConfig({ [name]: value })).toThrow(message)

@@ -53,6 +53,24 @@ const EnvSchema = z.object({
   LIVE_BUDGET_ENTRIES: intFromEnv(100, 10_000_000).default(100_000),
   /** SQLite `synchronous` pragma: FULL survives power loss, NORMAL survives a process crash. */
   SQLITE_SYNCHRONOUS: z.enum(['FULL', 'NORMAL']).default('FULL'),
+  /**
+   * How long a stopping server lets requests under way finish before it closes their
+   * connections; what they handed over is still committed and rolled up (entry/http-server.ts).
+   */
+  SHUTDOWN_TIMEOUT_SECONDS: intFromEnv(0, 3600).default(10),
+  /**
+   * Requests a minute each client address may send to POST /api/events (an IPv6 client by
+   * its /64), as the original plan asks; a tracker sends about a dozen. 0 turns it off
+   * (benchmarks, trusted server-side senders).
+   */
+  RATE_LIMIT_PER_MINUTE: intFromEnv(0, 1_000_000).default(1000),
+  /**
+   * Work that may wait for its commit before the collector sheds requests with 503: requests,
+   * and their bodies in MB. About two seconds of the batch benchmark's load, so a commit
+   * stall of that long is absorbed and a flood past it costs bounded memory (README, Limits).
+   */
+  MAX_PENDING_REQUESTS: intFromEnv(1, 1_000_000).default(10_000),
+  MAX_PENDING_MB: intFromEnv(1, 4096).default(32),
 })
 
 export type Config = z.infer<typeof EnvSchema>

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { serve } from '@hono/node-server'
@@ -8,6 +9,7 @@ import { APP_ROOT } from '../config/app-root.ts'
 import type { Config } from '../config/env.ts'
 import type { Site } from '../core/types.ts'
 import { createApp } from '../http/create-app.ts'
+import { MemoryRateLimiter } from '../limits/rate-limiter.ts'
 import { LiveView } from '../live/live-view.ts'
 import type { Logger } from '../log/logger.ts'
 import { Collector } from '../pipeline/collector.ts'
@@ -17,6 +19,7 @@ import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
 import type { Store } from '../storage/store.ts'
 import { ensureDefaultSite } from './default-site.ts'
 import { ThreadedPipeline } from './embedded/threaded-pipeline.ts'
+import { closeWithDeadline, SERVER_TIMEOUTS } from './http-server.ts'
 import { recordServerPid } from './server-pid.ts'
 import { builtTrackerScript } from './tracker-script.ts'
 
@@ -37,9 +40,14 @@ export interface EmbeddedServer {
   generatedPassword?: string
   databaseFile: string
   store: Store
+  /** The HTTP side of ingestion; `stats()` counts the requests refused and what waits. */
+  collector: Collector
   /** Resolves once every accepted event is rolled up into sessions and counters. */
   settle: () => Promise<void>
-  /** Stops accepting requests, commits what was acknowledged, closes the database. */
+  /**
+   * Stops accepting requests, gives those under way SHUTDOWN_TIMEOUT_SECONDS before closing
+   * their connections, commits and rolls up everything handed over, closes the database.
+   */
   close: () => Promise<void>
 }
 
@@ -83,7 +91,18 @@ export async function startEmbedded(
           },
           logger,
         )
-  const collector = new Collector({ pipeline, ...(options.now ? { now: options.now } : {}) })
+  const collector = new Collector({
+    pipeline,
+    ...(options.now ? { now: options.now } : {}),
+    // 0 turns the limit off (benchmarks, trusted server-side senders).
+    ...(config.RATE_LIMIT_PER_MINUTE > 0
+      ? { rateLimiter: new MemoryRateLimiter({ perMinute: config.RATE_LIMIT_PER_MINUTE }) }
+      : {}),
+    maxPending: {
+      requests: config.MAX_PENDING_REQUESTS,
+      bytes: config.MAX_PENDING_MB * 1024 * 1024,
+    },
+  })
   const now = options.now ?? Date.now
   const { auth, generatedPassword } = await createDashboardAuth(store, {
     adminPassword: config.ADMIN_PASSWORD,
@@ -122,9 +141,16 @@ export async function startEmbedded(
   const sweeper = setInterval(sweep, SWEEP_EVERY_MS)
   sweeper.unref()
 
-  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () =>
-      resolve(s),
+  // Plain HTTP/1 (serve's default createServer), so the server is a node:http Server.
+  const server = await new Promise<Server>((resolve) => {
+    const s = serve(
+      {
+        fetch: app.fetch,
+        port: config.PORT,
+        hostname: config.HOST,
+        serverOptions: SERVER_TIMEOUTS,
+      },
+      () => resolve(s as Server),
     )
   })
   const forgetPid = recordServerPid(config.DATA_DIR)
@@ -141,12 +167,13 @@ export async function startEmbedded(
     ...(generatedPassword ? { generatedPassword } : {}),
     databaseFile,
     store,
+    collector,
     settle: () => collector.settle(),
     close: async () => {
       clearInterval(sweeper)
       // Open SSE streams end first, or server.close would wait for them forever.
       live.close()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await closeWithDeadline(server, config.SHUTDOWN_TIMEOUT_SECONDS * 1000, logger)
       await sweeping
       await collector.drain()
       await store.close()

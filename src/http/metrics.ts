@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono'
 import { matchedRoutes } from 'hono/route'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
-import type { AcceptOutcome } from '../accept/accept-stage.ts'
+import type { CollectOutcome } from '../pipeline/collector.ts'
 import { rollupLagSeconds } from '../queries/rollup-lag.ts'
 import type { AppDeps } from './app-env.ts'
 
@@ -23,16 +23,10 @@ export class Metrics {
   private readonly rejected: Counter
   private readonly bots: Counter
   private readonly duplicates: Counter
-  /**
-   * Events refused by a rate limit and shed under overload. Neither exists yet: they are
-   * registered at 0 so dashboards and alerts can be built now, and start moving with them.
-   */
-  readonly rateLimited: Counter
-  readonly shed: Counter
   private readonly commitSeconds: Histogram
   private readonly httpRequests: Counter<'method' | 'route' | 'status'>
 
-  constructor(deps: Pick<AppDeps, 'store' | 'now' | 'version'>) {
+  constructor(deps: Pick<AppDeps, 'store' | 'now' | 'version' | 'collector'>) {
     const registers = [this.registry]
     const counter = (name: string, help: string) => new Counter({ name, help, registers })
     this.accepted = counter(
@@ -48,14 +42,45 @@ export class Metrics {
       'liveinsight_events_duplicates_total',
       'Acknowledged events already stored (tracker retries), stored once.',
     )
-    this.rateLimited = counter(
-      'liveinsight_events_rate_limited_total',
-      'Events refused by a rate limit (429); 0 until rate limiting exists.',
+    // Counted in requests: a refused request's body is never read, so its events are unknown.
+    const { collector } = deps
+    const fromCollector = (
+      name: string,
+      help: string,
+      read: (stats: ReturnType<typeof collector.stats>) => number,
+    ) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset()
+          this.inc(read(collector.stats()))
+        },
+      })
+    fromCollector(
+      'liveinsight_requests_rate_limited_total',
+      'Collector requests refused by the per-address rate limit (429).',
+      (stats) => stats.rateLimitedRequests,
     )
-    this.shed = counter(
-      'liveinsight_events_shed_total',
-      'Events refused to shed load under overload; 0 until load shedding exists.',
+    fromCollector(
+      'liveinsight_requests_shed_total',
+      'Collector requests refused at once because too much work waited (503).',
+      (stats) => stats.shedRequests,
     )
+    fromCollector(
+      'liveinsight_request_bytes_shed_total',
+      'Body bytes of the collector requests shed under overload.',
+      (stats) => stats.shedBytes,
+    )
+    new Gauge({
+      name: 'liveinsight_accept_pending_requests',
+      help: 'Collector requests handed to the pipeline and not answered yet.',
+      registers,
+      collect() {
+        this.set(collector.stats().pendingRequests)
+      },
+    })
     this.commitSeconds = new Histogram({
       name: 'liveinsight_accept_commit_seconds',
       help: 'Time from handing a collector request to the pipeline to its answer (parse, validate, commit to disk).',
@@ -119,7 +144,7 @@ export class Metrics {
    * Records how a collector request handed to the pipeline at `handedAt` (performance.now())
    * ends. It takes the promise, not the body: nothing here may hold the text until the commit.
    */
-  async timeAccept(handedAt: number, accepting: Promise<AcceptOutcome>): Promise<AcceptOutcome> {
+  async timeAccept(handedAt: number, accepting: Promise<CollectOutcome>): Promise<CollectOutcome> {
     try {
       const outcome = await accepting
       if ('result' in outcome) {

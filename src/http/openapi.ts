@@ -117,6 +117,7 @@ export function openApiDocument(version: string) {
             '400': ERROR,
             '401': ERROR,
             '413': ERROR,
+            '429': ERROR,
             '503': ERROR,
           },
         },

@@ -1,5 +1,5 @@
-import { type Context, Hono } from 'hono'
-import type { AcceptOutcome } from '../../accept/accept-stage.ts'
+import { type Context, Hono, type MiddlewareHandler } from 'hono'
+import type { CollectOutcome } from '../../pipeline/collector.ts'
 import type { AppDeps, AppEnv } from '../app-env.ts'
 import { clientIp, viewerCountry } from '../client-ip.ts'
 import { failure, storageUnavailable, success } from '../envelope.ts'
@@ -28,7 +28,7 @@ export function eventRoutes(deps: AppDeps, metrics: Metrics) {
   // holds the text (an async function keeps its parameters until it returns): under load a
   // request waits tens of milliseconds, long enough for what it holds to be copied by the
   // young generation's collections and then promoted.
-  app.post('/', requireSiteKey(deps.store), (c) =>
+  app.post('/', limitRate(deps), requireSiteKey(deps.store), (c) =>
     readBodyText(c, MAX_BODY_BYTES).then((text) => {
       // Timed from the hand-over; what waits for the answer holds the outcome, not the text.
       const handedAt = performance.now()
@@ -38,7 +38,22 @@ export function eventRoutes(deps: AppDeps, metrics: Metrics) {
   return app
 }
 
-function collect(c: Context<AppEnv>, deps: AppDeps, text: string): Promise<AcceptOutcome> {
+/**
+ * Per client address, before anything else is done for the request (the key lookup, the
+ * body). The answer carries the CORS header set above, so the tracker can read the 429 and
+ * back off.
+ */
+function limitRate(deps: AppDeps): MiddlewareHandler<AppEnv> {
+  return (c, next) => {
+    const decision = deps.collector.limitRate(clientIp(c, deps))
+    if (decision.ok) return next()
+    c.header('Retry-After', String(decision.retryAfterS))
+    c.header('Access-Control-Expose-Headers', 'Retry-After')
+    return Promise.resolve(failure(c, 429, 'too many requests from this address; retry later'))
+  }
+}
+
+function collect(c: Context<AppEnv>, deps: AppDeps, text: string): Promise<CollectOutcome> {
   try {
     return deps.collector.collect(c.get('site'), text, {
       ip: clientIp(c, deps),
@@ -51,12 +66,18 @@ function collect(c: Context<AppEnv>, deps: AppDeps, text: string): Promise<Accep
 }
 
 /** The answer once the request's events are stored. */
-async function answerWhenStored(c: Context<AppEnv>, collecting: Promise<AcceptOutcome>) {
-  let outcome: AcceptOutcome
+async function answerWhenStored(c: Context<AppEnv>, collecting: Promise<CollectOutcome>) {
+  let outcome: CollectOutcome
   try {
     outcome = await collecting
   } catch (error) {
     outcome = { error: String(error) }
+  }
+  if ('shed' in outcome) {
+    // Nothing was stored: the tracker retries (it backs off on any 5xx).
+    c.header('Retry-After', String(outcome.shed.retryAfterS))
+    c.header('Access-Control-Expose-Headers', 'Retry-After')
+    return failure(c, 503, 'too many events waiting to be stored; retry shortly')
   }
   if ('error' in outcome) {
     c.get('log').error({ err: outcome.error, site: c.get('site').id }, 'accept failed')
