@@ -16,6 +16,11 @@ declare module 'autocannon' {
     interface Request extends RequestParams {
       /** Called before every send of this request; returns the request to send. */
       setupRequest?: (request: RequestParams, context: Record<string, unknown>) => RequestParams
+      /**
+       * Called with each answer to this request, and the same `context` its setupRequest got
+       * (the connection's own, renewed before each request).
+       */
+      onResponse?: (status: number, body: string, context: Record<string, unknown>) => void
     }
 
     interface Options {

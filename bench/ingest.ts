@@ -16,9 +16,9 @@
  * (2xx responses × events per request) exactly. The exit code is 0 only for a valid run
  * (no non-2xx, no errors, counts equal) that meets every target.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs'
-import { cpus, loadavg, tmpdir } from 'node:os'
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
@@ -26,11 +26,12 @@ import Database from 'better-sqlite3'
 import { builtBaselineArgs, builtServerArgs } from './support/built-server.ts'
 import { cleanupOnExit } from './support/cleanup.ts'
 import { ProcessSampler } from './support/process-sampler.ts'
+import { BENCH_METRICS_TOKEN, rollupBacklog } from './support/server-metrics.ts'
+import { type ServerProcess, startServerProcess } from './support/server-process.ts'
 import { Traffic, USER_AGENTS } from './traffic.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RESULTS_FILE = join(ROOT, 'bench', 'results', 'ingest.json')
-const HOST = '127.0.0.1'
 const API_KEY = 'bench_ingest_key_0123456789'
 
 const CONNECTIONS = 50
@@ -80,92 +81,25 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 // ---------------------------------------------------------------------------------------------
 // Server child process.
 
-interface ServerProcess {
-  child: ChildProcess
-  pid: number
-  url: string
-  dataDir: string
-  stop: () => Promise<void>
-}
-
-function exited(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null
-}
-
-/** The port from the server's `{"msg":"listening","port":N}` line in its stdout log. */
-function listeningPort(logFile: string): number | undefined {
-  for (const line of readFileSync(logFile, 'utf8').split('\n')) {
-    if (!line.startsWith('{')) continue
-    try {
-      const entry = JSON.parse(line) as { msg?: unknown; port?: unknown }
-      if (entry.msg === 'listening' && typeof entry.port === 'number') return entry.port
-    } catch {
-      // a line still being written
-    }
-  }
-  return undefined
-}
-
 async function startServer(kind: Scenario['server']): Promise<ServerProcess> {
-  const dir = mkdtempSync(join(tmpdir(), `liveinsight-bench-${kind}-`))
-  tempDirs.add(dir)
-  const dataDir = join(dir, 'data')
-  mkdirSync(dataDir)
-  const entry = kind === 'liveinsight' ? SERVER_ARGS : BASELINE_ARGS
-  // stdout (one JSON log line per request at LOG_LEVEL=info) goes straight to a file, so it
-  // can never back up; cwd is the temp dir so no stray `.env` changes the configuration.
-  const logFile = join(dir, 'stdout.log')
-  const logFd = openSync(logFile, 'w')
   const profile = CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF_DIR] : []
   const extra = kind === 'liveinsight' ? EXTRA_NODE_FLAGS : []
-  const child = spawn(process.execPath, [...profile, ...extra, ...entry], {
-    cwd: dir,
+  const entry = kind === 'liveinsight' ? SERVER_ARGS : BASELINE_ARGS
+  return startServerProcess({
+    name: kind,
+    args: [...profile, ...extra, ...entry],
     env: {
-      ...process.env,
-      HOST,
-      PORT: '0',
-      DATA_DIR: dataDir,
       API_KEY,
       LOG_LEVEL: 'info',
       SQLITE_SYNCHRONOUS: 'FULL',
       TRUST_PROXY: 'false',
-      METRICS_TOKEN,
+      METRICS_TOKEN: BENCH_METRICS_TOKEN,
       // One address sends everything here: a limit would measure 429s, not the collector.
       RATE_LIMIT_PER_MINUTE: '0',
     },
-    stdio: ['ignore', logFd, 'pipe'],
+    children,
+    tempDirs,
   })
-  closeSync(logFd)
-  children.add(child)
-  let stderr = ''
-  child.stderr?.setEncoding('utf8')
-  child.stderr?.on('data', (chunk: string) => {
-    stderr = (stderr + chunk).slice(-16_384)
-  })
-
-  const stop = async () => {
-    if (!exited(child)) {
-      const done = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-      child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
-      await done
-      clearTimeout(timer)
-    }
-    children.delete(child)
-  }
-
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    const port = listeningPort(logFile)
-    if (port !== undefined && child.pid !== undefined) {
-      return { child, pid: child.pid, url: `http://${HOST}:${port}`, dataDir, stop }
-    }
-    if (exited(child) || Date.now() > deadline) {
-      await stop()
-      throw new Error(`${kind} server did not start:\n${stderr}`)
-    }
-    await sleep(50)
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -349,18 +283,6 @@ function ackedEvents(run: LoadRun, eventsPerRequest: number): number {
 }
 
 /** Opens the server's /metrics, where the roll-up backlog is (/health says only up or down). */
-const METRICS_TOKEN = 'bench-metrics-token-0123456789'
-
-async function rollupBacklog(url: string): Promise<number> {
-  const res = await fetch(`${url}/metrics`, {
-    headers: { authorization: `Bearer ${METRICS_TOKEN}` },
-  })
-  const line = (await res.text())
-    .split('\n')
-    .find((l) => l.startsWith('liveinsight_rollup_backlog '))
-  return line ? Number(line.slice('liveinsight_rollup_backlog '.length)) : Number.NaN
-}
-
 /** The backlog right after the run, then polls until the roll-up has emptied the queue. */
 async function rollupDrain(url: string): Promise<{ backlog_at_end: number; drain_s: number }> {
   const started = performance.now()
