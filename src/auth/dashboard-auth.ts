@@ -10,12 +10,20 @@ const SECRET_SETTING = 'token_signing_key'
 
 export type LoginResult =
   | { ok: true; token: string; expiresAt: number }
+  | { ok: false; reason: 'no_password' }
   | { ok: false; reason: 'wrong_password' }
   | { ok: false; reason: 'rate_limited'; retryAfterS: number }
 
 /** What the HTTP layer needs of dashboard sign-in. */
 export interface DashboardAuth {
-  login(password: string, ip: string): Promise<LoginResult>
+  /**
+   * Signs in from `ip`. The password is asked for (`readPassword`, which reads the request
+   * body) only once the address may try: a locked-out client's body is never read, so a
+   * lockout costs the server no more than the request's headers. `readPassword` answers
+   * undefined when the body holds no usable password, and may throw (a 413 for a body over
+   * the cap).
+   */
+  login(ip: string, readPassword: () => Promise<string | undefined>): Promise<LoginResult>
   /** True when the token is a valid, unexpired dashboard token. */
   verifyToken(token: string): Promise<boolean>
 }
@@ -52,10 +60,12 @@ export async function createDashboardAuth(
   const throttle = new LoginThrottle()
 
   const auth: DashboardAuth = {
-    async login(password, ip) {
+    async login(ip, readPassword) {
       const now = options.now()
       const wait = throttle.retryAfter(ip, now)
       if (wait > 0) return { ok: false, reason: 'rate_limited', retryAfterS: wait }
+      const password = await readPassword()
+      if (password === undefined) return { ok: false, reason: 'no_password' }
       if (!(await verifyPassword(password, storedHash))) {
         throttle.fail(ip, now)
         return { ok: false, reason: 'wrong_password' }

@@ -1,0 +1,117 @@
+import { request } from 'node:http'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startTestServer, type TestServer } from './support/embedded-server.ts'
+
+const PASSWORD = 'sign-in-password-1'
+let clock = Date.UTC(2026, 4, 1, 12, 0)
+let t: TestServer
+
+beforeAll(async () => {
+  t = await startTestServer({ ADMIN_PASSWORD: PASSWORD, TRUST_PROXY: 'true' }, { now: () => clock })
+})
+afterAll(() => t.stop())
+
+/**
+ * Streams a body of `total` bytes in 1 KiB chunks, without a Content-Length, and stops
+ * sending as soon as the answer comes: says how much had been sent by then.
+ */
+function streamBody(path: string, total: number, headers: Record<string, string> = {}) {
+  return new Promise<{ status: number; sent: number; body: string }>((resolve, reject) => {
+    const { hostname, port } = new URL(t.url)
+    let sent = 0
+    let answered = false
+    const req = request({ hostname, port, path, method: 'POST', headers }, (res) => {
+      answered = true
+      const at = sent
+      let body = ''
+      res.on('data', (chunk: Buffer) => {
+        body += chunk.toString()
+      })
+      res.on('end', () => {
+        req.destroy()
+        resolve({ status: res.statusCode ?? 0, sent: at, body })
+      })
+    })
+    req.on('error', (error) => {
+      if (!answered) reject(error)
+    })
+    const chunk = Buffer.alloc(1024, 'a')
+    const writeMore = () => {
+      if (answered) return
+      if (sent >= total) {
+        req.end()
+        return
+      }
+      sent += chunk.length
+      req.write(chunk)
+      setTimeout(writeMore, 1)
+    }
+    writeMore()
+  })
+}
+
+describe('sign-in bodies are capped', () => {
+  it('answers a streamed sign-in body over 4 KiB with 413 while the client is still sending', async () => {
+    const total = 1024 * 1024
+    const res = await streamBody('/api/auth/login', total, {
+      'content-type': 'application/json',
+      'x-forwarded-for': '10.1.0.1',
+    })
+    expect(res.status).toBe(413)
+    expect(JSON.parse(res.body)).toMatchObject({ status: 'error' })
+    expect(res.sent).toBeLessThan(total / 4)
+  })
+
+  it('answers the dashboard form over 4 KiB with 413 while the client is still sending', async () => {
+    const total = 1024 * 1024
+    const res = await streamBody('/login', total, {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-forwarded-for': '10.1.0.2',
+    })
+    expect(res.status).toBe(413)
+    expect(res.sent).toBeLessThan(total / 4)
+  })
+
+  it('checks the lockout before reading the body: a locked-out address gets 429, unread', async () => {
+    const ip = '10.1.0.9'
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${t.url}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'x-forwarded-for': ip },
+        body: JSON.stringify({ password: 'wrong-password' }),
+      })
+      expect(res.status).toBe(401)
+    }
+    const total = 1024 * 1024
+    const res = await streamBody('/api/auth/login', total, { 'x-forwarded-for': ip })
+    expect(res.status).toBe(429)
+    expect(res.sent).toBeLessThan(total / 4)
+  })
+
+  it('refuses a declared Content-Length over the cap on every body-reading route', async () => {
+    const pad = 'x'.repeat(5000)
+    const login = await fetch(`${t.url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'x-forwarded-for': '10.1.0.3' },
+      body: JSON.stringify({ password: 'wrong-password', pad }),
+    })
+    expect(login.status).toBe(413)
+    const form = await fetch(`${t.url}/login`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-forwarded-for': '10.1.0.3',
+      },
+      body: `password=wrong-password&pad=${pad}`,
+    })
+    expect(form.status).toBe(413)
+    const token = await t.signIn()
+    const site = await fetch(`${t.url}/api/sites`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      body: JSON.stringify({ name: 'Big', domain: 'big.example', pad }),
+    })
+    expect(site.status).toBe(413)
+    expect(await site.json()).toMatchObject({ status: 'error' })
+  })
+})
