@@ -115,3 +115,24 @@ describe('sign-in bodies are capped', () => {
     expect(await site.json()).toMatchObject({ status: 'error' })
   })
 })
+
+describe('concurrent guesses', () => {
+  it('lets at most five of 20 simultaneous wrong guesses from one address be checked', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        fetch(`${t.url}/api/auth/login`, {
+          method: 'POST',
+          headers: { 'x-forwarded-for': '10.2.0.1' },
+          body: JSON.stringify({ password: 'wrong-password' }),
+        }),
+      ),
+    )
+    const statuses = answers.map((res) => res.status)
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(5)
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(15)
+    expect(statuses.every((s) => s === 401 || s === 429)).toBe(true)
+    for (const res of answers.filter((r) => r.status === 429)) {
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0)
+    }
+  })
+})

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { jwtVerify, SignJWT } from 'jose'
 import type { Store } from '../storage/store.ts'
-import { LoginThrottle } from './login-throttle.ts'
 import { hashPassword, verifyPassword } from './password-hash.ts'
+import { MemorySignInThrottle, type SignInThrottle } from './sign-in-throttle.ts'
 
 export const TOKEN_TTL_S = 12 * 3600
 const PASSWORD_SETTING = 'admin_password_hash'
@@ -40,7 +40,7 @@ export interface DashboardAuthSetup {
  */
 export async function createDashboardAuth(
   store: Store,
-  options: { adminPassword?: string; now: () => number },
+  options: { adminPassword?: string; now: () => number; throttle?: SignInThrottle },
 ): Promise<DashboardAuthSetup> {
   const key = new TextEncoder().encode(
     await store.initSetting(SECRET_SETTING, randomBytes(32).toString('base64url')),
@@ -57,20 +57,23 @@ export async function createDashboardAuth(
     passwordHash = await store.initSetting(PASSWORD_SETTING, await hashPassword(generatedPassword))
   }
   const storedHash = passwordHash
-  const throttle = new LoginThrottle()
+  const throttle = options.throttle ?? new MemorySignInThrottle()
 
   const auth: DashboardAuth = {
     async login(ip, readPassword) {
       const now = options.now()
-      const wait = throttle.retryAfter(ip, now)
-      if (wait > 0) return { ok: false, reason: 'rate_limited', retryAfterS: wait }
+      // Counted before the body is read and the password checked: whatever happens next
+      // (a bad body, a wrong password, a client gone) it was an attempt; only success gives
+      // it back.
+      const reservation = await throttle.reserve(ip, now)
+      if (!reservation.ok) {
+        return { ok: false, reason: 'rate_limited', retryAfterS: reservation.retryAfterS }
+      }
       const password = await readPassword()
       if (password === undefined) return { ok: false, reason: 'no_password' }
-      if (!(await verifyPassword(password, storedHash))) {
-        throttle.fail(ip, now)
+      if (!(await verifyPassword(password, storedHash)))
         return { ok: false, reason: 'wrong_password' }
-      }
-      throttle.succeed(ip)
+      await throttle.succeeded(ip, now)
       const issuedAt = Math.floor(now / 1000)
       const token = await new SignJWT({ role: 'admin' })
         .setProtectedHeader({ alg: 'HS256' })
