@@ -1,0 +1,48 @@
+import type { Context } from 'hono'
+import { describe, expect, it } from 'vitest'
+import { clientIp, viewerCountry } from './client-ip.ts'
+
+const context = (headers: Record<string, string>) =>
+  ({ req: { header: (name: string) => headers[name.toLowerCase()] } }) as unknown as Context
+const SOCKET = '203.0.113.9'
+const ip = (trustProxy: number, forwardedFor?: string) =>
+  clientIp(context(forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor }), {
+    trustProxy,
+    socketAddress: () => SOCKET,
+  })
+
+describe('clientIp counts trusted proxies from the right of X-Forwarded-For', () => {
+  it('takes the socket address when no proxy is trusted, whatever the header says', () => {
+    expect(ip(0, '198.51.100.1')).toBe(SOCKET)
+    expect(ip(0)).toBe(SOCKET)
+  })
+
+  it('with one proxy takes the entry it appended, not what the client put before it', () => {
+    expect(ip(1, '198.51.100.1')).toBe('198.51.100.1')
+    expect(ip(1, 'spoofed, 198.51.100.1')).toBe('198.51.100.1')
+    expect(ip(1, '1.1.1.1, 2.2.2.2,198.51.100.1 ')).toBe('198.51.100.1')
+  })
+
+  it('with two proxies takes the entry the farther one appended', () => {
+    expect(ip(2, 'spoofed, 198.51.100.1, 10.0.0.2')).toBe('198.51.100.1')
+    expect(ip(2, '198.51.100.1, 10.0.0.2')).toBe('198.51.100.1')
+  })
+
+  it('with fewer entries than proxies takes the leftmost, as Express does', () => {
+    expect(ip(3, '198.51.100.1, 10.0.0.2')).toBe('198.51.100.1')
+    expect(ip(2, '198.51.100.1')).toBe('198.51.100.1')
+  })
+
+  it('takes the socket address when the header is missing or empty', () => {
+    expect(ip(1)).toBe(SOCKET)
+    expect(ip(1, ' , ')).toBe(SOCKET)
+  })
+})
+
+describe('viewerCountry', () => {
+  const c = context({ 'cloudfront-viewer-country': 'de' })
+  it('is believed only behind a trusted proxy', () => {
+    expect(viewerCountry(c, { trustProxy: 0 })).toBe('')
+    expect(viewerCountry(c, { trustProxy: 1 })).toBe('DE')
+  })
+})
