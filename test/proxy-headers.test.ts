@@ -14,6 +14,15 @@ afterAll(async () => {
   await proxied.stop()
 })
 
+/** A JSON sign-in from `ip` (as the proxy appends it), with any other headers. */
+function login(t: TestServer, password: string, headers: Record<string, string>) {
+  return fetch(`${t.url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ password }),
+  })
+}
+
 const event = (sessionId: string) => ({
   events: [{ session_id: sessionId, event_type: 'page_view', page_url: 'https://shop.example/' }],
 })
@@ -29,10 +38,8 @@ describe('behind one trusted proxy (TRUST_PROXY=1)', () => {
   it('does not let entries the client puts before the proxy’s own lift the lockout', async () => {
     const statuses: number[] = []
     for (let i = 0; i < 8; i++) {
-      const res = await fetch(`${proxied.url}/api/auth/login`, {
-        method: 'POST',
-        headers: { 'x-forwarded-for': `198.18.0.${i}, 10.3.0.1` },
-        body: JSON.stringify({ password: 'wrong-password' }),
+      const res = await login(proxied, 'wrong-password', {
+        'x-forwarded-for': `198.18.0.${i}, 10.3.0.1`,
       })
       statuses.push(res.status)
     }
@@ -59,6 +66,46 @@ describe('behind one trusted proxy (TRUST_PROXY=1)', () => {
   })
 })
 
+describe('HTTPS: the Secure cookie and Strict-Transport-Security', () => {
+  it('marks the cookie Secure and sends HSTS when the trusted proxy says the client used HTTPS', async () => {
+    const res = await login(proxied, PASSWORD, {
+      'x-forwarded-for': '10.4.0.1',
+      'x-forwarded-proto': 'https',
+    })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('set-cookie')).toMatch(/; Secure/)
+    expect(res.headers.get('strict-transport-security')).toBe('max-age=31536000')
+    const health = await fetch(`${proxied.url}/health`, {
+      headers: { 'x-forwarded-proto': 'https' },
+    })
+    expect(health.headers.get('strict-transport-security')).toBe('max-age=31536000')
+    const missing = await fetch(`${proxied.url}/nowhere`, {
+      headers: { 'x-forwarded-proto': 'https' },
+    })
+    expect(missing.status).toBe(404)
+    expect(missing.headers.get('strict-transport-security')).toBe('max-age=31536000')
+  })
+
+  it('sends neither over plain HTTP behind the proxy', async () => {
+    for (const proto of [undefined, 'http']) {
+      const res = await login(proxied, PASSWORD, {
+        'x-forwarded-for': '10.4.0.2',
+        ...(proto ? { 'x-forwarded-proto': proto } : {}),
+      })
+      expect(res.status).toBe(200)
+      expect(res.headers.get('set-cookie')).not.toMatch(/Secure/)
+      expect(res.headers.get('strict-transport-security')).toBeNull()
+    }
+  })
+
+  it('ignores X-Forwarded-Proto without a trusted proxy', async () => {
+    const res = await login(direct, PASSWORD, { 'x-forwarded-proto': 'https' })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('set-cookie')).not.toMatch(/Secure/)
+    expect(res.headers.get('strict-transport-security')).toBeNull()
+  })
+})
+
 describe('without a trusted proxy (the default)', () => {
   it('ignores the CloudFront viewer country header', async () => {
     await direct.post(event('country-direct'), { headers: { 'cloudfront-viewer-country': 'de' } })
@@ -68,11 +115,7 @@ describe('without a trusted proxy (the default)', () => {
   it('ignores X-Forwarded-For: a new header per guess does not lift the lockout', async () => {
     const statuses: number[] = []
     for (let i = 0; i < 6; i++) {
-      const res = await fetch(`${direct.url}/api/auth/login`, {
-        method: 'POST',
-        headers: { 'x-forwarded-for': `198.18.2.${i}` },
-        body: JSON.stringify({ password: 'wrong-password' }),
-      })
+      const res = await login(direct, 'wrong-password', { 'x-forwarded-for': `198.18.2.${i}` })
       statuses.push(res.status)
     }
     expect(statuses.at(-1)).toBe(429)

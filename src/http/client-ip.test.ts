@@ -1,6 +1,6 @@
 import type { Context } from 'hono'
 import { describe, expect, it } from 'vitest'
-import { clientIp, viewerCountry } from './client-ip.ts'
+import { clientIp, isHttps, viewerCountry } from './client-ip.ts'
 
 const context = (headers: Record<string, string>) =>
   ({ req: { header: (name: string) => headers[name.toLowerCase()] } }) as unknown as Context
@@ -44,5 +44,32 @@ describe('viewerCountry', () => {
   it('is believed only behind a trusted proxy', () => {
     expect(viewerCountry(c, { trustProxy: 0 })).toBe('')
     expect(viewerCountry(c, { trustProxy: 1 })).toBe('DE')
+  })
+})
+
+describe('isHttps', () => {
+  const onSocket = (encrypted: boolean, url: string, headers: Record<string, string> = {}) =>
+    ({
+      env: { incoming: { socket: { encrypted } } },
+      req: { url, header: (name: string) => headers[name.toLowerCase()] },
+    }) as unknown as Context
+
+  it('asks the socket, not a URL the client wrote', () => {
+    expect(isHttps(onSocket(true, 'https://a.example/'), { trustProxy: 0 })).toBe(true)
+    expect(isHttps(onSocket(false, 'https://a.example/'), { trustProxy: 0 })).toBe(false)
+  })
+
+  it('believes X-Forwarded-Proto only from a trusted proxy, counted from the right', () => {
+    const forwarded = (proto: string) =>
+      onSocket(false, 'http://a.example/', { 'x-forwarded-proto': proto })
+    expect(isHttps(forwarded('https'), { trustProxy: 0 })).toBe(false)
+    expect(isHttps(forwarded('https'), { trustProxy: 1 })).toBe(true)
+    expect(isHttps(forwarded('https, http'), { trustProxy: 1 })).toBe(false)
+    expect(isHttps(forwarded('https, http'), { trustProxy: 2 })).toBe(true)
+  })
+
+  it('takes the URL where there is no Node socket (Lambda, app.request)', () => {
+    const c = { req: { url: 'https://a.example/', header: () => undefined } } as unknown as Context
+    expect(isHttps(c, { trustProxy: 0 })).toBe(true)
   })
 })

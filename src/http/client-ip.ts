@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http'
+import type { TLSSocket } from 'node:tls'
 import type { Context } from 'hono'
 import type { AppDeps } from './app-env.ts'
 
@@ -36,4 +38,18 @@ export function viewerCountry(c: Context, deps: ProxyDeps): string {
   if (deps.trustProxy < 1) return ''
   const country = c.req.header('cloudfront-viewer-country')?.trim().toUpperCase() ?? ''
   return /^[A-Z]{2}$/.test(country) ? country : ''
+}
+
+/**
+ * Whether the client's request came over HTTPS: told by the trusted proxy's
+ * X-Forwarded-Proto (counted from the right as X-Forwarded-For is) when TRUST_PROXY says one
+ * is in front, else by the connection itself. Under Node that is the socket, not the request
+ * URL, which a client can make https by sending an absolute URL as the request target.
+ */
+export function isHttps(c: Context, deps: ProxyDeps): boolean {
+  const forwarded = forwardedEntry(c.req.header('x-forwarded-proto'), deps.trustProxy)
+  if (forwarded) return forwarded.toLowerCase() === 'https'
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
+  if (incoming?.socket) return (incoming.socket as TLSSocket).encrypted === true
+  return new URL(c.req.url).protocol === 'https:'
 }

@@ -4,6 +4,7 @@ import { HTTPException } from 'hono/http-exception'
 import { requestId } from 'hono/request-id'
 import type { AppDeps, AppEnv } from './app-env.ts'
 import { failure, HttpError } from './envelope.ts'
+import { strictTransportSecurity } from './hsts.ts'
 import { requireDashboard } from './require-dashboard.ts'
 import { assetRoutes } from './routes/assets.ts'
 import { authRoutes } from './routes/auth.ts'
@@ -31,6 +32,7 @@ export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>()
 
   app.use('*', requestId())
+  app.use('*', strictTransportSecurity(deps))
   // JSON and HTML answers over 1 KiB are gzip/deflate-compressed; event streams never are.
   // The collector's answers are small, and inspecting them costs every beacon a full Response.
   const compressLarge = compress()

@@ -31,12 +31,12 @@ export function authRoutes(deps: AppDeps) {
       }
       return failure(c, 401, 'wrong password')
     }
-    setSessionCookie(c, result.token)
+    setSessionCookie(c, result.token, deps)
     return success(c, { token: result.token, expires_at: new Date(result.expiresAt).toISOString() })
   })
 
   app.post('/logout', (c) => {
-    clearSessionCookie(c)
+    clearSessionCookie(c, deps)
     return success(c, { signed_out: true })
   })
   return app

@@ -96,13 +96,13 @@ export function dashboardRoutes(deps: AppDeps) {
       }
       return htmlPage(c, renderLoginPage('Wrong password.'), 401)
     }
-    setSessionCookie(c, result.token)
+    setSessionCookie(c, result.token, deps)
     // 303: the browser follows with a GET, so a reload never re-posts the password.
     return c.redirect('/', 303)
   })
 
   app.post('/logout', (c) => {
-    clearSessionCookie(c)
+    clearSessionCookie(c, deps)
     return c.redirect('/', 303)
   })
 
