@@ -7,6 +7,16 @@ import { MemorySignInThrottle, type SignInThrottle } from './sign-in-throttle.ts
 export const TOKEN_TTL_S = 12 * 3600
 const PASSWORD_SETTING = 'admin_password_hash'
 const SECRET_SETTING = 'token_signing_key'
+/**
+ * The token generation: every token carries the one current when it was issued (claim
+ * `gen`), and only tokens of the current one are accepted. A new generation (a random id, so
+ * it never repeats an old one) revokes every token issued before: on sign-out and when
+ * ADMIN_PASSWORD changes. Kept in the store, so it survives a restart and every process that
+ * shares the store agrees.
+ */
+const GENERATION_SETTING = 'token_generation'
+const GENERATION_CLAIM = 'gen'
+const newGeneration = () => randomBytes(9).toString('base64url')
 
 export type LoginResult =
   | { ok: true; token: string; expiresAt: number }
@@ -24,8 +34,10 @@ export interface DashboardAuth {
    * the cap).
    */
   login(ip: string, readPassword: () => Promise<string | undefined>): Promise<LoginResult>
-  /** True when the token is a valid, unexpired dashboard token. */
+  /** True when the token is a valid, unexpired dashboard token of the current generation. */
   verifyToken(token: string): Promise<boolean>
+  /** Revokes every token issued so far (sign-out: there is one admin, signed out everywhere). */
+  revokeTokens(): Promise<void>
 }
 
 export interface DashboardAuthSetup {
@@ -45,12 +57,16 @@ export async function createDashboardAuth(
   const key = new TextEncoder().encode(
     await store.initSetting(SECRET_SETTING, randomBytes(32).toString('base64url')),
   )
+  await store.initSetting(GENERATION_SETTING, newGeneration())
   let generatedPassword: string | undefined
   let passwordHash = await store.getSetting(PASSWORD_SETTING)
   if (options.adminPassword) {
     if (!passwordHash || !(await verifyPassword(options.adminPassword, passwordHash))) {
       passwordHash = await hashPassword(options.adminPassword)
       await store.putSetting(PASSWORD_SETTING, passwordHash)
+      // A changed password is often a leaked one: whoever holds a token made with the old
+      // one must sign in again.
+      await store.putSetting(GENERATION_SETTING, newGeneration())
     }
   } else if (!passwordHash) {
     generatedPassword = randomBytes(12).toString('base64url')
@@ -75,7 +91,8 @@ export async function createDashboardAuth(
         return { ok: false, reason: 'wrong_password' }
       await throttle.succeeded(ip, now)
       const issuedAt = Math.floor(now / 1000)
-      const token = await new SignJWT({ role: 'admin' })
+      const generation = await store.getSetting(GENERATION_SETTING)
+      const token = await new SignJWT({ role: 'admin', [GENERATION_CLAIM]: generation })
         .setProtectedHeader({ alg: 'HS256' })
         .setSubject('admin')
         .setIssuedAt(issuedAt)
@@ -85,15 +102,21 @@ export async function createDashboardAuth(
     },
     async verifyToken(token) {
       try {
-        await jwtVerify(token, key, {
+        const { payload } = await jwtVerify(token, key, {
           algorithms: ['HS256'],
           subject: 'admin',
+          // jose checks exp only when the token has one: a token without it would never end.
+          requiredClaims: ['exp', 'iat', GENERATION_CLAIM],
           currentDate: new Date(options.now()),
         })
-        return true
+        // Read at each request (one indexed row), so a sign-out in any process counts at once.
+        return payload[GENERATION_CLAIM] === (await store.getSetting(GENERATION_SETTING))
       } catch {
         return false
       }
+    },
+    async revokeTokens() {
+      await store.putSetting(GENERATION_SETTING, newGeneration())
     },
   }
   return generatedPassword ? { auth, generatedPassword } : { auth }

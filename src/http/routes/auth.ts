@@ -4,6 +4,7 @@ import type { AppDeps, AppEnv } from '../app-env.ts'
 import { clientIp } from '../client-ip.ts'
 import { failure, HttpError, success } from '../envelope.ts'
 import { readBodyText, SMALL_BODY_BYTES } from '../read-body.ts'
+import { presentedToken } from '../require-dashboard.ts'
 import { clearSessionCookie, setSessionCookie } from '../session-cookie.ts'
 
 export const LoginRequestSchema = z.object({ password: z.string().min(1).max(256) })
@@ -35,7 +36,11 @@ export function authRoutes(deps: AppDeps) {
     return success(c, { token: result.token, expires_at: new Date(result.expiresAt).toISOString() })
   })
 
-  app.post('/logout', (c) => {
+  // Sign-out revokes every token issued so far (one admin: signed out everywhere), but only
+  // for a caller holding a valid one: anyone else could otherwise sign the admin out at will.
+  app.post('/logout', async (c) => {
+    const token = presentedToken(c)
+    if (token && (await deps.auth.verifyToken(token))) await deps.auth.revokeTokens()
     clearSessionCookie(c, deps)
     return success(c, { signed_out: true })
   })

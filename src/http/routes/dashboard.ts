@@ -101,7 +101,10 @@ export function dashboardRoutes(deps: AppDeps) {
     return c.redirect('/', 303)
   })
 
-  app.post('/logout', (c) => {
+  // As POST /api/auth/logout: revokes every token, for a holder of a valid one only.
+  app.post('/logout', async (c) => {
+    const token = getCookie(c, SESSION_COOKIE)
+    if (token && (await deps.auth.verifyToken(token))) await deps.auth.revokeTokens()
     clearSessionCookie(c, deps)
     return c.redirect('/', 303)
   })
