@@ -11,6 +11,15 @@ beforeAll(async () => {
 })
 afterAll(() => t.stop())
 
+/** A JSON sign-in from `ip`, as a trusted proxy would forward it. */
+function login(password: string, ip: string) {
+  return fetch(`${t.url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-forwarded-for': ip },
+    body: JSON.stringify({ password }),
+  })
+}
+
 /**
  * Streams a body of `total` bytes in 1 KiB chunks, without a Content-Length, and stops
  * sending as soon as the answer comes: says how much had been sent by then.
@@ -75,15 +84,13 @@ describe('sign-in bodies are capped', () => {
   it('checks the lockout before reading the body: a locked-out address gets 429, unread', async () => {
     const ip = '10.1.0.9'
     for (let i = 0; i < 5; i++) {
-      const res = await fetch(`${t.url}/api/auth/login`, {
-        method: 'POST',
-        headers: { 'x-forwarded-for': ip },
-        body: JSON.stringify({ password: 'wrong-password' }),
-      })
-      expect(res.status).toBe(401)
+      expect((await login('wrong-password', ip)).status).toBe(401)
     }
     const total = 1024 * 1024
-    const res = await streamBody('/api/auth/login', total, { 'x-forwarded-for': ip })
+    const res = await streamBody('/api/auth/login', total, {
+      'content-type': 'application/json',
+      'x-forwarded-for': ip,
+    })
     expect(res.status).toBe(429)
     expect(res.sent).toBeLessThan(total / 4)
   })
@@ -92,7 +99,7 @@ describe('sign-in bodies are capped', () => {
     const pad = 'x'.repeat(5000)
     const login = await fetch(`${t.url}/api/auth/login`, {
       method: 'POST',
-      headers: { 'x-forwarded-for': '10.1.0.3' },
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': '10.1.0.3' },
       body: JSON.stringify({ password: 'wrong-password', pad }),
     })
     expect(login.status).toBe(413)
@@ -108,7 +115,7 @@ describe('sign-in bodies are capped', () => {
     const token = await t.signIn()
     const site = await fetch(`${t.url}/api/sites`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}` },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify({ name: 'Big', domain: 'big.example', pad }),
     })
     expect(site.status).toBe(413)
@@ -119,13 +126,7 @@ describe('sign-in bodies are capped', () => {
 describe('concurrent guesses', () => {
   it('lets at most five of 20 simultaneous wrong guesses from one address be checked', async () => {
     const answers = await Promise.all(
-      Array.from({ length: 20 }, () =>
-        fetch(`${t.url}/api/auth/login`, {
-          method: 'POST',
-          headers: { 'x-forwarded-for': '10.2.0.1' },
-          body: JSON.stringify({ password: 'wrong-password' }),
-        }),
-      ),
+      Array.from({ length: 20 }, () => login('wrong-password', '10.2.0.1')),
     )
     const statuses = answers.map((res) => res.status)
     expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(5)
@@ -134,5 +135,26 @@ describe('concurrent guesses', () => {
     for (const res of answers.filter((r) => r.status === 429)) {
       expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0)
     }
+  })
+})
+
+describe('the lockout', () => {
+  it('makes an address wait longer with each failure past the fifth, and the right password never skips the wait', async () => {
+    const ip = '10.5.0.1'
+    for (let i = 0; i < 5; i++) expect((await login('wrong-password', ip)).status).toBe(401)
+    // The right password during the wait gets the same 429: the answer tells nothing.
+    const waiting = await login(PASSWORD, ip)
+    expect(waiting.status).toBe(429)
+    expect(waiting.headers.get('retry-after')).toBe('60')
+    clock += 60_000
+    expect((await login('wrong-password', ip)).status).toBe(401)
+    const longer = await login(PASSWORD, ip)
+    expect(longer.status).toBe(429)
+    expect(longer.headers.get('retry-after')).toBe('120')
+    clock += 120_000
+    expect((await login(PASSWORD, ip)).status).toBe(200)
+    // A success forgets the failures.
+    for (let i = 0; i < 5; i++) expect((await login('wrong-password', ip)).status).toBe(401)
+    expect((await login('wrong-password', ip)).status).toBe(429)
   })
 })
