@@ -21,8 +21,9 @@ function setting(server: TestServer, name: string): string | undefined {
 }
 
 describe('sign-out revokes tokens', () => {
-  it('POST /api/auth/logout with a token makes that token useless', async () => {
+  it('POST /api/auth/logout with a token makes that token useless, and only that one', async () => {
     const token = await t.signIn()
+    const other = await t.signIn()
     expect((await sites(t, token)).status).toBe(200)
     const out = await fetch(`${t.url}/api/auth/logout`, {
       method: 'POST',
@@ -30,6 +31,8 @@ describe('sign-out revokes tokens', () => {
     })
     expect(out.status).toBe(200)
     expect((await sites(t, token)).status).toBe(401)
+    // The admin's other browsers and scripts stay signed in.
+    expect((await sites(t, other)).status).toBe(200)
   })
 
   it("the dashboard's sign-out makes its cookie useless", async () => {
@@ -72,6 +75,7 @@ describe('tokens must end', () => {
       const jwt = new SignJWT({ role: 'admin', ...(gen ? { gen } : {}) })
         .setProtectedHeader({ alg: 'HS256' })
         .setSubject('admin')
+        .setJti('forged-token-1')
         .setIssuedAt(now)
       return (exp ? jwt.setExpirationTime(exp) : jwt).sign(key)
     }

@@ -10,13 +10,19 @@ const SECRET_SETTING = 'token_signing_key'
 /**
  * The token generation: every token carries the one current when it was issued (claim
  * `gen`), and only tokens of the current one are accepted. A new generation (a random id, so
- * it never repeats an old one) revokes every token issued before: on sign-out and when
- * ADMIN_PASSWORD changes. Kept in the store, so it survives a restart and every process that
- * shares the store agrees.
+ * it never repeats an old one) revokes every token issued before: when ADMIN_PASSWORD
+ * changes. Kept in the store, so it survives a restart and every process that shares the
+ * store agrees.
  */
 const GENERATION_SETTING = 'token_generation'
 const GENERATION_CLAIM = 'gen'
 const newGeneration = () => randomBytes(9).toString('base64url')
+/**
+ * Signed-out tokens, by id (claim `jti`), each until it would have expired: a JSON object
+ * { jti: exp } in one setting. Small (an entry per sign-out within the last 12 hours, and
+ * only a signed-in caller can add one), and in the store for the same reasons.
+ */
+const REVOKED_SETTING = 'revoked_tokens'
 
 export type LoginResult =
   | { ok: true; token: string; expiresAt: number }
@@ -36,8 +42,11 @@ export interface DashboardAuth {
   login(ip: string, readPassword: () => Promise<string | undefined>): Promise<LoginResult>
   /** True when the token is a valid, unexpired dashboard token of the current generation. */
   verifyToken(token: string): Promise<boolean>
-  /** Revokes every token issued so far (sign-out: there is one admin, signed out everywhere). */
-  revokeTokens(): Promise<void>
+  /**
+   * Sign-out: revokes this token, when it is a valid one, and answers whether it was. Only
+   * this one: the admin's other browsers and scripts stay signed in.
+   */
+  signOut(token: string): Promise<boolean>
 }
 
 export interface DashboardAuthSetup {
@@ -75,6 +84,40 @@ export async function createDashboardAuth(
   const storedHash = passwordHash
   const throttle = options.throttle ?? new MemorySignInThrottle()
 
+  // The revoked list, parsed again only when the stored text changed.
+  let revokedText: string | undefined
+  let revoked = new Map<string, number>()
+  const revokedTokens = async () => {
+    const text = await store.getSetting(REVOKED_SETTING)
+    if (text !== revokedText) {
+      revoked = new Map(Object.entries(text ? (JSON.parse(text) as Record<string, number>) : {}))
+      revokedText = text
+    }
+    return revoked
+  }
+  // Sign-outs in this process one after the other: each rewrites the list it read.
+  let revoking = Promise.resolve()
+
+  /** The claims of a valid token: signed, unexpired, of this generation, not signed out. */
+  const validClaims = async (token: string) => {
+    try {
+      const { payload } = await jwtVerify(token, key, {
+        algorithms: ['HS256'],
+        subject: 'admin',
+        // jose checks exp only when the token has one: a token without it would never end.
+        requiredClaims: ['exp', 'iat', 'jti', GENERATION_CLAIM],
+        currentDate: new Date(options.now()),
+      })
+      // Read at each request (indexed rows), so a sign-out or a new password in any process
+      // that shares the store counts at once.
+      if (payload[GENERATION_CLAIM] !== (await store.getSetting(GENERATION_SETTING))) return
+      if (!payload.jti || (await revokedTokens()).has(payload.jti)) return
+      return { jti: payload.jti, exp: payload.exp as number }
+    } catch {
+      return undefined
+    }
+  }
+
   const auth: DashboardAuth = {
     async login(ip, readPassword) {
       const now = options.now()
@@ -95,28 +138,27 @@ export async function createDashboardAuth(
       const token = await new SignJWT({ role: 'admin', [GENERATION_CLAIM]: generation })
         .setProtectedHeader({ alg: 'HS256' })
         .setSubject('admin')
+        .setJti(randomBytes(12).toString('base64url'))
         .setIssuedAt(issuedAt)
         .setExpirationTime(issuedAt + TOKEN_TTL_S)
         .sign(key)
       return { ok: true, token, expiresAt: (issuedAt + TOKEN_TTL_S) * 1000 }
     },
     async verifyToken(token) {
-      try {
-        const { payload } = await jwtVerify(token, key, {
-          algorithms: ['HS256'],
-          subject: 'admin',
-          // jose checks exp only when the token has one: a token without it would never end.
-          requiredClaims: ['exp', 'iat', GENERATION_CLAIM],
-          currentDate: new Date(options.now()),
-        })
-        // Read at each request (one indexed row), so a sign-out in any process counts at once.
-        return payload[GENERATION_CLAIM] === (await store.getSetting(GENERATION_SETTING))
-      } catch {
-        return false
-      }
+      return (await validClaims(token)) !== undefined
     },
-    async revokeTokens() {
-      await store.putSetting(GENERATION_SETTING, newGeneration())
+    async signOut(token) {
+      const claims = await validClaims(token)
+      if (!claims) return false
+      const revoke = revoking.then(async () => {
+        const nowS = options.now() / 1000
+        const kept = [...(await revokedTokens())].filter(([, exp]) => exp > nowS)
+        kept.push([claims.jti, claims.exp])
+        await store.putSetting(REVOKED_SETTING, JSON.stringify(Object.fromEntries(kept)))
+      })
+      revoking = revoke.catch(() => {})
+      await revoke
+      return true
     },
   }
   return generatedPassword ? { auth, generatedPassword } : { auth }

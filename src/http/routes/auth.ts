@@ -36,11 +36,11 @@ export function authRoutes(deps: AppDeps) {
     return success(c, { token: result.token, expires_at: new Date(result.expiresAt).toISOString() })
   })
 
-  // Sign-out revokes every token issued so far (one admin: signed out everywhere), but only
-  // for a caller holding a valid one: anyone else could otherwise sign the admin out at will.
+  // Sign-out revokes the token it is sent with (signOut checks it is a valid one), and only
+  // that one: the admin's other browsers and scripts stay signed in.
   app.post('/logout', async (c) => {
     const token = presentedToken(c)
-    if (token && (await deps.auth.verifyToken(token))) await deps.auth.revokeTokens()
+    if (token) await deps.auth.signOut(token)
     clearSessionCookie(c, deps)
     return success(c, { signed_out: true })
   })

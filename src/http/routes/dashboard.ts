@@ -101,10 +101,10 @@ export function dashboardRoutes(deps: AppDeps) {
     return c.redirect('/', 303)
   })
 
-  // As POST /api/auth/logout: revokes every token, for a holder of a valid one only.
+  // As POST /api/auth/logout: revokes the session cookie's token.
   app.post('/logout', async (c) => {
     const token = getCookie(c, SESSION_COOKIE)
-    if (token && (await deps.auth.verifyToken(token))) await deps.auth.revokeTokens()
+    if (token) await deps.auth.signOut(token)
     clearSessionCookie(c, deps)
     return c.redirect('/', 303)
   })
