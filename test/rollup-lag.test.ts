@@ -39,7 +39,7 @@ beforeAll(async () => {
     live: new LiveView((siteId) => pipeline.liveSnapshot(siteId, now())),
     logger,
     version: 'test',
-    trustProxy: false,
+    trustProxy: 0,
     socketAddress: () => '127.0.0.1',
     auth,
     now,

@@ -96,6 +96,8 @@ describe.each(['threads', 'in-process'] as const)('on the %s pipeline', (pipelin
       ADMIN_PASSWORD: PASSWORD,
       STATS_CACHE_SECONDS: '0',
       SQLITE_SYNCHRONOUS: 'NORMAL',
+      // Behind CloudFront: its viewer-country header is believed only behind a trusted proxy.
+      TRUST_PROXY: '1',
     })
     server = await startEmbedded(config, createLogger('silent'), { now: () => clock, pipeline })
     token = await signIn()

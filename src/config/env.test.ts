@@ -9,7 +9,7 @@ describe('parseConfig', () => {
       DATA_DIR: './data',
       EVENT_TTL_HOURS: 24,
       SESSION_TIMEOUT_MINUTES: 30,
-      TRUST_PROXY: false,
+      TRUST_PROXY: 0,
       LOG_LEVEL: 'info',
       STATS_CACHE_SECONDS: 30,
       LIVE_BUDGET_ENTRIES: 100_000,
@@ -28,7 +28,7 @@ describe('parseConfig', () => {
       API_KEY: '',
       EVENT_TTL_HOURS: '48',
     })
-    expect(config).toMatchObject({ PORT: 9000, TRUST_PROXY: true, EVENT_TTL_HOURS: 48 })
+    expect(config).toMatchObject({ PORT: 9000, TRUST_PROXY: 1, EVENT_TTL_HOURS: 48 })
     expect(config.API_KEY).toBeUndefined()
   })
 
@@ -39,9 +39,23 @@ describe('parseConfig', () => {
   })
 
   it.each([
+    ['true', 1],
+    ['yes', 1],
+    ['false', 0],
+    ['no', 0],
+    ['0', 0],
+    ['1', 1],
+    ['2', 2],
+    ['10', 10],
+  ])('reads TRUST_PROXY=%s as %i proxies in front', (value, hops) => {
+    expect(parseConfig({ TRUST_PROXY: value }).TRUST_PROXY).toBe(hops)
+  })
+
+  it.each([
     ['PORT', 'eighty', /PORT: must be a whole number/],
     ['PORT', '70000', /PORT/],
-    ['TRUST_PROXY', 'maybe', /TRUST_PROXY: must be true or false/],
+    ['TRUST_PROXY', 'maybe', /TRUST_PROXY: must be true, false or how many proxies/],
+    ['TRUST_PROXY', '11', /TRUST_PROXY: at most 10/],
     ['API_KEY', 'short', /API_KEY: must be 16-128/],
     ['EVENT_TTL_HOURS', '0', /EVENT_TTL_HOURS/],
     ['SQLITE_SYNCHRONOUS', 'OFF', /SQLITE_SYNCHRONOUS/],

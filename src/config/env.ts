@@ -5,18 +5,24 @@ import { z } from 'zod'
  * `.env.example` documents each variable; an invalid value stops start-up with a message
  * naming the variable, so a typo never silently falls back to a default.
  */
-const booleanFromEnv = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'], {
-    error: 'must be true or false',
-  })
-  .transform((v) => v === 'true' || v === '1' || v === 'yes')
-
 const intFromEnv = (min: number, max: number) =>
   z
     .string()
     .regex(/^\d+$/, { error: 'must be a whole number' })
     .transform(Number)
     .pipe(z.number().int().min(min).max(max))
+
+/**
+ * TRUST_PROXY: how many proxies stand in front. true/yes means one (the usual reverse proxy),
+ * false/no means none; so a value from before it took a count keeps its meaning.
+ */
+const proxyHopsFromEnv = z
+  .string()
+  .regex(/^(true|false|yes|no|\d+)$/, {
+    error: 'must be true, false or how many proxies are in front (0-10)',
+  })
+  .transform((v) => (v === 'true' || v === 'yes' ? 1 : v === 'false' || v === 'no' ? 0 : Number(v)))
+  .pipe(z.number().int().min(0).max(10, { error: 'at most 10 proxies' }))
 
 const EnvSchema = z.object({
   PORT: intFromEnv(0, 65535).default(8787),
@@ -30,7 +36,7 @@ const EnvSchema = z.object({
     .optional(),
   EVENT_TTL_HOURS: intFromEnv(1, 24 * 365).default(24),
   SESSION_TIMEOUT_MINUTES: intFromEnv(1, 24 * 60).default(30),
-  TRUST_PROXY: booleanFromEnv.default(false),
+  TRUST_PROXY: proxyHopsFromEnv.default(0),
   /** Dashboard password; when unset one is generated on first start and printed once. */
   ADMIN_PASSWORD: z.string().min(8, { error: 'must be at least 8 characters' }).optional(),
   /**

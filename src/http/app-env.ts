@@ -14,8 +14,13 @@ export interface AppDeps {
   live: LiveView
   logger: Logger
   version: string
-  /** When true the client IP is the first X-Forwarded-For entry. */
-  trustProxy: boolean
+  /**
+   * How many proxies in front append to X-Forwarded-For (TRUST_PROXY): the client is that
+   * many entries from its right, and proxy headers (CloudFront-Viewer-Country,
+   * X-Forwarded-Proto) are believed only when it is at least 1. 0: no proxy, the socket's
+   * peer is the client.
+   */
+  trustProxy: number
   /** The peer address of the connection, as the runtime reports it. */
   socketAddress: (c: Context) => string | undefined
   auth: DashboardAuth

@@ -4,6 +4,7 @@ import { HTTPException } from 'hono/http-exception'
 import { requestId } from 'hono/request-id'
 import type { AppDeps, AppEnv } from './app-env.ts'
 import { failure, HttpError } from './envelope.ts'
+import { strictTransportSecurity } from './hsts.ts'
 import { Metrics } from './metrics.ts'
 import { requireDashboard } from './require-dashboard.ts'
 import { assetRoutes } from './routes/assets.ts'
@@ -37,6 +38,7 @@ export function createApp(deps: AppDeps) {
   // First, so it wraps everything after it: errors, 404s and middleware refusals included.
   app.use('*', securityHeaders())
   app.use('*', requestId())
+  app.use('*', strictTransportSecurity(deps))
   // JSON and HTML answers over 1 KiB are gzip/deflate-compressed; event streams never are.
   // The collector's answers are small, and inspecting them costs every beacon a full Response.
   const compressLarge = compress()

@@ -124,7 +124,8 @@ export function openApiDocument(version: string) {
       },
       '/api/auth/login': {
         post: {
-          summary: 'Sign in to the dashboard; returns a 12 h token and sets the session cookie',
+          summary:
+            'Sign in to the dashboard (body ≤ 4 KiB); returns a 12 h token and sets the session cookie',
           requestBody: {
             required: true,
             content: { 'application/json': { schema: jsonSchema(LoginRequestSchema) } },
@@ -133,6 +134,7 @@ export function openApiDocument(version: string) {
             '200': envelope('{token, expires_at}'),
             '400': ERROR,
             '401': ERROR,
+            '413': ERROR,
             '429': ERROR,
             ...WRITE_REFUSALS,
           },
@@ -219,13 +221,19 @@ export function openApiDocument(version: string) {
       '/api/sites': {
         get: { summary: 'All sites', security: bearer, responses: { '200': envelope('{sites}') } },
         post: {
-          summary: 'Create a site; returns its id and a new ingest key',
+          summary: 'Create a site (body ≤ 4 KiB); returns its id and a new ingest key',
           security: bearer,
           requestBody: {
             required: true,
             content: { 'application/json': { schema: jsonSchema(CreateSiteSchema) } },
           },
-          responses: { '201': envelope('{site}'), '400': ERROR, '401': ERROR, ...WRITE_REFUSALS },
+          responses: {
+            '201': envelope('{site}'),
+            '400': ERROR,
+            '401': ERROR,
+            '413': ERROR,
+            ...WRITE_REFUSALS,
+          },
         },
       },
       '/api/sites/{id}/rotate-key': {

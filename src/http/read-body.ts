@@ -2,6 +2,13 @@ import type { IncomingMessage } from 'node:http'
 import type { Context } from 'hono'
 import { HttpError } from './envelope.ts'
 
+/**
+ * The cap for the small bodies besides events: the sign-in password and form, a new site.
+ * Every body the service reads has a cap: without one a client can make the server buffer
+ * whatever it sends, and a sign-in body is read by anyone, before any credential.
+ */
+export const SMALL_BODY_BYTES = 4 * 1024
+
 function tooLarge(maxBytes: number): HttpError {
   return new HttpError(413, `body larger than ${maxBytes} bytes`)
 }

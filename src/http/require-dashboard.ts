@@ -1,9 +1,15 @@
-import type { MiddlewareHandler } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
 import { getCookie } from 'hono/cookie'
 import type { AppDeps, AppEnv } from './app-env.ts'
 import { failure } from './envelope.ts'
 
 export const SESSION_COOKIE = 'li_session'
+
+/** The dashboard token a request carries: `Authorization: Bearer …`, else the session cookie. */
+export function presentedToken(c: Context): string | undefined {
+  const bearer = c.req.header('authorization')?.match(/^Bearer\s+(.+)$/i)?.[1]
+  return bearer ?? getCookie(c, SESSION_COOKIE)
+}
 
 /**
  * Read routes need a dashboard token: `Authorization: Bearer …` or the session cookie.
@@ -11,9 +17,7 @@ export const SESSION_COOKIE = 'li_session'
  */
 export function requireDashboard(deps: Pick<AppDeps, 'auth'>): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const header = c.req.header('authorization')
-    const bearer = header?.match(/^Bearer\s+(.+)$/i)?.[1]
-    const token = bearer ?? getCookie(c, SESSION_COOKIE)
+    const token = presentedToken(c)
     if (!token)
       return failure(c, 401, 'sign in required: send a Bearer token or the session cookie')
     if (!(await deps.auth.verifyToken(token))) return failure(c, 401, 'invalid or expired token')

@@ -2,7 +2,9 @@ import { Hono } from 'hono'
 import { z } from 'zod'
 import type { AppDeps, AppEnv } from '../app-env.ts'
 import { clientIp } from '../client-ip.ts'
-import { failure, success } from '../envelope.ts'
+import { failure, HttpError, success } from '../envelope.ts'
+import { readBodyText, SMALL_BODY_BYTES } from '../read-body.ts'
+import { presentedToken } from '../require-dashboard.ts'
 import { clearSessionCookie, setSessionCookie } from '../session-cookie.ts'
 
 export const LoginRequestSchema = z.object({ password: z.string().min(1).max(256) })
@@ -11,28 +13,35 @@ export function authRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>()
 
   app.post('/login', async (c) => {
-    let body: unknown
-    try {
-      body = await c.req.json()
-    } catch {
-      return failure(c, 400, 'body must be JSON: {"password":"…"}')
-    }
-    const parsed = LoginRequestSchema.safeParse(body)
-    if (!parsed.success) return failure(c, 400, 'password is required')
-    const result = await deps.auth.login(parsed.data.password, clientIp(c, deps))
+    // The body is read (at most 4 KiB) only once the address may try: see DashboardAuth.login.
+    const result = await deps.auth.login(clientIp(c, deps), async () => {
+      const text = await readBodyText(c, SMALL_BODY_BYTES)
+      let body: unknown
+      try {
+        body = JSON.parse(text)
+      } catch {
+        throw new HttpError(400, 'body must be JSON: {"password":"…"}')
+      }
+      return LoginRequestSchema.safeParse(body).data?.password
+    })
     if (!result.ok) {
+      if (result.reason === 'no_password') return failure(c, 400, 'password is required')
       if (result.reason === 'rate_limited') {
         c.header('Retry-After', String(result.retryAfterS))
         return failure(c, 429, 'too many failed sign-ins; try again later')
       }
       return failure(c, 401, 'wrong password')
     }
-    setSessionCookie(c, result.token)
+    setSessionCookie(c, result.token, deps)
     return success(c, { token: result.token, expires_at: new Date(result.expiresAt).toISOString() })
   })
 
-  app.post('/logout', (c) => {
-    clearSessionCookie(c)
+  // Sign-out revokes the token it is sent with (signOut checks it is a valid one), and only
+  // that one: the admin's other browsers and scripts stay signed in.
+  app.post('/logout', async (c) => {
+    const token = presentedToken(c)
+    if (token) await deps.auth.signOut(token)
+    clearSessionCookie(c, deps)
     return success(c, { signed_out: true })
   })
   return app

@@ -11,6 +11,7 @@ import type { AppDeps, AppEnv } from '../app-env.ts'
 import { clientIp } from '../client-ip.ts'
 import { htmlPage } from '../dashboard-headers.ts'
 import { liveSnapshot } from '../live-snapshot.ts'
+import { readBodyText, SMALL_BODY_BYTES } from '../read-body.ts'
 import { SESSION_COOKIE } from '../require-dashboard.ts'
 import { clearSessionCookie, setSessionCookie } from '../session-cookie.ts'
 
@@ -80,25 +81,31 @@ export function dashboardRoutes(deps: AppDeps) {
   })
 
   app.post('/login', async (c) => {
-    const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>)
-    const password = form.password
-    if (typeof password !== 'string' || password.length === 0 || password.length > 256)
-      return htmlPage(c, renderLoginPage('Enter the dashboard password.'), 400)
-    const result = await deps.auth.login(password, clientIp(c, deps))
+    // The form (application/x-www-form-urlencoded, at most 4 KiB) is read only once the
+    // address may try: see DashboardAuth.login.
+    const result = await deps.auth.login(clientIp(c, deps), async () => {
+      const password = new URLSearchParams(await readBodyText(c, SMALL_BODY_BYTES)).get('password')
+      return password && password.length <= 256 ? password : undefined
+    })
     if (!result.ok) {
+      if (result.reason === 'no_password')
+        return htmlPage(c, renderLoginPage('Enter the dashboard password.'), 400)
       if (result.reason === 'rate_limited') {
         c.header('Retry-After', String(result.retryAfterS))
         return htmlPage(c, renderLoginPage('Too many failed sign-ins. Try again later.'), 429)
       }
       return htmlPage(c, renderLoginPage('Wrong password.'), 401)
     }
-    setSessionCookie(c, result.token)
+    setSessionCookie(c, result.token, deps)
     // 303: the browser follows with a GET, so a reload never re-posts the password.
     return c.redirect('/', 303)
   })
 
-  app.post('/logout', (c) => {
-    clearSessionCookie(c)
+  // As POST /api/auth/logout: revokes the session cookie's token.
+  app.post('/logout', async (c) => {
+    const token = getCookie(c, SESSION_COOKIE)
+    if (token) await deps.auth.signOut(token)
+    clearSessionCookie(c, deps)
     return c.redirect('/', 303)
   })
 

@@ -58,7 +58,7 @@ function collect(c: Context<AppEnv>, deps: AppDeps, text: string): Promise<Colle
     return deps.collector.collect(c.get('site'), text, {
       ip: clientIp(c, deps),
       userAgent: c.req.header('user-agent') ?? '',
-      country: viewerCountry(c),
+      country: viewerCountry(c, deps),
     })
   } catch (error) {
     return Promise.reject(error)

@@ -6,6 +6,7 @@ import { newApiKey } from '../../core/site-keys.ts'
 import type { Site } from '../../core/types.ts'
 import type { AppDeps, AppEnv } from '../app-env.ts'
 import { HttpError, success } from '../envelope.ts'
+import { readBodyText, SMALL_BODY_BYTES } from '../read-body.ts'
 
 export const CreateSiteSchema = z.object({
   name: z.string().trim().min(1).max(100),
@@ -36,9 +37,13 @@ export function siteRoutes(deps: AppDeps) {
   app.get('/', async (c) => success(c, { sites: await deps.store.listSites() }))
 
   app.post('/', async (c) => {
-    const body = await c.req.json().catch(() => {
+    const text = await readBodyText(c, SMALL_BODY_BYTES)
+    let body: unknown
+    try {
+      body = JSON.parse(text)
+    } catch {
       throw new HttpError(400, 'body must be JSON: {"name","domain","timezone"}')
-    })
+    }
     const parsed = CreateSiteSchema.safeParse(body)
     if (!parsed.success) {
       throw new HttpError(
