@@ -67,7 +67,8 @@ function start(dataDir?: string, port?: number): Promise<ServerProcess> {
       API_KEY,
       ADMIN_PASSWORD: PASSWORD,
       METRICS_TOKEN: BENCH_METRICS_TOKEN,
-      LOG_LEVEL: 'warn',
+      // info: the server says where it listens in its log (a line a request besides).
+      LOG_LEVEL: 'info',
       SQLITE_SYNCHRONOUS: 'FULL',
       // One address sends everything: a limit would measure 429s.
       RATE_LIMIT_PER_MINUTE: '0',
