@@ -14,6 +14,7 @@ describe('parseConfig', () => {
       STATS_CACHE_SECONDS: 30,
       LIVE_BUDGET_ENTRIES: 100_000,
       SQLITE_SYNCHRONOUS: 'FULL',
+      SQLITE_BUSY_TIMEOUT_MS: 5000,
     })
   })
 
@@ -36,6 +37,8 @@ describe('parseConfig', () => {
     ['EVENT_TTL_HOURS', '0', /EVENT_TTL_HOURS/],
     ['SQLITE_SYNCHRONOUS', 'OFF', /SQLITE_SYNCHRONOUS/],
     ['LIVE_BUDGET_ENTRIES', '10', /LIVE_BUDGET_ENTRIES/],
+    ['SQLITE_BUSY_TIMEOUT_MS', '-1', /SQLITE_BUSY_TIMEOUT_MS/],
+    ['SQLITE_MAX_PAGE_COUNT', '0', /SQLITE_MAX_PAGE_COUNT/],
   ])('refuses %s=%s with a message naming the variable', (name, value, message) => {
     expect(() => parseConfig({ [name]: value })).toThrow(ConfigError)
     expect(() => parseConfig({ [name]: value })).toThrow(message)
