@@ -1,4 +1,6 @@
 import Database from 'better-sqlite3'
+import { errorMessage } from '../../core/error-message.ts'
+import { StorageUnavailableError } from '../store.ts'
 
 export interface ConnectionOptions {
   synchronous?: 'FULL' | 'NORMAL'
@@ -30,4 +32,21 @@ export function openConnection(file: string, options: ConnectionOptions): Databa
   if (options.cacheMb) db.pragma(`cache_size = -${Math.round(options.cacheMb * 1024)}`)
   db.pragma('foreign_keys = ON')
   return db
+}
+
+/**
+ * SQLite's result codes (and their extended forms) for storage that cannot be used now, as
+ * opposed to data or SQL that is wrong: the lock is held elsewhere past the busy timeout, the
+ * disk or the page limit is full, an I/O error, memory, a file that cannot be opened or
+ * written.
+ */
+const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|NOMEM|CANTOPEN|READONLY|PROTOCOL)(_|$)/
+
+/** An error as the Store reports it: StorageUnavailableError for a fault of the storage. */
+export function storageError(error: unknown): unknown {
+  const code = (error as { code?: unknown } | null | undefined)?.code
+  if (typeof code !== 'string' || !UNAVAILABLE.test(code)) return error
+  return new StorageUnavailableError(`storage unavailable (${code}): ${errorMessage(error)}`, {
+    cause: error,
+  })
 }
