@@ -15,9 +15,15 @@ const MAX_CUSTOM_DAYS = 731
 const date = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'must be a date YYYY-MM-DD' })
-  .refine((value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)), {
-    error: 'is not a real date',
-  })
+  // A day the calendar has: Date.parse reads 2026-02-30 as March 2, after a `to` of March 1
+  // that the text comparison below lets through, and an empty range failed the store's read.
+  .refine(
+    (value) => {
+      const ms = Date.parse(`${value}T00:00:00Z`)
+      return !Number.isNaN(ms) && new Date(ms).toISOString().startsWith(value)
+    },
+    { error: 'is not a real date' },
+  )
 
 export const StatsParamsSchema = z
   .object({
