@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { StatsParamsSchema } from './stats-query.ts'
+import { buildStatsQuery, type StatsParams, StatsParamsSchema } from './stats-query.ts'
 
 describe('StatsParamsSchema', () => {
   const custom = (from: string, to: string) =>
@@ -22,5 +22,19 @@ describe('StatsParamsSchema', () => {
     const result = custom(from, to)
     expect(result.success).toBe(false)
     expect(result.error?.issues.map((issue) => issue.message)).toContain('is not a real date')
+  })
+  // Found by test/http-fuzz.test.ts: counting the chart's days on past 9999-12-31 never ended,
+  // and the whole process ran out of memory.
+  it('refuses days past 9998-12-31, and builds a query up to it', () => {
+    const result = custom('9999-01-01', '9999-12-31')
+    expect(result.success).toBe(false)
+    expect(result.error?.issues.map((issue) => issue.message)).toContain(
+      'must be 9998-12-31 or earlier',
+    )
+    const last = custom('9998-01-01', '9998-12-31')
+    expect(last.success).toBe(true)
+    const query = buildStatsQuery(last.data as StatsParams, 'Pacific/Kiritimati', Date.now())
+    expect(query.current.totals).toEqual({ grain: 'day', from: '9998-01-01', to: '9998-12-31' })
+    expect(query.current.series).toEqual(query.current.totals)
   })
 })
