@@ -18,6 +18,7 @@ describe('parseConfig', () => {
       RATE_LIMIT_PER_MINUTE: 1000,
       MAX_PENDING_REQUESTS: 10_000,
       MAX_PENDING_MB: 32,
+      SQLITE_BUSY_TIMEOUT_MS: 5000,
     })
   })
 
@@ -68,6 +69,8 @@ describe('parseConfig', () => {
     ['MAX_PENDING_REQUESTS', '0', /MAX_PENDING_REQUESTS/],
     ['MAX_PENDING_MB', '0', /MAX_PENDING_MB/],
     ['MAX_PENDING_MB', '1.5', /MAX_PENDING_MB: must be a whole number/],
+    ['SQLITE_BUSY_TIMEOUT_MS', '-1', /SQLITE_BUSY_TIMEOUT_MS/],
+    ['SQLITE_MAX_PAGE_COUNT', '0', /SQLITE_MAX_PAGE_COUNT/],
   ])('refuses %s=%s with a message naming the variable', (name, value, message) => {
     expect(() => parseConfig({ [name]: value })).toThrow(ConfigError)
     expect(() => parseConfig({ [name]: value })).toThrow(message)

@@ -77,6 +77,20 @@ const EnvSchema = z.object({
    */
   MAX_PENDING_REQUESTS: intFromEnv(1, 1_000_000).default(10_000),
   MAX_PENDING_MB: intFromEnv(1, 4096).default(32),
+  /**
+   * How long a write waits for SQLite's write lock held by another connection before it
+   * fails (an ingest request then answers 503 with Retry-After, the roll-up retries). The
+   * server's own writers hold the lock for well under a second; the wait rides over them and
+   * over a short outside hold (an operator's sqlite3 session), so trackers are not sent back
+   * to retry for nothing. Tests shorten it to see a locked database fail fast.
+   */
+  SQLITE_BUSY_TIMEOUT_MS: intFromEnv(0, 600_000).default(5000),
+  /**
+   * For tests only: caps the database file at this many pages (SQLite's max_page_count, 4 KiB
+   * each) on every connection of the server, so a test can fill it and see writes fail as on
+   * a full disk (SQLITE_FULL). Unset in production: the disk is the limit.
+   */
+  SQLITE_MAX_PAGE_COUNT: intFromEnv(1, 4_294_967_294).optional(),
 })
 
 export type Config = z.infer<typeof EnvSchema>

@@ -12,12 +12,25 @@ const DAY_PERIODS: Record<string, number> = { '7d': 7, '30d': 30, '90d': 90, '12
 /** Longest custom range: two years of daily points. */
 const MAX_CUSTOM_DAYS = 731
 
+/** The last day a custom period may touch (see `date`). */
+const LAST_DAY = '9998-12-31'
+
 const date = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'must be a date YYYY-MM-DD' })
-  .refine((value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)), {
-    error: 'is not a real date',
-  })
+  // A day the calendar has: Date.parse reads 2026-02-30 as March 2, after a `to` of March 1
+  // that the text comparison below lets through, and an empty range failed the store's read.
+  .refine(
+    (value) => {
+      const ms = Date.parse(`${value}T00:00:00Z`)
+      return !Number.isNaN(ms) && new Date(ms).toISOString().startsWith(value)
+    },
+    { error: 'is not a real date' },
+  )
+  // The chart counts days on to the day after `to` in YYYY-MM-DD text, which ends at 9999:
+  // past 9999-12-31 the next day has no such text, and counting on to it never ended (the
+  // process ran out of memory). Text order is day order here.
+  .refine((value) => value <= LAST_DAY, { error: `must be ${LAST_DAY} or earlier` })
 
 export const StatsParamsSchema = z
   .object({

@@ -67,9 +67,14 @@ export async function startEmbedded(
   const databaseFile = join(config.DATA_DIR, 'liveinsight.db')
   // On the server clock, so the roll-up lag the routes report is measured on one clock when
   // this store accepts (the in-process pipeline); the worker threads' stores use real time.
+  const sqlite = {
+    busyTimeoutMs: config.SQLITE_BUSY_TIMEOUT_MS,
+    maxPageCount: config.SQLITE_MAX_PAGE_COUNT,
+  }
   const store = new SqliteStore({
     file: databaseFile,
     synchronous: config.SQLITE_SYNCHRONOUS,
+    ...sqlite,
     ...(options.now ? { now: options.now } : {}),
   })
   const { site, generatedKey } = await ensureDefaultSite(store, config.API_KEY, Date.now())
@@ -85,6 +90,7 @@ export async function startEmbedded(
           {
             file: databaseFile,
             synchronous: config.SQLITE_SYNCHRONOUS,
+            ...sqlite,
             sessionTimeoutMs,
             logLevel: config.LOG_LEVEL,
             liveBudgetEntries: config.LIVE_BUDGET_ENTRIES,

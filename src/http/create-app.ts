@@ -2,8 +2,9 @@ import { Hono } from 'hono'
 import { compress } from 'hono/compress'
 import { HTTPException } from 'hono/http-exception'
 import { requestId } from 'hono/request-id'
+import { StorageUnavailableError } from '../storage/store.ts'
 import type { AppDeps, AppEnv } from './app-env.ts'
-import { failure, HttpError } from './envelope.ts'
+import { failure, HttpError, storageUnavailable } from './envelope.ts'
 import { strictTransportSecurity } from './hsts.ts'
 import { Metrics } from './metrics.ts'
 import { requireDashboard } from './require-dashboard.ts'
@@ -98,6 +99,13 @@ export function createApp(deps: AppDeps) {
     if (error instanceof HttpError) {
       for (const [name, value] of Object.entries(error.headers)) c.header(name, value)
       return failure(c, error.status, error.message, error.details)
+    }
+    // Locked, full, I/O: nothing was written and a retry may succeed (a 503, not a fault of ours).
+    if (error instanceof StorageUnavailableError) {
+      ;(c.get('log') ?? deps.logger).error({ err: error }, 'storage unavailable')
+      const retry = storageUnavailable('storage unavailable')
+      for (const [name, value] of Object.entries(retry.headers)) c.header(name, value)
+      return failure(c, retry.status, retry.message)
     }
     if (error instanceof HTTPException && error.status < 500) {
       return failure(c, error.status, error.message || 'bad request')

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createLogger } from '../log/logger.ts'
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
-import type { Store } from '../storage/store.ts'
+import { StorageUnavailableError, type Store } from '../storage/store.ts'
 import { enrichedEvent } from '../testing/enriched-event.ts'
 import { tempDir } from '../testing/temp-dir.ts'
 import { rollupOptions } from './rollup-options.ts'
@@ -77,6 +77,41 @@ describe('roll-up stage', () => {
     db.close()
     expect(pageviews).toBe(2)
     await store.close()
+  })
+
+  it('never moves an item to the dead letters while storage is unavailable', async () => {
+    const file = join(dir.path, 'x.db')
+    const real = new SqliteStore({ file })
+    await real.accept(
+      [
+        enrichedEvent({ event_id: 'one', timestamp: AT, client_session_id: 'a' }),
+        enrichedEvent({ event_id: 'two', timestamp: AT + 1, client_session_id: 'b' }),
+      ],
+      [],
+    )
+    // A full disk: every roll-up write fails, while a dead letter (a smaller write) would fit.
+    let full = true
+    const store = Object.create(real) as Store
+    store.rollup = (work) =>
+      full ? Promise.reject(new StorageUnavailableError('disk full')) : real.rollup(work)
+    const stage = new RollupStage(store, OPTIONS, silent)
+    // Twice the failures that isolate an item failing on its own.
+    for (let run = 0; run < 6; run++) await stage.settle()
+    expect(await real.backlog()).toBe(2)
+    full = false
+    await stage.settle()
+    stage.close()
+    expect(await real.backlog()).toBe(0)
+    const db = new Database(file, { readonly: true })
+    expect(db.prepare('SELECT count(*) FROM ingest_dead_letter').pluck().get()).toBe(0)
+    expect(
+      db
+        .prepare("SELECT sum(pageviews) FROM rollup_day WHERE dim = '' AND site_id = 'site-a'")
+        .pluck()
+        .get(),
+    ).toBe(2)
+    db.close()
+    await real.close()
   })
 
   it('settles everything pending, also what memory did not hold', async () => {

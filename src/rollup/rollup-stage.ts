@@ -1,6 +1,6 @@
 import { errorMessage } from '../core/error-message.ts'
 import type { Logger } from '../log/logger.ts'
-import type { Store } from '../storage/store.ts'
+import { StorageUnavailableError, type Store } from '../storage/store.ts'
 import { rollUpBatch, rollUpPending } from './roll-up-batch.ts'
 import type { RollupOptions } from './rollup-options.ts'
 
@@ -40,6 +40,8 @@ export class RollupStage {
   private lastStart = Number.NEGATIVE_INFINITY
   /** Poked while a run was going: run again once it is done. */
   private pokedWhileRunning = false
+  /** Runs failed in a row because storage was unavailable (logged at the first and the end). */
+  private unavailable = 0
 
   private readonly intervalMs: number
   private readonly sliceSize: number
@@ -120,6 +122,8 @@ export class RollupStage {
       try {
         await rollUpBatch(this.store, [oldest], this.options)
       } catch (error) {
+        // Not this item's fault: it stays pending, and the next run retries.
+        if (error instanceof StorageUnavailableError) throw error
         const reason = errorMessage(error)
         await this.store.deadLetter(oldest, reason, this.clock.now())
         this.logger.error(
@@ -143,14 +147,23 @@ export class RollupStage {
       try {
         taken = await rollUpPending(this.store, this.options, this.sliceSize)
         this.failures = 0
+        this.storageBack()
       } catch (error) {
+        if (error instanceof StorageUnavailableError) {
+          // Every item would fail alike: none is isolated, the run is retried until it clears.
+          this.storageUnavailable(error)
+          this.poke()
+          return
+        }
         this.failures++
         this.logger.error({ err: error }, 'roll-up failed; the items stay pending and are retried')
         if (this.failures >= FAILURES_BEFORE_ISOLATING) {
           this.failures = 0
-          await this.isolateFailing().catch((isolating: unknown) =>
-            this.logger.error({ err: isolating }, 'roll-up: looking for the failing item failed'),
-          )
+          await this.isolateFailing().catch((isolating: unknown) => {
+            if (isolating instanceof StorageUnavailableError) this.storageUnavailable(isolating)
+            else
+              this.logger.error({ err: isolating }, 'roll-up: looking for the failing item failed')
+          })
         }
         this.poke()
         return
@@ -158,5 +171,24 @@ export class RollupStage {
       if (taken === 0 || (!untilEmpty && taken < this.sliceSize)) return
       await new Promise((resolve) => setImmediate(resolve))
     }
+  }
+
+  /**
+   * Logged when it starts and when it ends, not at every retry: a full disk lasting an hour
+   * would otherwise write a log line every interval, onto the same full disk.
+   */
+  private storageUnavailable(error: StorageUnavailableError): void {
+    if (this.unavailable++ === 0) {
+      this.logger.error(
+        { err: error },
+        'roll-up: storage unavailable; the items stay pending and are retried until it clears',
+      )
+    }
+  }
+
+  private storageBack(): void {
+    if (this.unavailable === 0) return
+    this.logger.info({ failedRuns: this.unavailable }, 'roll-up: storage available again')
+    this.unavailable = 0
   }
 }

@@ -11,6 +11,20 @@ import type {
 } from '../core/types.ts'
 
 /**
+ * Thrown by a backend when storage cannot be used for now, whatever the data: another writer
+ * holds the lock past the wait, the disk is full, an I/O error. The call changed nothing and
+ * the same call may succeed later, so a request answers 503 with Retry-After and the roll-up
+ * retries; an item is moved to the dead letters only for a failure of its own, never for
+ * this (a full disk lasting a few roll-up runs would otherwise drop items from the counters).
+ */
+export class StorageUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'StorageUnavailableError'
+  }
+}
+
+/**
  * A raw event as stored, for session timelines and the live view. It carries what the
  * live view shows (source, country, device) so neither needs a join.
  */
@@ -217,7 +231,8 @@ export interface SweepResult {
 
 /**
  * Everything LiveInsight persists. One contract suite (`store.contract.ts`) runs against every
- * implementation, so the embedded and the AWS shape cannot drift apart.
+ * implementation, so the embedded and the AWS shape cannot drift apart. A write that fails
+ * because storage is unavailable for now rejects with StorageUnavailableError.
  */
 export interface Store {
   readonly kind: 'sqlite' | 'dynamodb'

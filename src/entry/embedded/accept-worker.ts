@@ -14,7 +14,12 @@ const port = parentPort
 if (!port) throw new Error('accept-worker: must run as a worker thread')
 const setup = workerData as WorkerSetup
 const logger = createLogger(setup.logLevel).child({ thread: 'accept' })
-const store = new SqliteStore({ file: setup.file, synchronous: setup.synchronous })
+const store = new SqliteStore({
+  file: setup.file,
+  synchronous: setup.synchronous,
+  busyTimeoutMs: setup.busyTimeoutMs,
+  maxPageCount: setup.maxPageCount,
+})
 /** Where each commit's hand-over goes: the roll-up worker. */
 let handoff: MessagePort | undefined
 const stage = new AcceptStage(store, {

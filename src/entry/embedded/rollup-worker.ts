@@ -23,7 +23,12 @@ const logger = createLogger(setup.logLevel).child({ thread: 'rollup' })
 // Its transaction both writes the counters and retires their queue entries, so one lost to a
 // power cut is simply rolled up again from the queue, which the accept worker's fsync had
 // made durable; and each accept's fsync also makes every earlier roll-up commit durable.
-const store = new SqliteStore({ file: setup.file, synchronous: 'NORMAL' })
+const store = new SqliteStore({
+  file: setup.file,
+  synchronous: 'NORMAL',
+  busyTimeoutMs: setup.busyTimeoutMs,
+  maxPageCount: setup.maxPageCount,
+})
 const stage = new RollupStage(store, rollupOptions(setup.sessionTimeoutMs), logger)
 let handoff: MessagePort | undefined
 

@@ -9,6 +9,9 @@ export interface WorkerSetup {
   file: string
   /** SQLITE_SYNCHRONOUS, for the accept worker's commits (the roll-up's are NORMAL). */
   synchronous: 'FULL' | 'NORMAL'
+  /** SQLITE_BUSY_TIMEOUT_MS and the tests' SQLITE_MAX_PAGE_COUNT, for both workers' connections. */
+  busyTimeoutMs: number
+  maxPageCount: number | undefined
   sessionTimeoutMs: number
   logLevel: string
   liveBudgetEntries: number

@@ -8,7 +8,7 @@ import { HistoryImport } from '../../import/history-import.ts'
 import { enrichedEvent } from '../../testing/enriched-event.ts'
 import { tempDir } from '../../testing/temp-dir.ts'
 import { describeStoreContract, type OpenStore, type StoreHarness } from '../store.contract.ts'
-import type { RollupEntry } from '../store.ts'
+import { type RollupEntry, StorageUnavailableError } from '../store.ts'
 import { markHash, packMarks } from './mark-hash.ts'
 import { SCHEMA_VERSION } from './migrations.ts'
 import { SqliteStore } from './sqlite-store.ts'
@@ -521,6 +521,35 @@ describe('SqliteStore specifics', () => {
       })
       expect(row?.pageviews, `hours ${from}..${to}`).toBe(sum(from, to))
     }
+    await store.close()
+    dir.remove()
+  })
+
+  it('reports a held lock and a full file as storage unavailable, and bad data as it is', async () => {
+    const dir = tempDir()
+    const file = join(dir.path, 'x.db')
+    const store = new SqliteStore({ file, busyTimeoutMs: 20, maxPageCount: 100 })
+    const site = { id: 's', name: 'S', domain: 's.example', timezone: 'UTC', created_at: 1 }
+    await store.createSite({ ...site, api_key: 'key-1' })
+    const other = new Database(file)
+    other.exec('BEGIN IMMEDIATE')
+    const event = enrichedEvent({ event_id: 'e', timestamp: Date.UTC(2026, 0, 1) })
+    await expect(store.accept([event], [])).rejects.toThrow(StorageUnavailableError)
+    await expect(store.setSiteApiKey('s', 'key-2')).rejects.toThrow(/SQLITE_BUSY/)
+    other.exec('ROLLBACK')
+    // The page limit is this connection's: another one fills the file up to it.
+    other.exec('CREATE TABLE ballast (b BLOB)')
+    other.prepare('INSERT INTO ballast VALUES (zeroblob(?))').run(100 * 4096)
+    await expect(
+      store.accept([{ ...event, page_url: `https://s.example/${'x'.repeat(2000)}` }], []),
+    ).rejects.toThrow(/SQLITE_FULL/)
+    other.exec('DROP TABLE ballast')
+    other.close()
+    await expect(store.accept([event], [])).resolves.toMatchObject({ fresh: [true] })
+    // A second site with the same id is the caller's mistake, not a fault of the storage.
+    const duplicate = store.createSite({ ...site, api_key: 'key-3' })
+    await expect(duplicate).rejects.toThrow(/UNIQUE/)
+    await expect(duplicate).rejects.not.toThrow(StorageUnavailableError)
     await store.close()
     dir.remove()
   })

@@ -31,7 +31,7 @@ import type {
   UserSessionsQuery,
 } from '../store.ts'
 import { CommitThread } from './commit-thread.ts'
-import { type ConnectionOptions, openConnection } from './connection.ts'
+import { type ConnectionOptions, openConnection, storageError } from './connection.ts'
 import { eventRowValues, INSERT_EVENT_SQL } from './event-row.ts'
 import { HotQueue } from './hot-queue.ts'
 import { buildLookupIndexes, dropLookupIndexes } from './lookup-indexes.ts'
@@ -93,6 +93,19 @@ function utcDay(timestamp: number): string {
  * time zones); a history import moves forward, so a month's import never holds the month.
  */
 const MARK_DAYS_LOADED = 6
+
+/** Runs statements; a fault of the storage (locked, full, I/O) comes out as StorageUnavailableError. */
+function unavailableAs<T>(run: () => T): T {
+  try {
+    return run()
+  } catch (error) {
+    throw storageError(error)
+  }
+}
+
+function rethrowUnavailable(error: unknown): never {
+  throw storageError(error)
+}
 
 /** The embedded backend: one SQLite file in WAL mode, every statement prepared once. */
 export class SqliteStore implements Store {
@@ -234,21 +247,23 @@ export class SqliteStore implements Store {
     const s = this.statements
     // Small and append-only: the events key starts with the time, and the whole accept is one
     // queue row. Immediate: the queue's seq counter is read, then moved, under the write lock.
-    return this.db
-      .transaction(() => {
-        const items: QueuedItem[] = []
-        const fresh = events.map((event) => {
-          if (s.insertEvent.run(...eventRowValues(event)).changes !== 1) return false
-          items.push({ kind: 'event', event })
-          return true
+    return unavailableAs(() =>
+      this.db
+        .transaction(() => {
+          const items: QueuedItem[] = []
+          const fresh = events.map((event) => {
+            if (s.insertEvent.run(...eventRowValues(event)).changes !== 1) return false
+            items.push({ kind: 'event', event })
+            return true
+          })
+          for (const hit of bots) items.push({ kind: 'bot', hit })
+          // Read under the write lock, so accept times rise with the queue's seqs.
+          const { packed } = this.pendingQueue.append(items, this.now())
+          // The queue row's own text is the hand-over (packed-item.ts): written once.
+          return packed ? { fresh, handover: packed as unknown as Handover } : { fresh }
         })
-        for (const hit of bots) items.push({ kind: 'bot', hit })
-        // Read under the write lock, so accept times rise with the queue's seqs.
-        const { packed } = this.pendingQueue.append(items, this.now())
-        // The queue row's own text is the hand-over (packed-item.ts): written once.
-        return packed ? { fresh, handover: packed as unknown as Handover } : { fresh }
-      })
-      .immediate()
+        .immediate(),
+    )
   }
 
   takeHandover(handover: Handover): HandoverTaken {
@@ -261,9 +276,11 @@ export class SqliteStore implements Store {
     await this.queue
     await this.written
     const hot = this.hot
-    const taken: QueuedEntry[] =
-      (hot && hot.size > 0 ? hot.take(this.pendingQueue.head(), limit) : null) ??
-      this.pendingQueue.read(limit)
+    const taken: QueuedEntry[] = unavailableAs(
+      () =>
+        (hot && hot.size > 0 ? hot.take(this.pendingQueue.head(), limit) : null) ??
+        this.pendingQueue.read(limit),
+    )
     return taken.map(({ seq, item }) => ({ stream: QUEUE_STREAM, position: String(seq), item }))
   }
 
@@ -281,18 +298,20 @@ export class SqliteStore implements Store {
     }
     const seq = Number(entry.position)
     const s = this.statements
-    this.db
-      .transaction(() => {
-        const removed = this.pendingQueue.remove(seq)
-        if (!removed) return
-        // The item as keyed JSON, readable on its own.
-        s.toDeadLetter.run(seq, JSON.stringify(removed), reason, at)
-      })
-      .immediate()
+    unavailableAs(() =>
+      this.db
+        .transaction(() => {
+          const removed = this.pendingQueue.remove(seq)
+          if (!removed) return
+          // The item as keyed JSON, readable on its own.
+          s.toDeadLetter.run(seq, JSON.stringify(removed), reason, at)
+        })
+        .immediate(),
+    )
   }
 
   rollup<T>(work: (unit: RollupUnit) => Promise<T>): Promise<T> {
-    const run = this.queue.then(() => this.runUnit(work))
+    const run = this.queue.then(() => this.runUnit(work)).catch(rethrowUnavailable)
     this.queue = run.catch(() => undefined)
     return run
   }
@@ -400,7 +419,7 @@ export class SqliteStore implements Store {
   }
 
   async createSite(site: Site): Promise<void> {
-    this.statements.insertSite.run(site)
+    unavailableAs(() => this.statements.insertSite.run(site))
   }
 
   async getSite(id: string): Promise<Site | undefined> {
@@ -416,12 +435,14 @@ export class SqliteStore implements Store {
   }
 
   async setSiteApiKey(id: string, apiKey: string): Promise<void> {
-    this.statements.setApiKey.run(apiKey, id)
+    unavailableAs(() => this.statements.setApiKey.run(apiKey, id))
   }
 
   async dailySalt(day: string): Promise<string> {
-    this.statements.insertSalt.run(day, randomBytes(32).toString('base64url'))
-    return this.statements.saltOf.get(day) as string
+    return unavailableAs(() => {
+      this.statements.insertSalt.run(day, randomBytes(32).toString('base64url'))
+      return this.statements.saltOf.get(day) as string
+    })
   }
 
   async countersVersion(siteId: string): Promise<number> {
@@ -497,15 +518,21 @@ export class SqliteStore implements Store {
   }
 
   async initSetting(name: string, value: string): Promise<string> {
-    this.statements.initSetting.run(name, value)
-    return this.statements.getSetting.get(name) as string
+    return unavailableAs(() => {
+      this.statements.initSetting.run(name, value)
+      return this.statements.getSetting.get(name) as string
+    })
   }
 
   async putSetting(name: string, value: string): Promise<void> {
-    this.statements.putSetting.run(name, value)
+    unavailableAs(() => this.statements.putSetting.run(name, value))
   }
 
-  async sweep(policy: SweepPolicy): Promise<SweepResult> {
+  sweep(policy: SweepPolicy): Promise<SweepResult> {
+    return this.sweepNow(policy).catch(rethrowUnavailable)
+  }
+
+  private async sweepNow(policy: SweepPolicy): Promise<SweepResult> {
     await this.written
     const s = this.statements
     const keepDaysFrom = utcDay(policy.now - MARK_KEEP_DAYS * 86_400_000)
@@ -544,7 +571,7 @@ export class SqliteStore implements Store {
   }
 
   async health(): Promise<void> {
-    this.statements.ping.get()
+    unavailableAs(() => this.statements.ping.get())
   }
 
   async beginBulkLoad(): Promise<void> {
