@@ -1,6 +1,11 @@
 import { errorMessage } from '../core/error-message.ts'
 import type { BotHit, EnrichedEvent } from '../core/types.ts'
-import { ACTIVE_SESSION_MS, LiveWindow, type RealtimeSnapshot } from '../live/live-window.ts'
+import {
+  ACTIVE_SESSION_MS,
+  DEFAULT_BUDGET_ENTRIES,
+  LiveWindow,
+  type RealtimeSnapshot,
+} from '../live/live-window.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Handover, LiveEvent, Store } from '../storage/store.ts'
 import { GroupCommit } from './group-commit.ts'
@@ -59,6 +64,11 @@ export class AcceptStage {
   private liveNow = Date.now()
   private readonly live: LiveWindow
   /**
+   * Stored events read into a site's window at most (its latest ones): half the budget, so a
+   * restart during a flood reads a bounded part of the half hour, marked as an estimate.
+   */
+  private readonly seedLimit: number
+  /**
    * Per site: its stored events of the last half hour, read into the window once (`true` once
    * read, so the accept path does not wait a turn for a settled promise).
    */
@@ -70,6 +80,10 @@ export class AcceptStage {
   ) {
     this.preparer = new RequestPreparer(new SaltCache(store))
     this.live = new LiveWindow(() => this.liveNow, options.liveBudgetEntries)
+    this.seedLimit = Math.max(
+      1000,
+      Math.floor((options.liveBudgetEntries ?? DEFAULT_BUDGET_ENTRIES) / 2),
+    )
     const handOver = options.handOver
     this.group = new GroupCommit<ToStore, boolean[]>(
       async (requests) => {
@@ -169,9 +183,9 @@ export class AcceptStage {
     if (seeding === true) return
     if (!seeding) {
       seeding = this.store
-        .liveEventsSince(siteId, this.liveNow - ACTIVE_SESSION_MS)
+        .liveEventsSince(siteId, this.liveNow - ACTIVE_SESSION_MS, this.seedLimit)
         .then(
-          (events) => this.live.add(events),
+          (events) => this.live.seed(siteId, events, events.length < this.seedLimit),
           (error: unknown) =>
             this.options.logger.error(
               { err: error, site: siteId },

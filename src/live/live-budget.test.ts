@@ -84,4 +84,16 @@ describe('LiveWindow under a budget', () => {
     expect(snap).toMatchObject({ approximate: false, active_visitors: 5, active_sessions: 10 })
     expect(live.size('a').sketchMinutes).toBe(0)
   })
+
+  it('marks a window seeded with only the latest part of its half hour as an estimate', () => {
+    const clock = { now: T0 }
+    const live = new LiveWindow(() => clock.now, 1000)
+    live.seed('a', flood('a', 10), false)
+    live.seed('b', flood('b', 10), true)
+    expect(live.snapshot('a')).toMatchObject({ active_visitors: 10, approximate: true })
+    expect(live.snapshot('b')).toMatchObject({ active_visitors: 10, approximate: false })
+    // Once the part not read has left the window, the counts are exact again.
+    clock.now = T0 + 31 * MIN
+    expect(live.snapshot('a').approximate).toBe(false)
+  })
 })

@@ -104,6 +104,11 @@ class SiteWindow {
     return this.overflow !== undefined && this.overflow.lastRefused > now - ACTIVE_SESSION_MS
   }
 
+  /** Some of the last half hour is not in the window (a restart read only its latest part). */
+  markIncomplete(now: number): void {
+    this.overflowAt(now)
+  }
+
   private overflowAt(now: number): Overflow {
     this.overflow ??= new Overflow(AHEAD_MINUTES)
     this.overflow.lastRefused = now
@@ -229,6 +234,24 @@ export class LiveWindow {
     const snapshot = build(site, now)
     site.cached = { version: site.version, second, snapshot }
     return snapshot
+  }
+
+  /**
+   * Reads a site's stored events into the window (a restart's first read); `complete` false
+   * when they were only the latest part of its half hour: its counts are then estimates,
+   * marked so, until the part not read has left the window.
+   */
+  seed(siteId: string, events: readonly LiveEvent[], complete: boolean): void {
+    this.add(events)
+    if (complete) return
+    let site = this.sites.get(siteId)
+    if (!site) {
+      site = new SiteWindow(this.budget)
+      site.lastPrune = this.now()
+      this.sites.set(siteId, site)
+      this.budget.sites = this.sites.size
+    }
+    site.markIncomplete(this.now())
   }
 
   /** Entries held for a site, so tests can check that memory stays bounded. */

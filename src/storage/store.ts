@@ -306,11 +306,12 @@ export interface Store {
   /** A site's identified user's sessions, newest first. */
   userSessions(query: UserSessionsQuery): Promise<SessionState[]>
   /**
-   * One site's events since a time, oldest first: the live view's first read, and the whole
-   * realtime read of a host that keeps no window. One range of one site's keys (a `Query` on
-   * DynamoDB), never a scan of every site's recent events.
+   * One site's events since a time, oldest first, at most the `limit` latest of them: the
+   * live view's first read, and the whole realtime read of a host that keeps no window. One
+   * range of one site's keys (a `Query` on DynamoDB), never a scan of every site's recent
+   * events; the limit keeps a flooded site's half hour from being read into memory whole.
    */
-  liveEventsSince(siteId: string, since: number): Promise<LiveEvent[]>
+  liveEventsSince(siteId: string, since: number, limit: number): Promise<LiveEvent[]>
 
   getSetting(name: string): Promise<string | undefined>
   /** Stores a value unless one exists; returns the value that is stored either way. */

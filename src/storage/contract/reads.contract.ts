@@ -217,6 +217,20 @@ export function readsContract(open: OpenStore) {
       expect((await store.findSession('site-a', 'c', T0 + 120 * MIN))?.user_id).toBe('u1')
     })
 
+    it("returns at most a limit of a site's recent events: the latest, oldest first", async () => {
+      await commit(
+        [0, 1, 2, 3, 4].map((i) =>
+          enrichedEvent({ event_id: `e${i}`, timestamp: T0 + i * MIN, path: `/p${i}` }),
+        ),
+      )
+      const live = await store.liveEventsSince(site.id, T0, 3)
+      expect(live.map((e) => e.path)).toEqual(['/p2', '/p3', '/p4'])
+      expect((await store.liveEventsSince(site.id, T0 + 3 * MIN, 10)).map((e) => e.path)).toEqual([
+        '/p3',
+        '/p4',
+      ])
+    })
+
     it("returns one site's recent events with what the live view shows", async () => {
       await commit([
         enrichedEvent({ timestamp: T0, path: '/old', event_id: 'old' }),
@@ -231,7 +245,7 @@ export function readsContract(open: OpenStore) {
       // Another site's event in the same minutes is not in this site's read.
       await store.createSite({ ...site, id: 'site-b', api_key: 'key-site-b-0123456789' })
       await commit([enrichedEvent({ site_id: 'site-b', timestamp: T0 + 10 * MIN, event_id: 'b' })])
-      const live = await store.liveEventsSince(site.id, T0 + MIN)
+      const live = await store.liveEventsSince(site.id, T0 + MIN, 100)
       expect(live).toEqual([
         expect.objectContaining({
           path: '/new',

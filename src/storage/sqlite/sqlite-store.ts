@@ -222,7 +222,7 @@ export class SqliteStore implements Store {
       liveEvents: db.prepare(
         `SELECT site_id, client_session_id AS session_id, visitor_id, timestamp, event_type, path,
                 title, source, country, device, browser
-         FROM events WHERE site_id = ? AND timestamp >= ? ORDER BY timestamp`,
+         FROM events WHERE site_id = ? AND timestamp >= ? ORDER BY timestamp DESC LIMIT ?`,
       ),
       getSetting: db.prepare('SELECT value FROM settings WHERE name = ?').pluck(),
       initSetting: db.prepare('INSERT OR IGNORE INTO settings (name, value) VALUES (?, ?)'),
@@ -509,8 +509,8 @@ export class SqliteStore implements Store {
     ) as SessionState[]
   }
 
-  async liveEventsSince(siteId: string, since: number): Promise<LiveEvent[]> {
-    return this.statements.liveEvents.all(siteId, since) as LiveEvent[]
+  async liveEventsSince(siteId: string, since: number, limit: number): Promise<LiveEvent[]> {
+    return (this.statements.liveEvents.all(siteId, since, limit) as LiveEvent[]).reverse()
   }
 
   async getSetting(name: string): Promise<string | undefined> {
