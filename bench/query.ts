@@ -201,7 +201,7 @@ async function loadEvents(
   const store = new SqliteStore({
     file,
     synchronous: 'NORMAL',
-    cacheMb: 64,
+    cacheMb: 16,
     commitThread: SETTINGS.loadPath === 'import',
   })
   for (const plan of plans) await store.createSite(plan.site)

@@ -53,7 +53,9 @@ async function main() {
   const store = new SqliteStore({
     file: join(config.DATA_DIR, 'liveinsight.db'),
     synchronous: config.SQLITE_SYNCHRONOUS,
-    cacheMb: 64,
+    // Each of the two connections may fill this: more did not make the import faster once the
+    // sessions' lookup indexes were left to the end (bench/NOTES.md).
+    cacheMb: 16,
     // The next hours are counted while the last ones are written.
     commitThread: true,
   })

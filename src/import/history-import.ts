@@ -9,7 +9,10 @@ export interface HistoryImportOptions extends RollupOptions {
   /** Events at or after `now - eventTtlMs` also keep their raw record (timelines, live view). */
   eventTtlMs: number
   now: number
-  /** Events rolled up per write; writes happen only where an hour ends (see `add`). */
+  /**
+   * Events rolled up per write (default 10,000); writes happen only where an hour ends (see
+   * `add`), so a write holds at least one hour whatever this says.
+   */
   flushEvents?: number
 }
 
@@ -103,7 +106,11 @@ export class HistoryImport {
     private readonly store: Store,
     private readonly options: HistoryImportOptions,
   ) {
-    this.flushEvents = options.flushEvents ?? 100_000
+    // The import's memory grows with the unit: the events waiting for the next write, the
+    // write in flight and its copy on the commit thread, and the garbage V8 lets grow over
+    // them. Smaller units cost CPU instead (each write also rewrites the sessions still open);
+    // the figures of both are in bench/NOTES.md.
+    this.flushEvents = options.flushEvents ?? 10_000
     this.rawFrom = options.now - options.eventTtlMs
   }
 

@@ -5,10 +5,8 @@ import { StorageUnavailableError } from '../store.ts'
 export interface ConnectionOptions {
   synchronous?: 'FULL' | 'NORMAL'
   /**
-   * SQLite's page cache in MB (its default is 2). A history import writes a session row per
-   * few events into an index keyed by client session id, which lands on random pages, so a
-   * larger cache saves re-reading them (bench/NOTES.md). The server keeps the default; its
-   * writes are small.
+   * SQLite's page cache in MB (its default is 2), for a history import's large writes
+   * (bench/NOTES.md). The server keeps the default; its writes are small.
    */
   cacheMb?: number
   /**
