@@ -22,10 +22,9 @@
  *   npm run bench:flood -- --seconds 60      # shorter: prints only (add --write to record)
  *   BENCH_FLOOD_SECONDS=60 npm run bench:flood
  */
-import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { cpus, loadavg } from 'node:os'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -34,6 +33,7 @@ import Database from 'better-sqlite3'
 import { builtServerArgs } from './support/built-server.ts'
 import { cleanupOnExit } from './support/cleanup.ts'
 import { ProcessSampler, treeRssKb } from './support/process-sampler.ts'
+import { contention, gitState } from './support/run-context.ts'
 import { BENCH_METRICS_TOKEN, rollupBacklog, rollupLagSeconds } from './support/server-metrics.ts'
 import { type ServerProcess, startServerProcess } from './support/server-process.ts'
 import { USER_AGENTS } from './traffic.ts'
@@ -456,30 +456,6 @@ function rssFigures(samples: readonly RssSample[], seconds: number) {
       slopeMbPerMin(during.filter((s) => s.t_s >= seconds / 2)),
       2,
     ),
-  }
-}
-
-/** How busy the machine is besides this benchmark: numbers from a contended host mislead. */
-function contention() {
-  let cpuPressureAvg10: number | null = null
-  try {
-    const match = /some avg10=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'))
-    if (match?.[1]) cpuPressureAvg10 = Number(match[1])
-  } catch {
-    // no PSI on this kernel
-  }
-  return { loadavg_1m: round(loadavg()[0] ?? 0, 2), cpu_pressure_some_avg10: cpuPressureAvg10 }
-}
-
-function gitState(): { commit: string; dirty_files: number } | null {
-  try {
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' })
-    return {
-      commit: git('rev-parse', '--short', 'HEAD').trim(),
-      dirty_files: git('status', '--porcelain').split('\n').filter(Boolean).length,
-    }
-  } catch {
-    return null
   }
 }
 

@@ -16,9 +16,8 @@
  * (2xx responses × events per request) exactly. The exit code is 0 only for a valid run
  * (no non-2xx, no errors, counts equal) that meets every target.
  */
-import { execFileSync } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { cpus, loadavg } from 'node:os'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
@@ -26,6 +25,7 @@ import Database from 'better-sqlite3'
 import { builtBaselineArgs, builtServerArgs } from './support/built-server.ts'
 import { cleanupOnExit } from './support/cleanup.ts'
 import { ProcessSampler } from './support/process-sampler.ts'
+import { contention, gitState } from './support/run-context.ts'
 import { BENCH_METRICS_TOKEN, rollupBacklog } from './support/server-metrics.ts'
 import { type ServerProcess, startServerProcess } from './support/server-process.ts'
 import { Traffic, USER_AGENTS } from './traffic.ts'
@@ -377,30 +377,6 @@ async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
   } finally {
     sampler.stop()
     await server.stop()
-  }
-}
-
-/** How busy the machine is besides this benchmark: numbers from a contended host mislead. */
-function contention() {
-  let cpuPressureAvg10: number | null = null
-  try {
-    const match = /some avg10=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'))
-    if (match?.[1]) cpuPressureAvg10 = Number(match[1])
-  } catch {
-    // no PSI on this kernel
-  }
-  return { loadavg_1m: round(loadavg()[0] ?? 0, 2), cpu_pressure_some_avg10: cpuPressureAvg10 }
-}
-
-function gitState(): { commit: string; dirty_files: number } | null {
-  try {
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' })
-    return {
-      commit: git('rev-parse', '--short', 'HEAD').trim(),
-      dirty_files: git('status', '--porcelain').split('\n').filter(Boolean).length,
-    }
-  } catch {
-    return null
   }
 }
 
