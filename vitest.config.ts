@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 30_000,
+    // One DynamoDB Local for the run, killed by its PID at the end (test/support/).
+    globalSetup: ['test/support/dynamodb-local.global.ts'],
     hookTimeout: 60_000,
     coverage: {
       provider: 'v8',

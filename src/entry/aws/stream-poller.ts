@@ -1,0 +1,170 @@
+import type { _Record as SdkStreamRecord } from '@aws-sdk/client-dynamodb-streams'
+import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda'
+import { errorMessage } from '../../core/error-message.ts'
+import type { Logger } from '../../log/logger.ts'
+import type { DynamoDbStore } from '../../storage/dynamodb/dynamodb-store.ts'
+import { positionOf } from '../../storage/dynamodb/keys.ts'
+import type { RollupHandler } from './rollup-handler.ts'
+
+/** A record as Lambda hands it: GetRecords' record with the event source's fields. */
+export function lambdaRecordOf(
+  record: SdkStreamRecord,
+  eventSourceARN: string,
+  awsRegion: string,
+): DynamoDBRecord {
+  const data = record.dynamodb ?? {}
+  const created = data.ApproximateCreationDateTime
+  return {
+    eventID: record.eventID ?? '',
+    eventName: record.eventName as DynamoDBRecord['eventName'],
+    eventVersion: record.eventVersion ?? '1.1',
+    eventSource: 'aws:dynamodb',
+    awsRegion,
+    eventSourceARN,
+    dynamodb: {
+      ...(created ? { ApproximateCreationDateTime: Math.floor(created.getTime() / 1000) } : {}),
+      Keys: data.Keys as NonNullable<DynamoDBRecord['dynamodb']>['Keys'],
+      NewImage: data.NewImage as NonNullable<DynamoDBRecord['dynamodb']>['NewImage'],
+      SequenceNumber: data.SequenceNumber ?? '',
+      SizeBytes: data.SizeBytes ?? 0,
+      StreamViewType: 'NEW_IMAGE',
+    },
+  }
+}
+
+export interface StreamPollerOptions {
+  /** How often the stream is read; Lambda's event source mapping polls four times a second. */
+  intervalMs?: number
+  /** Records per batch handed to the handler (the event source mapping's BatchSize). */
+  batchSize?: number
+  region?: string
+  /** Failed tries of a record alone before it goes to the dead letters (MaximumRetryAttempts). */
+  maxRetries?: number
+}
+
+/**
+ * What the event source mapping does on AWS, for `npm run dev:aws` and the tests: reads the
+ * Events table's stream of DynamoDB Local, hands the roll-up handler Lambda-shaped batches,
+ * shard by shard in order, and keeps each shard's position (a checkpoint the store's
+ * `pending` and `backlog` read). A batch that fails is delivered again on the next poll; one
+ * that throws is bisected until the record it fails on is alone, and that record goes to the
+ * dead letters after `maxRetries` tries (the on-failure destination's part).
+ */
+export class StreamPoller {
+  private readonly intervalMs: number
+  private readonly batchSize: number
+  private readonly region: string
+  private readonly maxRetries: number
+  private readonly after = new Map<string, string>()
+  private readonly tries = new Map<string, number>()
+  private timer: NodeJS.Timeout | undefined
+  private running: Promise<number> | undefined
+  private closed = false
+
+  constructor(
+    private readonly store: DynamoDbStore,
+    private readonly handler: RollupHandler,
+    private readonly logger: Logger,
+    options: StreamPollerOptions = {},
+  ) {
+    this.intervalMs = options.intervalMs ?? 250
+    this.batchSize = options.batchSize ?? 100
+    this.region = options.region ?? 'ap-northeast-2'
+    this.maxRetries = options.maxRetries ?? 3
+  }
+
+  start(): void {
+    const tick = () => {
+      if (this.closed) return
+      this.poll()
+        .catch((error: unknown) => this.logger.error({ err: error }, 'stream poll failed'))
+        .finally(() => {
+          if (!this.closed) {
+            this.timer = setTimeout(tick, this.intervalMs)
+            this.timer.unref()
+          }
+        })
+    }
+    tick()
+  }
+
+  /** Delivers until a poll finds nothing new (what was accepted before the call is counted). */
+  async settle(): Promise<void> {
+    while ((await this.poll()) > 0) {}
+  }
+
+  close(): Promise<unknown> {
+    this.closed = true
+    clearTimeout(this.timer)
+    return this.running ?? Promise.resolve()
+  }
+
+  /** One pass over every shard; resolves to the records delivered. */
+  poll(): Promise<number> {
+    const run = (this.running ?? Promise.resolve(0)).then(() => this.pollShards())
+    this.running = run.catch(() => 0)
+    return run
+  }
+
+  private async pollShards(): Promise<number> {
+    const arn = await this.store.eventsStream.sourceArn()
+    let delivered = 0
+    for (const shard of await this.store.eventsStream.shards()) {
+      let after = this.after.get(shard)
+      if (after === undefined) after = (await this.store.deliveredThrough(shard))?.sequenceNumber
+      const records: SdkStreamRecord[] = []
+      for await (const page of this.store.eventsStream.records(shard, after)) records.push(...page)
+      for (let i = 0; i < records.length; i += this.batchSize) {
+        const batch = records
+          .slice(i, i + this.batchSize)
+          .map((r) => lambdaRecordOf(r, arn, this.region))
+        const done = await this.deliver(shard, batch)
+        delivered += done
+        if (done < batch.length) return delivered
+      }
+    }
+    return delivered
+  }
+
+  /** Hands one batch over; resolves to how many of its records are done with. */
+  private async deliver(shard: string, batch: DynamoDBRecord[]): Promise<number> {
+    let answer: Awaited<ReturnType<RollupHandler>>
+    try {
+      answer = await this.handler({ Records: batch } satisfies DynamoDBStreamEvent)
+    } catch (error) {
+      if (batch.length > 1) {
+        const half = Math.ceil(batch.length / 2)
+        const first = await this.deliver(shard, batch.slice(0, half))
+        if (first < half) return first
+        return first + (await this.deliver(shard, batch.slice(half)))
+      }
+      return this.failedAlone(shard, batch[0] as DynamoDBRecord, error)
+    }
+    if (answer.batchItemFailures.length > 0) return 0
+    await this.advance(shard, batch.at(-1)?.dynamodb?.SequenceNumber)
+    return batch.length
+  }
+
+  private async failedAlone(shard: string, record: DynamoDBRecord, error: unknown) {
+    const sequence = record.dynamodb?.SequenceNumber ?? ''
+    const tries = (this.tries.get(sequence) ?? 0) + 1
+    this.tries.set(sequence, tries)
+    if (tries <= this.maxRetries) return 0
+    this.tries.delete(sequence)
+    const reason = errorMessage(error)
+    await this.store.deadLetter(
+      { stream: shard, position: positionOf(sequence) },
+      reason,
+      Date.now(),
+    )
+    this.logger.error({ shard, sequence, reason }, 'roll-up: record moved to the dead letters')
+    await this.advance(shard, sequence)
+    return 1
+  }
+
+  private async advance(shard: string, sequence: string | undefined): Promise<void> {
+    if (!sequence) return
+    await this.store.recordDelivered(shard, sequence)
+    this.after.set(shard, sequence)
+  }
+}

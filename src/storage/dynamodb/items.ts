@@ -1,0 +1,191 @@
+import type { BotHit, EnrichedEvent, PropValue, SessionState, Site } from '../../core/types.ts'
+import type { EventRecord, LiveEvent, QueuedEvent, QueuedItem } from '../store.ts'
+import {
+  BOT_PARTITIONS,
+  botPartition,
+  clientPartition,
+  eventSortKey,
+  timeKey,
+  userKey,
+} from './keys.ts'
+
+/**
+ * How domain values become items and back. Decoding picks the domain's fields by name, so
+ * what a read returns has exactly the shape the SQLite store returns (the contract compares
+ * them with toEqual), whatever bookkeeping attributes the item carries.
+ */
+export type Item = Record<string, unknown>
+
+const ACQUISITION = ['source', 'channel', 'utm_source', 'utm_medium', 'utm_campaign'] as const
+const CLIENT = ['browser', 'os', 'device', 'country'] as const
+
+/** What the roll-up reads of an event (QueuedEvent), in the queue's field order. */
+const QUEUED_FIELDS = [
+  'site_id',
+  'timezone',
+  'event_id',
+  'client_session_id',
+  'timestamp',
+  'event_type',
+  'path',
+  'user_id',
+  'visitor_id',
+  ...ACQUISITION,
+  ...CLIENT,
+] as const
+
+const RECORD_FIELDS = [
+  'site_id',
+  'event_id',
+  'client_session_id',
+  'timestamp',
+  'event_type',
+  'page_url',
+  'path',
+  'title',
+  'referrer',
+  'user_id',
+  'visitor_id',
+  'props',
+  'engagement_ms',
+  'source',
+  'country',
+  'device',
+  'browser',
+] as const
+
+const SESSION_FIELDS = [
+  'id',
+  'site_id',
+  'client_session_id',
+  'visitor_id',
+  'user_id',
+  'start_time',
+  'end_time',
+  'pageviews',
+  'interactions',
+  'entry_page',
+  'exit_page',
+  ...ACQUISITION,
+  ...CLIENT,
+] as const
+
+const SITE_FIELDS = ['id', 'name', 'domain', 'timezone', 'api_key', 'created_at'] as const
+
+function pick<K extends string>(item: Item, fields: readonly K[]): Record<K, unknown> {
+  const out = {} as Record<K, unknown>
+  for (const field of fields) out[field] = item[field] ?? null
+  return out
+}
+
+/** Epoch seconds, as DynamoDB's TTL reads them. */
+export function ttlSeconds(epochMs: number): number {
+  return Math.ceil(epochMs / 1000)
+}
+
+/**
+ * When DynamoDB may delete a raw event: a TTL after it happened, but never sooner than a TTL
+ * after it arrived (history loaded late, a clock that is not the event's). The sweep deletes
+ * by event time, as the SQLite store does; the TTL is the backstop that costs nothing.
+ */
+function expiresAt(timestamp: number, context: EventItemContext): number {
+  return ttlSeconds(Math.max(timestamp, context.acceptedAt) + context.eventTtlMs)
+}
+
+export interface EventItemContext {
+  acceptedAt: number
+  eventTtlMs: number
+  /** Imported history: counted already, so the stream's roll-up must skip it. */
+  imported?: boolean
+}
+
+export function eventItem(event: EnrichedEvent, context: EventItemContext): Item {
+  const item: Item = {
+    pk: clientPartition(event.site_id, event.client_session_id),
+    sk: eventSortKey(event.timestamp, event.event_id),
+    kind: 'event',
+    ...event,
+    // Props as their JSON text: numbers, booleans and nulls come back exactly as sent.
+    props: event.props === null ? null : JSON.stringify(event.props),
+    accepted_at: context.acceptedAt,
+    ttl: expiresAt(event.timestamp, context),
+  }
+  if (event.user_id !== null) item.user_key = userKey(event.site_id, event.user_id)
+  if (context.imported) item.imported = true
+  return item
+}
+
+let botSpread = 0
+export function botItem(hit: BotHit, context: EventItemContext, id: string): Item {
+  botSpread = (botSpread + 1) % BOT_PARTITIONS
+  return {
+    pk: botPartition(hit.site_id, botSpread),
+    sk: `${timeKey(hit.timestamp)}#${id}`,
+    kind: 'bot',
+    // Not `site_id`: bot hits stay out of SiteTimeIndex, which holds the live view's events.
+    bot_site: hit.site_id,
+    timezone: hit.timezone,
+    timestamp: hit.timestamp,
+    accepted_at: context.acceptedAt,
+    ttl: expiresAt(hit.timestamp, context),
+  }
+}
+
+function parseProps(text: unknown): Record<string, PropValue> | null {
+  return typeof text === 'string' ? (JSON.parse(text) as Record<string, PropValue>) : null
+}
+
+/** What waits for the roll-up in an Events item (a stream record's new image). */
+export function queuedItemOf(item: Item): QueuedItem {
+  if (item.kind === 'bot') {
+    return {
+      kind: 'bot',
+      hit: {
+        site_id: String(item.bot_site),
+        timezone: String(item.timezone),
+        timestamp: Number(item.timestamp),
+      },
+    }
+  }
+  return { kind: 'event', event: pick(item, QUEUED_FIELDS) as unknown as QueuedEvent }
+}
+
+export function eventRecordOf(item: Item): EventRecord {
+  const record = pick(item, RECORD_FIELDS) as unknown as EventRecord
+  record.props = parseProps(item.props)
+  return record
+}
+
+export function liveEventOf(item: Item): LiveEvent {
+  return {
+    site_id: String(item.site_id),
+    session_id: String(item.client_session_id),
+    visitor_id: String(item.visitor_id),
+    timestamp: Number(item.timestamp),
+    event_type: String(item.event_type),
+    path: String(item.path),
+    title: String(item.title ?? ''),
+    source: String(item.source ?? ''),
+    country: String(item.country ?? ''),
+    device: String(item.device ?? ''),
+    browser: String(item.browser ?? ''),
+  }
+}
+
+export function sessionItem(session: SessionState): Item {
+  const item: Item = {
+    pk: clientPartition(session.site_id, session.client_session_id),
+    sk: session.id,
+    ...session,
+  }
+  if (session.user_id !== null) item.user_key = userKey(session.site_id, session.user_id)
+  return item
+}
+
+export function sessionOf(item: Item): SessionState {
+  return pick(item, SESSION_FIELDS) as unknown as SessionState
+}
+
+export function siteOf(item: Item): Site {
+  return pick(item, SITE_FIELDS) as unknown as Site
+}

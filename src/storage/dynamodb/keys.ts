@@ -1,0 +1,70 @@
+/**
+ * Every key the DynamoDB store writes, in one place. Site ids are host-name shaped (no '#'),
+ * so a site id always ends at the first '#'; a free-form part (a tracker session id, a
+ * dimension value) always comes last.
+ */
+
+/** Times in keys: 13 digits of epoch ms sort as text until the year 2286. */
+export function timeKey(timestamp: number): string {
+  return String(Math.max(0, Math.trunc(timestamp))).padStart(13, '0')
+}
+
+/** Events of one tracker session share a partition, and so a stream shard (README.md). */
+export function clientPartition(siteId: string, clientSessionId: string): string {
+  return `${siteId}#${clientSessionId}`
+}
+
+/** An event's sort key: time first, so a session's events read back in time order. */
+export function eventSortKey(timestamp: number, eventId: string): string {
+  return `${timeKey(timestamp)}#${eventId}`
+}
+
+/** Bot hits of a site spread over a few partitions: a bot flood must not heat one. */
+export const BOT_PARTITIONS = 8
+export function botPartition(siteId: string, spread: number): string {
+  return `${siteId}#~bot${spread % BOT_PARTITIONS}`
+}
+
+/** The sessions table's sort key of a partition's roll-up checkpoint (never a session id). */
+export const LEDGER_SK = '~through'
+
+/** A user's key in the user indexes: user ids are unique per site only. */
+export function userKey(siteId: string, userId: string): string {
+  return `${siteId}#${userId}`
+}
+
+/** Counters of one site, grain and dimension live in one partition, sorted by bucket. */
+export function statsPartition(siteId: string, grain: 'hour' | 'day', dim: string): string {
+  return `${siteId}#${grain}#${dim}`
+}
+
+/** Buckets sort as text: epoch hours padded to 8 digits, days as YYYY-MM-DD. */
+export function bucketKey(bucket: number | string): string {
+  return typeof bucket === 'number' ? String(bucket).padStart(8, '0') : bucket
+}
+
+export function statsSortKey(bucket: number | string, value: string): string {
+  return `${bucketKey(bucket)}#${value}`
+}
+
+/** State-table partitions (one table for the small things: README.md). */
+export const STATE = {
+  sitesPk: 'site',
+  saltsPk: 'salt',
+  openPlansPk: 'plan-open',
+  sweepPk: 'sweep',
+  one: '-',
+  apiKey: (key: string) => `key#${key}`,
+  setting: (name: string) => `setting#${name}`,
+  mark: (siteId: string, day: string, scope: string, visitorId: string) =>
+    `mark#${siteId}#${day}#${visitorId}#${scope}`,
+  version: (siteId: string) => `version#${siteId}`,
+  checkpoint: (stream: string) => `ckpt#${stream}`,
+  plan: (id: string) => `plan#${id}`,
+  deadLetters: (stream: string) => `dead#${stream}`,
+} as const
+
+/** Stream sequence numbers as positions: decimal text without leading zeros. */
+export function positionOf(sequenceNumber: string): string {
+  return BigInt(sequenceNumber).toString()
+}

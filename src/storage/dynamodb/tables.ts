@@ -1,0 +1,187 @@
+import {
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  DeleteTableCommand,
+  type DynamoDBClient,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb'
+
+/**
+ * The DynamoDB tables of the AWS shape: names, keys, indexes, TTL attributes and streams.
+ * Terraform (infra/terraform/dynamodb.tf) declares the same tables; the tests create them
+ * from here on DynamoDB Local, so this file is what the code relies on. Why each key is as it
+ * is: README.md in this folder.
+ */
+export interface TableNames {
+  events: string
+  sessions: string
+  stats: string
+  state: string
+}
+
+/** The names from the environment (DESIGN.md), with the plan's defaults. */
+export function tableNamesFromEnv(env: Record<string, string | undefined>): TableNames {
+  return {
+    events: env.EVENTS_TABLE || 'LiveInsight-Events',
+    sessions: env.SESSIONS_TABLE || 'LiveInsight-Sessions',
+    stats: env.STATS_TABLE || 'LiveInsight-Stats',
+    state: env.STATE_TABLE || 'LiveInsight-State',
+  }
+}
+
+/** Table names with a prefix, for a test's own set of tables on a shared DynamoDB Local. */
+export function prefixedTableNames(prefix: string): TableNames {
+  return {
+    events: `${prefix}-Events`,
+    sessions: `${prefix}-Sessions`,
+    stats: `${prefix}-Stats`,
+    state: `${prefix}-State`,
+  }
+}
+
+/** Index names the code queries. */
+export const INDEX = {
+  /** Events by site and time: the live view's read and the sweep's. */
+  siteTime: 'SiteTimeIndex',
+  /** Events of an identified user (sparse: only events with a user_id). */
+  eventsByUser: 'UserIndex',
+  /** Sessions by their stored id (the timeline route). */
+  sessionId: 'IdIndex',
+  /** Sessions of an identified user by start time. */
+  sessionsByUser: 'UserIndex',
+} as const
+
+/** TTL attribute of each table that has one (epoch seconds, as DynamoDB's TTL wants). */
+export const TTL_ATTRIBUTE = {
+  events: 'ttl',
+  stats: 'expires_at',
+  state: 'expires_at',
+} as const
+
+/** What the live view reads of an event: projected into SiteTimeIndex, nothing more. */
+export const LIVE_PROJECTION = [
+  'site_id',
+  'client_session_id',
+  'visitor_id',
+  'timestamp',
+  'event_type',
+  'path',
+  'title',
+  'source',
+  'country',
+  'device',
+  'browser',
+  'ttl',
+]
+
+const S = 'S' as const
+const N = 'N' as const
+const key = (pk: string, sk: string) => [
+  { AttributeName: pk, KeyType: 'HASH' as const },
+  { AttributeName: sk, KeyType: 'RANGE' as const },
+]
+
+export function tableDefinitions(names: TableNames): CreateTableCommandInput[] {
+  return [
+    {
+      TableName: names.events,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: S },
+        { AttributeName: 'sk', AttributeType: S },
+        { AttributeName: 'site_id', AttributeType: S },
+        { AttributeName: 'user_key', AttributeType: S },
+        { AttributeName: 'timestamp', AttributeType: N },
+      ],
+      KeySchema: key('pk', 'sk'),
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: INDEX.siteTime,
+          KeySchema: key('site_id', 'sk'),
+          Projection: {
+            ProjectionType: 'INCLUDE',
+            NonKeyAttributes: LIVE_PROJECTION.filter((a) => a !== 'site_id'),
+          },
+        },
+        {
+          IndexName: INDEX.eventsByUser,
+          KeySchema: key('user_key', 'timestamp'),
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
+      ],
+      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
+    },
+    {
+      TableName: names.sessions,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: S },
+        { AttributeName: 'sk', AttributeType: S },
+        { AttributeName: 'id', AttributeType: S },
+        { AttributeName: 'user_key', AttributeType: S },
+        { AttributeName: 'start_time', AttributeType: N },
+      ],
+      KeySchema: key('pk', 'sk'),
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: INDEX.sessionId,
+          KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+          Projection: { ProjectionType: 'ALL' },
+        },
+        {
+          IndexName: INDEX.sessionsByUser,
+          KeySchema: key('user_key', 'start_time'),
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+    },
+    {
+      TableName: names.stats,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: S },
+        { AttributeName: 'sk', AttributeType: S },
+      ],
+      KeySchema: key('pk', 'sk'),
+    },
+    {
+      TableName: names.state,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: S },
+        { AttributeName: 'sk', AttributeType: S },
+      ],
+      KeySchema: key('pk', 'sk'),
+    },
+  ]
+}
+
+/** Creates the tables and turns their TTLs on (dev:aws, tests; Terraform does it on AWS). */
+export async function createTables(client: DynamoDBClient, names: TableNames): Promise<void> {
+  await Promise.all(
+    tableDefinitions(names).map((definition) => client.send(new CreateTableCommand(definition))),
+  )
+  const ttl: Array<[string, string]> = [
+    [names.events, TTL_ATTRIBUTE.events],
+    [names.stats, TTL_ATTRIBUTE.stats],
+    [names.state, TTL_ATTRIBUTE.state],
+  ]
+  await Promise.all(
+    ttl.map(([TableName, AttributeName]) =>
+      client.send(
+        new UpdateTimeToLiveCommand({
+          TableName,
+          TimeToLiveSpecification: { Enabled: true, AttributeName },
+        }),
+      ),
+    ),
+  )
+}
+
+export async function deleteTables(client: DynamoDBClient, names: TableNames): Promise<void> {
+  await Promise.all(
+    Object.values(names).map((TableName) =>
+      client.send(new DeleteTableCommand({ TableName })).catch(() => undefined),
+    ),
+  )
+}

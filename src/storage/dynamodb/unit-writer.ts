@@ -1,0 +1,232 @@
+import { randomBytes } from 'node:crypto'
+import { gunzipSync, gzipSync } from 'node:zlib'
+import {
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  QueryCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb'
+import { call, untilAllProcessed } from './faults.ts'
+import { STATE } from './keys.ts'
+
+/** One write of a unit, as TransactWriteItems takes it. */
+export type WriteOp = NonNullable<TransactWriteCommandInput['TransactItems']>[number]
+
+/** TransactWriteItems takes at most 100 items. */
+export const MAX_TRANSACT_ITEMS = 100
+/** A plan part's bytes: well under the 400 KB item limit. */
+const PART_BYTES = 300_000
+
+export interface UnitWriterOptions {
+  stateTable: string
+  /** Items per transaction (at most 100); tests make it small to see plans in several chunks. */
+  maxTransactItems?: number
+  /**
+   * A fault hook for tests: asked once per unit write; true fails it after its first chunk
+   * (a plan) or before its only transaction (a unit small enough for one).
+   */
+  failWrite?: () => boolean
+}
+
+/**
+ * Applies a roll-up unit's writes so that it counts exactly once, however often it fails and
+ * is retried (README.md, "Counting once").
+ *
+ * A unit that fits one transaction is one transaction. A larger one first persists its plan,
+ * every write it will make, in one transaction (the parts of its compressed text and a
+ * registry item under `plan-open`), then applies the plan chunk by chunk: each chunk's
+ * transaction also moves the registry item's `applied` on, under the condition that it still
+ * has the value the chunk expects, so no chunk applies twice; the last chunk deletes the
+ * registry item. A plan left open (a crash, a fault of the storage, a Lambda timeout) is
+ * finished by whoever writes next, before they read anything: recomputing it would read what
+ * its first chunks already changed.
+ */
+export class UnitWriter {
+  private readonly maxItems: number
+
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly options: UnitWriterOptions,
+  ) {
+    this.maxItems = Math.min(MAX_TRANSACT_ITEMS, Math.max(2, options.maxTransactItems ?? 100))
+  }
+
+  async write(ops: readonly WriteOp[]): Promise<void> {
+    if (ops.length === 0) return
+    const fail = this.options.failWrite?.() ?? false
+    if (ops.length <= this.maxItems) {
+      if (fail) throw new Error('UnitWriter: injected fault before the transaction')
+      await this.transact('TransactWriteItems(unit)', [...ops], newToken())
+      return
+    }
+    const id = newToken()
+    const chunks = chunk(ops, this.maxItems - 1)
+    await this.persistPlan(id, ops, chunks.length)
+    await this.applyFrom(id, chunks, 0, fail)
+  }
+
+  /** Finishes every plan a failed write left open; run before a unit reads anything. */
+  async finishOpenPlans(): Promise<number> {
+    const open = await call('Query(plan-open)', () =>
+      this.doc.send(
+        new QueryCommand({
+          TableName: this.options.stateTable,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': STATE.openPlansPk },
+          ConsistentRead: true,
+        }),
+      ),
+    )
+    const plans = open.Items ?? []
+    for (const plan of plans) {
+      const id = String(plan.sk)
+      const ops = await this.loadPlan(id, Number(plan.parts))
+      await this.applyFrom(id, chunk(ops, this.maxItems - 1), Number(plan.applied), false)
+    }
+    return plans.length
+  }
+
+  private async persistPlan(id: string, ops: readonly WriteOp[], chunks: number): Promise<void> {
+    const text = gzipSync(JSON.stringify(ops))
+    const parts: Buffer[] = []
+    for (let at = 0; at < text.length; at += PART_BYTES) {
+      parts.push(text.subarray(at, at + PART_BYTES))
+    }
+    if (parts.length + 1 > MAX_TRANSACT_ITEMS) {
+      throw new Error(`UnitWriter: a unit's plan of ${text.length} bytes is too large`)
+    }
+    const TableName = this.options.stateTable
+    await this.transact(
+      'TransactWriteItems(plan)',
+      [
+        ...parts.map(
+          (data, i): WriteOp => ({
+            Put: { TableName, Item: { pk: STATE.plan(id), sk: String(i).padStart(3, '0'), data } },
+          }),
+        ),
+        {
+          Put: {
+            TableName,
+            Item: { pk: STATE.openPlansPk, sk: id, chunks, applied: 0, parts: parts.length },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+      ],
+      `${id}-p`,
+    )
+  }
+
+  private async loadPlan(id: string, parts: number): Promise<WriteOp[]> {
+    const found = await call('Query(plan)', () =>
+      this.doc.send(
+        new QueryCommand({
+          TableName: this.options.stateTable,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': STATE.plan(id) },
+          ConsistentRead: true,
+        }),
+      ),
+    )
+    const items = found.Items ?? []
+    if (items.length !== parts) {
+      throw new Error(`UnitWriter: plan ${id} has ${items.length} of its ${parts} parts`)
+    }
+    const text = Buffer.concat(items.map((item) => Buffer.from(item.data as Uint8Array)))
+    return JSON.parse(gunzipSync(text).toString('utf8')) as WriteOp[]
+  }
+
+  private async applyFrom(
+    id: string,
+    chunks: WriteOp[][],
+    from: number,
+    failAfterFirst: boolean,
+  ): Promise<void> {
+    const TableName = this.options.stateTable
+    const Key = { pk: STATE.openPlansPk, sk: id }
+    for (let k = from; k < chunks.length; k++) {
+      const last = k === chunks.length - 1
+      const registry: WriteOp = last
+        ? {
+            Delete: {
+              TableName,
+              Key,
+              ConditionExpression: 'applied = :k',
+              ExpressionAttributeValues: { ':k': k },
+            },
+          }
+        : {
+            Update: {
+              TableName,
+              Key,
+              UpdateExpression: 'SET applied = :next',
+              ConditionExpression: 'applied = :k',
+              ExpressionAttributeValues: { ':k': k, ':next': k + 1 },
+            },
+          }
+      try {
+        await this.transact(
+          'TransactWriteItems(chunk)',
+          [...(chunks[k] ?? []), registry],
+          `${id}-${k}`,
+        )
+      } catch (error) {
+        // Another writer applied this chunk meanwhile (it finished the plan too): go on from
+        // wherever the registry says.
+        if (!registryMoved(error)) throw error
+        return this.finishOpenPlans().then(() => undefined)
+      }
+      if (failAfterFirst && !last) throw new Error('UnitWriter: injected fault after a chunk')
+    }
+    await this.deleteParts(id)
+  }
+
+  private async deleteParts(id: string): Promise<void> {
+    const found = await call('Query(plan)', () =>
+      this.doc.send(
+        new QueryCommand({
+          TableName: this.options.stateTable,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': STATE.plan(id) },
+          ProjectionExpression: 'pk, sk',
+        }),
+      ),
+    )
+    const keys = (found.Items ?? []).map((item) => ({
+      DeleteRequest: { Key: { pk: item.pk, sk: item.sk } },
+    }))
+    for (const part of chunk(keys, 25)) {
+      await untilAllProcessed('BatchWriteItem(plan parts)', part, async (requests) => {
+        const out = await this.doc.send(
+          new BatchWriteCommand({ RequestItems: { [this.options.stateTable]: requests } }),
+        )
+        const left = out.UnprocessedItems?.[this.options.stateTable]
+        return left && left.length > 0 ? (left as typeof requests) : undefined
+      })
+    }
+  }
+
+  private transact(where: string, TransactItems: WriteOp[], ClientRequestToken: string) {
+    return call(where, () =>
+      this.doc.send(new TransactWriteCommand({ TransactItems, ClientRequestToken })),
+    )
+  }
+}
+
+/** A transaction cancelled because the plan's registry item had moved on (or was gone). */
+function registryMoved(error: unknown): boolean {
+  const reasons = (error as { CancellationReasons?: Array<{ Code?: string }> } | null)
+    ?.CancellationReasons
+  return reasons?.at(-1)?.Code === 'ConditionalCheckFailed'
+}
+
+/** 24 hex characters: ClientRequestToken takes at most 36, and a chunk adds its number. */
+function newToken(): string {
+  return randomBytes(12).toString('hex')
+}
+
+export function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
+}

@@ -1,0 +1,40 @@
+import { randomBytes } from 'node:crypto'
+import { inject } from 'vitest'
+import { type DynamoClients, dynamoClients } from '../storage/dynamodb/clients.ts'
+import { DynamoDbStore, type DynamoDbStoreOptions } from '../storage/dynamodb/dynamodb-store.ts'
+import {
+  createTables,
+  deleteTables,
+  prefixedTableNames,
+  type TableNames,
+} from '../storage/dynamodb/tables.ts'
+
+/** The test run's DynamoDB Local (test/support/dynamodb-local.global.ts). */
+export function localEndpoint(): string {
+  return inject('dynamodbEndpoint')
+}
+
+export interface LocalTables {
+  clients: DynamoClients
+  tables: TableNames
+  /** A store over these tables; options as DynamoDbStore takes them. */
+  store: (options?: Partial<DynamoDbStoreOptions>) => DynamoDbStore
+  drop: () => Promise<void>
+}
+
+/** A fresh set of tables with a prefix of its own on the run's DynamoDB Local. */
+export async function localTables(): Promise<LocalTables> {
+  const clients = dynamoClients({ endpoint: localEndpoint() })
+  const tables = prefixedTableNames(`t${randomBytes(6).toString('hex')}`)
+  await createTables(clients.ddb, tables)
+  return {
+    clients,
+    tables,
+    store: (options = {}) => new DynamoDbStore({ ...clients, tables, ...options }),
+    drop: async () => {
+      await deleteTables(clients.ddb, tables)
+      clients.ddb.destroy()
+      clients.streams.destroy()
+    },
+  }
+}
