@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseConfig } from '../src/config/env.ts'
-import { type EmbeddedServer, startEmbedded } from '../src/entry/embedded.ts'
+import { startDynamoDbService } from '../src/entry/aws/dynamodb-service.ts'
+import { startEmbedded } from '../src/entry/embedded.ts'
+import type { RunningService } from '../src/entry/service.ts'
 import { createLogger } from '../src/log/logger.ts'
+import { type LocalTables, localTables } from '../src/testing/dynamodb.ts'
 import { tempDir } from '../src/testing/temp-dir.ts'
 
 /**
@@ -31,7 +34,8 @@ const UA = {
 
 const START = at(10, 23, 55)
 let clock = START
-let server: EmbeddedServer
+let server: RunningService
+let tables: LocalTables | undefined
 let token = ''
 let siteId = ''
 let siteKey = ''
@@ -84,9 +88,10 @@ async function signIn(): Promise<string> {
   return ((await login.json()) as { data: { token: string } }).data.token
 }
 
-// The same world through both hosts of the pipeline: the embedded server's worker threads,
-// and the in-process host with no threads that the Lambda handlers use.
-describe.each(['threads', 'in-process'] as const)('on the %s pipeline', (pipeline) => {
+// The same world through every host of the pipeline: the embedded server's worker threads,
+// the in-process host with no threads, and the AWS shape on DynamoDB Local (its collector
+// accepting into the Events table, the roll-up handler fed from the table's stream).
+describe.each(['threads', 'in-process', 'dynamodb'] as const)('on the %s pipeline', (pipeline) => {
   beforeAll(async () => {
     clock = START
     dir = tempDir()
@@ -99,7 +104,15 @@ describe.each(['threads', 'in-process'] as const)('on the %s pipeline', (pipelin
       // Behind CloudFront: its viewer-country header is believed only behind a trusted proxy.
       TRUST_PROXY: '1',
     })
-    server = await startEmbedded(config, createLogger('silent'), { now: () => clock, pipeline })
+    const logger = createLogger('silent')
+    if (pipeline === 'dynamodb') {
+      tables = await localTables()
+      server = await startDynamoDbService(config, logger, tables.clients, tables.tables, {
+        now: () => clock,
+      })
+    } else {
+      server = await startEmbedded(config, logger, { now: () => clock, pipeline })
+    }
     token = await signIn()
     const created = await fetch(`${server.url}/api/sites`, {
       method: 'POST',
@@ -148,6 +161,7 @@ describe.each(['threads', 'in-process'] as const)('on the %s pipeline', (pipelin
 
   afterAll(async () => {
     await server.close()
+    await tables?.drop()
     dir.remove()
   })
 

@@ -10,6 +10,8 @@ export interface DashboardView extends StatsView {
   sites: Site[]
   site: Site
   snapshot: RealtimeSnapshot
+  /** Whether the live panel takes SSE pushes (else it polls every 3 s). */
+  livePush?: boolean
   hasData: boolean
   /** Where the tracker is served from, for the snippet. */
   origin: string
@@ -46,7 +48,7 @@ export function renderDashboardPage(v: DashboardView): SafeHtml {
   const body = html`${header(v)}
 <main class="mx-auto max-w-7xl space-y-4 p-4">
 ${v.hasData ? '' : onboarding}
-${renderLivePanel(v.site.id, v.snapshot)}
+${renderLivePanel(v.site.id, v.snapshot, v.livePush)}
 ${renderStatsPanel(v)}
 ${v.hasData ? onboarding : ''}
 </main>`

@@ -25,10 +25,12 @@ function feedItems(siteId: string, s: RealtimeSnapshot): SafeHtml {
  * "Right now": rendered once here, then kept current by the client script from SSE pushes
  * (or 3-second polling). The chart's data rides in a data attribute: no inline script.
  */
-export function renderLivePanel(siteId: string, s: RealtimeSnapshot): SafeHtml {
+export function renderLivePanel(siteId: string, s: RealtimeSnapshot, push = true): SafeHtml {
   const q = new URLSearchParams({ site: siteId })
+  // Without a stream URL the client polls (a shape whose processes cannot push).
+  const stream = push ? html` data-stream-url="/api/realtime/stream?${q}"` : ''
   return html`<section id="live" class="${PANEL}" aria-labelledby="live-title"
- data-site="${siteId}" data-stream-url="/api/realtime/stream?${q}" data-poll-url="/api/realtime?${q}">
+ data-site="${siteId}"${stream} data-poll-url="/api/realtime?${q}">
 <div class="mb-3 flex items-center justify-between gap-2">
 <h2 id="live-title" class="text-lg font-semibold">Right now</h2>
 <span data-live="status" class="text-xs text-slate-600 dark:text-slate-400">connecting…</span>

@@ -30,6 +30,12 @@ export interface AppDeps {
   statsCacheMs: number
   /** The built browser tracker for `GET /liveinsight.js`; undefined while it is not built. */
   trackerScript: () => string | undefined
+  /**
+   * Whether the dashboard's live panel subscribes to pushes (SSE; the default) or polls every
+   * 3 s: a store shared by many processes (the DynamoDB shape) has no one process that sees
+   * every event to push from.
+   */
+  livePush?: boolean
   /** A Bearer token that opens `GET /metrics` only (METRICS_TOKEN); a dashboard sign-in also does. */
   metricsToken?: string
 }

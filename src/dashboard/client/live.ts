@@ -69,7 +69,7 @@ export function initLive(): void {
   const siteId = root?.dataset.site
   const streamUrl = root?.dataset.streamUrl
   const pollUrl = root?.dataset.pollUrl
-  if (!root || !siteId || !streamUrl || !pollUrl) return
+  if (!root || !siteId || !pollUrl) return
   const status = root.querySelector<HTMLElement>('[data-live="status"]')
   const setStatus = (text: string) => {
     if (status) status.textContent = text
@@ -102,7 +102,8 @@ export function initLive(): void {
     timer = undefined
   }
 
-  if (typeof EventSource === 'undefined') return startPolling()
+  // No stream offered (the DynamoDB shape), or no EventSource: poll.
+  if (!streamUrl || typeof EventSource === 'undefined') return startPolling()
   const source = new EventSource(streamUrl)
   source.addEventListener('snapshot', (event) => {
     stopPolling()

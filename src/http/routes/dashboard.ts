@@ -74,6 +74,7 @@ export function dashboardRoutes(deps: AppDeps) {
         filter,
         report: { ...counted, rollup_lag_s: lag },
         snapshot,
+        livePush: deps.livePush ?? true,
         hasData,
         origin: new URL(c.req.url).origin,
       }),

@@ -41,7 +41,7 @@ import {
   type UserSessionsQuery,
 } from '../store.ts'
 import { EventsStream } from './events-stream.ts'
-import { call, storageFault, untilAllProcessed } from './faults.ts'
+import { type Backoff, call, DEFAULT_BACKOFF, storageFault, untilAllProcessed } from './faults.ts'
 import {
   botItem,
   eventItem,
@@ -81,6 +81,8 @@ export interface DynamoDbStoreOptions {
   maxTransactItems?: number
   /** Test hook: true fails the next roll-up write part-way (UnitWriter). */
   failRollupWrite?: () => boolean
+  /** How batch leftovers are retried (faults.ts); tests shorten it. */
+  backoff?: Backoff
 }
 
 const DAY_MS = 86_400_000
@@ -128,6 +130,10 @@ function cancellationCodes(error: unknown): Array<string | undefined> | undefine
 /**
  * The AWS shape's store: four DynamoDB tables (tables.ts), the Events table's stream as the
  * roll-up's queue. Keys and the argument for counting once: README.md in this folder.
+ *
+ * TTL deadlines are set on the real clock (Date.now), never later than it, whatever clock
+ * the store is given: DynamoDB deletes by the real one, so a deadline from a clock set back
+ * (a test's, an import's) would have items deleted at once, while they are still needed.
  */
 export class DynamoDbStore implements Store {
   readonly kind = 'dynamodb' as const
@@ -137,6 +143,7 @@ export class DynamoDbStore implements Store {
   private readonly now: () => number
   private readonly writer: UnitWriter
   private readonly stream: EventsStream
+  private readonly backoff: Backoff
   /** Serialises this process's roll-up units (as the stream serialises a shard's batches). */
   private queue: Promise<unknown> = Promise.resolve()
 
@@ -145,6 +152,7 @@ export class DynamoDbStore implements Store {
     this.t = options.tables
     this.eventTtlMs = options.eventTtlMs ?? DAY_MS
     this.now = options.now ?? Date.now
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF
     this.writer = new UnitWriter(options.doc, {
       stateTable: options.tables.state,
       ...(options.maxTransactItems ? { maxTransactItems: options.maxTransactItems } : {}),
@@ -306,7 +314,7 @@ export class DynamoDbStore implements Store {
             sk: STATE.one,
             through: positionOf(sequenceNumber),
             sequence: sequenceNumber,
-            expires_at: ttlSeconds(this.now() + CHECKPOINT_KEEP_MS),
+            expires_at: ttlSeconds(Date.now() + CHECKPOINT_KEEP_MS),
           },
         }),
       ),
@@ -475,7 +483,7 @@ export class DynamoDbStore implements Store {
                 sk: STATE.one,
                 claimer,
                 expires_at: ttlSeconds(
-                  Math.max(Date.parse(m.day), this.now()) + (MARK_KEEP_DAYS + 1) * DAY_MS,
+                  Math.max(Date.parse(m.day), Date.now()) + (MARK_KEEP_DAYS + 1) * DAY_MS,
                 ),
               },
               ConditionExpression: 'attribute_not_exists(pk) OR claimer = :c',
@@ -539,7 +547,7 @@ export class DynamoDbStore implements Store {
         },
       })
     }
-    const keepUntil = ttlSeconds(this.now() + CHECKPOINT_KEEP_MS)
+    const keepUntil = ttlSeconds(Date.now() + CHECKPOINT_KEEP_MS)
     for (const { stream, position } of changes.through ?? []) {
       ops.push({
         Put: {
@@ -579,7 +587,7 @@ export class DynamoDbStore implements Store {
       sets.push('expires_at = :e')
       const bucketEnd = (Number(bucket) + 1) * 3_600_000
       values[':e'] = ttlSeconds(
-        Math.max(bucketEnd, this.now()) + HOURLY_DIMENSION_KEEP_HOURS * 3_600_000,
+        Math.max(bucketEnd, Date.now()) + HOURLY_DIMENSION_KEEP_HOURS * 3_600_000,
       )
     }
     return {
@@ -984,14 +992,19 @@ export class DynamoDbStore implements Store {
   private async batchGet(TableName: string, keys: readonly Item[]): Promise<Item[]> {
     const out: Item[] = []
     for (const part of chunk(keys, 100)) {
-      await untilAllProcessed(`BatchGetItem(${TableName})`, part, async (Keys) => {
-        const got = await this.doc.send(
-          new BatchGetCommand({ RequestItems: { [TableName]: { Keys, ConsistentRead: true } } }),
-        )
-        for (const item of got.Responses?.[TableName] ?? []) out.push(item)
-        const left = got.UnprocessedKeys?.[TableName]?.Keys
-        return left && left.length > 0 ? (left as Item[]) : undefined
-      })
+      await untilAllProcessed(
+        `BatchGetItem(${TableName})`,
+        part,
+        async (Keys) => {
+          const got = await this.doc.send(
+            new BatchGetCommand({ RequestItems: { [TableName]: { Keys, ConsistentRead: true } } }),
+          )
+          for (const item of got.Responses?.[TableName] ?? []) out.push(item)
+          const left = got.UnprocessedKeys?.[TableName]?.Keys
+          return left && left.length > 0 ? (left as Item[]) : undefined
+        },
+        this.backoff,
+      )
     }
     return out
   }
@@ -1008,6 +1021,7 @@ export class DynamoDbStore implements Store {
           const left = out.UnprocessedItems?.[TableName]
           return left && left.length > 0 ? (left as typeof requests) : undefined
         },
+        this.backoff,
       )
     }
   }

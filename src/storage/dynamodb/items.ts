@@ -85,11 +85,11 @@ export function ttlSeconds(epochMs: number): number {
 
 /**
  * When DynamoDB may delete a raw event: a TTL after it happened, but never sooner than a TTL
- * after it arrived (history loaded late, a clock that is not the event's). The sweep deletes
+ * after it arrived (history loaded late), by the real clock DynamoDB deletes by. The sweep deletes
  * by event time, as the SQLite store does; the TTL is the backstop that costs nothing.
  */
 function expiresAt(timestamp: number, context: EventItemContext): number {
-  return ttlSeconds(Math.max(timestamp, context.acceptedAt) + context.eventTtlMs)
+  return ttlSeconds(Math.max(timestamp, context.acceptedAt, Date.now()) + context.eventTtlMs)
 }
 
 export interface EventItemContext {

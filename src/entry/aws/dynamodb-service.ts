@@ -1,0 +1,77 @@
+import { CreateTableCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb'
+import type { Config } from '../../config/env.ts'
+import type { Logger } from '../../log/logger.ts'
+import { InProcessPipeline } from '../../pipeline/in-process-pipeline.ts'
+import { rollupOptions } from '../../rollup/rollup-options.ts'
+import type { DynamoClients } from '../../storage/dynamodb/clients.ts'
+import { DynamoDbStore } from '../../storage/dynamodb/dynamodb-store.ts'
+import { createTables, type TableNames, tableDefinitions } from '../../storage/dynamodb/tables.ts'
+import { type RunningService, startService } from '../service.ts'
+import { createRollupHandler, type RollupHandler } from './rollup-handler.ts'
+import { StreamPoller } from './stream-poller.ts'
+
+/** Creates the tables that are missing (a DynamoDB Local on disk keeps them between runs). */
+export async function ensureTables(clients: DynamoClients, tables: TableNames): Promise<void> {
+  const existing = new Set<string>()
+  let ExclusiveStartTableName: string | undefined
+  do {
+    const page = await clients.ddb.send(new ListTablesCommand({ ExclusiveStartTableName }))
+    for (const name of page.TableNames ?? []) existing.add(name)
+    ExclusiveStartTableName = page.LastEvaluatedTableName
+  } while (ExclusiveStartTableName)
+  const names = Object.values(tables)
+  if (names.every((name) => existing.has(name))) return
+  if (names.every((name) => !existing.has(name))) return createTables(clients.ddb, tables)
+  // Some exist: create only the others (their TTL settings come with createTables on a fresh set).
+  for (const definition of tableDefinitions(tables)) {
+    if (!existing.has(definition.TableName ?? '')) {
+      await clients.ddb.send(new CreateTableCommand(definition))
+    }
+  }
+}
+
+/**
+ * The AWS shape's service in one process, over DynamoDB (Local): the collector accepts into
+ * the Events table and roll-ups run from its stream, fed to the Lambda roll-up handler by a
+ * poller that does what the event source mapping does on AWS. The live view is read from the
+ * store per request, and the dashboard polls it every 3 s, as behind API Gateway.
+ */
+export async function startDynamoDbService(
+  config: Config,
+  logger: Logger,
+  clients: DynamoClients,
+  tables: TableNames,
+  options: {
+    now?: () => number
+    pollIntervalMs?: number
+    /** Wraps the roll-up handler (a benchmark attributes its requests to the roll-up). */
+    wrapHandler?: (handler: RollupHandler) => RollupHandler
+  } = {},
+): Promise<RunningService & { store: DynamoDbStore }> {
+  const store = new DynamoDbStore({
+    ...clients,
+    tables,
+    eventTtlMs: config.EVENT_TTL_HOURS * 3_600_000,
+    ...(options.now ? { now: options.now } : {}),
+  })
+  const sessionTimeoutMs = config.SESSION_TIMEOUT_MINUTES * 60_000
+  const pipeline = new InProcessPipeline(store, {
+    sessionTimeoutMs,
+    logger,
+    live: 'stored',
+    rollUp: false,
+  })
+  const made = createRollupHandler(store, rollupOptions(sessionTimeoutMs), logger)
+  const handler = options.wrapHandler ? options.wrapHandler(made) : made
+  const poller = new StreamPoller(store, handler, logger, {
+    ...(options.pollIntervalMs ? { intervalMs: options.pollIntervalMs } : {}),
+  })
+  poller.start()
+  const service = await startService(
+    config,
+    logger,
+    { store, pipeline, background: poller, livePush: false },
+    options.now ? { now: options.now } : {},
+  )
+  return { ...service, store }
+}

@@ -1,0 +1,36 @@
+import { createLogger } from '../log/logger.ts'
+import { dynamoClients } from '../storage/dynamodb/clients.ts'
+import { type DynamoDbLocal, startDynamoDbLocal } from '../storage/dynamodb/dynamodb-local.ts'
+import { tableNamesFromEnv } from '../storage/dynamodb/tables.ts'
+import { ensureTables, startDynamoDbService } from './aws/dynamodb-service.ts'
+import { loadConfig, printBanner, stopOnSignals } from './process-host.ts'
+
+/**
+ * `npm run dev:aws`: the AWS shape on this machine. Starts AWS's own DynamoDB Local (in
+ * memory, or on disk in DYNAMODB_DATA_DIR) unless DYNAMODB_ENDPOINT names one already
+ * running, creates the tables, and serves the same app, dashboard and tracker from the
+ * DynamoDB store, with the stream poller running the roll-up handler.
+ */
+const config = loadConfig()
+const logger = createLogger(config.LOG_LEVEL)
+let local: DynamoDbLocal | undefined
+let endpoint = process.env.DYNAMODB_ENDPOINT
+if (!endpoint) {
+  const dataDir = process.env.DYNAMODB_DATA_DIR
+  local = await startDynamoDbLocal(dataDir ? { dataDir } : {})
+  endpoint = local.endpoint
+}
+const clients = dynamoClients({ endpoint, region: process.env.AWS_DEFAULT_REGION })
+const tables = tableNamesFromEnv(process.env)
+await ensureTables(clients, tables)
+const server = await startDynamoDbService(config, logger, clients, tables)
+const where = process.env.DYNAMODB_DATA_DIR
+  ? `on disk in ${process.env.DYNAMODB_DATA_DIR}`
+  : 'in memory'
+printBanner(
+  server,
+  `DynamoDB ${local ? `Local (${where}, pid ${local.pid})` : ''} at ${endpoint}, tables ${Object.values(tables).join(', ')}`,
+)
+stopOnSignals(server, logger, async () => {
+  await local?.stop()
+})

@@ -1,0 +1,172 @@
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb'
+import { mockClient } from 'aws-sdk-client-mock'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { rollUpBatch } from '../../rollup/roll-up-batch.ts'
+import { type LocalTables, localTables } from '../../testing/dynamodb.ts'
+import { enrichedEvent } from '../../testing/enriched-event.ts'
+import { makeSite } from '../../testing/fixtures.ts'
+import { StorageUnavailableError } from '../store.ts'
+import type { DynamoDbStore } from './dynamodb-store.ts'
+
+/**
+ * Faults DynamoDB Local never produces (throttling, batch leftovers), injected with
+ * aws-sdk-client-mock into a document client whose every other call goes to DynamoDB Local:
+ * what is tested is this code's retries and what it leaves behind, not the SDK's.
+ */
+const COMMANDS = [
+  BatchGetCommand,
+  BatchWriteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+] as const
+
+function throttled(): Error {
+  const error = new Error('Rate of requests exceeds the allowed throughput')
+  error.name = 'ProvisionedThroughputExceededException'
+  Object.assign(error, { $fault: 'client', $metadata: {} })
+  return error
+}
+
+const site = makeSite()
+const T0 = Date.UTC(2026, 0, 15, 10)
+const OPTIONS = { sessionTimeoutMs: 30 * 60_000, newSessionId: () => 's-1' }
+
+describe('DynamoDB faults the emulator cannot produce', () => {
+  let local: LocalTables
+  let mock: ReturnType<typeof mockClient>
+  let faulty: DynamoDBDocumentClient
+  let store: DynamoDbStore
+  let clean: DynamoDbStore
+
+  beforeEach(async () => {
+    local = await localTables()
+    faulty = DynamoDBDocumentClient.from(local.clients.ddb)
+    mock = mockClient(faulty)
+    // Everything not overridden below goes to DynamoDB Local.
+    for (const Command of COMMANDS) {
+      mock
+        .on(Command as never)
+        .callsFake((input: any) => local.clients.doc.send(new Command(input) as never))
+    }
+    store = local.store({ doc: faulty, backoff: { retries: 3, minTimeout: 1, maxTimeout: 5 } })
+    clean = local.store()
+    await clean.createSite(site)
+  })
+  afterEach(async () => {
+    mock.restore()
+    await local.drop()
+  })
+
+  it('answers a throttled accept as unavailable, and stores none of it', async () => {
+    mock.on(TransactWriteCommand).rejects(throttled())
+    const events = ['a', 'b'].map((id) => enrichedEvent({ event_id: id, timestamp: T0 }))
+    await expect(store.accept(events, [])).rejects.toBeInstanceOf(StorageUnavailableError)
+    expect(await clean.backlog()).toBe(0)
+    // Once it clears, the same request is stored whole.
+    mock
+      .on(TransactWriteCommand)
+      .callsFake((input) => local.clients.doc.send(new TransactWriteCommand(input)))
+    expect((await store.accept(events, [])).fresh).toEqual([true, true])
+    expect(await clean.backlog()).toBe(2)
+  })
+
+  it('sends BatchGetItem leftovers again until all are read', async () => {
+    await clean.accept([enrichedEvent({ event_id: 'a', timestamp: T0 })], [])
+    const batch = await clean.pending(10)
+    await rollUpBatch(clean, batch, OPTIONS)
+    let calls = 0
+    mock.on(BatchGetCommand).callsFake(async (input) => {
+      calls++
+      // The first answer reads nothing and leaves every key over, as a throttled read does.
+      if (calls === 1) return { Responses: {}, UnprocessedKeys: input.RequestItems }
+      return local.clients.doc.send(new BatchGetCommand(input))
+    })
+    const [entry] = batch
+    const applied = await store.rollup((unit) => unit.appliedThrough([entry?.stream ?? '']))
+    expect(applied.get(entry?.stream ?? '')).toBe(entry?.position)
+    expect(calls).toBe(2)
+  })
+
+  it('fails as unavailable when leftovers keep coming, having counted nothing', async () => {
+    await clean.accept([enrichedEvent({ event_id: 'a', timestamp: T0 })], [])
+    mock.on(BatchGetCommand).callsFake(async (input) => ({
+      Responses: {},
+      UnprocessedKeys: input.RequestItems,
+    }))
+    const batch = await store.pending(10)
+    await expect(rollUpBatch(store, batch, OPTIONS)).rejects.toBeInstanceOf(StorageUnavailableError)
+    const totals = () =>
+      clean.readRollups({
+        grain: 'day',
+        site_id: site.id,
+        dim: '',
+        from: '2026-01-15',
+        to: '2026-01-15',
+      })
+    expect(await totals()).toEqual([])
+    // Delivered again once reads go through: counted once.
+    mock
+      .on(BatchGetCommand)
+      .callsFake((input) => local.clients.doc.send(new BatchGetCommand(input)))
+    expect(await rollUpBatch(store, batch, OPTIONS)).toBe(1)
+    expect(await rollUpBatch(store, batch, OPTIONS)).toBe(0)
+    expect((await totals())[0]).toMatchObject({ pageviews: 1, visitors: 1, sessions: 1 })
+  })
+
+  it('finishes a plan a throttled chunk left open, and counts it once', async () => {
+    // Units of more than six writes are plans, applied in chunks of five.
+    const chunked = local.store({ maxTransactItems: 6 })
+    const faultyChunks = local.store({ doc: faulty, maxTransactItems: 6 })
+    const events = ['a', 'b', 'c', 'd'].map((id, i) =>
+      enrichedEvent({ event_id: id, timestamp: T0 + i * 60_000, path: `/${id}` }),
+    )
+    await clean.accept(events, [])
+    const batch = await clean.pending(10)
+    let transactions = 0
+    mock.on(TransactWriteCommand).callsFake(async (input) => {
+      // The plan is written, its first chunk applied, then the table throttles.
+      if (++transactions === 3) throw throttled()
+      return local.clients.doc.send(new TransactWriteCommand(input))
+    })
+    await expect(rollUpBatch(faultyChunks, batch, OPTIONS)).rejects.toBeInstanceOf(
+      StorageUnavailableError,
+    )
+    // Half applied: nothing a reader may trust yet, so the next unit finishes it first.
+    expect(await rollUpBatch(chunked, batch, OPTIONS)).toBe(0)
+    const [day] = await clean.readRollups({
+      grain: 'day',
+      site_id: site.id,
+      dim: '',
+      from: '2026-01-15',
+      to: '2026-01-15',
+    })
+    expect(day).toMatchObject({ pageviews: 4, sessions: 1, visitors: 1, bounces: 0 })
+    const pages = await clean.topValues({
+      grain: 'day',
+      site_id: site.id,
+      dim: 'page',
+      from: '2026-01-15',
+      to: '2026-01-15',
+      orderBy: 'pageviews',
+      limit: 10,
+    })
+    expect(pages.map((p) => [p.value, p.pageviews, p.visitors])).toEqual([
+      ['/a', 1, 1],
+      ['/b', 1, 1],
+      ['/c', 1, 1],
+      ['/d', 1, 1],
+    ])
+  })
+})
