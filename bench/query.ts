@@ -44,6 +44,12 @@ import { builtServerArgs } from './support/built-server.ts'
 import { cleanupOnExit } from './support/cleanup.ts'
 import { ProcessSampler } from './support/process-sampler.ts'
 
+// BENCH_STORE=dynamodb: the same questions of the DynamoDB store (bench/dynamodb-query.ts).
+if (process.env.BENCH_STORE === 'dynamodb') {
+  await import('./dynamodb-query.ts')
+  process.exit(0)
+}
+
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RESULTS_FILE = join(ROOT, 'bench', 'results', 'query.json')
 const HOST = '127.0.0.1'

@@ -49,6 +49,27 @@ export interface EventRecord {
   browser: string
 }
 
+/** The fields of an EventRecord, in the order the SQLite events table keeps them. */
+export const EVENT_RECORD_FIELDS = [
+  'site_id',
+  'event_id',
+  'client_session_id',
+  'timestamp',
+  'event_type',
+  'page_url',
+  'path',
+  'title',
+  'referrer',
+  'user_id',
+  'visitor_id',
+  'props',
+  'engagement_ms',
+  'source',
+  'country',
+  'device',
+  'browser',
+] as const satisfies readonly (keyof EventRecord)[]
+
 /** Sessions of one client session id that overlap [from, to]. */
 export interface SessionLookup {
   site_id: string

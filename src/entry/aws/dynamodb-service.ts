@@ -44,6 +44,8 @@ export async function startDynamoDbService(
   options: {
     now?: () => number
     pollIntervalMs?: number
+    /** Records per roll-up batch (the event source mapping's BatchSize; 100 by default). */
+    batchSize?: number
     /** Wraps the roll-up handler (a benchmark attributes its requests to the roll-up). */
     wrapHandler?: (handler: RollupHandler) => RollupHandler
   } = {},
@@ -65,6 +67,7 @@ export async function startDynamoDbService(
   const handler = options.wrapHandler ? options.wrapHandler(made) : made
   const poller = new StreamPoller(store, handler, logger, {
     ...(options.pollIntervalMs ? { intervalMs: options.pollIntervalMs } : {}),
+    ...(options.batchSize ? { batchSize: options.batchSize } : {}),
   })
   poller.start()
   const service = await startService(

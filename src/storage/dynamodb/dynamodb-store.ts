@@ -3,7 +3,6 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams'
 import {
   BatchGetCommand,
-  BatchWriteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -40,6 +39,7 @@ import {
   type TopValuesQuery,
   type UserSessionsQuery,
 } from '../store.ts'
+import { batchWriteAll } from './batch-write.ts'
 import { EventsStream } from './events-stream.ts'
 import { type Backoff, call, DEFAULT_BACKOFF, storageFault, untilAllProcessed } from './faults.ts'
 import {
@@ -237,10 +237,21 @@ export class DynamoDbStore implements Store {
   }
 
   private async pendingOf(shard: string, limit: number): Promise<RollupEntry[]> {
+    const entries: RollupEntry[] = []
+    for await (const { entry } of this.pendingRecords(shard)) {
+      entries.push(entry)
+      if (entries.length >= limit) break
+    }
+    return entries
+  }
+
+  /** A shard's records after the poller's checkpoint that wait to be counted, oldest first. */
+  private async *pendingRecords(
+    shard: string,
+  ): AsyncGenerator<{ entry: RollupEntry; acceptedAt: number; at: number }> {
     const delivered = await this.deliveredThrough(shard)
     const through = delivered?.position
     const dead = await this.deadPositions(shard)
-    const entries: RollupEntry[] = []
     for await (const records of this.stream.records(shard, delivered?.sequenceNumber)) {
       for (const record of records) {
         const image = record.dynamodb?.NewImage
@@ -251,39 +262,21 @@ export class DynamoDbStore implements Store {
         if (dead.has(position)) continue
         const item = unmarshall(image) as Item
         if (item.imported) continue
-        entries.push({ stream: shard, position, item: queuedItemOf(item) })
-        if (entries.length >= limit) return entries
-      }
-    }
-    return entries
-  }
-
-  /** Pending items with when they were accepted, across shards. */
-  private async allPending(): Promise<Array<RollupEntry & { acceptedAt: number; at: number }>> {
-    const out: Array<RollupEntry & { acceptedAt: number; at: number }> = []
-    for (const shard of await this.stream.shards()) {
-      const delivered = await this.deliveredThrough(shard)
-      const through = delivered?.position
-      const dead = await this.deadPositions(shard)
-      for await (const records of this.stream.records(shard, delivered?.sequenceNumber)) {
-        for (const record of records) {
-          const image = record.dynamodb?.NewImage
-          const sequence = record.dynamodb?.SequenceNumber
-          if (record.eventName !== 'INSERT' || !image || !sequence) continue
-          const position = positionOf(sequence)
-          if (through !== undefined && comparePositions(position, through) <= 0) continue
-          if (dead.has(position)) continue
-          const item = unmarshall(image) as Item
-          if (item.imported) continue
-          out.push({
-            stream: shard,
-            position,
-            item: queuedItemOf(item),
-            acceptedAt: Number(item.accepted_at),
-            at: Number(item.timestamp),
-          })
+        yield {
+          entry: { stream: shard, position, item: queuedItemOf(item) },
+          acceptedAt: Number(item.accepted_at),
+          at: Number(item.timestamp),
         }
       }
+    }
+  }
+
+  /** Every pending record with when it was accepted and when it happened, across shards. */
+  private async allPending(): Promise<Array<{ acceptedAt: number; at: number }>> {
+    const out: Array<{ acceptedAt: number; at: number }> = []
+    for (const shard of await this.stream.shards()) {
+      for await (const { acceptedAt, at } of this.pendingRecords(shard))
+        out.push({ acceptedAt, at })
     }
     return out
   }
@@ -1010,20 +1003,73 @@ export class DynamoDbStore implements Store {
   }
 
   private async batchDelete(TableName: string, keys: readonly Item[]): Promise<void> {
-    for (const part of chunk(keys, 25)) {
-      await untilAllProcessed(
-        `BatchWriteItem(${TableName})`,
-        part.map((Key) => ({ DeleteRequest: { Key } })),
-        async (requests) => {
-          const out = await this.doc.send(
-            new BatchWriteCommand({ RequestItems: { [TableName]: requests } }),
-          )
-          const left = out.UnprocessedItems?.[TableName]
-          return left && left.length > 0 ? (left as typeof requests) : undefined
-        },
-        this.backoff,
-      )
-    }
+    await batchWriteAll(
+      this.doc,
+      TableName,
+      keys.map((Key) => ({ DeleteRequest: { Key } })),
+      this.backoff,
+    )
+  }
+
+  // ---- moving in from the embedded shape (src/entry/move-to-dynamodb.ts) ---------------
+
+  /**
+   * Stores counter rows as they are (Put, not ADD): moving the same rows twice leaves them
+   * as once. For a site that has no counters of its own here yet.
+   */
+  async putCounterRows(siteId: string, grain: 'hour' | 'day', rows: readonly RollupRow[]) {
+    const requests = rows.map((row) => {
+      const item: Item = {
+        pk: statsPartition(siteId, grain, row.dim),
+        sk: statsSortKey(row.bucket, row.value),
+        b: row.bucket,
+        v: row.value,
+      }
+      for (const name of COUNTER_NAMES) if (row[name] !== 0) item[name] = row[name]
+      if (grain === 'hour' && row.dim !== '') {
+        const bucketEnd = (Number(row.bucket) + 1) * 3_600_000
+        item.expires_at = ttlSeconds(
+          Math.max(bucketEnd, Date.now()) + HOURLY_DIMENSION_KEEP_HOURS * 3_600_000,
+        )
+      }
+      return { PutRequest: { Item: item } }
+    })
+    await batchWriteAll(this.doc, this.t.stats, requests, this.backoff)
+  }
+
+  async putSessions(sessions: readonly SessionState[]): Promise<void> {
+    const requests = sessions.map((s) => ({ PutRequest: { Item: sessionItem(s) } }))
+    await batchWriteAll(this.doc, this.t.sessions, requests, this.backoff)
+  }
+
+  /** Raw events for timelines and the live view, marked imported: the stream's roll-up skips them. */
+  async putImportedEvents(events: readonly EnrichedEvent[]): Promise<void> {
+    const context = { acceptedAt: this.now(), eventTtlMs: this.eventTtlMs, imported: true }
+    const requests = events.map((e) => ({ PutRequest: { Item: eventItem(e, context) } }))
+    await batchWriteAll(this.doc, this.t.events, requests, this.backoff)
+  }
+
+  /** A day's salt as another store drew it, so visitor ids of that day stay the same. */
+  async putSalt(day: string, salt: string): Promise<void> {
+    await call('PutItem(salt)', () =>
+      this.doc.send(
+        new PutCommand({ TableName: this.t.state, Item: { pk: STATE.saltsPk, sk: day, salt } }),
+      ),
+    )
+  }
+
+  /** Marks the site's counters changed, so no cached answer from before the move is served. */
+  async bumpCountersVersion(siteId: string): Promise<void> {
+    await call('UpdateItem(version)', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.t.state,
+          Key: { pk: STATE.version(siteId), sk: STATE.one },
+          UpdateExpression: 'ADD version :one',
+          ExpressionAttributeValues: { ':one': 1 },
+        }),
+      ),
+    )
   }
 }
 

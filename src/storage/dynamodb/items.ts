@@ -1,5 +1,12 @@
+import { SESSION_FIELDS } from '../../core/session-fields.ts'
 import type { BotHit, EnrichedEvent, PropValue, SessionState, Site } from '../../core/types.ts'
-import type { EventRecord, LiveEvent, QueuedEvent, QueuedItem } from '../store.ts'
+import {
+  EVENT_RECORD_FIELDS,
+  type EventRecord,
+  type LiveEvent,
+  type QueuedEvent,
+  type QueuedItem,
+} from '../store.ts'
 import {
   BOT_PARTITIONS,
   botPartition,
@@ -30,42 +37,6 @@ const QUEUED_FIELDS = [
   'path',
   'user_id',
   'visitor_id',
-  ...ACQUISITION,
-  ...CLIENT,
-] as const
-
-const RECORD_FIELDS = [
-  'site_id',
-  'event_id',
-  'client_session_id',
-  'timestamp',
-  'event_type',
-  'page_url',
-  'path',
-  'title',
-  'referrer',
-  'user_id',
-  'visitor_id',
-  'props',
-  'engagement_ms',
-  'source',
-  'country',
-  'device',
-  'browser',
-] as const
-
-const SESSION_FIELDS = [
-  'id',
-  'site_id',
-  'client_session_id',
-  'visitor_id',
-  'user_id',
-  'start_time',
-  'end_time',
-  'pageviews',
-  'interactions',
-  'entry_page',
-  'exit_page',
   ...ACQUISITION,
   ...CLIENT,
 ] as const
@@ -151,7 +122,7 @@ export function queuedItemOf(item: Item): QueuedItem {
 }
 
 export function eventRecordOf(item: Item): EventRecord {
-  const record = pick(item, RECORD_FIELDS) as unknown as EventRecord
+  const record = pick(item, EVENT_RECORD_FIELDS) as unknown as EventRecord
   record.props = parseProps(item.props)
   return record
 }

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import {
-  BatchWriteCommand,
   type DynamoDBDocumentClient,
   QueryCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb'
-import { call, untilAllProcessed } from './faults.ts'
+import { batchWriteAll } from './batch-write.ts'
+import { call } from './faults.ts'
 import { STATE } from './keys.ts'
 
 /** One write of a unit, as TransactWriteItems takes it. */
@@ -118,17 +118,7 @@ export class UnitWriter {
   }
 
   private async loadPlan(id: string, parts: number): Promise<WriteOp[]> {
-    const found = await call('Query(plan)', () =>
-      this.doc.send(
-        new QueryCommand({
-          TableName: this.options.stateTable,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': STATE.plan(id) },
-          ConsistentRead: true,
-        }),
-      ),
-    )
-    const items = found.Items ?? []
+    const items = await this.planParts(id)
     if (items.length !== parts) {
       throw new Error(`UnitWriter: plan ${id} has ${items.length} of its ${parts} parts`)
     }
@@ -182,28 +172,27 @@ export class UnitWriter {
   }
 
   private async deleteParts(id: string): Promise<void> {
+    const parts = await this.planParts(id)
+    await batchWriteAll(
+      this.doc,
+      this.options.stateTable,
+      parts.map((item) => ({ DeleteRequest: { Key: { pk: item.pk, sk: item.sk } } })),
+    )
+  }
+
+  /** A plan's parts, in order (one consistent Query: they are written in one transaction). */
+  private async planParts(id: string): Promise<Array<Record<string, unknown>>> {
     const found = await call('Query(plan)', () =>
       this.doc.send(
         new QueryCommand({
           TableName: this.options.stateTable,
           KeyConditionExpression: 'pk = :pk',
           ExpressionAttributeValues: { ':pk': STATE.plan(id) },
-          ProjectionExpression: 'pk, sk',
+          ConsistentRead: true,
         }),
       ),
     )
-    const keys = (found.Items ?? []).map((item) => ({
-      DeleteRequest: { Key: { pk: item.pk, sk: item.sk } },
-    }))
-    for (const part of chunk(keys, 25)) {
-      await untilAllProcessed('BatchWriteItem(plan parts)', part, async (requests) => {
-        const out = await this.doc.send(
-          new BatchWriteCommand({ RequestItems: { [this.options.stateTable]: requests } }),
-        )
-        const left = out.UnprocessedItems?.[this.options.stateTable]
-        return left && left.length > 0 ? (left as typeof requests) : undefined
-      })
-    }
+    return found.Items ?? []
   }
 
   private transact(where: string, TransactItems: WriteOp[], ClientRequestToken: string) {

@@ -1,4 +1,5 @@
 import type { EnrichedEvent } from '../../core/types.ts'
+import { EVENT_RECORD_FIELDS } from '../store.ts'
 
 /**
  * The raw event row: what an accept (and a history import) stores of each event, for the live
@@ -7,25 +8,7 @@ import type { EnrichedEvent } from '../../core/types.ts'
  */
 
 /** Columns of `events`, in the order of the positional insert. */
-export const EVENT_COLUMNS = [
-  'site_id',
-  'event_id',
-  'client_session_id',
-  'timestamp',
-  'event_type',
-  'page_url',
-  'path',
-  'title',
-  'referrer',
-  'user_id',
-  'visitor_id',
-  'props',
-  'engagement_ms',
-  'source',
-  'country',
-  'device',
-  'browser',
-] as const satisfies readonly (keyof EnrichedEvent)[]
+export const EVENT_COLUMNS = EVENT_RECORD_FIELDS
 
 /** A raw event's row; one already stored (same site, time and event_id) is left as is. */
 export const INSERT_EVENT_SQL = `INSERT OR IGNORE INTO events (${EVENT_COLUMNS.join(', ')})

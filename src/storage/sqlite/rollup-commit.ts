@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3'
-import { SESSION_DIMENSIONS } from '../../core/rollup-deltas.ts'
+import { SESSION_FIELDS } from '../../core/session-fields.ts'
 import {
   COUNTER_NAMES,
   type EnrichedEvent,
@@ -10,20 +10,7 @@ import { eventRowValues, INSERT_EVENT_SQL } from './event-row.ts'
 import { PendingQueue } from './pending-queue.ts'
 import type { SpanRollups } from './span-rollups.ts'
 
-export const SESSION_COLUMNS = [
-  'id',
-  'site_id',
-  'client_session_id',
-  'visitor_id',
-  'user_id',
-  'start_time',
-  'end_time',
-  'pageviews',
-  'interactions',
-  'entry_page',
-  'exit_page',
-  ...SESSION_DIMENSIONS,
-] as const satisfies readonly (keyof SessionState)[]
+export const SESSION_COLUMNS = SESSION_FIELDS
 
 /** A counter delta as the upsert binds it: grain, then site, dim, bucket, value, counters. */
 export type CounterRow = [

@@ -1,0 +1,128 @@
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { zeroCounters } from '../../core/rollup-deltas.ts'
+import { buildStatsQuery, StatsParamsSchema } from '../../core/stats-query.ts'
+import { acceptAndRollUp } from '../../pipeline/accept-and-roll-up.ts'
+import { statsReport } from '../../queries/stats-report.ts'
+import type { DynamoDbStore } from '../../storage/dynamodb/dynamodb-store.ts'
+import { SqliteExport } from '../../storage/sqlite/export.ts'
+import { SqliteStore } from '../../storage/sqlite/sqlite-store.ts'
+import type { Store } from '../../storage/store.ts'
+import { type LocalTables, localTables } from '../../testing/dynamodb.ts'
+import { makeSite } from '../../testing/fixtures.ts'
+import { countsOf, rollupScenario, scenarioClients } from '../../testing/rollup-scenario.ts'
+import { tempDir } from '../../testing/temp-dir.ts'
+import { moveToDynamoDb } from './move-to-dynamodb.ts'
+
+const site = makeSite({ created_at: Date.UTC(2026, 0, 15) })
+const { events, bots } = rollupScenario(11)
+const clients = scenarioClients(events)
+/** The move runs the evening after: the morning's raw events are within the 24-hour TTL. */
+const NOW = Date.UTC(2026, 0, 15, 20)
+const TTL = 24 * 3_600_000
+
+function report(store: Store, params: Record<string, string>) {
+  const parsed = StatsParamsSchema.parse({ site: site.id, ...params })
+  return statsReport(store, buildStatsQuery(parsed, site.timezone, NOW))
+}
+
+describe('moving an embedded install into DynamoDB', () => {
+  const dir = tempDir()
+  const file = join(dir.path, 'liveinsight.db')
+  let sqlite: SqliteStore
+  let local: LocalTables
+  let dynamo: DynamoDbStore
+
+  beforeAll(async () => {
+    sqlite = new SqliteStore({ file })
+    await sqlite.createSite(site)
+    await sqlite.initSetting('admin_password_hash', 'scrypt$example')
+    await sqlite.dailySalt('2026-01-15')
+    let ids = 0
+    await acceptAndRollUp(sqlite, events, bots, {
+      sessionTimeoutMs: 30 * 60_000,
+      newSessionId: () => `s-${++ids}`,
+    })
+    local = await localTables()
+    dynamo = local.store()
+    const from = new SqliteExport(file)
+    try {
+      const moved = await moveToDynamoDb(from, dynamo, { now: NOW, eventTtlMs: TTL })
+      expect(moved).toMatchObject({ sites: 1, events: events.length, skipped_sites: [] })
+      expect(moved.sessions).toBeGreaterThan(10)
+    } finally {
+      from.close()
+    }
+  })
+  afterAll(async () => {
+    await sqlite.close()
+    await local.drop()
+    dir.remove()
+  })
+
+  it('keeps every counter row and session', async () => {
+    const before = await countsOf(sqlite, clients)
+    expect(before.days[0]?.[0]?.pageviews).toBeGreaterThan(0)
+    // Sessions keep their ids too: links to a timeline keep working.
+    expect(await countsOf(dynamo, clients)).toEqual(before)
+    const session = await sqlite.findSession(site.id, clients[0] ?? '', NOW)
+    expect(await dynamo.getSession(session?.id ?? '')).toEqual(session)
+  })
+
+  it('answers the same stats for the day, the week and a filter', async () => {
+    const periods: Array<Record<string, string>> = [
+      { period: 'custom', from: '2026-01-15', to: '2026-01-15' },
+      { period: '7d' },
+      { period: '7d', filter: 'page:/pricing' },
+    ]
+    for (const params of periods) {
+      expect(await report(dynamo, params)).toEqual(await report(sqlite, params))
+    }
+  })
+
+  it('brings the raw events for timelines, which the roll-up does not count again', async () => {
+    const session = await sqlite.findSession(site.id, clients[3] ?? '', NOW)
+    const paths = (list: Array<{ path: string; event_type: string }>) =>
+      list.map((e) => [e.path, e.event_type])
+    expect(paths(await dynamo.sessionEvents(session?.id ?? ''))).toEqual(
+      paths(await sqlite.sessionEvents(session?.id ?? '')),
+    )
+    // Imported history reaches the stream too; nothing there waits to be counted.
+    expect(await dynamo.backlog()).toBe(0)
+    expect(await dynamo.getSetting('admin_password_hash')).toBe('scrypt$example')
+    expect(await dynamo.dailySalt('2026-01-15')).toBe(await sqlite.dailySalt('2026-01-15'))
+  })
+
+  it('changes nothing when run again, and leaves a site alone once traffic came to it', async () => {
+    const before = await countsOf(dynamo, clients)
+    const again = new SqliteExport(file)
+    try {
+      expect((await moveToDynamoDb(again, dynamo, { now: NOW, eventTtlMs: TTL })).sites).toBe(1)
+      expect(await countsOf(dynamo, clients)).toEqual(before)
+      // Traffic counted here since: a third move must not overwrite it.
+      await dynamo.rollup((unit) =>
+        unit.write({
+          sessions: [],
+          deltas: [
+            {
+              key: { grain: 'day', site_id: site.id, bucket: '2026-01-15', dim: '', value: '' },
+              counters: { ...zeroCounters(), pageviews: 1 },
+            },
+          ],
+        }),
+      )
+      const third = await moveToDynamoDb(again, dynamo, { now: NOW, eventTtlMs: TTL })
+      expect(third.skipped_sites).toEqual([site.id])
+      const [day] = await dynamo.readRollups({
+        grain: 'day',
+        site_id: site.id,
+        dim: '',
+        from: '2026-01-15',
+        to: '2026-01-15',
+      })
+      expect(day?.pageviews).toBe((before.days[0]?.[0]?.pageviews ?? 0) + 1)
+    } finally {
+      again.close()
+    }
+  })
+})

@@ -1,0 +1,52 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { createLogger } from '../log/logger.ts'
+import { dynamoClients } from '../storage/dynamodb/clients.ts'
+import { DynamoDbStore } from '../storage/dynamodb/dynamodb-store.ts'
+import { tableNamesFromEnv } from '../storage/dynamodb/tables.ts'
+import { SqliteExport } from '../storage/sqlite/export.ts'
+import { ensureTables } from './aws/dynamodb-service.ts'
+import { moveToDynamoDb } from './aws/move-to-dynamodb.ts'
+import { loadConfig } from './process-host.ts'
+import { pidFile, runningServerPid } from './server-pid.ts'
+
+/**
+ * `npm run move:aws`: moves the embedded install in DATA_DIR (server stopped) into DynamoDB:
+ * AWS's, or the one DYNAMODB_ENDPOINT names (a DynamoDB Local of `npm run dev:aws`).
+ */
+const config = loadConfig()
+const logger = createLogger(config.LOG_LEVEL)
+const file = join(config.DATA_DIR, 'liveinsight.db')
+if (!existsSync(file)) {
+  process.stderr.write(`move:aws: no database at ${file} (set DATA_DIR)\n`)
+  process.exit(1)
+}
+const serverPid = runningServerPid(config.DATA_DIR)
+if (serverPid !== null) {
+  process.stderr.write(
+    `move:aws: a LiveInsight server (pid ${serverPid}) is using ${config.DATA_DIR}: stop it first, or what it stores meanwhile stays behind (if none runs, remove ${pidFile(config.DATA_DIR)})\n`,
+  )
+  process.exit(1)
+}
+const clients = dynamoClients({
+  endpoint: process.env.DYNAMODB_ENDPOINT,
+  region: process.env.AWS_DEFAULT_REGION,
+})
+const tables = tableNamesFromEnv(process.env)
+await ensureTables(clients, tables)
+const store = new DynamoDbStore({
+  ...clients,
+  tables,
+  eventTtlMs: config.EVENT_TTL_HOURS * 3_600_000,
+})
+const from = new SqliteExport(file)
+try {
+  const result = await moveToDynamoDb(from, store, {
+    now: Date.now(),
+    eventTtlMs: config.EVENT_TTL_HOURS * 3_600_000,
+  })
+  process.stdout.write(`${JSON.stringify(result)}\n`)
+  logger.info(result, 'moved')
+} finally {
+  from.close()
+}
