@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { serve } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
+import type { Context } from 'hono'
 import { createDashboardAuth } from '../auth/dashboard-auth.ts'
 import { APP_ROOT } from '../config/app-root.ts'
 import type { Config } from '../config/env.ts'
@@ -60,17 +61,28 @@ export interface RunningService {
   close: () => Promise<void>
 }
 
+/** What every shape builds the same way: the app and the pieces behind it. */
+export interface BuiltService {
+  app: ReturnType<typeof createApp>
+  collector: Collector
+  live: LiveView
+  site: Site
+  generatedKey: boolean
+  generatedPassword?: string
+  now: () => number
+}
+
 /**
- * The HTTP app over a shape's store and pipeline in this process, plus the sweeper: the
- * embedded server (`npm start`) and the DynamoDB shape on DynamoDB Local (`npm run dev:aws`)
- * differ only in the parts they hand in.
+ * The app over a shape's store and pipeline, built once and wrapped by each runtime: the Node
+ * server below, the Lambda handler (entry/lambda.ts). They differ only in how a request's
+ * peer address is read.
  */
-export async function startService(
+export async function buildService(
   config: Config,
   logger: Logger,
   parts: ServiceParts,
-  options: { now?: () => number } = {},
-): Promise<RunningService> {
+  options: { now?: () => number; socketAddress: (c: Context) => string | undefined },
+): Promise<BuiltService> {
   const { store, pipeline } = parts
   const { site, generatedKey } = await ensureDefaultSite(store, config.API_KEY, Date.now())
   const collector = new Collector({
@@ -100,7 +112,7 @@ export async function startService(
     logger,
     version: VERSION,
     trustProxy: config.TRUST_PROXY,
-    socketAddress: (c) => getConnInfo(c).remote.address,
+    socketAddress: options.socketAddress,
     auth,
     now,
     statsCacheMs: config.STATS_CACHE_SECONDS * 1000,
@@ -108,6 +120,35 @@ export async function startService(
     livePush: parts.livePush,
     ...(config.METRICS_TOKEN ? { metricsToken: config.METRICS_TOKEN } : {}),
   })
+  return {
+    app,
+    collector,
+    live,
+    site,
+    generatedKey,
+    ...(generatedPassword ? { generatedPassword } : {}),
+    now,
+  }
+}
+
+/**
+ * The HTTP app over a shape's store and pipeline in this process, plus the sweeper: the
+ * embedded server (`npm start`) and the DynamoDB shape on DynamoDB Local (`npm run dev:aws`)
+ * differ only in the parts they hand in.
+ */
+export async function startService(
+  config: Config,
+  logger: Logger,
+  parts: ServiceParts,
+  options: { now?: () => number } = {},
+): Promise<RunningService> {
+  const { store, pipeline } = parts
+  const { app, collector, live, site, generatedKey, generatedPassword, now } = await buildService(
+    config,
+    logger,
+    parts,
+    { ...options, socketAddress: (c) => getConnInfo(c).remote.address },
+  )
 
   // On the server clock, as everything else: what the sweep passes, the roll-up stops writing.
   // Not awaited: after a backfill or a long downtime the first sweep can take a minute, and it

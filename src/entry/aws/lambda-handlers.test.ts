@@ -1,0 +1,215 @@
+import type { Context, DynamoDBRecord } from 'aws-lambda'
+import type { LambdaEvent } from 'hono/aws-lambda'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type LocalTables, localEndpoint, localTables } from '../../testing/dynamodb.ts'
+import { createLambdaHandlers, type LambdaHandlers } from './lambda-handlers.ts'
+import { lambdaRecordOf } from './stream-poller.ts'
+
+/**
+ * The Lambda functions invoked in this process with events shaped as API Gateway and the
+ * Events stream's event source mapping deliver them, against DynamoDB Local.
+ */
+const KEY = 'lambda-test-ingest-key-0001'
+const PASSWORD = 'lambda-test-password'
+const CHROME =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36'
+const context = { awsRequestId: 'test', functionName: 'liveinsight-http' } as Context
+const NOW = Date.now()
+
+/** A REST API (v1) proxy event, as API Gateway sends it behind CloudFront. */
+function restEvent(method: string, path: string, headers: Record<string, string>, body?: string) {
+  const [route, query = ''] = path.split('?')
+  const params = Object.fromEntries(new URLSearchParams(query))
+  return {
+    resource: '/{proxy+}',
+    path: route,
+    httpMethod: method,
+    headers: { host: 'abc123.execute-api.ap-northeast-2.amazonaws.com', ...headers },
+    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+    queryStringParameters: query ? params : null,
+    multiValueQueryStringParameters: query
+      ? Object.fromEntries(Object.entries(params).map(([k, v]) => [k, [v]]))
+      : null,
+    pathParameters: { proxy: route?.slice(1) ?? '' },
+    stageVariables: null,
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'abc123',
+      httpMethod: method,
+      identity: { sourceIp: '130.176.1.10', userAgent: headers['user-agent'] ?? '' },
+      path: `/prod${route}`,
+      protocol: 'HTTP/1.1',
+      requestId: `req-${Math.random()}`,
+      requestTimeEpoch: NOW,
+      resourcePath: '/{proxy+}',
+      stage: 'prod',
+    },
+    body: body ?? null,
+    isBase64Encoded: false,
+  } as unknown as LambdaEvent
+}
+
+/** An HTTP API (v2) event. */
+function httpApiEvent(
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+) {
+  const [route, query = ''] = path.split('?')
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: route,
+    rawQueryString: query,
+    headers: { host: 'xyz.execute-api.ap-northeast-2.amazonaws.com', ...headers },
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'xyz',
+      domainName: 'xyz.execute-api.ap-northeast-2.amazonaws.com',
+      http: { method, path: route, protocol: 'HTTP/1.1', sourceIp: '130.176.1.11', userAgent: '' },
+      requestId: `req-${Math.random()}`,
+      routeKey: '$default',
+      stage: '$default',
+      time: new Date(NOW).toISOString(),
+      timeEpoch: NOW,
+    },
+    body,
+    isBase64Encoded: false,
+  } as unknown as LambdaEvent
+}
+
+const pv = (session: string, minutesAgo: number, path: string) => ({
+  session_id: session,
+  event_id: `${session}-${minutesAgo}`,
+  timestamp: NOW - minutesAgo * 60_000,
+  event_type: 'page_view',
+  page_url: `https://shop.example${path}`,
+})
+
+describe('the Lambda handlers, invoked as AWS invokes them', () => {
+  let local: LocalTables
+  let handlers: LambdaHandlers
+  let token = ''
+
+  beforeAll(async () => {
+    local = await localTables()
+    handlers = await createLambdaHandlers({
+      DYNAMODB_ENDPOINT: localEndpoint(),
+      EVENTS_TABLE: local.tables.events,
+      SESSIONS_TABLE: local.tables.sessions,
+      STATS_TABLE: local.tables.stats,
+      STATE_TABLE: local.tables.state,
+      API_KEY: KEY,
+      ADMIN_PASSWORD: PASSWORD,
+      STATS_CACHE_SECONDS: '0',
+      TRUST_PROXY: '2',
+      LOG_LEVEL: 'silent',
+    })
+  })
+  afterAll(async () => {
+    await local.drop()
+  })
+
+  const collect = (events: object[]) => ({
+    'content-type': 'text/plain',
+    'x-api-key': KEY,
+    'user-agent': CHROME,
+    // CloudFront appends the viewer, API Gateway appends CloudFront: two from the right.
+    'x-forwarded-for': '198.51.100.7, 130.176.1.10',
+    'cloudfront-viewer-country': 'KR',
+    body: JSON.stringify({ events }),
+  })
+
+  it('collects through REST and HTTP API events, rolls up from the stream, answers reads', async () => {
+    const { body: restBody, ...restHeaders } = collect([
+      pv('tab-1', 10, '/'),
+      pv('tab-1', 8, '/pricing'),
+    ])
+    const rest = await handlers.http(
+      restEvent('POST', '/api/events', restHeaders, restBody),
+      context,
+    )
+    expect(rest.statusCode).toBe(200)
+    expect(JSON.parse(rest.body)).toMatchObject({ status: 'success', data: { accepted: 2 } })
+    const { body: v2Body, ...v2Headers } = collect([pv('tab-2', 2, '/docs')])
+    const v2 = await handlers.http(httpApiEvent('POST', '/api/events', v2Headers, v2Body), context)
+    expect(v2.statusCode).toBe(200)
+    // A retry of the same request is stored once.
+    const retry = await handlers.http(
+      httpApiEvent('POST', '/api/events', v2Headers, v2Body),
+      context,
+    )
+    expect(JSON.parse(retry.body)).toMatchObject({ data: { accepted: 1, duplicates: 1 } })
+
+    // The stream's records, as the event source mapping hands them over.
+    const { store } = handlers
+    const arn = await store.eventsStream.sourceArn()
+    const records: DynamoDBRecord[] = []
+    for (const shard of await store.eventsStream.shards()) {
+      for await (const page of store.eventsStream.records(shard)) {
+        records.push(...page.map((r) => lambdaRecordOf(r, arn, 'ap-northeast-2')))
+      }
+    }
+    expect(records).toHaveLength(3)
+    expect(await handlers.rollup({ Records: records })).toEqual({ batchItemFailures: [] })
+
+    const login = await handlers.http(
+      restEvent(
+        'POST',
+        '/api/auth/login',
+        { 'content-type': 'application/json' },
+        JSON.stringify({ password: PASSWORD }),
+      ),
+      context,
+    )
+    expect(login.statusCode).toBe(200)
+    token = JSON.parse(login.body).data.token
+    const auth = { authorization: `Bearer ${token}`, accept: 'application/json' }
+
+    const stats = await handlers.http(
+      httpApiEvent('GET', '/api/stats?site=default&period=24h', auth),
+      context,
+    )
+    expect(stats.statusCode).toBe(200)
+    const summary = JSON.parse(stats.body).data.summary
+    expect(summary.pageviews.value).toBe(3)
+    expect(summary.sessions.value).toBe(2)
+    expect(summary.visitors.value).toBe(1)
+    expect(summary.bounce_rate.value).toBe(0.5)
+
+    const realtime = await handlers.http(
+      restEvent('GET', '/api/realtime?site=default', auth),
+      context,
+    )
+    const live = JSON.parse(realtime.body).data
+    expect(live.active_visitors).toBe(1)
+    expect(live.countries).toEqual([{ country: 'KR', visitors: 1 }])
+
+    const timeline = await handlers.http(
+      httpApiEvent('GET', `/api/sessions/tab-1?site=default&at=${NOW - 9 * 60_000}`, auth),
+      context,
+    )
+    expect(JSON.parse(timeline.body).data.events.map((e: { path: string }) => e.path)).toEqual([
+      '/',
+      '/pricing',
+    ])
+  })
+
+  it('answers bad input with the error envelope, and the sweep runs on schedule', async () => {
+    const bad = await handlers.http(
+      restEvent(
+        'POST',
+        '/api/events',
+        { 'x-api-key': KEY, 'content-type': 'application/json' },
+        '{"events":',
+      ),
+      context,
+    )
+    expect(bad.statusCode).toBe(400)
+    expect(JSON.parse(bad.body).status).toBe('error')
+    const noKey = await handlers.http(httpApiEvent('GET', '/api/stats?site=default', {}), context)
+    expect(noKey.statusCode).toBe(401)
+    expect(await handlers.sweep()).toMatchObject({ events: 0 })
+  })
+})

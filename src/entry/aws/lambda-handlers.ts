@@ -1,0 +1,60 @@
+import type { ScheduledEvent } from 'aws-lambda'
+import { getConnInfo, handle } from 'hono/aws-lambda'
+import { parseConfig } from '../../config/env.ts'
+import { createLogger } from '../../log/logger.ts'
+import { InProcessPipeline } from '../../pipeline/in-process-pipeline.ts'
+import { rollupOptions } from '../../rollup/rollup-options.ts'
+import { dynamoClients } from '../../storage/dynamodb/clients.ts'
+import { DynamoDbStore } from '../../storage/dynamodb/dynamodb-store.ts'
+import { tableNamesFromEnv } from '../../storage/dynamodb/tables.ts'
+import type { SweepResult } from '../../storage/store.ts'
+import { buildService } from '../service.ts'
+import { createRollupHandler, type RollupHandler } from './rollup-handler.ts'
+
+export interface LambdaHandlers {
+  /** API Gateway (REST v1 or HTTP API v2) → the app; the same app `npm start` serves. */
+  http: ReturnType<typeof handle>
+  /** The Events stream's event source mapping → the roll-up. */
+  rollup: RollupHandler
+  /** EventBridge schedule → what the embedded server runs on a timer. */
+  sweep: (event?: ScheduledEvent) => Promise<SweepResult>
+  store: DynamoDbStore
+}
+
+/**
+ * The AWS shape's functions, built once per container from the environment (DESIGN.md's
+ * variables): one store and its SDK clients, one app. The collector only accepts (the stream
+ * rolls up), and the live view is read from the store per request: a container sees only
+ * part of the traffic, so none keeps a window of its own.
+ */
+export async function createLambdaHandlers(
+  env: Record<string, string | undefined>,
+): Promise<LambdaHandlers> {
+  const config = parseConfig(env)
+  const logger = createLogger(config.LOG_LEVEL)
+  const clients = dynamoClients({
+    ...(env.AWS_DEFAULT_REGION ? { region: env.AWS_DEFAULT_REGION } : {}),
+    ...(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {}),
+  })
+  const eventTtlMs = config.EVENT_TTL_HOURS * 3_600_000
+  const store = new DynamoDbStore({ ...clients, tables: tableNamesFromEnv(env), eventTtlMs })
+  const sessionTimeoutMs = config.SESSION_TIMEOUT_MINUTES * 60_000
+  const pipeline = new InProcessPipeline(store, {
+    sessionTimeoutMs,
+    logger,
+    live: 'stored',
+    rollUp: false,
+  })
+  const service = await buildService(
+    config,
+    logger,
+    { store, pipeline, livePush: false },
+    { socketAddress: (c) => getConnInfo(c).remote.address },
+  )
+  return {
+    http: handle(service.app),
+    rollup: createRollupHandler(store, rollupOptions(sessionTimeoutMs), logger),
+    sweep: () => store.sweep({ now: Date.now(), eventTtlMs }),
+    store,
+  }
+}
