@@ -95,6 +95,9 @@ const EnvSchema = z.object({
 
 export type Config = z.infer<typeof EnvSchema>
 
+/** Every variable parseConfig reads (Terraform sets the functions' from this list's). */
+export const CONFIG_VARIABLES = Object.keys(EnvSchema.shape) as Array<keyof Config>
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n  ${problems.join('\n  ')}`)

@@ -1,4 +1,6 @@
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import type { Context, DynamoDBRecord } from 'aws-lambda'
+import { mockClient } from 'aws-sdk-client-mock'
 import type { LambdaEvent } from 'hono/aws-lambda'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type LocalTables, localEndpoint, localTables } from '../../testing/dynamodb.ts'
@@ -211,5 +213,41 @@ describe('the Lambda handlers, invoked as AWS invokes them', () => {
     const noKey = await handlers.http(httpApiEvent('GET', '/api/stats?site=default', {}), context)
     expect(noKey.statusCode).toBe(401)
     expect(await handlers.sweep()).toMatchObject({ events: 0 })
+  })
+
+  it('reads the dashboard password from SSM Parameter Store at a cold start', async () => {
+    // SSM has no local emulator: its answer is injected, the rest is DynamoDB Local.
+    const ssm = mockClient(SSMClient)
+    ssm
+      .on(GetParameterCommand, { Name: '/liveinsight/test/admin-password', WithDecryption: true })
+      .resolves({ Parameter: { Value: 'password-from-ssm' } })
+    const tables = await localTables()
+    try {
+      const fromSsm = await createLambdaHandlers({
+        DYNAMODB_ENDPOINT: localEndpoint(),
+        EVENTS_TABLE: tables.tables.events,
+        SESSIONS_TABLE: tables.tables.sessions,
+        STATS_TABLE: tables.tables.stats,
+        STATE_TABLE: tables.tables.state,
+        ADMIN_PASSWORD_PARAMETER: '/liveinsight/test/admin-password',
+        LOG_LEVEL: 'silent',
+      })
+      const signIn = (password: string) =>
+        fromSsm.http(
+          restEvent(
+            'POST',
+            '/api/auth/login',
+            { 'content-type': 'application/json' },
+            JSON.stringify({ password }),
+          ),
+          context,
+        )
+      expect((await signIn('password-from-ssm')).statusCode).toBe(200)
+      expect((await signIn('some-other-password')).statusCode).toBe(401)
+      expect(ssm.commandCalls(GetParameterCommand)).toHaveLength(1)
+    } finally {
+      ssm.restore()
+      await tables.drop()
+    }
   })
 })

@@ -1,3 +1,4 @@
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import type { ScheduledEvent } from 'aws-lambda'
 import { getConnInfo, handle } from 'hono/aws-lambda'
 import { parseConfig } from '../../config/env.ts'
@@ -10,6 +11,48 @@ import { tableNamesFromEnv } from '../../storage/dynamodb/tables.ts'
 import type { SweepResult } from '../../storage/store.ts'
 import { buildService } from '../service.ts'
 import { createRollupHandler, type RollupHandler } from './rollup-handler.ts'
+
+/** What the AWS shape reads from the environment besides parseConfig's variables. */
+export const AWS_VARIABLES = [
+  'EVENTS_TABLE',
+  'SESSIONS_TABLE',
+  'STATS_TABLE',
+  'STATE_TABLE',
+  'ADMIN_PASSWORD_PARAMETER',
+  'DYNAMODB_ENDPOINT',
+  'AWS_DEFAULT_REGION',
+] as const
+
+/**
+ * Set on every function by Terraform: the tables, where the password is, and the two hops
+ * behind CloudFront → API Gateway (a default of 0 would take CloudFront for the client).
+ */
+export const REQUIRED_ON_AWS = [
+  'EVENTS_TABLE',
+  'SESSIONS_TABLE',
+  'STATS_TABLE',
+  'STATE_TABLE',
+  'ADMIN_PASSWORD_PARAMETER',
+  'TRUST_PROXY',
+] as const
+
+/**
+ * The dashboard password from SSM Parameter Store (a SecureString, decrypted by SSM), read
+ * once per container. Never logged; an error names the parameter, not its value.
+ */
+async function adminPasswordFrom(parameter: string, region: string | undefined): Promise<string> {
+  const ssm = new SSMClient(region ? { region } : {})
+  try {
+    const answer = await ssm.send(
+      new GetParameterCommand({ Name: parameter, WithDecryption: true }),
+    )
+    const value = answer.Parameter?.Value
+    if (!value) throw new Error(`ADMIN_PASSWORD_PARAMETER ${parameter} has no value`)
+    return value
+  } finally {
+    ssm.destroy()
+  }
+}
 
 export interface LambdaHandlers {
   /** API Gateway (REST v1 or HTTP API v2) → the app; the same app `npm start` serves. */
@@ -30,14 +73,25 @@ export interface LambdaHandlers {
 export async function createLambdaHandlers(
   env: Record<string, string | undefined>,
 ): Promise<LambdaHandlers> {
-  const config = parseConfig(env)
+  const parameter = env.ADMIN_PASSWORD_PARAMETER
+  const config = parseConfig(
+    parameter
+      ? { ...env, ADMIN_PASSWORD: await adminPasswordFrom(parameter, env.AWS_DEFAULT_REGION) }
+      : env,
+  )
   const logger = createLogger(config.LOG_LEVEL)
   const clients = dynamoClients({
     ...(env.AWS_DEFAULT_REGION ? { region: env.AWS_DEFAULT_REGION } : {}),
     ...(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {}),
   })
   const eventTtlMs = config.EVENT_TTL_HOURS * 3_600_000
-  const store = new DynamoDbStore({ ...clients, tables: tableNamesFromEnv(env), eventTtlMs })
+  const store = new DynamoDbStore({
+    ...clients,
+    tables: tableNamesFromEnv(env),
+    eventTtlMs,
+    // The event source mapping reads the stream here (DynamoDbStoreOptions.readsStream).
+    readsStream: false,
+  })
   const sessionTimeoutMs = config.SESSION_TIMEOUT_MINUTES * 60_000
   const pipeline = new InProcessPipeline(store, {
     sessionTimeoutMs,

@@ -9,7 +9,8 @@ import { failure } from '../envelope.ts'
 /** Built by `npm run build:dashboard`; nothing comes from a CDN. */
 const DEFAULT_DIST = DIST_DIR
 
-const ASSETS: Record<string, { file: string; type: string }> = {
+/** The files under /assets/NAME, by name: also how the AWS shape lays them out on S3. */
+export const ASSETS: Record<string, { file: string; type: string }> = {
   'dashboard.css': { file: 'dashboard.css', type: 'text/css; charset=utf-8' },
   'dashboard.js': { file: 'dashboard.js', type: 'text/javascript; charset=utf-8' },
   'demo.js': { file: 'demo.js', type: 'text/javascript; charset=utf-8' },

@@ -83,6 +83,14 @@ export interface DynamoDbStoreOptions {
   failRollupWrite?: () => boolean
   /** How batch leftovers are retried (faults.ts); tests shorten it. */
   backoff?: Backoff
+  /**
+   * Whether this process reads the Events stream itself (the local poller's shape: tests,
+   * `npm run dev:aws`); true by default. On Lambda the event source mapping reads it and keeps
+   * its own place, so `backlog` and the lag would count the stream's whole day on every stats
+   * request: there they answer 0 and null, and the roll-up's lag is its IteratorAge metric
+   * (alarm and dashboard in infra/terraform/monitoring.tf).
+   */
+  readsStream?: boolean
 }
 
 const DAY_MS = 86_400_000
@@ -144,6 +152,7 @@ export class DynamoDbStore implements Store {
   private readonly writer: UnitWriter
   private readonly stream: EventsStream
   private readonly backoff: Backoff
+  private readonly readsStream: boolean
   /** Serialises this process's roll-up units (as the stream serialises a shard's batches). */
   private queue: Promise<unknown> = Promise.resolve()
 
@@ -153,6 +162,7 @@ export class DynamoDbStore implements Store {
     this.eventTtlMs = options.eventTtlMs ?? DAY_MS
     this.now = options.now ?? Date.now
     this.backoff = options.backoff ?? DEFAULT_BACKOFF
+    this.readsStream = options.readsStream ?? true
     this.writer = new UnitWriter(options.doc, {
       stateTable: options.tables.state,
       ...(options.maxTransactItems ? { maxTransactItems: options.maxTransactItems } : {}),
@@ -274,6 +284,7 @@ export class DynamoDbStore implements Store {
   /** Every pending record with when it was accepted and when it happened, across shards. */
   private async allPending(): Promise<Array<{ acceptedAt: number; at: number }>> {
     const out: Array<{ acceptedAt: number; at: number }> = []
+    if (!this.readsStream) return out
     for (const shard of await this.stream.shards()) {
       for await (const { acceptedAt, at } of this.pendingRecords(shard))
         out.push({ acceptedAt, at })
@@ -915,7 +926,8 @@ export class DynamoDbStore implements Store {
           if (!isConditionFailure(error)) throw error
         }),
     )
-    // An event still waiting on the stream is kept until it is rolled up.
+    // An event still waiting on the stream is kept until it is rolled up (where this process
+    // reads the stream; on Lambda the record's own new image is what the roll-up reads).
     const pending = await this.allPending()
     const oldestQueued = pending.reduce((min, e) => Math.min(min, e.at), Number.POSITIVE_INFINITY)
     const cutoff = Math.min(policy.now - policy.eventTtlMs, oldestQueued)

@@ -1,0 +1,162 @@
+# The four tables of src/storage/dynamodb/tables.ts: keys, indexes, TTL attributes and the
+# Events stream must stay as the code has them (test/terraform.test.ts holds them together).
+
+resource "aws_dynamodb_table" "events" {
+  name             = local.table_names.events
+  billing_mode     = "PAY_PER_REQUEST"
+  hash_key         = "pk"
+  range_key        = "sk"
+  stream_enabled   = true
+  stream_view_type = "NEW_IMAGE"
+
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+  attribute {
+    name = "sk"
+    type = "S"
+  }
+  attribute {
+    name = "site_id"
+    type = "S"
+  }
+  attribute {
+    name = "user_key"
+    type = "S"
+  }
+  attribute {
+    name = "timestamp"
+    type = "N"
+  }
+
+  global_secondary_index {
+    name               = "SiteTimeIndex"
+    hash_key           = "site_id"
+    range_key          = "sk"
+    projection_type    = "INCLUDE"
+    non_key_attributes = ["client_session_id", "visitor_id", "timestamp", "event_type", "path", "title", "source", "country", "device", "browser", "ttl"]
+  }
+  global_secondary_index {
+    name            = "UserIndex"
+    hash_key        = "user_key"
+    range_key       = "timestamp"
+    projection_type = "KEYS_ONLY"
+  }
+
+  ttl {
+    attribute_name = "ttl"
+    enabled        = true
+  }
+  point_in_time_recovery {
+    enabled = true
+  }
+  on_demand_throughput {
+    max_read_request_units  = var.dynamodb_max_read_request_units
+    max_write_request_units = var.dynamodb_max_write_request_units
+  }
+}
+
+resource "aws_dynamodb_table" "sessions" {
+  name         = local.table_names.sessions
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "pk"
+  range_key    = "sk"
+
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+  attribute {
+    name = "sk"
+    type = "S"
+  }
+  attribute {
+    name = "id"
+    type = "S"
+  }
+  attribute {
+    name = "user_key"
+    type = "S"
+  }
+  attribute {
+    name = "start_time"
+    type = "N"
+  }
+
+  global_secondary_index {
+    name            = "IdIndex"
+    hash_key        = "id"
+    projection_type = "ALL"
+  }
+  global_secondary_index {
+    name            = "UserIndex"
+    hash_key        = "user_key"
+    range_key       = "start_time"
+    projection_type = "ALL"
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+  on_demand_throughput {
+    max_read_request_units  = var.dynamodb_max_read_request_units
+    max_write_request_units = var.dynamodb_max_write_request_units
+  }
+}
+
+resource "aws_dynamodb_table" "stats" {
+  name         = local.table_names.stats
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "pk"
+  range_key    = "sk"
+
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+  attribute {
+    name = "sk"
+    type = "S"
+  }
+
+  ttl {
+    attribute_name = "expires_at"
+    enabled        = true
+  }
+  point_in_time_recovery {
+    enabled = true
+  }
+  on_demand_throughput {
+    max_read_request_units  = var.dynamodb_max_read_request_units
+    max_write_request_units = var.dynamodb_max_write_request_units
+  }
+}
+
+resource "aws_dynamodb_table" "state" {
+  name         = local.table_names.state
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "pk"
+  range_key    = "sk"
+
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+  attribute {
+    name = "sk"
+    type = "S"
+  }
+
+  ttl {
+    attribute_name = "expires_at"
+    enabled        = true
+  }
+  point_in_time_recovery {
+    enabled = true
+  }
+  on_demand_throughput {
+    max_read_request_units  = var.dynamodb_max_read_request_units
+    max_write_request_units = var.dynamodb_max_write_request_units
+  }
+}

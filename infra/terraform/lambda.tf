@@ -1,0 +1,105 @@
+# One package (scripts/build.sh), five functions: the plan's event collector, realtime API
+# and stats API (all three the same app, each with its own concurrency and logs), the
+# roll-up on the Events stream, and the scheduled sweeper.
+
+locals {
+  functions = {
+    event-collector = { handler = "lambda.http", reserved = var.collector_reserved_concurrency }
+    realtime-api    = { handler = "lambda.http", reserved = var.api_reserved_concurrency }
+    stats-api       = { handler = "lambda.http", reserved = var.api_reserved_concurrency }
+    rollup          = { handler = "lambda.rollup", reserved = var.rollup_reserved_concurrency }
+    sweeper         = { handler = "lambda.sweep", reserved = 1 }
+  }
+  # Every variable the code reads on AWS (src/config/env.ts, src/entry/aws/lambda-handlers.ts);
+  # AWS_DEFAULT_REGION is the runtime's own.
+  function_environment = {
+    EVENTS_TABLE             = aws_dynamodb_table.events.name
+    SESSIONS_TABLE           = aws_dynamodb_table.sessions.name
+    STATS_TABLE              = aws_dynamodb_table.stats.name
+    STATE_TABLE              = aws_dynamodb_table.state.name
+    ADMIN_PASSWORD_PARAMETER = aws_ssm_parameter.admin_password.name
+    # CloudFront appends the viewer's address, API Gateway appends CloudFront's: two hops.
+    TRUST_PROXY             = "2"
+    EVENT_TTL_HOURS         = tostring(var.event_ttl_hours)
+    SESSION_TIMEOUT_MINUTES = tostring(var.session_timeout_minutes)
+    STATS_CACHE_SECONDS     = "30"
+    # The per-client limit is the WAF's, at the edge: a container sees only part of a client.
+    RATE_LIMIT_PER_MINUTE = "0"
+    LOG_LEVEL             = "info"
+  }
+}
+
+resource "aws_ssm_parameter" "admin_password" {
+  name  = "/${var.project_name}/${var.environment}/admin-password"
+  type  = "SecureString"
+  value = var.admin_password
+}
+
+resource "aws_cloudwatch_log_group" "functions" {
+  for_each          = local.functions
+  name              = "/aws/lambda/${local.name}-${each.key}"
+  retention_in_days = var.log_retention_days
+}
+
+resource "aws_lambda_function" "functions" {
+  for_each                       = local.functions
+  function_name                  = "${local.name}-${each.key}"
+  role                           = aws_iam_role.lambda.arn
+  runtime                        = "nodejs22.x"
+  architectures                  = ["x86_64"]
+  handler                        = each.value.handler
+  filename                       = var.lambda_zip
+  source_code_hash               = filebase64sha256(var.lambda_zip)
+  memory_size                    = var.lambda_memory_mb
+  timeout                        = var.lambda_timeout_s
+  reserved_concurrent_executions = each.value.reserved
+  environment {
+    variables = local.function_environment
+  }
+  depends_on = [aws_cloudwatch_log_group.functions]
+}
+
+resource "aws_sqs_queue" "rollup_failures" {
+  name                      = "${local.name}-rollup-failures"
+  message_retention_seconds = 1209600
+}
+
+# The stream feeds the roll-up: partial batch responses, bisect on error, a failed record
+# to the queue after its retries (it counts once when replayed: README in
+# src/storage/dynamodb).
+resource "aws_lambda_event_source_mapping" "rollup" {
+  event_source_arn                   = aws_dynamodb_table.events.stream_arn
+  function_name                      = aws_lambda_function.functions["rollup"].arn
+  starting_position                  = "TRIM_HORIZON"
+  batch_size                         = var.rollup_batch_size
+  maximum_batching_window_in_seconds = var.rollup_batching_window_s
+  parallelization_factor             = var.rollup_parallelization_factor
+  bisect_batch_on_function_error     = true
+  maximum_retry_attempts             = 10
+  maximum_record_age_in_seconds      = 86400
+  function_response_types            = ["ReportBatchItemFailures"]
+  destination_config {
+    on_failure {
+      destination_arn = aws_sqs_queue.rollup_failures.arn
+    }
+  }
+}
+
+# What the embedded server runs on a timer: the sweep (raw events past the TTL, old salts).
+resource "aws_cloudwatch_event_rule" "sweep" {
+  name                = "${local.name}-sweep"
+  schedule_expression = "rate(5 minutes)"
+}
+
+resource "aws_cloudwatch_event_target" "sweep" {
+  rule = aws_cloudwatch_event_rule.sweep.name
+  arn  = aws_lambda_function.functions["sweeper"].arn
+}
+
+resource "aws_lambda_permission" "sweep" {
+  statement_id  = "AllowSchedule"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.functions["sweeper"].function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.sweep.arn
+}

@@ -1,0 +1,41 @@
+output "cloudfront_url" {
+  description = "The dashboard, the API and the tracker, on one origin."
+  value       = "https://${var.domain_name != "" ? var.domain_name : aws_cloudfront_distribution.app.domain_name}"
+}
+
+output "api_gateway_url" {
+  value = aws_api_gateway_stage.app.invoke_url
+}
+
+output "s3_bucket_name" {
+  value = aws_s3_bucket.static.bucket
+}
+
+output "events_table" {
+  value = aws_dynamodb_table.events.name
+}
+
+output "sessions_table" {
+  value = aws_dynamodb_table.sessions.name
+}
+
+output "stats_table" {
+  value = aws_dynamodb_table.stats.name
+}
+
+output "state_table" {
+  value = aws_dynamodb_table.state.name
+}
+
+output "rollup_failures_queue_url" {
+  value = aws_sqs_queue.rollup_failures.url
+}
+
+output "function_names" {
+  value = { for k, f in aws_lambda_function.functions : k => f.function_name }
+}
+
+output "acm_validation_records" {
+  description = "With a custom domain: the DNS records that validate its certificate."
+  value       = var.domain_name == "" ? [] : aws_acm_certificate.domain[0].domain_validation_options
+}

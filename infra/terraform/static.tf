@@ -1,0 +1,203 @@
+# One origin for the browser: CloudFront serves the static files from a private S3 bucket
+# (origin access control) and sends pages and /api/* to API Gateway, so the dashboard's
+# cookie and its HTMX requests stay same-origin. HTTPS only.
+
+resource "aws_s3_bucket" "static" {
+  bucket        = "${local.name}-static-${data.aws_caller_identity.current.account_id}"
+  force_destroy = true
+}
+
+resource "aws_s3_bucket_public_access_block" "static" {
+  bucket                  = aws_s3_bucket.static.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "static" {
+  bucket = aws_s3_bucket.static.id
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_cloudfront_origin_access_control" "static" {
+  name                              = "${local.name}-static"
+  origin_access_control_origin_type = "s3"
+  signing_behavior                  = "always"
+  signing_protocol                  = "sigv4"
+}
+
+data "aws_iam_policy_document" "static" {
+  statement {
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.static.arn}/*"]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudfront.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "AWS:SourceArn"
+      values   = [aws_cloudfront_distribution.app.arn]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "static" {
+  bucket = aws_s3_bucket.static.id
+  policy = data.aws_iam_policy_document.static.json
+}
+
+# AWS's managed policies: caching off for the API, on for static files; and an API request
+# carries everything the viewer sent (cookie, Origin, Sec-Fetch-Site, Authorization) and
+# CloudFront's own headers (CloudFront-Viewer-Country), but not Host, which API Gateway
+# must see as its own.
+data "aws_cloudfront_cache_policy" "disabled" {
+  name = "Managed-CachingDisabled"
+}
+
+data "aws_cloudfront_cache_policy" "optimized" {
+  name = "Managed-CachingOptimized"
+}
+
+data "aws_cloudfront_origin_request_policy" "all_viewer_except_host" {
+  name = "Managed-AllViewerExceptHostHeader"
+}
+
+locals {
+  api_origin_domain = "${aws_api_gateway_rest_api.app.id}.execute-api.${var.aws_region}.amazonaws.com"
+  # Paths served from S3; scripts/deploy.sh uploads dist/lambda/static to these keys.
+  static_paths = ["/assets/*", "/liveinsight.js"]
+  aliases      = var.domain_name == "" ? [] : [var.domain_name]
+}
+
+resource "aws_acm_certificate" "domain" {
+  count             = var.domain_name == "" ? 0 : 1
+  provider          = aws.us_east_1
+  domain_name       = var.domain_name
+  validation_method = "DNS"
+}
+
+resource "aws_cloudfront_distribution" "app" {
+  enabled         = true
+  is_ipv6_enabled = true
+  comment         = local.name
+  aliases         = local.aliases
+  web_acl_id      = aws_wafv2_web_acl.edge.arn
+  price_class     = "PriceClass_200"
+
+  origin {
+    origin_id                = "static"
+    domain_name              = aws_s3_bucket.static.bucket_regional_domain_name
+    origin_access_control_id = aws_cloudfront_origin_access_control.static.id
+  }
+
+  origin {
+    origin_id   = "api"
+    domain_name = local.api_origin_domain
+    origin_path = "/${aws_api_gateway_stage.app.stage_name}"
+    custom_origin_config {
+      http_port              = 80
+      https_port             = 443
+      origin_protocol_policy = "https-only"
+      origin_ssl_protocols   = ["TLSv1.2"]
+    }
+  }
+
+  # Pages and /api/*: every method, nothing cached here (the app sets its own caching).
+  default_cache_behavior {
+    target_origin_id         = "api"
+    viewer_protocol_policy   = "redirect-to-https"
+    allowed_methods          = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
+    cached_methods           = ["GET", "HEAD"]
+    cache_policy_id          = data.aws_cloudfront_cache_policy.disabled.id
+    origin_request_policy_id = data.aws_cloudfront_origin_request_policy.all_viewer_except_host.id
+    compress                 = true
+  }
+
+  dynamic "ordered_cache_behavior" {
+    for_each = local.static_paths
+    content {
+      path_pattern           = ordered_cache_behavior.value
+      target_origin_id       = "static"
+      viewer_protocol_policy = "redirect-to-https"
+      allowed_methods        = ["GET", "HEAD"]
+      cached_methods         = ["GET", "HEAD"]
+      cache_policy_id        = data.aws_cloudfront_cache_policy.optimized.id
+      compress               = true
+    }
+  }
+
+  restrictions {
+    geo_restriction {
+      restriction_type = "none"
+    }
+  }
+
+  viewer_certificate {
+    cloudfront_default_certificate = var.domain_name == ""
+    acm_certificate_arn            = var.domain_name == "" ? null : aws_acm_certificate.domain[0].arn
+    ssl_support_method             = var.domain_name == "" ? null : "sni-only"
+    minimum_protocol_version       = var.domain_name == "" ? "TLSv1" : "TLSv1.2_2021"
+  }
+}
+
+# The plan's 1000 requests a minute per client address, on the collector's path, at the edge.
+resource "aws_wafv2_web_acl" "edge" {
+  provider = aws.us_east_1
+  name     = "${local.name}-edge"
+  scope    = "CLOUDFRONT"
+
+  default_action {
+    allow {}
+  }
+
+  rule {
+    name     = "collector-per-client"
+    priority = 1
+    action {
+      block {
+        custom_response {
+          response_code = 429
+          response_header {
+            name  = "Retry-After"
+            value = "60"
+          }
+        }
+      }
+    }
+    statement {
+      rate_based_statement {
+        limit                 = var.requests_per_minute_per_client
+        evaluation_window_sec = 60
+        aggregate_key_type    = "IP"
+        scope_down_statement {
+          byte_match_statement {
+            search_string         = "/api/events"
+            positional_constraint = "STARTS_WITH"
+            field_to_match {
+              uri_path {}
+            }
+            text_transformation {
+              priority = 0
+              type     = "NONE"
+            }
+          }
+        }
+      }
+    }
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "collector-per-client"
+      sampled_requests_enabled   = true
+    }
+  }
+
+  visibility_config {
+    cloudwatch_metrics_enabled = true
+    metric_name                = "${local.name}-edge"
+    sampled_requests_enabled   = true
+  }
+}

@@ -1,0 +1,129 @@
+variable "project_name" {
+  description = "Prefix of every resource name."
+  type        = string
+  default     = "liveinsight"
+}
+
+variable "environment" {
+  description = "Deployment name (prod, staging…): part of every resource and table name."
+  type        = string
+  default     = "prod"
+}
+
+variable "aws_region" {
+  description = "Region of the API, the functions and the tables."
+  type        = string
+  default     = "ap-northeast-2"
+}
+
+variable "lambda_zip" {
+  description = "The package scripts/build.sh builds."
+  type        = string
+  default     = "../../dist/lambda/liveinsight-lambda.zip"
+}
+
+variable "lambda_memory_mb" {
+  type    = number
+  default = 512
+}
+
+variable "lambda_timeout_s" {
+  type    = number
+  default = 30
+}
+
+variable "log_retention_days" {
+  type    = number
+  default = 7
+}
+
+variable "admin_password" {
+  description = "Dashboard password, kept as an SSM SecureString; the functions read it at a cold start."
+  type        = string
+  sensitive   = true
+}
+
+variable "event_ttl_hours" {
+  description = "How long raw events are kept (EVENT_TTL_HOURS)."
+  type        = number
+  default     = 24
+}
+
+variable "session_timeout_minutes" {
+  type    = number
+  default = 30
+}
+
+# The plan's 1000 requests a minute, per client address, at the edge (WAF on CloudFront).
+variable "requests_per_minute_per_client" {
+  type    = number
+  default = 1000
+}
+
+# The stage's own limits are for the whole service, not per client: 1000 a minute for
+# everyone together would be 17 requests a second.
+variable "api_throttle_rate_limit" {
+  description = "Steady requests per second the API stage accepts, all clients together."
+  type        = number
+  default     = 2000
+}
+
+variable "api_throttle_burst_limit" {
+  type    = number
+  default = 5000
+}
+
+# Spend guards: the most that can run at once, and the most DynamoDB may serve per second.
+variable "collector_reserved_concurrency" {
+  type    = number
+  default = 100
+}
+
+variable "api_reserved_concurrency" {
+  type    = number
+  default = 20
+}
+
+variable "rollup_reserved_concurrency" {
+  type    = number
+  default = 10
+}
+
+variable "dynamodb_max_read_request_units" {
+  type    = number
+  default = 4000
+}
+
+variable "dynamodb_max_write_request_units" {
+  type    = number
+  default = 4000
+}
+
+# The roll-up's batches: larger ones share more counter rows (README, "Cost on AWS").
+variable "rollup_batch_size" {
+  type    = number
+  default = 1000
+}
+
+variable "rollup_batching_window_s" {
+  type    = number
+  default = 5
+}
+
+variable "rollup_parallelization_factor" {
+  description = "Concurrent batches per shard; order per partition key (one tracker session) holds at any value."
+  type        = number
+  default     = 1
+}
+
+variable "alarm_email" {
+  description = "Where alarms are mailed; empty: alarms only show in CloudWatch."
+  type        = string
+  default     = ""
+}
+
+variable "domain_name" {
+  description = "A custom domain for CloudFront (off when empty): its ACM certificate is requested in us-east-1 and validated by DNS outside Terraform."
+  type        = string
+  default     = ""
+}

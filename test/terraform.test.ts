@@ -1,0 +1,283 @@
+import { execFileSync, spawnSync } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { CONFIG_VARIABLES, parseConfig } from '../src/config/env.ts'
+import { AWS_VARIABLES, REQUIRED_ON_AWS } from '../src/entry/aws/lambda-handlers.ts'
+import { buildService } from '../src/entry/service.ts'
+import { createLogger } from '../src/log/logger.ts'
+import { InProcessPipeline } from '../src/pipeline/in-process-pipeline.ts'
+import {
+  prefixedTableNames,
+  TTL_ATTRIBUTE,
+  tableDefinitions,
+} from '../src/storage/dynamodb/tables.ts'
+import { SqliteStore } from '../src/storage/sqlite/sqlite-store.ts'
+import { tempDir } from '../src/testing/temp-dir.ts'
+
+/**
+ * The Terraform in infra/terraform, parsed offline (@cdktf/hcl2json: no terraform binary, no
+ * providers) and held against the code: the tables as tables.ts creates them, the functions'
+ * environment as the code reads it, least-privilege IAM, every app route behind API Gateway,
+ * the alarms. `terraform fmt -check` runs when a terraform binary is present.
+ */
+const DIR = join(import.meta.dirname, '..', 'infra', 'terraform')
+/** HCL parsed to JSON: no static shape. */
+type Json = any
+let tf: { resource: Json; locals: Json; variable: Json; data: Json; output: Json }
+
+/**
+ * @cdktf/hcl2json's parse, loaded by a name the type checker does not follow: its typings
+ * pull in the DOM library, which would change Node's stream types for the whole project.
+ */
+async function hclParser(): Promise<(file: string, text: string) => Promise<unknown>> {
+  const name = '@cdktf/hcl2json'
+  return ((await import(name)) as { parse: (file: string, text: string) => Promise<unknown> }).parse
+}
+
+/** Every .tf file merged: blocks of one type from several files side by side. */
+async function parseAll() {
+  const parse = await hclParser()
+  const merged = { resource: {}, locals: {}, variable: {}, data: {}, output: {} } as Json
+  for (const file of readdirSync(DIR).filter((f) => f.endsWith('.tf'))) {
+    const json = await parse(file, readFileSync(join(DIR, file), 'utf8'))
+    for (const [kind, blocks] of Object.entries(json as Json)) {
+      if (kind === 'locals') {
+        for (const local of blocks as Json[]) Object.assign(merged.locals, local)
+      } else if (kind === 'resource' || kind === 'data') {
+        for (const [type, named] of Object.entries(blocks as Json)) {
+          merged[kind][type] = { ...merged[kind][type], ...(named as Json) }
+        }
+      } else if (kind === 'variable' || kind === 'output') {
+        Object.assign(merged[kind], blocks)
+      }
+    }
+  }
+  return merged
+}
+
+const one = (blocks: Json) => (Array.isArray(blocks) ? blocks[0] : blocks)
+const resource = (type: string, name: string) => one(tf.resource[type]?.[name])
+const defaultOf = (name: string) => one(tf.variable[name])?.default
+
+beforeAll(async () => {
+  tf = await parseAll()
+})
+
+describe('the Terraform, held against the code', () => {
+  it('declares the tables with the keys, indexes, TTLs and stream the code uses', () => {
+    const names = prefixedTableNames('x')
+    const byTable: Record<string, string> = {
+      [names.events]: 'events',
+      [names.sessions]: 'sessions',
+      [names.stats]: 'stats',
+      [names.state]: 'state',
+    }
+    for (const definition of tableDefinitions(names)) {
+      const key = byTable[definition.TableName ?? ''] as keyof typeof TTL_ATTRIBUTE | 'sessions'
+      const table = resource('aws_dynamodb_table', key)
+      expect(table, key).toBeDefined()
+      expect(table.billing_mode).toBe('PAY_PER_REQUEST')
+      const hash = definition.KeySchema?.find((k) => k.KeyType === 'HASH')?.AttributeName
+      const range = definition.KeySchema?.find((k) => k.KeyType === 'RANGE')?.AttributeName
+      expect([table.hash_key, table.range_key], key).toEqual([hash, range])
+      expect(
+        (table.attribute as Json[]).map((a) => [a.name, a.type]).sort(),
+        `${key} attributes`,
+      ).toEqual(
+        definition.AttributeDefinitions?.map((a) => [a.AttributeName, a.AttributeType]).sort(),
+      )
+      const indexes = (table.global_secondary_index ?? []) as Json[]
+      expect(indexes.map((i) => i.name).sort(), `${key} indexes`).toEqual(
+        (definition.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName).sort(),
+      )
+      for (const index of definition.GlobalSecondaryIndexes ?? []) {
+        const declared = indexes.find((i) => i.name === index.IndexName)
+        const ih = index.KeySchema?.find((k) => k.KeyType === 'HASH')?.AttributeName
+        const ir = index.KeySchema?.find((k) => k.KeyType === 'RANGE')?.AttributeName
+        expect([declared.hash_key, declared.range_key], index.IndexName).toEqual([ih, ir])
+        expect(declared.projection_type).toBe(index.Projection?.ProjectionType)
+        expect([...(declared.non_key_attributes ?? [])].sort()).toEqual(
+          [...(index.Projection?.NonKeyAttributes ?? [])].sort(),
+        )
+      }
+      const ttl = TTL_ATTRIBUTE[key as keyof typeof TTL_ATTRIBUTE]
+      expect(one(table.ttl)?.attribute_name, `${key} TTL`).toBe(ttl)
+      if (ttl) expect(one(table.ttl)?.enabled).toBe(true)
+      expect(Boolean(table.stream_enabled), `${key} stream`).toBe(
+        Boolean(definition.StreamSpecification?.StreamEnabled),
+      )
+      if (table.stream_enabled) {
+        expect(table.stream_view_type).toBe(definition.StreamSpecification?.StreamViewType)
+      }
+      expect(one(table.point_in_time_recovery)?.enabled).toBe(true)
+      expect(one(table.on_demand_throughput)?.max_write_request_units).toBeDefined()
+    }
+  })
+
+  it('sets every variable the code needs on the functions, and none it does not read', () => {
+    const environment = tf.locals.function_environment as Record<string, string>
+    const read = new Set<string>([...CONFIG_VARIABLES, ...AWS_VARIABLES])
+    for (const name of Object.keys(environment)) expect(read.has(name), name).toBe(true)
+    for (const name of REQUIRED_ON_AWS) expect(environment[name], name).toBeDefined()
+    // Values the code would refuse at start-up are caught here, not at the first cold start.
+    const literal = Object.fromEntries(
+      Object.entries(environment).filter(([, v]) => !String(v).includes('${')),
+    )
+    expect(() => parseConfig(literal)).not.toThrow()
+    expect(environment.TRUST_PROXY).toBe('2')
+    const fn = resource('aws_lambda_function', 'functions')
+    expect(fn.runtime).toBe('nodejs22.x')
+    expect(one(fn.environment).variables).toBe('${local.function_environment}')
+    expect(defaultOf('lambda_memory_mb')).toBe(512)
+    expect(defaultOf('lambda_timeout_s')).toBe(30)
+    expect(defaultOf('log_retention_days')).toBe(7)
+    expect(defaultOf('aws_region')).toBe('ap-northeast-2')
+    const handlers = Object.values(tf.locals.functions as Record<string, { handler: string }>)
+    expect(handlers.map((f) => f.handler).sort()).toEqual(
+      ['lambda.http', 'lambda.http', 'lambda.http', 'lambda.rollup', 'lambda.sweep'].sort(),
+    )
+  })
+
+  it('grants only named resources and the actions the code uses', () => {
+    const policy = one(tf.data.aws_iam_policy_document.lambda)
+    const allowed = new Set([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:Query',
+      'dynamodb:BatchGetItem',
+      'dynamodb:BatchWriteItem',
+      'dynamodb:ConditionCheckItem',
+      'dynamodb:DescribeTable',
+      'dynamodb:DescribeStream',
+      'dynamodb:GetRecords',
+      'dynamodb:GetShardIterator',
+      'dynamodb:ListStreams',
+      'sqs:SendMessage',
+      'ssm:GetParameter',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+    ])
+    const statements = policy.statement as Json[]
+    expect(statements.length).toBeGreaterThan(4)
+    for (const statement of statements) {
+      for (const action of statement.actions as string[]) {
+        expect(allowed.has(action), action).toBe(true)
+        expect(action).not.toContain('*')
+      }
+      const resources = statement.resources as string | string[]
+      for (const r of Array.isArray(resources) ? resources : [resources]) {
+        expect(r, statement.sid).not.toBe('*')
+        expect(r).not.toMatch(/^arn:aws:[^:]*:[^:]*:[^:]*:\*$/)
+      }
+      expect(statement.effect ?? 'Allow').toBe('Allow')
+    }
+    // Indexes are named one by one, not table/*/index/*.
+    expect(tf.locals.index_arns).toHaveLength(4)
+  })
+
+  it('routes every route of the app to a function behind API Gateway', async () => {
+    const dir = tempDir()
+    const store = new SqliteStore({ file: join(dir.path, 'routes.db') })
+    const logger = createLogger('silent')
+    const pipeline = new InProcessPipeline(store, { sessionTimeoutMs: 1_800_000, logger })
+    try {
+      const { app } = await buildService(
+        parseConfig({ ADMIN_PASSWORD: 'routes-password' }),
+        logger,
+        { store, pipeline, livePush: false },
+        { socketAddress: () => undefined },
+      )
+      const routes = tf.locals.api_routes as Record<string, { function: string }>
+      const functions = tf.locals.functions as Record<string, { handler: string }>
+      const resources = ['/', ...Object.keys(routes).map((k) => `/${k}`)]
+      for (const route of Object.values(routes)) {
+        expect(functions[route.function]?.handler).toBe('lambda.http')
+      }
+      const covered = (path: string) =>
+        resources.some((r) =>
+          r.endsWith('/{proxy+}')
+            ? path.startsWith(r.slice(0, -'{proxy+}'.length)) &&
+              path.length > r.length - '{proxy+}'.length
+            : r === path,
+        )
+      const paths = [...new Set(app.routes.map((r) => r.path))].filter((p) => p !== '/*')
+      expect(paths.length).toBeGreaterThan(20)
+      for (const path of paths) {
+        // A parameter or a wildcard stands for at least one segment of the path.
+        const concrete = path.replace(/:[^/]+/g, 'x').replace(/\*/g, 'x')
+        expect(covered(concrete), path).toBe(true)
+      }
+      // The collector and the live view have functions of their own.
+      expect(routes['api/events']?.function).toBe('event-collector')
+      expect(routes['api/realtime']?.function).toBe('realtime-api')
+      const methods = resource('aws_api_gateway_method', 'any')
+      expect(methods.http_method).toBe('ANY')
+      expect(resource('aws_api_gateway_integration', 'any').type).toBe('AWS_PROXY')
+      const settings = one(resource('aws_api_gateway_method_settings', 'all').settings)
+      expect(settings.throttling_rate_limit).toBe('${var.api_throttle_rate_limit}')
+    } finally {
+      await pipeline.close()
+      await store.close()
+      dir.remove()
+    }
+  })
+
+  it('serves one origin over HTTPS with the per-client limit at the edge', () => {
+    const cdn = resource('aws_cloudfront_distribution', 'app')
+    expect(one(cdn.default_cache_behavior).viewer_protocol_policy).toBe('redirect-to-https')
+    expect(one(cdn.default_cache_behavior).target_origin_id).toBe('api')
+    expect((cdn.origin as Json[]).map((o) => o.origin_id).sort()).toEqual(['api', 'static'])
+    const rule = one(resource('aws_wafv2_web_acl', 'edge').rule)
+    const rate = one(one(rule.statement).rate_based_statement)
+    expect(rate.limit).toBe('${var.requests_per_minute_per_client}')
+    expect(rate.evaluation_window_sec).toBe(60)
+    expect(defaultOf('requests_per_minute_per_client')).toBe(1000)
+    const bucketBlock = resource('aws_s3_bucket_public_access_block', 'static')
+    expect(bucketBlock.block_public_policy).toBe(true)
+  })
+
+  it('has the alarms, log retention and the roll-up’s failure handling', () => {
+    const errors = resource('aws_cloudwatch_metric_alarm', 'lambda_errors')
+    expect([errors.metric_name, errors.threshold, errors.period]).toEqual(['Errors', 5, 300])
+    const throttles = resource('aws_cloudwatch_metric_alarm', 'dynamodb_throttles')
+    expect(throttles.namespace).toBe('AWS/DynamoDB')
+    const fivexx = resource('aws_cloudwatch_metric_alarm', 'api_5xx_rate')
+    expect(fivexx.threshold).toBe(10)
+    const age = resource('aws_cloudwatch_metric_alarm', 'rollup_iterator_age')
+    expect(age.metric_name).toBe('IteratorAge')
+    expect(resource('aws_cloudwatch_dashboard', 'app')).toBeDefined()
+    expect(resource('aws_cloudwatch_log_group', 'functions').retention_in_days).toBe(
+      '${var.log_retention_days}',
+    )
+    const mapping = resource('aws_lambda_event_source_mapping', 'rollup')
+    expect(mapping.bisect_batch_on_function_error).toBe(true)
+    expect(mapping.function_response_types).toEqual(['ReportBatchItemFailures'])
+    expect(one(one(mapping.destination_config).on_failure).destination_arn).toContain(
+      'aws_sqs_queue.rollup_failures',
+    )
+    for (const output of ['api_gateway_url', 's3_bucket_name', 'cloudfront_url', 'events_table']) {
+      expect(tf.output[output], output).toBeDefined()
+    }
+  })
+
+  it('is formatted as terraform fmt formats it (when a terraform binary is here)', (context) => {
+    const found = spawnSync('terraform', ['version'], { encoding: 'utf8' })
+    if (found.error || found.status !== 0) {
+      console.log('terraform: no binary on PATH, fmt -check and validate skipped')
+      context.skip()
+      return
+    }
+    execFileSync('terraform', ['fmt', '-check', '-recursive', DIR], {
+      env: { ...process.env, TF_CLI_CONFIG_FILE: '/dev/null' },
+    })
+    if (!existsSync(join(DIR, '.terraform'))) {
+      // validate needs the AWS provider, which `terraform init` downloads: not here.
+      console.log('terraform: providers not initialised, validate skipped')
+    } else {
+      execFileSync('terraform', ['validate'], { cwd: DIR })
+    }
+  })
+})
