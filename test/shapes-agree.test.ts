@@ -5,6 +5,7 @@ import { startEmbedded } from '../src/entry/embedded.ts'
 import type { RunningService } from '../src/entry/service.ts'
 import { createLogger } from '../src/log/logger.ts'
 import { type LocalTables, localTables } from '../src/testing/dynamodb.ts'
+import { withoutStoreIds } from '../src/testing/store-ids.ts'
 import { tempDir } from '../src/testing/temp-dir.ts'
 
 /**
@@ -58,20 +59,6 @@ const REQUESTS: Array<{ ua: string; ip: string; country: string; events: object[
   { ua: CHROME, ip: '203.0.113.1', country: 'DE', events: [pv('a', 49, '/features')] },
   { ua: 'curl/8.5.0', ip: '198.51.100.9', country: '', events: [pv('bot', 1, '/')] },
 ]
-
-/** What differs by store alone: ids it drew and visitor hashes under its own salt. */
-function withoutStoreIds(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutStoreIds)
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [
-        k,
-        k === 'id' || k === 'visitor_id' ? '*' : withoutStoreIds(v),
-      ]),
-    )
-  }
-  return value
-}
 
 async function start(kind: 'sqlite' | 'dynamodb', dataDir: string, tables?: LocalTables) {
   const config = parseConfig({

@@ -3,7 +3,12 @@ import type { Context, DynamoDBRecord } from 'aws-lambda'
 import { mockClient } from 'aws-sdk-client-mock'
 import type { LambdaEvent } from 'hono/aws-lambda'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parseConfig } from '../../config/env.ts'
+import { createLogger } from '../../log/logger.ts'
 import { type LocalTables, localEndpoint, localTables } from '../../testing/dynamodb.ts'
+import { withoutStoreIds } from '../../testing/store-ids.ts'
+import { tempDir } from '../../testing/temp-dir.ts'
+import { startEmbedded } from '../embedded.ts'
 import { createLambdaHandlers, type LambdaHandlers } from './lambda-handlers.ts'
 import { lambdaRecordOf } from './stream-poller.ts'
 
@@ -89,6 +94,9 @@ const pv = (session: string, minutesAgo: number, path: string) => ({
   page_url: `https://shop.example${path}`,
 })
 
+/** The requests the first test sends, in order (the second sends them to the embedded shape). */
+const SENT = [[pv('tab-1', 10, '/'), pv('tab-1', 8, '/pricing')], [pv('tab-2', 2, '/docs')]]
+
 describe('the Lambda handlers, invoked as AWS invokes them', () => {
   let local: LocalTables
   let handlers: LambdaHandlers
@@ -124,17 +132,14 @@ describe('the Lambda handlers, invoked as AWS invokes them', () => {
   })
 
   it('collects through REST and HTTP API events, rolls up from the stream, answers reads', async () => {
-    const { body: restBody, ...restHeaders } = collect([
-      pv('tab-1', 10, '/'),
-      pv('tab-1', 8, '/pricing'),
-    ])
+    const { body: restBody, ...restHeaders } = collect(SENT[0] ?? [])
     const rest = await handlers.http(
       restEvent('POST', '/api/events', restHeaders, restBody),
       context,
     )
     expect(rest.statusCode).toBe(200)
     expect(JSON.parse(rest.body)).toMatchObject({ status: 'success', data: { accepted: 2 } })
-    const { body: v2Body, ...v2Headers } = collect([pv('tab-2', 2, '/docs')])
+    const { body: v2Body, ...v2Headers } = collect(SENT[1] ?? [])
     const v2 = await handlers.http(httpApiEvent('POST', '/api/events', v2Headers, v2Body), context)
     expect(v2.statusCode).toBe(200)
     // A retry of the same request is stored once.
@@ -198,6 +203,64 @@ describe('the Lambda handlers, invoked as AWS invokes them', () => {
     ])
   })
 
+  it('answers as the embedded shape does for the same requests', async () => {
+    const dir = tempDir()
+    const embedded = await startEmbedded(
+      parseConfig({
+        PORT: '0',
+        DATA_DIR: dir.path,
+        API_KEY: KEY,
+        ADMIN_PASSWORD: PASSWORD,
+        STATS_CACHE_SECONDS: '0',
+        TRUST_PROXY: '2',
+        SQLITE_SYNCHRONOUS: 'NORMAL',
+      }),
+      createLogger('silent'),
+      { pipeline: 'in-process' },
+    )
+    try {
+      for (const events of SENT) {
+        const { body, ...headers } = collect(events)
+        const res = await fetch(`${embedded.url}/api/events`, { method: 'POST', headers, body })
+        expect(res.status).toBe(200)
+      }
+      await embedded.settle()
+      const login = await fetch(`${embedded.url}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ password: PASSWORD }),
+      })
+      const embeddedToken = ((await login.json()) as { data: { token: string } }).data.token
+      for (const path of [
+        '/api/stats?site=default&period=24h',
+        '/api/stats?site=default&period=today&compare=previous',
+        '/api/realtime?site=default',
+        `/api/sessions/tab-1?site=default&at=${NOW - 9 * 60_000}`,
+      ]) {
+        const fromLambda = await handlers.http(
+          httpApiEvent('GET', path, {
+            authorization: `Bearer ${token}`,
+            accept: 'application/json',
+          }),
+          context,
+        )
+        const fromNode = await fetch(`${embedded.url}${path}`, {
+          headers: { authorization: `Bearer ${embeddedToken}`, accept: 'application/json' },
+        })
+        expect(fromLambda.statusCode, path).toBe(fromNode.status)
+        // Each answer says when it was made (the two are moments apart).
+        const answer = (body: { data?: { generated_at?: string } }) =>
+          withoutStoreIds({ ...body, data: { ...body.data, generated_at: '*' } })
+        expect(answer(JSON.parse(fromLambda.body)), path).toEqual(
+          answer((await fromNode.json()) as { data?: { generated_at?: string } }),
+        )
+      }
+    } finally {
+      await embedded.close()
+      dir.remove()
+    }
+  })
+
   it('answers bad input with the error envelope, and the sweep runs on schedule', async () => {
     const bad = await handlers.http(
       restEvent(
@@ -212,6 +275,15 @@ describe('the Lambda handlers, invoked as AWS invokes them', () => {
     expect(JSON.parse(bad.body).status).toBe('error')
     const noKey = await handlers.http(httpApiEvent('GET', '/api/stats?site=default', {}), context)
     expect(noKey.statusCode).toBe(401)
+    // No SSE here: the dashboard polls, and a stream would hold an invocation open.
+    const stream = await handlers.http(
+      httpApiEvent('GET', '/api/realtime/stream?site=default', {
+        authorization: `Bearer ${token}`,
+      }),
+      context,
+    )
+    expect(stream.statusCode).toBe(404)
+    expect(JSON.parse(stream.body).message).toMatch(/poll \/api\/realtime/)
     expect(await handlers.sweep()).toMatchObject({ events: 0 })
   })
 

@@ -33,6 +33,11 @@ export function realtimeRoutes(deps: AppDeps) {
   })
 
   app.get('/stream', async (c) => {
+    // A shape whose processes cannot push (Lambda behind API Gateway: a stream would hold an
+    // invocation and poll the store, README "Cost on AWS") offers no stream: its clients poll.
+    if (deps.livePush === false) {
+      throw new HttpError(404, 'no live stream in this deployment: poll /api/realtime every 3 s')
+    }
     const siteId = await siteIdOf(c, deps)
     const response = streamSSE(c, async (stream) => {
       const push = new PushThrottle(async () => {
