@@ -25,6 +25,7 @@ import { createLogger } from '../src/log/logger.ts'
 import { dynamoClients } from '../src/storage/dynamodb/clients.ts'
 import { startDynamoDbLocal } from '../src/storage/dynamodb/dynamodb-local.ts'
 import { createTables, tableNamesFromEnv } from '../src/storage/dynamodb/tables.ts'
+import { signIn } from '../src/testing/sign-in.ts'
 import { CapacityMeter, itemBytes } from './support/capacity-meter.ts'
 import { gitState } from './support/run-context.ts'
 import { Traffic } from './traffic.ts'
@@ -133,12 +134,7 @@ try {
   const collectSeconds = (performance.now() - collectStarted) / 1000
   await server.settle()
 
-  const login = await fetch(`${server.url}/api/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ password: PASSWORD }),
-  })
-  const token = ((await login.json()) as { data: { token: string } }).data.token
+  const token = await signIn(server.url, PASSWORD)
   const get = async (path: string) => {
     const started = performance.now()
     const res = await fetch(`${server.url}${path}`, {

@@ -24,6 +24,7 @@ import { startDynamoDbLocal } from '../src/storage/dynamodb/dynamodb-local.ts'
 import { DynamoDbStore } from '../src/storage/dynamodb/dynamodb-store.ts'
 import { createTables, tableNamesFromEnv } from '../src/storage/dynamodb/tables.ts'
 import { makeSite } from '../src/testing/fixtures.ts'
+import { signIn } from '../src/testing/sign-in.ts'
 import { mergeByTime, SiteTraffic } from './event-world.ts'
 import { CapacityMeter } from './support/capacity-meter.ts'
 import { gitState } from './support/run-context.ts'
@@ -97,12 +98,7 @@ const config = parseConfig({
 const server = await startDynamoDbService(config, createLogger('silent'), clients, tables)
 try {
   await server.settle()
-  const login = await fetch(`${server.url}/api/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ password: PASSWORD }),
-  })
-  const token = ((await login.json()) as { data: { token: string } }).data.token
+  const token = await signIn(server.url, PASSWORD)
   const endpoints: Record<string, string> = {
     stats_24h: '/api/stats?site=big&period=24h',
     stats_7d: '/api/stats?site=big&period=7d',

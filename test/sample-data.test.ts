@@ -3,6 +3,7 @@ import { parseConfig } from '../src/config/env.ts'
 import { type EmbeddedServer, startEmbedded } from '../src/entry/embedded.ts'
 import { sendSampleDay } from '../src/entry/sample-day.ts'
 import { createLogger } from '../src/log/logger.ts'
+import { signIn } from '../src/testing/sign-in.ts'
 import { tempDir } from '../src/testing/temp-dir.ts'
 
 describe('npm run sample-data', () => {
@@ -32,12 +33,7 @@ describe('npm run sample-data', () => {
     expect(sent.refused).toBe(0)
     expect(sent.sessions).toBeGreaterThanOrEqual(30)
     await server.settle()
-    const login = await fetch(`${server.url}/api/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ password: 'sample-password' }),
-    })
-    const { token } = ((await login.json()) as { data: { token: string } }).data
+    const token = await signIn(server.url, 'sample-password')
     const res = await fetch(`${server.url}/api/stats?site=default&period=24h`, {
       headers: { authorization: `Bearer ${token}` },
     })

@@ -5,6 +5,7 @@ import { startEmbedded } from '../src/entry/embedded.ts'
 import type { RunningService } from '../src/entry/service.ts'
 import { createLogger } from '../src/log/logger.ts'
 import { type LocalTables, localTables } from '../src/testing/dynamodb.ts'
+import { signIn } from '../src/testing/sign-in.ts'
 import { withoutStoreIds } from '../src/testing/store-ids.ts'
 import { tempDir } from '../src/testing/temp-dir.ts'
 
@@ -77,13 +78,7 @@ async function start(kind: 'sqlite' | 'dynamodb', dataDir: string, tables?: Loca
     kind === 'dynamodb' && tables
       ? await startDynamoDbService(config, logger, tables.clients, tables.tables, { now })
       : await startEmbedded(config, logger, { now, pipeline: 'in-process' })
-  const login = await fetch(`${server.url}/api/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ password: PASSWORD }),
-  })
-  const token = ((await login.json()) as { data: { token: string } }).data.token
-  return { server, token }
+  return { server, token: await signIn(server.url, PASSWORD) }
 }
 
 describe('the embedded and the AWS shape answer alike', () => {

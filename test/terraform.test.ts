@@ -230,6 +230,17 @@ describe('the Terraform, held against the code', () => {
     expect(one(cdn.default_cache_behavior).viewer_protocol_policy).toBe('redirect-to-https')
     expect(one(cdn.default_cache_behavior).target_origin_id).toBe('api')
     expect((cdn.origin as Json[]).map((o) => o.origin_id).sort()).toEqual(['api', 'static'])
+    // API requests carry the viewer's cookie, Origin, Sec-Fetch-Site and CloudFront's country
+    // header, and nothing of them is cached at the edge.
+    const behavior = one(cdn.default_cache_behavior)
+    expect(behavior.origin_request_policy_id).toContain('all_viewer_except_host')
+    expect(one(tf.data.aws_cloudfront_origin_request_policy.all_viewer_except_host).name).toBe(
+      'Managed-AllViewerExceptHostHeader',
+    )
+    expect(one(tf.data.aws_cloudfront_cache_policy.disabled).name).toBe('Managed-CachingDisabled')
+    expect(behavior.allowed_methods).toContain('POST')
+    const staticPaths = tf.locals.static_paths as string[]
+    expect(staticPaths).toEqual(['/assets/*', '/liveinsight.js'])
     const rule = one(resource('aws_wafv2_web_acl', 'edge').rule)
     const rate = one(one(rule.statement).rate_based_statement)
     expect(rate.limit).toBe('${var.requests_per_minute_per_client}')

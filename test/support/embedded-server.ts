@@ -3,6 +3,7 @@ import Database from 'better-sqlite3'
 import { parseConfig } from '../../src/config/env.ts'
 import { type EmbeddedServer, startEmbedded } from '../../src/entry/embedded.ts'
 import { createLogger } from '../../src/log/logger.ts'
+import { signIn } from '../../src/testing/sign-in.ts'
 import { tempDir } from '../../src/testing/temp-dir.ts'
 
 export const TEST_API_KEY = 'test_key_0123456789abcdef'
@@ -71,14 +72,7 @@ export async function startTestServer(
       return res
     },
     signIn: async () => {
-      const password = env.ADMIN_PASSWORD ?? server.generatedPassword
-      const res = await fetch(`${server.url}/api/auth/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ password }),
-      })
-      if (res.status !== 200) throw new Error(`sign-in failed: ${res.status} ${await res.text()}`)
-      return ((await res.json()) as { data: { token: string } }).data.token
+      return signIn(server.url, env.ADMIN_PASSWORD ?? server.generatedPassword)
     },
     stop: async () => {
       reader?.close()

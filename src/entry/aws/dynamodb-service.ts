@@ -6,6 +6,7 @@ import { rollupOptions } from '../../rollup/rollup-options.ts'
 import type { DynamoClients } from '../../storage/dynamodb/clients.ts'
 import { DynamoDbStore } from '../../storage/dynamodb/dynamodb-store.ts'
 import { createTables, type TableNames, tableDefinitions } from '../../storage/dynamodb/tables.ts'
+import type { Store } from '../../storage/store.ts'
 import { type RunningService, startService } from '../service.ts'
 import { createRollupHandler, type RollupHandler } from './rollup-handler.ts'
 import { StreamPoller } from './stream-poller.ts'
@@ -28,6 +29,20 @@ export async function ensureTables(clients: DynamoClients, tables: TableNames): 
       await clients.ddb.send(new CreateTableCommand(definition))
     }
   }
+}
+
+/**
+ * The collector's side of the AWS shape: it accepts and the Events stream rolls up (two
+ * roll-ups pulling the same items would count them twice), and the live view is read from
+ * the store per request, since one process sees only part of the traffic.
+ */
+export function acceptOnlyPipeline(store: Store, config: Config, logger: Logger) {
+  return new InProcessPipeline(store, {
+    sessionTimeoutMs: config.SESSION_TIMEOUT_MINUTES * 60_000,
+    logger,
+    live: 'stored',
+    rollUp: false,
+  })
 }
 
 /**
@@ -57,12 +72,7 @@ export async function startDynamoDbService(
     ...(options.now ? { now: options.now } : {}),
   })
   const sessionTimeoutMs = config.SESSION_TIMEOUT_MINUTES * 60_000
-  const pipeline = new InProcessPipeline(store, {
-    sessionTimeoutMs,
-    logger,
-    live: 'stored',
-    rollUp: false,
-  })
+  const pipeline = acceptOnlyPipeline(store, config, logger)
   const made = createRollupHandler(store, rollupOptions(sessionTimeoutMs), logger)
   const handler = options.wrapHandler ? options.wrapHandler(made) : made
   const poller = new StreamPoller(store, handler, logger, {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseConfig } from '../../config/env.ts'
 import { createLogger } from '../../log/logger.ts'
 import { type LocalTables, localEndpoint, localTables } from '../../testing/dynamodb.ts'
+import { signIn } from '../../testing/sign-in.ts'
 import { withoutStoreIds } from '../../testing/store-ids.ts'
 import { tempDir } from '../../testing/temp-dir.ts'
 import { startEmbedded } from '../embedded.ts'
@@ -225,12 +226,7 @@ describe('the Lambda handlers, invoked as AWS invokes them', () => {
         expect(res.status).toBe(200)
       }
       await embedded.settle()
-      const login = await fetch(`${embedded.url}/api/auth/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ password: PASSWORD }),
-      })
-      const embeddedToken = ((await login.json()) as { data: { token: string } }).data.token
+      const embeddedToken = await signIn(embedded.url, PASSWORD)
       for (const path of [
         '/api/stats?site=default&period=24h',
         '/api/stats?site=default&period=today&compare=previous',

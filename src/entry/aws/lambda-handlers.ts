@@ -3,13 +3,13 @@ import type { ScheduledEvent } from 'aws-lambda'
 import { getConnInfo, handle } from 'hono/aws-lambda'
 import { parseConfig } from '../../config/env.ts'
 import { createLogger } from '../../log/logger.ts'
-import { InProcessPipeline } from '../../pipeline/in-process-pipeline.ts'
 import { rollupOptions } from '../../rollup/rollup-options.ts'
 import { dynamoClients } from '../../storage/dynamodb/clients.ts'
 import { DynamoDbStore } from '../../storage/dynamodb/dynamodb-store.ts'
 import { tableNamesFromEnv } from '../../storage/dynamodb/tables.ts'
 import type { SweepResult } from '../../storage/store.ts'
 import { buildService } from '../service.ts'
+import { acceptOnlyPipeline } from './dynamodb-service.ts'
 import { createRollupHandler, type RollupHandler } from './rollup-handler.ts'
 
 /** What the AWS shape reads from the environment besides parseConfig's variables. */
@@ -93,12 +93,7 @@ export async function createLambdaHandlers(
     readsStream: false,
   })
   const sessionTimeoutMs = config.SESSION_TIMEOUT_MINUTES * 60_000
-  const pipeline = new InProcessPipeline(store, {
-    sessionTimeoutMs,
-    logger,
-    live: 'stored',
-    rollUp: false,
-  })
+  const pipeline = acceptOnlyPipeline(store, config, logger)
   const service = await buildService(
     config,
     logger,
