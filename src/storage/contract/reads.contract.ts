@@ -69,6 +69,48 @@ export function readsContract(open: OpenStore) {
       ])
     })
 
+    it('keeps a page path as long as a URL may be, and counts it apart from its neighbours', async () => {
+      // URLs may be 2,048 characters: a path longer than any DynamoDB key.
+      const long = `/docs/${'a'.repeat(2000)}`
+      const twin = `/docs/${'a'.repeat(1999)}b`
+      await commit([
+        enrichedEvent({ timestamp: T0, path: long, client_session_id: 's1' }),
+        enrichedEvent({ timestamp: T0 + MIN, path: twin, client_session_id: 's1' }),
+        enrichedEvent({ timestamp: T0 + 2 * MIN, path: long, client_session_id: 's2' }),
+        enrichedEvent({ timestamp: T0 + 3 * MIN, path: '/a', client_session_id: 's3' }),
+      ])
+      const range = { site_id: 'site-a', from: '2026-01-15', to: '2026-01-15' }
+      const top = await store.topValues({
+        grain: 'day',
+        dim: 'page',
+        orderBy: 'pageviews',
+        limit: 10,
+        ...range,
+      })
+      expect(top.map((r) => [r.value, r.pageviews])).toEqual([
+        [long, 2],
+        ['/a', 1],
+        [twin, 1],
+      ])
+      const rows = await store.readRollups({ grain: 'day', dim: 'page', ...range })
+      expect(rows.map((r) => r.value)).toEqual(['/a', long, twin])
+      const onlyLong = await store.readRollups({ grain: 'day', dim: 'page', value: long, ...range })
+      expect(onlyLong.map((r) => r.pageviews)).toEqual([2])
+      const entries = await store.topValues({
+        grain: 'hour',
+        dim: 'entry_page',
+        orderBy: 'sessions',
+        limit: 10,
+        site_id: 'site-a',
+        from: hourBucket(T0),
+        to: hourBucket(T0),
+      })
+      expect(entries.map((r) => [r.value, r.sessions])).toEqual([
+        [long, 2],
+        ['/a', 1],
+      ])
+    })
+
     it('sums long ranges exactly, also after late counts for buckets long closed', async () => {
       // 70 days and 40 hours of page counts, written in time order as traffic arrives; then
       // late counts for old buckets. Every range must equal the plain sum of what was added.

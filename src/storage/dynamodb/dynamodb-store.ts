@@ -57,6 +57,7 @@ import {
 import {
   bucketKey,
   clientPartition,
+  KEY_VALUE_BYTES,
   LEDGER_SK,
   positionOf,
   STATE,
@@ -868,7 +869,15 @@ export class DynamoDbStore implements Store {
     })
     // No TTL filter: an hourly dimension row past its TTL is one the sweep would have
     // removed, and no reader asks for hours that old (the roll-up stops writing them).
-    return rows.map((item) => rowOf(item, range.site_id, range.dim))
+    const out = rows.map((item) => rowOf(item, range.site_id, range.dim))
+    // The key orders rows by bucket, then value as UTF-8 bytes (as SQLite does), except a
+    // value too long for a key, whose key ends in a hash (keyValue): then sort them again.
+    if (!out.some((row) => Buffer.byteLength(row.value) > KEY_VALUE_BYTES)) return out
+    return out.sort(
+      (a, b) =>
+        (a.bucket < b.bucket ? -1 : a.bucket > b.bucket ? 1 : 0) ||
+        Buffer.compare(Buffer.from(a.value), Buffer.from(b.value)),
+    )
   }
 
   async topValues(query: TopValuesQuery): Promise<RollupRow[]> {

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto'
+
 /**
  * Every key the DynamoDB store writes, in one place. Site ids are host-name shaped (no '#'),
  * so a site id always ends at the first '#'; a free-form part (a tracker session id, a
@@ -43,8 +45,24 @@ export function bucketKey(bucket: number | string): string {
   return typeof bucket === 'number' ? String(bucket).padStart(8, '0') : bucket
 }
 
+/**
+ * A free-form value (a page path of up to 2 KB, a source) as a key part. DynamoDB takes sort
+ * keys of at most 1,024 bytes and partition keys of 2,048: a value longer than a key can
+ * carry keeps its first bytes, for order, and a hash of the whole, for identity. The item
+ * always keeps the value itself in an attribute of its own, which is what reads return.
+ */
+export const KEY_VALUE_BYTES = 512
+export function keyValue(value: string): string {
+  if (Buffer.byteLength(value) <= KEY_VALUE_BYTES) return value
+  const head = Buffer.from(value)
+    .subarray(0, 400)
+    .toString('utf8')
+    .replace(/\uFFFD+$/, '')
+  return `${head}~${createHash('sha256').update(value).digest('base64url')}`
+}
+
 export function statsSortKey(bucket: number | string, value: string): string {
-  return `${bucketKey(bucket)}#${value}`
+  return `${bucketKey(bucket)}#${keyValue(value)}`
 }
 
 /** State-table partitions (one table for the small things: README.md). */
@@ -57,7 +75,7 @@ export const STATE = {
   apiKey: (key: string) => `key#${key}`,
   setting: (name: string) => `setting#${name}`,
   mark: (siteId: string, day: string, scope: string, visitorId: string) =>
-    `mark#${siteId}#${day}#${visitorId}#${scope}`,
+    `mark#${siteId}#${day}#${visitorId}#${keyValue(scope)}`,
   version: (siteId: string) => `version#${siteId}`,
   checkpoint: (stream: string) => `ckpt#${stream}`,
   plan: (id: string) => `plan#${id}`,
