@@ -156,4 +156,19 @@ describe('the embedded and the AWS shape answer alike', () => {
     expect(ua?.status).toBe(200)
     expect(ub).toEqual(ua)
   })
+
+  it('answers ids longer than any key alike, never with a 500', async () => {
+    const long = (c: string) => c.repeat(5000)
+    for (const path of [
+      `/api/sessions/${long('x')}`,
+      `/api/sessions/${long('x')}?site=default`,
+      `/api/users/${long('u')}/sessions?site=default`,
+      `/api/stats?site=${long('s')}`,
+      `/api/realtime?site=${long('s')}`,
+    ]) {
+      const [a, b] = await both(path)
+      expect(a?.status, path).toBeLessThan(500)
+      expect(b, path).toEqual(a)
+    }
+  })
 })

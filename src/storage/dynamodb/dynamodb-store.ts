@@ -433,6 +433,7 @@ export class DynamoDbStore implements Store {
     clientSessionId: string,
     consistent: boolean,
   ): Promise<SessionState[]> {
+    if (unstorable(siteId, clientSessionId)) return []
     const items = await this.queryAll({
       TableName: this.t.sessions,
       KeyConditionExpression: 'pk = :pk',
@@ -635,11 +636,13 @@ export class DynamoDbStore implements Store {
   }
 
   async getSite(id: string): Promise<Site | undefined> {
+    if (unstorable(id)) return undefined
     const item = await this.getItem(this.t.state, { pk: STATE.sitesPk, sk: id })
     return item ? siteOf(item) : undefined
   }
 
   async getSiteByApiKey(apiKey: string): Promise<Site | undefined> {
+    if (unstorable(apiKey)) return undefined
     const item = await this.getItem(this.t.state, { pk: STATE.apiKey(apiKey), sk: STATE.one })
     return item ? siteOf(item) : undefined
   }
@@ -747,6 +750,7 @@ export class DynamoDbStore implements Store {
   // ---- sessions and events ------------------------------------------------------------
 
   async getSession(id: string): Promise<SessionState | undefined> {
+    if (unstorable(id)) return undefined
     const found = await call('Query(IdIndex)', () =>
       this.doc.send(
         new QueryCommand({
@@ -794,6 +798,7 @@ export class DynamoDbStore implements Store {
   }
 
   async userSessions(query: UserSessionsQuery): Promise<SessionState[]> {
+    if (unstorable(query.site_id, query.user_id)) return []
     const found = await call('Query(UserIndex)', () =>
       this.doc.send(
         new QueryCommand({
@@ -1092,6 +1097,15 @@ export class DynamoDbStore implements Store {
       ),
     )
   }
+}
+
+/**
+ * An id longer than any this store writes into a key (ids are at most 128 characters,
+ * long values are shortened by keyValue): nothing is stored under it, and DynamoDB would
+ * refuse the key as too large (a ValidationException, which would answer 500).
+ */
+function unstorable(...parts: string[]): boolean {
+  return parts.some((part) => Buffer.byteLength(part) > 1000)
 }
 
 /** Deltas with the same key added up: a transaction may name an item once. */
