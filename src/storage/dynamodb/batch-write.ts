@@ -1,6 +1,5 @@
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { type Backoff, DEFAULT_BACKOFF, untilAllProcessed } from './faults.ts'
-import { chunk } from './unit-writer.ts'
 
 export type WriteRequest =
   | { PutRequest: { Item: Record<string, unknown> } }
@@ -29,4 +28,11 @@ export async function batchWriteAll(
       backoff,
     )
   }
+}
+
+/** Items in runs of at most `size`, in order. */
+export function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
 }

@@ -39,7 +39,7 @@ import {
   type TopValuesQuery,
   type UserSessionsQuery,
 } from '../store.ts'
-import { batchWriteAll } from './batch-write.ts'
+import { batchWriteAll, chunk } from './batch-write.ts'
 import { EventsStream } from './events-stream.ts'
 import { type Backoff, call, DEFAULT_BACKOFF, storageFault, untilAllProcessed } from './faults.ts'
 import {
@@ -67,7 +67,7 @@ import {
   userKey,
 } from './keys.ts'
 import { INDEX, type TableNames } from './tables.ts'
-import { chunk, UnitWriter, type WriteOp } from './unit-writer.ts'
+import { UnitWriter, type WriteOp } from './unit-writer.ts'
 
 export interface DynamoDbStoreOptions {
   ddb: DynamoDBClient

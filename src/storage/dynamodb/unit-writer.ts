@@ -6,7 +6,7 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb'
-import { batchWriteAll } from './batch-write.ts'
+import { batchWriteAll, chunk } from './batch-write.ts'
 import { call } from './faults.ts'
 import { STATE } from './keys.ts'
 
@@ -212,10 +212,4 @@ function registryMoved(error: unknown): boolean {
 /** 24 hex characters: ClientRequestToken takes at most 36, and a chunk adds its number. */
 function newToken(): string {
   return randomBytes(12).toString('hex')
-}
-
-export function chunk<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = []
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
-  return out
 }
