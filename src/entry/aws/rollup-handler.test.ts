@@ -123,6 +123,21 @@ describe('the roll-up handler on DynamoDB Local', () => {
     expect(await countsOf(store, clients)).toEqual(await expected)
   })
 
+  it('finishes a plan as its writer cut it, whatever the finishing process would cut', async () => {
+    let fail = true
+    // Left open by a process that applies chunks of nine; finished by one that would take 99.
+    const writer = local.store({
+      maxTransactItems: 10,
+      failRollupWrite: () => (fail ? ((fail = false), true) : false),
+    })
+    await expect(
+      createRollupHandler(writer, options(), logger)({ Records: records }),
+    ).rejects.toThrow(/injected fault/)
+    const finisher = local.store()
+    await createRollupHandler(finisher, options(), logger)({ Records: records })
+    expect(await countsOf(finisher, clients)).toEqual(await expected)
+  })
+
   it('counts once when two shards roll up at the same time', async () => {
     // Partition keys split over two simulated shards, each in order, their batches at once;
     // the visitor in two tabs lands on both (two tracker sessions, two partition keys).

@@ -331,8 +331,12 @@ export class DynamoDbStore implements Store {
   }
 
   async oldestPendingAcceptedAt(): Promise<number | null> {
-    const all = await this.allPending()
-    return all.length === 0 ? null : Math.min(...all.map((e) => e.acceptedAt))
+    // A loop, not Math.min(...all): a backlog of a few hundred thousand would overflow the stack.
+    let oldest: number | null = null
+    for (const { acceptedAt } of await this.allPending()) {
+      if (oldest === null || acceptedAt < oldest) oldest = acceptedAt
+    }
+    return oldest
   }
 
   async deadLetter(entry: StreamPosition, reason: string, at: number): Promise<void> {

@@ -61,8 +61,9 @@ export class UnitWriter {
       return
     }
     const id = newToken()
-    const chunks = chunk(ops, this.maxItems - 1)
-    await this.persistPlan(id, ops, chunks.length)
+    const size = this.maxItems - 1
+    const chunks = chunk(ops, size)
+    await this.persistPlan(id, ops, chunks.length, size)
     await this.applyFrom(id, chunks, 0, fail)
   }
 
@@ -82,12 +83,23 @@ export class UnitWriter {
     for (const plan of plans) {
       const id = String(plan.sk)
       const ops = await this.loadPlan(id, Number(plan.parts))
-      await this.applyFrom(id, chunk(ops, this.maxItems - 1), Number(plan.applied), false)
+      // Cut as its writer cut it: `applied` counts that writer's chunks, whatever size this
+      // process would take.
+      const chunks = chunk(ops, Number(plan.chunk_size))
+      if (chunks.length !== Number(plan.chunks)) {
+        throw new Error(`UnitWriter: plan ${id} cuts into ${chunks.length}, not ${plan.chunks}`)
+      }
+      await this.applyFrom(id, chunks, Number(plan.applied), false)
     }
     return plans.length
   }
 
-  private async persistPlan(id: string, ops: readonly WriteOp[], chunks: number): Promise<void> {
+  private async persistPlan(
+    id: string,
+    ops: readonly WriteOp[],
+    chunks: number,
+    chunkSize: number,
+  ): Promise<void> {
     const text = gzipSync(JSON.stringify(ops))
     const parts: Buffer[] = []
     for (let at = 0; at < text.length; at += PART_BYTES) {
@@ -108,7 +120,14 @@ export class UnitWriter {
         {
           Put: {
             TableName,
-            Item: { pk: STATE.openPlansPk, sk: id, chunks, applied: 0, parts: parts.length },
+            Item: {
+              pk: STATE.openPlansPk,
+              sk: id,
+              chunks,
+              chunk_size: chunkSize,
+              applied: 0,
+              parts: parts.length,
+            },
             ConditionExpression: 'attribute_not_exists(pk)',
           },
         },
