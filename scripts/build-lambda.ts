@@ -5,8 +5,8 @@
  * dist/lambda/liveinsight-lambda.zip. One package for every function: the handler name picks
  * the function (lambda.http, lambda.rollup, lambda.sweep).
  *
- * The AWS SDK is left out: the nodejs22.x runtime ships SDK v3, and bundling it would
- * triple the package. Everything else (Hono, zod, pino, jose…) is inside.
+ * The AWS SDK is left out: the nodejs22.x runtime ships SDK v3, so the package carries
+ * only what the runtime lacks: Hono, zod, pino, jose… and our code.
  *   tsx scripts/build-lambda.ts
  */
 import { execFileSync } from 'node:child_process'

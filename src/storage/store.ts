@@ -1,13 +1,14 @@
-import type {
-  BotHit,
-  EnrichedEvent,
-  PropValue,
-  RollupDelta,
-  RollupEvent,
-  RollupKey,
-  SessionState,
-  Site,
-  VisitorMark,
+import {
+  type BotHit,
+  COUNTER_NAMES,
+  type EnrichedEvent,
+  type PropValue,
+  type RollupDelta,
+  type RollupEvent,
+  type RollupKey,
+  type SessionState,
+  type Site,
+  type VisitorMark,
 } from '../core/types.ts'
 
 /**
@@ -202,6 +203,20 @@ export interface RollupRange {
 }
 
 export type CounterName = keyof Omit<RollupRow, 'bucket' | 'dim' | 'value'>
+
+/**
+ * Refuses a top-values query that names a counter there is not, or reads fewer counters
+ * than it orders by; every backend checks before it runs one (SQLite before a name becomes
+ * part of SQL). `where` names the backend in the message.
+ */
+export function checkTopValuesQuery(query: TopValuesQuery, where: string): void {
+  for (const name of [query.orderBy, ...(query.counters ?? [])]) {
+    if (!COUNTER_NAMES.includes(name)) throw new Error(`${where}: unknown counter ${name}`)
+  }
+  if (query.counters && !query.counters.includes(query.orderBy)) {
+    throw new Error(`${where}: counters must include ${query.orderBy}`)
+  }
+}
 
 /** Rows of a dimension summed over a range, per value, largest first. */
 export interface TopValuesQuery extends Omit<RollupRange, 'value'> {

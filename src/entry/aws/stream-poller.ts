@@ -141,6 +141,10 @@ export class StreamPoller {
       return this.failedAlone(shard, batch[0] as DynamoDBRecord, error)
     }
     if (answer.batchItemFailures.length > 0) return 0
+    // A record that failed alone before and has gone through now is no longer counted down.
+    if (this.tries.size > 0) {
+      for (const record of batch) this.tries.delete(record.dynamodb?.SequenceNumber ?? '')
+    }
     await this.advance(shard, batch.at(-1)?.dynamodb?.SequenceNumber)
     return batch.length
   }

@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/lib-dynamodb'
 import { unmarshall } from '@aws-sdk/util-dynamodb'
 import { hourBucket } from '../../core/calendar.ts'
+import { DeltaAccumulator, zeroCounters } from '../../core/rollup-deltas.ts'
 import { comparePositions } from '../../core/stream-position.ts'
 import {
   type BotHit,
@@ -25,6 +26,7 @@ import {
 } from '../../core/types.ts'
 import {
   type Accepted,
+  checkTopValuesQuery,
   type EventRecord,
   type LiveEvent,
   type RollupEntry,
@@ -58,7 +60,6 @@ import {
   bucketKey,
   clientPartition,
   KEY_VALUE_BYTES,
-  LEDGER_SK,
   positionOf,
   STATE,
   statsPartition,
@@ -409,10 +410,11 @@ export class DynamoDbStore implements Store {
 
   /** Each stream's recorded position: one consistent BatchGetItem per 100 streams. */
   private async checkpoints(streams: readonly string[]): Promise<Map<string, string>> {
+    const streamOf = new Map([...new Set(streams)].map((s) => [STATE.checkpoint(s), s]))
+    const keys = [...streamOf.keys()].map((pk) => ({ pk, sk: STATE.one }))
     const applied = new Map<string, string>()
-    const keys = [...new Set(streams)].map((s) => ({ pk: STATE.checkpoint(s), sk: STATE.one }))
     for (const item of await this.batchGet(this.t.state, keys)) {
-      applied.set(String(item.pk).slice('ckpt#'.length), String(item.through))
+      applied.set(streamOf.get(String(item.pk)) as string, String(item.through))
     }
     return applied
   }
@@ -444,7 +446,7 @@ export class DynamoDbStore implements Store {
       ExpressionAttributeValues: { ':pk': clientPartition(siteId, clientSessionId) },
       ConsistentRead: consistent,
     })
-    return items.filter((item) => item.sk !== LEDGER_SK).map(sessionOf)
+    return items.map(sessionOf)
   }
 
   /**
@@ -529,7 +531,11 @@ export class DynamoDbStore implements Store {
       ops.push({ Delete: { TableName: this.t.sessions, Key: key } })
     }
     const sites = new Set<string>()
-    for (const delta of mergeDeltas(changes.deltas)) {
+    // A transaction may name an item once: deltas of one row (a caller may send several)
+    // are added up first, as the roll-up's own accumulator adds them.
+    const merged = new DeltaAccumulator()
+    for (const { key, counters } of changes.deltas) merged.add(key, counters)
+    for (const delta of merged.deltas()) {
       const op = this.counterOp(delta)
       if (!op) continue
       ops.push(op)
@@ -547,16 +553,7 @@ export class DynamoDbStore implements Store {
         },
       })
     }
-    for (const site of sites) {
-      ops.push({
-        Update: {
-          TableName: this.t.state,
-          Key: { pk: STATE.version(site), sk: STATE.one },
-          UpdateExpression: 'ADD version :one',
-          ExpressionAttributeValues: { ':one': 1 },
-        },
-      })
-    }
+    for (const site of sites) ops.push({ Update: this.versionBump(site) })
     const keepUntil = ttlSeconds(Date.now() + CHECKPOINT_KEEP_MS)
     for (const { stream, position } of changes.through ?? []) {
       ops.push({
@@ -595,10 +592,7 @@ export class DynamoDbStore implements Store {
     // Hourly dimension rows serve the last days only: DynamoDB's TTL removes them for free.
     if (grain === 'hour' && dim !== '') {
       sets.push('expires_at = :e')
-      const bucketEnd = (Number(bucket) + 1) * 3_600_000
-      values[':e'] = ttlSeconds(
-        Math.max(bucketEnd, Date.now()) + HOURLY_DIMENSION_KEEP_HOURS * 3_600_000,
-      )
+      values[':e'] = hourlyRowExpiry(bucket)
     }
     return {
       Update: {
@@ -890,14 +884,7 @@ export class DynamoDbStore implements Store {
   }
 
   async topValues(query: TopValuesQuery): Promise<RollupRow[]> {
-    for (const name of [query.orderBy, ...(query.counters ?? [])]) {
-      if (!COUNTER_NAMES.includes(name)) {
-        throw new Error(`DynamoDbStore.topValues: unknown counter ${name}`)
-      }
-    }
-    if (query.counters && !query.counters.includes(query.orderBy)) {
-      throw new Error(`DynamoDbStore.topValues: counters must include ${query.orderBy}`)
-    }
+    checkTopValuesQuery(query, 'DynamoDbStore.topValues')
     const rows = await this.readRollups(query)
     const sums = new Map<string, RollupRow>()
     for (const { site_id: _, ...row } of rows as Array<RollupRow & { site_id?: string }>) {
@@ -1056,12 +1043,7 @@ export class DynamoDbStore implements Store {
         v: row.value,
       }
       for (const name of COUNTER_NAMES) if (row[name] !== 0) item[name] = row[name]
-      if (grain === 'hour' && row.dim !== '') {
-        const bucketEnd = (Number(row.bucket) + 1) * 3_600_000
-        item.expires_at = ttlSeconds(
-          Math.max(bucketEnd, Date.now()) + HOURLY_DIMENSION_KEEP_HOURS * 3_600_000,
-        )
-      }
+      if (grain === 'hour' && row.dim !== '') item.expires_at = hourlyRowExpiry(row.bucket)
       return { PutRequest: { Item: item } }
     })
     await batchWriteAll(this.doc, this.t.stats, requests, this.backoff)
@@ -1091,15 +1073,18 @@ export class DynamoDbStore implements Store {
   /** Marks the site's counters changed, so no cached answer from before the move is served. */
   async bumpCountersVersion(siteId: string): Promise<void> {
     await call('UpdateItem(version)', () =>
-      this.doc.send(
-        new UpdateCommand({
-          TableName: this.t.state,
-          Key: { pk: STATE.version(siteId), sk: STATE.one },
-          UpdateExpression: 'ADD version :one',
-          ExpressionAttributeValues: { ':one': 1 },
-        }),
-      ),
+      this.doc.send(new UpdateCommand(this.versionBump(siteId))),
     )
+  }
+
+  /** The write that tells caches a site's counters changed (Store.countersVersion). */
+  private versionBump(siteId: string) {
+    return {
+      TableName: this.t.state,
+      Key: { pk: STATE.version(siteId), sk: STATE.one },
+      UpdateExpression: 'ADD version :one',
+      ExpressionAttributeValues: { ':one': 1 },
+    }
   }
 }
 
@@ -1112,20 +1097,10 @@ function unstorable(...parts: string[]): boolean {
   return parts.some((part) => Buffer.byteLength(part) > 1000)
 }
 
-/** Deltas with the same key added up: a transaction may name an item once. */
-function mergeDeltas(deltas: readonly RollupDelta[]): RollupDelta[] {
-  const byKey = new Map<string, RollupDelta>()
-  for (const delta of deltas) {
-    const k = delta.key
-    const id = `${k.grain}\u0000${k.site_id}\u0000${k.dim}\u0000${k.bucket}\u0000${k.value}`
-    const seen = byKey.get(id)
-    if (!seen) {
-      byKey.set(id, { key: k, counters: { ...delta.counters } })
-      continue
-    }
-    for (const name of COUNTER_NAMES) seen.counters[name] += delta.counters[name]
-  }
-  return [...byKey.values()]
+/** When DynamoDB may delete an hourly dimension row: its hour plus the days they serve. */
+function hourlyRowExpiry(bucket: number | string): number {
+  const bucketEnd = (Number(bucket) + 1) * 3_600_000
+  return ttlSeconds(Math.max(bucketEnd, Date.now()) + HOURLY_DIMENSION_KEEP_HOURS * 3_600_000)
 }
 
 /** A counter row as the SQLite store's reads return it (its site included). */
@@ -1135,13 +1110,7 @@ function rowOf(item: Item, siteId: string, dim: string): RollupRow {
     bucket: item.b as number | string,
     dim,
     value: String(item.v ?? ''),
-    pageviews: 0,
-    visitors: 0,
-    sessions: 0,
-    bounces: 0,
-    duration_ms: 0,
-    events: 0,
-    bots: 0,
+    ...zeroCounters(),
   }
   for (const name of COUNTER_NAMES) row[name] = Number(item[name] ?? 0)
   return row

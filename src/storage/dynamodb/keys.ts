@@ -27,9 +27,6 @@ export function botPartition(siteId: string, spread: number): string {
   return `${siteId}#~bot${spread % BOT_PARTITIONS}`
 }
 
-/** The sessions table's sort key of a partition's roll-up checkpoint (never a session id). */
-export const LEDGER_SK = '~through'
-
 /** A user's key in the user indexes: user ids are unique per site only. */
 export function userKey(siteId: string, userId: string): string {
   return `${siteId}#${userId}`

@@ -135,24 +135,18 @@ export function tableDefinitions(names: TableNames): CreateTableCommandInput[] {
         },
       ],
     },
-    {
-      TableName: names.stats,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: S },
-        { AttributeName: 'sk', AttributeType: S },
-      ],
-      KeySchema: key('pk', 'sk'),
-    },
-    {
-      TableName: names.state,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: S },
-        { AttributeName: 'sk', AttributeType: S },
-      ],
-      KeySchema: key('pk', 'sk'),
-    },
+    // Counters and the small things: keys only, no index, no stream.
+    ...[names.stats, names.state].map(
+      (TableName): CreateTableCommandInput => ({
+        TableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: S },
+          { AttributeName: 'sk', AttributeType: S },
+        ],
+        KeySchema: key('pk', 'sk'),
+      }),
+    ),
   ]
 }
 

@@ -4,13 +4,7 @@ import { dirname } from 'node:path'
 import type Database from 'better-sqlite3'
 import { hourBucket } from '../../core/calendar.ts'
 import { DIMENSIONS } from '../../core/rollup-deltas.ts'
-import {
-  type BotHit,
-  COUNTER_NAMES,
-  type EnrichedEvent,
-  type SessionState,
-  type Site,
-} from '../../core/types.ts'
+import { type BotHit, type EnrichedEvent, type SessionState, type Site } from '../../core/types.ts'
 import type {
   Accepted,
   EventRecord,
@@ -30,6 +24,7 @@ import type {
   TopValuesQuery,
   UserSessionsQuery,
 } from '../store.ts'
+import { checkTopValuesQuery } from '../store.ts'
 import { CommitThread } from './commit-thread.ts'
 import { type ConnectionOptions, openConnection, storageError } from './connection.ts'
 import { eventRowValues, INSERT_EVENT_SQL } from './event-row.ts'
@@ -488,14 +483,7 @@ export class SqliteStore implements Store {
 
   async topValues(query: TopValuesQuery): Promise<RollupRow[]> {
     // The counter name is checked against the fixed list before it becomes part of SQL.
-    for (const name of [query.orderBy, ...(query.counters ?? [])]) {
-      if (!COUNTER_NAMES.includes(name)) {
-        throw new Error(`SqliteStore.topValues: unknown counter ${name}`)
-      }
-    }
-    if (query.counters && !query.counters.includes(query.orderBy)) {
-      throw new Error(`SqliteStore.topValues: counters must include ${query.orderBy}`)
-    }
+    checkTopValuesQuery(query, 'SqliteStore.topValues')
     return this.spans.topValues(query)
   }
 
