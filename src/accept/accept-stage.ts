@@ -7,7 +7,7 @@ import {
   type RealtimeSnapshot,
 } from '../live/live-window.ts'
 import type { Logger } from '../log/logger.ts'
-import type { Handover, LiveEvent, Store } from '../storage/store.ts'
+import type { Handover, Intake, LiveEvent, RecentEvents } from '../storage/store.ts'
 import { GroupCommit } from './group-commit.ts'
 import { type AcceptRequest, type Rejection, RequestPreparer } from './prepare-request.ts'
 import { SaltCache } from './salt-cache.ts'
@@ -75,7 +75,7 @@ export class AcceptStage {
   private readonly seeded = new Map<string, Promise<void> | true>()
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Intake & RecentEvents,
     private readonly options: AcceptStageOptions,
   ) {
     this.preparer = new RequestPreparer(new SaltCache(store))

@@ -1,4 +1,4 @@
-import type { Store } from '../storage/store.ts'
+import type { Intake } from '../storage/store.ts'
 
 /** Keeps the few live daily salts in memory; the store creates and forgets them. */
 export class SaltCache {
@@ -6,7 +6,7 @@ export class SaltCache {
   /** The same salts once read, for callers that must not wait (the collector's hot path). */
   private readonly resolved = new Map<string, string>()
 
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Pick<Intake, 'dailySalt'>) {}
 
   /** The day's salt if it has been read already. */
   known(day: string): string | undefined {

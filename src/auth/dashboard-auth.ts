@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { jwtVerify, SignJWT } from 'jose'
-import type { Store } from '../storage/store.ts'
+import type { Settings } from '../storage/store.ts'
 import { hashPassword, verifyPassword } from './password-hash.ts'
 import { MemorySignInThrottle, type SignInThrottle } from './sign-in-throttle.ts'
 
@@ -60,7 +60,7 @@ export interface DashboardAuthSetup {
  * scrypt hash) and HS256 tokens signed with a key generated once and kept in storage.
  */
 export async function createDashboardAuth(
-  store: Store,
+  store: Settings,
   options: { adminPassword?: string; now: () => number; throttle?: SignInThrottle },
 ): Promise<DashboardAuthSetup> {
   const key = new TextEncoder().encode(

@@ -1,13 +1,13 @@
 import { DEFAULT_SITE_ID, newApiKey } from '../core/site-keys.ts'
 import type { Site } from '../core/types.ts'
-import type { Store } from '../storage/store.ts'
+import type { SiteDirectory } from '../storage/store.ts'
 
 /**
  * The default site exists from the first start. Its key comes from API_KEY when set (and
  * follows it when the variable changes), otherwise it is generated once and kept.
  */
 export async function ensureDefaultSite(
-  store: Store,
+  store: SiteDirectory,
   configuredKey: string | undefined,
   now: number,
 ): Promise<{ site: Site; generatedKey: boolean }> {

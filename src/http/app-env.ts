@@ -40,6 +40,12 @@ export interface AppDeps {
   metricsToken?: string
 }
 
+/**
+ * AppDeps with the store narrowed to the roles one route calls: what a route may do to
+ * storage is read from its signature.
+ */
+export type RouteDeps<Roles> = Omit<AppDeps, 'store'> & { store: Roles }
+
 export interface AppEnv {
   Variables: {
     requestId: string

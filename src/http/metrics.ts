@@ -3,6 +3,7 @@ import { matchedRoutes } from 'hono/route'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { CollectOutcome } from '../pipeline/collector.ts'
 import { rollupLagSeconds } from '../queries/rollup-lag.ts'
+import type { RollupProgress, StorageHealth } from '../storage/store.ts'
 import type { AppDeps } from './app-env.ts'
 
 /** The label of requests no route took: their paths are anyone's to invent, never a label. */
@@ -26,7 +27,11 @@ export class Metrics {
   private readonly commitSeconds: Histogram
   private readonly httpRequests: Counter<'method' | 'route' | 'status'>
 
-  constructor(deps: Pick<AppDeps, 'store' | 'now' | 'version' | 'collector'>) {
+  constructor(
+    deps: Pick<AppDeps, 'now' | 'version' | 'collector'> & {
+      store: StorageHealth & RollupProgress
+    },
+  ) {
     const registers = [this.registry]
     const counter = (name: string, help: string) => new Counter({ name, help, registers })
     this.accepted = counter(

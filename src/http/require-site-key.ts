@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono'
 import type { Site } from '../core/types.ts'
-import type { Store } from '../storage/store.ts'
+import type { SiteDirectory } from '../storage/store.ts'
 import type { AppEnv } from './app-env.ts'
 import { failure, storageUnavailable } from './envelope.ts'
 
@@ -11,7 +11,9 @@ const CACHE_MS = 10_000
  * Resolves the site of an ingest key from `X-API-Key` or `?api_key=` (sendBeacon cannot set
  * headers). An ingest key only ever grants writing events.
  */
-export function requireSiteKey(store: Store): MiddlewareHandler<AppEnv> {
+export function requireSiteKey(
+  store: Pick<SiteDirectory, 'getSiteByApiKey'>,
+): MiddlewareHandler<AppEnv> {
   const cache = new Map<string, { site: Site; until: number }>()
   return async (c, next) => {
     const key = c.req.header('x-api-key') ?? c.req.query('api_key')

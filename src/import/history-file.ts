@@ -5,8 +5,13 @@ import { SaltCache } from '../accept/salt-cache.ts'
 import { localDay } from '../core/calendar.ts'
 import { parseEventInput } from '../core/event-schema.ts'
 import type { BotHit, EnrichedEvent, Site } from '../core/types.ts'
-import type { Store } from '../storage/store.ts'
-import { HistoryImport, HistoryImportError, type HistoryImportOptions } from './history-import.ts'
+import type { Intake, Upkeep } from '../storage/store.ts'
+import {
+  HistoryImport,
+  HistoryImportError,
+  type HistoryImportOptions,
+  type ImportTarget,
+} from './history-import.ts'
 
 /**
  * What a line of an import file may carry besides the event itself (DESIGN.md's event
@@ -48,7 +53,7 @@ const CHUNK = 5000
  * already reach the file's start.
  */
 export async function importHistoryFile(input: {
-  store: Store
+  store: ImportTarget & Pick<Intake, 'dailySalt'> & Pick<Upkeep, 'sweep'>
   site: Site
   lines: AsyncIterable<string>
   options: HistoryImportOptions

@@ -3,7 +3,13 @@ import { extendSession, startSession } from '../core/session-rules.ts'
 import type { BotHit, EnrichedEvent, SessionState } from '../core/types.ts'
 import type { RollupOptions } from '../rollup/rollup-options.ts'
 import { type CountedEvent, unitDeltas } from '../rollup/unit-deltas.ts'
-import type { Store } from '../storage/store.ts'
+import type { BulkLoad, CounterReads, RollupProgress, RollupQueue } from '../storage/store.ts'
+
+/** What an import writes through and reads back: the roll-up, its progress, counters, bulk loads. */
+export type ImportTarget = Pick<RollupQueue, 'rollup'> &
+  RollupProgress &
+  Pick<CounterReads, 'readRollups'> &
+  BulkLoad
 
 export interface HistoryImportOptions extends RollupOptions {
   /** Events at or after `now - eventTtlMs` also keep their raw record (timelines, live view). */
@@ -103,7 +109,7 @@ export class HistoryImport {
   private readonly rawFrom: number
 
   constructor(
-    private readonly store: Store,
+    private readonly store: ImportTarget,
     private readonly options: HistoryImportOptions,
   ) {
     // The import's memory grows with the unit: the events waiting for the next write, the

@@ -1,4 +1,4 @@
-import type { Store } from '../storage/store.ts'
+import type { RecentEvents } from '../storage/store.ts'
 import { ACTIVE_SESSION_MS, LiveWindow, type RealtimeSnapshot } from './live-window.ts'
 
 /** Events read per snapshot at most: past it a flooded site's snapshot is a marked estimate. */
@@ -10,7 +10,7 @@ const STORED_READ_LIMIT = 50_000
  * part of the traffic (Lambda containers), where no window kept in memory would be whole.
  */
 export async function storedSnapshot(
-  store: Store,
+  store: RecentEvents,
   siteId: string,
   now: number,
 ): Promise<RealtimeSnapshot> {

@@ -1,7 +1,7 @@
 import type { BotHit, EnrichedEvent } from '../core/types.ts'
 import { rollUpPending } from '../rollup/roll-up-batch.ts'
 import type { RollupOptions } from '../rollup/rollup-options.ts'
-import type { Store } from '../storage/store.ts'
+import type { Intake, RollupQueue } from '../storage/store.ts'
 
 export type EventOutcome = 'stored' | 'duplicate'
 
@@ -10,7 +10,7 @@ export type EventOutcome = 'stored' | 'duplicate'
  * pending. For loaders and tests that want the counters settled when the call returns.
  */
 export async function acceptAndRollUp(
-  store: Store,
+  store: Pick<Intake, 'accept'> & RollupQueue,
   events: readonly EnrichedEvent[],
   bots: readonly BotHit[],
   options: RollupOptions,

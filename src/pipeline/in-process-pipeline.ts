@@ -5,7 +5,14 @@ import { storedSnapshot } from '../live/stored-snapshot.ts'
 import type { Logger } from '../log/logger.ts'
 import { rollupOptions } from '../rollup/rollup-options.ts'
 import { RollupStage, type StageClock } from '../rollup/rollup-stage.ts'
-import type { Store, SweepPolicy, SweepResult } from '../storage/store.ts'
+import type {
+  Intake,
+  RecentEvents,
+  RollupQueue,
+  SweepPolicy,
+  SweepResult,
+  Upkeep,
+} from '../storage/store.ts'
 import type { Pipeline } from './pipeline.ts'
 
 export interface InProcessOptions {
@@ -41,7 +48,7 @@ export class InProcessPipeline implements Pipeline {
   private readonly live: 'kept' | 'stored'
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Intake & RecentEvents & RollupQueue & Pick<Upkeep, 'sweep'>,
     options: InProcessOptions,
   ) {
     this.live = options.live ?? 'kept'

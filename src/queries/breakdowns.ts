@@ -1,5 +1,5 @@
 import type { StatsQuery } from '../core/stats-query.ts'
-import type { CounterName, RollupRow, Store } from '../storage/store.ts'
+import type { CounterName, CounterReads, RollupRow } from '../storage/store.ts'
 
 const bounceRate = (r: RollupRow) =>
   r.sessions ? Math.round((r.bounces / r.sessions) * 1e4) / 1e4 : 0
@@ -130,7 +130,7 @@ export type Breakdowns = Record<BreakdownName, Array<Record<string, string | num
  * a filter narrows the summary and the chart only, because rollups are one-dimensional
  * (pages × sources rows would be the next step).
  */
-export async function breakdowns(store: Store, query: StatsQuery): Promise<Breakdowns> {
+export async function breakdowns(store: CounterReads, query: StatsQuery): Promise<Breakdowns> {
   const range = query.current.totals
   const entries = await Promise.all(
     (Object.entries(BREAKDOWNS) as Array<[BreakdownName, BreakdownDefinition]>).map(

@@ -1,11 +1,11 @@
 import { zeroCounters } from '../core/rollup-deltas.ts'
 import type { BucketRange, StatsFilter } from '../core/stats-query.ts'
 import type { Counters } from '../core/types.ts'
-import type { RollupRow, Store } from '../storage/store.ts'
+import type { CounterReads, RollupRow } from '../storage/store.ts'
 
 /** Counter rows per bucket for the whole site, or for what a filter keeps. */
 export async function filteredRows(
-  store: Store,
+  store: CounterReads,
   siteId: string,
   range: BucketRange,
   filter: StatsFilter | null,

@@ -1,5 +1,5 @@
 import type { StatsQuery } from '../core/stats-query.ts'
-import type { Store } from '../storage/store.ts'
+import type { CounterReads } from '../storage/store.ts'
 import { type Breakdowns, breakdowns } from './breakdowns.ts'
 import { type MetricValue, type SummaryMetric, summary } from './summary.ts'
 import { type Timeseries, timeseries } from './timeseries.ts'
@@ -24,7 +24,7 @@ export interface LaggedStatsReport extends StatsReport {
 }
 
 /** The counters of the /api/stats answer: every part read from rollups, none from raw events. */
-export async function statsReport(store: Store, query: StatsQuery): Promise<StatsReport> {
+export async function statsReport(store: CounterReads, query: StatsQuery): Promise<StatsReport> {
   const [sum, series, tables] = await Promise.all([
     summary(store, query),
     timeseries(store, query),

@@ -1,6 +1,6 @@
 import type { StatsQuery } from '../core/stats-query.ts'
 import type { Counters } from '../core/types.ts'
-import type { Store } from '../storage/store.ts'
+import type { CounterReads } from '../storage/store.ts'
 import { filteredRows, sumCounters } from './period-counters.ts'
 
 export const SUMMARY_METRICS = [
@@ -39,7 +39,7 @@ export function metricsOf(c: Counters): Record<SummaryMetric, number> {
 }
 
 export async function summary(
-  store: Store,
+  store: CounterReads,
   query: StatsQuery,
 ): Promise<Record<SummaryMetric, MetricValue>> {
   const totalsOf = async (range: StatsQuery['current']['totals']) =>

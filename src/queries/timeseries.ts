@@ -1,6 +1,6 @@
 import { addDays, localHourLabel } from '../core/calendar.ts'
 import type { BucketRange, StatsQuery } from '../core/stats-query.ts'
-import type { Store } from '../storage/store.ts'
+import type { CounterReads } from '../storage/store.ts'
 import { filteredRows } from './period-counters.ts'
 
 /** Chart.js data shape, ready for `new Chart(ctx, {type: 'line', data})`. */
@@ -19,7 +19,7 @@ function bucketsOf(range: BucketRange): Array<number | string> {
   return out
 }
 
-export async function timeseries(store: Store, query: StatsQuery): Promise<Timeseries> {
+export async function timeseries(store: CounterReads, query: StatsQuery): Promise<Timeseries> {
   const range = query.current.series
   const rows = await filteredRows(store, query.site_id, range, query.filter)
   const byBucket = new Map<number | string, { pageviews: number; visitors: number }>()

@@ -1,7 +1,7 @@
 import { clientKey, sessionize } from '../core/session-rules.ts'
 import { comparePositions, laterPosition } from '../core/stream-position.ts'
 import type { BotHit, RollupEvent } from '../core/types.ts'
-import type { RollupEntry, SessionLookup, Store, StreamPosition } from '../storage/store.ts'
+import type { RollupEntry, RollupQueue, SessionLookup, StreamPosition } from '../storage/store.ts'
 import type { RollupOptions } from './rollup-options.ts'
 import { unitDeltas } from './unit-deltas.ts'
 
@@ -45,7 +45,7 @@ function lastPositions(entries: readonly RollupEntry[]): StreamPosition[] {
  * counted.
  */
 export async function rollUpBatch(
-  store: Store,
+  store: RollupQueue,
   entries: readonly RollupEntry[],
   options: RollupOptions,
 ): Promise<number> {
@@ -109,7 +109,7 @@ export async function rollUpBatch(
  * many it took from the store (0 when nothing waits).
  */
 export async function rollUpPending(
-  store: Store,
+  store: RollupQueue,
   options: RollupOptions,
   limit: number,
 ): Promise<number> {

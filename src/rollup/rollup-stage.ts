@@ -1,6 +1,6 @@
 import { errorMessage } from '../core/error-message.ts'
 import type { Logger } from '../log/logger.ts'
-import { StorageUnavailableError, type Store } from '../storage/store.ts'
+import { type RollupQueue, StorageUnavailableError } from '../storage/store.ts'
 import { rollUpBatch, rollUpPending } from './roll-up-batch.ts'
 import type { RollupOptions } from './rollup-options.ts'
 
@@ -48,7 +48,7 @@ export class RollupStage {
   private readonly clock: StageClock
 
   constructor(
-    private readonly store: Store,
+    private readonly store: RollupQueue,
     private readonly options: RollupOptions,
     private readonly logger: Logger,
     tuning: { intervalMs?: number; sliceSize?: number; clock?: StageClock } = {},

@@ -266,20 +266,31 @@ export interface SweepResult {
 }
 
 /**
- * Everything LiveInsight persists. One contract suite (`store.contract.ts`) runs against every
- * implementation, so the embedded and the AWS shape cannot drift apart. A write that fails
- * because storage is unavailable for now rejects with StorageUnavailableError.
+ * The roles a backend plays, each named after what its consumers do with it: a consumer takes
+ * only the roles it calls (the accept stage an `Intake`, the stats queries `CounterReads`…),
+ * so what a change to one role touches is visible from the types. `Store` is their
+ * combination: what a full backend implements and what `entry/` hands around. A write that
+ * fails because storage is unavailable for now rejects with StorageUnavailableError.
+ *
+ * A backend that serves a read-only dashboard (counters computed elsewhere) needs only
+ * `CounterReads`, `SiteDirectory`, `Settings`, `RecentEvents` and `StorageHealth` (plus
+ * `SessionReads` for timelines); docs/design.md names the contract suite of each role.
  */
-export interface Store {
-  readonly kind: 'sqlite' | 'dynamodb'
 
+/** The accept stage's side, on the request path: store what arrived, durably, once. */
+export interface Intake {
   /**
-   * Accept, on the request path: durably stores new events (the raw record, and an entry in
-   * the backend's stream for the roll-up) and bot hits (an entry only). An event whose (site,
-   * timestamp, event_id) is already stored is a duplicate and is skipped. Returns, per event,
-   * whether it was new.
+   * Durably stores new events (the raw record, and an entry in the backend's stream for the
+   * roll-up) and bot hits (an entry only). An event whose (site, timestamp, event_id) is
+   * already stored is a duplicate and is skipped. Returns, per event, whether it was new.
    */
   accept(events: readonly EnrichedEvent[], bots: readonly BotHit[]): Promise<Accepted>
+  /** The salt of one day, created on first use; deleted by `sweep` once the day is over. */
+  dailySalt(day: string): Promise<string>
+}
+
+/** The roll-up stage's side: take what waits, count it once, set aside what cannot be. */
+export interface RollupQueue {
   /**
    * Optional: takes back, in the roll-up's process, what an accept of this backend handed
    * over, so `pending` can serve it from memory. A backend without it reads everything back.
@@ -293,6 +304,16 @@ export interface Store {
   pending(limit: number): Promise<RollupEntry[]>
   /** Runs one roll-up unit of work (see RollupUnit for what a backend must guarantee). */
   rollup<T>(work: (unit: RollupUnit) => Promise<T>): Promise<T>
+  /**
+   * Moves one pending item that the roll-up keeps failing on aside, with the reason, so it
+   * cannot hold up everything behind it. It is kept for inspection, not lost; the raw event
+   * stays stored too.
+   */
+  deadLetter(entry: StreamPosition, reason: string, at: number): Promise<void>
+}
+
+/** How far the roll-up trails the accept stage: for `/api/stats`, `/health` and `/metrics`. */
+export interface RollupProgress {
   /** How many accepted items wait for the roll-up. */
   backlog(): Promise<number>
   /**
@@ -302,22 +323,23 @@ export interface Store {
    * hour's worth.
    */
   oldestPendingAcceptedAt(): Promise<number | null>
+}
+
+/** The stats queries' side: counters by site, grain, dimension and bucket. */
+export interface CounterReads {
   /**
-   * Moves one pending item that the roll-up keeps failing on aside, with the reason, so it
-   * cannot hold up everything behind it. It is kept for inspection, not lost; the raw event
-   * stays stored too.
+   * A number that grows whenever a write changes the site's counters (0 before the first):
+   * a cached stats answer is good while it is unchanged.
    */
-  deadLetter(entry: StreamPosition, reason: string, at: number): Promise<void>
+  countersVersion(siteId: string): Promise<number>
+  /** Rollup rows of one dimension in a range, ordered by bucket then value. */
+  readRollups(range: RollupRange): Promise<RollupRow[]>
+  /** A dimension's values summed over a range (bucket is ""), ordered by a counter. */
+  topValues(query: TopValuesQuery): Promise<RollupRow[]>
+}
 
-  createSite(site: Site): Promise<void>
-  getSite(id: string): Promise<Site | undefined>
-  getSiteByApiKey(apiKey: string): Promise<Site | undefined>
-  listSites(): Promise<Site[]>
-  setSiteApiKey(id: string, apiKey: string): Promise<void>
-
-  /** The salt of one day, created on first use; deleted by `sweep` once the day is over. */
-  dailySalt(day: string): Promise<string>
-
+/** The timelines' side: stored sessions and their raw events. */
+export interface SessionReads {
   getSession(id: string): Promise<SessionState | undefined>
   /**
    * The session of a tracker session id that contains `at`, else the nearest one in time:
@@ -330,17 +352,12 @@ export interface Store {
   ): Promise<SessionState | undefined>
   /** A session's events in time order (only while they are within the event TTL). */
   sessionEvents(sessionId: string): Promise<EventRecord[]>
-  /**
-   * A number that grows whenever a write changes the site's counters (0 before the first):
-   * a cached stats answer is good while it is unchanged.
-   */
-  countersVersion(siteId: string): Promise<number>
-  /** Rollup rows of one dimension in a range, ordered by bucket then value. */
-  readRollups(range: RollupRange): Promise<RollupRow[]>
-  /** A dimension's values summed over a range (bucket is ""), ordered by a counter. */
-  topValues(query: TopValuesQuery): Promise<RollupRow[]>
   /** A site's identified user's sessions, newest first. */
   userSessions(query: UserSessionsQuery): Promise<SessionState[]>
+}
+
+/** The live view's side: the recent events it rebuilds its window from. */
+export interface RecentEvents {
   /**
    * One site's events since a time, oldest first, at most the `limit` latest of them: the
    * live view's first read, and the whole realtime read of a host that keeps no window. One
@@ -348,24 +365,64 @@ export interface Store {
    * events; the limit keeps a flooded site's half hour from being read into memory whole.
    */
   liveEventsSince(siteId: string, since: number, limit: number): Promise<LiveEvent[]>
+}
 
+/** Sites and their ingest keys: the collector finds a site by key, the dashboard lists them. */
+export interface SiteDirectory {
+  createSite(site: Site): Promise<void>
+  getSite(id: string): Promise<Site | undefined>
+  getSiteByApiKey(apiKey: string): Promise<Site | undefined>
+  listSites(): Promise<Site[]>
+  setSiteApiKey(id: string, apiKey: string): Promise<void>
+}
+
+/** Named values the service keeps (the password hash, the token key and generation…). */
+export interface Settings {
   getSetting(name: string): Promise<string | undefined>
   /** Stores a value unless one exists; returns the value that is stored either way. */
   initSetting(name: string, value: string): Promise<string>
   putSetting(name: string, value: string): Promise<void>
+}
 
-  /**
-   * A bulk load (a history import) writes sessions by the million: until `endBulkLoad`, the
-   * backend may stop keeping up indexes that serve only session lookups, and build them once
-   * at the end, far cheaper than row by row. Lookups meanwhile still answer (a backend may
-   * build its indexes first); a load that crashed has them rebuilt when the store next opens.
-   */
+/**
+ * A history import's side: a bulk load writes sessions by the million. Until `endBulkLoad`,
+ * the backend may stop keeping up indexes that serve only session lookups, and build them
+ * once at the end, far cheaper than row by row. Lookups meanwhile still answer (a backend may
+ * build its indexes first); a load that crashed has them rebuilt when the store next opens.
+ */
+export interface BulkLoad {
   beginBulkLoad(): Promise<void>
   endBulkLoad(): Promise<void>
+}
 
-  /** Deletes what has outlived its use: raw events, old visitor marks and salts. */
-  sweep(policy: SweepPolicy): Promise<SweepResult>
+/** What `/health` and `/metrics` ask of storage. */
+export interface StorageHealth {
+  readonly kind: 'sqlite' | 'dynamodb'
   /** Throws when storage is unusable. */
   health(): Promise<void>
+}
+
+/** Keeping storage to what is still of use, and letting it go. */
+export interface Upkeep {
+  /** Deletes what has outlived its use: raw events, old visitor marks and salts. */
+  sweep(policy: SweepPolicy): Promise<SweepResult>
   close(): Promise<void>
 }
+
+/**
+ * Everything LiveInsight persists: every role. One contract suite per role
+ * (`src/testing/contract/`) runs against every implementation, so the embedded and the AWS
+ * shape cannot drift apart.
+ */
+export interface Store
+  extends Intake,
+    RollupQueue,
+    RollupProgress,
+    CounterReads,
+    SessionReads,
+    RecentEvents,
+    SiteDirectory,
+    Settings,
+    BulkLoad,
+    StorageHealth,
+    Upkeep {}

@@ -7,7 +7,16 @@ import { renderLoginPage } from '../../dashboard/login-page.ts'
 import { renderTimelineMissing, renderTimelinePage } from '../../dashboard/timeline-page.ts'
 import { rollupLagSeconds } from '../../queries/rollup-lag.ts'
 import { statsReport } from '../../queries/stats-report.ts'
-import type { AppDeps, AppEnv } from '../app-env.ts'
+import type {
+  CounterReads,
+  RollupProgress,
+  SessionReads,
+  SiteDirectory,
+} from '../../storage/store.ts'
+import type { AppEnv, RouteDeps } from '../app-env.ts'
+
+type Deps = RouteDeps<CounterReads & RollupProgress & SessionReads & SiteDirectory>
+
 import { clientIp } from '../client-ip.ts'
 import { htmlPage } from '../dashboard-headers.ts'
 import { liveSnapshot } from '../live-snapshot.ts'
@@ -17,13 +26,13 @@ import { clearSessionCookie, setSessionCookie } from '../session-cookie.ts'
 
 const FILTER = /^(page|source):.+$/
 
-async function signedIn(c: Context<AppEnv>, deps: AppDeps): Promise<boolean> {
+async function signedIn(c: Context<AppEnv>, deps: Deps): Promise<boolean> {
   const token = getCookie(c, SESSION_COOKIE)
   return token ? deps.auth.verifyToken(token) : false
 }
 
 /** True once anything was recorded for the site; until then the page leads with the snippet. */
-async function siteHasData(deps: AppDeps, siteId: string): Promise<boolean> {
+async function siteHasData(deps: Deps, siteId: string): Promise<boolean> {
   const [all] = await deps.store.topValues({
     grain: 'day',
     site_id: siteId,
@@ -37,7 +46,7 @@ async function siteHasData(deps: AppDeps, siteId: string): Promise<boolean> {
 }
 
 /** The dashboard pages: sign-in form, the signed-in view, and one visit's timeline. */
-export function dashboardRoutes(deps: AppDeps) {
+export function dashboardRoutes(deps: Deps) {
   const app = new Hono<AppEnv>()
 
   app.get('/', async (c) => {

@@ -1,6 +1,10 @@
 import { type Context, Hono, type MiddlewareHandler } from 'hono'
 import type { CollectOutcome } from '../../pipeline/collector.ts'
-import type { AppDeps, AppEnv } from '../app-env.ts'
+import type { SiteDirectory } from '../../storage/store.ts'
+import type { AppEnv, RouteDeps } from '../app-env.ts'
+
+type Deps = RouteDeps<Pick<SiteDirectory, 'getSiteByApiKey'>>
+
 import { clientIp, viewerCountry } from '../client-ip.ts'
 import { failure, storageUnavailable, success } from '../envelope.ts'
 import type { Metrics } from '../metrics.ts'
@@ -9,7 +13,7 @@ import { requireSiteKey } from '../require-site-key.ts'
 
 export const MAX_BODY_BYTES = 64 * 1024
 
-export function eventRoutes(deps: AppDeps, metrics: Metrics) {
+export function eventRoutes(deps: Deps, metrics: Metrics) {
   const app = new Hono<AppEnv>()
   // Any site may embed the tracker, so the collector answers every origin. The headers are
   // set before the answer is built (Hono's cors middleware edits the finished Response, which
@@ -43,7 +47,7 @@ export function eventRoutes(deps: AppDeps, metrics: Metrics) {
  * body). The answer carries the CORS header set above, so the tracker can read the 429 and
  * back off.
  */
-function limitRate(deps: AppDeps): MiddlewareHandler<AppEnv> {
+function limitRate(deps: Deps): MiddlewareHandler<AppEnv> {
   return (c, next) => {
     const decision = deps.collector.limitRate(clientIp(c, deps))
     if (decision.ok) return next()
@@ -53,7 +57,7 @@ function limitRate(deps: AppDeps): MiddlewareHandler<AppEnv> {
   }
 }
 
-function collect(c: Context<AppEnv>, deps: AppDeps, text: string): Promise<CollectOutcome> {
+function collect(c: Context<AppEnv>, deps: Deps, text: string): Promise<CollectOutcome> {
   try {
     return deps.collector.collect(c.get('site'), text, {
       ip: clientIp(c, deps),

@@ -1,5 +1,9 @@
 import { Hono } from 'hono'
-import type { AppDeps, AppEnv } from '../app-env.ts'
+import type { StorageHealth } from '../../storage/store.ts'
+import type { AppEnv, RouteDeps } from '../app-env.ts'
+
+type Deps = RouteDeps<StorageHealth>
+
 import { failure, success } from '../envelope.ts'
 
 /**
@@ -7,7 +11,7 @@ import { failure, success } from '../envelope.ts'
  * The version, the storage kind, the roll-up backlog and lag tell an outsider what runs and
  * how it copes, so they are at `GET /metrics`, behind a sign-in.
  */
-export function healthRoutes(deps: AppDeps) {
+export function healthRoutes(deps: Deps) {
   const app = new Hono<AppEnv>()
   app.get('/', async (c) => {
     try {

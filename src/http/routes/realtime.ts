@@ -1,7 +1,11 @@
 import { type Context, Hono } from 'hono'
 import { streamSSE } from 'hono/streaming'
 import { PushThrottle } from '../../live/push-throttle.ts'
-import type { AppDeps, AppEnv } from '../app-env.ts'
+import type { SiteDirectory } from '../../storage/store.ts'
+import type { AppEnv, RouteDeps } from '../app-env.ts'
+
+type Deps = RouteDeps<Pick<SiteDirectory, 'getSite'>>
+
 import { HttpError, success } from '../envelope.ts'
 import { liveSnapshot } from '../live-snapshot.ts'
 import { wantsHtml } from '../wants-html.ts'
@@ -12,7 +16,7 @@ const PUSH_GAP_MS = 1_000
 /** Keeps proxies from closing an idle stream and lets visitors age out without new events. */
 const KEEPALIVE_MS = 15_000
 
-async function siteIdOf(c: Context<AppEnv>, deps: AppDeps): Promise<string> {
+async function siteIdOf(c: Context<AppEnv>, deps: Deps): Promise<string> {
   const id = c.req.query('site')
   if (!id) throw new HttpError(400, 'site is required')
   if (!(await deps.store.getSite(id))) throw new HttpError(404, 'no such site')
@@ -20,7 +24,7 @@ async function siteIdOf(c: Context<AppEnv>, deps: AppDeps): Promise<string> {
 }
 
 /** The live view: one snapshot (JSON or an HTMX fragment), or a stream of them over SSE. */
-export function realtimeRoutes(deps: AppDeps) {
+export function realtimeRoutes(deps: Deps) {
   const app = new Hono<AppEnv>()
 
   app.get('/', async (c) => {

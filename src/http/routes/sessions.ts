@@ -2,7 +2,11 @@ import { Hono } from 'hono'
 import { z } from 'zod'
 import { isBounce } from '../../core/session-rules.ts'
 import type { SessionState } from '../../core/types.ts'
-import type { AppDeps, AppEnv } from '../app-env.ts'
+import type { SessionReads, SiteDirectory } from '../../storage/store.ts'
+import type { AppEnv, RouteDeps } from '../app-env.ts'
+
+type Deps = RouteDeps<SessionReads & Pick<SiteDirectory, 'getSite'>>
+
 import { HttpError, success } from '../envelope.ts'
 import { parseQuery } from '../query-params.ts'
 
@@ -73,7 +77,7 @@ function sessionView(s: SessionState) {
 
 /** The stored session an id names (see SessionParamsSchema); 404 when there is none. */
 async function resolveSession(
-  deps: AppDeps,
+  deps: Deps,
   id: string,
   { site, at }: SessionParams,
 ): Promise<SessionState> {
@@ -93,7 +97,7 @@ async function resolveSession(
 }
 
 /** One session with its timeline (events only while within EVENT_TTL_HOURS). */
-export function sessionRoutes(deps: AppDeps) {
+export function sessionRoutes(deps: Deps) {
   const app = new Hono<AppEnv>()
   app.get('/:id', async (c) => {
     const session = await resolveSession(
@@ -121,7 +125,7 @@ export function sessionRoutes(deps: AppDeps) {
 }
 
 /** An identified user's sessions, newest first, with a cursor for the next page. */
-export function userRoutes(deps: AppDeps) {
+export function userRoutes(deps: Deps) {
   const app = new Hono<AppEnv>()
   app.get('/:id/sessions', async (c) => {
     const params = parseQuery(c, UserSessionsParamsSchema)

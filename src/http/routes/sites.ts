@@ -4,7 +4,11 @@ import { z } from 'zod'
 import { isValidTimeZone } from '../../core/calendar.ts'
 import { newApiKey } from '../../core/site-keys.ts'
 import type { Site } from '../../core/types.ts'
-import type { AppDeps, AppEnv } from '../app-env.ts'
+import type { SiteDirectory } from '../../storage/store.ts'
+import type { AppEnv, RouteDeps } from '../app-env.ts'
+
+type Deps = RouteDeps<SiteDirectory>
+
 import { HttpError, success } from '../envelope.ts'
 import { readBodyText, SMALL_BODY_BYTES } from '../read-body.ts'
 
@@ -31,7 +35,7 @@ function slug(name: string): string {
   return `${base || 'site'}-${randomBytes(3).toString('hex')}`
 }
 
-export function siteRoutes(deps: AppDeps) {
+export function siteRoutes(deps: Deps) {
   const app = new Hono<AppEnv>()
 
   app.get('/', async (c) => success(c, { sites: await deps.store.listSites() }))

@@ -6,14 +6,18 @@ import {
   type StatsReport,
   statsReport,
 } from '../../queries/stats-report.ts'
-import type { AppDeps, AppEnv } from '../app-env.ts'
+import type { CounterReads, RollupProgress, SiteDirectory } from '../../storage/store.ts'
+import type { AppEnv, RouteDeps } from '../app-env.ts'
+
+type Deps = RouteDeps<CounterReads & RollupProgress & Pick<SiteDirectory, 'getSite'>>
+
 import { HttpError, success } from '../envelope.ts'
 import { parseQuery } from '../query-params.ts'
 import { ResponseCache } from '../response-cache.ts'
 import { wantsHtml } from '../wants-html.ts'
 import { renderStatsFragment } from './stats-fragment.ts'
 
-export function statsRoutes(deps: AppDeps) {
+export function statsRoutes(deps: Deps) {
   const app = new Hono<AppEnv>()
   const cache = new ResponseCache<StatsReport>(deps.statsCacheMs, deps.now)
 
