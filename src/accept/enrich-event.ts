@@ -1,6 +1,6 @@
 import { boundedMemo } from '../core/bounded-memo.ts'
-import type { EventInput } from '../core/event-schema.ts'
 import { normalizePageUrl } from '../core/page-url.ts'
+import type { EventInput } from '../core/parse-event.ts'
 import { classifyAcquisition, type ReferrerInput } from '../core/referrer.ts'
 import type { EnrichedEvent, Site } from '../core/types.ts'
 import { parseUserAgent } from '../core/user-agent.ts'

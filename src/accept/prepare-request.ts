@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import { localDay } from '../core/calendar.ts'
-import { type EventInput, parseEventInput } from '../core/event-schema.ts'
+import { type EventInput, parseEventInput } from '../core/parse-event.ts'
 import type { BotHit, EnrichedEvent, Site } from '../core/types.ts'
 import { enrichEvent, type RequestContext } from './enrich-event.ts'
 import type { SaltCache } from './salt-cache.ts'
 
-/** At most this many events per request (DESIGN.md, POST /api/events). */
+/** At most this many events per request (docs/design.md, HTTP contract). */
 export const MAX_EVENTS = 100
 
 export interface Rejection {

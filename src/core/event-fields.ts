@@ -1,8 +1,5 @@
-import type { z } from 'zod'
 import { isHttpUrl, MAX_PROP_KEY, MAX_PROPS, MAX_TEXT, MAX_URL } from './event-limits.ts'
-import type { EventInputSchema } from './event-schema.ts'
-
-type EventFields = z.output<typeof EventInputSchema>
+import type { EventFields } from './event-schema.ts'
 
 const MAX_ENGAGEMENT_MS = 24 * 3_600_000
 

@@ -8,7 +8,7 @@ export function isInteraction(eventType: string): boolean {
   return eventType !== PAGE_VIEW && eventType !== ENGAGEMENT
 }
 
-/** DESIGN.md: exactly one page view and no other interaction. */
+/** Exactly one page view and no other interaction (docs/design.md, Metrics). */
 export function isBounce(session: SessionState): boolean {
   return session.pageviews === 1 && session.interactions === 0
 }

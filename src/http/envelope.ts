@@ -1,7 +1,7 @@
 import type { Context } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 
-/** DESIGN.md's one JSON envelope for every response. */
+/** The one JSON envelope of every answer (docs/design.md, HTTP contract). */
 export function success<T>(c: Context, data: T, status: ContentfulStatusCode = 200) {
   return c.json({ status: 'success' as const, data }, status)
 }

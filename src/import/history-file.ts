@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { enrichEvent } from '../accept/enrich-event.ts'
 import { SaltCache } from '../accept/salt-cache.ts'
 import { localDay } from '../core/calendar.ts'
-import { parseEventInput } from '../core/event-schema.ts'
+import { parseEventInput } from '../core/parse-event.ts'
 import type { BotHit, EnrichedEvent, Site } from '../core/types.ts'
 import type { Intake, Upkeep } from '../storage/store.ts'
 import {
@@ -14,8 +14,8 @@ import {
 } from './history-import.ts'
 
 /**
- * What a line of an import file may carry besides the event itself (DESIGN.md's event
- * fields): who sent it, which the collector reads from the request instead.
+ * What a line of an import file may carry besides the event itself (docs/design.md, An
+ * event): who sent it, which the collector reads from the request instead.
  */
 const SenderSchema = z.object({
   /** The client IP, hashed into the visitor id with the day's salt and the user agent. */

@@ -2,7 +2,7 @@ import type { LiveEvent } from '../storage/store.ts'
 import { MINUTE_MS, MinuteCounts } from './minute-counts.ts'
 import { Overflow } from './overflow.ts'
 
-/** DESIGN.md "Metric definitions": active visitors look back 5 minutes, sessions 30. */
+/** Active visitors look back 5 minutes, sessions 30 (docs/design.md, Metrics). */
 export const ACTIVE_VISITOR_MS = 5 * MINUTE_MS
 export const ACTIVE_SESSION_MS = 30 * MINUTE_MS
 const CHART_MINUTES = 30

@@ -26,7 +26,7 @@ const round = (value: number, places: number) => {
   return Math.round(value * f) / f
 }
 
-/** DESIGN.md's definitions over a period's counters. */
+/** The metric definitions (docs/design.md, Metrics) over a period's counters. */
 export function metricsOf(c: Counters): Record<SummaryMetric, number> {
   return {
     pageviews: c.pageviews,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { normalizeTimestamp, parseEventInput } from './event-schema.ts'
+import { normalizeTimestamp, parseEventInput } from './parse-event.ts'
 
 /** 2026-01-01T12:00:00Z */
 const NOW = 1_767_268_800_000
