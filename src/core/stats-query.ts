@@ -27,9 +27,8 @@ const date = z
     },
     { error: 'is not a real date' },
   )
-  // The chart counts days on to the day after `to` in YYYY-MM-DD text, which ends at 9999:
-  // past 9999-12-31 the next day has no such text, and counting on to it never ended (the
-  // process ran out of memory). Text order is day order here.
+  // The chart counts days up to the day after `to` in YYYY-MM-DD text, and that text ends at
+  // 9999-12-31: a later `to` would have no next day to stop at. Text order is day order here.
   .refine((value) => value <= LAST_DAY, { error: `must be ${LAST_DAY} or earlier` })
 
 export const StatsParamsSchema = z

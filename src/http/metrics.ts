@@ -89,7 +89,8 @@ export class Metrics {
     this.commitSeconds = new Histogram({
       name: 'liveinsight_accept_commit_seconds',
       help: 'Time from handing a collector request to the pipeline to its answer (parse, validate, commit to disk).',
-      // Group commit answers within milliseconds; p99 under full load is about 40 ms.
+      // Group commit answers within milliseconds and a fsync or two: fine buckets up to 50 ms,
+      // coarse ones above for stalls (a locked database waits up to SQLITE_BUSY_TIMEOUT_MS).
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     })

@@ -63,8 +63,9 @@ function readIncoming(incoming: IncomingMessage, maxBytes: number): Promise<stri
 /**
  * The request body as UTF-8 text, at most `maxBytes` (413 beyond). A declared Content-Length
  * over the limit is refused before reading. Under Node it reads the socket stream directly:
- * building a WHATWG Request and its body stream for every beacon cost about a third of the
- * collector's CPU. Other runtimes (Lambda, `app.request` in tests) use the Request body.
+ * a WHATWG Request and its body stream per beacon would cost more than the rest of a small
+ * request's handling (bench/NOTES.md). Other runtimes (Lambda, `app.request` in tests) use
+ * the Request body.
  */
 export async function readBodyText(c: Context, maxBytes: number): Promise<string> {
   const declared = Number(c.req.header('content-length'))

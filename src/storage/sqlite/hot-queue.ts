@@ -11,11 +11,10 @@ interface Held {
 
 /**
  * The queue entries an accept just committed, handed to the roll-up in memory so it does not
- * read back what was just written (reading the queue, then joined with its events, cost the
- * roll-up about a quarter of its time). Each commit is held as its packed text (the queue
- * row's own text, packed-item.ts) until the roll-up first reads it: a string is one flat
- * object to the garbage collector, while the same entries as objects, held for up to a
- * roll-up interval, were copied by every scavenge and then promoted.
+ * read back (and join with their events) what was just written. Each commit is held as its
+ * packed text (the queue row's own text, packed-item.ts) until the roll-up first reads it: a
+ * string is one flat object to the garbage collector, while the same entries as objects,
+ * held for up to a roll-up interval, would be copied by every scavenge and then promoted.
  *
  * The queue table stays the truth. Entries are only used when they continue exactly from the
  * table's head seq (seqs only grow, never reused); anything else (a restart, a message not
