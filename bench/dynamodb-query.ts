@@ -15,14 +15,15 @@ import { fileURLToPath } from 'node:url'
 import { parseConfig } from '../src/config/env.ts'
 import type { EnrichedEvent } from '../src/core/types.ts'
 import { startDynamoDbService } from '../src/entry/aws/dynamodb-service.ts'
+import { LocalStreamBacklog } from '../src/entry/aws/local-stream-backlog.ts'
 import { HistoryImport } from '../src/import/history-import.ts'
 import { createLogger } from '../src/log/logger.ts'
-import { acceptAndRollUp } from '../src/pipeline/accept-and-roll-up.ts'
 import { rollupOptions } from '../src/rollup/rollup-options.ts'
 import { dynamoClients } from '../src/storage/dynamodb/clients.ts'
 import { startDynamoDbLocal } from '../src/storage/dynamodb/dynamodb-local.ts'
 import { DynamoDbStore } from '../src/storage/dynamodb/dynamodb-store.ts'
 import { createTables, tableNamesFromEnv } from '../src/storage/dynamodb/tables.ts'
+import { acceptAndRollUp } from '../src/testing/accept-and-roll-up.ts'
 import { makeSite } from '../src/testing/fixtures.ts'
 import { signIn } from '../src/testing/sign-in.ts'
 import { mergeByTime, SiteTraffic } from './event-world.ts'
@@ -53,7 +54,11 @@ const site = makeSite({
   api_key: 'bench-big-key-0123456789',
   created_at: now - 40 * DAY,
 })
-const store = new DynamoDbStore({ ...clients, tables })
+const store = new DynamoDbStore({
+  ...clients,
+  tables,
+  pulled: new LocalStreamBacklog(clients, tables),
+})
 await store.createSite(site)
 
 // A month of history through the history import; the last half hour through the pipeline.

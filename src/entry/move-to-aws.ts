@@ -5,6 +5,7 @@ import { dynamoClients } from '../storage/dynamodb/clients.ts'
 import { DynamoDbStore } from '../storage/dynamodb/dynamodb-store.ts'
 import { tableNamesFromEnv } from '../storage/dynamodb/tables.ts'
 import { SqliteExport } from '../storage/sqlite/export.ts'
+import { DynamoDbBulkPuts } from './aws/dynamodb-bulk-puts.ts'
 import { ensureTables } from './aws/dynamodb-service.ts'
 import { moveToDynamoDb } from './aws/move-to-dynamodb.ts'
 import { loadConfig } from './process-host.ts'
@@ -34,17 +35,12 @@ const clients = dynamoClients({
 })
 const tables = tableNamesFromEnv(process.env)
 await ensureTables(clients, tables)
-const store = new DynamoDbStore({
-  ...clients,
-  tables,
-  eventTtlMs: config.EVENT_TTL_HOURS * 3_600_000,
-})
+const eventTtlMs = config.EVENT_TTL_HOURS * 3_600_000
+const store = new DynamoDbStore({ ...clients, tables, eventTtlMs })
+const puts = new DynamoDbBulkPuts({ doc: clients.doc, tables, eventTtlMs })
 const from = new SqliteExport(file)
 try {
-  const result = await moveToDynamoDb(from, store, {
-    now: Date.now(),
-    eventTtlMs: config.EVENT_TTL_HOURS * 3_600_000,
-  })
+  const result = await moveToDynamoDb(from, { store, puts }, { now: Date.now(), eventTtlMs })
   process.stdout.write(`${JSON.stringify(result)}\n`)
   logger.info(result, 'moved')
 } finally {

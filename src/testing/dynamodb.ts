@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto'
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { inject } from 'vitest'
+import { LocalStreamBacklog } from '../entry/aws/local-stream-backlog.ts'
 import { type DynamoClients, dynamoClients } from '../storage/dynamodb/clients.ts'
 import { DynamoDbStore, type DynamoDbStoreOptions } from '../storage/dynamodb/dynamodb-store.ts'
 import {
@@ -17,8 +19,14 @@ export function localEndpoint(): string {
 export interface LocalTables {
   clients: DynamoClients
   tables: TableNames
-  /** A store over these tables; options as DynamoDbStore takes them. */
+  /**
+   * A store over these tables; options as DynamoDbStore takes them. It reads the Events stream
+   * as the local poller's shape does (a LocalStreamBacklog over its document client), unless
+   * the options say otherwise (`pulled`).
+   */
   store: (options?: Partial<DynamoDbStoreOptions>) => DynamoDbStore
+  /** The Events stream and the local poller's checkpoints in these tables. */
+  backlog: (doc?: DynamoDBDocumentClient) => LocalStreamBacklog
   drop: () => Promise<void>
 }
 
@@ -27,10 +35,13 @@ export async function localTables(): Promise<LocalTables> {
   const clients = dynamoClients({ endpoint: localEndpoint() })
   const tables = prefixedTableNames(`t${randomBytes(6).toString('hex')}`)
   await createTables(clients.ddb, tables)
+  const backlog = (doc = clients.doc) => new LocalStreamBacklog({ ...clients, doc }, tables)
   return {
     clients,
     tables,
-    store: (options = {}) => new DynamoDbStore({ ...clients, tables, ...options }),
+    store: (options = {}) =>
+      new DynamoDbStore({ ...clients, tables, pulled: backlog(options.doc), ...options }),
+    backlog,
     drop: async () => {
       await deleteTables(clients.ddb, tables)
       clients.ddb.destroy()

@@ -8,6 +8,7 @@ import { DynamoDbStore } from '../../storage/dynamodb/dynamodb-store.ts'
 import { createTables, type TableNames, tableDefinitions } from '../../storage/dynamodb/tables.ts'
 import type { Store } from '../../storage/store.ts'
 import { type RunningService, startService } from '../service.ts'
+import { LocalStreamBacklog } from './local-stream-backlog.ts'
 import { createRollupHandler, type RollupHandler } from './rollup-handler.ts'
 import { StreamPoller } from './stream-poller.ts'
 
@@ -65,17 +66,19 @@ export async function startDynamoDbService(
     wrapHandler?: (handler: RollupHandler) => RollupHandler
   } = {},
 ): Promise<RunningService & { store: DynamoDbStore }> {
+  const backlog = new LocalStreamBacklog(clients, tables)
   const store = new DynamoDbStore({
     ...clients,
     tables,
     eventTtlMs: config.EVENT_TTL_HOURS * 3_600_000,
     ...(options.now ? { now: options.now } : {}),
+    pulled: backlog,
   })
   const sessionTimeoutMs = config.SESSION_TIMEOUT_MINUTES * 60_000
   const pipeline = acceptOnlyPipeline(store, config, logger)
   const made = createRollupHandler(store, rollupOptions(sessionTimeoutMs), logger)
   const handler = options.wrapHandler ? options.wrapHandler(made) : made
-  const poller = new StreamPoller(store, handler, logger, {
+  const poller = new StreamPoller(backlog, store, handler, logger, {
     ...(options.pollIntervalMs ? { intervalMs: options.pollIntervalMs } : {}),
     ...(options.batchSize ? { batchSize: options.batchSize } : {}),
   })

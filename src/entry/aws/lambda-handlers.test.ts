@@ -151,11 +151,11 @@ describe('the Lambda handlers, invoked as AWS invokes them', () => {
     expect(JSON.parse(retry.body)).toMatchObject({ data: { accepted: 1, duplicates: 1 } })
 
     // The stream's records, as the event source mapping hands them over.
-    const { store } = handlers
-    const arn = await store.eventsStream.sourceArn()
+    const { stream } = local.backlog()
+    const arn = await stream.sourceArn()
     const records: DynamoDBRecord[] = []
-    for (const shard of await store.eventsStream.shards()) {
-      for await (const page of store.eventsStream.records(shard)) {
+    for (const shard of await stream.shards()) {
+      for await (const page of stream.records(shard)) {
         records.push(...page.map((r) => lambdaRecordOf(r, arn, 'ap-northeast-2')))
       }
     }

@@ -65,7 +65,7 @@ export interface LambdaHandlers {
 }
 
 /**
- * The AWS shape's functions, built once per container from the environment (DESIGN.md's
+ * The AWS shape's functions, built once per container from the environment (its
  * variables): one store and its SDK clients, one app. The collector only accepts (the stream
  * rolls up), and the live view is read from the store per request: a container sees only
  * part of the traffic, so none keeps a window of its own.
@@ -89,8 +89,7 @@ export async function createLambdaHandlers(
     ...clients,
     tables: tableNamesFromEnv(env),
     eventTtlMs,
-    // The event source mapping reads the stream here (DynamoDbStoreOptions.readsStream).
-    readsStream: false,
+    // No `pulled`: the event source mapping reads the stream here (NO_PULLED_STREAM).
   })
   const sessionTimeoutMs = config.SESSION_TIMEOUT_MINUTES * 60_000
   const pipeline = acceptOnlyPipeline(store, config, logger)

@@ -2,17 +2,18 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { zeroCounters } from '../../core/rollup-deltas.ts'
 import { buildStatsQuery, StatsParamsSchema } from '../../core/stats-query.ts'
-import { acceptAndRollUp } from '../../pipeline/accept-and-roll-up.ts'
 import { statsReport } from '../../queries/stats-report.ts'
 import type { DynamoDbStore } from '../../storage/dynamodb/dynamodb-store.ts'
 import { SqliteExport } from '../../storage/sqlite/export.ts'
 import { SqliteStore } from '../../storage/sqlite/sqlite-store.ts'
 import type { Store } from '../../storage/store.ts'
+import { acceptAndRollUp } from '../../testing/accept-and-roll-up.ts'
 import { type LocalTables, localTables } from '../../testing/dynamodb.ts'
 import { makeSite } from '../../testing/fixtures.ts'
 import { countsOf, rollupScenario, scenarioClients } from '../../testing/rollup-scenario.ts'
 import { tempDir } from '../../testing/temp-dir.ts'
-import { moveToDynamoDb } from './move-to-dynamodb.ts'
+import { DynamoDbBulkPuts } from './dynamodb-bulk-puts.ts'
+import { type MoveTarget, moveToDynamoDb } from './move-to-dynamodb.ts'
 
 const site = makeSite({ created_at: Date.UTC(2026, 0, 15) })
 const { events, bots } = rollupScenario(11)
@@ -32,6 +33,7 @@ describe('moving an embedded install into DynamoDB', () => {
   let sqlite: SqliteStore
   let local: LocalTables
   let dynamo: DynamoDbStore
+  let target: MoveTarget
 
   beforeAll(async () => {
     sqlite = new SqliteStore({ file })
@@ -45,9 +47,13 @@ describe('moving an embedded install into DynamoDB', () => {
     })
     local = await localTables()
     dynamo = local.store()
+    target = {
+      store: dynamo,
+      puts: new DynamoDbBulkPuts({ doc: local.clients.doc, tables: local.tables, eventTtlMs: TTL }),
+    }
     const from = new SqliteExport(file)
     try {
-      const moved = await moveToDynamoDb(from, dynamo, { now: NOW, eventTtlMs: TTL })
+      const moved = await moveToDynamoDb(from, target, { now: NOW, eventTtlMs: TTL })
       expect(moved).toMatchObject({ sites: 1, events: events.length, skipped_sites: [] })
       expect(moved.sessions).toBeGreaterThan(10)
     } finally {
@@ -97,7 +103,7 @@ describe('moving an embedded install into DynamoDB', () => {
     const before = await countsOf(dynamo, clients)
     const again = new SqliteExport(file)
     try {
-      expect((await moveToDynamoDb(again, dynamo, { now: NOW, eventTtlMs: TTL })).sites).toBe(1)
+      expect((await moveToDynamoDb(again, target, { now: NOW, eventTtlMs: TTL })).sites).toBe(1)
       expect(await countsOf(dynamo, clients)).toEqual(before)
       // Traffic counted here since: a third move must not overwrite it.
       await dynamo.rollup((unit) =>
@@ -111,7 +117,7 @@ describe('moving an embedded install into DynamoDB', () => {
           ],
         }),
       )
-      const third = await moveToDynamoDb(again, dynamo, { now: NOW, eventTtlMs: TTL })
+      const third = await moveToDynamoDb(again, target, { now: NOW, eventTtlMs: TTL })
       expect(third.skipped_sites).toEqual([site.id])
       const [day] = await dynamo.readRollups({
         grain: 'day',

@@ -1,7 +1,7 @@
 import type { EnrichedEvent, Site } from '../../core/types.ts'
-import type { DynamoDbStore } from '../../storage/dynamodb/dynamodb-store.ts'
 import type { SqliteExport } from '../../storage/sqlite/export.ts'
-import type { EventRecord } from '../../storage/store.ts'
+import type { CounterReads, EventRecord, Settings, SiteDirectory } from '../../storage/store.ts'
+import type { DynamoDbBulkPuts } from './dynamodb-bulk-puts.ts'
 
 export interface MoveResult {
   sites: number
@@ -9,6 +9,12 @@ export interface MoveResult {
   sessions: number
   events: number
   skipped_sites: string[]
+}
+
+/** Where a move goes: the DynamoDB store, and the puts that write moved items as they are. */
+export interface MoveTarget {
+  store: SiteDirectory & Settings & Pick<CounterReads, 'countersVersion'>
+  puts: DynamoDbBulkPuts
 }
 
 /** A raw event row as the DynamoDB store keeps it: the fields a row lacks are not read again. */
@@ -43,7 +49,7 @@ function asEnriched(record: EventRecord, site: Site): EnrichedEvent {
  */
 export async function moveToDynamoDb(
   from: SqliteExport,
-  to: DynamoDbStore,
+  to: MoveTarget,
   options: { now: number; eventTtlMs: number },
 ): Promise<MoveResult> {
   const result: MoveResult = {
@@ -53,34 +59,39 @@ export async function moveToDynamoDb(
     events: 0,
     skipped_sites: [],
   }
-  for (const { name, value } of from.settings()) await to.putSetting(name, value)
-  for (const { day, salt } of from.salts()) await to.putSalt(day, salt)
+  const { store, puts } = to
+  for (const { name, value } of from.settings()) await store.putSetting(name, value)
+  for (const { day, salt } of from.salts()) await puts.putSalt(day, salt)
   for (const site of from.sites()) {
-    const existing = await to.getSite(site.id)
+    const existing = await store.getSite(site.id)
     // Counters here that a move did not leave as they are: traffic came here since.
-    const version = await to.countersVersion(site.id)
-    if (existing && version > 0 && (await to.getSetting(`moved:${site.id}`)) !== String(version)) {
+    const version = await store.countersVersion(site.id)
+    if (
+      existing &&
+      version > 0 &&
+      (await store.getSetting(`moved:${site.id}`)) !== String(version)
+    ) {
       result.skipped_sites.push(site.id)
       continue
     }
-    if (!existing) await to.createSite(site)
+    if (!existing) await store.createSite(site)
     for (const grain of ['day', 'hour'] as const) {
       for (const rows of from.counterRows(site.id, grain)) {
-        await to.putCounterRows(site.id, grain, rows)
+        await puts.putCounterRows(site.id, grain, rows)
         result.counter_rows += rows.length
       }
     }
     for (const sessions of from.sessions(site.id)) {
-      await to.putSessions(sessions)
+      await puts.putSessions(sessions)
       result.sessions += sessions.length
     }
     for (const events of from.events(site.id, options.now - options.eventTtlMs)) {
-      await to.putImportedEvents(events.map((e) => asEnriched(e, site)))
+      await puts.putImportedEvents(events.map((e) => asEnriched(e, site)))
       result.events += events.length
     }
-    await to.bumpCountersVersion(site.id)
+    await puts.bumpCountersVersion(site.id)
     // A rerun may put the same rows again as long as no traffic changed them since.
-    await to.putSetting(`moved:${site.id}`, String(await to.countersVersion(site.id)))
+    await store.putSetting(`moved:${site.id}`, String(await store.countersVersion(site.id)))
     result.sites++
   }
   return result

@@ -3,9 +3,9 @@ import type { DynamoDBRecord } from 'aws-lambda'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { DIMENSIONS, SESSION_DIMENSIONS } from '../../core/rollup-deltas.ts'
 import { createLogger } from '../../log/logger.ts'
-import { acceptAndRollUp } from '../../pipeline/accept-and-roll-up.ts'
 import type { RollupOptions } from '../../rollup/rollup-options.ts'
 import { SqliteStore } from '../../storage/sqlite/sqlite-store.ts'
+import { acceptAndRollUp } from '../../testing/accept-and-roll-up.ts'
 import { type LocalTables, localTables } from '../../testing/dynamodb.ts'
 import { makeSite } from '../../testing/fixtures.ts'
 import { countsOf, rollupScenario, scenarioClients } from '../../testing/rollup-scenario.ts'
@@ -62,10 +62,11 @@ describe('the roll-up handler on DynamoDB Local', () => {
     for (let i = 0; i < events.length; i += 20) {
       await store.accept(events.slice(i, i + 20), i === 0 ? bots : [])
     }
-    const arn = await store.eventsStream.sourceArn()
+    const { stream } = local.backlog()
+    const arn = await stream.sourceArn()
     records = []
-    for (const shard of await store.eventsStream.shards()) {
-      for await (const page of store.eventsStream.records(shard)) {
+    for (const shard of await stream.shards()) {
+      for await (const page of stream.records(shard)) {
         records.push(...page.map((r) => lambdaRecordOf(r, arn, 'ap-northeast-2')))
       }
     }
@@ -174,15 +175,14 @@ describe('the roll-up handler on DynamoDB Local', () => {
   it('is fed by the local poller as the event source mapping feeds it', async () => {
     const store = local.store()
     expect(await store.backlog()).toBe(records.length)
-    const poller = new StreamPoller(store, createRollupHandler(store, options(), logger), logger, {
-      batchSize: 30,
-    })
+    const handler = () => createRollupHandler(store, options(), logger)
+    const poller = new StreamPoller(local.backlog(), store, handler(), logger, { batchSize: 30 })
     await poller.settle()
     expect(await store.backlog()).toBe(0)
     expect(await store.oldestPendingAcceptedAt()).toBeNull()
     expect(await countsOf(store, clients)).toEqual(await expected)
     // A restarted poller starts after what was delivered.
-    const again = new StreamPoller(store, createRollupHandler(store, options(), logger), logger)
+    const again = new StreamPoller(local.backlog(), store, handler(), logger)
     expect(await again.poll()).toBe(0)
   })
 })

@@ -2,8 +2,9 @@ import type { _Record as SdkStreamRecord } from '@aws-sdk/client-dynamodb-stream
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda'
 import { errorMessage } from '../../core/error-message.ts'
 import type { Logger } from '../../log/logger.ts'
-import type { DynamoDbStore } from '../../storage/dynamodb/dynamodb-store.ts'
 import { positionOf } from '../../storage/dynamodb/keys.ts'
+import type { RollupQueue } from '../../storage/store.ts'
+import type { LocalStreamBacklog } from './local-stream-backlog.ts'
 import type { RollupHandler } from './rollup-handler.ts'
 
 /** A record as Lambda hands it: GetRecords' record with the event source's fields. */
@@ -45,10 +46,11 @@ export interface StreamPollerOptions {
 /**
  * What the event source mapping does on AWS, for `npm run dev:aws` and the tests: reads the
  * Events table's stream of DynamoDB Local, hands the roll-up handler Lambda-shaped batches,
- * shard by shard in order, and keeps each shard's position (a checkpoint the store's
- * `pending` and `backlog` read). A batch that fails is delivered again on the next poll; one
- * that throws is bisected until the record it fails on is alone, and that record goes to the
- * dead letters after `maxRetries` tries (the on-failure destination's part).
+ * shard by shard in order, and keeps each shard's position (a checkpoint the backlog's
+ * `pending` and `backlog` read, and so the store's). A batch that fails is delivered again on
+ * the next poll; one that throws is bisected until the record it fails on is alone, and that
+ * record goes to the store's dead letters after `maxRetries` tries (the on-failure
+ * destination's part).
  */
 export class StreamPoller {
   private readonly intervalMs: number
@@ -62,7 +64,8 @@ export class StreamPoller {
   private closed = false
 
   constructor(
-    private readonly store: DynamoDbStore,
+    private readonly backlog: LocalStreamBacklog,
+    private readonly store: Pick<RollupQueue, 'deadLetter'>,
     private readonly handler: RollupHandler,
     private readonly logger: Logger,
     options: StreamPollerOptions = {},
@@ -107,13 +110,14 @@ export class StreamPoller {
   }
 
   private async pollShards(): Promise<number> {
-    const arn = await this.store.eventsStream.sourceArn()
+    const { stream } = this.backlog
+    const arn = await stream.sourceArn()
     let delivered = 0
-    for (const shard of await this.store.eventsStream.shards()) {
+    for (const shard of await stream.shards()) {
       let after = this.after.get(shard)
-      if (after === undefined) after = (await this.store.deliveredThrough(shard))?.sequenceNumber
+      if (after === undefined) after = (await this.backlog.deliveredThrough(shard))?.sequenceNumber
       const records: SdkStreamRecord[] = []
-      for await (const page of this.store.eventsStream.records(shard, after)) records.push(...page)
+      for await (const page of stream.records(shard, after)) records.push(...page)
       for (let i = 0; i < records.length; i += this.batchSize) {
         const batch = records
           .slice(i, i + this.batchSize)
@@ -168,7 +172,7 @@ export class StreamPoller {
 
   private async advance(shard: string, sequence: string | undefined): Promise<void> {
     if (!sequence) return
-    await this.store.recordDelivered(shard, sequence)
+    await this.backlog.recordDelivered(shard, sequence)
     this.after.set(shard, sequence)
   }
 }

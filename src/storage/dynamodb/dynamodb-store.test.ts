@@ -1,6 +1,10 @@
-import { describeHistoryImportContract } from '../../import/history-import.contract.ts'
+import { describeHistoryImportContract } from '../../testing/contract/history-import.contract.ts'
+import {
+  describeStoreContract,
+  type OpenStore,
+  type StoreHarness,
+} from '../../testing/contract/store.contract.ts'
 import { localTables } from '../../testing/dynamodb.ts'
-import { describeStoreContract, type OpenStore, type StoreHarness } from '../store.contract.ts'
 
 /**
  * The contract suite on AWS's own DynamoDB Local, with units of more than eight writes

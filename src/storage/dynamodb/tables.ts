@@ -19,7 +19,7 @@ export interface TableNames {
   state: string
 }
 
-/** The names from the environment (DESIGN.md), with the plan's defaults. */
+/** The names from the environment (`EVENTS_TABLE`…, `.env.example`), with the plan's defaults. */
 export function tableNamesFromEnv(env: Record<string, string | undefined>): TableNames {
   return {
     events: env.EVENTS_TABLE || 'LiveInsight-Events',

@@ -6,7 +6,7 @@ import {
   GetShardIteratorCommand,
   type _Record as StreamRecord,
 } from '@aws-sdk/client-dynamodb-streams'
-import { call } from './faults.ts'
+import { call } from '../../storage/dynamodb/faults.ts'
 
 /**
  * Reads the Events table's stream from outside Lambda: what `npm run dev:aws` and the tests

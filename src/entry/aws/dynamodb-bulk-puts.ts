@@ -1,0 +1,81 @@
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb'
+import { COUNTER_NAMES, type EnrichedEvent, type SessionState } from '../../core/types.ts'
+import { batchWriteAll } from '../../storage/dynamodb/batch-write.ts'
+import { versionBump } from '../../storage/dynamodb/counter-writes.ts'
+import { call } from '../../storage/dynamodb/faults.ts'
+import { eventItem, type Item, sessionItem } from '../../storage/dynamodb/items.ts'
+import { STATE, statsPartition, statsSortKey } from '../../storage/dynamodb/keys.ts'
+import { Requests } from '../../storage/dynamodb/requests.ts'
+import { hourlyRowExpiry } from '../../storage/dynamodb/retention.ts'
+import type { TableNames } from '../../storage/dynamodb/tables.ts'
+import type { RollupRow } from '../../storage/store.ts'
+
+export interface DynamoDbBulkPutsOptions {
+  doc: DynamoDBDocumentClient
+  tables: TableNames
+  /** How long the imported raw events are kept (their TTL), as the store keeps its own. */
+  eventTtlMs: number
+}
+
+/**
+ * What `move:aws` writes into the DynamoDB tables as it is, beside the store's own writes
+ * (move-to-dynamodb.ts): counter rows, sessions, raw events and salts moved in from the
+ * embedded shape, each item as the store itself would keep it (items.ts, keys.ts).
+ */
+export class DynamoDbBulkPuts {
+  private readonly requests: Requests
+
+  constructor(private readonly options: DynamoDbBulkPutsOptions) {
+    this.requests = new Requests(options.doc)
+  }
+
+  /**
+   * Stores counter rows as they are (Put, not ADD): moving the same rows twice leaves them
+   * as once. For a site that has no counters of its own here yet.
+   */
+  async putCounterRows(siteId: string, grain: 'hour' | 'day', rows: readonly RollupRow[]) {
+    const requests = rows.map((row) => {
+      const item: Item = {
+        pk: statsPartition(siteId, grain, row.dim),
+        sk: statsSortKey(row.bucket, row.value),
+        b: row.bucket,
+        v: row.value,
+      }
+      for (const name of COUNTER_NAMES) if (row[name] !== 0) item[name] = row[name]
+      if (grain === 'hour' && row.dim !== '') item.expires_at = hourlyRowExpiry(row.bucket)
+      return { PutRequest: { Item: item } }
+    })
+    await batchWriteAll(this.options.doc, this.options.tables.stats, requests)
+  }
+
+  async putSessions(sessions: readonly SessionState[]): Promise<void> {
+    const requests = sessions.map((s) => ({ PutRequest: { Item: sessionItem(s) } }))
+    await batchWriteAll(this.options.doc, this.options.tables.sessions, requests)
+  }
+
+  /** Raw events for timelines and the live view, marked imported: the stream's roll-up skips them. */
+  async putImportedEvents(events: readonly EnrichedEvent[]): Promise<void> {
+    const context = {
+      acceptedAt: Date.now(),
+      eventTtlMs: this.options.eventTtlMs,
+      imported: true,
+    }
+    const requests = events.map((e) => ({ PutRequest: { Item: eventItem(e, context) } }))
+    await batchWriteAll(this.options.doc, this.options.tables.events, requests)
+  }
+
+  /** A day's salt as another store drew it, so visitor ids of that day stay the same. */
+  async putSalt(day: string, salt: string): Promise<void> {
+    await this.requests.put('PutItem(salt)', {
+      TableName: this.options.tables.state,
+      Item: { pk: STATE.saltsPk, sk: day, salt },
+    })
+  }
+
+  /** Marks the site's counters changed, so no cached answer from before the move is served. */
+  async bumpCountersVersion(siteId: string): Promise<void> {
+    await call('UpdateItem(version)', () =>
+      this.options.doc.send(new UpdateCommand(versionBump(this.options.tables.state, siteId))),
+    )
+  }
+}

@@ -1,0 +1,158 @@
+import { unmarshall } from '@aws-sdk/util-dynamodb'
+import { comparePositions } from '../../core/stream-position.ts'
+import type { DynamoClients } from '../../storage/dynamodb/clients.ts'
+import { type Item, queuedItemOf, ttlSeconds } from '../../storage/dynamodb/items.ts'
+import { positionOf, STATE } from '../../storage/dynamodb/keys.ts'
+import type { PulledStream } from '../../storage/dynamodb/pulled-stream.ts'
+import { Requests } from '../../storage/dynamodb/requests.ts'
+import { CHECKPOINT_KEEP_MS } from '../../storage/dynamodb/retention.ts'
+import type { TableNames } from '../../storage/dynamodb/tables.ts'
+import type { RollupEntry } from '../../storage/store.ts'
+import { EventsStream } from './events-stream.ts'
+
+/** A record waiting to be counted, with when it was accepted and when it happened. */
+interface Waiting {
+  entry: RollupEntry
+  acceptedAt: number
+  at: number
+}
+
+/**
+ * The Events stream read from outside Lambda, after the local poller's checkpoint of each
+ * shard (`ckpt#shardId-…`): what the poller (stream-poller.ts) has not delivered yet. The
+ * store takes it as its PulledStream where the poller plays the event source mapping (the
+ * tests, `npm run dev:aws`), and the poller records here how far it delivered.
+ */
+export class LocalStreamBacklog implements PulledStream {
+  /** The Events stream itself, for the poller that plays the event source mapping. */
+  readonly stream: EventsStream
+  private readonly requests: Requests
+
+  constructor(
+    clients: DynamoClients,
+    private readonly tables: TableNames,
+  ) {
+    this.stream = new EventsStream(clients.ddb, clients.streams, tables.events)
+    this.requests = new Requests(clients.doc)
+  }
+
+  /**
+   * Items of the Events stream after the local poller's checkpoint of their shard, oldest
+   * first, from the first shard that has any: a unit counts one stream. Only INSERTs of
+   * collected items count (TTL and sweep deletions reach the stream too; imported history
+   * is counted already).
+   */
+  async pending(limit: number): Promise<RollupEntry[]> {
+    for (const shard of await this.stream.shards()) {
+      const entries = await this.pendingOf(shard, limit)
+      if (entries.length > 0) return entries
+    }
+    return []
+  }
+
+  async backlog(): Promise<number> {
+    return (await this.allPending()).length
+  }
+
+  async oldestPendingAcceptedAt(): Promise<number | null> {
+    // A loop, not Math.min(...all): a backlog of a few hundred thousand would overflow the stack.
+    let oldest: number | null = null
+    for (const { acceptedAt } of await this.allPending()) {
+      if (oldest === null || acceptedAt < oldest) oldest = acceptedAt
+    }
+    return oldest
+  }
+
+  async oldestPendingEventAt(): Promise<number | null> {
+    const pending = await this.allPending()
+    const oldest = pending.reduce((min, e) => Math.min(min, e.at), Number.POSITIVE_INFINITY)
+    return oldest === Number.POSITIVE_INFINITY ? null : oldest
+  }
+
+  /**
+   * How far the local poller delivered a shard: its checkpoint, with the sequence number as
+   * the stream wrote it when the poller recorded one (a read can then start right after it).
+   */
+  async deliveredThrough(
+    shard: string,
+  ): Promise<{ position: string; sequenceNumber?: string } | undefined> {
+    const item = await this.requests.getItem(this.tables.state, {
+      pk: STATE.checkpoint(shard),
+      sk: STATE.one,
+    })
+    if (!item) return undefined
+    return {
+      position: String(item.through),
+      ...(typeof item.sequence === 'string' ? { sequenceNumber: item.sequence } : {}),
+    }
+  }
+
+  /** The local poller delivered a shard through this record (what the event source mapping keeps). */
+  async recordDelivered(shard: string, sequenceNumber: string): Promise<void> {
+    await this.requests.put('PutItem(checkpoint)', {
+      TableName: this.tables.state,
+      Item: {
+        pk: STATE.checkpoint(shard),
+        sk: STATE.one,
+        through: positionOf(sequenceNumber),
+        sequence: sequenceNumber,
+        expires_at: ttlSeconds(Date.now() + CHECKPOINT_KEEP_MS),
+      },
+    })
+  }
+
+  private async pendingOf(shard: string, limit: number): Promise<RollupEntry[]> {
+    const entries: RollupEntry[] = []
+    for await (const { entry } of this.pendingRecords(shard)) {
+      entries.push(entry)
+      if (entries.length >= limit) break
+    }
+    return entries
+  }
+
+  /** A shard's records after the poller's checkpoint that wait to be counted, oldest first. */
+  private async *pendingRecords(shard: string): AsyncGenerator<Waiting> {
+    const delivered = await this.deliveredThrough(shard)
+    const through = delivered?.position
+    const dead = await this.deadPositions(shard)
+    for await (const records of this.stream.records(shard, delivered?.sequenceNumber)) {
+      for (const record of records) {
+        const image = record.dynamodb?.NewImage
+        const sequence = record.dynamodb?.SequenceNumber
+        if (record.eventName !== 'INSERT' || !image || !sequence) continue
+        const position = positionOf(sequence)
+        if (through !== undefined && comparePositions(position, through) <= 0) continue
+        if (dead.has(position)) continue
+        const item = unmarshall(image) as Item
+        if (item.imported) continue
+        yield {
+          entry: { stream: shard, position, item: queuedItemOf(item) },
+          acceptedAt: Number(item.accepted_at),
+          at: Number(item.timestamp),
+        }
+      }
+    }
+  }
+
+  /** Every pending record with when it was accepted and when it happened, across shards. */
+  private async allPending(): Promise<Array<Omit<Waiting, 'entry'>>> {
+    const out: Array<Omit<Waiting, 'entry'>> = []
+    for (const shard of await this.stream.shards()) {
+      for await (const { acceptedAt, at } of this.pendingRecords(shard))
+        out.push({ acceptedAt, at })
+    }
+    return out
+  }
+
+  /** Positions of the shard's records the roll-up set aside (RollupQueue.deadLetter). */
+  private async deadPositions(stream: string): Promise<Set<string>> {
+    const items = await this.requests.queryAll({
+      TableName: this.tables.state,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': STATE.deadLetters(stream) },
+      ProjectionExpression: 'sk',
+      ConsistentRead: true,
+    })
+    return new Set(items.map((item) => String(item.sk)))
+  }
+}

@@ -1,0 +1,27 @@
+import type { RollupProgress, RollupQueue } from '../store.ts'
+
+/**
+ * The Events stream read from outside Lambda: what the local stand-in for the event source
+ * mapping has not delivered yet (src/entry/aws/local-stream-backlog.ts, for the tests and
+ * `npm run dev:aws`). The store answers `pending`, `backlog` and `oldestPendingAcceptedAt`
+ * from it, and its sweep keeps every event still waiting on it.
+ */
+export interface PulledStream extends RollupProgress {
+  /** The oldest items not delivered yet, from the first shard that has any (RollupQueue). */
+  pending: RollupQueue['pending']
+  /** When the oldest item still waiting happened (its event time); null when nothing waits. */
+  oldestPendingEventAt(): Promise<number | null>
+}
+
+/**
+ * No stream read here. On Lambda the event source mapping reads the stream and keeps its own
+ * place, so a backlog read here would count the stream's whole day on every stats request:
+ * nothing waits as far as this process can tell, and the roll-up's lag is the function's
+ * IteratorAge metric (alarm and dashboard in infra/terraform/monitoring.tf).
+ */
+export const NO_PULLED_STREAM: PulledStream = {
+  pending: async () => [],
+  backlog: async () => 0,
+  oldestPendingAcceptedAt: async () => null,
+  oldestPendingEventAt: async () => null,
+}

@@ -1,0 +1,249 @@
+import { randomBytes } from 'node:crypto'
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb'
+import { DeltaAccumulator } from '../../core/rollup-deltas.ts'
+import type { SessionState, VisitorMark } from '../../core/types.ts'
+import type {
+  RollupEntry,
+  RollupQueue,
+  RollupUnit,
+  SessionLookup,
+  StreamPosition,
+} from '../store.ts'
+import { counterOp, versionBump } from './counter-writes.ts'
+import { call, storageFault } from './faults.ts'
+import { eventItem, type Item, sessionItem, ttlSeconds } from './items.ts'
+import { clientPartition, STATE } from './keys.ts'
+import { inParallel, isConditionFailure, type StoreContext } from './requests.ts'
+import { CHECKPOINT_KEEP_MS, DAY_MS, MARK_KEEP_DAYS } from './retention.ts'
+import { clientSessions } from './session-reads.ts'
+import type { UnitWriter, WriteOp } from './unit-writer.ts'
+
+/** Parallel requests of one fan-out (session lookups, mark claims). */
+const FAN_OUT = 16
+
+/**
+ * The roll-up's side: units of work over the stored sessions, marks and checkpoints, written
+ * by the UnitWriter so each counts once (README.md, "Counting once"); and the dead letters.
+ * Where the pending items come from is not its business: a Lambda batch, or the local
+ * poller's backlog (PulledStream).
+ */
+export class DynamoDbRollups implements Pick<RollupQueue, 'rollup' | 'deadLetter'> {
+  /** Serialises this process's roll-up units (as the stream serialises a shard's batches). */
+  private queue: Promise<unknown> = Promise.resolve()
+
+  constructor(
+    private readonly c: StoreContext,
+    private readonly writer: UnitWriter,
+  ) {}
+
+  rollup<T>(work: (unit: RollupUnit) => Promise<T>): Promise<T> {
+    const run = this.queue.then(() => this.runUnit(work))
+    this.queue = run.catch(() => undefined)
+    return run
+  }
+
+  /** Resolves once the units asked for so far have run. */
+  async settled(): Promise<void> {
+    await this.queue
+  }
+
+  async deadLetter(entry: StreamPosition, reason: string, at: number): Promise<void> {
+    await this.c.requests.put('PutItem(dead letter)', {
+      TableName: this.c.tables.state,
+      Item: {
+        pk: STATE.deadLetters(entry.stream),
+        sk: entry.position,
+        reason,
+        failed_at: at,
+        ...('item' in entry ? { payload: JSON.stringify((entry as RollupEntry).item) } : {}),
+      },
+    })
+  }
+
+  private async runUnit<T>(work: (unit: RollupUnit) => Promise<T>): Promise<T> {
+    // A plan a failed write left open is finished before this unit reads anything.
+    await this.writer.finishOpenPlans()
+    const hourlyDimensionsFrom = await this.hourlyDimensionsFrom()
+    /** Marks this unit claimed (true) or found taken (false), by key. */
+    const marks = new Map<string, boolean>()
+    /** Keys of the sessions this unit read: a removed session is deleted by its key. */
+    const read = new Map<string, Item>()
+    const unit: RollupUnit = {
+      hourlyDimensionsFrom,
+      appliedThrough: (streams) => this.checkpoints(streams),
+      sessionsFor: (lookups) => this.sessionsFor(lookups, read),
+      claimMarks: (wanted) => this.claimMarks(wanted, marks),
+      write: (changes) => this.writer.write(this.unitOps(changes, read)),
+    }
+    return work(unit)
+  }
+
+  private async hourlyDimensionsFrom(): Promise<number> {
+    const found = await call('GetItem(sweep)', () =>
+      this.c.doc.send(
+        new GetCommand({
+          TableName: this.c.tables.state,
+          Key: { pk: STATE.sweepPk, sk: STATE.one },
+          ConsistentRead: true,
+        }),
+      ),
+    )
+    const from = found.Item?.hourly_from
+    return typeof from === 'number' ? from : Number.NEGATIVE_INFINITY
+  }
+
+  /** Each stream's recorded position: one consistent BatchGetItem per 100 streams. */
+  private async checkpoints(streams: readonly string[]): Promise<Map<string, string>> {
+    const streamOf = new Map([...new Set(streams)].map((s) => [STATE.checkpoint(s), s]))
+    const keys = [...streamOf.keys()].map((pk) => ({ pk, sk: STATE.one }))
+    const applied = new Map<string, string>()
+    for (const item of await this.c.requests.batchGet(this.c.tables.state, keys)) {
+      applied.set(streamOf.get(String(item.pk)) as string, String(item.through))
+    }
+    return applied
+  }
+
+  /** A client's stored sessions: one consistent Query of its partition each. */
+  private async sessionsFor(
+    lookups: readonly SessionLookup[],
+    read: Map<string, Item>,
+  ): Promise<SessionState[]> {
+    const found = await inParallel(lookups, FAN_OUT, async (l) => {
+      const sessions = await clientSessions(
+        this.c.requests,
+        this.c.tables.sessions,
+        l.site_id,
+        l.client_session_id,
+        true,
+      )
+      for (const s of sessions) {
+        read.set(s.id, { pk: clientPartition(s.site_id, s.client_session_id), sk: s.id })
+      }
+      return sessions.filter((s) => s.start_time <= l.to && s.end_time >= l.from)
+    })
+    return found.flat().sort((a, b) => a.start_time - b.start_time)
+  }
+
+  /**
+   * Claims marks with a conditional write each, tagged with the moment of the event that
+   * claims it: two shards counting the same visitor at once cannot both count them (one
+   * write wins), and a unit redone after a failure recognises its own claims (same event,
+   * same moment) instead of finding them taken. Marks already known (read first, in one
+   * consistent BatchGetItem per 100) cost no write.
+   */
+  private async claimMarks(
+    wanted: readonly VisitorMark[],
+    known: Map<string, boolean>,
+  ): Promise<boolean[]> {
+    const keyOf = (m: VisitorMark) => STATE.mark(m.site_id, m.day, m.scope, m.visitor_id)
+    const claimerOf = (m: VisitorMark) => {
+      const at = (m as VisitorMark & { timestamp?: unknown }).timestamp
+      return typeof at === 'number' ? `t${at}` : `u${randomBytes(8).toString('hex')}`
+    }
+    const firstOf = new Map<string, VisitorMark>()
+    for (const m of wanted) {
+      const key = keyOf(m)
+      if (!known.has(key) && !firstOf.has(key)) firstOf.set(key, m)
+    }
+    const toClaim = [...firstOf]
+    if (toClaim.length > 0) {
+      const stored = new Map<string, string>()
+      const items = await this.c.requests.batchGet(
+        this.c.tables.state,
+        toClaim.map(([pk]) => ({ pk, sk: STATE.one })),
+      )
+      for (const item of items) stored.set(String(item.pk), String(item.claimer))
+      const claims = toClaim.filter(([pk, m]) => {
+        const claimer = stored.get(pk)
+        if (claimer === undefined) return true
+        known.set(pk, claimer === claimerOf(m))
+        return false
+      })
+      await inParallel(claims, FAN_OUT, async ([pk, m]) => {
+        const claimer = claimerOf(m)
+        try {
+          await this.c.doc.send(
+            new PutCommand({
+              TableName: this.c.tables.state,
+              Item: {
+                pk,
+                sk: STATE.one,
+                claimer,
+                expires_at: ttlSeconds(
+                  Math.max(Date.parse(m.day), Date.now()) + (MARK_KEEP_DAYS + 1) * DAY_MS,
+                ),
+              },
+              ConditionExpression: 'attribute_not_exists(pk) OR claimer = :c',
+              ExpressionAttributeValues: { ':c': claimer },
+            }),
+          )
+          known.set(pk, true)
+        } catch (error) {
+          if (!isConditionFailure(error)) throw storageFault('PutItem(mark)', error)
+          known.set(pk, false)
+        }
+      })
+    }
+    // The first occurrence of a key in this unit takes the claim; any later one, in this call
+    // or a later one of the unit, finds it taken.
+    return wanted.map((m) => {
+      const key = keyOf(m)
+      const claimed = known.get(key) ?? false
+      known.set(key, false)
+      return claimed
+    })
+  }
+
+  /** Every write of a unit, in the order it is applied (counters' versions and checkpoints last). */
+  private unitOps(changes: Parameters<RollupUnit['write']>[0], read: Map<string, Item>): WriteOp[] {
+    const { tables } = this.c
+    const ops: WriteOp[] = []
+    for (const session of changes.sessions) {
+      ops.push({ Put: { TableName: tables.sessions, Item: sessionItem(session) } })
+    }
+    for (const id of changes.removedSessions ?? []) {
+      const key = read.get(id)
+      if (!key) throw new Error(`DynamoDbStore: session ${id} was removed without being read`)
+      ops.push({ Delete: { TableName: tables.sessions, Key: key } })
+    }
+    const sites = new Set<string>()
+    // A transaction may name an item once: deltas of one row (a caller may send several)
+    // are added up first, as the roll-up's own accumulator adds them.
+    const merged = new DeltaAccumulator()
+    for (const { key, counters } of changes.deltas) merged.add(key, counters)
+    for (const delta of merged.deltas()) {
+      const op = counterOp(tables.stats, delta)
+      if (!op) continue
+      ops.push(op)
+      sites.add(delta.key.site_id)
+    }
+    for (const event of changes.events ?? []) {
+      ops.push({
+        Put: {
+          TableName: tables.events,
+          Item: eventItem(event, {
+            acceptedAt: this.c.now(),
+            eventTtlMs: this.c.eventTtlMs,
+            imported: true,
+          }),
+        },
+      })
+    }
+    for (const site of sites) ops.push({ Update: versionBump(tables.state, site) })
+    const keepUntil = ttlSeconds(Date.now() + CHECKPOINT_KEEP_MS)
+    for (const { stream, position } of changes.through ?? []) {
+      ops.push({
+        Put: {
+          TableName: tables.state,
+          Item: {
+            pk: STATE.checkpoint(stream),
+            sk: STATE.one,
+            through: position,
+            expires_at: keepUntil,
+          },
+        },
+      })
+    }
+    return ops
+  }
+}
