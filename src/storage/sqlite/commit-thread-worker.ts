@@ -15,7 +15,7 @@ const commits = new RollupCommit(db, new SpanRollups(db))
 /** After a failed write every later one is refused: it was computed on top of the failed one. */
 let failed: string | undefined
 const port = parentPort
-if (!port) throw new Error('write-thread-worker: not started as a worker thread')
+if (!port) throw new Error('commit-thread-worker: not started as a worker thread')
 
 port.on('message', (call: CommitThreadCall) => {
   let answer: CommitThreadAnswer

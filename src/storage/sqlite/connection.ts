@@ -48,3 +48,16 @@ export function storageError(error: unknown): unknown {
     cause: error,
   })
 }
+
+/** Runs statements; a fault of the storage (locked, full, I/O) comes out as StorageUnavailableError. */
+export function unavailableAs<T>(run: () => T): T {
+  try {
+    return run()
+  } catch (error) {
+    throw storageError(error)
+  }
+}
+
+export function rethrowUnavailable(error: unknown): never {
+  throw storageError(error)
+}

@@ -28,3 +28,25 @@ export function buildLookupIndexes(db: Database.Database): void {
     for (const sql of LOOKUP_INDEXES) db.exec(sql)
   })()
 }
+
+/** The lookup indexes of one connection's store: whether a bulk load has them dropped. */
+export class LookupIndexes {
+  private dropped = false
+
+  constructor(private readonly db: Database.Database) {}
+
+  drop(): void {
+    dropLookupIndexes(this.db)
+    this.dropped = true
+  }
+
+  /**
+   * Builds the lookup indexes first if a bulk load dropped them: a lookup without them would
+   * scan every session. The load goes on with them from then on.
+   */
+  ensure(): void {
+    if (!this.dropped) return
+    buildLookupIndexes(this.db)
+    this.dropped = false
+  }
+}

@@ -27,7 +27,7 @@ interface BatchRow {
 export class PendingQueue {
   private readonly s
 
-  constructor(db: Database.Database) {
+  constructor(private readonly db: Database.Database) {
     this.s = {
       nextSeq: db.prepare('SELECT next_seq FROM ingest_cursor WHERE id = 1').pluck(),
       setNextSeq: db.prepare('UPDATE ingest_cursor SET next_seq = ? WHERE id = 1'),
@@ -66,6 +66,10 @@ export class PendingQueue {
            WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1`,
         )
         .pluck(),
+      toDeadLetter: db.prepare(
+        `INSERT OR REPLACE INTO ingest_dead_letter (seq, payload, reason, failed_at)
+         VALUES (?, ?, ?, ?)`,
+      ),
     }
   }
 
@@ -168,6 +172,18 @@ export class PendingQueue {
     if (items.every((left) => left === null)) this.s.deleteBatch.run(batch.first_seq)
     else this.s.rewrite.run(JSON.stringify(items), batch.first_seq)
     return unpackItem(item)
+  }
+
+  /** Moves one waiting item to the dead letters (Store.deadLetter); nothing if none waits. */
+  deadLetter(seq: number, reason: string, at: number): void {
+    this.db
+      .transaction(() => {
+        const removed = this.remove(seq)
+        if (!removed) return
+        // The item as keyed JSON, readable on its own.
+        this.s.toDeadLetter.run(seq, JSON.stringify(removed), reason, at)
+      })
+      .immediate()
   }
 
   /** Waiting items in seq order, batch by batch (each parsed only when reached). */

@@ -6,24 +6,15 @@ import {
   type RollupDelta,
   type SessionState,
 } from '../../core/types.ts'
+import type { CounterRow } from './counter-row.ts'
 import { eventRowValues, INSERT_EVENT_SQL } from './event-row.ts'
 import { PendingQueue } from './pending-queue.ts'
 import type { SpanRollups } from './span-rollups.ts'
 
 export const SESSION_COLUMNS = SESSION_FIELDS
 
-/** A counter delta as the upsert binds it: grain, then site, dim, bucket, value, counters. */
-export type CounterRow = [
-  RollupDelta['key']['grain'],
-  string,
-  string,
-  number | string,
-  string,
-  ...number[],
-]
-
 /**
- * Everything one roll-up unit writes (IngestUnit.write) as the statements bind it, which is
+ * Everything one roll-up unit writes (RollupUnit.write) as the statements bind it, which is
  * also how it crosses to a commit thread: arrays of values clone at about half the cost of
  * objects, and that cost falls on the thread computing the units. The visitor marks it
  * claimed come packed, one blob per day (mark-hash.ts).

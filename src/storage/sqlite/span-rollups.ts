@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3'
 import { DIMENSIONS } from '../../core/rollup-deltas.ts'
 import { COUNTER_NAMES } from '../../core/types.ts'
 import type { RollupRow, TopValuesQuery } from '../store.ts'
-import type { CounterRow } from './rollup-commit.ts'
+import type { CounterRow } from './counter-row.ts'
 import {
   bucketNumber,
   bucketValue,

@@ -3,11 +3,15 @@ import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import { hourBucket } from '../../core/calendar.ts'
 import { zeroCounters } from '../../core/rollup-deltas.ts'
-import { describeHistoryImportContract } from '../../import/history-import.contract.ts'
 import { HistoryImport } from '../../import/history-import.ts'
+import { describeHistoryImportContract } from '../../testing/contract/history-import.contract.ts'
+import {
+  describeStoreContract,
+  type OpenStore,
+  type StoreHarness,
+} from '../../testing/contract/store.contract.ts'
 import { enrichedEvent } from '../../testing/enriched-event.ts'
 import { tempDir } from '../../testing/temp-dir.ts'
-import { describeStoreContract, type OpenStore, type StoreHarness } from '../store.contract.ts'
 import { type RollupEntry, StorageUnavailableError } from '../store.ts'
 import { markHash, packMarks } from './mark-hash.ts'
 import { SCHEMA_VERSION } from './migrations.ts'

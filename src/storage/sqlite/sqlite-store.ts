@@ -1,17 +1,13 @@
-import { randomBytes } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type Database from 'better-sqlite3'
-import { hourBucket } from '../../core/calendar.ts'
-import { DIMENSIONS } from '../../core/rollup-deltas.ts'
-import { type BotHit, type EnrichedEvent, type SessionState, type Site } from '../../core/types.ts'
+import type { BotHit, EnrichedEvent, SessionState, Site } from '../../core/types.ts'
 import type {
   Accepted,
   EventRecord,
   Handover,
   HandoverTaken,
   LiveEvent,
-  QueuedItem,
   RollupEntry,
   RollupRange,
   RollupRow,
@@ -24,18 +20,28 @@ import type {
   TopValuesQuery,
   UserSessionsQuery,
 } from '../store.ts'
-import { checkTopValuesQuery } from '../store.ts'
 import { CommitThread } from './commit-thread.ts'
-import { type ConnectionOptions, openConnection, storageError } from './connection.ts'
-import { eventRowValues, INSERT_EVENT_SQL } from './event-row.ts'
+import {
+  type ConnectionOptions,
+  openConnection,
+  rethrowUnavailable,
+  unavailableAs,
+} from './connection.ts'
+import { SqliteCounterReads } from './counter-reads.ts'
+import { SqliteDirectory } from './directory.ts'
 import { HotQueue } from './hot-queue.ts'
-import { buildLookupIndexes, dropLookupIndexes } from './lookup-indexes.ts'
+import { SqliteIntake } from './intake.ts'
+import { buildLookupIndexes, LookupIndexes } from './lookup-indexes.ts'
 import { markHash } from './mark-hash.ts'
 import { migrate } from './migrations.ts'
 import type { PackedBatch, QueuedEntry } from './packed-item.ts'
 import { PendingQueue } from './pending-queue.ts'
+import { appliedThrough, lastSeq, queueEntry, queueSeq } from './queue-stream.ts'
+import { SqliteRecentEvents } from './recent-events.ts'
 import { RollupCommit, type RollupWriteStep, unitRows } from './rollup-commit.ts'
+import { SqliteSessionReads } from './session-reads.ts'
 import { SpanRollups } from './span-rollups.ts'
+import { SqliteUpkeep } from './upkeep.ts'
 import {
   clearUnitMarks,
   DEFAULT_MEMORY_MARKS,
@@ -48,7 +54,7 @@ export interface SqliteStoreOptions extends ConnectionOptions {
   file: string
   /**
    * Runs each unit's write transaction on a thread of its own (commit-thread.ts), so that a
-   * unit returning before its write is committed (IngestUnit.write) lets the next unit be
+   * unit returning before its write is committed (RollupUnit.write) lets the next unit be
    * computed meanwhile. For history imports; the server has its own worker threads. The
    * thread caches the span windows it writes: a sweep (which moves them) belongs before the
    * first unit or after the last, as an import runs it.
@@ -69,44 +75,21 @@ export interface SqliteStoreOptions extends ConnectionOptions {
   now?: () => number
 }
 
-/** The SQLite queue is one stream; a position in it is an item's seq. */
-const QUEUE_STREAM = 'queue'
-
-/** Visitor marks and salts outlive their day by this much (late events, far time zones). */
-const MARK_KEEP_DAYS = 2
-/** Raw events removed per sweep transaction. */
-const SWEEP_CHUNK = 5000
-/** Hourly dimension rows serve the rolling "24h" view; day rows keep the history. */
-const HOURLY_DIMENSION_KEEP_HOURS = 72
-
-function utcDay(timestamp: number): string {
-  return new Date(timestamp).toISOString().slice(0, 10)
-}
-
 /**
  * Days of visitor marks kept loaded. Live traffic touches at most three days (24 hours across
  * time zones); a history import moves forward, so a month's import never holds the month.
  */
 const MARK_DAYS_LOADED = 6
 
-/** Runs statements; a fault of the storage (locked, full, I/O) comes out as StorageUnavailableError. */
-function unavailableAs<T>(run: () => T): T {
-  try {
-    return run()
-  } catch (error) {
-    throw storageError(error)
-  }
-}
-
-function rethrowUnavailable(error: unknown): never {
-  throw storageError(error)
-}
-
-/** The embedded backend: one SQLite file in WAL mode, every statement prepared once. */
+/**
+ * The embedded backend: one SQLite file in WAL mode, every statement prepared once. Each role
+ * that only needs the connection is a part of its own (intake.ts, counter-reads.ts,
+ * directory.ts, upkeep.ts…); what stays here keeps the order of the writes: roll-up units
+ * one at a time, the commit thread, and what waits for them.
+ */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const
   private readonly db: Database.Database
-  private readonly statements
   private readonly pendingQueue: PendingQueue
   /** Hand-overs this store's accepts made in another thread (takeHandover); made on first use. */
   private hot: HotQueue | undefined
@@ -117,15 +100,18 @@ export class SqliteStore implements Store {
    * is touched again.
    */
   private readonly marks: VisitorMarks
-  /** The last sweep's hourly cutoff (IngestUnit.hourlyDimensionsFrom); none before a sweep. */
-  private hourlyDimensionsFrom = Number.NEGATIVE_INFINITY
   /** The sessions' lookup indexes are dropped for a bulk load (lookup-indexes.ts). */
-  private lookupIndexesDropped = false
+  private readonly lookupIndexes: LookupIndexes
+  private readonly intake: SqliteIntake
+  private readonly counters: SqliteCounterReads
+  private readonly sessions: SqliteSessionReads
+  private readonly recent: SqliteRecentEvents
+  private readonly directory: SqliteDirectory
+  private readonly upkeep: SqliteUpkeep
   /** Serialises units of work: one write transaction at a time. */
   private queue: Promise<unknown> = Promise.resolve()
   private readonly commits: RollupCommit
   private readonly rollupWriteFault: () => RollupWriteStep | undefined
-  private readonly now: () => number
   private readonly commitThread: CommitThread | undefined
   /** Settles once every write handed to the commit thread has; never rejects. */
   private written: Promise<void> = Promise.resolve()
@@ -146,121 +132,41 @@ export class SqliteStore implements Store {
     }
     // A bulk load that crashed left its indexes dropped.
     buildLookupIndexes(this.db)
-    this.statements = this.prepare()
+    this.lookupIndexes = new LookupIndexes(this.db)
     this.pendingQueue = new PendingQueue(this.db)
     this.spans = new SpanRollups(this.db)
     this.marks = new VisitorMarks(this.db, {
       memoryMarks: options.memoryMarks ?? DEFAULT_MEMORY_MARKS,
       daysLoaded: MARK_DAYS_LOADED,
     })
+    this.intake = new SqliteIntake(this.db, this.pendingQueue, options.now ?? Date.now)
+    this.counters = new SqliteCounterReads(this.db, this.spans)
+    this.sessions = new SqliteSessionReads(this.db, this.lookupIndexes)
+    this.recent = new SqliteRecentEvents(this.db)
+    this.directory = new SqliteDirectory(this.db)
+    this.upkeep = new SqliteUpkeep(this.db, {
+      directory: this.directory,
+      intake: this.intake,
+      pendingQueue: this.pendingQueue,
+      marks: this.marks,
+      spans: this.spans,
+    })
     this.commits = new RollupCommit(this.db, this.spans, this.pendingQueue)
     this.rollupWriteFault = options.rollupWriteFault ?? (() => undefined)
-    this.now = options.now ?? Date.now
     // What the commit thread opens its connection with: plain data (a clock cannot cross).
     const { rollupWriteFault, commitThread, memoryMarks, now, ...connection } = options
     this.commitThread = commitThread ? new CommitThread(connection) : undefined
   }
 
-  private prepare() {
-    const db = this.db
-    const rollupRange = (table: string, oneValue: boolean) =>
-      db.prepare(
-        // One value over time (a filter) reads that value's rows only, not the whole range.
-        `SELECT * FROM ${table} ${oneValue ? `INDEXED BY ${table}_by_value` : ''}
-         WHERE site_id = ? AND dim = ? AND bucket BETWEEN ? AND ?
-         ${oneValue ? 'AND value = ?' : ''} ORDER BY bucket, value`,
-      )
-    return {
-      insertSite: db.prepare(
-        `INSERT INTO sites (id, name, domain, timezone, api_key, created_at)
-         VALUES (@id, @name, @domain, @timezone, @api_key, @created_at)`,
-      ),
-      siteById: db.prepare('SELECT * FROM sites WHERE id = ?'),
-      siteByKey: db.prepare('SELECT * FROM sites WHERE api_key = ?'),
-      allSites: db.prepare('SELECT * FROM sites ORDER BY created_at, id'),
-      setApiKey: db.prepare('UPDATE sites SET api_key = ? WHERE id = ?'),
-      insertSalt: db.prepare('INSERT OR IGNORE INTO salts (day, salt) VALUES (?, ?)'),
-      saltOf: db.prepare('SELECT salt FROM salts WHERE day = ?').pluck(),
-      toDeadLetter: db.prepare(
-        `INSERT OR REPLACE INTO ingest_dead_letter (seq, payload, reason, failed_at)
-         VALUES (?, ?, ?, ?)`,
-      ),
-      insertEvent: db.prepare(INSERT_EVENT_SQL),
-      sessionsOverlapping: db.prepare(
-        `SELECT * FROM sessions WHERE site_id = ? AND client_session_id = ?
-         AND start_time <= ? AND end_time >= ? ORDER BY start_time`,
-      ),
-      countersVersion: db.prepare('SELECT version FROM counters_version WHERE site_id = ?').pluck(),
-      sessionById: db.prepare('SELECT * FROM sessions WHERE id = ?'),
-      // A session containing the time; else the nearest (the event may sit in a gap).
-      sessionOfClientAt: db.prepare(
-        `SELECT * FROM sessions WHERE site_id = @site AND client_session_id = @client
-         ORDER BY CASE WHEN start_time <= @at AND end_time >= @at THEN 0 ELSE 1 END,
-         min(abs(start_time - @at), abs(end_time - @at)) LIMIT 1`,
-      ),
-      eventsOfSession: db.prepare(
-        `SELECT * FROM events WHERE site_id = ? AND timestamp BETWEEN ? AND ?
-         AND client_session_id = ? ORDER BY timestamp, event_id`,
-      ),
-      rollups: {
-        hour: rollupRange('rollup_hour', false),
-        day: rollupRange('rollup_day', false),
-      },
-      rollupsOfValue: {
-        hour: rollupRange('rollup_hour', true),
-        day: rollupRange('rollup_day', true),
-      },
-      userSessions: db.prepare(
-        `SELECT * FROM sessions WHERE site_id = ? AND user_id = ? AND start_time < ?
-         ORDER BY start_time DESC LIMIT ?`,
-      ),
-      liveEvents: db.prepare(
-        `SELECT site_id, client_session_id AS session_id, visitor_id, timestamp, event_type, path,
-                title, source, country, device, browser
-         FROM events WHERE site_id = ? AND timestamp >= ? ORDER BY timestamp DESC LIMIT ?`,
-      ),
-      getSetting: db.prepare('SELECT value FROM settings WHERE name = ?').pluck(),
-      initSetting: db.prepare('INSERT OR IGNORE INTO settings (name, value) VALUES (?, ?)'),
-      putSetting: db.prepare(
-        'INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
-      ),
-      sweepEvents: db.prepare(
-        `DELETE FROM events WHERE (site_id, timestamp, event_id) IN (
-           SELECT site_id, timestamp, event_id FROM events
-           WHERE site_id = ? AND timestamp < ? LIMIT ${SWEEP_CHUNK})`,
-      ),
-      // By site and dimension, so each delete is a range of the key, not a scan of the table.
-      sweepHourly: db.prepare(
-        'DELETE FROM rollup_hour WHERE site_id = ? AND dim = ? AND bucket < ?',
-      ),
-      sweepSalts: db.prepare('DELETE FROM salts WHERE day < ?'),
-      ping: db.prepare('SELECT count(*) FROM sites').pluck(),
-    }
+  // Intake
+  accept(events: readonly EnrichedEvent[], bots: readonly BotHit[]): Promise<Accepted> {
+    return this.intake.accept(events, bots)
+  }
+  dailySalt(day: string): Promise<string> {
+    return this.intake.dailySalt(day)
   }
 
-  async accept(events: readonly EnrichedEvent[], bots: readonly BotHit[]): Promise<Accepted> {
-    const s = this.statements
-    // Small and append-only: the events key starts with the time, and the whole accept is one
-    // queue row. Immediate: the queue's seq counter is read, then moved, under the write lock.
-    return unavailableAs(() =>
-      this.db
-        .transaction(() => {
-          const items: QueuedItem[] = []
-          const fresh = events.map((event) => {
-            if (s.insertEvent.run(...eventRowValues(event)).changes !== 1) return false
-            items.push({ kind: 'event', event })
-            return true
-          })
-          for (const hit of bots) items.push({ kind: 'bot', hit })
-          // Read under the write lock, so accept times rise with the queue's seqs.
-          const { packed } = this.pendingQueue.append(items, this.now())
-          // The queue row's own text is the hand-over (packed-item.ts): written once.
-          return packed ? { fresh, handover: packed as unknown as Handover } : { fresh }
-        })
-        .immediate(),
-    )
-  }
-
+  // RollupQueue and RollupProgress
   takeHandover(handover: Handover): HandoverTaken {
     this.hot ??= new HotQueue()
     return this.hot.pushChunk(handover as unknown as PackedBatch)
@@ -276,7 +182,12 @@ export class SqliteStore implements Store {
         (hot && hot.size > 0 ? hot.take(this.pendingQueue.head(), limit) : null) ??
         this.pendingQueue.read(limit),
     )
-    return taken.map(({ seq, item }) => ({ stream: QUEUE_STREAM, position: String(seq), item }))
+    return taken.map(queueEntry)
+  }
+
+  async deadLetter(entry: StreamPosition, reason: string, at: number): Promise<void> {
+    const seq = queueSeq(entry, 'SqliteStore.deadLetter')
+    unavailableAs(() => this.pendingQueue.deadLetter(seq, reason, at))
   }
 
   async backlog(): Promise<number> {
@@ -285,24 +196,6 @@ export class SqliteStore implements Store {
 
   async oldestPendingAcceptedAt(): Promise<number | null> {
     return this.pendingQueue.oldestAcceptedAt()
-  }
-
-  async deadLetter(entry: StreamPosition, reason: string, at: number): Promise<void> {
-    if (entry.stream !== QUEUE_STREAM) {
-      throw new Error(`SqliteStore.deadLetter: no stream ${entry.stream}`)
-    }
-    const seq = Number(entry.position)
-    const s = this.statements
-    unavailableAs(() =>
-      this.db
-        .transaction(() => {
-          const removed = this.pendingQueue.remove(seq)
-          if (!removed) return
-          // The item as keyed JSON, readable on its own.
-          s.toDeadLetter.run(seq, JSON.stringify(removed), reason, at)
-        })
-        .immediate(),
-    )
   }
 
   rollup<T>(work: (unit: RollupUnit) => Promise<T>): Promise<T> {
@@ -319,7 +212,6 @@ export class SqliteStore implements Store {
    */
   private async runUnit<T>(work: (unit: RollupUnit) => Promise<T>): Promise<T> {
     if (this.writeFailure) throw this.writeFailure
-    const s = this.statements
     // Between units, with no write in flight: a day over the memory limit moves to the table.
     if (this.marks.overLimit) {
       await this.written
@@ -329,29 +221,15 @@ export class SqliteStore implements Store {
     const claimed = newUnitMarks()
     const giveBack = () => this.marks.giveBack(claimed)
     const unit: RollupUnit = {
-      hourlyDimensionsFrom: this.hourlyDimensionsFrom,
+      hourlyDimensionsFrom: this.upkeep.hourlyDimensionsFrom,
       // Reads see every write handed over before them.
       appliedThrough: async (streams) => {
         await this.written
-        const applied = new Map<string, string>()
-        const retired = this.pendingQueue.retiredThrough()
-        if (streams.includes(QUEUE_STREAM) && retired > 0) {
-          applied.set(QUEUE_STREAM, String(retired))
-        }
-        return applied
+        return appliedThrough(streams, this.pendingQueue.retiredThrough())
       },
       sessionsFor: async (lookups: readonly SessionLookup[]) => {
         await this.written
-        this.ensureLookupIndexes()
-        return lookups.flatMap(
-          (l) =>
-            s.sessionsOverlapping.all(
-              l.site_id,
-              l.client_session_id,
-              l.to,
-              l.from,
-            ) as SessionState[],
-        )
+        return this.sessions.overlapping(lookups)
       },
       claimMarks: async (marks) => {
         // A day read back from the file must hold what writes in flight add to it.
@@ -361,11 +239,7 @@ export class SqliteStore implements Store {
         )
       },
       write: async ({ sessions, removedSessions = [], deltas, events = [], through = [] }) => {
-        let processedThrough: number | undefined
-        for (const { stream, position } of through) {
-          if (stream !== QUEUE_STREAM) throw new Error(`SqliteStore: no stream ${stream}`)
-          processedThrough = Math.max(processedThrough ?? 0, Number(position))
-        }
+        const processedThrough = lastSeq(through)
         const { blocks, tableRows } = this.marks.rows(claimed)
         const write = unitRows({
           marks: blocks,
@@ -413,107 +287,80 @@ export class SqliteStore implements Store {
     }
   }
 
-  async createSite(site: Site): Promise<void> {
-    unavailableAs(() => this.statements.insertSite.run(site))
+  // CounterReads
+  countersVersion(siteId: string): Promise<number> {
+    return this.counters.countersVersion(siteId)
+  }
+  readRollups(range: RollupRange): Promise<RollupRow[]> {
+    return this.counters.readRollups(range)
+  }
+  topValues(query: TopValuesQuery): Promise<RollupRow[]> {
+    return this.counters.topValues(query)
   }
 
-  async getSite(id: string): Promise<Site | undefined> {
-    return this.statements.siteById.get(id) as Site | undefined
+  // SessionReads and RecentEvents
+  getSession(id: string): Promise<SessionState | undefined> {
+    return this.sessions.getSession(id)
   }
-
-  async getSiteByApiKey(apiKey: string): Promise<Site | undefined> {
-    return this.statements.siteByKey.get(apiKey) as Site | undefined
-  }
-
-  async listSites(): Promise<Site[]> {
-    return this.statements.allSites.all() as Site[]
-  }
-
-  async setSiteApiKey(id: string, apiKey: string): Promise<void> {
-    unavailableAs(() => this.statements.setApiKey.run(apiKey, id))
-  }
-
-  async dailySalt(day: string): Promise<string> {
-    return unavailableAs(() => {
-      this.statements.insertSalt.run(day, randomBytes(32).toString('base64url'))
-      return this.statements.saltOf.get(day) as string
-    })
-  }
-
-  async countersVersion(siteId: string): Promise<number> {
-    return (this.statements.countersVersion.get(siteId) as number | undefined) ?? 0
-  }
-
-  async getSession(id: string): Promise<SessionState | undefined> {
-    return this.statements.sessionById.get(id) as SessionState | undefined
-  }
-
-  async findSession(
+  findSession(
     site_id: string,
     client_session_id: string,
     at: number,
   ): Promise<SessionState | undefined> {
-    this.ensureLookupIndexes()
-    return this.statements.sessionOfClientAt.get({
-      site: site_id,
-      client: client_session_id,
-      at,
-    }) as SessionState | undefined
+    return this.sessions.findSession(site_id, client_session_id, at)
+  }
+  sessionEvents(sessionId: string): Promise<EventRecord[]> {
+    return this.sessions.sessionEvents(sessionId)
+  }
+  userSessions(query: UserSessionsQuery): Promise<SessionState[]> {
+    return this.sessions.userSessions(query)
+  }
+  liveEventsSince(siteId: string, since: number, limit: number): Promise<LiveEvent[]> {
+    return this.recent.liveEventsSince(siteId, since, limit)
   }
 
-  async sessionEvents(sessionId: string): Promise<EventRecord[]> {
-    const session = this.statements.sessionById.get(sessionId) as SessionState | undefined
-    if (!session) return []
-    const rows = this.statements.eventsOfSession.all(
-      session.site_id,
-      session.start_time,
-      session.end_time,
-      session.client_session_id,
-    ) as Array<EventRecord & { props: string | null }>
-    return rows.map((row) => ({ ...row, props: row.props ? JSON.parse(row.props) : null }))
+  // SiteDirectory and Settings
+  createSite(site: Site): Promise<void> {
+    return this.directory.createSite(site)
+  }
+  getSite(id: string): Promise<Site | undefined> {
+    return this.directory.getSite(id)
+  }
+  getSiteByApiKey(apiKey: string): Promise<Site | undefined> {
+    return this.directory.getSiteByApiKey(apiKey)
+  }
+  listSites(): Promise<Site[]> {
+    return this.directory.listSites()
+  }
+  setSiteApiKey(id: string, apiKey: string): Promise<void> {
+    return this.directory.setSiteApiKey(id, apiKey)
+  }
+  getSetting(name: string): Promise<string | undefined> {
+    return this.directory.getSetting(name)
+  }
+  initSetting(name: string, value: string): Promise<string> {
+    return this.directory.initSetting(name, value)
+  }
+  putSetting(name: string, value: string): Promise<void> {
+    return this.directory.putSetting(name, value)
   }
 
-  async readRollups(range: RollupRange): Promise<RollupRow[]> {
-    const args = [range.site_id, range.dim, range.from, range.to]
-    if (range.value === undefined) {
-      return this.statements.rollups[range.grain].all(...args) as RollupRow[]
-    }
-    return this.statements.rollupsOfValue[range.grain].all(...args, range.value) as RollupRow[]
+  // BulkLoad
+  async beginBulkLoad(): Promise<void> {
+    await this.queue
+    await this.written
+    this.lookupIndexes.drop()
   }
 
-  async topValues(query: TopValuesQuery): Promise<RollupRow[]> {
-    // The counter name is checked against the fixed list before it becomes part of SQL.
-    checkTopValuesQuery(query, 'SqliteStore.topValues')
-    return this.spans.topValues(query)
+  async endBulkLoad(): Promise<void> {
+    await this.queue
+    await this.written
+    this.lookupIndexes.ensure()
   }
 
-  async userSessions(query: UserSessionsQuery): Promise<SessionState[]> {
-    this.ensureLookupIndexes()
-    return this.statements.userSessions.all(
-      query.site_id,
-      query.user_id,
-      query.before ?? Number.MAX_SAFE_INTEGER,
-      query.limit,
-    ) as SessionState[]
-  }
-
-  async liveEventsSince(siteId: string, since: number, limit: number): Promise<LiveEvent[]> {
-    return (this.statements.liveEvents.all(siteId, since, limit) as LiveEvent[]).reverse()
-  }
-
-  async getSetting(name: string): Promise<string | undefined> {
-    return this.statements.getSetting.get(name) as string | undefined
-  }
-
-  async initSetting(name: string, value: string): Promise<string> {
-    return unavailableAs(() => {
-      this.statements.initSetting.run(name, value)
-      return this.statements.getSetting.get(name) as string
-    })
-  }
-
-  async putSetting(name: string, value: string): Promise<void> {
-    unavailableAs(() => this.statements.putSetting.run(name, value))
+  // StorageHealth and Upkeep
+  health(): Promise<void> {
+    return this.upkeep.health()
   }
 
   sweep(policy: SweepPolicy): Promise<SweepResult> {
@@ -522,74 +369,14 @@ export class SqliteStore implements Store {
 
   private async sweepNow(policy: SweepPolicy): Promise<SweepResult> {
     await this.written
-    const s = this.statements
-    const keepDaysFrom = utcDay(policy.now - MARK_KEEP_DAYS * 86_400_000)
-    const hourCutoff = hourBucket(policy.now) - HOURLY_DIMENSION_KEEP_HOURS
-    this.hourlyDimensionsFrom = Math.max(this.hourlyDimensionsFrom, hourCutoff)
-    const siteIds = (s.allSites.all() as Site[]).map((site) => site.id)
-    // Raw events go in chunks, each its own short transaction, so a large sweep never holds
-    // the write lock long enough to make accepts wait (or time out) behind it.
-    // An event still waiting for the roll-up (one sent late, with an old time) is kept until
-    // it is rolled up.
-    const oldestQueued = this.pendingQueue.oldestEvent()
-    const cutoff = Math.min(
-      policy.now - policy.eventTtlMs,
-      oldestQueued ?? Number.POSITIVE_INFINITY,
-    )
-    let events = 0
-    for (const site of siteIds) {
-      for (;;) {
-        const removed = s.sweepEvents.run(site, cutoff).changes
-        events += removed
-        if (removed < SWEEP_CHUNK) break
-        await new Promise((resolve) => setImmediate(resolve))
-      }
-    }
-    return this.db.transaction(() => ({
-      events,
-      marks: this.marks.sweep(keepDaysFrom),
-      hourly_dimension_rows:
-        siteIds
-          .flatMap((site) =>
-            DIMENSIONS.map((dim) => s.sweepHourly.run(site, dim, hourCutoff).changes),
-          )
-          .reduce((a, b) => a + b, 0) + this.spans.sweepHours(siteIds, hourCutoff),
-      salts: s.sweepSalts.run(keepDaysFrom).changes,
-    }))()
-  }
-
-  async health(): Promise<void> {
-    unavailableAs(() => this.statements.ping.get())
-  }
-
-  async beginBulkLoad(): Promise<void> {
-    await this.queue
-    await this.written
-    dropLookupIndexes(this.db)
-    this.lookupIndexesDropped = true
-  }
-
-  async endBulkLoad(): Promise<void> {
-    await this.queue
-    await this.written
-    this.ensureLookupIndexes()
-  }
-
-  /**
-   * Builds the lookup indexes first if a bulk load dropped them: a lookup without them would
-   * scan every session. The load goes on with them from then on.
-   */
-  private ensureLookupIndexes(): void {
-    if (!this.lookupIndexesDropped) return
-    buildLookupIndexes(this.db)
-    this.lookupIndexesDropped = false
+    return this.upkeep.sweep(policy)
   }
 
   async close(): Promise<void> {
     await this.queue
     await this.written
     await this.commitThread?.close()
-    this.ensureLookupIndexes()
+    this.lookupIndexes.ensure()
     this.db.close()
   }
 }
