@@ -1,9 +1,9 @@
 /**
  * Builds the server that `npm start` runs: src/entry/node.ts bundled into
- * dist/server/node.mjs and its worker threads into dist/server/*-worker.mjs (our code in
- * ES modules; packages stay in node_modules). Running
- * plain JavaScript skips tsx's loader thread and on-the-fly compiling at start-up, and the
- * memory both hold for as long as the server runs.
+ * dist/server/node.mjs, its worker threads into dist/server/*-worker.mjs and the store they
+ * open into dist/server/open-store.mjs (our code in ES modules; packages stay in
+ * node_modules). Running plain JavaScript skips tsx's loader thread and on-the-fly compiling
+ * at start-up, and the memory both hold for as long as the server runs.
  *   npm run build:server
  */
 import { rmSync } from 'node:fs'
@@ -18,11 +18,13 @@ rmSync(new URL('../dist/server', import.meta.url), { recursive: true, force: tru
 
 await build({
   absWorkingDir: root,
-  // The worker modules are loaded by URL next to the server bundle (threaded-pipeline.ts).
+  // Loaded by URL next to the server bundle: the workers (threaded-pipeline.ts), and the
+  // store module the workers import (entry/embedded.ts passes its URL to them).
   entryPoints: {
     node: 'src/entry/node.ts',
-    'accept-worker': 'src/entry/embedded/accept-worker.ts',
-    'rollup-worker': 'src/entry/embedded/rollup-worker.ts',
+    'accept-worker': 'src/pipeline/threaded/accept-worker.ts',
+    'rollup-worker': 'src/pipeline/threaded/rollup-worker.ts',
+    'open-store': 'src/entry/open-store.ts',
   },
   outdir: 'dist/server',
   outExtension: { '.js': '.mjs' },

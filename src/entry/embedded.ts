@@ -3,8 +3,10 @@ import type { Config } from '../config/env.ts'
 import type { Logger } from '../log/logger.ts'
 import { InProcessPipeline } from '../pipeline/in-process-pipeline.ts'
 import type { Pipeline } from '../pipeline/pipeline.ts'
-import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
-import { ThreadedPipeline } from './embedded/threaded-pipeline.ts'
+import { ThreadedPipeline } from '../pipeline/threaded/threaded-pipeline.ts'
+import type { SqliteStoreOptions } from '../storage/sqlite/sqlite-store.ts'
+import { workerModule } from '../threads/spawn-worker.ts'
+import { openStore } from './open-store.ts'
 import { recordServerPid } from './server-pid.ts'
 import { type RunningService, startService } from './service.ts'
 
@@ -28,19 +30,18 @@ export async function startEmbedded(
   } = {},
 ): Promise<EmbeddedServer> {
   const databaseFile = join(config.DATA_DIR, 'liveinsight.db')
-  // On the server clock, so the roll-up lag the routes report is measured on one clock when
-  // this store accepts (the in-process pipeline); the worker threads' stores use real time.
-  const sqlite = {
-    busyTimeoutMs: config.SQLITE_BUSY_TIMEOUT_MS,
-    maxPageCount: config.SQLITE_MAX_PAGE_COUNT,
-  }
-  const store = new SqliteStore({
+  const connection = {
     file: databaseFile,
     synchronous: config.SQLITE_SYNCHRONOUS,
-    ...sqlite,
-    ...(options.now ? { now: options.now } : {}),
-  })
+    busyTimeoutMs: config.SQLITE_BUSY_TIMEOUT_MS,
+    maxPageCount: config.SQLITE_MAX_PAGE_COUNT,
+  } satisfies SqliteStoreOptions
+  // On the server clock, so the roll-up lag the routes report is measured on one clock when
+  // this store accepts (the in-process pipeline); the worker threads' stores use real time.
+  const store = openStore({ ...connection, ...(options.now ? { now: options.now } : {}) })
   const sessionTimeoutMs = config.SESSION_TIMEOUT_MINUTES * 60_000
+  // The same factory, loaded by each worker thread next to this module (bundled or not).
+  const storeModule = workerModule('open-store', import.meta.url).href
   const pipeline: Pipeline =
     options.pipeline === 'in-process'
       ? new InProcessPipeline(store, {
@@ -50,9 +51,18 @@ export async function startEmbedded(
         })
       : new ThreadedPipeline(
           {
-            file: databaseFile,
-            synchronous: config.SQLITE_SYNCHRONOUS,
-            ...sqlite,
+            stores: {
+              accept: { module: storeModule, options: connection },
+              // Commits without waiting for the disk (synchronous NORMAL; WAL keeps each commit
+              // atomic). Its transaction both writes the counters and retires their queue
+              // entries, so one lost to a power cut is simply rolled up again from the queue,
+              // which the accept worker's fsync had made durable; and each accept's fsync also
+              // makes every earlier roll-up commit durable.
+              rollup: {
+                module: storeModule,
+                options: { ...connection, synchronous: 'NORMAL' } satisfies SqliteStoreOptions,
+              },
+            },
             sessionTimeoutMs,
             logLevel: config.LOG_LEVEL,
             liveBudgetEntries: config.LIVE_BUDGET_ENTRIES,

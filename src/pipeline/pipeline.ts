@@ -6,7 +6,7 @@ import type { SweepPolicy, SweepResult } from '../storage/store.ts'
 /**
  * The two stages as the HTTP side sees them, whoever hosts them: accept on the request path,
  * roll-up in the background, and the retention sweep. The embedded server hosts them on
- * worker threads (entry/embedded/threaded-pipeline.ts) so commits, fsyncs and roll-ups never
+ * worker threads (threaded/threaded-pipeline.ts) so commits, fsyncs and roll-ups never
  * stall the thread answering HTTP; the in-process host (in-process-pipeline.ts) runs them on
  * the caller's thread, for tests and for hosts with one request at a time (Lambda).
  */

@@ -10,8 +10,9 @@ function tsxApi(): string {
 }
 
 /**
- * The worker module `name` next to the calling module: the .mjs built next to a bundle
- * (dist/server), else the .ts source (tsx, tests).
+ * The module `name` next to the calling module, for a worker thread to load (a worker, or a
+ * module a worker imports by URL): the .mjs built next to a bundle (dist/server), else the
+ * .ts source (tsx, tests). A bundle builds each such module as an entry point of its own.
  */
 export function workerModule(name: string, callerUrl: string): URL {
   return new URL(`./${name}.${callerUrl.endsWith('.ts') ? 'ts' : 'mjs'}`, callerUrl)

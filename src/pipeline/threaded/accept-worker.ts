@@ -1,25 +1,20 @@
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads'
 import { AcceptStage } from '../../accept/accept-stage.ts'
 import { createLogger } from '../../log/logger.ts'
-import { SqliteStore } from '../../storage/sqlite/sqlite-store.ts'
 import { serveCalls } from '../../threads/serve-calls.ts'
+import { openStoreModule } from './store-module.ts'
 import type { AcceptCall, AcceptResults, WorkerSetup } from './worker-protocol.ts'
 
 /**
- * The embedded server's accept worker: the accept stage (accept/accept-stage.ts) on a thread
- * of its own with its own connection to the SQLite file, so the thread answering HTTP never
- * waits for an fsync. It keeps the live window, which its commits feed.
+ * The threaded pipeline's accept worker: the accept stage (accept/accept-stage.ts) on a thread
+ * of its own with its own connection to storage, so the thread answering HTTP never waits for
+ * an fsync. It keeps the live window, which its commits feed.
  */
 const port = parentPort
 if (!port) throw new Error('accept-worker: must run as a worker thread')
 const setup = workerData as WorkerSetup
 const logger = createLogger(setup.logLevel).child({ thread: 'accept' })
-const store = new SqliteStore({
-  file: setup.file,
-  synchronous: setup.synchronous,
-  busyTimeoutMs: setup.busyTimeoutMs,
-  maxPageCount: setup.maxPageCount,
-})
+const store = await openStoreModule(setup.store)
 /** Where each commit's hand-over goes: the roll-up worker. */
 let handoff: MessagePort | undefined
 const stage = new AcceptStage(store, {

@@ -12,6 +12,7 @@ import type {
   AcceptResults,
   RollupCall,
   RollupResults,
+  ThreadedSetup,
   WorkerSetup,
 } from './worker-protocol.ts'
 
@@ -23,13 +24,13 @@ const LIMITS = { maxYoungGenerationSizeMb: 4 }
 
 /**
  * The embedded server's pipeline: the accept stage and the roll-up stage on two worker
- * threads, each with its own SQLite connection. The accept worker commits accepted events
- * (an answer comes only after that commit, so an acknowledged event is durable) and keeps the
- * live window; the roll-up worker rolls them up and sweeps. The HTTP thread never waits on an
- * fsync or a roll-up, and roll-up work never delays an accept by more than its short write
- * transaction. If a worker dies, its calls in flight fail (an accept's request gets a 503 and
- * the tracker retries) until a new one has started; whatever was accepted is still queued in
- * the file, so nothing acknowledged is lost.
+ * threads, each with its own connection to the store `entry/` chose (`ThreadedSetup.stores`).
+ * The accept worker commits accepted events (an answer comes only after that commit, so an
+ * acknowledged event is durable) and keeps the live window; the roll-up worker rolls them up
+ * and sweeps. The HTTP thread never waits on an fsync or a roll-up, and roll-up work never
+ * delays an accept by more than its short write transaction. If a worker dies, its calls in
+ * flight fail (an accept's request gets a 503 and the tracker retries) until a new one has
+ * started; whatever was accepted is still queued in storage, so nothing acknowledged is lost.
  */
 export class ThreadedPipeline implements Pipeline {
   private readonly acceptor: WorkerClient<AcceptCall, AcceptResults>
@@ -41,20 +42,30 @@ export class ThreadedPipeline implements Pipeline {
     reject: (error: Error) => void
   }> = []
 
-  constructor(setup: WorkerSetup, logger: Logger) {
+  constructor(setup: ThreadedSetup, logger: Logger) {
+    const { stores, ...common } = setup
     const worker = <Call extends { op: string }, Results extends Record<Call['op'], unknown>>(
       name: string,
       module: string,
+      store: WorkerSetup['store'],
     ) =>
       new WorkerClient<Call, Results>(
         name,
         workerModule(module, import.meta.url),
-        setup,
+        { ...common, store } satisfies WorkerSetup,
         logger,
         LIMITS,
       )
-    this.acceptor = worker<AcceptCall, AcceptResults>('accept worker', 'accept-worker')
-    this.roller = worker<RollupCall, RollupResults>('roll-up worker', 'rollup-worker')
+    this.acceptor = worker<AcceptCall, AcceptResults>(
+      'accept worker',
+      'accept-worker',
+      stores.accept,
+    )
+    this.roller = worker<RollupCall, RollupResults>(
+      'roll-up worker',
+      'rollup-worker',
+      stores.rollup,
+    )
     this.acceptor.onRestart = () => this.connect()
     this.roller.onRestart = () => this.connect()
     this.connect()

@@ -2,33 +2,24 @@ import { type MessagePort, parentPort, workerData } from 'node:worker_threads'
 import { createLogger } from '../../log/logger.ts'
 import { rollupOptions } from '../../rollup/rollup-options.ts'
 import { RollupStage } from '../../rollup/rollup-stage.ts'
-import { SqliteStore } from '../../storage/sqlite/sqlite-store.ts'
 import type { Handover, HandoverTaken } from '../../storage/store.ts'
 import { serveCalls } from '../../threads/serve-calls.ts'
+import { openStoreModule } from './store-module.ts'
 import type { RollupCall, RollupResults, WorkerSetup } from './worker-protocol.ts'
 
 /** How often the roll-up looks at the queue even when no accept woke it. */
 const SAFETY_POKE_MS = 5000
 
 /**
- * The embedded server's roll-up worker: the roll-up stage (rollup/rollup-stage.ts) and the
- * sweep on a thread of their own with their own connection, holding SQLite's write lock only
- * while they write, so accepts never wait long behind them.
+ * The threaded pipeline's roll-up worker: the roll-up stage (rollup/rollup-stage.ts) and the
+ * sweep on a thread of their own with their own connection, holding the store's write lock
+ * (SQLite has one) only while they write, so accepts never wait long behind them.
  */
 const port = parentPort
 if (!port) throw new Error('rollup-worker: must run as a worker thread')
 const setup = workerData as WorkerSetup
 const logger = createLogger(setup.logLevel).child({ thread: 'rollup' })
-// Commits without waiting for the disk (synchronous NORMAL; WAL keeps each commit atomic).
-// Its transaction both writes the counters and retires their queue entries, so one lost to a
-// power cut is simply rolled up again from the queue, which the accept worker's fsync had
-// made durable; and each accept's fsync also makes every earlier roll-up commit durable.
-const store = new SqliteStore({
-  file: setup.file,
-  synchronous: 'NORMAL',
-  busyTimeoutMs: setup.busyTimeoutMs,
-  maxPageCount: setup.maxPageCount,
-})
+const store = await openStoreModule(setup.store)
 const stage = new RollupStage(store, rollupOptions(setup.sessionTimeoutMs), logger)
 let handoff: MessagePort | undefined
 
@@ -65,7 +56,8 @@ async function answer(call: RollupCall): Promise<RollupResults[RollupCall['op']]
       handoff?.close()
       handoff = call.port
       handoff.on('message', (handover: Handover) => {
-        noteBehind(store.takeHandover(handover))
+        // Only a backend that takes hand-overs gives any (Accepted.handover).
+        if (store.takeHandover) noteBehind(store.takeHandover(handover))
         stage.poke()
       })
       return undefined

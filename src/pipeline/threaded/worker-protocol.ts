@@ -3,18 +3,20 @@ import type { AcceptOutcome } from '../../accept/accept-stage.ts'
 import type { AcceptRequest } from '../../accept/prepare-request.ts'
 import type { RealtimeSnapshot } from '../../live/live-window.ts'
 import type { SweepPolicy, SweepResult } from '../../storage/store.ts'
+import type { StoreModule } from './store-module.ts'
 
-/** What each worker of the embedded server is started with. */
-export interface WorkerSetup {
-  file: string
-  /** SQLITE_SYNCHRONOUS, for the accept worker's commits (the roll-up's are NORMAL). */
-  synchronous: 'FULL' | 'NORMAL'
-  /** SQLITE_BUSY_TIMEOUT_MS and the tests' SQLITE_MAX_PAGE_COUNT, for both workers' connections. */
-  busyTimeoutMs: number
-  maxPageCount: number | undefined
+/** What the threaded pipeline is started with. */
+export interface ThreadedSetup {
+  /** Each worker's own connection: how the accept worker and the roll-up worker open it. */
+  stores: { accept: StoreModule; rollup: StoreModule }
   sessionTimeoutMs: number
   logLevel: string
   liveBudgetEntries: number
+}
+
+/** What each worker is started with: the pipeline's setup, with its own store. */
+export interface WorkerSetup extends Omit<ThreadedSetup, 'stores'> {
+  store: StoreModule
 }
 
 /**
