@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parseConfig } from '../src/config/env.ts'
+import type { RowDimension } from '../src/core/rollup-deltas.ts'
 import type { Site } from '../src/core/types.ts'
 import { startEmbedded } from '../src/entry/embedded.ts'
 import { pidFile } from '../src/entry/server-pid.ts'
@@ -61,7 +62,7 @@ const options = (flushEvents?: number) => ({
 const line = (fields: Record<string, unknown>) => JSON.stringify(fields)
 const page = (path: string) => `https://shop.example${path}`
 
-async function day(store: SqliteStore, dim: string, date: string) {
+async function day(store: SqliteStore, dim: RowDimension, date: string) {
   return store.readRollups({ grain: 'day', site_id: 'shop', dim, from: date, to: date })
 }
 

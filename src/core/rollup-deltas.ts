@@ -35,6 +35,10 @@ export const DIMENSIONS = [
   'event',
 ] as const
 export type Dimension = (typeof DIMENSIONS)[number]
+/** A rollup row's dimension: a counted dimension, or "" for the site's totals. */
+export type RowDimension = Dimension | ''
+/** Every dimension a site has rows of, its totals first. */
+export const ROW_DIMENSIONS: readonly RowDimension[] = ['', ...DIMENSIONS]
 
 /** UTM dimensions are only recorded when the visit carried the parameter. */
 const OPTIONAL_DIMENSIONS = new Set<string>(['utm_source', 'utm_medium', 'utm_campaign'])
@@ -294,7 +298,7 @@ function candidate(
 /**
  * Visitors are unique per site-local day, counted in the hour they first showed up.
  * Summing hours therefore gives daily uniques exactly, and longer periods add days
- * (DESIGN.md). A page or an event name counts each visitor once a day. Session dimensions
+ * (docs/design.md, Metrics). A page or an event name counts each visitor once a day. Session dimensions
  * (source, browser, country, entry page…) count a visitor under the session they were in
  * when first seen that day: one mark per visitor-day serves them all, and every dimension's
  * visitors add up to the site's.

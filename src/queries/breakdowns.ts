@@ -1,3 +1,4 @@
+import type { Dimension } from '../core/rollup-deltas.ts'
 import type { StatsQuery } from '../core/stats-query.ts'
 import type { CounterName, CounterReads, RollupRow } from '../storage/store.ts'
 
@@ -16,7 +17,7 @@ function countryName(code: string): string {
 
 /** One table of the stats view: which dimension, ordered by what, shaped how. */
 interface BreakdownDefinition {
-  dim: string
+  dim: Dimension
   orderBy: CounterName
   /** What `shape` reads; only these are summed. */
   counters: readonly CounterName[]

@@ -1,4 +1,4 @@
-import { zeroCounters } from '../core/rollup-deltas.ts'
+import { type RowDimension, zeroCounters } from '../core/rollup-deltas.ts'
 import type { BucketRange, StatsFilter } from '../core/stats-query.ts'
 import type { Counters } from '../core/types.ts'
 import type { CounterReads, RollupRow } from '../storage/store.ts'
@@ -10,7 +10,7 @@ export async function filteredRows(
   range: BucketRange,
   filter: StatsFilter | null,
 ): Promise<RollupRow[]> {
-  const read = (dim: string, value?: string) =>
+  const read = (dim: RowDimension, value?: string) =>
     store.readRollups({ ...range, site_id: siteId, dim, ...(value === undefined ? {} : { value }) })
   if (!filter) return read('')
   if (filter.dim === 'source') return read('source', filter.value)

@@ -1,8 +1,9 @@
+import type { RowDimension } from '../core/rollup-deltas.ts'
 import {
   type BotHit,
   COUNTER_NAMES,
+  type Counters,
   type EnrichedEvent,
-  type PropValue,
   type RollupDelta,
   type RollupEvent,
   type RollupKey,
@@ -26,31 +27,10 @@ export class StorageUnavailableError extends Error {
 }
 
 /**
- * A raw event as stored, for session timelines and the live view. It carries what the
- * live view shows (source, country, device) so neither needs a join.
+ * The fields of a raw event as stored, for session timelines and the live view, in the order
+ * the SQLite events table keeps them. They include what the live view shows (source, country,
+ * device) so neither needs a join.
  */
-export interface EventRecord {
-  site_id: string
-  event_id: string
-  /** The tracker's session id: with the time it finds the event's session. */
-  client_session_id: string
-  timestamp: number
-  event_type: string
-  page_url: string
-  path: string
-  title: string
-  referrer: string
-  user_id: string | null
-  visitor_id: string
-  props: Record<string, PropValue> | null
-  engagement_ms: number | null
-  source: string
-  country: string
-  device: string
-  browser: string
-}
-
-/** The fields of an EventRecord, in the order the SQLite events table keeps them. */
 export const EVENT_RECORD_FIELDS = [
   'site_id',
   'event_id',
@@ -69,7 +49,10 @@ export const EVENT_RECORD_FIELDS = [
   'country',
   'device',
   'browser',
-] as const satisfies readonly (keyof EventRecord)[]
+] as const satisfies readonly (keyof EnrichedEvent)[]
+
+/** A raw event as stored: an enriched event's stored fields. */
+export type EventRecord = Pick<EnrichedEvent, (typeof EVENT_RECORD_FIELDS)[number]>
 
 /** Sessions of one client session id that overlap [from, to]. */
 export interface SessionLookup {
@@ -178,23 +161,17 @@ export interface RollupUnit {
   }): Promise<void>
 }
 
-export interface RollupRow {
+/** One rollup row: a bucket of one dimension value, with its counters. */
+export interface RollupRow extends Counters {
   bucket: number | string
   dim: string
   value: string
-  pageviews: number
-  visitors: number
-  sessions: number
-  bounces: number
-  duration_ms: number
-  events: number
-  bots: number
 }
 
 export interface RollupRange {
   grain: RollupKey['grain']
   site_id: string
-  dim: string
+  dim: RowDimension
   /** Inclusive bounds: epoch hours for `hour`, "YYYY-MM-DD" for `day`. */
   from: number | string
   to: number | string
@@ -202,7 +179,7 @@ export interface RollupRange {
   value?: string
 }
 
-export type CounterName = keyof Omit<RollupRow, 'bucket' | 'dim' | 'value'>
+export type CounterName = keyof Counters
 
 /**
  * Refuses a top-values query that names a counter there is not, or reads fewer counters

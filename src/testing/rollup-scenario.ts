@@ -1,5 +1,5 @@
 import { hourBucket } from '../core/calendar.ts'
-import { DIMENSIONS } from '../core/rollup-deltas.ts'
+import { ROW_DIMENSIONS } from '../core/rollup-deltas.ts'
 import { type BotHit, COUNTER_NAMES, type EnrichedEvent } from '../core/types.ts'
 import type { RollupRow, Store } from '../storage/store.ts'
 import { enrichedEvent } from './enriched-event.ts'
@@ -104,7 +104,7 @@ export async function countsOf(store: Store, clients: readonly string[]) {
   const counted = (rows: RollupRow[]) =>
     rows.filter((row) => COUNTER_NAMES.some((name) => row[name] !== 0))
   const days = await Promise.all(
-    ['', ...DIMENSIONS].map(async (dim) =>
+    ROW_DIMENSIONS.map(async (dim) =>
       counted(await store.readRollups({ grain: 'day', dim, ...range })),
     ),
   )

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach } from 'vitest'
-import { zeroCounters } from '../../core/rollup-deltas.ts'
+import { type RowDimension, zeroCounters } from '../../core/rollup-deltas.ts'
 import type { EnrichedEvent, Site } from '../../core/types.ts'
-import { acceptAndRollUp } from '../../pipeline/accept-and-roll-up.ts'
-import { makeSite } from '../../testing/fixtures.ts'
-import type { QueuedEvent, RollupRow, Store } from '../store.ts'
+import type { QueuedEvent, RollupRow, Store, StreamPosition } from '../../storage/store.ts'
+import { acceptAndRollUp } from '../accept-and-roll-up.ts'
+import { makeSite } from '../fixtures.ts'
 
 /**
  * What a backend's test file hands the contract suite: a fresh, empty store, and how to
@@ -49,6 +49,15 @@ export function total(rows: RollupRow[], name: keyof RollupRow): number {
   return rows.reduce((sum, row) => sum + Number(row[name]), 0)
 }
 
+/** Records `through` as rolled up, counting nothing (what the roll-up's write does last). */
+export function record(store: Store, through: StreamPosition | undefined): Promise<void> {
+  if (!through) throw new Error('store contract: no position to record')
+  const { stream, position } = through
+  return store.rollup((unit) =>
+    unit.write({ sessions: [], deltas: [], through: [{ stream, position }] }),
+  )
+}
+
 export interface ContractStore {
   readonly store: Store
   readonly harness: StoreHarness
@@ -57,7 +66,7 @@ export interface ContractStore {
   /** The site's day totals. */
   dayTotals(day?: string): Promise<RollupRow[]>
   /** One dimension's day rows. */
-  dim(dimName: string, day?: string): Promise<RollupRow[]>
+  dim(dimName: RowDimension, day?: string): Promise<RollupRow[]>
   /** Session ids as `commit` draws them. */
   newSessionId(): string
 }
@@ -80,7 +89,7 @@ export function useContractStore(open: OpenStore, options: StoreOptions = {}): C
     harness = undefined
   })
   const newSessionId = () => `session-${++ids}`
-  const readDay = (dim: string, day: string) =>
+  const readDay = (dim: RowDimension, day: string) =>
     current().store.readRollups({ grain: 'day', site_id: site.id, dim, from: day, to: day })
   return {
     get store() {

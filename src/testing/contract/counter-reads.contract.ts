@@ -1,18 +1,37 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import { addDays, hourBucket } from '../../core/calendar.ts'
 import type { RollupKey } from '../../core/types.ts'
-import { enrichedEvent } from '../../testing/enriched-event.ts'
-import type { Store } from '../store.ts'
-import { MIN, NO_COUNTS, type OpenStore, site, T0, useContractStore } from './harness.ts'
+import type { Store } from '../../storage/store.ts'
+import { enrichedEvent } from '../enriched-event.ts'
+import { MIN, NO_COUNTS, type OpenStore, T0, useContractStore } from './harness.ts'
 
-/** Range sums, top values, user sessions, the live view's read. */
-export function readsContract(open: OpenStore) {
-  describe('reads', () => {
+/** CounterReads: range reads, top values over ranges, the counters' version. */
+export function counterReadsContract(open: OpenStore) {
+  describe('CounterReads: counters by range and top values', () => {
     const t = useContractStore(open)
     const { commit } = t
     let store: Store
     beforeEach(() => {
       store = t.store
+    })
+
+    it("counts versions of a site's counters: each write that changes them, no other", async () => {
+      expect(await store.countersVersion('site-a')).toBe(0)
+      const delta = (site_id: string) => ({
+        key: { grain: 'day' as const, site_id, bucket: '2026-01-15', dim: '', value: '' },
+        counters: { ...NO_COUNTS, pageviews: 1 },
+      })
+      const write = (deltas: ReturnType<typeof delta>[]) =>
+        store.rollup((unit) => unit.write({ sessions: [], deltas }))
+      await write([delta('site-a'), delta('site-a')])
+      const first = await store.countersVersion('site-a')
+      expect(first).toBeGreaterThan(0)
+      await write([])
+      await write([delta('site-b')])
+      expect(await store.countersVersion('site-a')).toBe(first)
+      expect(await store.countersVersion('site-b')).toBeGreaterThan(0)
+      await write([delta('site-a')])
+      expect(await store.countersVersion('site-a')).toBeGreaterThan(first)
     })
 
     it('sums a dimension per value over a range, largest first, limited', async () => {
@@ -222,82 +241,6 @@ export function readsContract(open: OpenStore) {
           `hours ${from}..${to}`,
         ).toEqual(expected('hour', from, to))
       }
-    })
-
-    it("lists an identified user's sessions newest first, page by page", async () => {
-      await commit([
-        enrichedEvent({ timestamp: T0, user_id: 'u1', client_session_id: 'a' }),
-        enrichedEvent({ timestamp: T0 + 60 * MIN, user_id: 'u1', client_session_id: 'b' }),
-        enrichedEvent({ timestamp: T0 + 120 * MIN, user_id: 'u1', client_session_id: 'c' }),
-        enrichedEvent({ timestamp: T0, user_id: 'u2', client_session_id: 'd' }),
-      ])
-      const page1 = await store.userSessions({ site_id: 'site-a', user_id: 'u1', limit: 2 })
-      expect(page1.map((s) => s.client_session_id)).toEqual(['c', 'b'])
-      const page2 = await store.userSessions({
-        site_id: 'site-a',
-        user_id: 'u1',
-        limit: 2,
-        before: page1[1]?.start_time,
-      })
-      expect(page2.map((s) => s.client_session_id)).toEqual(['a'])
-    })
-
-    it('answers session lookups during and after a bulk load', async () => {
-      await commit([enrichedEvent({ timestamp: T0, user_id: 'u1', client_session_id: 'a' })])
-      await store.beginBulkLoad()
-      await commit([
-        enrichedEvent({ timestamp: T0 + 60 * MIN, user_id: 'u1', client_session_id: 'b' }),
-      ])
-      const during = await store.findSession('site-a', 'b', T0 + 60 * MIN)
-      expect(during?.user_id).toBe('u1')
-      await commit([
-        enrichedEvent({ timestamp: T0 + 120 * MIN, user_id: 'u1', client_session_id: 'c' }),
-      ])
-      await store.endBulkLoad()
-      const sessions = await store.userSessions({ site_id: 'site-a', user_id: 'u1', limit: 5 })
-      expect(sessions.map((s) => s.client_session_id)).toEqual(['c', 'b', 'a'])
-      expect((await store.findSession('site-a', 'c', T0 + 120 * MIN))?.user_id).toBe('u1')
-    })
-
-    it("returns at most a limit of a site's recent events: the latest, oldest first", async () => {
-      await commit(
-        [0, 1, 2, 3, 4].map((i) =>
-          enrichedEvent({ event_id: `e${i}`, timestamp: T0 + i * MIN, path: `/p${i}` }),
-        ),
-      )
-      const live = await store.liveEventsSince(site.id, T0, 3)
-      expect(live.map((e) => e.path)).toEqual(['/p2', '/p3', '/p4'])
-      expect((await store.liveEventsSince(site.id, T0 + 3 * MIN, 10)).map((e) => e.path)).toEqual([
-        '/p3',
-        '/p4',
-      ])
-    })
-
-    it("returns one site's recent events with what the live view shows", async () => {
-      await commit([
-        enrichedEvent({ timestamp: T0, path: '/old', event_id: 'old' }),
-        enrichedEvent({
-          timestamp: T0 + 10 * MIN,
-          path: '/new',
-          event_id: 'new',
-          source: 'Google',
-          client_session_id: 'tab-7',
-        }),
-      ])
-      // Another site's event in the same minutes is not in this site's read.
-      await store.createSite({ ...site, id: 'site-b', api_key: 'key-site-b-0123456789' })
-      await commit([enrichedEvent({ site_id: 'site-b', timestamp: T0 + 10 * MIN, event_id: 'b' })])
-      const live = await store.liveEventsSince(site.id, T0 + MIN, 100)
-      expect(live).toEqual([
-        expect.objectContaining({
-          path: '/new',
-          session_id: 'tab-7',
-          source: 'Google',
-          country: 'DE',
-          device: 'desktop',
-          visitor_id: 'visitor-1',
-        }),
-      ])
     })
   })
 }

@@ -1,18 +1,18 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { addDays, hourBucket, localDay } from '../core/calendar.ts'
-import { DIMENSIONS } from '../core/rollup-deltas.ts'
+import { addDays, hourBucket, localDay } from '../../core/calendar.ts'
+import { ROW_DIMENSIONS } from '../../core/rollup-deltas.ts'
 import {
   type BotHit,
   COUNTER_NAMES,
   type EnrichedEvent,
   type SessionState,
   type Site,
-} from '../core/types.ts'
-import { acceptAndRollUp } from '../pipeline/accept-and-roll-up.ts'
-import type { StoreHarness } from '../storage/store.contract.ts'
-import type { RollupRow, Store } from '../storage/store.ts'
-import { enrichedEvent } from '../testing/enriched-event.ts'
-import { HistoryImport, HistoryImportError } from './history-import.ts'
+} from '../../core/types.ts'
+import { HistoryImport, HistoryImportError } from '../../import/history-import.ts'
+import type { RollupRow, Store } from '../../storage/store.ts'
+import { acceptAndRollUp } from '../accept-and-roll-up.ts'
+import { enrichedEvent } from '../enriched-event.ts'
+import type { StoreHarness } from './harness.ts'
 
 const MIN = 60_000
 const HOUR = 60 * MIN
@@ -106,7 +106,7 @@ async function allCounters(store: Store, events: readonly EnrichedEvent[]) {
   const last = (events.at(-1) as EnrichedEvent).timestamp + DAY
   const rows: RollupRow[][] = []
   for (const site of SITES) {
-    for (const dim of ['', ...DIMENSIONS]) {
+    for (const dim of ROW_DIMENSIONS) {
       const range = { site_id: site.id, dim }
       rows.push(
         await store.readRollups({

@@ -1,10 +1,10 @@
 import { beforeEach, describe, expect, it } from 'vitest'
-import type { Store } from '../store.ts'
+import type { Store } from '../../storage/store.ts'
 import { type OpenStore, site, useContractStore } from './harness.ts'
 
-/** Sites and their keys, daily salts, settings. */
-export function sitesContract(open: OpenStore) {
-  describe('sites, salts and settings', () => {
+/** SiteDirectory: sites by id and by ingest key, the list, key rotation. */
+export function siteDirectoryContract(open: OpenStore) {
+  describe('SiteDirectory: sites and their keys', () => {
     const t = useContractStore(open)
     let store: Store
     beforeEach(() => {
@@ -25,15 +25,16 @@ export function sitesContract(open: OpenStore) {
       expect(await store.getSiteByApiKey('key-site-b-0123456789')).toBeUndefined()
       expect((await store.getSiteByApiKey('key-rotated-0123456789'))?.id).toBe('site-b')
     })
+  })
+}
 
-    it('keeps one salt per day and forgets it after the day is over', async () => {
-      const first = await store.dailySalt('2026-01-15')
-      expect(first.length).toBeGreaterThanOrEqual(32)
-      expect(await store.dailySalt('2026-01-15')).toBe(first)
-      expect(await store.dailySalt('2026-01-16')).not.toBe(first)
-      const swept = await store.sweep({ now: Date.UTC(2026, 0, 19), eventTtlMs: 3_600_000 })
-      expect(swept.salts).toBe(2)
-      expect(await store.dailySalt('2026-01-15')).not.toBe(first)
+/** Settings: named values, initialised once, replaced on put. */
+export function settingsContract(open: OpenStore) {
+  describe('Settings', () => {
+    const t = useContractStore(open)
+    let store: Store
+    beforeEach(() => {
+      store = t.store
     })
 
     it('keeps settings: the first value initialised wins, put replaces', async () => {

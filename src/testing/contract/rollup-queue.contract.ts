@@ -1,53 +1,23 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import { comparePositions } from '../../core/stream-position.ts'
-import { enrichedEvent } from '../../testing/enriched-event.ts'
-import type { RollupEntry, Store, StreamPosition } from '../store.ts'
-import { asQueued, type OpenStore, T0, useContractStore } from './harness.ts'
+import type { RollupEntry, Store } from '../../storage/store.ts'
+import { enrichedEvent } from '../enriched-event.ts'
+import { asQueued, type OpenStore, record, T0, useContractStore } from './harness.ts'
 
 /** An entry's event id, or its kind for a bot hit. */
 function idOf(entry: RollupEntry): string {
   return entry.item.kind === 'event' ? entry.item.event.event_id : entry.item.kind
 }
 
-/** Records `through` as rolled up, counting nothing (what the roll-up's write does last). */
-function record(store: Store, through: StreamPosition | undefined): Promise<void> {
-  if (!through) throw new Error('store contract: no position to record')
-  const { stream, position } = through
-  return store.rollup((unit) =>
-    unit.write({ sessions: [], deltas: [], through: [{ stream, position }] }),
-  )
-}
-
-/** Accept, what waits for the roll-up, and dead letters. */
-export function acceptContract(open: OpenStore) {
-  describe('accept and the pending queue', () => {
+/** RollupQueue: what waits for the roll-up and in which order, hand-overs, dead letters. */
+export function rollupQueueContract(open: OpenStore) {
+  describe('RollupQueue: the pending queue, hand-overs and dead letters', () => {
     const t = useContractStore(open)
     let store: Store
     beforeEach(() => {
       store = t.store
     })
     const pendingIds = async () => (await store.pending(100)).map(idOf)
-
-    it('accepts an event once per (site, timestamp, event_id) and keeps it pending', async () => {
-      const a = enrichedEvent({ event_id: 'a', timestamp: T0 })
-      const fresh = async (...args: Parameters<Store['accept']>) =>
-        (await store.accept(...args)).fresh
-      expect(await fresh([a, { ...a }], [])).toEqual([true, false])
-      expect(await fresh([{ ...a }, { ...a, site_id: 'site-b' }], [])).toEqual([false, true])
-      // Same id at another time is another event (a retry repeats both).
-      expect(await fresh([{ ...a, timestamp: T0 + 1 }], [])).toEqual([true])
-      await store.accept([], [{ site_id: 'site-a', timezone: 'UTC', timestamp: T0 }])
-      expect(await store.backlog()).toBe(4)
-      const pending = await store.pending(10)
-      expect(pending.map((q) => q.item.kind)).toEqual(['event', 'event', 'event', 'bot'])
-      expect(pending[0]?.item).toEqual({ kind: 'event', event: asQueued(a) })
-      const positions = pending.map((q) => q.position)
-      expect([...positions].sort(comparePositions)).toEqual(positions)
-      // Recording the second as rolled up leaves the rest for the next unit.
-      await record(store, pending[1])
-      expect(await store.backlog()).toBe(2)
-      expect((await store.pending(10)).map((q) => q.position)).toEqual(positions.slice(2))
-    })
 
     it('gives back what the roll-up reads of each item, in acceptance order', async () => {
       const events = ['a', 'b'].map((id, i) =>
@@ -128,8 +98,11 @@ export function acceptContract(open: OpenStore) {
       expect(await store.pending(10)).toEqual([])
     })
   })
+}
 
-  describe('how long the oldest pending item has waited', () => {
+/** RollupProgress: how far the roll-up trails, by the accepts' clock. */
+export function rollupProgressContract(open: OpenStore) {
+  describe('RollupProgress: how long the oldest pending item has waited', () => {
     // The accepts' clock: how far the roll-up trails is measured on it.
     let clock = T0
     const t = useContractStore(open, { now: () => clock })

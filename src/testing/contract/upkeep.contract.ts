@@ -1,12 +1,12 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import { rollUpBatch } from '../../rollup/roll-up-batch.ts'
-import { enrichedEvent } from '../../testing/enriched-event.ts'
-import type { Store } from '../store.ts'
+import type { Store } from '../../storage/store.ts'
+import { enrichedEvent } from '../enriched-event.ts'
 import { MIN, type OpenStore, ROLLUP, T0, total, useContractStore } from './harness.ts'
 
-/** The sweep, and health. */
-export function retentionContract(open: OpenStore) {
-  describe('retention', () => {
+/** Upkeep: the sweep forgets raw events past their TTL, never what is still to be counted. */
+export function upkeepContract(open: OpenStore) {
+  describe('Upkeep: the sweep', () => {
     const t = useContractStore(open)
     const { commit } = t
     let store: Store
@@ -42,10 +42,6 @@ export function retentionContract(open: OpenStore) {
       expect(pending.map((q) => q.item.kind === 'event' && q.item.event.event_id)).toEqual(['late'])
       await rollUpBatch(store, pending, { ...ROLLUP, newSessionId: t.newSessionId })
       expect((await store.sweep(policy)).events).toBe(1)
-    })
-
-    it('answers health checks', async () => {
-      await expect(store.health()).resolves.toBeUndefined()
     })
   })
 }
