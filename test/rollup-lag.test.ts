@@ -1,67 +1,27 @@
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createDashboardAuth } from '../src/auth/dashboard-auth.ts'
 import { ensureDefaultSite } from '../src/entry/default-site.ts'
-import { createApp } from '../src/http/create-app.ts'
-import { LiveView } from '../src/live/live-view.ts'
-import { createLogger } from '../src/log/logger.ts'
-import { Collector } from '../src/pipeline/collector.ts'
-import { InProcessPipeline } from '../src/pipeline/in-process-pipeline.ts'
-import { SqliteStore } from '../src/storage/sqlite/sqlite-store.ts'
-import { tempDir } from '../src/testing/temp-dir.ts'
+import { type AppOverSqlite, appOverSqlite } from './support/app-over-sqlite.ts'
 import { CHROME_UA } from './support/embedded-server.ts'
 
 const SEC = 1000
-const PASSWORD = 'lag-test-password-1'
 const INGEST_KEY = 'lag_test_ingest_key_1'
 /** The server clock: the store's accepts record their time by it, the routes read by it. */
 let clock = Date.UTC(2026, 4, 1, 12, 0)
-const now = () => clock
-const dir = tempDir()
-let store: SqliteStore
-let pipeline: InProcessPipeline
-let app: ReturnType<typeof createApp>
-let cookie = ''
+let t: AppOverSqlite
 
-/**
- * The app wired as entry/embedded.ts wires it over the in-process pipeline, except that this
- * pipeline only accepts: what it accepts waits, as behind a roll-up that cannot keep up.
- */
+/** A pipeline that only accepts: what it accepts waits, as behind a roll-up that cannot keep up. */
 beforeAll(async () => {
-  store = new SqliteStore({ file: join(dir.path, 'liveinsight.db'), now })
-  await ensureDefaultSite(store, INGEST_KEY, clock)
-  const logger = createLogger('silent')
-  pipeline = new InProcessPipeline(store, { sessionTimeoutMs: 30 * 60_000, logger, rollUp: false })
-  const { auth } = await createDashboardAuth(store, { adminPassword: PASSWORD, now })
-  app = createApp({
-    store,
-    collector: new Collector({ pipeline, now }),
-    live: new LiveView((siteId) => pipeline.liveSnapshot(siteId, now())),
-    logger,
-    version: 'test',
-    trustProxy: 0,
-    socketAddress: () => '127.0.0.1',
-    auth,
-    now,
+  t = await appOverSqlite({
+    now: () => clock,
     statsCacheMs: 30_000,
-    trackerScript: () => undefined,
+    rollUp: false,
+    prepare: (store) => ensureDefaultSite(store, INGEST_KEY, clock),
   })
-  const res = await app.request('/api/auth/login', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ password: PASSWORD }),
-  })
-  expect(res.status).toBe(200)
-  cookie = (res.headers.get('set-cookie') ?? '').split(';')[0] as string
 })
-afterAll(async () => {
-  await pipeline.close()
-  await store.close()
-  dir.remove()
-})
+afterAll(() => t.close())
 
-const get = async (path: string, headers: Record<string, string> = {}): Promise<Response> =>
-  app.request(path, { headers: { cookie, ...headers } })
+const get = (path: string, headers: Record<string, string> = {}): Promise<Response> =>
+  t.get(path, headers)
 
 async function data(path: string): Promise<Record<string, unknown>> {
   const res = await get(path)
@@ -101,7 +61,7 @@ describe('how far stats trail ingestion', () => {
   })
 
   it('grows while accepted events wait, past the cached counters, and is shown after 2 s', async () => {
-    const res = await app.request('/api/events', {
+    const res = await t.app.request('/api/events', {
       method: 'POST',
       headers: { 'x-api-key': INGEST_KEY, 'user-agent': CHROME_UA },
       body: JSON.stringify({

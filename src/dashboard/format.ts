@@ -1,4 +1,4 @@
-/** Number formatting shared by the dashboard's server-side templates. */
+/** Labels and number formatting shared by the dashboard's server-side views. */
 
 export const PERIOD_LABELS = {
   today: 'Today',
@@ -25,10 +25,33 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(s / 60)}m ${s % 60}s`
 }
 
+/** The summary metrics as every dashboard view names them (the report's keys are API names). */
+const METRIC_LABELS: Record<string, string> = {
+  pageviews: 'Pageviews',
+  visitors: 'Visitors',
+  sessions: 'Visits',
+  bounce_rate: 'Bounce rate',
+  avg_session_duration_s: 'Visit duration',
+  pages_per_session: 'Pages / visit',
+}
+
+export function metricLabel(name: string): string {
+  return METRIC_LABELS[name] ?? name
+}
+
 export function formatMetric(name: string, value: number): string {
   if (name === 'bounce_rate') return `${Math.round(value * 100)}%`
   if (name === 'avg_session_duration_s') return formatDuration(value)
   return formatNumber(value)
+}
+
+/**
+ * A summary metric's change against the previous period, in whole percent: `pct` to colour it
+ * by, `text` as shown ("+12%", "-3%").
+ */
+export function percentChange(change: number): { pct: number; text: string } {
+  const pct = Math.round(change * 100)
+  return { pct, text: `${pct >= 0 ? '+' : ''}${pct}%` }
 }
 
 /**

@@ -5,7 +5,9 @@ import {
   formatMetric,
   formatNumber,
   lagNotice,
+  metricLabel,
   PERIOD_LABELS,
+  percentChange,
 } from './format.ts'
 import { html, type SafeHtml } from './html.ts'
 import { LINK, PANEL, SELECT } from './layout.ts'
@@ -15,15 +17,6 @@ export interface StatsView {
   period: DashboardPeriod
   filter: string | null
   report: LaggedStatsReport
-}
-
-const METRIC_LABELS: Record<string, string> = {
-  pageviews: 'Pageviews',
-  visitors: 'Visitors',
-  sessions: 'Visits',
-  bounce_rate: 'Bounce rate',
-  avg_session_duration_s: 'Visit duration',
-  pages_per_session: 'Pages / visit',
 }
 
 /** The page's own URL for a view, so every state can be linked, reloaded and pushed. */
@@ -37,11 +30,11 @@ function change(metric: string, value: number | null | undefined): SafeHtml {
   if (value === undefined) return html``
   if (value === null)
     return html`<span class="text-xs text-slate-600 dark:text-slate-400">new</span>`
-  const pct = Math.round(value * 100)
+  const { pct, text } = percentChange(value)
   // A rising bounce rate is bad news: colour by meaning, not by sign.
   const good = metric === 'bounce_rate' ? pct <= 0 : pct >= 0
   const tone = good ? 'text-emerald-700 dark:text-emerald-400' : 'text-red-700 dark:text-red-400'
-  return html`<span class="text-xs font-medium ${tone}" title="against the previous period">${pct >= 0 ? '+' : ''}${pct}%</span>`
+  return html`<span class="text-xs font-medium ${tone}" title="against the previous period">${text}</span>`
 }
 
 function cards(report: StatsReport): SafeHtml {
@@ -50,7 +43,7 @@ function cards(report: StatsReport): SafeHtml {
   ).map(
     ([name, m]) =>
       html`<div class="rounded-lg bg-slate-50 p-3 dark:bg-slate-800/60" data-metric="${name}">
-<div class="text-xs font-medium text-slate-600 uppercase dark:text-slate-400">${METRIC_LABELS[name] ?? name}</div>
+<div class="text-xs font-medium text-slate-600 uppercase dark:text-slate-400">${metricLabel(name)}</div>
 <div class="flex items-baseline gap-2"><span class="text-2xl font-bold tabular-nums">${formatMetric(name, m.value)}</span>${change(name, m.change)}</div>
 </div>`,
   )}</div>`

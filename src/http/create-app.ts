@@ -23,6 +23,7 @@ import { statsRoutes } from './routes/stats.ts'
 import { trackerRoutes } from './routes/tracker.ts'
 import { sameOriginWrites } from './same-origin.ts'
 import { securityHeaders } from './security-headers.ts'
+import { StatsReader } from './stats-reader.ts'
 
 const DASHBOARD_PREFIXES = [
   '/api/realtime',
@@ -77,7 +78,9 @@ export function createApp(deps: AppDeps) {
   app.route('/health', healthRoutes(deps))
   app.route('/metrics', metricsRoutes(deps, metrics))
   app.route('/api/auth', authRoutes(deps))
-  app.route('/api/stats', statsRoutes(deps))
+  // One for the app: the dashboard page and /api/stats serve the same cached answers.
+  const stats = new StatsReader(deps)
+  app.route('/api/stats', statsRoutes(deps, stats))
   app.route('/api/realtime', realtimeRoutes(deps))
   app.route('/api/sessions', sessionRoutes(deps))
   app.route('/api/users', userRoutes(deps))
@@ -92,7 +95,7 @@ export function createApp(deps: AppDeps) {
     }),
   )
   app.route('/demo', demoRoutes(deps))
-  app.route('/', dashboardRoutes(deps))
+  app.route('/', dashboardRoutes(deps, stats))
 
   app.notFound((c) => failure(c, 404, `no route for ${c.req.method} ${c.req.path}`))
   app.onError((error, c) => {

@@ -5,17 +5,10 @@ import { renderDashboardPage } from '../../dashboard/dashboard-page.ts'
 import { DEFAULT_PERIOD, isDashboardPeriod } from '../../dashboard/format.ts'
 import { renderLoginPage } from '../../dashboard/login-page.ts'
 import { renderTimelineMissing, renderTimelinePage } from '../../dashboard/timeline-page.ts'
-import { rollupLagSeconds } from '../../queries/rollup-lag.ts'
-import { statsReport } from '../../queries/stats-report.ts'
-import type {
-  CounterReads,
-  RollupProgress,
-  SessionReads,
-  SiteDirectory,
-} from '../../storage/store.ts'
+import type { SessionReads, SiteDirectory } from '../../storage/store.ts'
 import type { AppEnv, RouteDeps } from '../app-env.ts'
 
-type Deps = RouteDeps<CounterReads & RollupProgress & SessionReads & SiteDirectory>
+type Deps = RouteDeps<SessionReads & SiteDirectory>
 
 import { clientIp } from '../client-ip.ts'
 import { htmlPage } from '../dashboard-headers.ts'
@@ -23,6 +16,7 @@ import { liveSnapshot } from '../live-snapshot.ts'
 import { readBodyText, SMALL_BODY_BYTES } from '../read-body.ts'
 import { SESSION_COOKIE } from '../require-dashboard.ts'
 import { clearSessionCookie, setSessionCookie } from '../session-cookie.ts'
+import type { StatsReader } from '../stats-reader.ts'
 
 const FILTER = /^(page|source):.+$/
 
@@ -31,22 +25,8 @@ async function signedIn(c: Context<AppEnv>, deps: Deps): Promise<boolean> {
   return token ? deps.auth.verifyToken(token) : false
 }
 
-/** True once anything was recorded for the site; until then the page leads with the snippet. */
-async function siteHasData(deps: Deps, siteId: string): Promise<boolean> {
-  const [all] = await deps.store.topValues({
-    grain: 'day',
-    site_id: siteId,
-    dim: '',
-    from: '0000-01-01',
-    to: '9999-12-31',
-    orderBy: 'pageviews',
-    limit: 1,
-  })
-  return !!all && all.pageviews + all.events > 0
-}
-
 /** The dashboard pages: sign-in form, the signed-in view, and one visit's timeline. */
-export function dashboardRoutes(deps: Deps) {
+export function dashboardRoutes(deps: Deps, stats: StatsReader) {
   const app = new Hono<AppEnv>()
 
   app.get('/', async (c) => {
@@ -64,14 +44,13 @@ export function dashboardRoutes(deps: Deps) {
       compare: 'previous',
       ...(filter ? { filter } : {}),
     })
-    const [snapshot, counted, lag, stored] = await Promise.all([
+    const [snapshot, { report, countersVersion }] = await Promise.all([
       liveSnapshot(deps.live, site.id),
-      statsReport(deps.store, buildStatsQuery(params, site.timezone, deps.now())),
-      rollupLagSeconds(deps.store, deps.now()),
-      siteHasData(deps, site.id),
+      stats.read(buildStatsQuery(params, site.timezone, deps.now())),
     ])
-    // Events reach the live view before the roll-up: count them as data too.
-    const hasData = stored || snapshot.recent_events.length > 0
+    // Until anything was counted for the site the page leads with the snippet. Events reach
+    // the live view before the roll-up: count them as data too.
+    const hasData = countersVersion > 0 || snapshot.recent_events.length > 0
     c.header('Vary', 'Cookie, HX-Request')
     return htmlPage(
       c,
@@ -81,7 +60,7 @@ export function dashboardRoutes(deps: Deps) {
         siteId: site.id,
         period,
         filter,
-        report: { ...counted, rollup_lag_s: lag },
+        report,
         snapshot,
         livePush: deps.livePush ?? true,
         hasData,

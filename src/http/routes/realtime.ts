@@ -6,12 +6,12 @@ import type { AppEnv, RouteDeps } from '../app-env.ts'
 
 type Deps = RouteDeps<Pick<SiteDirectory, 'getSite'>>
 
+import { renderRealtimeFragment } from '../../dashboard/realtime-fragment.ts'
 import { HttpError, success } from '../envelope.ts'
 import { liveSnapshot } from '../live-snapshot.ts'
 import { wantsHtml } from '../wants-html.ts'
-import { renderRealtimeFragment } from './realtime-fragment.ts'
 
-/** DESIGN.md "Realtime": pushes at most once a second, so an event waits at most that long. */
+/** Pushes at most once a second, so an event waits at most that long (docs/design.md, Realtime). */
 const PUSH_GAP_MS = 1_000
 /** Keeps proxies from closing an idle stream and lets visitors age out without new events. */
 const KEEPALIVE_MS = 15_000

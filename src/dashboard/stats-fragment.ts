@@ -1,31 +1,13 @@
-import { readablePath } from '../../core/page-url.ts'
-import { lagNotice } from '../../dashboard/format.ts'
-import { html, type SafeHtml } from '../../dashboard/html.ts'
-import type { LaggedStatsReport } from '../../queries/stats-report.ts'
-
-const LABELS: Record<string, string> = {
-  pageviews: 'Pageviews',
-  visitors: 'Visitors',
-  sessions: 'Sessions',
-  bounce_rate: 'Bounce rate',
-  avg_session_duration_s: 'Avg. visit',
-  pages_per_session: 'Pages / visit',
-}
-
-function formatMetric(name: string, value: number): string {
-  if (name === 'bounce_rate') return `${Math.round(value * 100)}%`
-  if (name === 'avg_session_duration_s') {
-    const s = Math.round(value)
-    return s >= 60 ? `${Math.floor(s / 60)}m ${s % 60}s` : `${s}s`
-  }
-  return value.toLocaleString('en-US')
-}
+import { readablePath } from '../core/page-url.ts'
+import type { LaggedStatsReport } from '../queries/stats-report.ts'
+import { formatMetric, lagNotice, metricLabel, percentChange } from './format.ts'
+import { html, type SafeHtml } from './html.ts'
 
 function change(value: number | null | undefined): SafeHtml {
   if (value === undefined) return html``
   if (value === null) return html`<span class="change">new</span>`
-  const pct = Math.round(value * 100)
-  return html`<span class="change ${pct >= 0 ? 'up' : 'down'}">${pct >= 0 ? '+' : ''}${pct}%</span>`
+  const { pct, text } = percentChange(value)
+  return html`<span class="change ${pct >= 0 ? 'up' : 'down'}">${text}</span>`
 }
 
 /** Page columns show the path as people read it; escaping still happens in `html`. */
@@ -45,13 +27,16 @@ ${rows.map((r) => html`<tr><td>${cell(key, r[key])}</td><td>${r[metric]}</td></t
 </tbody></table></section>`
 }
 
-/** The stats view as an HTMX fragment; every value passes through the escaping template. */
+/**
+ * The stats view as an HTMX fragment (`/api/stats` asked for HTML), named and formatted as the
+ * dashboard page's stats panel; every value passes through the escaping template.
+ */
 export function renderStatsFragment(report: LaggedStatsReport): SafeHtml {
   // Only while the roll-up trails: the numbers below miss the newest events.
   const lag = lagNotice(report.rollup_lag_s)
   const cards = Object.entries(report.summary).map(
     ([name, m]) =>
-      html`<div class="card" data-metric="${name}"><div class="label">${LABELS[name] ?? name}</div>
+      html`<div class="card" data-metric="${name}"><div class="label">${metricLabel(name)}</div>
 <div class="value">${formatMetric(name, m.value)}</div>${change(m.change)}</div>`,
   )
   return html`<div class="stats" data-period="${report.period}">

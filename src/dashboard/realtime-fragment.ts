@@ -1,11 +1,7 @@
-import { readablePath } from '../../core/page-url.ts'
-import { html, type SafeHtml } from '../../dashboard/html.ts'
-import { liveCount } from '../../dashboard/live-view.ts'
-import type { RealtimeSnapshot } from '../../live/live-window.ts'
-
-function time(iso: string): string {
-  return iso.slice(11, 19)
-}
+import { readablePath } from '../core/page-url.ts'
+import type { RealtimeSnapshot } from '../live/live-window.ts'
+import { html, type SafeHtml } from './html.ts'
+import { clockTime, liveCount } from './live-view.ts'
 
 /** The live view as an HTMX fragment; every value passes through the escaping template. */
 export function renderRealtimeFragment(s: RealtimeSnapshot): SafeHtml {
@@ -15,7 +11,7 @@ export function renderRealtimeFragment(s: RealtimeSnapshot): SafeHtml {
   )
   const events = s.recent_events.map(
     (e) =>
-      html`<li><time datetime="${e.timestamp}">${time(e.timestamp)}</time> <span class="type">${e.event_type}</span> <span class="page">${readablePath(e.page_url)}</span> <span class="title">${e.title}</span> <span class="country">${e.country}</span></li>`,
+      html`<li><time datetime="${e.timestamp}">${clockTime(e.timestamp, 'UTC')}</time> <span class="type">${e.event_type}</span> <span class="page">${readablePath(e.page_url)}</span> <span class="title">${e.title}</span> <span class="country">${e.country}</span></li>`,
   )
   return html`<div class="realtime" data-generated-at="${s.generated_at}">
 <div class="card"><div class="value" data-metric="active_visitors">${liveCount(s.active_visitors, s.approximate)}</div><div class="label">visitors in the last 5 minutes</div></div>

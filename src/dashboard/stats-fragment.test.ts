@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest'
+import { BREAKDOWNS, type BreakdownName, type Breakdowns } from '../queries/breakdowns.ts'
+import type { LaggedStatsReport } from '../queries/stats-report.ts'
+import { renderStatsFragment } from './stats-fragment.ts'
+import { renderStatsPanel } from './stats-panel.ts'
+
+const tables = {} as Breakdowns
+for (const name of Object.keys(BREAKDOWNS) as BreakdownName[]) tables[name] = []
+const report: LaggedStatsReport = {
+  ...tables,
+  site: 'site-a',
+  period: '7d',
+  timezone: 'UTC',
+  filter: null,
+  filter_applies_to: [],
+  summary: {
+    pageviews: { value: 12_345, previous: 10_000, change: 0.2345 },
+    visitors: { value: 321, previous: 0, change: null },
+    sessions: { value: 400 },
+    bounce_rate: { value: 0.4567 },
+    avg_session_duration_s: { value: 65.4 },
+    pages_per_session: { value: 3.1 },
+  },
+  timeseries: {
+    labels: [],
+    datasets: [
+      { label: 'Pageviews', data: [] },
+      { label: 'Visitors', data: [] },
+    ],
+  },
+  rollup_lag_s: 0,
+}
+
+/** What a view shows of a summary card as text: its label, value and change, tags aside. */
+function cardText(view: string, metric: string): string {
+  const start = view.indexOf(`data-metric="${metric}"`)
+  // A card runs to the tag of the next card, or to the first table after the last one.
+  const next = view.indexOf('data-metric="', start + 1)
+  const ends = [next >= 0 ? view.lastIndexOf('<', next) : -1, view.indexOf('<section', start)]
+  const card = view.slice(view.indexOf('>', start) + 1, Math.min(...ends.filter((i) => i >= 0)))
+  return card
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+}
+
+describe('the /api/stats HTML fragment', () => {
+  it("names and formats the summary as the dashboard page's stats panel does", () => {
+    const fragment = renderStatsFragment(report).html
+    const panel = renderStatsPanel({ siteId: 'site-a', period: '7d', filter: null, report }).html
+    expect(cardText(fragment, 'pageviews')).toBe('Pageviews 12,345 +23%')
+    expect(cardText(fragment, 'visitors')).toBe('Visitors 321 new')
+    expect(cardText(fragment, 'sessions')).toBe('Visits 400')
+    expect(cardText(fragment, 'bounce_rate')).toBe('Bounce rate 46%')
+    expect(cardText(fragment, 'avg_session_duration_s')).toBe('Visit duration 1m 5s')
+    for (const metric of Object.keys(report.summary)) {
+      expect(cardText(fragment, metric)).toBe(cardText(panel, metric))
+    }
+  })
+})

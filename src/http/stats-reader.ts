@@ -1,0 +1,52 @@
+import type { StatsQuery } from '../core/stats-query.ts'
+import { rollupLagSeconds } from '../queries/rollup-lag.ts'
+import { type LaggedStatsReport, type StatsReport, statsReport } from '../queries/stats-report.ts'
+import type { CounterReads, RollupProgress } from '../storage/store.ts'
+import type { RouteDeps } from './app-env.ts'
+import { ResponseCache } from './response-cache.ts'
+
+type Deps = Pick<RouteDeps<CounterReads & RollupProgress>, 'store' | 'statsCacheMs' | 'now'>
+
+export interface StatsRead {
+  report: LaggedStatsReport
+  /**
+   * The site's counters version the report was read at (CounterReads.countersVersion): above
+   * 0 once a roll-up write, an import or a move counted anything for the site.
+   */
+  countersVersion: number
+}
+
+/**
+ * Period stats as `/api/stats` and the dashboard page show them. One per app: the page and
+ * the API ask the same questions (the page's view is an API query too), so they share one
+ * cache instead of each keeping its own answers.
+ */
+export class StatsReader {
+  private readonly cache: ResponseCache<StatsReport>
+
+  constructor(private readonly deps: Deps) {
+    this.cache = new ResponseCache(deps.statsCacheMs, deps.now)
+  }
+
+  async read(query: StatsQuery): Promise<StatsRead> {
+    // The lag outside the cache: while the roll-up is stuck the counters (and so the cached
+    // answer) stay the same, and the lag is what changes.
+    const [counted, lag] = await Promise.all([
+      this.counted(query),
+      rollupLagSeconds(this.deps.store, this.deps.now()),
+    ])
+    return { report: { ...counted.report, rollup_lag_s: lag }, countersVersion: counted.version }
+  }
+
+  private async counted(query: StatsQuery): Promise<{ report: StatsReport; version: number }> {
+    const { store } = this.deps
+    // The key is the parsed query, so equivalent URLs share one entry, and the site's counters
+    // version, so an answer is reused only until the roll-up changes what it counted: a new
+    // site's first events show at once instead of after the cache's 30 s.
+    const version = await store.countersVersion(query.site_id)
+    const report = await this.cache.get(`${version} ${JSON.stringify(query)}`, () =>
+      statsReport(store, query),
+    )
+    return { report, version }
+  }
+}
