@@ -64,9 +64,10 @@ resource "aws_sqs_queue" "rollup_failures" {
   message_retention_seconds = 1209600
 }
 
-# The stream feeds the roll-up: partial batch responses, bisect on error, a failed record
-# to the queue after its retries (it counts once when replayed: README in
-# src/storage/dynamodb).
+# The stream feeds the roll-up: partial batch responses, bisect on error; a record that still
+# fails after its retries is reported to the queue. The queue receives the record's metadata
+# only (its shard and sequence numbers), and the record leaves the stream after 24 hours:
+# the on-failure alarm is the cue to look (README in src/storage/dynamodb, Faults).
 resource "aws_lambda_event_source_mapping" "rollup" {
   event_source_arn                   = aws_dynamodb_table.events.stream_arn
   function_name                      = aws_lambda_function.functions["rollup"].arn

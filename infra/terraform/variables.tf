@@ -111,9 +111,13 @@ variable "rollup_batching_window_s" {
 }
 
 variable "rollup_parallelization_factor" {
-  description = "Concurrent batches per shard; order per partition key (one tracker session) holds at any value."
+  description = "Concurrent batches per shard. Lambda keeps order per item only, and the roll-up counts a tracker session's events in order, so it must stay 1 (README in src/storage/dynamodb, Counting once)."
   type        = number
   default     = 1
+  validation {
+    condition     = var.rollup_parallelization_factor == 1
+    error_message = "The roll-up needs a tracker session's batches one at a time: parallelization_factor 1."
+  }
 }
 
 variable "alarm_email" {

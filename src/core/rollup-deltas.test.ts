@@ -340,6 +340,8 @@ describe('visitor marks', () => {
         day: DAY,
         scope,
         visitor_id: 'v1',
+        // The claiming event itself: its client, time and id.
+        claimant: `${event.client_session_id}\u001f${T}\u001f${event.event_id}`,
         timestamp: T,
         timezone: SEOUL,
         dim,

@@ -274,8 +274,11 @@ export function sessionDimensionValues(session: SessionState): Array<readonly [s
   return rows
 }
 
+/** An event as the roll-up counts it, with its id where the caller has one. */
+type ClaimingEvent = RollupEvent & { event_id?: string }
+
 function candidate(
-  event: RollupEvent,
+  event: ClaimingEvent,
   day: string,
   timezone: string,
   dim: string,
@@ -287,6 +290,7 @@ function candidate(
     day,
     scope: markScope(dim, value),
     visitor_id: event.visitor_id,
+    claimant: `${event.client_session_id}\u001f${event.timestamp}\u001f${event.event_id ?? ''}`,
     timestamp: event.timestamp,
     timezone,
     dim,
@@ -304,7 +308,7 @@ function candidate(
  * visitors add up to the site's.
  */
 export function eventMarks(
-  event: RollupEvent,
+  event: ClaimingEvent,
   timezone: string,
   session: SessionState | undefined,
 ): MarkCandidate[] {

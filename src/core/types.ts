@@ -122,6 +122,12 @@ export interface VisitorMark {
   /** "" for the site itself, or "dim\u001fvalue". */
   scope: string
   visitor_id: string
+  /**
+   * The event that claims it (its client, time and id): a backend that claims marks apart
+   * from the unit's write tags each claim with it, so a redone unit recognises its own claims
+   * and any other event, even one of the same millisecond, finds the mark taken.
+   */
+  claimant?: string
 }
 
 export interface Site {

@@ -29,6 +29,26 @@ function errorName(error: unknown): string {
   return typeof e.name === 'string' ? e.name : ''
 }
 
+/**
+ * Cancellation reasons of a `TransactWriteItems` that name a fault of the moment: another
+ * transaction held an item, or throughput ran out. DynamoDB cancels the whole transaction
+ * and the SDK does not retry it (TransactWriteItems API reference, "TransactionCanceled
+ * Exception"), so it is retried as any unavailability is. A cancellation with any other
+ * reason (a condition that failed) is the caller's to read.
+ */
+const TRANSIENT_CANCELLATIONS = new Set([
+  'TransactionConflict',
+  'ThrottlingError',
+  'ProvisionedThroughputExceeded',
+  'RequestLimitExceeded',
+])
+
+function cancelledForNow(error: unknown): boolean {
+  const reasons = (error as { CancellationReasons?: Array<{ Code?: string }> }).CancellationReasons
+  const codes = (reasons ?? []).map((r) => r.Code).filter((c) => c && c !== 'None')
+  return codes.length > 0 && codes.every((code) => TRANSIENT_CANCELLATIONS.has(code as string))
+}
+
 export function isUnavailable(error: unknown): boolean {
   if (error instanceof StorageUnavailableError) return true
   const name = errorName(error)
@@ -37,6 +57,7 @@ export function isUnavailable(error: unknown): boolean {
   if (name === 'TransactionConflictException' || name === 'TransactionInProgressException') {
     return true
   }
+  if (name === 'TransactionCanceledException' && cancelledForNow(error)) return true
   const fault = (error as { $fault?: unknown } | null)?.$fault
   return fault === 'server'
 }

@@ -125,10 +125,11 @@ export class DynamoDbRollups implements Pick<RollupQueue, 'rollup' | 'deadLetter
   }
 
   /**
-   * Claims marks with a conditional write each, tagged with the moment of the event that
-   * claims it: two shards counting the same visitor at once cannot both count them (one
-   * write wins), and a unit redone after a failure recognises its own claims (same event,
-   * same moment) instead of finding them taken. Marks already known (read first, in one
+   * Claims marks with a conditional write each, tagged with the event that claims it (its
+   * client, time and id: VisitorMark.claimant): two shards counting the same visitor at once
+   * cannot both count them (one write wins), a unit redone after a failure recognises its
+   * own claims instead of finding them taken, and another event, even of the same
+   * millisecond, finds them taken. Marks already known (read first, in one
    * consistent BatchGetItem per 100) cost no write.
    */
   private async claimMarks(
@@ -136,10 +137,8 @@ export class DynamoDbRollups implements Pick<RollupQueue, 'rollup' | 'deadLetter
     known: Map<string, boolean>,
   ): Promise<boolean[]> {
     const keyOf = (m: VisitorMark) => STATE.mark(m.site_id, m.day, m.scope, m.visitor_id)
-    const claimerOf = (m: VisitorMark) => {
-      const at = (m as VisitorMark & { timestamp?: unknown }).timestamp
-      return typeof at === 'number' ? `t${at}` : `u${randomBytes(8).toString('hex')}`
-    }
+    const claimerOf = (m: VisitorMark) =>
+      m.claimant !== undefined ? `e${m.claimant}` : `u${randomBytes(8).toString('hex')}`
     const firstOf = new Map<string, VisitorMark>()
     for (const m of wanted) {
       const key = keyOf(m)

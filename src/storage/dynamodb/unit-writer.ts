@@ -83,6 +83,9 @@ export class UnitWriter {
     for (const plan of plans) {
       const id = String(plan.sk)
       const ops = await this.loadPlan(id, Number(plan.parts))
+      // Its parts are deleted only after its last chunk deleted the registry item, in the
+      // same transaction as that chunk's writes: another process finished it meanwhile.
+      if (!ops) continue
       // Cut as its writer cut it: `applied` counts that writer's chunks, whatever size this
       // process would take.
       const chunks = chunk(ops, Number(plan.chunk_size))
@@ -136,11 +139,10 @@ export class UnitWriter {
     )
   }
 
-  private async loadPlan(id: string, parts: number): Promise<WriteOp[]> {
+  /** A plan's writes; undefined once its parts are (being) deleted: the plan is applied. */
+  private async loadPlan(id: string, parts: number): Promise<WriteOp[] | undefined> {
     const items = await this.planParts(id)
-    if (items.length !== parts) {
-      throw new Error(`UnitWriter: plan ${id} has ${items.length} of its ${parts} parts`)
-    }
+    if (items.length !== parts) return undefined
     const text = Buffer.concat(items.map((item) => Buffer.from(item.data as Uint8Array)))
     return JSON.parse(gunzipSync(text).toString('utf8')) as WriteOp[]
   }

@@ -1,0 +1,224 @@
+import { join } from 'node:path'
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb'
+import type { DynamoDBRecord } from 'aws-lambda'
+import { mockClient } from 'aws-sdk-client-mock'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { EnrichedEvent } from '../../core/types.ts'
+import { createLogger } from '../../log/logger.ts'
+import type { RollupOptions } from '../../rollup/rollup-options.ts'
+import { SqliteStore } from '../../storage/sqlite/sqlite-store.ts'
+import { StorageUnavailableError } from '../../storage/store.ts'
+import { acceptAndRollUp } from '../../testing/accept-and-roll-up.ts'
+import { type LocalTables, localTables } from '../../testing/dynamodb.ts'
+import { enrichedEvent } from '../../testing/enriched-event.ts'
+import { makeSite } from '../../testing/fixtures.ts'
+import { countsOf, scenarioClients } from '../../testing/rollup-scenario.ts'
+import { tempDir } from '../../testing/temp-dir.ts'
+import { createRollupHandler } from './rollup-handler.ts'
+import { lambdaRecordOf } from './stream-poller.ts'
+
+/**
+ * Deliveries AWS documents for a DynamoDB stream's event source mapping that the roll-up once
+ * miscounted, each held to the SQLite store's numbers for the same events. Faults DynamoDB
+ * Local cannot produce (a cancelled transaction, a plan finished by another process between
+ * two of this one's reads) are injected with aws-sdk-client-mock into a document client
+ * whose every other call goes to DynamoDB Local.
+ */
+const logger = createLogger('silent')
+const site = makeSite({ created_at: Date.UTC(2026, 0, 15) })
+const T0 = Date.UTC(2026, 0, 15, 10)
+const NO_WAIT = { retries: 5, minTimeout: 1, maxTimeout: 5 }
+const COMMANDS = [
+  BatchGetCommand,
+  BatchWriteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+] as const
+
+function options(): RollupOptions {
+  let ids = 0
+  return { sessionTimeoutMs: 30 * 60_000, newSessionId: () => `s-${++ids}` }
+}
+
+async function sqliteCounts(events: EnrichedEvent[]) {
+  const dir = tempDir()
+  const store = new SqliteStore({ file: join(dir.path, 'reference.db') })
+  try {
+    await store.createSite(site)
+    await acceptAndRollUp(store, events, [], options())
+    return await countsOf(store, scenarioClients(events))
+  } finally {
+    await store.close()
+    dir.remove()
+  }
+}
+
+/** DynamoDB's answer to a transaction that another transaction or the throughput held up. */
+function cancelled(code: 'TransactionConflict' | 'ThrottlingError', items: number): Error {
+  const error = new Error(`Transaction cancelled, please refer cancellation reasons [${code}]`)
+  error.name = 'TransactionCanceledException'
+  Object.assign(error, {
+    $fault: 'client',
+    $metadata: {},
+    CancellationReasons: Array.from({ length: items }, (_, i) =>
+      i === 0 ? { Code: code, Message: code } : { Code: 'None' },
+    ),
+  })
+  return error
+}
+
+describe('the roll-up under deliveries it once miscounted', () => {
+  let local: LocalTables
+  beforeEach(async () => {
+    local = await localTables()
+    await local.store().createSite(site)
+  })
+  afterEach(async () => {
+    await local.drop()
+  })
+
+  /** Accepts the events and reads their stream records back as Lambda hands them over. */
+  async function recordsOf(events: EnrichedEvent[]): Promise<DynamoDBRecord[]> {
+    await local.store().accept(events, [])
+    const { stream } = local.backlog()
+    const arn = await stream.sourceArn()
+    const records: DynamoDBRecord[] = []
+    for (const shard of await stream.shards()) {
+      for await (const page of stream.records(shard)) {
+        records.push(...page.map((r) => lambdaRecordOf(r, arn, 'ap-northeast-2')))
+      }
+    }
+    return records
+  }
+
+  /** A document client that goes to DynamoDB Local except where a test overrides a command. */
+  function interceptable() {
+    const doc = DynamoDBDocumentClient.from(local.clients.ddb)
+    const mock = mockClient(doc)
+    for (const Command of COMMANDS) {
+      mock
+        .on(Command as never)
+        .callsFake((input: any) => local.clients.doc.send(new Command(input) as never))
+    }
+    return { doc, mock }
+  }
+
+  it('counts a visitor once when two of their events share a millisecond in two units', async () => {
+    // A track() and a page view in one tick, and the same moment from a second tab: the
+    // visitor's marks are claimed by the first unit, and the others must find them taken.
+    const visitor = { visitor_id: 'v-same-ms', timestamp: T0 }
+    const events = [
+      enrichedEvent({ ...visitor, event_id: 'e1', client_session_id: 'tab-1', path: '/a' }),
+      enrichedEvent({
+        ...visitor,
+        event_id: 'e2',
+        client_session_id: 'tab-1',
+        event_type: 'signup',
+      }),
+      enrichedEvent({ ...visitor, event_id: 'e3', client_session_id: 'tab-2', path: '/a' }),
+    ]
+    const records = await recordsOf(events)
+    const handler = createRollupHandler(local.store(), options(), logger)
+    // One unit per record: each finds the marks the one before it claimed.
+    for (const record of records) {
+      expect(await handler({ Records: [record] })).toEqual({ batchItemFailures: [] })
+    }
+    const counts = await countsOf(local.store(), scenarioClients(events))
+    expect(counts.days[0]?.[0]?.visitors).toBe(1)
+    expect(counts).toEqual(await sqliteCounts(events))
+  })
+
+  it('finishes another process’s plan even when that process completes it first', async () => {
+    const events = ['a', 'b', 'c', 'd'].map((client, i) =>
+      enrichedEvent({ client_session_id: client, event_id: `e${i}`, timestamp: T0 + i * 1000 }),
+    )
+    const records = await recordsOf(events)
+    // A unit written in chunks of nine, failed after its first chunk: its plan stays open.
+    let fail = true
+    const writer = local.store({
+      maxTransactItems: 10,
+      failRollupWrite: () => (fail ? ((fail = false), true) : false),
+    })
+    await expect(
+      createRollupHandler(writer, options(), logger)({ Records: records }),
+    ).rejects.toThrow(/injected fault/)
+    // This process sees the open plan; before it reads the plan's parts, another process
+    // finishes the plan and deletes them.
+    const { doc, mock } = interceptable()
+    const other = local.store()
+    let finishedMeanwhile = false
+    mock.on(QueryCommand).callsFake(async (input: QueryCommandInput) => {
+      const pk = String(input.ExpressionAttributeValues?.[':pk'] ?? '')
+      if (pk.startsWith('plan#') && !finishedMeanwhile) {
+        finishedMeanwhile = true
+        await other.rollup(async () => undefined)
+      }
+      return local.clients.doc.send(new QueryCommand(input))
+    })
+    const late = createRollupHandler(local.store({ doc }), options(), logger)
+    expect(await late({ Records: records })).toEqual({ batchItemFailures: [] })
+    expect(finishedMeanwhile).toBe(true)
+    mock.restore()
+    expect(await countsOf(local.store(), scenarioClients(events))).toEqual(
+      await sqliteCounts(events),
+    )
+  })
+
+  it.each(['TransactionConflict', 'ThrottlingError'] as const)(
+    'retries a roll-up transaction cancelled by %s instead of failing the batch',
+    async (code) => {
+      const events = ['a', 'b'].map((client, i) =>
+        enrichedEvent({ client_session_id: client, event_id: `e${i}`, timestamp: T0 + i * 1000 }),
+      )
+      const records = await recordsOf(events)
+      const { doc, mock } = interceptable()
+      let cancellations = 0
+      mock.on(TransactWriteCommand).callsFake((input) => {
+        if (cancellations < 2) {
+          cancellations++
+          throw cancelled(code, input.TransactItems?.length ?? 1)
+        }
+        return local.clients.doc.send(new TransactWriteCommand(input))
+      })
+      const handler = createRollupHandler(
+        local.store({ doc, backoff: NO_WAIT }),
+        options(),
+        logger,
+        {
+          retry: NO_WAIT,
+        },
+      )
+      // Answered within the invocation: nothing is reported failed, so the mapping's retries
+      // (and its on-failure destination) are kept for records that really cannot be counted.
+      expect(await handler({ Records: records })).toEqual({ batchItemFailures: [] })
+      expect(cancellations).toBe(2)
+      mock.restore()
+      expect(await countsOf(local.store(), scenarioClients(events))).toEqual(
+        await sqliteCounts(events),
+      )
+    },
+  )
+
+  it('answers an accept cancelled by a conflict as unavailable, not as a fault of ours', async () => {
+    const { doc, mock } = interceptable()
+    mock.on(TransactWriteCommand).rejects(cancelled('TransactionConflict', 1))
+    const store = local.store({ doc, backoff: NO_WAIT })
+    await expect(
+      store.accept([enrichedEvent({ event_id: 'x', timestamp: T0 })], []),
+    ).rejects.toBeInstanceOf(StorageUnavailableError)
+    mock.restore()
+  })
+})
