@@ -23,7 +23,16 @@ if (!endpoint) {
 const clients = dynamoClients({ endpoint, region: process.env.AWS_DEFAULT_REGION })
 const tables = tableNamesFromEnv(process.env)
 await ensureTables(clients, tables)
-const server = await startDynamoDbService(config, logger, clients, tables)
+// ADVERSARY_SEED=n: the stream poller delivers as AWS may on a bad day (duplicates, batches
+// cut at random, two shards at once), drawn from that seed.
+const adversarySeed = process.env.ADVERSARY_SEED
+const server = await startDynamoDbService(
+  config,
+  logger,
+  clients,
+  tables,
+  adversarySeed ? { adversary: { seed: Number(adversarySeed), duplicates: 0.2, shards: 2 } } : {},
+)
 const where = process.env.DYNAMODB_DATA_DIR
   ? `on disk in ${process.env.DYNAMODB_DATA_DIR}`
   : 'in memory'

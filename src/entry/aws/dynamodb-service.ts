@@ -8,6 +8,7 @@ import { DynamoDbStore } from '../../storage/dynamodb/dynamodb-store.ts'
 import { createTables, type TableNames, tableDefinitions } from '../../storage/dynamodb/tables.ts'
 import type { Store } from '../../storage/store.ts'
 import { type RunningService, startService } from '../service.ts'
+import type { AdversaryOptions } from './adversarial-delivery.ts'
 import { LocalStreamBacklog } from './local-stream-backlog.ts'
 import { createRollupHandler, type RollupHandler } from './rollup-handler.ts'
 import { StreamPoller } from './stream-poller.ts'
@@ -64,6 +65,8 @@ export async function startDynamoDbService(
     batchSize?: number
     /** Wraps the roll-up handler (a benchmark attributes its requests to the roll-up). */
     wrapHandler?: (handler: RollupHandler) => RollupHandler
+    /** The poller delivers as AWS may on a bad day (adversarial-delivery.ts). */
+    adversary?: AdversaryOptions
   } = {},
 ): Promise<RunningService & { store: DynamoDbStore }> {
   const backlog = new LocalStreamBacklog(clients, tables)
@@ -81,6 +84,7 @@ export async function startDynamoDbService(
   const poller = new StreamPoller(backlog, store, handler, logger, {
     ...(options.pollIntervalMs ? { intervalMs: options.pollIntervalMs } : {}),
     ...(options.batchSize ? { batchSize: options.batchSize } : {}),
+    ...(options.adversary ? { adversary: options.adversary } : {}),
   })
   poller.start()
   const service = await startService(

@@ -4,6 +4,7 @@ import { errorMessage } from '../../core/error-message.ts'
 import type { Logger } from '../../log/logger.ts'
 import { positionOf } from '../../storage/dynamodb/keys.ts'
 import type { RollupQueue } from '../../storage/store.ts'
+import { AdversarialDelivery, type AdversaryOptions } from './adversarial-delivery.ts'
 import type { LocalStreamBacklog } from './local-stream-backlog.ts'
 import type { RollupHandler } from './rollup-handler.ts'
 
@@ -41,6 +42,13 @@ export interface StreamPollerOptions {
   region?: string
   /** Failed tries of a record alone before it goes to the dead letters (MaximumRetryAttempts). */
   maxRetries?: number
+  /**
+   * Delivers as AWS may on a bad day instead of in plain order: random batch sizes up to
+   * `batchSize`, duplicates, overlapping runs, concurrent batches, several shards
+   * (adversarial-delivery.ts). Off by default; the property test and `npm run dev:aws` with
+   * `ADVERSARY_SEED` turn it on.
+   */
+  adversary?: AdversaryOptions
 }
 
 /**
@@ -59,6 +67,7 @@ export class StreamPoller {
   private readonly maxRetries: number
   private readonly after = new Map<string, string>()
   private readonly tries = new Map<string, number>()
+  private readonly adversary: AdversarialDelivery | undefined
   private timer: NodeJS.Timeout | undefined
   private running: Promise<number> | undefined
   private closed = false
@@ -74,6 +83,13 @@ export class StreamPoller {
     this.batchSize = options.batchSize ?? 100
     this.region = options.region ?? 'ap-northeast-2'
     this.maxRetries = options.maxRetries ?? 3
+    this.adversary = options.adversary
+      ? new AdversarialDelivery(handler, {
+          ...options.adversary,
+          batchSize: this.batchSize,
+          maxRetries: this.maxRetries,
+        })
+      : undefined
   }
 
   start(): void {
@@ -118,6 +134,15 @@ export class StreamPoller {
       if (after === undefined) after = (await this.backlog.deliveredThrough(shard))?.sequenceNumber
       const records: SdkStreamRecord[] = []
       for await (const page of stream.records(shard, after)) records.push(...page)
+      if (this.adversary && records.length > 0) {
+        await this.adversary.deliver(
+          records.map((r) => lambdaRecordOf(r, arn, this.region)),
+          (record, error) => this.toDestination(record, error, shard),
+        )
+        await this.advance(shard, records.at(-1)?.dynamodb?.SequenceNumber)
+        delivered += records.length
+        continue
+      }
       for (let i = 0; i < records.length; i += this.batchSize) {
         const batch = records
           .slice(i, i + this.batchSize)
@@ -159,6 +184,14 @@ export class StreamPoller {
     this.tries.set(sequence, tries)
     if (tries <= this.maxRetries) return 0
     this.tries.delete(sequence)
+    await this.toDestination(record, error, shard)
+    await this.advance(shard, sequence)
+    return 1
+  }
+
+  /** What the on-failure destination does with a record past its retries: keeps it aside. */
+  private async toDestination(record: DynamoDBRecord, error: unknown, shard: string) {
+    const sequence = record.dynamodb?.SequenceNumber ?? ''
     const reason = errorMessage(error)
     await this.store.deadLetter(
       { stream: shard, position: positionOf(sequence) },
@@ -166,8 +199,6 @@ export class StreamPoller {
       Date.now(),
     )
     this.logger.error({ shard, sequence, reason }, 'roll-up: record moved to the dead letters')
-    await this.advance(shard, sequence)
-    return 1
   }
 
   private async advance(shard: string, sequence: string | undefined): Promise<void> {
