@@ -84,3 +84,23 @@ describe('how far stats trail ingestion', () => {
     expect(page).toContain('Stats are 3 s behind: the newest events are not counted yet.')
   })
 })
+
+describe('what the counters miss', () => {
+  it('says counts are incomplete, and since when, once the roll-up set an event aside', async () => {
+    expect(await data(STATS)).toMatchObject({ uncounted: null })
+    for (const html of await statsHtml()) expect(html).not.toContain('incomplete')
+    expect(await gauge('liveinsight_rollup_set_aside_items')).toBe(0)
+    // The oldest waiting event fails the roll-up on its own: it is moved aside, not counted.
+    const [oldest] = await t.store.pending(1)
+    if (!oldest || oldest.item.kind !== 'event') throw new Error('no event waits')
+    await t.store.deadLetter(oldest, 'always fails', clock)
+    const since = oldest.item.event.timestamp
+    // Read past the cache, as the lag is: the counters did not change.
+    expect(await data(STATS)).toMatchObject({ uncounted: { items: 1, since } })
+    expect(await gauge('liveinsight_rollup_set_aside_items')).toBe(1)
+    for (const html of await statsHtml()) {
+      expect(html).toContain('data-uncounted="1"')
+      expect(html).toContain('1 event could not be counted')
+    }
+  })
+})

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { CONFIG_VARIABLES, parseConfig } from '../src/config/env.ts'
 import { AWS_VARIABLES, REQUIRED_ON_AWS } from '../src/entry/aws/lambda-handlers.ts'
+import { SET_ASIDE_LOG } from '../src/entry/aws/rollup-handler.ts'
 import { buildService } from '../src/entry/service.ts'
 import { createLogger } from '../src/log/logger.ts'
 import { InProcessPipeline } from '../src/pipeline/in-process-pipeline.ts'
@@ -259,6 +260,15 @@ describe('the Terraform, held against the code', () => {
     expect(fivexx.threshold).toBe(10)
     const age = resource('aws_cloudwatch_metric_alarm', 'rollup_iterator_age')
     expect(age.metric_name).toBe('IteratorAge')
+    // A record the roll-up sets aside is logged with this message; the filter counts them.
+    const setAside = resource('aws_cloudwatch_log_metric_filter', 'rollup_set_aside')
+    expect(setAside.pattern).toBe(`{ $.msg = "${SET_ASIDE_LOG}" }`)
+    const transform = one(setAside.metric_transformation)
+    const setAsideAlarm = resource('aws_cloudwatch_metric_alarm', 'rollup_set_aside')
+    expect([setAsideAlarm.namespace, setAsideAlarm.metric_name]).toEqual([
+      transform.namespace,
+      transform.name,
+    ])
     expect(resource('aws_cloudwatch_dashboard', 'app')).toBeDefined()
     expect(resource('aws_cloudwatch_log_group', 'functions').retention_in_days).toBe(
       '${var.log_retention_days}',

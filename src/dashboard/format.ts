@@ -1,4 +1,5 @@
 /** Labels and number formatting shared by the dashboard's server-side views. */
+import type { SetAside } from '../storage/store.ts'
 
 export const PERIOD_LABELS = {
   today: 'Today',
@@ -61,6 +62,18 @@ export function percentChange(change: number): { pct: number; text: string } {
 export const LAG_NOTICE_AFTER_S = 2
 
 /** "Stats are N s behind", or null while the lag is normal. */
+/** What the counters miss, in words: null when the roll-up set nothing aside. */
+export function uncountedNotice(uncounted: SetAside | null, timeZone: string): string | null {
+  if (!uncounted) return null
+  const since = new Date(uncounted.since).toLocaleString('en-GB', {
+    timeZone,
+    dateStyle: 'medium',
+    timeStyle: 'short',
+  })
+  const items = uncounted.items === 1 ? '1 event' : `${formatNumber(uncounted.items)} events`
+  return `Counts are incomplete since ${since}: ${items} could not be counted and are kept aside to be replayed`
+}
+
 export function lagNotice(lagS: number): string | null {
   return lagS > LAG_NOTICE_AFTER_S ? `Stats are ${formatNumber(lagS)} s behind` : null
 }

@@ -29,6 +29,7 @@ const report: LaggedStatsReport = {
     ],
   },
   rollup_lag_s: 0,
+  uncounted: null,
 }
 
 /** What a view shows of a summary card as text: its label, value and change, tags aside. */
@@ -56,5 +57,25 @@ describe('the /api/stats HTML fragment', () => {
     for (const metric of Object.keys(report.summary)) {
       expect(cardText(fragment, metric)).toBe(cardText(panel, metric))
     }
+  })
+
+  it('says counts are incomplete, and since when in the site’s time, while events are set aside', () => {
+    expect(renderStatsFragment(report).html).not.toContain('incomplete')
+    const missing: LaggedStatsReport = {
+      ...report,
+      timezone: 'Asia/Seoul',
+      uncounted: { items: 3, since: Date.UTC(2026, 0, 15, 20, 5) },
+    }
+    const notice =
+      'Counts are incomplete since 16 Jan 2026, 05:05: 3 events could not be counted and are kept aside to be replayed'
+    expect(renderStatsFragment(missing).html).toContain(notice)
+    const panel = renderStatsPanel({
+      siteId: 'site-a',
+      period: '7d',
+      filter: null,
+      report: missing,
+    })
+    expect(panel.html).toContain(notice)
+    expect(panel.html).toContain('data-uncounted="3"')
   })
 })

@@ -1,6 +1,6 @@
 import { readablePath } from '../core/page-url.ts'
 import type { LaggedStatsReport } from '../queries/stats-report.ts'
-import { formatMetric, lagNotice, metricLabel, percentChange } from './format.ts'
+import { formatMetric, lagNotice, metricLabel, percentChange, uncountedNotice } from './format.ts'
 import { html, type SafeHtml } from './html.ts'
 
 function change(value: number | null | undefined): SafeHtml {
@@ -34,12 +34,14 @@ ${rows.map((r) => html`<tr><td>${cell(key, r[key])}</td><td>${r[metric]}</td></t
 export function renderStatsFragment(report: LaggedStatsReport): SafeHtml {
   // Only while the roll-up trails: the numbers below miss the newest events.
   const lag = lagNotice(report.rollup_lag_s)
+  const uncounted = uncountedNotice(report.uncounted, report.timezone)
   const cards = Object.entries(report.summary).map(
     ([name, m]) =>
       html`<div class="card" data-metric="${name}"><div class="label">${metricLabel(name)}</div>
 <div class="value">${formatMetric(name, m.value)}</div>${change(m.change)}</div>`,
   )
   return html`<div class="stats" data-period="${report.period}">
+${uncounted ? html`<p class="uncounted" role="alert" data-uncounted="${report.uncounted?.items ?? 0}">${uncounted}</p>` : ''}
 ${lag ? html`<p class="lag" role="status" data-rollup-lag="${report.rollup_lag_s}">${lag}</p>` : ''}
 <div class="cards">${cards}</div>
 ${table('Top pages', report.top_pages, 'page_url', 'pageviews')}

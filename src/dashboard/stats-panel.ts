@@ -8,6 +8,7 @@ import {
   metricLabel,
   PERIOD_LABELS,
   percentChange,
+  uncountedNotice,
 } from './format.ts'
 import { html, type SafeHtml } from './html.ts'
 import { LINK, PANEL, SELECT } from './layout.ts'
@@ -206,6 +207,13 @@ function lagBanner(report: LaggedStatsReport): SafeHtml {
   return html`<p role="status" class="rounded-lg bg-sky-50 p-2 text-sm text-sky-900 dark:bg-sky-950 dark:text-sky-100" data-rollup-lag="${report.rollup_lag_s}">${notice}: the newest events are not counted yet.</p>`
 }
 
+/** While the roll-up has set events aside: every figure below misses them. */
+function uncountedBanner(report: LaggedStatsReport): SafeHtml {
+  const notice = uncountedNotice(report.uncounted, report.timezone)
+  if (!notice) return html``
+  return html`<p role="alert" class="rounded-lg bg-red-50 p-2 text-sm text-red-900 dark:bg-red-950 dark:text-red-100" data-uncounted="${report.uncounted?.items ?? 0}">${notice}.</p>`
+}
+
 function chart(report: StatsReport): SafeHtml {
   const [views, visitors] = report.timeseries.datasets
   return html`<div class="relative h-64"><canvas data-chart="timeseries" role="img"
@@ -227,6 +235,7 @@ export function renderStatsPanel(view: StatsView): SafeHtml {
 ${periodPicker(view)}
 </div>
 ${filterBanner(view)}
+${uncountedBanner(view.report)}
 ${lagBanner(view.report)}
 ${cards(view.report)}
 ${chart(view.report)}

@@ -142,6 +142,16 @@ export class Metrics {
         else this.set(lag)
       },
     })
+    new Gauge({
+      name: 'liveinsight_rollup_set_aside_items',
+      help: 'Accepted items the roll-up set aside (dead letters): no counter counts them until they are replayed.',
+      registers,
+      async collect() {
+        const aside = await store.setAside().catch(() => undefined)
+        if (aside === undefined) this.reset()
+        else this.set(aside?.items ?? 0)
+      },
+    })
     // Memory, CPU, event-loop delay and GC of the whole process, worker threads included.
     collectDefaultMetrics({ register: this.registry })
   }

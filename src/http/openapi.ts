@@ -147,7 +147,7 @@ export function openApiDocument(version: string) {
           parameters: queryParameters(StatsParamsSchema),
           responses: {
             '200': envelope(
-              'Stats report, with rollup_lag_s: how many seconds the counters trail ingestion (0 when the roll-up has caught up)',
+              'Stats report, with rollup_lag_s: how many seconds the counters trail ingestion (0 when the roll-up has caught up), and uncounted: null, or {items, since} when the roll-up set events aside that no figure counts (since: the earliest event time among them, epoch ms)',
             ),
             '400': ERROR,
             '401': ERROR,

@@ -29,13 +29,17 @@ export class StatsReader {
   }
 
   async read(query: StatsQuery): Promise<StatsRead> {
-    // The lag outside the cache: while the roll-up is stuck the counters (and so the cached
-    // answer) stay the same, and the lag is what changes.
-    const [counted, lag] = await Promise.all([
+    // The lag and what was set aside outside the cache: while the roll-up is stuck the
+    // counters (and so the cached answer) stay the same, and those are what change.
+    const [counted, lag, uncounted] = await Promise.all([
       this.counted(query),
       rollupLagSeconds(this.deps.store, this.deps.now()),
+      this.deps.store.setAside(),
     ])
-    return { report: { ...counted.report, rollup_lag_s: lag }, countersVersion: counted.version }
+    return {
+      report: { ...counted.report, rollup_lag_s: lag, uncounted },
+      countersVersion: counted.version,
+    }
   }
 
   private async counted(query: StatsQuery): Promise<{ report: StatsReport; version: number }> {

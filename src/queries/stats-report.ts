@@ -1,5 +1,5 @@
 import type { StatsQuery } from '../core/stats-query.ts'
-import type { CounterReads } from '../storage/store.ts'
+import type { CounterReads, SetAside } from '../storage/store.ts'
 import { type Breakdowns, breakdowns } from './breakdowns.ts'
 import { type MetricValue, type SummaryMetric, summary } from './summary.ts'
 import { type Timeseries, timeseries } from './timeseries.ts'
@@ -16,11 +16,18 @@ export interface StatsReport extends Breakdowns {
 }
 
 /**
- * A report with how far its counters trail ingestion (rollup-lag.ts), as `/api/stats` and the
- * dashboard show it: the lag is read at each request, the report may come from a cache.
+ * A report with how far its counters trail ingestion (rollup-lag.ts) and what they miss, as
+ * `/api/stats` and the dashboard show it: both are read at each request, the report may come
+ * from a cache.
  */
 export interface LaggedStatsReport extends StatsReport {
   rollup_lag_s: number
+  /**
+   * Items the roll-up set aside (dead letters), which no figure counts: how many, and the
+   * earliest event time among them (epoch ms); null when none. Counts from then on are
+   * incomplete until they are replayed.
+   */
+  uncounted: SetAside | null
 }
 
 /** The counters of the /api/stats answer: every part read from rollups, none from raw events. */

@@ -300,6 +300,18 @@ export interface RollupProgress {
    * hour's worth.
    */
   oldestPendingAcceptedAt(): Promise<number | null>
+  /**
+   * What the roll-up set aside (RollupQueue.deadLetter), which the counters therefore miss:
+   * how many items, and the earliest event time among them; null when nothing is set aside.
+   * The dashboard and `/api/stats` say from then on counts are incomplete.
+   */
+  setAside(): Promise<SetAside | null>
+}
+
+/** Items the roll-up set aside: how many, and the earliest event time among them (epoch ms). */
+export interface SetAside {
+  items: number
+  since: number
 }
 
 /** The stats queries' side: counters by site, grain, dimension and bucket. */

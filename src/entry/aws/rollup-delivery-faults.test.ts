@@ -15,7 +15,9 @@ import { mockClient } from 'aws-sdk-client-mock'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { EnrichedEvent } from '../../core/types.ts'
 import { createLogger } from '../../log/logger.ts'
+import { rollUpBatch } from '../../rollup/roll-up-batch.ts'
 import type { RollupOptions } from '../../rollup/rollup-options.ts'
+import { entriesOfStreamRecords } from '../../storage/dynamodb/stream-records.ts'
 import { SqliteStore } from '../../storage/sqlite/sqlite-store.ts'
 import { StorageUnavailableError } from '../../storage/store.ts'
 import { acceptAndRollUp } from '../../testing/accept-and-roll-up.ts'
@@ -152,9 +154,9 @@ describe('the roll-up under deliveries it once miscounted', () => {
       maxTransactItems: 10,
       failRollupWrite: () => (fail ? ((fail = false), true) : false),
     })
-    await expect(
-      createRollupHandler(writer, options(), logger)({ Records: records }),
-    ).rejects.toThrow(/injected fault/)
+    await expect(rollUpBatch(writer, entriesOfStreamRecords(records), options())).rejects.toThrow(
+      /injected fault/,
+    )
     // This process sees the open plan; before it reads the plan's parts, another process
     // finishes the plan and deletes them.
     const { doc, mock } = interceptable()
@@ -211,6 +213,29 @@ describe('the roll-up under deliveries it once miscounted', () => {
       )
     },
   )
+
+  it('sets a record that cannot be counted aside whole, counts the rest, and says so', async () => {
+    const good = ['a', 'c'].map((client, i) =>
+      enrichedEvent({ client_session_id: client, event_id: `e${i}`, timestamp: T0 + i * 1000 }),
+    )
+    // A time zone no calendar knows: counting it throws, however often it is tried.
+    const poison = enrichedEvent({
+      client_session_id: 'b',
+      event_id: 'bad',
+      timestamp: T0 + 500,
+      timezone: 'Mars/Olympus_Mons',
+    })
+    const records = await recordsOf([good[0], poison, good[1]] as EnrichedEvent[])
+    const store = local.store()
+    const handler = createRollupHandler(store, options(), logger, { retry: NO_WAIT })
+    // Found and set aside in the invocation: the shard does not wait on the mapping's retries.
+    expect(await handler({ Records: records })).toEqual({ batchItemFailures: [] })
+    expect(await store.setAside()).toEqual({ items: 1, since: T0 + 500 })
+    expect(await countsOf(store, scenarioClients(good))).toEqual(await sqliteCounts(good))
+    // Delivered again, it is set aside again but counted as one item.
+    expect(await handler({ Records: records })).toEqual({ batchItemFailures: [] })
+    expect(await store.setAside()).toEqual({ items: 1, since: T0 + 500 })
+  })
 
   it('answers an accept cancelled by a conflict as unavailable, not as a fault of ours', async () => {
     const { doc, mock } = interceptable()

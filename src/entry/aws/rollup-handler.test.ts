@@ -3,7 +3,9 @@ import type { DynamoDBRecord } from 'aws-lambda'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { DIMENSIONS, SESSION_DIMENSIONS } from '../../core/rollup-deltas.ts'
 import { createLogger } from '../../log/logger.ts'
+import { rollUpBatch } from '../../rollup/roll-up-batch.ts'
 import type { RollupOptions } from '../../rollup/rollup-options.ts'
+import { entriesOfStreamRecords } from '../../storage/dynamodb/stream-records.ts'
 import { SqliteStore } from '../../storage/sqlite/sqlite-store.ts'
 import { acceptAndRollUp } from '../../testing/accept-and-roll-up.ts'
 import { type LocalTables, localTables } from '../../testing/dynamodb.ts'
@@ -115,7 +117,10 @@ describe('the roll-up handler on DynamoDB Local', () => {
       failRollupWrite: () => (fail ? ((fail = false), true) : false),
     })
     const handler = createRollupHandler(store, options(), logger)
-    await expect(handler({ Records: records })).rejects.toThrow(/injected fault/)
+    // The invocation dies part-way through its write (a timeout, a crash): its plan stays open.
+    await expect(rollUpBatch(store, entriesOfStreamRecords(records), options())).rejects.toThrow(
+      /injected fault/,
+    )
     // Bisected after the failure: the second half first, as another shard's batch might
     // arrive; the open plan is finished before anything is read.
     const half = Math.ceil(records.length / 2)
@@ -131,9 +136,9 @@ describe('the roll-up handler on DynamoDB Local', () => {
       maxTransactItems: 10,
       failRollupWrite: () => (fail ? ((fail = false), true) : false),
     })
-    await expect(
-      createRollupHandler(writer, options(), logger)({ Records: records }),
-    ).rejects.toThrow(/injected fault/)
+    await expect(rollUpBatch(writer, entriesOfStreamRecords(records), options())).rejects.toThrow(
+      /injected fault/,
+    )
     const finisher = local.store()
     await createRollupHandler(finisher, options(), logger)({ Records: records })
     expect(await countsOf(finisher, clients)).toEqual(await expected)

@@ -3,7 +3,8 @@ import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda'
 import { errorMessage } from '../../core/error-message.ts'
 import type { Logger } from '../../log/logger.ts'
 import { positionOf } from '../../storage/dynamodb/keys.ts'
-import type { RollupQueue } from '../../storage/store.ts'
+import { entriesOfStreamRecords } from '../../storage/dynamodb/stream-records.ts'
+import type { RollupEntry, RollupQueue } from '../../storage/store.ts'
 import { AdversarialDelivery, type AdversaryOptions } from './adversarial-delivery.ts'
 import type { LocalStreamBacklog } from './local-stream-backlog.ts'
 import type { RollupHandler } from './rollup-handler.ts'
@@ -193,8 +194,13 @@ export class StreamPoller {
   private async toDestination(record: DynamoDBRecord, error: unknown, shard: string) {
     const sequence = record.dynamodb?.SequenceNumber ?? ''
     const reason = errorMessage(error)
+    // Kept whole where it can be read (what an S3 destination receives), under its shard.
+    let item: RollupEntry['item'] | undefined
+    try {
+      item = entriesOfStreamRecords([record])[0]?.item
+    } catch {}
     await this.store.deadLetter(
-      { stream: shard, position: positionOf(sequence) },
+      { stream: shard, position: positionOf(sequence), ...(item ? { item } : {}) },
       reason,
       Date.now(),
     )

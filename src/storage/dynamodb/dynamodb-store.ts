@@ -77,6 +77,7 @@ export class DynamoDbStore {
       deadLetter: (entry, reason, at) => rollups.deadLetter(entry, reason, at),
       backlog: () => pulled.backlog(),
       oldestPendingAcceptedAt: () => pulled.oldestPendingAcceptedAt(),
+      setAside: () => rollups.setAside(),
       countersVersion: (siteId) => counters.countersVersion(siteId),
       readRollups: (range) => counters.readRollups(range),
       topValues: (query) => counters.topValues(query),

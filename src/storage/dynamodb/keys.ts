@@ -77,6 +77,8 @@ export const STATE = {
   checkpoint: (stream: string) => `ckpt#${stream}`,
   plan: (id: string) => `plan#${id}`,
   deadLetters: (stream: string) => `dead#${stream}`,
+  /** How many items the dead letters hold, and the earliest event time among them. */
+  setAsidePk: 'dead-summary',
 } as const
 
 /** Stream sequence numbers as positions: decimal text without leading zeros. */

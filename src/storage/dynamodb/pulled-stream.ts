@@ -6,7 +6,7 @@ import type { RollupProgress, RollupQueue } from '../store.ts'
  * `npm run dev:aws`). The store answers `pending`, `backlog` and `oldestPendingAcceptedAt`
  * from it, and its sweep keeps every event still waiting on it.
  */
-export interface PulledStream extends RollupProgress {
+export interface PulledStream extends Pick<RollupProgress, 'backlog' | 'oldestPendingAcceptedAt'> {
   /** The oldest items not delivered yet, from the first shard that has any (RollupQueue). */
   pending: RollupQueue['pending']
   /** When the oldest item still waiting happened (its event time); null when nothing waits. */

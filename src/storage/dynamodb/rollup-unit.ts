@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto'
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb'
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import { DeltaAccumulator } from '../../core/rollup-deltas.ts'
 import type { SessionState, VisitorMark } from '../../core/types.ts'
 import type {
   RollupEntry,
+  RollupProgress,
   RollupQueue,
   RollupUnit,
   SessionLookup,
+  SetAside,
   StreamPosition,
 } from '../store.ts'
 import { counterOp, versionBump } from './counter-writes.ts'
@@ -27,7 +29,9 @@ const FAN_OUT = 16
  * Where the pending items come from is not its business: a Lambda batch, or the local
  * poller's backlog (PulledStream).
  */
-export class DynamoDbRollups implements Pick<RollupQueue, 'rollup' | 'deadLetter'> {
+export class DynamoDbRollups
+  implements Pick<RollupQueue, 'rollup' | 'deadLetter'>, Pick<RollupProgress, 'setAside'>
+{
   /** Serialises this process's roll-up units (as the stream serialises a shard's batches). */
   private queue: Promise<unknown> = Promise.resolve()
 
@@ -47,17 +51,71 @@ export class DynamoDbRollups implements Pick<RollupQueue, 'rollup' | 'deadLetter
     await this.queue
   }
 
+  /**
+   * Keeps the item aside, whole where the caller has it, and counts it in the summary that
+   * `setAside` reads (one item: the dead letters of every stream are not one Query). An item
+   * set aside twice (a redelivered record) is kept once and counted once.
+   */
   async deadLetter(entry: StreamPosition, reason: string, at: number): Promise<void> {
-    await this.c.requests.put('PutItem(dead letter)', {
-      TableName: this.c.tables.state,
-      Item: {
-        pk: STATE.deadLetters(entry.stream),
-        sk: entry.position,
-        reason,
-        failed_at: at,
-        ...('item' in entry ? { payload: JSON.stringify((entry as RollupEntry).item) } : {}),
-      },
-    })
+    const item = 'item' in entry ? (entry as RollupEntry).item : undefined
+    const Item = {
+      pk: STATE.deadLetters(entry.stream),
+      sk: entry.position,
+      reason,
+      failed_at: at,
+      ...(item ? { payload: JSON.stringify(item) } : {}),
+    }
+    const TableName = this.c.tables.state
+    try {
+      await this.c.doc.send(
+        new PutCommand({ TableName, Item, ConditionExpression: 'attribute_not_exists(pk)' }),
+      )
+    } catch (error) {
+      if (!isConditionFailure(error)) throw storageFault('PutItem(dead letter)', error)
+      await this.c.requests.put('PutItem(dead letter)', { TableName, Item })
+      return
+    }
+    const since = item ? (item.kind === 'event' ? item.event.timestamp : item.hit.timestamp) : at
+    const Key = { pk: STATE.setAsidePk, sk: STATE.one }
+    await call('UpdateItem(dead letters)', () =>
+      this.c.doc.send(
+        new UpdateCommand({
+          TableName,
+          Key,
+          UpdateExpression: 'ADD #items :one',
+          ExpressionAttributeNames: { '#items': 'items' },
+          ExpressionAttributeValues: { ':one': 1 },
+        }),
+      ),
+    )
+    try {
+      await this.c.doc.send(
+        new UpdateCommand({
+          TableName,
+          Key,
+          UpdateExpression: 'SET since = :t',
+          ConditionExpression: 'attribute_not_exists(since) OR since > :t',
+          ExpressionAttributeValues: { ':t': since },
+        }),
+      )
+    } catch (error) {
+      if (!isConditionFailure(error)) throw storageFault('UpdateItem(dead letters)', error)
+    }
+  }
+
+  async setAside(): Promise<SetAside | null> {
+    const found = await call('GetItem(dead letters)', () =>
+      this.c.doc.send(
+        new GetCommand({
+          TableName: this.c.tables.state,
+          Key: { pk: STATE.setAsidePk, sk: STATE.one },
+          ConsistentRead: true,
+        }),
+      ),
+    )
+    const items = Number(found.Item?.items ?? 0)
+    const since = found.Item?.since
+    return items > 0 && typeof since === 'number' ? { items, since } : null
   }
 
   private async runUnit<T>(work: (unit: RollupUnit) => Promise<T>): Promise<T> {

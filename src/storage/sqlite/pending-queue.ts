@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3'
-import type { QueuedItem } from '../store.ts'
+import type { QueuedItem, SetAside } from '../store.ts'
 import {
   type PackedBatch,
   type PackedItem,
@@ -66,6 +66,12 @@ export class PendingQueue {
            WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1`,
         )
         .pluck(),
+      // An item is kept as keyed JSON (below): an event's time, or a bot hit's.
+      setAside: db.prepare(
+        `SELECT count(*) AS items, min(coalesce(json_extract(payload, '$.event.timestamp'),
+           json_extract(payload, '$.hit.timestamp'), failed_at)) AS since
+         FROM ingest_dead_letter`,
+      ),
       toDeadLetter: db.prepare(
         `INSERT OR REPLACE INTO ingest_dead_letter (seq, payload, reason, failed_at)
          VALUES (?, ?, ?, ?)`,
@@ -184,6 +190,12 @@ export class PendingQueue {
         this.s.toDeadLetter.run(seq, JSON.stringify(removed), reason, at)
       })
       .immediate()
+  }
+
+  /** What the dead letters hold (Store.setAside); null when they are empty. */
+  setAside(): SetAside | null {
+    const row = this.s.setAside.get() as { items: number; since: number | null }
+    return row.items > 0 && row.since !== null ? { items: row.items, since: row.since } : null
   }
 
   /** Waiting items in seq order, batch by batch (each parsed only when reached). */

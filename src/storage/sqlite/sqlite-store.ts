@@ -13,6 +13,7 @@ import type {
   RollupRow,
   RollupUnit,
   SessionLookup,
+  SetAside,
   Store,
   StreamPosition,
   SweepPolicy,
@@ -196,6 +197,10 @@ export class SqliteStore implements Store {
 
   async oldestPendingAcceptedAt(): Promise<number | null> {
     return this.pendingQueue.oldestAcceptedAt()
+  }
+
+  async setAside(): Promise<SetAside | null> {
+    return this.pendingQueue.setAside()
   }
 
   rollup<T>(work: (unit: RollupUnit) => Promise<T>): Promise<T> {

@@ -145,5 +145,25 @@ export function rollupProgressContract(open: OpenStore) {
       await record(t.store, (await t.store.pending(1))[0])
       expect(await oldest()).toBeNull()
     })
+
+    it('says what the roll-up set aside, and the earliest event time among it', async () => {
+      const { store } = t
+      expect(await store.setAside()).toBeNull()
+      await store.accept(
+        ['a', 'b', 'c'].map((id, i) => enrichedEvent({ event_id: id, timestamp: T0 + i * 60_000 })),
+        [{ site_id: 'site-a', timezone: 'UTC', timestamp: T0 - 3_600_000 }],
+      )
+      const entries = await store.pending(10)
+      const byId = (id: string) => entries.find((e) => idOf(e) === id) as RollupEntry
+      await store.deadLetter(byId('c'), 'always fails', T0 + 9 * 60_000)
+      expect(await store.setAside()).toEqual({ items: 1, since: T0 + 2 * 60_000 })
+      // An earlier event moves `since` back; the same item set aside again counts once.
+      await store.deadLetter(byId('b'), 'always fails', T0 + 9 * 60_000)
+      await store.deadLetter(byId('c'), 'again', T0 + 10 * 60_000)
+      expect(await store.setAside()).toEqual({ items: 2, since: T0 + 60_000 })
+      // A bot hit set aside is a count the counters miss too.
+      await store.deadLetter(byId('bot'), 'always fails', T0 + 10 * 60_000)
+      expect(await store.setAside()).toEqual({ items: 3, since: T0 - 3_600_000 })
+    })
   })
 }
