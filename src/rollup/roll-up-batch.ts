@@ -1,7 +1,13 @@
 import { clientKey, sessionize } from '../core/session-rules.ts'
-import { comparePositions, laterPosition } from '../core/stream-position.ts'
+import { laterPosition } from '../core/stream-position.ts'
 import type { BotHit, RollupEvent } from '../core/types.ts'
-import type { RollupEntry, RollupQueue, SessionLookup, StreamPosition } from '../storage/store.ts'
+import {
+  type RollupEntry,
+  type RollupQueue,
+  type SessionLookup,
+  type StreamPosition,
+  UnitTooWideError,
+} from '../storage/store.ts'
 import type { RollupOptions } from './rollup-options.ts'
 import { unitDeltas } from './unit-deltas.ts'
 
@@ -50,14 +56,27 @@ export async function rollUpBatch(
   options: RollupOptions,
 ): Promise<number> {
   if (entries.length === 0) return 0
+  try {
+    return await rollUpUnit(store, entries, options)
+  } catch (error) {
+    if (!(error instanceof UnitTooWideError) || entries.length < 2) throw error
+    // Nothing of the unit was written: count it in halves, in order.
+    const half = Math.ceil(entries.length / 2)
+    const first = await rollUpBatch(store, entries.slice(0, half), options)
+    return first + (await rollUpBatch(store, entries.slice(half), options))
+  }
+}
+
+async function rollUpUnit(
+  store: RollupQueue,
+  entries: readonly RollupEntry[],
+  options: RollupOptions,
+): Promise<number> {
   return store.rollup(async (unit) => {
     const through = lastPositions(entries)
-    const applied = await unit.appliedThrough(through.map((p) => p.stream))
     const events: RollupEvent[] = []
     const bots: BotHit[] = []
-    for (const { stream, position, item } of entries) {
-      const done = applied.get(stream)
-      if (done !== undefined && comparePositions(position, done) <= 0) continue
+    for (const { item } of await unit.uncounted(entries)) {
       if (item.kind === 'event') events.push(item.event)
       else bots.push(item.hit)
     }

@@ -27,6 +27,18 @@ export class StorageUnavailableError extends Error {
 }
 
 /**
+ * Thrown by a unit's `write` before it writes anything, when the backend cannot apply so
+ * wide a unit atomically (DynamoDB: what one transaction may hold). The roll-up then counts
+ * the batch in halves, in order; nothing of the refused unit is visible.
+ */
+export class UnitTooWideError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'UnitTooWideError'
+  }
+}
+
+/**
  * The fields of a raw event as stored, for session timelines and the live view, in the order
  * the SQLite events table keeps them. They include what the live view shows (source, country,
  * device) so neither needs a join.
@@ -111,7 +123,7 @@ export type HandoverTaken = 'held' | 'full' | 'gap'
 /**
  * One roll-up unit of work, batch-shaped so every backend can answer each step with one
  * round of reads or writes. The pipeline (rollup/roll-up-batch.ts) calls the steps in order:
- * appliedThrough → sessionsFor → claimMarks → write.
+ * uncounted → sessionsFor → claimMarks → write.
  *
  * **A unit counts once, whatever fails.** `write` is all or nothing as far as any later
  * unit can tell. A backend that can apply a whole unit atomically (SQLite: one transaction)
@@ -134,11 +146,12 @@ export interface RollupUnit {
    */
   readonly hourlyDimensionsFrom: number
   /**
-   * How far each stream is rolled up: the last position recorded by a `write`, per stream
-   * asked for (absent: nothing recorded). A batch delivered again (a Lambda retry, a split
-   * batch) is skipped up to there, so it is counted once.
+   * The entries of a batch that are not counted yet, in their order: a batch delivered again
+   * (a Lambda retry, a split batch, a replay) counts only what it did not count before. A
+   * backend with a queue of its own answers by each stream's recorded position; one fed by
+   * deliveries it cannot order (a DynamoDB stream) by each entry's own identity.
    */
-  appliedThrough(streams: readonly string[]): Promise<Map<string, string>>
+  uncounted(entries: readonly RollupEntry[]): Promise<RollupEntry[]>
   sessionsFor(lookups: readonly SessionLookup[]): Promise<SessionState[]>
   /** Claims each mark; true where it was new (this visitor's first time in that scope). */
   claimMarks(marks: readonly VisitorMark[]): Promise<boolean[]>

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import { DeltaAccumulator } from '../../core/rollup-deltas.ts'
+import { comparePositions } from '../../core/stream-position.ts'
 import type { SessionState, VisitorMark } from '../../core/types.ts'
 import type {
   RollupEntry,
@@ -128,7 +129,13 @@ export class DynamoDbRollups
     const read = new Map<string, Item>()
     const unit: RollupUnit = {
       hourlyDimensionsFrom,
-      appliedThrough: (streams) => this.checkpoints(streams),
+      uncounted: async (entries) => {
+        const applied = await this.checkpoints(entries.map((e) => e.stream))
+        return entries.filter(({ stream, position }) => {
+          const done = applied.get(stream)
+          return done === undefined || comparePositions(position, done) > 0
+        })
+      },
       sessionsFor: (lookups) => this.sessionsFor(lookups, read),
       claimMarks: (wanted) => this.claimMarks(wanted, marks),
       write: (changes) => this.writer.write(this.unitOps(changes, read)),

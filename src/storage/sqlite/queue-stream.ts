@@ -15,13 +15,13 @@ export function queueSeq(entry: StreamPosition, where: string): number {
   return Number(entry.position)
 }
 
-/** RollupUnit.appliedThrough of the queue, which is retired through `retired`. */
-export function appliedThrough(streams: readonly string[], retired: number): Map<string, string> {
-  const applied = new Map<string, string>()
-  if (streams.includes(QUEUE_STREAM) && retired > 0) {
-    applied.set(QUEUE_STREAM, String(retired))
-  }
-  return applied
+/** RollupUnit.uncounted of the queue, which is retired through `retired`: what comes after. */
+export function uncountedAfter(
+  entries: readonly RollupEntry[],
+  retired: number,
+  where: string,
+): RollupEntry[] {
+  return entries.filter((entry) => queueSeq(entry, where) > retired)
 }
 
 /** The last seq of the positions a unit's write records; undefined when it records none. */

@@ -422,7 +422,7 @@ describe('SqliteStore specifics', () => {
     const rollup = new SqliteStore({ file })
     const acceptor = new SqliteStore({ file })
     await rollup.rollup(async (unit) => {
-      await unit.appliedThrough(['queue'])
+      await unit.uncounted([])
       // Another connection commits meanwhile; it would wait for the lock (and time out) if
       // the unit had taken it at the start.
       expect((await acceptor.accept([enrichedEvent({ event_id: 'during' })], [])).fresh).toEqual([

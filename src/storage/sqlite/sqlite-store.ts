@@ -37,7 +37,7 @@ import { markHash } from './mark-hash.ts'
 import { migrate } from './migrations.ts'
 import type { PackedBatch, QueuedEntry } from './packed-item.ts'
 import { PendingQueue } from './pending-queue.ts'
-import { appliedThrough, lastSeq, queueEntry, queueSeq } from './queue-stream.ts'
+import { lastSeq, queueEntry, queueSeq, uncountedAfter } from './queue-stream.ts'
 import { SqliteRecentEvents } from './recent-events.ts'
 import { RollupCommit, type RollupWriteStep, unitRows } from './rollup-commit.ts'
 import { SqliteSessionReads } from './session-reads.ts'
@@ -228,9 +228,9 @@ export class SqliteStore implements Store {
     const unit: RollupUnit = {
       hourlyDimensionsFrom: this.upkeep.hourlyDimensionsFrom,
       // Reads see every write handed over before them.
-      appliedThrough: async (streams) => {
+      uncounted: async (entries) => {
         await this.written
-        return appliedThrough(streams, this.pendingQueue.retiredThrough())
+        return uncountedAfter(entries, this.pendingQueue.retiredThrough(), 'SqliteStore')
       },
       sessionsFor: async (lookups: readonly SessionLookup[]) => {
         await this.written
