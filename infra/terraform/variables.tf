@@ -111,12 +111,12 @@ variable "rollup_batching_window_s" {
 }
 
 variable "rollup_parallelization_factor" {
-  description = "Concurrent batches per shard. Lambda keeps order per item only, and the roll-up counts a tracker session's events in order, so it must stay 1 (README in src/storage/dynamodb, Counting once)."
+  description = "Concurrent batches per shard (1 to 10). Lambda keeps order per item only; the roll-up counts each event by its own key behind a fence per tracker session, so any order counts once (README in src/storage/dynamodb, Counting once)."
   type        = number
   default     = 1
   validation {
-    condition     = var.rollup_parallelization_factor == 1
-    error_message = "The roll-up needs a tracker session's batches one at a time: parallelization_factor 1."
+    condition     = var.rollup_parallelization_factor >= 1 && var.rollup_parallelization_factor <= 10
+    error_message = "Lambda takes a parallelization factor of 1 to 10."
   }
 }
 

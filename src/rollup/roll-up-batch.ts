@@ -81,7 +81,12 @@ async function rollUpUnit(
       else bots.push(item.hit)
     }
     const counted = events.length + bots.length
-    if (counted === 0) return 0
+    if (counted === 0) {
+      // Counted before (a redelivery, or a unit another run finished): the positions are
+      // still recorded, so a queue that reads past them does not hand them over again.
+      await unit.write({ sessions: [], deltas: [], through })
+      return 0
+    }
 
     const timezoneOf = new Map(events.map((e) => [e.site_id, e.timezone]))
     const tz = (siteId: string) => timezoneOf.get(siteId) ?? 'UTC'

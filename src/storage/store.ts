@@ -98,6 +98,12 @@ export interface StreamPosition {
 /** An accepted item with its place in its stream. */
 export interface RollupEntry extends StreamPosition {
   item: QueuedItem
+  /**
+   * Where the item is stored, for a backend that counts each item by its own identity rather
+   * than by positions (DynamoDB: the Events item's partition, one tracker session, and its
+   * sort key). A queue of the backend's own leaves it out.
+   */
+  origin?: { partition: string; id: string }
 }
 
 declare const handoverBrand: unique symbol

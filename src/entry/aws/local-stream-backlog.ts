@@ -7,7 +7,7 @@ import type { PulledStream } from '../../storage/dynamodb/pulled-stream.ts'
 import { Requests } from '../../storage/dynamodb/requests.ts'
 import { CHECKPOINT_KEEP_MS } from '../../storage/dynamodb/retention.ts'
 import type { TableNames } from '../../storage/dynamodb/tables.ts'
-import type { RollupEntry } from '../../storage/store.ts'
+import type { RollupEntry, StreamPosition } from '../../storage/store.ts'
 import { EventsStream } from './events-stream.ts'
 
 /** A record waiting to be counted, with when it was accepted and when it happened. */
@@ -87,6 +87,26 @@ export class LocalStreamBacklog implements PulledStream {
     }
   }
 
+  /** Positions of `pending`'s entries (their streams are shards) that a unit rolled up. */
+  async rolledUp(through: readonly StreamPosition[]): Promise<void> {
+    const shards = new Set(await this.stream.shards())
+    for (const { stream, position } of through) {
+      if (!shards.has(stream)) continue
+      // Forward only: a redelivered part of a batch was read before, not after, the rest.
+      const now = await this.deliveredThrough(stream)
+      if (now && comparePositions(position, now.position) <= 0) continue
+      await this.requests.put('PutItem(checkpoint)', {
+        TableName: this.tables.state,
+        Item: {
+          pk: STATE.checkpoint(stream),
+          sk: STATE.one,
+          through: position,
+          expires_at: ttlSeconds(Date.now() + CHECKPOINT_KEEP_MS),
+        },
+      })
+    }
+  }
+
   /** The local poller delivered a shard through this record (what the event source mapping keeps). */
   async recordDelivered(shard: string, sequenceNumber: string): Promise<void> {
     await this.requests.put('PutItem(checkpoint)', {
@@ -126,7 +146,12 @@ export class LocalStreamBacklog implements PulledStream {
         const item = unmarshall(image) as Item
         if (item.imported) continue
         yield {
-          entry: { stream: shard, position, item: queuedItemOf(item) },
+          entry: {
+            stream: shard,
+            position,
+            item: queuedItemOf(item),
+            origin: { partition: String(item.pk), id: String(item.sk) },
+          },
           acceptedAt: Number(item.accepted_at),
           at: Number(item.timestamp),
         }

@@ -62,8 +62,8 @@ export class DynamoDbStore {
       ...(options.failRollupWrite ? { failWrite: options.failRollupWrite } : {}),
     })
     const intake = new DynamoDbIntake(context)
-    const rollups = new DynamoDbRollups(context, writer)
     const pulled = options.pulled ?? NO_PULLED_STREAM
+    const rollups = new DynamoDbRollups(context, writer, pulled)
     const counters = new DynamoDbCounterReads(context)
     const sessions = new DynamoDbSessionReads(context)
     const recent = new DynamoDbRecentEvents(context)

@@ -1,4 +1,4 @@
-import type { RollupProgress, RollupQueue } from '../store.ts'
+import type { RollupProgress, RollupQueue, StreamPosition } from '../store.ts'
 
 /**
  * The Events stream read from outside Lambda: what the local stand-in for the event source
@@ -11,6 +11,12 @@ export interface PulledStream extends Pick<RollupProgress, 'backlog' | 'oldestPe
   pending: RollupQueue['pending']
   /** When the oldest item still waiting happened (its event time); null when nothing waits. */
   oldestPendingEventAt(): Promise<number | null>
+  /**
+   * A unit rolled up `pending`'s items through these positions: later calls start after
+   * them. Only a place to read from: what is counted is the ledgers' business (ledger.ts),
+   * so this is written after the unit and a lost write only delivers counted items again.
+   */
+  rolledUp(through: readonly StreamPosition[]): Promise<void>
 }
 
 /**
@@ -24,4 +30,5 @@ export const NO_PULLED_STREAM: PulledStream = {
   backlog: async () => 0,
   oldestPendingAcceptedAt: async () => null,
   oldestPendingEventAt: async () => null,
+  rolledUp: async () => {},
 }

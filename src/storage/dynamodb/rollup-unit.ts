@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto'
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
-import { DeltaAccumulator } from '../../core/rollup-deltas.ts'
-import { comparePositions } from '../../core/stream-position.ts'
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
+import { DeltaAccumulator, eventMarks } from '../../core/rollup-deltas.ts'
 import type { SessionState, VisitorMark } from '../../core/types.ts'
 import type {
+  QueuedEvent,
   RollupEntry,
   RollupProgress,
   RollupQueue,
@@ -16,8 +16,10 @@ import { counterOp, versionBump } from './counter-writes.ts'
 import { call, storageFault } from './faults.ts'
 import { eventItem, type Item, sessionItem, ttlSeconds } from './items.ts'
 import { clientPartition, STATE } from './keys.ts'
+import { UnitLedgers } from './ledger.ts'
+import type { PulledStream } from './pulled-stream.ts'
 import { inParallel, isConditionFailure, type StoreContext } from './requests.ts'
-import { CHECKPOINT_KEEP_MS, DAY_MS, MARK_KEEP_DAYS } from './retention.ts'
+import { DAY_MS, MARK_KEEP_DAYS } from './retention.ts'
 import { clientSessions } from './session-reads.ts'
 import type { UnitWriter, WriteOp } from './unit-writer.ts'
 
@@ -25,7 +27,7 @@ import type { UnitWriter, WriteOp } from './unit-writer.ts'
 const FAN_OUT = 16
 
 /**
- * The roll-up's side: units of work over the stored sessions, marks and checkpoints, written
+ * The roll-up's side: units of work over the stored sessions, marks and ledgers, written
  * by the UnitWriter so each counts once (README.md, "Counting once"); and the dead letters.
  * Where the pending items come from is not its business: a Lambda batch, or the local
  * poller's backlog (PulledStream).
@@ -39,6 +41,7 @@ export class DynamoDbRollups
   constructor(
     private readonly c: StoreContext,
     private readonly writer: UnitWriter,
+    private readonly pulled: PulledStream,
   ) {}
 
   rollup<T>(work: (unit: RollupUnit) => Promise<T>): Promise<T> {
@@ -76,6 +79,9 @@ export class DynamoDbRollups
       await this.c.requests.put('PutItem(dead letter)', { TableName, Item })
       return
     }
+    // Marks its unit claimed before it failed go back: it was never counted, and its
+    // visitor's next event (or its own replay) must find them free.
+    if (item?.kind === 'event') await this.releaseClaims(item.event)
     const since = item ? (item.kind === 'event' ? item.event.timestamp : item.hit.timestamp) : at
     const Key = { pk: STATE.setAsidePk, sk: STATE.one }
     await call('UpdateItem(dead letters)', () =>
@@ -104,6 +110,31 @@ export class DynamoDbRollups
     }
   }
 
+  private async releaseClaims(event: QueuedEvent): Promise<void> {
+    let marks: ReturnType<typeof eventMarks>
+    try {
+      marks = eventMarks(event, event.timezone, undefined)
+    } catch {
+      // Its marks cannot even be named (a time zone no calendar knows): none was claimed.
+      return
+    }
+    for (const mark of marks) {
+      if (mark.claimant === undefined) continue
+      try {
+        await this.c.doc.send(
+          new DeleteCommand({
+            TableName: this.c.tables.state,
+            Key: { pk: markKey(mark), sk: STATE.one },
+            ConditionExpression: 'claimer = :c',
+            ExpressionAttributeValues: { ':c': claimerTag(mark.claimant) },
+          }),
+        )
+      } catch (error) {
+        if (!isConditionFailure(error)) throw storageFault('DeleteItem(mark)', error)
+      }
+    }
+  }
+
   async setAside(): Promise<SetAside | null> {
     const found = await call('GetItem(dead letters)', () =>
       this.c.doc.send(
@@ -127,18 +158,17 @@ export class DynamoDbRollups
     const marks = new Map<string, boolean>()
     /** Keys of the sessions this unit read: a removed session is deleted by its key. */
     const read = new Map<string, Item>()
+    /** What this unit counts, by identity, and the fence that makes it the only one that does. */
+    const ledgers = new UnitLedgers(this.c.requests, this.c.tables.state)
     const unit: RollupUnit = {
       hourlyDimensionsFrom,
-      uncounted: async (entries) => {
-        const applied = await this.checkpoints(entries.map((e) => e.stream))
-        return entries.filter(({ stream, position }) => {
-          const done = applied.get(stream)
-          return done === undefined || comparePositions(position, done) > 0
-        })
-      },
+      uncounted: (entries) => ledgers.uncounted(entries),
       sessionsFor: (lookups) => this.sessionsFor(lookups, read),
       claimMarks: (wanted) => this.claimMarks(wanted, marks),
-      write: (changes) => this.writer.write(this.unitOps(changes, read)),
+      write: async (changes) => {
+        await this.writer.write(this.unitOps(changes, read), ledgers.fence(Date.now()))
+        if (changes.through) await this.pulled.rolledUp(changes.through)
+      },
     }
     return work(unit)
   }
@@ -155,17 +185,6 @@ export class DynamoDbRollups
     )
     const from = found.Item?.hourly_from
     return typeof from === 'number' ? from : Number.NEGATIVE_INFINITY
-  }
-
-  /** Each stream's recorded position: one consistent BatchGetItem per 100 streams. */
-  private async checkpoints(streams: readonly string[]): Promise<Map<string, string>> {
-    const streamOf = new Map([...new Set(streams)].map((s) => [STATE.checkpoint(s), s]))
-    const keys = [...streamOf.keys()].map((pk) => ({ pk, sk: STATE.one }))
-    const applied = new Map<string, string>()
-    for (const item of await this.c.requests.batchGet(this.c.tables.state, keys)) {
-      applied.set(streamOf.get(String(item.pk)) as string, String(item.through))
-    }
-    return applied
   }
 
   /** A client's stored sessions: one consistent Query of its partition each. */
@@ -201,9 +220,9 @@ export class DynamoDbRollups
     wanted: readonly VisitorMark[],
     known: Map<string, boolean>,
   ): Promise<boolean[]> {
-    const keyOf = (m: VisitorMark) => STATE.mark(m.site_id, m.day, m.scope, m.visitor_id)
+    const keyOf = markKey
     const claimerOf = (m: VisitorMark) =>
-      m.claimant !== undefined ? `e${m.claimant}` : `u${randomBytes(8).toString('hex')}`
+      m.claimant !== undefined ? claimerTag(m.claimant) : `u${randomBytes(8).toString('hex')}`
     const firstOf = new Map<string, VisitorMark>()
     for (const m of wanted) {
       const key = keyOf(m)
@@ -258,7 +277,7 @@ export class DynamoDbRollups
     })
   }
 
-  /** Every write of a unit, in the order it is applied (counters' versions and checkpoints last). */
+  /** Every write of a unit but its fence (ledger.ts), in the order it is applied (versions last). */
   private unitOps(changes: Parameters<RollupUnit['write']>[0], read: Map<string, Item>): WriteOp[] {
     const { tables } = this.c
     const ops: WriteOp[] = []
@@ -294,20 +313,15 @@ export class DynamoDbRollups
       })
     }
     for (const site of sites) ops.push({ Update: versionBump(tables.state, site) })
-    const keepUntil = ttlSeconds(Date.now() + CHECKPOINT_KEEP_MS)
-    for (const { stream, position } of changes.through ?? []) {
-      ops.push({
-        Put: {
-          TableName: tables.state,
-          Item: {
-            pk: STATE.checkpoint(stream),
-            sk: STATE.one,
-            through: position,
-            expires_at: keepUntil,
-          },
-        },
-      })
-    }
     return ops
   }
+}
+
+function markKey(m: VisitorMark): string {
+  return STATE.mark(m.site_id, m.day, m.scope, m.visitor_id)
+}
+
+/** What a mark's `claimer` holds for the event that claimed it (VisitorMark.claimant). */
+function claimerTag(claimant: string): string {
+  return `e${claimant}`
 }

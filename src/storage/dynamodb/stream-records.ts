@@ -32,6 +32,7 @@ export function entriesOfStreamRecords(records: readonly StreamRecordLike[]): Ro
       stream: item.pk,
       position: positionOf(data.SequenceNumber),
       item: queuedItemOf(item),
+      origin: { partition: item.pk, id: String(item.sk) },
     })
   }
   return entries

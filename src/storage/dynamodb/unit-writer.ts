@@ -6,9 +6,11 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb'
+import { StorageUnavailableError, UnitTooWideError } from '../store.ts'
 import { batchWriteAll, chunk } from './batch-write.ts'
-import { call } from './faults.ts'
+import { call, storageFault } from './faults.ts'
 import { STATE } from './keys.ts'
+import { cancellationCodes } from './requests.ts'
 
 /** One write of a unit, as TransactWriteItems takes it. */
 export type WriteOp = NonNullable<TransactWriteCommandInput['TransactItems']>[number]
@@ -52,18 +54,24 @@ export class UnitWriter {
     this.maxItems = Math.min(MAX_TRANSACT_ITEMS, Math.max(2, options.maxTransactItems ?? 100))
   }
 
-  async write(ops: readonly WriteOp[]): Promise<void> {
-    if (ops.length === 0) return
+  /**
+   * Writes a unit's `ops`, counting once. `fence` are conditional writes that decide whether
+   * the unit may count at all (the ledgers of what it counts, ledger.ts): they go into the
+   * unit's one transaction, or into the transaction that persists its plan, so a unit whose
+   * fence fails has written nothing and is redone (CountedMeanwhileError).
+   */
+  async write(ops: readonly WriteOp[], fence: readonly WriteOp[] = []): Promise<void> {
+    if (ops.length === 0 && fence.length === 0) return
     const fail = this.options.failWrite?.() ?? false
-    if (ops.length <= this.maxItems) {
+    if (ops.length + fence.length <= this.maxItems) {
       if (fail) throw new Error('UnitWriter: injected fault before the transaction')
-      await this.transact('TransactWriteItems(unit)', [...ops], newToken())
+      await this.fenced('TransactWriteItems(unit)', [...fence, ...ops], fence.length, newToken())
       return
     }
     const id = newToken()
     const size = this.maxItems - 1
     const chunks = chunk(ops, size)
-    await this.persistPlan(id, ops, chunks.length, size)
+    await this.persistPlan(id, ops, chunks.length, size, fence)
     await this.applyFrom(id, chunks, 0, fail)
   }
 
@@ -102,19 +110,23 @@ export class UnitWriter {
     ops: readonly WriteOp[],
     chunks: number,
     chunkSize: number,
+    fence: readonly WriteOp[],
   ): Promise<void> {
     const text = gzipSync(JSON.stringify(ops))
     const parts: Buffer[] = []
     for (let at = 0; at < text.length; at += PART_BYTES) {
       parts.push(text.subarray(at, at + PART_BYTES))
     }
-    if (parts.length + 1 > MAX_TRANSACT_ITEMS) {
-      throw new Error(`UnitWriter: a unit's plan of ${text.length} bytes is too large`)
+    if (parts.length + 1 + fence.length > MAX_TRANSACT_ITEMS) {
+      throw new UnitTooWideError(
+        `UnitWriter: a plan of ${parts.length} parts and ${fence.length} ledgers is more than one transaction holds`,
+      )
     }
     const TableName = this.options.stateTable
-    await this.transact(
+    await this.fenced(
       'TransactWriteItems(plan)',
       [
+        ...fence,
         ...parts.map(
           (data, i): WriteOp => ({
             Put: { TableName, Item: { pk: STATE.plan(id), sk: String(i).padStart(3, '0'), data } },
@@ -135,6 +147,7 @@ export class UnitWriter {
           },
         },
       ],
+      fence.length,
       `${id}-p`,
     )
   }
@@ -216,10 +229,41 @@ export class UnitWriter {
     return found.Items ?? []
   }
 
+  /** A transaction whose first `fenced` items are a fence: one that fails means a redo. */
+  private async fenced(
+    where: string,
+    TransactItems: WriteOp[],
+    fenced: number,
+    ClientRequestToken: string,
+  ): Promise<void> {
+    try {
+      await this.doc.send(new TransactWriteCommand({ TransactItems, ClientRequestToken }))
+    } catch (error) {
+      const codes = cancellationCodes(error)
+      if (codes?.slice(0, fenced).includes('ConditionalCheckFailed')) {
+        throw new CountedMeanwhileError(where, { cause: error })
+      }
+      throw storageFault(where, error)
+    }
+  }
+
   private transact(where: string, TransactItems: WriteOp[], ClientRequestToken: string) {
     return call(where, () =>
       this.doc.send(new TransactWriteCommand({ TransactItems, ClientRequestToken })),
     )
+  }
+}
+
+/**
+ * A unit's fence failed: another run of some of its items (a redelivery overlapping this one,
+ * a batch of the same tracker session in parallel) counted meanwhile. Nothing of the unit was
+ * written; redone, it reads what the other run wrote and counts only what is left. Retried
+ * as unavailability is: later, the same call succeeds.
+ */
+export class CountedMeanwhileError extends StorageUnavailableError {
+  constructor(where: string, options?: { cause?: unknown }) {
+    super(`DynamoDB ${where}: another run counted some of these items meanwhile`, options)
+    this.name = 'CountedMeanwhileError'
   }
 }
 
