@@ -195,12 +195,16 @@ export class StreamPoller {
     const sequence = record.dynamodb?.SequenceNumber ?? ''
     const reason = errorMessage(error)
     // Kept whole where it can be read (what an S3 destination receives), under its shard.
-    let item: RollupEntry['item'] | undefined
+    let read: RollupEntry | undefined
     try {
-      item = entriesOfStreamRecords([record])[0]?.item
+      read = entriesOfStreamRecords([record])[0]
     } catch {}
     await this.store.deadLetter(
-      { stream: shard, position: positionOf(sequence), ...(item ? { item } : {}) },
+      {
+        stream: shard,
+        position: positionOf(sequence),
+        ...(read ? { item: read.item, ...(read.origin ? { origin: read.origin } : {}) } : {}),
+      },
       reason,
       Date.now(),
     )

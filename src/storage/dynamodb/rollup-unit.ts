@@ -62,12 +62,15 @@ export class DynamoDbRollups
    */
   async deadLetter(entry: StreamPosition, reason: string, at: number): Promise<void> {
     const item = 'item' in entry ? (entry as RollupEntry).item : undefined
+    const origin = (entry as Partial<RollupEntry>).origin
     const Item = {
       pk: STATE.deadLetters(entry.stream),
       sk: entry.position,
       reason,
       failed_at: at,
       ...(item ? { payload: JSON.stringify(item) } : {}),
+      // Its key, by which a replay counts it once (ledger.ts).
+      ...(origin ? { origin: JSON.stringify(origin) } : {}),
     }
     const TableName = this.c.tables.state
     try {

@@ -1,0 +1,34 @@
+import { parseArgs } from 'node:util'
+import { createLogger } from '../log/logger.ts'
+import { rollupOptions } from '../rollup/rollup-options.ts'
+import { dynamoClients } from '../storage/dynamodb/clients.ts'
+import { DynamoDbStore } from '../storage/dynamodb/dynamodb-store.ts'
+import { tableNamesFromEnv } from '../storage/dynamodb/tables.ts'
+import { replayKept } from './aws/replay-kept.ts'
+import { loadConfig } from './process-host.ts'
+
+/**
+ * `npm run replay:aws [-- --dry-run]`: counts the records the roll-up set aside, exactly
+ * once (src/entry/aws/replay-kept.ts), in AWS's DynamoDB or the one DYNAMODB_ENDPOINT names,
+ * and prints what it did as one line of JSON.
+ */
+const { values } = parseArgs({ options: { 'dry-run': { type: 'boolean', default: false } } })
+const config = loadConfig()
+const logger = createLogger(config.LOG_LEVEL)
+const clients = dynamoClients({
+  endpoint: process.env.DYNAMODB_ENDPOINT,
+  region: process.env.AWS_DEFAULT_REGION,
+})
+const tables = tableNamesFromEnv(process.env)
+const store = new DynamoDbStore({ ...clients, tables })
+const result = await replayKept(
+  { doc: clients.doc, tables, store },
+  {
+    ...rollupOptions(config.SESSION_TIMEOUT_MINUTES * 60_000),
+    now: Date.now(),
+    dryRun: values['dry-run'] ?? false,
+  },
+)
+process.stdout.write(`${JSON.stringify({ dry_run: values['dry-run'] ?? false, ...result })}\n`)
+logger.info(result, 'replayed')
+await store.close()
