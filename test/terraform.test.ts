@@ -275,6 +275,9 @@ describe('the Terraform, held against the code', () => {
     )
     const mapping = resource('aws_lambda_event_source_mapping', 'rollup')
     expect(mapping.bisect_batch_on_function_error).toBe(true)
+    // Only INSERT records reach the roll-up (it counts nothing else: stream-records.ts).
+    const filter = one(one(mapping.filter_criteria).filter)
+    expect(filter.pattern).toBe('${jsonencode({ eventName = ["INSERT"] })}')
     // Any value Lambda takes: the roll-up counts by each event's key, whatever the order.
     expect(mapping.parallelization_factor).toBe('${var.rollup_parallelization_factor}')
     const parallel = one(tf.variable.rollup_parallelization_factor)

@@ -79,6 +79,14 @@ resource "aws_lambda_event_source_mapping" "rollup" {
   maximum_retry_attempts             = 10
   maximum_record_age_in_seconds      = 86400
   function_response_types            = ["ReportBatchItemFailures"]
+  # Only new items are counted: TTL and sweep deletions reach the stream as REMOVE records,
+  # which would each take an invocation for nothing. Filtered-out records are not billed
+  # (https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html).
+  filter_criteria {
+    filter {
+      pattern = jsonencode({ eventName = ["INSERT"] })
+    }
+  }
   destination_config {
     on_failure {
       destination_arn = aws_sqs_queue.rollup_failures.arn
