@@ -7,6 +7,7 @@ import { ThreadedPipeline } from '../pipeline/threaded/threaded-pipeline.ts'
 import type { SqliteStoreOptions } from '../storage/sqlite/sqlite-store.ts'
 import { workerModule } from '../threads/spawn-worker.ts'
 import { openStore } from './open-store.ts'
+import { ownerOnlyDataDir } from './owner-only.ts'
 import { recordServerPid } from './server-pid.ts'
 import { type RunningService, startService } from './service.ts'
 
@@ -29,6 +30,7 @@ export async function startEmbedded(
     pipeline?: 'threads' | 'in-process'
   } = {},
 ): Promise<EmbeddedServer> {
+  ownerOnlyDataDir(config.DATA_DIR, logger)
   const databaseFile = join(config.DATA_DIR, 'liveinsight.db')
   const connection = {
     file: databaseFile,

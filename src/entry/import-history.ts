@@ -7,6 +7,7 @@ import { importHistoryFile } from '../import/history-file.ts'
 import { HistoryImportError } from '../import/history-import.ts'
 import { rollupOptions } from '../rollup/rollup-options.ts'
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
+import { OWNER_ONLY_UMASK } from './owner-only.ts'
 import { pidFile, runningServerPid } from './server-pid.ts'
 
 /**
@@ -23,6 +24,8 @@ function fail(message: string): never {
 }
 
 async function main() {
+  // The database's WAL and shared-memory files, when the import creates them, are the owner's.
+  process.umask(OWNER_ONLY_UMASK)
   let args: ReturnType<
     typeof parseArgs<{ options: { site: { type: 'string' } }; allowPositionals: true }>
   >

@@ -1,8 +1,10 @@
 import { createLogger } from '../log/logger.ts'
 import { startEmbedded } from './embedded.ts'
+import { OWNER_ONLY_UMASK } from './owner-only.ts'
 import { loadConfig, printBanner, stopOnSignals } from './process-host.ts'
 
 /** `npm start`: the embedded shape, configured from the environment and `.env`. */
+process.umask(OWNER_ONLY_UMASK)
 const config = loadConfig()
 const logger = createLogger(config.LOG_LEVEL)
 const server = await startEmbedded(config, logger)

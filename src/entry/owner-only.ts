@@ -1,0 +1,35 @@
+import { chmodSync, mkdirSync, readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Logger } from '../log/logger.ts'
+
+/**
+ * What the server's process creates is its user's alone: the data folder holds every
+ * visitor's events and the key that signs dashboard tokens, which anyone able to read the
+ * database could use to forge a sign-in. Set once by each entry that writes there (`npm
+ * start`, `npm run import`) before anything is opened, so SQLite's database, WAL and
+ * shared-memory files, the pid file and anything later are created owner-only too.
+ */
+export const OWNER_ONLY_UMASK = 0o077
+
+/**
+ * Makes the data folder (0700) and every file in it (0600) the owner's alone, creating the
+ * folder if needed: an install from before this rule, or one a backup restored with looser
+ * modes, is tightened at start, with a warning naming what was readable by others.
+ */
+export function ownerOnlyDataDir(dir: string, logger: Logger): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  tighten(dir, 0o700, logger)
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isFile()) tighten(join(dir, entry.name), 0o600, logger)
+  }
+}
+
+function tighten(path: string, mode: number, logger: Logger): void {
+  const was = statSync(path).mode & 0o777
+  if ((was & ~mode) === 0) return
+  chmodSync(path, mode)
+  logger.warn(
+    { path, was: `0${was.toString(8)}`, now: `0${mode.toString(8)}` },
+    'data: others could read this; it is now the owner’s alone',
+  )
+}
