@@ -8,8 +8,6 @@ import { renderTimelineMissing, renderTimelinePage } from '../../dashboard/timel
 import type { SessionReads, SiteDirectory } from '../../storage/store.ts'
 import type { AppEnv, RouteDeps } from '../app-env.ts'
 
-type Deps = RouteDeps<SessionReads & SiteDirectory>
-
 import { clientIp } from '../client-ip.ts'
 import { htmlPage } from '../dashboard-headers.ts'
 import { liveSnapshot } from '../live-snapshot.ts'
@@ -17,6 +15,8 @@ import { readBodyText, SMALL_BODY_BYTES } from '../read-body.ts'
 import { SESSION_COOKIE } from '../require-dashboard.ts'
 import { clearSessionCookie, setSessionCookie } from '../session-cookie.ts'
 import type { StatsReader } from '../stats-reader.ts'
+
+type Deps = RouteDeps<SessionReads & SiteDirectory>
 
 const FILTER = /^(page|source):.+$/
 

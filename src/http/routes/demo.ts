@@ -4,9 +4,9 @@ import { DEMO_PAGES, type DemoPath, renderDemoPage } from '../../dashboard/demo-
 import type { SiteDirectory } from '../../storage/store.ts'
 import type { AppEnv, RouteDeps } from '../app-env.ts'
 
-type Deps = RouteDeps<Pick<SiteDirectory, 'getSite'>>
-
 import { htmlPage } from '../dashboard-headers.ts'
+
+type Deps = RouteDeps<Pick<SiteDirectory, 'getSite'>>
 
 /** The public demo site, tracked as the default site, for trying LiveInsight end to end. */
 export function demoRoutes(deps: Deps) {

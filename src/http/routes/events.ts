@@ -3,13 +3,13 @@ import type { CollectOutcome } from '../../pipeline/collector.ts'
 import type { SiteDirectory } from '../../storage/store.ts'
 import type { AppEnv, RouteDeps } from '../app-env.ts'
 
-type Deps = RouteDeps<Pick<SiteDirectory, 'getSiteByApiKey'>>
-
 import { clientIp, viewerCountry } from '../client-ip.ts'
 import { failure, storageUnavailable, success } from '../envelope.ts'
 import type { Metrics } from '../metrics.ts'
 import { readBodyText } from '../read-body.ts'
 import { requireSiteKey } from '../require-site-key.ts'
+
+type Deps = RouteDeps<Pick<SiteDirectory, 'getSiteByApiKey'>>
 
 export const MAX_BODY_BYTES = 64 * 1024
 

@@ -2,9 +2,9 @@ import { Hono } from 'hono'
 import type { StorageHealth } from '../../storage/store.ts'
 import type { AppEnv, RouteDeps } from '../app-env.ts'
 
-type Deps = RouteDeps<StorageHealth>
-
 import { failure, success } from '../envelope.ts'
+
+type Deps = RouteDeps<StorageHealth>
 
 /**
  * `GET /health`, public for load balancers and uptime checks: up or down and nothing more.

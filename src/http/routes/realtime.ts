@@ -1,15 +1,14 @@
 import { type Context, Hono } from 'hono'
 import { streamSSE } from 'hono/streaming'
+import { renderRealtimeFragment } from '../../dashboard/realtime-fragment.ts'
 import { PushThrottle } from '../../live/push-throttle.ts'
 import type { SiteDirectory } from '../../storage/store.ts'
 import type { AppEnv, RouteDeps } from '../app-env.ts'
-
-type Deps = RouteDeps<Pick<SiteDirectory, 'getSite'>>
-
-import { renderRealtimeFragment } from '../../dashboard/realtime-fragment.ts'
 import { HttpError, success } from '../envelope.ts'
 import { liveSnapshot } from '../live-snapshot.ts'
 import { wantsHtml } from '../wants-html.ts'
+
+type Deps = RouteDeps<Pick<SiteDirectory, 'getSite'>>
 
 /** Pushes at most once a second, so an event waits at most that long (docs/design.md, Realtime). */
 const PUSH_GAP_MS = 1_000

@@ -5,10 +5,10 @@ import type { SessionState } from '../../core/types.ts'
 import type { SessionReads, SiteDirectory } from '../../storage/store.ts'
 import type { AppEnv, RouteDeps } from '../app-env.ts'
 
-type Deps = RouteDeps<SessionReads & Pick<SiteDirectory, 'getSite'>>
-
 import { HttpError, success } from '../envelope.ts'
 import { parseQuery } from '../query-params.ts'
+
+type Deps = RouteDeps<SessionReads & Pick<SiteDirectory, 'getSite'>>
 
 export const UserSessionsParamsSchema = z.object({
   site: z.string().min(1, { error: 'site is required' }),

@@ -7,10 +7,10 @@ import type { Site } from '../../core/types.ts'
 import type { SiteDirectory } from '../../storage/store.ts'
 import type { AppEnv, RouteDeps } from '../app-env.ts'
 
-type Deps = RouteDeps<SiteDirectory>
-
 import { HttpError, success } from '../envelope.ts'
 import { readBodyText, SMALL_BODY_BYTES } from '../read-body.ts'
+
+type Deps = RouteDeps<SiteDirectory>
 
 export const CreateSiteSchema = z.object({
   name: z.string().trim().min(1).max(100),

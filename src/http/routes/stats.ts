@@ -4,12 +4,12 @@ import { renderStatsFragment } from '../../dashboard/stats-fragment.ts'
 import type { SiteDirectory } from '../../storage/store.ts'
 import type { AppEnv, RouteDeps } from '../app-env.ts'
 
-type Deps = RouteDeps<Pick<SiteDirectory, 'getSite'>>
-
 import { HttpError, success } from '../envelope.ts'
 import { parseQuery } from '../query-params.ts'
 import type { StatsReader } from '../stats-reader.ts'
 import { wantsHtml } from '../wants-html.ts'
+
+type Deps = RouteDeps<Pick<SiteDirectory, 'getSite'>>
 
 export function statsRoutes(deps: Deps, stats: StatsReader) {
   const app = new Hono<AppEnv>()
