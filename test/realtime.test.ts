@@ -170,6 +170,30 @@ describe('GET /api/realtime/stream', () => {
     abort.abort()
   })
 
+  it('ends a stream when its token is signed out, and keeps another token’s going', async () => {
+    const other = await t.signIn()
+    const open = async (bearer: string) => {
+      const res = await fetch(`${t.url}/api/realtime/stream?site=${site}`, {
+        headers: { authorization: `Bearer ${bearer}` },
+      })
+      const sse = sseReader(res.body as ReadableStream<Uint8Array>)
+      await sse.nextEvent('snapshot')
+      return sse
+    }
+    const [signedOut, kept] = await Promise.all([open(other), open(token)])
+    const res = await fetch(`${t.url}/api/auth/logout`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${other}` },
+    })
+    expect(res.status).toBe(200)
+    // Left open, it would go on with pushes and keepalive pings instead of ending.
+    expect(await signedOut.next()).toBeUndefined()
+    await post([view('frank', 'sf', '/after-sign-out', clock)])
+    const pushed = JSON.parse((await kept.nextEvent('snapshot')).data) as RealtimeSnapshot
+    expect(pushed.recent_events[0]?.page_url).toBe('/after-sign-out')
+    await kept.cancel()
+  })
+
   it('ends open streams when the server shuts down', async () => {
     const res = await authed(`/api/realtime/stream?site=${site}`)
     const sse = sseReader(res.body as ReadableStream<Uint8Array>)

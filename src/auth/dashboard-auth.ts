@@ -47,6 +47,11 @@ export interface DashboardAuth {
    * this one: the admin's other browsers and scripts stay signed in.
    */
   signOut(token: string): Promise<boolean>
+  /**
+   * Calls `listener` with each token this process revokes (a sign-out), so what a token
+   * keeps open (a live stream) ends at once rather than at its next check.
+   */
+  onRevoke(listener: (token: string) => void): () => void
 }
 
 export interface DashboardAuthSetup {
@@ -97,6 +102,7 @@ export async function createDashboardAuth(
   }
   // Sign-outs in this process one after the other: each rewrites the list it read.
   let revoking = Promise.resolve()
+  const revokeListeners = new Set<(token: string) => void>()
 
   /** The claims of a valid token: signed, unexpired, of this generation, not signed out. */
   const validClaims = async (token: string) => {
@@ -158,7 +164,12 @@ export async function createDashboardAuth(
       })
       revoking = revoke.catch(() => {})
       await revoke
+      for (const listener of revokeListeners) listener(token)
       return true
+    },
+    onRevoke(listener) {
+      revokeListeners.add(listener)
+      return () => revokeListeners.delete(listener)
     },
   }
   return generatedPassword ? { auth, generatedPassword } : { auth }

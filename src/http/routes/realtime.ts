@@ -6,6 +6,7 @@ import type { SiteDirectory } from '../../storage/store.ts'
 import type { AppEnv, RouteDeps } from '../app-env.ts'
 import { HttpError, success } from '../envelope.ts'
 import { liveSnapshot } from '../live-snapshot.ts'
+import { presentedToken } from '../require-dashboard.ts'
 import { wantsHtml } from '../wants-html.ts'
 
 type Deps = RouteDeps<Pick<SiteDirectory, 'getSite'>>
@@ -42,25 +43,35 @@ export function realtimeRoutes(deps: Deps) {
       throw new HttpError(404, 'no live stream in this deployment: poll /api/realtime every 3 s')
     }
     const siteId = await siteIdOf(c, deps)
+    // The token that opened it: a stream lives only as long as that token is good.
+    const token = presentedToken(c) ?? ''
     const response = streamSSE(c, async (stream) => {
+      // The handler must stay pending while the stream is open: resolving `end` closes it.
+      let end = () => {}
+      const ended = new Promise<void>((resolve) => {
+        end = resolve
+      })
       const push = new PushThrottle(async () => {
+        // Checked before each push (at least every keepalive): a token that expired, or was
+        // revoked elsewhere or by a new password, sends nothing more.
+        if (!(await deps.auth.verifyToken(token))) return end()
         const snapshot = await deps.live.snapshot(siteId)
         await stream.writeSSE({ event: 'snapshot', data: JSON.stringify(snapshot) })
       }, PUSH_GAP_MS)
+      const stopRevokes = deps.auth.onRevoke((revoked) => {
+        if (revoked === token) end()
+      })
       const unsubscribe = deps.live.subscribe(siteId, () => push.request())
       const keepalive = setInterval(() => {
         void stream.write(': ping\n\n')
         push.request()
       }, KEEPALIVE_MS)
       push.request()
-      // The handler must stay pending while the stream is open: returning closes it.
-      let end = () => {}
-      await new Promise<void>((resolve) => {
-        end = resolve
-        stream.onAbort(resolve)
-        deps.live.closed.addEventListener('abort', end)
-        if (stream.aborted || deps.live.closed.aborted) resolve()
-      })
+      stream.onAbort(end)
+      deps.live.closed.addEventListener('abort', end)
+      if (stream.aborted || deps.live.closed.aborted) end()
+      await ended
+      stopRevokes()
       deps.live.closed.removeEventListener('abort', end)
       clearInterval(keepalive)
       unsubscribe()
