@@ -139,6 +139,29 @@ describe('concurrent guesses', () => {
 })
 
 describe('the lockout', () => {
+  it('counts the addresses of one IPv6 /64 as one client, however they are written', async () => {
+    // Five guesses from five addresses of one /64, in the forms proxies write them.
+    const forms = [
+      '2001:db8:7:1::a',
+      '[2001:db8:7:1::b]',
+      '[2001:db8:7:1::c]:443',
+      '2001:DB8:7:1::d',
+    ]
+    for (const ip of [...forms, '2001:db8:7:1:ffff::e']) {
+      expect((await login('wrong-password', ip)).status).toBe(401)
+    }
+    // The /64 now waits, whichever address of it tries next; another /64 does not.
+    expect((await login('wrong-password', '2001:db8:7:1::99')).status).toBe(429)
+    expect((await login('wrong-password', '2001:db8:7:2::1')).status).toBe(401)
+  })
+
+  it('counts an IPv4 address with a port as that address', async () => {
+    for (let port = 1; port <= 5; port++) {
+      expect((await login('wrong-password', `10.7.0.1:${40000 + port}`)).status).toBe(401)
+    }
+    expect((await login('wrong-password', '10.7.0.1')).status).toBe(429)
+  })
+
   it('makes an address wait longer with each failure past the fifth, and the right password never skips the wait', async () => {
     const ip = '10.5.0.1'
     for (let i = 0; i < 5; i++) expect((await login('wrong-password', ip)).status).toBe(401)

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { jwtVerify, SignJWT } from 'jose'
+import { addressKey } from '../limits/rate-limiter.ts'
 import type { Settings } from '../storage/store.ts'
 import { hashPassword, verifyPassword } from './password-hash.ts'
 import { MemorySignInThrottle, type SignInThrottle } from './sign-in-throttle.ts'
@@ -130,7 +131,10 @@ export async function createDashboardAuth(
       // Counted before the body is read and the password checked: whatever happens next
       // (a bad body, a wrong password, a client gone) it was an attempt; only success gives
       // it back.
-      const reservation = await throttle.reserve(ip, now)
+      // By network for IPv6, as the rate limit counts: one host commonly holds a whole /64
+      // and could guess from a fresh address every time.
+      const client = addressKey(ip)
+      const reservation = await throttle.reserve(client, now)
       if (!reservation.ok) {
         return { ok: false, reason: 'rate_limited', retryAfterS: reservation.retryAfterS }
       }
@@ -138,7 +142,7 @@ export async function createDashboardAuth(
       if (password === undefined) return { ok: false, reason: 'no_password' }
       if (!(await verifyPassword(password, storedHash)))
         return { ok: false, reason: 'wrong_password' }
-      await throttle.succeeded(ip, now)
+      await throttle.succeeded(client, now)
       const issuedAt = Math.floor(now / 1000)
       const generation = await store.getSetting(GENERATION_SETTING)
       const token = await new SignJWT({ role: 'admin', [GENERATION_CLAIM]: generation })

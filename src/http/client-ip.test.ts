@@ -39,6 +39,22 @@ describe('clientIp counts trusted proxies from the right of X-Forwarded-For', ()
   })
 })
 
+describe('clientIp reads an address as proxies write it', () => {
+  it.each([
+    ['192.0.2.1:1234', '192.0.2.1'],
+    ['192.0.2.1:80', '192.0.2.1'],
+    ['[2001:db8::1]', '2001:db8::1'],
+    ['[2001:db8::1]:443', '2001:db8::1'],
+    ['[2001:db8::2]:443', '2001:db8::2'],
+    ['2001:DB8::1', '2001:db8::1'],
+    ['::ffff:192.0.2.1', '192.0.2.1'],
+    ['[::ffff:192.0.2.1]:8080', '192.0.2.1'],
+    ['unknown', 'unknown'],
+  ])('takes %s as %s', (forwarded, address) => {
+    expect(ip(1, forwarded)).toBe(address)
+  })
+})
+
 describe('viewerCountry', () => {
   const c = context({ 'cloudfront-viewer-country': 'de' })
   it('is believed only behind a trusted proxy', () => {

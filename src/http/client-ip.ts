@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http'
+import { isIP } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import type { Context } from 'hono'
 import type { AppDeps } from './app-env.ts'
@@ -23,10 +24,25 @@ export function forwardedEntry(header: string | undefined, hops: number): string
   return entries[Math.max(0, entries.length - hops)]
 }
 
+/**
+ * An address as proxies may write it, reduced to the address alone: a port after an IPv4
+ * (`192.0.2.1:1234`), brackets around an IPv6 with or without a port (`[2001:db8::1]:443`),
+ * an IPv4-mapped IPv6 (`::ffff:192.0.2.1`) as its IPv4. Each port must not count as a client
+ * of its own, nor every bracketed form as one client. Anything else is returned as it is.
+ */
+export function bareAddress(raw: string): string {
+  const entry = raw.trim()
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(entry)
+  const address = bracketed?.[1] ?? /^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/.exec(entry)?.[1] ?? entry
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address)?.[1]
+  if (mapped) return mapped
+  return isIP(address) === 6 ? address.toLowerCase() : address
+}
+
 /** The visitor's IP: from X-Forwarded-For only when TRUST_PROXY says proxies append it. */
 export function clientIp(c: Context, deps: ProxyDeps & Pick<AppDeps, 'socketAddress'>): string {
-  return (
-    forwardedEntry(c.req.header('x-forwarded-for'), deps.trustProxy) ?? deps.socketAddress(c) ?? ''
+  return bareAddress(
+    forwardedEntry(c.req.header('x-forwarded-for'), deps.trustProxy) ?? deps.socketAddress(c) ?? '',
   )
 }
 
