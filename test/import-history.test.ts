@@ -6,8 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { parseConfig } from '../src/config/env.ts'
 import type { RowDimension } from '../src/core/rollup-deltas.ts'
 import type { Site } from '../src/core/types.ts'
+import { holderFile } from '../src/entry/data-lock.ts'
 import { startEmbedded } from '../src/entry/embedded.ts'
-import { pidFile } from '../src/entry/server-pid.ts'
 import { importHistoryFile, type RejectedLine } from '../src/import/history-file.ts'
 import { HistoryImportError } from '../src/import/history-import.ts'
 import { createLogger } from '../src/log/logger.ts'
@@ -296,12 +296,12 @@ describe('npm run import', () => {
     const server = await startEmbedded(config, createLogger('silent'))
     const refused = await cli(dir, ['--site', 'shop', file])
     expect(refused.code).toBe(1)
-    expect(refused.stderr).toMatch(
-      new RegExp(`server \\(pid ${process.pid}\\) is using .*stop it first`),
+    expect(refused.stderr).toContain(
+      `in use by another LiveInsight process (pid ${process.pid}, server): stop it first`,
     )
     await server.close()
-    // Closed: the server's pid record is gone and the import runs.
-    expect(existsSync(pidFile(dir))).toBe(false)
+    // Closed: the folder is free, its holder's record gone, and the import runs.
+    expect(existsSync(holderFile(dir))).toBe(false)
     const imported = await cli(dir, ['--site', 'shop', file])
     expect(imported.code).toBe(0)
     expect(JSON.parse(imported.stdout)).toMatchObject({ imported: 1 })
@@ -314,7 +314,7 @@ describe('npm run import', () => {
       const child = spawn(process.execPath, ['-e', ''])
       child.on('exit', () => resolve(child.pid as number))
     })
-    writeFileSync(pidFile(dir), `${gone}\n`)
+    writeFileSync(holderFile(dir), `${gone} server\n`)
     const result = await cli(dir, ['--site', 'shop', file])
     expect(result.stderr).toBe('')
     expect(result.code).toBe(0)

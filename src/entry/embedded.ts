@@ -6,9 +6,9 @@ import type { Pipeline } from '../pipeline/pipeline.ts'
 import { ThreadedPipeline } from '../pipeline/threaded/threaded-pipeline.ts'
 import type { SqliteStoreOptions } from '../storage/sqlite/sqlite-store.ts'
 import { workerModule } from '../threads/spawn-worker.ts'
+import { lockDataDir } from './data-lock.ts'
 import { openStore } from './open-store.ts'
 import { ownerOnlyDataDir } from './owner-only.ts'
-import { recordServerPid } from './server-pid.ts'
 import { type RunningService, startService } from './service.ts'
 
 export { VERSION } from './service.ts'
@@ -31,6 +31,8 @@ export async function startEmbedded(
   } = {},
 ): Promise<EmbeddedServer> {
   ownerOnlyDataDir(config.DATA_DIR, logger)
+  // Before the database is opened: a second server must not touch it at all.
+  const lock = lockDataDir(config.DATA_DIR, 'server')
   const databaseFile = join(config.DATA_DIR, 'liveinsight.db')
   const connection = {
     file: databaseFile,
@@ -71,20 +73,25 @@ export async function startEmbedded(
           },
           logger,
         )
-  const service = await startService(
-    config,
-    logger,
-    { store, pipeline, livePush: true },
-    options.now ? { now: options.now } : {},
-  )
-  // The import refuses to run next to a live server (it would count visitors twice).
-  const forgetPid = recordServerPid(config.DATA_DIR)
+  let service: RunningService
+  try {
+    service = await startService(
+      config,
+      logger,
+      { store, pipeline, livePush: true },
+      options.now ? { now: options.now } : {},
+    )
+  } catch (error) {
+    // Not started (the port taken, say): the folder is free for the next try.
+    lock.release()
+    throw error
+  }
   return {
     ...service,
     databaseFile,
     close: async () => {
       await service.close()
-      forgetPid()
+      lock.release()
     },
   }
 }

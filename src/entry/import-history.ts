@@ -7,8 +7,8 @@ import { importHistoryFile } from '../import/history-file.ts'
 import { HistoryImportError } from '../import/history-import.ts'
 import { rollupOptions } from '../rollup/rollup-options.ts'
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
+import { DataDirBusyError, lockDataDir } from './data-lock.ts'
 import { OWNER_ONLY_UMASK } from './owner-only.ts'
-import { pidFile, runningServerPid } from './server-pid.ts'
 
 /**
  * `npm run import -- --site ID [FILE]`: loads a site's history from an NDJSON file (or stdin)
@@ -47,11 +47,12 @@ async function main() {
     if (error instanceof ConfigError) fail(error.message)
     throw error
   }
-  const serverPid = runningServerPid(config.DATA_DIR)
-  if (serverPid !== null) {
-    fail(
-      `a LiveInsight server (pid ${serverPid}) is using ${config.DATA_DIR}: stop it first, an import next to it would count visitors twice (if none runs, remove ${pidFile(config.DATA_DIR)})`,
-    )
+  // Held until the process ends: an import beside a server would count visitors twice.
+  try {
+    lockDataDir(config.DATA_DIR, 'import')
+  } catch (error) {
+    if (error instanceof DataDirBusyError) fail(error.message)
+    throw error
   }
   const store = new SqliteStore({
     file: join(config.DATA_DIR, 'liveinsight.db'),

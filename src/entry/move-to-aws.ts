@@ -8,8 +8,8 @@ import { SqliteExport } from '../storage/sqlite/export.ts'
 import { DynamoDbBulkPuts } from './aws/dynamodb-bulk-puts.ts'
 import { ensureTables } from './aws/dynamodb-service.ts'
 import { moveToDynamoDb } from './aws/move-to-dynamodb.ts'
+import { DataDirBusyError, lockDataDir } from './data-lock.ts'
 import { loadConfig } from './process-host.ts'
-import { pidFile, runningServerPid } from './server-pid.ts'
 
 /**
  * `npm run move:aws`: moves the embedded install in DATA_DIR (server stopped) into DynamoDB:
@@ -22,11 +22,12 @@ if (!existsSync(file)) {
   process.stderr.write(`move:aws: no database at ${file} (set DATA_DIR)\n`)
   process.exit(1)
 }
-const serverPid = runningServerPid(config.DATA_DIR)
-if (serverPid !== null) {
-  process.stderr.write(
-    `move:aws: a LiveInsight server (pid ${serverPid}) is using ${config.DATA_DIR}: stop it first, or what it stores meanwhile stays behind (if none runs, remove ${pidFile(config.DATA_DIR)})\n`,
-  )
+// Held until the process ends: what a server stored meanwhile would stay behind.
+try {
+  lockDataDir(config.DATA_DIR, 'move:aws')
+} catch (error) {
+  if (!(error instanceof DataDirBusyError)) throw error
+  process.stderr.write(`move:aws: ${error.message}\n`)
   process.exit(1)
 }
 const clients = dynamoClients({

@@ -1,4 +1,5 @@
 import { createLogger } from '../log/logger.ts'
+import { DataDirBusyError } from './data-lock.ts'
 import { startEmbedded } from './embedded.ts'
 import { OWNER_ONLY_UMASK } from './owner-only.ts'
 import { loadConfig, printBanner, stopOnSignals } from './process-host.ts'
@@ -7,6 +8,10 @@ import { loadConfig, printBanner, stopOnSignals } from './process-host.ts'
 process.umask(OWNER_ONLY_UMASK)
 const config = loadConfig()
 const logger = createLogger(config.LOG_LEVEL)
-const server = await startEmbedded(config, logger)
+const server = await startEmbedded(config, logger).catch((error: unknown) => {
+  if (!(error instanceof DataDirBusyError)) throw error
+  process.stderr.write(`liveinsight: ${error.message}\n`)
+  process.exit(1)
+})
 printBanner(server, server.databaseFile)
 stopOnSignals(server, logger)
