@@ -13,22 +13,9 @@ import { createHash, randomUUID } from 'node:crypto'
 import { localDay, utcOffsetMinutes } from '../src/core/calendar.ts'
 import { normalizePageUrl } from '../src/core/page-url.ts'
 import { classifyAcquisition } from '../src/core/referrer.ts'
+import { type Random, seededRandom } from '../src/core/seeded-random.ts'
 import type { Acquisition, EnrichedEvent, PropValue, Site } from '../src/core/types.ts'
 import { parseUserAgent } from '../src/core/user-agent.ts'
-
-export type Random = () => number
-
-/** mulberry32: tiny, fast and good enough for sampling distributions. */
-export function seededRandom(seed: number): Random {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
 
 /** A uniform [0, 1) value derived from an integer, so visitor traits need no storage. */
 function hashUnit(n: number, salt: number): number {

@@ -1,4 +1,5 @@
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda'
+import { seededRandom } from '../../core/seeded-random.ts'
 import type { RollupHandler } from './rollup-handler.ts'
 
 /**
@@ -34,18 +35,6 @@ export type Destination = (record: DynamoDBRecord, error: unknown) => Promise<vo
 
 /** What one delivery of a batch came to: records done with, counted or sent away. */
 type Outcome = { done: number }
-
-/** A small seeded generator (mulberry32): the same seed draws the same schedule. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
 
 /**
  * Delivers one poll's records of a shard as AWS may: batches of random sizes up to

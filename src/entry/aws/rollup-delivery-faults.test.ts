@@ -1,31 +1,17 @@
-import { join } from 'node:path'
-import {
-  BatchGetCommand,
-  BatchWriteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  type QueryCommandInput,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb'
+import { QueryCommand, type QueryCommandInput, TransactWriteCommand } from '@aws-sdk/lib-dynamodb'
 import type { DynamoDBRecord } from 'aws-lambda'
-import { mockClient } from 'aws-sdk-client-mock'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { EnrichedEvent } from '../../core/types.ts'
 import { createLogger } from '../../log/logger.ts'
 import { rollUpBatch } from '../../rollup/roll-up-batch.ts'
-import type { RollupOptions } from '../../rollup/rollup-options.ts'
 import { entriesOfStreamRecords } from '../../storage/dynamodb/stream-records.ts'
-import { SqliteStore } from '../../storage/sqlite/sqlite-store.ts'
 import { type RollupQueue, StorageUnavailableError } from '../../storage/store.ts'
-import { acceptAndRollUp } from '../../testing/accept-and-roll-up.ts'
 import { type LocalTables, localTables } from '../../testing/dynamodb.ts'
+import { forwardingDocClient } from '../../testing/dynamodb-faults.ts'
 import { enrichedEvent } from '../../testing/enriched-event.ts'
 import { makeSite } from '../../testing/fixtures.ts'
+import { orderedRollupOptions, sqliteCounts } from '../../testing/rollup-reference.ts'
 import { countsOf, scenarioClients } from '../../testing/rollup-scenario.ts'
-import { tempDir } from '../../testing/temp-dir.ts'
 import { replayKept } from './replay-kept.ts'
 import { createRollupHandler } from './rollup-handler.ts'
 import { lambdaRecordOf } from './stream-poller.ts'
@@ -41,33 +27,6 @@ const logger = createLogger('silent')
 const site = makeSite({ created_at: Date.UTC(2026, 0, 15) })
 const T0 = Date.UTC(2026, 0, 15, 10)
 const NO_WAIT = { retries: 5, minTimeout: 1, maxTimeout: 5 }
-const COMMANDS = [
-  BatchGetCommand,
-  BatchWriteCommand,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-] as const
-
-function options(): RollupOptions {
-  let ids = 0
-  return { sessionTimeoutMs: 30 * 60_000, newSessionId: () => `s-${++ids}` }
-}
-
-async function sqliteCounts(events: EnrichedEvent[]) {
-  const dir = tempDir()
-  const store = new SqliteStore({ file: join(dir.path, 'reference.db') })
-  try {
-    await store.createSite(site)
-    await acceptAndRollUp(store, events, [], options())
-    return await countsOf(store, scenarioClients(events))
-  } finally {
-    await store.close()
-    dir.remove()
-  }
-}
 
 /** DynamoDB's answer to a transaction that another transaction or the throughput held up. */
 function cancelled(code: 'TransactionConflict' | 'ThrottlingError', items: number): Error {
@@ -107,17 +66,7 @@ describe('the roll-up under deliveries it once miscounted', () => {
     return records
   }
 
-  /** A document client that goes to DynamoDB Local except where a test overrides a command. */
-  function interceptable() {
-    const doc = DynamoDBDocumentClient.from(local.clients.ddb)
-    const mock = mockClient(doc)
-    for (const Command of COMMANDS) {
-      mock
-        .on(Command as never)
-        .callsFake((input: any) => local.clients.doc.send(new Command(input) as never))
-    }
-    return { doc, mock }
-  }
+  const interceptable = () => forwardingDocClient(local)
 
   it('counts a visitor once when two of their events share a millisecond in two units', async () => {
     // A track() and a page view in one tick, and the same moment from a second tab: the
@@ -134,14 +83,14 @@ describe('the roll-up under deliveries it once miscounted', () => {
       enrichedEvent({ ...visitor, event_id: 'e3', client_session_id: 'tab-2', path: '/a' }),
     ]
     const records = await recordsOf(events)
-    const handler = createRollupHandler(local.store(), options(), logger)
+    const handler = createRollupHandler(local.store(), orderedRollupOptions(), logger)
     // One unit per record: each finds the marks the one before it claimed.
     for (const record of records) {
       expect(await handler({ Records: [record] })).toEqual({ batchItemFailures: [] })
     }
     const counts = await countsOf(local.store(), scenarioClients(events))
     expect(counts.days[0]?.[0]?.visitors).toBe(1)
-    expect(counts).toEqual(await sqliteCounts(events))
+    expect(counts).toEqual(await sqliteCounts(site, events))
   })
 
   it('finishes another process’s plan even when that process completes it first', async () => {
@@ -155,9 +104,9 @@ describe('the roll-up under deliveries it once miscounted', () => {
       maxTransactItems: 10,
       failRollupWrite: () => (fail ? ((fail = false), true) : false),
     })
-    await expect(rollUpBatch(writer, entriesOfStreamRecords(records), options())).rejects.toThrow(
-      /injected fault/,
-    )
+    await expect(
+      rollUpBatch(writer, entriesOfStreamRecords(records), orderedRollupOptions()),
+    ).rejects.toThrow(/injected fault/)
     // This process sees the open plan; before it reads the plan's parts, another process
     // finishes the plan and deletes them.
     const { doc, mock } = interceptable()
@@ -171,12 +120,12 @@ describe('the roll-up under deliveries it once miscounted', () => {
       }
       return local.clients.doc.send(new QueryCommand(input))
     })
-    const late = createRollupHandler(local.store({ doc }), options(), logger)
+    const late = createRollupHandler(local.store({ doc }), orderedRollupOptions(), logger)
     expect(await late({ Records: records })).toEqual({ batchItemFailures: [] })
     expect(finishedMeanwhile).toBe(true)
     mock.restore()
     expect(await countsOf(local.store(), scenarioClients(events))).toEqual(
-      await sqliteCounts(events),
+      await sqliteCounts(site, events),
     )
   })
 
@@ -198,7 +147,7 @@ describe('the roll-up under deliveries it once miscounted', () => {
       })
       const handler = createRollupHandler(
         local.store({ doc, backoff: NO_WAIT }),
-        options(),
+        orderedRollupOptions(),
         logger,
         {
           retry: NO_WAIT,
@@ -210,7 +159,7 @@ describe('the roll-up under deliveries it once miscounted', () => {
       expect(cancellations).toBe(2)
       mock.restore()
       expect(await countsOf(local.store(), scenarioClients(events))).toEqual(
-        await sqliteCounts(events),
+        await sqliteCounts(site, events),
       )
     },
   )
@@ -228,11 +177,11 @@ describe('the roll-up under deliveries it once miscounted', () => {
     })
     const records = await recordsOf([good[0], poison, good[1]] as EnrichedEvent[])
     const store = local.store()
-    const handler = createRollupHandler(store, options(), logger, { retry: NO_WAIT })
+    const handler = createRollupHandler(store, orderedRollupOptions(), logger, { retry: NO_WAIT })
     // Found and set aside in the invocation: the shard does not wait on the mapping's retries.
     expect(await handler({ Records: records })).toEqual({ batchItemFailures: [] })
     expect(await store.setAside()).toEqual({ items: 1, since: T0 + 500 })
-    expect(await countsOf(store, scenarioClients(good))).toEqual(await sqliteCounts(good))
+    expect(await countsOf(store, scenarioClients(good))).toEqual(await sqliteCounts(site, good))
     // Delivered again, it is set aside again but counted as one item.
     expect(await handler({ Records: records })).toEqual({ batchItemFailures: [] })
     expect(await store.setAside()).toEqual({ items: 1, since: T0 + 500 })
@@ -275,7 +224,9 @@ describe('the roll-up under deliveries it once miscounted', () => {
           }),
         ),
     }
-    const handler = createRollupHandler(failingOnB, options(), logger, { retry: NO_WAIT })
+    const handler = createRollupHandler(failingOnB, orderedRollupOptions(), logger, {
+      retry: NO_WAIT,
+    })
     // Delivered one record at a time, as a small batch size does: b is set aside, c (later in
     // the same session) is counted after it.
     for (const record of records) {
@@ -283,23 +234,35 @@ describe('the roll-up under deliveries it once miscounted', () => {
     }
     expect(await store.setAside()).toEqual({ items: 1, since: T0 + 2 * 60_000 })
     const target = { doc: local.clients.doc, tables: local.tables, store }
-    const dry = await replayKept(target, { ...options(), now: T0 + 3_600_000, dryRun: true })
+    const dry = await replayKept(target, {
+      ...orderedRollupOptions(),
+      now: T0 + 3_600_000,
+      dryRun: true,
+    })
     expect(dry).toMatchObject({ kept: 1, replayed: 0, still_kept: { items: 1 } })
     // Past what the ledgers remember, a replay could count it twice: it is left alone.
-    const late = await replayKept(target, { ...options(), now: T0 + 100 * 3_600_000, dryRun: true })
+    const late = await replayKept(target, {
+      ...orderedRollupOptions(),
+      now: T0 + 100 * 3_600_000,
+      dryRun: true,
+    })
     expect(late).toMatchObject({ kept: 1, not_replayable: 1 })
 
     broken = false
-    const replayed = await replayKept(target, { ...options(), now: T0 + 3_600_000, dryRun: false })
+    const replayed = await replayKept(target, {
+      ...orderedRollupOptions(),
+      now: T0 + 3_600_000,
+      dryRun: false,
+    })
     expect(replayed).toMatchObject({ kept: 1, replayed: 1, failed: 0, still_kept: null })
     expect(await store.setAside()).toBeNull()
-    expect(await countsOf(store, scenarioClients(events))).toEqual(await sqliteCounts(events))
+    expect(await countsOf(store, scenarioClients(events))).toEqual(await sqliteCounts(site, events))
     // Run again, and with the whole stream delivered again: nothing more is counted.
     expect(
-      await replayKept(target, { ...options(), now: T0 + 3_600_000, dryRun: false }),
+      await replayKept(target, { ...orderedRollupOptions(), now: T0 + 3_600_000, dryRun: false }),
     ).toMatchObject({ kept: 0, replayed: 0 })
     expect(await handler({ Records: records })).toEqual({ batchItemFailures: [] })
-    expect(await countsOf(store, scenarioClients(events))).toEqual(await sqliteCounts(events))
+    expect(await countsOf(store, scenarioClients(events))).toEqual(await sqliteCounts(site, events))
   })
 
   it('answers an accept cancelled by a conflict as unavailable, not as a fault of ours', async () => {

@@ -1,28 +1,15 @@
-import { join } from 'node:path'
-import {
-  BatchGetCommand,
-  BatchWriteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb'
-import { mockClient } from 'aws-sdk-client-mock'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { SESSION_DIMENSIONS } from '../../core/rollup-deltas.ts'
-import { type BotHit, COUNTER_NAMES, type EnrichedEvent } from '../../core/types.ts'
+import { seededRandom } from '../../core/seeded-random.ts'
+import { COUNTER_NAMES } from '../../core/types.ts'
 import { createLogger } from '../../log/logger.ts'
-import type { RollupOptions } from '../../rollup/rollup-options.ts'
-import { SqliteStore } from '../../storage/sqlite/sqlite-store.ts'
-import { acceptAndRollUp } from '../../testing/accept-and-roll-up.ts'
 import { localTables } from '../../testing/dynamodb.ts'
+import { DOCUMENT_COMMANDS, forwardingDocClient } from '../../testing/dynamodb-faults.ts'
 import { makeSite } from '../../testing/fixtures.ts'
+import { orderedRollupOptions, sqliteCounts } from '../../testing/rollup-reference.ts'
 import { countsOf, rollupScenario, scenarioClients } from '../../testing/rollup-scenario.ts'
-import { tempDir } from '../../testing/temp-dir.ts'
-import { type AdversaryOptions, seededRandom } from './adversarial-delivery.ts'
+import type { AdversaryOptions } from './adversarial-delivery.ts'
 import { createRollupHandler } from './rollup-handler.ts'
 import { StreamPoller } from './stream-poller.ts'
 
@@ -42,33 +29,6 @@ const SEED = process.env.DELIVERY_SEED ? Number(process.env.DELIVERY_SEED) : und
 const logger = createLogger('silent')
 const site = makeSite({ created_at: Date.UTC(2026, 0, 15) })
 const NO_WAIT = { retries: 6, minTimeout: 1, maxTimeout: 4 }
-const COMMANDS = [
-  BatchGetCommand,
-  BatchWriteCommand,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-] as const
-
-function options(): RollupOptions {
-  let ids = 0
-  return { sessionTimeoutMs: 30 * 60_000, newSessionId: () => `s-${++ids}` }
-}
-
-async function sqliteCounts(events: EnrichedEvent[], bots: BotHit[]) {
-  const dir = tempDir()
-  const store = new SqliteStore({ file: join(dir.path, 'reference.db') })
-  try {
-    await store.createSite(site)
-    await acceptAndRollUp(store, events, bots, options())
-    return await countsOf(store, scenarioClients(events))
-  } finally {
-    await store.close()
-    dir.remove()
-  }
-}
 
 type Counts = Awaited<ReturnType<typeof countsOf>>
 /**
@@ -121,8 +81,7 @@ describe('the roll-up under many delivery schedules', () => {
         fc.asyncProperty(schedule, async (s) => {
           const { events, bots } = rollupScenario(s.scenario)
           const local = await localTables()
-          const faulty = DynamoDBDocumentClient.from(local.clients.ddb)
-          const mock = mockClient(faulty)
+          const { doc: faulty, mock } = forwardingDocClient(local)
           try {
             const clean = local.store()
             await clean.createSite(site)
@@ -131,7 +90,7 @@ describe('the roll-up under many delivery schedules', () => {
             }
             // Faults before a call reaches DynamoDB, or after it landed with the answer lost.
             const random = seededRandom(s.seed ^ 0x5bd1e995)
-            for (const Command of COMMANDS) {
+            for (const Command of DOCUMENT_COMMANDS) {
               mock.on(Command as never).callsFake(async (input: any) => {
                 const fault = random() < s.faults
                 const before = random() < 0.5
@@ -142,7 +101,9 @@ describe('the roll-up under many delivery schedules', () => {
               })
             }
             const store = local.store({ doc: faulty, backoff: NO_WAIT })
-            const handler = createRollupHandler(store, options(), logger, { retry: NO_WAIT })
+            const handler = createRollupHandler(store, orderedRollupOptions(), logger, {
+              retry: NO_WAIT,
+            })
             const adversary: AdversaryOptions = {
               seed: s.seed,
               duplicates: s.duplicates,
@@ -159,7 +120,7 @@ describe('the roll-up under many delivery schedules', () => {
             await poller.settle()
             mock.restore()
             const counts = await countsOf(clean, scenarioClients(events))
-            const expected = await sqliteCounts(events, bots)
+            const expected = await sqliteCounts(site, events, bots)
             expect(counts.days[0]?.[0]).toEqual(expected.days[0]?.[0])
             if (s.shards === 1 && s.parallelization === 1) expect(counts).toEqual(expected)
             else expect(withoutVisitorCredit(counts)).toEqual(withoutVisitorCredit(expected))

@@ -1,17 +1,13 @@
-import { join } from 'node:path'
 import type { DynamoDBRecord } from 'aws-lambda'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { DIMENSIONS, SESSION_DIMENSIONS } from '../../core/rollup-deltas.ts'
 import { createLogger } from '../../log/logger.ts'
 import { rollUpBatch } from '../../rollup/roll-up-batch.ts'
-import type { RollupOptions } from '../../rollup/rollup-options.ts'
 import { entriesOfStreamRecords } from '../../storage/dynamodb/stream-records.ts'
-import { SqliteStore } from '../../storage/sqlite/sqlite-store.ts'
-import { acceptAndRollUp } from '../../testing/accept-and-roll-up.ts'
 import { type LocalTables, localTables } from '../../testing/dynamodb.ts'
 import { makeSite } from '../../testing/fixtures.ts'
+import { orderedRollupOptions, sqliteCounts } from '../../testing/rollup-reference.ts'
 import { countsOf, rollupScenario, scenarioClients } from '../../testing/rollup-scenario.ts'
-import { tempDir } from '../../testing/temp-dir.ts'
 import { createRollupHandler } from './rollup-handler.ts'
 import { lambdaRecordOf, StreamPoller } from './stream-poller.ts'
 
@@ -33,25 +29,8 @@ function withoutVisitorCredit(counts: Counts) {
   }
 }
 
-function options(): RollupOptions {
-  let ids = 0
-  return { sessionTimeoutMs: 30 * 60_000, newSessionId: () => `s-${++ids}` }
-}
-
 /** The same events through the SQLite store, both stages at once: the numbers to match. */
-async function sqliteCounts() {
-  const dir = tempDir()
-  const store = new SqliteStore({ file: join(dir.path, 'reference.db') })
-  try {
-    await store.createSite(site)
-    await acceptAndRollUp(store, events, bots, options())
-    return await countsOf(store, clients)
-  } finally {
-    await store.close()
-    dir.remove()
-  }
-}
-const expected = sqliteCounts()
+const expected = sqliteCounts(site, events, bots)
 
 describe('the roll-up handler on DynamoDB Local', () => {
   let local: LocalTables
@@ -86,7 +65,7 @@ describe('the roll-up handler on DynamoDB Local', () => {
   it('counts what SQLite counts, batch by batch', async () => {
     expect(records.length).toBe(events.length + bots.length)
     const store = local.store()
-    const handler = createRollupHandler(store, options(), logger)
+    const handler = createRollupHandler(store, orderedRollupOptions(), logger)
     for (const batch of batches(records, 25)) {
       expect(await handler({ Records: batch })).toEqual({ batchItemFailures: [] })
     }
@@ -96,14 +75,14 @@ describe('the roll-up handler on DynamoDB Local', () => {
   })
 
   it('counts a batch once when it is delivered again, whole, split, and an hour later', async () => {
-    const handler = createRollupHandler(local.store(), options(), logger)
+    const handler = createRollupHandler(local.store(), orderedRollupOptions(), logger)
     for (const batch of batches(records, 40)) await handler({ Records: batch })
     const once = await countsOf(local.store(), clients)
     // Delivered again whole, then bisected, then the halves' halves an hour later.
     for (const batch of batches(records, 40)) await handler({ Records: batch })
     for (const batch of batches(records, 20)) await handler({ Records: batch })
     const later = local.store({ now: () => Date.now() + 3_600_000 })
-    const lateHandler = createRollupHandler(later, options(), logger)
+    const lateHandler = createRollupHandler(later, orderedRollupOptions(), logger)
     for (const batch of batches(records, 10)) await lateHandler({ Records: batch })
     expect(await countsOf(later, clients)).toEqual(once)
     expect(once).toEqual(await expected)
@@ -116,11 +95,11 @@ describe('the roll-up handler on DynamoDB Local', () => {
       maxTransactItems: 10,
       failRollupWrite: () => (fail ? ((fail = false), true) : false),
     })
-    const handler = createRollupHandler(store, options(), logger)
+    const handler = createRollupHandler(store, orderedRollupOptions(), logger)
     // The invocation dies part-way through its write (a timeout, a crash): its plan stays open.
-    await expect(rollUpBatch(store, entriesOfStreamRecords(records), options())).rejects.toThrow(
-      /injected fault/,
-    )
+    await expect(
+      rollUpBatch(store, entriesOfStreamRecords(records), orderedRollupOptions()),
+    ).rejects.toThrow(/injected fault/)
     // Bisected after the failure: the second half first, as another shard's batch might
     // arrive; the open plan is finished before anything is read.
     const half = Math.ceil(records.length / 2)
@@ -136,11 +115,11 @@ describe('the roll-up handler on DynamoDB Local', () => {
       maxTransactItems: 10,
       failRollupWrite: () => (fail ? ((fail = false), true) : false),
     })
-    await expect(rollUpBatch(writer, entriesOfStreamRecords(records), options())).rejects.toThrow(
-      /injected fault/,
-    )
+    await expect(
+      rollUpBatch(writer, entriesOfStreamRecords(records), orderedRollupOptions()),
+    ).rejects.toThrow(/injected fault/)
     const finisher = local.store()
-    await createRollupHandler(finisher, options(), logger)({ Records: records })
+    await createRollupHandler(finisher, orderedRollupOptions(), logger)({ Records: records })
     expect(await countsOf(finisher, clients)).toEqual(await expected)
   })
 
@@ -154,7 +133,7 @@ describe('the roll-up handler on DynamoDB Local', () => {
     await Promise.all(
       shards.map(async (shard) => {
         // Each shard's own process: its own store and handler, as two Lambda containers.
-        const handler = createRollupHandler(local.store(), options(), logger)
+        const handler = createRollupHandler(local.store(), orderedRollupOptions(), logger)
         for (const batch of batches(shard, 7)) {
           expect(await handler({ Records: batch })).toEqual({ batchItemFailures: [] })
         }
@@ -180,7 +159,7 @@ describe('the roll-up handler on DynamoDB Local', () => {
   it('is fed by the local poller as the event source mapping feeds it', async () => {
     const store = local.store()
     expect(await store.backlog()).toBe(records.length)
-    const handler = () => createRollupHandler(store, options(), logger)
+    const handler = () => createRollupHandler(store, orderedRollupOptions(), logger)
     const poller = new StreamPoller(local.backlog(), store, handler(), logger, { batchSize: 30 })
     await poller.settle()
     expect(await store.backlog()).toBe(0)

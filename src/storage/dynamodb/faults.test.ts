@@ -1,17 +1,13 @@
 import {
   BatchGetCommand,
-  BatchWriteCommand,
   DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
   TransactWriteCommand,
-  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
 import { mockClient } from 'aws-sdk-client-mock'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { rollUpBatch } from '../../rollup/roll-up-batch.ts'
 import { type LocalTables, localTables } from '../../testing/dynamodb.ts'
+import { forwardingDocClient } from '../../testing/dynamodb-faults.ts'
 import { enrichedEvent } from '../../testing/enriched-event.ts'
 import { makeSite } from '../../testing/fixtures.ts'
 import { StorageUnavailableError } from '../store.ts'
@@ -22,16 +18,6 @@ import type { DynamoDbStore } from './dynamodb-store.ts'
  * aws-sdk-client-mock into a document client whose every other call goes to DynamoDB Local:
  * what is tested is this code's retries and what it leaves behind, not the SDK's.
  */
-const COMMANDS = [
-  BatchGetCommand,
-  BatchWriteCommand,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-] as const
-
 function throttled(): Error {
   const error = new Error('Rate of requests exceeds the allowed throughput')
   error.name = 'ProvisionedThroughputExceededException'
@@ -52,14 +38,8 @@ describe('DynamoDB faults the emulator cannot produce', () => {
 
   beforeEach(async () => {
     local = await localTables()
-    faulty = DynamoDBDocumentClient.from(local.clients.ddb)
-    mock = mockClient(faulty)
     // Everything not overridden below goes to DynamoDB Local.
-    for (const Command of COMMANDS) {
-      mock
-        .on(Command as never)
-        .callsFake((input: any) => local.clients.doc.send(new Command(input) as never))
-    }
+    ;({ doc: faulty, mock } = forwardingDocClient(local))
     store = local.store({ doc: faulty, backoff: { retries: 3, minTimeout: 1, maxTimeout: 5 } })
     clean = local.store()
     await clean.createSite(site)
