@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { readFileSync, rmSync, statSync } from 'node:fs'
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
@@ -15,9 +15,11 @@ afterAll(() => dir.remove())
 const env = { DATA_DIR: dir.path, ADMIN_PASSWORD: 'one-server-test-pw-1' }
 
 /** `npm start` run to its end: its exit code and what it printed on stderr. */
-function runToExit(): Promise<{ code: number | null; stderr: string }> {
+function runToExit(
+  overrides: Record<string, string> = {},
+): Promise<{ code: number | null; stderr: string }> {
   const child = spawn(process.execPath, startArgs(ROOT), {
-    env: { ...process.env, PORT: '0', ...env },
+    env: { ...process.env, PORT: '0', ...env, ...overrides },
     stdio: ['ignore', 'ignore', 'pipe'],
   })
   let stderr = ''
@@ -77,5 +79,39 @@ describe('npm run backup', () => {
       await exited(server.child)
       rmSync(file, { force: true })
     }
+  })
+})
+
+describe('start-up failures say what to do, in a line', () => {
+  it('names a port in use and PORT, and exits 2', async () => {
+    const first = await spawnServer(env)
+    try {
+      const port = new URL(first.url).port
+      const other = join(dir.path, '..', `other-${process.pid}`)
+      const refused = await runToExit({ PORT: port, DATA_DIR: other })
+      rmSync(other, { recursive: true, force: true })
+      expect(refused.code).toBe(2)
+      expect(refused.stderr).toContain(`liveinsight: port ${port} is in use`)
+      expect(refused.stderr).toContain('set PORT to a free port')
+      // A line to act on, not a stack trace.
+      expect(refused.stderr).not.toMatch(/\n\s+at /)
+    } finally {
+      first.child.kill('SIGTERM')
+      await exited(first.child)
+    }
+  })
+
+  it('names a data folder it cannot use and DATA_DIR, and exits 1', async () => {
+    // A folder inside a file: no user can create it.
+    const file = join(dir.path, '..', `a-file-${process.pid}`)
+    writeFileSync(file, '')
+    const refused = await runToExit({ DATA_DIR: join(file, 'data') })
+    rmSync(file, { force: true })
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain(
+      `liveinsight: cannot use the data folder ${join(file, 'data')}`,
+    )
+    expect(refused.stderr).toContain('set DATA_DIR')
+    expect(refused.stderr).not.toMatch(/\n\s+at /)
   })
 })

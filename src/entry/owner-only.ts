@@ -17,10 +17,25 @@ export const OWNER_ONLY_UMASK = 0o077
  * modes, is tightened at start, with a warning naming what was readable by others.
  */
 export function ownerOnlyDataDir(dir: string, logger: Logger): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 })
-  tighten(dir, 0o700, logger)
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.isFile()) tighten(join(dir, entry.name), 0o600, logger)
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
+    tighten(dir, 0o700, logger)
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isFile()) tighten(join(dir, entry.name), 0o600, logger)
+    }
+  } catch (error) {
+    throw new DataDirUnusableError(dir, (error as NodeJS.ErrnoException).code, error)
+  }
+}
+
+/** The data folder cannot be made or written (not a folder, read-only, another user's). */
+export class DataDirUnusableError extends Error {
+  constructor(dir: string, code: string | undefined, cause: unknown) {
+    super(
+      `cannot use the data folder ${dir}${code ? ` (${code})` : ''}: set DATA_DIR to a folder this user can create and write`,
+      { cause },
+    )
+    this.name = 'DataDirUnusableError'
   }
 }
 

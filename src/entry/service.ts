@@ -166,17 +166,30 @@ export async function startService(
   sweeper.unref()
 
   // Plain HTTP/1 (serve's default createServer), so the server is a node:http Server.
-  const server = await new Promise<Server>((resolve) => {
-    const s = serve(
-      {
-        fetch: app.fetch,
-        port: config.PORT,
-        hostname: config.HOST,
-        serverOptions: SERVER_TIMEOUTS,
-      },
-      () => resolve(s as Server),
-    )
-  })
+  let server: Server
+  try {
+    server = await new Promise<Server>((resolve, reject) => {
+      const s = serve(
+        {
+          fetch: app.fetch,
+          port: config.PORT,
+          hostname: config.HOST,
+          serverOptions: SERVER_TIMEOUTS,
+        },
+        () => resolve(s as Server),
+      )
+      s.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, config)))
+    })
+  } catch (error) {
+    // Nothing was served: what started for it stops, and what was accepted is kept.
+    clearInterval(sweeper)
+    live.close()
+    await sweeping
+    await collector.drain()
+    await parts.background?.close()
+    await store.close()
+    throw error
+  }
   const port = (server.address() as AddressInfo).port
   const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST
   const url = `http://${host}:${port}`
@@ -206,4 +219,32 @@ export async function startService(
       await store.close()
     },
   }
+}
+
+/** The server could not listen where it was told to: the port is taken, or not this user's. */
+export class ListenError extends Error {
+  constructor(message: string, options: { cause: unknown }) {
+    super(message, options)
+    this.name = 'ListenError'
+  }
+}
+
+function listenError(error: NodeJS.ErrnoException, config: Config): Error {
+  const where = `${config.HOST}:${config.PORT}`
+  if (error.code === 'EADDRINUSE') {
+    return new ListenError(
+      `port ${config.PORT} is in use (${where}): stop what listens there, or set PORT to a free port`,
+      { cause: error },
+    )
+  }
+  if (error.code === 'EACCES') {
+    return new ListenError(
+      `this user may not listen on port ${config.PORT} (${where}): set PORT to one above 1023`,
+      { cause: error },
+    )
+  }
+  if (error.code === 'EADDRNOTAVAIL') {
+    return new ListenError(`no such address to listen on: HOST=${config.HOST}`, { cause: error })
+  }
+  return error
 }
