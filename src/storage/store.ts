@@ -83,6 +83,11 @@ export type QueuedEvent = RollupEvent & Pick<EnrichedEvent, 'event_id'>
 /** Waiting to be rolled up: an accepted event, or a bot hit that is only counted. */
 export type QueuedItem = { kind: 'event'; event: QueuedEvent } | { kind: 'bot'; hit: BotHit }
 
+/** When a queued item happened: its event's time, or its bot hit's. */
+export function itemTime(item: QueuedItem): number {
+  return item.kind === 'event' ? item.event.timestamp : item.hit.timestamp
+}
+
 /**
  * A place in one of the ordered sources that feed the roll-up: `stream` names the source (the
  * SQLite queue is one stream; a DynamoDB table stream has one per shard) and `position` an

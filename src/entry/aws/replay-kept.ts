@@ -12,6 +12,7 @@ import { STATE } from '../../storage/dynamodb/keys.ts'
 import { LEDGER_KEEP_HOURS } from '../../storage/dynamodb/ledger.ts'
 import type { TableNames } from '../../storage/dynamodb/tables.ts'
 import {
+  itemTime,
   type RollupEntry,
   type RollupQueue,
   type SetAside,
@@ -147,8 +148,7 @@ function keptOf(item: Item): Kept {
     item: JSON.parse(item.payload),
     origin: JSON.parse(item.origin),
   }
-  const at = entry.item.kind === 'event' ? entry.item.event.timestamp : entry.item.hit.timestamp
-  return { pk, sk, entry, at, failedAt }
+  return { pk, sk, entry, at: itemTime(entry.item), failedAt }
 }
 
 function summaryOf(stay: readonly Kept[]): SetAside | null {

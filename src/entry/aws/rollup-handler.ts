@@ -6,7 +6,7 @@ import { rollUpBatch } from '../../rollup/roll-up-batch.ts'
 import type { RollupOptions } from '../../rollup/rollup-options.ts'
 import type { Backoff } from '../../storage/dynamodb/faults.ts'
 import { positionOf } from '../../storage/dynamodb/keys.ts'
-import { entriesOfStreamRecords } from '../../storage/dynamodb/stream-records.ts'
+import { readStreamRecord } from '../../storage/dynamodb/stream-records.ts'
 import { type RollupEntry, type RollupQueue, StorageUnavailableError } from '../../storage/store.ts'
 
 export type RollupHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>
@@ -138,7 +138,7 @@ export function createRollupHandler(
 
   return async (event) => {
     const records = event.Records ?? []
-    const parts = records.map(partOf)
+    const parts = records.map((record): Part => ({ record, ...readStreamRecord(record) }))
     try {
       await countOrSetAside(parts, 0, parts.length)
       logger.debug({ records: records.length }, 'roll-up batch')
@@ -155,14 +155,5 @@ export function createRollupHandler(
       )
       return { batchItemFailures: first ? [{ itemIdentifier: first }] : [] }
     }
-  }
-}
-
-/** A record and its entries; a record whose image cannot be read has none, and the reason. */
-function partOf(record: DynamoDBRecord): Part {
-  try {
-    return { record, entries: entriesOfStreamRecords([record]) }
-  } catch (error) {
-    return { record, entries: [], unreadable: error }
   }
 }

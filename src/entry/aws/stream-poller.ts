@@ -3,8 +3,8 @@ import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda'
 import { errorMessage } from '../../core/error-message.ts'
 import type { Logger } from '../../log/logger.ts'
 import { positionOf } from '../../storage/dynamodb/keys.ts'
-import { entriesOfStreamRecords } from '../../storage/dynamodb/stream-records.ts'
-import type { RollupEntry, RollupQueue } from '../../storage/store.ts'
+import { readStreamRecord } from '../../storage/dynamodb/stream-records.ts'
+import type { RollupQueue } from '../../storage/store.ts'
 import { AdversarialDelivery, type AdversaryOptions } from './adversarial-delivery.ts'
 import type { LocalStreamBacklog } from './local-stream-backlog.ts'
 import type { RollupHandler } from './rollup-handler.ts'
@@ -195,10 +195,7 @@ export class StreamPoller {
     const sequence = record.dynamodb?.SequenceNumber ?? ''
     const reason = errorMessage(error)
     // Kept whole where it can be read (what an S3 destination receives), under its shard.
-    let read: RollupEntry | undefined
-    try {
-      read = entriesOfStreamRecords([record])[0]
-    } catch {}
+    const [read] = readStreamRecord(record).entries
     await this.store.deadLetter(
       {
         stream: shard,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { hourBucket } from '../../core/calendar.ts'
-import type { RollupEntry } from '../store.ts'
+import { itemTime, type RollupEntry } from '../store.ts'
 import { ttlSeconds } from './items.ts'
 import type { Requests } from './requests.ts'
 import type { WriteOp } from './unit-writer.ts'
@@ -99,8 +99,7 @@ export class UnitLedgers {
 function ledgerEntry(entry: RollupEntry): { ledger: string; id: string } {
   if (!entry.origin) throw new Error('DynamoDbStore: a roll-up entry without its stored key')
   const { partition, id } = entry.origin
-  const at = entry.item.kind === 'event' ? entry.item.event.timestamp : entry.item.hit.timestamp
-  const hour = hourBucket(at)
+  const hour = hourBucket(itemTime(entry.item))
   const hash = createHash('sha256').update(id).digest('base64url').slice(0, 10)
   const ledger = entry.item.kind === 'bot' ? `ledger#${partition}#${hour}` : `ledger#${partition}`
   return { ledger, id: `${hour.toString(36)}.${hash}` }

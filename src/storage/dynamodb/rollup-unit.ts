@@ -2,15 +2,16 @@ import { randomBytes } from 'node:crypto'
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import { DeltaAccumulator, eventMarks } from '../../core/rollup-deltas.ts'
 import type { SessionState, VisitorMark } from '../../core/types.ts'
-import type {
-  QueuedEvent,
-  RollupEntry,
-  RollupProgress,
-  RollupQueue,
-  RollupUnit,
-  SessionLookup,
-  SetAside,
-  StreamPosition,
+import {
+  itemTime,
+  type QueuedEvent,
+  type RollupEntry,
+  type RollupProgress,
+  type RollupQueue,
+  type RollupUnit,
+  type SessionLookup,
+  type SetAside,
+  type StreamPosition,
 } from '../store.ts'
 import { counterOp, versionBump } from './counter-writes.ts'
 import { call, storageFault } from './faults.ts'
@@ -85,7 +86,7 @@ export class DynamoDbRollups
     // Marks its unit claimed before it failed go back: it was never counted, and its
     // visitor's next event (or its own replay) must find them free.
     if (item?.kind === 'event') await this.releaseClaims(item.event)
-    const since = item ? (item.kind === 'event' ? item.event.timestamp : item.hit.timestamp) : at
+    const since = item ? itemTime(item) : at
     const Key = { pk: STATE.setAsidePk, sk: STATE.one }
     await call('UpdateItem(dead letters)', () =>
       this.c.doc.send(
@@ -223,12 +224,11 @@ export class DynamoDbRollups
     wanted: readonly VisitorMark[],
     known: Map<string, boolean>,
   ): Promise<boolean[]> {
-    const keyOf = markKey
     const claimerOf = (m: VisitorMark) =>
       m.claimant !== undefined ? claimerTag(m.claimant) : `u${randomBytes(8).toString('hex')}`
     const firstOf = new Map<string, VisitorMark>()
     for (const m of wanted) {
-      const key = keyOf(m)
+      const key = markKey(m)
       if (!known.has(key) && !firstOf.has(key)) firstOf.set(key, m)
     }
     const toClaim = [...firstOf]
@@ -273,7 +273,7 @@ export class DynamoDbRollups
     // The first occurrence of a key in this unit takes the claim; any later one, in this call
     // or a later one of the unit, finds it taken.
     return wanted.map((m) => {
-      const key = keyOf(m)
+      const key = markKey(m)
       const claimed = known.get(key) ?? false
       known.set(key, false)
       return claimed

@@ -37,3 +37,15 @@ export function entriesOfStreamRecords(records: readonly StreamRecordLike[]): Ro
   }
   return entries
 }
+
+/** One record's entries, or why its image cannot be read (it is then kept, not counted). */
+export function readStreamRecord(record: StreamRecordLike): {
+  entries: RollupEntry[]
+  unreadable?: unknown
+} {
+  try {
+    return { entries: entriesOfStreamRecords([record]) }
+  } catch (error) {
+    return { entries: [], unreadable: error }
+  }
+}
