@@ -27,6 +27,8 @@ export class LocalStreamBacklog implements PulledStream {
   /** The Events stream itself, for the poller that plays the event source mapping. */
   readonly stream: EventsStream
   private readonly requests: Requests
+  /** Shards `pending` handed entries of out: the only streams `rolledUp` records. */
+  private readonly handedOut = new Set<string>()
 
   constructor(
     clients: DynamoClients,
@@ -87,11 +89,14 @@ export class LocalStreamBacklog implements PulledStream {
     }
   }
 
-  /** Positions of `pending`'s entries (their streams are shards) that a unit rolled up. */
+  /**
+   * Positions of `pending`'s entries (their streams are shards) that a unit rolled up; a
+   * unit fed by the poller (its streams are tracker sessions) records nothing here, and
+   * asks the stream nothing.
+   */
   async rolledUp(through: readonly StreamPosition[]): Promise<void> {
-    const shards = new Set(await this.stream.shards())
     for (const { stream, position } of through) {
-      if (!shards.has(stream)) continue
+      if (!this.handedOut.has(stream)) continue
       // Forward only: a redelivered part of a batch was read before, not after, the rest.
       const now = await this.deliveredThrough(stream)
       if (now && comparePositions(position, now.position) <= 0) continue
@@ -127,6 +132,7 @@ export class LocalStreamBacklog implements PulledStream {
       entries.push(entry)
       if (entries.length >= limit) break
     }
+    if (entries.length > 0) this.handedOut.add(shard)
     return entries
   }
 
