@@ -213,7 +213,6 @@ describe('the roll-up under deliveries it once miscounted', () => {
         store.rollup((unit) =>
           work({
             ...unit,
-            hourlyDimensionsFrom: unit.hourlyDimensionsFrom,
             uncounted: async (entries) => {
               const bad = entries.some(
                 (e) => e.item.kind === 'event' && e.item.event.event_id === 'b',
