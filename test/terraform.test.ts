@@ -176,7 +176,7 @@ describe('the Terraform, held against the code', () => {
       expect(statement.effect ?? 'Allow').toBe('Allow')
     }
     // Indexes are named one by one, not table/*/index/*.
-    expect(tf.locals.index_arns).toHaveLength(4)
+    expect(tf.locals.index_arns).toHaveLength(3)
   })
 
   it('routes every route of the app to a function behind API Gateway', async () => {

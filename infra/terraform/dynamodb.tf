@@ -21,14 +21,6 @@ resource "aws_dynamodb_table" "events" {
     name = "site_id"
     type = "S"
   }
-  attribute {
-    name = "user_key"
-    type = "S"
-  }
-  attribute {
-    name = "timestamp"
-    type = "N"
-  }
 
   global_secondary_index {
     name               = "SiteTimeIndex"
@@ -36,12 +28,6 @@ resource "aws_dynamodb_table" "events" {
     range_key          = "sk"
     projection_type    = "INCLUDE"
     non_key_attributes = ["client_session_id", "visitor_id", "timestamp", "event_type", "path", "title", "source", "country", "device", "browser", "ttl"]
-  }
-  global_secondary_index {
-    name            = "UserIndex"
-    hash_key        = "user_key"
-    range_key       = "timestamp"
-    projection_type = "KEYS_ONLY"
   }
 
   ttl {

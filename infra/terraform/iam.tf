@@ -26,7 +26,6 @@ locals {
   ]
   index_arns = [
     "${aws_dynamodb_table.events.arn}/index/SiteTimeIndex",
-    "${aws_dynamodb_table.events.arn}/index/UserIndex",
     "${aws_dynamodb_table.sessions.arn}/index/IdIndex",
     "${aws_dynamodb_table.sessions.arn}/index/UserIndex",
   ]

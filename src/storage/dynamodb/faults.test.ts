@@ -1,6 +1,7 @@
 import {
   BatchGetCommand,
   DynamoDBDocumentClient,
+  PutCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb'
 import { mockClient } from 'aws-sdk-client-mock'
@@ -44,22 +45,36 @@ describe('DynamoDB faults the emulator cannot produce', () => {
     clean = local.store()
     await clean.createSite(site)
   })
+  const totals = () =>
+    clean.readRollups({
+      grain: 'day',
+      site_id: site.id,
+      dim: '',
+      from: '2026-01-15',
+      to: '2026-01-15',
+    })
   afterEach(async () => {
     mock.restore()
     await local.drop()
   })
 
-  it('answers a throttled accept as unavailable, and stores none of it', async () => {
-    mock.on(TransactWriteCommand).rejects(throttled())
-    const events = ['a', 'b'].map((id) => enrichedEvent({ event_id: id, timestamp: T0 }))
+  it('answers an accept throttled part-way as unavailable; its retry stores the rest, each event counted once', async () => {
+    // No transaction: the first event is stored, the second throttled.
+    mock.on(PutCommand).callsFake(async (input) => {
+      if (input.Item?.event_id === 'b') throw throttled()
+      return local.clients.doc.send(new PutCommand(input))
+    })
+    const events = ['a', 'b'].map((id, i) =>
+      enrichedEvent({ event_id: id, timestamp: T0 + i * 1000, path: `/${id}` }),
+    )
     await expect(store.accept(events, [])).rejects.toBeInstanceOf(StorageUnavailableError)
-    expect(await clean.backlog()).toBe(0)
-    // Once it clears, the same request is stored whole.
-    mock
-      .on(TransactWriteCommand)
-      .callsFake((input) => local.clients.doc.send(new TransactWriteCommand(input)))
-    expect((await store.accept(events, [])).fresh).toEqual([true, true])
+    expect(await clean.backlog()).toBe(1)
+    // The client sends the request again once it clears: the stored event is a duplicate.
+    mock.on(PutCommand).callsFake((input) => local.clients.doc.send(new PutCommand(input)))
+    expect((await store.accept(events, [])).fresh).toEqual([false, true])
     expect(await clean.backlog()).toBe(2)
+    expect(await rollUpBatch(clean, await clean.pending(10), OPTIONS)).toBe(2)
+    expect((await totals())[0]).toMatchObject({ pageviews: 2, visitors: 1, sessions: 1 })
   })
 
   it('sends BatchGetItem leftovers again until all are read', async () => {
@@ -86,14 +101,6 @@ describe('DynamoDB faults the emulator cannot produce', () => {
     }))
     const batch = await store.pending(10)
     await expect(rollUpBatch(store, batch, OPTIONS)).rejects.toBeInstanceOf(StorageUnavailableError)
-    const totals = () =>
-      clean.readRollups({
-        grain: 'day',
-        site_id: site.id,
-        dim: '',
-        from: '2026-01-15',
-        to: '2026-01-15',
-      })
     expect(await totals()).toEqual([])
     // Delivered again once reads go through: counted once.
     mock

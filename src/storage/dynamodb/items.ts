@@ -81,7 +81,6 @@ export function eventItem(event: EnrichedEvent, context: EventItemContext): Item
     accepted_at: context.acceptedAt,
     ttl: expiresAt(event.timestamp, context),
   }
-  if (event.user_id !== null) item.user_key = userKey(event.site_id, event.user_id)
   if (context.imported) item.imported = true
   return item
 }

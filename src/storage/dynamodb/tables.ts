@@ -43,8 +43,6 @@ export function prefixedTableNames(prefix: string): TableNames {
 export const INDEX = {
   /** Events by site and time: the live view's read and the sweep's. */
   siteTime: 'SiteTimeIndex',
-  /** Events of an identified user (sparse: only events with a user_id). */
-  eventsByUser: 'UserIndex',
   /** Sessions by their stored id (the timeline route). */
   sessionId: 'IdIndex',
   /** Sessions of an identified user by start time. */
@@ -90,10 +88,10 @@ export function tableDefinitions(names: TableNames): CreateTableCommandInput[] {
         { AttributeName: 'pk', AttributeType: S },
         { AttributeName: 'sk', AttributeType: S },
         { AttributeName: 'site_id', AttributeType: S },
-        { AttributeName: 'user_key', AttributeType: S },
-        { AttributeName: 'timestamp', AttributeType: N },
       ],
       KeySchema: key('pk', 'sk'),
+      // No index by user: no read asks for a user's raw events (a user's history is their
+      // sessions, Sessions' UserIndex), and each index copy is a write per event.
       GlobalSecondaryIndexes: [
         {
           IndexName: INDEX.siteTime,
@@ -102,11 +100,6 @@ export function tableDefinitions(names: TableNames): CreateTableCommandInput[] {
             ProjectionType: 'INCLUDE',
             NonKeyAttributes: LIVE_PROJECTION.filter((a) => a !== 'site_id'),
           },
-        },
-        {
-          IndexName: INDEX.eventsByUser,
-          KeySchema: key('user_key', 'timestamp'),
-          Projection: { ProjectionType: 'KEYS_ONLY' },
         },
       ],
       StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
