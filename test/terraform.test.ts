@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { CONFIG_VARIABLES, parseConfig } from '../src/config/env.ts'
 import { AWS_VARIABLES, REQUIRED_ON_AWS } from '../src/entry/aws/lambda-handlers.ts'
+import { REPLAY_WITHIN_HOURS } from '../src/entry/aws/replay-kept.ts'
 import { SET_ASIDE_LOG } from '../src/entry/aws/rollup-handler.ts'
 import { buildService } from '../src/entry/service.ts'
 import { createLogger } from '../src/log/logger.ts'
@@ -126,6 +127,9 @@ describe('the Terraform, held against the code', () => {
       Object.entries(environment).filter(([, v]) => !String(v).includes('${')),
     )
     expect(() => parseConfig(literal)).not.toThrow()
+    // Warnings only by default: each log line is billed as CloudWatch Logs ingestion.
+    expect(environment.LOG_LEVEL).toBe('${var.log_level}')
+    expect(parseConfig({ ...literal, LOG_LEVEL: defaultOf('log_level') }).LOG_LEVEL).toBe('warn')
     expect(environment.TRUST_PROXY).toBe('2')
     const fn = resource('aws_lambda_function', 'functions')
     expect(fn.runtime).toBe('nodejs22.x')
@@ -156,7 +160,8 @@ describe('the Terraform, held against the code', () => {
       'dynamodb:GetRecords',
       'dynamodb:GetShardIterator',
       'dynamodb:ListStreams',
-      'sqs:SendMessage',
+      's3:PutObject',
+      's3:ListBucket',
       'ssm:GetParameter',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
@@ -286,9 +291,29 @@ describe('the Terraform, held against the code', () => {
       '${var.rollup_parallelization_factor >= 1 && var.rollup_parallelization_factor <= 10}',
     )
     expect(mapping.function_response_types).toEqual(['ReportBatchItemFailures'])
-    expect(one(one(mapping.destination_config).on_failure).destination_arn).toContain(
-      'aws_sqs_queue.rollup_failures',
+    // A batch given up on is kept whole (S3 receives the records; SQS only their positions),
+    // the alarm watches the mapping's deliveries there, and the bucket keeps them for a replay.
+    expect(one(one(mapping.destination_config).on_failure).destination_arn).toBe(
+      '${aws_s3_bucket.rollup_failures.arn}',
     )
+    expect(one(mapping.metrics_config).metrics).toEqual(['EventCount'])
+    const failures = resource('aws_cloudwatch_metric_alarm', 'rollup_failures')
+    expect([failures.namespace, failures.metric_name]).toEqual([
+      'AWS/Lambda',
+      'OnFailureDestinationDeliveredEventCount',
+    ])
+    expect(failures.dimensions.EventSourceMappingUUID).toBe(
+      '${aws_lambda_event_source_mapping.rollup.uuid}',
+    )
+    const keep = one(resource('aws_s3_bucket_lifecycle_configuration', 'rollup_failures').rule)
+    expect(one(keep.expiration).days).toBe('${var.rollup_failure_keep_days}')
+    expect(defaultOf('rollup_failure_keep_days') * 24).toBeGreaterThanOrEqual(REPLAY_WITHIN_HOURS)
+    // Stats lag by about the batching window: a minute at most (issue 23), and the window
+    // gathers the batch the size allows.
+    expect(mapping.maximum_batching_window_in_seconds).toBe('${var.rollup_batching_window_s}')
+    expect(defaultOf('rollup_batching_window_s')).toBeLessThanOrEqual(60)
+    expect(mapping.batch_size).toBe('${var.rollup_batch_size}')
+    expect(defaultOf('rollup_batch_size')).toBeLessThanOrEqual(10_000)
     for (const output of ['api_gateway_url', 's3_bucket_name', 'cloudfront_url', 'events_table']) {
       expect(tf.output[output], output).toBeDefined()
     }

@@ -64,8 +64,13 @@ data "aws_iam_policy_document" "lambda" {
   }
   statement {
     sid       = "RollupFailures"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.rollup_failures.arn]
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.rollup_failures.arn}/*"]
+  }
+  statement {
+    sid       = "RollupFailuresBucket"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.rollup_failures.arn]
   }
   statement {
     sid       = "AdminPassword"

@@ -25,7 +25,9 @@ locals {
     STATS_CACHE_SECONDS     = "30"
     # The per-client limit is the WAF's, at the edge: a container sees only part of a client.
     RATE_LIMIT_PER_MINUTE = "0"
-    LOG_LEVEL             = "info"
+    # Warnings and errors only: every line is billed as CloudWatch Logs ingestion, and an
+    # info line per request would cost more than the request's DynamoDB writes.
+    LOG_LEVEL = var.log_level
   }
 }
 
@@ -59,15 +61,53 @@ resource "aws_lambda_function" "functions" {
   depends_on = [aws_cloudwatch_log_group.functions]
 }
 
-resource "aws_sqs_queue" "rollup_failures" {
-  name                      = "${local.name}-rollup-failures"
-  message_retention_seconds = 1209600
+# Where the event source mapping puts a batch it gave up on (its retries used up: the roll-up
+# itself retries transient faults and sets poison records aside, so this is for what neither
+# caught, such as a function that keeps timing out). An S3 destination receives the whole
+# invocation record, the batch's stream records included; SQS or SNS would receive only
+# their shard and sequence numbers, and the stream keeps records 24 hours
+# (https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html).
+# `npm run replay:aws -- --from DIR` counts the downloaded objects once (README, Operations).
+resource "aws_s3_bucket" "rollup_failures" {
+  bucket        = "${local.name}-rollup-failures-${data.aws_caller_identity.current.account_id}"
+  force_destroy = false
 }
 
-# The stream feeds the roll-up: partial batch responses, bisect on error; a record that still
-# fails after its retries is reported to the queue. The queue receives the record's metadata
-# only (its shard and sequence numbers), and the record leaves the stream after 24 hours:
-# the on-failure alarm is the cue to look (README in src/storage/dynamodb, Faults).
+resource "aws_s3_bucket_public_access_block" "rollup_failures" {
+  bucket                  = aws_s3_bucket.rollup_failures.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "rollup_failures" {
+  bucket = aws_s3_bucket.rollup_failures.id
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+# Kept long enough to be replayed: a replay counts events up to REPLAY_WITHIN_HOURS after
+# them (the ledgers' keep), and a batch is older than that by the time it is here only when
+# nobody answered the alarm for days.
+resource "aws_s3_bucket_lifecycle_configuration" "rollup_failures" {
+  bucket = aws_s3_bucket.rollup_failures.id
+  rule {
+    id     = "expire"
+    status = "Enabled"
+    filter {}
+    expiration {
+      days = var.rollup_failure_keep_days
+    }
+  }
+}
+
+# The stream feeds the roll-up: partial batch responses, bisect on error; a batch that still
+# fails after its retries goes whole to the bucket above, and the alarm on the mapping's
+# OnFailureDestinationDeliveredEventCount is the cue to replay it (README in
+# src/storage/dynamodb, Faults). Batches wait up to the batching window so that counter rows
+# shared by a window's events are written once: stats lag by about the window.
 resource "aws_lambda_event_source_mapping" "rollup" {
   event_source_arn                   = aws_dynamodb_table.events.stream_arn
   function_name                      = aws_lambda_function.functions["rollup"].arn
@@ -89,9 +129,15 @@ resource "aws_lambda_event_source_mapping" "rollup" {
   }
   destination_config {
     on_failure {
-      destination_arn = aws_sqs_queue.rollup_failures.arn
+      destination_arn = aws_s3_bucket.rollup_failures.arn
     }
   }
+  # Publishes the mapping's event counts, OnFailureDestinationDeliveredEventCount among them
+  # (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html#event-source-mapping-metrics).
+  metrics_config {
+    metrics = ["EventCount"]
+  }
+  depends_on = [aws_iam_role_policy.lambda]
 }
 
 # What the embedded server runs on a timer: the sweep (raw events past the TTL, old salts).

@@ -7,7 +7,7 @@ terraform {
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = "~> 5.0"
+      version = "~> 5.80"
     }
   }
   # Remote state (S3 + a lock table) is off by default: see backend.tf.example.

@@ -98,13 +98,14 @@ resource "aws_cloudwatch_metric_alarm" "rollup_iterator_age" {
   alarm_actions       = [aws_sns_topic.alarms.arn]
 }
 
-# Records the roll-up gave up on (after bisecting and retrying): each is in the queue.
+# Batches the event source mapping gave up on (after bisecting and retrying): each is in the
+# failures bucket, waiting for `npm run replay:aws -- --from`.
 resource "aws_cloudwatch_metric_alarm" "rollup_failures" {
   alarm_name          = "${local.name}-rollup-failures"
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.rollup_failures.name }
-  statistic           = "Maximum"
+  namespace           = "AWS/Lambda"
+  metric_name         = "OnFailureDestinationDeliveredEventCount"
+  dimensions          = { EventSourceMappingUUID = aws_lambda_event_source_mapping.rollup.uuid }
+  statistic           = "Sum"
   period              = 300
   evaluation_periods  = 1
   threshold           = 1

@@ -27,8 +27,8 @@ output "state_table" {
   value = aws_dynamodb_table.state.name
 }
 
-output "rollup_failures_queue_url" {
-  value = aws_sqs_queue.rollup_failures.url
+output "rollup_failures_bucket" {
+  value = aws_s3_bucket.rollup_failures.bucket
 }
 
 output "function_names" {

@@ -101,13 +101,31 @@ variable "dynamodb_max_write_request_units" {
 
 # The roll-up's batches: larger ones share more counter rows (README, "Cost on AWS").
 variable "rollup_batch_size" {
-  type    = number
-  default = 1000
+  description = "Most stream records per roll-up batch (Lambda takes up to 10,000 for DynamoDB streams; a batch is also cut at the 6 MB invocation payload)."
+  type        = number
+  default     = 10000
 }
 
 variable "rollup_batching_window_s" {
-  type    = number
-  default = 5
+  description = "How long the mapping gathers records before a batch (0 to 300 s). Counter rows shared by a window's events are written once per window; stats lag by about this much, and the dashboard shows the lag."
+  type        = number
+  default     = 30
+  validation {
+    condition     = var.rollup_batching_window_s >= 0 && var.rollup_batching_window_s <= 60
+    error_message = "Stats should lag by at most a minute: keep the window at 60 s or less."
+  }
+}
+
+variable "rollup_failure_keep_days" {
+  description = "Days a batch the roll-up gave up on is kept in the failures bucket for a replay."
+  type        = number
+  default     = 30
+}
+
+variable "log_level" {
+  description = "The functions' log level (fatal, error, warn, info, debug). Every line is billed as CloudWatch Logs ingestion."
+  type        = string
+  default     = "warn"
 }
 
 variable "rollup_parallelization_factor" {

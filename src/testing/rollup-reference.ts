@@ -17,12 +17,29 @@ export function orderedRollupOptions(): RollupOptions {
  * backend's roll-up must match, however its deliveries go (rollup-scenario.ts' countsOf).
  */
 export async function sqliteCounts(site: Site, events: EnrichedEvent[], bots: BotHit[] = []) {
+  return sqliteCountsDelivered(site, [events], bots)
+}
+
+/**
+ * What the SQLite store counts of events that arrive in these batches, each accepted and
+ * rolled up before the next: the reference for deliveries whose order changes an answer
+ * (an event older than the counted events of its session moves the session's entry page,
+ * and its visitor stays counted under the entry page the session had when first seen).
+ */
+export async function sqliteCountsDelivered(
+  site: Site,
+  batches: EnrichedEvent[][],
+  bots: BotHit[] = [],
+) {
   const dir = tempDir()
   const store = new SqliteStore({ file: join(dir.path, 'reference.db') })
   try {
     await store.createSite(site)
-    await acceptAndRollUp(store, events, bots, orderedRollupOptions())
-    return await countsOf(store, scenarioClients(events))
+    const options = orderedRollupOptions()
+    for (const [i, batch] of batches.entries()) {
+      await acceptAndRollUp(store, batch, i === 0 ? bots : [], options)
+    }
+    return await countsOf(store, scenarioClients(batches.flat()))
   } finally {
     await store.close()
     dir.remove()
