@@ -101,7 +101,7 @@ export async function createLambdaHandlers(
   )
   return {
     http: handle(service.app),
-    rollup: createRollupHandler(store, rollupOptions(sessionTimeoutMs), logger),
+    rollup: createRollupHandler(store, rollupOptions(sessionTimeoutMs), logger, { lag: store }),
     sweep: () => store.sweep({ now: Date.now(), eventTtlMs }),
     store,
   }

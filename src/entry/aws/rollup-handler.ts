@@ -4,6 +4,7 @@ import { errorMessage } from '../../core/error-message.ts'
 import type { Logger } from '../../log/logger.ts'
 import { rollUpBatch } from '../../rollup/roll-up-batch.ts'
 import type { RollupOptions } from '../../rollup/rollup-options.ts'
+import type { RollupLagRecorder } from '../../storage/dynamodb/dynamodb-store.ts'
 import type { Backoff } from '../../storage/dynamodb/faults.ts'
 import { positionOf } from '../../storage/dynamodb/keys.ts'
 import { readStreamRecord } from '../../storage/dynamodb/stream-records.ts'
@@ -61,7 +62,7 @@ export function createRollupHandler(
   store: RollupQueue,
   options: RollupOptions,
   logger: Logger,
-  faults: { retry?: Backoff; now?: () => number } = {},
+  faults: { retry?: Backoff; now?: () => number; lag?: RollupLagRecorder } = {},
 ): RollupHandler {
   const retry = faults.retry ?? DEFAULT_RETRY
   const now = faults.now ?? Date.now
@@ -136,12 +137,33 @@ export function createRollupHandler(
     logger.error({ err: failure, sequence, reason }, SET_ASIDE_LOG)
   }
 
+  /**
+   * How long the batch's oldest event waited to be counted, for `/api/stats` (rollup-lag.ts).
+   * Best effort: a lost write only leaves the previous batch's figure, so it never fails the
+   * batch.
+   */
+  const recordLag = async (records: DynamoDBRecord[]) => {
+    if (!faults.lag) return
+    let oldest = Number.POSITIVE_INFINITY
+    for (const record of records) {
+      const accepted = Number(record.dynamodb?.NewImage?.accepted_at?.N)
+      if (accepted < oldest) oldest = accepted
+    }
+    if (!Number.isFinite(oldest)) return
+    try {
+      await faults.lag.recordRollupLag(oldest, now())
+    } catch (error) {
+      logger.warn({ err: error }, 'roll-up: lag not recorded')
+    }
+  }
+
   return async (event) => {
     const records = event.Records ?? []
     const parts = records.map((record): Part => ({ record, ...readStreamRecord(record) }))
     try {
       await countOrSetAside(parts, 0, parts.length)
       logger.debug({ records: records.length }, 'roll-up batch')
+      await recordLag(records)
       return { batchItemFailures: [] }
     } catch (error) {
       if (!(error instanceof UnavailableFrom)) throw error

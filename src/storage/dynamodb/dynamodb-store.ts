@@ -8,6 +8,7 @@ import { NO_PULLED_STREAM, type PulledStream } from './pulled-stream.ts'
 import { DynamoDbRecentEvents } from './recent-events.ts'
 import { Requests, type StoreContext } from './requests.ts'
 import { DAY_MS } from './retention.ts'
+import { RecordedRollupLag } from './rollup-lag.ts'
 import { DynamoDbRollups } from './rollup-unit.ts'
 import { DynamoDbSessionReads } from './session-reads.ts'
 import type { TableNames } from './tables.ts'
@@ -69,14 +70,18 @@ export class DynamoDbStore {
     const recent = new DynamoDbRecentEvents(context)
     const directory = new DynamoDbDirectory(context)
     const upkeep = new DynamoDbUpkeep(context, directory, pulled)
-    const roles: Omit<Store, 'kind'> = {
+    const lag = new RecordedRollupLag(context, directory)
+    const roles: Omit<Store, 'kind'> & RollupLagRecorder = {
       accept: (events, bots) => intake.accept(events, bots),
       dailySalt: (day) => intake.dailySalt(day),
       pending: (limit) => pulled.pending(limit),
       rollup: (work) => rollups.rollup(work),
       deadLetter: (entry, reason, at) => rollups.deadLetter(entry, reason, at),
       backlog: () => pulled.backlog(),
-      oldestPendingAcceptedAt: () => pulled.oldestPendingAcceptedAt(),
+      // Where this process reads the stream it knows what waits; on Lambda, the batches say.
+      oldestPendingAcceptedAt: () =>
+        options.pulled ? pulled.oldestPendingAcceptedAt() : lag.oldestPendingAcceptedAt(),
+      recordRollupLag: (oldestAcceptedAt, doneAt) => lag.record(oldestAcceptedAt, doneAt),
       setAside: () => rollups.setAside(),
       countersVersion: (siteId) => counters.countersVersion(siteId),
       readRollups: (range) => counters.readRollups(range),
@@ -105,5 +110,13 @@ export class DynamoDbStore {
   }
 }
 
+/**
+ * What the roll-up Lambda tells the store after each batch: when the batch's oldest event was
+ * accepted, and when the batch was done (rollup-lag.ts), from which `/api/stats` reads the lag.
+ */
+export interface RollupLagRecorder {
+  recordRollupLag(oldestAcceptedAt: number, doneAt: number): Promise<void>
+}
+
 /** Every role's methods, which the constructor sets from the parts that play them. */
-export interface DynamoDbStore extends Omit<Store, 'kind'> {}
+export interface DynamoDbStore extends Omit<Store, 'kind'>, RollupLagRecorder {}

@@ -79,6 +79,8 @@ export const STATE = {
   deadLetters: (stream: string) => `dead#${stream}`,
   /** How many items the dead letters hold, and the earliest event time among them. */
   setAsidePk: 'dead-summary',
+  /** How long the latest Lambda batch's oldest event waited to be counted (rollup-lag.ts). */
+  rollupLagPk: 'rollup-lag',
 } as const
 
 /** Stream sequence numbers as positions: decimal text without leading zeros. */

@@ -22,7 +22,7 @@ export interface PulledStream extends Pick<RollupProgress, 'backlog' | 'oldestPe
 /**
  * No stream read here. On Lambda the event source mapping reads the stream and keeps its own
  * place, so a backlog read here would count the stream's whole day on every stats request:
- * nothing waits as far as this process can tell, and the roll-up's lag is the function's
+ * the roll-up's lag is what its batches record instead (rollup-lag.ts), and the function's
  * IteratorAge metric (alarm and dashboard in infra/terraform/monitoring.tf).
  */
 export const NO_PULLED_STREAM: PulledStream = {

@@ -1,0 +1,98 @@
+import type { DynamoDBRecord } from 'aws-lambda'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createRollupHandler } from '../../entry/aws/rollup-handler.ts'
+import { lambdaRecordOf } from '../../entry/aws/stream-poller.ts'
+import { createLogger } from '../../log/logger.ts'
+import { type LocalTables, localTables } from '../../testing/dynamodb.ts'
+import { enrichedEvent } from '../../testing/enriched-event.ts'
+import { makeSite } from '../../testing/fixtures.ts'
+import { orderedRollupOptions } from '../../testing/rollup-reference.ts'
+import { LAG_STALE_MS } from './rollup-lag.ts'
+
+/**
+ * On Lambda no process reads the stream's backlog: the roll-up handler records each batch's
+ * wait and `/api/stats` reads the lag from it (rollup_lag_s, which read 0 there before).
+ * Against DynamoDB Local, with the store shaped as on Lambda (no stream reader).
+ */
+const site = makeSite({ created_at: Date.UTC(2026, 0, 15) })
+const T0 = Date.UTC(2026, 0, 15, 10)
+
+describe('the roll-up lag on Lambda', () => {
+  let local: LocalTables
+  let clock: number
+  beforeEach(async () => {
+    local = await localTables()
+    clock = T0
+    await local.store().createSite(site)
+  })
+  afterEach(async () => {
+    await local.drop()
+  })
+
+  /** The store as the Lambda functions build it: no stream reader, the clock given. */
+  const lambdaStore = () => local.store({ pulled: undefined, now: () => clock })
+  const lagSeconds = async () => {
+    const oldest = await lambdaStore().oldestPendingAcceptedAt()
+    return oldest === null ? 0 : (clock - oldest) / 1000
+  }
+
+  async function streamRecords(): Promise<DynamoDBRecord[]> {
+    const { stream } = local.backlog()
+    const arn = await stream.sourceArn()
+    const records: DynamoDBRecord[] = []
+    for (const shard of await stream.shards()) {
+      for await (const page of stream.records(shard)) {
+        records.push(...page.map((r) => lambdaRecordOf(r, arn, 'ap-northeast-2')))
+      }
+    }
+    return records
+  }
+
+  it('reads the latest batch’s wait, and what waits once batches stop', async () => {
+    const store = lambdaStore()
+    expect(await lagSeconds()).toBe(0)
+    // Accepted at T0; no batch has run: the event has waited since it happened.
+    await store.accept([enrichedEvent({ event_id: 'a', timestamp: T0 })], [])
+    clock = T0 + 20_000
+    expect(await lagSeconds()).toBe(20)
+
+    // The mapping delivers it 12 s after it was accepted.
+    const handler = createRollupHandler(store, orderedRollupOptions(), createLogger('silent'), {
+      now: () => T0 + 12_000,
+      lag: store,
+    })
+    expect(await handler({ Records: await streamRecords() })).toEqual({ batchItemFailures: [] })
+    clock = T0 + 15_000
+    expect(await lagSeconds()).toBe(12)
+
+    // No batch since, and nothing newer: nothing waits.
+    clock = T0 + 12_000 + LAG_STALE_MS + 1_000
+    expect(await lagSeconds()).toBe(0)
+    // An event arrives and no batch comes for it (the roll-up stalled): it has waited since.
+    const arrived = clock
+    await store.accept([enrichedEvent({ event_id: 'b', timestamp: arrived })], [])
+    clock = arrived + 45_000
+    expect(await lagSeconds()).toBe(45)
+  })
+
+  it('keeps counting when the lag cannot be recorded', async () => {
+    const store = lambdaStore()
+    await store.accept([enrichedEvent({ event_id: 'a', timestamp: T0 })], [])
+    const handler = createRollupHandler(store, orderedRollupOptions(), createLogger('silent'), {
+      lag: {
+        recordRollupLag: async () => {
+          throw new Error('throttled')
+        },
+      },
+    })
+    expect(await handler({ Records: await streamRecords() })).toEqual({ batchItemFailures: [] })
+    const [day] = await store.readRollups({
+      grain: 'day',
+      site_id: site.id,
+      dim: '',
+      from: '2026-01-15',
+      to: '2026-01-15',
+    })
+    expect(day).toMatchObject({ pageviews: 1 })
+  })
+})
