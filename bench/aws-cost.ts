@@ -1,286 +1,227 @@
 /**
- * What the AWS shape costs per million events (`npm run bench:aws-cost`).
+ * What the AWS shape costs per million events (`npm run bench:aws-cost`), at 10 thousand,
+ * 1 million and 100 million events a month, for each collector front door (REST API,
+ * HTTP API, a Lambda function URL; CloudFront and its WAF in front of each).
  *
- * Runs the DynamoDB shape in this process on AWS's own DynamoDB Local (the collector, the
- * roll-up handler fed from the Events stream, the dashboard's reads), replays a realistic
- * mix through its HTTP API and counts every request the code sends to DynamoDB and the read
- * and write units it consumed, as DynamoDB Local reports them (bench/support/capacity-meter.ts).
- * Then prices a million events at the ap-northeast-2 on-demand prices below.
+ *   1. builds the tracker, the dashboard's assets and the Lambda bundle (the code measured);
+ *   2. drives the built tracker in Chromium over a fixed visit: events per request
+ *      (aws-cost/tracker-visit.ts);
+ *   3. reads what infra/terraform deploys: memory, architecture, log level and retention,
+ *      the roll-up's BatchSize and window, alarms, dashboard, WAF, schedules (terraform.ts);
+ *   4. replays the visit's requests on DynamoDB Local through the HTTP API, rolls them up in
+ *      batches of each size the levels imply, opens the dashboard, polls the live view, sends
+ *      preflights, sweeps, and times a cold start of the bundle (replay.ts, lambda-init.ts);
+ *   5. prices each level and front door (model.ts, prices.ts, levels.ts).
  *
- *   BENCH_EVENTS (10,000)   events collected, in tracker-sized requests of 1-5 events
- *   OPENS_PER_MILLION (300) dashboard opens per million events (a site of a million events a
- *                           month opened about ten times a day)
- *   POLLS_PER_OPEN (40)     realtime polls per open (two minutes at one poll every 3 s)
- *   BATCH_SIZE (100)        stream records per roll-up batch (the event source mapping's
- *                           BatchSize: counter rows shared by a batch's events are written once)
+ *   SHARDS (4)               stream shards of the Events table at every level
+ *   RECORDS_PER_SIZE (200)   records rolled up at each measured batch size (at least 5 batches)
+ *   WARMUP_EVENTS (300)      events collected and rolled up first, not counted
  *
- * Results: bench/results/aws-cost.json.
+ * Results: bench/results/aws-cost.json. Durations are measured against DynamoDB Local on this
+ * machine: an upper bound of what Lambda bills.
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseConfig } from '../src/config/env.ts'
-import { startDynamoDbService } from '../src/entry/aws/dynamodb-service.ts'
-import { createLogger } from '../src/log/logger.ts'
-import { dynamoClients } from '../src/storage/dynamodb/clients.ts'
-import { startDynamoDbLocal } from '../src/storage/dynamodb/dynamodb-local.ts'
-import { createTables, tableNamesFromEnv } from '../src/storage/dynamodb/tables.ts'
-import { signIn } from '../src/testing/sign-in.ts'
-import { CapacityMeter, itemBytes } from './support/capacity-meter.ts'
-import { gitState } from './support/run-context.ts'
-import { Traffic } from './traffic.ts'
+import { ACTIVE_SESSION_MS } from '../src/live/live-window.ts'
+import {
+  arrivalWeights,
+  fitLine,
+  LEVELS,
+  rollupBatches,
+  sizesToMeasure,
+} from './aws-cost/levels.ts'
+import {
+  type Assumptions,
+  FRONT_DOORS,
+  fixedMonthly,
+  type Measured,
+  priceLevel,
+} from './aws-cost/model.ts'
+import { FREE_TIERS, PRICES } from './aws-cost/prices.ts'
+import { runReplay } from './aws-cost/replay.ts'
+import { report } from './aws-cost/report.ts'
+import { readDeployedShape } from './aws-cost/terraform.ts'
+import { measureTrackerVisit, VISIT_SCRIPT } from './aws-cost/tracker-visit.ts'
+import { contention, gitState } from './support/run-context.ts'
 
+const started = performance.now()
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RESULTS_FILE = join(ROOT, 'bench', 'results', 'aws-cost.json')
 const envInt = (name: string, fallback: number) => {
   const raw = process.env[name]
   return raw ? Number(raw.replace(/_/g, '')) : fallback
 }
-const EVENTS = envInt('BENCH_EVENTS', 10_000)
-const OPENS_PER_MILLION = envInt('OPENS_PER_MILLION', 300)
-const POLLS_PER_OPEN = envInt('POLLS_PER_OPEN', 40)
-const BATCH_SIZE = envInt('BATCH_SIZE', 100)
-const CONCURRENCY = 8
-const PASSWORD = 'bench-aws-cost-password'
 
-/**
- * On-demand prices in ap-northeast-2 (Seoul), USD, as assumed here: DynamoDB's after AWS's
- * November 2024 cut (half the earlier $1.4135 / $0.283 per million), Lambda x86 and API
- * Gateway REST at their published Seoul rates. Check the pricing pages before relying on them.
- */
-const PRICES = {
-  dynamodb_write_per_million_units: 0.7068,
-  dynamodb_read_per_million_units: 0.1414,
-  lambda_per_million_requests: 0.2,
-  lambda_per_gb_second: 0.0000166667,
-  lambda_memory_gb: 0.5,
-  api_gateway_rest_per_million: 3.5,
+/** A constant as the code has it (the model follows the code, not a copy of it). */
+function constantIn(file: string, name: string): number {
+  const text = readFileSync(join(ROOT, file), 'utf8')
+  const match = new RegExp(`const ${name} = ([\\d_]+)`).exec(text)
+  if (!match?.[1]) throw new Error(`aws-cost: ${name} not found in ${file}`)
+  return Number(match[1].replace(/_/g, ''))
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)] ?? 0
+/** Lambda's own lines per invocation (text log format, as infra/terraform leaves it). */
+function platformLogBytes(memoryMb: number) {
+  const id = randomUUID()
+  const warm = [
+    `START RequestId: ${id} Version: $LATEST\n`,
+    `END RequestId: ${id}\n`,
+    `REPORT RequestId: ${id}\tDuration: 12.34 ms\tBilled Duration: 13 ms\tMemory Size: ${memoryMb} MB\tMax Memory Used: 98 MB\t\n`,
+  ]
+  const cold = [
+    `INIT_START Runtime Version: nodejs:22.v52\tRuntime Version ARN: arn:aws:lambda:ap-northeast-2::runtime:${'0'.repeat(64)}\n`,
+    '\tInit Duration: 345.67 ms',
+  ]
+  return {
+    invocation: Buffer.byteLength(warm.join('')),
+    cold_start_extra: Buffer.byteLength(cold.join('')),
+    sample: [...warm, ...cold],
+  }
 }
 
-const tables = tableNamesFromEnv({})
-// What the tables' global indexes add per item written (tables.ts): the live view's copy of
-// an event (about 300 bytes) and a user's key; a session's copies in IdIndex and UserIndex.
-const meter = new CapacityMeter((table, item) => {
-  if (!item) return 0
-  if (table === tables.events) return (item.site_id ? 1 : 0) + (item.user_key ? 1 : 0)
-  if (table === tables.sessions) {
-    const size = Math.ceil(itemBytes(item) / 1024)
-    return size * (1 + (item.user_key ? 1 : 0))
-  }
-  return 0
-})
-const local = await startDynamoDbLocal()
-const clients = dynamoClients({ endpoint: local.endpoint })
-meter.attach(clients.ddb)
-await createTables(clients.ddb, tables)
-const config = parseConfig({
-  PORT: '0',
-  ADMIN_PASSWORD: PASSWORD,
-  RATE_LIMIT_PER_MINUTE: '0',
-  TRUST_PROXY: '1',
-  LOG_LEVEL: 'silent',
-})
-const rollupMs: number[] = []
-let rollupRecords = 0
-const server = await startDynamoDbService(config, createLogger('silent'), clients, tables, {
-  batchSize: BATCH_SIZE,
-  wrapHandler: (handler) => (event) =>
-    meter.run('rollup', async () => {
-      const started = performance.now()
-      try {
-        return await handler(event)
-      } finally {
-        rollupMs.push(performance.now() - started)
-        rollupRecords += event.Records.length
-      }
-    }),
-})
+// 1. The code measured.
+const quiet = { cwd: ROOT, stdio: 'pipe' as const }
+execFileSync('npm', ['run', '-s', 'build:tracker'], quiet)
+execFileSync('npm', ['run', '-s', 'build:dashboard'], quiet)
+execFileSync(process.execPath, ['--import', 'tsx', 'scripts/build-lambda.ts'], quiet)
 
-try {
-  // Collect: tracker-sized requests from many sessions, each session from its own address.
-  meter.phase = 'collect'
-  const traffic = new Traffic({ sessions: Math.max(50, Math.round(EVENTS / 8)), pages: 300 })
-  const collectMs: number[] = []
-  let sent = 0
-  let requests = 0
-  const worker = async (n: number) => {
-    while (sent < EVENTS) {
-      const count = Math.min(EVENTS - sent, 1 + ((requests * 7 + n) % 5))
-      sent += count
-      requests++
-      const request = traffic.next(count)
-      const started = performance.now()
-      const res = await fetch(`${server.url}/api/events`, {
-        method: 'POST',
-        headers: {
-          'x-api-key': server.site.api_key,
-          'user-agent': request.userAgent,
-          'x-forwarded-for': `10.${requests % 250}.${n}.${requests % 199}`,
-        },
-        body: request.body,
-      })
-      collectMs.push(performance.now() - started)
-      if (res.status !== 200) throw new Error(`collector answered ${res.status}`)
-      await res.arrayBuffer()
-    }
-  }
-  const collectStarted = performance.now()
-  await Promise.all(Array.from({ length: CONCURRENCY }, (_, n) => worker(n)))
-  const collectSeconds = (performance.now() - collectStarted) / 1000
-  await server.settle()
+// 2. Events per request, from the real tracker in Chromium.
+const visit = await measureTrackerVisit()
 
-  const token = await signIn(server.url, PASSWORD)
-  const get = async (path: string) => {
-    const started = performance.now()
-    const res = await fetch(`${server.url}${path}`, {
-      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
-    })
-    await res.arrayBuffer()
-    if (res.status !== 200) throw new Error(`${path} answered ${res.status}`)
-    return performance.now() - started
-  }
+// 3. What is deployed.
+const shape = await readDeployedShape()
 
-  // A dashboard open: the page (stats for today, the live panel), then two other periods.
-  meter.phase = 'dashboard'
-  const opens = 5
-  const dashboardMs: number[] = []
-  for (let i = 0; i < opens; i++) {
-    for (const path of [
-      '/',
-      `/api/stats?site=default&period=7d`,
-      `/api/stats?site=default&period=30d`,
-    ]) {
-      dashboardMs.push(await get(path))
-    }
-    // Answers are cached 30 s while the counters are unchanged: a second open in the same
-    // half minute is cheaper; each open here is measured cold.
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-  const dashboardUsage = meter.of('dashboard')
-
-  meter.phase = 'realtime'
-  const polls = 20
-  const pollMs: number[] = []
-  for (let i = 0; i < polls; i++) pollMs.push(await get('/api/realtime?site=default'))
-  const realtimeUsage = meter.of('realtime')
-
-  // Per million events. The realtime read scales with the events of the last half hour:
-  // here every event is recent; a site of a million events a month has about 700 there.
-  const perMillion = 1_000_000 / EVENTS
-  const collect = meter.of('collect')
-  // The local poller records each delivered batch (one PutItem): the event source mapping's
-  // own bookkeeping on AWS, which costs nothing there.
-  collect.write_units -= collect.requests.PutItemCommand ?? 0
-  const rollup = meter.of('rollup')
-  const windowEvents = EVENTS
-  const monthWindowEvents = 1_000_000 / (30 * 48)
-  const pollReadUnits = realtimeUsage.read_units / polls
-  const pollReadUnitsMonth = pollReadUnits * Math.min(1, monthWindowEvents / windowEvents)
-  const openReadUnits = dashboardUsage.read_units / opens
-  const dashboardCalls = OPENS_PER_MILLION * 3
-  const realtimeCalls = OPENS_PER_MILLION * POLLS_PER_OPEN
-  const dynamo = {
-    collect_write_units: collect.write_units * perMillion,
-    collect_read_units: collect.read_units * perMillion,
-    rollup_write_units: rollup.write_units * perMillion,
-    rollup_read_units: rollup.read_units * perMillion,
-    dashboard_read_units: openReadUnits * OPENS_PER_MILLION,
-    realtime_read_units: pollReadUnitsMonth * realtimeCalls,
-  }
-  const writeUnits = dynamo.collect_write_units + dynamo.rollup_write_units
-  const readUnits =
-    dynamo.collect_read_units +
-    dynamo.rollup_read_units +
-    dynamo.dashboard_read_units +
-    dynamo.realtime_read_units
-  const dynamoUsd =
-    (writeUnits / 1e6) * PRICES.dynamodb_write_per_million_units +
-    (readUnits / 1e6) * PRICES.dynamodb_read_per_million_units
-  // Lambda: one invocation per collector request, per roll-up batch, per dashboard call;
-  // durations as measured here (an upper bound: DynamoDB Local on this 2-core VM).
-  const collectorInvocations = requests * perMillion
-  const rollupInvocations = rollupMs.length * perMillion
-  const gbSeconds =
-    ((collectorInvocations * median(collectMs) +
-      rollupInvocations * median(rollupMs) +
-      dashboardCalls * median(dashboardMs) +
-      realtimeCalls * median(pollMs)) /
-      1000) *
-    PRICES.lambda_memory_gb
-  const invocations = collectorInvocations + rollupInvocations + dashboardCalls + realtimeCalls
-  const lambdaUsd =
-    (invocations / 1e6) * PRICES.lambda_per_million_requests +
-    gbSeconds * PRICES.lambda_per_gb_second
-  const apiRequests = collectorInvocations + dashboardCalls + realtimeCalls
-  const apiUsd = (apiRequests / 1e6) * PRICES.api_gateway_rest_per_million
-  // An open dashboard for an hour: polling every 3 s (1,200 requests) at this site's size.
-  const pollUsd =
-    (pollReadUnitsMonth / 1e6) * PRICES.dynamodb_read_per_million_units +
-    PRICES.lambda_per_million_requests / 1e6 +
-    (median(pollMs) / 1000) * PRICES.lambda_memory_gb * PRICES.lambda_per_gb_second +
-    PRICES.api_gateway_rest_per_million / 1e6
-  const result = {
-    measured_at: new Date().toISOString(),
-    git: gitState(),
-    events: EVENTS,
-    batch_size: BATCH_SIZE,
-    requests,
-    collect_events_per_s: Math.round(EVENTS / collectSeconds),
-    rollup: { batches: rollupMs.length, records: rollupRecords, median_ms: median(rollupMs) },
-    usage: Object.fromEntries(meter.usage),
-    per_event: {
-      collect_write_units: collect.write_units / EVENTS,
-      rollup_write_units: rollup.write_units / EVENTS,
-      rollup_read_units: rollup.read_units / EVENTS,
-      dynamodb_requests_collect: meter.requestsOf('collect') / EVENTS,
-      dynamodb_requests_rollup: meter.requestsOf('rollup') / EVENTS,
-    },
-    per_call: {
-      dashboard_open: {
-        requests: meter.requestsOf('dashboard') / opens,
-        read_units: openReadUnits,
-        median_ms: median(dashboardMs),
-      },
-      realtime_poll: {
-        requests: meter.requestsOf('realtime') / polls,
-        read_units_at_window: pollReadUnits,
-        window_events: windowEvents,
-        read_units_at_700_events: pollReadUnitsMonth,
-        median_ms: median(pollMs),
-      },
-    },
-    assumptions: {
-      prices_usd: PRICES,
-      opens_per_million: OPENS_PER_MILLION,
-      polls_per_open: POLLS_PER_OPEN,
-    },
-    per_million_events: {
-      dynamodb: { ...dynamo, write_units: writeUnits, read_units: readUnits, usd: dynamoUsd },
-      lambda: { invocations, gb_seconds: gbSeconds, usd: lambdaUsd },
-      api_gateway: { requests: apiRequests, usd: apiUsd },
-      total_usd: dynamoUsd + lambdaUsd + apiUsd,
-    },
-    dashboard_hour_polling_usd: pollUsd * 1200,
-  }
-  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true })
-  writeFileSync(RESULTS_FILE, `${JSON.stringify(result, null, 2)}\n`)
-  const usd = (n: number) => `$${n.toFixed(3)}`
-  process.stdout.write(
-    [
-      `aws-cost: ${EVENTS} events in ${requests} requests, ${rollupMs.length} roll-up batches`,
-      `  per event: ${result.per_event.collect_write_units.toFixed(2)} WRU collect, ${result.per_event.rollup_write_units.toFixed(2)} WRU + ${result.per_event.rollup_read_units.toFixed(2)} RRU roll-up`,
-      `  per million events: DynamoDB ${usd(dynamoUsd)}, Lambda ${usd(lambdaUsd)}, API Gateway ${usd(apiUsd)}, total ${usd(result.per_million_events.total_usd)}`,
-      `  an open dashboard for an hour (polling): ${usd(result.dashboard_hour_polling_usd)}`,
-      `  -> ${RESULTS_FILE}`,
-      '',
-    ].join('\n'),
-  )
-} finally {
-  await server.close()
-  await local.stop()
+const assumptions: Assumptions = {
+  shards: envInt('SHARDS', 4),
+  arrival_weights: arrivalWeights(0.6, 14),
+  cold_starts: { idle_reclaim_s: 420, container_lifetime_s: 7200 },
+  poll_interval_s: constantIn('src/dashboard/client/live.ts', 'POLL_MS') / 1000,
+  live_window_s: ACTIVE_SESSION_MS / 1000,
+  live_read_limit: constantIn('src/live/stored-snapshot.ts', 'STORED_READ_LIMIT'),
+  session_record_wru: 1,
 }
+
+// 4. The batch sizes the levels imply, measured.
+const implied = LEVELS.flatMap((level) =>
+  rollupBatches(
+    level.events_per_month,
+    assumptions.arrival_weights,
+    assumptions.shards,
+    shape.rollup_batching_window_s,
+    shape.rollup_batch_size,
+  ).map((h) => h.records_per_batch),
+)
+const sizes = sizesToMeasure(implied, [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000])
+const recordsPerSize = envInt('RECORDS_PER_SIZE', 200)
+const replay = await runReplay({
+  visit,
+  sizes,
+  recordsAt: (size) => Math.max(recordsPerSize, 5 * size),
+  warmupEvents: envInt('WARMUP_EVENTS', 300),
+  logLevel: shape.log_level,
+  seed: 23,
+})
+const platform = platformLogBytes(shape.memory_mb)
+const measured: Measured = {
+  visit: {
+    events: visit.events,
+    requests: visit.posts,
+    preflights: visit.preflights,
+    request_bytes: visit.request_bytes_mean,
+  },
+  collect: replay.collect,
+  preflight: replay.preflight,
+  rollup: replay.rollup.map((r) => ({ size: r.size, per_batch: r.per_batch })),
+  dashboard: {
+    calls_per_open: replay.dashboard.calls_per_open,
+    per_call: replay.dashboard.per_call,
+  },
+  realtime: {
+    rru: fitLine(replay.realtime.polls.map((p) => ({ x: p.window, y: p.rru }))),
+    ms: fitLine(replay.realtime.polls.map((p) => ({ x: p.window, y: p.ms }))),
+    log_bytes: replay.realtime.log_bytes,
+    response_bytes: replay.realtime.response_bytes,
+  },
+  sweep: { run: replay.sweep.run, per_event: replay.sweep.per_event },
+  init: {
+    ms: replay.init?.init_ms_median ?? 0,
+    first_call_extra_ms: replay.init?.first_call_extra_ms_median ?? 0,
+  },
+  platform_log_bytes: {
+    invocation: platform.invocation,
+    cold_start_extra: platform.cold_start_extra,
+  },
+}
+
+// 5. Priced.
+const levels = LEVELS.flatMap((level) =>
+  FRONT_DOORS.map((door) => ({
+    level: level.name,
+    dashboard_use: level.dashboard,
+    ...priceLevel(level, door, measured, assumptions, shape, PRICES),
+  })),
+)
+const fixed = fixedMonthly(measured, assumptions, shape, PRICES)
+const seconds = (performance.now() - started) / 1000
+
+const result = {
+  measured_at: new Date().toISOString(),
+  git: gitState(),
+  machine: contention(),
+  duration_s: Math.round(seconds),
+  levels,
+  fixed_monthly_usd: fixed,
+  prices: PRICES,
+  free_tiers: FREE_TIERS,
+  deployed: shape,
+  assumptions: {
+    ...assumptions,
+    shard_count_note:
+      'An on-demand table starts with capacity for 4,000 writes a second (4 partitions, so 4 stream shards); the same 4 at every level.',
+    arrival_curve:
+      'Each hour of the day carries 1 + 0.6 cos(2 pi (h - 14) / 24) times the mean rate (peak at 14:00, 1.6x; trough 0.4x); every day alike, 30 days a month.',
+    records_per_batch:
+      'min(BatchSize, 1 + events per second per shard x MaximumBatchingWindowInSeconds), hour by hour; per-batch costs interpolated between the measured sizes.',
+    cold_starts:
+      'An arrival after more than idle_reclaim_s without one starts a container (Poisson arrivals); a warm container is replaced once per container_lifetime_s. Each cold start bills the measured init time and the first invocation extra time. Not documented by AWS: stated assumptions.',
+    dashboard:
+      'Each open: the page and two other periods (3 stats-api calls); its live view polls /api/realtime every poll_interval_s (src/dashboard/client/live.ts) on realtime-api. The API stays on REST behind CloudFront whatever the collector uses.',
+    live_window:
+      'A poll reads the events of the last live_window_s (at most live_read_limit): read units and duration a line in those events, fitted on two measured window sizes.',
+    preflights:
+      'The tracker sends its key in a header, so a browser sends one CORS preflight before its first fetch (measured in Chromium, fresh profile); it is an invocation of the collector like a POST. A returning visitor within the preflight cache time sends none: an upper bound.',
+    session_record:
+      'The next issue adds a session record: about one more small write (1 WRU) per session; a session is one visit of the script.',
+    platform_log_lines: platform.sample,
+  },
+  measured: {
+    visit: {
+      script: VISIT_SCRIPT,
+      events: visit.events,
+      collector_posts: visit.posts,
+      preflights: visit.preflights,
+      events_per_request: visit.events_per_request,
+      request_bytes_mean: visit.request_bytes_mean,
+      requests: visit.requests.map((r) => ({ via: r.via, events: r.events, bytes: r.bytes })),
+    },
+    batch_sizes: sizes,
+    model_inputs: measured,
+    replay: {
+      events: replay.events,
+      requests: replay.requests,
+      rollup: replay.rollup,
+      realtime_polls: replay.realtime.polls,
+      sweep: replay.sweep,
+      init: replay.init,
+      dynamodb_usage_by_phase: replay.usage,
+      log_bytes_by_phase: replay.log_bytes,
+    },
+  },
+}
+mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true })
+writeFileSync(RESULTS_FILE, `${JSON.stringify(result, null, 2)}\n`)
+process.stdout.write(report(levels, fixed, seconds))
+process.stdout.write(`  -> ${RESULTS_FILE}\n`)

@@ -1,0 +1,396 @@
+/**
+ * The cost model: what the run measured, priced per traffic level and collector front door.
+ * Pure: every input is a measurement of the run, a price (prices.ts), the deployed shape
+ * (terraform.ts) or a stated assumption (ASSUMPTIONS in the bench's entry).
+ */
+import {
+  type ColdStartAssumptions,
+  coldStartsPerMonth,
+  interpolate,
+  type Level,
+  MONTH_SECONDS,
+  rollupBatches,
+  scheduledColdStartsPerMonth,
+} from './levels.ts'
+import type { PRICES } from './prices.ts'
+import type { DeployedShape } from './terraform.ts'
+
+export type FrontDoor = 'rest_api' | 'http_api' | 'function_url'
+export const FRONT_DOORS: FrontDoor[] = ['rest_api', 'http_api', 'function_url']
+
+/** What one invocation of a kind costs besides its Lambda request: measured. */
+export interface PerCall {
+  wru: number
+  rru: number
+  /** Mean duration, ms (against DynamoDB Local on this machine: an upper bound). */
+  ms: number
+  /** Bytes its handlers log at the deployed level. */
+  log_bytes: number
+  /** Bytes of the answer (headers and body) sent back through CloudFront. */
+  response_bytes: number
+}
+
+export interface Measured {
+  visit: {
+    events: number
+    /** Collector POSTs (fetch and beacon) and CORS preflights, per visit. */
+    requests: number
+    preflights: number
+    /** Bytes of a collector request as it reaches the origin (headers and body), mean. */
+    request_bytes: number
+  }
+  collect: PerCall
+  preflight: PerCall
+  /** Per roll-up batch, at each measured batch size. */
+  rollup: { size: number; per_batch: Omit<PerCall, 'response_bytes'> }[]
+  dashboard: { calls_per_open: number; per_call: PerCall }
+  /** A realtime poll as a line in the events of the live window: fixed + per event. */
+  realtime: {
+    rru: { fixed: number; per: number }
+    ms: { fixed: number; per: number }
+    log_bytes: number
+    response_bytes: number
+  }
+  /** The scheduled sweep: one run with nothing to delete, and what each expired event adds. */
+  sweep: {
+    run: Omit<PerCall, 'response_bytes'>
+    per_event: { wru: number; rru: number; ms: number }
+  }
+  init: { ms: number; first_call_extra_ms: number }
+  platform_log_bytes: { invocation: number; cold_start_extra: number }
+}
+
+export interface Assumptions {
+  shards: number
+  arrival_weights: number[]
+  cold_starts: ColdStartAssumptions
+  poll_interval_s: number
+  live_window_s: number
+  live_read_limit: number
+  session_record_wru: number
+}
+
+type Prices = typeof PRICES
+
+interface Usage {
+  invocations: number
+  gb_seconds: number
+  wru: number
+  rru: number
+  log_bytes: number
+  cold_starts: number
+}
+
+const GB = 1024 ** 3
+
+function gbSeconds(ms: number, memoryGb: number): number {
+  // Lambda bills duration rounded up to the millisecond.
+  return (Math.ceil(ms) / 1000) * memoryGb
+}
+
+/** Per-call usage of `calls` invocations with `cold` of them cold. */
+function usageOf(
+  calls: number,
+  per: Omit<PerCall, 'response_bytes'>,
+  cold: number,
+  m: Measured,
+  memoryGb: number,
+): Usage {
+  return {
+    invocations: calls,
+    gb_seconds:
+      calls * gbSeconds(per.ms, memoryGb) +
+      cold * gbSeconds(m.init.ms + m.init.first_call_extra_ms, memoryGb),
+    wru: calls * per.wru,
+    rru: calls * per.rru,
+    log_bytes:
+      calls * (per.log_bytes + m.platform_log_bytes.invocation) +
+      cold * m.platform_log_bytes.cold_start_extra,
+    cold_starts: cold,
+  }
+}
+
+function add(a: Usage, b: Usage): Usage {
+  return {
+    invocations: a.invocations + b.invocations,
+    gb_seconds: a.gb_seconds + b.gb_seconds,
+    wru: a.wru + b.wru,
+    rru: a.rru + b.rru,
+    log_bytes: a.log_bytes + b.log_bytes,
+    cold_starts: a.cold_starts + b.cold_starts,
+  }
+}
+
+const ZERO: Usage = { invocations: 0, gb_seconds: 0, wru: 0, rru: 0, log_bytes: 0, cold_starts: 0 }
+
+function partsUsd(u: Usage, prices: Prices, shape: DeployedShape) {
+  const gbSecond =
+    shape.architecture === 'arm64'
+      ? prices.lambda_gb_second_arm64.usd
+      : prices.lambda_gb_second_x86_64.usd
+  const ingestedGb = u.log_bytes / GB
+  return {
+    dynamodb:
+      (u.wru / 1e6) * prices.dynamodb_write_request_units.usd +
+      (u.rru / 1e6) * prices.dynamodb_read_request_units.usd,
+    lambda: (u.invocations / 1e6) * prices.lambda_requests.usd + u.gb_seconds * gbSecond,
+    logs:
+      ingestedGb * prices.logs_ingestion.usd +
+      ingestedGb * (shape.log_retention_days / 30) * prices.logs_storage.usd,
+  }
+}
+
+/** The month of one level: usage by function, what a front door adds, and the dashboard's API. */
+export function levelUsage(level: Level, m: Measured, a: Assumptions, shape: DeployedShape) {
+  const memoryGb = shape.memory_mb / 1024
+  const E = level.events_per_month
+  const w = a.arrival_weights
+  const visits = E / m.visit.events
+  const posts = visits * m.visit.requests
+  const preflights = visits * m.visit.preflights
+  const perSecond = (monthly: number) => w.map((x) => (monthly / MONTH_SECONDS) * x)
+
+  // Collector: every POST and every preflight is an invocation of event-collector.
+  const collectorRate = perSecond(posts + preflights)
+  const collectorCold = coldStartsPerMonth(collectorRate, m.collect.ms / 1000, a.cold_starts)
+  const coldShare = collectorCold / Math.max(1, posts + preflights)
+  const collector = add(
+    usageOf(posts, m.collect, posts * coldShare, m, memoryGb),
+    usageOf(preflights, m.preflight, preflights * coldShare, m, memoryGb),
+  )
+
+  // Roll-up: the batches the arrival curve implies, each priced at its measured size.
+  const hours = rollupBatches(
+    E,
+    w,
+    a.shards,
+    shape.rollup_batching_window_s,
+    shape.rollup_batch_size,
+  )
+  const at = (size: number, key: 'wru' | 'rru' | 'ms' | 'log_bytes') =>
+    interpolate(
+      m.rollup.map((r) => ({ x: r.size, y: r.per_batch[key] })),
+      size,
+    )
+  let rollup = ZERO
+  const batchRate = hours.map((h) => h.batches / (MONTH_SECONDS / 24))
+  const rollupCold = coldStartsPerMonth(
+    batchRate,
+    at(hours[0]?.records_per_batch ?? 1, 'ms') / 1000,
+    a.cold_starts,
+  )
+  const totalBatches = hours.reduce((s, h) => s + h.batches, 0)
+  for (const h of hours) {
+    const per = {
+      wru: at(h.records_per_batch, 'wru'),
+      rru: at(h.records_per_batch, 'rru'),
+      ms: at(h.records_per_batch, 'ms'),
+      log_bytes: at(h.records_per_batch, 'log_bytes'),
+    }
+    rollup = add(
+      rollup,
+      usageOf(h.batches, per, (rollupCold * h.batches) / totalBatches, m, memoryGb),
+    )
+  }
+
+  // Dashboard: each open's calls on stats-api, its live view's polls on realtime-api.
+  const opens = level.dashboard.opens_per_month
+  const openRate = perSecond(opens)
+  const dashboardCalls = opens * m.dashboard.calls_per_open
+  const stats = usageOf(
+    dashboardCalls,
+    m.dashboard.per_call,
+    coldStartsPerMonth(openRate, m.dashboard.per_call.ms / 1000, a.cold_starts),
+    m,
+    memoryGb,
+  )
+  const polls = opens * ((level.dashboard.live_minutes_per_open * 60) / a.poll_interval_s)
+  const windowEvents = Math.min(a.live_read_limit, (E / MONTH_SECONDS) * a.live_window_s)
+  const poll = {
+    wru: 0,
+    rru: a_line(m.realtime.rru, windowEvents),
+    ms: a_line(m.realtime.ms, windowEvents),
+    log_bytes: m.realtime.log_bytes,
+  }
+  const realtime = usageOf(
+    polls,
+    poll,
+    coldStartsPerMonth(openRate, poll.ms / 1000, a.cold_starts),
+    m,
+    memoryGb,
+  )
+
+  // Sweep: the deletes of every event once past its TTL (the schedule's own runs are fixed).
+  const sweepDeletes: Usage = {
+    invocations: 0,
+    // Spread over the schedule's runs: no rounding per event.
+    gb_seconds: ((E * m.sweep.per_event.ms) / 1000) * memoryGb,
+    wru: E * m.sweep.per_event.wru,
+    rru: E * m.sweep.per_event.rru,
+    log_bytes: 0,
+    cold_starts: 0,
+  }
+
+  const fronted = {
+    requests: posts + preflights,
+    request_bytes: posts * m.visit.request_bytes,
+    response_bytes: posts * m.collect.response_bytes + preflights * m.preflight.response_bytes,
+  }
+  const dashboardApi = {
+    requests: dashboardCalls + polls,
+    response_bytes:
+      dashboardCalls * m.dashboard.per_call.response_bytes + polls * m.realtime.response_bytes,
+  }
+  return {
+    visits,
+    posts,
+    preflights,
+    hours,
+    window_events: windowEvents,
+    dashboard: { opens, calls: dashboardCalls, polls },
+    functions: { collector, rollup, stats, realtime, sweep_deletes: sweepDeletes },
+    fronted,
+    dashboard_api: dashboardApi,
+  }
+}
+
+function a_line(line: { fixed: number; per: number }, x: number): number {
+  return Math.max(0, line.fixed + line.per * x)
+}
+
+/** The front door's fees for the collector's requests: CloudFront and WAF in every case. */
+export function frontDoorUsd(
+  door: FrontDoor,
+  fronted: { requests: number; request_bytes: number; response_bytes: number },
+  prices: Prices,
+): number {
+  const gateway =
+    door === 'rest_api'
+      ? prices.api_gateway_rest.usd
+      : door === 'http_api'
+        ? prices.api_gateway_http.usd
+        : prices.lambda_function_url.usd
+  return (
+    (fronted.requests / 1e6) * gateway +
+    (fronted.requests / 1e4) * prices.cloudfront_https_requests.usd +
+    (fronted.requests / 1e6) * prices.waf_requests.usd +
+    (fronted.response_bytes / GB) * prices.cloudfront_data_out.usd +
+    (fronted.request_bytes / GB) * prices.cloudfront_to_origin.usd
+  )
+}
+
+export function priceLevel(
+  level: Level,
+  door: FrontDoor,
+  m: Measured,
+  a: Assumptions,
+  shape: DeployedShape,
+  prices: Prices,
+) {
+  const u = levelUsage(level, m, a, shape)
+  const all = Object.values(u.functions).reduce(add, ZERO)
+  const parts = partsUsd(all, prices, shape)
+  const frontDoor = frontDoorUsd(door, u.fronted, prices)
+  // The dashboard and its API stay on REST behind CloudFront whatever the collector's door.
+  const dashboardApi = frontDoorUsd('rest_api', { ...u.dashboard_api, request_bytes: 0 }, prices)
+  const withoutFrontDoor = parts.dynamodb + parts.lambda + parts.logs
+  const monthly = {
+    dynamodb: parts.dynamodb,
+    lambda: parts.lambda,
+    logs: parts.logs,
+    front_door: frontDoor,
+    dashboard_api: dashboardApi,
+    total_without_front_door: withoutFrontDoor,
+    total: withoutFrontDoor + frontDoor + dashboardApi,
+  }
+  const perMillion = Object.fromEntries(
+    Object.entries(monthly).map(([k, v]) => [k, (v / level.events_per_month) * 1e6]),
+  ) as typeof monthly
+  const byFunction = Object.fromEntries(
+    Object.entries(u.functions).map(([name, usage]) => {
+      const p = partsUsd(usage, prices, shape)
+      return [name, { ...usage, usd: p.dynamodb + p.lambda + p.logs, ...p }]
+    }),
+  )
+  const sessionRecordUsd =
+    ((u.visits * a.session_record_wru) / 1e6) * prices.dynamodb_write_request_units.usd
+  return {
+    events_per_month: level.events_per_month,
+    front_door: door,
+    events_per_request: m.visit.events / m.visit.requests,
+    usd_per_million_events: perMillion,
+    usd_per_month: monthly,
+    cents_per_month_dynamodb_lambda_logs: withoutFrontDoor * 100,
+    units: {
+      visits: u.visits,
+      collector_posts: u.posts,
+      cors_preflights: u.preflights,
+      dashboard: u.dashboard,
+      live_window_events: u.window_events,
+      roll_up: {
+        batches: u.hours.reduce((s, h) => s + h.batches, 0),
+        records_per_batch_min: Math.min(...u.hours.map((h) => h.records_per_batch)),
+        records_per_batch_max: Math.max(...u.hours.map((h) => h.records_per_batch)),
+        records_per_batch_mean: level.events_per_month / u.hours.reduce((s, h) => s + h.batches, 0),
+      },
+      lambda_invocations: all.invocations,
+      lambda_gb_seconds: all.gb_seconds,
+      cold_starts: all.cold_starts,
+      write_request_units: all.wru,
+      read_request_units: all.rru,
+      log_bytes: all.log_bytes,
+      front_door_requests: u.fronted.requests,
+      dashboard_api_requests: u.dashboard_api.requests,
+    },
+    by_function_usd_per_month: byFunction,
+    session_record: {
+      sessions_per_month: u.visits,
+      write_request_units_per_month: u.visits * a.session_record_wru,
+      usd_per_million_events: (sessionRecordUsd / level.events_per_month) * 1e6,
+    },
+  }
+}
+
+/** Costs that do not scale with events: per month, listed apart, never spread over events. */
+export function fixedMonthly(m: Measured, a: Assumptions, shape: DeployedShape, prices: Prices) {
+  const memoryGb = shape.memory_mb / 1024
+  const schedules = shape.schedules.map((s) => {
+    const interval = MONTH_SECONDS / s.invocations_per_month
+    const cold = scheduledColdStartsPerMonth(interval, a.cold_starts)
+    const usage = usageOf(s.invocations_per_month, m.sweep.run, cold, m, memoryGb)
+    const p = partsUsd(usage, prices, shape)
+    return {
+      name: s.name,
+      expression: s.expression,
+      invocations: s.invocations_per_month,
+      cold_starts: cold,
+      usd:
+        p.dynamodb +
+        p.lambda +
+        p.logs +
+        s.invocations_per_month * prices.eventbridge_scheduled_rule.usd,
+      ...p,
+    }
+  })
+  const items = {
+    alarms: {
+      alarms: shape.alarms.reduce((s, x) => s + x.count, 0),
+      metrics: shape.alarm_metrics,
+      usd: shape.alarm_metrics * prices.cloudwatch_alarm_metric.usd,
+    },
+    dashboard: {
+      dashboards: shape.dashboards,
+      usd: shape.dashboards * prices.cloudwatch_dashboard.usd,
+    },
+    waf: {
+      web_acls: shape.waf.web_acls,
+      rules: shape.waf.rules,
+      usd: shape.waf.web_acls * prices.waf_web_acl.usd + shape.waf.rules * prices.waf_rule.usd,
+    },
+    scheduled_functions: { schedules, usd: schedules.reduce((s, x) => s + x.usd, 0) },
+  }
+  return {
+    ...items,
+    total_usd: Object.values(items).reduce((s, x) => s + x.usd, 0),
+  }
+}

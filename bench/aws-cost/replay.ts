@@ -1,0 +1,437 @@
+/**
+ * The DynamoDB shape measured on DynamoDB Local: the collector, the roll-up handler, the
+ * dashboard's reads, the live view's polls, CORS preflights and the sweep, each counted in
+ * DynamoDB requests and capacity units (bench/support/capacity-meter.ts), milliseconds, bytes
+ * logged at the deployed log level, and bytes answered.
+ *
+ * Traffic is the tracker's: each session replays the requests the Chromium visit sent
+ * (tracker-visit.ts), with its own session id, address, user agent and pages, among a pool of
+ * concurrent sessions. Roll-up batches are cut to each size the model needs: the local poller
+ * delivers only when asked (settle), and the wrapper hands the real handler batches of the
+ * size being measured, each timed and metered on its own.
+ */
+import { randomBytes, randomUUID } from 'node:crypto'
+import { parseConfig } from '../../src/config/env.ts'
+import { seededRandom } from '../../src/core/seeded-random.ts'
+import { startDynamoDbService } from '../../src/entry/aws/dynamodb-service.ts'
+import { createLogger } from '../../src/log/logger.ts'
+import { dynamoClients } from '../../src/storage/dynamodb/clients.ts'
+import { startDynamoDbLocal } from '../../src/storage/dynamodb/dynamodb-local.ts'
+import { createTables, tableNamesFromEnv } from '../../src/storage/dynamodb/tables.ts'
+import { signIn } from '../../src/testing/sign-in.ts'
+import { CapacityMeter, itemBytes, type PhaseUsage } from '../support/capacity-meter.ts'
+import { USER_AGENTS } from '../traffic.ts'
+import { type InitMeasurement, measureLambdaInit } from './lambda-init.ts'
+import type { VisitResult } from './tracker-visit.ts'
+
+const PASSWORD = 'bench-aws-cost-password'
+const CONCURRENCY = 8
+const ACTIVE_SESSIONS = 200
+const ORIGIN = 'https://example.com'
+const REFERRERS = [
+  '',
+  '',
+  'https://www.google.com/',
+  'https://news.ycombinator.com/',
+  'https://t.co/x7Kq2Lm9Ab',
+]
+
+export interface ReplayOptions {
+  visit: VisitResult
+  /** Roll-up batch sizes to measure, and the records to roll up at each. */
+  sizes: number[]
+  recordsAt: (size: number) => number
+  warmupEvents: number
+  logLevel: string
+  seed: number
+}
+
+interface Timed {
+  n: number
+  ms: number
+  log_bytes: number
+  response_bytes: number
+}
+
+const mean = (t: Timed, key: 'ms' | 'log_bytes' | 'response_bytes') => (t.n ? t[key] / t.n : 0)
+
+/** Sessions replaying the visit's requests, interleaved as many visitors' would be. */
+class VisitTraffic {
+  private readonly random
+  private readonly pages: string[]
+  private readonly active: {
+    id: string
+    ip: string
+    ua: string
+    next: number
+    paths: Map<string, string>
+    referrer: string
+  }[] = []
+  private made = 0
+
+  constructor(
+    private readonly visit: VisitResult,
+    seed: number,
+  ) {
+    this.random = seededRandom(seed)
+    this.pages = Array.from({ length: 300 }, (_, i) =>
+      i === 0 ? '/' : `/${['blog', 'docs', 'products', 'guides', 'help'][i % 5]}/page-${i}`,
+    )
+    for (let i = 0; i < ACTIVE_SESSIONS; i++) this.active.push(this.newSession())
+  }
+
+  private newSession() {
+    this.made++
+    return {
+      id: randomBytes(16).toString('base64url'),
+      ip: `10.${(this.made >> 16) & 255}.${(this.made >> 8) & 255}.${this.made & 255}`,
+      ua: USER_AGENTS[Math.floor(this.random() * USER_AGENTS.length)] as string,
+      next: 0,
+      paths: new Map<string, string>(),
+      referrer: REFERRERS[Math.floor(this.random() * REFERRERS.length)] as string,
+    }
+  }
+
+  /** A page of the site, the first ones far more often (Zipf-like), stable within a session. */
+  private pageFor(session: (typeof this.active)[number], templatePath: string): string {
+    let path = session.paths.get(templatePath)
+    if (!path) {
+      const rank = Math.floor(this.pages.length ** this.random()) - 1
+      path = this.pages[Math.max(0, rank)] as string
+      session.paths.set(templatePath, path)
+    }
+    return path
+  }
+
+  private mapUrl(session: (typeof this.active)[number], url: string): string {
+    const parsed = new URL(url)
+    return `${ORIGIN}${this.pageFor(session, parsed.pathname)}${parsed.search}`
+  }
+
+  /** The next request of a random active session: its body, address and user agent. */
+  next(): { body: string; events: number; ip: string; ua: string } {
+    const slot = Math.floor(this.random() * this.active.length)
+    const session = this.active[slot] as (typeof this.active)[number]
+    const template = this.visit.sent_events[session.next] ?? []
+    const now = Date.now()
+    const events = template.map((e) => {
+      const out: Record<string, unknown> = {
+        ...e,
+        event_id: randomUUID(),
+        session_id: session.id,
+        timestamp: now,
+        page_url: this.mapUrl(session, String(e.page_url)),
+      }
+      if (typeof e.referrer === 'string') {
+        out.referrer = e.referrer.startsWith('http://127.0.0.1')
+          ? this.mapUrl(session, e.referrer)
+          : session.referrer
+      }
+      if (out.user_id === undefined) delete out.user_id
+      return out
+    })
+    session.next++
+    if (session.next >= this.visit.sent_events.length) this.active[slot] = this.newSession()
+    return {
+      body: JSON.stringify({ events }),
+      events: events.length,
+      ip: session.ip,
+      ua: session.ua,
+    }
+  }
+}
+
+export async function runReplay(o: ReplayOptions) {
+  const tables = tableNamesFromEnv({})
+  const meter = new CapacityMeter((table, item) => {
+    if (!item) return 0
+    if (table === tables.events) return (item.site_id ? 1 : 0) + (item.user_key ? 1 : 0)
+    if (table === tables.sessions) {
+      const size = Math.ceil(itemBytes(item) / 1024)
+      return size * (1 + (item.user_key ? 1 : 0))
+    }
+    return 0
+  })
+  // Bytes the handlers log, by what the bench is doing when they are written.
+  let logPhase = 'setup'
+  const logBytes = new Map<string, number>()
+  const logger = createLogger(o.logLevel, {
+    write(line: string) {
+      logBytes.set(logPhase, (logBytes.get(logPhase) ?? 0) + Buffer.byteLength(line))
+    },
+  })
+  const local = await startDynamoDbLocal()
+  const clients = dynamoClients({ endpoint: local.endpoint })
+  meter.attach(clients.ddb)
+  await createTables(clients.ddb, tables)
+  const config = parseConfig({
+    PORT: '0',
+    ADMIN_PASSWORD: PASSWORD,
+    RATE_LIMIT_PER_MINUTE: '0',
+    TRUST_PROXY: '1',
+    LOG_LEVEL: o.logLevel,
+  })
+  // Roll-up batches of the size being measured, each timed and metered on its own.
+  let chunk = 100
+  let label = 'warmup'
+  const batches = new Map<number, { batches: number; records: number; ms: number }>()
+  const server = await startDynamoDbService(config, logger, clients, tables, {
+    batchSize: Math.max(...o.sizes, 100),
+    pollIntervalMs: 3_600_000,
+    wrapHandler: (handler) => async (event) => {
+      for (let i = 0; i < event.Records.length; i += chunk) {
+        const Records = event.Records.slice(i, i + chunk)
+        const started = performance.now()
+        const answer = await meter.run(label, () => handler({ Records }))
+        const ms = performance.now() - started
+        if (answer.batchItemFailures.length > 0) {
+          throw new Error(`roll-up reported ${answer.batchItemFailures.length} failures`)
+        }
+        if (label === 'warmup') continue
+        const b = batches.get(chunk) ?? { batches: 0, records: 0, ms: 0 }
+        b.batches++
+        b.records += Records.length
+        b.ms += ms
+        batches.set(chunk, b)
+      }
+      return { batchItemFailures: [] }
+    },
+  })
+  const timed = new Map<string, Timed>()
+  const note = (kind: string, ms: number, responseBytes: number) => {
+    const t = timed.get(kind) ?? { n: 0, ms: 0, log_bytes: 0, response_bytes: 0 }
+    t.n++
+    t.ms += ms
+    t.response_bytes += responseBytes
+    timed.set(kind, t)
+  }
+  const responseBytes = async (res: Response) => {
+    const body = (await res.arrayBuffer()).byteLength
+    let headers = Buffer.byteLength(`HTTP/1.1 ${res.status} ${res.statusText}\r\n`)
+    res.headers.forEach((v, k) => {
+      headers += Buffer.byteLength(`${k}: ${v}\r\n`)
+    })
+    return headers + 2 + body
+  }
+
+  const traffic = new VisitTraffic(o.visit, o.seed)
+  let collected = 0
+  let requests = 0
+  const collect = async (events: number, kind: string) => {
+    const target = collected + events
+    const worker = async () => {
+      while (collected < target) {
+        const r = traffic.next()
+        collected += r.events
+        requests++
+        const started = performance.now()
+        const res = await fetch(`${server.url}/api/events`, {
+          method: 'POST',
+          headers: {
+            'x-api-key': server.site.api_key,
+            'user-agent': r.ua,
+            'x-forwarded-for': r.ip,
+            'content-type': 'text/plain;charset=UTF-8',
+          },
+          body: r.body,
+        })
+        const bytes = await responseBytes(res)
+        if (res.status !== 200) throw new Error(`collector answered ${res.status}`)
+        note(kind, performance.now() - started, bytes)
+      }
+    }
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker))
+  }
+  const settle = async (size: number, warmup = false) => {
+    chunk = size
+    label = warmup ? 'warmup' : `rollup:${size}`
+    meter.phase = 'poller'
+    logPhase = label
+    await server.settle()
+  }
+
+  let token = ''
+  const get = async (kind: string, path: string) => {
+    const started = performance.now()
+    const res = await fetch(`${server.url}${path}`, {
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+    })
+    const bytes = await responseBytes(res)
+    if (res.status !== 200) throw new Error(`${path} answered ${res.status}`)
+    note(kind, performance.now() - started, bytes)
+  }
+  const polls: { window: number; rru: number; ms: number }[] = []
+  const pollAt = async (count: number) => {
+    const phase = `realtime@${collected}`
+    meter.phase = phase
+    logPhase = 'realtime'
+    const before = timed.get('realtime')?.ms ?? 0
+    for (let i = 0; i < count; i++) await get('realtime', '/api/realtime?site=default')
+    polls.push({
+      window: collected,
+      rru: meter.of(phase).read_units / count,
+      ms: ((timed.get('realtime')?.ms ?? 0) - before) / count,
+    })
+  }
+
+  let init: InitMeasurement | undefined
+  try {
+    // Warm-up: the site's first salt, counters version and visitors; not counted.
+    meter.phase = 'warmup'
+    logPhase = 'warmup'
+    await collect(o.warmupEvents, 'warmup')
+    await settle(100, true)
+    meter.phase = 'signin'
+    logPhase = 'signin'
+    token = await signIn(server.url, PASSWORD)
+    await pollAt(8)
+
+    for (const size of o.sizes) {
+      meter.phase = 'collect'
+      logPhase = 'collect'
+      await collect(o.recordsAt(size), 'collect')
+      await settle(size)
+    }
+
+    // A CORS preflight, as Chromium sends it before the tracker's first fetch.
+    meter.phase = 'preflight'
+    logPhase = 'preflight'
+    for (let i = 0; i < 20; i++) {
+      const started = performance.now()
+      const res = await fetch(`${server.url}/api/events`, {
+        method: 'OPTIONS',
+        headers: {
+          origin: 'https://example.com',
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'x-api-key',
+        },
+      })
+      const bytes = await responseBytes(res)
+      if (res.status >= 300) throw new Error(`preflight answered ${res.status}`)
+      note('preflight', performance.now() - started, bytes)
+    }
+
+    await pollAt(8)
+
+    // A dashboard open: the page, then two other periods.
+    meter.phase = 'dashboard'
+    logPhase = 'dashboard'
+    const opens = 4
+    for (let i = 0; i < opens; i++) {
+      for (const path of [
+        '/',
+        '/api/stats?site=default&period=7d',
+        '/api/stats?site=default&period=30d',
+      ]) {
+        await get('dashboard', path)
+      }
+    }
+
+    // The sweep: a scheduled run with nothing expired, then one that deletes every event.
+    const eventTtlMs = config.EVENT_TTL_HOURS * 3_600_000
+    meter.phase = 'sweep-run'
+    logPhase = 'sweep'
+    let started = performance.now()
+    await server.store.sweep({ now: Date.now(), eventTtlMs })
+    const sweepRunMs = performance.now() - started
+    meter.phase = 'sweep-expired'
+    logPhase = 'sweep-expired'
+    started = performance.now()
+    const swept = await server.store.sweep({ now: Date.now() + eventTtlMs + 60_000, eventTtlMs })
+    const sweepExpiredMs = performance.now() - started
+
+    meter.phase = 'setup'
+    logPhase = 'init'
+    init = await measureLambdaInit(local.endpoint, clients)
+
+    for (const [kind, t] of timed) t.log_bytes = logBytes.get(kind) ?? 0
+    const collectUsage = meter.of('collect')
+    const collectTimed = timed.get('collect') as Timed
+    const perRequest = (u: PhaseUsage, n: number) => ({
+      wru: u.write_units / n,
+      rru: u.read_units / n,
+      requests: Object.values(u.requests).reduce((a, b) => a + b, 0) / n,
+    })
+    const preflight = timed.get('preflight') as Timed
+    const dashboard = timed.get('dashboard') as Timed
+    const realtime = timed.get('realtime') as Timed
+    const run = meter.of('sweep-run')
+    const expired = meter.of('sweep-expired')
+    const deleted = Math.max(1, swept.events)
+    return {
+      events: collected,
+      requests,
+      usage: Object.fromEntries(meter.usage),
+      log_bytes: Object.fromEntries(logBytes),
+      collect: {
+        ...perRequest(collectUsage, collectTimed.n),
+        ms: mean(collectTimed, 'ms'),
+        log_bytes: (logBytes.get('collect') ?? 0) / collectTimed.n,
+        response_bytes: mean(collectTimed, 'response_bytes'),
+        requests_measured: collectTimed.n,
+      },
+      preflight: {
+        ...perRequest(meter.of('preflight'), preflight.n),
+        ms: mean(preflight, 'ms'),
+        log_bytes: (logBytes.get('preflight') ?? 0) / preflight.n,
+        response_bytes: mean(preflight, 'response_bytes'),
+      },
+      rollup: o.sizes.map((size) => {
+        const b = batches.get(size) ?? { batches: 0, records: 0, ms: 0 }
+        const u = meter.of(`rollup:${size}`)
+        const n = Math.max(1, b.batches)
+        return {
+          size,
+          batches: b.batches,
+          records: b.records,
+          requests: Object.values(u.requests).reduce((a, c) => a + c, 0) / n,
+          per_batch: {
+            wru: u.write_units / n,
+            rru: u.read_units / n,
+            ms: b.ms / n,
+            log_bytes: (logBytes.get(`rollup:${size}`) ?? 0) / n,
+          },
+          per_record: {
+            wru: u.write_units / Math.max(1, b.records),
+            rru: u.read_units / Math.max(1, b.records),
+          },
+        }
+      }),
+      dashboard: {
+        opens,
+        calls_per_open: dashboard.n / opens,
+        per_call: {
+          ...perRequest(meter.of('dashboard'), dashboard.n),
+          ms: mean(dashboard, 'ms'),
+          log_bytes: (logBytes.get('dashboard') ?? 0) / dashboard.n,
+          response_bytes: mean(dashboard, 'response_bytes'),
+        },
+      },
+      realtime: {
+        polls,
+        log_bytes: (logBytes.get('realtime') ?? 0) / realtime.n,
+        response_bytes: mean(realtime, 'response_bytes'),
+      },
+      sweep: {
+        run: {
+          wru: run.write_units,
+          rru: run.read_units,
+          ms: sweepRunMs,
+          log_bytes: logBytes.get('sweep') ?? 0,
+        },
+        expired_events: swept.events,
+        per_event: {
+          wru: Math.max(0, expired.write_units - run.write_units) / deleted,
+          rru: Math.max(0, expired.read_units - run.read_units) / deleted,
+          ms: Math.max(0, sweepExpiredMs - sweepRunMs) / deleted,
+        },
+      },
+      init,
+    }
+  } finally {
+    await server.close()
+    await local.stop()
+  }
+}
+
+export type ReplayResult = Awaited<ReturnType<typeof runReplay>>

@@ -1,0 +1,180 @@
+import { describe, expect, it } from 'vitest'
+import {
+  arrivalWeights,
+  coldStartsPerMonth,
+  fitLine,
+  interpolate,
+  LEVELS,
+  MONTH_SECONDS,
+  recordsPerBatch,
+  rollupBatches,
+  scheduledColdStartsPerMonth,
+  sizesToMeasure,
+} from '../bench/aws-cost/levels.ts'
+import { frontDoorUsd, levelUsage, type Measured, priceLevel } from '../bench/aws-cost/model.ts'
+import { PRICES } from '../bench/aws-cost/prices.ts'
+import { scheduleInvocationsPerMonth } from '../bench/aws-cost/terraform.ts'
+
+// The cost model's arithmetic (bench/aws-cost/): `npm run bench:aws-cost` feeds it measurements.
+
+const shape = {
+  functions: ['event-collector', 'rollup'],
+  architecture: 'x86_64' as const,
+  memory_mb: 512,
+  log_level: 'info',
+  log_retention_days: 30,
+  rollup_batch_size: 1000,
+  rollup_batching_window_s: 5,
+  rollup_parallelization_factor: 1,
+  alarms: [],
+  alarm_metrics: 0,
+  dashboards: 0,
+  waf: { web_acls: 0, rules: 0 },
+  schedules: [],
+}
+
+const call = { wru: 0, rru: 0, ms: 0, log_bytes: 0, response_bytes: 0 }
+const measured: Measured = {
+  visit: { events: 6, requests: 5, preflights: 1, request_bytes: 0 },
+  collect: { ...call, wru: 3 },
+  preflight: call,
+  rollup: [
+    { size: 1, per_batch: { wru: 40, rru: 0, ms: 0, log_bytes: 0 } },
+    { size: 100, per_batch: { wru: 1000, rru: 0, ms: 0, log_bytes: 0 } },
+  ],
+  dashboard: { calls_per_open: 3, per_call: call },
+  realtime: {
+    rru: { fixed: 0, per: 0 },
+    ms: { fixed: 0, per: 0 },
+    log_bytes: 0,
+    response_bytes: 0,
+  },
+  sweep: { run: { wru: 0, rru: 0, ms: 0, log_bytes: 0 }, per_event: { wru: 0, rru: 0, ms: 0 } },
+  init: { ms: 0, first_call_extra_ms: 0 },
+  platform_log_bytes: { invocation: 0, cold_start_extra: 0 },
+}
+const assumptions = {
+  shards: 1,
+  arrival_weights: arrivalWeights(0, 14),
+  cold_starts: { idle_reclaim_s: 420, container_lifetime_s: 7200 },
+  poll_interval_s: 3,
+  live_window_s: 1800,
+  live_read_limit: 50_000,
+  session_record_wru: 1,
+}
+
+describe('levels', () => {
+  it('spreads a day over 24 hourly weights averaging 1, peaking at the peak hour', () => {
+    const w = arrivalWeights(0.6, 14)
+    expect(w.reduce((a, b) => a + b, 0) / 24).toBeCloseTo(1, 10)
+    expect(w[14]).toBeCloseTo(1.6)
+    expect(w[2]).toBeCloseTo(0.4)
+  })
+
+  it('batches what arrives within the window on a shard, up to BatchSize', () => {
+    expect(recordsPerBatch(0, 5, 1000)).toBe(1)
+    expect(recordsPerBatch(2, 5, 1000)).toBe(11)
+    expect(recordsPerBatch(500, 5, 1000)).toBe(1000)
+    const month = rollupBatches(MONTH_SECONDS * 2, arrivalWeights(0, 0), 1, 5, 1000)
+    expect(month.reduce((s, h) => s + h.records, 0)).toBeCloseTo(MONTH_SECONDS * 2)
+    expect(month[0]?.records_per_batch).toBeCloseTo(11)
+  })
+
+  it('starts a cold container for nearly every rare request, and few for busy ones', () => {
+    const a = { idle_reclaim_s: 420, container_lifetime_s: 7200 }
+    const rare = 1 / 86_400
+    const monthly = rare * MONTH_SECONDS
+    const warmShare = 1 - Math.exp(-rare * 420)
+    expect(coldStartsPerMonth(Array(24).fill(rare), 0.1, a)).toBeCloseTo(
+      monthly * Math.exp(-rare * 420) + warmShare * 24 * 30 * 0.5,
+      6,
+    )
+    // Ten a second: only the lifetime replacements, one container, 12 a day.
+    expect(coldStartsPerMonth(Array(24).fill(10), 0.05, a)).toBeCloseTo(12 * 30, 0)
+    expect(scheduledColdStartsPerMonth(300, a)).toBe(360)
+    expect(scheduledColdStartsPerMonth(3600, a)).toBe(720)
+  })
+
+  it('interpolates between measured sizes and extends the last slope', () => {
+    const points = [
+      { x: 1, y: 40 },
+      { x: 10, y: 130 },
+      { x: 100, y: 1030 },
+    ]
+    expect(interpolate(points, 1)).toBe(40)
+    expect(interpolate(points, 0.5)).toBe(40)
+    expect(interpolate(points, 5.5)).toBeCloseTo(85)
+    expect(interpolate(points, 200)).toBeCloseTo(2030)
+  })
+
+  it('fits a line and picks the sizes to measure around the implied ones', () => {
+    expect(
+      fitLine([
+        { x: 0, y: 5 },
+        { x: 10, y: 25 },
+      ]),
+    ).toEqual({ fixed: 5, per: 2 })
+    expect(sizesToMeasure([1.2, 1.8, 78], [1, 2, 5, 10, 25, 50, 100, 250])).toEqual([
+      1, 2, 5, 10, 25, 50, 100,
+    ])
+    expect(scheduleInvocationsPerMonth('rate(5 minutes)')).toBe(8640)
+    expect(() => scheduleInvocationsPerMonth('cron(0 * * * ? *)')).toThrow()
+  })
+})
+
+describe('model', () => {
+  const level = {
+    name: 't',
+    events_per_month: 6_000_000,
+    dashboard: { opens_per_month: 0, live_minutes_per_open: 0 },
+  }
+
+  it('counts the visits, requests and preflights the tracker visit implies', () => {
+    const u = levelUsage(level, measured, assumptions, shape)
+    expect(u.visits).toBe(1_000_000)
+    expect(u.posts).toBe(5_000_000)
+    expect(u.preflights).toBe(1_000_000)
+    expect(u.fronted.requests).toBe(6_000_000)
+  })
+
+  it('prices the collector per POST and the roll-up per batch at the size the window implies', () => {
+    const p = priceLevel(level, 'function_url', measured, assumptions, shape, PRICES)
+    const perShard = 6_000_000 / MONTH_SECONDS
+    const size = 1 + perShard * 5
+    const perBatch = interpolate(
+      measured.rollup.map((r) => ({ x: r.size, y: r.per_batch.wru })),
+      size,
+    )
+    const wru = 5_000_000 * 3 + (6_000_000 / size) * perBatch
+    expect(p.units.write_request_units).toBeCloseTo(wru, 0)
+    expect(p.usd_per_month.dynamodb).toBeCloseTo(
+      (wru / 1e6) * PRICES.dynamodb_write_request_units.usd,
+      6,
+    )
+    expect(p.usd_per_million_events.total).toBeCloseTo((p.usd_per_month.total / 6_000_000) * 1e6, 9)
+    expect(p.usd_per_million_events.total_without_front_door).toBeCloseTo(
+      p.usd_per_million_events.dynamodb +
+        p.usd_per_million_events.lambda +
+        p.usd_per_million_events.logs,
+      9,
+    )
+    // One more write per session: a million sessions.
+    expect(p.session_record.write_request_units_per_month).toBe(1_000_000)
+  })
+
+  it('charges the API Gateway fee on REST and HTTP API only; CloudFront and the WAF on every door', () => {
+    const fronted = { requests: 1_000_000, request_bytes: 0, response_bytes: 0 }
+    const edge = 100 * PRICES.cloudfront_https_requests.usd + PRICES.waf_requests.usd
+    expect(frontDoorUsd('function_url', fronted, PRICES)).toBeCloseTo(edge)
+    expect(frontDoorUsd('http_api', fronted, PRICES)).toBeCloseTo(
+      edge + PRICES.api_gateway_http.usd,
+    )
+    expect(frontDoorUsd('rest_api', fronted, PRICES)).toBeCloseTo(
+      edge + PRICES.api_gateway_rest.usd,
+    )
+  })
+
+  it('states the three levels the issue asks for', () => {
+    expect(LEVELS.map((l) => l.events_per_month)).toEqual([10_000, 1_000_000, 100_000_000])
+  })
+})
