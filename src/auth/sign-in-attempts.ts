@@ -8,15 +8,17 @@
  * untrusted attempt may come). Each has at most one record, and every record says when it
  * may be forgotten, so a store can expire them by itself.
  *
- * In DynamoDB (planned, the State table) a record is one item:
- *   pk = "signin#<key>", failures (N), lockedUntil (N, epoch ms), expiresAt (N, epoch s, the
- *   table's TTL attribute), version (N)
- * `get` is a consistent GetItem that treats an item past expiresAt as absent (TTL deletes
- * lazily); `put` is a PutItem with `attribute_not_exists(pk) OR version = :seen` (the record
- * read, or none, or one that expired), and its next version; `delete` a DeleteItem. The
- * untrusted failures per minute are items pk = "signin#untrusted#<minute>" with an atomic
- * `ADD failures :delta` and expiresAt an hour on; `failuresIn` reads a window's minutes with
- * one BatchGetItem (15 keys).
+ * In DynamoDB (planned: the State table, single-table `pk`/`sk`, TTL `expires_at`) a record
+ * is one item:
+ *   pk = "signin#<key>", sk = "-", failures (N), locked_until (N, epoch ms),
+ *   expires_at (N, epoch s), v (N, bumped at every write)
+ * `get` is a consistent GetItem that treats an item past expires_at as absent (TTL deletes
+ * days late); `put` is a PutItem conditioned on the record read: `v = :seen` when there was
+ * one, else `attribute_not_exists(pk) OR expires_at <= :now`, and a failed condition is the
+ * `changed` answer; `delete` is a DeleteItem. No table bound: TTL is the only clean-up, so a
+ * DynamoDB store never answers `fullUntil`. The untrusted failures per minute are items
+ * pk = "signin#untrusted#<minute>" updated with an atomic `ADD failures :delta` (expires_at an
+ * hour on), and `failuresIn` reads a window's minutes with one BatchGetItem (15 keys).
  */
 export interface AttemptRecord {
   /** Attempts counted against the key and not given back by a success. */
