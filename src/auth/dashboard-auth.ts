@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto'
 import { jwtVerify, SignJWT } from 'jose'
 import { addressKey } from '../limits/rate-limiter.ts'
 import type { Settings } from '../storage/store.ts'
+import { deviceCookies } from './device-cookie.ts'
 import { hashPassword, verifyPassword } from './password-hash.ts'
-import { MemorySignInThrottle, type SignInThrottle } from './sign-in-throttle.ts'
+import type { SignInAttempts } from './sign-in-attempts.ts'
+import { type SignInClient, SignInThrottle } from './sign-in-throttle.ts'
 
 export const TOKEN_TTL_S = 12 * 3600
 const PASSWORD_SETTING = 'admin_password_hash'
@@ -13,7 +15,7 @@ const SECRET_SETTING = 'token_signing_key'
  * `gen`), and only tokens of the current one are accepted. A new generation (a random id, so
  * it never repeats an old one) revokes every token issued before: when ADMIN_PASSWORD
  * changes. Kept in the store, so it survives a restart and every process that shares the
- * store agrees.
+ * store agrees. Device cookies carry it too, so a new password also ends their trust.
  */
 const GENERATION_SETTING = 'token_generation'
 const GENERATION_CLAIM = 'gen'
@@ -26,7 +28,7 @@ const newGeneration = () => randomBytes(9).toString('base64url')
 const REVOKED_SETTING = 'revoked_tokens'
 
 export type LoginResult =
-  | { ok: true; token: string; expiresAt: number }
+  | { ok: true; token: string; expiresAt: number; deviceCookie: string }
   | { ok: false; reason: 'no_password' }
   | { ok: false; reason: 'wrong_password' }
   | { ok: false; reason: 'rate_limited'; retryAfterS: number }
@@ -34,13 +36,17 @@ export type LoginResult =
 /** What the HTTP layer needs of dashboard sign-in. */
 export interface DashboardAuth {
   /**
-   * Signs in from `ip`. The password is asked for (`readPassword`, which reads the request
-   * body) only once the address may try: a locked-out client's body is never read, so a
-   * lockout costs the server no more than the request's headers. `readPassword` answers
-   * undefined when the body holds no usable password, and may throw (a 413 for a body over
-   * the cap).
+   * Signs in from `ip`, with the device cookie the browser sent, if any: a valid one has an
+   * allowance of attempts of its own (sign-in-throttle.ts), and every success answers a new
+   * one. The password is asked for (`readPassword`, which reads the request body) only once
+   * the client may try: a locked-out client's body is never read, so a lockout costs the
+   * server no more than the request's headers. `readPassword` answers undefined when the body
+   * holds no usable password, and may throw (a 413 for a body over the cap).
    */
-  login(ip: string, readPassword: () => Promise<string | undefined>): Promise<LoginResult>
+  login(
+    from: { ip: string; deviceCookie?: string | undefined },
+    readPassword: () => Promise<string | undefined>,
+  ): Promise<LoginResult>
   /** True when the token is a valid, unexpired dashboard token of the current generation. */
   verifyToken(token: string): Promise<boolean>
   /**
@@ -67,7 +73,7 @@ export interface DashboardAuthSetup {
  */
 export async function createDashboardAuth(
   store: Settings,
-  options: { adminPassword?: string; now: () => number; throttle?: SignInThrottle },
+  options: { adminPassword?: string; now: () => number; signInAttempts?: SignInAttempts },
 ): Promise<DashboardAuthSetup> {
   const key = new TextEncoder().encode(
     await store.initSetting(SECRET_SETTING, randomBytes(32).toString('base64url')),
@@ -88,7 +94,10 @@ export async function createDashboardAuth(
     passwordHash = await store.initSetting(PASSWORD_SETTING, await hashPassword(generatedPassword))
   }
   const storedHash = passwordHash
-  const throttle = options.throttle ?? new MemorySignInThrottle()
+  const throttle = new SignInThrottle(
+    options.signInAttempts ? { attempts: options.signInAttempts } : {},
+  )
+  const devices = deviceCookies(key, () => store.getSetting(GENERATION_SETTING))
 
   // The revoked list, parsed again only when the stored text changed.
   let revokedText: string | undefined
@@ -126,14 +135,16 @@ export async function createDashboardAuth(
   }
 
   const auth: DashboardAuth = {
-    async login(ip, readPassword) {
+    async login(from, readPassword) {
       const now = options.now()
+      // By network for IPv6, as the rate limit counts: one host commonly holds a whole /64
+      // and could guess from a fresh address every time.
+      const client: SignInClient = { address: addressKey(from.ip) }
+      const device = await devices.nonce(from.deviceCookie, now)
+      if (device !== undefined) client.device = device
       // Counted before the body is read and the password checked: whatever happens next
       // (a bad body, a wrong password, a client gone) it was an attempt; only success gives
       // it back.
-      // By network for IPv6, as the rate limit counts: one host commonly holds a whole /64
-      // and could guess from a fresh address every time.
-      const client = addressKey(ip)
       const reservation = await throttle.reserve(client, now)
       if (!reservation.ok) {
         return { ok: false, reason: 'rate_limited', retryAfterS: reservation.retryAfterS }
@@ -152,7 +163,8 @@ export async function createDashboardAuth(
         .setIssuedAt(issuedAt)
         .setExpirationTime(issuedAt + TOKEN_TTL_S)
         .sign(key)
-      return { ok: true, token, expiresAt: (issuedAt + TOKEN_TTL_S) * 1000 }
+      const deviceCookie = await devices.issue(now)
+      return { ok: true, token, expiresAt: (issuedAt + TOKEN_TTL_S) * 1000, deviceCookie }
     },
     async verifyToken(token) {
       return (await validClaims(token)) !== undefined

@@ -1,52 +1,60 @@
+import { MemorySignInAttempts } from './memory-sign-in-attempts.ts'
+import type { AttemptRecord, SignInAttempts } from './sign-in-attempts.ts'
+
 /** Whether a sign-in attempt may go ahead, and if not, in how many seconds it may. */
 export type Reservation = { ok: true } | { ok: false; retryAfterS: number }
 
 /**
- * The sign-in lockout, behind an interface so a backend can keep it elsewhere (a store shared
- * by several processes). An attempt is counted as a failure when it is reserved, before the
- * password is checked: the check (scrypt) takes tens of milliseconds, and counting only after
- * it let any number of concurrent guesses through before the first one was counted.
+ * Who is trying: the client address (`addressKey`: an IPv6 /64 as one), and the nonce of the
+ * valid device cookie it presented, if any.
  */
-export interface SignInThrottle {
-  /** Reserves one attempt for `ip`, counted as a failure, or refuses it. */
-  reserve(ip: string, now: number): Promise<Reservation>
-  /** The reserved attempt was the right password: gives it back and forgets the failures. */
-  succeeded(ip: string, now: number): Promise<void>
+export interface SignInClient {
+  address: string
+  device?: string
 }
 
 export interface SignInThrottleOptions {
-  /** Failures an address may make before it has to wait (5). */
+  /** Where the counts are kept (this process's memory unless given). */
+  attempts?: SignInAttempts
+  /** Failures an address, or a device cookie, may make before it has to wait (5). */
   freeFailures?: number
   /** The wait after the last free failure (1 min); each further failure doubles it. */
   baseDelayMs?: number
   /** The longest wait (15 min). */
   maxDelayMs?: number
-  /** An address's failures are forgotten after this long without one (1 h). */
+  /** Failures are forgotten after this long without one (1 h). */
   forgetMs?: number
-  /** Addresses the table holds at most (10,000). */
-  maxEntries?: number
-  /** Failures from all addresses together within `globalWindowMs` that mean a spike (100). */
+  /** Untrusted failures from all addresses within `globalWindowMs` that mean a spike (100). */
   globalThreshold?: number
   /** The window the global count covers, in whole minutes (15 min). */
   globalWindowMs?: number
-  /** During a spike, one attempt from anywhere per this long (10 s). */
+  /** During a spike, one untrusted attempt from anywhere per this long (10 s). */
   globalIntervalMs?: number
 }
 
-interface AddressEntry {
-  failures: number
-  /** The address may not try again before this. */
-  lockedUntil: number
-  /** Its last failure (its last reserved attempt). */
-  lastAt: number
-}
+const NEXT_UNTRUSTED = 'untrusted:next'
+/** Concurrent attempts on one key retry a lost compare-and-set this often, then are refused. */
+const MAX_TRIES = 5
 
 /**
- * Sign-in attempts per client address, in memory (one process, one door).
+ * The sign-in lockout's rules (its state is a SignInAttempts). An attempt is counted as a
+ * failure when it is reserved, before the password is checked: the check (scrypt) takes tens
+ * of milliseconds, and counting only after it let any number of concurrent guesses through
+ * before the first one was counted. Only a success gives it back.
  *
- * Progressive delays: an address may fail `freeFailures` times; then each failure makes it
- * wait before its next attempt, a wait that doubles with every further failure (1, 2, 4, 8,
- * then 15 minutes at most), and its failures are forgotten after an hour without one or at a
+ * Device cookies (OWASP, "Slow Down Online Guessing Attacks with Device Cookies"): a browser
+ * that signed in before presents one, and its attempts count against that cookie alone
+ * (`device:<nonce>`), not its address nor the spike below. A flood of guesses from rotating
+ * addresses therefore slows every untrusted client but never the owner's own browsers; and a
+ * stolen device cookie buys its thief one budget, locked out like an address's. A locked
+ * device cookie is refused rather than tried as untrusted: the client can always drop it to
+ * be untrusted, so refusing costs nothing and keeps the two budgets from adding up.
+ *
+ * Untrusted clients (no valid device cookie) count per address (`addr:<addressKey>`):
+ *
+ * Progressive delays: a key may fail `freeFailures` times; then each failure makes it wait
+ * before its next attempt, a wait that doubles with every further failure (1, 2, 4, 8, then
+ * 15 minutes at most), and its failures are forgotten after an hour without one or at a
  * success. Why not a fixed 15-minute lockout: behind a shared address (an office, a carrier's
  * NAT, a proxy without TRUST_PROXY) five wrong guesses by anyone locked the owner out for 15
  * minutes; now a few stray failures cost a minute, and only someone who keeps guessing keeps
@@ -56,139 +64,109 @@ interface AddressEntry {
  * rather than 429), which makes the lockout an oracle.
  *
  * Global slow-down: many addresses (a botnet) each staying within their own allowance still
- * add up. When failures from all addresses within `globalWindowMs` reach `globalThreshold`,
- * only one attempt from anywhere is admitted per `globalIntervalMs` until the count falls
- * back; the owner may then wait a few seconds to sign in, and tokens already issued keep
- * working.
- *
- * The table holds at most `maxEntries` addresses. A full table makes room by dropping, in
- * this order, addresses whose failures are forgotten, then the least recently active
- * addresses that are not waiting; it never drops a live lockout (clearing the whole table
- * when it filled let anyone lift every lockout by failing from enough addresses). When every
- * entry is a live lockout a new address is refused until the first of them ends: under such a
- * flood failing closed is the safe side.
+ * add up. When untrusted failures from all addresses within `globalWindowMs` reach
+ * `globalThreshold`, only one untrusted attempt from anywhere is admitted per
+ * `globalIntervalMs` until the count falls back. Tokens already issued, and browsers with a
+ * device cookie, are not slowed.
  */
-export class MemorySignInThrottle implements SignInThrottle {
-  /** In order of last activity, least recent first (an entry is moved to the end on use). */
-  private readonly addresses = new Map<string, AddressEntry>()
+export class SignInThrottle {
+  private readonly attempts: SignInAttempts
   private readonly freeFailures: number
   private readonly baseDelayMs: number
   private readonly maxDelayMs: number
   private readonly forgetMs: number
-  private readonly maxEntries: number
   private readonly globalThreshold: number
+  private readonly globalMinutes: number
   private readonly globalIntervalMs: number
-  /** No entry is forgotten before this (a full table looks for forgotten ones only then). */
-  private nextForgetAt = 0
-  /** Until then every entry of a full table is a live lockout. */
-  private allLockedUntil = 0
-  /** Failures from all addresses, per minute, the last `recent.length` minutes. */
-  private readonly recent: number[]
-  private recentMinute = 0
-  /** During a spike, no attempt from anywhere before this. */
-  private globalNextAt = 0
 
   constructor(options: SignInThrottleOptions = {}) {
+    this.attempts = options.attempts ?? new MemorySignInAttempts()
     this.freeFailures = options.freeFailures ?? 5
     this.baseDelayMs = options.baseDelayMs ?? 60_000
     this.maxDelayMs = options.maxDelayMs ?? 15 * 60_000
     this.forgetMs = options.forgetMs ?? 60 * 60_000
-    this.maxEntries = options.maxEntries ?? 10_000
     this.globalThreshold = options.globalThreshold ?? 100
+    this.globalMinutes = Math.max(1, Math.round((options.globalWindowMs ?? 15 * 60_000) / 60_000))
     this.globalIntervalMs = options.globalIntervalMs ?? 10_000
-    this.recent = new Array<number>(
-      Math.max(1, Math.round((options.globalWindowMs ?? 15 * 60_000) / 60_000)),
-    ).fill(0)
   }
 
-  async reserve(ip: string, now: number): Promise<Reservation> {
-    this.advanceMinutes(now)
-    let entry = this.addresses.get(ip)
-    if (entry && this.forgotten(entry, now)) {
-      this.addresses.delete(ip)
-      entry = undefined
+  /** Reserves one attempt for `client`, counted as a failure, or refuses it. */
+  async reserve(client: SignInClient, now: number): Promise<Reservation> {
+    if (client.device !== undefined) return this.countFailure(`device:${client.device}`, now)
+    const key = `addr:${client.address}`
+    // A waiting address is refused before it can take the spike's one slot.
+    const record = await this.attempts.get(key, now)
+    if (record && record.lockedUntil > now) return refuse(record.lockedUntil, now)
+    const spiking = await this.spiking(now)
+    if (spiking) {
+      const slot = await this.takeSlot(now)
+      if (!slot.ok) return slot
     }
-    if (entry && entry.lockedUntil > now) return refuse(entry.lockedUntil, now)
-    if (this.spiking() && this.globalNextAt > now) return refuse(this.globalNextAt, now)
-    if (!entry) {
-      const lockedUntil = this.makeRoom(now)
-      if (lockedUntil !== undefined) return refuse(lockedUntil, now)
-      entry = { failures: 0, lockedUntil: 0, lastAt: now }
+    const counted = await this.countFailure(key, now)
+    if (!counted.ok) return counted
+    await this.attempts.addFailures(minuteOf(now), 1)
+    // The failure that starts a spike closes the door behind it.
+    if (!spiking && (await this.spiking(now))) await this.takeSlot(now)
+    return counted
+  }
+
+  /**
+   * The reserved attempt was the right password: gives it back and forgets the failures of
+   * the key it counted against. Not the address's after a device cookie's success: the
+   * owner signing in from a shared address must not lift a lockout a guesser earned there.
+   */
+  async succeeded(client: SignInClient, now: number): Promise<void> {
+    if (client.device !== undefined) {
+      await this.attempts.delete(`device:${client.device}`)
+      return
     }
-    entry.failures += 1
-    entry.lastAt = now
-    const over = entry.failures - this.freeFailures
-    if (over >= 0) {
-      entry.lockedUntil = now + Math.min(this.baseDelayMs * 2 ** over, this.maxDelayMs)
+    await this.attempts.delete(`addr:${client.address}`)
+    await this.attempts.addFailures(minuteOf(now), -1)
+  }
+
+  /** One more failure against `key`, unless it must wait. */
+  private async countFailure(key: string, now: number): Promise<Reservation> {
+    for (let tries = 0; tries < MAX_TRIES; tries++) {
+      const record = await this.attempts.get(key, now)
+      if (record && record.lockedUntil > now) return refuse(record.lockedUntil, now)
+      const written = await this.attempts.put(key, record, this.afterFailure(record, now), now)
+      if (written.ok) return written
+      if ('fullUntil' in written) return refuse(written.fullUntil, now)
     }
-    this.addresses.delete(ip)
-    this.addresses.set(ip, entry)
-    this.countFailure(now, 1)
-    if (this.spiking()) this.globalNextAt = now + this.globalIntervalMs
-    return { ok: true }
+    return refuse(now, now)
   }
 
-  async succeeded(ip: string, now: number): Promise<void> {
-    this.addresses.delete(ip)
-    this.advanceMinutes(now)
-    this.countFailure(now, -1)
+  private afterFailure(record: AttemptRecord | undefined, now: number): AttemptRecord {
+    const failures = (record?.failures ?? 0) + 1
+    const over = failures - this.freeFailures
+    const lockedUntil =
+      over >= 0 ? now + Math.min(this.baseDelayMs * 2 ** over, this.maxDelayMs) : 0
+    return { failures, lockedUntil, expiresAt: Math.max(lockedUntil, now + this.forgetMs) }
   }
 
-  private forgotten(entry: AddressEntry, now: number): boolean {
-    return entry.lockedUntil <= now && now - entry.lastAt >= this.forgetMs
+  private async spiking(now: number): Promise<boolean> {
+    const minute = minuteOf(now)
+    const recent = await this.attempts.failuresIn(minute - this.globalMinutes + 1, minute)
+    return recent >= this.globalThreshold
   }
 
-  private spiking(): boolean {
-    let total = 0
-    for (const count of this.recent) total += count
-    return total >= this.globalThreshold
-  }
-
-  /** Moves the per-minute window on to `now`, emptying the minutes it passes. */
-  private advanceMinutes(now: number): void {
-    const minute = Math.floor(now / 60_000)
-    // A clock that went back counts into the current minute.
-    if (minute <= this.recentMinute) return
-    const passed = Math.min(minute - this.recentMinute, this.recent.length)
-    for (let i = 1; i <= passed; i++) this.recent[(this.recentMinute + i) % this.recent.length] = 0
-    this.recentMinute = minute
-  }
-
-  private countFailure(now: number, delta: number): void {
-    const slot = Math.max(this.recentMinute, Math.floor(now / 60_000)) % this.recent.length
-    this.recent[slot] = Math.max(0, (this.recent[slot] ?? 0) + delta)
-  }
-
-  /** Room for one more address; when there is none, when the first lockout ends. */
-  private makeRoom(now: number): number | undefined {
-    if (this.addresses.size < this.maxEntries) return undefined
-    // Every entry was a live lockout at the last look, and none ends before this.
-    if (now < this.allLockedUntil) return this.allLockedUntil
-    // An entry's last failure only moves later, and a new one's is now: no sweep can find
-    // anything forgotten before the earliest time the last sweep saw.
-    if (now >= this.nextForgetAt) {
-      let next = Number.POSITIVE_INFINITY
-      for (const [ip, entry] of this.addresses) {
-        if (this.forgotten(entry, now)) this.addresses.delete(ip)
-        else next = Math.min(next, Math.max(entry.lastAt + this.forgetMs, entry.lockedUntil))
-      }
-      this.nextForgetAt = next
-      if (this.addresses.size < this.maxEntries) return undefined
+  /** The spike's one untrusted attempt per interval, or when the next may come. */
+  private async takeSlot(now: number): Promise<Reservation> {
+    for (let tries = 0; tries < MAX_TRIES; tries++) {
+      const slot = await this.attempts.get(NEXT_UNTRUSTED, now)
+      if (slot && slot.lockedUntil > now) return refuse(slot.lockedUntil, now)
+      const nextAt = now + this.globalIntervalMs
+      const next = { failures: 0, lockedUntil: nextAt, expiresAt: nextAt }
+      const written = await this.attempts.put(NEXT_UNTRUSTED, slot, next, now)
+      if (written.ok) return written
+      if ('fullUntil' in written) return refuse(written.fullUntil, now)
     }
-    // The least recently active address that is not waiting. Lockouts met on the way go to
-    // the back, so the next search does not walk them again.
-    let firstEnd = Number.POSITIVE_INFINITY
-    let left = this.addresses.size
-    for (const [ip, entry] of this.addresses) {
-      if (left-- === 0) break
-      this.addresses.delete(ip)
-      if (entry.lockedUntil <= now) return undefined
-      this.addresses.set(ip, entry)
-      firstEnd = Math.min(firstEnd, entry.lockedUntil)
-    }
-    this.allLockedUntil = firstEnd
-    return firstEnd
+    return refuse(now, now)
   }
+}
+
+function minuteOf(now: number): number {
+  return Math.floor(now / 60_000)
 }
 
 function refuse(until: number, now: number): Reservation {

@@ -125,7 +125,7 @@ export function openApiDocument(version: string) {
       '/api/auth/login': {
         post: {
           summary:
-            'Sign in to the dashboard (body ≤ 4 KiB); returns a 12 h token and sets the session cookie',
+            'Sign in to the dashboard (body ≤ 4 KiB); returns a 12 h token and sets the session cookie and a device cookie (li_device: sent back at the next sign-in, it gives this client an allowance of failed attempts of its own)',
           requestBody: {
             required: true,
             content: { 'application/json': { schema: jsonSchema(LoginRequestSchema) } },

@@ -2,6 +2,7 @@ import { Hono } from 'hono'
 import { z } from 'zod'
 import type { AppDeps, AppEnv } from '../app-env.ts'
 import { clientIp } from '../client-ip.ts'
+import { presentedDeviceCookie, setDeviceCookie } from '../device-cookie.ts'
 import { failure, HttpError, success } from '../envelope.ts'
 import { readBodyText, SMALL_BODY_BYTES } from '../read-body.ts'
 import { presentedToken } from '../require-dashboard.ts'
@@ -13,8 +14,9 @@ export function authRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>()
 
   app.post('/login', async (c) => {
-    // The body is read (at most 4 KiB) only once the address may try: see DashboardAuth.login.
-    const result = await deps.auth.login(clientIp(c, deps), async () => {
+    // The body is read (at most 4 KiB) only once the client may try: see DashboardAuth.login.
+    const from = { ip: clientIp(c, deps), deviceCookie: presentedDeviceCookie(c) }
+    const result = await deps.auth.login(from, async () => {
       const text = await readBodyText(c, SMALL_BODY_BYTES)
       let body: unknown
       try {
@@ -33,6 +35,7 @@ export function authRoutes(deps: AppDeps) {
       return failure(c, 401, 'wrong password')
     }
     setSessionCookie(c, result.token, deps)
+    setDeviceCookie(c, result.deviceCookie, deps)
     return success(c, { token: result.token, expires_at: new Date(result.expiresAt).toISOString() })
   })
 

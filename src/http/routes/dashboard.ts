@@ -10,6 +10,7 @@ import type { AppEnv, RouteDeps } from '../app-env.ts'
 
 import { clientIp } from '../client-ip.ts'
 import { htmlPage } from '../dashboard-headers.ts'
+import { presentedDeviceCookie, setDeviceCookie } from '../device-cookie.ts'
 import { liveSnapshot } from '../live-snapshot.ts'
 import { readBodyText, SMALL_BODY_BYTES } from '../read-body.ts'
 import { SESSION_COOKIE } from '../require-dashboard.ts'
@@ -71,8 +72,9 @@ export function dashboardRoutes(deps: Deps, stats: StatsReader) {
 
   app.post('/login', async (c) => {
     // The form (application/x-www-form-urlencoded, at most 4 KiB) is read only once the
-    // address may try: see DashboardAuth.login.
-    const result = await deps.auth.login(clientIp(c, deps), async () => {
+    // client may try: see DashboardAuth.login.
+    const from = { ip: clientIp(c, deps), deviceCookie: presentedDeviceCookie(c) }
+    const result = await deps.auth.login(from, async () => {
       const password = new URLSearchParams(await readBodyText(c, SMALL_BODY_BYTES)).get('password')
       return password && password.length <= 256 ? password : undefined
     })
@@ -86,6 +88,7 @@ export function dashboardRoutes(deps: Deps, stats: StatsReader) {
       return htmlPage(c, renderLoginPage('Wrong password.'), 401)
     }
     setSessionCookie(c, result.token, deps)
+    setDeviceCookie(c, result.deviceCookie, deps)
     // 303: the browser follows with a GET, so a reload never re-posts the password.
     return c.redirect('/', 303)
   })
