@@ -127,7 +127,7 @@ export async function readDeployedShape(): Promise<DeployedShape> {
     functions: Object.keys(tf.locals.functions ?? {}),
     architecture: architectures[0] === 'arm64' ? 'arm64' : 'x86_64',
     memory_mb: numberOf(tf, fn.memory_size, 'memory_size'),
-    log_level: String(env.LOG_LEVEL ?? 'info'),
+    log_level: String(value(tf, env.LOG_LEVEL ?? 'info', 'LOG_LEVEL')),
     log_retention_days: numberOf(
       tf,
       one(tf.resource.aws_cloudwatch_log_group.functions).retention_in_days,

@@ -1,5 +1,6 @@
 import type { SessionState } from '../../core/types.ts'
 import type { EventRecord, SessionReads, UserSessionsQuery } from '../store.ts'
+import { eventsForgottenBefore } from './forgotten-events.ts'
 import { eventRecordOf, sessionOf, ttlSeconds } from './items.ts'
 import { clientPartition, timeKey, userKey } from './keys.ts'
 import { type Requests, type StoreContext, unstorable } from './requests.ts'
@@ -43,15 +44,17 @@ export class DynamoDbSessionReads implements SessionReads {
   async sessionEvents(sessionId: string): Promise<EventRecord[]> {
     const session = await this.getSession(sessionId)
     if (!session) return []
+    // Events the sweep forgot, or past their TTL, may linger until DynamoDB deletes them.
+    const forgotten = await eventsForgottenBefore(this.c)
+    if (forgotten > session.end_time) return []
     const items = await this.c.requests.queryAll({
       TableName: this.c.tables.events,
       KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-      // Expired events may linger until DynamoDB deletes them: the TTL is the truth.
       FilterExpression: '#ttl > :now',
       ExpressionAttributeNames: { '#ttl': 'ttl' },
       ExpressionAttributeValues: {
         ':pk': clientPartition(session.site_id, session.client_session_id),
-        ':from': timeKey(session.start_time),
+        ':from': timeKey(Math.max(session.start_time, forgotten)),
         ':to': `${timeKey(session.end_time)}#\uffff`,
         ':now': ttlSeconds(this.c.now()),
       },

@@ -2,6 +2,7 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import { hourBucket } from '../../core/calendar.ts'
 import type { SiteDirectory, StorageHealth, SweepPolicy, SweepResult } from '../store.ts'
 import { call } from './faults.ts'
+import { eventsForgottenBefore } from './forgotten-events.ts'
 import { STATE, timeKey } from './keys.ts'
 import type { PulledStream } from './pulled-stream.ts'
 import { isConditionFailure, type StoreContext } from './requests.ts'
@@ -42,21 +43,7 @@ export class DynamoDbUpkeep implements Pick<StorageHealth, 'health'> {
     // reads the stream; on Lambda the record's own new image is what the roll-up reads).
     const oldestQueued = (await this.pulled.oldestPendingEventAt()) ?? Number.POSITIVE_INFINITY
     const cutoff = Math.min(policy.now - policy.eventTtlMs, oldestQueued)
-    let events = 0
-    for (const site of await this.sites.listSites()) {
-      const expired = await this.c.requests.queryAll({
-        TableName: this.c.tables.events,
-        IndexName: INDEX.siteTime,
-        KeyConditionExpression: 'site_id = :site AND sk < :cutoff',
-        ExpressionAttributeValues: { ':site': site.id, ':cutoff': timeKey(cutoff) },
-        ProjectionExpression: 'pk, sk',
-      })
-      await this.c.requests.batchDelete(
-        this.c.tables.events,
-        expired.map((item) => ({ pk: item.pk, sk: item.sk })),
-      )
-      events += expired.length
-    }
+    const events = await this.forgetEventsBefore(cutoff)
     // Salts go on schedule, not by TTL (which may lag by days): the privacy promise.
     const salts = await this.c.requests.queryAll({
       TableName: this.c.tables.state,
@@ -72,6 +59,56 @@ export class DynamoDbUpkeep implements Pick<StorageHealth, 'health'> {
     // Marks and hourly dimension rows expire by TTL (free); their readers never need them
     // after that, as the collector refuses events older than a day.
     return { events, marks: 0, hourly_dimension_rows: 0, salts: salts.length }
+  }
+
+  /**
+   * Raw events before `cutoff` are forgotten by moving a mark, not deleted one by one: reads
+   * skip events older than the mark (SessionReads.sessionEvents; the live view reads only the
+   * last half hour), and DynamoDB's TTL deletes the items for free a day after they arrived
+   * (items.ts: expiresAt), within days of that as AWS promises
+   * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/TTL.html). A delete
+   * each would bill a write unit for the item and one for its SiteTimeIndex copy: as much as
+   * storing the event. How many the mark passed over is counted with `Select: COUNT`.
+   */
+  private async forgetEventsBefore(cutoff: number): Promise<number> {
+    const from = await eventsForgottenBefore(this.c)
+    if (cutoff <= from) return 0
+    let events = 0
+    for (const site of await this.sites.listSites()) {
+      let ExclusiveStartKey: Record<string, unknown> | undefined
+      do {
+        const page = await this.c.requests.query('Query(SiteTimeIndex)', {
+          TableName: this.c.tables.events,
+          IndexName: INDEX.siteTime,
+          KeyConditionExpression: 'site_id = :site AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: {
+            ':site': site.id,
+            ':from': timeKey(from),
+            ':to': timeKey(cutoff - 1) + '#\uffff',
+          },
+          Select: 'COUNT',
+          ExclusiveStartKey,
+        })
+        events += page.Count ?? 0
+        ExclusiveStartKey = page.LastEvaluatedKey
+      } while (ExclusiveStartKey)
+    }
+    await call('UpdateItem(sweep)', () =>
+      this.c.doc
+        .send(
+          new UpdateCommand({
+            TableName: this.c.tables.state,
+            Key: { pk: STATE.sweepPk, sk: STATE.one },
+            UpdateExpression: 'SET events_from = :t',
+            ConditionExpression: 'attribute_not_exists(events_from) OR events_from < :t',
+            ExpressionAttributeValues: { ':t': cutoff },
+          }),
+        )
+        .catch((error: unknown) => {
+          if (!isConditionFailure(error)) throw error
+        }),
+    )
+    return events
   }
 
   async health(): Promise<void> {
