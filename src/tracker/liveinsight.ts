@@ -41,7 +41,12 @@ const now = Date.now
 const script = doc.currentScript as HTMLScriptElement | null
 const data = script?.dataset
 const key = data?.apiKey
-const api = script && new URL('/api/events', data?.api || script.src).href
+/**
+ * The key goes in the query string and the body as text/plain: a CORS-simple request, which
+ * sends no preflight (a custom header would cost one more request per visit), and which
+ * sendBeacon, which cannot set headers, sends alike. Keys are URL-safe ([A-Za-z0-9_-]).
+ */
+const api = script && `${new URL('/api/events', data?.api || script.src).href}?api_key=${key}`
 /** Nothing is sent without a key, or when asked not to track (the API still exists then). */
 const off = !key || (data?.respectDnt != null && nav.doNotTrack == '1')
 
@@ -91,12 +96,7 @@ function send(eventType: string, extra?: object): void {
 
 function flush(beacon?: unknown): void {
   if (beacon) {
-    // sendBeacon cannot set headers: the key goes in the query string, the body is text/plain.
-    if (
-      queue.length &&
-      // Keys are URL-safe by construction ([A-Za-z0-9_-]), so no encoding is needed.
-      nav.sendBeacon(`${api}?api_key=${key}`, body(queue.slice(0, MAX_BATCH)))
-    )
+    if (queue.length && nav.sendBeacon(api as string, body(queue.slice(0, MAX_BATCH))))
       queue.splice(0, MAX_BATCH)
     return
   }
@@ -113,12 +113,7 @@ function flush(beacon?: unknown): void {
     }, 1000 << Math.min(fails++, 6))
   }
   // A string body goes as text/plain, which the collector takes as JSON.
-  fetch(api as string, {
-    method: 'POST',
-    keepalive: true,
-    headers: { 'X-API-Key': key as string },
-    body: body(batch),
-  })
+  fetch(api as string, { method: 'POST', keepalive: true, body: body(batch) })
     // Any other 4xx is final: the batch is dropped.
     .then((res) => (res.status == 429 || res.status > 499 ? retry() : (busy = fails = 0)), retry)
 }

@@ -97,10 +97,18 @@ export async function startPageServer(
 }
 
 export interface SentBatch {
-  /** fetch (X-API-Key header) or beacon (api_key in the query string). */
+  /** fetch, or sendBeacon (the page being hidden). */
   via: 'fetch' | 'beacon'
   events: Array<Record<string, unknown>>
+  /**
+   * Whether the request is CORS-simple (POST, a text/plain body, no header a page may not
+   * send freely), so a collector on another origin gets no preflight before it.
+   */
+  corsSimple: boolean
 }
+
+/** Headers a page sets that keep a request CORS-simple (the Fetch standard's safelist). */
+const SAFELISTED = new Set(['accept', 'accept-language', 'content-language', 'content-type'])
 
 /** Every batch the page sends to the collector (CORS preflights aside), in order. */
 export function recordBatches(page: Page): SentBatch[] {
@@ -108,9 +116,17 @@ export function recordBatches(page: Page): SentBatch[] {
   page.on('request', (request: Request) => {
     if (request.method() !== 'POST' || !request.url().includes('/api/events')) return
     const body = JSON.parse(request.postData() ?? '{}') as { events?: SentBatch['events'] }
+    const headers = request.headers()
+    // What Chromium adds itself (user agent, referer, origin, sec-*) is not the page's.
+    const set = Object.keys(headers).filter(
+      (name) => !/^(user-agent|referer|origin|sec-|accept-encoding|connection|host)/.test(name),
+    )
     batches.push({
-      via: new URL(request.url()).searchParams.has('api_key') ? 'beacon' : 'fetch',
+      via: request.resourceType() === 'ping' ? 'beacon' : 'fetch',
       events: body.events ?? [],
+      corsSimple:
+        set.every((name) => SAFELISTED.has(name)) &&
+        (headers['content-type'] ?? '').startsWith('text/plain'),
     })
   })
   return batches
