@@ -37,6 +37,13 @@ const EnvSchema = z.object({
   EVENT_TTL_HOURS: intFromEnv(1, 24 * 365).default(24),
   SESSION_TIMEOUT_MINUTES: intFromEnv(1, 24 * 60).default(30),
   TRUST_PROXY: proxyHopsFromEnv.default(0),
+  /**
+   * A header a trusted CDN sets to the viewer's address and port, read for the client's
+   * address instead of X-Forwarded-For: behind CloudFront, a Lambda function URL sees
+   * CloudFront's address, and CloudFront-Viewer-Address is the viewer's. Believed only with
+   * TRUST_PROXY of at least 1. Empty: X-Forwarded-For, as TRUST_PROXY says.
+   */
+  CLIENT_ADDRESS_HEADER: z.enum(['', 'cloudfront-viewer-address']).default(''),
   /** Dashboard password; when unset one is generated on first start and printed once. */
   ADMIN_PASSWORD: z.string().min(8, { error: 'must be at least 8 characters' }).optional(),
   /**

@@ -112,6 +112,7 @@ export async function buildService(
     logger,
     version: VERSION,
     trustProxy: config.TRUST_PROXY,
+    clientAddressHeader: config.CLIENT_ADDRESS_HEADER,
     socketAddress: options.socketAddress,
     auth,
     now,

@@ -21,6 +21,11 @@ export interface AppDeps {
    * peer is the client.
    */
   trustProxy: number
+  /**
+   * A header the trusted proxy sets to the viewer's address (CLIENT_ADDRESS_HEADER), read
+   * for the client's address before X-Forwarded-For; absent or empty: X-Forwarded-For.
+   */
+  clientAddressHeader?: string
   /** The peer address of the connection, as the runtime reports it. */
   socketAddress: (c: Context) => string | undefined
   auth: DashboardAuth

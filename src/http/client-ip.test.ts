@@ -55,6 +55,40 @@ describe('clientIp reads an address as proxies write it', () => {
   })
 })
 
+describe('clientIp behind CloudFront with CLIENT_ADDRESS_HEADER (a Lambda function URL)', () => {
+  const viewer = (trustProxy: number, headers: Record<string, string>) =>
+    clientIp(context(headers), {
+      trustProxy,
+      clientAddressHeader: 'cloudfront-viewer-address',
+      socketAddress: () => SOCKET,
+    })
+  it.each([
+    ['198.51.100.7:46532', '198.51.100.7'],
+    ['2001:db8::7:46532', '2001:db8::7'],
+    ['2001:DB8:0:0:0:0:0:7:443', '2001:db8:0:0:0:0:0:7'],
+    ['::ffff:198.51.100.7:80', '198.51.100.7'],
+  ])('takes the viewer address %s as %s, whatever X-Forwarded-For says', (header, address) => {
+    expect(
+      viewer(1, {
+        'cloudfront-viewer-address': header,
+        'x-forwarded-for': 'spoofed, 130.176.1.10',
+      }),
+    ).toBe(address)
+  })
+
+  it('falls back to X-Forwarded-For when the header is missing or not an address', () => {
+    expect(viewer(1, { 'x-forwarded-for': '198.51.100.1' })).toBe('198.51.100.1')
+    expect(
+      viewer(1, { 'cloudfront-viewer-address': 'garbage', 'x-forwarded-for': '198.51.100.1' }),
+    ).toBe('198.51.100.1')
+    expect(viewer(1, { 'cloudfront-viewer-address': '198.51.100.7' })).toBe(SOCKET)
+  })
+
+  it('is believed only behind a trusted proxy', () => {
+    expect(viewer(0, { 'cloudfront-viewer-address': '198.51.100.7:1' })).toBe(SOCKET)
+  })
+})
+
 describe('viewerCountry', () => {
   const c = context({ 'cloudfront-viewer-country': 'de' })
   it('is believed only behind a trusted proxy', () => {

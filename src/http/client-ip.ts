@@ -5,6 +5,7 @@ import type { Context } from 'hono'
 import type { AppDeps } from './app-env.ts'
 
 type ProxyDeps = Pick<AppDeps, 'trustProxy'>
+type AddressDeps = ProxyDeps & Pick<AppDeps, 'socketAddress' | 'clientAddressHeader'>
 
 /**
  * The entry `hops` places from the right of a comma-separated forwarding header, as
@@ -39,10 +40,35 @@ export function bareAddress(raw: string): string {
   return isIP(address) === 6 ? address.toLowerCase() : address
 }
 
-/** The visitor's IP: from X-Forwarded-For only when TRUST_PROXY says proxies append it. */
-export function clientIp(c: Context, deps: ProxyDeps & Pick<AppDeps, 'socketAddress'>): string {
-  return bareAddress(
-    forwardedEntry(c.req.header('x-forwarded-for'), deps.trustProxy) ?? deps.socketAddress(c) ?? '',
+/**
+ * A viewer address as CloudFront-Viewer-Address writes it, the address then its port after
+ * the last colon, IPv6 without brackets (`2001:db8::1:46532`): the address alone, or
+ * undefined when it is not one.
+ */
+export function viewerAddress(raw: string | undefined): string | undefined {
+  const entry = raw?.trim() ?? ''
+  const colon = entry.lastIndexOf(':')
+  if (colon < 0 || !/^\d{1,5}$/.test(entry.slice(colon + 1))) return undefined
+  const address = entry.slice(0, colon)
+  return isIP(address) === 0 ? undefined : bareAddress(address)
+}
+
+/**
+ * The visitor's IP: the trusted proxy's viewer-address header where CLIENT_ADDRESS_HEADER
+ * names one, else X-Forwarded-For when TRUST_PROXY says proxies append it, else the socket.
+ */
+export function clientIp(c: Context, deps: AddressDeps): string {
+  const viewer =
+    deps.clientAddressHeader && deps.trustProxy >= 1
+      ? viewerAddress(c.req.header(deps.clientAddressHeader))
+      : undefined
+  return (
+    viewer ??
+    bareAddress(
+      forwardedEntry(c.req.header('x-forwarded-for'), deps.trustProxy) ??
+        deps.socketAddress(c) ??
+        '',
+    )
   )
 }
 
