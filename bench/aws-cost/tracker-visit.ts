@@ -68,7 +68,6 @@ async function startCountingCollector() {
     const headerBytes = req.rawHeaders.reduce((s, h) => s + Buffer.byteLength(h) + 2, 0)
     const bytes =
       Buffer.byteLength(`${req.method} ${req.url} HTTP/1.1\r\n`) + headerBytes + body.length
-    const url = new URL(req.url ?? '/', 'http://x')
     if (req.method === 'OPTIONS') {
       requests.push({ method: 'OPTIONS', via: 'preflight', events: 0, bytes, body })
       res
@@ -89,7 +88,9 @@ async function startCountingCollector() {
     }
     requests.push({
       method: req.method ?? '',
-      via: url.searchParams.has('api_key') ? 'beacon' : 'fetch',
+      // Both carry the key in the query string; sendBeacon with a text/plain body goes in
+      // no-cors mode, fetch in cors mode (Fetch standard), as Chromium says in Sec-Fetch-Mode.
+      via: req.headers['sec-fetch-mode'] === 'no-cors' ? 'beacon' : 'fetch',
       events,
       bytes,
       body,
