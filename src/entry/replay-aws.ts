@@ -3,9 +3,11 @@ import { createLogger } from '../log/logger.ts'
 import { rollupOptions } from '../rollup/rollup-options.ts'
 import { dynamoClients } from '../storage/dynamodb/clients.ts'
 import { DynamoDbStore } from '../storage/dynamodb/dynamodb-store.ts'
+import { reachDynamoDb } from '../storage/dynamodb/reach.ts'
 import { tableNamesFromEnv } from '../storage/dynamodb/tables.ts'
 import { replayKept } from './aws/replay-kept.ts'
 import { loadConfig } from './process-host.ts'
+import { exitOnStartupFailure } from './startup-failure.ts'
 
 /**
  * `npm run replay:aws [-- --dry-run]`: counts the records the roll-up set aside, exactly
@@ -19,6 +21,9 @@ const clients = dynamoClients({
   endpoint: process.env.DYNAMODB_ENDPOINT,
   region: process.env.AWS_DEFAULT_REGION,
 })
+await reachDynamoDb(clients.ddb, process.env.DYNAMODB_ENDPOINT).catch(
+  exitOnStartupFailure('replay:aws'),
+)
 const tables = tableNamesFromEnv(process.env)
 const store = new DynamoDbStore({ ...clients, tables })
 const result = await replayKept(

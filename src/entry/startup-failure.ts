@@ -1,3 +1,5 @@
+import { JavaMissingError } from '../storage/dynamodb/dynamodb-local.ts'
+import { DynamoDbUnreachableError } from '../storage/dynamodb/reach.ts'
 import { UnusableDatabaseError } from '../storage/sqlite/unusable-database.ts'
 import { DataDirBusyError } from './data-lock.ts'
 import { DataDirUnusableError } from './owner-only.ts'
@@ -12,6 +14,7 @@ export function exitCodeOf(error: unknown): number | undefined {
   if (error instanceof DataDirBusyError || error instanceof DataDirUnusableError) return 1
   if (error instanceof ListenError) return 2
   if (error instanceof UnusableDatabaseError) return 3
+  if (error instanceof DynamoDbUnreachableError || error instanceof JavaMissingError) return 4
   return undefined
 }
 
