@@ -1,3 +1,4 @@
+import { stdoutLogOutput } from '../log/log-output.ts'
 import { createLogger } from '../log/logger.ts'
 import { dynamoClients } from '../storage/dynamodb/clients.ts'
 import { type DynamoDbLocal, startDynamoDbLocal } from '../storage/dynamodb/dynamodb-local.ts'
@@ -14,7 +15,7 @@ import { exitOnStartupFailure } from './startup-failure.ts'
  * DynamoDB store, with the stream poller running the roll-up handler.
  */
 const config = loadConfig()
-const logger = createLogger(config.LOG_LEVEL)
+const logger = createLogger(config.LOG_LEVEL, stdoutLogOutput(config.LOG_FORMAT))
 const failed = exitOnStartupFailure('dev:aws')
 let local: DynamoDbLocal | undefined
 let endpoint = process.env.DYNAMODB_ENDPOINT

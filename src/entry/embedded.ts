@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import type { Config } from '../config/env.ts'
+import { stdoutLogOutput } from '../log/log-output.ts'
 import type { Logger } from '../log/logger.ts'
 import { InProcessPipeline } from '../pipeline/in-process-pipeline.ts'
 import type { Pipeline } from '../pipeline/pipeline.ts'
@@ -76,6 +77,7 @@ export async function startEmbedded(
             },
             sessionTimeoutMs,
             logLevel: config.LOG_LEVEL,
+            logOutput: stdoutLogOutput(config.LOG_FORMAT),
             liveBudgetEntries: config.LIVE_BUDGET_ENTRIES,
           },
           logger,

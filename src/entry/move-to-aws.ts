@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { stdoutLogOutput } from '../log/log-output.ts'
 import { createLogger } from '../log/logger.ts'
 import { dynamoClients } from '../storage/dynamodb/clients.ts'
 import { DynamoDbStore } from '../storage/dynamodb/dynamodb-store.ts'
@@ -18,7 +19,7 @@ import { exitOnStartupFailure } from './startup-failure.ts'
  * AWS's, or the one DYNAMODB_ENDPOINT names (a DynamoDB Local of `npm run dev:aws`).
  */
 const config = loadConfig()
-const logger = createLogger(config.LOG_LEVEL)
+const logger = createLogger(config.LOG_LEVEL, stdoutLogOutput(config.LOG_FORMAT))
 const file = join(config.DATA_DIR, 'liveinsight.db')
 if (!existsSync(file)) {
   process.stderr.write(`move:aws: no database at ${file} (set DATA_DIR)\n`)

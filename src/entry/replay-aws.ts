@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util'
+import { stdoutLogOutput } from '../log/log-output.ts'
 import { createLogger } from '../log/logger.ts'
 import { rollupOptions } from '../rollup/rollup-options.ts'
 import { dynamoClients } from '../storage/dynamodb/clients.ts'
@@ -16,7 +17,7 @@ import { exitOnStartupFailure } from './startup-failure.ts'
  */
 const { values } = parseArgs({ options: { 'dry-run': { type: 'boolean', default: false } } })
 const config = loadConfig()
-const logger = createLogger(config.LOG_LEVEL)
+const logger = createLogger(config.LOG_LEVEL, stdoutLogOutput(config.LOG_FORMAT))
 const clients = dynamoClients({
   endpoint: process.env.DYNAMODB_ENDPOINT,
   region: process.env.AWS_DEFAULT_REGION,
