@@ -24,8 +24,9 @@ export function openUsableDatabase(file: string, options: ConnectionOptions): Da
 /**
  * Proves the connection may write, by rewriting the schema version it already has in a
  * transaction that is rolled back. A file this user cannot write (its mode, an immutable
- * flag) still opens and answers reads: SQLite falls back to reading it, and the first accept
- * would fail instead, every tracker retrying into 503s while the server looks healthy.
+ * flag) still opens and answers reads: SQLite falls back to reading it, and the first write,
+ * wherever it comes (the dashboard's settings at start, an accept), would fail as a storage
+ * fault ("storage unavailable", retried, 503) instead of naming the file.
  */
 function checkWritable(db: Database.Database): void {
   const version = db.pragma('user_version', { simple: true }) as number
