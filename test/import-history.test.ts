@@ -2,6 +2,7 @@ import { execFile, spawn } from 'node:child_process'
 import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parseConfig } from '../src/config/env.ts'
 import type { RowDimension } from '../src/core/rollup-deltas.ts'
@@ -11,6 +12,7 @@ import { startEmbedded } from '../src/entry/embedded.ts'
 import { importHistoryFile, type RejectedLine } from '../src/import/history-file.ts'
 import { HistoryImportError } from '../src/import/history-import.ts'
 import { createLogger } from '../src/log/logger.ts'
+import { SCHEMA_VERSION } from '../src/storage/sqlite/migrations.ts'
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.ts'
 import { tempDir } from '../src/testing/temp-dir.ts'
 
@@ -263,6 +265,22 @@ describe('npm run import', () => {
     writeFileSync(file, views.join('\n'))
     return { dir, file }
   }
+
+  it('refuses a database a newer release wrote, in a line, exit 3, and leaves it as it was', async () => {
+    const { dir, file } = await dataDirWithFile([0])
+    const database = join(dir, 'liveinsight.db')
+    const db = new Database(database)
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`)
+    db.close()
+    const refused = await cli(dir, ['--site', 'shop', file])
+    expect(refused.code).toBe(3)
+    expect(refused.stderr).toBe(
+      `liveinsight import: ${database} was written by a newer release of LiveInsight (schema version ${SCHEMA_VERSION + 1}; this release reads up to ${SCHEMA_VERSION}): upgrade LiveInsight to that release or a later one\n`,
+    )
+    const after = new Database(database, { readonly: true })
+    expect(after.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION + 1)
+    after.close()
+  })
 
   it('imports a file into the data directory once, and refuses it a second time', async () => {
     const { dir, file } = await dataDirWithFile([0, 10, 20])

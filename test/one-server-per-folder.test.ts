@@ -8,6 +8,7 @@ import { startArgs } from '../scripts/start-command.ts'
 import { holderFile } from '../src/entry/data-lock.ts'
 import { tempDir } from '../src/testing/temp-dir.ts'
 import { exited, spawnServer } from './support/child-server.ts'
+import { type Exited, runToExit, STACK_FRAME } from './support/run-to-exit.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const dir = tempDir()
@@ -15,24 +16,19 @@ afterAll(() => dir.remove())
 const env = { DATA_DIR: dir.path, ADMIN_PASSWORD: 'one-server-test-pw-1' }
 
 /** `npm start` run to its end: its exit code and what it printed on stderr. */
-function runToExit(
-  overrides: Record<string, string> = {},
-): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, startArgs(ROOT), {
-    env: { ...process.env, PORT: '0', ...env, ...overrides },
-    stdio: ['ignore', 'ignore', 'pipe'],
+function startToExit(overrides: Record<string, string> = {}): Promise<Exited> {
+  return runToExit(process.execPath, startArgs(ROOT), {
+    ...process.env,
+    PORT: '0',
+    ...env,
+    ...overrides,
   })
-  let stderr = ''
-  child.stderr?.on('data', (chunk) => {
-    stderr += String(chunk)
-  })
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stderr })))
 }
 
 describe('one server per data folder', () => {
   it('refuses a second server, leaves the first alone, and frees the folder when the first dies', async () => {
     const first = await spawnServer(env)
-    const second = await runToExit()
+    const second = await startToExit()
     expect(second.code).toBe(1)
     expect(second.stderr).toContain(
       `liveinsight: ${dir.path} is in use by another LiveInsight process (pid ${first.child.pid}, server): stop it first`,
@@ -88,13 +84,13 @@ describe('start-up failures say what to do, in a line', () => {
     try {
       const port = new URL(first.url).port
       const other = join(dir.path, '..', `other-${process.pid}`)
-      const refused = await runToExit({ PORT: port, DATA_DIR: other })
+      const refused = await startToExit({ PORT: port, DATA_DIR: other })
       rmSync(other, { recursive: true, force: true })
       expect(refused.code).toBe(2)
       expect(refused.stderr).toContain(`liveinsight: port ${port} is in use`)
       expect(refused.stderr).toContain('set PORT to a free port')
       // A line to act on, not a stack trace.
-      expect(refused.stderr).not.toMatch(/\n\s+at /)
+      expect(refused.stderr).not.toMatch(STACK_FRAME)
     } finally {
       first.child.kill('SIGTERM')
       await exited(first.child)
@@ -105,13 +101,13 @@ describe('start-up failures say what to do, in a line', () => {
     // A folder inside a file: no user can create it.
     const file = join(dir.path, '..', `a-file-${process.pid}`)
     writeFileSync(file, '')
-    const refused = await runToExit({ DATA_DIR: join(file, 'data') })
+    const refused = await startToExit({ DATA_DIR: join(file, 'data') })
     rmSync(file, { force: true })
     expect(refused.code).toBe(1)
     expect(refused.stderr).toContain(
       `liveinsight: cannot use the data folder ${join(file, 'data')}`,
     )
     expect(refused.stderr).toContain('set DATA_DIR')
-    expect(refused.stderr).not.toMatch(/\n\s+at /)
+    expect(refused.stderr).not.toMatch(STACK_FRAME)
   })
 })

@@ -60,6 +60,11 @@ const EnvSchema = z.object({
   STATS_CACHE_SECONDS: intFromEnv(0, 3600).default(30),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /**
+   * json or pretty; unset: pretty on a terminal, JSON lines otherwise (log/log-output.ts).
+   * The Lambda functions log JSON whatever it says.
+   */
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+  /**
    * Live visitors and sessions the live view keeps one by one, all sites together; past a
    * site's share its live counts become marked estimates (live/live-window.ts).
    */

@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import type { Config } from '../config/env.ts'
+import { stdoutLogOutput } from '../log/log-output.ts'
 import type { Logger } from '../log/logger.ts'
 import { InProcessPipeline } from '../pipeline/in-process-pipeline.ts'
 import type { Pipeline } from '../pipeline/pipeline.ts'
@@ -42,7 +43,14 @@ export async function startEmbedded(
   } satisfies SqliteStoreOptions
   // On the server clock, so the roll-up lag the routes report is measured on one clock when
   // this store accepts (the in-process pipeline); the worker threads' stores use real time.
-  const store = openStore({ ...connection, ...(options.now ? { now: options.now } : {}) })
+  let store: ReturnType<typeof openStore>
+  try {
+    store = openStore({ ...connection, ...(options.now ? { now: options.now } : {}) })
+  } catch (error) {
+    // A database this release refuses (a newer release's, read-only): the folder stays free.
+    lock.release()
+    throw error
+  }
   const sessionTimeoutMs = config.SESSION_TIMEOUT_MINUTES * 60_000
   // The same factory, loaded by each worker thread next to this module (bundled or not).
   const storeModule = workerModule('open-store', import.meta.url).href
@@ -69,6 +77,7 @@ export async function startEmbedded(
             },
             sessionTimeoutMs,
             logLevel: config.LOG_LEVEL,
+            logOutput: stdoutLogOutput(config.LOG_FORMAT),
             liveBudgetEntries: config.LIVE_BUDGET_ENTRIES,
           },
           logger,

@@ -9,6 +9,7 @@ import { rollupOptions } from '../rollup/rollup-options.ts'
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
 import { DataDirBusyError, lockDataDir } from './data-lock.ts'
 import { OWNER_ONLY_UMASK } from './owner-only.ts'
+import { exitOnStartupFailure } from './startup-failure.ts'
 
 /**
  * `npm run import -- --site ID [FILE]`: loads a site's history from an NDJSON file (or stdin)
@@ -54,15 +55,23 @@ async function main() {
     if (error instanceof DataDirBusyError) fail(error.message)
     throw error
   }
-  const store = new SqliteStore({
-    file: join(config.DATA_DIR, 'liveinsight.db'),
-    synchronous: config.SQLITE_SYNCHRONOUS,
-    // Each of the two connections may fill this: more did not make the import faster once the
-    // sessions' lookup indexes were left to the end (bench/NOTES.md).
-    cacheMb: 16,
-    // The next hours are counted while the last ones are written.
-    commitThread: true,
-  })
+  // Annotated, so the compiler knows a refused database ends the process here.
+  const refused: (error: unknown) => never = exitOnStartupFailure('liveinsight import')
+  let store: SqliteStore
+  try {
+    store = new SqliteStore({
+      file: join(config.DATA_DIR, 'liveinsight.db'),
+      synchronous: config.SQLITE_SYNCHRONOUS,
+      // Each of the two connections may fill this: more did not make the import faster once the
+      // sessions' lookup indexes were left to the end (bench/NOTES.md).
+      cacheMb: 16,
+      // The next hours are counted while the last ones are written.
+      commitThread: true,
+    })
+  } catch (error) {
+    // A newer release's database, or one it cannot write: said in a line, exit 3 as for the server.
+    refused(error)
+  }
   try {
     const site = await store.getSite(siteId)
     if (!site) {

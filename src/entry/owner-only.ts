@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readdirSync, statSync } from 'node:fs'
+import { accessSync, chmodSync, constants, mkdirSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Logger } from '../log/logger.ts'
 
@@ -23,16 +23,34 @@ export function ownerOnlyDataDir(dir: string, logger: Logger): void {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       if (entry.isFile()) tighten(join(dir, entry.name), 0o600, logger)
     }
+    // A folder on a read-only file system (or another user's) passes all of the above when
+    // its modes are already tight; said here, rather than by SQLite on the first file it opens.
+    accessSync(dir, constants.W_OK)
   } catch (error) {
     throw new DataDirUnusableError(dir, (error as NodeJS.ErrnoException).code, error)
   }
+}
+
+/** The codes a person meets here, in words: a code alone says little to whoever is not a programmer. */
+const WHAT_CODES_MEAN: Record<string, string> = {
+  EROFS: 'a read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'not permitted',
+  ENOTDIR: 'a file is in the way',
+  ENOSPC: 'no space left',
+}
+
+function inWords(code: string | undefined): string {
+  if (!code) return ''
+  const meaning = WHAT_CODES_MEAN[code]
+  return meaning ? ` (${code}: ${meaning})` : ` (${code})`
 }
 
 /** The data folder cannot be made or written (not a folder, read-only, another user's). */
 export class DataDirUnusableError extends Error {
   constructor(dir: string, code: string | undefined, cause: unknown) {
     super(
-      `cannot use the data folder ${dir}${code ? ` (${code})` : ''}: set DATA_DIR to a folder this user can create and write`,
+      `cannot use the data folder ${dir}${inWords(code)}: set DATA_DIR to a folder this user can create and write`,
       { cause },
     )
     this.name = 'DataDirUnusableError'

@@ -1,12 +1,15 @@
 import { parseArgs } from 'node:util'
+import { stdoutLogOutput } from '../log/log-output.ts'
 import { createLogger } from '../log/logger.ts'
 import { rollupOptions } from '../rollup/rollup-options.ts'
 import { dynamoClients } from '../storage/dynamodb/clients.ts'
 import { DynamoDbStore } from '../storage/dynamodb/dynamodb-store.ts'
+import { reachDynamoDb } from '../storage/dynamodb/reach.ts'
 import { tableNamesFromEnv } from '../storage/dynamodb/tables.ts'
 import { replayFailedBatches } from './aws/replay-failed-batches.ts'
 import { replayKept } from './aws/replay-kept.ts'
 import { loadConfig } from './process-host.ts'
+import { exitOnStartupFailure } from './startup-failure.ts'
 
 /**
  * `npm run replay:aws [-- --dry-run] [--from DIR]`: counts the records the roll-up set aside
@@ -22,11 +25,14 @@ const { values } = parseArgs({
   },
 })
 const config = loadConfig()
-const logger = createLogger(config.LOG_LEVEL)
+const logger = createLogger(config.LOG_LEVEL, stdoutLogOutput(config.LOG_FORMAT))
 const clients = dynamoClients({
   endpoint: process.env.DYNAMODB_ENDPOINT,
   region: process.env.AWS_DEFAULT_REGION,
 })
+await reachDynamoDb(clients.ddb, process.env.DYNAMODB_ENDPOINT).catch(
+  exitOnStartupFailure('replay:aws'),
+)
 const tables = tableNamesFromEnv(process.env)
 const store = new DynamoDbStore({ ...clients, tables })
 const options = {

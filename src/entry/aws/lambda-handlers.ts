@@ -79,6 +79,7 @@ export async function createLambdaHandlers(
       ? { ...env, ADMIN_PASSWORD: await adminPasswordFrom(parameter, env.AWS_DEFAULT_REGION) }
       : env,
   )
+  // JSON whatever LOG_FORMAT says: the alarms' metric filters read its fields.
   const logger = createLogger(config.LOG_LEVEL)
   const clients = dynamoClients({
     ...(env.AWS_DEFAULT_REGION ? { region: env.AWS_DEFAULT_REGION } : {}),

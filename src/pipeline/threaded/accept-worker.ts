@@ -13,7 +13,7 @@ import type { AcceptCall, AcceptResults, WorkerSetup } from './worker-protocol.t
 const port = parentPort
 if (!port) throw new Error('accept-worker: must run as a worker thread')
 const setup = workerData as WorkerSetup
-const logger = createLogger(setup.logLevel).child({ thread: 'accept' })
+const logger = createLogger(setup.logLevel, setup.logOutput).child({ thread: 'accept' })
 const store = await openStoreModule(setup.store)
 /** Where each commit's hand-over goes: the roll-up worker. */
 let handoff: MessagePort | undefined

@@ -18,7 +18,7 @@ const SAFETY_POKE_MS = 5000
 const port = parentPort
 if (!port) throw new Error('rollup-worker: must run as a worker thread')
 const setup = workerData as WorkerSetup
-const logger = createLogger(setup.logLevel).child({ thread: 'rollup' })
+const logger = createLogger(setup.logLevel, setup.logOutput).child({ thread: 'rollup' })
 const store = await openStoreModule(setup.store)
 const stage = new RollupStage(store, rollupOptions(setup.sessionTimeoutMs), logger)
 let handoff: MessagePort | undefined

@@ -2,6 +2,7 @@ import type { MessagePort } from 'node:worker_threads'
 import type { AcceptOutcome } from '../../accept/accept-stage.ts'
 import type { AcceptRequest } from '../../accept/prepare-request.ts'
 import type { RealtimeSnapshot } from '../../live/live-window.ts'
+import type { LogOutput } from '../../log/log-output.ts'
 import type { SweepPolicy, SweepResult } from '../../storage/store.ts'
 import type { StoreModule } from './store-module.ts'
 
@@ -11,6 +12,8 @@ export interface ThreadedSetup {
   stores: { accept: StoreModule; rollup: StoreModule }
   sessionTimeoutMs: number
   logLevel: string
+  /** The main thread's choice: a worker's stdout is no terminal of its own to ask. */
+  logOutput: LogOutput
   liveBudgetEntries: number
 }
 

@@ -10,6 +10,17 @@ export interface DynamoDbLocal {
   stop: () => Promise<void>
 }
 
+/** DynamoDB Local is a Java program, and there is no `java` on PATH to run it. */
+export class JavaMissingError extends Error {
+  constructor(cause: unknown) {
+    super(
+      'DynamoDB Local needs java, which is not on PATH: install it (Debian, Ubuntu: apt-get install openjdk-17-jre-headless), or set DYNAMODB_ENDPOINT to a DynamoDB Local already running',
+      { cause },
+    )
+    this.name = 'JavaMissingError'
+  }
+}
+
 /** A port nobody listens on now (DynamoDB Local binds every interface). */
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -44,7 +55,17 @@ export async function startDynamoDbLocal(
   // Both pipes are read to the end: a full pipe would stop the child.
   child.stdout?.resume()
   const pid = child.pid
-  if (pid === undefined) throw new Error('DynamoDB Local: java did not start (is it on PATH?)')
+  if (pid === undefined) {
+    // Spawning failed; Node says why in the 'error' event it emits next, which unheard
+    // would end the process with a stack.
+    const error = await new Promise<NodeJS.ErrnoException>((resolve) =>
+      child.once('error', resolve),
+    )
+    if (error.code === 'ENOENT') throw new JavaMissingError(error)
+    throw new Error(`DynamoDB Local: java did not start (${error.code ?? error.message})`, {
+      cause: error,
+    })
+  }
   let exited: number | null | undefined
   let stderr = ''
   child.stderr?.on('data', (chunk: Buffer) => {

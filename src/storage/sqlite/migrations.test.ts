@@ -6,6 +6,7 @@ import { tempDir } from '../../testing/temp-dir.ts'
 import { BASE_VERSION, migrate, SCHEMA_VERSION } from './migrations.ts'
 import { type PackedBatch, packBatch, unpackBatch } from './packed-item.ts'
 import { SqliteStore } from './sqlite-store.ts'
+import { UnusableDatabaseError } from './unusable-database.ts'
 
 let dir: ReturnType<typeof tempDir>
 beforeEach(() => {
@@ -133,15 +134,16 @@ describe('schema migrations', () => {
     old.close()
   })
 
-  it('refuses a file a newer build wrote', () => {
+  it('refuses a file a newer release wrote, naming its version, and leaves it as it was', () => {
     const db = baseFile('newer.db')
     db.pragma(`user_version = ${SCHEMA_VERSION + 1}`)
+    const before = tables(db)
+    expect(() => migrate(db)).toThrow(UnusableDatabaseError)
     expect(() => migrate(db)).toThrow(
-      new RegExp(
-        `newer build \\(schema version ${SCHEMA_VERSION + 1}; this build knows up to ${SCHEMA_VERSION}\\)`,
-      ),
+      `${db.name} was written by a newer release of LiveInsight (schema version ${SCHEMA_VERSION + 1}; this release reads up to ${SCHEMA_VERSION}): upgrade LiveInsight`,
     )
     expect(version(db)).toBe(SCHEMA_VERSION + 1)
+    expect(tables(db)).toEqual(before)
     db.close()
   })
 })

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3'
+import { UnusableDatabaseError } from './unusable-database.ts'
 
 /**
  * The schema, versioned in `user_version`. A new file gets `BASE_SCHEMA` at `BASE_VERSION`;
@@ -177,22 +178,26 @@ export const SCHEMA_VERSION = BASE_VERSION + MIGRATIONS.length
 
 /**
  * Brings the file to the last version `migrations` reach and returns that version.
- * @throws without changing the file when a build other than this one wrote it: a version
- * from before the base schema, or one after the last migration this build knows
+ * @throws UnusableDatabaseError, without changing the file, when a build other than this one
+ * wrote it: a version from before the base schema, or one after the last migration this
+ * build knows
  */
 export function migrate(db: Database.Database, migrations: readonly string[] = MIGRATIONS): number {
   const latest = BASE_VERSION + migrations.length
   const found = db.pragma('user_version', { simple: true }) as number
   if (found !== 0 && found < BASE_VERSION) {
-    throw new Error(
+    throw new UnusableDatabaseError(
+      db.name,
       `${db.name} was written by a pre-release schema (version ${found}), which this build ` +
         'does not read; move the file aside and start again (the build that wrote it still reads it)',
     )
   }
   if (found > latest) {
-    throw new Error(
-      `${db.name} was written by a newer build (schema version ${found}; this build knows up ` +
-        `to ${latest}); run that build or a later one`,
+    // Migrating down is not a thing: the newer release's data would be misread or lost.
+    throw new UnusableDatabaseError(
+      db.name,
+      `${db.name} was written by a newer release of LiveInsight (schema version ${found}; ` +
+        `this release reads up to ${latest}): upgrade LiveInsight to that release or a later one`,
     )
   }
   if (found === 0) {

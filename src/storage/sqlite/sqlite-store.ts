@@ -22,19 +22,13 @@ import type {
   UserSessionsQuery,
 } from '../store.ts'
 import { CommitThread } from './commit-thread.ts'
-import {
-  type ConnectionOptions,
-  openConnection,
-  rethrowUnavailable,
-  unavailableAs,
-} from './connection.ts'
+import { type ConnectionOptions, rethrowUnavailable, unavailableAs } from './connection.ts'
 import { SqliteCounterReads } from './counter-reads.ts'
 import { SqliteDirectory } from './directory.ts'
 import { HotQueue } from './hot-queue.ts'
 import { SqliteIntake } from './intake.ts'
 import { buildLookupIndexes, LookupIndexes } from './lookup-indexes.ts'
 import { markHash } from './mark-hash.ts'
-import { migrate } from './migrations.ts'
 import type { PackedBatch, QueuedEntry } from './packed-item.ts'
 import { PendingQueue } from './pending-queue.ts'
 import { lastSeq, queueEntry, queueSeq, uncountedAfter } from './queue-stream.ts'
@@ -43,6 +37,7 @@ import { RollupCommit, type RollupWriteStep, unitRows } from './rollup-commit.ts
 import { SqliteSessionReads } from './session-reads.ts'
 import { SpanRollups } from './span-rollups.ts'
 import { SqliteUpkeep } from './upkeep.ts'
+import { openUsableDatabase } from './usable-database.ts'
 import {
   clearUnitMarks,
   DEFAULT_MEMORY_MARKS,
@@ -124,13 +119,7 @@ export class SqliteStore implements Store {
       throw new Error('SqliteStore: a database file path is required')
     }
     mkdirSync(dirname(options.file), { recursive: true })
-    this.db = openConnection(options.file, options)
-    try {
-      migrate(this.db)
-    } catch (error) {
-      this.db.close()
-      throw error
-    }
+    this.db = openUsableDatabase(options.file, options)
     // A bulk load that crashed left its indexes dropped.
     buildLookupIndexes(this.db)
     this.lookupIndexes = new LookupIndexes(this.db)
