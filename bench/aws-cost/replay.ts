@@ -156,8 +156,12 @@ export async function runReplay(o: ReplayOptions) {
   let logPhase = 'setup'
   const logBytes = new Map<string, number>()
   const logger = createLogger(o.logLevel, {
-    write(line: string) {
-      logBytes.set(logPhase, (logBytes.get(logPhase) ?? 0) + Buffer.byteLength(line))
+    // JSON lines, as the functions write them on Lambda.
+    format: 'json',
+    destination: {
+      write(line: string) {
+        logBytes.set(logPhase, (logBytes.get(logPhase) ?? 0) + Buffer.byteLength(line))
+      },
     },
   })
   const local = await startDynamoDbLocal()
