@@ -5,8 +5,13 @@
  * dist/lambda/liveinsight-lambda.zip. One package for every function: the handler name picks
  * the function (lambda.http, lambda.rollup, lambda.sweep).
  *
- * The AWS SDK is left out: the nodejs22.x runtime ships SDK v3, so the package carries
- * only what the runtime lacks: Hono, zod, pino, jose… and our code.
+ * The AWS SDK is bundled at the versions package-lock.json pins, like everything else the
+ * code imports: the SDK the nodejs22.x runtime carries is whichever version Lambda last
+ * put there, which changes under a deployed function and is not the one the tests ran.
+ * better-sqlite3 (the embedded store, a native module) is never loaded on AWS.
+ *
+ * Each build starts from an empty dist/lambda: scripts/deploy.sh keeps every package it
+ * deploys in releases/, out of a build's reach.
  *   tsx scripts/build-lambda.ts
  */
 import { execFileSync } from 'node:child_process'
@@ -35,7 +40,7 @@ await build({
   format: 'esm',
   // Runs on nodejs22.x; built for 20 as well, so the tests' Node can load it.
   target: 'node20',
-  external: ['@aws-sdk/*', 'better-sqlite3'],
+  external: ['better-sqlite3'],
   // Some bundled CommonJS packages call require(): give the ES module one.
   banner: {
     js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",

@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { CONFIG_VARIABLES, parseConfig } from '../src/config/env.ts'
@@ -26,7 +27,7 @@ import { tempDir } from '../src/testing/temp-dir.ts'
 const DIR = join(import.meta.dirname, '..', 'infra', 'terraform')
 /** HCL parsed to JSON: no static shape. */
 type Json = any
-let tf: { resource: Json; locals: Json; variable: Json; data: Json; output: Json }
+let tf: { resource: Json; locals: Json; variable: Json; data: Json; output: Json; terraform: Json }
 
 /**
  * @cdktf/hcl2json's parse, loaded by a name the type checker does not follow: its typings
@@ -40,7 +41,14 @@ async function hclParser(): Promise<(file: string, text: string) => Promise<unkn
 /** Every .tf file merged: blocks of one type from several files side by side. */
 async function parseAll() {
   const parse = await hclParser()
-  const merged = { resource: {}, locals: {}, variable: {}, data: {}, output: {} } as Json
+  const merged = {
+    resource: {},
+    locals: {},
+    variable: {},
+    data: {},
+    output: {},
+    terraform: [],
+  } as Json
   for (const file of readdirSync(DIR).filter((f) => f.endsWith('.tf'))) {
     const json = await parse(file, readFileSync(join(DIR, file), 'utf8'))
     for (const [kind, blocks] of Object.entries(json as Json)) {
@@ -52,6 +60,8 @@ async function parseAll() {
         }
       } else if (kind === 'variable' || kind === 'output') {
         Object.assign(merged[kind], blocks)
+      } else if (kind === 'terraform') {
+        merged.terraform.push(...(blocks as Json[]))
       }
     }
   }
@@ -65,6 +75,72 @@ const defaultOf = (name: string) => one(tf.variable[name])?.default
 beforeAll(async () => {
   tf = await parseAll()
 })
+
+/** A terraform binary on PATH (fmt, console and variable checks need no provider). */
+function terraformBinary(): boolean {
+  const found = spawnSync('terraform', ['version'], { encoding: 'utf8' })
+  return !found.error && found.status === 0
+}
+const TERRAFORM_ENV = { ...process.env, TF_CLI_CONFIG_FILE: '/dev/null', TF_IN_AUTOMATION: '1' }
+
+/**
+ * `terraform plan` on variables.tf alone (no resources, so no provider to download): runs
+ * every variable's validation block with these values, as a real plan does first.
+ */
+function planVariables(vars: Record<string, string>) {
+  const dir = tempDir()
+  try {
+    copyFileSync(join(DIR, 'variables.tf'), join(dir.path, 'variables.tf'))
+    execFileSync('terraform', ['init', '-input=false', '-no-color'], {
+      cwd: dir.path,
+      env: TERRAFORM_ENV,
+      stdio: 'ignore',
+    })
+    const args = Object.entries(vars).flatMap(([k, v]) => ['-var', `${k}=${v}`])
+    return spawnSync('terraform', ['plan', '-input=false', '-no-color', ...args], {
+      cwd: dir.path,
+      env: TERRAFORM_ENV,
+      encoding: 'utf8',
+    })
+  } finally {
+    dir.remove()
+  }
+}
+
+/** Evaluates an expression with `terraform console` in an empty folder. */
+function consoleEval(expression: string): { status: number | null; out: string } {
+  const dir = tempDir()
+  try {
+    const result = spawnSync('terraform', ['console'], {
+      cwd: dir.path,
+      env: TERRAFORM_ENV,
+      input: `${expression}\n`,
+      encoding: 'utf8',
+    })
+    return { status: result.status, out: `${result.stdout}${result.stderr}`.trim() }
+  } finally {
+    dir.remove()
+  }
+}
+
+/** The lowest version a constraint such as "~> 5.80" or ">= 5.80.0, < 6.0.0" admits. */
+function lowestAdmitted(constraint: string): number[] {
+  const floors = constraint
+    .split(',')
+    .map((c) => c.trim().match(/^(~>|>=|=)?\s*(\d+(?:\.\d+)*)$/))
+    .filter((m): m is RegExpMatchArray => m !== null)
+    .map((m) => (m[2] as string).split('.').map(Number))
+  expect(floors.length, constraint).toBeGreaterThan(0)
+  return floors.sort(compareVersions).at(-1) as number[]
+}
+
+function compareVersions(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0)
+    if (d !== 0) return d
+  }
+  return 0
+}
 
 describe('the Terraform, held against the code', () => {
   it('declares the tables with the keys, indexes, TTLs and stream the code uses', () => {
@@ -317,6 +393,183 @@ describe('the Terraform, held against the code', () => {
     for (const output of ['api_gateway_url', 's3_bucket_name', 'cloudfront_url', 'events_table']) {
       expect(tf.output[output], output).toBeDefined()
     }
+  })
+
+  it('keeps every table from a silent delete: deletion protection and point-in-time recovery', () => {
+    for (const key of ['events', 'sessions', 'stats', 'state']) {
+      const table = resource('aws_dynamodb_table', key)
+      // A destroy, or a new environment name (new table names: a replacement), fails at the
+      // table instead of deleting it; scripts/destroy.sh --delete-data turns this off first.
+      expect(table.deletion_protection_enabled, key).toBe('${var.table_deletion_protection}')
+      expect(one(table.point_in_time_recovery)?.enabled, key).toBe(true)
+    }
+    const protection = one(tf.variable.table_deletion_protection)
+    expect([protection.type, protection.default]).toEqual(['${bool}', true])
+  })
+
+  it('gives CloudFront a custom domain’s certificate only once ACM has validated it', () => {
+    const cdn = resource('aws_cloudfront_distribution', 'app')
+    const viewer = one(cdn.viewer_certificate)
+    expect(viewer.acm_certificate_arn).toContain(
+      'aws_acm_certificate_validation.domain[0].certificate_arn',
+    )
+    expect(viewer.acm_certificate_arn).not.toContain('aws_acm_certificate.domain[0].arn')
+    const validation = resource('aws_acm_certificate_validation', 'domain')
+    expect(validation.provider).toBe('${aws.us_east_1}')
+    expect(validation.certificate_arn).toBe('${aws_acm_certificate.domain[0].arn}')
+    expect(validation.count).toBe('${var.domain_name == "" ? 0 : 1}')
+    // With a Route 53 zone Terraform writes the records and waits for them; without one it
+    // waits for the records the output lists to be added by hand.
+    expect(validation.validation_record_fqdns).toContain('aws_route53_record.acm_validation')
+    expect(validation.validation_record_fqdns).toContain('var.route53_zone_id == "" ? null')
+    const records = resource('aws_route53_record', 'acm_validation')
+    expect(records.for_each).toContain('var.route53_zone_id == ""')
+    expect(records.for_each).toContain('domain_validation_options')
+    expect(records.zone_id).toBe('${var.route53_zone_id}')
+    expect(defaultOf('route53_zone_id')).toBe('')
+    expect(one(tf.output.acm_validation_records).value).toContain('resource_record_value')
+  })
+
+  it('has a budget alarm at the amount and address the operator sets, and none unset', () => {
+    const budget = resource('aws_budgets_budget', 'monthly')
+    expect(budget.count).toBe('${var.budget_monthly_usd > 0 ? 1 : 0}')
+    expect(defaultOf('budget_monthly_usd')).toBe(0)
+    expect(budget.limit_amount).toBe('${tostring(var.budget_monthly_usd)}')
+    expect([budget.budget_type, budget.limit_unit, budget.time_unit]).toEqual([
+      'COST',
+      'USD',
+      'MONTHLY',
+    ])
+    const notifications = budget.notification as Json[]
+    expect(notifications.map((n) => n.notification_type).sort()).toEqual(['ACTUAL', 'FORECASTED'])
+    for (const n of notifications) {
+      expect(n.subscriber_email_addresses).toEqual(['${local.budget_email}'])
+    }
+    expect(tf.locals.budget_email).toBe(
+      '${var.budget_email != "" ? var.budget_email : var.alarm_email}',
+    )
+    // An amount with nowhere to send the alert is refused at plan time.
+    const check = one(one(budget.lifecycle).precondition)
+    expect(check.condition).toBe('${local.budget_email != ""}')
+  })
+
+  it('reserves no concurrency by default, and checks what is reserved against the quota', () => {
+    const functions = tf.locals.functions as Record<string, { reserved: unknown }>
+    const variables = ['collector', 'api', 'rollup'].map((f) => `${f}_reserved_concurrency`)
+    for (const name of variables) expect(defaultOf(name), name).toBeNull()
+    for (const [key, fn] of Object.entries(functions)) {
+      expect(
+        fn.reserved === null || variables.some((v) => fn.reserved === `\${var.${v}}`),
+        key,
+      ).toBe(true)
+    }
+    // Lambda keeps 100 of the account's concurrency unreserved: the plan stops before an
+    // apply that Lambda would refuse half-way.
+    expect(tf.locals.reserved_total).toBe(
+      '${sum([for f in values(local.functions) : coalesce(f.reserved, 0)])}',
+    )
+    const check = one(one(resource('aws_lambda_function', 'functions').lifecycle).precondition)
+    expect(check.condition).toBe('${local.reserved_total <= var.lambda_concurrency_quota - 100}')
+    expect(defaultOf('lambda_concurrency_quota')).toBe(1000)
+  })
+
+  it('asks for a provider version that has every argument used', () => {
+    const constraint = one(one(tf.terraform[0].required_providers).aws).version as string
+    // The provider's changelog: the release that added each recent argument used here.
+    const added: Array<{ where: () => unknown; argument: string; version: string }> = [
+      {
+        where: () => resource('aws_lambda_event_source_mapping', 'rollup').metrics_config,
+        argument: 'aws_lambda_event_source_mapping.metrics_config',
+        version: '5.79.0',
+      },
+      {
+        where: () => resource('aws_dynamodb_table', 'events').on_demand_throughput,
+        argument: 'aws_dynamodb_table.on_demand_throughput',
+        version: '5.72.0',
+      },
+      {
+        where: () =>
+          one(one(one(resource('aws_wafv2_web_acl', 'edge').rule).statement).rate_based_statement)
+            .evaluation_window_sec,
+        argument: 'aws_wafv2_web_acl rate_based_statement.evaluation_window_sec',
+        version: '5.40.0',
+      },
+    ]
+    const lowest = lowestAdmitted(constraint)
+    for (const { where, argument, version } of added) {
+      if (where() === undefined) continue
+      expect(
+        compareVersions(lowest, version.split('.').map(Number)),
+        `${constraint} admits versions without ${argument} (${version})`,
+      ).toBeGreaterThanOrEqual(0)
+    }
+    // 6.x has breaking changes: not admitted until tried.
+    expect(constraint).toMatch(/^~> 5\.\d+$/)
+  })
+
+  it('redeploys the API stage when an integration changes, not only a route', () => {
+    const trigger = one(resource('aws_api_gateway_deployment', 'app').triggers).redeployment
+    expect(trigger).toContain('aws_api_gateway_integration.any')
+    expect(trigger).toContain('i.uri')
+    expect(trigger).toContain('aws_api_gateway_method.any')
+    expect(trigger).toContain('local.api_routes')
+  })
+
+  it('publishes detailed API Gateway metrics only when asked to', () => {
+    const settings = one(resource('aws_api_gateway_method_settings', 'all').settings)
+    expect(settings.metrics_enabled).toBe('${var.api_detailed_metrics}')
+    expect(defaultOf('api_detailed_metrics')).toBe(false)
+  })
+
+  it('starts the roll-up’s mapping only once the role may read the stream', () => {
+    const mapping = resource('aws_lambda_event_source_mapping', 'rollup')
+    expect(mapping.depends_on).toContain('${aws_iam_role_policy.lambda}')
+  })
+
+  it('reads the package only when it is there (a destroy on a checkout without dist/)', (context) => {
+    const fn = resource('aws_lambda_function', 'functions')
+    expect(fn.filename).toBe('${var.lambda_zip}')
+    const hash = fn.source_code_hash as string
+    expect(hash).toBe('${fileexists(var.lambda_zip) ? filebase64sha256(var.lambda_zip) : null}')
+    if (!terraformBinary()) {
+      context.skip()
+      return
+    }
+    // The expression as Terraform evaluates it: no error for a missing package, the hash of one.
+    const expression = (path: string) =>
+      hash.slice(2, -1).replaceAll('var.lambda_zip', JSON.stringify(path))
+    const missing = consoleEval(expression('/nonexistent/dist/lambda/liveinsight-lambda.zip'))
+    expect(missing, missing.out).toEqual({ status: 0, out: 'null' })
+    const dir = tempDir()
+    try {
+      const file = join(dir.path, 'package.zip')
+      writeFileSync(file, 'zip')
+      const present = consoleEval(expression(file))
+      expect(present.status, present.out).toBe(0)
+      expect(present.out).toBe(JSON.stringify(createHash('sha256').update('zip').digest('base64')))
+    } finally {
+      dir.remove()
+    }
+  })
+
+  it('refuses bad variables at plan time: a short password, a zero reservation, a negative budget', (context) => {
+    if (!terraformBinary()) {
+      context.skip()
+      return
+    }
+    const good = planVariables({ admin_password: 'eight-ch' })
+    expect(good.status, good.stderr).toBe(0)
+    const short = planVariables({ admin_password: 'seven-c' })
+    expect(short.status).not.toBe(0)
+    expect(short.stderr).toMatch(/admin_password must be at least 8 characters/)
+    const zero = planVariables({ admin_password: 'eight-ch', collector_reserved_concurrency: '0' })
+    expect(zero.status).not.toBe(0)
+    expect(zero.stderr).toMatch(/A reservation of 0 would stop the function/)
+    const reserved = planVariables({ admin_password: 'eight-ch', api_reserved_concurrency: '5' })
+    expect(reserved.status, reserved.stderr).toBe(0)
+    const budget = planVariables({ admin_password: 'eight-ch', budget_monthly_usd: '-1' })
+    expect(budget.status).not.toBe(0)
+    expect(budget.stderr).toMatch(/budget_monthly_usd is an amount in USD/)
   })
 
   it('is formatted as terraform fmt formats it (when a terraform binary is here)', (context) => {

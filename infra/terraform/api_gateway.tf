@@ -95,8 +95,16 @@ resource "aws_lambda_permission" "api" {
 
 resource "aws_api_gateway_deployment" "app" {
   rest_api_id = local.api_id
+  # A stage serves a snapshot of the API taken at deployment: any change to a resource, a
+  # method or an integration (its function, type or method) must make a new one, or the
+  # stage goes on serving the old.
   triggers = {
-    redeployment = sha1(jsonencode([local.api_routes, keys(local.api_methods)]))
+    redeployment = sha1(jsonencode([
+      local.api_routes,
+      keys(local.api_methods),
+      [for k, m in aws_api_gateway_method.any : [k, m.id, m.http_method, m.authorization]],
+      [for k, i in aws_api_gateway_integration.any : [k, i.id, i.type, i.integration_http_method, i.uri]],
+    ]))
   }
   lifecycle {
     create_before_destroy = true
@@ -117,6 +125,8 @@ resource "aws_api_gateway_method_settings" "all" {
   settings {
     throttling_rate_limit  = var.api_throttle_rate_limit
     throttling_burst_limit = var.api_throttle_burst_limit
-    metrics_enabled        = true
+    # Per-method metrics are billed as custom metrics; the stage-wide ones (what the 5xx
+    # alarm and the dashboard read) are published either way.
+    metrics_enabled = var.api_detailed_metrics
   }
 }

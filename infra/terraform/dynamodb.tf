@@ -1,5 +1,9 @@
 # The four tables of src/storage/dynamodb/tables.ts: keys, indexes, TTL attributes and the
 # Events stream must stay as the code has them (test/terraform.test.ts holds them together).
+# Every table is deletion-protected (table_deletion_protection) and keeps 35 days of
+# point-in-time recovery: a `terraform destroy`, or a changed environment name (new table
+# names, so the old tables would be replaced), fails at the table instead of deleting a
+# site's history. scripts/destroy.sh --delete-data turns protection off deliberately first.
 
 resource "aws_dynamodb_table" "events" {
   name             = local.table_names.events
@@ -34,6 +38,7 @@ resource "aws_dynamodb_table" "events" {
     attribute_name = "ttl"
     enabled        = true
   }
+  deletion_protection_enabled = var.table_deletion_protection
   point_in_time_recovery {
     enabled = true
   }
@@ -82,6 +87,7 @@ resource "aws_dynamodb_table" "sessions" {
     projection_type = "ALL"
   }
 
+  deletion_protection_enabled = var.table_deletion_protection
   point_in_time_recovery {
     enabled = true
   }
@@ -110,6 +116,7 @@ resource "aws_dynamodb_table" "stats" {
     attribute_name = "expires_at"
     enabled        = true
   }
+  deletion_protection_enabled = var.table_deletion_protection
   point_in_time_recovery {
     enabled = true
   }
@@ -138,6 +145,7 @@ resource "aws_dynamodb_table" "state" {
     attribute_name = "expires_at"
     enabled        = true
   }
+  deletion_protection_enabled = var.table_deletion_protection
   point_in_time_recovery {
     enabled = true
   }

@@ -8,8 +8,13 @@ locals {
     realtime-api    = { handler = "lambda.http", reserved = var.api_reserved_concurrency }
     stats-api       = { handler = "lambda.http", reserved = var.api_reserved_concurrency }
     rollup          = { handler = "lambda.rollup", reserved = var.rollup_reserved_concurrency }
-    sweeper         = { handler = "lambda.sweep", reserved = 1 }
+    # Sweeps every 5 minutes, each done well within the timeout, and its marks only move
+    # forward (conditional writes): nothing to gain from a reservation.
+    sweeper = { handler = "lambda.sweep", reserved = null }
   }
+  # Reserved concurrency together: Lambda refuses a reservation that leaves the account under
+  # 100 unreserved (checked at plan time against lambda_concurrency_quota, below).
+  reserved_total = sum([for f in values(local.functions) : coalesce(f.reserved, 0)])
   # Every variable the code reads on AWS (src/config/env.ts, src/entry/aws/lambda-handlers.ts);
   # AWS_DEFAULT_REGION is the runtime's own.
   function_environment = {
@@ -44,14 +49,16 @@ resource "aws_cloudwatch_log_group" "functions" {
 }
 
 resource "aws_lambda_function" "functions" {
-  for_each                       = local.functions
-  function_name                  = "${local.name}-${each.key}"
-  role                           = aws_iam_role.lambda.arn
-  runtime                        = "nodejs22.x"
-  architectures                  = ["x86_64"]
-  handler                        = each.value.handler
-  filename                       = var.lambda_zip
-  source_code_hash               = filebase64sha256(var.lambda_zip)
+  for_each      = local.functions
+  function_name = "${local.name}-${each.key}"
+  role          = aws_iam_role.lambda.arn
+  runtime       = "nodejs22.x"
+  architectures = ["x86_64"]
+  handler       = each.value.handler
+  filename      = var.lambda_zip
+  # Hashed only when the package is there: `terraform destroy` (scripts/destroy.sh) on a
+  # checkout without dist/ must not fail reading it. deploy.sh checks it exists before a plan.
+  source_code_hash               = fileexists(var.lambda_zip) ? filebase64sha256(var.lambda_zip) : null
   memory_size                    = var.lambda_memory_mb
   timeout                        = var.lambda_timeout_s
   reserved_concurrent_executions = each.value.reserved
@@ -59,6 +66,12 @@ resource "aws_lambda_function" "functions" {
     variables = local.function_environment
   }
   depends_on = [aws_cloudwatch_log_group.functions]
+  lifecycle {
+    precondition {
+      condition     = local.reserved_total <= var.lambda_concurrency_quota - 100
+      error_message = "Reserved concurrency adds up to ${local.reserved_total}: Lambda keeps 100 of the account's ${var.lambda_concurrency_quota} unreserved. Lower the *_reserved_concurrency variables (null: none) or raise the quota (Service Quotas) and lambda_concurrency_quota."
+    }
+  }
 }
 
 # Where the event source mapping puts a batch it gave up on (its retries used up: the roll-up

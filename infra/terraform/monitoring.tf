@@ -190,3 +190,42 @@ resource "aws_cloudwatch_dashboard" "app" {
     ]
   })
 }
+
+# What the account spends in a month, against an amount the operator sets (budget_monthly_usd;
+# none when 0): a mail at 80 % of the amount actually spent and at 100 % forecast. AWS Budgets
+# sees the whole account (filtering by the Project tag would need it activated as a cost
+# allocation tag first, and would miss untagged charges such as data transfer).
+locals {
+  budget_email = var.budget_email != "" ? var.budget_email : var.alarm_email
+}
+
+resource "aws_budgets_budget" "monthly" {
+  count        = var.budget_monthly_usd > 0 ? 1 : 0
+  name         = "${local.name}-monthly"
+  budget_type  = "COST"
+  limit_amount = tostring(var.budget_monthly_usd)
+  limit_unit   = "USD"
+  time_unit    = "MONTHLY"
+
+  notification {
+    comparison_operator        = "GREATER_THAN"
+    threshold                  = 80
+    threshold_type             = "PERCENTAGE"
+    notification_type          = "ACTUAL"
+    subscriber_email_addresses = [local.budget_email]
+  }
+  notification {
+    comparison_operator        = "GREATER_THAN"
+    threshold                  = 100
+    threshold_type             = "PERCENTAGE"
+    notification_type          = "FORECASTED"
+    subscriber_email_addresses = [local.budget_email]
+  }
+
+  lifecycle {
+    precondition {
+      condition     = local.budget_email != ""
+      error_message = "budget_monthly_usd is set but nobody would be told: set budget_email (or alarm_email)."
+    }
+  }
+}

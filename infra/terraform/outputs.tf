@@ -36,6 +36,17 @@ output "function_names" {
 }
 
 output "acm_validation_records" {
-  description = "With a custom domain: the DNS records that validate its certificate."
-  value       = var.domain_name == "" ? [] : aws_acm_certificate.domain[0].domain_validation_options
+  description = "With a custom domain: the DNS records (CNAME) that validate its certificate; Terraform writes them itself when route53_zone_id is set."
+  value = [
+    for option in flatten(aws_acm_certificate.domain[*].domain_validation_options) : {
+      name  = option.resource_record_name
+      type  = option.resource_record_type
+      value = option.resource_record_value
+    }
+  ]
+}
+
+output "cloudfront_distribution_id" {
+  description = "The distribution scripts/deploy.sh invalidates after uploading the static files."
+  value       = aws_cloudfront_distribution.app.id
 }

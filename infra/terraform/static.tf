@@ -78,6 +78,37 @@ resource "aws_acm_certificate" "domain" {
   provider          = aws.us_east_1
   domain_name       = var.domain_name
   validation_method = "DNS"
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+# The validation records, written by Terraform when the domain's Route 53 zone is given;
+# otherwise `terraform output acm_validation_records` lists them to add by hand.
+resource "aws_route53_record" "acm_validation" {
+  for_each = var.domain_name == "" || var.route53_zone_id == "" ? {} : {
+    for option in aws_acm_certificate.domain[0].domain_validation_options : option.domain_name => {
+      name   = option.resource_record_name
+      type   = option.resource_record_type
+      record = option.resource_record_value
+    }
+  }
+  zone_id         = var.route53_zone_id
+  name            = each.value.name
+  type            = each.value.type
+  records         = [each.value.record]
+  ttl             = 300
+  allow_overwrite = true
+}
+
+# Waits until ACM has validated the certificate (by the records above, or by the ones added by
+# hand): CloudFront takes the certificate from here, so the distribution is never given one
+# that is still pending validation, which CloudFront refuses.
+resource "aws_acm_certificate_validation" "domain" {
+  count                   = var.domain_name == "" ? 0 : 1
+  provider                = aws.us_east_1
+  certificate_arn         = aws_acm_certificate.domain[0].arn
+  validation_record_fqdns = var.route53_zone_id == "" ? null : [for record in aws_route53_record.acm_validation : record.fqdn]
 }
 
 resource "aws_cloudfront_distribution" "app" {
@@ -138,7 +169,7 @@ resource "aws_cloudfront_distribution" "app" {
 
   viewer_certificate {
     cloudfront_default_certificate = var.domain_name == ""
-    acm_certificate_arn            = var.domain_name == "" ? null : aws_acm_certificate.domain[0].arn
+    acm_certificate_arn            = var.domain_name == "" ? null : aws_acm_certificate_validation.domain[0].certificate_arn
     ssl_support_method             = var.domain_name == "" ? null : "sni-only"
     minimum_protocol_version       = var.domain_name == "" ? "TLSv1" : "TLSv1.2_2021"
   }

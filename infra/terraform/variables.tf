@@ -41,6 +41,12 @@ variable "admin_password" {
   description = "Dashboard password, kept as an SSM SecureString; the functions read it at a cold start."
   type        = string
   sensitive   = true
+  # The app refuses a shorter one at its first cold start (ADMIN_PASSWORD, src/config/env.ts):
+  # refused here, at plan time, nothing is created with it.
+  validation {
+    condition     = length(var.admin_password) >= 8
+    error_message = "admin_password must be at least 8 characters."
+  }
 }
 
 variable "event_ttl_hours" {
@@ -73,20 +79,48 @@ variable "api_throttle_burst_limit" {
   default = 5000
 }
 
-# Spend guards: the most that can run at once, and the most DynamoDB may serve per second.
+# Reserved concurrency: none by default. Lambda keeps 100 of the account's concurrency
+# unreserved, and a new account's quota may be far below the usual 1000 (Service Quotas,
+# "Concurrent executions"), so any reservation can fail the apply there. A reservation is
+# both a floor and a cap for that function: set them to cap spend once the quota allows.
 variable "collector_reserved_concurrency" {
-  type    = number
-  default = 100
+  description = "Reserved concurrency of the event collector (null: none, it shares the account's pool)."
+  type        = number
+  default     = null
+  validation {
+    condition     = coalesce(var.collector_reserved_concurrency, 1) >= 1
+    error_message = "A reservation of 0 would stop the function: leave it null for none, or reserve 1 or more."
+  }
 }
 
 variable "api_reserved_concurrency" {
-  type    = number
-  default = 20
+  description = "Reserved concurrency of the realtime API and of the stats API, each (null: none)."
+  type        = number
+  default     = null
+  validation {
+    condition     = coalesce(var.api_reserved_concurrency, 1) >= 1
+    error_message = "A reservation of 0 would stop the function: leave it null for none, or reserve 1 or more."
+  }
 }
 
 variable "rollup_reserved_concurrency" {
-  type    = number
-  default = 10
+  description = "Reserved concurrency of the roll-up (null: none; the stream's shards and the parallelization factor bound it anyway)."
+  type        = number
+  default     = null
+  validation {
+    condition     = coalesce(var.rollup_reserved_concurrency, 1) >= 1
+    error_message = "A reservation of 0 would stop the function: leave it null for none, or reserve 1 or more."
+  }
+}
+
+variable "lambda_concurrency_quota" {
+  description = "The account's Lambda concurrency quota in this region; reservations together must leave 100 of it unreserved (checked at plan time)."
+  type        = number
+  default     = 1000
+  validation {
+    condition     = var.lambda_concurrency_quota >= 10
+    error_message = "Lambda's concurrency quota is at least 10."
+  }
 }
 
 variable "dynamodb_max_read_request_units" {
@@ -145,7 +179,41 @@ variable "alarm_email" {
 }
 
 variable "domain_name" {
-  description = "A custom domain for CloudFront (off when empty): its ACM certificate is requested in us-east-1 and validated by DNS outside Terraform."
+  description = "A custom domain for CloudFront (off when empty): its ACM certificate is requested in us-east-1 and validated by DNS; CloudFront uses it once validated."
   type        = string
   default     = ""
+}
+
+variable "route53_zone_id" {
+  description = "With a custom domain: the Route 53 hosted zone that holds it, for Terraform to write the validation records (empty: add the records acm_validation_records lists yourself)."
+  type        = string
+  default     = ""
+}
+
+variable "table_deletion_protection" {
+  description = "DynamoDB deletion protection on every table: a destroy, or a changed environment name (new table names), fails instead of deleting a site's history. Set false deliberately, apply, then destroy (scripts/destroy.sh --delete-data)."
+  type        = bool
+  default     = true
+}
+
+variable "budget_monthly_usd" {
+  description = "Monthly AWS Budgets alarm in USD for the whole account (0: no budget). Mails at 80 % of actual and 100 % of forecast spend."
+  type        = number
+  default     = 0
+  validation {
+    condition     = var.budget_monthly_usd >= 0
+    error_message = "budget_monthly_usd is an amount in USD, 0 for no budget."
+  }
+}
+
+variable "budget_email" {
+  description = "Where the budget's alerts are mailed (empty: alarm_email). A budget needs one of the two."
+  type        = string
+  default     = ""
+}
+
+variable "api_detailed_metrics" {
+  description = "API Gateway's detailed (per-method) CloudWatch metrics, billed as custom metrics. Off: the stage-wide Count, 4XXError, 5XXError and Latency are still published."
+  type        = bool
+  default     = false
 }
