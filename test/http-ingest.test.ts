@@ -391,10 +391,11 @@ describe('bad input gets a clear 4xx with the error envelope', () => {
 })
 
 describe('GET /health', () => {
-  it('says up, and nothing more (details are at /metrics)', async () => {
+  it('says up and the roll-up lag, and nothing more (details are at /metrics)', async () => {
+    await t.server.settle()
     const res = await fetch(`${t.url}/health`)
     expect(res.status).toBe(200)
-    expect(await res.json()).toEqual({ status: 'success', data: { status: 'ok' } })
+    expect(await res.json()).toEqual({ status: 'success', data: { status: 'ok', rollup_lag_s: 0 } })
   })
 })
 
@@ -408,7 +409,7 @@ describe('when storage fails', () => {
     expect((await json(res)).message).toMatch(/retry/)
     const health = await fetch(`${broken.url}/health`)
     expect(health.status).toBe(503)
-    expect((await json(health)).message).toBe('unavailable')
+    expect((await json(health)).message).toBe('storage failing')
     await broken.stop().catch(() => undefined)
   })
 })

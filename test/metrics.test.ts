@@ -191,18 +191,23 @@ describe('GET /metrics', () => {
 })
 
 describe('GET /health', () => {
-  it('is public and says only up', async () => {
+  it('is public and says up and the roll-up lag, nothing more', async () => {
+    await t.server.settle()
     const res = await fetch(`${t.url}/health`)
     expect(res.status).toBe(200)
-    expect(await res.json()).toEqual({ status: 'success', data: { status: 'ok' } })
+    expect(await res.json()).toEqual({ status: 'success', data: { status: 'ok', rollup_lag_s: 0 } })
   })
 
-  it('says only down when the store fails', async () => {
+  it('says storage is failing when the store cannot read, and that the lag cannot be read', async () => {
     const broken = await startTestServer()
     await broken.server.store.close()
     const res = await fetch(`${broken.url}/health`)
     expect(res.status).toBe(503)
-    expect(await res.json()).toEqual({ status: 'error', message: 'unavailable' })
+    expect(await res.json()).toEqual({
+      status: 'error',
+      message: 'storage failing',
+      details: { rollup_lag_s: null },
+    })
     await broken.stop().catch(() => undefined)
   })
 })

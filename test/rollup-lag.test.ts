@@ -79,6 +79,13 @@ describe('how far stats trail ingestion', () => {
     clock += 1 * SEC
     expect(await data(STATS)).toEqual({ ...first, rollup_lag_s: 3 })
     expect(await backlogAndLag()).toEqual({ rollup_backlog: 1, rollup_lag_s: 3 })
+    // Public, as the load balancer sees it: up, and 3 s behind.
+    const health = await t.app.request('/health')
+    expect(health.status).toBe(200)
+    expect(await health.json()).toEqual({
+      status: 'success',
+      data: { status: 'ok', rollup_lag_s: 3 },
+    })
     const [fragment, page] = await statsHtml()
     expect(fragment).toContain('data-rollup-lag="3">Stats are 3 s behind</p>')
     expect(page).toContain('Stats are 3 s behind: the newest events are not counted yet.')

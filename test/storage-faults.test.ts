@@ -3,6 +3,7 @@ import { closeSync, openSync, rmSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type FullDatabase, fullDatabase } from '../src/testing/full-database.ts'
 import { tempDir } from '../src/testing/temp-dir.ts'
 import {
   CHROME_UA,
@@ -216,48 +217,10 @@ describe('a database locked by another connection', () => {
   })
 })
 
-/**
- * Fills the file to the server's page limit from another connection, all but a few pages: a
- * disk all but full, where a small write (a dead letter) still fits while the roll-up's does
- * not. The ballast is deleted to free the space again.
- */
-function fullBy(file: string) {
-  const filler = new Database(file)
-  filler.pragma('busy_timeout = 5000')
-  filler.pragma('synchronous = OFF')
-  filler.pragma(`max_page_count = ${MAX_PAGES}`)
-  filler.exec('CREATE TABLE IF NOT EXISTS ballast (b BLOB)')
-  const insert = filler.prepare('INSERT INTO ballast (b) VALUES (zeroblob(?))')
-  return {
-    filler,
-    start: () => {
-      const full = (size: number) => {
-        try {
-          insert.run(size)
-          return false
-        } catch (error) {
-          if ((error as { code?: string }).code !== 'SQLITE_FULL') throw error
-          return true
-        }
-      }
-      const free = () => filler.pragma('freelist_count', { simple: true }) as number
-      // Large rows up to the limit; then one removed, and rows of a page each (two do not fit
-      // in one) until SPARE_PAGES are left.
-      while (!full(64_000));
-      filler.exec('DELETE FROM ballast WHERE rowid = (SELECT max(rowid) FROM ballast)')
-      while (free() > SPARE_PAGES) if (full(3000)) break
-      expect(free()).toBe(SPARE_PAGES)
-    },
-    stop: () => {
-      filler.exec('DELETE FROM ballast')
-    },
-  }
-}
-
 describe('a full disk (the page limit of the server connections)', () => {
   let t: TestServer
   let token: string
-  let disk: ReturnType<typeof fullBy>
+  let disk: FullDatabase
   let expected = 0
 
   beforeAll(async () => {
@@ -270,10 +233,11 @@ describe('a full disk (the page limit of the server connections)', () => {
       LOG_LEVEL: 'silent',
     })
     token = await t.signIn()
-    disk = fullBy(t.server.databaseFile)
+    // A disk all but full: a small write (a dead letter) still fits, the roll-up's does not.
+    disk = fullDatabase(t.server.databaseFile, MAX_PAGES, SPARE_PAGES)
   })
   afterAll(async () => {
-    disk.filler.close()
+    disk.close()
     await t.stop()
   })
 

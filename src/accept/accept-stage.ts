@@ -117,15 +117,9 @@ export class AcceptStage {
   accept(requests: readonly AcceptRequest[]): Promise<AcceptOutcome[]> {
     const last = requests.at(-1)
     if (last) this.liveNow = last.receivedAt
-    return Promise.all(
-      requests.map(async (request) => {
-        const outcome = await this.acceptOne(request)
-        if ('error' in outcome) {
-          this.options.logger.error({ site: request.site.id, ...outcome }, 'accept failed')
-        }
-        return outcome
-      }),
-    )
+    // A failed request is logged where it is answered (http/routes/events.ts), with its
+    // request id: logging it here too wrote every failure twice.
+    return Promise.all(requests.map((request) => this.acceptOne(request)))
   }
 
   /** A site's live snapshot at `now` (on the caller's clock). */

@@ -3,13 +3,14 @@ import type { RealtimeSnapshot } from '../live/live-window.ts'
 import { html, type SafeHtml } from './html.ts'
 import { PANEL } from './layout.ts'
 import { clockTime, LIVE_CLASS, liveCount, timelineHref } from './live-view.ts'
+import { visibleText } from './visible-text.ts'
 
 function pageItems(s: RealtimeSnapshot): SafeHtml {
   if (s.pages.length === 0) return html`<li class="${LIVE_CLASS.empty}">Nobody right now</li>`
-  return html`${s.pages.map(
-    (p) =>
-      html`<li class="${LIVE_CLASS.pageItem}"><span class="${LIVE_CLASS.pagePath}" title="${readablePath(p.page_url)}">${readablePath(p.page_url)}</span><span class="${LIVE_CLASS.pageCount}">${liveCount(p.visitors, s.approximate)}</span></li>`,
-  )}`
+  return html`${s.pages.map((p) => {
+    const path = visibleText(readablePath(p.page_url))
+    return html`<li class="${LIVE_CLASS.pageItem}"><span class="${LIVE_CLASS.pagePath}" title="${path}">${path}</span><span class="${LIVE_CLASS.pageCount}">${liveCount(p.visitors, s.approximate)}</span></li>`
+  })}`
 }
 
 function feedItems(siteId: string, s: RealtimeSnapshot): SafeHtml {
@@ -17,7 +18,7 @@ function feedItems(siteId: string, s: RealtimeSnapshot): SafeHtml {
     return html`<li class="${LIVE_CLASS.empty}">No events in the last 30 minutes</li>`
   return html`${s.recent_events.map(
     (e) =>
-      html`<li class="${LIVE_CLASS.feedItem}"><a class="${LIVE_CLASS.feedLink}" href="${timelineHref(siteId, e.session_id, e.timestamp)}"><time class="${LIVE_CLASS.feedTime}" datetime="${e.timestamp}">${clockTime(e.timestamp, 'UTC')}</time><span class="${LIVE_CLASS.feedType}">${e.event_type}</span><span class="${LIVE_CLASS.feedPath}">${readablePath(e.page_url)}</span><span class="${LIVE_CLASS.feedTitle}">${e.title}</span></a></li>`,
+      html`<li class="${LIVE_CLASS.feedItem}"><a class="${LIVE_CLASS.feedLink}" href="${timelineHref(siteId, e.session_id, e.timestamp)}"><time class="${LIVE_CLASS.feedTime}" datetime="${e.timestamp}">${clockTime(e.timestamp, 'UTC')}</time><span class="${LIVE_CLASS.feedType}">${visibleText(e.event_type)}</span><span class="${LIVE_CLASS.feedPath}">${visibleText(readablePath(e.page_url))}</span><span class="${LIVE_CLASS.feedTitle}">${visibleText(e.title)}</span></a></li>`,
   )}`
 }
 

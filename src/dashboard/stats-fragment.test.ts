@@ -78,4 +78,19 @@ describe('the /api/stats HTML fragment', () => {
     expect(panel.html).toContain(notice)
     expect(panel.html).toContain('data-uncounted="3"')
   })
+
+  it('shows invisible characters of pages and event names escaped, as the panel does', () => {
+    const sent: LaggedStatsReport = {
+      ...report,
+      top_pages: [{ page_url: '/a%E2%80%AEb', pageviews: 2, visitors: 1 }],
+      events: [{ name: 'sign\u202Eup', events: 3, visitors: 1 }],
+    }
+    const fragment = renderStatsFragment(sent).html
+    const panel = renderStatsPanel({ siteId: 'site-a', period: '7d', filter: null, report: sent })
+    for (const view of [fragment, panel.html]) {
+      expect(view).toContain('/a\\u202Eb')
+      expect(view).toContain('sign\\u202Eup')
+      expect(view).not.toContain('\u202E')
+    }
+  })
 })

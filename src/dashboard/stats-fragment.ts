@@ -2,6 +2,7 @@ import { readablePath } from '../core/page-url.ts'
 import type { LaggedStatsReport } from '../queries/stats-report.ts'
 import { formatMetric, lagNotice, metricLabel, percentChange, uncountedNotice } from './format.ts'
 import { html, type SafeHtml } from './html.ts'
+import { visibleText } from './visible-text.ts'
 
 function change(value: number | null | undefined): SafeHtml {
   if (value === undefined) return html``
@@ -12,7 +13,8 @@ function change(value: number | null | undefined): SafeHtml {
 
 /** Page columns show the path as people read it; escaping still happens in `html`. */
 function cell(key: string, value: string | number | undefined) {
-  return key === 'page_url' && typeof value === 'string' ? readablePath(value) : value
+  if (typeof value !== 'string') return value
+  return visibleText(key === 'page_url' ? readablePath(value) : value)
 }
 
 function table(

@@ -12,6 +12,7 @@ import {
 } from './format.ts'
 import { html, type SafeHtml } from './html.ts'
 import { LINK, PANEL, SELECT } from './layout.ts'
+import { visibleText } from './visible-text.ts'
 
 export interface StatsView {
   siteId: string
@@ -67,7 +68,7 @@ function table(view: StatsView, t: TableSpec): SafeHtml {
       ? html`<tr><td colspan="2" class="py-2 text-slate-600 dark:text-slate-400">No data for this period</td></tr>`
       : html`${t.rows.map((r) => {
           const raw = String(r[t.label] ?? '')
-          const shown = t.isPath ? readablePath(raw) : raw || '(none)'
+          const shown = visibleText(t.isPath ? readablePath(raw) : raw || '(none)')
           const label = t.filterDim
             ? html`<a class="${LINK}" href="${dashboardHref({ ...view, filter: `${t.filterDim}:${raw}` })}" title="Show only ${shown}">${shown}</a>`
             : html`<span title="${shown}">${shown}</span>`
@@ -196,7 +197,7 @@ function filterBanner(view: StatsView): SafeHtml {
   const [dim, ...rest] = view.filter.split(':')
   const value = rest.join(':')
   return html`<p class="flex flex-wrap items-center gap-2 rounded-lg bg-amber-50 p-2 text-sm text-amber-900 dark:bg-amber-950 dark:text-amber-100" data-filter="${view.filter}">
-<span>Filtered by ${dim === 'page' ? 'page' : 'source'} <strong class="font-mono break-all">${dim === 'page' ? readablePath(value) : value}</strong>: summary and chart only, tables stay site-wide.</span>
+<span>Filtered by ${dim === 'page' ? 'page' : 'source'} <strong class="font-mono break-all">${visibleText(dim === 'page' ? readablePath(value) : value)}</strong>: summary and chart only, tables stay site-wide.</span>
 <a class="font-semibold underline" href="${dashboardHref({ ...view, filter: null })}">Clear filter</a></p>`
 }
 

@@ -5,6 +5,7 @@ import type { Logger } from '../log/logger.ts'
 import { InProcessPipeline } from '../pipeline/in-process-pipeline.ts'
 import type { Pipeline } from '../pipeline/pipeline.ts'
 import { ThreadedPipeline } from '../pipeline/threaded/threaded-pipeline.ts'
+import { latestWriteBuffer } from '../storage/latest-write.ts'
 import type { SqliteStoreOptions } from '../storage/sqlite/sqlite-store.ts'
 import { workerModule } from '../threads/spawn-worker.ts'
 import { lockDataDir } from './data-lock.ts'
@@ -40,6 +41,8 @@ export async function startEmbedded(
     synchronous: config.SQLITE_SYNCHRONOUS,
     busyTimeoutMs: config.SQLITE_BUSY_TIMEOUT_MS,
     maxPageCount: config.SQLITE_MAX_PAGE_COUNT,
+    // The workers write, this thread answers /health: it must see their writes fail.
+    latestWrite: latestWriteBuffer(),
   } satisfies SqliteStoreOptions
   // On the server clock, so the roll-up lag the routes report is measured on one clock when
   // this store accepts (the in-process pipeline); the worker threads' stores use real time.

@@ -251,8 +251,17 @@ export function openApiDocument(version: string) {
       },
       '/health': {
         get: {
-          summary: 'Liveness and storage check: up or down, nothing more',
-          responses: { '200': envelope('{status: "ok"}'), '503': ERROR },
+          summary: 'Liveness and storage check, with how far the roll-up trails',
+          description:
+            '200 while storage reads and its latest write did not fail; 503 "storage failing" when a read fails or the latest accept or roll-up write failed for a fault of the storage (a full disk, an I/O error, throttling) within the last minute. Both carry rollup_lag_s: seconds since the oldest item still waiting for the roll-up was accepted (0 when none waits; null when it cannot be read).',
+          responses: {
+            '200': envelope('{status: "ok", rollup_lag_s}'),
+            '503': {
+              ...ERROR,
+              description:
+                'Error envelope: {status: "error", message: "storage failing", details: {rollup_lag_s}}',
+            },
+          },
         },
       },
       '/metrics': {

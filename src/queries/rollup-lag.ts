@@ -8,7 +8,10 @@ import type { RollupProgress } from '../storage/store.ts'
  * answer is reused while the counters stay unchanged, which is just when a stuck roll-up's
  * lag grows.
  */
-export async function rollupLagSeconds(store: RollupProgress, now: number): Promise<number> {
+export async function rollupLagSeconds(
+  store: Pick<RollupProgress, 'oldestPendingAcceptedAt'>,
+  now: number,
+): Promise<number> {
   const acceptedAt = await store.oldestPendingAcceptedAt()
   if (acceptedAt === null) return 0
   // Another clock (a worker thread's) may run a little ahead of `now`: never a negative lag.

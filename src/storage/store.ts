@@ -411,7 +411,12 @@ export interface BulkLoad {
 /** What `/health` and `/metrics` ask of storage. */
 export interface StorageHealth {
   readonly kind: 'sqlite' | 'dynamodb'
-  /** Throws when storage is unusable. */
+  /**
+   * Throws when storage is failing: a read fails, or the latest accept or roll-up write
+   * failed for a fault of the storage (StorageUnavailableError: a full disk, an I/O error,
+   * throttling) within the last minute, with no write succeeding since (latest-write.ts). A
+   * read alone cannot tell: a full disk still reads. As cheap as one small read.
+   */
   health(): Promise<void>
 }
 

@@ -42,3 +42,42 @@ export function forwardingDocClient(local: LocalTables) {
   }
   return { doc, mock }
 }
+
+/** Commands that write: what a test fails to stand for storage that takes no writes. */
+export const WRITE_COMMANDS = [
+  BatchWriteCommand,
+  DeleteCommand,
+  PutCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+] as const
+
+/** DynamoDB's answer when a table's throughput is spent, as the SDK raises it. */
+export function throttled(): Error {
+  const error = new Error('Rate of requests exceeds the allowed throughput')
+  error.name = 'ProvisionedThroughputExceededException'
+  Object.assign(error, { $fault: 'client', $metadata: {} })
+  return error
+}
+
+/**
+ * Every write of a forwarding client (forwardingDocClient) refused as throttled until
+ * `stop`, which sends them to DynamoDB Local again; reads go on as before.
+ */
+export function throttledWrites(
+  local: LocalTables,
+  mock: ReturnType<typeof forwardingDocClient>['mock'],
+) {
+  return {
+    start: async () => {
+      for (const Command of WRITE_COMMANDS) mock.on(Command as never).rejects(throttled())
+    },
+    stop: async () => {
+      for (const Command of WRITE_COMMANDS) {
+        mock
+          .on(Command as never)
+          .callsFake((input: any) => local.clients.doc.send(new Command(input) as never))
+      }
+    },
+  }
+}

@@ -2,15 +2,17 @@ import { join } from 'node:path'
 import { createDashboardAuth } from '../../src/auth/dashboard-auth.ts'
 import { createApp } from '../../src/http/create-app.ts'
 import { LiveView } from '../../src/live/live-view.ts'
-import { createLogger } from '../../src/log/logger.ts'
+import { createLogger, type Logger } from '../../src/log/logger.ts'
 import { Collector } from '../../src/pipeline/collector.ts'
 import { InProcessPipeline } from '../../src/pipeline/in-process-pipeline.ts'
-import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.ts'
+import { SqliteStore, type SqliteStoreOptions } from '../../src/storage/sqlite/sqlite-store.ts'
 import { tempDir } from '../../src/testing/temp-dir.ts'
 
 export interface AppOverSqlite {
   app: ReturnType<typeof createApp>
   store: SqliteStore
+  /** The database file. */
+  file: string
   pipeline: InProcessPipeline
   /** A request to the app with the dashboard's session cookie. */
   get: (path: string, headers?: Record<string, string>) => Promise<Response>
@@ -30,13 +32,18 @@ export async function appOverSqlite(options: {
   rollUp?: boolean
   /** Runs on the store before the app is built: the sites a test needs. */
   prepare?: (store: SqliteStore) => Promise<unknown>
+  /** Where the app and the pipeline log; nowhere when absent. */
+  logger?: Logger
+  /** The store's connection options (a page limit, a busy timeout). */
+  connection?: Pick<SqliteStoreOptions, 'maxPageCount' | 'busyTimeoutMs'>
 }): Promise<AppOverSqlite> {
   const { now } = options
   const password = 'app-over-sqlite-password-1'
   const dir = tempDir()
-  const store = new SqliteStore({ file: join(dir.path, 'liveinsight.db'), now })
+  const file = join(dir.path, 'liveinsight.db')
+  const store = new SqliteStore({ file, now, ...options.connection })
   await options.prepare?.(store)
-  const logger = createLogger('silent')
+  const logger = options.logger ?? createLogger('silent')
   const pipeline = new InProcessPipeline(store, {
     sessionTimeoutMs: 30 * 60_000,
     logger,
@@ -66,6 +73,7 @@ export async function appOverSqlite(options: {
   return {
     app,
     store,
+    file,
     pipeline,
     get: async (path, headers = {}) => app.request(path, { headers: { cookie, ...headers } }),
     close: async () => {

@@ -1,6 +1,7 @@
 import { readablePath } from '../../core/page-url.ts'
 import type { RealtimeSnapshot } from '../../live/live-window.ts'
 import { clockTime, LIVE_CLASS, liveCount, timelineHref } from '../live-view.ts'
+import { visibleText } from '../visible-text.ts'
 import { updateLiveChart } from './charts.ts'
 
 const POLL_MS = 3_000
@@ -17,8 +18,9 @@ function pageItems(s: RealtimeSnapshot): HTMLElement[] {
   if (s.pages.length === 0) return [el('li', LIVE_CLASS.empty, 'Nobody right now')]
   return s.pages.map((p) => {
     const li = el('li', LIVE_CLASS.pageItem)
-    const path = el('span', LIVE_CLASS.pagePath, readablePath(p.page_url))
-    path.title = readablePath(p.page_url)
+    const shown = visibleText(readablePath(p.page_url))
+    const path = el('span', LIVE_CLASS.pagePath, shown)
+    path.title = shown
     li.append(path, el('span', LIVE_CLASS.pageCount, liveCount(p.visitors, s.approximate)))
     return li
   })
@@ -35,9 +37,9 @@ function feedItems(siteId: string, s: RealtimeSnapshot): HTMLElement[] {
     time.setAttribute('datetime', e.timestamp)
     link.append(
       time,
-      el('span', LIVE_CLASS.feedType, e.event_type),
-      el('span', LIVE_CLASS.feedPath, readablePath(e.page_url)),
-      el('span', LIVE_CLASS.feedTitle, e.title),
+      el('span', LIVE_CLASS.feedType, visibleText(e.event_type)),
+      el('span', LIVE_CLASS.feedPath, visibleText(readablePath(e.page_url))),
+      el('span', LIVE_CLASS.feedTitle, visibleText(e.title)),
     )
     const li = el('li', LIVE_CLASS.feedItem)
     li.append(link)

@@ -5,6 +5,7 @@ import {
   type StoreHarness,
 } from '../../testing/contract/store.contract.ts'
 import { localTables } from '../../testing/dynamodb.ts'
+import { forwardingDocClient, throttledWrites } from '../../testing/dynamodb-faults.ts'
 
 /**
  * The contract suite on AWS's own DynamoDB Local, with units of more than eight writes
@@ -14,20 +15,25 @@ import { localTables } from '../../testing/dynamodb.ts'
 const freshDynamoStore: OpenStore = async (contract = {}) => {
   const local = await localTables()
   let fault = false
+  // Writes through a client that can refuse them (throttled) for the storage-fault tests.
+  const faulty = contract.storageFaults ? forwardingDocClient(local) : undefined
   const harness: StoreHarness = {
     store: local.store({
       maxTransactItems: 8,
       failRollupWrite: () => (fault ? ((fault = false), true) : false),
       ...(contract.now ? { now: contract.now } : {}),
+      ...(faulty ? { doc: faulty.doc, backoff: { retries: 1, minTimeout: 1, maxTimeout: 5 } } : {}),
     }),
     failNextRollupWriteHalfway: () => {
       fault = true
     },
     cleanup: async () => {
       await harness.store.close()
+      faulty?.mock.restore()
       await local.drop()
     },
   }
+  if (faulty) harness.storageFault = throttledWrites(local, faulty.mock)
   return harness
 }
 

@@ -1,4 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { LatestWrite } from '../latest-write.ts'
 import type { Store } from '../store.ts'
 import { DynamoDbIntake } from './accept.ts'
 import { DynamoDbCounterReads } from './counter-reads.ts'
@@ -71,11 +72,14 @@ export class DynamoDbStore {
     const directory = new DynamoDbDirectory(context)
     const upkeep = new DynamoDbUpkeep(context, directory, pulled)
     const lag = new RecordedRollupLag(context, directory)
+    // Each function's process keeps its own: /health answers for the writes of the process
+    // it runs in (the collector's accepts on Lambda).
+    const latestWrite = new LatestWrite()
     const roles: Omit<Store, 'kind'> & RollupLagRecorder = {
-      accept: (events, bots) => intake.accept(events, bots),
+      accept: (events, bots) => latestWrite.track(() => intake.accept(events, bots)),
       dailySalt: (day) => intake.dailySalt(day),
       pending: (limit) => pulled.pending(limit),
-      rollup: (work) => rollups.rollup(work),
+      rollup: (work) => latestWrite.track(() => rollups.rollup(work)),
       deadLetter: (entry, reason, at) => rollups.deadLetter(entry, reason, at),
       backlog: () => pulled.backlog(),
       // Where this process reads the stream it knows what waits; on Lambda, the batches say.
@@ -102,7 +106,10 @@ export class DynamoDbStore {
       // Nothing to do: DynamoDB keeps its indexes up itself, at the same cost either way.
       beginBulkLoad: async () => {},
       endBulkLoad: async () => {},
-      health: () => upkeep.health(),
+      health: async () => {
+        await upkeep.health()
+        latestWrite.check()
+      },
       sweep: (policy) => upkeep.sweep(policy),
       close: () => rollups.settled(),
     }

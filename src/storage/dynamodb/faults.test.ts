@@ -8,7 +8,7 @@ import { mockClient } from 'aws-sdk-client-mock'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { rollUpBatch } from '../../rollup/roll-up-batch.ts'
 import { type LocalTables, localTables } from '../../testing/dynamodb.ts'
-import { forwardingDocClient } from '../../testing/dynamodb-faults.ts'
+import { forwardingDocClient, throttled } from '../../testing/dynamodb-faults.ts'
 import { enrichedEvent } from '../../testing/enriched-event.ts'
 import { makeSite } from '../../testing/fixtures.ts'
 import { StorageUnavailableError } from '../store.ts'
@@ -19,12 +19,6 @@ import type { DynamoDbStore } from './dynamodb-store.ts'
  * aws-sdk-client-mock into a document client whose every other call goes to DynamoDB Local:
  * what is tested is this code's retries and what it leaves behind, not the SDK's.
  */
-function throttled(): Error {
-  const error = new Error('Rate of requests exceeds the allowed throughput')
-  error.name = 'ProvisionedThroughputExceededException'
-  Object.assign(error, { $fault: 'client', $metadata: {} })
-  return error
-}
 
 const site = makeSite()
 const T0 = Date.UTC(2026, 0, 15, 10)

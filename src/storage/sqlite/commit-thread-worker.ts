@@ -30,7 +30,8 @@ port.on('message', (call: CommitThreadCall) => {
       answer = { id: call.id }
     } catch (error) {
       failed = errorMessage(error)
-      answer = { id: call.id, error: failed }
+      const code = (error as { code?: unknown }).code
+      answer = { id: call.id, error: failed, ...(typeof code === 'string' ? { code } : {}) }
     }
   }
   port.postMessage(answer)

@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads'
 import { spawnWorker, workerModule } from '../../threads/spawn-worker.ts'
-import type { ConnectionOptions } from './connection.ts'
+import { type ConnectionOptions, storageError } from './connection.ts'
 import type { UnitRows } from './rollup-commit.ts'
 
 export interface CommitThreadSetup extends ConnectionOptions {
@@ -9,7 +9,8 @@ export interface CommitThreadSetup extends ConnectionOptions {
 
 type Call = { op: 'write'; unit: UnitRows } | { op: 'close' }
 export type CommitThreadCall = Call & { id: number }
-export type CommitThreadAnswer = { id: number; error?: string }
+/** `code`: SQLite's result code of a failed write, so a full disk reads as one here too. */
+export type CommitThreadAnswer = { id: number; error?: string; code?: string }
 
 /**
  * A thread that runs a SqliteStore's unit writes on its own connection (commit-thread-worker.ts),
@@ -29,7 +30,10 @@ export class CommitThread {
       const call = this.pending.get(answer.id)
       this.pending.delete(answer.id)
       if (answer.error === undefined) call?.resolve()
-      else call?.reject(new Error(`SqliteStore commit thread: ${answer.error}`))
+      else {
+        const error = new Error(`SqliteStore commit thread: ${answer.error}`)
+        call?.reject(storageError(Object.assign(error, { code: answer.code })) as Error)
+      }
     })
     this.worker.on('error', (error) => this.fail(error))
     this.worker.on('exit', (code) => this.fail(new Error(`exited with code ${code}`)))

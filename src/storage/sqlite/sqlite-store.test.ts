@@ -11,11 +11,15 @@ import {
   type StoreHarness,
 } from '../../testing/contract/store.contract.ts'
 import { enrichedEvent } from '../../testing/enriched-event.ts'
+import { fullDatabase } from '../../testing/full-database.ts'
 import { tempDir } from '../../testing/temp-dir.ts'
 import { type RollupEntry, StorageUnavailableError } from '../store.ts'
 import { markHash, packMarks } from './mark-hash.ts'
 import { SCHEMA_VERSION } from './migrations.ts'
 import { SqliteStore } from './sqlite-store.ts'
+
+/** The page limit of a store whose disk a contract test fills: 4 MiB. */
+const FAULT_PAGES = 1024
 
 /** A fresh store over a temp file, for the contract suites. */
 function sqliteHarness(options: { commitThread?: boolean; memoryMarks?: number } = {}): OpenStore {
@@ -24,13 +28,16 @@ function sqliteHarness(options: { commitThread?: boolean; memoryMarks?: number }
     const file = join(dir.path, 'test.db')
     // The contract's half-way write: fails once, before the counters, inside the transaction.
     let fault = false
+    const { storageFaults, ...storeOptions } = contract
     const open = () =>
       new SqliteStore({
         file,
         ...options,
-        ...contract,
+        ...storeOptions,
+        ...(storageFaults ? { maxPageCount: FAULT_PAGES } : {}),
         rollupWriteFault: () => (fault ? ((fault = false), 'counters') : undefined),
       })
+    const disk = storageFaults ? fullDatabase(file, FAULT_PAGES) : undefined
     const harness: StoreHarness = {
       store: open(),
       failNextRollupWriteHalfway: () => {
@@ -38,8 +45,15 @@ function sqliteHarness(options: { commitThread?: boolean; memoryMarks?: number }
       },
       cleanup: async () => {
         await harness.store.close()
+        disk?.close()
         dir.remove()
       },
+    }
+    if (disk) {
+      harness.storageFault = {
+        start: async () => disk.start(),
+        stop: async () => disk.stop(),
+      }
     }
     if (options.commitThread) {
       // A failed write on the thread stops the store (an import stops; its rerun resumes).

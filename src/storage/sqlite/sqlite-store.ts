@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type Database from 'better-sqlite3'
 import type { BotHit, EnrichedEvent, SessionState, Site } from '../../core/types.ts'
+import { LatestWrite } from '../latest-write.ts'
 import type {
   Accepted,
   EventRecord,
@@ -69,6 +70,12 @@ export interface SqliteStoreOptions extends ConnectionOptions {
    * Date.now when absent. The server passes its own, so the lag is measured on one clock.
    */
   now?: () => number
+  /**
+   * Where the outcome of this store's latest accept or roll-up write is kept (latest-write.ts):
+   * memory the stores of other threads on the same file share, so `health` here sees their
+   * writes fail. A buffer of this store's own when absent.
+   */
+  latestWrite?: SharedArrayBuffer
 }
 
 /**
@@ -113,6 +120,7 @@ export class SqliteStore implements Store {
   private written: Promise<void> = Promise.resolve()
   /** The first write the thread failed: the store writes nothing more after it. */
   private writeFailure: Error | undefined
+  private readonly latestWrite: LatestWrite
 
   constructor(options: SqliteStoreOptions) {
     if (options.file === ':memory:' || options.file === '') {
@@ -143,14 +151,15 @@ export class SqliteStore implements Store {
     })
     this.commits = new RollupCommit(this.db, this.spans, this.pendingQueue)
     this.rollupWriteFault = options.rollupWriteFault ?? (() => undefined)
+    this.latestWrite = new LatestWrite(options.latestWrite)
     // What the commit thread opens its connection with: plain data (a clock cannot cross).
-    const { rollupWriteFault, commitThread, memoryMarks, now, ...connection } = options
+    const { rollupWriteFault, commitThread, memoryMarks, now, latestWrite, ...connection } = options
     this.commitThread = commitThread ? new CommitThread(connection) : undefined
   }
 
   // Intake
   accept(events: readonly EnrichedEvent[], bots: readonly BotHit[]): Promise<Accepted> {
-    return this.intake.accept(events, bots)
+    return this.latestWrite.track(() => this.intake.accept(events, bots))
   }
   dailySalt(day: string): Promise<string> {
     return this.intake.dailySalt(day)
@@ -193,7 +202,9 @@ export class SqliteStore implements Store {
   }
 
   rollup<T>(work: (unit: RollupUnit) => Promise<T>): Promise<T> {
-    const run = this.queue.then(() => this.runUnit(work)).catch(rethrowUnavailable)
+    const run = this.latestWrite.track(() =>
+      this.queue.then(() => this.runUnit(work)).catch(rethrowUnavailable),
+    )
     this.queue = run.catch(() => undefined)
     return run
   }
@@ -353,8 +364,9 @@ export class SqliteStore implements Store {
   }
 
   // StorageHealth and Upkeep
-  health(): Promise<void> {
-    return this.upkeep.health()
+  async health(): Promise<void> {
+    await this.upkeep.health()
+    this.latestWrite.check()
   }
 
   sweep(policy: SweepPolicy): Promise<SweepResult> {

@@ -23,12 +23,20 @@ export interface StoreHarness {
    * `store` is the new one afterwards.
    */
   reopenAfterFailure?: () => Promise<void>
+  /**
+   * Given when the store was opened with `storageFaults`: makes every write fail for a fault
+   * of the storage (SQLite: a file at its page limit, as on a full disk; DynamoDB: throttled)
+   * until `stop`, while reads go on answering.
+   */
+  storageFault?: { start: () => Promise<void>; stop: () => Promise<void> }
 }
 
 /** What a contract test may ask of the fresh store it opens. */
 export interface StoreOptions {
   /** The clock the store's accepts record their time by (Store.oldestPendingAcceptedAt). */
   now?: () => number
+  /** The test will make storage fail (StoreHarness.storageFault). */
+  storageFaults?: boolean
 }
 
 export type OpenStore = (options?: StoreOptions) => Promise<StoreHarness>
