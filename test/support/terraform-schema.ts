@@ -233,7 +233,8 @@ export interface Reference {
 
 const NAME = '[A-Za-z_][A-Za-z0-9_-]*'
 const REFERENCE = new RegExp(
-  `(?<![A-Za-z0-9_.\\]])(?:(var|local|module|each|count)\\.(${NAME})|(data\\.)?(aws_[a-z0-9_]+)\\.(${NAME})(\\[[^\\]]*\\])?(?:\\.(${NAME}))?)`,
+  // The index and attribute are looked ahead at, not consumed: an index holds references too.
+  `(?<![A-Za-z0-9_.\\]])(?:(var|local|module|each|count)\\.(${NAME})|(data\\.)?(aws_[a-z0-9_]+)\\.(${NAME})(?=(\\[[^\\]]*\\])?(?:\\.(${NAME}))?))`,
   'g',
 )
 
