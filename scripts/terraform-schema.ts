@@ -9,11 +9,14 @@
  *   tar xzf cdktf-provider-aws-19.65.1.tgz package/.jsii
  *   npx tsx scripts/terraform-schema.ts /tmp/cdktf-aws/package/.jsii
  *
- * Run it again after adding a resource or data source type to infra/terraform.
+ * Run it again after adding a resource or data source type to infra/terraform. `--also
+ * aws_x,data.aws_y` records types the Terraform does not use yet (another branch's, before
+ * the merge).
  */
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { parseArgs } from 'node:util'
 import {
   type BlockSchema,
   type NestedBlockSchema,
@@ -51,11 +54,18 @@ interface JsiiType {
   properties?: Property[]
 }
 
-const [assemblyPath, output = SCHEMA_FILE] = process.argv.slice(2)
+const { values: options, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { also: { type: 'string', default: '' } },
+})
+const [assemblyPath, output = SCHEMA_FILE] = positionals
 if (!assemblyPath) {
-  console.error('usage: npx tsx scripts/terraform-schema.ts <path to .jsii> [output.json]')
+  console.error(
+    'usage: npx tsx scripts/terraform-schema.ts <path to .jsii> [output.json] [--also aws_x,data.aws_y]',
+  )
   process.exit(2)
 }
+const also = options.also.split(',').filter(Boolean)
 const assembly = JSON.parse(readFileSync(assemblyPath, 'utf8')) as {
   name: string
   version: string
@@ -199,12 +209,23 @@ const dataSources = terraformClasses('cdktf.TerraformDataSource')
 const provider = terraformClasses('cdktf.TerraformProvider').get('aws')
 if (!provider) throw new Error('no provider class')
 
-const used = typesUsed(await readTerraform(join(import.meta.dirname, '..', 'infra', 'terraform')))
+const inUse = typesUsed(await readTerraform(join(import.meta.dirname, '..', 'infra', 'terraform')))
+const used = {
+  resources: [...new Set([...inUse.resources, ...also.filter((t) => !t.startsWith('data.'))])],
+  data: [
+    ...new Set([
+      ...inUse.data,
+      ...also.filter((t) => t.startsWith('data.')).map((t) => t.slice('data.'.length)),
+    ]),
+  ],
+}
+used.resources.sort()
+used.data.sort()
 const pick = (classes: Map<string, JsiiType>, names: string[], kind: string) =>
   Object.fromEntries(
     names.map((name) => {
       const type = classes.get(name)
-      if (!type) throw new Error(`infra/terraform uses ${kind} ${name}, unknown to ${PACKAGE}`)
+      if (!type) throw new Error(`${kind} ${name} is unknown to ${PACKAGE}`)
       return [name, typeSchema(type)]
     }),
   )
