@@ -123,6 +123,11 @@ const LIFECYCLE_ARGUMENTS = new Set([
   'replace_triggered_by',
 ])
 const CONDITION_BLOCKS = new Set(['precondition', 'postcondition'])
+/** Terraform's own resource type, which needs no provider. */
+const TERRAFORM_DATA: TypeSchema = {
+  arguments: { input: 'any', triggers_replace: 'any' },
+  computed: ['output'],
+}
 const VARIABLE_ARGUMENTS = new Set([
   'type',
   'default',
@@ -507,13 +512,16 @@ export function checkTerraform(files: TerraformFile[], schema: ProviderSchema): 
       })
       const context = { file, where: `${kind === 'data' ? 'data ' : ''}${type}.${name}`, problems }
       const types = kind === 'data' ? schema.data_sources : schema.resources
-      const typeSchema = types[type]
+      const typeSchema =
+        kind === 'resource' && type === 'terraform_data' ? TERRAFORM_DATA : types[type]
       if (!typeSchema) {
         const known = kind === 'data' ? knownData : knownResources
         problems.push(
           known.has(type)
             ? `${file}: ${context.where}: ${type} is a provider type the committed schema does not record: ${REGENERATE}`
-            : `${file}: ${context.where}: unknown ${kind === 'data' ? 'data source' : 'resource'} type "${type}" (AWS provider 5.99.1)`,
+            : !type.startsWith('aws_')
+              ? `${file}: ${context.where}: ${type} is not an AWS provider type, and the schema records only that provider`
+              : `${file}: ${context.where}: unknown ${kind === 'data' ? 'data source' : 'resource'} type "${type}" (AWS provider 5.99.1)`,
         )
         continue
       }
