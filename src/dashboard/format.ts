@@ -61,7 +61,6 @@ export function percentChange(change: number): { pct: number; text: string } {
  */
 export const LAG_NOTICE_AFTER_S = 2
 
-/** "Stats are N s behind", or null while the lag is normal. */
 /** What the counters miss, in words: null when the roll-up set nothing aside. */
 export function uncountedNotice(uncounted: SetAside | null, timeZone: string): string | null {
   if (!uncounted) return null
@@ -74,6 +73,10 @@ export function uncountedNotice(uncounted: SetAside | null, timeZone: string): s
   return `Counts are incomplete since ${since}: ${items} could not be counted and are kept aside to be replayed`
 }
 
+/**
+ * "Stats are N s behind", or null while the lag is normal. On AWS the batching window (30 s by
+ * default) is the usual lag, and it is shown: the stats there are that far behind.
+ */
 export function lagNotice(lagS: number): string | null {
   return lagS > LAG_NOTICE_AFTER_S ? `Stats are ${formatNumber(lagS)} s behind` : null
 }
