@@ -138,20 +138,20 @@ export function createRollupHandler(
   }
 
   /**
-   * How long the batch's oldest event waited to be counted, for `/api/stats` (rollup-lag.ts).
+   * The newest event the batch counted, from which `/api/stats` reads the lag (rollup-lag.ts).
    * Best effort: a lost write only leaves the previous batch's figure, so it never fails the
    * batch.
    */
   const recordLag = async (records: DynamoDBRecord[]) => {
     if (!faults.lag) return
-    let oldest = Number.POSITIVE_INFINITY
+    let newest = Number.NEGATIVE_INFINITY
     for (const record of records) {
-      const accepted = Number(record.dynamodb?.NewImage?.accepted_at?.N)
-      if (accepted < oldest) oldest = accepted
+      const at = Number(record.dynamodb?.NewImage?.timestamp?.N)
+      if (at > newest) newest = at
     }
-    if (!Number.isFinite(oldest)) return
+    if (!Number.isFinite(newest)) return
     try {
-      await faults.lag.recordRollupLag(oldest, now())
+      await faults.lag.recordRollupLag(newest)
     } catch (error) {
       logger.warn({ err: error }, 'roll-up: lag not recorded')
     }

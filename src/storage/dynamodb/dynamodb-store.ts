@@ -85,7 +85,7 @@ export class DynamoDbStore {
       // Where this process reads the stream it knows what waits; on Lambda, the batches say.
       oldestPendingAcceptedAt: () =>
         options.pulled ? pulled.oldestPendingAcceptedAt() : lag.oldestPendingAcceptedAt(),
-      recordRollupLag: (oldestAcceptedAt, doneAt) => lag.record(oldestAcceptedAt, doneAt),
+      recordRollupLag: (newestEventAt) => lag.record(newestEventAt),
       setAside: () => rollups.setAside(),
       countersVersion: (siteId) => counters.countersVersion(siteId),
       readRollups: (range) => counters.readRollups(range),
@@ -118,11 +118,11 @@ export class DynamoDbStore {
 }
 
 /**
- * What the roll-up Lambda tells the store after each batch: when the batch's oldest event was
- * accepted, and when the batch was done (rollup-lag.ts), from which `/api/stats` reads the lag.
+ * What the roll-up Lambda tells the store after each batch: the time of the newest event it
+ * counted (rollup-lag.ts), from which `/api/stats` and `/health` read the lag.
  */
 export interface RollupLagRecorder {
-  recordRollupLag(oldestAcceptedAt: number, doneAt: number): Promise<void>
+  recordRollupLag(newestEventAt: number): Promise<void>
 }
 
 /** Every role's methods, which the constructor sets from the parts that play them. */

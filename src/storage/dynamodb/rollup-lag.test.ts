@@ -7,11 +7,11 @@ import { type LocalTables, localTables } from '../../testing/dynamodb.ts'
 import { enrichedEvent } from '../../testing/enriched-event.ts'
 import { makeSite } from '../../testing/fixtures.ts'
 import { orderedRollupOptions } from '../../testing/rollup-reference.ts'
-import { LAG_STALE_MS } from './rollup-lag.ts'
 
 /**
- * On Lambda no process reads the stream's backlog: the roll-up handler records each batch's
- * wait and `/api/stats` reads the lag from it (rollup_lag_s, which read 0 there before).
+ * On Lambda no process reads the stream's backlog: the roll-up handler records the newest
+ * event each batch counted and `/api/stats` reads the lag from it (rollup_lag_s, which read
+ * 0 there before).
  * Against DynamoDB Local, with the store shaped as on Lambda (no stream reader).
  */
 const site = makeSite({ created_at: Date.UTC(2026, 0, 15) })
@@ -48,30 +48,32 @@ describe('the roll-up lag on Lambda', () => {
     return records
   }
 
-  it('reads the latest batch’s wait, and what waits once batches stop', async () => {
+  it('is how long the oldest event newer than the last one counted has waited', async () => {
     const store = lambdaStore()
     expect(await lagSeconds()).toBe(0)
-    // Accepted at T0; no batch has run: the event has waited since it happened.
+    // Stored at T0; no batch has run: it has waited since it happened.
     await store.accept([enrichedEvent({ event_id: 'a', timestamp: T0 })], [])
     clock = T0 + 20_000
     expect(await lagSeconds()).toBe(20)
 
-    // The mapping delivers it 12 s after it was accepted.
     const handler = createRollupHandler(store, orderedRollupOptions(), createLogger('silent'), {
-      now: () => T0 + 12_000,
       lag: store,
     })
     expect(await handler({ Records: await streamRecords() })).toEqual({ batchItemFailures: [] })
-    clock = T0 + 15_000
-    expect(await lagSeconds()).toBe(12)
-
-    // No batch since, and nothing newer: nothing waits.
-    clock = T0 + 12_000 + LAG_STALE_MS + 1_000
+    // Counted, and nothing newer: nothing waits, however long ago the batch was.
     expect(await lagSeconds()).toBe(0)
-    // An event arrives and no batch comes for it (the roll-up stalled): it has waited since.
-    const arrived = clock
-    await store.accept([enrichedEvent({ event_id: 'b', timestamp: arrived })], [])
-    clock = arrived + 45_000
+    clock = T0 + 600_000
+    expect(await lagSeconds()).toBe(0)
+
+    // Two events arrive, one of the same millisecond as the counted one, and no batch comes.
+    await store.accept(
+      [
+        enrichedEvent({ event_id: 'a2', timestamp: T0, client_session_id: 'other' }),
+        enrichedEvent({ event_id: 'b', timestamp: T0 + 555_000 }),
+      ],
+      [],
+    )
+    // The same-millisecond one is not seen waiting (an estimate); the later one is.
     expect(await lagSeconds()).toBe(45)
   })
 

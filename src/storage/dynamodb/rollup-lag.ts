@@ -4,19 +4,14 @@ import type { StoreContext } from './requests.ts'
 import { INDEX } from './tables.ts'
 
 /**
- * After this long without a batch the roll-up is idle or stalled, not just between batches:
- * longer than the longest batching window Terraform allows (60 s) and a batch's work.
- */
-export const LAG_STALE_MS = 90_000
-
-/**
  * How far the counters trail ingestion on Lambda, where no process can read the stream's
  * backlog (the event source mapping keeps its own place): the roll-up handler records, per
- * batch, when it finished and when the batch's oldest event was accepted, in one item (one
- * write per batch, not per event; concurrent shards overwrite each other, and the latest
- * batch is the one that tells). A reader takes the latest batch's wait for the lag while
- * batches keep coming; once none has come for LAG_STALE_MS, events newer than the last batch
- * are waiting (the roll-up stalled), or there are none (nothing to count).
+ * batch, the time of the newest event it counted, in one item (one write per batch, not per
+ * event). An event newer than that is waiting, and the oldest such event has waited since it
+ * happened: one `Query` of `SiteTimeIndex` per site (`Limit 1`, from that time on) finds it.
+ * An estimate, not the backlog: concurrent shards overwrite each other's figure, and an event
+ * older than the newest counted (a late one, or one on a slower shard) is not seen waiting.
+ * The roll-up function's IteratorAge metric is the exact figure.
  */
 export class RecordedRollupLag {
   constructor(
@@ -24,15 +19,10 @@ export class RecordedRollupLag {
     private readonly sites: Pick<SiteDirectory, 'listSites'>,
   ) {}
 
-  async record(oldestAcceptedAt: number, doneAt: number): Promise<void> {
+  async record(newestEventAt: number): Promise<void> {
     await this.c.requests.put('PutItem(rollup lag)', {
       TableName: this.c.tables.state,
-      Item: {
-        pk: STATE.rollupLagPk,
-        sk: STATE.one,
-        oldest_accepted_at: oldestAcceptedAt,
-        done_at: doneAt,
-      },
+      Item: { pk: STATE.rollupLagPk, sk: STATE.one, newest_event_at: newestEventAt },
     })
   }
 
@@ -42,21 +32,16 @@ export class RecordedRollupLag {
       pk: STATE.rollupLagPk,
       sk: STATE.one,
     })
-    const doneAt = Number(last?.done_at ?? Number.NEGATIVE_INFINITY)
-    if (now - doneAt <= LAG_STALE_MS) {
-      const waited = doneAt - Number(last?.oldest_accepted_at ?? doneAt)
-      return waited > 0 ? now - waited : null
-    }
-    // No batch lately: does any site have an event newer than the last batch? The oldest
-    // such event has waited since it happened (an event's key starts with its time).
-    const since = Number.isFinite(doneAt) ? doneAt : 0
+    // Before any batch, every stored event is waiting.
+    const counted = Number(last?.newest_event_at ?? -1)
     let oldest: number | null = null
     for (const site of await this.sites.listSites()) {
       const newer = await this.c.requests.query('Query(SiteTimeIndex)', {
         TableName: this.c.tables.events,
         IndexName: INDEX.siteTime,
-        KeyConditionExpression: 'site_id = :site AND sk > :since',
-        ExpressionAttributeValues: { ':site': site.id, ':since': timeKey(since) },
+        // Keys are `time#id`: past every key of the counted millisecond.
+        KeyConditionExpression: 'site_id = :site AND sk > :counted',
+        ExpressionAttributeValues: { ':site': site.id, ':counted': `${timeKey(counted)}#\uffff` },
         ProjectionExpression: 'sk',
         Limit: 1,
       })
