@@ -10,6 +10,7 @@ import { tableNamesFromEnv } from '../../storage/dynamodb/tables.ts'
 import type { SweepResult } from '../../storage/store.ts'
 import { buildService } from '../service.ts'
 import { acceptOnlyPipeline } from './dynamodb-service.ts'
+import { eventRequestPath } from './event-path.ts'
 import { createRollupHandler, type RollupHandler } from './rollup-handler.ts'
 
 /** What the AWS shape reads from the environment besides parseConfig's variables. */
@@ -97,7 +98,7 @@ export async function createLambdaHandlers(
     config,
     logger,
     { store, pipeline, livePush: false },
-    { socketAddress: (c) => getConnInfo(c).remote.address },
+    { socketAddress: (c) => getConnInfo(c).remote.address, requestPath: eventRequestPath },
   )
   return {
     http: handle(service.app),
