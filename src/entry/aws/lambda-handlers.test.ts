@@ -339,6 +339,45 @@ describe('the Lambda handlers, invoked as AWS invokes them', () => {
     expect(JSON.parse(user.body).data.sessions).toEqual([])
   })
 
+  it('answers a malformed event with 400 and the security headers, never a throw', async () => {
+    // Whatever arrives: Lambda hands the function any JSON it was invoked with.
+    const asEvent = (event: unknown) => event as LambdaEvent
+    const good = { ...restEvent('POST', '/api/events', { 'x-api-key': KEY }, '{}') }
+    const goodV2 = { ...httpApiEvent('GET', '/health', {}) }
+    const malformed: Array<[string, unknown]> = [
+      ['null', null],
+      ['a string', 'GET /health'],
+      ['an array', []],
+      ['no requestContext', { ...good, requestContext: undefined }],
+      ['requestContext null', { ...good, requestContext: null }],
+      ['no httpMethod', { ...good, httpMethod: undefined }],
+      ['an httpMethod that is not a token', { ...good, httpMethod: 'GET /x' }],
+      ['no path', { ...good, path: undefined }],
+      ['a path not starting with /', { ...good, path: '@evil.example/api/events' }],
+      ['invalid base64', { ...good, body: '***not base64***', isBase64Encoded: true }],
+      ['a body that is not a string', { ...good, body: { events: [] } }],
+      ['a numeric body', { ...good, body: 42 }],
+      ['isBase64Encoded not a boolean', { ...good, isBase64Encoded: 'yes' }],
+      ['a header that is not a string', { ...good, headers: { 'x-api-key': ['a', 'b'] } }],
+      ['multiValueHeaders not lists', { ...good, multiValueHeaders: { 'x-api-key': KEY } }],
+      ['a header value with a line break', { ...good, headers: { 'x-note': 'a\r\nb' } }],
+      ['query parameters not strings', { ...good, queryStringParameters: { site: 1 } }],
+      ['a GET with a body', { ...good, httpMethod: 'GET', body: 'x' }],
+      ['HTTP API without a method', { ...goodV2, requestContext: { http: {} } }],
+      ['HTTP API rawPath not a string', { ...goodV2, rawPath: 7 }],
+      ['HTTP API cookies not strings', { ...goodV2, cookies: [1] }],
+    ]
+    for (const [what, event] of malformed) {
+      const result = await handlers.http(asEvent(event), context)
+      expectHardenedError(result, 400, what)
+    }
+    // The well-formed neighbours of those events are answered by the app.
+    expect((await handlers.http(asEvent(goodV2), context)).statusCode).toBe(200)
+    const base64 = { ...good, body: Buffer.from('{"events":[]}').toString('base64') }
+    const decoded = await handlers.http(asEvent({ ...base64, isBase64Encoded: true }), context)
+    expect(JSON.parse(decoded.body).message).not.toMatch(/malformed request event/)
+  })
+
   it('reads the dashboard password from SSM Parameter Store at a cold start', async () => {
     // SSM has no local emulator: its answer is injected, the rest is DynamoDB Local.
     const ssm = mockClient(SSMClient)
