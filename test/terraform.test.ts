@@ -16,6 +16,7 @@ import {
   tableDefinitions,
 } from '../src/storage/dynamodb/tables.ts'
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.ts'
+import { NON_CANONICAL_COLLECTOR_PATHS } from '../src/testing/non-canonical-paths.ts'
 import { tempDir } from '../src/testing/temp-dir.ts'
 
 /**
@@ -66,6 +67,24 @@ async function parseAll() {
     }
   }
   return merged
+}
+
+/**
+ * URL_DECODE then NORMALIZE_PATH_WIN as the WAF developer guide describes them
+ * (https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-transformation.html):
+ * percent-decoding; backslashes to slashes, then repeated slashes, `./` and `x/../` removed.
+ */
+function wafNormalisedPath(path: string): string {
+  const decoded = decodeURIComponent(path)
+    .replace(/\\/g, '/')
+    .replace(/\/{2,}/g, '/')
+  const out: string[] = []
+  for (const segment of decoded.split('/')) {
+    if (segment === '.') continue
+    if (segment === '..' && out.length > 1) out.pop()
+    else out.push(segment)
+  }
+  return out.join('/')
 }
 
 const one = (blocks: Json) => (Array.isArray(blocks) ? blocks[0] : blocks)
@@ -328,6 +347,23 @@ describe('the Terraform, held against the code', () => {
     expect(rate.limit).toBe('${var.requests_per_minute_per_client}')
     expect(rate.evaluation_window_sec).toBe(60)
     expect(defaultOf('requests_per_minute_per_client')).toBe(1000)
+    // The limit counts the collector however its path is spelled: decoded, then normalised.
+    const match = one(one(rate.scope_down_statement).byte_match_statement)
+    expect([match.search_string, match.positional_constraint]).toEqual([
+      '/api/events',
+      'STARTS_WITH',
+    ])
+    expect(Object.keys(one(match.field_to_match))).toEqual(['uri_path'])
+    const transformations = (match.text_transformation as Json[])
+      .slice()
+      .sort((a, b) => a.priority - b.priority)
+      .map((t) => t.type)
+    expect(transformations).toEqual(['URL_DECODE', 'NORMALIZE_PATH_WIN'])
+    // Each spelling the app refuses (canonical-path.ts) is counted by the rule as AWS documents
+    // the two transformations, so none is a way around the limit.
+    for (const path of NON_CANONICAL_COLLECTOR_PATHS) {
+      expect(wafNormalisedPath(path).startsWith(match.search_string), path).toBe(true)
+    }
     const bucketBlock = resource('aws_s3_bucket_public_access_block', 'static')
     expect(bucketBlock.block_public_policy).toBe(true)
   })

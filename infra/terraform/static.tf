@@ -211,9 +211,18 @@ resource "aws_wafv2_web_acl" "edge" {
             field_to_match {
               uri_path {}
             }
+            # The path as the app routes it, not as sent: /api/%65vents, /api/./events,
+            # /api//events and /api\events are counted here too (the app answers them 404,
+            # canonical-path.ts, but each is still an invocation). Decoding first, so an encoded
+            # dot segment is then resolved; _WIN also reads a backslash as a slash.
+            # https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-transformation.html
             text_transformation {
               priority = 0
-              type     = "NONE"
+              type     = "URL_DECODE"
+            }
+            text_transformation {
+              priority = 1
+              type     = "NORMALIZE_PATH_WIN"
             }
           }
         }

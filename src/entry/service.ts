@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
-import type { Server } from 'node:http'
+import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { serve } from '@hono/node-server'
+import { getRequestListener } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context } from 'hono'
 import { createDashboardAuth } from '../auth/dashboard-auth.ts'
@@ -18,7 +18,9 @@ import type { Pipeline } from '../pipeline/pipeline.ts'
 import type { Store } from '../storage/store.ts'
 import { ensureDefaultSite } from './default-site.ts'
 import { closeWithDeadline, SERVER_TIMEOUTS } from './http-server.ts'
+import { nodeRequestPath } from './request-target.ts'
 import { builtTrackerScript } from './tracker-script.ts'
+import { unparsableRequest } from './unparsable-request.ts'
 
 const SWEEP_EVERY_MS = 5 * 60_000
 
@@ -81,7 +83,11 @@ export async function buildService(
   config: Config,
   logger: Logger,
   parts: ServiceParts,
-  options: { now?: () => number; socketAddress: (c: Context) => string | undefined },
+  options: {
+    now?: () => number
+    socketAddress: (c: Context) => string | undefined
+    requestPath?: (c: Context) => string | undefined
+  },
 ): Promise<BuiltService> {
   const { store, pipeline } = parts
   const { site, generatedKey } = await ensureDefaultSite(store, config.API_KEY, Date.now())
@@ -114,6 +120,7 @@ export async function buildService(
     trustProxy: config.TRUST_PROXY,
     clientAddressHeader: config.CLIENT_ADDRESS_HEADER,
     socketAddress: options.socketAddress,
+    ...(options.requestPath ? { requestPath: options.requestPath } : {}),
     auth,
     now,
     statsCacheMs: config.STATS_CACHE_SECONDS * 1000,
@@ -148,7 +155,11 @@ export async function startService(
     config,
     logger,
     parts,
-    { ...options, socketAddress: (c) => getConnInfo(c).remote.address },
+    {
+      ...options,
+      socketAddress: (c) => getConnInfo(c).remote.address,
+      requestPath: nodeRequestPath,
+    },
   )
 
   // On the server clock, as everything else: what the sweep passes, the roll-up stops writing.
@@ -166,20 +177,18 @@ export async function startService(
   const sweeper = setInterval(sweep, SWEEP_EVERY_MS)
   sweeper.unref()
 
-  // Plain HTTP/1 (serve's default createServer), so the server is a node:http Server.
+  // Plain HTTP/1, as @hono/node-server's serve() makes it, with the one option serve() does
+  // not pass on: what answers a request the adapter cannot make into a Request.
   let server: Server
   try {
     server = await new Promise<Server>((resolve, reject) => {
-      const s = serve(
-        {
-          fetch: app.fetch,
-          port: config.PORT,
-          hostname: config.HOST,
-          serverOptions: SERVER_TIMEOUTS,
-        },
-        () => resolve(s as Server),
-      )
+      const listener = getRequestListener(app.fetch, {
+        hostname: config.HOST,
+        errorHandler: unparsableRequest(logger),
+      })
+      const s = createServer(SERVER_TIMEOUTS, listener)
       s.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, config)))
+      s.listen(config.PORT, config.HOST, () => resolve(s))
     })
   } catch (error) {
     // Nothing was served: what started for it stops, and what was accepted is kept.

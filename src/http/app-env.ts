@@ -28,6 +28,11 @@ export interface AppDeps {
   clientAddressHeader?: string
   /** The peer address of the connection, as the runtime reports it. */
   socketAddress: (c: Context) => string | undefined
+  /**
+   * The request's path as the client sent it, before the runtime's URL parsing resolved dot
+   * segments and backslashes (canonical-path.ts); undefined where the runtime keeps none.
+   */
+  requestPath?: (c: Context) => string | undefined
   auth: DashboardAuth
   /** The clock every read route uses ("now", "today", the last 5 minutes). */
   now: () => number

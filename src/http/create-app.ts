@@ -4,6 +4,7 @@ import { HTTPException } from 'hono/http-exception'
 import { requestId } from 'hono/request-id'
 import { StorageUnavailableError } from '../storage/store.ts'
 import type { AppDeps, AppEnv } from './app-env.ts'
+import { canonicalPaths } from './canonical-path.ts'
 import { failure, HttpError, storageUnavailable } from './envelope.ts'
 import { strictTransportSecurity } from './hsts.ts'
 import { Metrics } from './metrics.ts'
@@ -63,6 +64,10 @@ export function createApp(deps: AppDeps) {
       'request',
     )
   })
+
+  // Before any route or check: a path spelled another way than the one the edge filters on
+  // (`/api/%65vents`, `/api/./events`) names nothing here.
+  app.use('*', canonicalPaths(deps.requestPath))
 
   // Writes come from the dashboard's own pages or carry a Bearer token (same-origin.ts).
   app.use('*', sameOriginWrites())

@@ -1,5 +1,6 @@
 import type { Context } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { SECURITY_HEADERS } from './security-headers.ts'
 
 /** The one JSON envelope of every answer (docs/design.md, HTTP contract). */
 export function success<T>(c: Context, data: T, status: ContentfulStatusCode = 200) {
@@ -16,6 +17,16 @@ export function failure(
     { status: 'error' as const, message, ...(details === undefined ? {} : { details }) },
     status,
   )
+}
+
+/**
+ * The error envelope for a request the app never saw (a Lambda event or a Node request the
+ * runtime could not turn into a Request), with the headers every answer of the app carries.
+ */
+export function failureResponse(status: ContentfulStatusCode, message: string): Response {
+  const headers = new Headers(SECURITY_HEADERS.map(([name, value]) => [name, value]))
+  headers.set('Content-Type', 'application/json')
+  return new Response(JSON.stringify({ status: 'error', message }), { status, headers })
 }
 
 /** Thrown anywhere in a handler to answer with a given status and message. */

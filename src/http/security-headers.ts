@@ -20,7 +20,8 @@ export function styleHashSource(css: string): string {
   return `'sha256-${createHash('sha256').update(css).digest('base64')}'`
 }
 
-const HEADERS: ReadonlyArray<readonly [string, string]> = [
+/** What every answer carries, and what an answer made outside the app (envelope.ts) carries too. */
+export const SECURITY_HEADERS: ReadonlyArray<readonly [string, string]> = [
   ['X-Content-Type-Options', 'nosniff'],
   // The CSP's frame-ancestors says the same to current browsers; this is for older ones.
   ['X-Frame-Options', 'DENY'],
@@ -38,10 +39,10 @@ const HEADERS: ReadonlyArray<readonly [string, string]> = [
  */
 export function securityHeaders(): MiddlewareHandler {
   return async (c, next) => {
-    for (const [name, value] of HEADERS) c.header(name, value)
+    for (const [name, value] of SECURITY_HEADERS) c.header(name, value)
     await next()
     const headers = c.res.headers
     if (headers.has('X-Content-Type-Options')) return
-    for (const [name, value] of HEADERS) if (!headers.has(name)) headers.set(name, value)
+    for (const [name, value] of SECURITY_HEADERS) if (!headers.has(name)) headers.set(name, value)
   }
 }

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseConfig } from '../../config/env.ts'
 import { createLogger } from '../../log/logger.ts'
 import { type LocalTables, localEndpoint, localTables } from '../../testing/dynamodb.ts'
+import { NON_CANONICAL_COLLECTOR_PATHS } from '../../testing/non-canonical-paths.ts'
 import { signIn } from '../../testing/sign-in.ts'
 import { withoutStoreIds } from '../../testing/store-ids.ts'
 import { tempDir } from '../../testing/temp-dir.ts'
@@ -281,6 +282,100 @@ describe('the Lambda handlers, invoked as AWS invokes them', () => {
     expect(stream.statusCode).toBe(404)
     expect(JSON.parse(stream.body).message).toMatch(/poll \/api\/realtime/)
     expect(await handlers.sweep()).toMatchObject({ events: 0 })
+  })
+
+  /** The security headers every answer carries (src/http/security-headers.ts). */
+  function expectHardenedError(
+    result: Awaited<ReturnType<LambdaHandlers['http']>>,
+    status: number,
+    what: string,
+  ) {
+    expect(result.statusCode, what).toBe(status)
+    expect(JSON.parse(result.body), what).toMatchObject({ status: 'error' })
+    const raw = 'multiValueHeaders' in result ? result.multiValueHeaders : result.headers
+    const headers = Object.fromEntries(
+      Object.entries(raw ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]),
+    )
+    expect(headers['content-type'], what).toMatch(/application\/json/)
+    expect(headers['x-content-type-options'], what).toBe('nosniff')
+    expect(headers['x-frame-options'], what).toBe('DENY')
+    expect(headers['content-security-policy'], what).toContain("default-src 'none'")
+  }
+
+  it('answers a path that is not canonical with 404 and stores nothing, REST and HTTP API', async () => {
+    const since = Date.now() - 60 * 60_000
+    for (const [i, path] of NON_CANONICAL_COLLECTOR_PATHS.entries()) {
+      const { body: restBody, ...restHeaders } = collect([pv(`odd-rest-${i}`, 1, '/')])
+      expectHardenedError(
+        await handlers.http(restEvent('POST', path, restHeaders, restBody), context),
+        404,
+        `REST ${path}`,
+      )
+      const { body: v2Body, ...v2Headers } = collect([pv(`odd-v2-${i}`, 1, '/')])
+      expectHardenedError(
+        await handlers.http(httpApiEvent('POST', path, v2Headers, v2Body), context),
+        404,
+        `HTTP API ${path}`,
+      )
+    }
+    const sessions = (await handlers.store.liveEventsSince('default', since, 1000)).map(
+      (e) => e.session_id,
+    )
+    expect(sessions.filter((s) => s.startsWith('odd-'))).toEqual([])
+    // The same body at the canonical path is stored: only the path was refused.
+    const { body, ...headers } = collect([pv('odd-canonical', 1, '/')])
+    const plain = await handlers.http(restEvent('POST', '/api/events', headers, body), context)
+    expect(JSON.parse(plain.body)).toMatchObject({ data: { accepted: 1 } })
+    // A user id that needs encoding (`@`, `%`, a space) still reaches its route through REST,
+    // which keeps the client's encoding in `path`.
+    const user = await handlers.http(
+      restEvent('GET', `/api/users/${encodeURIComponent('a b@50%')}/sessions?site=default`, {
+        authorization: `Bearer ${token}`,
+        accept: 'application/json',
+      }),
+      context,
+    )
+    expect(user.statusCode).toBe(200)
+    expect(JSON.parse(user.body).data.sessions).toEqual([])
+  })
+
+  it('answers a malformed event with 400 and the security headers, never a throw', async () => {
+    // Whatever arrives: Lambda hands the function any JSON it was invoked with.
+    const asEvent = (event: unknown) => event as LambdaEvent
+    const good = { ...restEvent('POST', '/api/events', { 'x-api-key': KEY }, '{}') }
+    const goodV2 = { ...httpApiEvent('GET', '/health', {}) }
+    const malformed: Array<[string, unknown]> = [
+      ['null', null],
+      ['a string', 'GET /health'],
+      ['an array', []],
+      ['no requestContext', { ...good, requestContext: undefined }],
+      ['requestContext null', { ...good, requestContext: null }],
+      ['no httpMethod', { ...good, httpMethod: undefined }],
+      ['an httpMethod that is not a token', { ...good, httpMethod: 'GET /x' }],
+      ['no path', { ...good, path: undefined }],
+      ['a path not starting with /', { ...good, path: '@evil.example/api/events' }],
+      ['invalid base64', { ...good, body: '***not base64***', isBase64Encoded: true }],
+      ['a body that is not a string', { ...good, body: { events: [] } }],
+      ['a numeric body', { ...good, body: 42 }],
+      ['isBase64Encoded not a boolean', { ...good, isBase64Encoded: 'yes' }],
+      ['a header that is not a string', { ...good, headers: { 'x-api-key': ['a', 'b'] } }],
+      ['multiValueHeaders not lists', { ...good, multiValueHeaders: { 'x-api-key': KEY } }],
+      ['a header value with a line break', { ...good, headers: { 'x-note': 'a\r\nb' } }],
+      ['query parameters not strings', { ...good, queryStringParameters: { site: 1 } }],
+      ['a GET with a body', { ...good, httpMethod: 'GET', body: 'x' }],
+      ['HTTP API without a method', { ...goodV2, requestContext: { http: {} } }],
+      ['HTTP API rawPath not a string', { ...goodV2, rawPath: 7 }],
+      ['HTTP API cookies not strings', { ...goodV2, cookies: [1] }],
+    ]
+    for (const [what, event] of malformed) {
+      const result = await handlers.http(asEvent(event), context)
+      expectHardenedError(result, 400, what)
+    }
+    // The well-formed neighbours of those events are answered by the app.
+    expect((await handlers.http(asEvent(goodV2), context)).statusCode).toBe(200)
+    const base64 = { ...good, body: Buffer.from('{"events":[]}').toString('base64') }
+    const decoded = await handlers.http(asEvent({ ...base64, isBase64Encoded: true }), context)
+    expect(JSON.parse(decoded.body).message).not.toMatch(/malformed request event/)
   })
 
   it('reads the dashboard password from SSM Parameter Store at a cold start', async () => {

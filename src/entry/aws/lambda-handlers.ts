@@ -1,6 +1,6 @@
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import type { ScheduledEvent } from 'aws-lambda'
-import { getConnInfo, handle } from 'hono/aws-lambda'
+import { getConnInfo } from 'hono/aws-lambda'
 import { parseConfig } from '../../config/env.ts'
 import { createLogger } from '../../log/logger.ts'
 import { rollupOptions } from '../../rollup/rollup-options.ts'
@@ -10,6 +10,8 @@ import { tableNamesFromEnv } from '../../storage/dynamodb/tables.ts'
 import type { SweepResult } from '../../storage/store.ts'
 import { buildService } from '../service.ts'
 import { acceptOnlyPipeline } from './dynamodb-service.ts'
+import { eventRequestPath } from './event-path.ts'
+import { type HttpHandler, httpHandler } from './http-handler.ts'
 import { createRollupHandler, type RollupHandler } from './rollup-handler.ts'
 
 /** What the AWS shape reads from the environment besides parseConfig's variables. */
@@ -56,7 +58,7 @@ async function adminPasswordFrom(parameter: string, region: string | undefined):
 
 export interface LambdaHandlers {
   /** API Gateway (REST v1 or HTTP API v2) → the app; the same app `npm start` serves. */
-  http: ReturnType<typeof handle>
+  http: HttpHandler
   /** The Events stream's event source mapping → the roll-up. */
   rollup: RollupHandler
   /** EventBridge schedule → what the embedded server runs on a timer. */
@@ -98,10 +100,10 @@ export async function createLambdaHandlers(
     config,
     logger,
     { store, pipeline, livePush: false },
-    { socketAddress: (c) => getConnInfo(c).remote.address },
+    { socketAddress: (c) => getConnInfo(c).remote.address, requestPath: eventRequestPath },
   )
   return {
-    http: handle(service.app),
+    http: httpHandler(service.app, logger),
     rollup: createRollupHandler(store, rollupOptions(sessionTimeoutMs), logger, { lag: store }),
     sweep: () => store.sweep({ now: Date.now(), eventTtlMs }),
     store,
