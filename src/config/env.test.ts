@@ -33,6 +33,27 @@ describe('parseConfig', () => {
     expect(config.API_KEY).toBeUndefined()
   })
 
+  it('takes one or two origin secrets, long enough not to be guessed, and an origin alone', () => {
+    const a = 'a'.repeat(32)
+    const b = 'b'.repeat(40)
+    expect(parseConfig({ ORIGIN_SECRETS: a }).ORIGIN_SECRETS).toEqual([a])
+    // SSM keeps them one a line; a setting written by hand may use a comma.
+    expect(parseConfig({ ORIGIN_SECRETS: `${a}\n${b}\n` }).ORIGIN_SECRETS).toEqual([a, b])
+    expect(parseConfig({ ORIGIN_SECRETS: `${a}, ${b}` }).ORIGIN_SECRETS).toEqual([a, b])
+    for (const bad of ['short-secret', `${a},${b},${'c'.repeat(32)}`, ' , ']) {
+      expect(() => parseConfig({ ORIGIN_SECRETS: bad }), bad).toThrow(ConfigError)
+    }
+    expect(parseConfig({ PUBLIC_ORIGIN: 'https://d111111abcdef8.cloudfront.net/' })).toMatchObject({
+      PUBLIC_ORIGIN: 'https://d111111abcdef8.cloudfront.net',
+    })
+    expect(parseConfig({ PUBLIC_ORIGIN: 'https://Stats.Example.com:8443' }).PUBLIC_ORIGIN).toBe(
+      'https://stats.example.com:8443',
+    )
+    for (const bad of ['stats.example.com', 'https://stats.example.com/prod', 'ftp://x.example']) {
+      expect(() => parseConfig({ PUBLIC_ORIGIN: bad }), bad).toThrow(ConfigError)
+    }
+  })
+
   it('takes 0 for the limits that 0 turns off', () => {
     expect(
       parseConfig({ RATE_LIMIT_PER_MINUTE: '0', SHUTDOWN_TIMEOUT_SECONDS: '0' }),
