@@ -25,8 +25,10 @@ export const AWS_VARIABLES = [
 ] as const
 
 /**
- * Set on every function by Terraform: the tables, where the password is, and the two hops
- * behind CloudFront → API Gateway (a default of 0 would take CloudFront for the client).
+ * Set on every function by Terraform: the tables, where the password is, the two hops
+ * behind CloudFront → API Gateway (a default of 0 would take CloudFront for the client),
+ * where the origin secrets are (without them API Gateway's own URL answers anyone, who then
+ * picks their address through those hops) and the origin browsers use.
  */
 export const REQUIRED_ON_AWS = [
   'EVENTS_TABLE',
@@ -35,6 +37,8 @@ export const REQUIRED_ON_AWS = [
   'STATE_TABLE',
   'ADMIN_PASSWORD_PARAMETER',
   'TRUST_PROXY',
+  'ORIGIN_SECRET_PARAMETER',
+  'PUBLIC_ORIGIN',
 ] as const
 
 /**
