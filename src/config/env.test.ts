@@ -10,6 +10,7 @@ describe('parseConfig', () => {
       EVENT_TTL_HOURS: 24,
       SESSION_TIMEOUT_MINUTES: 30,
       TRUST_PROXY: 0,
+      CLIENT_ADDRESS_HEADER: '',
       LOG_LEVEL: 'info',
       STATS_CACHE_SECONDS: 30,
       LIVE_BUDGET_ENTRIES: 100_000,
