@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ORIGIN_SECRET_HEADER } from '../src/http/origin-check.ts'
 import { startTestServer, type TestServer } from './support/embedded-server.ts'
 
 const PASSWORD = 'proxy-password-1'
@@ -119,5 +120,59 @@ describe('without a trusted proxy (the default)', () => {
       statuses.push(res.status)
     }
     expect(statuses.at(-1)).toBe(429)
+  })
+})
+
+describe('only through the CDN (ORIGIN_SECRETS)', () => {
+  const CURRENT = 'embedded-current-secret-0123456789abcdef'
+  const PREVIOUS = 'embedded-previous-secret-0123456789abcde'
+  let cdnOnly: TestServer
+  beforeAll(async () => {
+    cdnOnly = await startTestServer({
+      ADMIN_PASSWORD: PASSWORD,
+      TRUST_PROXY: '1',
+      ORIGIN_SECRETS: `${CURRENT},${PREVIOUS}`,
+    })
+  })
+  afterAll(async () => {
+    await cdnOnly.stop()
+  })
+
+  it('refuses what did not come through the CDN, believing none of its proxy headers', async () => {
+    const headers = {
+      'x-forwarded-for': '198.18.3.1',
+      'x-forwarded-proto': 'https',
+      'cloudfront-viewer-country': 'de',
+    }
+    const res = await cdnOnly.post(event('skipped-cdn'), { headers })
+    expect(res.status).toBe(403)
+    expect(await res.json()).toMatchObject({ status: 'error' })
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+    expect(res.headers.get('strict-transport-security')).toBeNull()
+    expect((await login(cdnOnly, PASSWORD, headers)).status).toBe(403)
+    expect(stored(cdnOnly, 'skipped-cdn')).toEqual([])
+  })
+
+  it('serves what carries the current or the previous secret', async () => {
+    for (const [i, secret] of [CURRENT, PREVIOUS].entries()) {
+      const res = await cdnOnly.post(event(`through-cdn-${i}`), {
+        headers: {
+          'x-forwarded-for': '10.5.0.1',
+          'cloudfront-viewer-country': 'de',
+          [ORIGIN_SECRET_HEADER]: secret,
+        },
+      })
+      expect(res.status).toBe(200)
+    }
+    expect(stored(cdnOnly, 'through-cdn-')).toMatchObject([{ country: 'DE' }, { country: 'DE' }])
+    const signIn = await login(cdnOnly, PASSWORD, { [ORIGIN_SECRET_HEADER]: CURRENT })
+    expect(signIn.status).toBe(200)
+  })
+
+  it('checks nothing when unset: the embedded shape on its own serves every request', async () => {
+    const res = await direct.post(event('no-cdn-configured'))
+    expect(res.status).toBe(200)
+    expect(stored(direct, 'no-cdn-configured')).toHaveLength(1)
+    expect((await fetch(`${direct.url}/health`)).status).toBe(200)
   })
 })

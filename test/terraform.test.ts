@@ -8,6 +8,7 @@ import { AWS_VARIABLES, REQUIRED_ON_AWS } from '../src/entry/aws/lambda-handlers
 import { REPLAY_WITHIN_HOURS } from '../src/entry/aws/replay-kept.ts'
 import { SET_ASIDE_LOG } from '../src/entry/aws/rollup-handler.ts'
 import { buildService } from '../src/entry/service.ts'
+import { ORIGIN_SECRET_HEADER } from '../src/http/origin-check.ts'
 import { createLogger } from '../src/log/logger.ts'
 import { InProcessPipeline } from '../src/pipeline/in-process-pipeline.ts'
 import {
@@ -366,6 +367,67 @@ describe('the Terraform, held against the code', () => {
     }
     const bucketBlock = resource('aws_s3_bucket_public_access_block', 'static')
     expect(bucketBlock.block_public_policy).toBe(true)
+  })
+
+  it('marks what CloudFront forwards with a secret the functions read from SSM', () => {
+    const cdn = resource('aws_cloudfront_distribution', 'app')
+    const origins = cdn.origin as Json[]
+    const api = origins.find((o) => o.origin_id === 'api')
+    // CloudFront adds the header to every request it sends to API Gateway, with the first
+    // secret; S3 is reached through origin access control and needs none.
+    expect(api.custom_header).toEqual([
+      { name: '${local.origin_secret_header}', value: '${local.origin_secret_sent}' },
+    ])
+    expect(tf.locals.origin_secret_header).toBe(ORIGIN_SECRET_HEADER)
+    expect(origins.find((o) => o.origin_id === 'static').custom_header).toBeUndefined()
+    expect(tf.locals.origin_secret_sent).toBe(
+      '${sensitive(terraform_data.origin_secret[var.origin_secret_names[0]].output)}',
+    )
+    // Generated once per name and kept; the functions accept every name's, in one order
+    // whichever is sent, so the rotation's swap changes CloudFront only.
+    const secret = resource('terraform_data', 'origin_secret')
+    expect(secret.for_each).toBe('${toset(var.origin_secret_names)}')
+    expect(secret.input).toContain('uuid()')
+    expect(one(secret.lifecycle).ignore_changes).toEqual(['${input}'])
+    expect(defaultOf('origin_secret_names')).toEqual(['1'])
+    expect(tf.locals.origin_secrets_accepted).toBe(
+      '${sensitive(join("\\n", sort([for s in terraform_data.origin_secret : s.output])))}',
+    )
+    const parameter = resource('aws_ssm_parameter', 'origin_secrets')
+    expect([parameter.type, parameter.value]).toEqual([
+      'SecureString',
+      '${local.origin_secrets_accepted}',
+    ])
+    // By version: a new value is a new function configuration, read by new containers.
+    const environment = tf.locals.function_environment as Record<string, string>
+    expect(environment.ORIGIN_SECRET_PARAMETER).toBe(
+      '${aws_ssm_parameter.origin_secrets.name}:${aws_ssm_parameter.origin_secrets.version}',
+    )
+    const statements = one(tf.data.aws_iam_policy_document.lambda).statement as Json[]
+    const reads = statements.find((st) =>
+      [st.resources].flat().includes('${aws_ssm_parameter.origin_secrets.arn}'),
+    )
+    expect(reads.actions).toEqual(['ssm:GetParameter'])
+    expect([reads.resources].flat()).toHaveLength(1)
+  })
+
+  it('tells the functions the origin browsers use, without a dependency cycle', () => {
+    const environment = tf.locals.function_environment as Record<string, string>
+    expect(environment.PUBLIC_ORIGIN).toBe('${local.public_origin}')
+    // The custom domain when there is one, else the distribution's own name.
+    expect(tf.locals.public_origin).toMatch(/^https:\/\//)
+    expect(tf.locals.public_origin).toContain('${var.domain_name}')
+    expect(tf.locals.public_origin).toContain('${aws_cloudfront_distribution.app.domain_name}')
+    expect(tf.output.cloudfront_url.value ?? one(tf.output.cloudfront_url).value).toBe(
+      '${local.public_origin}',
+    )
+    // The functions now wait for the distribution; the distribution names the stage by its
+    // name, since the stage waits for the functions (terraform validate reports the cycle).
+    const api = (resource('aws_cloudfront_distribution', 'app').origin as Json[]).find(
+      (o) => o.origin_id === 'api',
+    )
+    expect(api.origin_path).toBe('/${var.environment}')
+    expect(resource('aws_api_gateway_stage', 'app').stage_name).toBe('${var.environment}')
   })
 
   it('has the alarms, log retention and the roll-up’s failure handling', () => {

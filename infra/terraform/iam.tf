@@ -1,6 +1,6 @@
 # Least privilege: the functions may touch these tables, their indexes and the Events
-# stream, the roll-up's failure queue, the password parameter and their own log groups;
-# nothing else, and no "*" resource.
+# stream, the roll-up's failure queue, the password and origin-secret parameters and their
+# own log groups; nothing else, and no "*" resource.
 
 data "aws_iam_policy_document" "lambda_assume" {
   statement {
@@ -76,6 +76,11 @@ data "aws_iam_policy_document" "lambda" {
     sid       = "AdminPassword"
     actions   = ["ssm:GetParameter"]
     resources = [aws_ssm_parameter.admin_password.arn]
+  }
+  statement {
+    sid       = "OriginSecrets"
+    actions   = ["ssm:GetParameter"]
+    resources = [aws_ssm_parameter.origin_secrets.arn]
   }
   statement {
     sid     = "Logs"

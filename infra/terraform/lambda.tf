@@ -23,6 +23,11 @@ locals {
     STATS_TABLE              = aws_dynamodb_table.stats.name
     STATE_TABLE              = aws_dynamodb_table.state.name
     ADMIN_PASSWORD_PARAMETER = aws_ssm_parameter.admin_password.name
+    # name:version: new secrets change the functions' configuration, so the next requests go
+    # to new containers, which read them at their cold start (lambda-handlers.ts).
+    ORIGIN_SECRET_PARAMETER = "${aws_ssm_parameter.origin_secrets.name}:${aws_ssm_parameter.origin_secrets.version}"
+    # API Gateway hands the app its own host; browsers know CloudFront's or the domain's.
+    PUBLIC_ORIGIN = local.public_origin
     # CloudFront appends the viewer's address, API Gateway appends CloudFront's: two hops.
     TRUST_PROXY             = "2"
     EVENT_TTL_HOURS         = tostring(var.event_ttl_hours)

@@ -1,6 +1,6 @@
 output "cloudfront_url" {
   description = "The dashboard, the API and the tracker, on one origin."
-  value       = "https://${var.domain_name != "" ? var.domain_name : aws_cloudfront_distribution.app.domain_name}"
+  value       = local.public_origin
 }
 
 output "api_gateway_url" {

@@ -71,6 +71,8 @@ locals {
   # Paths served from S3; scripts/deploy.sh uploads dist/lambda/static to these keys.
   static_paths = ["/assets/*", "/liveinsight.js"]
   aliases      = var.domain_name == "" ? [] : [var.domain_name]
+  # The origin browsers use: the tracker snippet names it, the same-origin check accepts it.
+  public_origin = "https://${var.domain_name != "" ? var.domain_name : aws_cloudfront_distribution.app.domain_name}"
 }
 
 resource "aws_acm_certificate" "domain" {
@@ -128,12 +130,19 @@ resource "aws_cloudfront_distribution" "app" {
   origin {
     origin_id   = "api"
     domain_name = local.api_origin_domain
-    origin_path = "/${aws_api_gateway_stage.app.stage_name}"
+    # The stage's name, not a reference to the stage: the functions' PUBLIC_ORIGIN names this
+    # distribution, so it must not wait for the stage, which waits for the functions.
+    origin_path = "/${var.environment}"
     custom_origin_config {
       http_port              = 80
       https_port             = 443
       origin_protocol_policy = "https-only"
       origin_ssl_protocols   = ["TLSv1.2"]
+    }
+    # The mark of a request that came through here; the functions refuse any without it.
+    custom_header {
+      name  = local.origin_secret_header
+      value = local.origin_secret_sent
     }
   }
 

@@ -217,3 +217,17 @@ variable "api_detailed_metrics" {
   type        = bool
   default     = false
 }
+
+variable "origin_secret_names" {
+  description = "Names of the origin secrets Terraform generates (not the secrets): CloudFront sends the first one's as X-Origin-Verify, the functions accept every one's. Two only during a rotation (README, Operations)."
+  type        = list(string)
+  default     = ["1"]
+  validation {
+    condition = (
+      length(var.origin_secret_names) >= 1 && length(var.origin_secret_names) <= 2 &&
+      length(distinct(var.origin_secret_names)) == length(var.origin_secret_names) &&
+      alltrue([for n in var.origin_secret_names : can(regex("^[a-z0-9-]{1,32}$", n))])
+    )
+    error_message = "One or two different names of a-z, 0-9 and -: the one CloudFront sends first."
+  }
+}

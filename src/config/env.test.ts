@@ -10,6 +10,7 @@ describe('parseConfig', () => {
       EVENT_TTL_HOURS: 24,
       SESSION_TIMEOUT_MINUTES: 30,
       TRUST_PROXY: 0,
+      CLIENT_ADDRESS_HEADER: '',
       LOG_LEVEL: 'info',
       STATS_CACHE_SECONDS: 30,
       LIVE_BUDGET_ENTRIES: 100_000,
@@ -31,6 +32,27 @@ describe('parseConfig', () => {
     })
     expect(config).toMatchObject({ PORT: 9000, TRUST_PROXY: 1, EVENT_TTL_HOURS: 48 })
     expect(config.API_KEY).toBeUndefined()
+  })
+
+  it('takes one or two origin secrets, long enough not to be guessed, and an origin alone', () => {
+    const a = 'a'.repeat(32)
+    const b = 'b'.repeat(40)
+    expect(parseConfig({ ORIGIN_SECRETS: a }).ORIGIN_SECRETS).toEqual([a])
+    // SSM keeps them one a line; a setting written by hand may use a comma.
+    expect(parseConfig({ ORIGIN_SECRETS: `${a}\n${b}\n` }).ORIGIN_SECRETS).toEqual([a, b])
+    expect(parseConfig({ ORIGIN_SECRETS: `${a}, ${b}` }).ORIGIN_SECRETS).toEqual([a, b])
+    for (const bad of ['short-secret', `${a},${b},${'c'.repeat(32)}`, ' , ']) {
+      expect(() => parseConfig({ ORIGIN_SECRETS: bad }), bad).toThrow(ConfigError)
+    }
+    expect(parseConfig({ PUBLIC_ORIGIN: 'https://d111111abcdef8.cloudfront.net/' })).toMatchObject({
+      PUBLIC_ORIGIN: 'https://d111111abcdef8.cloudfront.net',
+    })
+    expect(parseConfig({ PUBLIC_ORIGIN: 'https://Stats.Example.com:8443' }).PUBLIC_ORIGIN).toBe(
+      'https://stats.example.com:8443',
+    )
+    for (const bad of ['stats.example.com', 'https://stats.example.com/prod', 'ftp://x.example']) {
+      expect(() => parseConfig({ PUBLIC_ORIGIN: bad }), bad).toThrow(ConfigError)
+    }
   })
 
   it('takes 0 for the limits that 0 turns off', () => {

@@ -24,6 +24,50 @@ const proxyHopsFromEnv = z
   .transform((v) => (v === 'true' || v === 'yes' ? 1 : v === 'false' || v === 'no' ? 0 : Number(v)))
   .pipe(z.number().int().min(0).max(10, { error: 'at most 10 proxies' }))
 
+/**
+ * ORIGIN_SECRETS: one or two values, comma- or newline-separated (SSM keeps them one a line).
+ * Two while a rotation is under way: the CDN sends either until its new configuration has
+ * reached every edge. A short value could be guessed, so at least 32 characters.
+ */
+const originSecretsFromEnv = z
+  .string()
+  .transform((v) => v.split(/[\s,]+/).filter((s) => s !== ''))
+  .pipe(
+    z
+      .array(
+        z.string().regex(/^[\x21-\x7e]{32,256}$/, {
+          error: 'each must be 32-256 printable characters without spaces or commas',
+        }),
+      )
+      .min(1)
+      .max(2, { error: 'at most two: the current one and the previous one during a rotation' }),
+  )
+
+/**
+ * PUBLIC_ORIGIN: scheme, host and port only. Behind a CDN the app sees the origin server's
+ * host (API Gateway's execute-api name), not the one browsers use.
+ */
+const publicOriginFromEnv = z
+  .string()
+  .refine(
+    (v) => {
+      try {
+        const url = new URL(v)
+        return (
+          (url.protocol === 'https:' || url.protocol === 'http:') &&
+          url.pathname === '/' &&
+          !url.search &&
+          !url.hash &&
+          !url.username
+        )
+      } catch {
+        return false
+      }
+    },
+    { error: 'must be an origin such as https://d111111abcdef8.cloudfront.net (no path)' },
+  )
+  .transform((v) => new URL(v).origin)
+
 const EnvSchema = z.object({
   PORT: intFromEnv(0, 65535).default(8787),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -44,6 +88,19 @@ const EnvSchema = z.object({
    * TRUST_PROXY of at least 1. Empty: X-Forwarded-For, as TRUST_PROXY says.
    */
   CLIENT_ADDRESS_HEADER: z.enum(['', 'cloudfront-viewer-address']).default(''),
+  /**
+   * Values of X-Origin-Verify that mark a request as one the CDN forwarded (the AWS shape reads
+   * them from ORIGIN_SECRET_PARAMETER instead). Set: a request without one is refused before
+   * anything else reads it, so a caller that skips the CDN and its WAF cannot choose its
+   * address through TRUST_PROXY. Unset: no check (the embedded shape on its own).
+   */
+  ORIGIN_SECRETS: originSecretsFromEnv.optional(),
+  /**
+   * The origin browsers use (the CDN's or the custom domain's): what the dashboard prints in
+   * the tracker snippet, and an Origin header the same-origin check takes as our own. Unset:
+   * the request's own host.
+   */
+  PUBLIC_ORIGIN: publicOriginFromEnv.optional(),
   /** Dashboard password; when unset one is generated on first start and printed once. */
   ADMIN_PASSWORD: z.string().min(8, { error: 'must be at least 8 characters' }).optional(),
   /**

@@ -127,6 +127,8 @@ export async function buildService(
     trackerScript: builtTrackerScript(),
     livePush: parts.livePush,
     ...(config.METRICS_TOKEN ? { metricsToken: config.METRICS_TOKEN } : {}),
+    ...(config.ORIGIN_SECRETS ? { originSecrets: config.ORIGIN_SECRETS } : {}),
+    ...(config.PUBLIC_ORIGIN ? { publicOrigin: config.PUBLIC_ORIGIN } : {}),
   })
   return {
     app,

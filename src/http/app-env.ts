@@ -26,6 +26,16 @@ export interface AppDeps {
    * for the client's address before X-Forwarded-For; absent or empty: X-Forwarded-For.
    */
   clientAddressHeader?: string
+  /**
+   * X-Origin-Verify values that mark a request as forwarded by the CDN (ORIGIN_SECRETS, or
+   * ORIGIN_SECRET_PARAMETER on AWS): set, every other request is refused (origin-check.ts).
+   */
+  originSecrets?: readonly string[]
+  /**
+   * The origin browsers use, scheme, host and port (PUBLIC_ORIGIN): printed in the tracker
+   * snippet and taken as our own by the same-origin check. Unset: the request's host.
+   */
+  publicOrigin?: string
   /** The peer address of the connection, as the runtime reports it. */
   socketAddress: (c: Context) => string | undefined
   /**

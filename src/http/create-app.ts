@@ -8,6 +8,7 @@ import { canonicalPaths } from './canonical-path.ts'
 import { failure, HttpError, storageUnavailable } from './envelope.ts'
 import { strictTransportSecurity } from './hsts.ts'
 import { Metrics } from './metrics.ts'
+import { originCheck } from './origin-check.ts'
 import { requireDashboard } from './require-dashboard.ts'
 import { assetRoutes } from './routes/assets.ts'
 import { authRoutes } from './routes/auth.ts'
@@ -41,6 +42,9 @@ export function createApp(deps: AppDeps) {
   // First, so it wraps everything after it: errors, 404s and middleware refusals included.
   app.use('*', securityHeaders())
   app.use('*', requestId())
+  // Before anything reads the body or believes a proxy's header (HSTS reads
+  // X-Forwarded-Proto): a request that skipped the CDN is answered here and only here.
+  if (deps.originSecrets?.length) app.use('*', originCheck(deps.originSecrets))
   app.use('*', strictTransportSecurity(deps))
   // JSON and HTML answers over 1 KiB are gzip/deflate-compressed; event streams never are.
   // The collector's answers are small, and inspecting them costs every beacon a full Response.
@@ -70,7 +74,7 @@ export function createApp(deps: AppDeps) {
   app.use('*', canonicalPaths(deps.requestPath))
 
   // Writes come from the dashboard's own pages or carry a Bearer token (same-origin.ts).
-  app.use('*', sameOriginWrites())
+  app.use('*', sameOriginWrites(deps))
 
   // Everything a dashboard reads needs a token or the session cookie, never an ingest key.
   const signedIn = requireDashboard(deps)

@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono'
+import type { AppDeps } from './app-env.ts'
 import { failure } from './envelope.ts'
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
@@ -12,18 +13,22 @@ const BEARER = /^Bearer\s+\S/i
  * Whether the browser sent this request on behalf of one of our own pages. `Sec-Fetch-Site`
  * is the browser's own verdict and no page can set it, so it decides when present (it also
  * holds behind a proxy that rewrites Host); `none` is the user typing or bookmarking a URL.
- * Without it (older browsers), `Origin` must name the host the request came to; the host
- * alone, so a proxy that terminates TLS (https outside, http here) does not look cross-site.
- * With neither header the client is no browser (curl, a script), and no page made it send
- * anything; the cookie's SameSite=Strict still keeps it from old browsers' cross-site posts.
+ * Without it (older browsers, Safari before 16.4), `Origin` must name the host the request
+ * came to, the host alone, so a proxy that terminates TLS (https outside, http here) does not
+ * look cross-site; or be the public origin (PUBLIC_ORIGIN), scheme and port too: behind
+ * CloudFront the host here is API Gateway's, never the page's, and such a browser's sign-in
+ * was refused. With neither header the client is no browser (curl, a script), and no page made
+ * it send anything; the cookie's SameSite=Strict still keeps it from old browsers' cross-site
+ * posts.
  */
-export function fromOwnPage(c: Context): boolean {
+export function fromOwnPage(c: Context, publicOrigin?: string): boolean {
   const site = c.req.header('sec-fetch-site')
   if (site !== undefined) return site === 'same-origin' || site === 'none'
   const origin = c.req.header('origin')
   if (origin === undefined) return true
   try {
-    return new URL(origin).host === new URL(c.req.url).host
+    const from = new URL(origin)
+    return from.origin === publicOrigin || from.host === new URL(c.req.url).host
   } catch {
     // `Origin: null` (a sandboxed frame, a redirect across sites) or garbage.
     return false
@@ -47,10 +52,10 @@ function isTextPlain(contentType: string | undefined): boolean {
  * body type a page can post anywhere without a preflight yet that our JSON routes would parse,
  * so refusing it keeps the JSON API out of reach of plain forms even if a check above erred.
  */
-export function sameOriginWrites(): MiddlewareHandler {
+export function sameOriginWrites(deps: Pick<AppDeps, 'publicOrigin'>): MiddlewareHandler {
   return async (c, next) => {
     if (SAFE_METHODS.has(c.req.method) || c.req.path === COLLECTOR_PATH) return next()
-    if (!BEARER.test(c.req.header('authorization') ?? '') && !fromOwnPage(c)) {
+    if (!BEARER.test(c.req.header('authorization') ?? '') && !fromOwnPage(c, deps.publicOrigin)) {
       return failure(c, 403, 'cross-site request refused: send it from the dashboard itself')
     }
     if (isTextPlain(c.req.header('content-type'))) {

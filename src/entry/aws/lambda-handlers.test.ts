@@ -4,6 +4,8 @@ import { mockClient } from 'aws-sdk-client-mock'
 import type { LambdaEvent } from 'hono/aws-lambda'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseConfig } from '../../config/env.ts'
+import { ORIGIN_SECRET_HEADER } from '../../http/origin-check.ts'
+import { SESSION_COOKIE } from '../../http/require-dashboard.ts'
 import { createLogger } from '../../log/logger.ts'
 import { type LocalTables, localEndpoint, localTables } from '../../testing/dynamodb.ts'
 import { NON_CANONICAL_COLLECTOR_PATHS } from '../../testing/non-canonical-paths.ts'
@@ -50,6 +52,7 @@ function restEvent(method: string, path: string, headers: Record<string, string>
       protocol: 'HTTP/1.1',
       requestId: `req-${Math.random()}`,
       requestTimeEpoch: NOW,
+      domainName: 'abc123.execute-api.ap-northeast-2.amazonaws.com',
       resourcePath: '/{proxy+}',
       stage: 'prod',
     },
@@ -411,6 +414,189 @@ describe('the Lambda handlers, invoked as AWS invokes them', () => {
     } finally {
       ssm.restore()
       await tables.drop()
+    }
+  })
+})
+
+/** Every stream record the Events table holds: what the collector stored. */
+async function storedEvents(local: LocalTables): Promise<number> {
+  const { stream } = local.backlog()
+  let count = 0
+  for (const shard of await stream.shards()) {
+    for await (const page of stream.records(shard)) count += page.length
+  }
+  return count
+}
+
+describe('behind CloudFront: the origin secret and the public origin', () => {
+  // Two secrets in SSM, as Terraform writes them during a rotation (one a line), read by
+  // version; the distribution sends CURRENT, and PREVIOUS from edges not yet updated.
+  const CURRENT = 'current-origin-secret-0123456789abcdef0123'
+  const PREVIOUS = 'previous-origin-secret-0123456789abcdef012'
+  const PUBLIC = 'https://d111111abcdef8.cloudfront.net'
+  let local: LocalTables
+  let handlers: LambdaHandlers
+  let ssm: ReturnType<typeof mockClient>
+
+  beforeAll(async () => {
+    // SSM has no local emulator: its answers are injected, the rest is DynamoDB Local.
+    ssm = mockClient(SSMClient)
+    ssm
+      .on(GetParameterCommand, { Name: '/liveinsight/test/admin-password', WithDecryption: true })
+      .resolves({ Parameter: { Value: PASSWORD } })
+      .on(GetParameterCommand, { Name: '/liveinsight/test/origin-secrets:3', WithDecryption: true })
+      .resolves({ Parameter: { Value: `${CURRENT}\n${PREVIOUS}` } })
+    local = await localTables()
+    handlers = await createLambdaHandlers({
+      DYNAMODB_ENDPOINT: localEndpoint(),
+      EVENTS_TABLE: local.tables.events,
+      SESSIONS_TABLE: local.tables.sessions,
+      STATS_TABLE: local.tables.stats,
+      STATE_TABLE: local.tables.state,
+      API_KEY: KEY,
+      ADMIN_PASSWORD_PARAMETER: '/liveinsight/test/admin-password',
+      ORIGIN_SECRET_PARAMETER: '/liveinsight/test/origin-secrets:3',
+      PUBLIC_ORIGIN: PUBLIC,
+      TRUST_PROXY: '2',
+      LOG_LEVEL: 'silent',
+    })
+  })
+  afterAll(async () => {
+    ssm.restore()
+    await local.drop()
+  })
+
+  const beacon = (session: string, headers: Record<string, string>, body?: string) =>
+    restEvent(
+      'POST',
+      '/api/events',
+      {
+        'content-type': 'text/plain',
+        'x-api-key': KEY,
+        'user-agent': CHROME,
+        'x-forwarded-for': '198.51.100.7, 130.176.1.10',
+        ...headers,
+      },
+      body ?? JSON.stringify({ events: [pv(session, 1, '/')] }),
+    )
+
+  it('refuses a request that skipped CloudFront, before reading its body, and stores nothing', async () => {
+    // Straight to the execute-api URL with no mark or a wrong one, and an X-Forwarded-For
+    // that TRUST_PROXY=2 would believe.
+    const attempts: Record<string, string>[] = [
+      {},
+      { [ORIGIN_SECRET_HEADER]: 'a-guess-at-the-origin-secret-0123456789ab' },
+      { [ORIGIN_SECRET_HEADER]: `${CURRENT}x` },
+      { [ORIGIN_SECRET_HEADER]: '' },
+    ]
+    for (const headers of attempts) {
+      const res = await handlers.http(beacon('direct', headers), context)
+      expect(res.statusCode).toBe(403)
+      expect(JSON.parse(res.body)).toEqual({
+        status: 'error',
+        message: 'requests reach this service through its CDN only',
+      })
+      // A REST event is answered with multi-value headers.
+      const header = (name: string) => res.headers?.[name] ?? res.multiValueHeaders?.[name]?.[0]
+      expect(header('x-content-type-options')).toBe('nosniff')
+      expect(header('content-security-policy')).toContain("default-src 'none'")
+    }
+    // A body that would be a 400 is a 403: the body was never read.
+    const malformed = await handlers.http(beacon('direct', {}, '{"events":'), context)
+    expect(malformed.statusCode).toBe(403)
+    // Sign-in and every other route too, with the right password.
+    const login = await handlers.http(
+      restEvent(
+        'POST',
+        '/api/auth/login',
+        { 'content-type': 'application/json' },
+        JSON.stringify({ password: PASSWORD }),
+      ),
+      context,
+    )
+    expect(login.statusCode).toBe(403)
+    const health = await handlers.http(httpApiEvent('GET', '/health', {}), context)
+    expect(health.statusCode).toBe(403)
+    expect(await storedEvents(local)).toBe(0)
+  })
+
+  it('serves requests CloudFront marked, with the current secret or the previous one', async () => {
+    const current = await handlers.http(
+      beacon('via-cloudfront', { [ORIGIN_SECRET_HEADER]: CURRENT }),
+      context,
+    )
+    expect(current.statusCode).toBe(200)
+    expect(JSON.parse(current.body)).toMatchObject({ data: { accepted: 1 } })
+    // An edge that has not received the rotated configuration yet still sends the previous.
+    const previous = await handlers.http(
+      beacon('via-old-edge', { [ORIGIN_SECRET_HEADER]: PREVIOUS }),
+      context,
+    )
+    expect(previous.statusCode).toBe(200)
+    const v2 = await handlers.http(
+      httpApiEvent(
+        'POST',
+        '/api/events',
+        { 'content-type': 'text/plain', 'x-api-key': KEY, [ORIGIN_SECRET_HEADER]: CURRENT },
+        JSON.stringify({ events: [pv('via-http-api', 1, '/')] }),
+      ),
+      context,
+    )
+    expect(v2.statusCode).toBe(200)
+    expect(await storedEvents(local)).toBe(3)
+  })
+
+  it('prints the public origin in the tracker snippet, not the execute-api host', async () => {
+    const login = await handlers.http(
+      restEvent(
+        'POST',
+        '/api/auth/login',
+        { 'content-type': 'application/json', [ORIGIN_SECRET_HEADER]: CURRENT },
+        JSON.stringify({ password: PASSWORD }),
+      ),
+      context,
+    )
+    expect(login.statusCode).toBe(200)
+    const token = JSON.parse(login.body).data.token as string
+    for (const event of [restEvent, httpApiEvent]) {
+      const page = await event(
+        'GET',
+        '/?site=default',
+        { cookie: `${SESSION_COOKIE}=${token}`, [ORIGIN_SECRET_HEADER]: CURRENT },
+        undefined,
+      )
+      const res = await handlers.http(page, context)
+      expect(res.statusCode).toBe(200)
+      expect(res.body).toContain(`src=&quot;${PUBLIC}/liveinsight.js&quot;`)
+      expect(res.body).not.toContain('execute-api')
+    }
+  })
+
+  it('takes a sign-in posted from the public origin by a browser without Sec-Fetch-Site', async () => {
+    // Safari before 16.4 sends Origin but no Sec-Fetch-Site; the host this app sees is
+    // API Gateway's, so only PUBLIC_ORIGIN can say the page was ours.
+    const signIn = (origin: string) =>
+      handlers.http(
+        restEvent(
+          'POST',
+          '/api/auth/login',
+          { 'content-type': 'application/json', origin, [ORIGIN_SECRET_HEADER]: CURRENT },
+          JSON.stringify({ password: PASSWORD }),
+        ),
+        context,
+      )
+    const ours = await signIn(PUBLIC)
+    expect(ours.statusCode).toBe(200)
+    expect(JSON.parse(ours.body).data.token).toEqual(expect.any(String))
+    for (const foreign of [
+      'https://evil.example',
+      'http://d111111abcdef8.cloudfront.net',
+      'https://d111111abcdef8.cloudfront.net.evil.example',
+      'null',
+    ]) {
+      const res = await signIn(foreign)
+      expect(res.statusCode, foreign).toBe(403)
+      expect(JSON.parse(res.body).message).toMatch(/cross-site request refused/)
     }
   })
 })

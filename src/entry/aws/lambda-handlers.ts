@@ -21,13 +21,16 @@ export const AWS_VARIABLES = [
   'STATS_TABLE',
   'STATE_TABLE',
   'ADMIN_PASSWORD_PARAMETER',
+  'ORIGIN_SECRET_PARAMETER',
   'DYNAMODB_ENDPOINT',
   'AWS_DEFAULT_REGION',
 ] as const
 
 /**
- * Set on every function by Terraform: the tables, where the password is, and the two hops
- * behind CloudFront → API Gateway (a default of 0 would take CloudFront for the client).
+ * Set on every function by Terraform: the tables, where the password is, the two hops
+ * behind CloudFront → API Gateway (a default of 0 would take CloudFront for the client),
+ * where the origin secrets are (without them API Gateway's own URL answers anyone, who then
+ * picks their address through those hops) and the origin browsers use.
  */
 export const REQUIRED_ON_AWS = [
   'EVENTS_TABLE',
@@ -36,21 +39,46 @@ export const REQUIRED_ON_AWS = [
   'STATE_TABLE',
   'ADMIN_PASSWORD_PARAMETER',
   'TRUST_PROXY',
+  'ORIGIN_SECRET_PARAMETER',
+  'PUBLIC_ORIGIN',
 ] as const
 
 /**
- * The dashboard password from SSM Parameter Store (a SecureString, decrypted by SSM), read
- * once per container. Never logged; an error names the parameter, not its value.
+ * A SecureString from SSM Parameter Store, decrypted by SSM, read once per container. Never
+ * logged; an error names the setting and the parameter, not the value. `name:version` reads
+ * that version: Terraform names the version so that a new value changes the functions'
+ * configuration, and Lambda serves the next requests from new containers, which read it
+ * (https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-versions.html,
+ * https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionConfiguration.html).
  */
-async function adminPasswordFrom(parameter: string, region: string | undefined): Promise<string> {
+async function secureParameter(ssm: SSMClient, setting: string, name: string): Promise<string> {
+  const answer = await ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }))
+  const value = answer.Parameter?.Value
+  if (!value) throw new Error(`${setting} ${name} has no value`)
+  return value
+}
+
+/**
+ * The settings kept in SSM (the dashboard password, the origin secrets) in place of their
+ * parameters' names, read together so a cold start waits for one round trip.
+ */
+async function withParameters(
+  env: Record<string, string | undefined>,
+): Promise<Record<string, string | undefined>> {
+  const wanted = (
+    [
+      ['ADMIN_PASSWORD_PARAMETER', 'ADMIN_PASSWORD'],
+      ['ORIGIN_SECRET_PARAMETER', 'ORIGIN_SECRETS'],
+    ] as const
+  ).filter(([parameter]) => env[parameter])
+  if (wanted.length === 0) return env
+  const region = env.AWS_DEFAULT_REGION
   const ssm = new SSMClient(region ? { region } : {})
   try {
-    const answer = await ssm.send(
-      new GetParameterCommand({ Name: parameter, WithDecryption: true }),
+    const values = await Promise.all(
+      wanted.map(([parameter]) => secureParameter(ssm, parameter, env[parameter] as string)),
     )
-    const value = answer.Parameter?.Value
-    if (!value) throw new Error(`ADMIN_PASSWORD_PARAMETER ${parameter} has no value`)
-    return value
+    return { ...env, ...Object.fromEntries(wanted.map(([, setting], i) => [setting, values[i]])) }
   } finally {
     ssm.destroy()
   }
@@ -75,12 +103,7 @@ export interface LambdaHandlers {
 export async function createLambdaHandlers(
   env: Record<string, string | undefined>,
 ): Promise<LambdaHandlers> {
-  const parameter = env.ADMIN_PASSWORD_PARAMETER
-  const config = parseConfig(
-    parameter
-      ? { ...env, ADMIN_PASSWORD: await adminPasswordFrom(parameter, env.AWS_DEFAULT_REGION) }
-      : env,
-  )
+  const config = parseConfig(await withParameters(env))
   // JSON whatever LOG_FORMAT says: the alarms' metric filters read its fields.
   const logger = createLogger(config.LOG_LEVEL)
   const clients = dynamoClients({

@@ -65,7 +65,9 @@ export function dashboardRoutes(deps: Deps, stats: StatsReader) {
         snapshot,
         livePush: deps.livePush ?? true,
         hasData,
-        origin: new URL(c.req.url).origin,
+        // Behind a CDN the request's host is the origin server's (API Gateway's execute-api
+        // name, without its stage): a snippet naming it would skip the CDN.
+        origin: deps.publicOrigin ?? new URL(c.req.url).origin,
       }),
     )
   })
