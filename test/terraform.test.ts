@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { SignInThrottle } from '../src/auth/sign-in-throttle.ts'
 import { CONFIG_VARIABLES, parseConfig } from '../src/config/env.ts'
 import { AWS_VARIABLES, REQUIRED_ON_AWS } from '../src/entry/aws/lambda-handlers.ts'
 import { REPLAY_WITHIN_HOURS } from '../src/entry/aws/replay-kept.ts'
@@ -11,12 +12,15 @@ import { buildService } from '../src/entry/service.ts'
 import { ORIGIN_SECRET_HEADER } from '../src/http/origin-check.ts'
 import { createLogger } from '../src/log/logger.ts'
 import { InProcessPipeline } from '../src/pipeline/in-process-pipeline.ts'
+import { DynamoDbSignInAttempts } from '../src/storage/dynamodb/sign-in-attempts.ts'
 import {
   prefixedTableNames,
   TTL_ATTRIBUTE,
   tableDefinitions,
 } from '../src/storage/dynamodb/tables.ts'
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.ts'
+import { localTables } from '../src/testing/dynamodb.ts'
+import { forwardingDocClient } from '../src/testing/dynamodb-faults.ts'
 import { NON_CANONICAL_COLLECTOR_PATHS } from '../src/testing/non-canonical-paths.ts'
 import { tempDir } from '../src/testing/temp-dir.ts'
 
@@ -428,6 +432,132 @@ describe('the Terraform, held against the code', () => {
     )
     expect(api.origin_path).toBe('/${var.environment}')
     expect(resource('aws_api_gateway_stage', 'app').stage_name).toBe('${var.environment}')
+  })
+
+  it('limits sign-in requests per client at the edge, on both sign-in routes, however the path is written', async () => {
+    const rules = resource('aws_wafv2_web_acl', 'edge').rule as Json[]
+    const rule = rules.find((r) => r.name === 'sign-in-per-client')
+    expect(rule).toBeDefined()
+    expect(new Set(rules.map((r) => r.priority)).size).toBe(rules.length)
+    const response = one(one(one(rule.action).block).custom_response)
+    expect(response.response_code).toBe(429)
+    expect(one(response.response_header)).toEqual({ name: 'Retry-After', value: '300' })
+    const rate = one(one(rule.statement).rate_based_statement)
+    expect(rate.aggregate_key_type).toBe('IP')
+    expect(rate.evaluation_window_sec).toBe(300)
+    expect(rate.limit).toBe('${var.sign_in_requests_per_5_minutes_per_client}')
+
+    // POST, and one of the two paths, matched after URL-decoding and normalising the path.
+    const [method, paths] = one(one(rate.scope_down_statement).and_statement).statement as Json[]
+    const byMethod = one(method.byte_match_statement)
+    expect([byMethod.search_string, byMethod.positional_constraint]).toEqual(['POST', 'EXACTLY'])
+    expect(one(byMethod.field_to_match).method).toBeDefined()
+    const byPath = (one(paths.or_statement).statement as Json[]).map((s) =>
+      one(s.byte_match_statement),
+    )
+    for (const match of byPath) {
+      expect(match.positional_constraint).toBe('EXACTLY')
+      expect(one(match.field_to_match).uri_path).toBeDefined()
+      const transforms = [...(match.text_transformation as Json[])].sort(
+        (a, b) => a.priority - b.priority,
+      )
+      expect(transforms.map((t) => t.type)).toEqual(['URL_DECODE', 'NORMALIZE_PATH'])
+    }
+    const signInPaths = byPath.map((m) => m.search_string).sort()
+    expect(signInPaths).toEqual(['/api/auth/login', '/login'])
+
+    // Both are the app's sign-in routes: a wrong password on either is a 401 and counts
+    // against the same lockout.
+    const dir = tempDir()
+    const store = new SqliteStore({ file: join(dir.path, 'sign-in.db') })
+    const logger = createLogger('silent')
+    const pipeline = new InProcessPipeline(store, { sessionTimeoutMs: 1_800_000, logger })
+    try {
+      const { app } = await buildService(
+        parseConfig({ ADMIN_PASSWORD: 'waf-sign-in-password' }),
+        logger,
+        { store, pipeline, livePush: false },
+        { socketAddress: () => '192.0.2.1' },
+      )
+      const statuses: number[] = []
+      for (let i = 0; i < 6; i++) {
+        const json = i % 2 === 0
+        const res = await app.request(signInPaths[json ? 0 : 1] as string, {
+          method: 'POST',
+          headers: {
+            'content-type': json ? 'application/json' : 'application/x-www-form-urlencoded',
+          },
+          body: json ? JSON.stringify({ password: 'wrong' }) : 'password=wrong',
+        })
+        statuses.push(res.status)
+      }
+      expect(statuses).toEqual([401, 401, 401, 401, 401, 429])
+    } finally {
+      await pipeline.close()
+      await store.close()
+      dir.remove()
+    }
+
+    // The limit is AWS WAF's least or more, and above what the lockout lets one address try
+    // in the window, so a client that waits as told is never stopped at the edge.
+    const limit = defaultOf('sign_in_requests_per_5_minutes_per_client')
+    expect(limit).toBeGreaterThanOrEqual(10)
+    const throttle = new SignInThrottle()
+    let admitted = 0
+    for (let at = 0; at < rate.evaluation_window_sec * 1000; ) {
+      const answer = await throttle.reserve({ address: '192.0.2.1' }, at)
+      if (answer.ok) {
+        admitted += 1
+        at += 1000
+      } else {
+        at += answer.retryAfterS * 1000
+      }
+    }
+    expect(admitted).toBe(7)
+    expect(limit).toBeGreaterThan(admitted)
+  })
+
+  it('grants on the State table every request the shared sign-in lockout sends', async () => {
+    const local = await localTables()
+    const { doc, mock } = forwardingDocClient(local)
+    try {
+      const throttle = new SignInThrottle({
+        attempts: new DynamoDbSignInAttempts({ doc, table: local.tables.state }),
+        globalThreshold: 3,
+      })
+      const now = Date.now()
+      for (let i = 0; i < 4; i++) await throttle.reserve({ address: `192.0.2.${i % 2}` }, now)
+      await throttle.succeeded({ address: '192.0.2.1' }, now)
+      await throttle.reserve({ address: '192.0.2.9', device: 'n1' }, now)
+      await throttle.succeeded({ address: '192.0.2.9', device: 'n1' }, now)
+      const sent = new Set(
+        mock.calls().map((call) => {
+          const command = call.args[0].constructor.name.replace(/Command$/, '')
+          const action = {
+            Get: 'GetItem',
+            Put: 'PutItem',
+            Update: 'UpdateItem',
+            Delete: 'DeleteItem',
+          }
+          return `dynamodb:${action[command as keyof typeof action] ?? command}`
+        }),
+      )
+      expect([...sent].sort()).toEqual([
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+      ])
+      const statements = one(tf.data.aws_iam_policy_document.lambda).statement as Json[]
+      const onTables = statements.filter((st) => st.resources === '${local.table_arns}')
+      expect(tf.locals.table_arns).toContain('${aws_dynamodb_table.state.arn}')
+      const granted = new Set(onTables.flatMap((st) => st.actions as string[]))
+      for (const action of sent) expect(granted.has(action), action).toBe(true)
+    } finally {
+      mock.restore()
+      await local.drop()
+    }
   })
 
   it('has the alarms, log retention and the roll-up’s failure handling', () => {

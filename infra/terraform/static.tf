@@ -244,6 +244,96 @@ resource "aws_wafv2_web_acl" "edge" {
     }
   }
 
+  # Sign-in requests from one address, on both routes (POST /api/auth/login and the dashboard
+  # form's POST /login) as one budget, dropped at the edge once they pass what the app's
+  # lockout would ever check from it (five free, then one per 1-15 minutes: 7 in 5 minutes).
+  # The lockout itself lives in the State table and holds without this; the rule spares
+  # Lambda and DynamoDB a flood's 429s.
+  # The path is URL-decoded and normalised before the match: the app routes
+  # /api/auth/%6Cogin and /api/auth/./login to the same sign-in, so they count the same.
+  rule {
+    name     = "sign-in-per-client"
+    priority = 2
+    action {
+      block {
+        custom_response {
+          response_code = 429
+          response_header {
+            name  = "Retry-After"
+            value = "300"
+          }
+        }
+      }
+    }
+    statement {
+      rate_based_statement {
+        limit                 = var.sign_in_requests_per_5_minutes_per_client
+        evaluation_window_sec = 300
+        aggregate_key_type    = "IP"
+        scope_down_statement {
+          and_statement {
+            statement {
+              byte_match_statement {
+                search_string         = "POST"
+                positional_constraint = "EXACTLY"
+                field_to_match {
+                  method {}
+                }
+                text_transformation {
+                  priority = 0
+                  type     = "NONE"
+                }
+              }
+            }
+            statement {
+              or_statement {
+                statement {
+                  byte_match_statement {
+                    search_string         = "/api/auth/login"
+                    positional_constraint = "EXACTLY"
+                    field_to_match {
+                      uri_path {}
+                    }
+                    text_transformation {
+                      priority = 0
+                      type     = "URL_DECODE"
+                    }
+                    text_transformation {
+                      priority = 1
+                      type     = "NORMALIZE_PATH"
+                    }
+                  }
+                }
+                statement {
+                  byte_match_statement {
+                    search_string         = "/login"
+                    positional_constraint = "EXACTLY"
+                    field_to_match {
+                      uri_path {}
+                    }
+                    text_transformation {
+                      priority = 0
+                      type     = "URL_DECODE"
+                    }
+                    text_transformation {
+                      priority = 1
+                      type     = "NORMALIZE_PATH"
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "sign-in-per-client"
+      sampled_requests_enabled   = true
+    }
+  }
+
   visibility_config {
     cloudwatch_metrics_enabled = true
     metric_name                = "${local.name}-edge"

@@ -66,6 +66,18 @@ variable "requests_per_minute_per_client" {
   default = 1000
 }
 
+# Sign-in requests (POST /api/auth/login and POST /login together) per client address per
+# 5 minutes, at the edge. Above what the app's lockout checks from an address in that time
+# (about 7), far above a person signing in; AWS WAF takes 10 at least.
+variable "sign_in_requests_per_5_minutes_per_client" {
+  type    = number
+  default = 20
+  validation {
+    condition     = var.sign_in_requests_per_5_minutes_per_client >= 10
+    error_message = "AWS WAF's rate-based rules take a limit of 10 or more."
+  }
+}
+
 # The stage's own limits are for the whole service, not per client: 1000 a minute for
 # everyone together would be 17 requests a second.
 variable "api_throttle_rate_limit" {

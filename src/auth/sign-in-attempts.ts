@@ -8,17 +8,21 @@
  * untrusted attempt may come). Each has at most one record, and every record says when it
  * may be forgotten, so a store can expire them by itself.
  *
- * In DynamoDB (planned: the State table, single-table `pk`/`sk`, TTL `expires_at`) a record
- * is one item:
+ * In DynamoDB (src/storage/dynamodb/sign-in-attempts.ts: the State table, single-table
+ * `pk`/`sk`, TTL `expires_at`; the AWS shape's, shared by every container) a record is one
+ * item:
  *   pk = "signin#<key>", sk = "-", failures (N), locked_until (N, epoch ms),
- *   expires_at (N, epoch s), v (N, bumped at every write)
- * `get` is a consistent GetItem that treats an item past expires_at as absent (TTL deletes
- * days late); `put` is a PutItem conditioned on the record read: `v = :seen` when there was
- * one, else `attribute_not_exists(pk) OR expires_at <= :now`, and a failed condition is the
- * `changed` answer; `delete` is a DeleteItem. No table bound: TTL is the only clean-up, so a
- * DynamoDB store never answers `fullUntil`. The untrusted failures per minute are items
- * pk = "signin#untrusted#<minute>" updated with an atomic `ADD failures :delta` (expires_at an
- * hour on), and `failuresIn` reads a window's minutes with one BatchGetItem (15 keys).
+ *   expires_ms (N, epoch ms: `expiresAt` exactly), expires_at (N, epoch s, rounded up: the TTL),
+ *   v (S, random, new at every write)
+ * `get` is a consistent GetItem that treats an item past expires_ms as absent (TTL deletes
+ * days late); `put` is a PutItem conditioned on the record read: `v = :seen AND expires_ms >
+ * :now` when there was one, else `attribute_not_exists(pk) OR expires_ms <= :now`, and a
+ * failed condition is the `changed` answer; `delete` is a DeleteItem. No table bound: TTL is
+ * the only clean-up, so a DynamoDB store never answers `fullUntil`. The untrusted failures per
+ * minute are items pk = "signin-minutes", sk = the minute (10 digits, so they sort as text),
+ * updated with an atomic `ADD failures :delta` (a give-back conditioned on `failures >= 1`;
+ * expires_at an hour after the minute), and `failuresIn` reads a window's minutes with one
+ * consistent Query (one read unit for the window, where a BatchGetItem of 15 keys bills 15).
  */
 export interface AttemptRecord {
   /** Attempts counted against the key and not given back by a success. */

@@ -6,6 +6,7 @@ import { getRequestListener } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context } from 'hono'
 import { createDashboardAuth } from '../auth/dashboard-auth.ts'
+import type { SignInAttempts } from '../auth/sign-in-attempts.ts'
 import { APP_ROOT } from '../config/app-root.ts'
 import type { Config } from '../config/env.ts'
 import type { Site } from '../core/types.ts'
@@ -42,6 +43,12 @@ export interface ServiceParts {
    * (DynamoDB) polls, as the dashboard does behind API Gateway.
    */
   livePush: boolean
+  /**
+   * Where the sign-in lockout's counts live: in this process's memory unless given. A shape
+   * served by many processes (Lambda's containers) hands in one they all share, or a burst
+   * spread over them gets each process's allowance, and a new process forgets the lockout.
+   */
+  signInAttempts?: SignInAttempts
 }
 
 export interface RunningService {
@@ -107,6 +114,7 @@ export async function buildService(
   const { auth, generatedPassword } = await createDashboardAuth(store, {
     adminPassword: config.ADMIN_PASSWORD,
     now,
+    ...(parts.signInAttempts ? { signInAttempts: parts.signInAttempts } : {}),
   })
   // The window is kept by the accept stage, fed by its commits (live-view.ts).
   const live = new LiveView((siteId) => pipeline.liveSnapshot(siteId, now()))

@@ -5,6 +5,7 @@ import { InProcessPipeline } from '../../pipeline/in-process-pipeline.ts'
 import { rollupOptions } from '../../rollup/rollup-options.ts'
 import type { DynamoClients } from '../../storage/dynamodb/clients.ts'
 import { DynamoDbStore } from '../../storage/dynamodb/dynamodb-store.ts'
+import { DynamoDbSignInAttempts } from '../../storage/dynamodb/sign-in-attempts.ts'
 import { createTables, type TableNames, tableDefinitions } from '../../storage/dynamodb/tables.ts'
 import type { Store } from '../../storage/store.ts'
 import { type RunningService, startService } from '../service.ts'
@@ -90,7 +91,14 @@ export async function startDynamoDbService(
   const service = await startService(
     config,
     logger,
-    { store, pipeline, background: poller, livePush: false },
+    {
+      store,
+      pipeline,
+      background: poller,
+      livePush: false,
+      // As on Lambda: what a restart or another process on the same tables sees.
+      signInAttempts: new DynamoDbSignInAttempts({ doc: clients.doc, table: tables.state }),
+    },
     options.now ? { now: options.now } : {},
   )
   return { ...service, store }

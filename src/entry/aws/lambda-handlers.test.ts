@@ -600,3 +600,95 @@ describe('behind CloudFront: the origin secret and the public origin', () => {
     }
   })
 })
+
+/**
+ * Each `createLambdaHandlers` call is a container of its own, as Lambda starts them: the
+ * lockout must hold across them, so it lives in the State table, not in a container's memory.
+ */
+describe('the sign-in lockout, shared by every container', () => {
+  const ATTACKER = '198.51.100.66'
+  const OWNER = '203.0.113.7'
+  let local: LocalTables
+  const container = () =>
+    createLambdaHandlers({
+      DYNAMODB_ENDPOINT: localEndpoint(),
+      EVENTS_TABLE: local.tables.events,
+      SESSIONS_TABLE: local.tables.sessions,
+      STATS_TABLE: local.tables.stats,
+      STATE_TABLE: local.tables.state,
+      API_KEY: KEY,
+      ADMIN_PASSWORD: PASSWORD,
+      TRUST_PROXY: '2',
+      LOG_LEVEL: 'silent',
+    })
+
+  beforeAll(async () => {
+    local = await localTables()
+  })
+  afterAll(async () => {
+    await local.drop()
+  })
+
+  /** A JSON sign-in from `ip`, behind CloudFront and API Gateway, with a device cookie if any. */
+  const signInFrom = (ip: string, password: string, device?: string) =>
+    restEvent(
+      'POST',
+      '/api/auth/login',
+      {
+        'content-type': 'application/json',
+        'x-forwarded-for': `${ip}, 130.176.1.10`,
+        ...(device ? { cookie: `li_device=${device}` } : {}),
+      },
+      JSON.stringify({ password }),
+    )
+  const deviceCookieOf = (answer: { multiValueHeaders?: Record<string, string[]> }) => {
+    const cookie = answer.multiValueHeaders?.['set-cookie']?.find((c) => c.startsWith('li_device='))
+    if (!cookie) throw new Error('no device cookie in the answer')
+    return cookie.slice('li_device='.length).split(';')[0] ?? ''
+  }
+
+  it('lets a 20-guess burst over two containers check as many guesses as one allows, and a new container still refuses', async () => {
+    const one = await container()
+    const two = await container()
+    const owner = await one.http(signInFrom(OWNER, PASSWORD), context)
+    expect(owner.statusCode).toBe(200)
+    let device = deviceCookieOf(owner)
+
+    const burst = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        (i % 2 === 0 ? one : two).http(signInFrom(ATTACKER, `guess-${i}`), context),
+      ),
+    )
+    const statuses = burst.map((answer) => answer.statusCode)
+    // Five checked (wrong password), as one container alone allows; the rest refused unread.
+    expect(statuses.filter((s) => s === 401)).toHaveLength(5)
+    expect(statuses.filter((s) => s === 429)).toHaveLength(15)
+
+    const fresh = await container()
+    const refused = await fresh.http(signInFrom(ATTACKER, PASSWORD), context)
+    expect(refused.statusCode).toBe(429)
+    expect(Number(refused.multiValueHeaders?.['retry-after']?.[0])).toBeGreaterThan(0)
+    // The dashboard's form counts against the same lockout.
+    const form = await fresh.http(
+      restEvent(
+        'POST',
+        '/login',
+        {
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-forwarded-for': `${ATTACKER}, 130.176.1.10`,
+        },
+        new URLSearchParams({ password: PASSWORD }).toString(),
+      ),
+      context,
+    )
+    expect(form.statusCode).toBe(429)
+
+    // The owner's browser, from the attacker's address (a shared one), with the device cookie
+    // the first container issued: its key is in the store, so every container trusts it.
+    for (const other of [two, fresh]) {
+      const answer = await other.http(signInFrom(ATTACKER, PASSWORD, device), context)
+      expect(answer.statusCode).toBe(200)
+      device = deviceCookieOf(answer)
+    }
+  })
+})

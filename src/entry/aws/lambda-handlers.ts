@@ -6,6 +6,7 @@ import { createLogger } from '../../log/logger.ts'
 import { rollupOptions } from '../../rollup/rollup-options.ts'
 import { dynamoClients } from '../../storage/dynamodb/clients.ts'
 import { DynamoDbStore } from '../../storage/dynamodb/dynamodb-store.ts'
+import { DynamoDbSignInAttempts } from '../../storage/dynamodb/sign-in-attempts.ts'
 import { tableNamesFromEnv } from '../../storage/dynamodb/tables.ts'
 import type { SweepResult } from '../../storage/store.ts'
 import { buildService } from '../service.ts'
@@ -111,9 +112,10 @@ export async function createLambdaHandlers(
     ...(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {}),
   })
   const eventTtlMs = config.EVENT_TTL_HOURS * 3_600_000
+  const tables = tableNamesFromEnv(env)
   const store = new DynamoDbStore({
     ...clients,
-    tables: tableNamesFromEnv(env),
+    tables,
     eventTtlMs,
     // No `pulled`: the event source mapping reads the stream here (NO_PULLED_STREAM).
   })
@@ -122,7 +124,13 @@ export async function createLambdaHandlers(
   const service = await buildService(
     config,
     logger,
-    { store, pipeline, livePush: false },
+    {
+      store,
+      pipeline,
+      livePush: false,
+      // In the State table: a container sees only some of the attempts, and lives briefly.
+      signInAttempts: new DynamoDbSignInAttempts({ doc: clients.doc, table: tables.state }),
+    },
     { socketAddress: (c) => getConnInfo(c).remote.address, requestPath: eventRequestPath },
   )
   return {

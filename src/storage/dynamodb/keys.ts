@@ -81,6 +81,11 @@ export const STATE = {
   setAsidePk: 'dead-summary',
   /** How long the latest Lambda batch's oldest event waited to be counted (rollup-lag.ts). */
   rollupLagPk: 'rollup-lag',
+  /** A sign-in lockout record (sign-in-attempts.ts): `addr:…`, `device:…`, `untrusted:next`. */
+  signIn: (key: string) => `signin#${keyValue(key)}`,
+  /** Untrusted sign-in failures, one item per minute, all in one partition. */
+  signInMinutesPk: 'signin-minutes',
+  signInMinute: (minute: number) => String(Math.max(0, Math.trunc(minute))).padStart(10, '0'),
 } as const
 
 /** Stream sequence numbers as positions: decimal text without leading zeros. */
