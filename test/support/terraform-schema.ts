@@ -103,11 +103,14 @@ export async function readTerraform(dir: string): Promise<TerraformFile[]> {
 }
 
 /** The resource and data source types the files declare. */
+/** The provider's types the files use: `terraform_data` is Terraform's own, checked apart. */
 export function typesUsed(files: TerraformFile[]): { resources: string[]; data: string[] } {
   const resources = new Set<string>()
   const data = new Set<string>()
   for (const { json } of files) {
-    for (const type of Object.keys(json.resource ?? {})) resources.add(type)
+    for (const type of Object.keys(json.resource ?? {})) {
+      if (type !== 'terraform_data') resources.add(type)
+    }
     for (const type of Object.keys(json.data ?? {})) data.add(type)
   }
   return { resources: [...resources].sort(), data: [...data].sort() }
