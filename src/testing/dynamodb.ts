@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import type { DynamoDBRecord } from 'aws-lambda'
 import { inject } from 'vitest'
 import { LocalStreamBacklog } from '../entry/aws/local-stream-backlog.ts'
+import { lambdaRecordOf } from '../entry/aws/stream-poller.ts'
 import { type DynamoClients, dynamoClients } from '../storage/dynamodb/clients.ts'
 import { DynamoDbStore, type DynamoDbStoreOptions } from '../storage/dynamodb/dynamodb-store.ts'
 import {
@@ -27,6 +29,8 @@ export interface LocalTables {
   store: (options?: Partial<DynamoDbStoreOptions>) => DynamoDbStore
   /** The Events stream and the local poller's checkpoints in these tables. */
   backlog: (doc?: DynamoDBDocumentClient) => LocalStreamBacklog
+  /** Every record of the Events stream so far, as the event source mapping hands them over. */
+  streamRecords: () => Promise<DynamoDBRecord[]>
   drop: () => Promise<void>
 }
 
@@ -42,6 +46,17 @@ export async function localTables(): Promise<LocalTables> {
     store: (options = {}) =>
       new DynamoDbStore({ ...clients, tables, pulled: backlog(options.doc), ...options }),
     backlog,
+    streamRecords: async () => {
+      const { stream } = backlog()
+      const arn = await stream.sourceArn()
+      const records: DynamoDBRecord[] = []
+      for (const shard of await stream.shards()) {
+        for await (const page of stream.records(shard)) {
+          records.push(...page.map((r) => lambdaRecordOf(r, arn, 'ap-northeast-2')))
+        }
+      }
+      return records
+    },
     drop: async () => {
       await deleteTables(clients.ddb, tables)
       clients.ddb.destroy()

@@ -1,5 +1,5 @@
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
-import type { Context, DynamoDBRecord } from 'aws-lambda'
+import type { Context } from 'aws-lambda'
 import { mockClient } from 'aws-sdk-client-mock'
 import type { LambdaEvent } from 'hono/aws-lambda'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -14,7 +14,6 @@ import { withoutStoreIds } from '../../testing/store-ids.ts'
 import { tempDir } from '../../testing/temp-dir.ts'
 import { startEmbedded } from '../embedded.ts'
 import { createLambdaHandlers, type LambdaHandlers } from './lambda-handlers.ts'
-import { lambdaRecordOf } from './stream-poller.ts'
 
 /**
  * The Lambda functions invoked in this process with events shaped as API Gateway and the
@@ -155,14 +154,7 @@ describe('the Lambda handlers, invoked as AWS invokes them', () => {
     expect(JSON.parse(retry.body)).toMatchObject({ data: { accepted: 1, duplicates: 1 } })
 
     // The stream's records, as the event source mapping hands them over.
-    const { stream } = local.backlog()
-    const arn = await stream.sourceArn()
-    const records: DynamoDBRecord[] = []
-    for (const shard of await stream.shards()) {
-      for await (const page of stream.records(shard)) {
-        records.push(...page.map((r) => lambdaRecordOf(r, arn, 'ap-northeast-2')))
-      }
-    }
+    const records = await local.streamRecords()
     expect(records).toHaveLength(3)
     expect(await handlers.rollup({ Records: records })).toEqual({ batchItemFailures: [] })
 

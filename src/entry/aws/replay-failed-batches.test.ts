@@ -12,7 +12,6 @@ import { countsOf, scenarioClients } from '../../testing/rollup-scenario.ts'
 import { tempDir } from '../../testing/temp-dir.ts'
 import { recordsOfInvocationRecord, replayFailedBatches } from './replay-failed-batches.ts'
 import { createRollupHandler } from './rollup-handler.ts'
-import { lambdaRecordOf } from './stream-poller.ts'
 
 /**
  * Batches the event source mapping gave up on reach the S3 failures bucket whole (an
@@ -61,15 +60,7 @@ describe('replaying the batches kept in the failures bucket', () => {
 
   async function recordsOf(events: EnrichedEvent[]): Promise<DynamoDBRecord[]> {
     await local.store().accept(events, [])
-    const { stream } = local.backlog()
-    const arn = await stream.sourceArn()
-    const records: DynamoDBRecord[] = []
-    for (const shard of await stream.shards()) {
-      for await (const page of stream.records(shard)) {
-        records.push(...page.map((r) => lambdaRecordOf(r, arn, 'ap-northeast-2')))
-      }
-    }
-    return records
+    return local.streamRecords()
   }
 
   it('reads the records from the payload, as an object, as JSON text or at the top', () => {

@@ -5,7 +5,7 @@ import type { EnrichedEvent } from '../../core/types.ts'
 import { createLogger } from '../../log/logger.ts'
 import { rollUpBatch } from '../../rollup/roll-up-batch.ts'
 import { entriesOfStreamRecords } from '../../storage/dynamodb/stream-records.ts'
-import { type RollupQueue, StorageUnavailableError } from '../../storage/store.ts'
+import type { RollupQueue } from '../../storage/store.ts'
 import { type LocalTables, localTables } from '../../testing/dynamodb.ts'
 import { forwardingDocClient } from '../../testing/dynamodb-faults.ts'
 import { enrichedEvent } from '../../testing/enriched-event.ts'
@@ -14,7 +14,6 @@ import { orderedRollupOptions, sqliteCounts } from '../../testing/rollup-referen
 import { countsOf, scenarioClients } from '../../testing/rollup-scenario.ts'
 import { replayKept } from './replay-kept.ts'
 import { createRollupHandler } from './rollup-handler.ts'
-import { lambdaRecordOf } from './stream-poller.ts'
 
 /**
  * Deliveries AWS documents for a DynamoDB stream's event source mapping that the roll-up once
@@ -55,15 +54,7 @@ describe('the roll-up under deliveries it once miscounted', () => {
   /** Accepts the events and reads their stream records back as Lambda hands them over. */
   async function recordsOf(events: EnrichedEvent[]): Promise<DynamoDBRecord[]> {
     await local.store().accept(events, [])
-    const { stream } = local.backlog()
-    const arn = await stream.sourceArn()
-    const records: DynamoDBRecord[] = []
-    for (const shard of await stream.shards()) {
-      for await (const page of stream.records(shard)) {
-        records.push(...page.map((r) => lambdaRecordOf(r, arn, 'ap-northeast-2')))
-      }
-    }
-    return records
+    return local.streamRecords()
   }
 
   const interceptable = () => forwardingDocClient(local)
@@ -262,15 +253,5 @@ describe('the roll-up under deliveries it once miscounted', () => {
     ).toMatchObject({ kept: 0, replayed: 0 })
     expect(await handler({ Records: records })).toEqual({ batchItemFailures: [] })
     expect(await countsOf(store, scenarioClients(events))).toEqual(await sqliteCounts(site, events))
-  })
-
-  it('answers an accept cancelled by a conflict as unavailable, not as a fault of ours', async () => {
-    const { doc, mock } = interceptable()
-    mock.on(TransactWriteCommand).rejects(cancelled('TransactionConflict', 1))
-    const store = local.store({ doc, backoff: NO_WAIT })
-    await expect(
-      store.accept([enrichedEvent({ event_id: 'x', timestamp: T0 })], []),
-    ).rejects.toBeInstanceOf(StorageUnavailableError)
-    mock.restore()
   })
 })

@@ -1,7 +1,5 @@
-import type { DynamoDBRecord } from 'aws-lambda'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createRollupHandler } from '../../entry/aws/rollup-handler.ts'
-import { lambdaRecordOf } from '../../entry/aws/stream-poller.ts'
 import { createLogger } from '../../log/logger.ts'
 import { type LocalTables, localTables } from '../../testing/dynamodb.ts'
 import { enrichedEvent } from '../../testing/enriched-event.ts'
@@ -36,18 +34,6 @@ describe('the roll-up lag on Lambda', () => {
     return oldest === null ? 0 : (clock - oldest) / 1000
   }
 
-  async function streamRecords(): Promise<DynamoDBRecord[]> {
-    const { stream } = local.backlog()
-    const arn = await stream.sourceArn()
-    const records: DynamoDBRecord[] = []
-    for (const shard of await stream.shards()) {
-      for await (const page of stream.records(shard)) {
-        records.push(...page.map((r) => lambdaRecordOf(r, arn, 'ap-northeast-2')))
-      }
-    }
-    return records
-  }
-
   it('is how long the oldest event newer than the last one counted has waited', async () => {
     const store = lambdaStore()
     expect(await lagSeconds()).toBe(0)
@@ -59,7 +45,9 @@ describe('the roll-up lag on Lambda', () => {
     const handler = createRollupHandler(store, orderedRollupOptions(), createLogger('silent'), {
       lag: store,
     })
-    expect(await handler({ Records: await streamRecords() })).toEqual({ batchItemFailures: [] })
+    expect(await handler({ Records: await local.streamRecords() })).toEqual({
+      batchItemFailures: [],
+    })
     // Counted, and nothing newer: nothing waits, however long ago the batch was.
     expect(await lagSeconds()).toBe(0)
     clock = T0 + 600_000
@@ -87,7 +75,9 @@ describe('the roll-up lag on Lambda', () => {
         },
       },
     })
-    expect(await handler({ Records: await streamRecords() })).toEqual({ batchItemFailures: [] })
+    expect(await handler({ Records: await local.streamRecords() })).toEqual({
+      batchItemFailures: [],
+    })
     const [day] = await store.readRollups({
       grain: 'day',
       site_id: site.id,

@@ -24,21 +24,7 @@ export class DynamoDbUpkeep implements Pick<StorageHealth, 'health'> {
   async sweep(policy: SweepPolicy): Promise<SweepResult> {
     const keepDaysFrom = utcDay(policy.now - MARK_KEEP_DAYS * DAY_MS)
     const hourCutoff = hourBucket(policy.now) - HOURLY_DIMENSION_KEEP_HOURS
-    await call('UpdateItem(sweep)', () =>
-      this.c.doc
-        .send(
-          new UpdateCommand({
-            TableName: this.c.tables.state,
-            Key: { pk: STATE.sweepPk, sk: STATE.one },
-            UpdateExpression: 'SET hourly_from = :h',
-            ConditionExpression: 'attribute_not_exists(hourly_from) OR hourly_from < :h',
-            ExpressionAttributeValues: { ':h': hourCutoff },
-          }),
-        )
-        .catch((error: unknown) => {
-          if (!isConditionFailure(error)) throw error
-        }),
-    )
+    await this.raiseMark('hourly_from', hourCutoff)
     // An event still waiting on the stream is kept until it is rolled up (where this process
     // reads the stream; on Lambda the record's own new image is what the roll-up reads).
     const oldestQueued = (await this.pulled.oldestPendingEventAt()) ?? Number.POSITIVE_INFINITY
@@ -93,22 +79,31 @@ export class DynamoDbUpkeep implements Pick<StorageHealth, 'health'> {
         ExclusiveStartKey = page.LastEvaluatedKey
       } while (ExclusiveStartKey)
     }
+    await this.raiseMark('events_from', cutoff)
+    return events
+  }
+
+  /**
+   * Moves one of the sweep's marks forward, never back: two sweeps at once (a slow one and the
+   * next) leave the later mark.
+   */
+  private async raiseMark(attribute: 'hourly_from' | 'events_from', value: number): Promise<void> {
     await call('UpdateItem(sweep)', () =>
       this.c.doc
         .send(
           new UpdateCommand({
             TableName: this.c.tables.state,
             Key: { pk: STATE.sweepPk, sk: STATE.one },
-            UpdateExpression: 'SET events_from = :t',
-            ConditionExpression: 'attribute_not_exists(events_from) OR events_from < :t',
-            ExpressionAttributeValues: { ':t': cutoff },
+            UpdateExpression: 'SET #m = :v',
+            ConditionExpression: 'attribute_not_exists(#m) OR #m < :v',
+            ExpressionAttributeNames: { '#m': attribute },
+            ExpressionAttributeValues: { ':v': value },
           }),
         )
         .catch((error: unknown) => {
           if (!isConditionFailure(error)) throw error
         }),
     )
-    return events
   }
 
   async health(): Promise<void> {
