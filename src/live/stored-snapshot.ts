@@ -1,21 +1,19 @@
-import type { RecentEvents } from '../storage/store.ts'
 import { ACTIVE_SESSION_MS, LiveWindow, type RealtimeSnapshot } from './live-window.ts'
-
-/** Events read per snapshot at most: past it a flooded site's snapshot is a marked estimate. */
-const STORED_READ_LIMIT = 50_000
+import type { StoredLiveEvents } from './stored-live-events.ts'
 
 /**
- * A site's live snapshot read from the store alone: its events of the last half hour, one
- * `liveEventsSince` (a range of one site's keys). For a host whose instances each see only
- * part of the traffic (Lambda containers), where no window kept in memory would be whole.
+ * A site's live snapshot read from the store alone: its events of the last half hour
+ * (StoredLiveEvents, which reads only what is new since its last read). For a host whose
+ * instances each see only part of the traffic (Lambda containers), where no window fed by
+ * this process's own accepts would be whole.
  */
 export async function storedSnapshot(
-  store: RecentEvents,
+  stored: StoredLiveEvents,
   siteId: string,
   now: number,
 ): Promise<RealtimeSnapshot> {
   const window = new LiveWindow(() => now)
-  const events = await store.liveEventsSince(siteId, now - ACTIVE_SESSION_MS, STORED_READ_LIMIT)
-  window.seed(siteId, events, events.length < STORED_READ_LIMIT)
+  const { events, whole } = await stored.since(siteId, now - ACTIVE_SESSION_MS, now)
+  window.seed(siteId, events, whole)
   return window.snapshot(siteId)
 }

@@ -1,6 +1,7 @@
 import { AcceptStage } from '../accept/accept-stage.ts'
 import type { AcceptRequest } from '../accept/prepare-request.ts'
 import type { RealtimeSnapshot } from '../live/live-window.ts'
+import { StoredLiveEvents } from '../live/stored-live-events.ts'
 import { storedSnapshot } from '../live/stored-snapshot.ts'
 import type { Logger } from '../log/logger.ts'
 import { rollupOptions } from '../rollup/rollup-options.ts'
@@ -45,13 +46,14 @@ export interface InProcessOptions {
 export class InProcessPipeline implements Pipeline {
   private readonly accepting: AcceptStage
   private readonly rollups: RollupStage | undefined
-  private readonly live: 'kept' | 'stored'
+  /** The store's live events as this process last read them; none when the window is kept. */
+  private readonly stored: StoredLiveEvents | undefined
 
   constructor(
     private readonly store: Intake & RecentEvents & RollupQueue & Pick<Upkeep, 'sweep'>,
     options: InProcessOptions,
   ) {
-    this.live = options.live ?? 'kept'
+    this.stored = options.live === 'stored' ? new StoredLiveEvents(store) : undefined
     const rollups =
       options.rollUp === false
         ? undefined
@@ -87,7 +89,7 @@ export class InProcessPipeline implements Pipeline {
   }
 
   liveSnapshot(siteId: string, now: number): Promise<RealtimeSnapshot> {
-    if (this.live === 'stored') return storedSnapshot(this.store, siteId, now)
+    if (this.stored) return storedSnapshot(this.stored, siteId, now)
     return this.accepting.snapshot(siteId, now)
   }
 
