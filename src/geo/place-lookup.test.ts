@@ -71,14 +71,16 @@ describe('GEO_CITY_DATABASE', () => {
     const missing = join(dir.path, 'GeoLite2-City.mmdb')
     const opening = PlaceLookup.open({ cityDatabase: missing })
     await expect(opening).rejects.toBeInstanceOf(GeoDatabaseError)
-    await expect(opening).rejects.toThrow(`GEO_CITY_DATABASE: cannot open ${missing}`)
+    await expect(opening).rejects.toThrow(
+      `GEO_CITY_DATABASE: cannot open ${missing} (no such file)`,
+    )
   })
 
   it('refuses a file that is not an MMDB database', async () => {
     const text = join(dir.path, 'not-a-database.mmdb')
     writeFileSync(text, 'country,city\nKR,Seoul\n')
     await expect(PlaceLookup.open({ cityDatabase: text })).rejects.toThrow(
-      `GEO_CITY_DATABASE: cannot open ${text} as an MMDB file`,
+      `GEO_CITY_DATABASE: cannot open ${text} (not an MMDB database`,
     )
   })
 })

@@ -128,11 +128,18 @@ async function openDatabase(file: string, what: string): Promise<Reader<Response
   try {
     return await maxmind.open<Response>(file)
   } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES'
+          ? 'this user may not read it'
+          : code === 'EISDIR'
+            ? 'a folder, not a file'
+            : `not an MMDB database: ${errorMessage(error)}`
     throw new GeoDatabaseError(
-      `${what}: cannot open ${file} as an MMDB file (${errorMessage(error)})`,
-      {
-        cause: error,
-      },
+      `${what}: cannot open ${file} (${why}): point it at an MMDB city database, such as GeoLite2-City.mmdb, or leave it unset`,
+      { cause: error },
     )
   }
 }
