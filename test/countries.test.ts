@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { writeMmdbFile } from '../src/testing/mmdb-file.ts'
+import { tempDir } from '../src/testing/temp-dir.ts'
 import { startTestServer, type TestServer } from './support/embedded-server.ts'
 
 // Addresses whose countries were read from the shipped database (geo/place-lookup.test.ts).
@@ -90,6 +93,38 @@ describe('the country of a visitor without a CDN that says it', () => {
         const bytes = readFileSync(`${proxied.server.databaseFile}${suffix}`)
         expect(bytes.includes(address), `${address} in liveinsight.db${suffix}`).toBe(false)
       }
+    }
+  })
+})
+
+describe('with GEO_CITY_DATABASE', () => {
+  it('counts the visitor in the country the operator’s own database gives', async () => {
+    const dir = tempDir()
+    const file = join(dir.path, 'cities.mmdb')
+    // The shipped database says US for this block.
+    writeMmdbFile(file, [
+      {
+        network: '8.8.8.0/24',
+        record: { country: { iso_code: 'CH' }, city: { names: { en: 'Zurich' } } },
+      },
+    ])
+    const server = await startTestServer({ TRUST_PROXY: '1', GEO_CITY_DATABASE: file })
+    try {
+      await server.post(event('from-city-db'), { headers: { 'x-forwarded-for': '8.8.8.8' } })
+      await server.post(event('not-in-city-db'), { headers: { 'x-forwarded-for': KOREAN } })
+      const countries = server
+        .db()
+        .prepare(
+          "SELECT client_session_id, country FROM events WHERE client_session_id LIKE '%db' ORDER BY 1",
+        )
+        .all()
+      expect(countries).toEqual([
+        { client_session_id: 'from-city-db', country: 'CH' },
+        { client_session_id: 'not-in-city-db', country: 'KR' },
+      ])
+    } finally {
+      await server.stop()
+      dir.remove()
     }
   })
 })

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { writeMmdbFile } from '../testing/mmdb-file.ts'
 import { tempDir } from '../testing/temp-dir.ts'
 import { GeoDatabaseError } from './geo-database-error.ts'
 import { PlaceLookup } from './place-lookup.ts'
@@ -66,6 +67,46 @@ describe('the shipped country database', () => {
 describe('GEO_CITY_DATABASE', () => {
   const dir = tempDir()
   afterAll(() => dir.remove())
+
+  it('answers first, with region and city, in MaxMind’s layout and in the flat one', async () => {
+    const file = join(dir.path, 'cities.mmdb')
+    writeMmdbFile(file, [
+      {
+        network: '5.9.0.0/24',
+        record: {
+          country: { iso_code: 'DE' },
+          subdivisions: [{ names: { en: 'Saxony' } }],
+          city: { names: { en: 'Falkenstein' } },
+        },
+      },
+      {
+        network: '2a01:4f8::/32',
+        record: { country_code: 'de', state1: 'Bavaria', city: 'Nuremberg' },
+      },
+      // The shipped database says US: the operator's own database is believed over it.
+      {
+        network: '8.8.8.0/24',
+        record: { country: { iso_code: 'CH' }, city: { names: { en: 'Zurich' } } },
+      },
+      { network: '192.168.0.0/16', record: { country: { iso_code: 'AU' } } },
+    ])
+    const cities = await PlaceLookup.open({ cityDatabase: file })
+    expect(cities.place('5.9.0.1')).toEqual({
+      country: 'DE',
+      region: 'Saxony',
+      city: 'Falkenstein',
+    })
+    expect(cities.place('2a01:4f8::1')).toEqual({
+      country: 'DE',
+      region: 'Bavaria',
+      city: 'Nuremberg',
+    })
+    expect(cities.place('8.8.8.8')).toEqual({ country: 'CH', region: '', city: 'Zurich' })
+    // Where it knows nothing the shipped database still gives the country.
+    expect(cities.place('211.234.10.10')).toEqual({ country: 'KR', region: '', city: '' })
+    expect(cities.place('2001:4860:4860::8888')).toEqual({ country: 'US', region: '', city: '' })
+    expect(cities.place('192.168.1.1')).toEqual({ country: '', region: '', city: '' })
+  })
 
   it('refuses a file that is not there, naming the setting and the path', async () => {
     const missing = join(dir.path, 'GeoLite2-City.mmdb')
