@@ -37,6 +37,7 @@ export async function startEmbedded(
   const places = await PlaceLookup.open(
     config.GEO_CITY_DATABASE ? { cityDatabase: config.GEO_CITY_DATABASE } : {},
   )
+  logger.info({ built: places.built }, 'geo databases')
   ownerOnlyDataDir(config.DATA_DIR, logger)
   // Before the database is opened: a second server must not touch it at all.
   const lock = lockDataDir(config.DATA_DIR, 'server')

@@ -26,6 +26,11 @@ describe('the shipped country database', () => {
     expect(places.country('2a01:4f8::1')).toBe('DE')
   })
 
+  it('says when it was built, so an operator sees how old it is', () => {
+    expect(places.built.countries).toMatch(/^20\d\d-\d\d-\d\d$/)
+    expect(places.built.cities).toBeUndefined()
+  })
+
   it('gives a country only: region and city need a city database', () => {
     expect(places.place('211.234.10.10')).toEqual({ country: 'KR', region: '', city: '' })
   })
@@ -91,6 +96,7 @@ describe('GEO_CITY_DATABASE', () => {
       { network: '192.168.0.0/16', record: { country: { iso_code: 'AU' } } },
     ])
     const cities = await PlaceLookup.open({ cityDatabase: file })
+    expect(cities.built.cities).toBe('2023-11-14')
     expect(cities.place('5.9.0.1')).toEqual({
       country: 'DE',
       region: 'Saxony',

@@ -99,6 +99,18 @@ export class PlaceLookup {
     return new PlaceLookup(countries, cities)
   }
 
+  /**
+   * When each database was built (its metadata's build epoch), for the start-up log: the
+   * shipped one ages until the package is upgraded.
+   */
+  get built(): { countries: string; cities?: string } {
+    const day = (reader: Reader<Response>) => reader.metadata.buildEpoch.toISOString().slice(0, 10)
+    return {
+      countries: day(this.countries),
+      ...(this.cities ? { cities: day(this.cities) } : {}),
+    }
+  }
+
   /** The place of a bare address (as clientIp gives it); NOWHERE when it is nobody's. */
   place(address: string): Place {
     const family = isIP(address)
