@@ -258,4 +258,15 @@ describe('releases and roll-back', () => {
     expect(bundle.includes('SSMClient'), 'the SSM client bundled').toBe(true)
     expect(bundle.includes('DynamoDBDocumentClient'), 'the DynamoDB client bundled').toBe(true)
   })
+
+  it('leaves the country database and its reader out: on AWS CloudFront says the country', () => {
+    const files = execFileSync('unzip', ['-Z1', zip], { encoding: 'utf8' }).split('\n')
+    expect(files.filter((f) => f.endsWith('.mmdb'))).toEqual([])
+    const bundle = execFileSync('unzip', ['-p', zip, 'lambda.mjs'], {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    })
+    expect(bundle.includes('geo-whois-asn-country'), 'the database resolved').toBe(false)
+    expect(bundle.includes('Cannot parse binary database'), 'the MMDB reader bundled').toBe(false)
+  })
 })

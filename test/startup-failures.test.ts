@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process'
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
@@ -17,7 +17,7 @@ afterAll(() => dir.remove())
 const PASSWORD = 'startup-failures-pw-1'
 
 /** The built server (`npm start`) run to its end over `dataDir`. */
-function startToExit(dataDir: string, wrap: string[] = []) {
+function startToExit(dataDir: string, wrap: string[] = [], env: Record<string, string> = {}) {
   const [command, ...args] = [...wrap, process.execPath, ...startArgs(ROOT)] as [
     string,
     ...string[],
@@ -27,6 +27,7 @@ function startToExit(dataDir: string, wrap: string[] = []) {
     PORT: '0',
     DATA_DIR: dataDir,
     ADMIN_PASSWORD: PASSWORD,
+    ...env,
   })
 }
 
@@ -137,4 +138,31 @@ describe('a data folder on a read-only file system is refused in a line, exit 1'
       expect(refused.stderr).not.toMatch(STACK_FRAME)
     },
   )
+})
+
+describe('a city database that cannot be opened is refused in a line, exit 1', () => {
+  it('names GEO_CITY_DATABASE and the missing file, before the data folder is made', async () => {
+    const dataDir = join(dir.path, 'city-database-missing')
+    const missing = join(dir.path, 'GeoLite2-City.mmdb')
+    const refused = await startToExit(dataDir, [], { GEO_CITY_DATABASE: missing })
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain(
+      `liveinsight: GEO_CITY_DATABASE: cannot open ${missing} (no such file)`,
+    )
+    expect(refused.stderr).not.toMatch(STACK_FRAME)
+    expect(existsSync(dataDir)).toBe(false)
+  })
+
+  it('names a file that is not an MMDB database', async () => {
+    const text = join(dir.path, 'cities.csv')
+    writeFileSync(text, 'country,city\nKR,Seoul\n')
+    const refused = await startToExit(join(dir.path, 'city-database-text'), [], {
+      GEO_CITY_DATABASE: text,
+    })
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain(
+      `liveinsight: GEO_CITY_DATABASE: cannot open ${text} (not an MMDB database`,
+    )
+    expect(refused.stderr).not.toMatch(STACK_FRAME)
+  })
 })

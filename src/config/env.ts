@@ -101,6 +101,12 @@ const EnvSchema = z.object({
    * the request's own host.
    */
   PUBLIC_ORIGIN: publicOriginFromEnv.optional(),
+  /**
+   * An MMDB city database of the operator's own (GeoLite2-City.mmdb, DB-IP's city lite): it
+   * answers the embedded server's country lookups first, and region and city with them. Unset:
+   * countries from the database shipped on npm. A file that cannot be opened stops start-up.
+   */
+  GEO_CITY_DATABASE: z.string().optional(),
   /** Dashboard password; when unset one is generated on first start and printed once. */
   ADMIN_PASSWORD: z.string().min(8, { error: 'must be at least 8 characters' }).optional(),
   /**

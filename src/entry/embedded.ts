@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import type { Config } from '../config/env.ts'
+import { PlaceLookup } from '../geo/place-lookup.ts'
 import { stdoutLogOutput } from '../log/log-output.ts'
 import type { Logger } from '../log/logger.ts'
 import { InProcessPipeline } from '../pipeline/in-process-pipeline.ts'
@@ -32,6 +33,11 @@ export async function startEmbedded(
     pipeline?: 'threads' | 'in-process'
   } = {},
 ): Promise<EmbeddedServer> {
+  // First: a city database that cannot be opened stops start-up before anything is held.
+  const places = await PlaceLookup.open(
+    config.GEO_CITY_DATABASE ? { cityDatabase: config.GEO_CITY_DATABASE } : {},
+  )
+  logger.info({ built: places.built }, 'geo databases')
   ownerOnlyDataDir(config.DATA_DIR, logger)
   // Before the database is opened: a second server must not touch it at all.
   const lock = lockDataDir(config.DATA_DIR, 'server')
@@ -90,7 +96,7 @@ export async function startEmbedded(
     service = await startService(
       config,
       logger,
-      { store, pipeline, livePush: true },
+      { store, pipeline, livePush: true, countryOf: (address) => places.country(address) },
       options.now ? { now: options.now } : {},
     )
   } catch (error) {

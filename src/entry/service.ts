@@ -49,6 +49,8 @@ export interface ServiceParts {
    * spread over them gets each process's allowance, and a new process forgets the lockout.
    */
   signInAttempts?: SignInAttempts
+  /** The country of a visitor's address where no trusted CDN says it (AppDeps.countryOf). */
+  countryOf?: (address: string) => string
 }
 
 export interface RunningService {
@@ -127,6 +129,7 @@ export async function buildService(
     version: VERSION,
     trustProxy: config.TRUST_PROXY,
     clientAddressHeader: config.CLIENT_ADDRESS_HEADER,
+    ...(parts.countryOf ? { countryOf: parts.countryOf } : {}),
     socketAddress: options.socketAddress,
     ...(options.requestPath ? { requestPath: options.requestPath } : {}),
     auth,

@@ -1,3 +1,4 @@
+import { GeoDatabaseError } from '../geo/geo-database-error.ts'
 import { JavaMissingError } from '../storage/dynamodb/dynamodb-local.ts'
 import { DynamoDbUnreachableError } from '../storage/dynamodb/reach.ts'
 import { UnusableDatabaseError } from '../storage/sqlite/unusable-database.ts'
@@ -11,7 +12,13 @@ import { ListenError } from './service.ts'
  * tells the causes apart by the code, a person by the line printed with it.
  */
 export function exitCodeOf(error: unknown): number | undefined {
-  if (error instanceof DataDirBusyError || error instanceof DataDirUnusableError) return 1
+  if (
+    error instanceof DataDirBusyError ||
+    error instanceof DataDirUnusableError ||
+    error instanceof GeoDatabaseError
+  ) {
+    return 1
+  }
   if (error instanceof ListenError) return 2
   if (error instanceof UnusableDatabaseError) return 3
   if (error instanceof DynamoDbUnreachableError || error instanceof JavaMissingError) return 4

@@ -27,6 +27,12 @@ export interface AppDeps {
    */
   clientAddressHeader?: string
   /**
+   * The country of a visitor's address from a database on this machine (the embedded shape,
+   * geo/place-lookup.ts), asked when no trusted CDN said it; '' unknown. Absent: the country
+   * is the CDN's or unknown (the AWS shape, where CloudFront says it).
+   */
+  countryOf?: (address: string) => string
+  /**
    * X-Origin-Verify values that mark a request as forwarded by the CDN (ORIGIN_SECRETS, or
    * ORIGIN_SECRET_PARAMETER on AWS): set, every other request is refused (origin-check.ts).
    */

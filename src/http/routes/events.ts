@@ -59,10 +59,12 @@ function limitRate(deps: Deps): MiddlewareHandler<AppEnv> {
 
 function collect(c: Context<AppEnv>, deps: Deps, text: string): Promise<CollectOutcome> {
   try {
+    const ip = clientIp(c, deps)
     return deps.collector.collect(c.get('site'), text, {
-      ip: clientIp(c, deps),
+      ip,
       userAgent: c.req.header('user-agent') ?? '',
-      country: viewerCountry(c, deps),
+      // The trusted CDN's word first: it saw the viewer, and its database is its own.
+      country: viewerCountry(c, deps) || (deps.countryOf?.(ip) ?? ''),
     })
   } catch (error) {
     return Promise.reject(error)
