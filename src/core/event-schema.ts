@@ -45,8 +45,10 @@ export const EventInputSchema = z
       .min(0)
       .max(24 * 3_600_000)
       .optional(),
-    /** The viewport's width in CSS pixels: the session's screen class (screen-class.ts). */
-    screen_width: z.number().int().min(0).max(MAX_SCREEN_WIDTH).optional(),
+    screen_width: z.number().int().min(0).max(MAX_SCREEN_WIDTH).optional().meta({
+      description:
+        "The viewport's width in CSS pixels (the tracker sends innerWidth). A session's screen class is its first event's: mobile under 576, tablet under 992, laptop under 1440, desktop from 1440; none without a width",
+    }),
   })
   .refine((e) => e.event_type !== undefined || e.type !== undefined, {
     error: 'event_type is required',
