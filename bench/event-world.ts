@@ -13,6 +13,7 @@ import { createHash, randomUUID } from 'node:crypto'
 import { localDay, utcOffsetMinutes } from '../src/core/calendar.ts'
 import { normalizePageUrl } from '../src/core/page-url.ts'
 import { classifyAcquisition } from '../src/core/referrer.ts'
+import { screenClass } from '../src/core/screen-class.ts'
 import { type Random, seededRandom } from '../src/core/seeded-random.ts'
 import type { Acquisition, EnrichedEvent, PropValue, Site } from '../src/core/types.ts'
 import { parseUserAgent } from '../src/core/user-agent.ts'
@@ -419,6 +420,8 @@ export class SiteTraffic {
       utm_source: page.utm_source,
       utm_medium: page.utm_medium,
       utm_campaign: page.utm_campaign,
+      utm_term: page.utm_term,
+      utm_content: page.utm_content,
     })
   }
 
@@ -529,6 +532,10 @@ export class SiteTraffic {
       os: client.os,
       device: client.device,
       country: this.countries.pick(hashUnit(session.visitor, 2)),
+      // A typical viewport of the device, so the screen table has the real spread of rows.
+      screen: screenClass(
+        client.device === 'mobile' ? 390 : client.device === 'tablet' ? 820 : 1536,
+      ),
     }
     session.emitted++
     session.remaining--

@@ -23,6 +23,15 @@ describe('API documentation', () => {
       minLength: 1,
       maxLength: 128,
     })
+    expect(event.properties.screen_width).toMatchObject({
+      type: 'integer',
+      minimum: 0,
+      maximum: 100_000,
+      description: expect.stringContaining('mobile under 576'),
+    })
+    expect(doc.paths['/api/stats'].get.responses['200'].description).toContain(
+      'utm_terms, utm_contents, hostnames',
+    )
     const statsParams = doc.paths['/api/stats'].get.parameters
     const period = statsParams.find((p: { name: string }) => p.name === 'period')
     expect(period.schema.enum).toEqual([

@@ -201,7 +201,10 @@ describe('sessions and users', () => {
     expect(
       (
         await send([
-          ev('s-1', base, '/one'),
+          ev('s-1', base, '/one?utm_term=shoes&utm_content=hero', {
+            screen_width: 800,
+            title: 'Title /one',
+          }),
           ev('s-1', base + 60_000, '/two'),
           ev('s-2', base + 2 * HOUR, '/three'),
           ev('s-3', base + 4 * HOUR, '/four', { event_type: 'purchase', props: { total: 9 } }),
@@ -240,6 +243,10 @@ describe('sessions and users', () => {
       entry_page: '/one',
       exit_page: '/two',
       browser: 'Chrome',
+      hostname: 'site.example',
+      utm_term: 'shoes',
+      utm_content: 'hero',
+      screen: 'tablet',
     })
     expect(detail.data.events.map((e) => [e.path, e.title])).toEqual([
       ['/one', 'Title /one'],

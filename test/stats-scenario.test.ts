@@ -18,6 +18,10 @@ import { tempDir } from '../src/testing/temp-dir.ts'
  * V1 again          DE  S5 D2 09:00 /home (direct)                                      → bounce
  * V4 Chrome/Mac     DE  S6 D2 10:00 /pricing (google) · 10:01 engagement               → bounce, 60 s
  *
+ * S1 lands with utm_term=shoes&utm_content=hero; S6 on www.shop.example, the rest on
+ * shop.example. Viewport widths: V1's S1 1280 px (laptop), V3 390 px (mobile), V4 1920 px
+ * (desktop); S2, S3 and S5 send none (no screen row).
+ *
  * D1: 4 sessions, 1 bounce, 1620 s, 6 page views, 3 visitors, 1 signup.
  * D2: 2 sessions, 2 bounces, 60 s, 3 page views, 3 visitors (V3 gets a new daily id).
  */
@@ -125,14 +129,24 @@ describe.each(['threads', 'in-process', 'dynamodb'] as const)('on the %s pipelin
     siteKey = site.api_key
 
     // Day 1, posted while the clock shows D1 23:55 KST.
+    const laptop = { screen_width: 1280 }
     await send('v1', 'DE', [
-      pv('a1', at(10, 10, 0), '/home', 'https://www.google.com/'),
-      pv('a1', at(10, 10, 2), '/pricing'),
+      {
+        ...pv(
+          'a1',
+          at(10, 10, 0),
+          '/home?utm_term=shoes&utm_content=hero',
+          'https://www.google.com/',
+        ),
+        ...laptop,
+      },
+      { ...pv('a1', at(10, 10, 2), '/pricing'), ...laptop },
       {
         session_id: 'a1',
         timestamp: at(10, 10, 5),
         event_type: 'signup',
         page_url: 'https://shop.example/pricing',
+        ...laptop,
       },
     ])
     // Shuffled on purpose: the collector sorts a batch by time.
@@ -141,20 +155,27 @@ describe.each(['threads', 'in-process', 'dynamodb'] as const)('on the %s pipelin
       pv('b1', at(10, 11, 0), '/home', 'https://news.ycombinator.com/item?id=1'),
       pv('b1', at(10, 11, 31), '/blog'),
     ])
-    await send('v3', 'KR', [pv('c1', at(10, 23, 50), '/home', 'https://t.co/abc')])
+    await send('v3', 'KR', [
+      { ...pv('c1', at(10, 23, 50), '/home', 'https://t.co/abc'), screen_width: 390 },
+    ])
 
     // Day 2, noon KST. The first token (12 h) has expired by now: sign in again.
     clock = at(11, 12, 0)
     token = await signIn()
-    await send('v3', 'KR', [pv('c1', at(11, 0, 10), '/pricing')])
+    await send('v3', 'KR', [{ ...pv('c1', at(11, 0, 10), '/pricing'), screen_width: 390 }])
     await send('v1', 'DE', [pv('a2', at(11, 9, 0), '/home')])
     await send('v4', 'DE', [
-      pv('d1', at(11, 10, 0), '/pricing', 'https://www.google.com/'),
+      {
+        ...pv('d1', at(11, 10, 0), '/pricing', 'https://www.google.com/'),
+        page_url: 'https://www.shop.example/pricing',
+        screen_width: 1920,
+      },
       {
         session_id: 'd1',
         timestamp: at(11, 10, 1),
         event_type: 'engagement',
-        page_url: 'https://shop.example/pricing',
+        page_url: 'https://www.shop.example/pricing',
+        screen_width: 1920,
       },
     ])
   })
@@ -274,6 +295,25 @@ describe.each(['threads', 'in-process', 'dynamodb'] as const)('on the %s pipelin
       expect(data.browsers.map((r: any) => r.browser)).toEqual(
         expect.arrayContaining(['Chrome', 'Firefox', 'Mobile Safari']),
       )
+      // The entry page's host; S1's UTM term and content; the screen of the sessions that
+      // sent a width (V3 twice: once a day, under its one mobile session).
+      expect(data.hostnames).toEqual([
+        { hostname: 'shop.example', visitors: 5, sessions: 5, bounce_rate: 0.4 },
+        { hostname: 'www.shop.example', visitors: 1, sessions: 1, bounce_rate: 1 },
+      ])
+      expect(data.utm_terms).toEqual([
+        { utm_term: 'shoes', visitors: 1, sessions: 1, bounce_rate: 0 },
+      ])
+      expect(data.utm_contents).toEqual([
+        { utm_content: 'hero', visitors: 1, sessions: 1, bounce_rate: 0 },
+      ])
+      expect(
+        data.screens.map((r: any) => [r.screen, r.visitors, r.sessions, r.bounce_rate]),
+      ).toEqual([
+        ['mobile', 2, 1, 0],
+        ['desktop', 1, 1, 1],
+        ['laptop', 1, 1, 0],
+      ])
     })
 
     it('a custom range of one day charts hours in local time', async () => {

@@ -41,6 +41,7 @@ interface StoredSession {
   end_time: number
   pageviews: number
   interactions: number
+  screen: string
 }
 
 let t: TestServer
@@ -239,6 +240,22 @@ describe('tracker in Chromium', () => {
       expect(event.event_id).toMatch(/^[0-9a-f-]{36}$/)
       expect(Math.abs((event.timestamp as number) - Date.now())).toBeLessThan(MIN)
     }
+  })
+
+  it("sends the viewport's width with each event; the session keeps its first one's screen class", async () => {
+    // Playwright's default viewport: 1280 px wide, a laptop.
+    const { tab, batches } = await open('/wide')
+    await flush(tab)
+    await tab.setViewportSize({ width: 500, height: 800 })
+    await tab.evaluate(`history.pushState({}, '', '/narrow')`)
+    await flush(tab)
+
+    const widths = batches.flatMap((b) => b.events.map((e) => [e.event_type, e.screen_width]))
+    expect(widths).toEqual([
+      ['page_view', 1280],
+      ['page_view', 500],
+    ])
+    expect(sessionsOf(await sessionIdOf(tab))).toMatchObject([{ pageviews: 2, screen: 'laptop' }])
   })
 
   it('sends custom events with their props, and the user id once identified', async () => {

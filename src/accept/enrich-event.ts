@@ -2,6 +2,7 @@ import { boundedMemo } from '../core/bounded-memo.ts'
 import { normalizePageUrl } from '../core/page-url.ts'
 import type { EventInput } from '../core/parse-event.ts'
 import { classifyAcquisition, type ReferrerInput } from '../core/referrer.ts'
+import { screenClass } from '../core/screen-class.ts'
 import type { EnrichedEvent, Site } from '../core/types.ts'
 import { parseUserAgent } from '../core/user-agent.ts'
 import { visitorId } from '../core/visitor-id.ts'
@@ -19,7 +20,7 @@ const pageOf = boundedMemo(4000, (url: string) => url, normalizePageUrl)
 const acquisitionOf = boundedMemo(
   4000,
   (i: ReferrerInput) =>
-    `${i.referrer}\n${i.pageHost}\n${i.siteDomain}\n${i.utm_source}\n${i.utm_medium}\n${i.utm_campaign}`,
+    `${i.referrer}\n${i.pageHost}\n${i.siteDomain}\n${i.utm_source}\n${i.utm_medium}\n${i.utm_campaign}\n${i.utm_term}\n${i.utm_content}`,
   classifyAcquisition,
 )
 
@@ -51,6 +52,8 @@ export function enrichEvent(
     utm_source: page.utm_source,
     utm_medium: page.utm_medium,
     utm_campaign: page.utm_campaign,
+    utm_term: page.utm_term,
+    utm_content: page.utm_content,
   })
   return {
     bot: false,
@@ -77,6 +80,7 @@ export function enrichEvent(
       os: client.os,
       device: client.device,
       country: request.country,
+      screen: screenClass(input.screen_width),
     },
   }
 }

@@ -82,6 +82,7 @@ const FIELDS: Record<string, readonly unknown[]> = {
   props: PROPS,
   event_id: TEXTS,
   engagement_ms: NUMBERS,
+  screen_width: [...NUMBERS, 100_000, 100_001],
   unknown_field: TEXTS,
 }
 
@@ -100,6 +101,7 @@ const BASES: Record<string, unknown>[] = [
     props: { plan: 'pro' },
     event_id: 'e-1',
     engagement_ms: 1500,
+    screen_width: 1280,
   },
 ]
 

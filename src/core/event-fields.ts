@@ -1,4 +1,11 @@
-import { isHttpUrl, MAX_PROP_KEY, MAX_PROPS, MAX_TEXT, MAX_URL } from './event-limits.ts'
+import {
+  isHttpUrl,
+  MAX_PROP_KEY,
+  MAX_PROPS,
+  MAX_SCREEN_WIDTH,
+  MAX_TEXT,
+  MAX_URL,
+} from './event-limits.ts'
 import type { EventFields } from './event-schema.ts'
 
 const MAX_ENGAGEMENT_MS = 24 * 3_600_000
@@ -62,6 +69,7 @@ export function quickEventFields(raw: Record<string, unknown>): EventFields | un
     props: properties,
     event_id,
     engagement_ms,
+    screen_width,
   } = raw
   if (
     !text(session_id, 1, 128) ||
@@ -78,7 +86,8 @@ export function quickEventFields(raw: Record<string, unknown>): EventFields | un
     !text(title, 0, MAX_TEXT) ||
     !props(properties) ||
     !text(event_id, 1, 128) ||
-    !wholeNumber(engagement_ms, 0, MAX_ENGAGEMENT_MS)
+    !wholeNumber(engagement_ms, 0, MAX_ENGAGEMENT_MS) ||
+    !wholeNumber(screen_width, 0, MAX_SCREEN_WIDTH)
   ) {
     return undefined
   }
@@ -97,5 +106,6 @@ export function quickEventFields(raw: Record<string, unknown>): EventFields | un
   if (properties !== undefined) fields.props = { ...properties }
   if (event_id !== undefined) fields.event_id = event_id
   if (engagement_ms !== undefined) fields.engagement_ms = engagement_ms
+  if (screen_width !== undefined) fields.screen_width = screen_width
   return fields
 }

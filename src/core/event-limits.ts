@@ -5,6 +5,8 @@ export const MAX_URL = 2048
 export const MAX_TEXT = 512
 export const MAX_PROPS = 30
 export const MAX_PROP_KEY = 64
+/** Wider than any screen; anything above is not a viewport. */
+export const MAX_SCREEN_WIDTH = 100_000
 
 /**
  * Pages repeat (a site's traffic names a few hundred URLs again and again), so the WHATWG

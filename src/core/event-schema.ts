@@ -1,5 +1,12 @@
 import { z } from 'zod'
-import { isHttpUrl, MAX_PROP_KEY, MAX_PROPS, MAX_TEXT, MAX_URL } from './event-limits.ts'
+import {
+  isHttpUrl,
+  MAX_PROP_KEY,
+  MAX_PROPS,
+  MAX_SCREEN_WIDTH,
+  MAX_TEXT,
+  MAX_URL,
+} from './event-limits.ts'
 
 const httpUrl = z
   .string()
@@ -38,6 +45,10 @@ export const EventInputSchema = z
       .min(0)
       .max(24 * 3_600_000)
       .optional(),
+    screen_width: z.number().int().min(0).max(MAX_SCREEN_WIDTH).optional().meta({
+      description:
+        "The viewport's width in CSS pixels (the tracker sends innerWidth). A session's screen class is its first event's: mobile under 576, tablet under 992, laptop under 1440, desktop from 1440; none without a width",
+    }),
   })
   .refine((e) => e.event_type !== undefined || e.type !== undefined, {
     error: 'event_type is required',

@@ -94,17 +94,19 @@ describe('normalizePageUrl', () => {
     expect(a.path).toBe('/blog')
   })
 
-  it('keeps UTM parameters, drops the rest, and exposes source, medium and campaign', () => {
+  it('keeps UTM parameters, drops the rest, and exposes each of the five', () => {
     const page = normalizePageUrl(
-      'https://example.com/landing/?ref=abc&utm_source=newsletter&utm_medium=email&utm_campaign=spring#top',
+      'https://Shop.Example.com/landing/?ref=abc&utm_source=newsletter&utm_medium=email&utm_campaign=spring&utm_term=red+shoes&utm_content=hero%20banner#top',
     )
     expect(page).toEqual({
-      url: 'https://example.com/landing?utm_source=newsletter&utm_medium=email&utm_campaign=spring',
-      host: 'example.com',
+      url: 'https://shop.example.com/landing?utm_source=newsletter&utm_medium=email&utm_campaign=spring&utm_term=red+shoes&utm_content=hero+banner',
+      host: 'shop.example.com',
       path: '/landing',
       utm_source: 'newsletter',
       utm_medium: 'email',
       utm_campaign: 'spring',
+      utm_term: 'red shoes',
+      utm_content: 'hero banner',
     })
   })
 

@@ -11,6 +11,8 @@ export interface NormalizedPage {
   utm_source: string
   utm_medium: string
   utm_campaign: string
+  utm_term: string
+  utm_content: string
 }
 
 export function unifyTrailingSlash(path: string): string {
@@ -36,6 +38,8 @@ export function normalizePageUrl(raw: string): NormalizedPage {
     utm_source: clip(kept.get('utm_source')),
     utm_medium: clip(kept.get('utm_medium')),
     utm_campaign: clip(kept.get('utm_campaign')),
+    utm_term: clip(kept.get('utm_term')),
+    utm_content: clip(kept.get('utm_content')),
   }
 }
 

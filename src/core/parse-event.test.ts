@@ -35,6 +35,7 @@ describe('parseEventInput: valid events', () => {
       props: { plan: 'pro', seats: 3, annual: true, coupon: null },
       event_id: 'evt-1',
       engagement_ms: 1500,
+      screen_width: 1280,
     })
     expect(event).toEqual({
       session_id: 'sess-abc',
@@ -48,6 +49,7 @@ describe('parseEventInput: valid events', () => {
       props: { plan: 'pro', seats: 3, annual: true, coupon: null },
       event_id: 'evt-1',
       engagement_ms: 1500,
+      screen_width: 1280,
     })
   })
 
@@ -64,7 +66,13 @@ describe('parseEventInput: valid events', () => {
       props: null,
       event_id: null,
       engagement_ms: null,
+      screen_width: null,
     })
+  })
+
+  it('takes a screen_width from 0 to 100000 pixels', () => {
+    expect(parseOk({ ...base, screen_width: 0 }).screen_width).toBe(0)
+    expect(parseOk({ ...base, screen_width: 100_000 }).screen_width).toBe(100_000)
   })
 
   it('drops unknown fields', () => {
@@ -165,6 +173,10 @@ describe('parseEventInput: rejected events', () => {
     ['event_type over 64 chars', { ...base, event_type: 'e'.repeat(65) }, 'event_type'],
     ['negative engagement_ms', { ...base, engagement_ms: -1 }, 'engagement_ms'],
     ['user_id as a number', { ...base, user_id: 7 }, 'user_id'],
+    ['negative screen_width', { ...base, screen_width: -1 }, 'screen_width'],
+    ['screen_width over 100000', { ...base, screen_width: 100_001 }, 'screen_width'],
+    ['fractional screen_width', { ...base, screen_width: 1280.5 }, 'screen_width'],
+    ['screen_width as a string', { ...base, screen_width: '1280' }, 'screen_width'],
   ])('rejects %s, naming the field', (_label, raw, field) => {
     expect(parseError(raw).startsWith(`${field}: `)).toBe(true)
   })

@@ -21,6 +21,7 @@ export interface EventInput {
   props: Record<string, PropValue> | null
   event_id: string | null
   engagement_ms: number | null
+  screen_width: number | null
 }
 
 export type EventParseResult = { ok: true; event: EventInput } | { ok: false; message: string }
@@ -76,6 +77,7 @@ export function parseEventInput(
       props: e.props ?? null,
       event_id: e.event_id ?? null,
       engagement_ms: e.engagement_ms ?? null,
+      screen_width: e.screen_width ?? null,
     },
   }
 }

@@ -9,6 +9,8 @@ function classify(overrides: Partial<ReferrerInput>) {
     utm_source: '',
     utm_medium: '',
     utm_campaign: '',
+    utm_term: '',
+    utm_content: '',
     ...overrides,
   })
 }
@@ -68,6 +70,8 @@ describe('classifyAcquisition: referrer only', () => {
       utm_source: '',
       utm_medium: '',
       utm_campaign: '',
+      utm_term: '',
+      utm_content: '',
     })
   })
 })
@@ -87,13 +91,22 @@ describe('classifyAcquisition: utm_source overrides the referrer', () => {
     ['no medium, no referrer', '', 'qr-code', '', 'referral'],
     ['no medium, self referrer', 'https://example.com/', 'qr-code', '', 'referral'],
   ])('%s', (_label, referrer, utm_source, utm_medium, channel) => {
-    const result = classify({ referrer, utm_source, utm_medium, utm_campaign: 'spring' })
+    const result = classify({
+      referrer,
+      utm_source,
+      utm_medium,
+      utm_campaign: 'spring',
+      utm_term: 'shoes',
+      utm_content: 'banner',
+    })
     expect(result).toEqual({
       source: utm_source,
       channel,
       utm_source,
       utm_medium,
       utm_campaign: 'spring',
+      utm_term: 'shoes',
+      utm_content: 'banner',
     })
   })
 
@@ -104,6 +117,8 @@ describe('classifyAcquisition: utm_source overrides the referrer', () => {
       utm_source: '',
       utm_medium: 'cpc',
       utm_campaign: '',
+      utm_term: '',
+      utm_content: '',
     })
   })
 })

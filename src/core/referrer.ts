@@ -80,6 +80,8 @@ export interface ReferrerInput {
   utm_source: string
   utm_medium: string
   utm_campaign: string
+  utm_term: string
+  utm_content: string
 }
 
 /** Self-referrals (same host, www or not, or the site's domain) count as direct traffic. */
@@ -88,6 +90,8 @@ export function classifyAcquisition(input: ReferrerInput): Acquisition {
     utm_source: input.utm_source,
     utm_medium: input.utm_medium,
     utm_campaign: input.utm_campaign,
+    utm_term: input.utm_term,
+    utm_content: input.utm_content,
   }
   let refHost = ''
   if (input.referrer && URL.canParse(input.referrer)) {

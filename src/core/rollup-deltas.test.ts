@@ -54,6 +54,8 @@ const SESSION_DIM_ROWS = [
   'os=Windows',
   'device=desktop',
   'country=KR',
+  'hostname=example.com',
+  'screen=desktop',
   'entry_page=/',
 ]
 
@@ -183,14 +185,17 @@ describe('addSessionContribution', () => {
     expect([...days]).toEqual(['2026-01-01'])
   })
 
-  it('records utm dimensions only when set, but an empty country always', () => {
+  it('records utm dimensions and the screen only when set, but an empty country always', () => {
     const acc = new DeltaAccumulator()
     const session = {
       ...bounceSession(),
       utm_source: 'newsletter',
       utm_medium: '',
       utm_campaign: 'spring',
+      utm_term: '',
+      utm_content: 'banner',
       country: '',
+      screen: '',
     }
     addSessionContribution(acc, session, SEOUL, 1)
     const hourRows = Object.keys(table(acc.deltas()))
@@ -206,6 +211,8 @@ describe('addSessionContribution', () => {
       'os=Windows',
       'device=desktop',
       'country=',
+      'hostname=example.com',
+      'utm_content=banner',
       'entry_page=/',
       'exit_page=/',
     ])
@@ -256,7 +263,7 @@ describe('addSessionContribution', () => {
     addSessionContribution(acc, before, SEOUL, -1)
     addSessionContribution(acc, after, SEOUL, 1)
     const rows = table(acc.deltas())
-    expect(Object.keys(rows)).toHaveLength(36)
+    expect(Object.keys(rows)).toHaveLength(44)
     expect(rows).toMatchObject({
       [`hour|${HOUR}|=`]: { sessions: -1, duration_ms: -600_000 },
       [`day|${DAY}|=`]: { sessions: -1, duration_ms: -600_000 },
@@ -369,7 +376,7 @@ describe('visitor marks', () => {
     expect(rows).toContain('utm_source=newsletter')
     expect(rows).toContain('utm_campaign=spring')
     expect(rows.some((r) => r.startsWith('utm_medium'))).toBe(false)
-    expect(rows).toHaveLength(10)
+    expect(rows).toHaveLength(12)
   })
 
   it('addVisitor counts one visitor in every row of the claimed mark, hour and day', () => {

@@ -25,6 +25,11 @@ export const SESSION_DIMENSIONS = [
   'os',
   'device',
   'country',
+  // Appended: SQLite's sessions table has the columns in this order (migration 103).
+  'hostname',
+  'utm_term',
+  'utm_content',
+  'screen',
 ] as const satisfies readonly (keyof SessionState)[]
 
 export const DIMENSIONS = [
@@ -40,8 +45,18 @@ export type RowDimension = Dimension | ''
 /** Every dimension a site has rows of, its totals first. */
 export const ROW_DIMENSIONS: readonly RowDimension[] = ['', ...DIMENSIONS]
 
-/** UTM dimensions are only recorded when the visit carried the parameter. */
-const OPTIONAL_DIMENSIONS = new Set<string>(['utm_source', 'utm_medium', 'utm_campaign'])
+/**
+ * UTM dimensions are only recorded when the visit carried the parameter, the screen only when
+ * the tracker sent a width: their tables hold the visits that said, not an "unknown" majority.
+ */
+const OPTIONAL_DIMENSIONS = new Set<string>([
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+  'utm_term',
+  'utm_content',
+  'screen',
+])
 
 export function zeroCounters(): Counters {
   return { pageviews: 0, visitors: 0, sessions: 0, bounces: 0, duration_ms: 0, events: 0, bots: 0 }

@@ -237,7 +237,7 @@ describe('sessionize: arrival order', () => {
     expect(sessionByEvent).toEqual({ a: 's1', b: 's1', c: 's1', d: 's2', e: 's2' })
   })
 
-  it('lets an earlier event arriving later move start, entry page and source', () => {
+  it('lets an earlier event arriving later move start, entry page, hostname and source', () => {
     const stored = makeSession({
       id: 'stored_1',
       start_time: T0 + 10 * MINUTE_MS,
@@ -249,11 +249,15 @@ describe('sessionize: arrival order', () => {
     const late = makeEvent({
       timestamp: T0 + 2 * MINUTE_MS,
       path: '/',
+      host: 'www.example.com',
       source: 'newsletter',
       channel: 'email',
       utm_source: 'newsletter',
       utm_medium: 'email',
       utm_campaign: 'spring',
+      utm_term: 'shoes',
+      utm_content: 'hero',
+      screen: 'mobile',
     })
     const { changes, sessionOf } = run([late], [stored])
 
@@ -265,11 +269,15 @@ describe('sessionize: arrival order', () => {
           start_time: T0 + 2 * MINUTE_MS,
           pageviews: 3,
           entry_page: '/',
+          hostname: 'www.example.com',
           source: 'newsletter',
           channel: 'email',
           utm_source: 'newsletter',
           utm_medium: 'email',
           utm_campaign: 'spring',
+          utm_term: 'shoes',
+          utm_content: 'hero',
+          // Like the browser and device: the client the session was first seen with.
         },
       },
     ])

@@ -44,33 +44,47 @@ export function startSession(event: RollupEvent, id: string): SessionState {
     interactions: isInteraction(event.event_type) ? 1 : 0,
     entry_page: event.path,
     exit_page: event.path,
+    hostname: event.host,
     source: event.source,
     channel: event.channel,
     utm_source: event.utm_source,
     utm_medium: event.utm_medium,
     utm_campaign: event.utm_campaign,
+    utm_term: event.utm_term,
+    utm_content: event.utm_content,
     browser: event.browser,
     os: event.os,
     device: event.device,
     country: event.country,
+    screen: event.screen,
   }
 }
 
 /** A new, earlier start: the entry page and where the visit came from move with it. */
-function takeEntry(session: SessionState, start: number, page: string, from: Acquisition): void {
+function takeEntry(
+  session: SessionState,
+  start: number,
+  page: string,
+  hostname: string,
+  from: Acquisition,
+): void {
   session.start_time = start
   session.entry_page = page
+  session.hostname = hostname
   session.source = from.source
   session.channel = from.channel
   session.utm_source = from.utm_source
   session.utm_medium = from.utm_medium
   session.utm_campaign = from.utm_campaign
+  session.utm_term = from.utm_term
+  session.utm_content = from.utm_content
 }
 
 /** Folds one more event into a session, in whatever order events arrive. */
 export function extendSession(session: SessionState, event: RollupEvent): void {
   // An earlier event arrived late: it is the real entry, with the real referrer.
-  if (event.timestamp < session.start_time) takeEntry(session, event.timestamp, event.path, event)
+  if (event.timestamp < session.start_time)
+    takeEntry(session, event.timestamp, event.path, event.host, event)
   if (event.timestamp >= session.end_time) {
     session.end_time = event.timestamp
     session.exit_page = event.path
@@ -87,7 +101,7 @@ export function extendSession(session: SessionState, event: RollupEvent): void {
  */
 function absorb(into: SessionState, other: SessionState): void {
   if (other.start_time < into.start_time) {
-    takeEntry(into, other.start_time, other.entry_page, other)
+    takeEntry(into, other.start_time, other.entry_page, other.hostname, other)
   }
   if (other.end_time >= into.end_time) {
     into.end_time = other.end_time

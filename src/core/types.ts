@@ -11,6 +11,10 @@ export interface Acquisition {
   utm_source: string
   utm_medium: string
   utm_campaign: string
+  /** The paid keyword or search term of a campaign link. */
+  utm_term: string
+  /** Which link or ad of a campaign was followed. */
+  utm_content: string
 }
 
 export interface ClientInfo {
@@ -20,6 +24,8 @@ export interface ClientInfo {
   device: string
   /** ISO 3166-1 alpha-2, or "" when unknown. */
   country: string
+  /** mobile, tablet, laptop or desktop by the viewport's width, or "" when none was sent. */
+  screen: string
 }
 
 /** One validated, enriched event, ready to be sessionized and stored. */
@@ -59,6 +65,7 @@ export type RollupEvent = Pick<
   | 'timestamp'
   | 'event_type'
   | 'path'
+  | 'host'
   | 'user_id'
   | 'visitor_id'
   | keyof Acquisition
@@ -79,6 +86,8 @@ export interface SessionState extends Acquisition, ClientInfo {
   interactions: number
   entry_page: string
   exit_page: string
+  /** The entry page's host: which of a site's hostnames the visit began on. */
+  hostname: string
 }
 
 /** Additive counters of one rollup row. */

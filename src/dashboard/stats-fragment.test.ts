@@ -94,3 +94,40 @@ describe('the /api/stats HTML fragment', () => {
     }
   })
 })
+
+describe('the stats panel', () => {
+  it('shows hostnames, UTM terms and contents and screen sizes as tables', () => {
+    const row = (key: string, value: string, visitors: number) => ({
+      [key]: value,
+      visitors,
+      sessions: visitors,
+      bounce_rate: 0,
+    })
+    const view = renderStatsPanel({
+      siteId: 'site-a',
+      period: '7d',
+      filter: null,
+      report: {
+        ...report,
+        hostnames: [row('hostname', 'docs.example.com', 7)],
+        utm_terms: [row('utm_term', 'red shoes', 5)],
+        utm_contents: [row('utm_content', 'hero', 4)],
+        screens: [row('screen', 'mobile', 3), row('screen', 'desktop', 2)],
+      },
+    }).html
+    /** Each table by its caption, as text: its rows' labels and visitors. */
+    const tableText = (caption: string) => {
+      const start = view.indexOf(`<caption class="mb-2 text-left font-semibold">${caption}<`)
+      expect(start, caption).toBeGreaterThanOrEqual(0)
+      const body = view.slice(view.indexOf('<tbody>', start), view.indexOf('</tbody>', start))
+      return body
+        .replace(/<[^>]+>/g, ' ')
+        .replace(/\s+/g, ' ')
+        .trim()
+    }
+    expect(tableText('Hostnames')).toBe('docs.example.com 7')
+    expect(tableText('UTM terms')).toBe('red shoes 5')
+    expect(tableText('UTM contents')).toBe('hero 4')
+    expect(tableText('Screen sizes')).toBe('mobile 3 desktop 2')
+  })
+})

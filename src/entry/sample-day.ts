@@ -63,6 +63,8 @@ function random(seed: number) {
   }
 }
 
+const SCREEN_WIDTHS = [390, 820, 1280, 1920]
+
 export async function sendSampleDay(options: SampleDayOptions): Promise<SampleDayResult> {
   const now = options.now ?? Date.now()
   const send = options.fetch ?? fetch
@@ -76,6 +78,8 @@ export async function sendSampleDay(options: SampleDayOptions): Promise<SampleDa
     result.visitors++
     // Each visitor its own browser build, so each is a visitor of its own.
     const userAgent = `${pick(BROWSERS)} Sample/${v}`
+    // Viewports of every screen class, without a draw: the rest of the day stays as it was.
+    const screenWidth = SCREEN_WIDTHS[v % SCREEN_WIDTHS.length]
     const visits = 1 + Math.floor(r() * r() * 3)
     for (let s = 0; s < visits; s++) {
       result.sessions++
@@ -87,7 +91,7 @@ export async function sendSampleDay(options: SampleDayOptions): Promise<SampleDa
       let path = pick(LANDINGS)
       const referrer = pick(REFERRERS)
       for (let p = 0; p < views; p++) {
-        const page = `${origin}${path}${p === 0 && referrer === '' && r() < 0.2 ? '?utm_source=newsletter&utm_medium=email' : ''}`
+        const page = `${origin}${path}${p === 0 && referrer === '' && r() < 0.2 ? '?utm_source=newsletter&utm_medium=email&utm_content=footer' : ''}`
         events.push({
           event_id: `${session}-${p}`,
           session_id: session,
@@ -95,6 +99,7 @@ export async function sendSampleDay(options: SampleDayOptions): Promise<SampleDa
           event_type: 'page_view',
           page_url: page,
           title: `Sample ${path}`,
+          screen_width: screenWidth,
           ...(p === 0 && referrer ? { referrer } : {}),
         })
         if (path === '/pricing' && r() < 0.3) {

@@ -147,7 +147,7 @@ export function openApiDocument(version: string) {
           parameters: queryParameters(StatsParamsSchema),
           responses: {
             '200': envelope(
-              'Stats report, with rollup_lag_s: how many seconds the counters trail ingestion (0 when the roll-up has caught up), and uncounted: null, or {items, since} when the roll-up set events aside that no figure counts (since: the earliest event time among them, epoch ms)',
+              "Stats report: summary, timeseries and the tables top_pages, entry_pages, exit_pages, sources, channels, utm_sources, utm_mediums, utm_campaigns, utm_terms, utm_contents, hostnames (the entry page's host), browsers, os, devices, screens (mobile, tablet, laptop, desktop by viewport width), countries and events; with rollup_lag_s: how many seconds the counters trail ingestion (0 when the roll-up has caught up), and uncounted: null, or {items, since} when the roll-up set events aside that no figure counts (since: the earliest event time among them, epoch ms)",
             ),
             '400': ERROR,
             '401': ERROR,

@@ -86,6 +86,24 @@ export const BREAKDOWNS = {
     counters: VISITORS_AND_SESSIONS,
     shape: visitorsAndSessions('utm_campaign'),
   },
+  utm_terms: {
+    dim: 'utm_term',
+    orderBy: 'visitors',
+    counters: VISITORS_AND_SESSIONS,
+    shape: visitorsAndSessions('utm_term'),
+  },
+  utm_contents: {
+    dim: 'utm_content',
+    orderBy: 'visitors',
+    counters: VISITORS_AND_SESSIONS,
+    shape: visitorsAndSessions('utm_content'),
+  },
+  hostnames: {
+    dim: 'hostname',
+    orderBy: 'visitors',
+    counters: VISITORS_AND_SESSIONS,
+    shape: visitorsAndSessions('hostname'),
+  },
   browsers: {
     dim: 'browser',
     orderBy: 'visitors',
@@ -103,6 +121,12 @@ export const BREAKDOWNS = {
     orderBy: 'visitors',
     counters: VISITORS_AND_SESSIONS,
     shape: visitorsAndSessions('device'),
+  },
+  screens: {
+    dim: 'screen',
+    orderBy: 'visitors',
+    counters: VISITORS_AND_SESSIONS,
+    shape: visitorsAndSessions('screen'),
   },
   countries: {
     dim: 'country',

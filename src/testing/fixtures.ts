@@ -51,6 +51,9 @@ export function makeEvent(overrides: Partial<EnrichedEvent> = {}): EnrichedEvent
     os: 'Windows',
     device: 'desktop',
     country: 'KR',
+    utm_term: '',
+    utm_content: '',
+    screen: 'desktop',
     ...overrides,
   }
 }
@@ -68,6 +71,7 @@ export function makeSession(overrides: Partial<SessionState> = {}): SessionState
     interactions: 0,
     entry_page: '/',
     exit_page: '/',
+    hostname: 'example.com',
     source: 'Direct',
     channel: 'direct',
     utm_source: '',
@@ -77,6 +81,9 @@ export function makeSession(overrides: Partial<SessionState> = {}): SessionState
     os: 'Windows',
     device: 'desktop',
     country: 'KR',
+    utm_term: '',
+    utm_content: '',
+    screen: 'desktop',
     ...overrides,
   }
 }

@@ -20,7 +20,8 @@ function lcg(seed: number) {
 /**
  * A morning of one site's traffic for roll-up tests, in time order: visitors with one to
  * three sessions of page views (some a bounce, some past the 30-minute gap), custom events,
- * engagement pings, sources and countries, one visitor in two tabs at once (two tracker
+ * engagement pings, sources, countries, hostnames, UTM terms and contents (some sessions
+ * without), screens (some without), one visitor in two tabs at once (two tracker
  * sessions, so two partitions and possibly two shards counting the same visitor), and bots.
  */
 export function rollupScenario(seed = 7): { events: EnrichedEvent[]; bots: BotHit[] } {
@@ -33,6 +34,9 @@ export function rollupScenario(seed = 7): { events: EnrichedEvent[]; bots: BotHi
     { source: 'news.ycombinator.com', channel: 'referral' },
   ]
   const countries = ['DE', 'KR', 'US', 'IN']
+  // "" is a server-side event's: no width, so no screen row.
+  const screens = ['mobile', 'tablet', 'laptop', 'desktop', '']
+  const hosts = ['example.com', 'docs.example.com', 'www.example.com']
   let id = 0
   const event = (fields: Partial<EnrichedEvent>) =>
     events.push(enrichedEvent({ event_id: `e${++id}`, ...fields }))
@@ -44,16 +48,21 @@ export function rollupScenario(seed = 7): { events: EnrichedEvent[]; bots: BotHi
       const client = `${visitor}-tab-${s}`
       const from = sources[next(sources.length)] ?? sources[0]
       const views = 1 + next(5)
+      // Drawn from v and s, not from `next`, so the rest of the scenario stays as it was.
+      const host = hosts[(v + s) % hosts.length] ?? 'example.com'
       const common = {
         client_session_id: client,
         visitor_id: visitor,
         country: countries[v % countries.length] ?? 'DE',
         user_id: v % 5 === 0 ? `user-${v}` : null,
+        screen: screens[v % screens.length] ?? '',
+        utm_term: (v + s) % 3 === 0 ? `term-${v % 2}` : '',
+        utm_content: (v + s) % 4 === 1 ? 'hero' : '',
         ...from,
       }
       for (let p = 0; p < views; p++) {
         const path = pages[next(pages.length)] ?? '/'
-        event({ ...common, timestamp: at, path, page_url: `https://example.com${path}` })
+        event({ ...common, timestamp: at, path, host, page_url: `https://${host}${path}` })
         if (next(4) === 0) {
           event({ ...common, timestamp: at + 1000, event_type: 'signup_click', path })
         }

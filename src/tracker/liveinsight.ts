@@ -89,6 +89,7 @@ function send(eventType: string, extra?: object): void {
     page_url: location.href,
     title: doc.title,
     user_id: userId,
+    screen_width: innerWidth,
     ...extra,
   })
   if (queue.length >= BATCH) flush()

@@ -33,7 +33,10 @@ function asEnriched(record: EventRecord, site: Site): EnrichedEvent {
     utm_source: '',
     utm_medium: '',
     utm_campaign: '',
+    utm_term: '',
+    utm_content: '',
     os: '',
+    screen: '',
   }
 }
 

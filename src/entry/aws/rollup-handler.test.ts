@@ -71,6 +71,15 @@ describe('the roll-up handler on DynamoDB Local', () => {
     }
     const counts = await countsOf(store, clients)
     expect(counts.days[0]?.[0]).toMatchObject({ bots: bots.length })
+    // The scenario gives each newer dimension several values, so the equality below covers them.
+    const valuesOf = (dim: string) =>
+      new Set(counts.days.flat().flatMap((r) => (r.dim === dim ? [r.value] : [])))
+    expect(valuesOf('hostname')).toEqual(
+      new Set(['example.com', 'docs.example.com', 'www.example.com']),
+    )
+    expect(valuesOf('utm_term')).toEqual(new Set(['term-0', 'term-1']))
+    expect(valuesOf('utm_content')).toEqual(new Set(['hero']))
+    expect(valuesOf('screen')).toEqual(new Set(['mobile', 'tablet', 'laptop', 'desktop']))
     expect(counts).toEqual(await expected)
   })
 

@@ -23,8 +23,22 @@ import {
  */
 export type Item = Record<string, unknown>
 
-const ACQUISITION = ['source', 'channel', 'utm_source', 'utm_medium', 'utm_campaign'] as const
-const CLIENT = ['browser', 'os', 'device', 'country'] as const
+const ACQUISITION = [
+  'source',
+  'channel',
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+  'utm_term',
+  'utm_content',
+] as const
+const CLIENT = ['browser', 'os', 'device', 'country', 'screen'] as const
+/**
+ * Fields added after items were first written (utm_term, utm_content, screen, the session's
+ * hostname): an older item reads them as "", what SQLite's migration gives its older rows, so
+ * both stores count such a session under the same rows.
+ */
+const LATER_FIELDS = ['hostname', 'utm_term', 'utm_content', 'screen'] as const
 
 /** What the roll-up reads of an event (QueuedEvent), in the queue's field order. */
 const QUEUED_FIELDS = [
@@ -35,6 +49,7 @@ const QUEUED_FIELDS = [
   'timestamp',
   'event_type',
   'path',
+  'host',
   'user_id',
   'visitor_id',
   ...ACQUISITION,
@@ -47,6 +62,12 @@ function pick<K extends string>(item: Item, fields: readonly K[]): Record<K, unk
   const out = {} as Record<K, unknown>
   for (const field of fields) out[field] = item[field] ?? null
   return out
+}
+
+function withLaterFields<T>(picked: T): T {
+  const out = picked as Record<string, unknown>
+  for (const field of LATER_FIELDS) if (field in out) out[field] ??= ''
+  return picked
 }
 
 /** Epoch seconds, as DynamoDB's TTL reads them. */
@@ -117,7 +138,10 @@ export function queuedItemOf(item: Item): QueuedItem {
       },
     }
   }
-  return { kind: 'event', event: pick(item, QUEUED_FIELDS) as unknown as QueuedEvent }
+  return {
+    kind: 'event',
+    event: withLaterFields(pick(item, QUEUED_FIELDS)) as unknown as QueuedEvent,
+  }
 }
 
 export function eventRecordOf(item: Item): EventRecord {
@@ -153,7 +177,7 @@ export function sessionItem(session: SessionState): Item {
 }
 
 export function sessionOf(item: Item): SessionState {
-  return pick(item, SESSION_FIELDS) as unknown as SessionState
+  return withLaterFields(pick(item, SESSION_FIELDS)) as unknown as SessionState
 }
 
 export function siteOf(item: Item): Site {

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { enrichedEvent } from '../../testing/enriched-event.ts'
 import { tempDir } from '../../testing/temp-dir.ts'
-import { BASE_VERSION, migrate, SCHEMA_VERSION } from './migrations.ts'
+import { BASE_VERSION, MIGRATIONS, migrate, SCHEMA_VERSION } from './migrations.ts'
 import { type PackedBatch, packBatch, unpackBatch } from './packed-item.ts'
 import { SqliteStore } from './sqlite-store.ts'
 import { UnusableDatabaseError } from './unusable-database.ts'
@@ -104,6 +104,39 @@ describe('schema migrations', () => {
         unit.write({ sessions: [], deltas: [], through: lastOld ? [lastOld] : [] }),
       )
       expect(await store.oldestPendingAcceptedAt()).toBe(T + 3_600_000)
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('reads a session stored before version 103 with "" for hostname, UTM term and content, screen', async () => {
+    const T = Date.UTC(2026, 0, 15, 10)
+    const file = join(dir.path, 'sessions.db')
+    const db = new Database(file)
+    expect(migrate(db, MIGRATIONS.slice(0, 2))).toBe(102)
+    db.prepare(
+      `INSERT INTO sessions VALUES ('s1', 'site-a', 'client-1', 'visitor-1', NULL, ?, ?, 1, 0,
+       '/', '/', 'Direct', 'direct', '', '', '', 'Chrome', 'Windows', 'desktop', 'KR')`,
+    ).run(T, T)
+    db.close()
+
+    const store = new SqliteStore({ file, now: () => T })
+    try {
+      const [session] = await store.rollup(async (unit) => {
+        const found = await unit.sessionsFor([
+          { site_id: 'site-a', client_session_id: 'client-1', from: T, to: T },
+        ])
+        await unit.write({ sessions: [], deltas: [], through: [] })
+        return found
+      })
+      expect(session).toMatchObject({
+        id: 's1',
+        country: 'KR',
+        hostname: '',
+        utm_term: '',
+        utm_content: '',
+        screen: '',
+      })
     } finally {
       await store.close()
     }

@@ -171,6 +171,14 @@ export const MIGRATIONS: readonly string[] = [
   // never too large, and still grows while the roll-up is stuck on them.
   `ALTER TABLE ingest_batch ADD COLUMN accepted_at INTEGER;
    UPDATE ingest_batch SET accepted_at = CAST(round(unixepoch('subsec') * 1000) AS INTEGER);`,
+  // 103: the session dimensions hostname, utm_term, utm_content and screen. Sessions of an
+  // earlier build get "": their visits are counted without them, as they were (their
+  // hostname is not in the row to recover it, and a stored session's counters must stay
+  // what its rows hold, or a later change to it would subtract what was never added).
+  `ALTER TABLE sessions ADD COLUMN hostname TEXT NOT NULL DEFAULT '';
+   ALTER TABLE sessions ADD COLUMN utm_term TEXT NOT NULL DEFAULT '';
+   ALTER TABLE sessions ADD COLUMN utm_content TEXT NOT NULL DEFAULT '';
+   ALTER TABLE sessions ADD COLUMN screen TEXT NOT NULL DEFAULT '';`,
 ]
 
 /** The version this build writes. */

@@ -15,6 +15,10 @@ describe('packed queue items', () => {
       utm_source: 'u-source',
       utm_medium: 'u-medium',
       utm_campaign: 'u-campaign',
+      utm_term: 'u-term',
+      utm_content: 'u-content',
+      host: 'www.example.com',
+      screen: 'laptop',
       browser: 'Firefox',
       os: 'Linux',
       device: 'desktop',
@@ -29,11 +33,33 @@ describe('packed queue items', () => {
     expect(batch).toMatchObject({ first: 7, count: 2 })
 
     // Without what only the raw row keeps.
-    const { page_url, host, title, referrer, props, engagement_ms, ...queued } = event
+    const { page_url, title, referrer, props, engagement_ms, ...queued } = event
     expect(unpackBatch(batch ?? expect.fail())).toStrictEqual([
       { seq: 7, item: { kind: 'event', event: queued } },
       { seq: 8, item: { kind: 'bot', hit } },
     ])
     expect(packBatch([])).toBeUndefined()
+  })
+
+  it('read a row queued by a build before schema 103 with "" for the fields it lacks', () => {
+    // What that build wrote: the positional array up to country.
+    const old = [
+      ['r', 'e1', 's', 'UTC', 'c1', 5, 'page_view', '/', null, 'v1'].concat([
+        'Direct',
+        'direct',
+        '',
+        '',
+        '',
+        'Chrome',
+        'Windows',
+        'desktop',
+        'KR',
+      ]),
+    ]
+    const [entry] = unpackBatch({ first: 3, count: 1, text: JSON.stringify(old) })
+    expect(entry?.item).toMatchObject({
+      kind: 'event',
+      event: { country: 'KR', host: '', utm_term: '', utm_content: '', screen: '' },
+    })
   })
 })

@@ -39,6 +39,11 @@ export type PackedEvent = [
   os: QueuedEvent['os'],
   device: QueuedEvent['device'],
   country: QueuedEvent['country'],
+  // Added by schema version 103: a row queued by an earlier build ends before them.
+  host?: QueuedEvent['host'],
+  utm_term?: QueuedEvent['utm_term'],
+  utm_content?: QueuedEvent['utm_content'],
+  screen?: QueuedEvent['screen'],
 ]
 
 /** A bot hit: only counted. */
@@ -74,6 +79,10 @@ function packEvent(e: QueuedEvent): PackedEvent {
     e.os,
     e.device,
     e.country,
+    e.host,
+    e.utm_term,
+    e.utm_content,
+    e.screen,
   ]
 }
 
@@ -97,6 +106,10 @@ function unpackEvent(p: PackedEvent): QueuedEvent {
     os: p[16],
     device: p[17],
     country: p[18],
+    host: p[19] ?? '',
+    utm_term: p[20] ?? '',
+    utm_content: p[21] ?? '',
+    screen: p[22] ?? '',
   }
 }
 

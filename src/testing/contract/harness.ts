@@ -49,7 +49,7 @@ export const ROLLUP = { sessionTimeoutMs: 30 * MIN }
 
 /** What the queue gives back of an accepted event: what the roll-up reads, and its id. */
 export function asQueued(event: EnrichedEvent): QueuedEvent {
-  const { page_url, host, title, referrer, props, engagement_ms, ...queued } = event
+  const { page_url, title, referrer, props, engagement_ms, ...queued } = event
   return queued
 }
 
