@@ -185,6 +185,8 @@ describe('filteredReport, a day worked by hand', () => {
     expect(r.filter_applies_to).toEqual(['summary', 'timeseries', 'tables'])
     // Yesterday's DE sessions: S6 and S7, two visitors.
     expect(r.summary.visitors).toEqual({ value: 2, previous: 2, change: 0 })
+    expect(r.summary.pageviews).toEqual({ value: 6, previous: 2, change: 2 })
+    expect(report(['source:Google']).summary.sessions).toEqual({ value: 2, previous: 1, change: 1 })
   })
 
   it('draws the chart of the kept sessions, visitors in the hour first seen', () => {

@@ -3,7 +3,7 @@ import { type Dimension, sessionDimensionValues, zeroCounters } from '../core/ro
 import { isBounce, isInteraction, PAGE_VIEW } from '../core/session-rules.ts'
 import type { Filter } from '../core/stats-filters.ts'
 import type { BucketRange, StatsQuery } from '../core/stats-query.ts'
-import type { Counters } from '../core/types.ts'
+import type { Counters, PropValue } from '../core/types.ts'
 import { BREAKDOWNS, type BreakdownName, type Breakdowns } from '../queries/breakdowns.ts'
 import type { StatsReport } from '../queries/stats-report.ts'
 import {
@@ -118,6 +118,8 @@ class Tally {
     private readonly timeZone: string,
     private readonly match: SessionMatch,
     private readonly propKey: string | null,
+    /** False for the previous period, which only the summary reads. */
+    private readonly tables: boolean,
   ) {
     this.totalsWindow = msWindow(totalsRange, timeZone)
     this.seriesWindow = seriesRange ? msWindow(seriesRange, timeZone) : { from: 0, to: 0 }
@@ -165,9 +167,26 @@ class Tally {
     const visitorDay = `${session.visitor_id}\u001f${day}`
     const before = this.siteSeen.get(visitorDay)
     if (before === undefined || at < before) this.siteSeen.set(visitorDay, at)
+    if (!this.tables) return
     for (const [dim, value] of values) {
       Tally.firstSeen(this.rowSeen, `${dim}\u001f${value}\u001f${visitorDay}`, dim, value, at)
     }
+  }
+
+  private sessionRows(
+    session: RecordSession,
+    values: Array<readonly [string, string]>,
+    bounces: number,
+    duration: number,
+  ) {
+    for (const [dim, value] of values) {
+      const row = this.row(dim, value)
+      row.sessions += 1
+      row.bounces += bounces
+      row.duration_ms += duration
+      row.pageviews += session.pageviews
+    }
+    this.row('exit_page', session.exit_page).sessions += 1
   }
 
   add(session: RecordSession): void {
@@ -179,14 +198,7 @@ class Tally {
       this.totals.sessions += 1
       this.totals.bounces += bounces
       this.totals.duration_ms += duration
-      for (const [dim, value] of values) {
-        const row = this.row(dim, value)
-        row.sessions += 1
-        row.bounces += bounces
-        row.duration_ms += duration
-        row.pageviews += session.pageviews
-      }
-      this.row('exit_page', session.exit_page).sessions += 1
+      if (this.tables) this.sessionRows(session, values, bounces, duration)
     }
     const events = session.events
     if (events === null) {
@@ -205,6 +217,11 @@ class Tally {
         lastDay = day
       }
       const inTotals = within(this.totalsWindow, at)
+      if (!this.tables) {
+        if (event.event_type === PAGE_VIEW && this.match.countsPage(event.path))
+          this.pageviews(at, 1)
+        continue
+      }
       const visitorDay = `${session.visitor_id}\u001f${day}`
       if (event.event_type === PAGE_VIEW) {
         if (this.match.countsPage(event.path)) {
@@ -236,13 +253,13 @@ class Tally {
   }
 
   private addProps(
-    props: NonNullable<RecordSession['events']>[number]['props'],
+    props: Record<string, PropValue>,
     visitorDay: string,
     at: number,
     inTotals: boolean,
   ) {
     for (const key in props) {
-      const text = propText(props?.[key])
+      const text = propText(props[key])
       if (text === null) continue
       if (inTotals) this.propKeys.set(key, (this.propKeys.get(key) ?? 0) + 1)
       if (key !== this.propKey) continue
@@ -280,8 +297,9 @@ function tally(
   totals: BucketRange,
   series: BucketRange | null,
   match: SessionMatch,
+  tables = true,
 ): Tally {
-  const t = new Tally(totals, series, query.timezone, match, query.props)
+  const t = new Tally(totals, series, query.timezone, match, query.props, tables)
   for (const session of sessions) t.add(session)
   return t.finish()
 }
@@ -389,7 +407,7 @@ export function filteredReport(input: FilteredReportInput): FilteredStatsReport 
   const current = tally(input.current, query, query.current.totals, query.current.series, match)
   const previous =
     query.previous && input.previous
-      ? tally(input.previous, query, query.previous.totals, null, match)
+      ? tally(input.previous, query, query.previous.totals, null, match, false)
       : null
   return {
     site: query.site_id,
