@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { addDays, daysBetween, HOUR_MS, hourBucket, localDay, startOfLocalDay } from './calendar.ts'
-import { type Filter, FiltersParamSchema } from './stats-filters.ts'
+import { type Filter, FiltersParamSchema, MAX_FILTERS } from './stats-filters.ts'
 
 /**
  * A stats request, parsed once into a typed query (as Plausible does), then run by the
@@ -41,9 +41,13 @@ export const StatsParamsSchema = z
     limit: z.coerce.number().int().min(1).max(100).default(10),
     compare: z.enum(['previous']).optional(),
     /** Repeated: all must hold (stats-filters.ts). */
-    filter: FiltersParamSchema,
+    filter: FiltersParamSchema.meta({
+      description: `DIM:VALUE (is), DIM!:VALUE (is not) or DIM~:TEXT (contains, ignoring case); repeat it, at most ${MAX_FILTERS}, for filters that must all hold (see the description above)`,
+    }),
     /** A custom property's key: its top values come back in `props`. */
-    props: z.string().min(1).max(200).optional(),
+    props: z.string().min(1).max(200).optional().meta({
+      description: "A custom property's key: its top values come back in data.props[KEY]",
+    }),
   })
   .refine((p) => p.period !== 'custom' || (p.from !== undefined && p.to !== undefined), {
     error: 'custom period needs from and to',
