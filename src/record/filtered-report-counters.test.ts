@@ -24,9 +24,9 @@ import type { RecordSession } from './session-record.ts'
 const HOUR = 3_600_000
 const SCENARIO_T0 = Date.UTC(2026, 0, 15, 9, 0, 0)
 
-function query(params: Record<string, unknown>, now: number): StatsQuery {
+function query(params: Record<string, unknown>, now: number, timeZone = 'UTC'): StatsQuery {
   const parsed = StatsParamsSchema.parse({ site: 'site-a', limit: 100, ...params })
-  return buildStatsQuery(parsed, 'UTC', now)
+  return buildStatsQuery(parsed, timeZone, now)
 }
 
 const QUERIES: Array<[string, StatsQuery]> = [
@@ -35,6 +35,8 @@ const QUERIES: Array<[string, StatsQuery]> = [
     query({ period: 'custom', from: '2026-01-15', to: '2026-01-15', compare: 'previous' }, 0),
   ],
   ['a rolling 24 hours ending mid-morning', query({ period: '24h' }, SCENARIO_T0 + 2.5 * HOUR)],
+  // From 11:00: visitors first seen at 9 or 10 are not counted again in the window.
+  ['a rolling 24 hours starting mid-morning', query({ period: '24h' }, SCENARIO_T0 + 25 * HOUR)],
   [
     'seven days, daily chart',
     query({ period: '7d', compare: 'previous' }, SCENARIO_T0 + 48 * HOUR),
@@ -49,10 +51,10 @@ const PER_VALUE_VISITORS = new Set<BreakdownName>(
   }),
 )
 
-async function countersOf(events: EnrichedEvent[]) {
+async function countersOf(events: EnrichedEvent[], timezone = 'UTC') {
   const dir = tempDir()
   const store = new SqliteStore({ file: join(dir.path, 'counters.db') })
-  await store.createSite(makeSite())
+  await store.createSite(makeSite({ timezone }))
   await acceptAndRollUp(store, events, [], orderedRollupOptions())
   return {
     report: (q: StatsQuery) => statsReport(store, q),
@@ -88,6 +90,46 @@ describe('the record with no filters, against the counters', () => {
       expect(got.filter_applies_to).toEqual(filter_applies_to)
       // Not vacuous: the scenario has traffic in the window.
       expect(got.summary.visitors.value).toBeGreaterThan(0)
+    })
+  })
+
+  describe('in Auckland, where the morning crosses local midnight: every figure equal', () => {
+    // 11:00 UTC is midnight in Auckland (UTC+13 in January): the scenario's later sessions
+    // belong to the next local day, some span the midnight, and visitors count on each day.
+    const ZONE = 'Pacific/Auckland'
+    const events = rollupScenario().events.map((e) => ({
+      ...e,
+      timezone: ZONE,
+      visitor_id: e.visitor_id === 'visitor-two-tabs' ? e.visitor_id : e.client_session_id,
+    }))
+    const sessions = recordOfEvents(events)
+    let counters: Awaited<ReturnType<typeof countersOf>>
+    beforeAll(async () => {
+      counters = await countersOf(events, ZONE)
+    })
+    afterAll(() => counters.close())
+
+    it.each<[string, StatsQuery]>([
+      [
+        'two local days, hourly chart',
+        query({ period: 'custom', from: '2026-01-15', to: '2026-01-16' }, 0, ZONE),
+      ],
+      ['a rolling 24 hours', query({ period: '24h' }, SCENARIO_T0 + 7 * HOUR, ZONE)],
+      ['seven days', query({ period: '7d' }, SCENARIO_T0 + 30 * HOUR, ZONE)],
+    ])('%s', async (_, q) => {
+      const { filter_applies_to, ...same } = await counters.report(q)
+      const got = record(sessions, q)
+      expect(got).toMatchObject(same)
+      // Not vacuous: the scenario's visitors show on both local days.
+      const visitorsByDay = new Map<string, number>()
+      got.timeseries.labels.forEach((label, i) => {
+        const day = label.slice(0, 10)
+        visitorsByDay.set(
+          day,
+          (visitorsByDay.get(day) ?? 0) + (got.timeseries.datasets[1].data[i] ?? 0),
+        )
+      })
+      expect([...visitorsByDay.values()].filter((v) => v > 0).length).toBe(2)
     })
   })
 
