@@ -17,6 +17,7 @@ import type { RollupRow } from '../storage/store.ts'
 import { bucketOf, type MsWindow, msWindow, within } from './period-window.ts'
 import { compileFilters, propText, type SessionMatch } from './session-match.ts'
 import type { RecordSession } from './session-record.ts'
+import { VisitorDays } from './visitor-days.ts'
 
 /**
  * The stats report computed from the record (issue 26, items 1 and 2): the counters' report
@@ -89,11 +90,8 @@ export interface FilteredReportInput {
   recordSince: number | null
 }
 
-interface FirstSeen {
-  dim: string
-  value: string
-  at: number
-}
+/** The visitor marks of the chosen property's values: no table dimension is "". */
+const PROP_ROW = ''
 
 /** What one period's kept sessions add up to. */
 class Tally {
@@ -104,11 +102,7 @@ class Tally {
   readonly propRows = new Map<string, PropValueRow>()
   /** Property key → events in the period carrying it. */
   readonly propKeys = new Map<string, number>()
-  /** Visitor-day → the moment of its first event. */
-  private readonly siteSeen = new Map<string, number>()
-  /** Visitor-day-row → the moment of its first event there. */
-  private readonly rowSeen = new Map<string, FirstSeen>()
-  private readonly propSeen = new Map<string, FirstSeen>()
+  private readonly visitors = new VisitorDays()
   private readonly totalsWindow: MsWindow
   private readonly seriesWindow: MsWindow
 
@@ -145,37 +139,21 @@ class Tally {
     if (this.seriesRange && within(this.seriesWindow, at)) this.point(at).pageviews += n
   }
 
-  private static firstSeen(
-    seen: Map<string, FirstSeen>,
-    key: string,
-    dim: string,
-    value: string,
-    at: number,
-  ) {
-    const before = seen.get(key)
-    if (!before) seen.set(key, { dim, value, at })
-    else if (at < before.at) before.at = at
-  }
-
   /** A visitor seen on a day at `at`, in this session: the site's and its values' marks. */
   private visit(
     session: RecordSession,
-    values: Array<readonly [string, string]>,
+    values: ReadonlyArray<readonly [string, string]>,
     day: string,
     at: number,
-  ) {
-    const visitorDay = `${session.visitor_id}\u001f${day}`
-    const before = this.siteSeen.get(visitorDay)
-    if (before === undefined || at < before) this.siteSeen.set(visitorDay, at)
-    if (!this.tables) return
-    for (const [dim, value] of values) {
-      Tally.firstSeen(this.rowSeen, `${dim}\u001f${value}\u001f${visitorDay}`, dim, value, at)
-    }
+  ): number {
+    const id = this.visitors.seen(session.visitor_id, day, at)
+    if (this.tables) this.visitors.seenWith(id, values, at)
+    return id
   }
 
   private sessionRows(
     session: RecordSession,
-    values: Array<readonly [string, string]>,
+    values: ReadonlyArray<readonly [string, string]>,
     bounces: number,
     duration: number,
   ) {
@@ -207,14 +185,15 @@ class Tally {
       return
     }
     let lastDay = ''
+    let visitorDay = 0
     for (const event of events) {
       const at = event.timestamp
       const day = localDay(at, this.timeZone)
       // Events are in time order: a session's first event of each day is where its visitor
       // is first seen in it that day.
       if (day !== lastDay) {
-        this.visit(session, values, day, at)
         lastDay = day
+        visitorDay = this.visit(session, values, day, at)
       }
       const inTotals = within(this.totalsWindow, at)
       if (!this.tables) {
@@ -222,31 +201,18 @@ class Tally {
           this.pageviews(at, 1)
         continue
       }
-      const visitorDay = `${session.visitor_id}\u001f${day}`
       if (event.event_type === PAGE_VIEW) {
         if (this.match.countsPage(event.path)) {
           this.pageviews(at, 1)
           if (inTotals) this.row('page', event.path).pageviews += 1
-          Tally.firstSeen(
-            this.rowSeen,
-            `page\u001f${event.path}\u001f${visitorDay}`,
-            'page',
-            event.path,
-            at,
-          )
+          this.visitors.seenUnder(visitorDay, 'page', event.path, at)
         }
       } else if (isInteraction(event.event_type)) {
         if (inTotals) {
           this.totals.events += 1
           this.row('event', event.event_type).events += 1
         }
-        Tally.firstSeen(
-          this.rowSeen,
-          `event\u001f${event.event_type}\u001f${visitorDay}`,
-          'event',
-          event.event_type,
-          at,
-        )
+        this.visitors.seenUnder(visitorDay, 'event', event.event_type, at)
       }
       if (event.props) this.addProps(event.props, visitorDay, at, inTotals)
     }
@@ -254,7 +220,7 @@ class Tally {
 
   private addProps(
     props: Record<string, PropValue>,
-    visitorDay: string,
+    visitorDay: number,
     at: number,
     inTotals: boolean,
   ) {
@@ -268,25 +234,26 @@ class Tally {
         if (!row) this.propRows.set(text, (row = { value: text, events: 0, visitors: 0 }))
         row.events += 1
       }
-      Tally.firstSeen(this.propSeen, `${text}\u001f${visitorDay}`, key, text, at)
+      this.visitors.seenUnder(visitorDay, PROP_ROW, text, at)
     }
   }
 
   /** Counts each visitor where they were first seen; call once, after every `add`. */
   finish(): this {
-    for (const at of this.siteSeen.values()) {
+    for (const at of this.visitors.firstMoments()) {
       if (within(this.totalsWindow, at)) this.totals.visitors += 1
       if (this.seriesRange && within(this.seriesWindow, at)) this.point(at).visitors += 1
     }
-    for (const seen of this.rowSeen.values()) {
-      if (within(this.totalsWindow, seen.at)) this.row(seen.dim, seen.value).visitors += 1
-    }
-    for (const seen of this.propSeen.values()) {
-      if (!within(this.totalsWindow, seen.at)) continue
-      let row = this.propRows.get(seen.value)
-      if (!row) this.propRows.set(seen.value, (row = { value: seen.value, events: 0, visitors: 0 }))
+    this.visitors.eachFirst((dim, value, at) => {
+      if (!within(this.totalsWindow, at)) return
+      if (dim !== PROP_ROW) {
+        this.row(dim, value).visitors += 1
+        return
+      }
+      let row = this.propRows.get(value)
+      if (!row) this.propRows.set(value, (row = { value, events: 0, visitors: 0 }))
       row.visitors += 1
-    }
+    })
     return this
   }
 }
