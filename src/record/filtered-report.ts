@@ -1,5 +1,5 @@
 import { addDays, localDay, localHourLabel } from '../core/calendar.ts'
-import { type Dimension, sessionDimensionValues, zeroCounters } from '../core/rollup-deltas.ts'
+import { type Dimension, zeroCounters } from '../core/rollup-deltas.ts'
 import { isBounce, isInteraction, PAGE_VIEW } from '../core/session-rules.ts'
 import type { Filter } from '../core/stats-filters.ts'
 import type { BucketRange, StatsQuery } from '../core/stats-query.ts'
@@ -17,6 +17,7 @@ import type { RollupRow } from '../storage/store.ts'
 import { bucketOf, type MsWindow, msWindow, within } from './period-window.ts'
 import { compileFilters, propText, type SessionMatch } from './session-match.ts'
 import type { RecordSession } from './session-record.ts'
+import { forEachSessionValue } from './session-values.ts'
 import { VisitorDays } from './visitor-days.ts'
 
 /**
@@ -140,48 +141,37 @@ class Tally {
   }
 
   /** A visitor seen on a day at `at`, in this session: the site's and its values' marks. */
-  private visit(
-    session: RecordSession,
-    values: ReadonlyArray<readonly [string, string]>,
-    day: string,
-    at: number,
-  ): number {
+  private visit(session: RecordSession, day: string, at: number): number {
     const id = this.visitors.seen(session.visitor_id, day, at)
-    if (this.tables) this.visitors.seenWith(id, values, at)
+    if (this.tables) this.visitors.seenIn(id, session, at)
     return id
   }
 
-  private sessionRows(
-    session: RecordSession,
-    values: ReadonlyArray<readonly [string, string]>,
-    bounces: number,
-    duration: number,
-  ) {
-    for (const [dim, value] of values) {
+  private sessionRows(session: RecordSession, bounces: number, duration: number) {
+    forEachSessionValue(session, (dim, value) => {
       const row = this.row(dim, value)
       row.sessions += 1
       row.bounces += bounces
       row.duration_ms += duration
       row.pageviews += session.pageviews
-    }
+    })
     this.row('exit_page', session.exit_page).sessions += 1
   }
 
   add(session: RecordSession): void {
     if (!this.match.keeps(session)) return
-    const values = sessionDimensionValues(session)
     if (within(this.totalsWindow, session.start_time)) {
       const bounces = isBounce(session) ? 1 : 0
       const duration = session.end_time - session.start_time
       this.totals.sessions += 1
       this.totals.bounces += bounces
       this.totals.duration_ms += duration
-      if (this.tables) this.sessionRows(session, values, bounces, duration)
+      if (this.tables) this.sessionRows(session, bounces, duration)
     }
     const events = session.events
     if (events === null) {
       this.pageviews(session.start_time, session.pageviews)
-      this.visit(session, values, localDay(session.start_time, this.timeZone), session.start_time)
+      this.visit(session, localDay(session.start_time, this.timeZone), session.start_time)
       return
     }
     let lastDay = ''
@@ -193,7 +183,7 @@ class Tally {
       // is first seen in it that day.
       if (day !== lastDay) {
         lastDay = day
-        visitorDay = this.visit(session, values, day, at)
+        visitorDay = this.visit(session, day, at)
       }
       const inTotals = within(this.totalsWindow, at)
       if (!this.tables) {

@@ -1,3 +1,6 @@
+import type { SessionState } from '../core/types.ts'
+import { forEachSessionValue } from './session-values.ts'
+
 /**
  * Where each visitor is first seen on each day, overall and under each table value: a visitor
  * counts once per site-local day, and once per day under each value, at the first moment
@@ -13,7 +16,7 @@ export class VisitorDays {
   private readonly first: number[] = []
   // A mark per session-day, under all the session's values at once.
   private readonly sessionDay: number[] = []
-  private readonly sessionValues: Array<ReadonlyArray<readonly [string, string]>> = []
+  private readonly sessionOf: SessionState[] = []
   private readonly sessionAt: number[] = []
   // A mark per event: its page, event name or property value.
   private readonly eventDay: number[] = []
@@ -35,10 +38,10 @@ export class VisitorDays {
     return id
   }
 
-  /** Seen at `at` in a session with these values (a session's first moment of the day). */
-  seenWith(id: number, values: ReadonlyArray<readonly [string, string]>, at: number): void {
+  /** Seen at `at` in a session, under all its values (the session's first moment that day). */
+  seenIn(id: number, session: SessionState, at: number): void {
     this.sessionDay.push(id)
-    this.sessionValues.push(values)
+    this.sessionOf.push(session)
     this.sessionAt.push(at)
   }
 
@@ -62,13 +65,17 @@ export class VisitorDays {
       if (indexes.length === 1) {
         const i = indexes[0] as number
         const at = this.sessionAt[i] as number
-        for (const [dim, value] of this.sessionValues[i] ?? []) count(dim, value, at)
+        forEachSessionValue(this.sessionOf[i] as SessionState, (dim, value) =>
+          count(dim, value, at),
+        )
         return
       }
       const earliest = new Map<string, { dim: string; value: string; at: number }>()
       for (const i of indexes) {
         const at = this.sessionAt[i] as number
-        for (const [dim, value] of this.sessionValues[i] ?? []) earliest1(earliest, dim, value, at)
+        forEachSessionValue(this.sessionOf[i] as SessionState, (dim, value) =>
+          earliest1(earliest, dim, value, at),
+        )
       }
       for (const e of earliest.values()) count(e.dim, e.value, e.at)
     })
