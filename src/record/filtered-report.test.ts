@@ -189,6 +189,16 @@ describe('filteredReport, a day worked by hand', () => {
     expect(report(['source:Google']).summary.sessions).toEqual({ value: 2, previous: 1, change: 1 })
   })
 
+  it('answers session dimensions for sessions from before the record too', () => {
+    // S2 left on /pricing; so did S5, whose events the record does not hold.
+    const r = report(['exit_page:/pricing'])
+    expect(values(r)).toMatchObject({ sessions: 2, visitors: 2, pageviews: 3, bounce_rate: 0.5 })
+    expect(r.exit_pages).toEqual([{ page_url: '/pricing', exits: 2 }])
+    expect(r.top_pages).toEqual([{ page_url: '/pricing', pageviews: 1, visitors: 1 }])
+    expect(values(report(['entry_page:/blog']))).toMatchObject({ sessions: 1, visitors: 1 })
+    expect(values(report(['screen:mobile', 'channel:search']))).toMatchObject({ sessions: 1 })
+  })
+
   it('draws the chart of the kept sessions, visitors in the hour first seen', () => {
     const chart = report(['country:DE']).timeseries
     const [views, visitors] = chart.datasets
