@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { FILTER_EVENT_DIMENSIONS, FILTER_SESSION_DIMENSIONS } from '../src/core/stats-filters.ts'
 import { startTestServer, type TestServer } from './support/embedded-server.ts'
 
 let t: TestServer
@@ -63,6 +64,27 @@ describe('API documentation', () => {
     // The readable page shows what they mean too.
     const page = await (await fetch(`${t.url}/docs`)).text()
     expect(page).toContain('epoch milliseconds or an ISO 8601 date-time')
+  })
+
+  it('documents the filter grammar, every dimension, and what the answer adds', async () => {
+    const doc = (await (await fetch(`${t.url}/openapi.json`)).json()) as any
+    const stats = doc.paths['/api/stats'].get
+    const filter = stats.parameters.find((p: { name: string }) => p.name === 'filter')
+    expect(filter.description).toContain('DIM!:VALUE (is not)')
+    expect(stats.parameters.map((p: { name: string }) => p.name)).toContain('props')
+    const page = await (await fetch(`${t.url}/docs`)).text()
+    for (const dim of [...FILTER_SESSION_DIMENSIONS, ...FILTER_EVENT_DIMENSIONS, 'prop.KEY']) {
+      expect(page, dim).toContain(dim)
+    }
+    for (const words of [
+      'containing `:` cannot be filtered',
+      '`data.filters`',
+      'data.props[KEY]',
+      'data.record_since',
+      'tablet under 992',
+    ]) {
+      expect(page, words).toContain(words)
+    }
   })
 
   it('renders a docs page on the server, with no external scripts or styles', async () => {

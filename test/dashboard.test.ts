@@ -151,8 +151,10 @@ describe('signed-in dashboard', () => {
     expect(body).toContain('data-filter="page:/"')
     expect(body).toContain('Clear filter')
     expect(body).toContain('href="/?site=default&amp;period=7d"')
-    // Table rows link to the filtered view.
-    expect(body).toMatch(/href="\/\?site=default&amp;period=7d&amp;filter=source%3A/)
+    // Table rows link to the view with their filter added to the one applied.
+    expect(body).toMatch(
+      /href="\/\?site=default&amp;period=7d&amp;filter=page%3A%2F&amp;filter=source%3A/,
+    )
   })
 
   it('answers an unknown visit with 404 and a signed-out timeline with the sign-in page', async () => {

@@ -362,7 +362,9 @@ describe.each(['threads', 'in-process', 'dynamodb'] as const)('on the %s pipelin
       ['period=custom&from=2026-03-10', /from and to/],
       ['period=custom&from=2026-03-12&to=2026-03-10', /after/],
       ['period=7d&limit=0', /limit/],
-      ['period=7d&filter=browser:Chrome', /filter/],
+      ['period=7d&filter=colour:red', /filter: unknown dimension "colour"/],
+      ['period=7d&filter=browser%3E:Chrome', /filter: unknown operator/],
+      ['period=7d&filter=page:/a&filter=device:', /filter: "device:" has no value/],
     ])('%s → 400', async (query, message) => {
       const res = await fetch(`${server.url}/api/stats?site=${siteId}&${query}`, {
         headers: { authorization: `Bearer ${token}` },

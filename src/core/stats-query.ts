@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { addDays, daysBetween, HOUR_MS, hourBucket, localDay, startOfLocalDay } from './calendar.ts'
+import { type Filter, FiltersParamSchema, MAX_FILTERS } from './stats-filters.ts'
 
 /**
  * A stats request, parsed once into a typed query (as Plausible does), then run by the
@@ -39,10 +40,14 @@ export const StatsParamsSchema = z
     to: date.optional(),
     limit: z.coerce.number().int().min(1).max(100).default(10),
     compare: z.enum(['previous']).optional(),
-    filter: z
-      .string()
-      .regex(/^(page|source):.+$/, { error: 'must be page:/path or source:NAME' })
-      .optional(),
+    /** Repeated: all must hold (stats-filters.ts). */
+    filter: FiltersParamSchema.meta({
+      description: `DIM:VALUE (is), DIM!:VALUE (is not) or DIM~:TEXT (contains, ignoring case); repeat it, at most ${MAX_FILTERS}, for filters that must all hold (see the description above)`,
+    }),
+    /** A custom property's key: its top values come back in `props`. */
+    props: z.string().min(1).max(200).optional().meta({
+      description: "A custom property's key: its top values come back in data.props[KEY]",
+    }),
   })
   .refine((p) => p.period !== 'custom' || (p.from !== undefined && p.to !== undefined), {
     error: 'custom period needs from and to',
@@ -59,6 +64,9 @@ export const StatsParamsSchema = z
 
 export type StatsParams = z.infer<typeof StatsParamsSchema>
 
+/** The stats parameters that may be repeated (http/query-params.ts reads every repeat). */
+export const STATS_LIST_PARAMS = ['filter'] as const
+
 /** Inclusive ranges of rollup buckets. */
 export type BucketRange =
   | { grain: 'hour'; from: number; to: number }
@@ -71,6 +79,7 @@ export interface ResolvedPeriod {
   series: BucketRange
 }
 
+/** The one filter the counters answer (summary and chart only): see `counterFilter`. */
 export interface StatsFilter {
   dim: 'page' | 'source'
   value: string
@@ -83,7 +92,22 @@ export interface StatsQuery {
   current: ResolvedPeriod
   previous: ResolvedPeriod | null
   limit: number
+  /** Every filter asked for; all must hold. The record answers them (record/filtered-report.ts). */
+  filters: Filter[]
+  /** The custom property whose values are broken down, or null. */
+  props: string | null
+  /**
+   * `filters` when the counters can answer them as they always did: one `page:` or `source:`
+   * filter, narrowing the summary and chart only. Kept so a store without the record (and
+   * the route until it reads the record) answers today's links as before; null otherwise.
+   */
   filter: StatsFilter | null
+}
+
+function counterFilter(filters: readonly Filter[]): StatsFilter | null {
+  const [only] = filters
+  if (filters.length !== 1 || !only || only.op !== 'is') return null
+  return only.dim === 'page' || only.dim === 'source' ? { dim: only.dim, value: only.value } : null
 }
 
 function hoursOfDays(from: string, to: string, timeZone: string): BucketRange {
@@ -135,14 +159,6 @@ function resolve(params: StatsParams, timeZone: string, now: number) {
 
 export function buildStatsQuery(params: StatsParams, timeZone: string, now: number): StatsQuery {
   const { current, previous } = resolve(params, timeZone, now)
-  let filter: StatsFilter | null = null
-  if (params.filter) {
-    const at = params.filter.indexOf(':')
-    filter = {
-      dim: params.filter.slice(0, at) as StatsFilter['dim'],
-      value: params.filter.slice(at + 1),
-    }
-  }
   return {
     site_id: params.site,
     timezone: timeZone,
@@ -150,6 +166,8 @@ export function buildStatsQuery(params: StatsParams, timeZone: string, now: numb
     current,
     previous: params.compare === 'previous' ? previous : null,
     limit: params.limit,
-    filter,
+    filters: params.filter,
+    props: params.props ?? null,
+    filter: counterFilter(params.filter),
   }
 }

@@ -34,6 +34,7 @@ export function renderLivePanel(siteId: string, s: RealtimeSnapshot, push = true
  data-site="${siteId}"${stream} data-poll-url="/api/realtime?${q}">
 <div class="mb-3 flex items-center justify-between gap-2">
 <h2 id="live-title" class="text-lg font-semibold">Right now</h2>
+<span class="mr-auto text-xs text-slate-600 dark:text-slate-400" data-live="unfiltered">The whole site: filters below do not apply here</span>
 <span data-live="status" class="text-xs text-slate-600 dark:text-slate-400">connecting…</span>
 </div>
 <div class="grid gap-4 lg:grid-cols-3">

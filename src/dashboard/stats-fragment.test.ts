@@ -48,7 +48,7 @@ function cardText(view: string, metric: string): string {
 describe('the /api/stats HTML fragment', () => {
   it("names and formats the summary as the dashboard page's stats panel does", () => {
     const fragment = renderStatsFragment(report).html
-    const panel = renderStatsPanel({ siteId: 'site-a', period: '7d', filter: null, report }).html
+    const panel = renderStatsPanel({ siteId: 'site-a', period: '7d', filters: [], report }).html
     expect(cardText(fragment, 'pageviews')).toBe('Pageviews 12,345 +23%')
     expect(cardText(fragment, 'visitors')).toBe('Visitors 321 new')
     expect(cardText(fragment, 'sessions')).toBe('Visits 400')
@@ -72,7 +72,7 @@ describe('the /api/stats HTML fragment', () => {
     const panel = renderStatsPanel({
       siteId: 'site-a',
       period: '7d',
-      filter: null,
+      filters: [],
       report: missing,
     })
     expect(panel.html).toContain(notice)
@@ -86,7 +86,7 @@ describe('the /api/stats HTML fragment', () => {
       events: [{ name: 'sign\u202Eup', events: 3, visitors: 1 }],
     }
     const fragment = renderStatsFragment(sent).html
-    const panel = renderStatsPanel({ siteId: 'site-a', period: '7d', filter: null, report: sent })
+    const panel = renderStatsPanel({ siteId: 'site-a', period: '7d', filters: [], report: sent })
     for (const view of [fragment, panel.html]) {
       expect(view).toContain('/a\\u202Eb')
       expect(view).toContain('sign\\u202Eup')
@@ -106,7 +106,7 @@ describe('the stats panel', () => {
     const view = renderStatsPanel({
       siteId: 'site-a',
       period: '7d',
-      filter: null,
+      filters: [],
       report: {
         ...report,
         hostnames: [row('hostname', 'docs.example.com', 7)],

@@ -1,5 +1,6 @@
 import { readablePath } from '../core/page-url.ts'
-import type { LaggedStatsReport, StatsReport } from '../queries/stats-report.ts'
+import { type Filter, type FilterDimension, filterText } from '../core/stats-filters.ts'
+import { renderFilterBar, renderRecordNotice } from './filter-bar.ts'
 import {
   type DashboardPeriod,
   formatMetric,
@@ -12,20 +13,19 @@ import {
 } from './format.ts'
 import { html, type SafeHtml } from './html.ts'
 import { LINK, PANEL, SELECT } from './layout.ts'
+import type { PanelReport } from './panel-report.ts'
+import { renderPropertiesPanel } from './properties-panel.ts'
+import { dashboardHref, withFilter } from './view-href.ts'
 import { visibleText } from './visible-text.ts'
 
 export interface StatsView {
   siteId: string
   period: DashboardPeriod
-  filter: string | null
-  report: LaggedStatsReport
-}
-
-/** The page's own URL for a view, so every state can be linked, reloaded and pushed. */
-export function dashboardHref(v: { siteId: string; period: string; filter?: string | null }) {
-  const q = new URLSearchParams({ site: v.siteId, period: v.period })
-  if (v.filter) q.set('filter', v.filter)
-  return `/?${q}`
+  /** Applied to every panel but the live one. */
+  filters: Filter[]
+  /** The custom property the properties panel breaks down. */
+  props?: string | null
+  report: PanelReport
 }
 
 function change(metric: string, value: number | null | undefined): SafeHtml {
@@ -39,7 +39,7 @@ function change(metric: string, value: number | null | undefined): SafeHtml {
   return html`<span class="text-xs font-medium ${tone}" title="against the previous period">${text}</span>`
 }
 
-function cards(report: StatsReport): SafeHtml {
+function cards(report: PanelReport): SafeHtml {
   return html`<div class="grid grid-cols-2 gap-3 sm:grid-cols-3 lg:grid-cols-6">${Object.entries(
     report.summary,
   ).map(
@@ -57,8 +57,10 @@ interface TableSpec {
   label: string
   metric: string
   metricTitle: string
-  /** When set, a row's label filters the whole view by `dim:value`. */
-  filterDim?: 'page' | 'source'
+  /** A row's label adds the filter `filterDim:value` to the view. */
+  filterDim: FilterDimension
+  /** The row's field the filter's value is, when not the label (a country's code). */
+  valueKey?: string
   isPath?: boolean
 }
 
@@ -68,9 +70,12 @@ function table(view: StatsView, t: TableSpec): SafeHtml {
       ? html`<tr><td colspan="2" class="py-2 text-slate-600 dark:text-slate-400">No data for this period</td></tr>`
       : html`${t.rows.map((r) => {
           const raw = String(r[t.label] ?? '')
+          const value = String(r[t.valueKey ?? t.label] ?? '')
           const shown = visibleText(t.isPath ? readablePath(raw) : raw || '(none)')
-          const label = t.filterDim
-            ? html`<a class="${LINK}" href="${dashboardHref({ ...view, filter: `${t.filterDim}:${raw}` })}" title="Show only ${shown}">${shown}</a>`
+          // An empty value (an unknown country) has no filter to add: the grammar needs one.
+          const filter = { dim: t.filterDim, op: 'is', value } as const
+          const label = value
+            ? html`<a class="${LINK}" href="${dashboardHref(withFilter(view, filter))}" title="Show only ${shown}">${shown}</a>`
             : html`<span title="${shown}">${shown}</span>`
           return html`<tr class="border-t border-slate-100 dark:border-slate-800"><td class="w-full max-w-0 truncate py-1.5 pr-3 ${t.isPath ? 'font-mono text-xs' : ''}">${label}</td><td class="py-1.5 text-right tabular-nums">${formatNumber(Number(r[t.metric] ?? 0))}</td></tr>`
         })}`
@@ -98,7 +103,7 @@ function tables(view: StatsView): SafeHtml {
       label: 'page_url',
       metric: 'entries',
       metricTitle: 'Entries',
-      filterDim: 'page',
+      filterDim: 'entry_page',
       isPath: true,
     },
     {
@@ -107,7 +112,7 @@ function tables(view: StatsView): SafeHtml {
       label: 'page_url',
       metric: 'exits',
       metricTitle: 'Exits',
-      filterDim: 'page',
+      filterDim: 'exit_page',
       isPath: true,
     },
     {
@@ -119,11 +124,20 @@ function tables(view: StatsView): SafeHtml {
       filterDim: 'source',
     },
     {
+      title: 'Channels',
+      rows: r.channels,
+      label: 'channel',
+      metric: 'visitors',
+      metricTitle: 'Visitors',
+      filterDim: 'channel',
+    },
+    {
       title: 'UTM sources',
       rows: r.utm_sources,
       label: 'utm_source',
       metric: 'visitors',
       metricTitle: 'Visitors',
+      filterDim: 'utm_source',
     },
     {
       title: 'UTM mediums',
@@ -131,6 +145,7 @@ function tables(view: StatsView): SafeHtml {
       label: 'utm_medium',
       metric: 'visitors',
       metricTitle: 'Visitors',
+      filterDim: 'utm_medium',
     },
     {
       title: 'UTM campaigns',
@@ -138,6 +153,7 @@ function tables(view: StatsView): SafeHtml {
       label: 'utm_campaign',
       metric: 'visitors',
       metricTitle: 'Visitors',
+      filterDim: 'utm_campaign',
     },
     {
       title: 'UTM terms',
@@ -145,6 +161,7 @@ function tables(view: StatsView): SafeHtml {
       label: 'utm_term',
       metric: 'visitors',
       metricTitle: 'Visitors',
+      filterDim: 'utm_term',
     },
     {
       title: 'UTM contents',
@@ -152,6 +169,7 @@ function tables(view: StatsView): SafeHtml {
       label: 'utm_content',
       metric: 'visitors',
       metricTitle: 'Visitors',
+      filterDim: 'utm_content',
     },
     {
       title: 'Hostnames',
@@ -159,6 +177,7 @@ function tables(view: StatsView): SafeHtml {
       label: 'hostname',
       metric: 'visitors',
       metricTitle: 'Visitors',
+      filterDim: 'hostname',
     },
     {
       title: 'Countries',
@@ -166,6 +185,8 @@ function tables(view: StatsView): SafeHtml {
       label: 'country_name',
       metric: 'visitors',
       metricTitle: 'Visitors',
+      filterDim: 'country',
+      valueKey: 'country',
     },
     {
       title: 'Browsers',
@@ -173,6 +194,7 @@ function tables(view: StatsView): SafeHtml {
       label: 'browser',
       metric: 'visitors',
       metricTitle: 'Visitors',
+      filterDim: 'browser',
     },
     {
       title: 'Operating systems',
@@ -180,6 +202,7 @@ function tables(view: StatsView): SafeHtml {
       label: 'os',
       metric: 'visitors',
       metricTitle: 'Visitors',
+      filterDim: 'os',
     },
     {
       title: 'Devices',
@@ -187,6 +210,7 @@ function tables(view: StatsView): SafeHtml {
       label: 'device',
       metric: 'visitors',
       metricTitle: 'Visitors',
+      filterDim: 'device',
     },
     {
       title: 'Screen sizes',
@@ -194,6 +218,7 @@ function tables(view: StatsView): SafeHtml {
       label: 'screen',
       metric: 'visitors',
       metricTitle: 'Visitors',
+      filterDim: 'screen',
     },
     {
       title: 'Custom events',
@@ -201,16 +226,18 @@ function tables(view: StatsView): SafeHtml {
       label: 'name',
       metric: 'events',
       metricTitle: 'Events',
+      filterDim: 'event',
     },
   ]
-  return html`<div class="grid gap-4 md:grid-cols-2 xl:grid-cols-3">${specs.map((t) => table(view, t))}</div>`
+  return html`<div class="grid gap-4 md:grid-cols-2 xl:grid-cols-3">${specs.map((t) => table(view, t))}${renderPropertiesPanel(view, r)}</div>`
 }
 
 function periodPicker(view: StatsView): SafeHtml {
   return html`<form method="get" action="/" class="flex items-center gap-2"
  hx-get="/" hx-trigger="change" hx-push-url="true">
 <input type="hidden" name="site" value="${view.siteId}">
-${view.filter ? html`<input type="hidden" name="filter" value="${view.filter}">` : ''}
+${view.filters.map((f) => html`<input type="hidden" name="filter" value="${filterText(f)}">`)}
+${view.props ? html`<input type="hidden" name="props" value="${view.props}">` : ''}
 <label for="period" class="text-sm font-medium">Period</label>
 <select id="period" name="period" class="${SELECT}">${Object.entries(PERIOD_LABELS).map(
     ([value, label]) =>
@@ -220,30 +247,21 @@ ${view.filter ? html`<input type="hidden" name="filter" value="${view.filter}">`
 </form>`
 }
 
-function filterBanner(view: StatsView): SafeHtml {
-  if (!view.filter) return html``
-  const [dim, ...rest] = view.filter.split(':')
-  const value = rest.join(':')
-  return html`<p class="flex flex-wrap items-center gap-2 rounded-lg bg-amber-50 p-2 text-sm text-amber-900 dark:bg-amber-950 dark:text-amber-100" data-filter="${view.filter}">
-<span>Filtered by ${dim === 'page' ? 'page' : 'source'} <strong class="font-mono break-all">${visibleText(dim === 'page' ? readablePath(value) : value)}</strong>: summary and chart only, tables stay site-wide.</span>
-<a class="font-semibold underline" href="${dashboardHref({ ...view, filter: null })}">Clear filter</a></p>`
-}
-
 /** Only while the roll-up trails: the numbers below miss the newest events. */
-function lagBanner(report: LaggedStatsReport): SafeHtml {
+function lagBanner(report: PanelReport): SafeHtml {
   const notice = lagNotice(report.rollup_lag_s)
   if (!notice) return html``
   return html`<p role="status" class="rounded-lg bg-sky-50 p-2 text-sm text-sky-900 dark:bg-sky-950 dark:text-sky-100" data-rollup-lag="${report.rollup_lag_s}">${notice}: the newest events are not counted yet.</p>`
 }
 
 /** While the roll-up has set events aside: every figure below misses them. */
-function uncountedBanner(report: LaggedStatsReport): SafeHtml {
+function uncountedBanner(report: PanelReport): SafeHtml {
   const notice = uncountedNotice(report.uncounted, report.timezone)
   if (!notice) return html``
   return html`<p role="alert" class="rounded-lg bg-red-50 p-2 text-sm text-red-900 dark:bg-red-950 dark:text-red-100" data-uncounted="${report.uncounted?.items ?? 0}">${notice}.</p>`
 }
 
-function chart(report: StatsReport): SafeHtml {
+function chart(report: PanelReport): SafeHtml {
   const [views, visitors] = report.timeseries.datasets
   return html`<div class="relative h-64"><canvas data-chart="timeseries" role="img"
  aria-label="Pageviews and visitors over the period"
@@ -263,7 +281,8 @@ export function renderStatsPanel(view: StatsView): SafeHtml {
 <h2 id="stats-title" class="text-lg font-semibold">${PERIOD_LABELS[view.period]}</h2>
 ${periodPicker(view)}
 </div>
-${filterBanner(view)}
+${renderFilterBar(view)}
+${renderRecordNotice(view.report)}
 ${uncountedBanner(view.report)}
 ${lagBanner(view.report)}
 ${cards(view.report)}

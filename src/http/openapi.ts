@@ -1,6 +1,11 @@
 import { z } from 'zod'
 import { MAX_EVENTS } from '../accept/prepare-request.ts'
 import { EventInputSchema } from '../core/event-schema.ts'
+import {
+  FILTER_EVENT_DIMENSIONS,
+  FILTER_SESSION_DIMENSIONS,
+  MAX_FILTERS,
+} from '../core/stats-filters.ts'
 import { StatsParamsSchema } from '../core/stats-query.ts'
 import { LoginRequestSchema } from './routes/auth.ts'
 import { SessionParamsSchema, UserSessionsParamsSchema } from './routes/sessions.ts'
@@ -31,6 +36,15 @@ function queryParameters(schema: z.ZodType) {
     schema: property,
   }))
 }
+
+/** The filter grammar and its semantics, from the lists the parser reads (stats-filters.ts). */
+const STATS_DESCRIPTION = [
+  `\`filter\` narrows every figure; repeat it (at most ${MAX_FILTERS}) and all must hold. It is \`DIM:VALUE\` (is), \`DIM!:VALUE\` (is not) or \`DIM~:TEXT\` (contains, ignoring case). The dimension is the text before the first \`:\`, a trailing \`!\` or \`~\` on it the operator; an unknown dimension or operator, or an empty value, is a 400.`,
+  `Session dimensions: ${FILTER_SESSION_DIMENSIONS.join(', ')} (referrer is the referrer's host; screen is mobile under 576 px wide, tablet under 992, laptop under 1440, desktop from 1440; country is the ISO code). A session dimension keeps the sessions whose value matches, and the summary, chart and every table are computed over those sessions and their events.`,
+  `Event dimensions: ${FILTER_EVENT_DIMENSIONS.join(', ')} (a custom event's name) and prop.KEY (a custom property, compared as text). With \`:\` or \`~:\` they keep the sessions with at least one matching event, with \`!:\` the sessions with none; each filter is its own condition on the session, so a page filter and an event filter may be met by different events of it. pageviews counts the kept sessions' page views that meet every page condition. Property keys containing \`:\` cannot be filtered. Sessions counted before the record of events existed answer session dimensions only: data.record_partial says the period holds some, and page, event and property filters and breakdowns count from data.record_since.`,
+  '`data.filters` lists what was applied as [{dim, op, value}], op one of is, is_not, contains. The comparison with the previous period applies the same filters; the live panel and /api/realtime are never filtered. `props=KEY` adds data.props[KEY]: the top `limit` values of that property over the period and filters, [{value, events, visitors}], most visitors first (events without the key are not counted); data.prop_keys lists the property keys seen in the period, most used first.',
+  "A table row's visitors count once per day for each value they had, so a visitor who came from two sources on one day counts under both, as filtering by each shows (the counters, where they answer an unfiltered view, count a visitor-day under the session first seen in that day, so their tables add up to the site's visitors).",
+].join('\n\n')
 
 const SiteQuery = z.object({ site: z.string().min(1) })
 
@@ -143,11 +157,12 @@ export function openApiDocument(version: string) {
       '/api/stats': {
         get: {
           summary: 'Period statistics: summary, Chart.js timeseries and breakdowns',
+          description: STATS_DESCRIPTION,
           security: bearer,
           parameters: queryParameters(StatsParamsSchema),
           responses: {
             '200': envelope(
-              "Stats report: summary, timeseries and the tables top_pages, entry_pages, exit_pages, sources, channels, utm_sources, utm_mediums, utm_campaigns, utm_terms, utm_contents, hostnames (the entry page's host), browsers, os, devices, screens (mobile, tablet, laptop, desktop by viewport width), countries and events; with rollup_lag_s: how many seconds the counters trail ingestion (0 when the roll-up has caught up), and uncounted: null, or {items, since} when the roll-up set events aside that no figure counts (since: the earliest event time among them, epoch ms)",
+              "Stats report: summary, timeseries and the tables top_pages, entry_pages, exit_pages, sources, channels, utm_sources, utm_mediums, utm_campaigns, utm_terms, utm_contents, hostnames (the entry page's host), browsers, os, devices, screens (mobile, tablet, laptop, desktop by viewport width), countries and events; with rollup_lag_s: how many seconds the counters trail ingestion (0 when the roll-up has caught up), and uncounted: null, or {items, since} when the roll-up set events aside that no figure counts (since: the earliest event time among them, epoch ms); with filters or props also filters, prop_keys, props, record_since and record_partial (see the description)",
             ),
             '400': ERROR,
             '401': ERROR,

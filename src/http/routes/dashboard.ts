@@ -19,8 +19,6 @@ import type { StatsReader } from '../stats-reader.ts'
 
 type Deps = RouteDeps<SessionReads & SiteDirectory>
 
-const FILTER = /^(page|source):.+$/
-
 async function signedIn(c: Context<AppEnv>, deps: Deps): Promise<boolean> {
   const token = getCookie(c, SESSION_COOKIE)
   return token ? deps.auth.verifyToken(token) : false
@@ -37,14 +35,18 @@ export function dashboardRoutes(deps: Deps, stats: StatsReader) {
     if (!site) return c.text('no sites configured', 500)
     const requested = c.req.query('period')
     const period = isDashboardPeriod(requested) ? requested : DEFAULT_PERIOD
-    const rawFilter = c.req.query('filter')
-    const filter = rawFilter && FILTER.test(rawFilter) ? rawFilter : null
-    const params = StatsParamsSchema.parse({
+    // A hand-edited URL with a bad filter or property shows the view without them, not an
+    // error page: the API is where a bad filter is a 400.
+    const asked = StatsParamsSchema.safeParse({
       site: site.id,
       period,
       compare: 'previous',
-      ...(filter ? { filter } : {}),
+      filter: c.req.queries('filter') ?? [],
+      props: c.req.query('props'),
     })
+    const params = asked.success
+      ? asked.data
+      : StatsParamsSchema.parse({ site: site.id, period, compare: 'previous' })
     const [snapshot, { report, countersVersion }] = await Promise.all([
       liveSnapshot(deps.live, site.id),
       stats.read(buildStatsQuery(params, site.timezone, deps.now())),
@@ -60,7 +62,8 @@ export function dashboardRoutes(deps: Deps, stats: StatsReader) {
         site,
         siteId: site.id,
         period,
-        filter,
+        filters: params.filter,
+        props: params.props ?? null,
         report,
         snapshot,
         livePush: deps.livePush ?? true,

@@ -1,5 +1,5 @@
 import { Hono } from 'hono'
-import { buildStatsQuery, StatsParamsSchema } from '../../core/stats-query.ts'
+import { buildStatsQuery, STATS_LIST_PARAMS, StatsParamsSchema } from '../../core/stats-query.ts'
 import { renderStatsFragment } from '../../dashboard/stats-fragment.ts'
 import type { SiteDirectory } from '../../storage/store.ts'
 import type { AppEnv, RouteDeps } from '../app-env.ts'
@@ -15,7 +15,7 @@ export function statsRoutes(deps: Deps, stats: StatsReader) {
   const app = new Hono<AppEnv>()
 
   app.get('/', async (c) => {
-    const params = parseQuery(c, StatsParamsSchema)
+    const params = parseQuery(c, StatsParamsSchema, STATS_LIST_PARAMS)
     const site = await deps.store.getSite(params.site)
     if (!site) throw new HttpError(404, `no site ${params.site}`)
     const { report } = await stats.read(buildStatsQuery(params, site.timezone, deps.now()))
