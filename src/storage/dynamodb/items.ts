@@ -35,10 +35,17 @@ const ACQUISITION = [
 const CLIENT = ['browser', 'os', 'device', 'country', 'screen'] as const
 /**
  * Fields added after items were first written (utm_term, utm_content, screen, the session's
- * hostname): an older item reads them as "", what SQLite's migration gives its older rows, so
+ * hostname and referrer, the event's referrer host): an older item reads them as "", what SQLite's migration gives its older rows, so
  * both stores count such a session under the same rows.
  */
-const LATER_FIELDS = ['hostname', 'utm_term', 'utm_content', 'screen'] as const
+const LATER_FIELDS = [
+  'hostname',
+  'utm_term',
+  'utm_content',
+  'screen',
+  'referrer',
+  'referrer_host',
+] as const
 
 /** What the roll-up reads of an event (QueuedEvent), in the queue's field order. */
 const QUEUED_FIELDS = [
@@ -50,6 +57,7 @@ const QUEUED_FIELDS = [
   'event_type',
   'path',
   'host',
+  'referrer_host',
   'user_id',
   'visitor_id',
   ...ACQUISITION,

@@ -142,6 +142,30 @@ describe('schema migrations', () => {
     }
   })
 
+  it('reads a session stored before version 104 with "" for its referrer', async () => {
+    const T = Date.UTC(2026, 0, 15, 10)
+    const file = join(dir.path, 'referrer.db')
+    const db = new Database(file)
+    expect(migrate(db, MIGRATIONS.slice(0, 3))).toBe(103)
+    db.prepare(
+      `INSERT INTO sessions VALUES ('s1', 'site-a', 'client-1', 'visitor-1', NULL, ?, ?, 1, 0,
+       '/', '/', 'Google', 'search', '', '', '', 'Chrome', 'Windows', 'desktop', 'KR',
+       'example.com', '', '', 'laptop')`,
+    ).run(T, T)
+    db.close()
+
+    const store = new SqliteStore({ file, now: () => T })
+    try {
+      expect(await store.getSession('s1')).toMatchObject({
+        source: 'Google',
+        hostname: 'example.com',
+        referrer: '',
+      })
+    } finally {
+      await store.close()
+    }
+  })
+
   it('leaves the file at its last good version when a migration fails', () => {
     const db = baseFile('failing.db')
     const forward = [

@@ -179,6 +179,10 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE sessions ADD COLUMN utm_term TEXT NOT NULL DEFAULT '';
    ALTER TABLE sessions ADD COLUMN utm_content TEXT NOT NULL DEFAULT '';
    ALTER TABLE sessions ADD COLUMN screen TEXT NOT NULL DEFAULT '';`,
+  // 104: the session's referrer host (the record's `referrer` filter). Sessions of an earlier
+  // build read "": their referrer is not in the row, and "" is what a direct visit holds, so
+  // a referrer filter misses them rather than guessing from the source.
+  `ALTER TABLE sessions ADD COLUMN referrer TEXT NOT NULL DEFAULT '';`,
 ]
 
 /** The version this build writes. */

@@ -18,6 +18,7 @@ describe('packed queue items', () => {
       utm_term: 'u-term',
       utm_content: 'u-content',
       host: 'www.example.com',
+      referrer_host: 'news.ycombinator.com',
       screen: 'laptop',
       browser: 'Firefox',
       os: 'Linux',
@@ -59,7 +60,14 @@ describe('packed queue items', () => {
     const [entry] = unpackBatch({ first: 3, count: 1, text: JSON.stringify(old) })
     expect(entry?.item).toMatchObject({
       kind: 'event',
-      event: { country: 'KR', host: '', utm_term: '', utm_content: '', screen: '' },
+      event: {
+        country: 'KR',
+        host: '',
+        utm_term: '',
+        utm_content: '',
+        screen: '',
+        referrer_host: '',
+      },
     })
   })
 })

@@ -44,6 +44,8 @@ export type PackedEvent = [
   utm_term?: QueuedEvent['utm_term'],
   utm_content?: QueuedEvent['utm_content'],
   screen?: QueuedEvent['screen'],
+  // Added by schema version 104.
+  referrer_host?: QueuedEvent['referrer_host'],
 ]
 
 /** A bot hit: only counted. */
@@ -83,6 +85,7 @@ function packEvent(e: QueuedEvent): PackedEvent {
     e.utm_term,
     e.utm_content,
     e.screen,
+    e.referrer_host,
   ]
 }
 
@@ -110,6 +113,7 @@ function unpackEvent(p: PackedEvent): QueuedEvent {
     utm_term: p[20] ?? '',
     utm_content: p[21] ?? '',
     screen: p[22] ?? '',
+    referrer_host: p[23] ?? '',
   }
 }
 
