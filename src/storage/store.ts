@@ -11,6 +11,7 @@ import {
   type Site,
   type VisitorMark,
 } from '../core/types.ts'
+import type { RecordReads } from '../record/session-record.ts'
 
 /**
  * Thrown by a backend when storage cannot be used for now, whatever the data: another writer
@@ -75,10 +76,27 @@ export interface SessionLookup {
 }
 
 /**
- * An accepted event as it waits for the roll-up: what the roll-up reads, and its id. The raw
- * event record keeps the rest (page URL, title, referrer, props) for timelines.
+ * An accepted event as it waits for the roll-up: what the roll-up reads, its id, and its
+ * props for the record (record/session-record.ts). The raw event record keeps the rest (page
+ * URL, title, referrer) for timelines.
  */
-export type QueuedEvent = RollupEvent & Pick<EnrichedEvent, 'event_id'>
+export type QueuedEvent = RollupEvent & Pick<EnrichedEvent, 'event_id' | 'props'>
+
+/**
+ * What the roll-up hands `RollupUnit.write` of each event for the record, before the record's
+ * limits (record/property-limits.ts), which the store applies with its state of the day.
+ */
+export type RecordInput = Pick<
+  QueuedEvent,
+  | 'site_id'
+  | 'timezone'
+  | 'client_session_id'
+  | 'timestamp'
+  | 'event_id'
+  | 'event_type'
+  | 'path'
+  | 'props'
+>
 
 /** Waiting to be rolled up: an accepted event, or a bot hit that is only counted. */
 export type QueuedItem = { kind: 'event'; event: QueuedEvent } | { kind: 'bot'; hit: BotHit }
@@ -181,6 +199,12 @@ export interface RollupUnit {
      * already count them; one already stored (same site, time and event_id) is left as is.
      */
     events?: readonly EnrichedEvent[]
+    /**
+     * The unit's events for the record (record/session-record.ts), in the order counted:
+     * kept for good, once per (site, client session, time, event_id), so a unit redone or
+     * delivered again adds nothing.
+     */
+    record?: readonly RecordInput[]
     through?: readonly StreamPosition[]
   }): Promise<void>
 }
@@ -438,6 +462,7 @@ export interface Store
     RollupProgress,
     CounterReads,
     SessionReads,
+    RecordReads,
     RecentEvents,
     SiteDirectory,
     Settings,

@@ -95,6 +95,11 @@ export class DynamoDbStore {
       sessionEvents: (sessionId) => sessions.sessionEvents(sessionId),
       userSessions: (query) => sessions.userSessions(query),
       liveEventsSince: (siteId, since, limit) => recent.liveEventsSince(siteId, since, limit),
+      // Not kept on DynamoDB yet (issue 26, item 4, the AWS part): sessions without events.
+      recordSessions: async () => {
+        throw new Error('DynamoDbStore: the record is not kept on DynamoDB yet')
+      },
+      recordSince: async () => null,
       createSite: (site) => directory.createSite(site),
       getSite: (id) => directory.getSite(id),
       getSiteByApiKey: (apiKey) => directory.getSiteByApiKey(apiKey),

@@ -146,10 +146,9 @@ export function queuedItemOf(item: Item): QueuedItem {
       },
     }
   }
-  return {
-    kind: 'event',
-    event: withLaterFields(pick(item, QUEUED_FIELDS)) as unknown as QueuedEvent,
-  }
+  const event = withLaterFields(pick(item, QUEUED_FIELDS)) as unknown as QueuedEvent
+  event.props = parseProps(item.props)
+  return { kind: 'event', event }
 }
 
 export function eventRecordOf(item: Item): EventRecord {

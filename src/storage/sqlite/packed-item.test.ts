@@ -34,7 +34,7 @@ describe('packed queue items', () => {
     expect(batch).toMatchObject({ first: 7, count: 2 })
 
     // Without what only the raw row keeps.
-    const { page_url, title, referrer, props, engagement_ms, ...queued } = event
+    const { page_url, title, referrer, engagement_ms, ...queued } = event
     expect(unpackBatch(batch ?? expect.fail())).toStrictEqual([
       { seq: 7, item: { kind: 'event', event: queued } },
       { seq: 8, item: { kind: 'bot', hit } },
@@ -67,6 +67,7 @@ describe('packed queue items', () => {
         utm_content: '',
         screen: '',
         referrer_host: '',
+        props: null,
       },
     })
   })

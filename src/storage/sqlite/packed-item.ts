@@ -46,6 +46,8 @@ export type PackedEvent = [
   screen?: QueuedEvent['screen'],
   // Added by schema version 104.
   referrer_host?: QueuedEvent['referrer_host'],
+  // Added by schema version 105, for the record: a row of an earlier build reads null.
+  props?: QueuedEvent['props'],
 ]
 
 /** A bot hit: only counted. */
@@ -86,6 +88,7 @@ function packEvent(e: QueuedEvent): PackedEvent {
     e.utm_content,
     e.screen,
     e.referrer_host,
+    e.props,
   ]
 }
 
@@ -114,6 +117,7 @@ function unpackEvent(p: PackedEvent): QueuedEvent {
     utm_content: p[21] ?? '',
     screen: p[22] ?? '',
     referrer_host: p[23] ?? '',
+    props: p[24] ?? null,
   }
 }
 
