@@ -7,6 +7,7 @@ import { DynamoDbDirectory } from './directory.ts'
 import type { Backoff } from './faults.ts'
 import { NO_PULLED_STREAM, type PulledStream } from './pulled-stream.ts'
 import { DynamoDbRecentEvents } from './recent-events.ts'
+import { DynamoDbRecordReads, RecordWriter } from './record.ts'
 import { Requests, type StoreContext } from './requests.ts'
 import { DAY_MS } from './retention.ts'
 import { RecordedRollupLag } from './rollup-lag.ts'
@@ -65,7 +66,8 @@ export class DynamoDbStore {
     })
     const intake = new DynamoDbIntake(context)
     const pulled = options.pulled ?? NO_PULLED_STREAM
-    const rollups = new DynamoDbRollups(context, writer, pulled)
+    const rollups = new DynamoDbRollups(context, writer, pulled, new RecordWriter(context))
+    const record = new DynamoDbRecordReads(context)
     const counters = new DynamoDbCounterReads(context)
     const sessions = new DynamoDbSessionReads(context)
     const recent = new DynamoDbRecentEvents(context)
@@ -95,11 +97,8 @@ export class DynamoDbStore {
       sessionEvents: (sessionId) => sessions.sessionEvents(sessionId),
       userSessions: (query) => sessions.userSessions(query),
       liveEventsSince: (siteId, since, limit) => recent.liveEventsSince(siteId, since, limit),
-      // Not kept on DynamoDB yet (issue 26, item 4, the AWS part): sessions without events.
-      recordSessions: async () => {
-        throw new Error('DynamoDbStore: the record is not kept on DynamoDB yet')
-      },
-      recordSince: async () => null,
+      recordSessions: (siteId, from, to) => record.recordSessions(siteId, from, to),
+      recordSince: (siteId) => record.recordSince(siteId),
       createSite: (site) => directory.createSite(site),
       getSite: (id) => directory.getSite(id),
       getSiteByApiKey: (apiKey) => directory.getSiteByApiKey(apiKey),

@@ -173,12 +173,17 @@ export function liveEventOf(item: Item): LiveEvent {
   }
 }
 
-export function sessionItem(session: SessionState): Item {
+/**
+ * A session's item; `events`, the record's (record.ts), packed into `ev` relative to its
+ * start; left out for a session whose events the record does not know.
+ */
+export function sessionItem(session: SessionState, events?: string): Item {
   const item: Item = {
     pk: clientPartition(session.site_id, session.client_session_id),
     sk: session.id,
     ...session,
   }
+  if (events !== undefined) item.ev = events
   if (session.user_id !== null) item.user_key = userKey(session.site_id, session.user_id)
   return item
 }

@@ -5,7 +5,6 @@ import { hourBucket } from '../../core/calendar.ts'
 import { zeroCounters } from '../../core/rollup-deltas.ts'
 import { HistoryImport } from '../../import/history-import.ts'
 import { describeHistoryImportContract } from '../../testing/contract/history-import.contract.ts'
-import { recordReadsContract } from '../../testing/contract/record-reads.contract.ts'
 import {
   describeStoreContract,
   type OpenStore,
@@ -70,10 +69,6 @@ const freshSqliteStore = sqliteHarness()
 const threadedSqliteStore = sqliteHarness({ commitThread: true })
 
 describeStoreContract('sqlite', freshSqliteStore)
-// Here until the DynamoDB store keeps the record too; then with every other role's suite.
-describe('Record contract: sqlite', () => recordReadsContract(freshSqliteStore))
-describe('Record contract: sqlite, writes on a thread', () =>
-  recordReadsContract(threadedSqliteStore))
 describeHistoryImportContract('sqlite', freshSqliteStore)
 // The same numbers when unit writes run on a thread of their own, as an import runs them.
 describeStoreContract('sqlite, writes on a thread', threadedSqliteStore)

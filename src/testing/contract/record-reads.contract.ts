@@ -187,7 +187,8 @@ export function recordReadsContract(open: OpenStore) {
       expect(propsOf('past-cap')).toEqual({ order: OTHER_VALUE, plan: 'pro' })
       expect(propsOf('known')).toEqual({ order: 'o5', plan: 'pro' })
       expect(propsOf('next-day')).toEqual({ order: `o${cap + 1}`, plan: 'pro' })
-    })
+      // A thousand sessions: DynamoDB Local takes half a minute on a loaded machine.
+    }, 120_000)
 
     it('keeps the record when the sweep removes the raw events', async () => {
       await commit([
