@@ -393,6 +393,26 @@ export interface SessionReads {
   userSessions(query: UserSessionsQuery): Promise<SessionState[]>
 }
 
+/** What deleting an identified user's data removed (UserErasure). */
+export interface UserDataDeleted {
+  sessions: number
+  /** Events of the record. */
+  events: number
+  /** Raw events still within their TTL. */
+  raw_events: number
+}
+
+/** A person's request to be forgotten: `DELETE /api/users/{id}?site=…`. */
+export interface UserErasure {
+  /**
+   * Deletes a site's identified user's sessions, their events in the record and their raw
+   * events (the events of those sessions, and any raw event that carries the user id). The
+   * counters stay: they hold sums by page, source and the like, nothing that names a user.
+   * Deleting again finds nothing more.
+   */
+  deleteUserData(siteId: string, userId: string): Promise<UserDataDeleted>
+}
+
 /** The live view's side: the recent events it rebuilds its window from. */
 export interface RecentEvents {
   /**
@@ -463,6 +483,7 @@ export interface Store
     CounterReads,
     SessionReads,
     RecordReads,
+    UserErasure,
     RecentEvents,
     SiteDirectory,
     Settings,

@@ -16,6 +16,7 @@ import { DynamoDbSessionReads } from './session-reads.ts'
 import type { TableNames } from './tables.ts'
 import { UnitWriter } from './unit-writer.ts'
 import { DynamoDbUpkeep } from './upkeep.ts'
+import { DynamoDbUserErasure } from './user-erasure.ts'
 
 export interface DynamoDbStoreOptions {
   doc: DynamoDBDocumentClient
@@ -68,6 +69,7 @@ export class DynamoDbStore {
     const pulled = options.pulled ?? NO_PULLED_STREAM
     const rollups = new DynamoDbRollups(context, writer, pulled, new RecordWriter(context))
     const record = new DynamoDbRecordReads(context)
+    const erasure = new DynamoDbUserErasure(context)
     const counters = new DynamoDbCounterReads(context)
     const sessions = new DynamoDbSessionReads(context)
     const recent = new DynamoDbRecentEvents(context)
@@ -99,6 +101,7 @@ export class DynamoDbStore {
       liveEventsSince: (siteId, since, limit) => recent.liveEventsSince(siteId, since, limit),
       recordSessions: (siteId, from, to) => record.recordSessions(siteId, from, to),
       recordSince: (siteId) => record.recordSince(siteId),
+      deleteUserData: (siteId, userId) => erasure.deleteUserData(siteId, userId),
       createSite: (site) => directory.createSite(site),
       getSite: (id) => directory.getSite(id),
       getSiteByApiKey: (apiKey) => directory.getSiteByApiKey(apiKey),

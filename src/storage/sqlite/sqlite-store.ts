@@ -21,6 +21,7 @@ import type {
   SweepPolicy,
   SweepResult,
   TopValuesQuery,
+  UserDataDeleted,
   UserSessionsQuery,
 } from '../store.ts'
 import { CommitThread } from './commit-thread.ts'
@@ -41,6 +42,7 @@ import { SqliteSessionReads } from './session-reads.ts'
 import { SpanRollups } from './span-rollups.ts'
 import { SqliteUpkeep } from './upkeep.ts'
 import { openUsableDatabase } from './usable-database.ts'
+import { SqliteUserErasure } from './user-erasure.ts'
 import {
   clearUnitMarks,
   DEFAULT_MEMORY_MARKS,
@@ -112,6 +114,7 @@ export class SqliteStore implements Store {
   private readonly sessions: SqliteSessionReads
   private readonly recent: SqliteRecentEvents
   private readonly record: SqliteRecordReads
+  private readonly erasure: SqliteUserErasure
   private readonly directory: SqliteDirectory
   private readonly upkeep: SqliteUpkeep
   /** Serialises units of work: one write transaction at a time. */
@@ -145,6 +148,7 @@ export class SqliteStore implements Store {
     this.sessions = new SqliteSessionReads(this.db, this.lookupIndexes)
     this.recent = new SqliteRecentEvents(this.db)
     this.record = new SqliteRecordReads(this.db)
+    this.erasure = new SqliteUserErasure(this.db)
     this.directory = new SqliteDirectory(this.db)
     this.upkeep = new SqliteUpkeep(this.db, {
       directory: this.directory,
@@ -342,6 +346,19 @@ export class SqliteStore implements Store {
   }
   recordSince(siteId: string): Promise<number | null> {
     return this.record.recordSince(siteId)
+  }
+
+  // UserErasure
+  deleteUserData(siteId: string, userId: string): Promise<UserDataDeleted> {
+    // Between roll-up units: a unit that read the user's session before the delete would
+    // otherwise write it back.
+    const run = this.queue.then(async () => {
+      await this.written
+      this.lookupIndexes.ensure()
+      return unavailableAs(() => this.erasure.deleteUserData(siteId, userId))
+    })
+    this.queue = run.catch(() => undefined)
+    return run.catch(rethrowUnavailable)
   }
 
   // SiteDirectory and Settings

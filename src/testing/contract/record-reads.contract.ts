@@ -205,6 +205,56 @@ export function recordReadsContract(open: OpenStore) {
       ])
     })
 
+    it("forgets an identified user: their sessions, record and raw events, no one else's", async () => {
+      await commit([
+        // Identified on the second event: the first is theirs too.
+        enrichedEvent({ event_id: 'a1', client_session_id: 'tab', timestamp: T0 }),
+        enrichedEvent({
+          event_id: 'a2',
+          client_session_id: 'tab',
+          timestamp: T0 + MIN,
+          user_id: 'alice',
+          visitor_id: 'alice',
+          props: { email: 'alice@example.com' },
+        }),
+        enrichedEvent({ event_id: 'b1', client_session_id: 'other', timestamp: T0 }),
+      ])
+      const before = await store.readRollups({
+        grain: 'day',
+        site_id: 'site-a',
+        dim: '',
+        from: '2026-01-15',
+        to: '2026-01-15',
+      })
+      expect(await store.deleteUserData('site-a', 'alice')).toEqual({
+        sessions: 1,
+        events: 2,
+        raw_events: 2,
+      })
+      expect((await read()).map((s) => s.client_session_id)).toEqual(['other'])
+      expect(await store.userSessions({ site_id: 'site-a', user_id: 'alice', limit: 10 })).toEqual(
+        [],
+      )
+      expect(await store.findSession('site-a', 'tab', T0)).toBeUndefined()
+      const other = await store.findSession('site-a', 'other', T0)
+      expect((await store.sessionEvents(other?.id ?? '')).map((e) => e.event_id)).toEqual(['b1'])
+      // The counters are sums: they stay.
+      expect(
+        await store.readRollups({
+          grain: 'day',
+          site_id: 'site-a',
+          dim: '',
+          from: '2026-01-15',
+          to: '2026-01-15',
+        }),
+      ).toEqual(before)
+      expect(await store.deleteUserData('site-a', 'alice')).toEqual({
+        sessions: 0,
+        events: 0,
+        raw_events: 0,
+      })
+    })
+
     it("keeps a site's record apart from another site's with the same tracker ids", async () => {
       await store.createSite(makeSite({ id: 'site-b', api_key: 'key-site-b-0123456789' }))
       await commit([
