@@ -523,6 +523,10 @@ export class SiteTraffic {
       host: this.site.domain,
       title: this.titles.get(path) ?? '',
       referrer: first ? session.landingReferrer : `${this.origin}${previous}`,
+      referrer_host:
+        first && URL.canParse(session.landingReferrer)
+          ? new URL(session.landingReferrer).hostname
+          : '',
       user_id: this.userIdOf(session.visitor),
       visitor_id: this.visitorIdOf(session, timestamp),
       props: custom ? propsFor(eventType, r()) : null,

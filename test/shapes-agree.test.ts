@@ -171,4 +171,48 @@ describe('the embedded and the AWS shape answer alike', () => {
       expect(b, path).toEqual(a)
     }
   })
+
+  // Last: it removes alice, whom the tests above read.
+  it("deletes an identified user's sessions, record and raw events alike", async () => {
+    const send = (shape: Shape, headers: Record<string, string>) =>
+      fetch(`${shape.server.url}/api/users/alice?site=default`, { method: 'DELETE', headers })
+    for (const shape of [sqlite, dynamo]) {
+      // A write from another site's page, with no token: refused before anything is read.
+      const crossSite = await send(shape, { 'sec-fetch-site': 'cross-site' })
+      expect(crossSite.status).toBe(403)
+      expect((await send(shape, {})).status).toBe(401)
+      const unknownSite = await fetch(`${shape.server.url}/api/users/alice?site=nope`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${shape.token}` },
+      })
+      expect(unknownSite.status).toBe(404)
+    }
+    const before = await both('/api/stats?site=default&period=today')
+    const answers = await Promise.all(
+      [sqlite, dynamo].map(async (shape) => {
+        const res = await send(shape, { authorization: `Bearer ${shape.token}` })
+        return { status: res.status, body: await res.json() }
+      }),
+    )
+    for (const answer of answers) {
+      expect(answer).toEqual({
+        status: 200,
+        body: { status: 'success', data: { deleted: { sessions: 1, events: 2, raw_events: 2 } } },
+      })
+    }
+    const [ua, ub] = await both('/api/users/alice/sessions?site=default')
+    expect((ua?.body as { data: { sessions: unknown[] } }).data.sessions).toEqual([])
+    expect(ub).toEqual(ua)
+    const [ta, tb] = await both(`/api/sessions/c?site=default&at=${NOW - 3 * MIN}`)
+    expect(ta?.status).toBe(404)
+    expect(tb).toEqual(ta)
+    // The counters stay as they were; deleting again finds nothing.
+    expect(await both('/api/stats?site=default&period=today')).toEqual(before)
+    const again = await send(sqlite, { authorization: `Bearer ${sqlite.token}` })
+    expect(((await again.json()) as { data: { deleted: object } }).data.deleted).toEqual({
+      sessions: 0,
+      events: 0,
+      raw_events: 0,
+    })
+  })
 })

@@ -74,6 +74,10 @@ resource "aws_dynamodb_table" "sessions" {
     name = "start_time"
     type = "N"
   }
+  attribute {
+    name = "site_id"
+    type = "S"
+  }
 
   global_secondary_index {
     name            = "IdIndex"
@@ -83,6 +87,14 @@ resource "aws_dynamodb_table" "sessions" {
   global_secondary_index {
     name            = "UserIndex"
     hash_key        = "user_key"
+    range_key       = "start_time"
+    projection_type = "ALL"
+  }
+  # The record's period read (src/storage/dynamodb/README.md, "The record"): existing
+  # sessions are indexed by DynamoDB itself when it is added.
+  global_secondary_index {
+    name            = "SiteStartIndex"
+    hash_key        = "site_id"
     range_key       = "start_time"
     projection_type = "ALL"
   }

@@ -63,4 +63,14 @@ describe('enrichEvent: the dimensions peers have', () => {
       'docs.example.com',
     )
   })
+
+  it("keeps the referrer's host for the session, none for a self-referral", () => {
+    const from = (referrer: string) => enriched({ referrer })
+    expect(from('https://news.ycombinator.com/item?id=1')).toMatchObject({
+      source: 'Hacker News',
+      referrer_host: 'news.ycombinator.com',
+    })
+    expect(from('https://www.example.com/pricing').referrer_host).toBe('')
+    expect(from('').referrer_host).toBe('')
+  })
 })

@@ -1,7 +1,7 @@
 import { boundedMemo } from '../core/bounded-memo.ts'
 import { normalizePageUrl } from '../core/page-url.ts'
 import type { EventInput } from '../core/parse-event.ts'
-import { classifyAcquisition, type ReferrerInput } from '../core/referrer.ts'
+import { classifyAcquisition, type ReferrerInput, referrerHost } from '../core/referrer.ts'
 import { screenClass } from '../core/screen-class.ts'
 import type { EnrichedEvent, Site } from '../core/types.ts'
 import { parseUserAgent } from '../core/user-agent.ts'
@@ -21,7 +21,8 @@ const acquisitionOf = boundedMemo(
   4000,
   (i: ReferrerInput) =>
     `${i.referrer}\n${i.pageHost}\n${i.siteDomain}\n${i.utm_source}\n${i.utm_medium}\n${i.utm_campaign}\n${i.utm_term}\n${i.utm_content}`,
-  classifyAcquisition,
+  // The host rides along in the same memo: one URL parse more per distinct referrer, not per event.
+  (i: ReferrerInput) => ({ ...classifyAcquisition(i), referrer_host: referrerHost(i) }),
 )
 
 export type Enriched = { bot: false; event: EnrichedEvent } | { bot: true }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { bareHost, classifyAcquisition, type ReferrerInput } from './referrer.ts'
+import { bareHost, classifyAcquisition, type ReferrerInput, referrerHost } from './referrer.ts'
 
 function classify(overrides: Partial<ReferrerInput>) {
   return classifyAcquisition({
@@ -134,5 +134,32 @@ describe('bareHost', () => {
     ['example.com', 'example.com'],
   ])('%s → %s', (host, expected) => {
     expect(bareHost(host)).toBe(expected)
+  })
+})
+
+describe("referrerHost: the session's referrer", () => {
+  const input = (referrer: string, overrides: Partial<ReferrerInput> = {}): ReferrerInput => ({
+    referrer,
+    pageHost: 'www.example.com',
+    siteDomain: 'example.com',
+    utm_source: '',
+    utm_medium: '',
+    utm_campaign: '',
+    utm_term: '',
+    utm_content: '',
+    ...overrides,
+  })
+  it.each([
+    ['a search engine, www kept', 'https://www.Google.com/search?q=x', 'www.google.com'],
+    ['a forum thread', 'https://news.ycombinator.com/item?id=1', 'news.ycombinator.com'],
+    ['no referrer', '', ''],
+    ['a self-referral', 'https://example.com/pricing', ''],
+    ['not http(s)', 'android-app://com.slack', ''],
+    ['not a URL', 'nonsense', ''],
+  ])('%s', (_label, referrer, host) => {
+    expect(referrerHost(input(referrer))).toBe(host)
+  })
+  it('keeps the host under a campaign: the source says utm, the referrer where the click was', () => {
+    expect(referrerHost(input('https://t.co/x', { utm_source: 'spring' }))).toBe('t.co')
   })
 })

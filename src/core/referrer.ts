@@ -84,6 +84,28 @@ export interface ReferrerInput {
   utm_content: string
 }
 
+/** The referrer's host, "" when there is none or it is not http(s). */
+function hostOf(referrer: string): string {
+  if (!referrer || !URL.canParse(referrer)) return ''
+  const parsed = new URL(referrer)
+  return parsed.protocol === 'http:' || parsed.protocol === 'https:' ? parsed.hostname : ''
+}
+
+function isSelfReferral(refHost: string, input: ReferrerInput): boolean {
+  const self = new Set([bareHost(input.pageHost), bareHost(input.siteDomain)].filter(Boolean))
+  return refHost !== '' && self.has(bareHost(refHost))
+}
+
+/**
+ * Where a visit came from as a host (the session's `referrer`, a filter of the record): the
+ * referrer's host as sent (lower-case, "www." kept, so a filter can tell `www.` from `news.`),
+ * "" when the visit is direct, a self-referral included, as its source says.
+ */
+export function referrerHost(input: ReferrerInput): string {
+  const refHost = hostOf(input.referrer)
+  return isSelfReferral(refHost, input) ? '' : refHost
+}
+
 /** Self-referrals (same host, www or not, or the site's domain) count as direct traffic. */
 export function classifyAcquisition(input: ReferrerInput): Acquisition {
   const utm = {
@@ -93,13 +115,8 @@ export function classifyAcquisition(input: ReferrerInput): Acquisition {
     utm_term: input.utm_term,
     utm_content: input.utm_content,
   }
-  let refHost = ''
-  if (input.referrer && URL.canParse(input.referrer)) {
-    const parsed = new URL(input.referrer)
-    if (parsed.protocol === 'http:' || parsed.protocol === 'https:') refHost = parsed.hostname
-  }
-  const self = new Set([bareHost(input.pageHost), bareHost(input.siteDomain)].filter(Boolean))
-  const isSelf = refHost !== '' && self.has(bareHost(refHost))
+  const refHost = hostOf(input.referrer)
+  const isSelf = isSelfReferral(refHost, input)
   const fromReferrer = refHost && !isSelf ? known(refHost) : undefined
 
   if (input.utm_source) {

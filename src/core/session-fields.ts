@@ -15,4 +15,6 @@ export const SESSION_FIELDS = [
   'entry_page',
   'exit_page',
   ...SESSION_DIMENSIONS,
+  // Appended: SQLite's sessions table has the column last (migration 104).
+  'referrer',
 ] as const satisfies readonly (keyof SessionState)[]

@@ -237,7 +237,7 @@ describe('sessionize: arrival order', () => {
     expect(sessionByEvent).toEqual({ a: 's1', b: 's1', c: 's1', d: 's2', e: 's2' })
   })
 
-  it('lets an earlier event arriving later move start, entry page, hostname and source', () => {
+  it('lets an earlier event arriving later move start, entry page, hostname, referrer and source', () => {
     const stored = makeSession({
       id: 'stored_1',
       start_time: T0 + 10 * MINUTE_MS,
@@ -250,6 +250,7 @@ describe('sessionize: arrival order', () => {
       timestamp: T0 + 2 * MINUTE_MS,
       path: '/',
       host: 'www.example.com',
+      referrer_host: 'mail.example.org',
       source: 'newsletter',
       channel: 'email',
       utm_source: 'newsletter',
@@ -270,6 +271,7 @@ describe('sessionize: arrival order', () => {
           pageviews: 3,
           entry_page: '/',
           hostname: 'www.example.com',
+          referrer: 'mail.example.org',
           source: 'newsletter',
           channel: 'email',
           utm_source: 'newsletter',

@@ -45,6 +45,7 @@ export function startSession(event: RollupEvent, id: string): SessionState {
     entry_page: event.path,
     exit_page: event.path,
     hostname: event.host,
+    referrer: event.referrer_host,
     source: event.source,
     channel: event.channel,
     utm_source: event.utm_source,
@@ -66,11 +67,13 @@ function takeEntry(
   start: number,
   page: string,
   hostname: string,
+  referrer: string,
   from: Acquisition,
 ): void {
   session.start_time = start
   session.entry_page = page
   session.hostname = hostname
+  session.referrer = referrer
   session.source = from.source
   session.channel = from.channel
   session.utm_source = from.utm_source
@@ -84,7 +87,7 @@ function takeEntry(
 export function extendSession(session: SessionState, event: RollupEvent): void {
   // An earlier event arrived late: it is the real entry, with the real referrer.
   if (event.timestamp < session.start_time)
-    takeEntry(session, event.timestamp, event.path, event.host, event)
+    takeEntry(session, event.timestamp, event.path, event.host, event.referrer_host, event)
   if (event.timestamp >= session.end_time) {
     session.end_time = event.timestamp
     session.exit_page = event.path
@@ -101,7 +104,7 @@ export function extendSession(session: SessionState, event: RollupEvent): void {
  */
 function absorb(into: SessionState, other: SessionState): void {
   if (other.start_time < into.start_time) {
-    takeEntry(into, other.start_time, other.entry_page, other.hostname, other)
+    takeEntry(into, other.start_time, other.entry_page, other.hostname, other.referrer, other)
   }
   if (other.end_time >= into.end_time) {
     into.end_time = other.end_time

@@ -45,6 +45,8 @@ export interface EnrichedEvent extends Acquisition, ClientInfo {
   host: string
   title: string
   referrer: string
+  /** The referrer's host, "" when direct (a self-referral too): the session's `referrer`. */
+  referrer_host: string
   user_id: string | null
   visitor_id: string
   props: Record<string, PropValue> | null
@@ -66,6 +68,7 @@ export type RollupEvent = Pick<
   | 'event_type'
   | 'path'
   | 'host'
+  | 'referrer_host'
   | 'user_id'
   | 'visitor_id'
   | keyof Acquisition
@@ -88,6 +91,11 @@ export interface SessionState extends Acquisition, ClientInfo {
   exit_page: string
   /** The entry page's host: which of a site's hostnames the visit began on. */
   hostname: string
+  /**
+   * The referrer's host of the session's first event, "" when direct; it moves with the entry
+   * as the source does. Not a counted dimension: the record's filters read it.
+   */
+  referrer: string
 }
 
 /** Additive counters of one rollup row. */

@@ -8,7 +8,11 @@ import {
 } from '../core/stats-filters.ts'
 import { StatsParamsSchema } from '../core/stats-query.ts'
 import { LoginRequestSchema } from './routes/auth.ts'
-import { SessionParamsSchema, UserSessionsParamsSchema } from './routes/sessions.ts'
+import {
+  DeleteUserParamsSchema,
+  SessionParamsSchema,
+  UserSessionsParamsSchema,
+} from './routes/sessions.ts'
 import { CreateSiteSchema } from './routes/sites.ts'
 
 /**
@@ -207,6 +211,31 @@ export function openApiDocument(version: string) {
             '400': ERROR,
             '401': ERROR,
             '404': ERROR,
+          },
+        },
+      },
+      '/api/users/{id}': {
+        delete: {
+          summary: "Delete an identified user's data (a person's request to be forgotten)",
+          description:
+            "Removes the site's sessions of this `user_id` (the whole session, events sent before `identify` included), their events in the record, and their raw events, on both shapes. The counters stay: sums by page, source, country and the like, with no user id, visitor id or property value in them. Answers how many of each were removed; deleting again removes nothing more. On AWS, raw events of the user that the roll-up has not counted yet are not found (they expire within EVENT_TTL_HOURS); delete again after a minute to take the session they make.",
+          security: bearer,
+          parameters: [
+            {
+              name: 'id',
+              in: 'path',
+              required: true,
+              description: "The user's id, as the tracker's `identify` sent it (`user_id`)",
+              schema: { type: 'string' },
+            },
+            ...queryParameters(DeleteUserParamsSchema),
+          ],
+          responses: {
+            '200': envelope('{deleted: {sessions, events, raw_events}}'),
+            '400': ERROR,
+            '401': ERROR,
+            '404': ERROR,
+            ...WRITE_REFUSALS,
           },
         },
       },

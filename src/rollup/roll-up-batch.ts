@@ -2,6 +2,7 @@ import { clientKey, sessionize } from '../core/session-rules.ts'
 import { laterPosition } from '../core/stream-position.ts'
 import type { BotHit, RollupEvent } from '../core/types.ts'
 import {
+  type QueuedEvent,
   type RollupEntry,
   type RollupQueue,
   type SessionLookup,
@@ -74,7 +75,7 @@ async function rollUpUnit(
 ): Promise<number> {
   return store.rollup(async (unit) => {
     const through = lastPositions(entries)
-    const events: RollupEvent[] = []
+    const events: QueuedEvent[] = []
     const bots: BotHit[] = []
     for (const { item } of await unit.uncounted(entries)) {
       if (item.kind === 'event') events.push(item.event)
@@ -122,6 +123,8 @@ async function rollUpUnit(
       // Sessions a late event joined to an earlier one of the same client.
       removedSessions: changes.flatMap((c) => (!c.after && c.before ? [c.before.id] : [])),
       deltas,
+      // In the order counted: the record keeps events of the same millisecond so.
+      record: inTimeOrder,
       through,
     })
     return counted

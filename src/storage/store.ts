@@ -11,6 +11,7 @@ import {
   type Site,
   type VisitorMark,
 } from '../core/types.ts'
+import type { RecordReads } from '../record/session-record.ts'
 
 /**
  * Thrown by a backend when storage cannot be used for now, whatever the data: another writer
@@ -75,10 +76,27 @@ export interface SessionLookup {
 }
 
 /**
- * An accepted event as it waits for the roll-up: what the roll-up reads, and its id. The raw
- * event record keeps the rest (page URL, title, referrer, props) for timelines.
+ * An accepted event as it waits for the roll-up: what the roll-up reads, its id, and its
+ * props for the record (record/session-record.ts). The raw event record keeps the rest (page
+ * URL, title, referrer) for timelines.
  */
-export type QueuedEvent = RollupEvent & Pick<EnrichedEvent, 'event_id'>
+export type QueuedEvent = RollupEvent & Pick<EnrichedEvent, 'event_id' | 'props'>
+
+/**
+ * What the roll-up hands `RollupUnit.write` of each event for the record, before the record's
+ * limits (record/property-limits.ts), which the store applies with its state of the day.
+ */
+export type RecordInput = Pick<
+  QueuedEvent,
+  | 'site_id'
+  | 'timezone'
+  | 'client_session_id'
+  | 'timestamp'
+  | 'event_id'
+  | 'event_type'
+  | 'path'
+  | 'props'
+>
 
 /** Waiting to be rolled up: an accepted event, or a bot hit that is only counted. */
 export type QueuedItem = { kind: 'event'; event: QueuedEvent } | { kind: 'bot'; hit: BotHit }
@@ -181,6 +199,12 @@ export interface RollupUnit {
      * already count them; one already stored (same site, time and event_id) is left as is.
      */
     events?: readonly EnrichedEvent[]
+    /**
+     * The unit's events for the record (record/session-record.ts), in the order counted:
+     * kept for good, once per (site, client session, time, event_id), so a unit redone or
+     * delivered again adds nothing.
+     */
+    record?: readonly RecordInput[]
     through?: readonly StreamPosition[]
   }): Promise<void>
 }
@@ -369,6 +393,26 @@ export interface SessionReads {
   userSessions(query: UserSessionsQuery): Promise<SessionState[]>
 }
 
+/** What deleting an identified user's data removed (UserErasure). */
+export interface UserDataDeleted {
+  sessions: number
+  /** Events of the record. */
+  events: number
+  /** Raw events still within their TTL. */
+  raw_events: number
+}
+
+/** A person's request to be forgotten: `DELETE /api/users/{id}?site=…`. */
+export interface UserErasure {
+  /**
+   * Deletes a site's identified user's sessions, their events in the record and their raw
+   * events (the events of those sessions, and any raw event that carries the user id). The
+   * counters stay: they hold sums by page, source and the like, nothing that names a user.
+   * Deleting again finds nothing more.
+   */
+  deleteUserData(siteId: string, userId: string): Promise<UserDataDeleted>
+}
+
 /** The live view's side: the recent events it rebuilds its window from. */
 export interface RecentEvents {
   /**
@@ -438,6 +482,8 @@ export interface Store
     RollupProgress,
     CounterReads,
     SessionReads,
+    RecordReads,
+    UserErasure,
     RecentEvents,
     SiteDirectory,
     Settings,

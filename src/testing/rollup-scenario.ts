@@ -130,5 +130,17 @@ export async function countsOf(store: Store, clients: readonly string[]) {
       return found ? { ...found, id: '' } : null
     }),
   )
-  return { days, hours, sessions }
+  // The record: each session's events once, whatever the deliveries (same-millisecond events
+  // may be counted in either order, so by time and id).
+  const record = (await store.recordSessions('site-a', T0 - 86_400_000, T0 + 2 * 86_400_000))
+    .map((s) => ({
+      client: s.client_session_id,
+      start: s.start_time,
+      end: s.end_time,
+      events: s.events
+        ?.map((e) => `${e.timestamp}#${e.event_id}#${e.path}`)
+        .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
+    }))
+    .sort((a, b) => (a.client < b.client ? -1 : a.client > b.client ? 1 : a.start - b.start))
+  return { days, hours, sessions, record }
 }

@@ -29,6 +29,8 @@ function asEnriched(record: EventRecord, site: Site): EnrichedEvent {
     ...record,
     timezone: site.timezone,
     host,
+    // Only the roll-up reads it, and moved events were rolled up already.
+    referrer_host: '',
     channel: '',
     utm_source: '',
     utm_medium: '',

@@ -2,13 +2,14 @@ import { Hono } from 'hono'
 import { z } from 'zod'
 import { isBounce } from '../../core/session-rules.ts'
 import type { SessionState } from '../../core/types.ts'
-import type { SessionReads, SiteDirectory } from '../../storage/store.ts'
+import type { SessionReads, SiteDirectory, UserErasure } from '../../storage/store.ts'
 import type { AppEnv, RouteDeps } from '../app-env.ts'
 
 import { HttpError, success } from '../envelope.ts'
 import { parseQuery } from '../query-params.ts'
 
 type Deps = RouteDeps<SessionReads & Pick<SiteDirectory, 'getSite'>>
+type UserDeps = RouteDeps<SessionReads & UserErasure & Pick<SiteDirectory, 'getSite'>>
 
 export const UserSessionsParamsSchema = z.object({
   site: z.string().min(1, { error: 'site is required' }),
@@ -128,9 +129,24 @@ export function sessionRoutes(deps: Deps) {
   return app
 }
 
-/** An identified user's sessions, newest first, with a cursor for the next page. */
-export function userRoutes(deps: Deps) {
+export const DeleteUserParamsSchema = z.object({
+  site: z.string().min(1, { error: 'site is required' }),
+})
+
+/**
+ * An identified user's sessions, newest first, with a cursor for the next page; and a
+ * person's request to be forgotten (UserErasure): their sessions, record and raw events go,
+ * the counters stay, as they hold nothing that names anyone.
+ */
+export function userRoutes(deps: UserDeps) {
   const app = new Hono<AppEnv>()
+  app.delete('/:id', async (c) => {
+    const { site } = parseQuery(c, DeleteUserParamsSchema)
+    if (!(await deps.store.getSite(site))) throw new HttpError(404, `no site ${site}`)
+    const deleted = await deps.store.deleteUserData(site, c.req.param('id'))
+    ;(c.get('log') ?? deps.logger).info({ site, ...deleted }, "user's data deleted")
+    return success(c, { deleted })
+  })
   app.get('/:id/sessions', async (c) => {
     const params = parseQuery(c, UserSessionsParamsSchema)
     const sessions = await deps.store.userSessions({

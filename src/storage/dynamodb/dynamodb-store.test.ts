@@ -1,3 +1,6 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb'
+import { describe, expect, it } from 'vitest'
+import { acceptAndRollUp } from '../../testing/accept-and-roll-up.ts'
 import { describeHistoryImportContract } from '../../testing/contract/history-import.contract.ts'
 import {
   describeStoreContract,
@@ -6,6 +9,8 @@ import {
 } from '../../testing/contract/store.contract.ts'
 import { localTables } from '../../testing/dynamodb.ts'
 import { forwardingDocClient, throttledWrites } from '../../testing/dynamodb-faults.ts'
+import { MINUTE_MS, makeEvent, makeSession, makeSite, T0 } from '../../testing/fixtures.ts'
+import { sessionItem } from './items.ts'
 
 /**
  * The contract suite on AWS's own DynamoDB Local, with units of more than eight writes
@@ -39,3 +44,43 @@ const freshDynamoStore: OpenStore = async (contract = {}) => {
 
 describeStoreContract('dynamodb', freshDynamoStore)
 describeHistoryImportContract('dynamodb', freshDynamoStore)
+
+describe('DynamoDbStore: the record over sessions of an earlier release', () => {
+  it('reads them without events, and a session that absorbs one stays so', async () => {
+    const local = await localTables()
+    const store = local.store()
+    try {
+      await store.createSite(makeSite({ id: 'site-a', created_at: T0 }))
+      // A session item as the release before the record wrote it: no `ev`.
+      const old = makeSession({
+        id: 'old',
+        site_id: 'site-a',
+        client_session_id: 'tab',
+        start_time: T0,
+        end_time: T0 + 5 * MINUTE_MS,
+      })
+      await local.clients.doc.send(
+        new PutCommand({ TableName: local.tables.sessions, Item: sessionItem(old) }),
+      )
+      const read = () => store.recordSessions('site-a', T0 - MINUTE_MS, T0 + 2 * 86_400_000)
+      expect(await read()).toMatchObject([{ id: 'old', events: null }])
+      // Extended after the upgrade: its earlier events are not known, so none are claimed.
+      const options = { sessionTimeoutMs: 30 * MINUTE_MS, newSessionId: () => 'new' }
+      const at = (id: string, timestamp: number, client = 'tab') =>
+        makeEvent({ event_id: id, site_id: 'site-a', client_session_id: client, timestamp })
+      await acceptAndRollUp(store, [at('late', T0 + 10 * MINUTE_MS)], [], options)
+      // Another tracker session, all after the upgrade: its events are.
+      await acceptAndRollUp(store, [at('fresh', T0 + 86_400_000, 'tab-2')], [], options)
+      const sessions = await read()
+      expect(
+        sessions.map((s) => [s.id, s.end_time, s.events?.map((e) => e.event_id) ?? null]),
+      ).toEqual([
+        ['old', T0 + 10 * MINUTE_MS, null],
+        ['new', T0 + 86_400_000, ['fresh']],
+      ])
+    } finally {
+      await store.close()
+      await local.drop()
+    }
+  })
+})

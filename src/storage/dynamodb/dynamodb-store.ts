@@ -7,6 +7,7 @@ import { DynamoDbDirectory } from './directory.ts'
 import type { Backoff } from './faults.ts'
 import { NO_PULLED_STREAM, type PulledStream } from './pulled-stream.ts'
 import { DynamoDbRecentEvents } from './recent-events.ts'
+import { DynamoDbRecordReads, RecordWriter } from './record.ts'
 import { Requests, type StoreContext } from './requests.ts'
 import { DAY_MS } from './retention.ts'
 import { RecordedRollupLag } from './rollup-lag.ts'
@@ -15,6 +16,7 @@ import { DynamoDbSessionReads } from './session-reads.ts'
 import type { TableNames } from './tables.ts'
 import { UnitWriter } from './unit-writer.ts'
 import { DynamoDbUpkeep } from './upkeep.ts'
+import { DynamoDbUserErasure } from './user-erasure.ts'
 
 export interface DynamoDbStoreOptions {
   doc: DynamoDBDocumentClient
@@ -65,7 +67,9 @@ export class DynamoDbStore {
     })
     const intake = new DynamoDbIntake(context)
     const pulled = options.pulled ?? NO_PULLED_STREAM
-    const rollups = new DynamoDbRollups(context, writer, pulled)
+    const rollups = new DynamoDbRollups(context, writer, pulled, new RecordWriter(context))
+    const record = new DynamoDbRecordReads(context)
+    const erasure = new DynamoDbUserErasure(context)
     const counters = new DynamoDbCounterReads(context)
     const sessions = new DynamoDbSessionReads(context)
     const recent = new DynamoDbRecentEvents(context)
@@ -95,6 +99,9 @@ export class DynamoDbStore {
       sessionEvents: (sessionId) => sessions.sessionEvents(sessionId),
       userSessions: (query) => sessions.userSessions(query),
       liveEventsSince: (siteId, since, limit) => recent.liveEventsSince(siteId, since, limit),
+      recordSessions: (siteId, from, to) => record.recordSessions(siteId, from, to),
+      recordSince: (siteId) => record.recordSince(siteId),
+      deleteUserData: (siteId, userId) => erasure.deleteUserData(siteId, userId),
       createSite: (site) => directory.createSite(site),
       getSite: (id) => directory.getSite(id),
       getSiteByApiKey: (apiKey) => directory.getSiteByApiKey(apiKey),

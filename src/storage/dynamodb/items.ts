@@ -35,10 +35,17 @@ const ACQUISITION = [
 const CLIENT = ['browser', 'os', 'device', 'country', 'screen'] as const
 /**
  * Fields added after items were first written (utm_term, utm_content, screen, the session's
- * hostname): an older item reads them as "", what SQLite's migration gives its older rows, so
+ * hostname and referrer, the event's referrer host): an older item reads them as "", what SQLite's migration gives its older rows, so
  * both stores count such a session under the same rows.
  */
-const LATER_FIELDS = ['hostname', 'utm_term', 'utm_content', 'screen'] as const
+const LATER_FIELDS = [
+  'hostname',
+  'utm_term',
+  'utm_content',
+  'screen',
+  'referrer',
+  'referrer_host',
+] as const
 
 /** What the roll-up reads of an event (QueuedEvent), in the queue's field order. */
 const QUEUED_FIELDS = [
@@ -50,6 +57,7 @@ const QUEUED_FIELDS = [
   'event_type',
   'path',
   'host',
+  'referrer_host',
   'user_id',
   'visitor_id',
   ...ACQUISITION,
@@ -138,10 +146,9 @@ export function queuedItemOf(item: Item): QueuedItem {
       },
     }
   }
-  return {
-    kind: 'event',
-    event: withLaterFields(pick(item, QUEUED_FIELDS)) as unknown as QueuedEvent,
-  }
+  const event = withLaterFields(pick(item, QUEUED_FIELDS)) as unknown as QueuedEvent
+  event.props = parseProps(item.props)
+  return { kind: 'event', event }
 }
 
 export function eventRecordOf(item: Item): EventRecord {
@@ -166,12 +173,17 @@ export function liveEventOf(item: Item): LiveEvent {
   }
 }
 
-export function sessionItem(session: SessionState): Item {
+/**
+ * A session's item; `events`, the record's (record.ts), packed into `ev` relative to its
+ * start; left out for a session whose events the record does not know.
+ */
+export function sessionItem(session: SessionState, events?: string): Item {
   const item: Item = {
     pk: clientPartition(session.site_id, session.client_session_id),
     sk: session.id,
     ...session,
   }
+  if (events !== undefined) item.ev = events
   if (session.user_id !== null) item.user_key = userKey(session.site_id, session.user_id)
   return item
 }

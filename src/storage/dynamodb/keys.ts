@@ -74,6 +74,8 @@ export const STATE = {
   mark: (siteId: string, day: string, scope: string, visitorId: string) =>
     `mark#${siteId}#${day}#${visitorId}#${keyValue(scope)}`,
   version: (siteId: string) => `version#${siteId}`,
+  /** The record's per-site item: `since` and `longest` (record.ts). */
+  record: (siteId: string) => `record#${siteId}`,
   checkpoint: (stream: string) => `ckpt#${stream}`,
   plan: (id: string) => `plan#${id}`,
   deadLetters: (stream: string) => `dead#${stream}`,

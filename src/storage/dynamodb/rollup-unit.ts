@@ -15,13 +15,14 @@ import {
 } from '../store.ts'
 import { counterOp, versionBump } from './counter-writes.ts'
 import { call, storageFault } from './faults.ts'
-import { eventItem, type Item, sessionItem, ttlSeconds } from './items.ts'
+import { eventItem, type Item, sessionItem, sessionOf, ttlSeconds } from './items.ts'
 import { clientPartition, STATE } from './keys.ts'
 import { UnitLedgers } from './ledger.ts'
 import type { PulledStream } from './pulled-stream.ts'
+import { packRecordEvents, type ReadSession, type RecordWriter, recordEventsOf } from './record.ts'
 import { inParallel, isConditionFailure, type StoreContext } from './requests.ts'
 import { DAY_MS, MARK_KEEP_DAYS } from './retention.ts'
-import { clientSessions } from './session-reads.ts'
+import { clientSessionItems } from './session-reads.ts'
 import type { UnitWriter, WriteOp } from './unit-writer.ts'
 
 /** Parallel requests of one fan-out (session lookups, mark claims). */
@@ -43,6 +44,7 @@ export class DynamoDbRollups
     private readonly c: StoreContext,
     private readonly writer: UnitWriter,
     private readonly pulled: PulledStream,
+    private readonly record: RecordWriter,
   ) {}
 
   rollup<T>(work: (unit: RollupUnit) => Promise<T>): Promise<T> {
@@ -160,8 +162,11 @@ export class DynamoDbRollups
     const hourlyDimensionsFrom = await this.hourlyDimensionsFrom()
     /** Marks this unit claimed (true) or found taken (false), by key. */
     const marks = new Map<string, boolean>()
-    /** Keys of the sessions this unit read: a removed session is deleted by its key. */
-    const read = new Map<string, Item>()
+    /**
+     * The sessions this unit read, by id: a removed session is deleted by its key, and their
+     * events go on in the sessions that now span them (the record).
+     */
+    const read = new Map<string, ReadSession & { key: Item }>()
     /** What this unit counts, by identity, and the fence that makes it the only one that does. */
     const ledgers = new UnitLedgers(this.c.requests, this.c.tables.state)
     const unit: RollupUnit = {
@@ -170,6 +175,9 @@ export class DynamoDbRollups
       sessionsFor: (lookups) => this.sessionsFor(lookups, read),
       claimMarks: (wanted) => this.claimMarks(wanted, marks),
       write: async (changes) => {
+        // Outside the unit's transaction, before it: a period read must never miss a session
+        // this write makes longer than the site's longest known (record.ts).
+        await this.record.beforeWrite(changes.sessions, changes.record ?? [])
         await this.writer.write(this.unitOps(changes, read), ledgers.fence(Date.now()))
         if (changes.through) await this.pulled.rolledUp(changes.through)
       },
@@ -194,19 +202,24 @@ export class DynamoDbRollups
   /** A client's stored sessions: one consistent Query of its partition each. */
   private async sessionsFor(
     lookups: readonly SessionLookup[],
-    read: Map<string, Item>,
+    read: Map<string, ReadSession & { key: Item }>,
   ): Promise<SessionState[]> {
     const found = await inParallel(lookups, FAN_OUT, async (l) => {
-      const sessions = await clientSessions(
+      const items = await clientSessionItems(
         this.c.requests,
         this.c.tables.sessions,
         l.site_id,
         l.client_session_id,
         true,
       )
-      for (const s of sessions) {
-        read.set(s.id, { pk: clientPartition(s.site_id, s.client_session_id), sk: s.id })
-      }
+      const sessions = items.map(sessionOf)
+      sessions.forEach((s, i) => {
+        read.set(s.id, {
+          key: { pk: clientPartition(s.site_id, s.client_session_id), sk: s.id },
+          session: s,
+          events: recordEventsOf(items[i] as Item),
+        })
+      })
       return sessions.filter((s) => s.start_time <= l.to && s.end_time >= l.from)
     })
     return found.flat().sort((a, b) => a.start_time - b.start_time)
@@ -281,14 +294,20 @@ export class DynamoDbRollups
   }
 
   /** Every write of a unit but its fence (ledger.ts), in the order it is applied (versions last). */
-  private unitOps(changes: Parameters<RollupUnit['write']>[0], read: Map<string, Item>): WriteOp[] {
+  private unitOps(
+    changes: Parameters<RollupUnit['write']>[0],
+    read: Map<string, ReadSession & { key: Item }>,
+  ): WriteOp[] {
     const { tables } = this.c
     const ops: WriteOp[] = []
     for (const session of changes.sessions) {
-      ops.push({ Put: { TableName: tables.sessions, Item: sessionItem(session) } })
+      // The record rides in the session's own Put: no item more per event (README.md).
+      const events = this.record.eventsFor(session, read.values(), changes.record ?? [])
+      const packed = events && packRecordEvents(session.start_time, events)
+      ops.push({ Put: { TableName: tables.sessions, Item: sessionItem(session, packed) } })
     }
     for (const id of changes.removedSessions ?? []) {
-      const key = read.get(id)
+      const key = read.get(id)?.key
       if (!key) throw new Error(`DynamoDbStore: session ${id} was removed without being read`)
       ops.push({ Delete: { TableName: tables.sessions, Key: key } })
     }

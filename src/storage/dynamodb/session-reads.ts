@@ -1,7 +1,7 @@
 import type { SessionState } from '../../core/types.ts'
 import type { EventRecord, SessionReads, UserSessionsQuery } from '../store.ts'
 import { eventsForgottenBefore } from './forgotten-events.ts'
-import { eventRecordOf, sessionOf, ttlSeconds } from './items.ts'
+import { eventRecordOf, type Item, sessionOf, ttlSeconds } from './items.ts'
 import { clientPartition, timeKey, userKey } from './keys.ts'
 import { type Requests, type StoreContext, unstorable } from './requests.ts'
 import { INDEX } from './tables.ts'
@@ -90,12 +90,24 @@ export async function clientSessions(
   clientSessionId: string,
   consistent: boolean,
 ): Promise<SessionState[]> {
+  return (
+    await clientSessionItems(requests, sessionsTable, siteId, clientSessionId, consistent)
+  ).map(sessionOf)
+}
+
+/** The items of a tracker session's sessions, record attributes included. */
+export async function clientSessionItems(
+  requests: Requests,
+  sessionsTable: string,
+  siteId: string,
+  clientSessionId: string,
+  consistent: boolean,
+): Promise<Item[]> {
   if (unstorable(siteId, clientSessionId)) return []
-  const items = await requests.queryAll({
+  return requests.queryAll({
     TableName: sessionsTable,
     KeyConditionExpression: 'pk = :pk',
     ExpressionAttributeValues: { ':pk': clientPartition(siteId, clientSessionId) },
     ConsistentRead: consistent,
   })
-  return items.map(sessionOf)
 }

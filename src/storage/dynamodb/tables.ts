@@ -47,6 +47,8 @@ export const INDEX = {
   sessionId: 'IdIndex',
   /** Sessions of an identified user by start time. */
   sessionsByUser: 'UserIndex',
+  /** A site's sessions by start time, with their events: the record's period read. */
+  sessionsBySiteStart: 'SiteStartIndex',
 } as const
 
 /** TTL attribute of each table that has one (epoch seconds, as DynamoDB's TTL wants). */
@@ -113,6 +115,7 @@ export function tableDefinitions(names: TableNames): CreateTableCommandInput[] {
         { AttributeName: 'id', AttributeType: S },
         { AttributeName: 'user_key', AttributeType: S },
         { AttributeName: 'start_time', AttributeType: N },
+        { AttributeName: 'site_id', AttributeType: S },
       ],
       KeySchema: key('pk', 'sk'),
       GlobalSecondaryIndexes: [
@@ -124,6 +127,13 @@ export function tableDefinitions(names: TableNames): CreateTableCommandInput[] {
         {
           IndexName: INDEX.sessionsByUser,
           KeySchema: key('user_key', 'start_time'),
+          Projection: { ProjectionType: 'ALL' },
+        },
+        // Keyed by attributes every session item already has: DynamoDB indexes the sessions
+        // of an earlier release itself when the index is added (README.md, "The record").
+        {
+          IndexName: INDEX.sessionsBySiteStart,
+          KeySchema: key('site_id', 'start_time'),
           Projection: { ProjectionType: 'ALL' },
         },
       ],

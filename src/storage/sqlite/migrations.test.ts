@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { acceptAndRollUp } from '../../testing/accept-and-roll-up.ts'
 import { enrichedEvent } from '../../testing/enriched-event.ts'
 import { tempDir } from '../../testing/temp-dir.ts'
 import { BASE_VERSION, MIGRATIONS, migrate, SCHEMA_VERSION } from './migrations.ts'
@@ -137,6 +138,71 @@ describe('schema migrations', () => {
         utm_content: '',
         screen: '',
       })
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('reads a session stored before version 104 with "" for its referrer', async () => {
+    const T = Date.UTC(2026, 0, 15, 10)
+    const file = join(dir.path, 'referrer.db')
+    const db = new Database(file)
+    expect(migrate(db, MIGRATIONS.slice(0, 3))).toBe(103)
+    db.prepare(
+      `INSERT INTO sessions VALUES ('s1', 'site-a', 'client-1', 'visitor-1', NULL, ?, ?, 1, 0,
+       '/', '/', 'Google', 'search', '', '', '', 'Chrome', 'Windows', 'desktop', 'KR',
+       'example.com', '', '', 'laptop')`,
+    ).run(T, T)
+    db.close()
+
+    const store = new SqliteStore({ file, now: () => T })
+    try {
+      expect(await store.getSession('s1')).toMatchObject({
+        source: 'Google',
+        hostname: 'example.com',
+        referrer: '',
+      })
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('keeps the sessions of a file from before the record, without events, and records from the upgrade on', async () => {
+    const T = Date.UTC(2026, 0, 15, 10)
+    const file = join(dir.path, 'record.db')
+    const db = new Database(file)
+    expect(migrate(db, MIGRATIONS.slice(0, 4))).toBe(104)
+    db.prepare(
+      `INSERT INTO sites VALUES ('site-a', 'A', 'example.com', 'UTC', 'key-a-0123456789', ?)`,
+    ).run(T)
+    // A long session counted before the upgrade, that reaches into the period read below.
+    db.prepare(
+      `INSERT INTO sessions VALUES ('old', 'site-a', 'client-1', 'visitor-1', NULL, ?, ?, 3, 0,
+       '/', '/b', 'Google', 'search', '', '', '', 'Chrome', 'Windows', 'desktop', 'KR',
+       'example.com', '', '', 'laptop', 'www.google.com')`,
+    ).run(T - 5 * 3_600_000, T)
+    db.close()
+
+    const upgradedFrom = Date.now()
+    const store = new SqliteStore({ file })
+    const upgradedBy = Date.now()
+    try {
+      const since = await store.recordSince('site-a')
+      expect(since).toBeGreaterThanOrEqual(upgradedFrom)
+      expect(since).toBeLessThanOrEqual(upgradedBy)
+      // Its session dimensions still answer filters; its events are not known.
+      const [old] = await store.recordSessions('site-a', T - 60_000, T)
+      expect(old).toMatchObject({ id: 'old', referrer: 'www.google.com', events: null })
+      // A session after the upgrade has its events.
+      const now = Date.now()
+      const event = enrichedEvent({ event_id: 'new', client_session_id: 'c2', timestamp: now })
+      await acceptAndRollUp(store, [event], [], {
+        sessionTimeoutMs: 1_800_000,
+        newSessionId: () => 'new-session',
+      })
+      const [fresh] = await store.recordSessions('site-a', now, now)
+      expect(fresh?.events?.map((e) => e.event_id)).toEqual(['new'])
+      expect(await store.recordSince('site-a')).toBe(since)
     } finally {
       await store.close()
     }

@@ -179,6 +179,63 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE sessions ADD COLUMN utm_term TEXT NOT NULL DEFAULT '';
    ALTER TABLE sessions ADD COLUMN utm_content TEXT NOT NULL DEFAULT '';
    ALTER TABLE sessions ADD COLUMN screen TEXT NOT NULL DEFAULT '';`,
+  // 104: the session's referrer host (the record's `referrer` filter). Sessions of an earlier
+  // build read "": their referrer is not in the row, and "" is what a direct visit holds, so
+  // a referrer filter misses them rather than guessing from the source.
+  `ALTER TABLE sessions ADD COLUMN referrer TEXT NOT NULL DEFAULT '';`,
+  // 105: the record (record/session-record.ts), written by the roll-up in the unit's
+  // transaction. Its events are kept for good, by tracker session and time: a session's
+  // events are one range of the key, found from the session row however later units merged
+  // or moved sessions (no session id is stored that a merge would leave stale). `ord` keeps
+  // events of the same millisecond in the order they were counted. No client address, no
+  // visitor id: what the session row holds is enough to filter by.
+  //
+  // record_sites: per site, from when sessions hold their events (`since`, event time) and
+  // the longest session written (ms; sessions are written before their events are, so a site
+  // may have a row and no since yet), so that a period's sessions are one range of
+  // sessions_by_start: those starting in [from - longest, to]. A site of an upgraded file
+  // begins at the upgrade (`upgraded`: its since stays there); a later site at its earliest
+  // recorded event.
+  //
+  // record_prop_values: the values each property key took per site and site-local day, for
+  // the record's cap on distinct values (record/property-limits.ts); swept with the marks.
+  `CREATE TABLE record_events (
+     site_id TEXT NOT NULL,
+     client_session_id TEXT NOT NULL,
+     timestamp INTEGER NOT NULL,
+     event_id TEXT NOT NULL,
+     ord INTEGER NOT NULL,
+     event_type TEXT NOT NULL,
+     path TEXT NOT NULL,
+     props TEXT,
+     PRIMARY KEY (site_id, client_session_id, timestamp, event_id)
+   ) WITHOUT ROWID;
+   CREATE TABLE record_sites (
+     site_id TEXT PRIMARY KEY,
+     since INTEGER,
+     upgraded INTEGER NOT NULL,
+     longest INTEGER NOT NULL DEFAULT 0,
+     next_ord INTEGER NOT NULL DEFAULT 0
+   ) WITHOUT ROWID;
+   INSERT INTO record_sites (site_id, since, upgraded, longest)
+     SELECT id, CAST(round(unixepoch('subsec') * 1000) AS INTEGER), 1,
+       coalesce((SELECT max(end_time - start_time) FROM sessions WHERE site_id = sites.id), 0)
+     FROM sites;
+   CREATE INDEX sessions_by_start ON sessions (site_id, start_time);
+   CREATE TABLE record_prop_values (
+     site_id TEXT NOT NULL,
+     day TEXT NOT NULL,
+     key TEXT NOT NULL,
+     value TEXT NOT NULL,
+     PRIMARY KEY (site_id, day, key, value)
+   ) WITHOUT ROWID;
+   CREATE TABLE record_prop_keys (
+     site_id TEXT NOT NULL,
+     day TEXT NOT NULL,
+     key TEXT NOT NULL,
+     distinct_values INTEGER NOT NULL,
+     PRIMARY KEY (site_id, day, key)
+   ) WITHOUT ROWID;`,
 ]
 
 /** The version this build writes. */

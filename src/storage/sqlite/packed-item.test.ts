@@ -18,6 +18,7 @@ describe('packed queue items', () => {
       utm_term: 'u-term',
       utm_content: 'u-content',
       host: 'www.example.com',
+      referrer_host: 'news.ycombinator.com',
       screen: 'laptop',
       browser: 'Firefox',
       os: 'Linux',
@@ -33,7 +34,7 @@ describe('packed queue items', () => {
     expect(batch).toMatchObject({ first: 7, count: 2 })
 
     // Without what only the raw row keeps.
-    const { page_url, title, referrer, props, engagement_ms, ...queued } = event
+    const { page_url, title, referrer, engagement_ms, ...queued } = event
     expect(unpackBatch(batch ?? expect.fail())).toStrictEqual([
       { seq: 7, item: { kind: 'event', event: queued } },
       { seq: 8, item: { kind: 'bot', hit } },
@@ -59,7 +60,15 @@ describe('packed queue items', () => {
     const [entry] = unpackBatch({ first: 3, count: 1, text: JSON.stringify(old) })
     expect(entry?.item).toMatchObject({
       kind: 'event',
-      event: { country: 'KR', host: '', utm_term: '', utm_content: '', screen: '' },
+      event: {
+        country: 'KR',
+        host: '',
+        utm_term: '',
+        utm_content: '',
+        screen: '',
+        referrer_host: '',
+        props: null,
+      },
     })
   })
 })

@@ -44,6 +44,10 @@ export type PackedEvent = [
   utm_term?: QueuedEvent['utm_term'],
   utm_content?: QueuedEvent['utm_content'],
   screen?: QueuedEvent['screen'],
+  // Added by schema version 104.
+  referrer_host?: QueuedEvent['referrer_host'],
+  // Added by schema version 105, for the record: a row of an earlier build reads null.
+  props?: QueuedEvent['props'],
 ]
 
 /** A bot hit: only counted. */
@@ -83,6 +87,8 @@ function packEvent(e: QueuedEvent): PackedEvent {
     e.utm_term,
     e.utm_content,
     e.screen,
+    e.referrer_host,
+    e.props,
   ]
 }
 
@@ -110,6 +116,8 @@ function unpackEvent(p: PackedEvent): QueuedEvent {
     utm_term: p[20] ?? '',
     utm_content: p[21] ?? '',
     screen: p[22] ?? '',
+    referrer_host: p[23] ?? '',
+    props: p[24] ?? null,
   }
 }
 

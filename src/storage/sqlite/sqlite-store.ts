@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type Database from 'better-sqlite3'
 import type { BotHit, EnrichedEvent, SessionState, Site } from '../../core/types.ts'
+import type { RecordSession } from '../../record/session-record.ts'
 import { LatestWrite } from '../latest-write.ts'
 import type {
   Accepted,
@@ -20,6 +21,7 @@ import type {
   SweepPolicy,
   SweepResult,
   TopValuesQuery,
+  UserDataDeleted,
   UserSessionsQuery,
 } from '../store.ts'
 import { CommitThread } from './commit-thread.ts'
@@ -34,11 +36,13 @@ import type { PackedBatch, QueuedEntry } from './packed-item.ts'
 import { PendingQueue } from './pending-queue.ts'
 import { lastSeq, queueEntry, queueSeq, uncountedAfter } from './queue-stream.ts'
 import { SqliteRecentEvents } from './recent-events.ts'
+import { SqliteRecordReads } from './record-reads.ts'
 import { RollupCommit, type RollupWriteStep, unitRows } from './rollup-commit.ts'
 import { SqliteSessionReads } from './session-reads.ts'
 import { SpanRollups } from './span-rollups.ts'
 import { SqliteUpkeep } from './upkeep.ts'
 import { openUsableDatabase } from './usable-database.ts'
+import { SqliteUserErasure } from './user-erasure.ts'
 import {
   clearUnitMarks,
   DEFAULT_MEMORY_MARKS,
@@ -109,6 +113,8 @@ export class SqliteStore implements Store {
   private readonly counters: SqliteCounterReads
   private readonly sessions: SqliteSessionReads
   private readonly recent: SqliteRecentEvents
+  private readonly record: SqliteRecordReads
+  private readonly erasure: SqliteUserErasure
   private readonly directory: SqliteDirectory
   private readonly upkeep: SqliteUpkeep
   /** Serialises units of work: one write transaction at a time. */
@@ -141,6 +147,8 @@ export class SqliteStore implements Store {
     this.counters = new SqliteCounterReads(this.db, this.spans)
     this.sessions = new SqliteSessionReads(this.db, this.lookupIndexes)
     this.recent = new SqliteRecentEvents(this.db)
+    this.record = new SqliteRecordReads(this.db)
+    this.erasure = new SqliteUserErasure(this.db)
     this.directory = new SqliteDirectory(this.db)
     this.upkeep = new SqliteUpkeep(this.db, {
       directory: this.directory,
@@ -243,7 +251,14 @@ export class SqliteStore implements Store {
           this.marks.claim(m.day, markHash(m.site_id, m.scope, m.visitor_id), claimed),
         )
       },
-      write: async ({ sessions, removedSessions = [], deltas, events = [], through = [] }) => {
+      write: async ({
+        sessions,
+        removedSessions = [],
+        deltas,
+        events = [],
+        record = [],
+        through = [],
+      }) => {
         const processedThrough = lastSeq(through)
         const { blocks, tableRows } = this.marks.rows(claimed)
         const write = unitRows({
@@ -253,6 +268,7 @@ export class SqliteStore implements Store {
           removedSessions,
           events,
           deltas,
+          record,
           processedThrough,
           failAt: this.rollupWriteFault(),
         })
@@ -322,6 +338,27 @@ export class SqliteStore implements Store {
   }
   liveEventsSince(siteId: string, since: number, limit: number): Promise<LiveEvent[]> {
     return this.recent.liveEventsSince(siteId, since, limit)
+  }
+
+  // RecordReads
+  recordSessions(siteId: string, from: number, to: number): Promise<RecordSession[]> {
+    return this.record.recordSessions(siteId, from, to)
+  }
+  recordSince(siteId: string): Promise<number | null> {
+    return this.record.recordSince(siteId)
+  }
+
+  // UserErasure
+  deleteUserData(siteId: string, userId: string): Promise<UserDataDeleted> {
+    // Between roll-up units: a unit that read the user's session before the delete would
+    // otherwise write it back.
+    const run = this.queue.then(async () => {
+      await this.written
+      this.lookupIndexes.ensure()
+      return unavailableAs(() => this.erasure.deleteUserData(siteId, userId))
+    })
+    this.queue = run.catch(() => undefined)
+    return run.catch(rethrowUnavailable)
   }
 
   // SiteDirectory and Settings

@@ -47,6 +47,9 @@ export class SqliteUpkeep implements Pick<StorageHealth, 'health'> {
       sweepHourly: db.prepare(
         'DELETE FROM rollup_hour WHERE site_id = ? AND dim = ? AND bucket < ?',
       ),
+      // The record's cap on distinct property values needs only the days late events reach.
+      sweepPropValues: db.prepare('DELETE FROM record_prop_values WHERE day < ?'),
+      sweepPropKeys: db.prepare('DELETE FROM record_prop_keys WHERE day < ?'),
       ping: db.prepare('SELECT count(*) FROM sites').pluck(),
     }
   }
@@ -57,7 +60,7 @@ export class SqliteUpkeep implements Pick<StorageHealth, 'health'> {
 
   async sweep(policy: SweepPolicy): Promise<SweepResult> {
     const s = this.s
-    const { directory, intake, pendingQueue, marks, spans } = this.parts
+    const { directory, pendingQueue } = this.parts
     const keepDaysFrom = utcDay(policy.now - MARK_KEEP_DAYS * 86_400_000)
     const hourCutoff = hourBucket(policy.now) - HOURLY_DIMENSION_KEEP_HOURS
     this.lastHourCutoff = Math.max(this.lastHourCutoff, hourCutoff)
@@ -80,17 +83,23 @@ export class SqliteUpkeep implements Pick<StorageHealth, 'health'> {
         await new Promise((resolve) => setImmediate(resolve))
       }
     }
-    return this.db.transaction(() => ({
-      events,
-      marks: marks.sweep(keepDaysFrom),
-      hourly_dimension_rows:
-        siteIds
-          .flatMap((site) =>
-            DIMENSIONS.map((dim) => s.sweepHourly.run(site, dim, hourCutoff).changes),
-          )
-          .reduce((a, b) => a + b, 0) + spans.sweepHours(siteIds, hourCutoff),
-      salts: intake.sweepSalts(keepDaysFrom),
-    }))()
+    const { intake, marks, spans } = this.parts
+    return this.db.transaction(() => {
+      // Local days run up to 14 hours ahead of the UTC day: two days back still covers them.
+      s.sweepPropValues.run(keepDaysFrom)
+      s.sweepPropKeys.run(keepDaysFrom)
+      return {
+        events,
+        marks: marks.sweep(keepDaysFrom),
+        hourly_dimension_rows:
+          siteIds
+            .flatMap((site) =>
+              DIMENSIONS.map((dim) => s.sweepHourly.run(site, dim, hourCutoff).changes),
+            )
+            .reduce((a, b) => a + b, 0) + spans.sweepHours(siteIds, hourCutoff),
+        salts: intake.sweepSalts(keepDaysFrom),
+      }
+    })()
   }
 
   async health(): Promise<void> {

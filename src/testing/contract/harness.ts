@@ -47,9 +47,9 @@ export const site: Site = makeSite({ created_at: T0 })
 export const NO_COUNTS = zeroCounters()
 export const ROLLUP = { sessionTimeoutMs: 30 * MIN }
 
-/** What the queue gives back of an accepted event: what the roll-up reads, and its id. */
+/** What the queue gives back of an accepted event: what the roll-up reads, its id and props. */
 export function asQueued(event: EnrichedEvent): QueuedEvent {
-  const { page_url, title, referrer, props, engagement_ms, ...queued } = event
+  const { page_url, title, referrer, engagement_ms, ...queued } = event
   return queued
 }
 

@@ -16,7 +16,13 @@ export function sessionReadsContract(open: OpenStore) {
     it('keeps a session and its events in time order, readable by id', async () => {
       await commit([
         enrichedEvent({ event_id: 'e2', timestamp: T0 + MIN, path: '/b' }),
-        enrichedEvent({ event_id: 'e1', timestamp: T0, path: '/a', props: { plan: 'pro' } }),
+        enrichedEvent({
+          event_id: 'e1',
+          timestamp: T0,
+          path: '/a',
+          props: { plan: 'pro' },
+          referrer_host: 'news.ycombinator.com',
+        }),
       ])
       const session = await store.getSession('session-1')
       expect(session).toMatchObject({
@@ -25,6 +31,8 @@ export function sessionReadsContract(open: OpenStore) {
         entry_page: '/a',
         exit_page: '/b',
         pageviews: 2,
+        // The first event's, not the latest's.
+        referrer: 'news.ycombinator.com',
       })
       const events = await store.sessionEvents('session-1')
       expect(events.map((e) => [e.event_id, e.path])).toEqual([

@@ -5,6 +5,7 @@ import { settingsContract, siteDirectoryContract } from './directory.contract.ts
 import type { OpenStore } from './harness.ts'
 import { intakeContract } from './intake.contract.ts'
 import { recentEventsContract } from './recent-events.contract.ts'
+import { recordReadsContract } from './record-reads.contract.ts'
 import { rollupProgressContract, rollupQueueContract } from './rollup-queue.contract.ts'
 import { rollupUnitContract } from './rollup-unit.contract.ts'
 import { sessionReadsContract } from './session-reads.contract.ts'
@@ -31,6 +32,7 @@ const OTHER_SUITES: readonly Suite[] = [
   rollupProgressContract,
   rollupUnitContract,
   sessionReadsContract,
+  recordReadsContract,
   bulkLoadContract,
   upkeepContract,
 ]

@@ -1,0 +1,219 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb'
+import { localDay } from '../../core/calendar.ts'
+import type { PropValue, SessionState } from '../../core/types.ts'
+import { capDistinctValues, DistinctValues, limitProps } from '../../record/property-limits.ts'
+import type { RecordEvent, RecordReads, RecordSession } from '../../record/session-record.ts'
+import type { RecordInput } from '../store.ts'
+import { call, storageFault } from './faults.ts'
+import { type Item, sessionOf } from './items.ts'
+import { STATE } from './keys.ts'
+import { isConditionFailure, type StoreContext, unstorable } from './requests.ts'
+import { INDEX } from './tables.ts'
+
+/**
+ * The record on DynamoDB (README.md, "The record"): a session item carries its events,
+ * packed in `ev`, written by the roll-up's own session `Put` (no item more per event), and
+ * `SiteStartIndex` reads a site's sessions by start time. A session item without `ev` was
+ * written before the record: its events are not known (null), and a session that absorbs
+ * one stays so.
+ */
+
+/** Events kept per session: the first ones in time order. README.md says why. */
+export const MAX_RECORD_EVENTS = 100
+
+/** Until a site's longest session is known, a period read reaches back this far. */
+const DEFAULT_LONGEST_MS = 24 * 60 * 60_000
+
+/**
+ * Packed: `[offset from the session's start, event_id, event_type, path, props?]` per event,
+ * as JSON text. Offsets are short numbers; the site, tracker session and visitor are the
+ * session's, so no event repeats them.
+ */
+type PackedRecordEvent = [number, string, string, string, Record<string, PropValue>?]
+
+export function packRecordEvents(start: number, events: readonly RecordEvent[]): string {
+  return JSON.stringify(
+    events.map((e): PackedRecordEvent => {
+      const packed: PackedRecordEvent = [e.timestamp - start, e.event_id, e.event_type, e.path]
+      if (e.props) packed.push(e.props)
+      return packed
+    }),
+  )
+}
+
+export function unpackRecordEvents(start: number, text: string): RecordEvent[] {
+  return (JSON.parse(text) as PackedRecordEvent[]).map(([offset, id, type, path, props]) => ({
+    event_id: id,
+    timestamp: start + offset,
+    event_type: type,
+    path,
+    props: props ?? null,
+  }))
+}
+
+/** A session item's events: null when it was written before the record. */
+export function recordEventsOf(item: Item): RecordEvent[] | null {
+  return typeof item.ev === 'string' ? unpackRecordEvents(Number(item.start_time), item.ev) : null
+}
+
+/** A stored session the unit read, with its events as stored. */
+export interface ReadSession {
+  session: SessionState
+  events: RecordEvent[] | null
+}
+
+/**
+ * The roll-up's side of the record: each written session's events, and the site's
+ * `record#SITE` item (since, longest). The cap on distinct property values is held per
+ * process (README.md, "The record": approximate on AWS).
+ */
+export class RecordWriter {
+  private readonly distinct = new DistinctValues()
+  /** The longest session span stored per site, as far as this process knows. */
+  private readonly longest = new Map<string, number>()
+
+  constructor(private readonly c: StoreContext) {}
+
+  /**
+   * The events `session` holds after the unit: those of every stored session it now spans
+   * (itself, and any it absorbed), and the unit's new events of its tracker session within
+   * its span, in time order (same millisecond: stored first, then as counted), each once.
+   * undefined when a session it absorbed was written before the record.
+   */
+  eventsFor(
+    session: SessionState,
+    read: Iterable<ReadSession>,
+    record: readonly RecordInput[],
+  ): RecordEvent[] | undefined {
+    const within = (s: { site_id: string; client_session_id: string }, at: number) =>
+      s.site_id === session.site_id &&
+      s.client_session_id === session.client_session_id &&
+      at >= session.start_time &&
+      at <= session.end_time
+    const events: RecordEvent[] = []
+    const seen = new Set<string>()
+    const add = (e: RecordEvent) => {
+      const key = `${e.timestamp}#${e.event_id}`
+      if (seen.has(key)) return
+      seen.add(key)
+      events.push(e)
+    }
+    for (const stored of read) {
+      if (!within(stored.session, stored.session.start_time)) continue
+      if (stored.events === null) return undefined
+      for (const e of stored.events) add(e)
+    }
+    for (const e of record) {
+      if (!within(e, e.timestamp)) continue
+      add({
+        event_id: e.event_id,
+        timestamp: e.timestamp,
+        event_type: e.event_type,
+        path: e.path,
+        props: this.limited(e),
+      })
+    }
+    events.sort((a, b) => a.timestamp - b.timestamp)
+    return events.slice(0, MAX_RECORD_EVENTS)
+  }
+
+  private limited(e: RecordInput): Record<string, PropValue> | null {
+    const day = localDay(e.timestamp, e.timezone)
+    return capDistinctValues(limitProps(e.props), (key, value) =>
+      this.distinct.admit(e.site_id, day, key, value),
+    )
+  }
+
+  /**
+   * Before a unit's write: each site's record item begins (`since`, the unit's earliest
+   * event, once) and learns a longer session (`longest`), so a period read never misses a
+   * session written after it. One request per site and process, then only when a session
+   * outgrows the longest known: not one per unit.
+   */
+  async beforeWrite(sessions: readonly SessionState[], record: readonly RecordInput[]) {
+    const sites = new Map<string, { earliest: number; longest: number }>()
+    for (const e of record) {
+      const site = sites.get(e.site_id) ?? { earliest: e.timestamp, longest: 0 }
+      site.earliest = Math.min(site.earliest, e.timestamp)
+      sites.set(e.site_id, site)
+    }
+    for (const s of sessions) {
+      const site = sites.get(s.site_id) ?? { earliest: s.start_time, longest: 0 }
+      site.longest = Math.max(site.longest, s.end_time - s.start_time)
+      sites.set(s.site_id, site)
+    }
+    const TableName = this.c.tables.state
+    for (const [siteId, { earliest, longest }] of sites) {
+      const Key = { pk: STATE.record(siteId), sk: STATE.one }
+      let known = this.longest.get(siteId)
+      if (known === undefined) {
+        const found = await call('UpdateItem(record)', () =>
+          this.c.doc.send(
+            new UpdateCommand({
+              TableName,
+              Key,
+              UpdateExpression:
+                'SET since = if_not_exists(since, :t), longest = if_not_exists(longest, :l)',
+              ExpressionAttributeValues: { ':t': earliest, ':l': longest },
+              ReturnValues: 'ALL_NEW',
+            }),
+          ),
+        )
+        known = Number(found.Attributes?.longest ?? longest)
+        this.longest.set(siteId, known)
+      }
+      if (longest <= known) continue
+      try {
+        await this.c.doc.send(
+          new UpdateCommand({
+            TableName,
+            Key,
+            UpdateExpression: 'SET longest = :l',
+            ConditionExpression: 'longest < :l',
+            ExpressionAttributeValues: { ':l': longest },
+          }),
+        )
+      } catch (error) {
+        // Another process stored a longer one: as good.
+        if (!isConditionFailure(error)) throw storageFault('UpdateItem(record)', error)
+      }
+      this.longest.set(siteId, longest)
+    }
+  }
+}
+
+/** RecordReads: a period's sessions by one paged `Query` of `SiteStartIndex`. */
+export class DynamoDbRecordReads implements RecordReads {
+  constructor(private readonly c: StoreContext) {}
+
+  async recordSessions(siteId: string, from: number, to: number): Promise<RecordSession[]> {
+    if (unstorable(siteId)) return []
+    const site = await this.site(siteId)
+    const longest = typeof site?.longest === 'number' ? site.longest : DEFAULT_LONGEST_MS
+    const items = await this.c.requests.queryAll({
+      TableName: this.c.tables.sessions,
+      IndexName: INDEX.sessionsBySiteStart,
+      KeyConditionExpression: 'site_id = :s AND start_time BETWEEN :lo AND :hi',
+      FilterExpression: 'end_time >= :from',
+      ExpressionAttributeValues: {
+        ':s': siteId,
+        ':lo': from - Math.max(longest, 0),
+        ':hi': to,
+        ':from': from,
+      },
+    })
+    return items
+      .map((item) => ({ ...sessionOf(item), events: recordEventsOf(item) }))
+      .sort((a, b) => a.start_time - b.start_time || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  }
+
+  async recordSince(siteId: string): Promise<number | null> {
+    if (unstorable(siteId)) return null
+    const since = (await this.site(siteId))?.since
+    return typeof since === 'number' ? since : null
+  }
+
+  private site(siteId: string): Promise<Item | undefined> {
+    return this.c.requests.getItem(this.c.tables.state, { pk: STATE.record(siteId), sk: STATE.one })
+  }
+}

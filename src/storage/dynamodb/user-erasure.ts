@@ -1,0 +1,56 @@
+import type { UserDataDeleted } from '../store.ts'
+import { batchWriteAll } from './batch-write.ts'
+import { clientPartition, timeKey, userKey } from './keys.ts'
+import { recordEventsOf } from './record.ts'
+import { type StoreContext, unstorable } from './requests.ts'
+import { INDEX } from './tables.ts'
+
+/**
+ * Deleting an identified user's data (UserErasure): their sessions by `UserIndex`, with the
+ * record's events they carry; each session's raw events by its tracker session's partition
+ * and span. Raw events of the user not rolled up yet have no session to find them by (the
+ * Events table has no user index: README.md); they expire with their TTL within a day.
+ */
+export class DynamoDbUserErasure {
+  constructor(private readonly c: StoreContext) {}
+
+  async deleteUserData(siteId: string, userId: string): Promise<UserDataDeleted> {
+    const deleted = { sessions: 0, events: 0, raw_events: 0 }
+    if (unstorable(siteId, userId)) return deleted
+    const { tables, requests, doc } = this.c
+    const sessions = await requests.queryAll({
+      TableName: tables.sessions,
+      IndexName: INDEX.sessionsByUser,
+      KeyConditionExpression: 'user_key = :u',
+      ExpressionAttributeValues: { ':u': userKey(siteId, userId) },
+    })
+    for (const session of sessions) {
+      const client = String(session.client_session_id)
+      const raw = await requests.queryAll({
+        TableName: tables.events,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: {
+          ':pk': clientPartition(siteId, client),
+          ':from': timeKey(Number(session.start_time)),
+          ':to': `${timeKey(Number(session.end_time))}#\uffff`,
+        },
+        ProjectionExpression: 'pk, sk',
+      })
+      await batchWriteAll(
+        doc,
+        tables.events,
+        raw.map((item) => ({ DeleteRequest: { Key: { pk: item.pk, sk: item.sk } } })),
+      )
+      deleted.raw_events += raw.length
+      deleted.events += recordEventsOf(session)?.length ?? 0
+    }
+    // The index's copies lag the table by a moment: delete by the table's keys.
+    await batchWriteAll(
+      doc,
+      tables.sessions,
+      sessions.map((item) => ({ DeleteRequest: { Key: { pk: item.pk, sk: item.sk } } })),
+    )
+    deleted.sessions = sessions.length
+    return deleted
+  }
+}
