@@ -348,11 +348,23 @@ describe.each(['threads', 'in-process', 'dynamodb'] as const)('on the %s pipelin
       expect(data.filter).toBe('source:Google')
     })
 
-    it('a page filter counts that page and the sessions entering on it', async () => {
+    it('a page filter keeps the sessions that viewed it and counts only its views', async () => {
+      // S1, S4 and S6 viewed /pricing once each. S4 (V3) spans midnight: its visitor counts
+      // on D1 and on D2, as in the counters. Only S6 bounced; (300 + 1200 + 60) / 3 s.
       const data = await stats(`period=7d&filter=${encodeURIComponent('page:/pricing')}`)
-      expect(values(data.summary)).toMatchObject({ pageviews: 3, visitors: 3, sessions: 1 })
-      expect(data.summary.bounce_rate.value).toBe(1)
-      expect(data.summary.avg_session_duration_s.value).toBe(60)
+      expect(values(data.summary)).toEqual({
+        pageviews: 3,
+        visitors: 4,
+        sessions: 3,
+        bounce_rate: 0.3333,
+        avg_session_duration_s: 520,
+        pages_per_session: 1,
+      })
+      expect(data.filter_applies_to).toEqual(['summary', 'timeseries', 'tables'])
+      expect(data.entry_pages.map((r: any) => [r.page_url, r.entries])).toEqual([
+        ['/home', 2],
+        ['/pricing', 1],
+      ])
     })
   })
 

@@ -12,6 +12,7 @@ const report: LaggedStatsReport = {
   period: '7d',
   timezone: 'UTC',
   filter: null,
+  filters: [],
   filter_applies_to: [],
   summary: {
     pageviews: { value: 12_345, previous: 10_000, change: 0.2345 },

@@ -15,6 +15,8 @@ const base: PanelReport = {
   period: '7d',
   timezone: 'UTC',
   filter: null,
+  filters: [],
+  filter_applies_to: [],
   summary: {
     pageviews: { value: 1 },
     visitors: { value: 1 },

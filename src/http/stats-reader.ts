@@ -1,11 +1,22 @@
 import type { StatsQuery } from '../core/stats-query.ts'
 import { rollupLagSeconds } from '../queries/rollup-lag.ts'
 import { type LaggedStatsReport, type StatsReport, statsReport } from '../queries/stats-report.ts'
+import { recordReport } from '../record/record-report.ts'
+import type { RecordReads } from '../record/session-record.ts'
 import type { CounterReads, RollupProgress } from '../storage/store.ts'
 import type { RouteDeps } from './app-env.ts'
 import { ResponseCache } from './response-cache.ts'
 
-type Deps = Pick<RouteDeps<CounterReads & RollupProgress>, 'store' | 'statsCacheMs' | 'now'>
+type Deps = Pick<
+  RouteDeps<CounterReads & RecordReads & RollupProgress>,
+  'store' | 'statsCacheMs' | 'now'
+>
+
+/**
+ * Whether a query needs the record: the counters answer only the unfiltered view (one row
+ * per dimension and value cannot narrow one table by another dimension), fastest of all.
+ */
+const needsRecord = (query: StatsQuery) => query.filters.length > 0 || query.props !== null
 
 export interface StatsRead {
   report: LaggedStatsReport
@@ -46,10 +57,11 @@ export class StatsReader {
     const { store } = this.deps
     // The key is the parsed query, so equivalent URLs share one entry, and the site's counters
     // version, so an answer is reused only until the roll-up changes what it counted: a new
-    // site's first events show at once instead of after the cache's 30 s.
+    // site's first events show at once instead of after the cache's 30 s. The record is
+    // written in the same unit as the counters, so the version covers its answers too.
     const version = await store.countersVersion(query.site_id)
     const report = await this.cache.get(`${version} ${JSON.stringify(query)}`, () =>
-      statsReport(store, query),
+      needsRecord(query) ? recordReport(store, query) : statsReport(store, query),
     )
     return { report, version }
   }

@@ -1,3 +1,4 @@
+import type { Filter } from '../core/stats-filters.ts'
 import type { StatsQuery } from '../core/stats-query.ts'
 import type { CounterReads, SetAside } from '../storage/store.ts'
 import { type Breakdowns, breakdowns } from './breakdowns.ts'
@@ -8,9 +9,12 @@ export interface StatsReport extends Breakdowns {
   site: string
   period: string
   timezone: string
+  /** The request's one filter in today's text form when there is exactly one, else null. */
   filter: string | null
-  /** Which parts a filter narrows: tables stay site-wide (see breakdowns.ts). */
-  filter_applies_to: Array<'summary' | 'timeseries'>
+  /** The filters applied, all of which hold: none in a report of the counters. */
+  filters: Filter[]
+  /** Which parts the filters narrow: every part when the record answers (record/). */
+  filter_applies_to: Array<'summary' | 'timeseries' | 'tables'>
   summary: Record<SummaryMetric, MetricValue>
   timeseries: Timeseries
 }
@@ -30,7 +34,11 @@ export interface LaggedStatsReport extends StatsReport {
   uncounted: SetAside | null
 }
 
-/** The counters of the /api/stats answer: every part read from rollups, none from raw events. */
+/**
+ * The unfiltered /api/stats answer from the counters: every part read from rollups, none from
+ * raw events. A query with filters or a property is the record's (record/record-report.ts):
+ * counter rows are one-dimensional and cannot narrow a table by another dimension.
+ */
 export async function statsReport(store: CounterReads, query: StatsQuery): Promise<StatsReport> {
   const [sum, series, tables] = await Promise.all([
     summary(store, query),
@@ -41,8 +49,9 @@ export async function statsReport(store: CounterReads, query: StatsQuery): Promi
     site: query.site_id,
     period: query.period,
     timezone: query.timezone,
-    filter: query.filter ? `${query.filter.dim}:${query.filter.value}` : null,
-    filter_applies_to: query.filter ? ['summary', 'timeseries'] : [],
+    filter: null,
+    filters: [],
+    filter_applies_to: [],
     summary: sum,
     timeseries: series,
     ...tables,

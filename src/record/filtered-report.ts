@@ -1,7 +1,6 @@
 import { addDays, localDay, localHourLabel } from '../core/calendar.ts'
 import { type Dimension, zeroCounters } from '../core/rollup-deltas.ts'
 import { isBounce, isInteraction, PAGE_VIEW } from '../core/session-rules.ts'
-import type { Filter } from '../core/stats-filters.ts'
 import type { BucketRange, StatsQuery } from '../core/stats-query.ts'
 import type { Counters, PropValue } from '../core/types.ts'
 import { BREAKDOWNS, type BreakdownName, type Breakdowns } from '../queries/breakdowns.ts'
@@ -66,11 +65,7 @@ export interface PropValueRow {
   visitors: number
 }
 
-export interface FilteredStatsReport extends Omit<StatsReport, 'filter_applies_to'> {
-  /** With filters, every part of the answer is narrowed. */
-  filter_applies_to: Array<'summary' | 'timeseries' | 'tables'>
-  /** The filters applied, all of which hold. */
-  filters: Filter[]
+export interface FilteredStatsReport extends StatsReport {
   /** The custom property keys the period's (kept) events carry, the most used first. */
   prop_keys: string[]
   /** With `props=KEY`: that property's top values. */
