@@ -146,14 +146,15 @@ describe('signed-in dashboard', () => {
     expect(bearer).not.toBe('')
   })
 
-  it('applies a page or source filter to the view and offers to clear it', async () => {
-    const { body } = await get(`/?site=default&period=7d&filter=${encodeURIComponent('page:/')}`)
-    expect(body).toContain('data-filter="page:/"')
-    expect(body).toContain('Clear filter')
+  it('applies a filter to every panel and offers to clear it', async () => {
+    // The hostile page above is the one page viewed: its path holds "img" (percent-encoded).
+    const { body } = await get(`/?site=default&period=7d&filter=${encodeURIComponent('page~:img')}`)
+    expect(body).toContain('data-filter="page~:img"')
+    expect(body).toContain('Clear filters')
     expect(body).toContain('href="/?site=default&amp;period=7d"')
-    // Table rows link to the view with their filter added to the one applied.
-    expect(body).toMatch(
-      /href="\/\?site=default&amp;period=7d&amp;filter=page%3A%2F&amp;filter=source%3A/,
+    // Table rows (narrowed too) link to the view with their filter added to the one applied.
+    expect(body).toContain(
+      'href="/?site=default&amp;period=7d&amp;filter=page%7E%3Aimg&amp;filter=source%3Aevil.example"',
     )
   })
 
