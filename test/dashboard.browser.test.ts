@@ -99,6 +99,10 @@ describe('dashboard in Chromium', () => {
     await page.getByLabel('Period', { exact: true }).selectOption('today')
     await page.waitForURL(/period=today/)
     const visitorsBefore = await page.locator('[data-metric="visitors"]').textContent()
+    // The unfiltered view's properties panel fills itself from the record after the page.
+    await expect
+      .poll(() => page.locator('[data-panel="properties"]').textContent())
+      .toContain('No custom properties in this period')
     await page.locator('#stats-panel a', { hasText: '/pricing' }).first().click()
     await page.waitForURL(/filter=page%3A%2Fpricing/)
     await expect.poll(() => page.locator('[data-filter]').textContent()).toContain('/pricing')

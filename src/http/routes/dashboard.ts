@@ -4,6 +4,7 @@ import { buildStatsQuery, StatsParamsSchema } from '../../core/stats-query.ts'
 import { renderDashboardPage } from '../../dashboard/dashboard-page.ts'
 import { DEFAULT_PERIOD, isDashboardPeriod } from '../../dashboard/format.ts'
 import { renderLoginPage } from '../../dashboard/login-page.ts'
+import { renderPropertiesPanel } from '../../dashboard/properties-panel.ts'
 import { renderTimelineMissing, renderTimelinePage } from '../../dashboard/timeline-page.ts'
 import type { SessionReads, SiteDirectory } from '../../storage/store.ts'
 import type { AppEnv, RouteDeps } from '../app-env.ts'
@@ -104,6 +105,25 @@ export function dashboardRoutes(deps: Deps, stats: StatsReader) {
     if (token) await deps.auth.signOut(token)
     clearSessionCookie(c, deps)
     return c.redirect('/', 303)
+  })
+
+  // The properties panel of an unfiltered view: the counters answer the page, and only the
+  // record knows property keys, so the page asks for them once it has shown (properties-panel.ts).
+  app.get('/properties', async (c) => {
+    if (!(await signedIn(c, deps))) return c.redirect('/', 303)
+    const site = await deps.store.getSite(c.req.query('site') ?? '')
+    const requested = c.req.query('period')
+    if (!site || !isDashboardPeriod(requested)) return c.redirect('/', 303)
+    const params = StatsParamsSchema.parse({ site: site.id, period: requested })
+    const keys = await stats.propertyKeys(buildStatsQuery(params, site.timezone, deps.now()))
+    c.header('Vary', 'Cookie, HX-Request')
+    return htmlPage(
+      c,
+      renderPropertiesPanel(
+        { siteId: site.id, period: requested, filters: [] },
+        { prop_keys: keys },
+      ),
+    )
   })
 
   // The live feed knows a tracker session id and a time; this finds the stored visit.
