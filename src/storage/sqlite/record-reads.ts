@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3'
 import type { PropValue, SessionState } from '../../core/types.ts'
 import type { RecordEvent, RecordReads, RecordSession } from '../../record/session-record.ts'
 
-interface RecordSiteRow {
+export interface RecordSiteRow {
   since: number | null
   longest: number
 }
@@ -42,10 +42,20 @@ export class SqliteRecordReads implements RecordReads {
     const earliestStart = site ? from - site.longest : Number.MIN_SAFE_INTEGER
     const since = site?.since ?? null
     const sessions = this.s.sessions.all(siteId, earliestStart, to, from) as SessionState[]
+    return this.withEvents(sessions, since)
+  }
+
+  /** Sessions of one site with their events, null for those from before `since`. */
+  withEvents(sessions: readonly SessionState[], since: number | null): RecordSession[] {
     return sessions.map((session) => ({
       ...session,
       events: since === null || session.start_time < since ? null : this.eventsOf(session),
     }))
+  }
+
+  /** The site's record item: since when it holds events, and its longest session (ms). */
+  site(siteId: string): RecordSiteRow | undefined {
+    return this.s.site.get(siteId) as RecordSiteRow | undefined
   }
 
   async recordSince(siteId: string): Promise<number | null> {
