@@ -6,9 +6,10 @@ import { DEFAULT_PERIOD, isDashboardPeriod } from '../../dashboard/format.ts'
 import { renderLoginPage } from '../../dashboard/login-page.ts'
 import { renderPropertiesPanel } from '../../dashboard/properties-panel.ts'
 import { renderTimelineMissing, renderTimelinePage } from '../../dashboard/timeline-page.ts'
+import type { RecordReads } from '../../record/session-record.ts'
+import { timelineEvents } from '../../record/session-timeline.ts'
 import type { SessionReads, SiteDirectory } from '../../storage/store.ts'
 import type { AppEnv, RouteDeps } from '../app-env.ts'
-
 import { clientIp } from '../client-ip.ts'
 import { htmlPage } from '../dashboard-headers.ts'
 import { presentedDeviceCookie, setDeviceCookie } from '../device-cookie.ts'
@@ -18,7 +19,7 @@ import { SESSION_COOKIE } from '../require-dashboard.ts'
 import { clearSessionCookie, setSessionCookie } from '../session-cookie.ts'
 import type { StatsReader } from '../stats-reader.ts'
 
-type Deps = RouteDeps<SessionReads & SiteDirectory>
+type Deps = RouteDeps<SessionReads & RecordReads & SiteDirectory>
 
 async function signedIn(c: Context<AppEnv>, deps: Deps): Promise<boolean> {
   const token = getCookie(c, SESSION_COOKIE)
@@ -135,7 +136,7 @@ export function dashboardRoutes(deps: Deps, stats: StatsReader) {
     if (!site || !sid || Number.isNaN(at)) return c.redirect('/', 303)
     const session = await deps.store.findSession(site.id, sid, at)
     if (!session) return htmlPage(c, renderTimelineMissing(site), 404)
-    const events = await deps.store.sessionEvents(session.id)
+    const events = await timelineEvents(deps.store, session)
     return htmlPage(c, renderTimelinePage(site, session, events))
   })
   return app

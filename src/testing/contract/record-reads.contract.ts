@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import { OTHER_VALUE, RECORD_LIMITS } from '../../record/property-limits.ts'
 import type { RecordSession } from '../../record/session-record.ts'
+import { timelineEvents } from '../../record/session-timeline.ts'
 import { rollUpBatch, rollUpPending } from '../../rollup/roll-up-batch.ts'
 import type { Store } from '../../storage/store.ts'
 import { enrichedEvent } from '../enriched-event.ts'
@@ -202,6 +203,27 @@ export function recordReadsContract(open: OpenStore) {
       expect(eventsOf(session)).toEqual([
         ['a', 'page_view', '/', { plan: 'pro' }],
         ['b', 'page_view', '/', null],
+      ])
+    })
+
+    it('opens a visit whose raw events were swept from the record, and fresh ones from the raw events', async () => {
+      await commit([
+        enrichedEvent({ event_id: 'a', timestamp: T0, title: 'Home', props: { plan: 'pro' } }),
+        enrichedEvent({ event_id: 'b', timestamp: T0 + MIN, path: '/pricing', title: 'Pricing' }),
+      ])
+      const [session] = await read()
+      if (!session) throw new Error('no session recorded')
+      // While the raw events hold the visit, they answer: they carry the titles.
+      const fresh = await timelineEvents(store, session)
+      expect(fresh.map((e) => [e.event_id, e.title])).toEqual([
+        ['a', 'Home'],
+        ['b', 'Pricing'],
+      ])
+      await store.sweep({ now: T0 + 3 * DAY, eventTtlMs: DAY })
+      const old = await timelineEvents(store, session)
+      expect(old.map((e) => [e.event_id, e.path, e.props, e.title])).toEqual([
+        ['a', '/', { plan: 'pro' }, ''],
+        ['b', '/pricing', null, ''],
       ])
     })
 
