@@ -121,6 +121,8 @@ export function recordReadsContract(open: OpenStore) {
       const [moved] = await read()
       expect(moved).toMatchObject({ start_time: T0 - 10 * MIN, entry_page: '/' })
       expect(eventsOf(moved)?.map(([id]) => id)).toEqual(['first', 'a', 'b', 'c'])
+      // The record holds events from the earliest it was given, a late one's included.
+      expect(await store.recordSince('site-a')).toBeLessThanOrEqual(T0 - 10 * MIN)
     })
 
     it('reads a session that spans the edges of the period whole, none outside it', async () => {
