@@ -46,13 +46,13 @@ export function renderPropertiesPanel(
   if (keys === undefined) {
     const href = `/properties?${new URLSearchParams({ site: view.siteId, period: view.period })}`
     return html`<section class="${PANEL} min-w-0" aria-labelledby="props-title" data-panel="properties" hx-get="${href}" hx-trigger="load" hx-target="this" hx-select="[data-panel=properties]" hx-swap="outerHTML" hx-push-url="false">
-<h3 id="props-title" class="mb-2 font-semibold">Properties</h3>
+<h3 id="props-title" class="mb-2 text-sm font-semibold">Properties</h3>
 <p class="text-sm text-slate-600 dark:text-slate-400"><a class="${LINK}" href="${href}">Show the custom properties of this period</a></p>
 </section>`
   }
   const chosen = view.props && report.props?.[view.props] ? view.props : null
   return html`<section class="${PANEL} min-w-0" aria-labelledby="props-title" data-panel="properties">
-<h3 id="props-title" class="mb-2 font-semibold">Properties</h3>
+<h3 id="props-title" class="mb-2 text-sm font-semibold">Properties</h3>
 ${keys.length === 0 ? html`<p class="text-sm text-slate-600 dark:text-slate-400">No custom properties in this period</p>` : keyList(view, keys)}
 ${chosen ? valueTable(view, chosen, report) : keys.length ? html`<p class="text-sm text-slate-600 dark:text-slate-400">Choose a property to see its values.</p>` : ''}
 </section>`
