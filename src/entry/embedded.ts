@@ -6,8 +6,10 @@ import type { Logger } from '../log/logger.ts'
 import { InProcessPipeline } from '../pipeline/in-process-pipeline.ts'
 import type { Pipeline } from '../pipeline/pipeline.ts'
 import { ThreadedPipeline } from '../pipeline/threaded/threaded-pipeline.ts'
+import { RecordColumns } from '../record/record-columns.ts'
 import { latestWriteBuffer } from '../storage/latest-write.ts'
 import type { SqliteStoreOptions } from '../storage/sqlite/sqlite-store.ts'
+import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
 import { workerModule } from '../threads/spawn-worker.ts'
 import { lockDataDir } from './data-lock.ts'
 import { openStore } from './open-store.ts'
@@ -91,12 +93,28 @@ export async function startEmbedded(
           },
           logger,
         )
+  // Filtered stats from the record's closed days in memory, the open tail from SQLite.
+  const recordColumns =
+    store instanceof SqliteStore
+      ? new RecordColumns(store, {
+          maxBytes: config.RECORD_MEMORY_MB * 1024 * 1024,
+          sessionTimeoutMs,
+          now: options.now ?? Date.now,
+          logger,
+        })
+      : null
   let service: RunningService
   try {
     service = await startService(
       config,
       logger,
-      { store, pipeline, livePush: true, countryOf: (address) => places.country(address) },
+      {
+        store,
+        pipeline,
+        livePush: true,
+        countryOf: (address) => places.country(address),
+        ...(recordColumns ? { recordReport: (query) => recordColumns.report(query) } : {}),
+      },
       options.now ? { now: options.now } : {},
     )
   } catch (error) {

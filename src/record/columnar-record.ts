@@ -210,6 +210,16 @@ export class PartBuilder {
     this.eventFrom.push(this.at.length)
   }
 
+  /** What the finished part's columns will take, about. */
+  bytes(): number {
+    const perSession = 8 * 2 + 4 * 5 + 1 + 4 * SESSION_COLUMNS.length
+    return this.sessions * perSession + this.at.length * 24 + this.propKey.length * 8
+  }
+
+  get size(): number {
+    return this.sessions
+  }
+
   finish(): ColumnarPart {
     return groupByVisitor({
       sessions: this.sessions,

@@ -1,0 +1,230 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises'
+import { HOUR_MS } from '../core/calendar.ts'
+import { MAX_AGE_MS } from '../core/parse-event.ts'
+import type { StatsQuery } from '../core/stats-query.ts'
+import type { Logger } from '../log/logger.ts'
+import {
+  type ColumnarPart,
+  columnarPart,
+  Dictionaries,
+  mergeParts,
+  PartBuilder,
+  partBytes,
+} from './columnar-record.ts'
+import { columnarReport } from './columnar-report.ts'
+import type { FilteredStatsReport } from './filtered-report.ts'
+import { readWindow } from './period-window.ts'
+import { recordReport } from './record-report.ts'
+import type { RecordReads } from './session-record.ts'
+
+/**
+ * The record's report from memory (issue 26, item 5): each site's closed sessions held as
+ * columns (columnar-record.ts), the open tail read from the store per query.
+ *
+ * Closed: a session that ended before `upper` can no longer change. The collector refuses
+ * events over MAX_AGE_MS old, a late event can only join or bridge sessions that ended within
+ * a session timeout of it, and events waiting for the roll-up were accepted at or after the
+ * oldest pending accept; so no write to come touches a session that ended before
+ * `min(now, oldest pending accept) - MAX_AGE_MS - timeout`. `upper` stays below that, and when
+ * it no longer is (a roll-up that fell far behind) the columns are dropped and rebuilt.
+ *
+ * What rewrites the past otherwise (a user's deletion, a bulk load) changes the store's
+ * record generation, which drops the site's columns too. An import from the command line runs
+ * with the server stopped, so it meets empty memory.
+ *
+ * A site's columns hold exactly the sessions that ended in [lower, upper): queries reaching
+ * earlier extend them down, time passing extends them up, each extension read once in short
+ * stretches (yielding between them so the collector is served) and merged in.
+ *
+ * Memory is bounded by `maxBytes` over all sites: a site that does not fit is answered by
+ * the direct read (recordReport: correct, slower), logged once.
+ */
+export interface ColumnsStore extends RecordReads {
+  oldestPendingAcceptedAt(): Promise<number | null>
+  /** Changes whenever the site's past record was rewritten in this process. */
+  recordGeneration(siteId: string): string
+}
+
+export interface RecordColumnsOptions {
+  /** All sites' columns together; 0 turns the columns off (every query reads directly). */
+  maxBytes: number
+  sessionTimeoutMs: number
+  now: () => number
+  logger: Pick<Logger, 'warn' | 'info'>
+  /** How much time one read of the store covers while building (default 2 hours). */
+  stretchMs?: number
+}
+
+interface SiteColumns {
+  timeZone: string
+  generation: string
+  dicts: Dictionaries
+  part: ColumnarPart
+  lower: number
+  upper: number
+  bytes: number
+}
+
+/** How far behind the closed bound the columns may fall before being extended up. */
+const EXTEND_AFTER_MS = 6 * HOUR_MS
+
+export class RecordColumns {
+  private readonly sites = new Map<string, SiteColumns>()
+  private readonly updating = new Map<string, Promise<void>>()
+  /**
+   * Per site that did not fit: queries reaching back to this moment or earlier are answered
+   * directly from then on (Infinity: all of them). Logged once per site.
+   */
+  private readonly tooBig = new Map<string, number>()
+  private readonly logged = new Set<string>()
+
+  constructor(
+    private readonly store: ColumnsStore,
+    private readonly options: RecordColumnsOptions,
+  ) {}
+
+  /** The bytes held, all sites together. */
+  bytes(): number {
+    let total = 0
+    for (const site of this.sites.values()) total += site.bytes
+    return total
+  }
+
+  async report(query: StatsQuery): Promise<FilteredStatsReport> {
+    const siteId = query.site_id
+    const windows = [query.current, ...(query.previous ? [query.previous] : [])].map((p) =>
+      readWindow(p, query.timezone),
+    )
+    const from = Math.min(...windows.map((w) => w.from))
+    const to = Math.max(...windows.map((w) => w.to))
+    const columns = await this.columnsFor(siteId, query.timezone, from)
+    if (!columns) return recordReport(this.store, query)
+    // The open tail: every session of the windows that ended at or after `upper`.
+    const [tail, recordSince] = await Promise.all([
+      this.store.recordSessions(siteId, Math.max(from, columns.upper), to),
+      this.store.recordSince(siteId),
+    ])
+    const parts = [columns.part, columnarPart(columns.dicts, tail)]
+    return columnarReport({ dicts: columns.dicts, parts, query, recordSince })
+  }
+
+  /** The site's columns, covering sessions that ended at or after `from`; null: read directly. */
+  private async columnsFor(
+    siteId: string,
+    timeZone: string,
+    from: number,
+  ): Promise<SiteColumns | null> {
+    const fits = () => from > (this.tooBig.get(siteId) ?? Number.NEGATIVE_INFINITY)
+    if (this.options.maxBytes === 0 || !fits()) return null
+    for (;;) {
+      const pending = this.updating.get(siteId)
+      if (pending) {
+        await pending
+        continue
+      }
+      const closed = await this.closedBefore()
+      const generation = this.store.recordGeneration(siteId)
+      const held = this.sites.get(siteId)
+      const valid =
+        held?.timeZone === timeZone && held.generation === generation && held.upper <= closed
+      if (held && !valid) this.sites.delete(siteId)
+      if (valid && from >= held.lower && closed - held.upper < EXTEND_AFTER_MS) return held
+      if (!fits()) return null
+      const update = this.update(siteId, timeZone, generation, from, closed).finally(() =>
+        this.updating.delete(siteId),
+      )
+      this.updating.set(siteId, update)
+      await update
+      const now = this.sites.get(siteId)
+      // Did not fit, or a deletion during the read (the next query rebuilds).
+      if (!now || now.generation !== this.store.recordGeneration(siteId)) return null
+      if (from >= now.lower) return now
+    }
+  }
+
+  /** Sessions that ended before this can no longer change (see the class comment). */
+  private async closedBefore(): Promise<number> {
+    const now = this.options.now()
+    const pending = await this.store.oldestPendingAcceptedAt()
+    const edge = Math.min(now, pending ?? now) - MAX_AGE_MS - this.options.sessionTimeoutMs
+    // An hour's margin, and whole hours so extensions line up.
+    return Math.floor(edge / HOUR_MS) * HOUR_MS - HOUR_MS
+  }
+
+  private async update(
+    siteId: string,
+    timeZone: string,
+    generation: string,
+    from: number,
+    closed: number,
+  ): Promise<void> {
+    const held = this.sites.get(siteId)
+    const budget = this.options.maxBytes - (this.bytes() - (held?.bytes ?? 0))
+    const lower = Math.floor(from / HOUR_MS) * HOUR_MS
+    let next: SiteColumns | null
+    const started = Date.now()
+    if (!held) {
+      const dicts = new Dictionaries(timeZone)
+      const part = await this.read(siteId, dicts, lower, closed, budget)
+      next = part && { timeZone, generation, dicts, part, lower, upper: closed, bytes: 0 }
+    } else {
+      next = { ...held }
+      if (lower < held.lower) {
+        const earlier = await this.read(siteId, held.dicts, lower, held.lower, budget)
+        next = earlier && { ...next, part: mergeParts(earlier, next.part), lower }
+      }
+      if (next && closed > held.upper) {
+        const later = await this.read(siteId, held.dicts, held.upper, closed, budget)
+        next = later && { ...next, part: mergeParts(next.part, later), upper: closed }
+      }
+    }
+    if (next) next.bytes = partBytes(next.part) + next.dicts.bytes()
+    if (!next || next.bytes > budget) {
+      // What is held still answers the queries it covered, unless time passing outgrew it.
+      const extendingDown = held !== undefined && lower < held.lower && next === null
+      if (!extendingDown) this.sites.delete(siteId)
+      this.tooBig.set(siteId, extendingDown ? from : Number.POSITIVE_INFINITY)
+      if (!this.logged.has(siteId)) {
+        this.logged.add(siteId)
+        this.options.logger.warn(
+          { site: siteId, maxBytes: this.options.maxBytes },
+          "the record's columns do not fit RECORD_MEMORY_MB: this site's filtered stats over that span read the store directly (slower)",
+        )
+      }
+      return
+    }
+    this.sites.set(siteId, next)
+    this.options.logger.info(
+      {
+        site: siteId,
+        sessions: next.part.sessions,
+        events: next.part.at.length,
+        bytes: next.bytes,
+        ms: Date.now() - started,
+      },
+      "record's columns loaded",
+    )
+  }
+
+  /** The sessions that ended in [lower, upper), read a stretch at a time; null past `budget`. */
+  private async read(
+    siteId: string,
+    dicts: Dictionaries,
+    lower: number,
+    upper: number,
+    budget: number,
+  ): Promise<ColumnarPart | null> {
+    const builder = new PartBuilder(dicts)
+    const stretch = this.options.stretchMs ?? 2 * HOUR_MS
+    for (let at = lower; at < upper; at += stretch) {
+      const end = Math.min(at + stretch, upper)
+      // Those overlapping [at, end - 1], kept when they ended in it: each session once.
+      for (const session of await this.store.recordSessions(siteId, at, end - 1)) {
+        if (session.end_time < end) builder.add(session)
+      }
+      if (builder.bytes() > budget) return null
+      await yieldToLoop()
+    }
+    return builder.finish()
+  }
+}
