@@ -2,7 +2,6 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import { HOUR_MS } from '../core/calendar.ts'
 import { MAX_AGE_MS } from '../core/parse-event.ts'
 import type { StatsQuery } from '../core/stats-query.ts'
-import type { Logger } from '../log/logger.ts'
 import {
   type ColumnarPart,
   columnarPart,
@@ -50,7 +49,10 @@ export interface RecordColumnsOptions {
   maxBytes: number
   sessionTimeoutMs: number
   now: () => number
-  logger: Pick<Logger, 'warn' | 'info'>
+  logger: {
+    info(fields: object, message: string): void
+    warn(fields: object, message: string): void
+  }
   /** How much time one read of the store covers while building (default 2 hours). */
   stretchMs?: number
 }
@@ -88,6 +90,16 @@ export class RecordColumns {
     let total = 0
     for (const site of this.sites.values()) total += site.bytes
     return total
+  }
+
+  /** Per site held: sessions, events and bytes (for /metrics and the benchmark). */
+  held(): Array<{ site: string; sessions: number; events: number; bytes: number }> {
+    return [...this.sites].map(([site, c]) => ({
+      site,
+      sessions: c.part.sessions,
+      events: c.part.at.length,
+      bytes: c.bytes,
+    }))
   }
 
   async report(query: StatsQuery): Promise<FilteredStatsReport> {
