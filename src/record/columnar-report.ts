@@ -277,20 +277,25 @@ class ColumnarTally implements Tallied {
   /** Reads every visitor of every part once, with their sessions from all parts. */
   run(): this {
     const parts = this.parts
-    const groupOf = parts.map((part) => visitorGroups(part, this.dicts.visitors.size))
+    const groupOf = parts.map(visitorGroups)
+    // Visitor numbers past a part's table were added to the dictionaries after it was made.
+    const groupIn = (j: number, v: number) => {
+      const groups = groupOf[j] as Int32Array
+      return v < groups.length ? (groups[v] as number) : -1
+    }
     for (let k = 0; k < parts.length; k++) {
       const part = parts[k] as ColumnarPart
       for (let g = 0; g < part.groupVisitor.length; g++) {
         const v = part.groupVisitor[g] as number
         let earlier = false
-        for (let j = 0; j < k && !earlier; j++) earlier = (groupOf[j] as Int32Array)[v] !== -1
+        for (let j = 0; j < k && !earlier; j++) earlier = groupIn(j, v) !== -1
         if (earlier) continue
         this.vdCount = 0
         this.smCount = 0
         this.emCount = 0
         this.sessionsOf(k, part, g)
         for (let j = k + 1; j < parts.length; j++) {
-          const other = (groupOf[j] as Int32Array)[v] as number
+          const other = groupIn(j, v)
           if (other !== -1) this.sessionsOf(j, parts[j] as ColumnarPart, other)
         }
         if (this.vdCount > 0) this.endVisitor()
@@ -636,9 +641,11 @@ function grow(a: Int32Array<ArrayBufferLike>): Int32Array<ArrayBufferLike> {
 /** Per visitor number: its group in the part, or -1. Kept per part: parts do not change. */
 const groupsByPart = new WeakMap<ColumnarPart, Int32Array>()
 
-function visitorGroups(part: ColumnarPart, visitors: number): Int32Array {
+function visitorGroups(part: ColumnarPart): Int32Array {
   const known = groupsByPart.get(part)
-  if (known && known.length >= visitors) return known
+  if (known) return known
+  let visitors = 0
+  for (const v of part.groupVisitor) visitors = Math.max(visitors, v + 1)
   const out = new Int32Array(visitors).fill(-1)
   part.groupVisitor.forEach((v, g) => {
     out[v] = g

@@ -11,6 +11,7 @@ import type { RecordSession } from './session-record.ts'
 class FakeStore implements ColumnsStore {
   reads: Array<[number, number]> = []
   generation = 0
+  version = 1
   pending: number | null = null
   constructor(public sessions: RecordSession[]) {}
   async recordSessions(_site: string, from: number, to: number) {
@@ -22,6 +23,9 @@ class FakeStore implements ColumnsStore {
   }
   async oldestPendingAcceptedAt() {
     return this.pending
+  }
+  async countersVersion() {
+    return this.version
   }
   recordGeneration() {
     return String(this.generation)
@@ -71,11 +75,31 @@ describe('RecordColumns', () => {
       now += 9 * HOUR_MS
       await check()
     }
-    // Queries at the same moment read only their open tail: a day and some hours.
+    // The roll-up writes a session of the last hour: the open tail is read again, and only it,
+    // a day and some hours.
+    const recent = sessions.find((s) => s.events !== null) as RecordSession
+    const shift = now - HOUR_MS - recent.start_time
+    store.sessions = [
+      ...sessions,
+      {
+        ...recent,
+        id: 'late',
+        client_session_id: 'late',
+        start_time: recent.start_time + shift,
+        end_time: recent.end_time + shift,
+        events: (recent.events ?? []).map((e) => ({ ...e, timestamp: e.timestamp + shift })),
+      },
+    ]
+    store.version++
     columnReads = []
     await check()
     const tailFrom = Math.min(...columnReads.map(([from]) => from))
-    expect(now - tailFrom).toBeLessThanOrEqual(MAX_AGE_MS + TIMEOUT + 8 * HOUR_MS)
+    expect(now - tailFrom).toBeLessThanOrEqual(MAX_AGE_MS + TIMEOUT + 4 * HOUR_MS)
+    // Nothing written since: nothing read.
+    columnReads = []
+    await check()
+    expect(columnReads).toEqual([])
+    store.sessions = sessions
     // A deletion rewrites the past: the generation drops the columns.
     const victim = sessions[0]?.visitor_id
     store.sessions = sessions.filter((s) => s.visitor_id !== victim)

@@ -40,6 +40,11 @@ import type { RecordReads } from './session-record.ts'
  */
 export interface ColumnsStore extends RecordReads {
   oldestPendingAcceptedAt(): Promise<number | null>
+  /**
+   * Grows with every roll-up write to the site, which writes the record in the same
+   * transaction: an open tail read at one version is the tail until it changes.
+   */
+  countersVersion(siteId: string): Promise<number>
   /** Changes whenever the site's past record was rewritten in this process. */
   recordGeneration(siteId: string): string
 }
@@ -68,7 +73,9 @@ interface SiteColumns {
 }
 
 /** How far behind the closed bound the columns may fall before being extended up. */
-const EXTEND_AFTER_MS = 6 * HOUR_MS
+const EXTEND_AFTER_MS = 2 * HOUR_MS
+/** Open tails kept per site, for the few distinct windows the dashboard asks. */
+const TAILS_PER_SITE = 4
 
 export class RecordColumns {
   private readonly sites = new Map<string, SiteColumns>()
@@ -79,6 +86,8 @@ export class RecordColumns {
    */
   private readonly tooBig = new Map<string, number>()
   private readonly logged = new Set<string>()
+  /** Per site: open tails as columns, by what they were read at (`tailKey`), latest last. */
+  private readonly tails = new Map<string, Map<string, ColumnarPart>>()
 
   constructor(
     private readonly store: ColumnsStore,
@@ -111,13 +120,39 @@ export class RecordColumns {
     const to = Math.max(...windows.map((w) => w.to))
     const columns = await this.columnsFor(siteId, query.timezone, from)
     if (!columns) return recordReport(this.store, query)
-    // The open tail: every session of the windows that ended at or after `upper`.
     const [tail, recordSince] = await Promise.all([
-      this.store.recordSessions(siteId, Math.max(from, columns.upper), to),
+      this.tail(siteId, columns, Math.max(from, columns.upper), to),
       this.store.recordSince(siteId),
     ])
-    const parts = [columns.part, columnarPart(columns.dicts, tail)]
-    return columnarReport({ dicts: columns.dicts, parts, query, recordSince })
+    return columnarReport({ dicts: columns.dicts, parts: [columns.part, tail], query, recordSince })
+  }
+
+  /**
+   * The open tail: every session of [from, to] that ended at or after the columns' `upper`.
+   * Read again only when the roll-up wrote to the site since (a day of a busy site is
+   * hundreds of thousands of events, the slowest part of a query when it is read).
+   */
+  private async tail(
+    siteId: string,
+    columns: SiteColumns,
+    from: number,
+    to: number,
+  ): Promise<ColumnarPart> {
+    const version = await this.store.countersVersion(siteId)
+    const key = `${version} ${columns.generation} ${columns.timeZone} ${columns.upper} ${from} ${to}`
+    let tails = this.tails.get(siteId)
+    if (!tails) this.tails.set(siteId, (tails = new Map()))
+    const known = tails.get(key)
+    if (known) return known
+    const part = columnarPart(columns.dicts, await this.store.recordSessions(siteId, from, to))
+    // Whether still current or not, the answer read at this version is right to give.
+    if (version === (await this.store.countersVersion(siteId))) {
+      for (const old of tails.keys()) {
+        if (!old.startsWith(`${version} `) || tails.size >= TAILS_PER_SITE) tails.delete(old)
+      }
+      tails.set(key, part)
+    }
+    return part
   }
 
   /** The site's columns, covering sessions that ended at or after `from`; null: read directly. */
