@@ -6,10 +6,9 @@ import type { Logger } from '../log/logger.ts'
 import { InProcessPipeline } from '../pipeline/in-process-pipeline.ts'
 import type { Pipeline } from '../pipeline/pipeline.ts'
 import { ThreadedPipeline } from '../pipeline/threaded/threaded-pipeline.ts'
-import { RecordColumns } from '../record/record-columns.ts'
+import { type ColumnsStore, RecordColumns } from '../record/record-columns.ts'
 import { latestWriteBuffer } from '../storage/latest-write.ts'
 import type { SqliteStoreOptions } from '../storage/sqlite/sqlite-store.ts'
-import { SqliteStore } from '../storage/sqlite/sqlite-store.ts'
 import { workerModule } from '../threads/spawn-worker.ts'
 import { lockDataDir } from './data-lock.ts'
 import { openStore } from './open-store.ts'
@@ -94,9 +93,10 @@ export async function startEmbedded(
           logger,
         )
   // Filtered stats from the record's closed days in memory, the open tail from SQLite.
+  // Asked of the store rather than by class: open-store.ts is bundled apart (see there).
   const recordColumns =
-    store instanceof SqliteStore
-      ? new RecordColumns(store, {
+    typeof (store as Partial<ColumnsStore>).recordGeneration === 'function'
+      ? new RecordColumns(store as typeof store & ColumnsStore, {
           maxBytes: config.RECORD_MEMORY_MB * 1024 * 1024,
           sessionTimeoutMs,
           now: options.now ?? Date.now,
