@@ -98,15 +98,35 @@ describe('dashboard in Chromium', () => {
     const live = await page.locator('#live').elementHandle()
     await page.getByLabel('Period', { exact: true }).selectOption('today')
     await page.waitForURL(/period=today/)
+    const visitorsBefore = await page.locator('[data-metric="visitors"]').textContent()
+    // The unfiltered view's properties panel fills itself from the record after the page.
+    await expect
+      .poll(() => page.locator('[data-panel="properties"]').textContent())
+      .toContain('No custom properties in this period')
     await page.locator('#stats-panel a', { hasText: '/pricing' }).first().click()
     await page.waitForURL(/filter=page%3A%2Fpricing/)
     await expect.poll(() => page.locator('[data-filter]').textContent()).toContain('/pricing')
     expect(await page.locator('[data-metric="pageviews"]').textContent()).toContain('1')
+    // Every panel narrows, not only the summary: one visitor viewed /pricing, and the pages
+    // table lists only what that visitor's session viewed (not the hostile page of another).
+    expect(await page.locator('[data-metric="visitors"]').textContent()).not.toBe(visitorsBefore)
+    expect(await page.locator('#stats-panel').textContent()).not.toContain('onerror')
     expect(await page.locator('canvas[data-chart="timeseries"]').count()).toBe(1)
     // The live panel is the same element: htmx swapped only the stats panel.
     expect(await live?.evaluate((el) => el.isConnected)).toBe(true)
-    await page.getByRole('link', { name: 'Clear filter' }).click()
+    // The view lives in the URL: a reload keeps it, the back button leaves it.
+    await page.reload()
+    await expect.poll(() => page.locator('[data-filter]').count()).toBe(1)
+    await page.goBack()
+    await page.waitForURL((url) => !url.search.includes('filter='))
     await expect.poll(() => page.locator('[data-filter]').count()).toBe(0)
+    await page.locator('#stats-panel a', { hasText: '/pricing' }).first().click()
+    await page.waitForURL(/filter=page%3A%2Fpricing/)
+    await expect.poll(() => page.locator('[data-filter]').count()).toBe(1)
+    // One click on the chip's × removes the filter.
+    await page.getByRole('link', { name: 'Remove filter: Page is /pricing' }).click()
+    await expect.poll(() => page.locator('[data-filter]').count()).toBe(0)
+    expect(page.url()).not.toContain('filter=')
   })
 
   it('opens a visit timeline from the live feed', async () => {

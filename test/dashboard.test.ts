@@ -158,6 +158,19 @@ describe('signed-in dashboard', () => {
     )
   })
 
+  it('loads the properties of an unfiltered view from the record after the page', async () => {
+    const { body } = await get('/?site=default&period=7d')
+    expect(body).toContain('hx-get="/properties?site=default&amp;period=7d"')
+    const panel = await get('/properties?site=default&period=7d')
+    expect(panel.res.status).toBe(200)
+    // The hostile visit above carried one property, `note`: its key links to its breakdown.
+    expect(panel.body).toContain('data-panel="properties"')
+    expect(panel.body).toContain('href="/?site=default&amp;period=7d&amp;props=note"')
+    expect(panel.body).not.toContain('hx-get=')
+    const broken = await get('/?site=default&period=7d&props=note')
+    expect(broken.body).toContain('<caption class="mb-2 text-left font-semibold">note</caption>')
+  })
+
   it('answers an unknown visit with 404 and a signed-out timeline with the sign-in page', async () => {
     const missing = await get('/timeline?site=default&sid=nope&at=2026-01-01T00:00:00Z')
     expect(missing.res.status).toBe(404)

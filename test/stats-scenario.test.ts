@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parseConfig } from '../src/config/env.ts'
-import { startDynamoDbService } from '../src/entry/aws/dynamodb-service.ts'
-import { startEmbedded } from '../src/entry/embedded.ts'
-import type { RunningService } from '../src/entry/service.ts'
-import { createLogger } from '../src/log/logger.ts'
-import { type LocalTables, localTables } from '../src/testing/dynamodb.ts'
-import { tempDir } from '../src/testing/temp-dir.ts'
+import {
+  PIPELINES,
+  type ScenarioService,
+  startScenarioService,
+} from './support/scenario-service.ts'
 
 /**
  * A small world with every number worked out by hand, on a site in Asia/Seoul (UTC+9).
@@ -38,29 +36,15 @@ const UA = {
 
 const START = at(10, 23, 55)
 let clock = START
-let server: RunningService
-let tables: LocalTables | undefined
+let service: ScenarioService
 let token = ''
-let siteId = ''
-let siteKey = ''
-let dir: ReturnType<typeof tempDir>
 
 async function send(
   visitor: keyof typeof UA,
   country: string,
   events: Array<Record<string, unknown>>,
 ) {
-  const res = await fetch(`${server.url}/api/events`, {
-    method: 'POST',
-    headers: {
-      'x-api-key': siteKey,
-      'user-agent': UA[visitor],
-      'cloudfront-viewer-country': country,
-    },
-    body: JSON.stringify({ events }),
-  })
-  expect(res.status).toBe(200)
-  await server.settle()
+  expect((await service.send(UA[visitor], country, events)).status).toBe(200)
 }
 
 const pv = (session_id: string, t: number, path: string, referrer = '') => ({
@@ -72,7 +56,7 @@ const pv = (session_id: string, t: number, path: string, referrer = '') => ({
 })
 
 async function stats(query: string) {
-  const res = await fetch(`${server.url}/api/stats?site=${siteId}&${query}`, {
+  const res = await fetch(`${service.server.url}/api/stats?site=${service.site.id}&${query}`, {
     headers: { authorization: `Bearer ${token}` },
   })
   const body = (await res.json()) as { status: string; data: any; message?: string }
@@ -83,50 +67,16 @@ async function stats(query: string) {
 const values = (summary: Record<string, { value: number }>) =>
   Object.fromEntries(Object.entries(summary).map(([k, v]) => [k, v.value]))
 
-async function signIn(): Promise<string> {
-  const login = await fetch(`${server.url}/api/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ password: PASSWORD }),
-  })
-  return ((await login.json()) as { data: { token: string } }).data.token
-}
-
-// The same world through every host of the pipeline: the embedded server's worker threads,
-// the in-process host with no threads, and the AWS shape on DynamoDB Local (its collector
-// accepting into the Events table, the roll-up handler fed from the table's stream).
-describe.each(['threads', 'in-process', 'dynamodb'] as const)('on the %s pipeline', (pipeline) => {
+// The same world through every host of the pipeline (support/scenario-service.ts).
+describe.each(PIPELINES)('on the %s pipeline', (pipeline) => {
   beforeAll(async () => {
     clock = START
-    dir = tempDir()
-    const config = parseConfig({
-      PORT: '0',
-      DATA_DIR: dir.path,
-      ADMIN_PASSWORD: PASSWORD,
-      STATS_CACHE_SECONDS: '0',
-      SQLITE_SYNCHRONOUS: 'NORMAL',
-      // Behind CloudFront: its viewer-country header is believed only behind a trusted proxy.
-      TRUST_PROXY: '1',
+    service = await startScenarioService(pipeline, {
+      password: PASSWORD,
+      clock: () => clock,
+      site: { name: 'Shop', domain: 'shop.example', timezone: 'Asia/Seoul' },
     })
-    const logger = createLogger('silent')
-    if (pipeline === 'dynamodb') {
-      tables = await localTables()
-      server = await startDynamoDbService(config, logger, tables.clients, tables.tables, {
-        now: () => clock,
-      })
-    } else {
-      server = await startEmbedded(config, logger, { now: () => clock, pipeline })
-    }
-    token = await signIn()
-    const created = await fetch(`${server.url}/api/sites`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'Shop', domain: 'shop.example', timezone: 'Asia/Seoul' }),
-    })
-    const site = ((await created.json()) as { data: { site: { id: string; api_key: string } } })
-      .data.site
-    siteId = site.id
-    siteKey = site.api_key
+    token = await service.signIn()
 
     // Day 1, posted while the clock shows D1 23:55 KST.
     const laptop = { screen_width: 1280 }
@@ -161,7 +111,7 @@ describe.each(['threads', 'in-process', 'dynamodb'] as const)('on the %s pipelin
 
     // Day 2, noon KST. The first token (12 h) has expired by now: sign in again.
     clock = at(11, 12, 0)
-    token = await signIn()
+    token = await service.signIn()
     await send('v3', 'KR', [{ ...pv('c1', at(11, 0, 10), '/pricing'), screen_width: 390 }])
     await send('v1', 'DE', [pv('a2', at(11, 9, 0), '/home')])
     await send('v4', 'DE', [
@@ -180,11 +130,7 @@ describe.each(['threads', 'in-process', 'dynamodb'] as const)('on the %s pipelin
     ])
   })
 
-  afterAll(async () => {
-    await server.close()
-    await tables?.drop()
-    dir.remove()
-  })
+  afterAll(() => service.close())
 
   describe('stats for a hand-computed scenario (Asia/Seoul site)', () => {
     it('today, compared with yesterday', async () => {
@@ -378,7 +324,7 @@ describe.each(['threads', 'in-process', 'dynamodb'] as const)('on the %s pipelin
       ['period=7d&filter=browser%3E:Chrome', /filter: unknown operator/],
       ['period=7d&filter=page:/a&filter=device:', /filter: "device:" has no value/],
     ])('%s → 400', async (query, message) => {
-      const res = await fetch(`${server.url}/api/stats?site=${siteId}&${query}`, {
+      const res = await fetch(`${service.server.url}/api/stats?site=${service.site.id}&${query}`, {
         headers: { authorization: `Bearer ${token}` },
       })
       expect(res.status).toBe(400)
@@ -387,12 +333,14 @@ describe.each(['threads', 'in-process', 'dynamodb'] as const)('on the %s pipelin
 
     it('404 for an unknown site, 400 without one', async () => {
       const headers = { authorization: `Bearer ${token}` }
-      expect((await fetch(`${server.url}/api/stats?site=nope`, { headers })).status).toBe(404)
-      expect((await fetch(`${server.url}/api/stats`, { headers })).status).toBe(400)
+      expect((await fetch(`${service.server.url}/api/stats?site=nope`, { headers })).status).toBe(
+        404,
+      )
+      expect((await fetch(`${service.server.url}/api/stats`, { headers })).status).toBe(400)
     })
 
     it('compresses the JSON answer when the client accepts gzip', async () => {
-      const res = await fetch(`${server.url}/api/stats?site=${siteId}&period=7d`, {
+      const res = await fetch(`${service.server.url}/api/stats?site=${service.site.id}&period=7d`, {
         headers: { authorization: `Bearer ${token}`, 'accept-encoding': 'gzip' },
       })
       expect(res.headers.get('content-encoding')).toBe('gzip')

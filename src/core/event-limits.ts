@@ -5,6 +5,11 @@ export const MAX_URL = 2048
 export const MAX_TEXT = 512
 export const MAX_PROPS = 30
 export const MAX_PROP_KEY = 64
+/**
+ * Distinct values the record keeps per property key, site and site-local day; later new
+ * values are recorded as "(other)" (record/property-limits.ts).
+ */
+export const MAX_DISTINCT_PROP_VALUES = 1000
 /** Wider than any screen; anything above is not a viewport. */
 export const MAX_SCREEN_WIDTH = 100_000
 

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import {
   isHttpUrl,
+  MAX_DISTINCT_PROP_VALUES,
   MAX_PROP_KEY,
   MAX_PROPS,
   MAX_SCREEN_WIDTH,
@@ -37,7 +38,9 @@ export const EventInputSchema = z
     user_agent: z.string().max(MAX_TEXT).optional(),
     user_id: z.string().min(1).max(128).optional(),
     title: z.string().max(MAX_TEXT).optional(),
-    props: props.optional(),
+    props: props.optional().meta({
+      description: `Custom properties: a flat object of at most ${MAX_PROPS} keys of 1–${MAX_PROP_KEY} characters, each a string of at most ${MAX_TEXT} characters, a number, a boolean or null; an event over these limits is refused, with its reason. Kept for good in the record with the event. Per key, site and site-local day the record keeps the first ${MAX_DISTINCT_PROP_VALUES} distinct values as sent and records every later new value as "(other)", so a key holding ids or timestamps cannot grow without bound; null is no value. On AWS that count is kept per roll-up process, so the cap is approximate there.`,
+    }),
     event_id: z.string().min(1).max(128).optional(),
     engagement_ms: z
       .number()

@@ -13,7 +13,7 @@ function keyList(view: ViewState, keys: readonly string[]): SafeHtml {
   })}</ul>`
 }
 
-function valueTable(view: ViewState, key: string, report: PanelReport): SafeHtml {
+function valueTable(view: ViewState, key: string, report: Pick<PanelReport, 'props'>): SafeHtml {
   const rows = report.props?.[key] ?? []
   // The filter grammar ends the dimension at the first colon: such a key cannot be filtered.
   const filterable = !key.includes(':')
@@ -36,12 +36,23 @@ function valueTable(view: ViewState, key: string, report: PanelReport): SafeHtml
  * Custom properties: the keys the period's events carry, and the top values of the one chosen
  * (`props=KEY` in the URL). Only the record knows properties: a report without them shows none.
  */
-export function renderPropertiesPanel(view: ViewState, report: PanelReport): SafeHtml {
+export function renderPropertiesPanel(
+  view: ViewState,
+  report: Pick<PanelReport, 'prop_keys' | 'props'>,
+): SafeHtml {
   const keys = report.prop_keys
-  if (keys === undefined) return html``
+  // The counters answered (an unfiltered view): the keys come from the record once the page
+  // has shown, so the page is as fast as the counters. Without JS the panel stays a link.
+  if (keys === undefined) {
+    const href = `/properties?${new URLSearchParams({ site: view.siteId, period: view.period })}`
+    return html`<section class="${PANEL} min-w-0" aria-labelledby="props-title" data-panel="properties" hx-get="${href}" hx-trigger="load" hx-target="this" hx-select="[data-panel=properties]" hx-swap="outerHTML" hx-push-url="false">
+<h3 id="props-title" class="mb-2 text-sm font-semibold">Properties</h3>
+<p class="text-sm text-slate-600 dark:text-slate-400"><a class="${LINK}" href="${href}">Show the custom properties of this period</a></p>
+</section>`
+  }
   const chosen = view.props && report.props?.[view.props] ? view.props : null
   return html`<section class="${PANEL} min-w-0" aria-labelledby="props-title" data-panel="properties">
-<h3 id="props-title" class="mb-2 font-semibold">Properties</h3>
+<h3 id="props-title" class="mb-2 text-sm font-semibold">Properties</h3>
 ${keys.length === 0 ? html`<p class="text-sm text-slate-600 dark:text-slate-400">No custom properties in this period</p>` : keyList(view, keys)}
 ${chosen ? valueTable(view, chosen, report) : keys.length ? html`<p class="text-sm text-slate-600 dark:text-slate-400">Choose a property to see its values.</p>` : ''}
 </section>`

@@ -226,8 +226,11 @@ describe('the properties panel', () => {
     props: { plan: [{ value: 'pro', events: 5, visitors: 3 }] },
   }
 
-  it('is absent from a report that knows no properties', () => {
-    expect(view({})).not.toContain('data-panel="properties"')
+  it('asks for the keys after the page when the report knows no properties (the counters)', () => {
+    const panel = view({})
+    expect(panel).toContain('data-panel="properties"')
+    expect(panel).toContain('hx-get="/properties?site=site-a&amp;period=30d"')
+    expect(panel).toContain('hx-trigger="load"')
   })
 
   it('lists the keys, each a link to its breakdown, keeping the filters', () => {

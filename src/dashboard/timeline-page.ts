@@ -50,7 +50,7 @@ ${e.props ? html`<div class="font-mono text-xs break-all text-slate-600 dark:tex
 ${backLink(site)}
 <section class="${PANEL} space-y-3"><h1 class="text-xl font-bold">Visit on ${site.name}</h1>${facts(s)}</section>
 <section class="${PANEL}"><h2 class="mb-2 text-lg font-semibold">Timeline</h2>
-${items.length ? html`<ol class="space-y-1">${items}</ol>` : html`<p class="text-sm">The raw events of this visit have expired; only its summary is kept.</p>`}
+${items.length ? html`<ol class="space-y-1">${items}</ol>` : html`<p class="text-sm">This visit was counted before the record began: only its summary is kept.</p>`}
 </section>
 </main>`
   return page({ title: `Visit · ${site.name} · LiveInsight`, body, scripts: [] })

@@ -218,7 +218,7 @@ export function openApiDocument(version: string) {
         delete: {
           summary: "Delete an identified user's data (a person's request to be forgotten)",
           description:
-            "Removes the site's sessions of this `user_id` (the whole session, events sent before `identify` included), their events in the record, and their raw events, on both shapes. The counters stay: sums by page, source, country and the like, with no user id, visitor id or property value in them. Answers how many of each were removed; deleting again removes nothing more. On AWS, raw events of the user that the roll-up has not counted yet are not found (they expire within EVENT_TTL_HOURS); delete again after a minute to take the session they make.",
+            "Removes the site's sessions of this `user_id` (the whole session, events sent before `identify` included), their events in the record, and their raw events, on both shapes. The counters stay: sums by page, source, country and the like, with no user id, visitor id or property value in them. Answers how many of each were removed; deleting again removes nothing more. Events the roll-up has not counted yet still form a session when it does (within a second embedded, within the roll-up's batching window on AWS, where their raw events are not found before: they expire within EVENT_TTL_HOURS): after a person's last visit, delete again a minute later to be sure.",
           security: bearer,
           parameters: [
             {

@@ -33,7 +33,7 @@ export interface StatsRead {
  * cache instead of each keeping its own answers.
  */
 export class StatsReader {
-  private readonly cache: ResponseCache<StatsReport>
+  private readonly cache: ResponseCache<StatsReport & { prop_keys?: string[] }>
 
   constructor(private readonly deps: Deps) {
     this.cache = new ResponseCache(deps.statsCacheMs, deps.now)
@@ -51,6 +51,20 @@ export class StatsReader {
       report: { ...counted.report, rollup_lag_s: lag, uncounted },
       countersVersion: counted.version,
     }
+  }
+
+  /**
+   * The custom property keys the period's events carry, most used first: only the record
+   * knows them, so the unfiltered dashboard (which the counters answer) asks for them apart,
+   * after its page has shown.
+   */
+  async propertyKeys(query: StatsQuery): Promise<string[]> {
+    const { store } = this.deps
+    const version = await store.countersVersion(query.site_id)
+    const report = await this.cache.get(`${version} keys ${JSON.stringify(query)}`, () =>
+      recordReport(store, { ...query, previous: null, props: null }),
+    )
+    return report.prop_keys ?? []
   }
 
   private async counted(query: StatsQuery): Promise<{ report: StatsReport; version: number }> {

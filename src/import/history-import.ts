@@ -85,7 +85,7 @@ export class HistoryImport {
   /** Session id → the session as last written, for sessions written while still open. */
   private readonly written = new Map<string, SessionState>()
   private closed: SessionState[] = []
-  private pending: CountedEvent[] = []
+  private pending: Array<CountedEvent & { event: EnrichedEvent }> = []
   private raw: EnrichedEvent[] = []
   /** Bot hits since the last write: counted per hour, as the collector does. */
   private bots: BotHit[] = []
@@ -329,7 +329,15 @@ export class HistoryImport {
       })
       // Not awaited inside the unit: a store that writes on a thread of its own (SqliteStore's
       // commitThread) lets the next unit be computed while this one is written.
-      return { committed: unit.write({ sessions, deltas, events: this.raw }) }
+      return {
+        committed: unit.write({
+          sessions,
+          deltas,
+          events: this.raw,
+          // The record keeps imported history as it keeps live traffic.
+          record: this.pending.map(({ event }) => event),
+        }),
+      }
     })
     // Everything up to `latest` went into this write (a write comes before the next hour).
     const through = hourBucket(this.latest) * 3_600_000

@@ -48,6 +48,14 @@ export async function summary(
     totalsOf(query.current.totals),
     query.previous ? totalsOf(query.previous.totals) : Promise.resolve(null),
   ])
+  return compareMetrics(current, previous)
+}
+
+/** Each metric of a period with, when comparing, the previous period's and the change. */
+export function compareMetrics(
+  current: Record<SummaryMetric, number>,
+  previous: Record<SummaryMetric, number> | null,
+): Record<SummaryMetric, MetricValue> {
   const out = {} as Record<SummaryMetric, MetricValue>
   for (const name of SUMMARY_METRICS) {
     const value = current[name]

@@ -9,7 +9,8 @@ export interface Timeseries {
   datasets: [{ label: 'Pageviews'; data: number[] }, { label: 'Visitors'; data: number[] }]
 }
 
-function bucketsOf(range: BucketRange): Array<number | string> {
+/** Every bucket of a range, in order: the chart's points. */
+export function bucketsOf(range: BucketRange): Array<number | string> {
   const out: Array<number | string> = []
   if (range.grain === 'hour') {
     for (let h = range.from; h <= range.to; h++) out.push(h)

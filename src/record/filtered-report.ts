@@ -1,17 +1,12 @@
-import { addDays, localDay, localHourLabel } from '../core/calendar.ts'
+import { localDay, localHourLabel } from '../core/calendar.ts'
 import { type Dimension, zeroCounters } from '../core/rollup-deltas.ts'
 import { isBounce, isInteraction, PAGE_VIEW } from '../core/session-rules.ts'
 import type { BucketRange, StatsQuery } from '../core/stats-query.ts'
 import type { Counters, PropValue } from '../core/types.ts'
 import { BREAKDOWNS, type BreakdownName, type Breakdowns } from '../queries/breakdowns.ts'
 import type { StatsReport } from '../queries/stats-report.ts'
-import {
-  type MetricValue,
-  metricsOf,
-  SUMMARY_METRICS,
-  type SummaryMetric,
-} from '../queries/summary.ts'
-import type { Timeseries } from '../queries/timeseries.ts'
+import { compareMetrics, metricsOf } from '../queries/summary.ts'
+import { bucketsOf, type Timeseries } from '../queries/timeseries.ts'
 import type { RollupRow } from '../storage/store.ts'
 import { bucketOf, type MsWindow, msWindow, within } from './period-window.ts'
 import { compileFilters, propText, type SessionMatch } from './session-match.ts'
@@ -269,43 +264,6 @@ function tally(
   return t.finish()
 }
 
-const round = (value: number, places: number) => {
-  const f = 10 ** places
-  return Math.round(value * f) / f
-}
-
-/** As queries/summary.ts compares periods. */
-function compare(
-  current: Record<SummaryMetric, number>,
-  previous: Record<SummaryMetric, number> | null,
-): Record<SummaryMetric, MetricValue> {
-  const out = {} as Record<SummaryMetric, MetricValue>
-  for (const name of SUMMARY_METRICS) {
-    const value = current[name]
-    if (!previous) {
-      out[name] = { value }
-      continue
-    }
-    const before = previous[name]
-    out[name] = {
-      value,
-      previous: before,
-      change: before ? round((value - before) / before, 4) : null,
-    }
-  }
-  return out
-}
-
-function bucketsOf(range: BucketRange): Array<number | string> {
-  const out: Array<number | string> = []
-  if (range.grain === 'hour') {
-    for (let h = range.from; h <= range.to; h++) out.push(h)
-  } else {
-    for (let d = range.from; d <= range.to; d = addDays(d, 1)) out.push(d)
-  }
-  return out
-}
-
 function chart(t: Tallied, range: BucketRange, timeZone: string): Timeseries {
   const buckets = bucketsOf(range)
   return {
@@ -395,7 +353,10 @@ export function assembleReport(
     filter: query.filter ? `${query.filter.dim}:${query.filter.value}` : null,
     filter_applies_to: query.filters.length ? ['summary', 'timeseries', 'tables'] : [],
     filters: query.filters,
-    summary: compare(metricsOf(current.totals), previous ? metricsOf(previous.totals) : null),
+    summary: compareMetrics(
+      metricsOf(current.totals),
+      previous ? metricsOf(previous.totals) : null,
+    ),
     timeseries: chart(current, query.current.series, query.timezone),
     ...tables(current, query.limit),
     prop_keys: keysOf(current),

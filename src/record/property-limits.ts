@@ -1,4 +1,9 @@
-import { MAX_PROP_KEY, MAX_PROPS, MAX_TEXT } from '../core/event-limits.ts'
+import {
+  MAX_DISTINCT_PROP_VALUES,
+  MAX_PROP_KEY,
+  MAX_PROPS,
+  MAX_TEXT,
+} from '../core/event-limits.ts'
 import type { PropValue } from '../core/types.ts'
 
 /**
@@ -22,7 +27,7 @@ export const RECORD_LIMITS = {
   keysPerEvent: MAX_PROPS,
   keyLength: MAX_PROP_KEY,
   valueLength: MAX_TEXT,
-  distinctValuesPerKeyPerDay: 1000,
+  distinctValuesPerKeyPerDay: MAX_DISTINCT_PROP_VALUES,
 } as const
 
 /** What a value past the distinct-values cap is recorded as. */

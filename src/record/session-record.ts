@@ -15,7 +15,7 @@ import type { PropValue, SessionState } from '../core/types.ts'
 export interface RecordEvent {
   event_id: string
   timestamp: number
-  /** 'pageview', 'engagement', or a custom event's name. */
+  /** 'page_view', 'engagement', or a custom event's name, as the event was sent. */
   event_type: string
   /** The page's normalised path (the `page` dimension). */
   path: string

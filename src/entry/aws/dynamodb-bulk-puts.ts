@@ -1,10 +1,12 @@
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import { COUNTER_NAMES, type EnrichedEvent, type SessionState } from '../../core/types.ts'
+import type { RecordEvent } from '../../record/session-record.ts'
 import { batchWriteAll } from '../../storage/dynamodb/batch-write.ts'
 import { versionBump } from '../../storage/dynamodb/counter-writes.ts'
 import { call } from '../../storage/dynamodb/faults.ts'
 import { eventItem, type Item, sessionItem } from '../../storage/dynamodb/items.ts'
 import { STATE, statsPartition, statsSortKey } from '../../storage/dynamodb/keys.ts'
+import { MAX_RECORD_EVENTS, packRecordEvents } from '../../storage/dynamodb/record.ts'
 import { Requests } from '../../storage/dynamodb/requests.ts'
 import { hourlyRowExpiry } from '../../storage/dynamodb/retention.ts'
 import type { TableNames } from '../../storage/dynamodb/tables.ts'
@@ -48,9 +50,32 @@ export class DynamoDbBulkPuts {
     await batchWriteAll(this.options.doc, this.options.tables.stats, requests)
   }
 
-  async putSessions(sessions: readonly SessionState[]): Promise<void> {
-    const requests = sessions.map((s) => ({ PutRequest: { Item: sessionItem(s) } }))
+  /** Sessions as they are, with their record's events where `events` is given (not null). */
+  async putSessions(
+    sessions: ReadonlyArray<SessionState & { events?: RecordEvent[] | null }>,
+  ): Promise<void> {
+    const requests = sessions.map(({ events, ...s }) => ({
+      PutRequest: {
+        Item: sessionItem(
+          s,
+          events ? packRecordEvents(s.start_time, events.slice(0, MAX_RECORD_EVENTS)) : undefined,
+        ),
+      },
+    }))
     await batchWriteAll(this.options.doc, this.options.tables.sessions, requests)
+  }
+
+  /** A site's record item (record.ts): since when it holds events, its longest session. */
+  async putRecordSite(siteId: string, site: { since: number | null; longest: number }) {
+    await this.requests.put('PutItem(record)', {
+      TableName: this.options.tables.state,
+      Item: {
+        pk: STATE.record(siteId),
+        sk: STATE.one,
+        ...(site.since !== null ? { since: site.since } : {}),
+        longest: site.longest,
+      },
+    })
   }
 
   /** Raw events for timelines and the live view, marked imported: the stream's roll-up skips them. */

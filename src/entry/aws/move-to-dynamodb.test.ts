@@ -73,6 +73,9 @@ describe('moving an embedded install into DynamoDB', () => {
     expect(await countsOf(dynamo, clients)).toEqual(before)
     const session = await sqlite.findSession(site.id, clients[0] ?? '', NOW)
     expect(await dynamo.getSession(session?.id ?? '')).toEqual(session)
+    // The record with them (countsOf compares each session's events), and where it begins.
+    expect(before.record.some((s) => (s.events?.length ?? 0) > 1)).toBe(true)
+    expect(await dynamo.recordSince(site.id)).toBe(await sqlite.recordSince(site.id))
   })
 
   it('answers the same stats for the day, the week and a filter', async () => {

@@ -45,8 +45,9 @@ function asEnriched(record: EventRecord, site: Site): EnrichedEvent {
 /**
  * Moves an embedded install into the DynamoDB store: sites, settings (the dashboard
  * password's hash and the token key, so signing in works as before), daily salts (so today's
- * visitor ids stay the same), every counter row, every session, and the raw events still
- * within the TTL, for timelines and the live view. Counters are put as they are, not added,
+ * visitor ids stay the same), every counter row, every session with its events in the
+ * record (the first MAX_RECORD_EVENTS of each, as DynamoDB keeps them) and the site's
+ * record item, and the raw events still within the TTL, for timelines and the live view. Counters are put as they are, not added,
  * so moving again changes nothing; a site that already has counters in DynamoDB (traffic
  * went there) is skipped rather than overwritten. Today's visitor marks stay behind (the
  * embedded store keeps them as hashes): a visitor seen before the move and again after it on
@@ -86,7 +87,10 @@ export async function moveToDynamoDb(
         result.counter_rows += rows.length
       }
     }
-    for (const sessions of from.sessions(site.id)) {
+    // With their events in the record: the filters over the past answer the same there.
+    const record = from.recordSite(site.id)
+    if (record) await puts.putRecordSite(site.id, record)
+    for (const sessions of from.recordedSessions(site.id)) {
       await puts.putSessions(sessions)
       result.sessions += sessions.length
     }

@@ -4,10 +4,12 @@ import { buildStatsQuery, StatsParamsSchema } from '../../core/stats-query.ts'
 import { renderDashboardPage } from '../../dashboard/dashboard-page.ts'
 import { DEFAULT_PERIOD, isDashboardPeriod } from '../../dashboard/format.ts'
 import { renderLoginPage } from '../../dashboard/login-page.ts'
+import { renderPropertiesPanel } from '../../dashboard/properties-panel.ts'
 import { renderTimelineMissing, renderTimelinePage } from '../../dashboard/timeline-page.ts'
+import type { RecordReads } from '../../record/session-record.ts'
+import { timelineEvents } from '../../record/session-timeline.ts'
 import type { SessionReads, SiteDirectory } from '../../storage/store.ts'
 import type { AppEnv, RouteDeps } from '../app-env.ts'
-
 import { clientIp } from '../client-ip.ts'
 import { htmlPage } from '../dashboard-headers.ts'
 import { presentedDeviceCookie, setDeviceCookie } from '../device-cookie.ts'
@@ -17,7 +19,7 @@ import { SESSION_COOKIE } from '../require-dashboard.ts'
 import { clearSessionCookie, setSessionCookie } from '../session-cookie.ts'
 import type { StatsReader } from '../stats-reader.ts'
 
-type Deps = RouteDeps<SessionReads & SiteDirectory>
+type Deps = RouteDeps<SessionReads & RecordReads & SiteDirectory>
 
 async function signedIn(c: Context<AppEnv>, deps: Deps): Promise<boolean> {
   const token = getCookie(c, SESSION_COOKIE)
@@ -106,6 +108,25 @@ export function dashboardRoutes(deps: Deps, stats: StatsReader) {
     return c.redirect('/', 303)
   })
 
+  // The properties panel of an unfiltered view: the counters answer the page, and only the
+  // record knows property keys, so the page asks for them once it has shown (properties-panel.ts).
+  app.get('/properties', async (c) => {
+    if (!(await signedIn(c, deps))) return c.redirect('/', 303)
+    const site = await deps.store.getSite(c.req.query('site') ?? '')
+    const requested = c.req.query('period')
+    if (!site || !isDashboardPeriod(requested)) return c.redirect('/', 303)
+    const params = StatsParamsSchema.parse({ site: site.id, period: requested })
+    const keys = await stats.propertyKeys(buildStatsQuery(params, site.timezone, deps.now()))
+    c.header('Vary', 'Cookie, HX-Request')
+    return htmlPage(
+      c,
+      renderPropertiesPanel(
+        { siteId: site.id, period: requested, filters: [] },
+        { prop_keys: keys },
+      ),
+    )
+  })
+
   // The live feed knows a tracker session id and a time; this finds the stored visit.
   app.get('/timeline', async (c) => {
     if (!(await signedIn(c, deps))) return c.redirect('/', 303)
@@ -115,7 +136,7 @@ export function dashboardRoutes(deps: Deps, stats: StatsReader) {
     if (!site || !sid || Number.isNaN(at)) return c.redirect('/', 303)
     const session = await deps.store.findSession(site.id, sid, at)
     if (!session) return htmlPage(c, renderTimelineMissing(site), 404)
-    const events = await deps.store.sessionEvents(session.id)
+    const events = await timelineEvents(deps.store, session)
     return htmlPage(c, renderTimelinePage(site, session, events))
   })
   return app

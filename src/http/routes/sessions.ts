@@ -2,13 +2,14 @@ import { Hono } from 'hono'
 import { z } from 'zod'
 import { isBounce } from '../../core/session-rules.ts'
 import type { SessionState } from '../../core/types.ts'
+import type { RecordReads } from '../../record/session-record.ts'
+import { timelineEvents } from '../../record/session-timeline.ts'
 import type { SessionReads, SiteDirectory, UserErasure } from '../../storage/store.ts'
 import type { AppEnv, RouteDeps } from '../app-env.ts'
-
 import { HttpError, success } from '../envelope.ts'
 import { parseQuery } from '../query-params.ts'
 
-type Deps = RouteDeps<SessionReads & Pick<SiteDirectory, 'getSite'>>
+type Deps = RouteDeps<SessionReads & RecordReads & Pick<SiteDirectory, 'getSite'>>
 type UserDeps = RouteDeps<SessionReads & UserErasure & Pick<SiteDirectory, 'getSite'>>
 
 export const UserSessionsParamsSchema = z.object({
@@ -101,7 +102,7 @@ async function resolveSession(
   throw new HttpError(404, 'no such session (or not rolled up yet)')
 }
 
-/** One session with its timeline (events only while within EVENT_TTL_HOURS). */
+/** One session with its timeline: its raw events while kept, then the record's (session-timeline.ts). */
 export function sessionRoutes(deps: Deps) {
   const app = new Hono<AppEnv>()
   app.get('/:id', async (c) => {
@@ -110,7 +111,7 @@ export function sessionRoutes(deps: Deps) {
       c.req.param('id'),
       parseQuery(c, SessionParamsSchema),
     )
-    const events = await deps.store.sessionEvents(session.id)
+    const events = await timelineEvents(deps.store, session)
     return success(c, {
       session: sessionView(session),
       events: events.map((e) => ({

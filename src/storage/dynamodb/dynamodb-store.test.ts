@@ -1,5 +1,7 @@
-import { PutCommand } from '@aws-sdk/lib-dynamodb'
+import { BatchGetCommand, PutCommand } from '@aws-sdk/lib-dynamodb'
 import { describe, expect, it } from 'vitest'
+import { localDay } from '../../core/calendar.ts'
+import { markScope } from '../../core/rollup-deltas.ts'
 import { acceptAndRollUp } from '../../testing/accept-and-roll-up.ts'
 import { describeHistoryImportContract } from '../../testing/contract/history-import.contract.ts'
 import {
@@ -11,6 +13,7 @@ import { localTables } from '../../testing/dynamodb.ts'
 import { forwardingDocClient, throttledWrites } from '../../testing/dynamodb-faults.ts'
 import { MINUTE_MS, makeEvent, makeSession, makeSite, T0 } from '../../testing/fixtures.ts'
 import { sessionItem } from './items.ts'
+import { STATE } from './keys.ts'
 
 /**
  * The contract suite on AWS's own DynamoDB Local, with units of more than eight writes
@@ -78,6 +81,48 @@ describe('DynamoDbStore: the record over sessions of an earlier release', () => 
         ['old', T0 + 10 * MINUTE_MS, null],
         ['new', T0 + 86_400_000, ['fresh']],
       ])
+    } finally {
+      await store.close()
+      await local.drop()
+    }
+  })
+})
+
+describe('DynamoDbStore: deleting a user', () => {
+  it("also deletes the visitor marks whose keys carry the user's id", async () => {
+    const local = await localTables()
+    const store = local.store()
+    try {
+      await store.createSite(makeSite({ id: 'site-a', created_at: T0 }))
+      const now = Date.now()
+      const event = makeEvent({
+        site_id: 'site-a',
+        client_session_id: 'tab',
+        timestamp: now,
+        user_id: 'alice',
+        visitor_id: 'u:alice',
+        path: '/pricing',
+      })
+      await acceptAndRollUp(store, [event], [], {
+        sessionTimeoutMs: 30 * MINUTE_MS,
+        newSessionId: () => 's1',
+      })
+      const day = localDay(now, 'UTC')
+      const marks = [markScope('', ''), markScope('page', '/pricing')].map((scope) => ({
+        pk: STATE.mark('site-a', day, scope, 'u:alice'),
+        sk: STATE.one,
+      }))
+      const stored = () =>
+        local.clients.doc.send(
+          new BatchGetCommand({ RequestItems: { [local.tables.state]: { Keys: marks } } }),
+        )
+      expect((await stored()).Responses?.[local.tables.state]).toHaveLength(2)
+      expect(await store.deleteUserData('site-a', 'alice')).toEqual({
+        sessions: 1,
+        events: 1,
+        raw_events: 1,
+      })
+      expect((await stored()).Responses?.[local.tables.state]).toEqual([])
     } finally {
       await store.close()
       await local.drop()

@@ -71,6 +71,8 @@ export class RecordWriter {
   private readonly distinct = new DistinctValues()
   /** The longest session span stored per site, as far as this process knows. */
   private readonly longest = new Map<string, number>()
+  /** The earliest recorded event per site, as far as this process knows. */
+  private readonly since = new Map<string, number>()
 
   constructor(private readonly c: StoreContext) {}
 
@@ -125,59 +127,84 @@ export class RecordWriter {
   }
 
   /**
-   * Before a unit's write: each site's record item begins (`since`, the unit's earliest
-   * event, once) and learns a longer session (`longest`), so a period read never misses a
+   * Before a unit's write: each site's record item begins (`since`, the earliest event
+   * recorded) and learns a longer session (`longest`), so a period read never misses a
    * session written after it. One request per site and process, then only when a session
-   * outgrows the longest known: not one per unit.
+   * outgrows the longest known or a late event precedes every recorded one: not one per unit.
    */
   async beforeWrite(sessions: readonly SessionState[], record: readonly RecordInput[]) {
-    const sites = new Map<string, { earliest: number; longest: number }>()
+    const sites = new Map<string, { earliest: number | null; longest: number }>()
+    const siteOf = (id: string) => {
+      let site = sites.get(id)
+      if (!site) {
+        site = { earliest: null, longest: 0 }
+        sites.set(id, site)
+      }
+      return site
+    }
     for (const e of record) {
-      const site = sites.get(e.site_id) ?? { earliest: e.timestamp, longest: 0 }
-      site.earliest = Math.min(site.earliest, e.timestamp)
-      sites.set(e.site_id, site)
+      const site = siteOf(e.site_id)
+      site.earliest = Math.min(site.earliest ?? e.timestamp, e.timestamp)
     }
     for (const s of sessions) {
-      const site = sites.get(s.site_id) ?? { earliest: s.start_time, longest: 0 }
+      const site = siteOf(s.site_id)
       site.longest = Math.max(site.longest, s.end_time - s.start_time)
-      sites.set(s.site_id, site)
     }
-    const TableName = this.c.tables.state
     for (const [siteId, { earliest, longest }] of sites) {
       const Key = { pk: STATE.record(siteId), sk: STATE.one }
       let known = this.longest.get(siteId)
-      if (known === undefined) {
+      const since = this.since.get(siteId)
+      if (known === undefined || (since === undefined && earliest !== null)) {
         const found = await call('UpdateItem(record)', () =>
           this.c.doc.send(
             new UpdateCommand({
-              TableName,
+              TableName: this.c.tables.state,
               Key,
               UpdateExpression:
-                'SET since = if_not_exists(since, :t), longest = if_not_exists(longest, :l)',
-              ExpressionAttributeValues: { ':t': earliest, ':l': longest },
+                earliest === null
+                  ? 'SET longest = if_not_exists(longest, :l)'
+                  : 'SET since = if_not_exists(since, :t), longest = if_not_exists(longest, :l)',
+              ExpressionAttributeValues: {
+                ':l': longest,
+                ...(earliest === null ? {} : { ':t': earliest }),
+              },
               ReturnValues: 'ALL_NEW',
             }),
           ),
         )
         known = Number(found.Attributes?.longest ?? longest)
         this.longest.set(siteId, known)
+        const stored = found.Attributes?.since
+        if (typeof stored === 'number') this.since.set(siteId, stored)
       }
-      if (longest <= known) continue
-      try {
-        await this.c.doc.send(
-          new UpdateCommand({
-            TableName,
-            Key,
-            UpdateExpression: 'SET longest = :l',
-            ConditionExpression: 'longest < :l',
-            ExpressionAttributeValues: { ':l': longest },
-          }),
-        )
-      } catch (error) {
-        // Another process stored a longer one: as good.
-        if (!isConditionFailure(error)) throw storageFault('UpdateItem(record)', error)
+      if (longest > known) {
+        await this.raise(Key, 'longest', '<', longest)
+        this.longest.set(siteId, longest)
       }
-      this.longest.set(siteId, longest)
+      // A late event older than any recorded: the record holds events from it on.
+      const recordedFrom = this.since.get(siteId)
+      if (earliest !== null && recordedFrom !== undefined && earliest < recordedFrom) {
+        await this.raise(Key, 'since', '>', earliest)
+        this.since.set(siteId, earliest)
+      }
+    }
+  }
+
+  /** Sets `field` to `value` where it is still `than` it; another process's as good. */
+  private async raise(Key: Item, field: 'longest' | 'since', than: '<' | '>', value: number) {
+    try {
+      await this.c.doc.send(
+        new UpdateCommand({
+          TableName: this.c.tables.state,
+          Key,
+          UpdateExpression: 'SET #f = :v',
+          ConditionExpression: `#f ${than} :v`,
+          ExpressionAttributeNames: { '#f': field },
+          ExpressionAttributeValues: { ':v': value },
+        }),
+      )
+    } catch (error) {
+      if (!isConditionFailure(error)) throw storageFault('UpdateItem(record)', error)
     }
   }
 }

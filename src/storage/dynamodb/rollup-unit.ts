@@ -39,6 +39,8 @@ export class DynamoDbRollups
 {
   /** Serialises this process's roll-up units (as the stream serialises a shard's batches). */
   private queue: Promise<unknown> = Promise.resolve()
+  /** Settles when the latest unit write handed to this process has. */
+  private lastWrite: Promise<void> = Promise.resolve()
 
   constructor(
     private readonly c: StoreContext,
@@ -167,22 +169,49 @@ export class DynamoDbRollups
      * events go on in the sessions that now span them (the record).
      */
     const read = new Map<string, ReadSession & { key: Item }>()
+    /** Tracker sessions whose stored sessions this unit read: the others' it may not know. */
+    const lookedUp = new Set<string>()
     /** What this unit counts, by identity, and the fence that makes it the only one that does. */
     const ledgers = new UnitLedgers(this.c.requests, this.c.tables.state)
     const unit: RollupUnit = {
       hourlyDimensionsFrom,
       uncounted: (entries) => ledgers.uncounted(entries),
-      sessionsFor: (lookups) => this.sessionsFor(lookups, read),
+      sessionsFor: (lookups) => {
+        for (const l of lookups) lookedUp.add(clientPartition(l.site_id, l.client_session_id))
+        return this.sessionsFor(lookups, read)
+      },
       claimMarks: (wanted) => this.claimMarks(wanted, marks),
       write: async (changes) => {
-        // Outside the unit's transaction, before it: a period read must never miss a session
-        // this write makes longer than the site's longest known (record.ts).
-        await this.record.beforeWrite(changes.sessions, changes.record ?? [])
-        await this.writer.write(this.unitOps(changes, read), ledgers.fence(Date.now()))
-        if (changes.through) await this.pulled.rolledUp(changes.through)
+        // A writer that does not await a write inside its unit (a history import) may start
+        // the next before this one landed: its sessions' stored events must be read after.
+        const previous = this.lastWrite
+        let done = () => {}
+        this.lastWrite = new Promise<void>((resolve) => {
+          done = resolve
+        })
+        try {
+          await previous
+          await this.writeUnit(changes, read, lookedUp, ledgers)
+        } finally {
+          done()
+        }
       },
     }
     return work(unit)
+  }
+
+  private async writeUnit(
+    changes: Parameters<RollupUnit['write']>[0],
+    read: Map<string, ReadSession & { key: Item }>,
+    lookedUp: Set<string>,
+    ledgers: UnitLedgers,
+  ): Promise<void> {
+    await this.readUnlooked(changes.sessions, read, lookedUp)
+    // Outside the unit's transaction, before it: a period read must never miss a session
+    // this write makes longer than the site's longest known (record.ts).
+    await this.record.beforeWrite(changes.sessions, changes.record ?? [])
+    await this.writer.write(this.unitOps(changes, read), ledgers.fence(Date.now()))
+    if (changes.through) await this.pulled.rolledUp(changes.through)
   }
 
   private async hourlyDimensionsFrom(): Promise<number> {
@@ -197,6 +226,32 @@ export class DynamoDbRollups
     )
     const from = found.Item?.hourly_from
     return typeof from === 'number' ? from : Number.NEGATIVE_INFINITY
+  }
+
+  /**
+   * A writer that computes sessions without reading them here (a history import continuing
+   * its own sessions from one unit to the next) gets their stored events read first, so its
+   * Put keeps them. The collector's roll-up looks up every tracker session it writes: for it
+   * this reads nothing.
+   */
+  private async readUnlooked(
+    sessions: readonly SessionState[],
+    read: Map<string, ReadSession & { key: Item }>,
+    lookedUp: Set<string>,
+  ): Promise<void> {
+    const keys = sessions
+      .map((s) => ({ pk: clientPartition(s.site_id, s.client_session_id), sk: s.id }))
+      .filter((key) => !lookedUp.has(key.pk) && !read.has(key.sk))
+    if (keys.length === 0) return
+    const items = await this.c.requests.batchGet(this.c.tables.sessions, keys)
+    for (const item of items) {
+      const session = sessionOf(item)
+      read.set(session.id, {
+        key: { pk: item.pk, sk: item.sk },
+        session,
+        events: recordEventsOf(item),
+      })
+    }
   }
 
   /** A client's stored sessions: one consistent Query of its partition each. */

@@ -1,6 +1,8 @@
 import Database from 'better-sqlite3'
 import type { SessionState, Site } from '../../core/types.ts'
+import type { RecordSession } from '../../record/session-record.ts'
 import type { EventRecord, RollupRow } from '../store.ts'
+import { type RecordSiteRow, SqliteRecordReads } from './record-reads.ts'
 
 const PAGE = 5000
 
@@ -13,8 +15,21 @@ const PAGE = 5000
 export class SqliteExport {
   private readonly db: Database.Database
 
+  private readonly record: SqliteRecordReads | undefined
+
   constructor(file: string) {
     this.db = new Database(file, { readonly: true, fileMustExist: true })
+    // A file the record's release never opened has no record to move (its sessions' events
+    // are not known).
+    const hasRecord = this.db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'record_sites'")
+      .get()
+    this.record = hasRecord ? new SqliteRecordReads(this.db) : undefined
+  }
+
+  /** The site's record item (since, longest), if the file keeps a record of it. */
+  recordSite(siteId: string): RecordSiteRow | undefined {
+    return this.record?.site(siteId)
   }
 
   sites(): Site[] {
@@ -65,6 +80,16 @@ export class SqliteExport {
       yield rows
       after = (rows.at(-1) as SessionState).id
       if (rows.length < PAGE) return
+    }
+  }
+
+  /** A site's sessions with their events in the record (null where it holds none), in pages. */
+  *recordedSessions(siteId: string): Generator<RecordSession[]> {
+    const since = this.recordSite(siteId)?.since ?? null
+    for (const sessions of this.sessions(siteId)) {
+      yield this.record
+        ? this.record.withEvents(sessions, since)
+        : sessions.map((session) => ({ ...session, events: null }))
     }
   }
 

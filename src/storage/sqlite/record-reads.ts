@@ -3,7 +3,16 @@ import type Database from 'better-sqlite3'
 import type { PropValue, SessionState } from '../../core/types.ts'
 import type { RecordEvent, RecordReads, RecordSession } from '../../record/session-record.ts'
 
-interface RecordSiteRow {
+/** The period read's statements (exported so a test can hold their query plans). */
+export const RECORD_SQL = {
+  sessions: `SELECT * FROM sessions WHERE site_id = ? AND start_time BETWEEN ? AND ?
+    AND end_time >= ? ORDER BY start_time, id`,
+  events: `SELECT timestamp, event_id, event_type, path, props FROM record_events
+    WHERE site_id = ? AND client_session_id = ? AND timestamp BETWEEN ? AND ?
+    ORDER BY timestamp, ord`,
+} as const
+
+export interface RecordSiteRow {
   since: number | null
   longest: number
 }
@@ -22,17 +31,8 @@ export class SqliteRecordReads implements RecordReads {
   constructor(db: Database.Database) {
     this.s = {
       site: db.prepare('SELECT since, longest FROM record_sites WHERE site_id = ?'),
-      sessions: db.prepare(
-        `SELECT * FROM sessions WHERE site_id = ? AND start_time BETWEEN ? AND ?
-         AND end_time >= ? ORDER BY start_time, id`,
-      ),
-      events: db
-        .prepare(
-          `SELECT timestamp, event_id, event_type, path, props FROM record_events
-           WHERE site_id = ? AND client_session_id = ? AND timestamp BETWEEN ? AND ?
-           ORDER BY timestamp, ord`,
-        )
-        .raw(),
+      sessions: db.prepare(RECORD_SQL.sessions),
+      events: db.prepare(RECORD_SQL.events).raw(),
     }
   }
 
@@ -42,10 +42,20 @@ export class SqliteRecordReads implements RecordReads {
     const earliestStart = site ? from - site.longest : Number.MIN_SAFE_INTEGER
     const since = site?.since ?? null
     const sessions = this.s.sessions.all(siteId, earliestStart, to, from) as SessionState[]
+    return this.withEvents(sessions, since)
+  }
+
+  /** Sessions of one site with their events, null for those from before `since`. */
+  withEvents(sessions: readonly SessionState[], since: number | null): RecordSession[] {
     return sessions.map((session) => ({
       ...session,
       events: since === null || session.start_time < since ? null : this.eventsOf(session),
     }))
+  }
+
+  /** The site's record item: since when it holds events, and its longest session (ms). */
+  site(siteId: string): RecordSiteRow | undefined {
+    return this.s.site.get(siteId) as RecordSiteRow | undefined
   }
 
   async recordSince(siteId: string): Promise<number | null> {

@@ -96,7 +96,8 @@ export function unitRows(unit: {
         e.event_type,
         e.path,
         limitProps(e.props),
-        localDay(e.timestamp, e.timezone),
+        // Only the cap on distinct values reads the day: most events carry no props.
+        e.props ? localDay(e.timestamp, e.timezone) : '',
       ],
     ),
     recordSites: [...sites.values()],

@@ -16,6 +16,7 @@ import { tempDir } from '../../testing/temp-dir.ts'
 import { type RollupEntry, StorageUnavailableError } from '../store.ts'
 import { markHash, packMarks } from './mark-hash.ts'
 import { SCHEMA_VERSION } from './migrations.ts'
+import { RECORD_SQL } from './record-reads.ts'
 import { SqliteStore } from './sqlite-store.ts'
 
 /** The page limit of a store whose disk a contract test fills: 4 MiB. */
@@ -279,6 +280,26 @@ describe('SqliteStore specifics', () => {
     expect(check.prepare('SELECT count(*) FROM visitor_mark_blocks').pluck().get()).toBe(0)
     expect(check.prepare('SELECT count(*) FROM visitor_marks').pluck().get()).toBe(2)
     check.close()
+    dir.remove()
+  })
+
+  it("reads the record's period as ranges of indexes, never a scan of the history", async () => {
+    const dir = tempDir()
+    const file = join(dir.path, 'plan.db')
+    const store = new SqliteStore({ file })
+    const db = new Database(file, { readonly: true })
+    const plan = (sql: string, ...args: unknown[]) =>
+      (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as Array<{ detail: string }>)
+        .map((row) => row.detail)
+        .join('; ')
+    expect(plan(RECORD_SQL.sessions, 's', 0, 1, 0)).toMatch(
+      /SEARCH sessions USING INDEX sessions_by_start \(site_id=\? AND start_time>\? AND start_time<\?\)/,
+    )
+    expect(plan(RECORD_SQL.events, 's', 'c', 0, 1)).toMatch(
+      /SEARCH record_events USING PRIMARY KEY \(site_id=\? AND client_session_id=\? AND timestamp>\? AND timestamp<\?\)/,
+    )
+    db.close()
+    await store.close()
     dir.remove()
   })
 

@@ -227,6 +227,16 @@ export function describeHistoryImportContract(
         expect(live.length).toBeGreaterThan(0)
       }
       expect(await imported.backlog()).toBe(0)
+      // The record holds imported history as it holds the collector's: every event, in order.
+      for (const siteId of ['site-a', 'site-b']) {
+        const recorded = async (store: Store) =>
+          (await store.recordSessions(siteId, NOW - 4 * DAY, NOW)).map(
+            ({ id: _id, ...session }) => session,
+          )
+        const fromImport = await recorded(imported)
+        expect(fromImport.length).toBeGreaterThan(0)
+        expect(fromImport).toEqual(await recorded(committed))
+      }
     })
 
     it('writes whole hours, so a stopped import resumes where its counters end', async () => {

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import { OTHER_VALUE, RECORD_LIMITS } from '../../record/property-limits.ts'
 import type { RecordSession } from '../../record/session-record.ts'
+import { timelineEvents } from '../../record/session-timeline.ts'
 import { rollUpBatch, rollUpPending } from '../../rollup/roll-up-batch.ts'
 import type { Store } from '../../storage/store.ts'
 import { enrichedEvent } from '../enriched-event.ts'
@@ -120,6 +121,8 @@ export function recordReadsContract(open: OpenStore) {
       const [moved] = await read()
       expect(moved).toMatchObject({ start_time: T0 - 10 * MIN, entry_page: '/' })
       expect(eventsOf(moved)?.map(([id]) => id)).toEqual(['first', 'a', 'b', 'c'])
+      // The record holds events from the earliest it was given, a late one's included.
+      expect(await store.recordSince('site-a')).toBeLessThanOrEqual(T0 - 10 * MIN)
     })
 
     it('reads a session that spans the edges of the period whole, none outside it', async () => {
@@ -202,6 +205,27 @@ export function recordReadsContract(open: OpenStore) {
       expect(eventsOf(session)).toEqual([
         ['a', 'page_view', '/', { plan: 'pro' }],
         ['b', 'page_view', '/', null],
+      ])
+    })
+
+    it('opens a visit whose raw events were swept from the record, and fresh ones from the raw events', async () => {
+      await commit([
+        enrichedEvent({ event_id: 'a', timestamp: T0, title: 'Home', props: { plan: 'pro' } }),
+        enrichedEvent({ event_id: 'b', timestamp: T0 + MIN, path: '/pricing', title: 'Pricing' }),
+      ])
+      const [session] = await read()
+      if (!session) throw new Error('no session recorded')
+      // While the raw events hold the visit, they answer: they carry the titles.
+      const fresh = await timelineEvents(store, session)
+      expect(fresh.map((e) => [e.event_id, e.title])).toEqual([
+        ['a', 'Home'],
+        ['b', 'Pricing'],
+      ])
+      await store.sweep({ now: T0 + 3 * DAY, eventTtlMs: DAY })
+      const old = await timelineEvents(store, session)
+      expect(old.map((e) => [e.event_id, e.path, e.props, e.title])).toEqual([
+        ['a', '/', { plan: 'pro' }, ''],
+        ['b', '/pricing', null, ''],
       ])
     })
 

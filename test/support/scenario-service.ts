@@ -1,0 +1,91 @@
+import { parseConfig } from '../../src/config/env.ts'
+import { startDynamoDbService } from '../../src/entry/aws/dynamodb-service.ts'
+import { startEmbedded } from '../../src/entry/embedded.ts'
+import type { RunningService } from '../../src/entry/service.ts'
+import { createLogger } from '../../src/log/logger.ts'
+import { type LocalTables, localTables } from '../../src/testing/dynamodb.ts'
+import { signIn } from '../../src/testing/sign-in.ts'
+import { tempDir } from '../../src/testing/temp-dir.ts'
+
+/**
+ * The hosts of the pipeline a hand-worked scenario runs on: the embedded server's worker
+ * threads, the in-process host with no threads, and the AWS shape on DynamoDB Local (its
+ * collector accepting into the Events table, the roll-up handler fed from the table's stream).
+ */
+export const PIPELINES = ['threads', 'in-process', 'dynamodb'] as const
+export type Pipeline = (typeof PIPELINES)[number]
+
+export interface ScenarioService {
+  server: RunningService
+  site: { id: string; api_key: string }
+  /** Signs in again (a token lasts 12 hours of the scenario's clock). */
+  signIn(): Promise<string>
+  /** Posts events as one visitor (its user agent, and its country as CloudFront says it). */
+  send(
+    userAgent: string,
+    country: string,
+    events: Array<Record<string, unknown>>,
+  ): Promise<Response>
+  close(): Promise<void>
+}
+
+/**
+ * A service on one pipeline with one site, behind CloudFront as far as the app can tell
+ * (`TRUST_PROXY=1`, so the viewer-country header is believed), stats uncached, on `clock`.
+ */
+export async function startScenarioService(
+  pipeline: Pipeline,
+  options: { password: string; clock: () => number; site: Record<string, string> },
+): Promise<ScenarioService> {
+  const dir = tempDir()
+  const config = parseConfig({
+    PORT: '0',
+    DATA_DIR: dir.path,
+    ADMIN_PASSWORD: options.password,
+    STATS_CACHE_SECONDS: '0',
+    SQLITE_SYNCHRONOUS: 'NORMAL',
+    TRUST_PROXY: '1',
+  })
+  const logger = createLogger('silent')
+  let tables: LocalTables | undefined
+  let server: RunningService
+  if (pipeline === 'dynamodb') {
+    tables = await localTables()
+    server = await startDynamoDbService(config, logger, tables.clients, tables.tables, {
+      now: options.clock,
+    })
+  } else {
+    server = await startEmbedded(config, logger, { now: options.clock, pipeline })
+  }
+  const token = await signIn(server.url, options.password)
+  const created = await fetch(`${server.url}/api/sites`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(options.site),
+  })
+  const site = ((await created.json()) as { data: { site: { id: string; api_key: string } } }).data
+    .site
+  return {
+    server,
+    site,
+    signIn: () => signIn(server.url, options.password),
+    async send(userAgent, country, events) {
+      const res = await fetch(`${server.url}/api/events`, {
+        method: 'POST',
+        headers: {
+          'x-api-key': site.api_key,
+          'user-agent': userAgent,
+          'cloudfront-viewer-country': country,
+        },
+        body: JSON.stringify({ events }),
+      })
+      await server.settle()
+      return res
+    },
+    async close() {
+      await server.close()
+      await tables?.drop()
+      dir.remove()
+    },
+  }
+}
