@@ -165,6 +165,29 @@ class ColumnRows {
   }
 }
 
+/** A growing list of numbers. */
+class IntList {
+  values = new Int32Array(1024)
+  length = 0
+  push(value: number): void {
+    if (this.length === this.values.length) {
+      const bigger = new Int32Array(this.values.length * 2)
+      bigger.set(this.values)
+      this.values = bigger
+    }
+    this.values[this.length++] = value
+  }
+}
+
+/** Room for n numbers, reused from visitor to visitor. */
+class IntScratch {
+  a = new Int32Array(64)
+  get(n: number): Int32Array {
+    if (n > this.a.length) this.a = new Int32Array(Math.max(n, this.a.length * 2))
+    return this.a
+  }
+}
+
 /** Grows as needed; reused from visitor to visitor. */
 class Scratch {
   a = new Float64Array(64)
@@ -223,7 +246,12 @@ class ColumnarTally implements Tallied {
   private emKind: Int32Array<ArrayBufferLike> = new Int32Array(64)
   private emValue: Int32Array<ArrayBufferLike> = new Int32Array(64)
   private readonly emAt = new Scratch()
-  private readonly groupScratch = new Int32Array(SMALL_GROUP)
+  private readonly smIndex = new IntScratch()
+  private readonly emIndex = new IntScratch()
+  /** Per part: sessions that started in the period (their table rows). */
+  private readonly counted: IntList[]
+  /** Per part: sessions alone in their visitor-day, first seen in the period. */
+  private readonly lone: IntList[]
 
   constructor(
     private readonly dicts: Dictionaries,
@@ -272,6 +300,8 @@ class ColumnarTally implements Tallied {
     this.propKey = propKey === null ? -1 : dicts.propKeys.find(propKey)
     this.propEvents = new Float64Array(size(dicts.propValues))
     this.propVisitors = new Float64Array(size(dicts.propValues))
+    this.counted = parts.map(() => new IntList())
+    this.lone = parts.map(() => new IntList())
   }
 
   /** Reads every visitor of every part once, with their sessions from all parts. */
@@ -377,20 +407,8 @@ class ColumnarTally implements Tallied {
       this.totals.sessions += 1
       this.totals.bounces += bounce
       this.totals.duration_ms += duration
-      if (this.tables) {
-        const pageviews = part.pageviews[s] as number
-        for (const c of COUNTED) {
-          const v = (part.columns[c] as Int32Array)[s] as number
-          if (v === this.skipEmpty[c]) continue
-          const rows = this.columnRows[c] as ColumnRows
-          rows.sessions[v] = (rows.sessions[v] as number) + 1
-          rows.bounces[v] = (rows.bounces[v] as number) + bounce
-          rows.duration[v] = (rows.duration[v] as number) + duration
-          rows.pageviews[v] = (rows.pageviews[v] as number) + pageviews
-        }
-        const exit = (part.columns[EXIT_COLUMN] as Int32Array)[s] as number
-        this.exitSessions[exit] = (this.exitSessions[exit] as number) + 1
-      }
+      // Its table rows are added column by column at the end (tight loops over one array).
+      if (this.tables) (this.counted[k] as IntList).push(s)
     }
     if (part.hasEvents[s] === 0) {
       const day = part.startDay[s] as number
@@ -461,46 +479,47 @@ class ColumnarTally implements Tallied {
       }
     }
     if (!this.tables) return
-    if (this.vdCount === 1) {
-      this.sessionMarks(0, this.smCount, null)
-      this.eventMarks(0, this.emCount, null)
-      return
-    }
-    // A visitor of several days: their marks, day by day.
-    const sm = new Int32Array(this.smCount)
-    const em = new Int32Array(this.emCount)
+    const sm = this.smIndex.get(this.smCount)
+    const em = this.emIndex.get(this.emCount)
     for (let vd = 0; vd < this.vdCount; vd++) {
       let n = 0
       for (let m = 0; m < this.smCount; m++) if (this.smVd[m] === vd) sm[n++] = m
-      this.sessionMarks(0, n, sm)
+      if (n === 1) {
+        // One session that day, the common case: counted under its values at the end.
+        const m = sm[0] as number
+        const at = this.smAt.a[m] as number
+        if (at >= tw.from && at < tw.to) {
+          ;(this.lone[this.smPart[m] as number] as IntList).push(this.smSession[m] as number)
+        }
+      } else {
+        this.sessionMarks(n, sm)
+      }
       n = 0
       for (let m = 0; m < this.emCount; m++) if (this.emVd[m] === vd) em[n++] = m
-      this.eventMarks(0, n, em)
+      this.eventMarks(n, em)
     }
   }
 
-  /** Session-day marks `index[from..to)` (or from..to themselves) of one visitor-day. */
-  private sessionMarks(from: number, to: number, index: Int32Array | null): void {
-    if (to <= from) return
+  /** Session-day marks `index[0..n)` of one visitor-day (several sessions). */
+  private sessionMarks(n: number, index: Int32Array): void {
     const tw = this.totalsWindow
     const at = this.smAt.a
-    const markOf = (i: number) => (index ? (index[i] as number) : i)
     for (const c of COUNTED) {
       const rows = this.columnRows[c] as ColumnRows
       const skip = this.skipEmpty[c]
-      for (let i = from; i < to; i++) {
-        const m = markOf(i)
+      for (let i = 0; i < n; i++) {
+        const m = index[i] as number
         const v = this.valueOf(c, m)
         if (v === skip) continue
         let first = at[m] as number
         let repeat = false
-        for (let j = from; j < to && !repeat; j++) {
+        for (let j = 0; j < n && !repeat; j++) {
           if (j === i) continue
-          const n = markOf(j)
-          if (this.valueOf(c, n) !== v) continue
+          const o = index[j] as number
+          if (this.valueOf(c, o) !== v) continue
           // Counted once, by the first of its marks.
           if (j < i) repeat = true
-          else first = Math.min(first, at[n] as number)
+          else first = Math.min(first, at[o] as number)
         }
         if (!repeat && first >= tw.from && first < tw.to) {
           rows.visitors[v] = (rows.visitors[v] as number) + 1
@@ -514,16 +533,15 @@ class ColumnarTally implements Tallied {
     return (part.columns[c] as Int32Array)[this.smSession[m] as number] as number
   }
 
-  /** Page, event and property marks of one visitor-day, each value counted once. */
-  private eventMarks(from: number, to: number, index: Int32Array | null): void {
-    if (to <= from) return
+  /** Page, event and property marks `index[0..n)` of one visitor-day, each value once. */
+  private eventMarks(n: number, index: Int32Array): void {
+    if (n === 0) return
     const tw = this.totalsWindow
     const at = this.emAt.a
-    const markOf = (i: number) => (index ? (index[i] as number) : i)
-    if (to - from > SMALL_GROUP) {
+    if (n > SMALL_GROUP) {
       const earliest = new Map<number, number>()
-      for (let i = from; i < to; i++) {
-        const m = markOf(i)
+      for (let i = 0; i < n; i++) {
+        const m = index[i] as number
         const key = (this.emKind[m] as number) * 2 ** 32 + (this.emValue[m] as number)
         const before = earliest.get(key)
         if (before === undefined || (at[m] as number) < before) earliest.set(key, at[m] as number)
@@ -536,24 +554,64 @@ class ColumnarTally implements Tallied {
       }
       return
     }
-    const group = this.groupScratch
-    for (let i = from; i < to; i++) group[i - from] = markOf(i)
-    const n = to - from
     for (let a = 0; a < n; a++) {
-      const m = group[a] as number
+      const m = index[a] as number
       const kind = this.emKind[m]
       const value = this.emValue[m]
       let first = at[m] as number
       let repeat = false
       for (let b = 0; b < n && !repeat; b++) {
         if (b === a) continue
-        const o = group[b] as number
+        const o = index[b] as number
         if (this.emKind[o] !== kind || this.emValue[o] !== value) continue
         if (b < a) repeat = true
         else first = Math.min(first, at[o] as number)
       }
       if (!repeat && first >= tw.from && first < tw.to)
         this.countVisitor(kind as number, value as number)
+    }
+  }
+
+  /** The table rows of sessions that started in the period, one column at a time. */
+  private countedRows(part: ColumnarPart, list: IntList): void {
+    const sessions = list.values
+    const count = list.length
+    const { pageviews, interactions, start, end } = part
+    for (const c of COUNTED) {
+      const column = part.columns[c] as Int32Array
+      const rows = this.columnRows[c] as ColumnRows
+      const skip = this.skipEmpty[c]
+      for (let i = 0; i < count; i++) {
+        const s = sessions[i] as number
+        const v = column[s] as number
+        if (v === skip) continue
+        const views = pageviews[s] as number
+        rows.sessions[v] = (rows.sessions[v] as number) + 1
+        if (views === 1 && interactions[s] === 0) rows.bounces[v] = (rows.bounces[v] as number) + 1
+        rows.duration[v] =
+          (rows.duration[v] as number) + ((end[s] as number) - (start[s] as number))
+        rows.pageviews[v] = (rows.pageviews[v] as number) + views
+      }
+    }
+    const exits = part.columns[EXIT_COLUMN] as Int32Array
+    for (let i = 0; i < count; i++) {
+      const v = exits[sessions[i] as number] as number
+      this.exitSessions[v] = (this.exitSessions[v] as number) + 1
+    }
+  }
+
+  /** Visitors of the visitor-days with one session, counted in the period: by its values. */
+  private loneVisitors(part: ColumnarPart, list: IntList): void {
+    const sessions = list.values
+    const count = list.length
+    for (const c of COUNTED) {
+      const column = part.columns[c] as Int32Array
+      const visitors = (this.columnRows[c] as ColumnRows).visitors
+      const skip = this.skipEmpty[c]
+      for (let i = 0; i < count; i++) {
+        const v = column[sessions[i] as number] as number
+        if (v !== skip) visitors[v] = (visitors[v] as number) + 1
+      }
     }
   }
 
@@ -580,6 +638,10 @@ class ColumnarTally implements Tallied {
       }
     }
     if (!this.tables) return this
+    this.parts.forEach((part, k) => {
+      this.countedRows(part, this.counted[k] as IntList)
+      this.loneVisitors(part, this.lone[k] as IntList)
+    })
     SESSION_COLUMNS.forEach((dim, c) => {
       const rows = this.columnRows[c]
       if (!rows) return
