@@ -31,7 +31,9 @@ const queries: Record<string, string> = {
 let started = performance.now()
 await columns.report(query(queries.source as string))
 console.log(`load ${Math.round(performance.now() - started)} ms`, JSON.stringify(columns.held()))
+const only = process.env.ONLY?.split(',')
 for (const [name, q] of Object.entries(queries)) {
+  if (only && !only.includes(name)) continue
   const times: number[] = []
   for (let i = 0; i < Number(process.env.RUNS ?? 7); i++) {
     started = performance.now()

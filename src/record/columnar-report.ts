@@ -4,6 +4,7 @@ import { isInteraction, PAGE_VIEW } from '../core/session-rules.ts'
 import { type Filter, isEventDimension, PROP_PREFIX } from '../core/stats-filters.ts'
 import type { BucketRange, StatsQuery } from '../core/stats-query.ts'
 import type { Counters, SessionState } from '../core/types.ts'
+import { BREAKDOWNS } from '../queries/breakdowns.ts'
 import {
   type ColumnarPart,
   type Dictionaries,
@@ -51,6 +52,19 @@ const COUNTED: readonly number[] = SESSION_COLUMNS.flatMap((dim, c) =>
   (SESSION_DIMENSIONS as readonly string[]).includes(dim) || dim === 'entry_page' ? [c] : [],
 )
 const EXIT_COLUMN = SESSION_COLUMNS.indexOf('exit_page')
+
+/**
+ * Per column, the session counters its table shows (BREAKDOWNS): the others are left at 0,
+ * which the tables never read. Most read visitors and sessions only.
+ */
+const SHOWN: ReadonlyArray<ReadonlySet<string>> = SESSION_COLUMNS.map(
+  (dim) =>
+    new Set(
+      Object.values(BREAKDOWNS)
+        .filter((def) => def.dim === dim)
+        .flatMap((def) => [...def.counters]),
+    ),
+)
 
 const MARK_PAGE = 0
 const MARK_EVENT = 1
@@ -581,16 +595,39 @@ class ColumnarTally implements Tallied {
       const column = part.columns[c] as Int32Array
       const rows = this.columnRows[c] as ColumnRows
       const skip = this.skipEmpty[c]
-      for (let i = 0; i < count; i++) {
-        const s = sessions[i] as number
-        const v = column[s] as number
-        if (v === skip) continue
-        const views = pageviews[s] as number
-        rows.sessions[v] = (rows.sessions[v] as number) + 1
-        if (views === 1 && interactions[s] === 0) rows.bounces[v] = (rows.bounces[v] as number) + 1
-        rows.duration[v] =
-          (rows.duration[v] as number) + ((end[s] as number) - (start[s] as number))
-        rows.pageviews[v] = (rows.pageviews[v] as number) + views
+      const shown = SHOWN[c] as ReadonlySet<string>
+      if (shown.has('sessions')) {
+        const into = rows.sessions
+        for (let i = 0; i < count; i++) {
+          const v = column[sessions[i] as number] as number
+          if (v !== skip) into[v] = (into[v] as number) + 1
+        }
+      }
+      if (shown.has('bounces')) {
+        const into = rows.bounces
+        for (let i = 0; i < count; i++) {
+          const s = sessions[i] as number
+          const v = column[s] as number
+          if (v !== skip && pageviews[s] === 1 && interactions[s] === 0)
+            into[v] = (into[v] as number) + 1
+        }
+      }
+      if (shown.has('duration_ms')) {
+        const into = rows.duration
+        for (let i = 0; i < count; i++) {
+          const s = sessions[i] as number
+          const v = column[s] as number
+          if (v !== skip)
+            into[v] = (into[v] as number) + ((end[s] as number) - (start[s] as number))
+        }
+      }
+      if (shown.has('pageviews')) {
+        const into = rows.pageviews
+        for (let i = 0; i < count; i++) {
+          const s = sessions[i] as number
+          const v = column[s] as number
+          if (v !== skip) into[v] = (into[v] as number) + (pageviews[s] as number)
+        }
       }
     }
     const exits = part.columns[EXIT_COLUMN] as Int32Array
