@@ -286,20 +286,35 @@ export function mergeParts(a: ColumnarPart, b: ColumnarPart): ColumnarPart {
   })
 }
 
-/** Reorders sessions (and their events) so each visitor's are contiguous: a counting sort. */
-function groupByVisitor(loose: Loose): ColumnarPart {
-  const n = loose.sessions
+/** The part without the sessions that ended before `lower` (days no query reaches any more). */
+export function endedFrom(part: ColumnarPart, lower: number): ColumnarPart {
+  const keep = new Uint8Array(part.sessions)
+  for (let s = 0; s < part.sessions; s++) keep[s] = (part.end[s] as number) >= lower ? 1 : 0
+  const { groupVisitor: _, groupFrom: __, ...columns } = part
+  return groupByVisitor({ ...columns, visitor: visitorOf(part) }, keep)
+}
+
+/**
+ * Reorders sessions (and their events) so each visitor's are contiguous: a counting sort.
+ * With `keep`, only the sessions it marks.
+ */
+function groupByVisitor(loose: Loose, keep?: Uint8Array): ColumnarPart {
+  const all = loose.sessions
   let visitors = 0
-  for (let s = 0; s < n; s++) visitors = Math.max(visitors, (loose.visitor[s] as number) + 1)
+  for (let s = 0; s < all; s++) visitors = Math.max(visitors, (loose.visitor[s] as number) + 1)
   const count = new Int32Array(visitors + 1)
-  for (let s = 0; s < n; s++) {
+  let n = 0
+  for (let s = 0; s < all; s++) {
+    if (keep && keep[s] === 0) continue
+    n++
     const v = (loose.visitor[s] as number) + 1
     count[v] = (count[v] as number) + 1
   }
   for (let v = 0; v < visitors; v++) count[v + 1] = (count[v + 1] as number) + (count[v] as number)
   const next = count.slice(0, visitors)
   const order = new Int32Array(n)
-  for (let s = 0; s < n; s++) {
+  for (let s = 0; s < all; s++) {
+    if (keep && keep[s] === 0) continue
     const v = loose.visitor[s] as number
     order[next[v] as number] = s
     next[v] = (next[v] as number) + 1
@@ -323,7 +338,11 @@ function groupByVisitor(loose: Loose): ColumnarPart {
     return out
   }
   // Events and properties follow their sessions.
-  const events = loose.at.length
+  let events = 0
+  for (let i = 0; i < n; i++) {
+    const s = order[i] as number
+    events += (loose.eventFrom[s + 1] as number) - (loose.eventFrom[s] as number)
+  }
   const eventFrom = new Int32Array(n + 1)
   const eventOrder = new Int32Array(events)
   let e = 0
@@ -339,7 +358,11 @@ function groupByVisitor(loose: Loose): ColumnarPart {
     for (let i = 0; i < events; i++) out[i] = column[eventOrder[i] as number] as number
     return out
   }
-  const props = loose.propKey.length
+  let props = 0
+  for (let i = 0; i < events; i++) {
+    const k = eventOrder[i] as number
+    props += (loose.propFrom[k + 1] as number) - (loose.propFrom[k] as number)
+  }
   const propFrom = new Int32Array(events + 1)
   const propKey = new Int32Array(props)
   const propValue = new Int32Array(props)

@@ -100,6 +100,16 @@ describe('RecordColumns', () => {
     await check()
     expect(columnReads).toEqual([])
     store.sessions = sessions
+    // Only recent days asked while time passes: older days are let go, and read again when
+    // asked.
+    const heldBefore = columns.held()[0]?.sessions ?? 0
+    for (let step = 0; step < 3; step++) {
+      now += 3 * HOUR_MS
+      const q = query({ period: 'today', filter: 'source:Google' }, 'Europe/Berlin', now)
+      expect(await columns.report(q)).toEqual(await recordReport(store, q))
+    }
+    expect(columns.held()[0]?.sessions ?? 0).toBeLessThan(heldBefore)
+    await check()
     // A deletion rewrites the past: the generation drops the columns.
     const victim = sessions[0]?.visitor_id
     store.sessions = sessions.filter((s) => s.visitor_id !== victim)

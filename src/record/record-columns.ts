@@ -6,6 +6,7 @@ import {
   type ColumnarPart,
   columnarPart,
   Dictionaries,
+  endedFrom,
   mergeParts,
   PartBuilder,
   partBytes,
@@ -86,6 +87,8 @@ export class RecordColumns {
    */
   private readonly tooBig = new Map<string, number>()
   private readonly logged = new Set<string>()
+  /** Per site: the earliest moment queries asked since the columns were last extended. */
+  private readonly reached = new Map<string, number>()
   /** Per site: open tails as columns, by what they were read at (`tailKey`), latest last. */
   private readonly tails = new Map<string, Map<string, ColumnarPart>>()
 
@@ -175,6 +178,7 @@ export class RecordColumns {
       const valid =
         held?.timeZone === timeZone && held.generation === generation && held.upper <= closed
       if (held && !valid) this.sites.delete(siteId)
+      this.reached.set(siteId, Math.min(this.reached.get(siteId) ?? from, from))
       if (valid && from >= held.lower && closed - held.upper < EXTEND_AFTER_MS) return held
       if (!fits()) return null
       const update = this.update(siteId, timeZone, generation, from, closed).finally(() =>
@@ -210,6 +214,8 @@ export class RecordColumns {
     const lower = Math.floor(from / HOUR_MS) * HOUR_MS
     let next: SiteColumns | null
     const started = Date.now()
+    const reached = Math.floor(Math.min(this.reached.get(siteId) ?? from, from) / HOUR_MS) * HOUR_MS
+    this.reached.delete(siteId)
     if (!held) {
       const dicts = new Dictionaries(timeZone)
       const part = await this.read(siteId, dicts, lower, closed, budget)
@@ -222,7 +228,17 @@ export class RecordColumns {
       }
       if (next && closed > held.upper) {
         const later = await this.read(siteId, held.dicts, held.upper, closed, budget)
-        next = later && { ...next, part: mergeParts(next.part, later), upper: closed }
+        // Days before what this and the queries since the last extension reached are let go,
+        // or the columns would grow with the server's uptime.
+        const keepFrom = Math.max(next.lower, reached)
+        const kept =
+          keepFrom > next.lower ? { part: endedFrom(next.part, keepFrom), lower: keepFrom } : next
+        next = later && {
+          ...next,
+          part: mergeParts(kept.part, later),
+          lower: kept.lower,
+          upper: closed,
+        }
       }
     }
     if (next) next.bytes = partBytes(next.part) + next.dicts.bytes()
