@@ -57,6 +57,7 @@ describe('RecordColumns', () => {
       sessionTimeoutMs: TIMEOUT,
       now: () => now,
       logger,
+      keepMs: 2 * DAY_MS,
     })
     const check = async (zone = 'Europe/Berlin') => {
       for (const params of ASKED) {

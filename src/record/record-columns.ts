@@ -1,5 +1,5 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
-import { HOUR_MS } from '../core/calendar.ts'
+import { DAY_MS, HOUR_MS } from '../core/calendar.ts'
 import { MAX_AGE_MS } from '../core/parse-event.ts'
 import type { StatsQuery } from '../core/stats-query.ts'
 import {
@@ -61,6 +61,12 @@ export interface RecordColumnsOptions {
   }
   /** How much time one read of the store covers while building (default 2 hours). */
   stretchMs?: number
+  /**
+   * Days before the closed bound kept whatever queries ask (default 62 days: the dashboard's
+   * 30-day view compared with the 30 days before), so a quiet spell of short views does not
+   * make the next long one read them again.
+   */
+  keepMs?: number
 }
 
 interface SiteColumns {
@@ -230,7 +236,8 @@ export class RecordColumns {
         const later = await this.read(siteId, held.dicts, held.upper, closed, budget)
         // Days before what this and the queries since the last extension reached are let go,
         // or the columns would grow with the server's uptime.
-        const keepFrom = Math.max(next.lower, reached)
+        const keepAtLeast = closed - (this.options.keepMs ?? 62 * DAY_MS)
+        const keepFrom = Math.max(next.lower, Math.min(reached, keepAtLeast))
         const kept =
           keepFrom > next.lower ? { part: endedFrom(next.part, keepFrom), lower: keepFrom } : next
         next = later && {
