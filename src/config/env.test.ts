@@ -14,6 +14,7 @@ describe('parseConfig', () => {
       LOG_LEVEL: 'info',
       STATS_CACHE_SECONDS: 30,
       LIVE_BUDGET_ENTRIES: 100_000,
+      RECORD_MEMORY_MB: 1024,
       SQLITE_SYNCHRONOUS: 'FULL',
       SHUTDOWN_TIMEOUT_SECONDS: 10,
       RATE_LIMIT_PER_MINUTE: 1000,
@@ -57,8 +58,12 @@ describe('parseConfig', () => {
 
   it('takes 0 for the limits that 0 turns off', () => {
     expect(
-      parseConfig({ RATE_LIMIT_PER_MINUTE: '0', SHUTDOWN_TIMEOUT_SECONDS: '0' }),
-    ).toMatchObject({ RATE_LIMIT_PER_MINUTE: 0, SHUTDOWN_TIMEOUT_SECONDS: 0 })
+      parseConfig({
+        RATE_LIMIT_PER_MINUTE: '0',
+        SHUTDOWN_TIMEOUT_SECONDS: '0',
+        RECORD_MEMORY_MB: '0',
+      }),
+    ).toMatchObject({ RATE_LIMIT_PER_MINUTE: 0, SHUTDOWN_TIMEOUT_SECONDS: 0, RECORD_MEMORY_MB: 0 })
   })
 
   it.each([
@@ -83,6 +88,7 @@ describe('parseConfig', () => {
     ['EVENT_TTL_HOURS', '0', /EVENT_TTL_HOURS/],
     ['SQLITE_SYNCHRONOUS', 'OFF', /SQLITE_SYNCHRONOUS/],
     ['LIVE_BUDGET_ENTRIES', '10', /LIVE_BUDGET_ENTRIES/],
+    ['RECORD_MEMORY_MB', '-1', /RECORD_MEMORY_MB/],
     ['METRICS_TOKEN', 'too-short', /METRICS_TOKEN: must be 16-256/],
     ['METRICS_TOKEN', 'has a space in it somewhere', /METRICS_TOKEN/],
     ['SHUTDOWN_TIMEOUT_SECONDS', '-1', /SHUTDOWN_TIMEOUT_SECONDS: must be a whole number/],

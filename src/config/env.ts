@@ -132,6 +132,11 @@ const EnvSchema = z.object({
    * site's share its live counts become marked estimates (live/live-window.ts).
    */
   LIVE_BUDGET_ENTRIES: intFromEnv(100, 10_000_000).default(100_000),
+  /**
+   * Memory for the record's closed days held as columns, all sites together, in MB
+   * (record/record-columns.ts); 0 turns them off. Past it a site's filtered stats read SQLite.
+   */
+  RECORD_MEMORY_MB: intFromEnv(0, 1_000_000).default(1024),
   /** SQLite `synchronous` pragma: FULL survives power loss, NORMAL survives a process crash. */
   SQLITE_SYNCHRONOUS: z.enum(['FULL', 'NORMAL']).default('FULL'),
   /**

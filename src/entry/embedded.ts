@@ -6,6 +6,7 @@ import type { Logger } from '../log/logger.ts'
 import { InProcessPipeline } from '../pipeline/in-process-pipeline.ts'
 import type { Pipeline } from '../pipeline/pipeline.ts'
 import { ThreadedPipeline } from '../pipeline/threaded/threaded-pipeline.ts'
+import { type ColumnsStore, RecordColumns } from '../record/record-columns.ts'
 import { latestWriteBuffer } from '../storage/latest-write.ts'
 import type { SqliteStoreOptions } from '../storage/sqlite/sqlite-store.ts'
 import { workerModule } from '../threads/spawn-worker.ts'
@@ -91,12 +92,29 @@ export async function startEmbedded(
           },
           logger,
         )
+  // Filtered stats from the record's closed days in memory, the open tail from SQLite.
+  // Asked of the store rather than by class: open-store.ts is bundled apart (see there).
+  const recordColumns =
+    typeof (store as Partial<ColumnsStore>).recordGeneration === 'function'
+      ? new RecordColumns(store as typeof store & ColumnsStore, {
+          maxBytes: config.RECORD_MEMORY_MB * 1024 * 1024,
+          sessionTimeoutMs,
+          now: options.now ?? Date.now,
+          logger,
+        })
+      : null
   let service: RunningService
   try {
     service = await startService(
       config,
       logger,
-      { store, pipeline, livePush: true, countryOf: (address) => places.country(address) },
+      {
+        store,
+        pipeline,
+        livePush: true,
+        countryOf: (address) => places.country(address),
+        ...(recordColumns ? { recordReport: (query) => recordColumns.report(query) } : {}),
+      },
       options.now ? { now: options.now } : {},
     )
   } catch (error) {

@@ -10,6 +10,7 @@ import type { SignInAttempts } from '../auth/sign-in-attempts.ts'
 import { APP_ROOT } from '../config/app-root.ts'
 import type { Config } from '../config/env.ts'
 import type { Site } from '../core/types.ts'
+import type { AppDeps } from '../http/app-env.ts'
 import { createApp } from '../http/create-app.ts'
 import { MemoryRateLimiter } from '../limits/rate-limiter.ts'
 import { LiveView } from '../live/live-view.ts'
@@ -43,6 +44,8 @@ export interface ServiceParts {
    * (DynamoDB) polls, as the dashboard does behind API Gateway.
    */
   livePush: boolean
+  /** A faster record report than the store's direct read (AppDeps.recordReport). */
+  recordReport?: AppDeps['recordReport']
   /**
    * Where the sign-in lockout's counts live: in this process's memory unless given. A shape
    * served by many processes (Lambda's containers) hands in one they all share, or a burst
@@ -137,6 +140,7 @@ export async function buildService(
     statsCacheMs: config.STATS_CACHE_SECONDS * 1000,
     trackerScript: builtTrackerScript(),
     livePush: parts.livePush,
+    ...(parts.recordReport ? { recordReport: parts.recordReport } : {}),
     ...(config.METRICS_TOKEN ? { metricsToken: config.METRICS_TOKEN } : {}),
     ...(config.ORIGIN_SECRETS ? { originSecrets: config.ORIGIN_SECRETS } : {}),
     ...(config.PUBLIC_ORIGIN ? { publicOrigin: config.PUBLIC_ORIGIN } : {}),

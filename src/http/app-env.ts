@@ -1,9 +1,11 @@
 import type { Context } from 'hono'
 import type { DashboardAuth } from '../auth/dashboard-auth.ts'
+import type { StatsQuery } from '../core/stats-query.ts'
 import type { Site } from '../core/types.ts'
 import type { LiveView } from '../live/live-view.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Collector } from '../pipeline/collector.ts'
+import type { FilteredStatsReport } from '../record/filtered-report.ts'
 import type { Store } from '../storage/store.ts'
 
 /** Everything the HTTP layer needs, built by an entry (Node server or Lambda). */
@@ -54,6 +56,11 @@ export interface AppDeps {
   now: () => number
   /** How long a stats answer may be served from cache; 0 turns caching off. */
   statsCacheMs: number
+  /**
+   * The record's report for filtered and property queries, when the shape keeps something
+   * faster than reading the store (the embedded server's columns, record/record-columns.ts).
+   */
+  recordReport?: (query: StatsQuery) => Promise<FilteredStatsReport>
   /** The built browser tracker for `GET /liveinsight.js`; undefined while it is not built. */
   trackerScript: () => string | undefined
   /**

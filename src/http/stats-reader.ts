@@ -9,7 +9,7 @@ import { ResponseCache } from './response-cache.ts'
 
 type Deps = Pick<
   RouteDeps<CounterReads & RecordReads & RollupProgress>,
-  'store' | 'statsCacheMs' | 'now'
+  'store' | 'statsCacheMs' | 'now' | 'recordReport'
 >
 
 /**
@@ -75,7 +75,9 @@ export class StatsReader {
     // written in the same unit as the counters, so the version covers its answers too.
     const version = await store.countersVersion(query.site_id)
     const report = await this.cache.get(`${version} ${JSON.stringify(query)}`, () =>
-      needsRecord(query) ? recordReport(store, query) : statsReport(store, query),
+      needsRecord(query)
+        ? (this.deps.recordReport?.(query) ?? recordReport(store, query))
+        : statsReport(store, query),
     )
     return { report, version }
   }

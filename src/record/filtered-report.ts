@@ -86,8 +86,19 @@ export interface FilteredReportInput {
 /** The visitor marks of the chosen property's values: no table dimension is "". */
 const PROP_ROW = ''
 
+/** What a period's tally hands the report: the object engine's and the columnar one's. */
+export interface Tallied {
+  readonly totals: Counters
+  readonly series: Map<number | string, { pageviews: number; visitors: number }>
+  /** Table rows: dimension → value → counters (rows of all zeros are left out anyway). */
+  readonly rows: Map<string, Map<string, Counters>>
+  readonly propRows: Map<string, PropValueRow>
+  /** Property key → events in the period carrying it. */
+  readonly propKeys: Map<string, number>
+}
+
 /** What one period's kept sessions add up to. */
-class Tally {
+class Tally implements Tallied {
   readonly totals = zeroCounters()
   readonly series = new Map<number | string, { pageviews: number; visitors: number }>()
   /** Table rows: dimension → value → counters. */
@@ -253,7 +264,7 @@ function tally(
   return t.finish()
 }
 
-function chart(t: Tally, range: BucketRange, timeZone: string): Timeseries {
+function chart(t: Tallied, range: BucketRange, timeZone: string): Timeseries {
   const buckets = bucketsOf(range)
   return {
     labels: buckets.map((b) =>
@@ -283,7 +294,7 @@ function byCodePoint(a: string, b: string): number {
 }
 
 /** Every table as the counters' breakdowns shape, order and cut them. */
-function tables(t: Tally, limit: number): Breakdowns {
+function tables(t: Tallied, limit: number): Breakdowns {
   const out = {} as Breakdowns
   for (const [name, def] of Object.entries(BREAKDOWNS) as Array<
     [BreakdownName, (typeof BREAKDOWNS)[BreakdownName]]
@@ -303,11 +314,11 @@ function tables(t: Tally, limit: number): Breakdowns {
 }
 
 /** The most used first, as the dashboard lists them. */
-function keysOf(t: Tally): string[] {
+function keysOf(t: Tallied): string[] {
   return [...t.propKeys].sort((a, b) => b[1] - a[1] || byCodePoint(a[0], b[0])).map(([k]) => k)
 }
 
-function propRows(t: Tally, limit: number): PropValueRow[] {
+function propRows(t: Tallied, limit: number): PropValueRow[] {
   return [...t.propRows.values()]
     .sort((a, b) => b.visitors - a.visitors || b.events - a.events || byCodePoint(a.value, b.value))
     .slice(0, limit)
@@ -321,6 +332,20 @@ export function filteredReport(input: FilteredReportInput): FilteredStatsReport 
     query.previous && input.previous
       ? tally(input.previous, query, query.previous.totals, null, match, false)
       : null
+  // Asked of the sessions rather than of `record_since`: a site younger than the record is
+  // covered whole although the record began after the period did.
+  const partial = input.current.some((s) => s.events === null)
+  return assembleReport(query, current, previous, input.recordSince, partial)
+}
+
+/** The report of the periods' tallies, whichever engine tallied them. */
+export function assembleReport(
+  query: StatsQuery,
+  current: Tallied,
+  previous: Tallied | null,
+  recordSince: number | null,
+  recordPartial: boolean,
+): FilteredStatsReport {
   return {
     site: query.site_id,
     period: query.period,
@@ -336,10 +361,8 @@ export function filteredReport(input: FilteredReportInput): FilteredStatsReport 
     ...tables(current, query.limit),
     prop_keys: keysOf(current),
     ...(query.props ? { props: { [query.props]: propRows(current, query.limit) } } : {}),
-    record_since: input.recordSince,
-    // Asked of the sessions rather than of `record_since`: a site younger than the record is
-    // covered whole although the record began after the period did.
-    record_partial: input.current.some((s) => s.events === null),
+    record_since: recordSince,
+    record_partial: recordPartial,
   }
 }
 

@@ -124,6 +124,13 @@ export class SqliteStore implements Store {
   private readonly commitThread: CommitThread | undefined
   /** Settles once every write handed to the commit thread has; never rejects. */
   private written: Promise<void> = Promise.resolve()
+  /**
+   * What rewrote a site's past record in this process (a user's deletion, a bulk load): what
+   * the record's in-memory columns (record/record-columns.ts) check before reusing closed days.
+   * An import from the command line runs with the server stopped, so memory is a fresh start.
+   */
+  private readonly recordRewrites = new Map<string, number>()
+  private bulkLoads = 0
   /** The first write the thread failed: the store writes nothing more after it. */
   private writeFailure: Error | undefined
   private readonly latestWrite: LatestWrite
@@ -347,6 +354,10 @@ export class SqliteStore implements Store {
   recordSince(siteId: string): Promise<number | null> {
     return this.record.recordSince(siteId)
   }
+  /** Changes whenever this process rewrote the site's past record (see `recordRewrites`). */
+  recordGeneration(siteId: string): string {
+    return `${this.bulkLoads}.${this.recordRewrites.get(siteId) ?? 0}`
+  }
 
   // UserErasure
   deleteUserData(siteId: string, userId: string): Promise<UserDataDeleted> {
@@ -355,7 +366,11 @@ export class SqliteStore implements Store {
     const run = this.queue.then(async () => {
       await this.written
       this.lookupIndexes.ensure()
-      return unavailableAs(() => this.erasure.deleteUserData(siteId, userId))
+      try {
+        return unavailableAs(() => this.erasure.deleteUserData(siteId, userId))
+      } finally {
+        this.recordRewrites.set(siteId, (this.recordRewrites.get(siteId) ?? 0) + 1)
+      }
     })
     this.queue = run.catch(() => undefined)
     return run.catch(rethrowUnavailable)
@@ -391,12 +406,14 @@ export class SqliteStore implements Store {
   async beginBulkLoad(): Promise<void> {
     await this.queue
     await this.written
+    this.bulkLoads++
     this.lookupIndexes.drop()
   }
 
   async endBulkLoad(): Promise<void> {
     await this.queue
     await this.written
+    this.bulkLoads++
     this.lookupIndexes.ensure()
   }
 

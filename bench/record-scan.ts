@@ -1,0 +1,46 @@
+/**
+ * The record's columnar scan alone (`tsx bench/record-scan.ts DB_FILE [SITE]`): loads a
+ * site's record columns from a bench database (BENCH_DATA_DIR of bench:query) and times the
+ * record endpoints' reports in-process, for profiling (`node --cpu-prof`).
+ */
+import { buildStatsQuery, StatsParamsSchema } from '../src/core/stats-query.ts'
+import { RecordColumns } from '../src/record/record-columns.ts'
+import { SqliteStore } from '../src/storage/sqlite/sqlite-store.ts'
+
+const [file, site = 'big'] = process.argv.slice(2)
+if (!file) throw new Error('usage: tsx bench/record-scan.ts DB_FILE [SITE]')
+const store = new SqliteStore({ file, synchronous: 'NORMAL' })
+const columns = new RecordColumns(store, {
+  maxBytes: 8 * 1024 ** 3,
+  sessionTimeoutMs: 30 * 60_000,
+  now: Date.now,
+  logger: { info: () => {}, warn: () => {} },
+})
+const query = (q: string) =>
+  buildStatsQuery(
+    StatsParamsSchema.parse({ site, ...Object.fromEntries(new URLSearchParams(q)) }),
+    'UTC',
+    Date.now(),
+  )
+const queries: Record<string, string> = {
+  source: 'period=30d&filter=source:Google',
+  props: 'period=30d&props=plan',
+  event: 'period=30d&filter=event:signup',
+  source_cmp: 'period=30d&compare=previous&filter=source:Google',
+}
+let started = performance.now()
+await columns.report(query(queries.source as string))
+console.log(`load ${Math.round(performance.now() - started)} ms`, JSON.stringify(columns.held()))
+const only = process.env.ONLY?.split(',')
+for (const [name, q] of Object.entries(queries)) {
+  if (only && !only.includes(name)) continue
+  const times: number[] = []
+  for (let i = 0; i < Number(process.env.RUNS ?? 7); i++) {
+    started = performance.now()
+    await columns.report(query(q))
+    times.push(performance.now() - started)
+  }
+  times.sort((a, b) => a - b)
+  console.log(name, 'p50', Math.round(times[times.length >> 1] as number), 'ms')
+}
+await store.close()

@@ -1,0 +1,789 @@
+import { HOUR_MS } from '../core/calendar.ts'
+import { SESSION_DIMENSIONS, sessionDimensionValues, zeroCounters } from '../core/rollup-deltas.ts'
+import { isInteraction, PAGE_VIEW } from '../core/session-rules.ts'
+import { type Filter, isEventDimension, PROP_PREFIX } from '../core/stats-filters.ts'
+import type { BucketRange, StatsQuery } from '../core/stats-query.ts'
+import type { Counters, SessionState } from '../core/types.ts'
+import { BREAKDOWNS } from '../queries/breakdowns.ts'
+import {
+  type ColumnarPart,
+  type Dictionaries,
+  type Dictionary,
+  SESSION_COLUMNS,
+} from './columnar-record.ts'
+import {
+  assembleReport,
+  type FilteredStatsReport,
+  type PropValueRow,
+  type Tallied,
+} from './filtered-report.ts'
+import { type MsWindow, msWindow, readWindow } from './period-window.ts'
+
+/**
+ * filteredReport (filtered-report.ts) over the columns of columnar-record.ts: the same report,
+ * figure for figure (a property-based test holds the two equal), without an object per
+ * session or event. What changes is only how the work is laid out:
+ *
+ * - filters are tested once per distinct value of their dictionary, then looked up by number;
+ * - a visitor's sessions are adjacent, so their visitor-days and the values seen in each are
+ *   settled when the visitor's last session is read, in small arrays reused for every visitor;
+ * - table rows are arrays indexed by value number, turned into the report's maps at the end.
+ *
+ * The parts hold disjoint sessions of one site (the closed days held in memory and the open
+ * tail read per query); a visitor's sessions may be spread over them.
+ */
+
+export interface ColumnarReportInput {
+  dicts: Dictionaries
+  parts: readonly ColumnarPart[]
+  query: StatsQuery
+  recordSince: number | null
+}
+
+/** The session dimensions the roll-up counts a session under even when empty (session-values.ts). */
+const COUNTED_WHEN_EMPTY = new Set<string>(
+  sessionDimensionValues(
+    Object.fromEntries(SESSION_DIMENSIONS.map((dim) => [dim, ''])) as unknown as SessionState,
+  ).map(([dim]) => dim),
+)
+
+/** Columns a session is counted under in the tables (forEachSessionValue's list). */
+const COUNTED: readonly number[] = SESSION_COLUMNS.flatMap((dim, c) =>
+  (SESSION_DIMENSIONS as readonly string[]).includes(dim) || dim === 'entry_page' ? [c] : [],
+)
+const EXIT_COLUMN = SESSION_COLUMNS.indexOf('exit_page')
+
+/**
+ * Per column, the session counters its table shows (BREAKDOWNS): the others are left at 0,
+ * which the tables never read. Most read visitors and sessions only.
+ */
+const SHOWN: ReadonlyArray<ReadonlySet<string>> = SESSION_COLUMNS.map(
+  (dim) =>
+    new Set(
+      Object.values(BREAKDOWNS)
+        .filter((def) => def.dim === dim)
+        .flatMap((def) => [...def.counters]),
+    ),
+)
+
+const MARK_PAGE = 0
+const MARK_EVENT = 1
+const MARK_PROP = 2
+/** Up to this many marks of a visitor-day are compared pairwise, without a map. */
+const SMALL_GROUP = 16
+
+/** Per value number of a dictionary: whether a filter's test holds. */
+function testValues(dict: Dictionary, filter: Filter): Uint8Array {
+  const ok = new Uint8Array(dict.size)
+  if (filter.op === 'contains') {
+    const needle = filter.value.toLowerCase()
+    dict.values.forEach((value, id) => {
+      if (value.toLowerCase().includes(needle)) ok[id] = 1
+    })
+  } else {
+    const id = dict.find(filter.value)
+    if (id >= 0) ok[id] = 1
+  }
+  return ok
+}
+
+interface SessionCondition {
+  column: number
+  ok: Uint8Array
+}
+interface EventCondition {
+  kind: typeof MARK_PAGE | typeof MARK_EVENT | typeof MARK_PROP
+  /** The property's key number (-1: nobody sent it). */
+  key: number
+  ok: Uint8Array
+  negate: boolean
+}
+
+/** session-match.ts' compileFilters over value numbers. */
+class Match {
+  readonly needsEvents: boolean
+  readonly sessionConditions: SessionCondition[] = []
+  readonly eventConditions: EventCondition[] = []
+  /** Per path number: the page view counts (meets every page condition). */
+  readonly countsPage: Uint8Array
+  readonly pageView: number
+
+  constructor(dicts: Dictionaries, filters: readonly Filter[]) {
+    this.needsEvents = filters.some((f) => isEventDimension(f.dim))
+    this.pageView = dicts.eventTypes.find(PAGE_VIEW)
+    this.countsPage = new Uint8Array(dicts.paths.size).fill(1)
+    for (const filter of filters) {
+      const negate = filter.op === 'is_not'
+      if (filter.dim === 'page') {
+        const ok = testValues(dicts.paths, filter)
+        this.eventConditions.push({ kind: MARK_PAGE, key: -1, ok, negate })
+        for (let p = 0; p < ok.length; p++) if ((ok[p] === 1) === negate) this.countsPage[p] = 0
+      } else if (filter.dim === 'event') {
+        const ok = testValues(dicts.eventTypes, filter)
+        this.eventConditions.push({ kind: MARK_EVENT, key: -1, ok, negate })
+      } else if (filter.dim.startsWith(PROP_PREFIX)) {
+        const key = dicts.propKeys.find(filter.dim.slice(PROP_PREFIX.length))
+        const ok = testValues(dicts.propValues, filter)
+        this.eventConditions.push({ kind: MARK_PROP, key, ok, negate })
+      } else {
+        const column = SESSION_COLUMNS.indexOf(filter.dim as (typeof SESSION_COLUMNS)[number])
+        const ok = testValues(dicts.columns[column] as Dictionary, filter)
+        if (negate) for (let v = 0; v < ok.length; v++) ok[v] = ok[v] ? 0 : 1
+        this.sessionConditions.push({ column, ok })
+      }
+    }
+  }
+
+  keeps(part: ColumnarPart, s: number): boolean {
+    if (this.needsEvents && part.hasEvents[s] === 0) return false
+    for (const c of this.sessionConditions) {
+      if (c.ok[(part.columns[c.column] as Int32Array)[s] as number] !== 1) return false
+    }
+    for (const c of this.eventConditions) {
+      if (this.met(c, part, s) === c.negate) return false
+    }
+    return true
+  }
+
+  private met(c: EventCondition, part: ColumnarPart, s: number): boolean {
+    const to = part.eventFrom[s + 1] as number
+    for (let e = part.eventFrom[s] as number; e < to; e++) {
+      if (c.kind === MARK_PAGE) {
+        if (part.eventType[e] === this.pageView && c.ok[part.path[e] as number] === 1) return true
+      } else if (c.kind === MARK_EVENT) {
+        if (c.ok[part.eventType[e] as number] === 1) return true
+      } else {
+        const pTo = part.propFrom[e + 1] as number
+        for (let q = part.propFrom[e] as number; q < pTo; q++) {
+          if (part.propKey[q] === c.key && c.ok[part.propValue[q] as number] === 1) return true
+        }
+      }
+    }
+    return false
+  }
+}
+
+/** A session-dimension table's counters, by value number. */
+class ColumnRows {
+  readonly sessions: Float64Array
+  readonly bounces: Float64Array
+  readonly duration: Float64Array
+  readonly pageviews: Float64Array
+  readonly visitors: Float64Array
+  constructor(size: number) {
+    this.sessions = new Float64Array(size)
+    this.bounces = new Float64Array(size)
+    this.duration = new Float64Array(size)
+    this.pageviews = new Float64Array(size)
+    this.visitors = new Float64Array(size)
+  }
+}
+
+/** A growing list of numbers. */
+class IntList {
+  values = new Int32Array(1024)
+  length = 0
+  push(value: number): void {
+    if (this.length === this.values.length) {
+      const bigger = new Int32Array(this.values.length * 2)
+      bigger.set(this.values)
+      this.values = bigger
+    }
+    this.values[this.length++] = value
+  }
+}
+
+/** Room for n numbers, reused from visitor to visitor. */
+class IntScratch {
+  a = new Int32Array(64)
+  get(n: number): Int32Array {
+    if (n > this.a.length) this.a = new Int32Array(Math.max(n, this.a.length * 2))
+    return this.a
+  }
+}
+
+/** Grows as needed; reused from visitor to visitor. */
+class Scratch {
+  a = new Float64Array(64)
+  get(n: number): Float64Array {
+    if (n > this.a.length) {
+      const bigger = new Float64Array(Math.max(n, this.a.length * 2))
+      bigger.set(this.a)
+      this.a = bigger
+    }
+    return this.a
+  }
+}
+
+/** One period's tally (filtered-report.ts' Tally), visitor by visitor. */
+class ColumnarTally implements Tallied {
+  readonly totals = zeroCounters()
+  readonly series = new Map<number | string, { pageviews: number; visitors: number }>()
+  readonly rows = new Map<string, Map<string, Counters>>()
+  readonly propRows = new Map<string, PropValueRow>()
+  readonly propKeys = new Map<string, number>()
+  partial = false
+
+  private readonly totalsWindow: MsWindow
+  private readonly seriesWindow: MsWindow
+  private readonly readWin: MsWindow
+  private readonly hourly: boolean
+  private readonly seriesFrom: number
+  private readonly seriesPageviews: Float64Array
+  private readonly seriesVisitors: Float64Array
+  private readonly columnRows: Array<ColumnRows | null>
+  private readonly skipEmpty: Int32Array
+  private readonly exitSessions: Float64Array
+  private readonly pagePageviews: Float64Array
+  private readonly pageVisitors: Float64Array
+  private readonly eventEvents: Float64Array
+  private readonly eventVisitors: Float64Array
+  private readonly interaction: Uint8Array
+  private readonly propKeyCount: Float64Array
+  private readonly propEvents: Float64Array
+  private readonly propVisitors: Float64Array
+  private readonly propKey: number
+
+  // The visitor being read: its days (local day number, first moment) …
+  private vdCount = 0
+  private vdDay: Int32Array<ArrayBufferLike> = new Int32Array(64)
+  private readonly vdFirst = new Scratch()
+  // … the session-days (visitor-day, part, session, moment) …
+  private smCount = 0
+  private smVd: Int32Array<ArrayBufferLike> = new Int32Array(64)
+  private smPart: Int32Array<ArrayBufferLike> = new Int32Array(64)
+  private smSession: Int32Array<ArrayBufferLike> = new Int32Array(64)
+  private readonly smAt = new Scratch()
+  // … and the page, event and property marks (visitor-day, kind, value, moment).
+  private emCount = 0
+  private emVd: Int32Array<ArrayBufferLike> = new Int32Array(64)
+  private emKind: Int32Array<ArrayBufferLike> = new Int32Array(64)
+  private emValue: Int32Array<ArrayBufferLike> = new Int32Array(64)
+  private readonly emAt = new Scratch()
+  private readonly smIndex = new IntScratch()
+  private readonly emIndex = new IntScratch()
+  /** Per part: sessions that started in the period (their table rows). */
+  private readonly counted: IntList[]
+  /** Per part: sessions alone in their visitor-day, first seen in the period. */
+  private readonly lone: IntList[]
+
+  constructor(
+    private readonly dicts: Dictionaries,
+    private readonly parts: readonly ColumnarPart[],
+    readWindow: MsWindow,
+    totalsRange: BucketRange,
+    private readonly seriesRange: BucketRange | null,
+    private readonly match: Match,
+    propKey: string | null,
+    private readonly tables: boolean,
+  ) {
+    const tz = dicts.timeZone
+    this.readWin = readWindow
+    this.totalsWindow = msWindow(totalsRange, tz)
+    this.seriesWindow = seriesRange ? msWindow(seriesRange, tz) : { from: 0, to: 0 }
+    this.hourly = seriesRange?.grain === 'hour'
+    this.seriesFrom = seriesRange?.grain === 'hour' ? seriesRange.from : 0
+    const seriesSize =
+      seriesRange === null
+        ? 0
+        : seriesRange.grain === 'hour'
+          ? seriesRange.to - seriesRange.from + 1
+          : dicts.days.size
+    this.seriesPageviews = new Float64Array(seriesSize)
+    this.seriesVisitors = new Float64Array(seriesSize)
+    const size = (d: Dictionary) => (tables ? d.size : 0)
+    this.columnRows = SESSION_COLUMNS.map((_, c) =>
+      tables && COUNTED.includes(c) ? new ColumnRows((dicts.columns[c] as Dictionary).size) : null,
+    )
+    this.skipEmpty = new Int32Array(SESSION_COLUMNS.length).fill(-1)
+    SESSION_COLUMNS.forEach((dim, c) => {
+      if (!COUNTED_WHEN_EMPTY.has(dim) && dim !== 'entry_page') {
+        this.skipEmpty[c] = (dicts.columns[c] as Dictionary).find('')
+      }
+    })
+    this.exitSessions = new Float64Array(size(dicts.columns[EXIT_COLUMN] as Dictionary))
+    this.pagePageviews = new Float64Array(size(dicts.paths))
+    this.pageVisitors = new Float64Array(size(dicts.paths))
+    this.eventEvents = new Float64Array(size(dicts.eventTypes))
+    this.eventVisitors = new Float64Array(size(dicts.eventTypes))
+    this.interaction = new Uint8Array(dicts.eventTypes.size)
+    dicts.eventTypes.values.forEach((type, id) => {
+      if (isInteraction(type)) this.interaction[id] = 1
+    })
+    this.propKeyCount = new Float64Array(size(dicts.propKeys))
+    this.propKey = propKey === null ? -1 : dicts.propKeys.find(propKey)
+    this.propEvents = new Float64Array(size(dicts.propValues))
+    this.propVisitors = new Float64Array(size(dicts.propValues))
+    this.counted = parts.map(() => new IntList())
+    this.lone = parts.map(() => new IntList())
+  }
+
+  /** Reads every visitor of every part once, with their sessions from all parts. */
+  run(): this {
+    const parts = this.parts
+    const groupOf = parts.map(visitorGroups)
+    // Visitor numbers past a part's table were added to the dictionaries after it was made.
+    const groupIn = (j: number, v: number) => {
+      const groups = groupOf[j] as Int32Array
+      return v < groups.length ? (groups[v] as number) : -1
+    }
+    for (let k = 0; k < parts.length; k++) {
+      const part = parts[k] as ColumnarPart
+      for (let g = 0; g < part.groupVisitor.length; g++) {
+        const v = part.groupVisitor[g] as number
+        let earlier = false
+        for (let j = 0; j < k && !earlier; j++) earlier = groupIn(j, v) !== -1
+        if (earlier) continue
+        this.vdCount = 0
+        this.smCount = 0
+        this.emCount = 0
+        this.sessionsOf(k, part, g)
+        for (let j = k + 1; j < parts.length; j++) {
+          const other = groupIn(j, v)
+          if (other !== -1) this.sessionsOf(j, parts[j] as ColumnarPart, other)
+        }
+        if (this.vdCount > 0) this.endVisitor()
+      }
+    }
+    return this.finish()
+  }
+
+  private sessionsOf(k: number, part: ColumnarPart, g: number): void {
+    const to = part.groupFrom[g + 1] as number
+    const win = this.readWin
+    for (let s = part.groupFrom[g] as number; s < to; s++) {
+      if ((part.start[s] as number) > win.to || (part.end[s] as number) < win.from) continue
+      if (part.hasEvents[s] === 0) this.partial = true
+      if (!this.match.keeps(part, s)) continue
+      this.add(k, part, s)
+    }
+  }
+
+  private pageviews(at: number, day: number, n: number): void {
+    if (at >= this.totalsWindow.from && at < this.totalsWindow.to) this.totals.pageviews += n
+    if (this.seriesRange && at >= this.seriesWindow.from && at < this.seriesWindow.to) {
+      const i = this.hourly ? Math.floor(at / HOUR_MS) - this.seriesFrom : day
+      this.seriesPageviews[i] = (this.seriesPageviews[i] as number) + n
+    }
+  }
+
+  private visit(day: number, at: number, k: number, s: number): number {
+    let vd = -1
+    const days = this.vdDay
+    for (let i = 0; i < this.vdCount; i++) {
+      if (days[i] === day) {
+        vd = i
+        break
+      }
+    }
+    if (vd === -1) {
+      vd = this.vdCount++
+      if (vd === days.length) this.vdDay = grow(days)
+      this.vdDay[vd] = day
+      this.vdFirst.get(vd + 1)[vd] = at
+    } else if (at < (this.vdFirst.a[vd] as number)) {
+      this.vdFirst.a[vd] = at
+    }
+    if (this.tables) {
+      const m = this.smCount++
+      if (m === this.smVd.length) {
+        this.smVd = grow(this.smVd)
+        this.smPart = grow(this.smPart)
+        this.smSession = grow(this.smSession)
+      }
+      this.smVd[m] = vd
+      this.smPart[m] = k
+      this.smSession[m] = s
+      this.smAt.get(m + 1)[m] = at
+    }
+    return vd
+  }
+
+  private mark(vd: number, kind: number, value: number, at: number): void {
+    const m = this.emCount++
+    if (m === this.emVd.length) {
+      this.emVd = grow(this.emVd)
+      this.emKind = grow(this.emKind)
+      this.emValue = grow(this.emValue)
+    }
+    this.emVd[m] = vd
+    this.emKind[m] = kind
+    this.emValue[m] = value
+    this.emAt.get(m + 1)[m] = at
+  }
+
+  private add(k: number, part: ColumnarPart, s: number): void {
+    const start = part.start[s] as number
+    const tw = this.totalsWindow
+    if (start >= tw.from && start < tw.to) {
+      const bounce = part.pageviews[s] === 1 && part.interactions[s] === 0 ? 1 : 0
+      const duration = (part.end[s] as number) - start
+      this.totals.sessions += 1
+      this.totals.bounces += bounce
+      this.totals.duration_ms += duration
+      // Its table rows are added column by column at the end (tight loops over one array).
+      if (this.tables) (this.counted[k] as IntList).push(s)
+    }
+    if (part.hasEvents[s] === 0) {
+      const day = part.startDay[s] as number
+      this.pageviews(start, day, part.pageviews[s] as number)
+      this.visit(day, start, k, s)
+      return
+    }
+    const match = this.match
+    const pageView = match.pageView
+    const to = part.eventFrom[s + 1] as number
+    let lastDay = -1
+    let vd = 0
+    for (let e = part.eventFrom[s] as number; e < to; e++) {
+      const at = part.at[e] as number
+      const day = part.day[e] as number
+      // Events are in time order: a session's first event of each day is where its visitor
+      // is first seen in it that day.
+      if (day !== lastDay) {
+        lastDay = day
+        vd = this.visit(day, at, k, s)
+      }
+      const type = part.eventType[e] as number
+      if (!this.tables) {
+        if (type === pageView && match.countsPage[part.path[e] as number] === 1)
+          this.pageviews(at, day, 1)
+        continue
+      }
+      const inTotals = at >= tw.from && at < tw.to
+      if (type === pageView) {
+        const path = part.path[e] as number
+        if (match.countsPage[path] === 1) {
+          this.pageviews(at, day, 1)
+          if (inTotals) this.pagePageviews[path] = (this.pagePageviews[path] as number) + 1
+          this.mark(vd, MARK_PAGE, path, at)
+        }
+      } else if (this.interaction[type] === 1) {
+        if (inTotals) {
+          this.totals.events += 1
+          this.eventEvents[type] = (this.eventEvents[type] as number) + 1
+        }
+        this.mark(vd, MARK_EVENT, type, at)
+      }
+      const pTo = part.propFrom[e + 1] as number
+      for (let q = part.propFrom[e] as number; q < pTo; q++) {
+        const key = part.propKey[q] as number
+        if (inTotals) this.propKeyCount[key] = (this.propKeyCount[key] as number) + 1
+        if (key !== this.propKey) continue
+        const value = part.propValue[q] as number
+        if (inTotals) this.propEvents[value] = (this.propEvents[value] as number) + 1
+        this.mark(vd, MARK_PROP, value, at)
+      }
+    }
+  }
+
+  /** Counts the visitor's days, and each value once per day at its first moment. */
+  private endVisitor(): void {
+    const tw = this.totalsWindow
+    const sw = this.seriesWindow
+    const first = this.vdFirst.a
+    for (let vd = 0; vd < this.vdCount; vd++) {
+      const at = first[vd] as number
+      if (at >= tw.from && at < tw.to) this.totals.visitors += 1
+      if (this.seriesRange && at >= sw.from && at < sw.to) {
+        const i = this.hourly
+          ? Math.floor(at / HOUR_MS) - this.seriesFrom
+          : (this.vdDay[vd] as number)
+        this.seriesVisitors[i] = (this.seriesVisitors[i] as number) + 1
+      }
+    }
+    if (!this.tables) return
+    const sm = this.smIndex.get(this.smCount)
+    const em = this.emIndex.get(this.emCount)
+    for (let vd = 0; vd < this.vdCount; vd++) {
+      let n = 0
+      for (let m = 0; m < this.smCount; m++) if (this.smVd[m] === vd) sm[n++] = m
+      if (n === 1) {
+        // One session that day, the common case: counted under its values at the end.
+        const m = sm[0] as number
+        const at = this.smAt.a[m] as number
+        if (at >= tw.from && at < tw.to) {
+          ;(this.lone[this.smPart[m] as number] as IntList).push(this.smSession[m] as number)
+        }
+      } else {
+        this.sessionMarks(n, sm)
+      }
+      n = 0
+      for (let m = 0; m < this.emCount; m++) if (this.emVd[m] === vd) em[n++] = m
+      this.eventMarks(n, em)
+    }
+  }
+
+  /** Session-day marks `index[0..n)` of one visitor-day (several sessions). */
+  private sessionMarks(n: number, index: Int32Array): void {
+    const tw = this.totalsWindow
+    const at = this.smAt.a
+    for (const c of COUNTED) {
+      const rows = this.columnRows[c] as ColumnRows
+      const skip = this.skipEmpty[c]
+      for (let i = 0; i < n; i++) {
+        const m = index[i] as number
+        const v = this.valueOf(c, m)
+        if (v === skip) continue
+        let first = at[m] as number
+        let repeat = false
+        for (let j = 0; j < n && !repeat; j++) {
+          if (j === i) continue
+          const o = index[j] as number
+          if (this.valueOf(c, o) !== v) continue
+          // Counted once, by the first of its marks.
+          if (j < i) repeat = true
+          else first = Math.min(first, at[o] as number)
+        }
+        if (!repeat && first >= tw.from && first < tw.to) {
+          rows.visitors[v] = (rows.visitors[v] as number) + 1
+        }
+      }
+    }
+  }
+
+  private valueOf(c: number, m: number): number {
+    const part = this.parts[this.smPart[m] as number] as ColumnarPart
+    return (part.columns[c] as Int32Array)[this.smSession[m] as number] as number
+  }
+
+  /** Page, event and property marks `index[0..n)` of one visitor-day, each value once. */
+  private eventMarks(n: number, index: Int32Array): void {
+    if (n === 0) return
+    const tw = this.totalsWindow
+    const at = this.emAt.a
+    if (n > SMALL_GROUP) {
+      const earliest = new Map<number, number>()
+      for (let i = 0; i < n; i++) {
+        const m = index[i] as number
+        const key = (this.emKind[m] as number) * 2 ** 32 + (this.emValue[m] as number)
+        const before = earliest.get(key)
+        if (before === undefined || (at[m] as number) < before) earliest.set(key, at[m] as number)
+      }
+      for (const [key, first] of earliest) {
+        if (first >= tw.from && first < tw.to) {
+          const kind = Math.floor(key / 2 ** 32)
+          this.countVisitor(kind, key - kind * 2 ** 32)
+        }
+      }
+      return
+    }
+    for (let a = 0; a < n; a++) {
+      const m = index[a] as number
+      const kind = this.emKind[m]
+      const value = this.emValue[m]
+      let first = at[m] as number
+      let repeat = false
+      for (let b = 0; b < n && !repeat; b++) {
+        if (b === a) continue
+        const o = index[b] as number
+        if (this.emKind[o] !== kind || this.emValue[o] !== value) continue
+        if (b < a) repeat = true
+        else first = Math.min(first, at[o] as number)
+      }
+      if (!repeat && first >= tw.from && first < tw.to)
+        this.countVisitor(kind as number, value as number)
+    }
+  }
+
+  /** The table rows of sessions that started in the period, one column at a time. */
+  private countedRows(part: ColumnarPart, list: IntList): void {
+    const sessions = list.values
+    const count = list.length
+    const { pageviews, interactions, start, end } = part
+    for (const c of COUNTED) {
+      const column = part.columns[c] as Int32Array
+      const rows = this.columnRows[c] as ColumnRows
+      const skip = this.skipEmpty[c]
+      const shown = SHOWN[c] as ReadonlySet<string>
+      if (shown.has('sessions')) {
+        const into = rows.sessions
+        for (let i = 0; i < count; i++) {
+          const v = column[sessions[i] as number] as number
+          if (v !== skip) into[v] = (into[v] as number) + 1
+        }
+      }
+      if (shown.has('bounces')) {
+        const into = rows.bounces
+        for (let i = 0; i < count; i++) {
+          const s = sessions[i] as number
+          const v = column[s] as number
+          if (v !== skip && pageviews[s] === 1 && interactions[s] === 0)
+            into[v] = (into[v] as number) + 1
+        }
+      }
+      if (shown.has('duration_ms')) {
+        const into = rows.duration
+        for (let i = 0; i < count; i++) {
+          const s = sessions[i] as number
+          const v = column[s] as number
+          if (v !== skip)
+            into[v] = (into[v] as number) + ((end[s] as number) - (start[s] as number))
+        }
+      }
+      if (shown.has('pageviews')) {
+        const into = rows.pageviews
+        for (let i = 0; i < count; i++) {
+          const s = sessions[i] as number
+          const v = column[s] as number
+          if (v !== skip) into[v] = (into[v] as number) + (pageviews[s] as number)
+        }
+      }
+    }
+    const exits = part.columns[EXIT_COLUMN] as Int32Array
+    for (let i = 0; i < count; i++) {
+      const v = exits[sessions[i] as number] as number
+      this.exitSessions[v] = (this.exitSessions[v] as number) + 1
+    }
+  }
+
+  /** Visitors of the visitor-days with one session, counted in the period: by its values. */
+  private loneVisitors(part: ColumnarPart, list: IntList): void {
+    const sessions = list.values
+    const count = list.length
+    for (const c of COUNTED) {
+      const column = part.columns[c] as Int32Array
+      const visitors = (this.columnRows[c] as ColumnRows).visitors
+      const skip = this.skipEmpty[c]
+      for (let i = 0; i < count; i++) {
+        const v = column[sessions[i] as number] as number
+        if (v !== skip) visitors[v] = (visitors[v] as number) + 1
+      }
+    }
+  }
+
+  private countVisitor(kind: number, value: number): void {
+    const into =
+      kind === MARK_PAGE
+        ? this.pageVisitors
+        : kind === MARK_EVENT
+          ? this.eventVisitors
+          : this.propVisitors
+    into[value] = (into[value] as number) + 1
+  }
+
+  /** The arrays as the report's maps. */
+  private finish(): this {
+    const d = this.dicts
+    if (this.seriesRange) {
+      for (let i = 0; i < this.seriesPageviews.length; i++) {
+        const pageviews = this.seriesPageviews[i] as number
+        const visitors = this.seriesVisitors[i] as number
+        if (pageviews === 0 && visitors === 0) continue
+        const bucket = this.hourly ? this.seriesFrom + i : (d.days.values[i] as string)
+        this.series.set(bucket, { pageviews, visitors })
+      }
+    }
+    if (!this.tables) return this
+    this.parts.forEach((part, k) => {
+      this.countedRows(part, this.counted[k] as IntList)
+      this.loneVisitors(part, this.lone[k] as IntList)
+    })
+    SESSION_COLUMNS.forEach((dim, c) => {
+      const rows = this.columnRows[c]
+      if (!rows) return
+      const values = (d.columns[c] as Dictionary).values
+      const out = new Map<string, Counters>()
+      for (let v = 0; v < values.length; v++) {
+        if (rows.sessions[v] === 0 && rows.visitors[v] === 0) continue
+        out.set(values[v] as string, {
+          ...zeroCounters(),
+          sessions: rows.sessions[v] as number,
+          bounces: rows.bounces[v] as number,
+          duration_ms: rows.duration[v] as number,
+          pageviews: rows.pageviews[v] as number,
+          visitors: rows.visitors[v] as number,
+        })
+      }
+      this.rows.set(dim, out)
+    })
+    const exits = new Map<string, Counters>()
+    const exitValues = (d.columns[EXIT_COLUMN] as Dictionary).values
+    this.exitSessions.forEach((sessions, v) => {
+      if (sessions > 0) exits.set(exitValues[v] as string, { ...zeroCounters(), sessions })
+    })
+    this.rows.set('exit_page', exits)
+    const pages = new Map<string, Counters>()
+    this.pagePageviews.forEach((pageviews, p) => {
+      const visitors = this.pageVisitors[p] as number
+      if (pageviews || visitors)
+        pages.set(d.paths.values[p] as string, { ...zeroCounters(), pageviews, visitors })
+    })
+    this.rows.set('page', pages)
+    const events = new Map<string, Counters>()
+    this.eventEvents.forEach((count, t) => {
+      const visitors = this.eventVisitors[t] as number
+      if (count || visitors)
+        events.set(d.eventTypes.values[t] as string, { ...zeroCounters(), events: count, visitors })
+    })
+    this.rows.set('event', events)
+    this.propKeyCount.forEach((count, k) => {
+      if (count) this.propKeys.set(d.propKeys.values[k] as string, count)
+    })
+    this.propEvents.forEach((count, v) => {
+      const visitors = this.propVisitors[v] as number
+      if (count || visitors) {
+        const value = d.propValues.values[v] as string
+        this.propRows.set(value, { value, events: count, visitors })
+      }
+    })
+    return this
+  }
+}
+
+function grow(a: Int32Array<ArrayBufferLike>): Int32Array<ArrayBufferLike> {
+  const bigger = new Int32Array(a.length * 2)
+  bigger.set(a)
+  return bigger
+}
+
+/** Per visitor number: its group in the part, or -1. Kept per part: parts do not change. */
+const groupsByPart = new WeakMap<ColumnarPart, Int32Array>()
+
+function visitorGroups(part: ColumnarPart): Int32Array {
+  const known = groupsByPart.get(part)
+  if (known) return known
+  let visitors = 0
+  for (const v of part.groupVisitor) visitors = Math.max(visitors, v + 1)
+  const out = new Int32Array(visitors).fill(-1)
+  part.groupVisitor.forEach((v, g) => {
+    out[v] = g
+  })
+  groupsByPart.set(part, out)
+  return out
+}
+
+/**
+ * The stats report of the sessions in `parts`, as filteredReport computes it from the same
+ * sessions as objects. The query's time zone must be the dictionaries'.
+ */
+export function columnarReport(input: ColumnarReportInput): FilteredStatsReport {
+  const { dicts, parts, query } = input
+  if (query.timezone !== dicts.timeZone) {
+    throw new Error(`columnar record in ${dicts.timeZone} asked in ${query.timezone}`)
+  }
+  const match = new Match(dicts, query.filters)
+  const current = new ColumnarTally(
+    dicts,
+    parts,
+    readWindow(query.current, query.timezone),
+    query.current.totals,
+    query.current.series,
+    match,
+    query.props,
+    true,
+  ).run()
+  const previous = query.previous
+    ? new ColumnarTally(
+        dicts,
+        parts,
+        readWindow(query.previous, query.timezone),
+        query.previous.totals,
+        null,
+        match,
+        query.props,
+        false,
+      ).run()
+    : null
+  return assembleReport(query, current, previous, input.recordSince, current.partial)
+}
