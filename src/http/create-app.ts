@@ -92,7 +92,7 @@ export function createApp(deps: AppDeps) {
   app.route('/api/stats', statsRoutes(deps, stats))
   app.route('/api/realtime', realtimeRoutes(deps))
   app.route('/api/sessions', sessionRoutes(deps))
-  app.route('/api/users', userRoutes(deps))
+  app.route('/api/users', userRoutes(deps, stats))
   app.route('/api/sites', siteRoutes(deps))
   app.route('/liveinsight.js', trackerRoutes(deps))
   app.route('/', docsRoutes(deps))

@@ -27,4 +27,9 @@ export class ResponseCache<T> {
     this.entries.set(key, { until: now + this.ttlMs, value })
     return value
   }
+
+  /** Drops every answer: after a change no version key sees (a user's data deleted). */
+  clear(): void {
+    this.entries.clear()
+  }
 }

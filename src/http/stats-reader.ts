@@ -67,6 +67,16 @@ export class StatsReader {
     return report.prop_keys ?? []
   }
 
+  /**
+   * Forgets every cached answer. A user's deletion changes the record and the sessions but
+   * no counter, so the version in the cache key does not move: without this a deleted
+   * user's sessions stayed in filtered answers until the cache expired. Per process: on
+   * AWS another container's cache keeps its answers for up to STATS_CACHE_SECONDS.
+   */
+  forget(): void {
+    this.cache.clear()
+  }
+
   private async counted(query: StatsQuery): Promise<{ report: StatsReport; version: number }> {
     const { store } = this.deps
     // The key is the parsed query, so equivalent URLs share one entry, and the site's counters

@@ -8,6 +8,7 @@ import type { SessionReads, SiteDirectory, UserErasure } from '../../storage/sto
 import type { AppEnv, RouteDeps } from '../app-env.ts'
 import { HttpError, success } from '../envelope.ts'
 import { parseQuery } from '../query-params.ts'
+import type { StatsReader } from '../stats-reader.ts'
 
 type Deps = RouteDeps<SessionReads & RecordReads & Pick<SiteDirectory, 'getSite'>>
 type UserDeps = RouteDeps<SessionReads & UserErasure & Pick<SiteDirectory, 'getSite'>>
@@ -139,12 +140,13 @@ export const DeleteUserParamsSchema = z.object({
  * person's request to be forgotten (UserErasure): their sessions, record and raw events go,
  * the counters stay, as they hold nothing that names anyone.
  */
-export function userRoutes(deps: UserDeps) {
+export function userRoutes(deps: UserDeps, stats: Pick<StatsReader, 'forget'>) {
   const app = new Hono<AppEnv>()
   app.delete('/:id', async (c) => {
     const { site } = parseQuery(c, DeleteUserParamsSchema)
     if (!(await deps.store.getSite(site))) throw new HttpError(404, `no site ${site}`)
     const deleted = await deps.store.deleteUserData(site, c.req.param('id'))
+    stats.forget()
     ;(c.get('log') ?? deps.logger).info({ site, ...deleted }, "user's data deleted")
     return success(c, { deleted })
   })
