@@ -1,5 +1,7 @@
 import { BatchWriteCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import { afterEach, describe, expect, it } from 'vitest'
+import { MAX_AGE_MS } from '../../core/parse-event.ts'
+import { REPLAY_WITHIN_HOURS } from '../../entry/aws/replay-kept.ts'
 import { acceptAndRollUp } from '../../testing/accept-and-roll-up.ts'
 import { recordReadsContract } from '../../testing/contract/record-reads.contract.ts'
 import type { OpenStore } from '../../testing/contract/store.contract.ts'
@@ -8,6 +10,7 @@ import { MINUTE_MS, makeEvent, makeSite } from '../../testing/fixtures.ts'
 import type { DynamoDbStore } from './dynamodb-store.ts'
 import type { Item } from './items.ts'
 import { STATE } from './keys.ts'
+import { LEDGER_KEEP_HOURS } from './ledger.ts'
 import { decodePack, PACK_AFTER_MS } from './record-packs.ts'
 
 const DAY = 86_400_000
@@ -75,6 +78,16 @@ const packedDynamoStore: OpenStore = async () => {
 
 describe('Record contract: dynamodb with packed days', () => {
   recordReadsContract(packedDynamoStore)
+})
+
+describe('when a day is packed', () => {
+  it('waits past every way an event of the day may still be counted', () => {
+    // Accepted up to MAX_AGE_MS late, then up to 24 h on the stream; replayed within
+    // REPLAY_WITHIN_HOURS of the event, under the ledgers' horizon.
+    expect(PACK_AFTER_MS).toBeGreaterThanOrEqual(MAX_AGE_MS + DAY)
+    expect(PACK_AFTER_MS).toBeGreaterThanOrEqual(REPLAY_WITHIN_HOURS * 3_600_000)
+    expect(PACK_AFTER_MS).toBeGreaterThanOrEqual(LEDGER_KEEP_HOURS * 3_600_000)
+  })
 })
 
 describe('RecordPacks on DynamoDB Local', () => {
