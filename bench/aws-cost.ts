@@ -124,7 +124,7 @@ const assumptions: Assumptions = {
   cold_starts: { idle_reclaim_s: 420, container_lifetime_s: 7200 },
   poll_interval_s: constantIn('src/dashboard/client/live.ts', 'POLL_MS') / 1000,
   live_window_s: ACTIVE_SESSION_MS / 1000,
-  live_read_limit: constantIn('src/live/stored-snapshot.ts', 'STORED_READ_LIMIT'),
+  live_read_limit: constantIn('src/live/stored-live-events.ts', 'STORED_READ_LIMIT'),
   session_record_wru: 1,
   ...(recordPack ? { record_pack: recordPack } : {}),
 }

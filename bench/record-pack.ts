@@ -124,7 +124,11 @@ function session(start: number, n: number): Item {
 
 const meter = new CapacityMeter(() => 0)
 const local = await startDynamoDbLocal()
-const clients = dynamoClients({ endpoint: local.endpoint })
+// DynamoDB Local takes seconds for a 1 MB page of SiteStartIndex on a busy machine.
+const clients = dynamoClients({
+  endpoint: local.endpoint,
+  timeouts: { connectMs: 5_000, answerMs: 120_000 },
+})
 meter.attach(clients.ddb)
 const tables = tableNamesFromEnv({})
 await createTables(clients.ddb, tables)
