@@ -22,7 +22,7 @@
  */
 import { execFileSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ACTIVE_SESSION_MS } from '../src/live/live-window.ts'
@@ -39,6 +39,7 @@ import {
   fixedMonthly,
   type Measured,
   priceLevel,
+  type RecordPackInputs,
 } from './aws-cost/model.ts'
 import { FREE_TIERS, PRICES } from './aws-cost/prices.ts'
 import { runReplay } from './aws-cost/replay.ts'
@@ -94,14 +95,38 @@ const visit = await measureTrackerVisit()
 // 3. What is deployed.
 const shape = await readDeployedShape()
 
+/**
+ * The record's packed days as bench/record-pack.ts measured them (its results file), per
+ * event: the packer's transactions and reads, and a filtered 30-day page's read units.
+ */
+function recordPackInputs(): RecordPackInputs | undefined {
+  const file = join(ROOT, 'bench', 'results', 'record-pack.json')
+  if (!existsSync(file)) return undefined
+  const r = JSON.parse(readFileSync(file, 'utf8'))
+  const packedEvents: number = r.packer.events ?? (r.events * r.packer.days) / 30
+  const perDay = r.packer.per_day
+  const eventsPerDay = packedEvents / r.packer.days
+  return {
+    events: r.events,
+    packer_wru_per_event: perDay.write_units / eventsPerDay,
+    packer_rru_per_event: perDay.read_units / eventsPerDay,
+    packer_ms_per_event: (r.packer.seconds * 1000) / packedEvents,
+    page_rru_per_million_before: (r.page.before.read_units_per_page / r.events) * 1e6,
+    page_rru_per_million_after: (r.page.after.read_units_per_page / r.events) * 1e6,
+    bytes_per_million_events: r.bytes_per_million_events,
+  }
+}
+const recordPack = recordPackInputs()
+
 const assumptions: Assumptions = {
   shards: envInt('SHARDS', 4),
   arrival_weights: arrivalWeights(0.6, 14),
   cold_starts: { idle_reclaim_s: 420, container_lifetime_s: 7200 },
   poll_interval_s: constantIn('src/dashboard/client/live.ts', 'POLL_MS') / 1000,
   live_window_s: ACTIVE_SESSION_MS / 1000,
-  live_read_limit: constantIn('src/live/stored-snapshot.ts', 'STORED_READ_LIMIT'),
+  live_read_limit: constantIn('src/live/stored-live-events.ts', 'STORED_READ_LIMIT'),
   session_record_wru: 1,
+  ...(recordPack ? { record_pack: recordPack } : {}),
 }
 
 // 4. The batch sizes the levels imply, measured.
@@ -193,6 +218,8 @@ const result = {
       'A poll reads the events of the last live_window_s (at most live_read_limit): read units and duration a line in those events, fitted on two measured window sizes.',
     preflights:
       'The tracker sends its key in a header, so a browser sends one CORS preflight before its first fetch (measured in Chromium, fresh profile); it is an invocation of the collector like a POST. A returning visitor within the preflight cache time sends none: an upper bound.',
+    record_packs:
+      "The record's packed days (src/storage/dynamodb/README.md, Packed days) from bench/results/record-pack.json: the packer's write and read units and time per event of the packed days, in the sweep function's runs; a filtered 30-day page's read units grow with the month's events (measured at 1M, scaled). Not measured again by this bench: run tsx bench/record-pack.ts first.",
     session_record:
       'The next issue adds a session record: about one more small write (1 WRU) per session; a session is one visit of the script.',
     platform_log_lines: platform.sample,

@@ -162,6 +162,37 @@ describe('model', () => {
     expect(p.session_record.write_request_units_per_month).toBe(1_000_000)
   })
 
+  it("adds the record packer's units to the month and prices a filtered page by the site's size", () => {
+    const record_pack = {
+      events: 1_000_000,
+      packer_wru_per_event: 0.1,
+      packer_rru_per_event: 0.02,
+      packer_ms_per_event: 0.01,
+      page_rru_per_million_before: 20_000,
+      page_rru_per_million_after: 2_000,
+      bytes_per_million_events: { packs: 30_000_000 },
+    }
+    const without = priceLevel(level, 'function_url', measured, assumptions, shape, PRICES)
+    const p = priceLevel(
+      level,
+      'function_url',
+      measured,
+      { ...assumptions, record_pack },
+      shape,
+      PRICES,
+    )
+    expect(without.record_packs).toBeNull()
+    expect(p.units.write_request_units - without.units.write_request_units).toBeCloseTo(600_000, 0)
+    expect(p.units.read_request_units - without.units.read_request_units).toBeCloseTo(120_000, 0)
+    expect(p.usd_per_month.total).toBeGreaterThan(without.usd_per_month.total)
+    // 6 million events a month: a page reads six times the 1M site's units.
+    expect(p.record_packs?.filtered_30d_page.read_units_after).toBeCloseTo(12_000)
+    expect(p.record_packs?.filtered_30d_page.usd_before).toBeCloseTo(
+      (120_000 / 1e6) * PRICES.dynamodb_read_request_units.usd,
+      9,
+    )
+  })
+
   it('charges the API Gateway fee on REST and HTTP API only; CloudFront and the WAF on every door', () => {
     const fronted = { requests: 1_000_000, request_bytes: 0, response_bytes: 0 }
     const edge = 100 * PRICES.cloudfront_https_requests.usd + PRICES.waf_requests.usd

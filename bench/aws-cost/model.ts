@@ -68,6 +68,24 @@ export interface Assumptions {
   live_window_s: number
   live_read_limit: number
   session_record_wru: number
+  /** The record's packed days (bench/record-pack.ts), when measured: absent, not priced. */
+  record_pack?: RecordPackInputs
+}
+
+/**
+ * What bench/record-pack.ts measured, per event of the month: the packer's writes (its
+ * transactions, 2 units per KB), its reads (each day's session items once) and time, and a
+ * filtered 30-day page's read units before and after packing, per million events a month
+ * (a page reads the month: its units grow with the site).
+ */
+export interface RecordPackInputs {
+  events: number
+  packer_wru_per_event: number
+  packer_rru_per_event: number
+  packer_ms_per_event: number
+  page_rru_per_million_before: number
+  page_rru_per_million_after: number
+  bytes_per_million_events: Record<string, number>
 }
 
 type Prices = typeof PRICES
@@ -231,6 +249,19 @@ export function levelUsage(level: Level, m: Measured, a: Assumptions, shape: Dep
     cold_starts: 0,
   }
 
+  // The record's packer, in the sweep function's runs: per event, as measured.
+  const pack = a.record_pack
+  const packer: Usage = pack
+    ? {
+        invocations: 0,
+        gb_seconds: ((E * pack.packer_ms_per_event) / 1000) * memoryGb,
+        wru: E * pack.packer_wru_per_event,
+        rru: E * pack.packer_rru_per_event,
+        log_bytes: 0,
+        cold_starts: 0,
+      }
+    : ZERO
+
   const fronted = {
     requests: posts + preflights,
     request_bytes: posts * m.visit.request_bytes,
@@ -248,7 +279,14 @@ export function levelUsage(level: Level, m: Measured, a: Assumptions, shape: Dep
     hours,
     window_events: windowEvents,
     dashboard: { opens, calls: dashboardCalls, polls },
-    functions: { collector, rollup, stats, realtime, sweep_deletes: sweepDeletes },
+    functions: {
+      collector,
+      rollup,
+      stats,
+      realtime,
+      sweep_deletes: sweepDeletes,
+      ...(pack ? { record_packer: packer } : {}),
+    },
     fronted,
     dashboard_api: dashboardApi,
   }
@@ -312,6 +350,30 @@ export function priceLevel(
       return [name, { ...usage, usd: p.dynamodb + p.lambda + p.logs, ...p }]
     }),
   )
+  const pack = a.record_pack
+  const pageRru = (perMillion: number) => (perMillion * level.events_per_month) / 1e6
+  const record = pack
+    ? {
+        packer_write_units_per_month: u.functions.record_packer?.wru ?? 0,
+        packer_read_units_per_month: u.functions.record_packer?.rru ?? 0,
+        packer_usd_per_million_events:
+          (((u.functions.record_packer?.wru ?? 0) / 1e6) * prices.dynamodb_write_request_units.usd +
+            ((u.functions.record_packer?.rru ?? 0) / 1e6) *
+              prices.dynamodb_read_request_units.usd) /
+          (level.events_per_month / 1e6),
+        filtered_30d_page: {
+          read_units_before: pageRru(pack.page_rru_per_million_before),
+          read_units_after: pageRru(pack.page_rru_per_million_after),
+          usd_before:
+            (pageRru(pack.page_rru_per_million_before) / 1e6) *
+            prices.dynamodb_read_request_units.usd,
+          usd_after:
+            (pageRru(pack.page_rru_per_million_after) / 1e6) *
+            prices.dynamodb_read_request_units.usd,
+        },
+        bytes_per_million_events: pack.bytes_per_million_events,
+      }
+    : null
   const sessionRecordUsd =
     ((u.visits * a.session_record_wru) / 1e6) * prices.dynamodb_write_request_units.usd
   return {
@@ -348,6 +410,7 @@ export function priceLevel(
       write_request_units_per_month: u.visits * a.session_record_wru,
       usd_per_million_events: (sessionRecordUsd / level.events_per_month) * 1e6,
     },
+    record_packs: record,
   }
 }
 

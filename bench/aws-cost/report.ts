@@ -67,6 +67,15 @@ export function report(
         (l) =>
           `    ${l.level}: +${usd(l.session_record.usd_per_million_events)} per million events (${Math.round(l.session_record.sessions_per_month)} sessions a month)`,
       ),
+    ...levels
+      .filter((l) => l.front_door === 'rest_api' && l.record_packs)
+      .flatMap((l) => {
+        const r = l.record_packs
+        if (!r) return []
+        return [
+          `    ${l.level}: record packer ${Math.round(r.packer_write_units_per_month)} WRU + ${Math.round(r.packer_read_units_per_month)} RRU a month (+${usd(r.packer_usd_per_million_events)} per million events); a filtered 30-day page ${Math.round(r.filtered_30d_page.read_units_after)} RRU $${r.filtered_30d_page.usd_after.toFixed(5)} (unpacked: ${Math.round(r.filtered_30d_page.read_units_before)} RRU $${r.filtered_30d_page.usd_before.toFixed(5)})`,
+        ]
+      }),
     '  biggest items (USD a month, REST API):',
     ...levels
       .filter((l) => l.front_door === 'rest_api')

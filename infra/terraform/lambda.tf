@@ -8,7 +8,8 @@ locals {
     realtime-api    = { handler = "lambda.http", reserved = var.api_reserved_concurrency }
     stats-api       = { handler = "lambda.http", reserved = var.api_reserved_concurrency }
     rollup          = { handler = "lambda.rollup", reserved = var.rollup_reserved_concurrency }
-    # Sweeps every 5 minutes, each done well within the timeout, and its marks only move
+    # Sweeps every 5 minutes, then packs the record's settled days (15 s of the timeout at
+    # most, src/storage/dynamodb/record-packs.ts); its marks and `packed_to` only move
     # forward (conditional writes): nothing to gain from a reservation.
     sweeper = { handler = "lambda.sweep", reserved = null }
   }
@@ -158,7 +159,8 @@ resource "aws_lambda_event_source_mapping" "rollup" {
   depends_on = [aws_iam_role_policy.lambda]
 }
 
-# What the embedded server runs on a timer: the sweep (raw events past the TTL, old salts).
+# What the embedded server runs on a timer: the sweep (raw events past the TTL, old salts),
+# then the record's packer.
 resource "aws_cloudwatch_event_rule" "sweep" {
   name                = "${local.name}-sweep"
   schedule_expression = "rate(5 minutes)"

@@ -78,6 +78,19 @@ export class DynamoDbBulkPuts {
     })
   }
 
+  /**
+   * After a site's sessions are moved in: its packed days (record-packs.ts) no longer hold
+   * what the Sessions table does, so the reader stops using them (`packed_to` removed) and
+   * the packer packs every day again from the first, over the same keys.
+   */
+  async unpackRecord(siteId: string): Promise<void> {
+    await this.requests.update('UpdateItem(record)', {
+      TableName: this.options.tables.state,
+      Key: { pk: STATE.record(siteId), sk: STATE.one },
+      UpdateExpression: 'REMOVE packed_to',
+    })
+  }
+
   /** Raw events for timelines and the live view, marked imported: the stream's roll-up skips them. */
   async putImportedEvents(events: readonly EnrichedEvent[]): Promise<void> {
     const context = {

@@ -276,7 +276,7 @@ describe('the Lambda handlers, invoked as AWS invokes them', () => {
     )
     expect(stream.statusCode).toBe(404)
     expect(JSON.parse(stream.body).message).toMatch(/poll \/api\/realtime/)
-    expect(await handlers.sweep()).toMatchObject({ events: 0 })
+    expect(await handlers.sweep()).toMatchObject({ events: 0, packed: { days: 0 } })
   })
 
   /** The security headers every answer carries (src/http/security-headers.ts). */

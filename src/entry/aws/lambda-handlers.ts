@@ -6,6 +6,7 @@ import { createLogger } from '../../log/logger.ts'
 import { rollupOptions } from '../../rollup/rollup-options.ts'
 import { dynamoClients } from '../../storage/dynamodb/clients.ts'
 import { DynamoDbStore } from '../../storage/dynamodb/dynamodb-store.ts'
+import type { PackResult } from '../../storage/dynamodb/record-packs.ts'
 import { DynamoDbSignInAttempts } from '../../storage/dynamodb/sign-in-attempts.ts'
 import { tableNamesFromEnv } from '../../storage/dynamodb/tables.ts'
 import type { SweepResult } from '../../storage/store.ts'
@@ -90,8 +91,11 @@ export interface LambdaHandlers {
   http: HttpHandler
   /** The Events stream's event source mapping → the roll-up. */
   rollup: RollupHandler
-  /** EventBridge schedule → what the embedded server runs on a timer. */
-  sweep: (event?: ScheduledEvent) => Promise<SweepResult>
+  /**
+   * EventBridge schedule → what the embedded server runs on a timer, then the record's
+   * packer (record-packs.ts) with what is left of the run's time.
+   */
+  sweep: (event?: ScheduledEvent) => Promise<SweepResult & { packed: PackResult }>
   store: DynamoDbStore
 }
 
@@ -136,7 +140,13 @@ export async function createLambdaHandlers(
   return {
     http: httpHandler(service.app, logger),
     rollup: createRollupHandler(store, rollupOptions(sessionTimeoutMs), logger, { lag: store }),
-    sweep: () => store.sweep({ now: Date.now(), eventTtlMs }),
+    sweep: async () => {
+      const started = Date.now()
+      const swept = await store.sweep({ now: started, eventTtlMs })
+      // Half the function's timeout (lambda.tf) is the packer's: a day left over waits 5 minutes.
+      const deadline = started + 15_000
+      return { ...swept, packed: await store.packRecord(Date.now(), deadline) }
+    },
     store,
   }
 }

@@ -4,12 +4,13 @@ import { zeroCounters } from '../../core/rollup-deltas.ts'
 import { buildStatsQuery, StatsParamsSchema } from '../../core/stats-query.ts'
 import { statsReport } from '../../queries/stats-report.ts'
 import type { DynamoDbStore } from '../../storage/dynamodb/dynamodb-store.ts'
+import { PACK_AFTER_MS } from '../../storage/dynamodb/record-packs.ts'
 import { SqliteExport } from '../../storage/sqlite/export.ts'
 import { SqliteStore } from '../../storage/sqlite/sqlite-store.ts'
 import type { Store } from '../../storage/store.ts'
 import { acceptAndRollUp } from '../../testing/accept-and-roll-up.ts'
 import { type LocalTables, localTables } from '../../testing/dynamodb.ts'
-import { makeSite } from '../../testing/fixtures.ts'
+import { makeEvent, makeSite } from '../../testing/fixtures.ts'
 import { countsOf, rollupScenario, scenarioClients } from '../../testing/rollup-scenario.ts'
 import { tempDir } from '../../testing/temp-dir.ts'
 import { DynamoDbBulkPuts } from './dynamodb-bulk-puts.ts'
@@ -100,6 +101,40 @@ describe('moving an embedded install into DynamoDB', () => {
     expect(await dynamo.backlog()).toBe(0)
     expect(await dynamo.getSetting('admin_password_hash')).toBe('scrypt$example')
     expect(await dynamo.dailySalt('2026-01-15')).toBe(await sqlite.dailySalt('2026-01-15'))
+  })
+
+  it('leaves the packed days right: a move packs the site again from its sessions', async () => {
+    const read = () => dynamo.recordSessions(site.id, Date.UTC(2026, 0, 14), Date.UTC(2026, 0, 17))
+    const packAll = async (now: number) => {
+      while ((await dynamo.packRecord(now)).days > 0) {}
+    }
+    const due = Date.UTC(2026, 0, 16) + PACK_AFTER_MS + 3_600_000
+    const moved = await read()
+    await packAll(due)
+    expect(await read()).toEqual(moved)
+    // A session of the packed day reaches the embedded store, then the site is moved again.
+    await acceptAndRollUp(
+      sqlite,
+      [
+        makeEvent({
+          site_id: site.id,
+          client_session_id: 'late-tab',
+          timestamp: Date.UTC(2026, 0, 15, 22),
+        }),
+      ],
+      [],
+      { sessionTimeoutMs: 30 * 60_000, newSessionId: () => 'late-session' },
+    )
+    const again = new SqliteExport(file)
+    try {
+      await moveToDynamoDb(again, target, { now: NOW, eventTtlMs: TTL })
+    } finally {
+      again.close()
+    }
+    const withLate = await read()
+    expect(withLate.map((s) => s.id)).toContain('late-session')
+    await packAll(due)
+    expect(await read()).toEqual(withLate)
   })
 
   it('changes nothing when run again, and leaves a site alone once traffic came to it', async () => {

@@ -94,6 +94,8 @@ export async function moveToDynamoDb(
       await puts.putSessions(sessions)
       result.sessions += sessions.length
     }
+    // Days packed before this move no longer hold every session: the packer packs them again.
+    await puts.unpackRecord(site.id)
     for (const events of from.events(site.id, options.now - options.eventTtlMs)) {
       await puts.putImportedEvents(events.map((e) => asEnriched(e, site)))
       result.events += events.length

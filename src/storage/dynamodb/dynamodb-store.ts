@@ -8,6 +8,7 @@ import type { Backoff } from './faults.ts'
 import { NO_PULLED_STREAM, type PulledStream } from './pulled-stream.ts'
 import { DynamoDbRecentEvents } from './recent-events.ts'
 import { DynamoDbRecordReads, RecordWriter } from './record.ts'
+import { type PackResult, RecordPacks } from './record-packs.ts'
 import { Requests, type StoreContext } from './requests.ts'
 import { DAY_MS } from './retention.ts'
 import { RecordedRollupLag } from './rollup-lag.ts'
@@ -29,6 +30,8 @@ export interface DynamoDbStoreOptions {
   maxTransactItems?: number
   /** Test hook: true fails the next roll-up write part-way (UnitWriter). */
   failRollupWrite?: () => boolean
+  /** Compressed bytes per packed part (record-packs.ts); tests make it small. */
+  packPartBytes?: number
   /** How batch leftovers are retried (faults.ts); tests shorten it. */
   backoff?: Backoff
   /**
@@ -68,8 +71,9 @@ export class DynamoDbStore {
     const intake = new DynamoDbIntake(context)
     const pulled = options.pulled ?? NO_PULLED_STREAM
     const rollups = new DynamoDbRollups(context, writer, pulled, new RecordWriter(context))
-    const record = new DynamoDbRecordReads(context)
-    const erasure = new DynamoDbUserErasure(context)
+    const packs = new RecordPacks(context, options.packPartBytes)
+    const record = new DynamoDbRecordReads(context, packs)
+    const erasure = new DynamoDbUserErasure(context, packs)
     const counters = new DynamoDbCounterReads(context)
     const sessions = new DynamoDbSessionReads(context)
     const recent = new DynamoDbRecentEvents(context)
@@ -79,7 +83,7 @@ export class DynamoDbStore {
     // Each function's process keeps its own: /health answers for the writes of the process
     // it runs in (the collector's accepts on Lambda).
     const latestWrite = new LatestWrite()
-    const roles: Omit<Store, 'kind'> & RollupLagRecorder = {
+    const roles: Omit<Store, 'kind'> & RollupLagRecorder & RecordPacker = {
       accept: (events, bots) => latestWrite.track(() => intake.accept(events, bots)),
       dailySalt: (day) => intake.dailySalt(day),
       pending: (limit) => pulled.pending(limit),
@@ -118,6 +122,12 @@ export class DynamoDbStore {
         latestWrite.check()
       },
       sweep: (policy) => upkeep.sweep(policy),
+      packRecord: async (now, deadline) =>
+        packs.packDue(
+          (await directory.listSites()).map((s) => s.id),
+          now,
+          deadline,
+        ),
       close: () => rollups.settled(),
     }
     Object.assign(this, roles)
@@ -132,5 +142,13 @@ export interface RollupLagRecorder {
   recordRollupLag(newestEventAt: number): Promise<void>
 }
 
+/**
+ * The scheduled packer (record-packs.ts): packs the days of each site's record that can no
+ * longer change; `deadline` (epoch ms, real clock) ends a run before the function's timeout.
+ */
+export interface RecordPacker {
+  packRecord(now: number, deadline?: number): Promise<PackResult>
+}
+
 /** Every role's methods, which the constructor sets from the parts that play them. */
-export interface DynamoDbStore extends Omit<Store, 'kind'>, RollupLagRecorder {}
+export interface DynamoDbStore extends Omit<Store, 'kind'>, RollupLagRecorder, RecordPacker {}

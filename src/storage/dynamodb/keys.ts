@@ -76,6 +76,8 @@ export const STATE = {
   version: (siteId: string) => `version#${siteId}`,
   /** The record's per-site item: `since` and `longest` (record.ts). */
   record: (siteId: string) => `record#${siteId}`,
+  /** A site's packed days (record-packs.ts): sort key `DAY#NNN`, a day's parts. */
+  packs: (siteId: string) => `pack#${siteId}`,
   checkpoint: (stream: string) => `ckpt#${stream}`,
   plan: (id: string) => `plan#${id}`,
   deadLetters: (stream: string) => `dead#${stream}`,

@@ -7,6 +7,7 @@ import type { RecordInput } from '../store.ts'
 import { call, storageFault } from './faults.ts'
 import { type Item, sessionOf } from './items.ts'
 import { STATE } from './keys.ts'
+import type { RecordPacks } from './record-packs.ts'
 import { isConditionFailure, type StoreContext, unstorable } from './requests.ts'
 import { INDEX } from './tables.ts'
 
@@ -29,7 +30,7 @@ const DEFAULT_LONGEST_MS = 24 * 60 * 60_000
  * as JSON text. Offsets are short numbers; the site, tracker session and visitor are the
  * session's, so no event repeats them.
  */
-type PackedRecordEvent = [number, string, string, string, Record<string, PropValue>?]
+export type PackedRecordEvent = [number, string, string, string, Record<string, PropValue>?]
 
 export function packRecordEvents(start: number, events: readonly RecordEvent[]): string {
   return JSON.stringify(
@@ -42,7 +43,11 @@ export function packRecordEvents(start: number, events: readonly RecordEvent[]):
 }
 
 export function unpackRecordEvents(start: number, text: string): RecordEvent[] {
-  return (JSON.parse(text) as PackedRecordEvent[]).map(([offset, id, type, path, props]) => ({
+  return unpackEvents(start, JSON.parse(text) as PackedRecordEvent[])
+}
+
+export function unpackEvents(start: number, packed: readonly PackedRecordEvent[]): RecordEvent[] {
+  return packed.map(([offset, id, type, path, props]) => ({
     event_id: id,
     timestamp: start + offset,
     event_type: type,
@@ -209,29 +214,45 @@ export class RecordWriter {
   }
 }
 
-/** RecordReads: a period's sessions by one paged `Query` of `SiteStartIndex`. */
+/**
+ * RecordReads: a period's sessions from the packed days (record-packs.ts) before the site's
+ * `packed_to`, and by one paged `Query` of `SiteStartIndex` from it on. Each session is read
+ * from one side only, by its start time: one that spans the edge is read once.
+ */
 export class DynamoDbRecordReads implements RecordReads {
-  constructor(private readonly c: StoreContext) {}
+  constructor(
+    private readonly c: StoreContext,
+    private readonly packs: RecordPacks,
+  ) {}
 
   async recordSessions(siteId: string, from: number, to: number): Promise<RecordSession[]> {
     if (unstorable(siteId)) return []
     const site = await this.site(siteId)
     const longest = typeof site?.longest === 'number' ? site.longest : DEFAULT_LONGEST_MS
-    const items = await this.c.requests.queryAll({
-      TableName: this.c.tables.sessions,
-      IndexName: INDEX.sessionsBySiteStart,
-      KeyConditionExpression: 'site_id = :s AND start_time BETWEEN :lo AND :hi',
-      FilterExpression: 'end_time >= :from',
-      ExpressionAttributeValues: {
-        ':s': siteId,
-        ':lo': from - Math.max(longest, 0),
-        ':hi': to,
-        ':from': from,
-      },
-    })
-    return items
-      .map((item) => ({ ...sessionOf(item), events: recordEventsOf(item) }))
-      .sort((a, b) => a.start_time - b.start_time || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    const lo = from - Math.max(longest, 0)
+    const packedTo = typeof site?.packed_to === 'number' ? site.packed_to : lo
+    const indexFrom = Math.max(lo, packedTo)
+    const [packed, items] = await Promise.all([
+      this.packs.readPacked(siteId, lo, Math.min(to, packedTo - 1)),
+      indexFrom > to
+        ? Promise.resolve([])
+        : this.c.requests.queryAll({
+            TableName: this.c.tables.sessions,
+            IndexName: INDEX.sessionsBySiteStart,
+            KeyConditionExpression: 'site_id = :s AND start_time BETWEEN :lo AND :hi',
+            FilterExpression: 'end_time >= :from',
+            ExpressionAttributeValues: {
+              ':s': siteId,
+              ':lo': indexFrom,
+              ':hi': to,
+              ':from': from,
+            },
+          }),
+    ])
+    return [
+      ...packed.filter((s) => s.end_time >= from),
+      ...items.map((item) => ({ ...sessionOf(item), events: recordEventsOf(item) })),
+    ].sort((a, b) => a.start_time - b.start_time || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   }
 
   async recordSince(siteId: string): Promise<number | null> {

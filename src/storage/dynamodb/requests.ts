@@ -9,6 +9,8 @@ import {
   type QueryCommandOutput,
   TransactWriteCommand,
   type TransactWriteCommandInput,
+  UpdateCommand,
+  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb'
 import { batchWriteAll, chunk } from './batch-write.ts'
 import { type Backoff, call, DEFAULT_BACKOFF, untilAllProcessed } from './faults.ts'
@@ -61,6 +63,10 @@ export class Requests {
 
   async put(where: string, input: PutCommandInput): Promise<void> {
     await call(where, () => this.doc.send(new PutCommand(input)))
+  }
+
+  async update(where: string, input: UpdateCommandInput): Promise<void> {
+    await call(where, () => this.doc.send(new UpdateCommand(input)))
   }
 
   async transact(

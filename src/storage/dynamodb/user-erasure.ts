@@ -7,6 +7,7 @@ import { batchWriteAll } from './batch-write.ts'
 import type { Item } from './items.ts'
 import { clientPartition, STATE, timeKey, userKey } from './keys.ts'
 import { recordEventsOf } from './record.ts'
+import { type RecordPacks, utcDay } from './record-packs.ts'
 import { type StoreContext, unstorable } from './requests.ts'
 import { DAY_MS, MARK_KEEP_DAYS } from './retention.ts'
 import { INDEX } from './tables.ts'
@@ -17,10 +18,14 @@ import { INDEX } from './tables.ts'
  * and span; and the visitor marks of the last days whose keys name them (an identified
  * visitor's id is `u:USER`: SQLite keeps marks as hashes, these keys in plain text). Raw
  * events of the user not rolled up yet have no session to find them by (the Events table has
- * no user index: README.md); they expire with their TTL within a day.
+ * no user index: README.md); they expire with their TTL within a day. The packed days that
+ * hold one of their sessions are packed again without it.
  */
 export class DynamoDbUserErasure {
-  constructor(private readonly c: StoreContext) {}
+  constructor(
+    private readonly c: StoreContext,
+    private readonly packs: RecordPacks,
+  ) {}
 
   async deleteUserData(siteId: string, userId: string): Promise<UserDataDeleted> {
     const deleted = { sessions: 0, events: 0, raw_events: 0 }
@@ -60,6 +65,12 @@ export class DynamoDbUserErasure {
       sessions.map((item) => ({ DeleteRequest: { Key: { pk: item.pk, sk: item.sk } } })),
     )
     deleted.sessions = sessions.length
+    // Packed days holding a session of theirs are written again without it (record-packs.ts).
+    await this.packs.repackDays(
+      siteId,
+      new Set(sessions.map((session) => utcDay(Number(session.start_time)))),
+      new Set(sessions.map((session) => String(session.id))),
+    )
     return deleted
   }
 
