@@ -3,6 +3,7 @@ import {
   PIPELINES,
   type ScenarioService,
   startScenarioService,
+  type Visitor,
 } from './support/scenario-service.ts'
 
 /**
@@ -27,24 +28,13 @@ const KST = 9 * 3_600_000
 const at = (day: 10 | 11, hh: number, mm: number) => Date.UTC(2026, 2, day, hh, mm) - KST
 const PASSWORD = 'scenario-password-1'
 
-const UA = {
-  v1: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
-  v2: 'Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0',
-  v3: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
-  v4: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
-}
-
 const START = at(10, 23, 55)
 let clock = START
 let service: ScenarioService
 let token = ''
 
-async function send(
-  visitor: keyof typeof UA,
-  country: string,
-  events: Array<Record<string, unknown>>,
-) {
-  expect((await service.send(UA[visitor], country, events)).status).toBe(200)
+async function send(visitor: Visitor, country: string, events: Array<Record<string, unknown>>) {
+  expect((await service.send(visitor, country, events)).status).toBe(200)
 }
 
 const pv = (session_id: string, t: number, path: string, referrer = '') => ({

@@ -15,17 +15,22 @@ import { tempDir } from '../../src/testing/temp-dir.ts'
 export const PIPELINES = ['threads', 'in-process', 'dynamodb'] as const
 export type Pipeline = (typeof PIPELINES)[number]
 
+/** The scenarios' visitors, each its own browser (Chrome/Windows, Firefox/Linux, iPhone, Mac). */
+const USER_AGENTS = {
+  v1: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
+  v2: 'Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0',
+  v3: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
+  v4: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
+}
+export type Visitor = keyof typeof USER_AGENTS
+
 export interface ScenarioService {
   server: RunningService
   site: { id: string; api_key: string }
   /** Signs in again (a token lasts 12 hours of the scenario's clock). */
   signIn(): Promise<string>
   /** Posts events as one visitor (its user agent, and its country as CloudFront says it). */
-  send(
-    userAgent: string,
-    country: string,
-    events: Array<Record<string, unknown>>,
-  ): Promise<Response>
+  send(visitor: Visitor, country: string, events: Array<Record<string, unknown>>): Promise<Response>
   close(): Promise<void>
 }
 
@@ -69,12 +74,12 @@ export async function startScenarioService(
     server,
     site,
     signIn: () => signIn(server.url, options.password),
-    async send(userAgent, country, events) {
+    async send(visitor, country, events) {
       const res = await fetch(`${server.url}/api/events`, {
         method: 'POST',
         headers: {
           'x-api-key': site.api_key,
-          'user-agent': userAgent,
+          'user-agent': USER_AGENTS[visitor],
           'cloudfront-viewer-country': country,
         },
         body: JSON.stringify({ events }),
