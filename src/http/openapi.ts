@@ -64,6 +64,15 @@ const envelope = (description: string) => ({
     },
   },
 })
+/** The path parameter of both user routes. */
+const USER_ID_PARAMETER = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  description: "The user's id, as the tracker's `identify` sent it (`user_id`)",
+  schema: { type: 'string' },
+}
+
 const ERROR = {
   description: 'Error envelope: {"status":"error","message":"…","details"?}',
   content: {
@@ -220,16 +229,7 @@ export function openApiDocument(version: string) {
           description:
             "Removes the site's sessions of this `user_id` (the whole session, events sent before `identify` included), their events in the record, and their raw events, on both shapes. The counters stay: sums by page, source, country and the like, with no user id, visitor id or property value in them. Answers how many of each were removed; deleting again removes nothing more. Events the roll-up has not counted yet still form a session when it does (within a second embedded, within the roll-up's batching window on AWS, where their raw events are not found before: they expire within EVENT_TTL_HOURS): after a person's last visit, delete again a minute later to be sure.",
           security: bearer,
-          parameters: [
-            {
-              name: 'id',
-              in: 'path',
-              required: true,
-              description: "The user's id, as the tracker's `identify` sent it (`user_id`)",
-              schema: { type: 'string' },
-            },
-            ...queryParameters(DeleteUserParamsSchema),
-          ],
+          parameters: [USER_ID_PARAMETER, ...queryParameters(DeleteUserParamsSchema)],
           responses: {
             '200': envelope('{deleted: {sessions, events, raw_events}}'),
             '400': ERROR,
@@ -245,16 +245,7 @@ export function openApiDocument(version: string) {
           description:
             "Each session view carries both ids `GET /api/sessions/{id}` takes: `id` (stored) and `session_id` (the tracker's).",
           security: bearer,
-          parameters: [
-            {
-              name: 'id',
-              in: 'path',
-              required: true,
-              description: "The user's id, as the tracker's `identify` sent it (`user_id`)",
-              schema: { type: 'string' },
-            },
-            ...queryParameters(UserSessionsParamsSchema),
-          ],
+          parameters: [USER_ID_PARAMETER, ...queryParameters(UserSessionsParamsSchema)],
           responses: {
             '200': envelope('{sessions: [{id, session_id, …}], next_before}'),
             '400': ERROR,
