@@ -213,6 +213,13 @@ describe.each(PIPELINES)('filters on the %s pipeline', (pipeline) => {
       { value: 'free', events: 1, visitors: 1 },
       { value: 'pro', events: 1, visitors: 1 },
     ])
+    // Unfiltered, the property is added to the counters' view: every other figure is the
+    // one the page shows without the properties panel.
+    const { props: _, prop_keys, record_since, record_partial, ...rest } = data
+    expect(rest).toEqual(await stats())
+    expect(prop_keys).toContain('plan')
+    expect(record_partial).toBe(false)
+    expect(record_since).toEqual(expect.any(Number))
     const de = (
       (await (await get(`props=plan&filter=${encodeURIComponent('country:DE')}`)).json()) as {
         data: any

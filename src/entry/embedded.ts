@@ -113,7 +113,12 @@ export async function startEmbedded(
         pipeline,
         livePush: true,
         countryOf: (address) => places.country(address),
-        ...(recordColumns ? { recordReport: (query) => recordColumns.report(query) } : {}),
+        ...(recordColumns
+          ? {
+              recordReport: (query) => recordColumns.report(query),
+              recordProperties: (query) => recordColumns.properties(query),
+            }
+          : {}),
       },
       options.now ? { now: options.now } : {},
     )

@@ -46,6 +46,8 @@ export interface ServiceParts {
   livePush: boolean
   /** A faster record report than the store's direct read (AppDeps.recordReport). */
   recordReport?: AppDeps['recordReport']
+  /** The same for an unfiltered query's property part (AppDeps.recordProperties). */
+  recordProperties?: AppDeps['recordProperties']
   /**
    * Where the sign-in lockout's counts live: in this process's memory unless given. A shape
    * served by many processes (Lambda's containers) hands in one they all share, or a burst
@@ -141,6 +143,7 @@ export async function buildService(
     trackerScript: builtTrackerScript(),
     livePush: parts.livePush,
     ...(parts.recordReport ? { recordReport: parts.recordReport } : {}),
+    ...(parts.recordProperties ? { recordProperties: parts.recordProperties } : {}),
     ...(config.METRICS_TOKEN ? { metricsToken: config.METRICS_TOKEN } : {}),
     ...(config.ORIGIN_SECRETS ? { originSecrets: config.ORIGIN_SECRETS } : {}),
     ...(config.PUBLIC_ORIGIN ? { publicOrigin: config.PUBLIC_ORIGIN } : {}),

@@ -5,7 +5,7 @@ import type { Site } from '../core/types.ts'
 import type { LiveView } from '../live/live-view.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Collector } from '../pipeline/collector.ts'
-import type { FilteredStatsReport } from '../record/filtered-report.ts'
+import type { FilteredStatsReport, RecordProperties } from '../record/filtered-report.ts'
 import type { Store } from '../storage/store.ts'
 
 /** Everything the HTTP layer needs, built by an entry (Node server or Lambda). */
@@ -61,6 +61,11 @@ export interface AppDeps {
    * faster than reading the store (the embedded server's columns, record/record-columns.ts).
    */
   recordReport?: (query: StatsQuery) => Promise<FilteredStatsReport>
+  /**
+   * The record's property part of an unfiltered `props=KEY` query, when the shape has a pass
+   * faster than the whole record report (the embedded columns); the counters answer the rest.
+   */
+  recordProperties?: (query: StatsQuery) => Promise<RecordProperties>
   /** The built browser tracker for `GET /liveinsight.js`; undefined while it is not built. */
   trackerScript: () => string | undefined
   /**

@@ -1,6 +1,7 @@
 import type { StatsQuery } from '../core/stats-query.ts'
 import { rollupLagSeconds } from '../queries/rollup-lag.ts'
 import { type LaggedStatsReport, type StatsReport, statsReport } from '../queries/stats-report.ts'
+import type { RecordProperties } from '../record/filtered-report.ts'
 import { recordReport } from '../record/record-report.ts'
 import type { RecordReads } from '../record/session-record.ts'
 import type { CounterReads, RollupProgress } from '../storage/store.ts'
@@ -9,14 +10,17 @@ import { ResponseCache } from './response-cache.ts'
 
 type Deps = Pick<
   RouteDeps<CounterReads & RecordReads & RollupProgress>,
-  'store' | 'statsCacheMs' | 'now' | 'recordReport'
+  'store' | 'statsCacheMs' | 'now' | 'recordReport' | 'recordProperties'
 >
 
 /**
- * Whether a query needs the record: the counters answer only the unfiltered view (one row
- * per dimension and value cannot narrow one table by another dimension), fastest of all.
+ * Whether a query needs the record for its tables: the counters answer only the unfiltered
+ * view (one row per dimension and value cannot narrow one table by another dimension),
+ * fastest of all. An unfiltered `props=KEY` view is that view plus one property's values:
+ * the counters answer it and the record adds only the property part, so the tables beside
+ * the properties panel are the same figures with or without it.
  */
-const needsRecord = (query: StatsQuery) => query.filters.length > 0 || query.props !== null
+const needsRecord = (query: StatsQuery) => query.filters.length > 0
 
 export interface StatsRead {
   report: LaggedStatsReport
@@ -85,9 +89,30 @@ export class StatsReader {
     // written in the same unit as the counters, so the version covers its answers too.
     const version = await store.countersVersion(query.site_id)
     const report = await this.cache.get(`${version} ${JSON.stringify(query)}`, () =>
-      needsRecord(query) ? this.fromRecord(query) : statsReport(store, query),
+      needsRecord(query) ? this.fromRecord(query) : this.fromCounters(query),
     )
     return { report, version }
+  }
+
+  /** The counters' report, with the record's property part when the query asks for one. */
+  private async fromCounters(query: StatsQuery): Promise<StatsReport> {
+    const { store } = this.deps
+    if (query.props === null) return statsReport(store, query)
+    const [report, properties] = await Promise.all([
+      statsReport(store, { ...query, props: null }),
+      this.properties(query),
+    ])
+    return { ...report, ...properties }
+  }
+
+  private async properties(query: StatsQuery): Promise<RecordProperties> {
+    const faster = this.deps.recordProperties
+    if (faster) return faster(query)
+    const { prop_keys, props, record_since, record_partial } = await this.fromRecord({
+      ...query,
+      previous: null,
+    })
+    return { prop_keys, ...(props ? { props } : {}), record_since, record_partial }
   }
 
   /** The record's report: the shape's faster form when it has one (columns in memory). */

@@ -74,6 +74,12 @@ export interface FilteredStatsReport extends StatsReport {
   record_partial: boolean
 }
 
+/** What the record adds to the counters' report for an unfiltered `props=KEY` query. */
+export type RecordProperties = Pick<
+  FilteredStatsReport,
+  'prop_keys' | 'props' | 'record_since' | 'record_partial'
+>
+
 export interface FilteredReportInput {
   /** The sessions RecordReads returns for the current period (record-report.ts' window). */
   current: readonly RecordSession[]
@@ -314,11 +320,11 @@ function tables(t: Tallied, limit: number): Breakdowns {
 }
 
 /** The most used first, as the dashboard lists them. */
-function keysOf(t: Tallied): string[] {
+function keysOf(t: Pick<Tallied, 'propKeys'>): string[] {
   return [...t.propKeys].sort((a, b) => b[1] - a[1] || byCodePoint(a[0], b[0])).map(([k]) => k)
 }
 
-function propRows(t: Tallied, limit: number): PropValueRow[] {
+function propRows(t: Pick<Tallied, 'propRows'>, limit: number): PropValueRow[] {
   return [...t.propRows.values()]
     .sort((a, b) => b.visitors - a.visitors || b.events - a.events || byCodePoint(a.value, b.value))
     .slice(0, limit)
@@ -359,10 +365,20 @@ export function assembleReport(
     ),
     timeseries: chart(current, query.current.series, query.timezone),
     ...tables(current, query.limit),
-    prop_keys: keysOf(current),
-    ...(query.props ? { props: { [query.props]: propRows(current, query.limit) } } : {}),
+    ...propertiesPart(query, current),
     record_since: recordSince,
     record_partial: recordPartial,
+  }
+}
+
+/** The report's property keys and, with `props=KEY`, that property's top values. */
+export function propertiesPart(
+  query: StatsQuery,
+  t: Pick<Tallied, 'propKeys' | 'propRows'>,
+): Pick<FilteredStatsReport, 'prop_keys' | 'props'> {
+  return {
+    prop_keys: keysOf(t),
+    ...(query.props ? { props: { [query.props]: propRows(t, query.limit) } } : {}),
   }
 }
 

@@ -2,6 +2,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import { DAY_MS, HOUR_MS } from '../core/calendar.ts'
 import { MAX_AGE_MS } from '../core/parse-event.ts'
 import type { StatsQuery } from '../core/stats-query.ts'
+import { columnarProps } from './columnar-props.ts'
 import {
   type ColumnarPart,
   columnarPart,
@@ -12,7 +13,11 @@ import {
   partBytes,
 } from './columnar-record.ts'
 import { columnarReport } from './columnar-report.ts'
-import type { FilteredStatsReport } from './filtered-report.ts'
+import {
+  type FilteredStatsReport,
+  propertiesPart,
+  type RecordProperties,
+} from './filtered-report.ts'
 import { readWindow } from './period-window.ts'
 import { recordReport } from './record-report.ts'
 import type { RecordReads } from './session-record.ts'
@@ -118,6 +123,36 @@ export class RecordColumns {
       events: c.part.at.length,
       bytes: c.bytes,
     }))
+  }
+
+  /**
+   * The property part of an unfiltered `props=KEY` query (columnar-props.ts): one pass over
+   * the events' properties instead of the whole report, whose tables the counters give.
+   */
+  async properties(query: StatsQuery): Promise<RecordProperties> {
+    const siteId = query.site_id
+    const window = readWindow(query.current, query.timezone)
+    const columns = await this.columnsFor(siteId, query.timezone, window.from)
+    const [recordSince, found] = await Promise.all([
+      this.store.recordSince(siteId),
+      columns
+        ? this.tail(siteId, columns, Math.max(window.from, columns.upper), window.to).then((tail) =>
+            columnarProps(columns.dicts, [columns.part, tail], query),
+          )
+        : null,
+    ])
+    if (!found) {
+      const { prop_keys, props, record_partial } = await recordReport(this.store, {
+        ...query,
+        previous: null,
+      })
+      return { prop_keys, ...(props ? { props } : {}), record_since: recordSince, record_partial }
+    }
+    return {
+      ...propertiesPart(query, { propKeys: found.keys, propRows: found.rows }),
+      record_since: recordSince,
+      record_partial: found.partial,
+    }
   }
 
   async report(query: StatsQuery): Promise<FilteredStatsReport> {
