@@ -18,6 +18,8 @@
  *    breakdown, and SQLite's query plans, to tell where a slow answer spends its time.
  *
  * Results: bench/results/query.json. Exit code 0 only when every target is met.
+ * BENCH_BEFORE=<file> copies an earlier run's results file in as `before` (its commit, p95s,
+ * memory and storage), so one file shows a change's before and after.
  * BENCH_DATA_DIR=<dir> keeps the loaded database there and reuses it on the next run (for
  * iterating on the query phase); by default everything lives in a temp dir that is removed.
  */
@@ -1011,12 +1013,34 @@ async function main(): Promise<void> {
     queries,
     diagnostics,
     targets,
+    ...(process.env.BENCH_BEFORE ? { before: beforeRun(process.env.BENCH_BEFORE) } : {}),
     pass: targets.load_events_per_s.pass && targets.stats_p95_ms.pass && targets.record_p95_ms.pass,
   }
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true })
   writeFileSync(RESULTS_FILE, `${JSON.stringify(report, null, 2)}\n`)
   printSummary(report)
   process.exitCode = report.pass ? 0 : 1
+}
+
+/** The figures of an earlier results file that a before-and-after reads. */
+function beforeRun(file: string) {
+  const run = JSON.parse(readFileSync(file, 'utf8'))
+  return {
+    file,
+    date: run.date,
+    src: run.src,
+    events: run.load?.events,
+    p95_ms: Object.fromEntries(
+      Object.entries(run.queries?.endpoints ?? {}).map(([name, r]) => [
+        name,
+        (r as { p95_ms?: number }).p95_ms ?? null,
+      ]),
+    ),
+    max_server_rss_mb: run.queries?.max_server_rss_mb,
+    record_columns: run.diagnostics?.record_columns,
+    bytes_per_million_events: run.storage?.bytes_per_million_events,
+    record_bytes_per_million_events: run.storage?.record_bytes_per_million_events,
+  }
 }
 
 function printSummary(report: {
