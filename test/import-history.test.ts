@@ -306,6 +306,10 @@ describe('npm run import', () => {
     const usage = await cli(dir, [file])
     expect(usage.code).toBe(1)
     expect(usage.stderr).toMatch(/usage: npm run import -- --site SITE_ID/)
+    const help = await cli(dir, ['--help'])
+    expect(help.code).toBe(0)
+    expect(help.stdout).toMatch(/^usage: npm run import -- --site SITE_ID/)
+    expect(help.stderr).not.toMatch(/Unknown option/)
   })
 
   it('refuses to run next to a server on the same data directory', async () => {

@@ -27,13 +27,19 @@ function fail(message: string): never {
 async function main() {
   // The database's WAL and shared-memory files, when the import creates them, are the owner's.
   process.umask(OWNER_ONLY_UMASK)
-  let args: ReturnType<
-    typeof parseArgs<{ options: { site: { type: 'string' } }; allowPositionals: true }>
-  >
+  const options = {
+    site: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  } as const
+  let args: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>
   try {
-    args = parseArgs({ options: { site: { type: 'string' } }, allowPositionals: true })
+    args = parseArgs({ options, allowPositionals: true })
   } catch (error) {
     fail(`${(error as Error).message}\n${USAGE}`)
+  }
+  if (args.values.help) {
+    process.stdout.write(`${USAGE}\nThe file's format: README, "Importing history".\n`)
+    process.exit(0)
   }
   const siteId = args.values.site
   const [file, ...extra] = args.positionals
