@@ -7,6 +7,7 @@ import { InProcessPipeline } from '../pipeline/in-process-pipeline.ts'
 import type { Pipeline } from '../pipeline/pipeline.ts'
 import { ThreadedPipeline } from '../pipeline/threaded/threaded-pipeline.ts'
 import { type ColumnsStore, RecordColumns } from '../record/record-columns.ts'
+import { warmColumns } from '../record/warm-columns.ts'
 import { latestWriteBuffer } from '../storage/latest-write.ts'
 import type { SqliteStoreOptions } from '../storage/sqlite/sqlite-store.ts'
 import { workerModule } from '../threads/spawn-worker.ts'
@@ -127,10 +128,21 @@ export async function startEmbedded(
     lock.release()
     throw error
   }
+  let closing = false
+  if (recordColumns) {
+    void warmColumns(
+      () => store.listSites(),
+      recordColumns,
+      options.now ?? Date.now,
+      () => closing,
+      logger,
+    )
+  }
   return {
     ...service,
     databaseFile,
     close: async () => {
+      closing = true
       await service.close()
       lock.release()
     },

@@ -125,6 +125,11 @@ export class RecordColumns {
     }))
   }
 
+  /** Loads the site's columns from `from` on ahead of any query (warm-columns.ts). */
+  async warm(siteId: string, timeZone: string, from: number): Promise<void> {
+    await this.columnsFor(siteId, timeZone, from)
+  }
+
   /**
    * The property part of an unfiltered `props=KEY` query (columnar-props.ts): one pass over
    * the events' properties instead of the whole report, whose tables the counters give.
