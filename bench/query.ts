@@ -411,6 +411,11 @@ interface ServerProcess {
   url: string
   /** Handler time per request id, from the server's own `request` log lines. */
   serverMs: Map<string, number>
+  /**
+   * Per site: the server's own "record's columns loaded" line (it loads them at start, in the
+   * background: record/warm-columns.ts), or why it did not.
+   */
+  columns: Map<string, { ms?: number; sessions?: number; bytes?: number; failed?: string }>
   stop: () => Promise<void>
 }
 
@@ -467,16 +472,33 @@ function startServer(dataDir: string, cwd: string): Promise<ServerProcess> {
       reject(new Error(`server exited with ${code} before listening:\n${stderr}`))
     })
     const serverMs = new Map<string, number>()
+    const columns: ServerProcess['columns'] = new Map()
     // Every stdout line is read so the pipe never fills up; request lines keep their timing.
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       if (!line.startsWith('{"')) return
-      const entry = JSON.parse(line) as { msg?: string; url?: string; req_id?: string; ms?: number }
+      const entry = JSON.parse(line) as {
+        msg?: string
+        url?: string
+        req_id?: string
+        ms?: number
+        site?: string
+        sessions?: number
+        bytes?: number
+      }
       if (entry.msg === 'request' && entry.req_id && typeof entry.ms === 'number') {
         serverMs.set(entry.req_id, entry.ms)
+      } else if (entry.msg === "record's columns loaded" && entry.site) {
+        columns.set(entry.site, {
+          ...(entry.ms === undefined ? {} : { ms: entry.ms }),
+          ...(entry.sessions === undefined ? {} : { sessions: entry.sessions }),
+          ...(entry.bytes === undefined ? {} : { bytes: entry.bytes }),
+        })
+      } else if (entry.site && entry.msg?.includes("record's columns")) {
+        columns.set(entry.site, { failed: entry.msg })
       } else if (entry.msg === 'listening' && entry.url && child.pid !== undefined) {
         clearTimeout(timer)
         child.removeAllListeners('exit')
-        resolve({ pid: child.pid, url: entry.url, serverMs, stop })
+        resolve({ pid: child.pid, url: entry.url, serverMs, columns, stop })
       }
     })
   })
@@ -632,20 +654,43 @@ async function measureEndpoint(
 
 interface QueryPhase {
   server_start_seconds: number
+  /**
+   * How long after listening the server had loaded every site's record columns by itself
+   * (null: not within the wait), and each site's load as the server logged it. Timing starts
+   * after that, so the load does not share the CPU with the timed requests.
+   */
+  record_columns_warm_seconds: number | null
+  record_columns_warm: Record<
+    string,
+    { ms?: number; sessions?: number; bytes?: number; failed?: string }
+  >
   max_server_rss_mb: number
   endpoints: Record<string, EndpointResult | { skipped: string }>
+}
+
+/** Seconds until the server logged every site's columns as loaded (or not), null past 30 min. */
+async function columnsWarmed(server: ServerProcess, sites: readonly string[]) {
+  const started = performance.now()
+  while (sites.some((site) => !server.columns.has(site))) {
+    if (performance.now() - started > 30 * 60_000) return null
+    await sleep(250)
+  }
+  return round((performance.now() - started) / 1000, 1)
 }
 
 async function queryPhase(
   dataDir: string,
   cwd: string,
   list: readonly Endpoint[],
+  sites: readonly string[],
 ): Promise<QueryPhase> {
   const started = performance.now()
   const server = await startServer(dataDir, cwd)
   const serverStart = round((performance.now() - started) / 1000, 2)
   const rss = new ProcessSampler(server.pid, RSS_SAMPLE_MS)
   try {
+    const warmed = await columnsWarmed(server, sites)
+    log(`  record columns loaded at start in ${warmed ?? 'more than the wait of'} s`)
     const token = await signIn(server.url)
     const results: QueryPhase['endpoints'] = {}
     for (const endpoint of list) {
@@ -657,7 +702,13 @@ async function queryPhase(
           : `  ${endpoint.name.padEnd(17)} p50 ${result.p50_ms} ms  p95 ${result.p95_ms} ms  max ${result.max_ms} ms`,
       )
     }
-    return { server_start_seconds: serverStart, max_server_rss_mb: rss.stop(), endpoints: results }
+    return {
+      server_start_seconds: serverStart,
+      record_columns_warm_seconds: warmed,
+      record_columns_warm: Object.fromEntries(server.columns),
+      max_server_rss_mb: rss.stop(),
+      endpoints: results,
+    }
   } finally {
     rss.stop()
     await server.stop()
@@ -943,7 +994,12 @@ async function main(): Promise<void> {
   const topped = await topUp(ws.file, big, SETTINGS.bigEvents / SETTINGS.days)
   log(`top-up: ${topped.events} more events for ${big} from ${topped.from} to ${topped.to}`)
   log(`query: ${SETTINGS.warmup} warm-up + ${SETTINGS.runs} timed runs per endpoint, cache off`)
-  const queries = await queryPhase(ws.dataDir, ws.cwd, list)
+  const queries = await queryPhase(
+    ws.dataDir,
+    ws.cwd,
+    list,
+    load.sites.map((site) => site.id),
+  )
   log('diagnostics (in-process)…')
   const diagnostics = await diagnose(ws.file, big, list, load.popular_page)
 

@@ -20,18 +20,27 @@ export async function warmColumns(
   stopped: () => boolean,
   logger: { warn(fields: object, message: string): void },
 ): Promise<void> {
+  let all: Site[]
   try {
-    for (const site of await sites()) {
-      if (stopped()) return
+    all = await sites()
+  } catch (error) {
+    if (!stopped()) logger.warn({ err: error }, "loading the record's columns at start failed")
+    return
+  }
+  for (const site of all) {
+    if (stopped()) return
+    try {
       const query = buildStatsQuery(
         StatsParamsSchema.parse({ site: site.id, period: '30d' }),
         site.timezone,
         now(),
       )
       await columns.warm(site.id, site.timezone, readWindow(query.current, site.timezone).from)
+    } catch (error) {
+      // Only a head start lost: the first filtered query loads what it needs itself.
+      if (!stopped()) {
+        logger.warn({ site: site.id, err: error }, "loading the record's columns at start failed")
+      }
     }
-  } catch (error) {
-    // Only a head start lost: the first filtered query loads what it needs itself.
-    if (!stopped()) logger.warn({ err: error }, "loading the record's columns at start failed")
   }
 }
