@@ -67,26 +67,48 @@ async function dataDir(): Promise<string> {
   return dir.path
 }
 
+/** Starts the server on `dir` and collects its log lines. */
+async function start(dir: string) {
+  const lines: Array<Record<string, unknown>> = []
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      for (const text of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(text))
+      done()
+    },
+  })
+  const config = parseConfig({ PORT: '0', DATA_DIR: dir, SQLITE_SYNCHRONOUS: 'NORMAL' })
+  const server: EmbeddedServer = await startEmbedded(config, createLogger('info', { destination }))
+  cleanups.push(() => server.close())
+  const loaded = async () => {
+    const line = () => lines.find((l) => l.msg === "record's columns loaded" && l.site === 'shop')
+    for (let waited = 0; !line() && waited < 20_000; waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    return line()
+  }
+  return { server, loaded }
+}
+
 describe('record columns at start', () => {
   it('are loaded for the 30-day view without any query, and say so in the log', async () => {
     const dir = await dataDir()
-    const lines: Array<Record<string, unknown>> = []
-    const destination = new Writable({
-      write(chunk, _encoding, done) {
-        for (const text of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(text))
-        done()
-      },
-    })
-    const config = parseConfig({ PORT: '0', DATA_DIR: dir, SQLITE_SYNCHRONOUS: 'NORMAL' })
-    const server: EmbeddedServer = await startEmbedded(
-      config,
-      createLogger('info', { destination }),
-    )
-    cleanups.push(() => server.close())
-    const loaded = () => lines.find((l) => l.msg === "record's columns loaded" && l.site === 'shop')
-    for (let waited = 0; !loaded() && waited < 20_000; waited += 50) {
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
-    expect(loaded()).toMatchObject({ sessions: 2, events: 10 })
+    const { loaded } = await start(dir)
+    expect(await loaded()).toMatchObject({ sessions: 2, events: 10, restored: false })
+  })
+
+  it('are read back from the copy the last run saved, unless a deletion came after it', async () => {
+    const dir = await dataDir()
+    const first = await start(dir)
+    expect(await first.loaded()).toMatchObject({ sessions: 2, restored: false })
+    await first.server.close()
+    const second = await start(dir)
+    expect(await second.loaded()).toMatchObject({ sessions: 2, events: 10, restored: true })
+    await second.server.close()
+    // A deletion (of nobody here) with the server stopped still rewrites the past.
+    const store = new SqliteStore({ file: join(dir, 'liveinsight.db') })
+    await store.deleteUserData('shop', 'someone')
+    await store.close()
+    const third = await start(dir)
+    expect(await third.loaded()).toMatchObject({ sessions: 2, restored: false })
   })
 })

@@ -6,6 +6,7 @@ import type { Logger } from '../log/logger.ts'
 import { InProcessPipeline } from '../pipeline/in-process-pipeline.ts'
 import type { Pipeline } from '../pipeline/pipeline.ts'
 import { ThreadedPipeline } from '../pipeline/threaded/threaded-pipeline.ts'
+import { ColumnsSnapshots } from '../record/columns-snapshot.ts'
 import { type ColumnsStore, RecordColumns } from '../record/record-columns.ts'
 import { warmColumns } from '../record/warm-columns.ts'
 import { latestWriteBuffer } from '../storage/latest-write.ts'
@@ -99,6 +100,8 @@ export async function startEmbedded(
     typeof (store as Partial<ColumnsStore>).recordGeneration === 'function'
       ? new RecordColumns(store as typeof store & ColumnsStore, {
           maxBytes: config.RECORD_MEMORY_MB * 1024 * 1024,
+          // Saved beside the database, so a restart reads them back instead of the store.
+          snapshots: new ColumnsSnapshots(join(config.DATA_DIR, 'record-columns')),
           sessionTimeoutMs,
           now: options.now ?? Date.now,
           logger,
@@ -144,6 +147,8 @@ export async function startEmbedded(
     close: async () => {
       closing = true
       await service.close()
+      // A save of the record's columns under way finishes (a cut one leaves the last copy).
+      await recordColumns?.whenSaved()
       lock.release()
     },
   }

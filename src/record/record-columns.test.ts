@@ -3,6 +3,8 @@ import { DAY_MS, HOUR_MS } from '../core/calendar.ts'
 import { MAX_AGE_MS } from '../core/parse-event.ts'
 import { buildStatsQuery, StatsParamsSchema } from '../core/stats-query.ts'
 import { BASE, recordWorld } from '../testing/record-world.ts'
+import { tempDir } from '../testing/temp-dir.ts'
+import { ColumnsSnapshots, type SnapshotIdentity } from './columns-snapshot.ts'
 import { type ColumnsStore, RecordColumns } from './record-columns.ts'
 import { recordReport } from './record-report.ts'
 import type { RecordSession } from './session-record.ts'
@@ -29,6 +31,10 @@ class FakeStore implements ColumnsStore {
   }
   recordGeneration() {
     return String(this.generation)
+  }
+  identity: SnapshotIdentity | null = { rewrites: 0, nextOrd: 1000 }
+  recordIdentity() {
+    return this.identity
   }
 }
 
@@ -138,5 +144,62 @@ describe('RecordColumns', () => {
     }
     expect(columns.bytes()).toBe(0)
     expect(warnings).toHaveLength(1)
+  })
+
+  it('reads back its saved columns in a new process, unless the record moved on from them', async () => {
+    const dir = tempDir()
+    try {
+      const sessions = recordWorld(5, 20 * DAY_MS)
+      const store = new FakeStore(sessions)
+      const now = BASE
+      const snapshots = new ColumnsSnapshots(dir.path)
+      const loaded: Array<{ restored?: boolean }> = []
+      const process = () => {
+        loaded.length = 0
+        return new RecordColumns(store, {
+          maxBytes: 64 * 1024 * 1024,
+          sessionTimeoutMs: TIMEOUT,
+          now: () => now,
+          logger: { warn: () => {}, info: (fields: object) => loaded.push(fields) },
+          snapshots,
+        })
+      }
+      /** Every asked query answered as the direct read; returns the columns' own reads. */
+      const answers = async (columns: RecordColumns) => {
+        const reads: Array<[number, number]> = []
+        for (const params of ASKED) {
+          const q = query(params, 'UTC', now)
+          const before = store.reads.length
+          const actual = await columns.report(q)
+          reads.push(...store.reads.slice(before))
+          expect(actual).toEqual(await recordReport(store, q))
+        }
+        return reads
+      }
+      const first = process()
+      await answers(first)
+      expect(loaded[0]).toMatchObject({ restored: false })
+      await first.whenSaved()
+      // A new process reads the copy: the store only for the tail, not the month again.
+      const reads = await answers(process())
+      expect(loaded[0]).toMatchObject({ restored: true })
+      const copy = (await snapshots.load('site')) as NonNullable<
+        Awaited<ReturnType<ColumnsSnapshots['load']>>
+      >
+      const earliestRead = Math.min(...reads.map(([from]) => from))
+      expect(earliestRead).toBeGreaterThanOrEqual(copy.upper - 2 * DAY_MS)
+      // A database restored from an older backup holds fewer recorded events: not a copy of it.
+      store.identity = { rewrites: 0, nextOrd: 10 }
+      await answers(process())
+      expect(loaded[0]).toMatchObject({ restored: false })
+      // A user's deletion rewrote the past after the copy was saved: not a copy any more.
+      store.identity = { rewrites: 1, nextOrd: 2000 }
+      const victim = sessions[0]?.visitor_id
+      store.sessions = sessions.filter((s) => s.visitor_id !== victim)
+      await answers(process())
+      expect(loaded[0]).toMatchObject({ restored: false })
+    } finally {
+      dir.remove()
+    }
   })
 })

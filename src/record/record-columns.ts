@@ -13,6 +13,7 @@ import {
   partBytes,
 } from './columnar-record.ts'
 import { columnarReport } from './columnar-report.ts'
+import type { ColumnsSnapshots, SnapshotIdentity } from './columns-snapshot.ts'
 import {
   type FilteredStatsReport,
   propertiesPart,
@@ -53,6 +54,11 @@ export interface ColumnsStore extends RecordReads {
   countersVersion(siteId: string): Promise<number>
   /** Changes whenever the site's past record was rewritten in this process. */
   recordGeneration(siteId: string): string
+  /**
+   * What a saved copy of the columns is checked against in any process (columns-snapshot.ts);
+   * null while the site has recorded nothing. Without it no copy is saved or read.
+   */
+  recordIdentity?(siteId: string): SnapshotIdentity | null
 }
 
 export interface RecordColumnsOptions {
@@ -72,6 +78,8 @@ export interface RecordColumnsOptions {
    * make the next long one read them again.
    */
   keepMs?: number
+  /** Where the columns are saved for the next start (columns-snapshot.ts); none: not saved. */
+  snapshots?: Pick<ColumnsSnapshots, 'save' | 'load'>
 }
 
 interface SiteColumns {
@@ -83,6 +91,12 @@ interface SiteColumns {
   upper: number
   bytes: number
 }
+
+/**
+ * How far the closed bound moves before the columns are saved again: a restart then reads at
+ * most this much (and what closed while it was down) from the store.
+ */
+const SAVE_EVERY_MS = 6 * HOUR_MS
 
 /** How far behind the closed bound the columns may fall before being extended up. */
 const EXTEND_AFTER_MS = 2 * HOUR_MS
@@ -102,6 +116,9 @@ export class RecordColumns {
   private readonly reached = new Map<string, number>()
   /** Per site: open tails as columns, by what they were read at (`tailKey`), latest last. */
   private readonly tails = new Map<string, Map<string, ColumnarPart>>()
+  /** Per site: the span of the columns last saved, or being saved (`snapshots`). */
+  private readonly saved = new Map<string, { lower: number; upper: number }>()
+  private saving: Promise<void> = Promise.resolve()
 
   constructor(
     private readonly store: ColumnsStore,
@@ -255,7 +272,8 @@ export class RecordColumns {
     from: number,
     closed: number,
   ): Promise<void> {
-    const held = this.sites.get(siteId)
+    const known = this.sites.get(siteId)
+    const held = known ?? (await this.restore(siteId, timeZone, generation, closed))
     const budget = this.options.maxBytes - (this.bytes() - (held?.bytes ?? 0))
     const lower = Math.floor(from / HOUR_MS) * HOUR_MS
     let next: SiteColumns | null
@@ -311,9 +329,91 @@ export class RecordColumns {
         events: next.part.at.length,
         bytes: next.bytes,
         ms: Date.now() - started,
+        restored: known === undefined && held !== undefined,
       },
       "record's columns loaded",
     )
+    this.save(siteId, next)
+  }
+
+  /**
+   * The columns saved by an earlier process, when they are still a copy of the record
+   * (columns-snapshot.ts) and fit: held as if this process had read them, so `update` only
+   * extends them by what closed since and what the query reaches further back.
+   */
+  private async restore(
+    siteId: string,
+    timeZone: string,
+    generation: string,
+    closed: number,
+  ): Promise<SiteColumns | undefined> {
+    const { snapshots } = this.options
+    if (!snapshots || !this.store.recordIdentity?.(siteId)) return undefined
+    const copy = await snapshots.load(siteId)
+    if (!copy) return undefined
+    // Read after the file, in the same tick as the checks: nothing rewrites in between.
+    const identity = this.store.recordIdentity(siteId)
+    const bytes = partBytes(copy.part) + copy.dicts.bytes()
+    const usable =
+      identity !== null &&
+      copy.timeZone === timeZone &&
+      copy.identity.rewrites === identity.rewrites &&
+      copy.identity.nextOrd <= identity.nextOrd &&
+      copy.upper <= closed &&
+      this.store.recordGeneration(siteId) === generation &&
+      bytes <= this.options.maxBytes - this.bytes()
+    if (!usable) return undefined
+    const columns: SiteColumns = {
+      timeZone,
+      generation,
+      dicts: copy.dicts,
+      part: copy.part,
+      lower: copy.lower,
+      upper: copy.upper,
+      bytes,
+    }
+    this.saved.set(siteId, { lower: copy.lower, upper: copy.upper })
+    this.sites.set(siteId, columns)
+    return columns
+  }
+
+  /**
+   * Saves the site's columns for the next start when they were first read, reach further
+   * back, or grew by SAVE_EVERY_MS since last saved: in the background, one save at a time,
+   * each writing the site's columns as they are when it starts.
+   */
+  private save(siteId: string, columns: SiteColumns): void {
+    const { snapshots } = this.options
+    if (!snapshots || !this.store.recordIdentity) return
+    const last = this.saved.get(siteId)
+    if (last && last.lower === columns.lower && columns.upper - last.upper < SAVE_EVERY_MS) return
+    this.saved.set(siteId, { lower: columns.lower, upper: columns.upper })
+    this.saving = this.saving.then(async () => {
+      const now = this.sites.get(siteId)
+      // The identity the columns were read at: nothing was rewritten since, or the
+      // generation would have moved (a rewrite drops the columns).
+      const identity = this.store.recordIdentity?.(siteId) ?? null
+      if (!now || !identity || this.store.recordGeneration(siteId) !== now.generation) return
+      try {
+        await snapshots.save({
+          siteId,
+          timeZone: now.timeZone,
+          identity,
+          lower: now.lower,
+          upper: now.upper,
+          dicts: now.dicts,
+          part: now.part,
+        })
+      } catch (error) {
+        this.saved.delete(siteId)
+        this.options.logger.warn({ site: siteId, err: error }, "saving the record's columns failed")
+      }
+    })
+  }
+
+  /** Waits for the saves under way (a server stopping lets them finish). */
+  async whenSaved(): Promise<void> {
+    await this.saving
   }
 
   /** The sessions that ended in [lower, upper), read a stretch at a time; null past `budget`. */

@@ -236,6 +236,10 @@ export const MIGRATIONS: readonly string[] = [
      distinct_values INTEGER NOT NULL,
      PRIMARY KEY (site_id, day, key)
    ) WITHOUT ROWID;`,
+  // 106: how many times a site's past record was rewritten (a user's deletion, a bulk load),
+  // kept with the record so a copy of its columns saved on disk (record/columns-snapshot.ts)
+  // can tell, in any later process, that it no longer holds what the record does.
+  `ALTER TABLE record_sites ADD COLUMN rewrites INTEGER NOT NULL DEFAULT 0;`,
 ]
 
 /** The version this build writes. */

@@ -1,5 +1,7 @@
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { acceptAndRollUp } from '../../testing/accept-and-roll-up.ts'
+import { enrichedEvent } from '../../testing/enriched-event.ts'
 import { tempDir } from '../../testing/temp-dir.ts'
 import { SqliteStore } from './sqlite-store.ts'
 
@@ -23,6 +25,31 @@ describe('SqliteStore.recordGeneration', () => {
       await store.endBulkLoad()
       expect(store.recordGeneration('site-a')).not.toBe(afterDelete)
       expect(store.recordGeneration('site-b')).not.toBe(b)
+    } finally {
+      await store.close()
+      dir.remove()
+    }
+  })
+
+  it("counts rewrites of a site's past in the file, for any later process (recordIdentity)", async () => {
+    const dir = tempDir()
+    const file = join(dir.path, 'x.db')
+    let store = new SqliteStore({ file })
+    try {
+      expect(store.recordIdentity('site-a')).toBeNull()
+      const event = enrichedEvent({ site_id: 'site-a', timestamp: Date.now() })
+      await acceptAndRollUp(store, [event], [], {
+        sessionTimeoutMs: 1_800_000,
+        newSessionId: () => 's1',
+      })
+      expect(store.recordIdentity('site-a')).toEqual({ rewrites: 0, nextOrd: 1 })
+      await store.deleteUserData('site-a', 'alice')
+      expect(store.recordIdentity('site-a')).toMatchObject({ rewrites: 1 })
+      await store.beginBulkLoad()
+      await store.endBulkLoad()
+      await store.close()
+      store = new SqliteStore({ file })
+      expect(store.recordIdentity('site-a')).toMatchObject({ rewrites: 3 })
     } finally {
       await store.close()
       dir.remove()

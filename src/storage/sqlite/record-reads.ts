@@ -18,6 +18,17 @@ export interface RecordSiteRow {
 }
 
 /**
+ * What a saved copy of a site's columns is checked against (record/columns-snapshot.ts):
+ * `rewrites` grows with every rewrite of the past record, `nextOrd` with every recorded event,
+ * so a copy is of this record exactly when its rewrites are equal and its nextOrd is not
+ * larger (a database restored from an older backup has a smaller one).
+ */
+export interface RecordIdentity {
+  rewrites: number
+  nextOrd: number
+}
+
+/**
  * A period's sessions are one range of sessions_by_start: those that start in
  * [from - longest, to], `longest` being the site's longest session (record_sites), so no
  * session that reaches into the period from before it is missed and none that ended before
@@ -31,6 +42,9 @@ export class SqliteRecordReads implements RecordReads {
   constructor(db: Database.Database) {
     this.s = {
       site: db.prepare('SELECT since, longest FROM record_sites WHERE site_id = ?'),
+      identity: db.prepare(
+        'SELECT rewrites, next_ord AS nextOrd FROM record_sites WHERE site_id = ?',
+      ),
       sessions: db.prepare(RECORD_SQL.sessions),
       events: db.prepare(RECORD_SQL.events).raw(),
     }
@@ -56,6 +70,11 @@ export class SqliteRecordReads implements RecordReads {
   /** The site's record item: since when it holds events, and its longest session (ms). */
   site(siteId: string): RecordSiteRow | undefined {
     return this.s.site.get(siteId) as RecordSiteRow | undefined
+  }
+
+  /** Null while the site has recorded nothing. */
+  identity(siteId: string): RecordIdentity | null {
+    return (this.s.identity.get(siteId) as RecordIdentity | undefined) ?? null
   }
 
   async recordSince(siteId: string): Promise<number | null> {

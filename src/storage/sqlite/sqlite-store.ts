@@ -36,7 +36,7 @@ import type { PackedBatch, QueuedEntry } from './packed-item.ts'
 import { PendingQueue } from './pending-queue.ts'
 import { lastSeq, queueEntry, queueSeq, uncountedAfter } from './queue-stream.ts'
 import { SqliteRecentEvents } from './recent-events.ts'
-import { SqliteRecordReads } from './record-reads.ts'
+import { type RecordIdentity, SqliteRecordReads } from './record-reads.ts'
 import { RollupCommit, type RollupWriteStep, unitRows } from './rollup-commit.ts'
 import { SqliteSessionReads } from './session-reads.ts'
 import { SpanRollups } from './span-rollups.ts'
@@ -354,6 +354,10 @@ export class SqliteStore implements Store {
   recordSince(siteId: string): Promise<number | null> {
     return this.record.recordSince(siteId)
   }
+  /** The site's record as a saved copy of its columns is checked against (RecordIdentity). */
+  recordIdentity(siteId: string): RecordIdentity | null {
+    return this.record.identity(siteId)
+  }
   /** Changes whenever this process rewrote the site's past record (see `recordRewrites`). */
   recordGeneration(siteId: string): string {
     return `${this.bulkLoads}.${this.recordRewrites.get(siteId) ?? 0}`
@@ -407,13 +411,21 @@ export class SqliteStore implements Store {
     await this.queue
     await this.written
     this.bulkLoads++
+    this.markRecordRewritten()
     this.lookupIndexes.drop()
+  }
+
+  /** A bulk load may write any site's past: every saved copy of columns is out of date. */
+  private markRecordRewritten(): void {
+    this.db.prepare('UPDATE record_sites SET rewrites = rewrites + 1').run()
   }
 
   async endBulkLoad(): Promise<void> {
     await this.queue
     await this.written
     this.bulkLoads++
+    // After as well as before: sites whose record the load began count as rewritten too.
+    this.markRecordRewritten()
     this.lookupIndexes.ensure()
   }
 

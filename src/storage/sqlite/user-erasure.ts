@@ -34,6 +34,7 @@ export class SqliteUserErasure {
       ),
       rawEventsOfUser: db.prepare('DELETE FROM events WHERE site_id = ? AND user_id = ?'),
       session: db.prepare('DELETE FROM sessions WHERE id = ?'),
+      rewritten: db.prepare('UPDATE record_sites SET rewrites = rewrites + 1 WHERE site_id = ?'),
     }
   }
 
@@ -49,6 +50,8 @@ export class SqliteUserErasure {
           deleted.sessions += s.session.run(session.id).changes
         }
         deleted.raw_events += s.rawEventsOfUser.run(siteId, userId).changes
+        // In the same transaction: no saved copy of the columns outlives what it copied.
+        s.rewritten.run(siteId)
         return deleted
       })
       .immediate()
