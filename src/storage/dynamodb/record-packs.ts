@@ -54,7 +54,7 @@ export function utcDay(at: number): string {
   return new Date(at).toISOString().slice(0, 10)
 }
 
-function dayStart(day: string): number {
+export function dayStart(day: string): number {
   return Date.parse(`${day}T00:00:00Z`)
 }
 
@@ -118,6 +118,19 @@ export function packParts(items: readonly Item[], limit = PACK_ITEM_BYTES): Uint
     out.push(...packParts(items.slice(i, i + size), limit))
   }
   return out
+}
+
+/**
+ * `record#SITE`'s count of rewrites of packed days: it grows after any day already packed is
+ * written again (a user's deletion, a move's packing from the first day again), so a reader
+ * that keeps decoded days (packed-day-cache.ts) under the count it read them at never serves
+ * one that was rewritten since.
+ */
+export const PACK_GENERATION = 'pack_gen'
+
+export function packGenerationOf(site: Item | undefined): number {
+  const gen = site?.[PACK_GENERATION]
+  return typeof gen === 'number' ? gen : 0
 }
 
 export interface PackResult {
@@ -222,6 +235,47 @@ export class RecordPacks {
     return out
   }
 
+  /**
+   * The compressed parts that count of each of `days` (UTC days, in order), read with
+   * `ConsistentRead`: a day read after `record#SITE` said it is packed, at a generation, is
+   * that generation's day or a later one, never an earlier one a replica still holds. One
+   * paged `Query` per run of consecutive days. A day without items packed no session.
+   */
+  async readDayParts(siteId: string, days: readonly string[]): Promise<Map<string, Uint8Array[]>> {
+    const out = new Map<string, Uint8Array[]>(days.map((day) => [day, []]))
+    const runs: Array<[string, string]> = []
+    for (const day of days) {
+      const run = runs.at(-1)
+      if (run && dayStart(day) === dayStart(run[1]) + DAY_MS) run[1] = day
+      else runs.push([day, day])
+    }
+    await Promise.all(
+      runs.map(async ([first, last]) => {
+        const items = await this.c.requests.queryAll({
+          TableName: this.c.tables.state,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
+          ExpressionAttributeValues: {
+            ':pk': STATE.packs(siteId),
+            ':lo': `${first}#`,
+            ':hi': `${last}#~`,
+          },
+          ConsistentRead: true,
+        })
+        const counted = new Map<string, number>()
+        for (const item of items) {
+          const [day, part] = String(item.sk).split('#')
+          if (part === '000') counted.set(day as string, Number(item.of))
+        }
+        // Sort keys come in order: a day's parts in part order.
+        for (const item of items) {
+          const [day, part] = String(item.sk).split('#') as [string, string]
+          if (Number(part) < (counted.get(day) ?? 0)) out.get(day)?.push(item.z as Uint8Array)
+        }
+      }),
+    )
+    return out
+  }
+
   async packedTo(siteId: string): Promise<number | undefined> {
     const site = await this.c.requests.getItem(this.c.tables.state, {
       pk: STATE.record(siteId),
@@ -298,7 +352,19 @@ export class RecordPacks {
         stale.map((sk) => ({ DeleteRequest: { Key: { pk, sk } } })),
       )
     }
+    // Written over a packed day: readers that keep decoded days read them again.
+    if (before.length > 0) await this.bumpGeneration(siteId)
     return { bytes, parts: parts.length }
+  }
+
+  private async bumpGeneration(siteId: string) {
+    await this.c.requests.update('UpdateItem(record)', {
+      TableName: this.c.tables.state,
+      Key: { pk: STATE.record(siteId), sk: STATE.one },
+      UpdateExpression: 'ADD #g :one',
+      ExpressionAttributeNames: { '#g': PACK_GENERATION },
+      ExpressionAttributeValues: { ':one': 1 },
+    })
   }
 
   private async firstSessionStart(siteId: string): Promise<number | undefined> {
@@ -321,12 +387,16 @@ export class RecordPacks {
         new UpdateCommand({
           TableName: this.c.tables.state,
           Key: { pk: STATE.record(siteId), sk: STATE.one },
-          UpdateExpression: 'SET packed_to = :to',
+          // Packing from the first day again (after a move): days kept decoded are stale,
+          // even those that held no session before (their packs had no item to write over).
+          UpdateExpression:
+            from === undefined ? 'SET packed_to = :to ADD #g :one' : 'SET packed_to = :to',
           ConditionExpression:
             from === undefined ? 'attribute_not_exists(packed_to)' : 'packed_to = :from',
+          ...(from === undefined ? { ExpressionAttributeNames: { '#g': PACK_GENERATION } } : {}),
           ExpressionAttributeValues: {
             ':to': to,
-            ...(from === undefined ? {} : { ':from': from }),
+            ...(from === undefined ? { ':one': 1 } : { ':from': from }),
           },
         }),
       )
