@@ -30,15 +30,28 @@ import { fileURLToPath } from 'node:url'
 import { BatchWriteCommand, PutCommand } from '@aws-sdk/lib-dynamodb'
 import { buildStatsQuery, StatsParamsSchema } from '../src/core/stats-query.ts'
 import type { SessionState } from '../src/core/types.ts'
+import {
+  columnarPart,
+  Dictionaries,
+  PartBuilder,
+  partBytes,
+} from '../src/record/columnar-record.ts'
+import { columnarReport } from '../src/record/columnar-report.ts'
+import { readWindow } from '../src/record/period-window.ts'
 import { recordReport } from '../src/record/record-report.ts'
 import type { RecordEvent } from '../src/record/session-record.ts'
 import { dynamoClients } from '../src/storage/dynamodb/clients.ts'
 import { startDynamoDbLocal } from '../src/storage/dynamodb/dynamodb-local.ts'
 import { DynamoDbStore } from '../src/storage/dynamodb/dynamodb-store.ts'
-import { type Item, sessionItem } from '../src/storage/dynamodb/items.ts'
+import { type Item, sessionItem, sessionOf } from '../src/storage/dynamodb/items.ts'
 import { STATE } from '../src/storage/dynamodb/keys.ts'
-import { packRecordEvents } from '../src/storage/dynamodb/record.ts'
-import { inParallel } from '../src/storage/dynamodb/requests.ts'
+import {
+  indexSessionItems,
+  packRecordEvents,
+  recordEventsOf,
+} from '../src/storage/dynamodb/record.ts'
+import { decodePack, RecordPacks, utcDay } from '../src/storage/dynamodb/record-packs.ts'
+import { inParallel, Requests } from '../src/storage/dynamodb/requests.ts'
 import { createTables, tableNamesFromEnv } from '../src/storage/dynamodb/tables.ts'
 import { makeSession, makeSite } from '../src/testing/fixtures.ts'
 import { PRICES } from './aws-cost/prices.ts'
@@ -260,6 +273,74 @@ try {
     throw new Error('the columnar report answers differently')
   }
 
+  // Where a page's time goes: each step of the columnar report alone.
+  const context = {
+    doc: clients.doc,
+    requests: new Requests(clients.doc),
+    tables,
+    now: Date.now,
+    eventTtlMs: DAY,
+  }
+  const window = readWindow(query.current, query.timezone)
+  const recordItem = await context.requests.getItem(tables.state, {
+    pk: STATE.record(site.id),
+    sk: STATE.one,
+  })
+  const packedTo = Number(recordItem?.packed_to)
+  const lo = window.from - longest
+  const packedDays: string[] = []
+  for (let at = Date.parse(`${utcDay(lo)}T00:00:00Z`); at < packedTo; at += DAY) {
+    packedDays.push(utcDay(at))
+  }
+  const timed = async <T>(phase: string, work: () => Promise<T> | T) => {
+    meter.phase = phase
+    const started = performance.now()
+    const value = await work()
+    return { value, ms: round(performance.now() - started), read_units: meter.of(phase).read_units }
+  }
+  const packsRead = await timed('packs read', () =>
+    new RecordPacks(context).readDayParts(site.id, packedDays),
+  )
+  const dicts = new Dictionaries(query.timezone)
+  const decoded = await timed('packs decoded', () =>
+    [...packsRead.value.values()].map((parts) => {
+      const builder = new PartBuilder(dicts)
+      for (const z of parts) for (const s of decodePack(z)) builder.add(s)
+      return builder.finish()
+    }),
+  )
+  const unpackedRead = await timed('unpacked read', () =>
+    indexSessionItems(context, site.id, Math.max(lo, packedTo), window.to, window.from),
+  )
+  const tailBuilt = await timed('unpacked columns', () =>
+    columnarPart(
+      dicts,
+      unpackedRead.value.map((item) => ({ ...sessionOf(item), events: recordEventsOf(item) })),
+    ),
+  )
+  const computed = await timed('report', () =>
+    columnarReport({
+      dicts,
+      parts: [...decoded.value, tailBuilt.value],
+      query,
+      recordSince: from,
+    }),
+  )
+  const steps = {
+    packed_days: packedDays.length,
+    packs_read: { ms: packsRead.ms, read_units: packsRead.read_units },
+    packs_decoded: { ms: decoded.ms },
+    unpacked_read: {
+      ms: unpackedRead.ms,
+      read_units: unpackedRead.read_units,
+      sessions: unpackedRead.value.length,
+    },
+    unpacked_columns: { ms: tailBuilt.ms },
+    report: { ms: computed.ms },
+    held_bytes: decoded.value.reduce((sum, part) => sum + partBytes(part), 0) + dicts.bytes(),
+  }
+  process.stdout.write(`steps: ${JSON.stringify(steps)}\n`)
+
   const perDay = {
     sessions: round(packed.sessions / packed.days),
     compressed_bytes: Math.round(packed.bytes / packed.days),
@@ -283,6 +364,7 @@ try {
       after,
       columnar_cold: cold,
       columnar_warm: warm,
+      columnar_steps: steps,
     },
     packer: {
       days: packed.days,

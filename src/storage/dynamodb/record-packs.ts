@@ -7,7 +7,7 @@ import { call } from './faults.ts'
 import { type Item, sessionOf } from './items.ts'
 import { STATE } from './keys.ts'
 import { type PackedRecordEvent, unpackEvents } from './record.ts'
-import { isConditionFailure, type StoreContext } from './requests.ts'
+import { inParallel, isConditionFailure, type StoreContext } from './requests.ts'
 import { DAY_MS } from './retention.ts'
 import { INDEX } from './tables.ts'
 
@@ -46,6 +46,9 @@ export const PACK_ITEM_BYTES = 350_000
  * (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html). */
 const TRANSACTION_ITEMS = 100
 const TRANSACTION_BYTES = 3_800_000
+
+/** Packed days a reader reads side by side. */
+const DAYS_READ_AT_ONCE = 8
 
 /** Days a site packs per packer run: the sweep function's 30-second timeout bounds a run. */
 const DAYS_PER_RUN = 4
@@ -236,44 +239,28 @@ export class RecordPacks {
   }
 
   /**
-   * The compressed parts that count of each of `days` (UTC days, in order), read with
-   * `ConsistentRead`: a day read after `record#SITE` said it is packed, at a generation, is
-   * that generation's day or a later one, never an earlier one a replica still holds. One
-   * paged `Query` per run of consecutive days. A day without items packed no session.
+   * The compressed parts that count of each of `days` (UTC days), read with `ConsistentRead`:
+   * a day read after `record#SITE` said it is packed, at a generation, is that generation's
+   * day or a later one, never an earlier one a replica still holds. A paged `Query` per day,
+   * several side by side (a busy site's day is a few 350 KB parts: pages of one day's read
+   * follow each other, days need not). A day without items packed no session.
    */
   async readDayParts(siteId: string, days: readonly string[]): Promise<Map<string, Uint8Array[]>> {
-    const out = new Map<string, Uint8Array[]>(days.map((day) => [day, []]))
-    const runs: Array<[string, string]> = []
-    for (const day of days) {
-      const run = runs.at(-1)
-      if (run && dayStart(day) === dayStart(run[1]) + DAY_MS) run[1] = day
-      else runs.push([day, day])
-    }
-    await Promise.all(
-      runs.map(async ([first, last]) => {
-        const items = await this.c.requests.queryAll({
-          TableName: this.c.tables.state,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
-          ExpressionAttributeValues: {
-            ':pk': STATE.packs(siteId),
-            ':lo': `${first}#`,
-            ':hi': `${last}#~`,
-          },
-          ConsistentRead: true,
-        })
-        const counted = new Map<string, number>()
-        for (const item of items) {
-          const [day, part] = String(item.sk).split('#')
-          if (part === '000') counted.set(day as string, Number(item.of))
-        }
-        // Sort keys come in order: a day's parts in part order.
-        for (const item of items) {
-          const [day, part] = String(item.sk).split('#') as [string, string]
-          if (Number(part) < (counted.get(day) ?? 0)) out.get(day)?.push(item.z as Uint8Array)
-        }
-      }),
-    )
-    return out
+    const read = await inParallel(days, DAYS_READ_AT_ONCE, async (day) => {
+      const items = await this.c.requests.queryAll({
+        TableName: this.c.tables.state,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :day)',
+        ExpressionAttributeValues: { ':pk': STATE.packs(siteId), ':day': `${day}#` },
+        ConsistentRead: true,
+      })
+      // Part 000 says how many parts count (a longer earlier packing may have left more).
+      const counted = Number(items.find((item) => String(item.sk).endsWith('#000'))?.of ?? 0)
+      return items
+        .filter((item) => Number(String(item.sk).split('#')[1]) < counted)
+        .sort((a, b) => (String(a.sk) < String(b.sk) ? -1 : 1))
+        .map((item) => item.z as Uint8Array)
+    })
+    return new Map(days.map((day, i) => [day, read[i] as Uint8Array[]]))
   }
 
   async packedTo(siteId: string): Promise<number | undefined> {
