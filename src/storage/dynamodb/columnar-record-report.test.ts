@@ -3,8 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { buildStatsQuery, StatsParamsSchema } from '../../core/stats-query.ts'
 import { recordReport } from '../../record/record-report.ts'
 import type { RecordSession } from '../../record/session-record.ts'
+import { acceptAndRollUp } from '../../testing/accept-and-roll-up.ts'
 import { type LocalTables, localTables } from '../../testing/dynamodb.ts'
-import { makeSite } from '../../testing/fixtures.ts'
+import { MINUTE_MS, makeEvent, makeSite } from '../../testing/fixtures.ts'
 import { BASE, recordWorld } from '../../testing/record-world.ts'
 import type { DynamoDbStore } from './dynamodb-store.ts'
 import { type Item, sessionItem } from './items.ts'
@@ -21,6 +22,7 @@ const DAY = 86_400_000
 /** Days before BASE - 1 are packed by then; BASE's and later stay in SiteStartIndex. */
 const NOW = BASE + 5 * DAY + 3_600_000
 const SITE = 'site'
+const ROLLUP = { sessionTimeoutMs: 30 * MINUTE_MS, newSessionId: () => 'late-session' }
 
 let local: LocalTables | undefined
 afterEach(async () => {
@@ -41,7 +43,7 @@ function manyWorlds(seed: number): RecordSession[] {
 }
 
 /** The world's sessions as session items (two of them Alice's), the record item, a store. */
-async function world(seed: number, options: { packedDaysBytes?: number } = {}) {
+async function world(seed: number, options: { packedDaysBytes?: number; now?: () => number } = {}) {
   local = await localTables()
   const store = local.store({ packPartBytes: 2_000, ...options })
   await store.createSite(makeSite({ id: SITE }))
@@ -179,6 +181,28 @@ describe('the columnar record report on DynamoDB Local', () => {
     for (const [i, q] of QUERIES.entries()) {
       expect(after[i]).toEqual(await recordReport(store, q))
     }
+  })
+
+  it('reads kept unpacked sessions again after a late write to them', async () => {
+    const { store } = await world(19, { now: () => NOW })
+    await packAll(store)
+    const q = QUERIES[1] as (typeof QUERIES)[number]
+    const first = await store.columnarRecordReport(q)
+    expect(first).toEqual(await recordReport(store, q))
+    // An event four days old, counted now (a replay): a session in the kept, unpacked days.
+    const late = makeEvent({
+      event_id: 'late-1',
+      site_id: SITE,
+      client_session_id: 'late-tab',
+      visitor_id: 'late-visitor',
+      timestamp: BASE + DAY + 3_600_000,
+      event_type: 'signup',
+      path: '/pricing',
+    })
+    await acceptAndRollUp(store, [late], [], ROLLUP)
+    const { columnar, direct } = await bothAnswers(store, q)
+    expect(columnar).toEqual(direct)
+    expect(columnar).not.toEqual(first)
   })
 
   it('answers the same when the memory keeps no day, or only some', async () => {

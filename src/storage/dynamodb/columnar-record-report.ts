@@ -4,12 +4,13 @@ import { columnarReport } from '../../record/columnar-report.ts'
 import type { FilteredStatsReport } from '../../record/filtered-report.ts'
 import { readWindow } from '../../record/period-window.ts'
 import { recordReport } from '../../record/record-report.ts'
-import type { RecordReads } from '../../record/session-record.ts'
-import { sessionOf } from './items.ts'
-import type { PackedDayCache, SiteDays } from './packed-day-cache.ts'
+import type { RecordReads, RecordSession } from '../../record/session-record.ts'
+import { type Item, sessionOf } from './items.ts'
+import { keepableBefore, lateGenerationOf } from './late-writes.ts'
+import { type PackedDayCache, type SiteDays, UNPACKED } from './packed-day-cache.ts'
 import { indexSessionItems, longestOf, recordEventsOf, recordItem } from './record.ts'
 import { dayStart, decodePack, packGenerationOf, type RecordPacks, utcDay } from './record-packs.ts'
-import { type StoreContext, unstorable } from './requests.ts'
+import { inParallel, type StoreContext, unstorable } from './requests.ts'
 import { DAY_MS } from './retention.ts'
 
 /**
@@ -47,17 +48,28 @@ export class DynamoDbColumnarReport {
     const longest = longestOf(site)
     const lo = from - longest
     const packedTo = typeof site?.packed_to === 'number' ? site.packed_to : lo
-    const days = this.cache.site(siteId, query.timezone, packGenerationOf(site))
-    const [packed, unpacked] = await Promise.all([
-      this.packedDays(siteId, days, packedDaysOf(lo, Math.min(to, packedTo - 1))),
-      indexSessionItems(this.c, siteId, Math.max(lo, packedTo), to, from),
-    ])
-    const tail = columnarPart(
-      days.dicts,
-      unpacked.map((item) => ({ ...sessionOf(item), events: recordEventsOf(item) })),
+    const days = this.cache.site(
+      siteId,
+      query.timezone,
+      packGenerationOf(site),
+      lateGenerationOf(site),
     )
+    // Unpacked: whole slices of start time whose sessions may be kept, then the rest.
+    const indexFrom = Math.max(lo, packedTo)
+    const keepBefore = keepableBefore(site, this.c.now())
+    const slices: number[] = []
+    for (let at = sliceStart(indexFrom); at + SLICE_MS <= keepBefore && at <= to; at += SLICE_MS) {
+      slices.push(at)
+    }
+    const tailFrom = slices.length > 0 ? (slices.at(-1) as number) + SLICE_MS : indexFrom
+    const [packed, kept, unpacked] = await Promise.all([
+      this.packedDays(siteId, days, packedDaysOf(lo, Math.min(to, packedTo - 1))),
+      inParallel(slices, 2, (at) => this.unpackedSlice(siteId, days, at, keepBefore)),
+      indexSessionItems(this.c, siteId, tailFrom, to, from),
+    ])
+    const tail = columnarPart(days.dicts, unpacked.map(recordSessionOf))
     days.grew()
-    const parts = [...packed, tail]
+    const parts = [...packed, ...kept, tail]
     // A session longer than the site's longest known (from before the record): the direct
     // read misses it, and the report must be the direct read's.
     if (windows.some((w) => startsBefore(parts, w.from - longest, w.from))) {
@@ -70,6 +82,25 @@ export class DynamoDbColumnarReport {
       query,
       recordSince: typeof since === 'number' ? since : null,
     })
+  }
+
+  /**
+   * The sessions starting in [at, at + SLICE_MS) from SiteStartIndex, whole: kept when every
+   * one ended before `keepBefore` (late-writes.ts: no ordinary write reaches them then).
+   */
+  private async unpackedSlice(
+    siteId: string,
+    site: SiteDays,
+    at: number,
+    keepBefore: number,
+  ): Promise<ColumnarPart> {
+    const key = `${UNPACKED}${at}`
+    const held = site.get(key)
+    if (held) return held
+    const items = await indexSessionItems(this.c, siteId, at, at + SLICE_MS - 1, 0)
+    const part = columnarPart(site.dicts, items.map(recordSessionOf))
+    if (items.every((item) => Number(item.end_time) < keepBefore)) site.put(key, part)
+    return part
   }
 
   /** The days' parts: those held, the others read (one request per run of days) and kept. */
@@ -102,6 +133,17 @@ export class DynamoDbColumnarReport {
     }
     return Promise.all(wanted.map((day) => parts.get(day) as ColumnarPart | Promise<ColumnarPart>))
   }
+}
+
+/** Unpacked sessions are kept in slices of this much start time, aligned on UTC midnight. */
+const SLICE_MS = 6 * 60 * 60_000
+
+function sliceStart(at: number): number {
+  return Math.floor(at / SLICE_MS) * SLICE_MS
+}
+
+function recordSessionOf(item: Item): RecordSession {
+  return { ...sessionOf(item), events: recordEventsOf(item) }
 }
 
 /** Decoding is keyed by the site's dictionaries: a part's numbers are theirs. */

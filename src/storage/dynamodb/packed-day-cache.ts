@@ -27,18 +27,29 @@ export class PackedDayCache {
 
   /**
    * The site's days in `timeZone` at `generation`: those held if they were read at it, else
-   * none (and fresh dictionaries).
+   * none (and fresh dictionaries). Of its unpacked slices (`UNPACKED` keys), those held at
+   * `lateGeneration` (late-writes.ts).
    */
-  site(siteId: string, timeZone: string, generation: number): SiteDays {
+  site(siteId: string, timeZone: string, generation: number, lateGeneration = 0): SiteDays {
     const key = `${siteId} ${timeZone}`
     const held = this.sites.get(key)
     if (held && held.generation === generation && !held.outgrown()) {
       this.sites.delete(key)
       this.sites.set(key, held)
+      if (held.lateGeneration !== lateGeneration) {
+        for (const day of [...held.days.keys()]) {
+          if (day.startsWith(UNPACKED)) {
+            this.lru.delete(`${key} ${day}`)
+            this.total -= held.forget(day)
+          }
+        }
+        held.lateGeneration = lateGeneration
+      }
       return held
     }
     if (held) this.drop(key, held)
     const fresh = new SiteDays(this, key, generation, new Dictionaries(timeZone))
+    fresh.lateGeneration = lateGeneration
     if (this.maxBytes > 0) this.sites.set(key, fresh)
     else fresh.detached = true
     return fresh
@@ -94,8 +105,13 @@ export class PackedDayCache {
   }
 }
 
+/** Keys of unpacked sessions kept (a slice of SiteStartIndex), beside packed days' keys. */
+export const UNPACKED = 'unpacked '
+
 /** One site's decoded days in one time zone, at one pack generation. */
 export class SiteDays {
+  /** The late-write count its unpacked slices were read at. */
+  lateGeneration = 0
   readonly days = new Map<string, { part: ColumnarPart; bytes: number }>()
   bytes = 0
   dictBytes = 0
