@@ -18,8 +18,8 @@ import type { StoreContext } from './requests.ts'
 export const RECENT_MS = 60 * 60_000
 /**
  * How long after a late write nothing unpacked is kept: SiteStartIndex is eventually
- * consistent (a write reaches it within a fraction of a second, under normal conditions),
- * and a unit's transaction follows its mark by seconds. Also the margin on clocks.
+ * consistent (a write normally reaches it within a second; README.md cites AWS), and a unit's
+ * transaction follows its mark by seconds. Also the margin on clocks.
  */
 export const SETTLE_MS = 10 * 60_000
 

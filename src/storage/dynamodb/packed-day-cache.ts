@@ -10,7 +10,9 @@ import { type ColumnarPart, Dictionaries, partBytes } from '../../record/columna
  *   a site's days are kept under the generation they were read at, and dropped, with their
  *   dictionaries, when a query reads another one;
  * - days are decoded per time zone (a part's local days are its zone's): a site asked in two
- *   zones keeps two sets.
+ *   zones keeps two sets;
+ * - slices of unpacked sessions (`UNPACKED` keys) are kept beside them under the site's
+ *   late-write count (late-writes.ts), and dropped alone when it moves.
  *
  * Bounded by `maxBytes` over all sites: the least recently used days go first, and a site's
  * dictionaries (shared by its days, append-only) go with its last day, or when they outgrow
