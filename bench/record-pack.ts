@@ -11,7 +11,14 @@
  *   1. before: the filtered 30-day report (`page:/pricing`, what /api/stats computes from the
  *      record) read through SiteStartIndex only; time and read units per page;
  *   2. the packer: every day due (all but the last 5), its writes and the bytes it stored;
- *   3. after: the same page, from packs and the unpacked last days.
+ *   3. after: the same page, from packs and the unpacked last days, as objects (recordReport,
+ *      the direct read);
+ *   4. columnar: the page as the AWS shape answers it (the store's columnarRecordReport: packed
+ *      days decoded into columns and kept in memory), first from a fresh store (cold: reads
+ *      and decodes every packed day), then again (warm: reads only the unpacked days).
+ *
+ * BENCH_BEFORE_RUNS=0 skips step 1 (16 minutes at 1M events on DynamoDB Local); the answers
+ * of the steps run are checked equal.
  *
  * Results: bench/results/record-pack.json. Read units as DynamoDB Local reports them
  * (`ReturnConsumedCapacity`); the packer's transactions as their items bill (2 units per KB).
@@ -23,15 +30,28 @@ import { fileURLToPath } from 'node:url'
 import { BatchWriteCommand, PutCommand } from '@aws-sdk/lib-dynamodb'
 import { buildStatsQuery, StatsParamsSchema } from '../src/core/stats-query.ts'
 import type { SessionState } from '../src/core/types.ts'
+import {
+  columnarPart,
+  Dictionaries,
+  PartBuilder,
+  partBytes,
+} from '../src/record/columnar-record.ts'
+import { columnarReport } from '../src/record/columnar-report.ts'
+import { readWindow } from '../src/record/period-window.ts'
 import { recordReport } from '../src/record/record-report.ts'
 import type { RecordEvent } from '../src/record/session-record.ts'
 import { dynamoClients } from '../src/storage/dynamodb/clients.ts'
 import { startDynamoDbLocal } from '../src/storage/dynamodb/dynamodb-local.ts'
 import { DynamoDbStore } from '../src/storage/dynamodb/dynamodb-store.ts'
-import { type Item, sessionItem } from '../src/storage/dynamodb/items.ts'
+import { type Item, sessionItem, sessionOf } from '../src/storage/dynamodb/items.ts'
 import { STATE } from '../src/storage/dynamodb/keys.ts'
-import { packRecordEvents } from '../src/storage/dynamodb/record.ts'
-import { inParallel } from '../src/storage/dynamodb/requests.ts'
+import {
+  indexSessionItems,
+  packRecordEvents,
+  recordEventsOf,
+} from '../src/storage/dynamodb/record.ts'
+import { decodePack, RecordPacks, utcDay } from '../src/storage/dynamodb/record-packs.ts'
+import { inParallel, Requests } from '../src/storage/dynamodb/requests.ts'
 import { createTables, tableNamesFromEnv } from '../src/storage/dynamodb/tables.ts'
 import { makeSession, makeSite } from '../src/testing/fixtures.ts'
 import { PRICES } from './aws-cost/prices.ts'
@@ -42,11 +62,15 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RESULTS_FILE = join(ROOT, 'bench', 'results', 'record-pack.json')
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000)
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
+/** Warm runs of the columnar page. */
+const WARM_RUNS = Number(process.env.BENCH_WARM_RUNS ?? 10)
 /** The page before packing is slow on DynamoDB Local: fewer runs of it. */
 const BEFORE_RUNS = Number(process.env.BENCH_BEFORE_RUNS ?? 1)
 const DAY = 86_400_000
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0
+const p95 = (xs: number[]) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(xs.length * 0.95) - 1)] ?? 0
 
 // A seeded generator: the same month every run.
 let seed = 42
@@ -182,19 +206,22 @@ try {
     site.timezone,
     now,
   )
-  const page = async (phase: string, runs: number) => {
+  // What /api/stats computes for a filter (http/stats-reader.ts), its cache off: the direct
+  // read's report, or the one AppDeps.recordReport hands it on AWS.
+  const direct = () => recordReport(store, query)
+  const page = async (phase: string, runs: number, report: () => Promise<unknown> = direct) => {
     const times: number[] = []
     meter.phase = phase
     let answer = ''
     for (let i = 0; i < runs; i++) {
       const started = performance.now()
-      // What /api/stats computes for a filter (http/stats-reader.ts), its cache off.
-      answer = JSON.stringify(await recordReport(store, query))
+      answer = JSON.stringify(await report())
       times.push(performance.now() - started)
     }
     const usage = meter.of(phase)
     return {
       p50_ms: round(median(times)),
+      p95_ms: round(p95(times)),
       max_ms: round(Math.max(...times)),
       read_units_per_page: round(usage.read_units / runs),
       usd_per_page: round(
@@ -208,8 +235,9 @@ try {
     }
   }
 
-  const { answer: answered, ...before } = await page('before', BEFORE_RUNS)
-  process.stdout.write(`before: ${JSON.stringify(before)}\n`)
+  const { answer: answered, ...before } =
+    BEFORE_RUNS > 0 ? await page('before', BEFORE_RUNS) : { answer: null }
+  if (BEFORE_RUNS > 0) process.stdout.write(`before: ${JSON.stringify(before)}\n`)
 
   meter.phase = 'pack'
   const packStarted = performance.now()
@@ -230,7 +258,88 @@ try {
 
   const { answer: answeredAfter, ...after } = await page('after', RUNS)
   process.stdout.write(`after: ${JSON.stringify(after)}\n`)
-  if (answeredAfter !== answered) throw new Error('the packed read answers differently')
+  if (answered !== null && answeredAfter !== answered) {
+    throw new Error('the packed read answers differently')
+  }
+
+  // A fresh store: nothing decoded yet, as in a new Lambda container.
+  const fresh = new DynamoDbStore({ ...clients, tables })
+  const columnar = () => fresh.columnarRecordReport(query)
+  const { answer: answeredCold, ...cold } = await page('columnar cold', 1, columnar)
+  process.stdout.write(`columnar, cold: ${JSON.stringify(cold)}\n`)
+  const { answer: answeredWarm, ...warm } = await page('columnar warm', WARM_RUNS, columnar)
+  process.stdout.write(`columnar, warm: ${JSON.stringify(warm)}\n`)
+  if (answeredCold !== answeredAfter || answeredWarm !== answeredAfter) {
+    throw new Error('the columnar report answers differently')
+  }
+
+  // Where a page's time goes: each step of the columnar report alone.
+  const context = {
+    doc: clients.doc,
+    requests: new Requests(clients.doc),
+    tables,
+    now: Date.now,
+    eventTtlMs: DAY,
+  }
+  const window = readWindow(query.current, query.timezone)
+  const recordItem = await context.requests.getItem(tables.state, {
+    pk: STATE.record(site.id),
+    sk: STATE.one,
+  })
+  const packedTo = Number(recordItem?.packed_to)
+  const lo = window.from - longest
+  const packedDays: string[] = []
+  for (let at = Date.parse(`${utcDay(lo)}T00:00:00Z`); at < packedTo; at += DAY) {
+    packedDays.push(utcDay(at))
+  }
+  const timed = async <T>(phase: string, work: () => Promise<T> | T) => {
+    meter.phase = phase
+    const started = performance.now()
+    const value = await work()
+    return { value, ms: round(performance.now() - started), read_units: meter.of(phase).read_units }
+  }
+  const packsRead = await timed('packs read', () =>
+    new RecordPacks(context).readDayParts(site.id, packedDays),
+  )
+  const dicts = new Dictionaries(query.timezone)
+  const decoded = await timed('packs decoded', () =>
+    [...packsRead.value.values()].map((parts) => {
+      const builder = new PartBuilder(dicts)
+      for (const z of parts) for (const s of decodePack(z)) builder.add(s)
+      return builder.finish()
+    }),
+  )
+  const unpackedRead = await timed('unpacked read', () =>
+    indexSessionItems(context, site.id, Math.max(lo, packedTo), window.to, window.from),
+  )
+  const tailBuilt = await timed('unpacked columns', () =>
+    columnarPart(
+      dicts,
+      unpackedRead.value.map((item) => ({ ...sessionOf(item), events: recordEventsOf(item) })),
+    ),
+  )
+  const computed = await timed('report', () =>
+    columnarReport({
+      dicts,
+      parts: [...decoded.value, tailBuilt.value],
+      query,
+      recordSince: from,
+    }),
+  )
+  const steps = {
+    packed_days: packedDays.length,
+    packs_read: { ms: packsRead.ms, read_units: packsRead.read_units },
+    packs_decoded: { ms: decoded.ms },
+    unpacked_read: {
+      ms: unpackedRead.ms,
+      read_units: unpackedRead.read_units,
+      sessions: unpackedRead.value.length,
+    },
+    unpacked_columns: { ms: tailBuilt.ms },
+    report: { ms: computed.ms },
+    held_bytes: decoded.value.reduce((sum, part) => sum + partBytes(part), 0) + dicts.bytes(),
+  }
+  process.stdout.write(`steps: ${JSON.stringify(steps)}\n`)
 
   const perDay = {
     sessions: round(packed.sessions / packed.days),
@@ -250,9 +359,12 @@ try {
     load_seconds: round(loadSeconds),
     page: {
       path: '/api/stats?site=big&period=30d&filter=page:/pricing',
-      runs: { before: BEFORE_RUNS, after: RUNS },
-      before,
+      runs: { before: BEFORE_RUNS, after: RUNS, columnar_warm: WARM_RUNS },
+      ...(BEFORE_RUNS > 0 ? { before } : {}),
       after,
+      columnar_cold: cold,
+      columnar_warm: warm,
+      columnar_steps: steps,
     },
     packer: {
       days: packed.days,

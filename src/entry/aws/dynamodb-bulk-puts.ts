@@ -87,7 +87,9 @@ export class DynamoDbBulkPuts {
     await this.requests.update('UpdateItem(record)', {
       TableName: this.options.tables.state,
       Key: { pk: STATE.record(siteId), sk: STATE.one },
-      UpdateExpression: 'REMOVE packed_to',
+      // Its unpacked days changed too: readers that keep them drop them (late-writes.ts).
+      UpdateExpression: 'REMOVE packed_to ADD late_gen :one SET late_at = :now',
+      ExpressionAttributeValues: { ':one': 1, ':now': Date.now() },
     })
   }
 

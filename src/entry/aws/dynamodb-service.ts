@@ -96,6 +96,7 @@ export async function startDynamoDbService(
       pipeline,
       background: poller,
       livePush: false,
+      recordReport: (query) => store.columnarRecordReport(query),
       // As on Lambda: what a restart or another process on the same tables sees.
       signInAttempts: new DynamoDbSignInAttempts({ doc: clients.doc, table: tables.state }),
     },

@@ -26,6 +26,7 @@ export const AWS_VARIABLES = [
   'ORIGIN_SECRET_PARAMETER',
   'DYNAMODB_ENDPOINT',
   'AWS_DEFAULT_REGION',
+  'PACKED_DAYS_MEMORY_MB',
 ] as const
 
 /**
@@ -86,6 +87,20 @@ async function withParameters(
   }
 }
 
+/**
+ * PACKED_DAYS_MEMORY_MB: memory for packed days kept decoded between invocations (the
+ * store's `packedDaysBytes`); unset, the store's default for a 512 MB function; 0 keeps none.
+ */
+function packedDaysMemory(env: Record<string, string | undefined>): { packedDaysBytes?: number } {
+  const text = env.PACKED_DAYS_MEMORY_MB
+  if (text === undefined || text === '') return {}
+  const mb = Number(text)
+  if (!Number.isInteger(mb) || mb < 0) {
+    throw new Error(`PACKED_DAYS_MEMORY_MB must be a whole number of MB, not ${text}`)
+  }
+  return { packedDaysBytes: mb * 1024 * 1024 }
+}
+
 export interface LambdaHandlers {
   /** API Gateway (REST v1 or HTTP API v2) → the app; the same app `npm start` serves. */
   http: HttpHandler
@@ -121,6 +136,7 @@ export async function createLambdaHandlers(
     ...clients,
     tables,
     eventTtlMs,
+    ...packedDaysMemory(env),
     // No `pulled`: the event source mapping reads the stream here (NO_PULLED_STREAM).
   })
   const sessionTimeoutMs = config.SESSION_TIMEOUT_MINUTES * 60_000
@@ -132,6 +148,7 @@ export async function createLambdaHandlers(
       store,
       pipeline,
       livePush: false,
+      recordReport: (query) => store.columnarRecordReport(query),
       // In the State table: a container sees only some of the attempts, and lives briefly.
       signInAttempts: new DynamoDbSignInAttempts({ doc: clients.doc, table: tables.state }),
     },

@@ -1,10 +1,14 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import type { StatsQuery } from '../../core/stats-query.ts'
+import type { FilteredStatsReport } from '../../record/filtered-report.ts'
 import { LatestWrite } from '../latest-write.ts'
 import type { Store } from '../store.ts'
 import { DynamoDbIntake } from './accept.ts'
+import { DynamoDbColumnarReport } from './columnar-record-report.ts'
 import { DynamoDbCounterReads } from './counter-reads.ts'
 import { DynamoDbDirectory } from './directory.ts'
 import type { Backoff } from './faults.ts'
+import { PackedDayCache } from './packed-day-cache.ts'
 import { NO_PULLED_STREAM, type PulledStream } from './pulled-stream.ts'
 import { DynamoDbRecentEvents } from './recent-events.ts'
 import { DynamoDbRecordReads, RecordWriter } from './record.ts'
@@ -32,6 +36,11 @@ export interface DynamoDbStoreOptions {
   failRollupWrite?: () => boolean
   /** Compressed bytes per packed part (record-packs.ts); tests make it small. */
   packPartBytes?: number
+  /**
+   * Memory for packed days decoded into columns, kept between queries (packed-day-cache.ts);
+   * 0 keeps none (each query reads and decodes its days). DEFAULT_PACKED_DAYS_BYTES unset.
+   */
+  packedDaysBytes?: number
   /** How batch leftovers are retried (faults.ts); tests shorten it. */
   backoff?: Backoff
   /**
@@ -41,6 +50,12 @@ export interface DynamoDbStoreOptions {
    */
   pulled?: PulledStream
 }
+
+/**
+ * What a 512 MB function keeps of decoded packed days: a 30-day page of a site of a million
+ * events a month holds about 60 MB (bench/NOTES.md), beside the app's own ~100 MB.
+ */
+export const DEFAULT_PACKED_DAYS_BYTES = 192 * 1024 * 1024
 
 /**
  * The AWS shape's store: four DynamoDB tables (tables.ts), the Events table's stream as the
@@ -73,6 +88,12 @@ export class DynamoDbStore {
     const rollups = new DynamoDbRollups(context, writer, pulled, new RecordWriter(context))
     const packs = new RecordPacks(context, options.packPartBytes)
     const record = new DynamoDbRecordReads(context, packs)
+    const columnar = new DynamoDbColumnarReport(
+      context,
+      packs,
+      new PackedDayCache(options.packedDaysBytes ?? DEFAULT_PACKED_DAYS_BYTES),
+      record,
+    )
     const erasure = new DynamoDbUserErasure(context, packs)
     const counters = new DynamoDbCounterReads(context)
     const sessions = new DynamoDbSessionReads(context)
@@ -83,7 +104,7 @@ export class DynamoDbStore {
     // Each function's process keeps its own: /health answers for the writes of the process
     // it runs in (the collector's accepts on Lambda).
     const latestWrite = new LatestWrite()
-    const roles: Omit<Store, 'kind'> & RollupLagRecorder & RecordPacker = {
+    const roles: Omit<Store, 'kind'> & RollupLagRecorder & RecordPacker & ColumnarRecordReport = {
       accept: (events, bots) => latestWrite.track(() => intake.accept(events, bots)),
       dailySalt: (day) => intake.dailySalt(day),
       pending: (limit) => pulled.pending(limit),
@@ -105,6 +126,7 @@ export class DynamoDbStore {
       liveEventsSince: (siteId, since, limit) => recent.liveEventsSince(siteId, since, limit),
       recordSessions: (siteId, from, to) => record.recordSessions(siteId, from, to),
       recordSince: (siteId) => record.recordSince(siteId),
+      columnarRecordReport: (query) => columnar.report(query),
       deleteUserData: (siteId, userId) => erasure.deleteUserData(siteId, userId),
       createSite: (site) => directory.createSite(site),
       getSite: (id) => directory.getSite(id),
@@ -150,5 +172,17 @@ export interface RecordPacker {
   packRecord(now: number, deadline?: number): Promise<PackResult>
 }
 
+/**
+ * The record's report over columns, packed days kept decoded (columnar-record-report.ts): what
+ * the AWS shape's entries hand the app as AppDeps.recordReport.
+ */
+export interface ColumnarRecordReport {
+  columnarRecordReport(query: StatsQuery): Promise<FilteredStatsReport>
+}
+
 /** Every role's methods, which the constructor sets from the parts that play them. */
-export interface DynamoDbStore extends Omit<Store, 'kind'>, RollupLagRecorder, RecordPacker {}
+export interface DynamoDbStore
+  extends Omit<Store, 'kind'>,
+    RollupLagRecorder,
+    RecordPacker,
+    ColumnarRecordReport {}

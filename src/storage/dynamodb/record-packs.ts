@@ -7,7 +7,7 @@ import { call } from './faults.ts'
 import { type Item, sessionOf } from './items.ts'
 import { STATE } from './keys.ts'
 import { type PackedRecordEvent, unpackEvents } from './record.ts'
-import { isConditionFailure, type StoreContext } from './requests.ts'
+import { inParallel, isConditionFailure, type StoreContext } from './requests.ts'
 import { DAY_MS } from './retention.ts'
 import { INDEX } from './tables.ts'
 
@@ -47,6 +47,9 @@ export const PACK_ITEM_BYTES = 350_000
 const TRANSACTION_ITEMS = 100
 const TRANSACTION_BYTES = 3_800_000
 
+/** Packed days a reader reads side by side. */
+const DAYS_READ_AT_ONCE = 8
+
 /** Days a site packs per packer run: the sweep function's 30-second timeout bounds a run. */
 const DAYS_PER_RUN = 4
 
@@ -54,7 +57,7 @@ export function utcDay(at: number): string {
   return new Date(at).toISOString().slice(0, 10)
 }
 
-function dayStart(day: string): number {
+export function dayStart(day: string): number {
   return Date.parse(`${day}T00:00:00Z`)
 }
 
@@ -118,6 +121,19 @@ export function packParts(items: readonly Item[], limit = PACK_ITEM_BYTES): Uint
     out.push(...packParts(items.slice(i, i + size), limit))
   }
   return out
+}
+
+/**
+ * `record#SITE`'s count of rewrites of packed days: it grows after any day already packed is
+ * written again (a user's deletion, a move's packing from the first day again), so a reader
+ * that keeps decoded days (packed-day-cache.ts) under the count it read them at never serves
+ * one that was rewritten since.
+ */
+export const PACK_GENERATION = 'pack_gen'
+
+export function packGenerationOf(site: Item | undefined): number {
+  const gen = site?.[PACK_GENERATION]
+  return typeof gen === 'number' ? gen : 0
 }
 
 export interface PackResult {
@@ -222,6 +238,31 @@ export class RecordPacks {
     return out
   }
 
+  /**
+   * The compressed parts that count of each of `days` (UTC days), read with `ConsistentRead`:
+   * a day read after `record#SITE` said it is packed, at a generation, is that generation's
+   * day or a later one, never an earlier one a replica still holds. A paged `Query` per day,
+   * several side by side (a busy site's day is a few 350 KB parts: pages of one day's read
+   * follow each other, days need not). A day without items packed no session.
+   */
+  async readDayParts(siteId: string, days: readonly string[]): Promise<Map<string, Uint8Array[]>> {
+    const read = await inParallel(days, DAYS_READ_AT_ONCE, async (day) => {
+      const items = await this.c.requests.queryAll({
+        TableName: this.c.tables.state,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :day)',
+        ExpressionAttributeValues: { ':pk': STATE.packs(siteId), ':day': `${day}#` },
+        ConsistentRead: true,
+      })
+      // Part 000 says how many parts count (a longer earlier packing may have left more).
+      const counted = Number(items.find((item) => String(item.sk).endsWith('#000'))?.of ?? 0)
+      return items
+        .filter((item) => Number(String(item.sk).split('#')[1]) < counted)
+        .sort((a, b) => (String(a.sk) < String(b.sk) ? -1 : 1))
+        .map((item) => item.z as Uint8Array)
+    })
+    return new Map(days.map((day, i) => [day, read[i] as Uint8Array[]]))
+  }
+
   async packedTo(siteId: string): Promise<number | undefined> {
     const site = await this.c.requests.getItem(this.c.tables.state, {
       pk: STATE.record(siteId),
@@ -298,7 +339,19 @@ export class RecordPacks {
         stale.map((sk) => ({ DeleteRequest: { Key: { pk, sk } } })),
       )
     }
+    // Written over a packed day: readers that keep decoded days read them again.
+    if (before.length > 0) await this.bumpGeneration(siteId)
     return { bytes, parts: parts.length }
+  }
+
+  private async bumpGeneration(siteId: string) {
+    await this.c.requests.update('UpdateItem(record)', {
+      TableName: this.c.tables.state,
+      Key: { pk: STATE.record(siteId), sk: STATE.one },
+      UpdateExpression: 'ADD #g :one',
+      ExpressionAttributeNames: { '#g': PACK_GENERATION },
+      ExpressionAttributeValues: { ':one': 1 },
+    })
   }
 
   private async firstSessionStart(siteId: string): Promise<number | undefined> {
@@ -321,12 +374,16 @@ export class RecordPacks {
         new UpdateCommand({
           TableName: this.c.tables.state,
           Key: { pk: STATE.record(siteId), sk: STATE.one },
-          UpdateExpression: 'SET packed_to = :to',
+          // Packing from the first day again (after a move): days kept decoded are stale,
+          // even those that held no session before (their packs had no item to write over).
+          UpdateExpression:
+            from === undefined ? 'SET packed_to = :to ADD #g :one' : 'SET packed_to = :to',
           ConditionExpression:
             from === undefined ? 'attribute_not_exists(packed_to)' : 'packed_to = :from',
+          ...(from === undefined ? { ExpressionAttributeNames: { '#g': PACK_GENERATION } } : {}),
           ExpressionAttributeValues: {
             ':to': to,
-            ...(from === undefined ? {} : { ':from': from }),
+            ...(from === undefined ? { ':one': 1 } : { ':from': from }),
           },
         }),
       )

@@ -8,7 +8,7 @@ import { call, storageFault } from './faults.ts'
 import { type Item, sessionOf } from './items.ts'
 import { STATE } from './keys.ts'
 import type { RecordPacks } from './record-packs.ts'
-import { isConditionFailure, type StoreContext, unstorable } from './requests.ts'
+import { inParallel, isConditionFailure, type StoreContext, unstorable } from './requests.ts'
 import { INDEX } from './tables.ts'
 
 /**
@@ -215,6 +215,52 @@ export class RecordWriter {
 }
 
 /**
+ * SiteStartIndex is read in this many slices of start time, side by side: a paged `Query` is
+ * one page (1 MB) after another, so days of a busy site's sessions (tens of MB) read as one
+ * are a long chain of round trips. The slices cost the same units, but for a query's minimum
+ * (half a unit) each: a quiet site pays a few units more.
+ */
+const INDEX_SLICES = 8
+/** Shorter slices are not worth their request. */
+const MIN_SLICE_MS = 60 * 60_000
+
+/**
+ * The session items SiteStartIndex holds that start in [lo, hi] and end at or after `from`
+ * (paged `Query`s of disjoint slices of start time): the unpacked side of a period read.
+ */
+export async function indexSessionItems(
+  c: StoreContext,
+  siteId: string,
+  lo: number,
+  hi: number,
+  from: number,
+): Promise<Item[]> {
+  const slice = Math.max(MIN_SLICE_MS, Math.ceil((hi - lo + 1) / INDEX_SLICES))
+  const slices: Array<[number, number]> = []
+  for (let at = lo; at <= hi; at += slice) slices.push([at, Math.min(hi, at + slice - 1)])
+  const read = await inParallel(slices, INDEX_SLICES, ([a, b]) =>
+    c.requests.queryAll({
+      TableName: c.tables.sessions,
+      IndexName: INDEX.sessionsBySiteStart,
+      KeyConditionExpression: 'site_id = :s AND start_time BETWEEN :lo AND :hi',
+      FilterExpression: 'end_time >= :from',
+      ExpressionAttributeValues: { ':s': siteId, ':lo': a, ':hi': b, ':from': from },
+    }),
+  )
+  return read.flat()
+}
+
+/** The site's `record#SITE` item: `since`, `longest`, `packed_to`, `pack_gen`. */
+export function recordItem(c: StoreContext, siteId: string): Promise<Item | undefined> {
+  return c.requests.getItem(c.tables.state, { pk: STATE.record(siteId), sk: STATE.one })
+}
+
+/** Until a site's longest session is known, a period read reaches back this far. */
+export function longestOf(site: Item | undefined): number {
+  return typeof site?.longest === 'number' ? Math.max(site.longest, 0) : DEFAULT_LONGEST_MS
+}
+
+/**
  * RecordReads: a period's sessions from the packed days (record-packs.ts) before the site's
  * `packed_to`, and by one paged `Query` of `SiteStartIndex` from it on. Each session is read
  * from one side only, by its start time: one that spans the edge is read once.
@@ -228,26 +274,12 @@ export class DynamoDbRecordReads implements RecordReads {
   async recordSessions(siteId: string, from: number, to: number): Promise<RecordSession[]> {
     if (unstorable(siteId)) return []
     const site = await this.site(siteId)
-    const longest = typeof site?.longest === 'number' ? site.longest : DEFAULT_LONGEST_MS
-    const lo = from - Math.max(longest, 0)
+    const lo = from - longestOf(site)
     const packedTo = typeof site?.packed_to === 'number' ? site.packed_to : lo
     const indexFrom = Math.max(lo, packedTo)
     const [packed, items] = await Promise.all([
       this.packs.readPacked(siteId, lo, Math.min(to, packedTo - 1)),
-      indexFrom > to
-        ? Promise.resolve([])
-        : this.c.requests.queryAll({
-            TableName: this.c.tables.sessions,
-            IndexName: INDEX.sessionsBySiteStart,
-            KeyConditionExpression: 'site_id = :s AND start_time BETWEEN :lo AND :hi',
-            FilterExpression: 'end_time >= :from',
-            ExpressionAttributeValues: {
-              ':s': siteId,
-              ':lo': indexFrom,
-              ':hi': to,
-              ':from': from,
-            },
-          }),
+      indexSessionItems(this.c, siteId, indexFrom, to, from),
     ])
     return [
       ...packed.filter((s) => s.end_time >= from),
@@ -262,6 +294,6 @@ export class DynamoDbRecordReads implements RecordReads {
   }
 
   private site(siteId: string): Promise<Item | undefined> {
-    return this.c.requests.getItem(this.c.tables.state, { pk: STATE.record(siteId), sk: STATE.one })
+    return recordItem(this.c, siteId)
   }
 }

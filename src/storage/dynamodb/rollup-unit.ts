@@ -17,6 +17,7 @@ import { counterOp, versionBump } from './counter-writes.ts'
 import { call, storageFault } from './faults.ts'
 import { eventItem, type Item, sessionItem, sessionOf, ttlSeconds } from './items.ts'
 import { clientPartition, STATE } from './keys.ts'
+import { lateSites, markLate } from './late-writes.ts'
 import { UnitLedgers } from './ledger.ts'
 import type { PulledStream } from './pulled-stream.ts'
 import { packRecordEvents, type ReadSession, type RecordWriter, recordEventsOf } from './record.ts'
@@ -210,7 +211,12 @@ export class DynamoDbRollups
     // Outside the unit's transaction, before it: a period read must never miss a session
     // this write makes longer than the site's longest known (record.ts).
     await this.record.beforeWrite(changes.sessions, changes.record ?? [])
+    // A write to sessions readers may keep (late-writes.ts): marked before, and after, so a
+    // reader that kept them in between drops them.
+    const late = lateSites(changes.sessions, read, changes.removedSessions ?? [], this.c.now())
+    await markLate(this.c, late)
     await this.writer.write(this.unitOps(changes, read), ledgers.fence(Date.now()))
+    await markLate(this.c, late)
     if (changes.through) await this.pulled.rolledUp(changes.through)
   }
 

@@ -6,6 +6,7 @@ import type { UserDataDeleted } from '../store.ts'
 import { batchWriteAll } from './batch-write.ts'
 import type { Item } from './items.ts'
 import { clientPartition, STATE, timeKey, userKey } from './keys.ts'
+import { markLate } from './late-writes.ts'
 import { recordEventsOf } from './record.ts'
 import { type RecordPacks, utcDay } from './record-packs.ts'
 import { type StoreContext, unstorable } from './requests.ts'
@@ -65,6 +66,8 @@ export class DynamoDbUserErasure {
       sessions.map((item) => ({ DeleteRequest: { Key: { pk: item.pk, sk: item.sk } } })),
     )
     deleted.sessions = sessions.length
+    // Readers that keep unpacked sessions drop them (late-writes.ts).
+    if (sessions.length > 0) await markLate(this.c, [siteId])
     // Packed days holding a session of theirs are written again without it (record-packs.ts).
     await this.packs.repackDays(
       siteId,
