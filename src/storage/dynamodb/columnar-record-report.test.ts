@@ -43,7 +43,15 @@ function manyWorlds(seed: number): RecordSession[] {
 }
 
 /** The world's sessions as session items (two of them Alice's), the record item, a store. */
-async function world(seed: number, options: { packedDaysBytes?: number; now?: () => number } = {}) {
+async function world(
+  seed: number,
+  options: {
+    packedDaysBytes?: number
+    now?: () => number
+    maxTransactItems?: number
+    failRollupWrite?: () => boolean
+  } = {},
+) {
   local = await localTables()
   const store = local.store({ packPartBytes: 2_000, ...options })
   await store.createSite(makeSite({ id: SITE }))
@@ -203,6 +211,48 @@ describe('the columnar record report on DynamoDB Local', () => {
     const { columnar, direct } = await bothAnswers(store, q)
     expect(columnar).toEqual(direct)
     expect(columnar).not.toEqual(first)
+  })
+
+  it('reads kept unpacked sessions again after a late unit left half-written is finished', async () => {
+    let now = NOW
+    let failNext = false
+    const { store } = await world(23, {
+      now: () => now,
+      maxTransactItems: 4,
+      failRollupWrite: () => {
+        const fail = failNext
+        failNext = false
+        return fail
+      },
+    })
+    await packAll(store)
+    const q = QUERIES[1] as (typeof QUERIES)[number]
+    expect(await store.columnarRecordReport(q)).toEqual(await recordReport(store, q))
+    // A late unit of six sessions, a plan of several chunks (sessions first), fails after
+    // its first: its writer's second mark never happens, and most sessions wait.
+    const event = (id: string, tab: string, timestamp: number) =>
+      makeEvent({
+        event_id: id,
+        site_id: SITE,
+        client_session_id: tab,
+        visitor_id: `${tab}-visitor`,
+        timestamp,
+        event_type: 'signup',
+        path: '/pricing',
+      })
+    failNext = true
+    const late = [1, 2, 3, 4, 5, 6].map((k) => event(`late-${k}`, `tab-${k}`, BASE + DAY + k))
+    let n = 0
+    const sessions = { ...ROLLUP, newSessionId: () => `late-session-${++n}` }
+    await expect(acceptAndRollUp(store, late, [], sessions)).rejects.toThrow()
+    // Long after: a reader keeps what it reads of the half-written days again.
+    now += 30 * MINUTE_MS
+    await store.columnarRecordReport(q)
+    // The next unit, of a fresh event, finishes the plan before its own write: the kept
+    // slices must go.
+    await acceptAndRollUp(store, [event('fresh-1', 'tab-0', now - MINUTE_MS)], [], sessions)
+    const { columnar, direct } = await bothAnswers(store, q)
+    expect(columnar).toEqual(direct)
   })
 
   it('answers the same when the memory keeps no day, or only some', async () => {

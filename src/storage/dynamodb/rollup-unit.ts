@@ -17,7 +17,7 @@ import { counterOp, versionBump } from './counter-writes.ts'
 import { call, storageFault } from './faults.ts'
 import { eventItem, type Item, sessionItem, sessionOf, ttlSeconds } from './items.ts'
 import { clientPartition, STATE } from './keys.ts'
-import { lateSites, markLate } from './late-writes.ts'
+import { lateSites, markLate, sitesWritten } from './late-writes.ts'
 import { UnitLedgers } from './ledger.ts'
 import type { PulledStream } from './pulled-stream.ts'
 import { packRecordEvents, type ReadSession, type RecordWriter, recordEventsOf } from './record.ts'
@@ -160,8 +160,11 @@ export class DynamoDbRollups
   }
 
   private async runUnit<T>(work: (unit: RollupUnit) => Promise<T>): Promise<T> {
-    // A plan a failed write left open is finished before this unit reads anything.
-    await this.writer.finishOpenPlans()
+    // A plan a failed write left open is finished before this unit reads anything. Its
+    // writer marked it late or not when it began (late-writes.ts), maybe long ago: finishing
+    // it counts as a late write to every site it touches, so no reader keeps a slice that
+    // the rest of it changes.
+    await this.writer.finishOpenPlans((ops) => markLate(this.c, sitesWritten(ops)))
     const hourlyDimensionsFrom = await this.hourlyDimensionsFrom()
     /** Marks this unit claimed (true) or found taken (false), by key. */
     const marks = new Map<string, boolean>()

@@ -75,8 +75,12 @@ export class UnitWriter {
     await this.applyFrom(id, chunks, 0, fail)
   }
 
-  /** Finishes every plan a failed write left open; run before a unit reads anything. */
-  async finishOpenPlans(): Promise<number> {
+  /**
+   * Finishes every plan a failed write left open; run before a unit reads anything.
+   * `around`, when given, runs before and after each plan this call applies, with its writes
+   * (the roll-up marks the sites they touch: late-writes.ts).
+   */
+  async finishOpenPlans(around?: (ops: readonly WriteOp[]) => Promise<void>): Promise<number> {
     const open = await call('Query(plan-open)', () =>
       this.doc.send(
         new QueryCommand({
@@ -100,7 +104,9 @@ export class UnitWriter {
       if (chunks.length !== Number(plan.chunks)) {
         throw new Error(`UnitWriter: plan ${id} cuts into ${chunks.length}, not ${plan.chunks}`)
       }
+      await around?.(ops)
       await this.applyFrom(id, chunks, Number(plan.applied), false)
+      await around?.(ops)
     }
     return plans.length
   }
