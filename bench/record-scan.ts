@@ -1,20 +1,26 @@
 /**
  * The record's columnar scan alone (`tsx bench/record-scan.ts DB_FILE [SITE]`): loads a
  * site's record columns from a bench database (BENCH_DATA_DIR of bench:query) and times the
- * record endpoints' reports in-process, for profiling (`node --cpu-prof`).
+ * record endpoints' reports in-process, for profiling (`node --cpu-prof`). THREADS: the scan
+ * workers, as RECORD_SCAN_THREADS (default 4; 0 scans on the main thread). PAGE: the page
+ * filter's page (bench:query's popular page, bench-load.json; default /pricing).
  */
 import { buildStatsQuery, StatsParamsSchema } from '../src/core/stats-query.ts'
 import { RecordColumns } from '../src/record/record-columns.ts'
+import { ScanPool, scanThreads } from '../src/record/scan-pool.ts'
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.ts'
 
 const [file, site = 'big'] = process.argv.slice(2)
 if (!file) throw new Error('usage: tsx bench/record-scan.ts DB_FILE [SITE]')
 const store = new SqliteStore({ file, synchronous: 'NORMAL' })
+const threads = scanThreads(Number(process.env.THREADS ?? 4))
+const scanPool = threads > 0 ? new ScanPool({ threads, logger: console }) : undefined
 const columns = new RecordColumns(store, {
   maxBytes: 8 * 1024 ** 3,
   sessionTimeoutMs: 30 * 60_000,
   now: Date.now,
   logger: { info: () => {}, warn: () => {} },
+  ...(scanPool ? { scanPool } : {}),
 })
 const query = (q: string) =>
   buildStatsQuery(
@@ -22,8 +28,11 @@ const query = (q: string) =>
     'UTC',
     Date.now(),
   )
+const page = encodeURIComponent(`page:${process.env.PAGE ?? '/pricing'}`)
 const queries: Record<string, string> = {
+  page: `period=30d&filter=${page}`,
   source: 'period=30d&filter=source:Google',
+  two: `period=30d&filter=${page}&filter=source:Google`,
   props: 'period=30d&props=plan',
   event: 'period=30d&filter=event:signup',
   source_cmp: 'period=30d&compare=previous&filter=source:Google',
@@ -31,6 +40,7 @@ const queries: Record<string, string> = {
 let started = performance.now()
 await columns.report(query(queries.source as string))
 console.log(`load ${Math.round(performance.now() - started)} ms`, JSON.stringify(columns.held()))
+console.log(`scan threads ${threads}`)
 const only = process.env.ONLY?.split(',')
 for (const [name, q] of Object.entries(queries)) {
   if (only && !only.includes(name)) continue
@@ -43,4 +53,5 @@ for (const [name, q] of Object.entries(queries)) {
   times.sort((a, b) => a - b)
   console.log(name, 'p50', Math.round(times[times.length >> 1] as number), 'ms')
 }
+await scanPool?.close()
 await store.close()

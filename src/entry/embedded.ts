@@ -7,6 +7,7 @@ import { InProcessPipeline } from '../pipeline/in-process-pipeline.ts'
 import type { Pipeline } from '../pipeline/pipeline.ts'
 import { ThreadedPipeline } from '../pipeline/threaded/threaded-pipeline.ts'
 import { type ColumnsStore, RecordColumns } from '../record/record-columns.ts'
+import { ScanPool, scanThreads } from '../record/scan-pool.ts'
 import { latestWriteBuffer } from '../storage/latest-write.ts'
 import type { SqliteStoreOptions } from '../storage/sqlite/sqlite-store.ts'
 import { workerModule } from '../threads/spawn-worker.ts'
@@ -94,15 +95,18 @@ export async function startEmbedded(
         )
   // Filtered stats from the record's closed days in memory, the open tail from SQLite.
   // Asked of the store rather than by class: open-store.ts is bundled apart (see there).
-  const recordColumns =
-    typeof (store as Partial<ColumnsStore>).recordGeneration === 'function'
-      ? new RecordColumns(store as typeof store & ColumnsStore, {
-          maxBytes: config.RECORD_MEMORY_MB * 1024 * 1024,
-          sessionTimeoutMs,
-          now: options.now ?? Date.now,
-          logger,
-        })
-      : null
+  const hasColumns = typeof (store as Partial<ColumnsStore>).recordGeneration === 'function'
+  const threads = scanThreads(config.RECORD_SCAN_THREADS)
+  const scanPool = hasColumns && threads > 0 ? new ScanPool({ threads, logger }) : null
+  const recordColumns = hasColumns
+    ? new RecordColumns(store as typeof store & ColumnsStore, {
+        maxBytes: config.RECORD_MEMORY_MB * 1024 * 1024,
+        sessionTimeoutMs,
+        now: options.now ?? Date.now,
+        logger,
+        ...(scanPool ? { scanPool } : {}),
+      })
+    : null
   let service: RunningService
   try {
     service = await startService(
@@ -119,6 +123,7 @@ export async function startEmbedded(
     )
   } catch (error) {
     // Not started (the port taken, say): the folder is free for the next try.
+    await scanPool?.close()
     lock.release()
     throw error
   }
@@ -127,6 +132,7 @@ export async function startEmbedded(
     databaseFile,
     close: async () => {
       await service.close()
+      await scanPool?.close()
       lock.release()
     },
   }

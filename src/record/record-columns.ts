@@ -15,6 +15,7 @@ import { columnarReport } from './columnar-report.ts'
 import type { FilteredStatsReport } from './filtered-report.ts'
 import { readWindow } from './period-window.ts'
 import { recordReport } from './record-report.ts'
+import type { ScanPool } from './scan-pool.ts'
 import type { RecordReads } from './session-record.ts'
 
 /**
@@ -67,6 +68,8 @@ export interface RecordColumnsOptions {
    * make the next long one read them again.
    */
   keepMs?: number
+  /** Scans on worker threads (scan-pool.ts); without it, on the calling thread. */
+  scanPool?: ScanPool
 }
 
 interface SiteColumns {
@@ -133,7 +136,14 @@ export class RecordColumns {
       this.tail(siteId, columns, Math.max(from, columns.upper), to),
       this.store.recordSince(siteId),
     ])
-    return columnarReport({ dicts: columns.dicts, parts: [columns.part, tail], query, recordSince })
+    const input = {
+      dicts: columns.dicts,
+      parts: [columns.part, tail] as const,
+      query,
+      recordSince,
+    }
+    const pool = this.options.scanPool
+    return pool ? pool.report(siteId, input) : columnarReport(input)
   }
 
   /**
@@ -183,7 +193,7 @@ export class RecordColumns {
       const held = this.sites.get(siteId)
       const valid =
         held?.timeZone === timeZone && held.generation === generation && held.upper <= closed
-      if (held && !valid) this.sites.delete(siteId)
+      if (held && !valid) this.drop(siteId)
       this.reached.set(siteId, Math.min(this.reached.get(siteId) ?? from, from))
       if (valid && from >= held.lower && closed - held.upper < EXTEND_AFTER_MS) return held
       if (!fits()) return null
@@ -197,6 +207,11 @@ export class RecordColumns {
       if (!now || now.generation !== this.store.recordGeneration(siteId)) return null
       if (from >= now.lower) return now
     }
+  }
+
+  private drop(siteId: string): void {
+    this.sites.delete(siteId)
+    this.options.scanPool?.forget(siteId)
   }
 
   /** Sessions that ended before this can no longer change (see the class comment). */
@@ -252,7 +267,7 @@ export class RecordColumns {
     if (!next || next.bytes > budget) {
       // What is held still answers the queries it covered, unless time passing outgrew it.
       const extendingDown = held !== undefined && lower < held.lower && next === null
-      if (!extendingDown) this.sites.delete(siteId)
+      if (!extendingDown) this.drop(siteId)
       this.tooBig.set(siteId, extendingDown ? from : Number.POSITIVE_INFINITY)
       if (!this.logged.has(siteId)) {
         this.logged.add(siteId)
@@ -263,6 +278,7 @@ export class RecordColumns {
       }
       return
     }
+    if (held && held.part !== next.part) this.options.scanPool?.forget(siteId)
     this.sites.set(siteId, next)
     this.options.logger.info(
       {
