@@ -288,13 +288,19 @@ export interface TallyArrays {
   propVisitors: Float64Array
 }
 
-/** The visitors a scan reads: numbers in [from, to) (a worker's share; all by default). */
+/**
+ * The visitors a scan reads (a worker's share; all by default): those in blocks `index`,
+ * `index + of`, … of 2^blockBits visitor numbers. Interleaved blocks rather than one run each:
+ * visitor numbers follow the order the columns were loaded and extended in, so one run could
+ * hold most of a period's visitors; a block keeps a share's groups adjacent in memory.
+ */
 export interface VisitorShare {
-  from: number
-  to: number
+  index: number
+  of: number
+  blockBits: number
 }
 
-export const ALL_VISITORS: VisitorShare = { from: 0, to: 2 ** 31 }
+export const ALL_VISITORS: VisitorShare = { index: 0, of: 1, blockBits: 0 }
 
 function tallySpec(
   dicts: Dictionaries,
@@ -436,10 +442,7 @@ class ColumnarTally {
     this.lone = parts.map(() => new IntList())
   }
 
-  /**
-   * Reads every visitor of the share once, with their sessions from all parts. Groups are in
-   * visitor number order, so a share is a run of groups in each part.
-   */
+  /** Reads every visitor of the share once, with their sessions from all parts. */
   run(share: VisitorShare): TallyArrays {
     const parts = this.parts
     const groupOf = parts.map(visitorGroups)
@@ -451,9 +454,9 @@ class ColumnarTally {
     for (let k = 0; k < parts.length; k++) {
       const part = parts[k] as ColumnarPart
       const groups = part.groupVisitor
-      for (let g = firstGroup(groups, share.from); g < groups.length; g++) {
+      for (let g = 0; g < groups.length; g++) {
         const v = groups[g] as number
-        if (v >= share.to) break
+        if (share.of > 1 && (v >>> share.blockBits) % share.of !== share.index) continue
         let earlier = false
         for (let j = 0; j < k && !earlier; j++) earlier = groupIn(j, v) !== -1
         if (earlier) continue
@@ -804,18 +807,6 @@ class ColumnarTally {
           : this.propVisitors
     into[value] = (into[value] as number) + 1
   }
-}
-
-/** The first group of a visitor numbered `from` or more (groups are in visitor order). */
-function firstGroup(groups: Int32Array, from: number): number {
-  let lo = 0
-  let hi = groups.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if ((groups[mid] as number) < from) lo = mid + 1
-    else hi = mid
-  }
-  return lo
 }
 
 function grow(a: Int32Array<ArrayBufferLike>): Int32Array<ArrayBufferLike> {

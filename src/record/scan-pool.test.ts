@@ -6,7 +6,7 @@ import { type ColumnarCase, columnarCase, columnarCaseArb } from '../testing/col
 import { BASE, recordWorld } from '../testing/record-world.ts'
 import { type ColumnarPart, columnarPart, Dictionaries, mergeParts } from './columnar-record.ts'
 import { columnarReport } from './columnar-report.ts'
-import { ScanPool, visitorShares } from './scan-pool.ts'
+import { ScanPool } from './scan-pool.ts'
 
 /** A case's parts as the pool takes them: the closed part and the open tail. */
 function closedAndTail(c: ColumnarCase): readonly [ColumnarPart, ColumnarPart] {
@@ -26,7 +26,7 @@ describe('ScanPool', () => {
   for (const threads of [1, 2, 3]) {
     it(`equals filteredReport with ${threads} worker(s), a part sent once and asked again`, async () => {
       const logger = silent()
-      const pool = new ScanPool({ threads, logger })
+      const pool = new ScanPool({ threads, logger, shareBlockBits: 0 })
       pools.push(pool)
       await fc.assert(
         fc.asyncProperty(columnarCaseArb, async (q) => {
@@ -43,17 +43,6 @@ describe('ScanPool', () => {
       expect(logger.error).not.toHaveBeenCalled()
     })
   }
-
-  it('splits the visitors into disjoint shares covering them all', () => {
-    const dicts = new Dictionaries('UTC')
-    const part = columnarPart(dicts, recordWorld(7, 2 * 24 * HOUR_MS))
-    for (const n of [1, 2, 3, 5]) {
-      const shares = visitorShares(part, n)
-      expect(shares[0]?.from).toBe(0)
-      expect(shares[n - 1]?.to).toBe(2 ** 31)
-      for (let i = 1; i < n; i++) expect(shares[i]?.from).toBe(shares[i - 1]?.to)
-    }
-  })
 
   const bigCase = () => {
     const dicts = new Dictionaries('UTC')

@@ -21,7 +21,7 @@ import type { ScanAnswer, ScanCall } from './scan-calls.ts'
  * millions of events, and scanning them on the HTTP thread would hold the collector and the
  * live view for as long.
  *
- * Each worker tallies a disjoint share of the visitors (a run of visitor numbers), with all
+ * Each worker tallies a disjoint share of the visitors (VisitorShare), with all
  * their sessions from both parts: visitor-days are per visitor, so the shares' counts add up
  * to exactly the whole's. This thread compiles the query (the dictionaries stay here), adds
  * the shares and builds the report.
@@ -41,6 +41,11 @@ export interface ScanPoolOptions {
   workerData?: unknown
   /** A scan not answered by then ends its worker (default 60 s). */
   timeoutMs?: number
+  /**
+   * Shares are blocks of 2^shareBlockBits visitor numbers (default 6); tests take 0 so that
+   * a small world's few visitors are spread over the workers.
+   */
+  shareBlockBits?: number
 }
 
 /** The threads for a setting: 0 none (scan on the HTTP thread), else 1 to the cores. */
@@ -176,17 +181,6 @@ function versionOf(part: ColumnarPart): number {
   return version
 }
 
-/**
- * `n` shares of the visitors, about even in the closed part's visitor groups (the open tail
- * is small): visitor numbers [from, to), the last open-ended, as groups are in number order.
- */
-export function visitorShares(closed: ColumnarPart, n: number): VisitorShare[] {
-  const groups = closed.groupVisitor
-  const bound = (i: number) =>
-    i === 0 ? 0 : i === n ? 2 ** 31 : (groups[Math.floor((groups.length * i) / n)] ?? 2 ** 31)
-  return Array.from({ length: n }, (_, i) => ({ from: bound(i), to: bound(i + 1) }))
-}
-
 export class ScanPool {
   private readonly workers: ScanWorker[]
 
@@ -216,12 +210,17 @@ export class ScanPool {
         specs.map((spec) => scanTally(spec, input.parts)),
       )
     }
-    const shares = visitorShares(closed, ready.length)
     const version = versionOf(closed)
     let tallies: TallyArrays[]
     try {
       const answers = await Promise.all(
-        ready.map((w, i) => w.scan(slot, version, closed, tail, specs, shares[i] as VisitorShare)),
+        ready.map((w, i) =>
+          w.scan(slot, version, closed, tail, specs, {
+            index: i,
+            of: ready.length,
+            blockBits: this.options.shareBlockBits ?? 6,
+          }),
+        ),
       )
       tallies = answers[0] as TallyArrays[]
       for (const more of answers.slice(1)) {
