@@ -69,8 +69,6 @@ const SHOWN: ReadonlyArray<ReadonlySet<string>> = SESSION_COLUMNS.map(
 const MARK_PAGE = 0
 const MARK_EVENT = 1
 const MARK_PROP = 2
-/** Up to this many marks of a visitor-day are compared pairwise, without a map. */
-const SMALL_GROUP = 16
 
 /** Per value number of a dictionary: whether a filter's test holds. */
 function testValues(dict: Dictionary, filter: Filter): Uint8Array {
@@ -404,6 +402,17 @@ class ColumnarTally {
   private readonly emAt = new Scratch()
   private readonly smIndex = new IntScratch()
   private readonly emIndex = new IntScratch()
+  /**
+   * A visitor-day's distinct values, found in one pass: per value number, the visitor-day
+   * (`token`) it was last seen in and its first moment then. Per mark kind, and per column.
+   */
+  private token = 0
+  private readonly markStamp: Int32Array[]
+  private readonly markFirst: Float64Array[]
+  private readonly columnStamp: Array<Int32Array | null>
+  private readonly columnFirst: Array<Float64Array | null>
+  private readonly touchedKind = new IntScratch()
+  private readonly touchedValue = new IntScratch()
   /** Per part: sessions that started in the period (their table rows). */
   private readonly counted: IntList[]
   /** Per part: sessions alone in their visitor-day, first seen in the period. */
@@ -440,6 +449,11 @@ class ColumnarTally {
     this.propVisitors = new Float64Array(size(spec.propValues))
     this.counted = parts.map(() => new IntList())
     this.lone = parts.map(() => new IntList())
+    const markSizes = [spec.paths, spec.eventTypes, spec.propValues] // by MARK_ kind
+    this.markStamp = markSizes.map((n) => new Int32Array(size(n)))
+    this.markFirst = markSizes.map((n) => new Float64Array(size(n)))
+    this.columnStamp = this.columnRows.map((rows) => rows && new Int32Array(rows.sessions.length))
+    this.columnFirst = this.columnRows.map((rows) => rows && new Float64Array(rows.sessions.length))
   }
 
   /** Reads every visitor of the share once, with their sessions from all parts. */
@@ -664,26 +678,32 @@ class ColumnarTally {
   private sessionMarks(n: number, index: Int32Array): void {
     const tw = this.totalsWindow
     const at = this.smAt.a
+    const values = this.touchedValue.get(n)
     for (const c of COUNTED) {
       const rows = this.columnRows[c] as ColumnRows
       const skip = this.skipEmpty[c]
+      const stamp = this.columnStamp[c] as Int32Array
+      const first = this.columnFirst[c] as Float64Array
+      const token = ++this.token
+      let touched = 0
       for (let i = 0; i < n; i++) {
         const m = index[i] as number
         const v = this.valueOf(c, m)
         if (v === skip) continue
-        let first = at[m] as number
-        let repeat = false
-        for (let j = 0; j < n && !repeat; j++) {
-          if (j === i) continue
-          const o = index[j] as number
-          if (this.valueOf(c, o) !== v) continue
-          // Counted once, by the first of its marks.
-          if (j < i) repeat = true
-          else first = Math.min(first, at[o] as number)
+        const t = at[m] as number
+        if (stamp[v] !== token) {
+          stamp[v] = token
+          first[v] = t
+          values[touched++] = v
+        } else if (t < (first[v] as number)) {
+          first[v] = t
         }
-        if (!repeat && first >= tw.from && first < tw.to) {
-          rows.visitors[v] = (rows.visitors[v] as number) + 1
-        }
+      }
+      // Each value once, at its first moment that day.
+      for (let i = 0; i < touched; i++) {
+        const v = values[i] as number
+        const t = first[v] as number
+        if (t >= tw.from && t < tw.to) rows.visitors[v] = (rows.visitors[v] as number) + 1
       }
     }
   }
@@ -698,37 +718,32 @@ class ColumnarTally {
     if (n === 0) return
     const tw = this.totalsWindow
     const at = this.emAt.a
-    if (n > SMALL_GROUP) {
-      const earliest = new Map<number, number>()
-      for (let i = 0; i < n; i++) {
-        const m = index[i] as number
-        const key = (this.emKind[m] as number) * 2 ** 32 + (this.emValue[m] as number)
-        const before = earliest.get(key)
-        if (before === undefined || (at[m] as number) < before) earliest.set(key, at[m] as number)
+    const kinds = this.touchedKind.get(n)
+    const values = this.touchedValue.get(n)
+    const token = ++this.token
+    let touched = 0
+    for (let i = 0; i < n; i++) {
+      const m = index[i] as number
+      const kind = this.emKind[m] as number
+      const value = this.emValue[m] as number
+      const stamp = this.markStamp[kind] as Int32Array
+      const first = this.markFirst[kind] as Float64Array
+      const t = at[m] as number
+      if (stamp[value] !== token) {
+        stamp[value] = token
+        first[value] = t
+        kinds[touched] = kind
+        values[touched] = value
+        touched++
+      } else if (t < (first[value] as number)) {
+        first[value] = t
       }
-      for (const [key, first] of earliest) {
-        if (first >= tw.from && first < tw.to) {
-          const kind = Math.floor(key / 2 ** 32)
-          this.countVisitor(kind, key - kind * 2 ** 32)
-        }
-      }
-      return
     }
-    for (let a = 0; a < n; a++) {
-      const m = index[a] as number
-      const kind = this.emKind[m]
-      const value = this.emValue[m]
-      let first = at[m] as number
-      let repeat = false
-      for (let b = 0; b < n && !repeat; b++) {
-        if (b === a) continue
-        const o = index[b] as number
-        if (this.emKind[o] !== kind || this.emValue[o] !== value) continue
-        if (b < a) repeat = true
-        else first = Math.min(first, at[o] as number)
-      }
-      if (!repeat && first >= tw.from && first < tw.to)
-        this.countVisitor(kind as number, value as number)
+    for (let i = 0; i < touched; i++) {
+      const kind = kinds[i] as number
+      const value = values[i] as number
+      const t = (this.markFirst[kind] as Float64Array)[value] as number
+      if (t >= tw.from && t < tw.to) this.countVisitor(kind, value)
     }
   }
 
