@@ -66,6 +66,9 @@ const SHOWN: ReadonlyArray<ReadonlySet<string>> = SESSION_COLUMNS.map(
     ),
 )
 
+/** The counted columns some table shows (the report reads no others). */
+const TABLED: readonly number[] = COUNTED.filter((c) => (SHOWN[c] as ReadonlySet<string>).size > 0)
+
 const MARK_PAGE = 0
 const MARK_EVENT = 1
 const MARK_PROP = 2
@@ -412,6 +415,8 @@ class ColumnarTally {
   private readonly columnStamp: Array<Int32Array | null>
   private readonly columnFirst: Array<Float64Array | null>
   private readonly touchedKind = new IntScratch()
+  /** Per counted session: a bounce (1) or not. */
+  private readonly bounce = new IntScratch()
   private readonly touchedValue = new IntScratch()
   /** Per part: sessions that started in the period (their table rows). */
   private readonly counted: IntList[]
@@ -434,7 +439,7 @@ class ColumnarTally {
     this.seriesVisitors = new Float64Array(spec.seriesSize)
     const size = (n: number) => (spec.tables ? n : 0)
     this.columnRows = SESSION_COLUMNS.map((_, c) =>
-      spec.tables && COUNTED.includes(c) ? columnRows(spec.columnSizes[c] as number) : null,
+      spec.tables && TABLED.includes(c) ? columnRows(spec.columnSizes[c] as number) : null,
     )
     this.skipEmpty = spec.skipEmpty
     this.exitSessions = new Float64Array(size(spec.columnSizes[EXIT_COLUMN] as number))
@@ -679,7 +684,7 @@ class ColumnarTally {
     const tw = this.totalsWindow
     const at = this.smAt.a
     const values = this.touchedValue.get(n)
-    for (const c of COUNTED) {
+    for (const c of TABLED) {
       const rows = this.columnRows[c] as ColumnRows
       const skip = this.skipEmpty[c]
       const stamp = this.columnStamp[c] as Int32Array
@@ -752,25 +757,37 @@ class ColumnarTally {
     const sessions = list.values
     const count = list.length
     const { pageviews, interactions, start, end } = part
-    for (const c of COUNTED) {
+    const bounce = this.bounce.get(count)
+    for (let i = 0; i < count; i++) {
+      const s = sessions[i] as number
+      bounce[i] = pageviews[s] === 1 && interactions[s] === 0 ? 1 : 0
+    }
+    for (const c of TABLED) {
       const column = part.columns[c] as Int32Array
       const rows = this.columnRows[c] as ColumnRows
       const skip = this.skipEmpty[c]
       const shown = SHOWN[c] as ReadonlySet<string>
-      if (shown.has('sessions')) {
+      if (shown.has('sessions') && shown.has('bounces')) {
+        // Most tables: both in one pass.
+        const into = rows.sessions
+        const bounces = rows.bounces
+        for (let i = 0; i < count; i++) {
+          const v = column[sessions[i] as number] as number
+          if (v === skip) continue
+          into[v] = (into[v] as number) + 1
+          bounces[v] = (bounces[v] as number) + (bounce[i] as number)
+        }
+      } else if (shown.has('sessions')) {
         const into = rows.sessions
         for (let i = 0; i < count; i++) {
           const v = column[sessions[i] as number] as number
           if (v !== skip) into[v] = (into[v] as number) + 1
         }
-      }
-      if (shown.has('bounces')) {
+      } else if (shown.has('bounces')) {
         const into = rows.bounces
         for (let i = 0; i < count; i++) {
-          const s = sessions[i] as number
-          const v = column[s] as number
-          if (v !== skip && pageviews[s] === 1 && interactions[s] === 0)
-            into[v] = (into[v] as number) + 1
+          const v = column[sessions[i] as number] as number
+          if (v !== skip) into[v] = (into[v] as number) + (bounce[i] as number)
         }
       }
       if (shown.has('duration_ms')) {
@@ -802,7 +819,7 @@ class ColumnarTally {
   private loneVisitors(part: ColumnarPart, list: IntList): void {
     const sessions = list.values
     const count = list.length
-    for (const c of COUNTED) {
+    for (const c of TABLED) {
       const column = part.columns[c] as Int32Array
       const visitors = (this.columnRows[c] as ColumnRows).visitors
       const skip = this.skipEmpty[c]
