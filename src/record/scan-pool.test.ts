@@ -104,4 +104,23 @@ describe('ScanPool', () => {
     // Both down for a second: scanned here meanwhile, still the same answer.
     expect(await pool.report('site', input)).toEqual(expected)
   })
+
+  it('ends a worker that does not answer, and answers on this thread', async () => {
+    const logger = silent()
+    // The gate is never opened: the scans hang until the pool gives up on them.
+    const pool = new ScanPool({
+      threads: 1,
+      logger,
+      module: new URL('../testing/held-scan-worker.ts', import.meta.url),
+      workerData: { hold: new Int32Array(new SharedArrayBuffer(4)) },
+      timeoutMs: 200,
+    })
+    pools.push(pool)
+    const input = bigCase()
+    expect(await pool.report('site', input)).toEqual(columnarReport(input))
+    expect(logger.error).toHaveBeenCalledWith(
+      expect.objectContaining({ worker: 'record scan worker 1' }),
+      'record scan worker did not answer',
+    )
+  })
 })

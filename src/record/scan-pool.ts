@@ -144,16 +144,23 @@ class ScanWorker {
       timer.unref()
       if (this.pending.size === 0) worker.ref()
       this.pending.set(id, { resolve, reject, timer })
-      worker.postMessage({
-        op: 'scan',
-        id,
-        slot,
-        version,
-        closed: known ? null : closed,
-        tail,
-        specs,
-        share,
-      } satisfies ScanCall)
+      try {
+        worker.postMessage({
+          op: 'scan',
+          id,
+          slot,
+          version,
+          closed: known ? null : closed,
+          tail,
+          specs,
+          share,
+        } satisfies ScanCall)
+      } catch (error) {
+        // Not sent (a value that cannot cross): the worker is fine, the call fails.
+        this.settle(id)
+        this.sent.delete(slot)
+        reject(error as Error)
+      }
     })
   }
 
