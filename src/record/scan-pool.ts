@@ -81,7 +81,13 @@ class ScanWorker {
   ready(): boolean {
     if (this.worker) return true
     if (this.closing || Date.now() - this.diedAt < RESPAWN_DELAY_MS) return false
-    this.worker = this.spawn()
+    try {
+      this.worker = this.spawn()
+    } catch (error) {
+      this.diedAt = Date.now()
+      this.options.logger.error({ err: error, worker: this.name }, 'record scan worker failed')
+      return false
+    }
     return true
   }
 
