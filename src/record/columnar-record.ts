@@ -81,6 +81,12 @@ export class Dictionaries {
   }
 }
 
+/**
+ * A session column's value numbers, in the narrowest array its part's largest number fits:
+ * most dimensions have under 256 values, so a session's 16 columns take 16 bytes, not 64.
+ */
+export type Codes = Uint8Array | Uint16Array | Int32Array
+
 /** Sessions, grouped by visitor, and their events, as columns. */
 export interface ColumnarPart {
   readonly sessions: number
@@ -96,7 +102,7 @@ export interface ColumnarPart {
   /** 0 for a session from before the record (`events: null`). */
   readonly hasEvents: Uint8Array
   /** One per SESSION_COLUMNS entry. */
-  readonly columns: Int32Array[]
+  readonly columns: Codes[]
   /** Where each session's events begin (one more entry than sessions). */
   readonly eventFrom: Int32Array
   readonly at: Float64Array
@@ -274,7 +280,14 @@ export function mergeParts(a: ColumnarPart, b: ColumnarPart): ColumnarPart {
     interactions: cat(a.interactions, b.interactions),
     startDay: cat(a.startDay, b.startDay),
     hasEvents: cat(a.hasEvents, b.hasEvents),
-    columns: a.columns.map((c, i) => cat(c, b.columns[i] as Int32Array)),
+    // Wide here; grouping narrows them again.
+    columns: a.columns.map((c, i) => {
+      const other = b.columns[i] as Codes
+      const out = new Int32Array(c.length + other.length)
+      out.set(c)
+      out.set(other, c.length)
+      return out
+    }),
     eventFrom: cat(a.eventFrom, shifted(b.eventFrom, a.at.length)),
     at: cat(a.at, b.at),
     day: cat(a.day, b.day),
@@ -294,7 +307,7 @@ export function endedFrom(part: ColumnarPart, lower: number): ColumnarPart {
   return groupByVisitor({ ...columns, visitor: visitorOf(part) }, keep)
 }
 
-type Column = Float64Array | Int32Array | Uint8Array
+type Column = Float64Array | Int32Array | Uint16Array | Uint8Array
 type ColumnType<T extends Column> = {
   new (buffer: SharedArrayBuffer): T
   readonly BYTES_PER_ELEMENT: number
@@ -405,7 +418,18 @@ function groupByVisitor(loose: Loose, keep?: Uint8Array): ColumnarPart {
     interactions: pick(loose.interactions),
     startDay: pick(loose.startDay),
     hasEvents: pick(loose.hasEvents),
-    columns: loose.columns.map(pick),
+    columns: loose.columns.map((column) => {
+      let max = 0
+      for (let i = 0; i < n; i++) max = Math.max(max, column[order[i] as number] as number)
+      const out: Codes =
+        max < 256
+          ? shared(Uint8Array, n)
+          : max < 65_536
+            ? shared(Uint16Array, n)
+            : shared(Int32Array, n)
+      for (let i = 0; i < n; i++) out[i] = column[order[i] as number] as number
+      return out
+    }),
     eventFrom,
     at: pickEvents(loose.at),
     day: pickEvents(loose.day),

@@ -6,6 +6,7 @@ import type { StatsQuery } from '../core/stats-query.ts'
 import type { Counters, SessionState } from '../core/types.ts'
 import { BREAKDOWNS } from '../queries/breakdowns.ts'
 import {
+  type Codes,
   type ColumnarPart,
   type Dictionaries,
   type Dictionary,
@@ -162,7 +163,7 @@ class Match {
   keeps(part: ColumnarPart, s: number): boolean {
     if (this.needsEvents && part.hasEvents[s] === 0) return false
     for (const c of this.sessionConditions) {
-      if (c.ok[(part.columns[c.column] as Int32Array)[s] as number] !== 1) return false
+      if (c.ok[(part.columns[c.column] as Codes)[s] as number] !== 1) return false
     }
     for (const c of this.eventConditions) {
       if (this.met(c, part, s) === c.negate) return false
@@ -715,7 +716,7 @@ class ColumnarTally {
 
   private valueOf(c: number, m: number): number {
     const part = this.parts[this.smPart[m] as number] as ColumnarPart
-    return (part.columns[c] as Int32Array)[this.smSession[m] as number] as number
+    return (part.columns[c] as Codes)[this.smSession[m] as number] as number
   }
 
   /** Page, event and property marks `index[0..n)` of one visitor-day, each value once. */
@@ -763,7 +764,7 @@ class ColumnarTally {
       bounce[i] = pageviews[s] === 1 && interactions[s] === 0 ? 1 : 0
     }
     for (const c of TABLED) {
-      const column = part.columns[c] as Int32Array
+      const column = part.columns[c] as Codes
       const rows = this.columnRows[c] as ColumnRows
       const skip = this.skipEmpty[c]
       const shown = SHOWN[c] as ReadonlySet<string>
@@ -808,7 +809,7 @@ class ColumnarTally {
         }
       }
     }
-    const exits = part.columns[EXIT_COLUMN] as Int32Array
+    const exits = part.columns[EXIT_COLUMN] as Codes
     for (let i = 0; i < count; i++) {
       const v = exits[sessions[i] as number] as number
       this.exitSessions[v] = (this.exitSessions[v] as number) + 1
@@ -820,7 +821,7 @@ class ColumnarTally {
     const sessions = list.values
     const count = list.length
     for (const c of TABLED) {
-      const column = part.columns[c] as Int32Array
+      const column = part.columns[c] as Codes
       const visitors = (this.columnRows[c] as ColumnRows).visitors
       const skip = this.skipEmpty[c]
       for (let i = 0; i < count; i++) {
