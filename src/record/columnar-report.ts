@@ -32,6 +32,12 @@ import { type MsWindow, msWindow, readWindow } from './period-window.ts'
  *
  * The parts hold disjoint sessions of one site (the closed days held in memory and the open
  * tail read per query); a visitor's sessions may be spread over them.
+ *
+ * The work is in three steps, so the middle one can run on worker threads (scan-pool.ts):
+ * `tallySpecs` compiles the query against the dictionaries into numbers; `scanTally` reads
+ * the parts with those numbers alone and returns arrays, for all visitors or a share of them
+ * (shares' arrays add up, `addTally`, as every count is per visitor); `reportOfTallies` turns
+ * the arrays back into texts and the report.
  */
 
 export interface ColumnarReportInput {
