@@ -18,12 +18,14 @@ rmSync(new URL('../dist/server', import.meta.url), { recursive: true, force: tru
 
 await build({
   absWorkingDir: root,
-  // Loaded by URL next to the server bundle: the workers (threaded-pipeline.ts), and the
+  // Loaded by URL next to the server bundle: the workers (threaded-pipeline.ts, scan-pool.ts), and the
   // store module the workers import (entry/embedded.ts passes its URL to them).
   entryPoints: {
     node: 'src/entry/node.ts',
     'accept-worker': 'src/pipeline/threaded/accept-worker.ts',
     'rollup-worker': 'src/pipeline/threaded/rollup-worker.ts',
+    // The record's scan workers (record/scan-pool.ts).
+    'scan-worker': 'src/record/scan-worker.ts',
     'open-store': 'src/entry/open-store.ts',
   },
   outdir: 'dist/server',

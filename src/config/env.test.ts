@@ -15,6 +15,7 @@ describe('parseConfig', () => {
       STATS_CACHE_SECONDS: 30,
       LIVE_BUDGET_ENTRIES: 100_000,
       RECORD_MEMORY_MB: 1024,
+      RECORD_SCAN_THREADS: 4,
       SQLITE_SYNCHRONOUS: 'FULL',
       SHUTDOWN_TIMEOUT_SECONDS: 10,
       RATE_LIMIT_PER_MINUTE: 1000,
@@ -62,8 +63,14 @@ describe('parseConfig', () => {
         RATE_LIMIT_PER_MINUTE: '0',
         SHUTDOWN_TIMEOUT_SECONDS: '0',
         RECORD_MEMORY_MB: '0',
+        RECORD_SCAN_THREADS: '0',
       }),
-    ).toMatchObject({ RATE_LIMIT_PER_MINUTE: 0, SHUTDOWN_TIMEOUT_SECONDS: 0, RECORD_MEMORY_MB: 0 })
+    ).toMatchObject({
+      RATE_LIMIT_PER_MINUTE: 0,
+      SHUTDOWN_TIMEOUT_SECONDS: 0,
+      RECORD_MEMORY_MB: 0,
+      RECORD_SCAN_THREADS: 0,
+    })
   })
 
   it.each([
@@ -89,6 +96,7 @@ describe('parseConfig', () => {
     ['SQLITE_SYNCHRONOUS', 'OFF', /SQLITE_SYNCHRONOUS/],
     ['LIVE_BUDGET_ENTRIES', '10', /LIVE_BUDGET_ENTRIES/],
     ['RECORD_MEMORY_MB', '-1', /RECORD_MEMORY_MB/],
+    ['RECORD_SCAN_THREADS', '65', /RECORD_SCAN_THREADS/],
     ['METRICS_TOKEN', 'too-short', /METRICS_TOKEN: must be 16-256/],
     ['METRICS_TOKEN', 'has a space in it somewhere', /METRICS_TOKEN/],
     ['SHUTDOWN_TIMEOUT_SECONDS', '-1', /SHUTDOWN_TIMEOUT_SECONDS: must be a whole number/],

@@ -137,6 +137,11 @@ const EnvSchema = z.object({
    * (record/record-columns.ts); 0 turns them off. Past it a site's filtered stats read SQLite.
    */
   RECORD_MEMORY_MB: intFromEnv(0, 1_000_000).default(1024),
+  /**
+   * Worker threads that scan those columns for a filtered report, at most one per core
+   * (record/scan-pool.ts); 0 scans on the HTTP thread, which then waits for the scan.
+   */
+  RECORD_SCAN_THREADS: intFromEnv(0, 64).default(4),
   /** SQLite `synchronous` pragma: FULL survives power loss, NORMAL survives a process crash. */
   SQLITE_SYNCHRONOUS: z.enum(['FULL', 'NORMAL']).default('FULL'),
   /**

@@ -8,6 +8,7 @@ import type { Pipeline } from '../pipeline/pipeline.ts'
 import { ThreadedPipeline } from '../pipeline/threaded/threaded-pipeline.ts'
 import { ColumnsSnapshots } from '../record/columns-snapshot.ts'
 import { type ColumnsStore, RecordColumns } from '../record/record-columns.ts'
+import { ScanPool, scanThreads } from '../record/scan-pool.ts'
 import { warmColumns } from '../record/warm-columns.ts'
 import { latestWriteBuffer } from '../storage/latest-write.ts'
 import type { SqliteStoreOptions } from '../storage/sqlite/sqlite-store.ts'
@@ -96,17 +97,20 @@ export async function startEmbedded(
         )
   // Filtered stats from the record's closed days in memory, the open tail from SQLite.
   // Asked of the store rather than by class: open-store.ts is bundled apart (see there).
-  const recordColumns =
-    typeof (store as Partial<ColumnsStore>).recordGeneration === 'function'
-      ? new RecordColumns(store as typeof store & ColumnsStore, {
-          maxBytes: config.RECORD_MEMORY_MB * 1024 * 1024,
-          // Saved beside the database, so a restart reads them back instead of the store.
-          snapshots: new ColumnsSnapshots(join(config.DATA_DIR, 'record-columns')),
-          sessionTimeoutMs,
-          now: options.now ?? Date.now,
-          logger,
-        })
-      : null
+  const hasColumns = typeof (store as Partial<ColumnsStore>).recordGeneration === 'function'
+  const threads = scanThreads(config.RECORD_SCAN_THREADS)
+  const scanPool = hasColumns && threads > 0 ? new ScanPool({ threads, logger }) : null
+  const recordColumns = hasColumns
+    ? new RecordColumns(store as typeof store & ColumnsStore, {
+        maxBytes: config.RECORD_MEMORY_MB * 1024 * 1024,
+        // Saved beside the database, so a restart reads them back instead of the store.
+        snapshots: new ColumnsSnapshots(join(config.DATA_DIR, 'record-columns')),
+        sessionTimeoutMs,
+        now: options.now ?? Date.now,
+        logger,
+        ...(scanPool ? { scanPool } : {}),
+      })
+    : null
   let service: RunningService
   try {
     service = await startService(
@@ -128,6 +132,7 @@ export async function startEmbedded(
     )
   } catch (error) {
     // Not started (the port taken, say): the folder is free for the next try.
+    await scanPool?.close()
     lock.release()
     throw error
   }
@@ -149,6 +154,7 @@ export async function startEmbedded(
       await service.close()
       // A save of the record's columns under way finishes (a cut one leaves the last copy).
       await recordColumns?.whenSaved()
+      await scanPool?.close()
       lock.release()
     },
   }

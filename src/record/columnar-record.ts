@@ -81,6 +81,12 @@ export class Dictionaries {
   }
 }
 
+/**
+ * A session column's value numbers, in the narrowest array its part's largest number fits:
+ * most dimensions have under 256 values, so a session's 16 columns take 16 bytes, not 64.
+ */
+export type Codes = Uint8Array | Uint16Array | Int32Array
+
 /** Sessions, grouped by visitor, and their events, as columns. */
 export interface ColumnarPart {
   readonly sessions: number
@@ -96,7 +102,7 @@ export interface ColumnarPart {
   /** 0 for a session from before the record (`events: null`). */
   readonly hasEvents: Uint8Array
   /** One per SESSION_COLUMNS entry. */
-  readonly columns: Int32Array[]
+  readonly columns: Codes[]
   /** Where each session's events begin (one more entry than sessions). */
   readonly eventFrom: Int32Array
   readonly at: Float64Array
@@ -274,7 +280,14 @@ export function mergeParts(a: ColumnarPart, b: ColumnarPart): ColumnarPart {
     interactions: cat(a.interactions, b.interactions),
     startDay: cat(a.startDay, b.startDay),
     hasEvents: cat(a.hasEvents, b.hasEvents),
-    columns: a.columns.map((c, i) => cat(c, b.columns[i] as Int32Array)),
+    // Wide here; grouping narrows them again.
+    columns: a.columns.map((c, i) => {
+      const other = b.columns[i] as Codes
+      const out = new Int32Array(c.length + other.length)
+      out.set(c)
+      out.set(other, c.length)
+      return out
+    }),
     eventFrom: cat(a.eventFrom, shifted(b.eventFrom, a.at.length)),
     at: cat(a.at, b.at),
     day: cat(a.day, b.day),
@@ -294,9 +307,27 @@ export function endedFrom(part: ColumnarPart, lower: number): ColumnarPart {
   return groupByVisitor({ ...columns, visitor: visitorOf(part) }, keep)
 }
 
+type Column = Float64Array | Int32Array | Uint16Array | Uint8Array
+type ColumnType<T extends Column> = {
+  new (buffer: SharedArrayBuffer): T
+  readonly BYTES_PER_ELEMENT: number
+}
+
+/**
+ * A part's column of n numbers, over shared memory: the part is posted to the scan workers
+ * (scan-pool.ts) without a copy, once, and read by all of them.
+ */
+function shared<T extends Column>(type: ColumnType<T>, n: number): T {
+  return new type(new SharedArrayBuffer(n * type.BYTES_PER_ELEMENT))
+}
+
+function typeOf<T extends Column>(column: T): ColumnType<T> {
+  return column.constructor as unknown as ColumnType<T>
+}
+
 /**
  * Reorders sessions (and their events) so each visitor's are contiguous: a counting sort.
- * With `keep`, only the sessions it marks.
+ * With `keep`, only the sessions it marks. The columns it makes are shared (`shared`).
  */
 function groupByVisitor(loose: Loose, keep?: Uint8Array): ColumnarPart {
   const all = loose.sessions
@@ -321,8 +352,8 @@ function groupByVisitor(loose: Loose, keep?: Uint8Array): ColumnarPart {
   }
   let groups = 0
   for (let v = 0; v < visitors; v++) if ((count[v + 1] as number) > (count[v] as number)) groups++
-  const groupVisitor = new Int32Array(groups)
-  const groupFrom = new Int32Array(groups + 1)
+  const groupVisitor = shared(Int32Array, groups)
+  const groupFrom = shared(Int32Array, groups + 1)
   let g = 0
   for (let v = 0; v < visitors; v++) {
     if ((count[v + 1] as number) === (count[v] as number)) continue
@@ -332,8 +363,8 @@ function groupByVisitor(loose: Loose, keep?: Uint8Array): ColumnarPart {
   }
   groupFrom[groups] = n
 
-  const pick = <T extends Float64Array | Int32Array | Uint8Array>(column: T): T => {
-    const out = new (column.constructor as new (n: number) => T)(n)
+  const pick = <T extends Column>(column: T): T => {
+    const out = shared(typeOf(column), n)
     for (let i = 0; i < n; i++) out[i] = column[order[i] as number] as number
     return out
   }
@@ -343,7 +374,7 @@ function groupByVisitor(loose: Loose, keep?: Uint8Array): ColumnarPart {
     const s = order[i] as number
     events += (loose.eventFrom[s + 1] as number) - (loose.eventFrom[s] as number)
   }
-  const eventFrom = new Int32Array(n + 1)
+  const eventFrom = shared(Int32Array, n + 1)
   const eventOrder = new Int32Array(events)
   let e = 0
   for (let i = 0; i < n; i++) {
@@ -353,8 +384,8 @@ function groupByVisitor(loose: Loose, keep?: Uint8Array): ColumnarPart {
       eventOrder[e++] = k
   }
   eventFrom[n] = e
-  const pickEvents = (column: Float64Array | Int32Array) => {
-    const out = new (column.constructor as new (n: number) => typeof column)(events)
+  const pickEvents = <T extends Float64Array | Int32Array>(column: T): T => {
+    const out = shared(typeOf(column), events)
     for (let i = 0; i < events; i++) out[i] = column[eventOrder[i] as number] as number
     return out
   }
@@ -363,9 +394,9 @@ function groupByVisitor(loose: Loose, keep?: Uint8Array): ColumnarPart {
     const k = eventOrder[i] as number
     props += (loose.propFrom[k + 1] as number) - (loose.propFrom[k] as number)
   }
-  const propFrom = new Int32Array(events + 1)
-  const propKey = new Int32Array(props)
-  const propValue = new Int32Array(props)
+  const propFrom = shared(Int32Array, events + 1)
+  const propKey = shared(Int32Array, props)
+  const propValue = shared(Int32Array, props)
   let p = 0
   for (let i = 0; i < events; i++) {
     const k = eventOrder[i] as number
@@ -387,12 +418,23 @@ function groupByVisitor(loose: Loose, keep?: Uint8Array): ColumnarPart {
     interactions: pick(loose.interactions),
     startDay: pick(loose.startDay),
     hasEvents: pick(loose.hasEvents),
-    columns: loose.columns.map(pick),
+    columns: loose.columns.map((column) => {
+      let max = 0
+      for (let i = 0; i < n; i++) max = Math.max(max, column[order[i] as number] as number)
+      const out: Codes =
+        max < 256
+          ? shared(Uint8Array, n)
+          : max < 65_536
+            ? shared(Uint16Array, n)
+            : shared(Int32Array, n)
+      for (let i = 0; i < n; i++) out[i] = column[order[i] as number] as number
+      return out
+    }),
     eventFrom,
-    at: pickEvents(loose.at) as Float64Array,
-    day: pickEvents(loose.day) as Int32Array,
-    eventType: pickEvents(loose.eventType) as Int32Array,
-    path: pickEvents(loose.path) as Int32Array,
+    at: pickEvents(loose.at),
+    day: pickEvents(loose.day),
+    eventType: pickEvents(loose.eventType),
+    path: pickEvents(loose.path),
     propFrom,
     propKey,
     propValue,

@@ -1,18 +1,10 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { HOUR_MS } from '../core/calendar.ts'
-import { FILTER_SESSION_DIMENSIONS, type Filter, filterText } from '../core/stats-filters.ts'
-import { buildStatsQuery, PERIODS, StatsParamsSchema } from '../core/stats-query.ts'
-import {
-  BASE,
-  PAGES,
-  PROP_KEYS,
-  recordWorld,
-  TYPES,
-  VALUES,
-  ZONES,
-} from '../testing/record-world.ts'
-import { type ColumnarPart, columnarPart, Dictionaries, mergeParts } from './columnar-record.ts'
+import { buildStatsQuery, StatsParamsSchema } from '../core/stats-query.ts'
+import { columnarCase, columnarCaseArb } from '../testing/columnar-cases.ts'
+import { BASE, recordWorld } from '../testing/record-world.ts'
+import { columnarPart, Dictionaries, mergeParts, SESSION_COLUMNS } from './columnar-record.ts'
 import { columnarReport } from './columnar-report.ts'
 import { filteredReport } from './filtered-report.ts'
 import { readWindow } from './period-window.ts'
@@ -21,110 +13,53 @@ import { readWindow } from './period-window.ts'
  * The columnar report against the object one (the reference) over random worlds: visitors
  * with sessions across days, local midnights and time zones, sessions from before the record,
  * every filter dimension and operator alone and combined, properties, the previous period,
- * and the sessions split over several parts (closed days and an open tail) or merged.
+ * and the sessions split over several parts (closed days and an open tail) or merged
+ * (testing/columnar-cases.ts).
  */
-
-const MINUTE_MS = 60_000
-
-const filterArb: fc.Arbitrary<Filter> = fc
-  .tuple(
-    fc.constantFrom(
-      ...FILTER_SESSION_DIMENSIONS,
-      'page',
-      'event',
-      ...PROP_KEYS.map((k) => `prop.${k}`),
-    ),
-    fc.constantFrom('is' as const, 'is_not' as const, 'contains' as const),
-    fc.nat(),
-  )
-  .map(([dim, op, n]) => {
-    const values =
-      dim === 'page' || dim === 'entry_page' || dim === 'exit_page'
-        ? [...PAGES, '/nowhere']
-        : dim === 'event'
-          ? [...TYPES, 'purchase']
-          : dim.startsWith('prop.')
-            ? ['pro', 'free', '7', '7.5', 'true', 'PRO', 'nothing']
-            : [...(VALUES[dim] as string[]).filter(Boolean), 'none']
-    const value = values[n % values.length] as string
-    const text = op === 'contains' ? value.slice(0, 1 + (n % Math.max(1, value.length))) : value
-    return {
-      dim,
-      op,
-      value: text.toLowerCase() === text ? text : n % 2 ? text.toUpperCase() : text,
-    } as Filter
-  })
-
-const queryArb = fc.record({
-  seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
-  zone: fc.constantFrom(...ZONES),
-  period: fc.constantFrom(...PERIODS.filter((p) => p !== 'custom'), 'custom'),
-  nowOffset: fc.integer({ min: 0, max: 3 * 24 * 60 }),
-  filters: fc.array(filterArb, { maxLength: 3 }),
-  props: fc.option(fc.constantFrom(...PROP_KEYS, 'absent'), { nil: undefined }),
-  compare: fc.boolean(),
-  limit: fc.constantFrom(3, 10),
-  parts: fc.integer({ min: 1, max: 3 }),
-  merge: fc.boolean(),
-})
 
 describe('columnarReport', () => {
   it('equals filteredReport over random worlds, filters, periods and parts', () => {
     fc.assert(
-      fc.property(queryArb, (q) => {
-        const span =
-          q.period === '90d' || q.period === '12mo' ? 40 * 24 * HOUR_MS : 10 * 24 * HOUR_MS
-        const sessions = recordWorld(q.seed, span)
-        const now = BASE + q.nowOffset * MINUTE_MS
-        const params = StatsParamsSchema.parse({
-          site: 'site',
-          period: q.period,
-          ...(q.period === 'custom' ? { from: '2026-03-14', to: '2026-03-19' } : {}),
-          ...(q.compare ? { compare: 'previous' } : {}),
-          limit: q.limit,
-          filter: q.filters.map(filterText),
-          ...(q.props ? { props: q.props } : {}),
-        })
-        const query = buildStatsQuery(params, q.zone, now)
-        const overlapping = (period: typeof query.current) => {
-          const w = readWindow(period, query.timezone)
-          return sessions.filter((s) => s.start_time <= w.to && s.end_time >= w.from)
-        }
-        const recordSince = sessions.some((s) => s.events === null) ? BASE : null
-        const expected = filteredReport({
-          current: overlapping(query.current),
-          previous: query.previous ? overlapping(query.previous) : null,
-          query,
-          recordSince,
-        })
-        // The sessions over parts as the cache holds them: split by their end (closed days,
-        // the open tail), some parts merged.
-        const dicts = new Dictionaries(q.zone)
-        const cut = [...sessions].map((s) => s.end_time).sort((a, b) => a - b)
-        let parts: ColumnarPart[] = []
-        let from = 0
-        for (let p = 1; p <= q.parts; p++) {
-          const to = p === q.parts ? cut.length : Math.floor((cut.length * p) / q.parts)
-          const bound = cut[to - 1] ?? 0
-          const lower = from === 0 ? -Infinity : (cut[from - 1] as number)
-          parts.push(
-            columnarPart(
-              dicts,
-              sessions.filter((s) => s.end_time > lower && s.end_time <= bound),
-            ),
-          )
-          from = to
-        }
-        if (q.merge && parts.length > 1) {
-          parts = [
-            mergeParts(parts[0] as ColumnarPart, parts[1] as ColumnarPart),
-            ...parts.slice(2),
-          ]
-        }
-        const actual = columnarReport({ dicts, parts, query, recordSince })
-        expect(actual).toEqual(expected)
+      fc.property(columnarCaseArb, (q) => {
+        const { expected, ...input } = columnarCase(q)
+        expect(columnarReport(input)).toEqual(expected)
       }),
       { seed: 26, numRuns: 400 },
     )
+  })
+})
+
+describe('columnar codes', () => {
+  it('keeps values numbered past 255 and 65,535 (Uint16 and Int32 columns), merged too', () => {
+    const sessions = recordWorld(5, 5 * 24 * HOUR_MS)
+    const dicts = new Dictionaries('UTC')
+    // Values nobody sent push the world's numbers up: source past 65,535, country past 255.
+    const source = SESSION_COLUMNS.indexOf('source')
+    const country = SESSION_COLUMNS.indexOf('country')
+    for (let i = 0; i < 70_000; i++) dicts.columns[source]?.id(`unsent-${i}`)
+    for (let i = 0; i < 300; i++) dicts.columns[country]?.id(`unsent-${i}`)
+    const half = Math.floor(sessions.length / 2)
+    const parts = [
+      mergeParts(
+        columnarPart(dicts, sessions.slice(0, half)),
+        columnarPart(dicts, sessions.slice(half)),
+      ),
+    ]
+    expect(parts[0]?.columns[source]).toBeInstanceOf(Int32Array)
+    expect(parts[0]?.columns[country]).toBeInstanceOf(Uint16Array)
+    expect(parts[0]?.columns[SESSION_COLUMNS.indexOf('device')]).toBeInstanceOf(Uint8Array)
+    for (const filter of [[], ['source:Google'], ['country!:DE']]) {
+      const query = buildStatsQuery(
+        StatsParamsSchema.parse({ site: 'site', period: '7d', filter }),
+        'UTC',
+        BASE,
+      )
+      const w = readWindow(query.current, 'UTC')
+      const current = sessions.filter((s) => s.start_time <= w.to && s.end_time >= w.from)
+      const recordSince = sessions.some((s) => s.events === null) ? BASE : null
+      expect(columnarReport({ dicts, parts, query, recordSince })).toEqual(
+        filteredReport({ current, previous: null, query, recordSince }),
+      )
+    }
   })
 })

@@ -2,10 +2,11 @@ import { HOUR_MS } from '../core/calendar.ts'
 import { SESSION_DIMENSIONS, sessionDimensionValues, zeroCounters } from '../core/rollup-deltas.ts'
 import { isInteraction, PAGE_VIEW } from '../core/session-rules.ts'
 import { type Filter, isEventDimension, PROP_PREFIX } from '../core/stats-filters.ts'
-import type { BucketRange, StatsQuery } from '../core/stats-query.ts'
+import type { StatsQuery } from '../core/stats-query.ts'
 import type { Counters, SessionState } from '../core/types.ts'
 import { BREAKDOWNS } from '../queries/breakdowns.ts'
 import {
+  type Codes,
   type ColumnarPart,
   type Dictionaries,
   type Dictionary,
@@ -31,6 +32,12 @@ import { type MsWindow, msWindow, readWindow } from './period-window.ts'
  *
  * The parts hold disjoint sessions of one site (the closed days held in memory and the open
  * tail read per query); a visitor's sessions may be spread over them.
+ *
+ * The work is in three steps, so the middle one can run on worker threads (scan-pool.ts):
+ * `tallySpecs` compiles the query against the dictionaries into numbers; `scanTally` reads
+ * the parts with those numbers alone and returns arrays, for all visitors or a share of them
+ * (shares' arrays add up, `addTally`, as every count is per visitor); `reportOfTallies` turns
+ * the arrays back into texts and the report.
  */
 
 export interface ColumnarReportInput {
@@ -66,11 +73,12 @@ const SHOWN: ReadonlyArray<ReadonlySet<string>> = SESSION_COLUMNS.map(
     ),
 )
 
+/** The counted columns some table shows (the report reads no others). */
+const TABLED: readonly number[] = COUNTED.filter((c) => (SHOWN[c] as ReadonlySet<string>).size > 0)
+
 const MARK_PAGE = 0
 const MARK_EVENT = 1
 const MARK_PROP = 2
-/** Up to this many marks of a visitor-day are compared pairwise, without a map. */
-const SMALL_GROUP = 16
 
 /** Per value number of a dictionary: whether a filter's test holds. */
 function testValues(dict: Dictionary, filter: Filter): Uint8Array {
@@ -99,45 +107,69 @@ interface EventCondition {
   negate: boolean
 }
 
-/** session-match.ts' compileFilters over value numbers. */
-class Match {
+/**
+ * session-match.ts' compileFilters over value numbers: plain data, so a scan worker
+ * (scan-pool.ts) gets it without the dictionaries' texts.
+ */
+export interface MatchSpec {
   readonly needsEvents: boolean
-  readonly sessionConditions: SessionCondition[] = []
-  readonly eventConditions: EventCondition[] = []
+  readonly sessionConditions: SessionCondition[]
+  readonly eventConditions: EventCondition[]
   /** Per path number: the page view counts (meets every page condition). */
   readonly countsPage: Uint8Array
   readonly pageView: number
+}
 
-  constructor(dicts: Dictionaries, filters: readonly Filter[]) {
-    this.needsEvents = filters.some((f) => isEventDimension(f.dim))
-    this.pageView = dicts.eventTypes.find(PAGE_VIEW)
-    this.countsPage = new Uint8Array(dicts.paths.size).fill(1)
-    for (const filter of filters) {
-      const negate = filter.op === 'is_not'
-      if (filter.dim === 'page') {
-        const ok = testValues(dicts.paths, filter)
-        this.eventConditions.push({ kind: MARK_PAGE, key: -1, ok, negate })
-        for (let p = 0; p < ok.length; p++) if ((ok[p] === 1) === negate) this.countsPage[p] = 0
-      } else if (filter.dim === 'event') {
-        const ok = testValues(dicts.eventTypes, filter)
-        this.eventConditions.push({ kind: MARK_EVENT, key: -1, ok, negate })
-      } else if (filter.dim.startsWith(PROP_PREFIX)) {
-        const key = dicts.propKeys.find(filter.dim.slice(PROP_PREFIX.length))
-        const ok = testValues(dicts.propValues, filter)
-        this.eventConditions.push({ kind: MARK_PROP, key, ok, negate })
-      } else {
-        const column = SESSION_COLUMNS.indexOf(filter.dim as (typeof SESSION_COLUMNS)[number])
-        const ok = testValues(dicts.columns[column] as Dictionary, filter)
-        if (negate) for (let v = 0; v < ok.length; v++) ok[v] = ok[v] ? 0 : 1
-        this.sessionConditions.push({ column, ok })
-      }
+function compileMatch(dicts: Dictionaries, filters: readonly Filter[]): MatchSpec {
+  const spec: MatchSpec = {
+    needsEvents: filters.some((f) => isEventDimension(f.dim)),
+    sessionConditions: [],
+    eventConditions: [],
+    countsPage: new Uint8Array(dicts.paths.size).fill(1),
+    pageView: dicts.eventTypes.find(PAGE_VIEW),
+  }
+  for (const filter of filters) {
+    const negate = filter.op === 'is_not'
+    if (filter.dim === 'page') {
+      const ok = testValues(dicts.paths, filter)
+      spec.eventConditions.push({ kind: MARK_PAGE, key: -1, ok, negate })
+      for (let p = 0; p < ok.length; p++) if ((ok[p] === 1) === negate) spec.countsPage[p] = 0
+    } else if (filter.dim === 'event') {
+      const ok = testValues(dicts.eventTypes, filter)
+      spec.eventConditions.push({ kind: MARK_EVENT, key: -1, ok, negate })
+    } else if (filter.dim.startsWith(PROP_PREFIX)) {
+      const key = dicts.propKeys.find(filter.dim.slice(PROP_PREFIX.length))
+      const ok = testValues(dicts.propValues, filter)
+      spec.eventConditions.push({ kind: MARK_PROP, key, ok, negate })
+    } else {
+      const column = SESSION_COLUMNS.indexOf(filter.dim as (typeof SESSION_COLUMNS)[number])
+      const ok = testValues(dicts.columns[column] as Dictionary, filter)
+      if (negate) for (let v = 0; v < ok.length; v++) ok[v] = ok[v] ? 0 : 1
+      spec.sessionConditions.push({ column, ok })
     }
+  }
+  return spec
+}
+
+class Match {
+  readonly needsEvents: boolean
+  readonly sessionConditions: SessionCondition[]
+  readonly eventConditions: EventCondition[]
+  readonly countsPage: Uint8Array
+  readonly pageView: number
+
+  constructor(spec: MatchSpec) {
+    this.needsEvents = spec.needsEvents
+    this.sessionConditions = spec.sessionConditions
+    this.eventConditions = spec.eventConditions
+    this.countsPage = spec.countsPage
+    this.pageView = spec.pageView
   }
 
   keeps(part: ColumnarPart, s: number): boolean {
     if (this.needsEvents && part.hasEvents[s] === 0) return false
     for (const c of this.sessionConditions) {
-      if (c.ok[(part.columns[c.column] as Int32Array)[s] as number] !== 1) return false
+      if (c.ok[(part.columns[c.column] as Codes)[s] as number] !== 1) return false
     }
     for (const c of this.eventConditions) {
       if (this.met(c, part, s) === c.negate) return false
@@ -164,18 +196,21 @@ class Match {
 }
 
 /** A session-dimension table's counters, by value number. */
-class ColumnRows {
+interface ColumnRows {
   readonly sessions: Float64Array
   readonly bounces: Float64Array
   readonly duration: Float64Array
   readonly pageviews: Float64Array
   readonly visitors: Float64Array
-  constructor(size: number) {
-    this.sessions = new Float64Array(size)
-    this.bounces = new Float64Array(size)
-    this.duration = new Float64Array(size)
-    this.pageviews = new Float64Array(size)
-    this.visitors = new Float64Array(size)
+}
+
+function columnRows(size: number): ColumnRows {
+  return {
+    sessions: new Float64Array(size),
+    bounces: new Float64Array(size),
+    duration: new Float64Array(size),
+    pageviews: new Float64Array(size),
+    visitors: new Float64Array(size),
   }
 }
 
@@ -215,20 +250,135 @@ class Scratch {
   }
 }
 
-/** One period's tally (filtered-report.ts' Tally), visitor by visitor. */
-class ColumnarTally implements Tallied {
-  readonly totals = zeroCounters()
-  readonly series = new Map<number | string, { pageviews: number; visitors: number }>()
-  readonly rows = new Map<string, Map<string, Counters>>()
-  readonly propRows = new Map<string, PropValueRow>()
-  readonly propKeys = new Map<string, number>()
-  partial = false
+/**
+ * What one period's scan needs, as plain data (numbers and typed arrays): a scan worker
+ * (scan-worker.ts) gets it by message, without the dictionaries' texts.
+ */
+export interface TallySpec {
+  readonly readWin: MsWindow
+  readonly totalsWindow: MsWindow
+  /** null: no chart (the previous period). */
+  readonly seriesWindow: MsWindow | null
+  readonly hourly: boolean
+  readonly seriesFrom: number
+  readonly seriesSize: number
+  /** Table rows too, not only totals and chart. */
+  readonly tables: boolean
+  /** Dictionary sizes when the query was made: every value number in the parts is below. */
+  readonly columnSizes: readonly number[]
+  readonly paths: number
+  readonly eventTypes: number
+  readonly propKeys: number
+  readonly propValues: number
+  /** Per column: the value number of '' when a session is not counted under it, else -1. */
+  readonly skipEmpty: Int32Array
+  /** Per event type number: an interaction. */
+  readonly interaction: Uint8Array
+  /** The `props` key's number, -1 if none or unknown. */
+  readonly propKey: number
+  readonly match: MatchSpec
+}
+
+/** One period's counts as arrays by value number: what a scan returns, and what shares add up to. */
+export interface TallyArrays {
+  totals: Counters
+  partial: boolean
+  seriesPageviews: Float64Array
+  seriesVisitors: Float64Array
+  columnRows: Array<ColumnRows | null>
+  exitSessions: Float64Array
+  pagePageviews: Float64Array
+  pageVisitors: Float64Array
+  eventEvents: Float64Array
+  eventVisitors: Float64Array
+  propKeyCount: Float64Array
+  propEvents: Float64Array
+  propVisitors: Float64Array
+}
+
+/**
+ * The visitors a scan reads (a worker's share; all by default): those in blocks `index`,
+ * `index + of`, … of 2^blockBits visitor numbers. Interleaved blocks rather than one run each:
+ * visitor numbers follow the order the columns were loaded and extended in, so one run could
+ * hold most of a period's visitors; a block keeps a share's groups adjacent in memory.
+ */
+export interface VisitorShare {
+  index: number
+  of: number
+  blockBits: number
+}
+
+export const ALL_VISITORS: VisitorShare = { index: 0, of: 1, blockBits: 0 }
+
+function tallySpec(
+  dicts: Dictionaries,
+  period: StatsQuery['current'],
+  series: boolean,
+  match: MatchSpec,
+  propKey: string | null,
+  tables: boolean,
+): TallySpec {
+  const tz = dicts.timeZone
+  const seriesRange = series ? period.series : null
+  const skipEmpty = new Int32Array(SESSION_COLUMNS.length).fill(-1)
+  SESSION_COLUMNS.forEach((dim, c) => {
+    if (!COUNTED_WHEN_EMPTY.has(dim) && dim !== 'entry_page') {
+      skipEmpty[c] = (dicts.columns[c] as Dictionary).find('')
+    }
+  })
+  const interaction = new Uint8Array(dicts.eventTypes.size)
+  dicts.eventTypes.values.forEach((type, id) => {
+    if (isInteraction(type)) interaction[id] = 1
+  })
+  return {
+    readWin: readWindow(period, tz),
+    totalsWindow: msWindow(period.totals, tz),
+    seriesWindow: seriesRange ? msWindow(seriesRange, tz) : null,
+    hourly: seriesRange?.grain === 'hour',
+    seriesFrom: seriesRange?.grain === 'hour' ? seriesRange.from : 0,
+    seriesSize:
+      seriesRange === null
+        ? 0
+        : seriesRange.grain === 'hour'
+          ? seriesRange.to - seriesRange.from + 1
+          : dicts.days.size,
+    tables,
+    columnSizes: dicts.columns.map((d) => d.size),
+    paths: dicts.paths.size,
+    eventTypes: dicts.eventTypes.size,
+    propKeys: dicts.propKeys.size,
+    propValues: dicts.propValues.size,
+    skipEmpty,
+    interaction,
+    propKey: propKey === null ? -1 : dicts.propKeys.find(propKey),
+    match,
+  }
+}
+
+/** The query's scans: the current period's, and the previous one's when compared. */
+export function tallySpecs(dicts: Dictionaries, query: StatsQuery): TallySpec[] {
+  if (query.timezone !== dicts.timeZone) {
+    throw new Error(`columnar record in ${dicts.timeZone} asked in ${query.timezone}`)
+  }
+  const match = compileMatch(dicts, query.filters)
+  const current = tallySpec(dicts, query.current, true, match, query.props, true)
+  if (!query.previous) return [current]
+  return [current, tallySpec(dicts, query.previous, false, match, query.props, false)]
+}
+
+/** One period's tally (filtered-report.ts' Tally), visitor by visitor, as arrays. */
+class ColumnarTally {
+  private readonly totals = zeroCounters()
+  private partial = false
 
   private readonly totalsWindow: MsWindow
   private readonly seriesWindow: MsWindow
+  private readonly series: boolean
   private readonly readWin: MsWindow
   private readonly hourly: boolean
   private readonly seriesFrom: number
+  private readonly tables: boolean
+  private readonly match: Match
   private readonly seriesPageviews: Float64Array
   private readonly seriesVisitors: Float64Array
   private readonly columnRows: Array<ColumnRows | null>
@@ -262,64 +412,64 @@ class ColumnarTally implements Tallied {
   private readonly emAt = new Scratch()
   private readonly smIndex = new IntScratch()
   private readonly emIndex = new IntScratch()
+  /**
+   * A visitor-day's distinct values, found in one pass: per value number, the visitor-day
+   * (`token`) it was last seen in and its first moment then. Per mark kind, and per column.
+   */
+  private token = 0
+  private readonly markStamp: Int32Array[]
+  private readonly markFirst: Float64Array[]
+  private readonly columnStamp: Array<Int32Array | null>
+  private readonly columnFirst: Array<Float64Array | null>
+  private readonly touchedKind = new IntScratch()
+  /** Per counted session: a bounce (1) or not. */
+  private readonly bounce = new IntScratch()
+  private readonly touchedValue = new IntScratch()
   /** Per part: sessions that started in the period (their table rows). */
   private readonly counted: IntList[]
   /** Per part: sessions alone in their visitor-day, first seen in the period. */
   private readonly lone: IntList[]
 
   constructor(
-    private readonly dicts: Dictionaries,
+    spec: TallySpec,
     private readonly parts: readonly ColumnarPart[],
-    readWindow: MsWindow,
-    totalsRange: BucketRange,
-    private readonly seriesRange: BucketRange | null,
-    private readonly match: Match,
-    propKey: string | null,
-    private readonly tables: boolean,
   ) {
-    const tz = dicts.timeZone
-    this.readWin = readWindow
-    this.totalsWindow = msWindow(totalsRange, tz)
-    this.seriesWindow = seriesRange ? msWindow(seriesRange, tz) : { from: 0, to: 0 }
-    this.hourly = seriesRange?.grain === 'hour'
-    this.seriesFrom = seriesRange?.grain === 'hour' ? seriesRange.from : 0
-    const seriesSize =
-      seriesRange === null
-        ? 0
-        : seriesRange.grain === 'hour'
-          ? seriesRange.to - seriesRange.from + 1
-          : dicts.days.size
-    this.seriesPageviews = new Float64Array(seriesSize)
-    this.seriesVisitors = new Float64Array(seriesSize)
-    const size = (d: Dictionary) => (tables ? d.size : 0)
+    this.readWin = spec.readWin
+    this.totalsWindow = spec.totalsWindow
+    this.series = spec.seriesWindow !== null
+    this.seriesWindow = spec.seriesWindow ?? { from: 0, to: 0 }
+    this.hourly = spec.hourly
+    this.seriesFrom = spec.seriesFrom
+    this.tables = spec.tables
+    this.match = new Match(spec.match)
+    this.seriesPageviews = new Float64Array(spec.seriesSize)
+    this.seriesVisitors = new Float64Array(spec.seriesSize)
+    const size = (n: number) => (spec.tables ? n : 0)
     this.columnRows = SESSION_COLUMNS.map((_, c) =>
-      tables && COUNTED.includes(c) ? new ColumnRows((dicts.columns[c] as Dictionary).size) : null,
+      spec.tables && TABLED.includes(c) ? columnRows(spec.columnSizes[c] as number) : null,
     )
-    this.skipEmpty = new Int32Array(SESSION_COLUMNS.length).fill(-1)
-    SESSION_COLUMNS.forEach((dim, c) => {
-      if (!COUNTED_WHEN_EMPTY.has(dim) && dim !== 'entry_page') {
-        this.skipEmpty[c] = (dicts.columns[c] as Dictionary).find('')
-      }
-    })
-    this.exitSessions = new Float64Array(size(dicts.columns[EXIT_COLUMN] as Dictionary))
-    this.pagePageviews = new Float64Array(size(dicts.paths))
-    this.pageVisitors = new Float64Array(size(dicts.paths))
-    this.eventEvents = new Float64Array(size(dicts.eventTypes))
-    this.eventVisitors = new Float64Array(size(dicts.eventTypes))
-    this.interaction = new Uint8Array(dicts.eventTypes.size)
-    dicts.eventTypes.values.forEach((type, id) => {
-      if (isInteraction(type)) this.interaction[id] = 1
-    })
-    this.propKeyCount = new Float64Array(size(dicts.propKeys))
-    this.propKey = propKey === null ? -1 : dicts.propKeys.find(propKey)
-    this.propEvents = new Float64Array(size(dicts.propValues))
-    this.propVisitors = new Float64Array(size(dicts.propValues))
+    this.skipEmpty = spec.skipEmpty
+    this.exitSessions = new Float64Array(size(spec.columnSizes[EXIT_COLUMN] as number))
+    this.pagePageviews = new Float64Array(size(spec.paths))
+    this.pageVisitors = new Float64Array(size(spec.paths))
+    this.eventEvents = new Float64Array(size(spec.eventTypes))
+    this.eventVisitors = new Float64Array(size(spec.eventTypes))
+    this.interaction = spec.interaction
+    this.propKeyCount = new Float64Array(size(spec.propKeys))
+    this.propKey = spec.propKey
+    this.propEvents = new Float64Array(size(spec.propValues))
+    this.propVisitors = new Float64Array(size(spec.propValues))
     this.counted = parts.map(() => new IntList())
     this.lone = parts.map(() => new IntList())
+    const markSizes = [spec.paths, spec.eventTypes, spec.propValues] // by MARK_ kind
+    this.markStamp = markSizes.map((n) => new Int32Array(size(n)))
+    this.markFirst = markSizes.map((n) => new Float64Array(size(n)))
+    this.columnStamp = this.columnRows.map((rows) => rows && new Int32Array(rows.sessions.length))
+    this.columnFirst = this.columnRows.map((rows) => rows && new Float64Array(rows.sessions.length))
   }
 
-  /** Reads every visitor of every part once, with their sessions from all parts. */
-  run(): this {
+  /** Reads every visitor of the share once, with their sessions from all parts. */
+  run(share: VisitorShare): TallyArrays {
     const parts = this.parts
     const groupOf = parts.map(visitorGroups)
     // Visitor numbers past a part's table were added to the dictionaries after it was made.
@@ -329,8 +479,10 @@ class ColumnarTally implements Tallied {
     }
     for (let k = 0; k < parts.length; k++) {
       const part = parts[k] as ColumnarPart
-      for (let g = 0; g < part.groupVisitor.length; g++) {
-        const v = part.groupVisitor[g] as number
+      const groups = part.groupVisitor
+      for (let g = 0; g < groups.length; g++) {
+        const v = groups[g] as number
+        if (share.of > 1 && (v >>> share.blockBits) % share.of !== share.index) continue
         let earlier = false
         for (let j = 0; j < k && !earlier; j++) earlier = groupIn(j, v) !== -1
         if (earlier) continue
@@ -345,7 +497,27 @@ class ColumnarTally implements Tallied {
         if (this.vdCount > 0) this.endVisitor()
       }
     }
-    return this.finish()
+    if (this.tables) {
+      this.parts.forEach((part, k) => {
+        this.countedRows(part, this.counted[k] as IntList)
+        this.loneVisitors(part, this.lone[k] as IntList)
+      })
+    }
+    return {
+      totals: this.totals,
+      partial: this.partial,
+      seriesPageviews: this.seriesPageviews,
+      seriesVisitors: this.seriesVisitors,
+      columnRows: this.columnRows,
+      exitSessions: this.exitSessions,
+      pagePageviews: this.pagePageviews,
+      pageVisitors: this.pageVisitors,
+      eventEvents: this.eventEvents,
+      eventVisitors: this.eventVisitors,
+      propKeyCount: this.propKeyCount,
+      propEvents: this.propEvents,
+      propVisitors: this.propVisitors,
+    }
   }
 
   private sessionsOf(k: number, part: ColumnarPart, g: number): void {
@@ -361,7 +533,7 @@ class ColumnarTally implements Tallied {
 
   private pageviews(at: number, day: number, n: number): void {
     if (at >= this.totalsWindow.from && at < this.totalsWindow.to) this.totals.pageviews += n
-    if (this.seriesRange && at >= this.seriesWindow.from && at < this.seriesWindow.to) {
+    if (this.series && at >= this.seriesWindow.from && at < this.seriesWindow.to) {
       const i = this.hourly ? Math.floor(at / HOUR_MS) - this.seriesFrom : day
       this.seriesPageviews[i] = (this.seriesPageviews[i] as number) + n
     }
@@ -485,7 +657,7 @@ class ColumnarTally implements Tallied {
     for (let vd = 0; vd < this.vdCount; vd++) {
       const at = first[vd] as number
       if (at >= tw.from && at < tw.to) this.totals.visitors += 1
-      if (this.seriesRange && at >= sw.from && at < sw.to) {
+      if (this.series && at >= sw.from && at < sw.to) {
         const i = this.hourly
           ? Math.floor(at / HOUR_MS) - this.seriesFrom
           : (this.vdDay[vd] as number)
@@ -518,33 +690,39 @@ class ColumnarTally implements Tallied {
   private sessionMarks(n: number, index: Int32Array): void {
     const tw = this.totalsWindow
     const at = this.smAt.a
-    for (const c of COUNTED) {
+    const values = this.touchedValue.get(n)
+    for (const c of TABLED) {
       const rows = this.columnRows[c] as ColumnRows
       const skip = this.skipEmpty[c]
+      const stamp = this.columnStamp[c] as Int32Array
+      const first = this.columnFirst[c] as Float64Array
+      const token = ++this.token
+      let touched = 0
       for (let i = 0; i < n; i++) {
         const m = index[i] as number
         const v = this.valueOf(c, m)
         if (v === skip) continue
-        let first = at[m] as number
-        let repeat = false
-        for (let j = 0; j < n && !repeat; j++) {
-          if (j === i) continue
-          const o = index[j] as number
-          if (this.valueOf(c, o) !== v) continue
-          // Counted once, by the first of its marks.
-          if (j < i) repeat = true
-          else first = Math.min(first, at[o] as number)
+        const t = at[m] as number
+        if (stamp[v] !== token) {
+          stamp[v] = token
+          first[v] = t
+          values[touched++] = v
+        } else if (t < (first[v] as number)) {
+          first[v] = t
         }
-        if (!repeat && first >= tw.from && first < tw.to) {
-          rows.visitors[v] = (rows.visitors[v] as number) + 1
-        }
+      }
+      // Each value once, at its first moment that day.
+      for (let i = 0; i < touched; i++) {
+        const v = values[i] as number
+        const t = first[v] as number
+        if (t >= tw.from && t < tw.to) rows.visitors[v] = (rows.visitors[v] as number) + 1
       }
     }
   }
 
   private valueOf(c: number, m: number): number {
     const part = this.parts[this.smPart[m] as number] as ColumnarPart
-    return (part.columns[c] as Int32Array)[this.smSession[m] as number] as number
+    return (part.columns[c] as Codes)[this.smSession[m] as number] as number
   }
 
   /** Page, event and property marks `index[0..n)` of one visitor-day, each value once. */
@@ -552,37 +730,32 @@ class ColumnarTally implements Tallied {
     if (n === 0) return
     const tw = this.totalsWindow
     const at = this.emAt.a
-    if (n > SMALL_GROUP) {
-      const earliest = new Map<number, number>()
-      for (let i = 0; i < n; i++) {
-        const m = index[i] as number
-        const key = (this.emKind[m] as number) * 2 ** 32 + (this.emValue[m] as number)
-        const before = earliest.get(key)
-        if (before === undefined || (at[m] as number) < before) earliest.set(key, at[m] as number)
+    const kinds = this.touchedKind.get(n)
+    const values = this.touchedValue.get(n)
+    const token = ++this.token
+    let touched = 0
+    for (let i = 0; i < n; i++) {
+      const m = index[i] as number
+      const kind = this.emKind[m] as number
+      const value = this.emValue[m] as number
+      const stamp = this.markStamp[kind] as Int32Array
+      const first = this.markFirst[kind] as Float64Array
+      const t = at[m] as number
+      if (stamp[value] !== token) {
+        stamp[value] = token
+        first[value] = t
+        kinds[touched] = kind
+        values[touched] = value
+        touched++
+      } else if (t < (first[value] as number)) {
+        first[value] = t
       }
-      for (const [key, first] of earliest) {
-        if (first >= tw.from && first < tw.to) {
-          const kind = Math.floor(key / 2 ** 32)
-          this.countVisitor(kind, key - kind * 2 ** 32)
-        }
-      }
-      return
     }
-    for (let a = 0; a < n; a++) {
-      const m = index[a] as number
-      const kind = this.emKind[m]
-      const value = this.emValue[m]
-      let first = at[m] as number
-      let repeat = false
-      for (let b = 0; b < n && !repeat; b++) {
-        if (b === a) continue
-        const o = index[b] as number
-        if (this.emKind[o] !== kind || this.emValue[o] !== value) continue
-        if (b < a) repeat = true
-        else first = Math.min(first, at[o] as number)
-      }
-      if (!repeat && first >= tw.from && first < tw.to)
-        this.countVisitor(kind as number, value as number)
+    for (let i = 0; i < touched; i++) {
+      const kind = kinds[i] as number
+      const value = values[i] as number
+      const t = (this.markFirst[kind] as Float64Array)[value] as number
+      if (t >= tw.from && t < tw.to) this.countVisitor(kind, value)
     }
   }
 
@@ -591,25 +764,37 @@ class ColumnarTally implements Tallied {
     const sessions = list.values
     const count = list.length
     const { pageviews, interactions, start, end } = part
-    for (const c of COUNTED) {
-      const column = part.columns[c] as Int32Array
+    const bounce = this.bounce.get(count)
+    for (let i = 0; i < count; i++) {
+      const s = sessions[i] as number
+      bounce[i] = pageviews[s] === 1 && interactions[s] === 0 ? 1 : 0
+    }
+    for (const c of TABLED) {
+      const column = part.columns[c] as Codes
       const rows = this.columnRows[c] as ColumnRows
       const skip = this.skipEmpty[c]
       const shown = SHOWN[c] as ReadonlySet<string>
-      if (shown.has('sessions')) {
+      if (shown.has('sessions') && shown.has('bounces')) {
+        // Most tables: both in one pass.
+        const into = rows.sessions
+        const bounces = rows.bounces
+        for (let i = 0; i < count; i++) {
+          const v = column[sessions[i] as number] as number
+          if (v === skip) continue
+          into[v] = (into[v] as number) + 1
+          bounces[v] = (bounces[v] as number) + (bounce[i] as number)
+        }
+      } else if (shown.has('sessions')) {
         const into = rows.sessions
         for (let i = 0; i < count; i++) {
           const v = column[sessions[i] as number] as number
           if (v !== skip) into[v] = (into[v] as number) + 1
         }
-      }
-      if (shown.has('bounces')) {
+      } else if (shown.has('bounces')) {
         const into = rows.bounces
         for (let i = 0; i < count; i++) {
-          const s = sessions[i] as number
-          const v = column[s] as number
-          if (v !== skip && pageviews[s] === 1 && interactions[s] === 0)
-            into[v] = (into[v] as number) + 1
+          const v = column[sessions[i] as number] as number
+          if (v !== skip) into[v] = (into[v] as number) + (bounce[i] as number)
         }
       }
       if (shown.has('duration_ms')) {
@@ -630,7 +815,7 @@ class ColumnarTally implements Tallied {
         }
       }
     }
-    const exits = part.columns[EXIT_COLUMN] as Int32Array
+    const exits = part.columns[EXIT_COLUMN] as Codes
     for (let i = 0; i < count; i++) {
       const v = exits[sessions[i] as number] as number
       this.exitSessions[v] = (this.exitSessions[v] as number) + 1
@@ -641,8 +826,8 @@ class ColumnarTally implements Tallied {
   private loneVisitors(part: ColumnarPart, list: IntList): void {
     const sessions = list.values
     const count = list.length
-    for (const c of COUNTED) {
-      const column = part.columns[c] as Int32Array
+    for (const c of TABLED) {
+      const column = part.columns[c] as Codes
       const visitors = (this.columnRows[c] as ColumnRows).visitors
       const skip = this.skipEmpty[c]
       for (let i = 0; i < count; i++) {
@@ -660,74 +845,6 @@ class ColumnarTally implements Tallied {
           ? this.eventVisitors
           : this.propVisitors
     into[value] = (into[value] as number) + 1
-  }
-
-  /** The arrays as the report's maps. */
-  private finish(): this {
-    const d = this.dicts
-    if (this.seriesRange) {
-      for (let i = 0; i < this.seriesPageviews.length; i++) {
-        const pageviews = this.seriesPageviews[i] as number
-        const visitors = this.seriesVisitors[i] as number
-        if (pageviews === 0 && visitors === 0) continue
-        const bucket = this.hourly ? this.seriesFrom + i : (d.days.values[i] as string)
-        this.series.set(bucket, { pageviews, visitors })
-      }
-    }
-    if (!this.tables) return this
-    this.parts.forEach((part, k) => {
-      this.countedRows(part, this.counted[k] as IntList)
-      this.loneVisitors(part, this.lone[k] as IntList)
-    })
-    SESSION_COLUMNS.forEach((dim, c) => {
-      const rows = this.columnRows[c]
-      if (!rows) return
-      const values = (d.columns[c] as Dictionary).values
-      const out = new Map<string, Counters>()
-      for (let v = 0; v < values.length; v++) {
-        if (rows.sessions[v] === 0 && rows.visitors[v] === 0) continue
-        out.set(values[v] as string, {
-          ...zeroCounters(),
-          sessions: rows.sessions[v] as number,
-          bounces: rows.bounces[v] as number,
-          duration_ms: rows.duration[v] as number,
-          pageviews: rows.pageviews[v] as number,
-          visitors: rows.visitors[v] as number,
-        })
-      }
-      this.rows.set(dim, out)
-    })
-    const exits = new Map<string, Counters>()
-    const exitValues = (d.columns[EXIT_COLUMN] as Dictionary).values
-    this.exitSessions.forEach((sessions, v) => {
-      if (sessions > 0) exits.set(exitValues[v] as string, { ...zeroCounters(), sessions })
-    })
-    this.rows.set('exit_page', exits)
-    const pages = new Map<string, Counters>()
-    this.pagePageviews.forEach((pageviews, p) => {
-      const visitors = this.pageVisitors[p] as number
-      if (pageviews || visitors)
-        pages.set(d.paths.values[p] as string, { ...zeroCounters(), pageviews, visitors })
-    })
-    this.rows.set('page', pages)
-    const events = new Map<string, Counters>()
-    this.eventEvents.forEach((count, t) => {
-      const visitors = this.eventVisitors[t] as number
-      if (count || visitors)
-        events.set(d.eventTypes.values[t] as string, { ...zeroCounters(), events: count, visitors })
-    })
-    this.rows.set('event', events)
-    this.propKeyCount.forEach((count, k) => {
-      if (count) this.propKeys.set(d.propKeys.values[k] as string, count)
-    })
-    this.propEvents.forEach((count, v) => {
-      const visitors = this.propVisitors[v] as number
-      if (count || visitors) {
-        const value = d.propValues.values[v] as string
-        this.propRows.set(value, { value, events: count, visitors })
-      }
-    })
-    return this
   }
 }
 
@@ -753,37 +870,165 @@ function visitorGroups(part: ColumnarPart): Int32Array {
   return out
 }
 
+/** One period's scan of the visitors in `share`, over parts as `columnarReport` takes them. */
+export function scanTally(
+  spec: TallySpec,
+  parts: readonly ColumnarPart[],
+  share: VisitorShare = ALL_VISITORS,
+): TallyArrays {
+  return new ColumnarTally(spec, parts).run(share)
+}
+
+/** Adds the tally of other visitors into `into`: shares are disjoint, so counts just add. */
+export function addTally(into: TallyArrays, other: TallyArrays): void {
+  for (const key of Object.keys(into.totals) as Array<keyof Counters>) {
+    into.totals[key] += other.totals[key]
+  }
+  into.partial ||= other.partial
+  const add = (a: Float64Array, b: Float64Array) => {
+    for (let i = 0; i < a.length; i++) a[i] = (a[i] as number) + (b[i] as number)
+  }
+  add(into.seriesPageviews, other.seriesPageviews)
+  add(into.seriesVisitors, other.seriesVisitors)
+  into.columnRows.forEach((rows, c) => {
+    const more = other.columnRows[c]
+    if (!rows || !more) return
+    add(rows.sessions, more.sessions)
+    add(rows.bounces, more.bounces)
+    add(rows.duration, more.duration)
+    add(rows.pageviews, more.pageviews)
+    add(rows.visitors, more.visitors)
+  })
+  add(into.exitSessions, other.exitSessions)
+  add(into.pagePageviews, other.pagePageviews)
+  add(into.pageVisitors, other.pageVisitors)
+  add(into.eventEvents, other.eventEvents)
+  add(into.eventVisitors, other.eventVisitors)
+  add(into.propKeyCount, other.propKeyCount)
+  add(into.propEvents, other.propEvents)
+  add(into.propVisitors, other.propVisitors)
+}
+
+/** The buffers of a tally's arrays, for a worker to hand over without a copy. */
+export function tallyBuffers(t: TallyArrays): ArrayBuffer[] {
+  const arrays = [
+    t.seriesPageviews,
+    t.seriesVisitors,
+    ...t.columnRows.flatMap((r) =>
+      r ? [r.sessions, r.bounces, r.duration, r.pageviews, r.visitors] : [],
+    ),
+    t.exitSessions,
+    t.pagePageviews,
+    t.pageVisitors,
+    t.eventEvents,
+    t.eventVisitors,
+    t.propKeyCount,
+    t.propEvents,
+    t.propVisitors,
+  ]
+  return arrays.map((a) => a.buffer as ArrayBuffer)
+}
+
+/** A tally's arrays as the report's maps, value numbers turned back into texts. */
+function tallied(
+  dicts: Dictionaries,
+  spec: TallySpec,
+  t: TallyArrays,
+): Tallied & {
+  partial: boolean
+} {
+  const d = dicts
+  const out = {
+    totals: t.totals,
+    partial: t.partial,
+    series: new Map<number | string, { pageviews: number; visitors: number }>(),
+    rows: new Map<string, Map<string, Counters>>(),
+    propRows: new Map<string, PropValueRow>(),
+    propKeys: new Map<string, number>(),
+  }
+  if (spec.seriesWindow) {
+    for (let i = 0; i < t.seriesPageviews.length; i++) {
+      const pageviews = t.seriesPageviews[i] as number
+      const visitors = t.seriesVisitors[i] as number
+      if (pageviews === 0 && visitors === 0) continue
+      const bucket = spec.hourly ? spec.seriesFrom + i : (d.days.values[i] as string)
+      out.series.set(bucket, { pageviews, visitors })
+    }
+  }
+  if (!spec.tables) return out
+  SESSION_COLUMNS.forEach((dim, c) => {
+    const rows = t.columnRows[c]
+    if (!rows) return
+    const values = (d.columns[c] as Dictionary).values
+    const byValue = new Map<string, Counters>()
+    for (let v = 0; v < rows.sessions.length; v++) {
+      if (rows.sessions[v] === 0 && rows.visitors[v] === 0) continue
+      byValue.set(values[v] as string, {
+        ...zeroCounters(),
+        sessions: rows.sessions[v] as number,
+        bounces: rows.bounces[v] as number,
+        duration_ms: rows.duration[v] as number,
+        pageviews: rows.pageviews[v] as number,
+        visitors: rows.visitors[v] as number,
+      })
+    }
+    out.rows.set(dim, byValue)
+  })
+  const exits = new Map<string, Counters>()
+  const exitValues = (d.columns[EXIT_COLUMN] as Dictionary).values
+  t.exitSessions.forEach((sessions, v) => {
+    if (sessions > 0) exits.set(exitValues[v] as string, { ...zeroCounters(), sessions })
+  })
+  out.rows.set('exit_page', exits)
+  const pages = new Map<string, Counters>()
+  t.pagePageviews.forEach((pageviews, p) => {
+    const visitors = t.pageVisitors[p] as number
+    if (pageviews || visitors)
+      pages.set(d.paths.values[p] as string, { ...zeroCounters(), pageviews, visitors })
+  })
+  out.rows.set('page', pages)
+  const events = new Map<string, Counters>()
+  t.eventEvents.forEach((count, e) => {
+    const visitors = t.eventVisitors[e] as number
+    if (count || visitors)
+      events.set(d.eventTypes.values[e] as string, { ...zeroCounters(), events: count, visitors })
+  })
+  out.rows.set('event', events)
+  t.propKeyCount.forEach((count, k) => {
+    if (count) out.propKeys.set(d.propKeys.values[k] as string, count)
+  })
+  t.propEvents.forEach((count, v) => {
+    const visitors = t.propVisitors[v] as number
+    if (count || visitors) {
+      const value = d.propValues.values[v] as string
+      out.propRows.set(value, { value, events: count, visitors })
+    }
+  })
+  return out
+}
+
+/** The report from the tallies of `tallySpecs(input.dicts, input.query)`, in that order. */
+export function reportOfTallies(
+  input: ColumnarReportInput,
+  specs: readonly TallySpec[],
+  tallies: readonly TallyArrays[],
+): FilteredStatsReport {
+  const current = tallied(input.dicts, specs[0] as TallySpec, tallies[0] as TallyArrays)
+  const previous =
+    specs.length > 1 ? tallied(input.dicts, specs[1] as TallySpec, tallies[1] as TallyArrays) : null
+  return assembleReport(input.query, current, previous, input.recordSince, current.partial)
+}
+
 /**
  * The stats report of the sessions in `parts`, as filteredReport computes it from the same
- * sessions as objects. The query's time zone must be the dictionaries'.
+ * sessions as objects, scanned on this thread. The query's time zone must be the
+ * dictionaries'.
  */
 export function columnarReport(input: ColumnarReportInput): FilteredStatsReport {
-  const { dicts, parts, query } = input
-  if (query.timezone !== dicts.timeZone) {
-    throw new Error(`columnar record in ${dicts.timeZone} asked in ${query.timezone}`)
-  }
-  const match = new Match(dicts, query.filters)
-  const current = new ColumnarTally(
-    dicts,
-    parts,
-    readWindow(query.current, query.timezone),
-    query.current.totals,
-    query.current.series,
-    match,
-    query.props,
-    true,
-  ).run()
-  const previous = query.previous
-    ? new ColumnarTally(
-        dicts,
-        parts,
-        readWindow(query.previous, query.timezone),
-        query.previous.totals,
-        null,
-        match,
-        query.props,
-        false,
-      ).run()
-    : null
-  return assembleReport(query, current, previous, input.recordSince, current.partial)
+  const specs = tallySpecs(input.dicts, input.query)
+  return reportOfTallies(
+    input,
+    specs,
+    specs.map((spec) => scanTally(spec, input.parts)),
+  )
 }

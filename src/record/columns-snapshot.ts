@@ -86,13 +86,16 @@ function typeName(array: ArrayBufferView): ArrayTypeName {
 
 const padded = (n: number) => Math.ceil(n / 8) * 8
 
-/** A part's fields and their array types: what a copy saved by another release may not match. */
+/**
+ * A part's fields and how many arrays each holds: what a copy saved by another release may
+ * not match. Array types are the file's own (a part narrows its columns to fit its values).
+ */
 function shapeOf(part: object): string {
   return Object.entries(part)
     .map(([field, value]) => {
       if (typeof value === 'number') return `${field}:number`
-      if (ArrayBuffer.isView(value)) return `${field}:${value.constructor.name}`
-      if (Array.isArray(value)) return `${field}:[${value.map((v) => v.constructor.name).join()}]`
+      if (ArrayBuffer.isView(value)) return `${field}:array`
+      if (Array.isArray(value)) return `${field}:[${value.length}]`
       return `${field}:?`
     })
     .sort()

@@ -21,6 +21,7 @@ import {
 } from './filtered-report.ts'
 import { readWindow } from './period-window.ts'
 import { recordReport } from './record-report.ts'
+import type { ScanPool } from './scan-pool.ts'
 import type { RecordReads } from './session-record.ts'
 
 /**
@@ -80,6 +81,8 @@ export interface RecordColumnsOptions {
   keepMs?: number
   /** Where the columns are saved for the next start (columns-snapshot.ts); none: not saved. */
   snapshots?: Pick<ColumnsSnapshots, 'save' | 'load'>
+  /** Scans on worker threads (scan-pool.ts); without it, on the calling thread. */
+  scanPool?: ScanPool
 }
 
 interface SiteColumns {
@@ -190,7 +193,14 @@ export class RecordColumns {
       this.tail(siteId, columns, Math.max(from, columns.upper), to),
       this.store.recordSince(siteId),
     ])
-    return columnarReport({ dicts: columns.dicts, parts: [columns.part, tail], query, recordSince })
+    const input = {
+      dicts: columns.dicts,
+      parts: [columns.part, tail] as const,
+      query,
+      recordSince,
+    }
+    const pool = this.options.scanPool
+    return pool ? pool.report(siteId, input) : columnarReport(input)
   }
 
   /**
@@ -240,7 +250,7 @@ export class RecordColumns {
       const held = this.sites.get(siteId)
       const valid =
         held?.timeZone === timeZone && held.generation === generation && held.upper <= closed
-      if (held && !valid) this.sites.delete(siteId)
+      if (held && !valid) this.drop(siteId)
       this.reached.set(siteId, Math.min(this.reached.get(siteId) ?? from, from))
       if (valid && from >= held.lower && closed - held.upper < EXTEND_AFTER_MS) return held
       if (!fits()) return null
@@ -254,6 +264,11 @@ export class RecordColumns {
       if (!now || now.generation !== this.store.recordGeneration(siteId)) return null
       if (from >= now.lower) return now
     }
+  }
+
+  private drop(siteId: string): void {
+    this.sites.delete(siteId)
+    this.options.scanPool?.forget(siteId)
   }
 
   /** Sessions that ended before this can no longer change (see the class comment). */
@@ -310,7 +325,7 @@ export class RecordColumns {
     if (!next || next.bytes > budget) {
       // What is held still answers the queries it covered, unless time passing outgrew it.
       const extendingDown = held !== undefined && lower < held.lower && next === null
-      if (!extendingDown) this.sites.delete(siteId)
+      if (!extendingDown) this.drop(siteId)
       this.tooBig.set(siteId, extendingDown ? from : Number.POSITIVE_INFINITY)
       if (!this.logged.has(siteId)) {
         this.logged.add(siteId)
@@ -321,6 +336,7 @@ export class RecordColumns {
       }
       return
     }
+    if (held && held.part !== next.part) this.options.scanPool?.forget(siteId)
     this.sites.set(siteId, next)
     this.options.logger.info(
       {
