@@ -27,7 +27,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
@@ -38,6 +38,7 @@ import { HistoryImport } from '../src/import/history-import.ts'
 import { BREAKDOWNS } from '../src/queries/breakdowns.ts'
 import { filteredRows } from '../src/queries/period-counters.ts'
 import { statsReport } from '../src/queries/stats-report.ts'
+import { ColumnsSnapshots } from '../src/record/columns-snapshot.ts'
 import { RecordColumns } from '../src/record/record-columns.ts'
 import { rollupOptions } from '../src/rollup/rollup-options.ts'
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.ts'
@@ -877,11 +878,14 @@ async function diagnose(
     const day: Range = { grain: 'hour', from: hour - 23, to: hour }
     const monthCounts = rowsPerDim(db, month.grain, siteId, month.from, month.to)
     const dayCounts = rowsPerDim(db, day.grain, siteId, day.from, day.to)
+    // The copy the server saved at its start (record-columns/), read back as a restart would;
+    // the scan here is on this thread (the server's runs on its scan workers).
     const columns = new RecordColumns(store, {
       maxBytes: SETTINGS.recordMemoryMb * 1024 * 1024,
       sessionTimeoutMs: SETTINGS.sessionTimeoutMinutes * 60_000,
       now: Date.now,
       logger: { info: () => {}, warn: (_fields: object, message: string) => log(message) },
+      snapshots: new ColumnsSnapshots(join(dirname(file), 'record-columns')),
     })
     const records = list.filter((e) => e.kind === 'record')
     const queryOf = (e: Endpoint) => statsQueryOf(siteId, e.path.split('?')[1] ?? '', 'UTC')
