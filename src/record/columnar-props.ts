@@ -41,99 +41,51 @@ export function columnarProps(
   const valueEvents = new Float64Array(dicts.propValues.size)
   const valueVisitors = new Float64Array(dicts.propValues.size)
   let partial = false
-
   // The visitor being read: its marks of the key's values (local day, value, moment).
-  let marks = 0
-  let markDay = new Int32Array(64)
-  let markValue = new Int32Array(64)
-  let markAt = new Float64Array(64)
-
-  const sessionsOf = (part: ColumnarPart, g: number) => {
-    const to = part.groupFrom[g + 1] as number
-    for (let s = part.groupFrom[g] as number; s < to; s++) {
-      if ((part.start[s] as number) > read.to || (part.end[s] as number) < read.from) continue
-      if (part.hasEvents[s] === 0) {
-        partial = true
-        continue
-      }
-      const eTo = part.eventFrom[s + 1] as number
-      for (let e = part.eventFrom[s] as number; e < eTo; e++) {
-        const pFrom = part.propFrom[e] as number
-        const pTo = part.propFrom[e + 1] as number
-        if (pFrom === pTo) continue
-        const at = part.at[e] as number
-        const inTotals = at >= totals.from && at < totals.to
-        for (let q = pFrom; q < pTo; q++) {
-          const k = part.propKey[q] as number
-          if (inTotals) keyCount[k] = (keyCount[k] as number) + 1
-          if (k !== key) continue
-          const value = part.propValue[q] as number
-          if (inTotals) valueEvents[value] = (valueEvents[value] as number) + 1
-          if (marks === markDay.length) {
-            markDay = grownInt(markDay)
-            markValue = grownInt(markValue)
-            const at2 = new Float64Array(markAt.length * 2)
-            at2.set(markAt)
-            markAt = at2
-          }
-          markDay[marks] = part.day[e] as number
-          markValue[marks] = value
-          markAt[marks] = at
-          marks++
-        }
-      }
-    }
-  }
-
-  /** Each (day, value) of the visitor once, at its first moment. */
-  const endVisitor = () => {
-    if (marks === 0) return
-    if (marks > SMALL) {
-      const first = new Map<number, { value: number; at: number }>()
-      for (let i = 0; i < marks; i++) {
-        const id = (markDay[i] as number) * 2 ** 26 + (markValue[i] as number)
-        const known = first.get(id)
-        const at = markAt[i] as number
-        if (!known) first.set(id, { value: markValue[i] as number, at })
-        else if (at < known.at) known.at = at
-      }
-      for (const { value, at } of first.values()) {
-        if (at >= totals.from && at < totals.to)
-          valueVisitors[value] = (valueVisitors[value] as number) + 1
-      }
-    } else {
-      for (let i = 0; i < marks; i++) {
-        let first = markAt[i] as number
-        let repeat = false
-        for (let j = 0; j < marks && !repeat; j++) {
-          if (j === i || markDay[j] !== markDay[i] || markValue[j] !== markValue[i]) continue
-          if (j < i) repeat = true
-          else first = Math.min(first, markAt[j] as number)
-        }
-        if (!repeat && first >= totals.from && first < totals.to) {
-          const value = markValue[i] as number
-          valueVisitors[value] = (valueVisitors[value] as number) + 1
-        }
-      }
-    }
-    marks = 0
-  }
-
-  // A visitor's sessions may be spread over the parts: read them all when first met.
+  const marks = new Marks()
+  // A visitor's sessions may be spread over the parts: all of them are read when it is first
+  // met. One loop, no closures: this pass runs over every event of the period.
   const groups = parts.map(groupsOfVisitors)
   for (let k = 0; k < parts.length; k++) {
-    const part = parts[k] as ColumnarPart
-    for (let g = 0; g < part.groupVisitor.length; g++) {
-      const v = part.groupVisitor[g] as number
+    const first = parts[k] as ColumnarPart
+    for (let g = 0; g < first.groupVisitor.length; g++) {
+      const v = first.groupVisitor[g] as number
       let earlier = false
       for (let j = 0; j < k && !earlier; j++) earlier = ((groups[j] as Int32Array)[v] ?? -1) !== -1
       if (earlier) continue
-      sessionsOf(part, g)
-      for (let j = k + 1; j < parts.length; j++) {
-        const other = (groups[j] as Int32Array)[v] ?? -1
-        if (other !== -1) sessionsOf(parts[j] as ColumnarPart, other)
+      for (let j = k; j < parts.length; j++) {
+        const part = parts[j] as ColumnarPart
+        const group = j === k ? g : ((groups[j] as Int32Array)[v] ?? -1)
+        if (group === -1) continue
+        const sTo = part.groupFrom[group + 1] as number
+        for (let s = part.groupFrom[group] as number; s < sTo; s++) {
+          if ((part.start[s] as number) > read.to || (part.end[s] as number) < read.from) continue
+          if (part.hasEvents[s] === 0) {
+            partial = true
+            continue
+          }
+          const eFrom = part.eventFrom[s] as number
+          const eTo = part.eventFrom[s + 1] as number
+          // Most sessions carry no property at all: one comparison skips their events.
+          if (part.propFrom[eFrom] === part.propFrom[eTo]) continue
+          for (let e = eFrom; e < eTo; e++) {
+            const pFrom = part.propFrom[e] as number
+            const pTo = part.propFrom[e + 1] as number
+            if (pFrom === pTo) continue
+            const at = part.at[e] as number
+            const inTotals = at >= totals.from && at < totals.to
+            for (let q = pFrom; q < pTo; q++) {
+              const pk = part.propKey[q] as number
+              if (inTotals) keyCount[pk] = (keyCount[pk] as number) + 1
+              if (pk !== key) continue
+              const value = part.propValue[q] as number
+              if (inTotals) valueEvents[value] = (valueEvents[value] as number) + 1
+              marks.push(part.day[e] as number, value, at)
+            }
+          }
+        }
       }
-      endVisitor()
+      marks.countFirsts(totals, valueVisitors)
     }
   }
 
@@ -152,19 +104,80 @@ export function columnarProps(
   return { rows, keys, partial }
 }
 
-function grownInt(a: Int32Array): Int32Array<ArrayBuffer> {
-  const bigger = new Int32Array(a.length * 2)
-  bigger.set(a)
-  return bigger
+/** One visitor's marks of the key's values, reused from visitor to visitor. */
+class Marks {
+  private n = 0
+  private day = new Int32Array(64)
+  private value = new Int32Array(64)
+  private at = new Float64Array(64)
+
+  push(day: number, value: number, at: number): void {
+    if (this.n === this.day.length) {
+      const size = this.n * 2
+      const day = new Int32Array(size)
+      day.set(this.day)
+      this.day = day
+      const values = new Int32Array(size)
+      values.set(this.value)
+      this.value = values
+      const ats = new Float64Array(size)
+      ats.set(this.at)
+      this.at = ats
+    }
+    this.day[this.n] = day
+    this.value[this.n] = value
+    this.at[this.n] = at
+    this.n++
+  }
+
+  /** Each (day, value) of the visitor once, at its first moment, when that is in `totals`. */
+  countFirsts(totals: { from: number; to: number }, visitors: Float64Array): void {
+    const n = this.n
+    if (n === 0) return
+    this.n = 0
+    const { day, value, at } = this
+    if (n > SMALL) {
+      const first = new Map<number, { value: number; at: number }>()
+      for (let i = 0; i < n; i++) {
+        const id = (day[i] as number) * 2 ** 26 + (value[i] as number)
+        const known = first.get(id)
+        if (!known) first.set(id, { value: value[i] as number, at: at[i] as number })
+        else if ((at[i] as number) < known.at) known.at = at[i] as number
+      }
+      for (const mark of first.values()) {
+        if (mark.at >= totals.from && mark.at < totals.to)
+          visitors[mark.value] = (visitors[mark.value] as number) + 1
+      }
+      return
+    }
+    for (let i = 0; i < n; i++) {
+      let earliest = at[i] as number
+      let repeat = false
+      for (let j = 0; j < n && !repeat; j++) {
+        if (j === i || day[j] !== day[i] || value[j] !== value[i]) continue
+        if (j < i) repeat = true
+        else earliest = Math.min(earliest, at[j] as number)
+      }
+      if (!repeat && earliest >= totals.from && earliest < totals.to) {
+        const v = value[i] as number
+        visitors[v] = (visitors[v] as number) + 1
+      }
+    }
+  }
 }
 
-/** Per visitor number: the visitor's group in the part, or -1. */
+const groupsByPart = new WeakMap<ColumnarPart, Int32Array>()
+
+/** Per visitor number: the visitor's group in the part, or -1. Kept per part: parts do not change. */
 function groupsOfVisitors(part: ColumnarPart): Int32Array {
+  const known = groupsByPart.get(part)
+  if (known) return known
   let visitors = 0
   for (const v of part.groupVisitor) visitors = Math.max(visitors, v + 1)
   const out = new Int32Array(visitors).fill(-1)
   part.groupVisitor.forEach((v, g) => {
     out[v] = g
   })
+  groupsByPart.set(part, out)
   return out
 }

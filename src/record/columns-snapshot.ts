@@ -225,7 +225,8 @@ export class ColumnsSnapshots {
           part[entry.field] = list
         }
       }
-      if (shapeOf(part) !== shapeOf(columnarPart(dicts, []))) return null
+      const template = columnarPart(dicts, [])
+      if (shapeOf(part) !== shapeOf(template)) return null
       return {
         siteId,
         timeZone: header.timeZone,
@@ -233,7 +234,9 @@ export class ColumnsSnapshots {
         lower: header.lower,
         upper: header.upper,
         dicts,
-        part: part as unknown as ColumnarPart,
+        // Onto a part made as every other is, so the scans see the one object shape they
+        // are compiled for.
+        part: Object.assign(template, part),
       }
     } catch {
       return null
