@@ -9,12 +9,17 @@ afterAll(() => dir.remove())
 
 const modeOf = (path: string) => statSync(path).mode & 0o777
 
-/** The data folder's mode and every file's in it, as `ls -l` would show them. */
+/** The data folder's mode and every file's and folder's in it, as `ls -lR` would show them. */
 function modes(dataDir: string): Record<string, number> {
   const out: Record<string, number> = { '.': modeOf(dataDir) }
-  for (const name of readdirSync(dataDir)) out[name] = modeOf(join(dataDir, name))
+  for (const entry of readdirSync(dataDir, { withFileTypes: true, recursive: true })) {
+    const path = join(entry.parentPath, entry.name)
+    out[path.slice(dataDir.length + 1)] = modeOf(path)
+  }
   return out
 }
+
+const folders = new Set(['.', 'record-columns'])
 
 async function startAndStop(dataDir: string) {
   const server = await spawnServer({ DATA_DIR: dataDir, ADMIN_PASSWORD: 'permissions-test-pw-1' })
@@ -32,7 +37,7 @@ describe('the data folder is the owner’s alone', () => {
     expect(running['.']).toBe(0o700)
     expect(running['liveinsight.db']).toBe(0o600)
     for (const [name, mode] of Object.entries(running)) {
-      if (name !== '.') expect(mode, name).toBe(0o600)
+      expect(mode, name).toBe(folders.has(name) ? 0o700 : 0o600)
     }
     expect(Object.keys(running)).toContain('liveinsight.db-wal')
   })
