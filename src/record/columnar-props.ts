@@ -1,5 +1,5 @@
 import type { StatsQuery } from '../core/stats-query.ts'
-import type { ColumnarPart, Dictionaries } from './columnar-record.ts'
+import { type ColumnarPart, type Dictionaries, visitorGroups } from './columnar-record.ts'
 import type { PropValueRow } from './filtered-report.ts'
 import { msWindow, readWindow } from './period-window.ts'
 
@@ -45,7 +45,7 @@ export function columnarProps(
   const marks = new Marks()
   // A visitor's sessions may be spread over the parts: all of them are read when it is first
   // met. One loop, no closures: this pass runs over every event of the period.
-  const groups = parts.map(groupsOfVisitors)
+  const groups = parts.map(visitorGroups)
   for (let k = 0; k < parts.length; k++) {
     const first = parts[k] as ColumnarPart
     for (let g = 0; g < first.groupVisitor.length; g++) {
@@ -164,20 +164,4 @@ class Marks {
       }
     }
   }
-}
-
-const groupsByPart = new WeakMap<ColumnarPart, Int32Array>()
-
-/** Per visitor number: the visitor's group in the part, or -1. Kept per part: parts do not change. */
-function groupsOfVisitors(part: ColumnarPart): Int32Array {
-  const known = groupsByPart.get(part)
-  if (known) return known
-  let visitors = 0
-  for (const v of part.groupVisitor) visitors = Math.max(visitors, v + 1)
-  const out = new Int32Array(visitors).fill(-1)
-  part.groupVisitor.forEach((v, g) => {
-    out[v] = g
-  })
-  groupsByPart.set(part, out)
-  return out
 }

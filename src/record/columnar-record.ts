@@ -447,3 +447,19 @@ export function columnarPart(dicts: Dictionaries, sessions: Iterable<RecordSessi
   for (const s of sessions) builder.add(s)
   return builder.finish()
 }
+
+/** Per visitor number: its group in the part, or -1. Kept per part: parts do not change. */
+const groupsByPart = new WeakMap<ColumnarPart, Int32Array>()
+
+export function visitorGroups(part: ColumnarPart): Int32Array {
+  const known = groupsByPart.get(part)
+  if (known) return known
+  let visitors = 0
+  for (const v of part.groupVisitor) visitors = Math.max(visitors, v + 1)
+  const out = new Int32Array(visitors).fill(-1)
+  part.groupVisitor.forEach((v, g) => {
+    out[v] = g
+  })
+  groupsByPart.set(part, out)
+  return out
+}

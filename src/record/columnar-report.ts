@@ -11,6 +11,7 @@ import {
   type Dictionaries,
   type Dictionary,
   SESSION_COLUMNS,
+  visitorGroups,
 } from './columnar-record.ts'
 import {
   assembleReport,
@@ -852,22 +853,6 @@ function grow(a: Int32Array<ArrayBufferLike>): Int32Array<ArrayBufferLike> {
   const bigger = new Int32Array(a.length * 2)
   bigger.set(a)
   return bigger
-}
-
-/** Per visitor number: its group in the part, or -1. Kept per part: parts do not change. */
-const groupsByPart = new WeakMap<ColumnarPart, Int32Array>()
-
-function visitorGroups(part: ColumnarPart): Int32Array {
-  const known = groupsByPart.get(part)
-  if (known) return known
-  let visitors = 0
-  for (const v of part.groupVisitor) visitors = Math.max(visitors, v + 1)
-  const out = new Int32Array(visitors).fill(-1)
-  part.groupVisitor.forEach((v, g) => {
-    out[v] = g
-  })
-  groupsByPart.set(part, out)
-  return out
 }
 
 /** One period's scan of the visitors in `share`, over parts as `columnarReport` takes them. */
