@@ -1,7 +1,7 @@
 import type { StatsQuery } from '../core/stats-query.ts'
 import { rollupLagSeconds } from '../queries/rollup-lag.ts'
 import { type LaggedStatsReport, type StatsReport, statsReport } from '../queries/stats-report.ts'
-import type { RecordProperties } from '../record/filtered-report.ts'
+import { type RecordProperties, recordPropertiesOf } from '../record/filtered-report.ts'
 import { recordReport } from '../record/record-report.ts'
 import type { RecordReads } from '../record/session-record.ts'
 import type { CounterReads, RollupProgress } from '../storage/store.ts'
@@ -38,9 +38,12 @@ export interface StatsRead {
  */
 export class StatsReader {
   private readonly cache: ResponseCache<StatsReport & { prop_keys?: string[] }>
+  /** The property keys of a period (`propertyKeys`), by the same rule as answers. */
+  private readonly keys: ResponseCache<string[]>
 
   constructor(private readonly deps: Deps) {
     this.cache = new ResponseCache(deps.statsCacheMs, deps.now)
+    this.keys = new ResponseCache(deps.statsCacheMs, deps.now)
   }
 
   async read(query: StatsQuery): Promise<StatsRead> {
@@ -65,10 +68,15 @@ export class StatsReader {
   async propertyKeys(query: StatsQuery): Promise<string[]> {
     const { store } = this.deps
     const version = await store.countersVersion(query.site_id)
-    const report = await this.cache.get(`${version} keys ${JSON.stringify(query)}`, () =>
-      this.fromRecord({ ...query, previous: null, props: null }),
-    )
-    return report.prop_keys ?? []
+    // Unfiltered (the panel on the counters' view), the property pass knows them: the whole
+    // record report would scan every table only to drop them.
+    return this.keys.get(`${version} ${JSON.stringify(query)}`, async () => {
+      const keysOnly = { ...query, previous: null, props: null }
+      const found = query.filters.length
+        ? await this.fromRecord(keysOnly)
+        : await this.properties(keysOnly)
+      return found.prop_keys
+    })
   }
 
   /**
@@ -79,6 +87,7 @@ export class StatsReader {
    */
   forget(): void {
     this.cache.clear()
+    this.keys.clear()
   }
 
   private async counted(query: StatsQuery): Promise<{ report: StatsReport; version: number }> {
@@ -108,11 +117,7 @@ export class StatsReader {
   private async properties(query: StatsQuery): Promise<RecordProperties> {
     const faster = this.deps.recordProperties
     if (faster) return faster(query)
-    const { prop_keys, props, record_since, record_partial } = await this.fromRecord({
-      ...query,
-      previous: null,
-    })
-    return { prop_keys, ...(props ? { props } : {}), record_since, record_partial }
+    return recordPropertiesOf(await this.fromRecord({ ...query, previous: null }))
   }
 
   /** The record's report: the shape's faster form when it has one (columns in memory). */

@@ -371,6 +371,12 @@ export function assembleReport(
   }
 }
 
+/** What the record adds to the counters' view, taken from a whole record report. */
+export function recordPropertiesOf(report: FilteredStatsReport): RecordProperties {
+  const { prop_keys, props, record_since, record_partial } = report
+  return { prop_keys, ...(props ? { props } : {}), record_since, record_partial }
+}
+
 /** The report's property keys and, with `props=KEY`, that property's top values. */
 export function propertiesPart(
   query: StatsQuery,

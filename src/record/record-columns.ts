@@ -18,6 +18,7 @@ import {
   type FilteredStatsReport,
   propertiesPart,
   type RecordProperties,
+  recordPropertiesOf,
 } from './filtered-report.ts'
 import { readWindow } from './period-window.ts'
 import { recordReport } from './record-report.ts'
@@ -166,13 +167,8 @@ export class RecordColumns {
           )
         : null,
     ])
-    if (!found) {
-      const { prop_keys, props, record_partial } = await recordReport(this.store, {
-        ...query,
-        previous: null,
-      })
-      return { prop_keys, ...(props ? { props } : {}), record_since: recordSince, record_partial }
-    }
+    if (!found)
+      return recordPropertiesOf(await recordReport(this.store, { ...query, previous: null }))
     return {
       ...propertiesPart(query, { propKeys: found.keys, propRows: found.rows }),
       record_since: recordSince,
