@@ -363,11 +363,16 @@ function groupByVisitor(loose: Loose, keep?: Uint8Array): ColumnarPart {
   }
   groupFrom[groups] = n
 
-  const pick = <T extends Column>(column: T): T => {
-    const out = shared(typeOf(column), n)
-    for (let i = 0; i < n; i++) out[i] = column[order[i] as number] as number
+  /** `column`'s values at `index`, in that order, into `out`. */
+  const gather = <T extends Column | Codes>(
+    column: Column | Codes,
+    index: Int32Array,
+    out: T,
+  ): T => {
+    for (let i = 0; i < out.length; i++) out[i] = column[index[i] as number] as number
     return out
   }
+  const pick = <T extends Column>(column: T): T => gather(column, order, shared(typeOf(column), n))
   // Events and properties follow their sessions.
   let events = 0
   for (let i = 0; i < n; i++) {
@@ -384,11 +389,8 @@ function groupByVisitor(loose: Loose, keep?: Uint8Array): ColumnarPart {
       eventOrder[e++] = k
   }
   eventFrom[n] = e
-  const pickEvents = <T extends Float64Array | Int32Array>(column: T): T => {
-    const out = shared(typeOf(column), events)
-    for (let i = 0; i < events; i++) out[i] = column[eventOrder[i] as number] as number
-    return out
-  }
+  const pickEvents = <T extends Float64Array | Int32Array>(column: T): T =>
+    gather(column, eventOrder, shared(typeOf(column), events))
   let props = 0
   for (let i = 0; i < events; i++) {
     const k = eventOrder[i] as number
@@ -427,8 +429,7 @@ function groupByVisitor(loose: Loose, keep?: Uint8Array): ColumnarPart {
           : max < 65_536
             ? shared(Uint16Array, n)
             : shared(Int32Array, n)
-      for (let i = 0; i < n; i++) out[i] = column[order[i] as number] as number
-      return out
+      return gather(column, order, out)
     }),
     eventFrom,
     at: pickEvents(loose.at),
