@@ -2,6 +2,7 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import { localDay } from '../../core/calendar.ts'
 import type { PropValue, SessionState } from '../../core/types.ts'
 import { capDistinctValues, DistinctValues, limitProps } from '../../record/property-limits.ts'
+import { type ReadSession, sessionEventsAfter } from '../../record/session-events.ts'
 import type { RecordEvent, RecordReads, RecordSession } from '../../record/session-record.ts'
 import type { RecordInput } from '../store.ts'
 import { call, storageFault } from './faults.ts'
@@ -18,9 +19,6 @@ import { INDEX } from './tables.ts'
  * written before the record: its events are not known (null), and a session that absorbs
  * one stays so.
  */
-
-/** Events kept per session: the first ones in time order. README.md says why. */
-export const MAX_RECORD_EVENTS = 100
 
 /** Until a site's longest session is known, a period read reaches back this far. */
 const DEFAULT_LONGEST_MS = 24 * 60 * 60_000
@@ -61,12 +59,6 @@ export function recordEventsOf(item: Item): RecordEvent[] | null {
   return typeof item.ev === 'string' ? unpackRecordEvents(Number(item.start_time), item.ev) : null
 }
 
-/** A stored session the unit read, with its events as stored. */
-export interface ReadSession {
-  session: SessionState
-  events: RecordEvent[] | null
-}
-
 /**
  * The roll-up's side of the record: each written session's events, and the site's
  * `record#SITE` item (since, longest). The cap on distinct property values is held per
@@ -81,47 +73,13 @@ export class RecordWriter {
 
   constructor(private readonly c: StoreContext) {}
 
-  /**
-   * The events `session` holds after the unit: those of every stored session it now spans
-   * (itself, and any it absorbed), and the unit's new events of its tracker session within
-   * its span, in time order (same millisecond: stored first, then as counted), each once.
-   * undefined when a session it absorbed was written before the record.
-   */
+  /** The events `session` holds after the unit (record/session-events.ts). */
   eventsFor(
     session: SessionState,
     read: Iterable<ReadSession>,
     record: readonly RecordInput[],
   ): RecordEvent[] | undefined {
-    const within = (s: { site_id: string; client_session_id: string }, at: number) =>
-      s.site_id === session.site_id &&
-      s.client_session_id === session.client_session_id &&
-      at >= session.start_time &&
-      at <= session.end_time
-    const events: RecordEvent[] = []
-    const seen = new Set<string>()
-    const add = (e: RecordEvent) => {
-      const key = `${e.timestamp}#${e.event_id}`
-      if (seen.has(key)) return
-      seen.add(key)
-      events.push(e)
-    }
-    for (const stored of read) {
-      if (!within(stored.session, stored.session.start_time)) continue
-      if (stored.events === null) return undefined
-      for (const e of stored.events) add(e)
-    }
-    for (const e of record) {
-      if (!within(e, e.timestamp)) continue
-      add({
-        event_id: e.event_id,
-        timestamp: e.timestamp,
-        event_type: e.event_type,
-        path: e.path,
-        props: this.limited(e),
-      })
-    }
-    events.sort((a, b) => a.timestamp - b.timestamp)
-    return events.slice(0, MAX_RECORD_EVENTS)
+    return sessionEventsAfter(session, read, record, (e) => this.limited(e))
   }
 
   private limited(e: RecordInput): Record<string, PropValue> | null {

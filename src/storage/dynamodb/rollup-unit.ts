@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import { DeltaAccumulator, eventMarks } from '../../core/rollup-deltas.ts'
 import type { SessionState, VisitorMark } from '../../core/types.ts'
+import type { ReadSession } from '../../record/session-events.ts'
 import {
   itemTime,
   type QueuedEvent,
@@ -20,7 +21,7 @@ import { clientPartition, STATE } from './keys.ts'
 import { lateSites, markLate, sitesWritten } from './late-writes.ts'
 import { UnitLedgers } from './ledger.ts'
 import type { PulledStream } from './pulled-stream.ts'
-import { packRecordEvents, type ReadSession, type RecordWriter, recordEventsOf } from './record.ts'
+import { packRecordEvents, type RecordWriter, recordEventsOf } from './record.ts'
 import { inParallel, isConditionFailure, type StoreContext } from './requests.ts'
 import { DAY_MS, MARK_KEEP_DAYS } from './retention.ts'
 import { clientSessionItems } from './session-reads.ts'

@@ -1,5 +1,5 @@
 /**
- * A Bloom filter over visitor-mark hashes (mark-hash.ts, 53 bits): "surely not seen" for most
+ * A Bloom filter over visitor-mark hashes (core/mark-hash.ts, 53 bits): "surely not seen" for most
  * new marks, "maybe" for the rest, in a fixed number of bits. In front of a day's marks table
  * it spares a lookup for nearly every new visitor; a "maybe" is settled by the table, so a
  * false positive costs a lookup, never a wrong count.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { markHash } from './mark-hash.ts'
+import { markHash } from '../../core/mark-hash.ts'
 import { MarkSet } from './mark-set.ts'
 
 describe('MarkSet', () => {

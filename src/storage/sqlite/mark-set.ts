@@ -1,5 +1,5 @@
 /**
- * A set of visitor-mark hashes (mark-hash.ts: whole numbers below 2^53), one per day. A JS
+ * A set of visitor-mark hashes (core/mark-hash.ts: whole numbers below 2^53), one per day. A JS
  * Set stores each such number as a separate heap object: a busy day's million marks cost
  * tens of MB and every add is an allocation. This is an open-addressing table in one
  * Float64Array instead (8 bytes a slot, kept at most half full), with no garbage per add.

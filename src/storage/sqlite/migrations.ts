@@ -121,7 +121,7 @@ export const BASE_SCHEMA = `
   -- A number per site that grows with every roll-up write to its counters, so cached stats
   -- answers are dropped as soon as they would change (Store.countersVersion).
   CREATE TABLE counters_version (site_id TEXT PRIMARY KEY, version INTEGER NOT NULL);
-  -- "Visitor already counted today for this scope", as 53-bit hashes (mark-hash.ts): the set
+  -- "Visitor already counted today for this scope", as 53-bit hashes (core/mark-hash.ts): the set
   -- of a day is held in memory and read back from here after a restart. One row per roll-up
   -- write and day, its marks packed 8 bytes each: a new visitor claims about 15 marks (site,
   -- pages, sources…). Only today and yesterday are needed.

@@ -21,7 +21,7 @@ export const SESSION_COLUMNS = SESSION_FIELDS
  * Everything one roll-up unit writes (RollupUnit.write) as the statements bind it, which is
  * also how it crosses to a commit thread: arrays of values clone at about half the cost of
  * objects, and that cost falls on the thread computing the units. The visitor marks it
- * claimed come packed, one blob per day (mark-hash.ts).
+ * claimed come packed, one blob per day (core/mark-hash.ts).
  */
 export interface UnitRows {
   marks: Array<[day: string, packed: Uint8Array]>

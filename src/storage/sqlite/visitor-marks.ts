@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3'
 import { BloomFilter } from './bloom-filter.ts'
-import { groupByDay, packMarks, unpackMarks } from './mark-hash.ts'
+import { groupByDay, packMarks, unpackMarks } from '../../core/mark-hash.ts'
 import { MarkSet } from './mark-set.ts'
 
 /** Marks kept in memory by default, all days together: about 16–32 MB of MarkSet slots. */
@@ -29,7 +29,7 @@ export function clearUnitMarks(unit: UnitMarks): void {
 }
 
 /**
- * Visitor marks by day (mark-hash.ts): which visitors were already counted in which scope that
+ * Visitor marks by day (core/mark-hash.ts): which visitors were already counted in which scope that
  * day. A day starts in memory, as a MarkSet loaded from its packed log rows
  * (`visitor_mark_blocks`, one blob per write). While memory holds more marks than its limit,
  * the largest day moves to an indexed table (`visitor_marks`, one row per mark) with a Bloom
