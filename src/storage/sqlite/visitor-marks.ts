@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3'
-import { BloomFilter } from './bloom-filter.ts'
 import { groupByDay, packMarks, unpackMarks } from '../../core/mark-hash.ts'
+import { BloomFilter } from './bloom-filter.ts'
 import { MarkSet } from './mark-set.ts'
 
 /** Marks kept in memory by default, all days together: about 16–32 MB of MarkSet slots. */
