@@ -52,7 +52,7 @@ function lastPositions(entries: readonly RollupEntry[]): StreamPosition[] {
  * counted.
  */
 export async function rollUpBatch(
-  store: RollupQueue,
+  store: Pick<RollupQueue, 'rollup'>,
   entries: readonly RollupEntry[],
   options: RollupOptions,
 ): Promise<number> {
@@ -69,7 +69,7 @@ export async function rollUpBatch(
 }
 
 async function rollUpUnit(
-  store: RollupQueue,
+  store: Pick<RollupQueue, 'rollup'>,
   entries: readonly RollupEntry[],
   options: RollupOptions,
 ): Promise<number> {
