@@ -32,10 +32,13 @@ export interface FoldSession {
  */
 export function horizons(sessionTimeoutMs: number) {
   const age = MAX_AGE_MS + MAX_FUTURE_MS
+  const marksMs = age + 25 * 3_600_000
   return {
     countedMs: age,
     sessionsMs: age + sessionTimeoutMs,
-    marksMs: age + 25 * 3_600_000,
+    marksMs,
+    /** The longest of them: what a rebuild reads back. */
+    longestMs: Math.max(marksMs, age + sessionTimeoutMs),
   }
 }
 
@@ -152,6 +155,13 @@ export class FoldState implements Pick<RollupQueue, 'rollup'> {
     const out = [...this.output.values()].filter((fold) => !fold.isEmpty())
     this.output.clear()
     return out
+  }
+
+  /** What units changed for one site since the last take, if anything. */
+  takeSite(siteId: string): SiteFold | undefined {
+    const fold = this.output.get(siteId)
+    this.output.delete(siteId)
+    return fold && !fold.isEmpty() ? fold : undefined
   }
 
   /** Drops everything held of a site (its stored outputs will be replayed). */

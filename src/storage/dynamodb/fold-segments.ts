@@ -1,0 +1,216 @@
+import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib'
+import {
+  COUNTER_NAMES,
+  type Counters,
+  type RollupKey,
+  type SessionState,
+} from '../../core/types.ts'
+import type { FoldSession } from '../../fold/fold-state.ts'
+import { SiteFold } from '../../fold/site-fold.ts'
+import { type Item, ttlSeconds } from './items.ts'
+import { type PackedRecordEvent, packRecordEvents, unpackEvents } from './record.ts'
+import { isConditionFailure, type StoreContext } from './requests.ts'
+
+/**
+ * A site's folded windows on DynamoDB (issue 23): one State-table item per window, numbered
+ * in the order the site's one writer stored them (`fold#SITE` / 12-digit number), each the
+ * window's SiteFold compressed. They are the fold's log: readers sum their counter deltas,
+ * and a new fold process replays the recent ones to rebuild its memory.
+ *
+ * **The number is the fence.** A window is stored with `attribute_not_exists`, under the
+ * number after the last one its writer knew. Two writers of one site (a batch delivered
+ * again while the first run still goes, a container whose memory is behind) cannot both
+ * store a window under one number: the second is refused, forgets what it held of the site
+ * and rebuilds from the stored windows, where it finds the first writer's counted keys, so
+ * it counts only what is left. A conditional put is atomic on its item
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html),
+ * and a strongly consistent read returns every write that succeeded before it
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.ReadConsistency.html),
+ * so a rebuild sees every window stored before it began.
+ */
+
+/** How long a stored window is kept: past every replay horizon, and past its day's packing. */
+export const SEGMENT_KEEP_MS = 8 * 24 * 3_600_000
+
+export interface StoredSegment {
+  seq: number
+  /**
+   * When it was stored (ms, the writer's clock). A window holds only what happened before it
+   * was stored, and windows are stored one after another, so a rebuild reads back by it.
+   */
+  storedAt: number
+  fold: SiteFold
+}
+
+interface SegmentBody {
+  tz?: string
+  /** Deltas: [0 hour | 1 day, bucket, dim, value, ...counters in COUNTER_NAMES order]. */
+  d: Array<[0 | 1, number | string, string, string, ...number[]]>
+  s: Array<[SessionState, PackedRecordEvent[] | null]>
+  r: string[]
+  /** Counted identities and their times, flat: hash, at, hash, at, … */
+  c: number[]
+  m: Array<[string, number[]]>
+}
+
+export const SEGMENT = {
+  pk: (siteId: string) => `fold#${siteId}`,
+  sk: (seq: number) => String(seq).padStart(12, '0'),
+}
+
+export function encodeSegment(fold: SiteFold): Buffer {
+  const marks = new Map<string, number[]>()
+  for (const [day, hash] of fold.marks) {
+    const list = marks.get(day)
+    if (list) list.push(hash)
+    else marks.set(day, [hash])
+  }
+  const body: SegmentBody = {
+    ...(fold.timezone ? { tz: fold.timezone } : {}),
+    d: fold.deltas
+      .deltas()
+      .map(({ key, counters }) => [
+        key.grain === 'hour' ? 0 : 1,
+        key.bucket,
+        key.dim,
+        key.value,
+        ...COUNTER_NAMES.map((name) => counters[name]),
+      ]),
+    s: [...fold.sessions.values()].map(({ session, events }) => [
+      session,
+      events
+        ? (JSON.parse(packRecordEvents(session.start_time, events)) as PackedRecordEvent[])
+        : null,
+    ]),
+    r: [...fold.removed],
+    c: fold.counted.flat(),
+    m: [...marks],
+  }
+  return brotliCompressSync(JSON.stringify(body), {
+    params: { [constants.BROTLI_PARAM_QUALITY]: 5 },
+  })
+}
+
+export function decodeSegment(siteId: string, bytes: Uint8Array): SiteFold {
+  const body = JSON.parse(brotliDecompressSync(bytes).toString('utf8')) as SegmentBody
+  const fold = new SiteFold(siteId)
+  if (body.tz) fold.timezone = body.tz
+  for (const [grain, bucket, dim, value, ...numbers] of body.d) {
+    const counters = {} as Counters
+    COUNTER_NAMES.forEach((name, i) => {
+      counters[name] = numbers[i] ?? 0
+    })
+    const key = (
+      grain === 0
+        ? { grain: 'hour', site_id: siteId, bucket: Number(bucket), dim, value }
+        : { grain: 'day', site_id: siteId, bucket: String(bucket), dim, value }
+    ) as RollupKey
+    fold.deltas.add(key, counters)
+  }
+  for (const [session, packed] of body.s) {
+    const kept: FoldSession = {
+      session,
+      events: packed ? unpackEvents(session.start_time, packed) : null,
+    }
+    fold.putSession(kept)
+  }
+  for (const id of body.r) fold.removeSession(id)
+  for (let i = 0; i + 1 < body.c.length; i += 2) {
+    fold.counted.push([body.c[i] as number, body.c[i + 1] as number])
+  }
+  for (const [day, hashes] of body.m) for (const hash of hashes) fold.marks.push([day, hash])
+  return fold
+}
+
+export class FoldSegments {
+  constructor(private readonly c: StoreContext) {}
+
+  /**
+   * Stores a site's window under `seq`; false when that number is taken (another writer
+   * stored a window first: the caller's memory of the site is behind).
+   */
+  async append(siteId: string, seq: number, fold: SiteFold): Promise<boolean> {
+    const z = encodeSegment(fold)
+    const storedAt = this.c.now()
+    try {
+      await this.c.requests.put('PutItem(fold segment)', {
+        TableName: this.c.tables.state,
+        Item: {
+          pk: SEGMENT.pk(siteId),
+          sk: SEGMENT.sk(seq),
+          z,
+          at: storedAt,
+          expires_at: ttlSeconds(storedAt + SEGMENT_KEEP_MS),
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      })
+      return true
+    } catch (error) {
+      if (isConditionFailure(error)) return false
+      throw error
+    }
+  }
+
+  /** The number of the site's last stored window (0: none yet). */
+  async last(siteId: string): Promise<number> {
+    const page = await this.c.requests.query('Query(fold segments, last)', {
+      TableName: this.c.tables.state,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': SEGMENT.pk(siteId) },
+      ProjectionExpression: 'sk',
+      ScanIndexForward: false,
+      Limit: 1,
+      ConsistentRead: true,
+    })
+    const sk = page.Items?.[0]?.sk
+    return typeof sk === 'string' ? Number(sk) : 0
+  }
+
+  /** The site's windows after `seq`, in order (consistent). */
+  async after(siteId: string, seq: number): Promise<StoredSegment[]> {
+    const items = await this.c.requests.queryAll({
+      TableName: this.c.tables.state,
+      KeyConditionExpression: 'pk = :pk AND sk > :after',
+      ExpressionAttributeValues: { ':pk': SEGMENT.pk(siteId), ':after': SEGMENT.sk(seq) },
+      ConsistentRead: true,
+    })
+    return items.map((item) => segmentOf(siteId, item))
+  }
+
+  /**
+   * The site's windows stored at `from` or later, in order, and the number of the last
+   * stored (0: none): what a rebuild replays. Read from the newest back, a page at a time,
+   * until a window stored before `from`.
+   */
+  async since(siteId: string, from: number): Promise<{ last: number; segments: StoredSegment[] }> {
+    const out: StoredSegment[] = []
+    let last = 0
+    let ExclusiveStartKey: Record<string, unknown> | undefined
+    do {
+      const page = await this.c.requests.query('Query(fold segments, since)', {
+        TableName: this.c.tables.state,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': SEGMENT.pk(siteId) },
+        ScanIndexForward: false,
+        ConsistentRead: true,
+        ExclusiveStartKey,
+      })
+      for (const item of page.Items ?? []) {
+        const segment = segmentOf(siteId, item)
+        if (last === 0) last = segment.seq
+        if (segment.storedAt < from) return { last, segments: out.reverse() }
+        out.push(segment)
+      }
+      ExclusiveStartKey = page.LastEvaluatedKey
+    } while (ExclusiveStartKey)
+    return { last, segments: out.reverse() }
+  }
+}
+
+function segmentOf(siteId: string, item: Item): StoredSegment {
+  return {
+    seq: Number(item.sk),
+    storedAt: Number(item.at),
+    fold: decodeSegment(siteId, item.z as Uint8Array),
+  }
+}
