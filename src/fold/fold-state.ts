@@ -54,6 +54,12 @@ export function identityOf(entry: RollupEntry): number {
   return markHash(site, e.client_session_id, `${e.timestamp}#${e.event_id}`)
 }
 
+/** How to take back one change to a site's memory (SiteState.rollback). */
+type Undo =
+  | { kind: 'counted'; hash: number }
+  | { kind: 'mark'; day: string; hash: number }
+  | { kind: 'client'; client: string; before: FoldSession[] | undefined }
+
 /** One site's state: what a new event of it can touch. */
 export class SiteState {
   /** Sessions by tracker session id. */
@@ -63,6 +69,39 @@ export class SiteState {
   /** Claimed visitor marks (core/mark-hash.ts) by site-local day. */
   readonly marks = new Map<string, Set<number>>()
   timezone = 'UTC'
+  /** While a window is open (begin): how to take its changes back. */
+  private journal: Undo[] | null = null
+  private touchedClients = new Set<string>()
+
+  /** Starts recording changes, so a window its writer could not store can be taken back. */
+  begin(): void {
+    this.journal = []
+    this.touchedClients.clear()
+  }
+
+  /** Keeps the changes since `begin`. */
+  commit(): void {
+    this.journal = null
+    this.touchedClients.clear()
+  }
+
+  /** Takes back every change since `begin`. */
+  rollback(): void {
+    const journal = this.journal ?? []
+    this.journal = null
+    this.touchedClients.clear()
+    for (const undo of journal.reverse()) {
+      if (undo.kind === 'counted') this.counted.delete(undo.hash)
+      else if (undo.kind === 'mark') this.marks.get(undo.day)?.delete(undo.hash)
+      else if (undo.before) this.sessions.set(undo.client, undo.before)
+      else this.sessions.delete(undo.client)
+    }
+  }
+
+  count(hash: number, at: number): void {
+    if (this.journal && !this.counted.has(hash)) this.journal.push({ kind: 'counted', hash })
+    this.counted.set(hash, at)
+  }
 
   hasMark(day: string, hash: number): boolean {
     return this.marks.get(day)?.has(hash) ?? false
@@ -74,12 +113,14 @@ export class SiteState {
       set = new Set()
       this.marks.set(day, set)
     }
+    if (this.journal && !set.has(hash)) this.journal.push({ kind: 'mark', day, hash })
     set.add(hash)
   }
 
   /** Puts a session in (a newer state of the same id replaces the older). */
   putSession(kept: FoldSession): void {
     const client = kept.session.client_session_id
+    this.touch(client)
     const list = (this.sessions.get(client) ?? []).filter((s) => s.session.id !== kept.session.id)
     list.push(kept)
     this.sessions.set(client, list)
@@ -89,10 +130,19 @@ export class SiteState {
     for (const [client, list] of this.sessions) {
       const rest = list.filter((s) => s.session.id !== id)
       if (rest.length === list.length) continue
+      this.touch(client)
       if (rest.length) this.sessions.set(client, rest)
       else this.sessions.delete(client)
       return
     }
+  }
+
+  /** Journals a tracker session's sessions as they were, before a window's first change. */
+  private touch(client: string): void {
+    if (!this.journal || this.touchedClients.has(client)) return
+    this.touchedClients.add(client)
+    const before = this.sessions.get(client)
+    this.journal.push({ kind: 'client', client, before: before ? [...before] : undefined })
   }
 
   /** Forgets what no event arriving at `arrival` or later can touch (horizons). */
@@ -174,7 +224,7 @@ export class FoldState implements Pick<RollupQueue, 'rollup'> {
   replay(fold: SiteFold): void {
     const site = this.site(fold.siteId)
     if (fold.timezone) site.timezone = fold.timezone
-    for (const [hash, at] of fold.counted) site.counted.set(hash, at)
+    for (const [hash, at] of fold.counted) site.count(hash, at)
     for (const [day, hash] of fold.marks) site.addMark(day, hash)
     for (const id of fold.removed) site.removeSession(id)
     for (const kept of fold.sessions.values()) site.putSession(kept)
@@ -194,7 +244,7 @@ export class FoldState implements Pick<RollupQueue, 'rollup'> {
 
   private apply(unit: FoldUnit): void {
     for (const { site, hash, at } of unit.counting) {
-      this.site(site).counted.set(hash, at)
+      this.site(site).count(hash, at)
       this.siteFold(site).counted.push([hash, at])
     }
     for (const { site, day, hash } of unit.claims) {

@@ -1,4 +1,5 @@
 import { FoldState } from '../../fold/fold-state.ts'
+import type { SiteFold } from '../../fold/site-fold.ts'
 import { rollUpBatch } from '../../rollup/roll-up-batch.ts'
 import type { RollupOptions } from '../../rollup/rollup-options.ts'
 import { type RollupEntry, StorageUnavailableError } from '../store.ts'
@@ -22,9 +23,11 @@ interface Held {
 
 /**
  * Counts entries into a site's next stored window, exactly once (fold-segments.ts): the fold
- * of one process over the sites it is handed. Its memory of a site is rebuilt from the
- * stored windows when it has none, when it holds too little for an entry that arrived long
- * ago (a replay), and when another writer stored a window first.
+ * of one process over the sites it is handed. Several may count one site at once (the
+ * shards of a stream, a batch delivered again): each replays the windows others stored
+ * since its own before it counts, and a window refused under a taken number is taken back
+ * from memory and counted again. Its memory of a site is rebuilt from the stored windows
+ * when it has none, or holds too little for an entry that arrived long ago (a replay).
  */
 export class FoldWriter {
   private readonly state: FoldState
@@ -41,30 +44,53 @@ export class FoldWriter {
   /**
    * Counts what of `entries` (all of one site) is not counted yet and stores it as the
    * site's next window. `oldestArrival`: when the earliest of them was accepted. Returns how
-   * many it counted.
+   * many it counted, and the window it stored (none when all were counted before).
    */
   async count(
     siteId: string,
     entries: readonly RollupEntry[],
     oldestArrival: number,
-  ): Promise<number> {
+  ): Promise<{ counted: number; window?: { seq: number; fold: SiteFold } }> {
     for (let attempt = 1; ; attempt++) {
       const held = await this.hold(siteId, oldestArrival)
-      const counted = await rollUpBatch(this.state, entries, this.options)
+      await this.catchUp(siteId, held)
+      const site = this.state.site(siteId)
+      site.begin()
+      let counted: number
+      try {
+        counted = await rollUpBatch(this.state, entries, this.options)
+      } catch (error) {
+        site.rollback()
+        this.state.takeSite(siteId)
+        throw error
+      }
       const fold = this.state.takeSite(siteId)
-      if (!fold) return counted
+      if (!fold) {
+        site.commit()
+        return { counted }
+      }
       if (await this.segments.append(siteId, held.seq + 1, fold)) {
+        site.commit()
         held.seq += 1
         this.prune(siteId, held)
-        return counted
+        return { counted, window: { seq: held.seq, fold } }
       }
-      // Another writer stored this number first: what it counted is in its window.
-      this.drop(siteId)
+      // Another writer stored this number first (another shard's batch of the site, or a
+      // delivery of these entries again): take the window back, catch up, count again.
+      site.rollback()
       if (attempt >= FENCE_ATTEMPTS) {
         throw new StorageUnavailableError(
           `fold: ${siteId}'s window ${held.seq + 1} was taken ${attempt} times by other writers`,
         )
       }
+    }
+  }
+
+  /** Replays what other writers stored after the memory's last window. */
+  private async catchUp(siteId: string, held: Held): Promise<void> {
+    for (const segment of await this.segments.after(siteId, held.seq)) {
+      this.state.replay(segment.fold)
+      held.seq = segment.seq
     }
   }
 
