@@ -1,0 +1,182 @@
+import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib'
+import { zeroCounters } from '../../core/rollup-deltas.ts'
+import { COUNTER_NAMES, type RollupDelta, type RollupKey } from '../../core/types.ts'
+import type { FoldSegments, StoredSegment } from './fold-segments.ts'
+import type { Item } from './items.ts'
+import { cancellationCodes, isConditionFailure, type StoreContext } from './requests.ts'
+
+/**
+ * A site's counters summed out of its folded windows (issue 23): one State-table item per
+ * grain and day (`fsum#SITE` / `d#YYYY-MM-DD` for the day rows of a site-local day,
+ * `h#YYYY-MM-DD` for the hour rows of a UTC day), each holding every row of that day
+ * compressed, and `through`, the last window summed into it. `fsum#SITE` / `through` holds
+ * the last window any summing took in.
+ *
+ * Windows are never rewritten (fold-segments.ts), so a summary is a sum of windows 1..N and
+ * summing again is exact: the sweep adds the windows after `through` into the summaries
+ * they touch and moves every `through` on, all in one transaction that holds only while
+ * `through` is still what it read. A reader takes each summary with its own `through`, and
+ * a window's row only where the window is newer than it (FoldedCounterReads): so a
+ * summing that lands between a reader's requests is never counted twice or missed.
+ */
+
+export const SUMMARY = {
+  pk: (siteId: string) => `fsum#${siteId}`,
+  through: 'through',
+  /** The summary a row belongs to. */
+  sk: (key: Pick<RollupKey, 'grain' | 'bucket'>) =>
+    key.grain === 'day'
+      ? `d#${key.bucket}`
+      : `h#${new Date(Number(key.bucket) * 3_600_000).toISOString().slice(0, 10)}`,
+}
+
+/** A transaction holds 100 items: the `through` item and at most this many summaries. */
+const SUMMARIES_PER_SUMMING = 99
+
+/** A summary's rows: [dim, value, bucket, ...counters in COUNTER_NAMES order]. */
+type SummaryRow = [string, string, number | string, ...number[]]
+
+export interface Summary {
+  sk: string
+  through: number
+  deltas: RollupDelta[]
+}
+
+export function encodeSummary(deltas: readonly RollupDelta[]): Buffer {
+  const rows: SummaryRow[] = deltas.map(({ key, counters }) => [
+    key.dim,
+    key.value,
+    key.bucket,
+    ...COUNTER_NAMES.map((name) => counters[name]),
+  ])
+  return brotliCompressSync(JSON.stringify(rows), {
+    params: { [constants.BROTLI_PARAM_QUALITY]: 5 },
+  })
+}
+
+export function summaryOf(siteId: string, item: Item): Summary {
+  const sk = String(item.sk)
+  const grain = sk.startsWith('d#') ? 'day' : 'hour'
+  const rows = JSON.parse(
+    brotliDecompressSync(item.z as Uint8Array).toString('utf8'),
+  ) as SummaryRow[]
+  return {
+    sk,
+    through: Number(item.through ?? 0),
+    deltas: rows.map(([dim, value, bucket, ...numbers]) => {
+      const counters = zeroCounters()
+      COUNTER_NAMES.forEach((name, i) => {
+        counters[name] = numbers[i] ?? 0
+      })
+      const key = (
+        grain === 'day'
+          ? { grain, site_id: siteId, bucket: String(bucket), dim, value }
+          : { grain, site_id: siteId, bucket: Number(bucket), dim, value }
+      ) as RollupKey
+      return { key, counters }
+    }),
+  }
+}
+
+/** Adds deltas into a list of summed rows by key (rows netting to zero are kept out). */
+export function addInto(rows: Map<string, RollupDelta>, deltas: Iterable<RollupDelta>): void {
+  for (const { key, counters } of deltas) {
+    const id = `${key.grain}\u001f${key.bucket}\u001f${key.dim}\u001f${key.value}`
+    let row = rows.get(id)
+    if (!row) {
+      row = { key: { ...key }, counters: { ...counters } }
+      rows.set(id, row)
+      continue
+    }
+    for (const name of COUNTER_NAMES) row.counters[name] += counters[name]
+  }
+}
+
+export class CounterSummaries {
+  constructor(
+    private readonly c: StoreContext,
+    private readonly segments: FoldSegments,
+  ) {}
+
+  /** The last window summed in (0: none). */
+  async through(siteId: string): Promise<number> {
+    const item = await this.c.requests.getItem(this.c.tables.state, {
+      pk: SUMMARY.pk(siteId),
+      sk: SUMMARY.through,
+    })
+    return Number(item?.seq ?? 0)
+  }
+
+  /** The summaries with keys in [from, to] (consistent). */
+  async read(siteId: string, from: string, to: string): Promise<Summary[]> {
+    const items = await this.c.requests.queryAll({
+      TableName: this.c.tables.state,
+      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+      ExpressionAttributeValues: { ':pk': SUMMARY.pk(siteId), ':from': from, ':to': to },
+      ConsistentRead: true,
+    })
+    return items.map((item) => summaryOf(siteId, item))
+  }
+
+  /**
+   * Sums the site's windows stored since the last summing into its summaries, as many as
+   * one transaction holds. Returns how many windows it took in (0: none waited, or another
+   * summing of the site went first).
+   */
+  async sum(siteId: string): Promise<number> {
+    const from = await this.through(siteId)
+    const waiting = await this.segments.after(siteId, from)
+    const taken: StoredSegment[] = []
+    const touched = new Set<string>()
+    for (const segment of waiting) {
+      const keys = new Set(segment.fold.deltas.deltas().map((d) => SUMMARY.sk(d.key)))
+      const more = [...keys].filter((k) => !touched.has(k))
+      if (touched.size + more.length > SUMMARIES_PER_SUMMING) break
+      for (const k of more) touched.add(k)
+      taken.push(segment)
+    }
+    const last = taken.at(-1)
+    if (!last) return 0
+    const pk = SUMMARY.pk(siteId)
+    const summaries = new Map<string, Map<string, RollupDelta>>()
+    for (const sk of touched) {
+      const item = await this.c.requests.getItem(this.c.tables.state, { pk, sk })
+      const rows = new Map<string, RollupDelta>()
+      if (item) addInto(rows, summaryOf(siteId, item).deltas)
+      summaries.set(sk, rows)
+    }
+    for (const segment of taken) {
+      for (const delta of segment.fold.deltas.deltas()) {
+        const rows = summaries.get(SUMMARY.sk(delta.key))
+        if (rows) addInto(rows, [delta])
+      }
+    }
+    const nonZero = (rows: Map<string, RollupDelta>) =>
+      [...rows.values()].filter((row) => COUNTER_NAMES.some((name) => row.counters[name] !== 0))
+    try {
+      await this.c.requests.transact('TransactWriteItems(counter summaries)', [
+        {
+          Put: {
+            TableName: this.c.tables.state,
+            Item: { pk, sk: SUMMARY.through, seq: last.seq },
+            ConditionExpression: from === 0 ? 'attribute_not_exists(pk)' : 'seq = :from',
+            ...(from === 0 ? {} : { ExpressionAttributeValues: { ':from': from } }),
+          },
+        },
+        ...[...summaries].map(([sk, rows]) => ({
+          Put: {
+            TableName: this.c.tables.state,
+            Item: { pk, sk, z: encodeSummary(nonZero(rows)), through: last.seq },
+          },
+        })),
+      ])
+    } catch (error) {
+      // Another summing of the site moved `through` on first: it took these windows in.
+      if (isConditionFailure(error) || cancellationCodes(error)?.[0] === 'ConditionalCheckFailed') {
+        return 0
+      }
+      throw error
+    }
+    return taken.length
+  }
+}
