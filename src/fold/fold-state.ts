@@ -226,7 +226,7 @@ export class FoldState implements Pick<RollupQueue, 'rollup'> {
     if (fold.timezone) site.timezone = fold.timezone
     for (const [hash, at] of fold.counted) site.count(hash, at)
     for (const [day, hash] of fold.marks) site.addMark(day, hash)
-    for (const id of fold.removed) site.removeSession(id)
+    for (const id of fold.removed.keys()) site.removeSession(id)
     for (const kept of fold.sessions.values()) site.putSession(kept)
   }
 
@@ -235,11 +235,26 @@ export class FoldState implements Pick<RollupQueue, 'rollup'> {
     for (const site of this.sites.values()) site.prune(arrival, this.limits)
   }
 
+  /**
+   * Called before a unit first reads or changes a site, with the earliest time it reads
+   * about: a writer that shares the site with others makes sure its memory of it is current
+   * (storage/dynamodb/fold-writer.ts). None: the memory is the only writer's.
+   */
+  beforeSite: ((siteId: string, from: number) => Promise<void>) | undefined
+
   async rollup<T>(work: (unit: RollupUnit) => Promise<T>): Promise<T> {
-    const unit = new FoldUnit(this)
+    return (await this.runUnit(work)).result
+  }
+
+  /** A unit, and what it read and wrote: the stored sessions it read, its write's changes. */
+  async runUnit<T>(
+    work: (unit: RollupUnit) => Promise<T>,
+    hourlyDimensionsFrom = Number.NEGATIVE_INFINITY,
+  ): Promise<UnitRun<T>> {
+    const unit = new FoldUnit(this, hourlyDimensionsFrom)
     const result = await work(unit)
     this.apply(unit)
-    return result
+    return { result, read: unit.read, written: unit.written }
   }
 
   private apply(unit: FoldUnit): void {
@@ -257,7 +272,8 @@ export class FoldState implements Pick<RollupQueue, 'rollup'> {
       const siteId = unit.siteOfSession.get(id)
       if (siteId === undefined) continue
       this.site(siteId).removeSession(id)
-      this.siteFold(siteId).removeSession(id)
+      const client = unit.read.get(id)?.session.client_session_id ?? ''
+      this.siteFold(siteId).removeSession(id, client)
     }
     const record = changes.record ?? []
     for (const session of changes.sessions) {
@@ -289,9 +305,15 @@ export class FoldState implements Pick<RollupQueue, 'rollup'> {
 
 type WriteChanges = Parameters<RollupUnit['write']>[0]
 
+export interface UnitRun<T> {
+  result: T
+  /** The stored sessions the unit read, by id, as they were before it. */
+  read: ReadonlyMap<string, ReadSession>
+  written: WriteChanges | undefined
+}
+
 /** One unit over the fold's memory: reads from it, stages what it would change. */
 class FoldUnit implements RollupUnit {
-  readonly hourlyDimensionsFrom = Number.NEGATIVE_INFINITY
   readonly counting: Array<{ site: string; hash: number; at: number }> = []
   readonly claims: Array<{ site: string; day: string; hash: number }> = []
   /** Stored sessions the unit read, by id, for their recorded events. */
@@ -301,9 +323,27 @@ class FoldUnit implements RollupUnit {
   private readonly claimed = new Set<string>()
   written: WriteChanges | undefined
 
-  constructor(private readonly state: FoldState) {}
+  constructor(
+    private readonly state: FoldState,
+    readonly hourlyDimensionsFrom: number,
+  ) {}
+
+  /** Sites this unit has touched: the state's beforeSite hook ran for each. */
+  private readonly touched = new Set<string>()
+
+  private async touch(siteId: string, from: number): Promise<void> {
+    if (this.touched.has(siteId)) return
+    this.touched.add(siteId)
+    await this.state.beforeSite?.(siteId, from)
+  }
 
   async uncounted(entries: readonly RollupEntry[]): Promise<RollupEntry[]> {
+    const earliest = new Map<string, number>()
+    for (const { item } of entries) {
+      const site = item.kind === 'event' ? item.event.site_id : item.hit.site_id
+      earliest.set(site, Math.min(earliest.get(site) ?? Number.POSITIVE_INFINITY, itemTime(item)))
+    }
+    for (const [site, from] of earliest) await this.touch(site, from)
     const out: RollupEntry[] = []
     const seen = new Set<string>()
     for (const entry of entries) {
@@ -321,6 +361,7 @@ class FoldUnit implements RollupUnit {
   async sessionsFor(
     lookups: readonly { site_id: string; client_session_id: string; from: number; to: number }[],
   ): Promise<SessionState[]> {
+    for (const lookup of lookups) await this.touch(lookup.site_id, lookup.from)
     const out: SessionState[] = []
     for (const lookup of lookups) {
       const list = this.state.site(lookup.site_id).sessions.get(lookup.client_session_id) ?? []
@@ -337,6 +378,7 @@ class FoldUnit implements RollupUnit {
   }
 
   async claimMarks(marks: readonly VisitorMark[]): Promise<boolean[]> {
+    for (const mark of marks) await this.touch(mark.site_id, Date.parse(mark.day) - 86_400_000)
     const staged = this.claimed
     return marks.map((mark) => {
       const hash = markHash(mark.site_id, mark.scope, mark.visitor_id)
@@ -349,9 +391,13 @@ class FoldUnit implements RollupUnit {
   }
 
   async write(changes: WriteChanges): Promise<void> {
-    if (changes.events?.length) {
-      throw new Error('fold: a unit wrote raw events (a history import belongs to move:aws)')
-    }
+    const sites = new Map<string, number>()
+    const at = (site: string, time: number) =>
+      sites.set(site, Math.min(sites.get(site) ?? Number.POSITIVE_INFINITY, time))
+    for (const s of changes.sessions) at(s.site_id, s.start_time)
+    // Deltas alone read nothing of the site: only its window number is needed.
+    for (const d of changes.deltas) at(d.key.site_id, Number.POSITIVE_INFINITY)
+    for (const [site, from] of sites) await this.touch(site, from)
     this.written = changes
   }
 }

@@ -12,7 +12,8 @@ export class SiteFold {
   timezone: string | undefined
   readonly deltas = new DeltaAccumulator()
   readonly sessions = new Map<string, FoldSession>()
-  readonly removed = new Set<string>()
+  /** Sessions merged away: id → tracker session id (what their stored copies are keyed by). */
+  readonly removed = new Map<string, string>()
   readonly counted: Array<[hash: number, at: number]> = []
   readonly marks: Array<[day: string, hash: number]> = []
 
@@ -23,9 +24,9 @@ export class SiteFold {
     this.removed.delete(kept.session.id)
   }
 
-  removeSession(id: string): void {
+  removeSession(id: string, client: string): void {
     this.sessions.delete(id)
-    this.removed.add(id)
+    this.removed.set(id, client)
   }
 
   isEmpty(): boolean {

@@ -92,7 +92,6 @@ describe('the roll-up under deliveries it once miscounted', () => {
     // A unit written in chunks of nine, failed after its first chunk: its plan stays open.
     let fail = true
     const writer = local.store({
-      maxTransactItems: 10,
       failRollupWrite: () => (fail ? ((fail = false), true) : false),
     })
     await expect(

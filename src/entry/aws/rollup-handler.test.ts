@@ -101,7 +101,6 @@ describe('the roll-up handler on DynamoDB Local', () => {
     let fail = true
     // Units of more than ten writes become plans applied in chunks of nine.
     const store = local.store({
-      maxTransactItems: 10,
       failRollupWrite: () => (fail ? ((fail = false), true) : false),
     })
     const handler = createRollupHandler(store, orderedRollupOptions(), logger)
@@ -121,7 +120,6 @@ describe('the roll-up handler on DynamoDB Local', () => {
     let fail = true
     // Left open by a process that applies chunks of nine; finished by one that would take 99.
     const writer = local.store({
-      maxTransactItems: 10,
       failRollupWrite: () => (fail ? ((fail = false), true) : false),
     })
     await expect(

@@ -71,7 +71,7 @@ async function folded(seed: number, batch: number) {
     expected: { days: expected.days, hours: expected.hours },
     async fold(from: number, to: number) {
       for (let i = from; i < Math.min(to, entries.length); i += batch) {
-        await writer.count(id, entries.slice(i, Math.min(i + batch, to)), T0)
+        await writer.count(entries.slice(i, Math.min(i + batch, to)))
       }
     },
     size: entries.length,
@@ -82,7 +82,7 @@ describe('counter summaries', () => {
   it('read the same rows before, between and after summings, as the SQLite store counts', async () => {
     const s = await folded(5, 7)
     const summaries = new CounterSummaries(c, s.segments)
-    const reads = new FoldedCounterReads(s.segments, summaries)
+    const reads = new FoldedCounterReads(c, s.segments, summaries)
     const half = Math.floor(s.size / 2)
     await s.fold(0, half)
     // Summed halfway through, then more windows, then summed again in steps.
@@ -104,7 +104,7 @@ describe('counter summaries', () => {
       await summaries.sum(siteId)
       return summaries.read(siteId, from, to)
     }
-    const reads = new FoldedCounterReads(s.segments, racing)
+    const reads = new FoldedCounterReads(c, s.segments, racing)
     expect(await countersOf(reads, s.id)).toEqual(s.expected)
   }, 60_000)
 
@@ -116,6 +116,6 @@ describe('counter summaries', () => {
     const taken = await Promise.all([a.sum(s.id), b.sum(s.id)])
     expect(taken.filter((n) => n > 0)).toHaveLength(1)
     while ((await a.sum(s.id)) > 0) {}
-    expect(await countersOf(new FoldedCounterReads(s.segments, a), s.id)).toEqual(s.expected)
+    expect(await countersOf(new FoldedCounterReads(c, s.segments, a), s.id)).toEqual(s.expected)
   }, 60_000)
 })

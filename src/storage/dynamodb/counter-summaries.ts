@@ -3,6 +3,7 @@ import { zeroCounters } from '../../core/rollup-deltas.ts'
 import { COUNTER_NAMES, type RollupDelta, type RollupKey } from '../../core/types.ts'
 import type { FoldSegments, StoredSegment } from './fold-segments.ts'
 import type { Item } from './items.ts'
+import { STATE } from './keys.ts'
 import { cancellationCodes, isConditionFailure, type StoreContext } from './requests.ts'
 
 /**
@@ -21,7 +22,7 @@ import { cancellationCodes, isConditionFailure, type StoreContext } from './requ
  */
 
 export const SUMMARY = {
-  pk: (siteId: string) => `fsum#${siteId}`,
+  pk: STATE.counterSummaries,
   through: 'through',
   /** The summary a row belongs to. */
   sk: (key: Pick<RollupKey, 'grain' | 'bucket'>) =>

@@ -27,7 +27,6 @@ const freshDynamoStore: OpenStore = async (contract = {}) => {
   const faulty = contract.storageFaults ? forwardingDocClient(local) : undefined
   const harness: StoreHarness = {
     store: local.store({
-      maxTransactItems: 8,
       failRollupWrite: () => (fault ? ((fault = false), true) : false),
       ...(contract.now ? { now: contract.now } : {}),
       ...(faulty ? { doc: faulty.doc, backoff: { retries: 1, minTimeout: 1, maxTimeout: 5 } } : {}),

@@ -1,13 +1,19 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { StatsQuery } from '../../core/stats-query.ts'
 import type { FilteredStatsReport } from '../../record/filtered-report.ts'
+import { rollupOptions } from '../../rollup/rollup-options.ts'
 import { LatestWrite } from '../latest-write.ts'
 import type { Store } from '../store.ts'
 import { DynamoDbIntake } from './accept.ts'
 import { DynamoDbColumnarReport } from './columnar-record-report.ts'
-import { DynamoDbCounterReads } from './counter-reads.ts'
+import { CounterSummaries } from './counter-summaries.ts'
+import { DeadLetters } from './dead-letters.ts'
 import { DynamoDbDirectory } from './directory.ts'
 import type { Backoff } from './faults.ts'
+import { FoldRollups } from './fold-rollups.ts'
+import { FoldSegments } from './fold-segments.ts'
+import { FoldWriter } from './fold-writer.ts'
+import { FoldedCounterReads } from './folded-counter-reads.ts'
 import { PackedDayCache } from './packed-day-cache.ts'
 import { NO_PULLED_STREAM, type PulledStream } from './pulled-stream.ts'
 import { DynamoDbRecentEvents } from './recent-events.ts'
@@ -16,10 +22,9 @@ import { type PackResult, RecordPacks } from './record-packs.ts'
 import { Requests, type StoreContext } from './requests.ts'
 import { DAY_MS } from './retention.ts'
 import { RecordedRollupLag } from './rollup-lag.ts'
-import { DynamoDbRollups } from './rollup-unit.ts'
+import { SessionProjection } from './session-projection.ts'
 import { DynamoDbSessionReads } from './session-reads.ts'
 import type { TableNames } from './tables.ts'
-import { UnitWriter } from './unit-writer.ts'
 import { DynamoDbUpkeep } from './upkeep.ts'
 import { DynamoDbUserErasure } from './user-erasure.ts'
 
@@ -30,9 +35,12 @@ export interface DynamoDbStoreOptions {
   eventTtlMs?: number
   /** The clock accepts record their time by (oldestPendingAcceptedAt). */
   now?: () => number
-  /** Items per roll-up transaction (tests make it small so units apply in several chunks). */
-  maxTransactItems?: number
-  /** Test hook: true fails the next roll-up write part-way (UnitWriter). */
+  /**
+   * The session timeout the roll-up counts with (30 minutes unset): how long the fold keeps
+   * a site's sessions in memory for late events (fold/fold-state.ts, horizons).
+   */
+  sessionTimeoutMs?: number
+  /** Test hook: true fails the next roll-up write part-way (FoldRollups). */
   failRollupWrite?: () => boolean
   /** Compressed bytes per packed part (record-packs.ts); tests make it small. */
   packPartBytes?: number
@@ -55,6 +63,8 @@ export interface DynamoDbStoreOptions {
  * What a 512 MB function keeps of decoded packed days: a 30-day page of a site of a million
  * events a month holds about 60 MB (bench/NOTES.md), beside the app's own ~100 MB.
  */
+const DEFAULT_SESSION_TIMEOUT_MS = 30 * 60_000
+
 export const DEFAULT_PACKED_DAYS_BYTES = 192 * 1024 * 1024
 
 /**
@@ -78,14 +88,24 @@ export class DynamoDbStore {
       now: options.now ?? Date.now,
       eventTtlMs: options.eventTtlMs ?? DAY_MS,
     }
-    const writer = new UnitWriter(options.doc, {
-      stateTable: options.tables.state,
-      ...(options.maxTransactItems ? { maxTransactItems: options.maxTransactItems } : {}),
-      ...(options.failRollupWrite ? { failWrite: options.failRollupWrite } : {}),
-    })
     const intake = new DynamoDbIntake(context)
     const pulled = options.pulled ?? NO_PULLED_STREAM
-    const rollups = new DynamoDbRollups(context, writer, pulled, new RecordWriter(context))
+    const segments = new FoldSegments(context)
+    const summaries = new CounterSummaries(context, segments)
+    const rollups = new FoldRollups(
+      context,
+      new FoldWriter(
+        segments,
+        rollupOptions(options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS),
+        context.now,
+      ),
+      segments,
+      new SessionProjection(context),
+      pulled,
+      new RecordWriter(context),
+      options.failRollupWrite,
+    )
+    const deadLetters = new DeadLetters(context)
     const packs = new RecordPacks(context, options.packPartBytes)
     const record = new DynamoDbRecordReads(context, packs)
     const columnar = new DynamoDbColumnarReport(
@@ -95,7 +115,7 @@ export class DynamoDbStore {
       record,
     )
     const erasure = new DynamoDbUserErasure(context, packs)
-    const counters = new DynamoDbCounterReads(context)
+    const counters = new FoldedCounterReads(context, segments, summaries)
     const sessions = new DynamoDbSessionReads(context)
     const recent = new DynamoDbRecentEvents(context)
     const directory = new DynamoDbDirectory(context)
@@ -109,13 +129,13 @@ export class DynamoDbStore {
       dailySalt: (day) => intake.dailySalt(day),
       pending: (limit) => pulled.pending(limit),
       rollup: (work) => latestWrite.track(() => rollups.rollup(work)),
-      deadLetter: (entry, reason, at) => rollups.deadLetter(entry, reason, at),
+      deadLetter: (entry, reason, at) => deadLetters.deadLetter(entry, reason, at),
       backlog: () => pulled.backlog(),
       // Where this process reads the stream it knows what waits; on Lambda, the batches say.
       oldestPendingAcceptedAt: () =>
         options.pulled ? pulled.oldestPendingAcceptedAt() : lag.oldestPendingAcceptedAt(),
       recordRollupLag: (newestEventAt) => lag.record(newestEventAt),
-      setAside: () => rollups.setAside(),
+      setAside: () => deadLetters.setAside(),
       countersVersion: (siteId) => counters.countersVersion(siteId),
       readRollups: (range) => counters.readRollups(range),
       topValues: (query) => counters.topValues(query),
@@ -143,7 +163,14 @@ export class DynamoDbStore {
         await upkeep.health()
         latestWrite.check()
       },
-      sweep: (policy) => upkeep.sweep(policy),
+      sweep: async (policy) => {
+        const swept = await upkeep.sweep(policy)
+        // Every site's windows since the last sweep summed into its counter summaries.
+        for (const site of await directory.listSites()) {
+          while ((await summaries.sum(site.id)) > 0) {}
+        }
+        return swept
+      },
       packRecord: async (now, deadline) =>
         packs.packDue(
           (await directory.listSites()).map((s) => s.id),

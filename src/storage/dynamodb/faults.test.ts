@@ -1,9 +1,4 @@
-import {
-  BatchGetCommand,
-  DynamoDBDocumentClient,
-  PutCommand,
-  TransactWriteCommand,
-} from '@aws-sdk/lib-dynamodb'
+import { BatchGetCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb'
 import { mockClient } from 'aws-sdk-client-mock'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { rollUpBatch } from '../../rollup/roll-up-batch.ts'
@@ -103,50 +98,5 @@ describe('DynamoDB faults the emulator cannot produce', () => {
     expect(await rollUpBatch(store, batch, OPTIONS)).toBe(1)
     expect(await rollUpBatch(store, batch, OPTIONS)).toBe(0)
     expect((await totals())[0]).toMatchObject({ pageviews: 1, visitors: 1, sessions: 1 })
-  })
-
-  it('finishes a plan a throttled chunk left open, and counts it once', async () => {
-    // Units of more than six writes are plans, applied in chunks of five.
-    const chunked = local.store({ maxTransactItems: 6 })
-    const faultyChunks = local.store({ doc: faulty, maxTransactItems: 6 })
-    const events = ['a', 'b', 'c', 'd'].map((id, i) =>
-      enrichedEvent({ event_id: id, timestamp: T0 + i * 60_000, path: `/${id}` }),
-    )
-    await clean.accept(events, [])
-    const batch = await clean.pending(10)
-    let transactions = 0
-    mock.on(TransactWriteCommand).callsFake(async (input) => {
-      // The plan is written, its first chunk applied, then the table throttles.
-      if (++transactions === 3) throw throttled()
-      return local.clients.doc.send(new TransactWriteCommand(input))
-    })
-    await expect(rollUpBatch(faultyChunks, batch, OPTIONS)).rejects.toBeInstanceOf(
-      StorageUnavailableError,
-    )
-    // Half applied: nothing a reader may trust yet, so the next unit finishes it first.
-    expect(await rollUpBatch(chunked, batch, OPTIONS)).toBe(0)
-    const [day] = await clean.readRollups({
-      grain: 'day',
-      site_id: site.id,
-      dim: '',
-      from: '2026-01-15',
-      to: '2026-01-15',
-    })
-    expect(day).toMatchObject({ pageviews: 4, sessions: 1, visitors: 1, bounces: 0 })
-    const pages = await clean.topValues({
-      grain: 'day',
-      site_id: site.id,
-      dim: 'page',
-      from: '2026-01-15',
-      to: '2026-01-15',
-      orderBy: 'pageviews',
-      limit: 10,
-    })
-    expect(pages.map((p) => [p.value, p.pageviews, p.visitors])).toEqual([
-      ['/a', 1, 1],
-      ['/b', 1, 1],
-      ['/c', 1, 1],
-      ['/d', 1, 1],
-    ])
   })
 })

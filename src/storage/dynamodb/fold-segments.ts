@@ -8,6 +8,7 @@ import {
 import type { FoldSession } from '../../fold/fold-state.ts'
 import { SiteFold } from '../../fold/site-fold.ts'
 import { type Item, ttlSeconds } from './items.ts'
+import { STATE } from './keys.ts'
 import { type PackedRecordEvent, packRecordEvents, unpackEvents } from './record.ts'
 import { isConditionFailure, type StoreContext } from './requests.ts'
 
@@ -47,14 +48,15 @@ interface SegmentBody {
   /** Deltas: [0 hour | 1 day, bucket, dim, value, ...counters in COUNTER_NAMES order]. */
   d: Array<[0 | 1, number | string, string, string, ...number[]]>
   s: Array<[SessionState, PackedRecordEvent[] | null]>
-  r: string[]
+  /** Sessions merged away: [id, tracker session id]. */
+  r: Array<[string, string]>
   /** Counted identities and their times, flat: hash, at, hash, at, … */
   c: number[]
   m: Array<[string, number[]]>
 }
 
 export const SEGMENT = {
-  pk: (siteId: string) => `fold#${siteId}`,
+  pk: STATE.foldWindows,
   sk: (seq: number) => String(seq).padStart(12, '0'),
 }
 
@@ -114,7 +116,7 @@ export function decodeSegment(siteId: string, bytes: Uint8Array): SiteFold {
     }
     fold.putSession(kept)
   }
-  for (const id of body.r) fold.removeSession(id)
+  for (const [id, client] of body.r) fold.removeSession(id, client)
   for (let i = 0; i + 1 < body.c.length; i += 2) {
     fold.counted.push([body.c[i] as number, body.c[i + 1] as number])
   }

@@ -102,8 +102,7 @@ describe('the fold on DynamoDB', () => {
           for (const delivery of deliveries) {
             const w = Math.floor(random() * 2)
             if (random() * 100 < s.restarts) writers[w] = writer()
-            const oldest = Math.min(...delivery.map((e) => itemTimeOf(e)))
-            await writers[w]?.count(scenario.id, delivery, oldest)
+            await writers[w]?.count(delivery)
           }
           const expected = await sqliteCounts(
             site,
@@ -139,7 +138,7 @@ describe('the fold on DynamoDB', () => {
     const b = new FoldWriter(view, options, () => clock.now)
     const entries = entriesOf(scenario.events, scenario.bots)
     const half = Math.floor(entries.length / 2)
-    expect((await a.count(scenario.id, entries.slice(0, half), T0)).counted).toBe(half)
+    expect((await a.count(entries.slice(0, half))).counted).toBe(half)
     const appendOf = view.append.bind(view)
     view.append = async (id, seq, fold) => {
       const stored = await appendOf(id, seq, fold)
@@ -148,10 +147,10 @@ describe('the fold on DynamoDB', () => {
     }
     // b counts everything as new, is refused window 1, takes it back, catches up on a's
     // window and counts the second half only.
-    expect((await b.count(scenario.id, entries, T0)).counted).toBe(entries.length - half)
+    expect((await b.count(entries)).counted).toBe(entries.length - half)
     expect(refused).toEqual([1])
     // a, behind b now or not, is handed the rest again: it catches up and counts nothing new.
-    expect((await a.count(scenario.id, entries.slice(half), T0)).counted).toBe(0)
+    expect((await a.count(entries.slice(half))).counted).toBe(0)
     const stored = await segments.after(scenario.id, 0)
     expect(stored.map((s) => s.seq)).toEqual([1, 2])
     const expected = await sqliteCounts(site, scenario.original.events, scenario.original.bots)
@@ -171,7 +170,7 @@ describe('the fold on DynamoDB', () => {
       item: { kind: 'event', event },
       origin: { partition: `${id}#client-1`, id: `${event.timestamp}#e1` },
     }
-    expect((await writer.count(id, [entry], T0)).counted).toBe(1)
+    expect((await writer.count([entry])).counted).toBe(1)
     // Two days on, its memory pruned, the same entry is replayed from where it was kept.
     clock.now = T0 + 48 * HOUR
     const other = { ...entry, origin: { partition: `${id}#client-2`, id: 'x' } }
@@ -182,12 +181,8 @@ describe('the fold on DynamoDB', () => {
       timestamp: clock.now,
     })
     const later = { ...other, item: { kind: 'event' as const, event: laterEvent } }
-    expect((await writer.count(id, [later], clock.now)).counted).toBe(1)
-    expect((await writer.count(id, [entry], T0)).counted).toBe(0)
+    expect((await writer.count([later])).counted).toBe(1)
+    expect((await writer.count([entry])).counted).toBe(0)
     expect((await segments.after(id, 0)).map((s) => s.seq)).toEqual([1, 2])
   }, 60_000)
 })
-
-function itemTimeOf(entry: RollupEntry): number {
-  return entry.item.kind === 'event' ? entry.item.event.timestamp : entry.item.hit.timestamp
-}

@@ -1,8 +1,8 @@
-import { FoldState } from '../../fold/fold-state.ts'
+import { FoldState, type UnitRun } from '../../fold/fold-state.ts'
 import type { SiteFold } from '../../fold/site-fold.ts'
 import { rollUpBatch } from '../../rollup/roll-up-batch.ts'
 import type { RollupOptions } from '../../rollup/rollup-options.ts'
-import { type RollupEntry, StorageUnavailableError } from '../store.ts'
+import { type RollupEntry, type RollupUnit, StorageUnavailableError } from '../store.ts'
 import type { FoldSegments } from './fold-segments.ts'
 
 /** Writers a site may meet at once before one gives up and its batch is delivered again. */
@@ -13,6 +13,19 @@ const FENCE_ATTEMPTS = 5
  * after they arrived, so keeping an hour more spares a rebuild for every late batch.
  */
 const PRUNE_LAG_MS = 3_600_000
+
+/** A window a unit stored. */
+export interface StoredWindow {
+  siteId: string
+  seq: number
+  fold: SiteFold
+}
+
+export interface FoldRun<T> extends UnitRun<T> {
+  windows: StoredWindow[]
+  /** Every site the unit touched, with a window or without. */
+  sites: string[]
+}
 
 /** What this process holds of a site: its last stored window, and what arrivals it serves. */
 interface Held {
@@ -42,47 +55,106 @@ export class FoldWriter {
   }
 
   /**
-   * Counts what of `entries` (all of one site) is not counted yet and stores it as the
-   * site's next window. `oldestArrival`: when the earliest of them was accepted. Returns how
-   * many it counted, and the window it stored (none when all were counted before).
+   * Runs a roll-up unit over the fold's memory and stores what it changed of each site as
+   * the site's next window. A site whose number another writer took is taken back, caught up,
+   * and the unit run again: what it already counted is then counted (its `uncounted` says
+   * so), what is left is counted now. Returns the unit's result, the windows stored, and
+   * what the last run read and wrote.
    */
-  async count(
-    siteId: string,
-    entries: readonly RollupEntry[],
-    oldestArrival: number,
-  ): Promise<{ counted: number; window?: { seq: number; fold: SiteFold } }> {
+  async run<T>(
+    work: (unit: RollupUnit) => Promise<T>,
+    hourlyDimensionsFrom = Number.NEGATIVE_INFINITY,
+  ): Promise<FoldRun<T>> {
+    const windows: StoredWindow[] = []
+    const sites = new Set<string>()
     for (let attempt = 1; ; attempt++) {
-      const held = await this.hold(siteId, oldestArrival)
-      await this.catchUp(siteId, held)
-      const site = this.state.site(siteId)
-      site.begin()
-      let counted: number
+      const touched: string[] = []
+      this.state.beforeSite = async (siteId, from) => {
+        const held = await this.hold(siteId, from)
+        await this.catchUp(siteId, held)
+        this.state.site(siteId).begin()
+        touched.push(siteId)
+        sites.add(siteId)
+      }
+      let run: UnitRun<T>
       try {
-        counted = await rollUpBatch(this.state, entries, this.options)
+        run = await this.state.runUnit(work, hourlyDimensionsFrom)
       } catch (error) {
-        site.rollback()
-        this.state.takeSite(siteId)
+        this.takeBack(touched)
         throw error
+      } finally {
+        this.state.beforeSite = undefined
       }
-      const fold = this.state.takeSite(siteId)
-      if (!fold) {
-        site.commit()
-        return { counted }
+      let refused = 0
+      for (const [i, siteId] of touched.entries()) {
+        const site = this.state.site(siteId)
+        const fold = this.state.takeSite(siteId)
+        const held = this.held.get(siteId)
+        if (!fold || !held) {
+          site.commit()
+          continue
+        }
+        let stored: boolean
+        try {
+          stored = await this.segments.append(siteId, held.seq + 1, fold)
+        } catch (error) {
+          // Unknown whether it landed: this site and the ones after it are read again.
+          this.takeBack(touched.slice(i))
+          for (const id of touched.slice(i)) this.drop(id)
+          throw error
+        }
+        if (stored) {
+          site.commit()
+          held.seq += 1
+          windows.push({ siteId, seq: held.seq, fold })
+          this.prune(siteId, held)
+        } else {
+          // Another writer stored this number first (another shard's batch of the site, or a
+          // delivery of these entries again): take the window back, catch up, count again.
+          site.rollback()
+          refused += 1
+        }
       }
-      if (await this.segments.append(siteId, held.seq + 1, fold)) {
-        site.commit()
-        held.seq += 1
-        this.prune(siteId, held)
-        return { counted, window: { seq: held.seq, fold } }
-      }
-      // Another writer stored this number first (another shard's batch of the site, or a
-      // delivery of these entries again): take the window back, catch up, count again.
-      site.rollback()
+      if (refused === 0) return { ...run, windows, sites: [...sites] }
       if (attempt >= FENCE_ATTEMPTS) {
         throw new StorageUnavailableError(
-          `fold: ${siteId}'s window ${held.seq + 1} was taken ${attempt} times by other writers`,
+          `fold: a window number was taken ${attempt} times in a row by other writers`,
         )
       }
+    }
+  }
+
+  /** RollupQueue.rollup over the fold: a unit, stored as windows. */
+  async rollup<T>(work: (unit: RollupUnit) => Promise<T>): Promise<T> {
+    return (await this.run(work)).result
+  }
+
+  /**
+   * Counts `entries` (the shared roll-up, rollup/roll-up-batch.ts) into windows. Returns how
+   * many it counted and the windows it stored.
+   */
+  async count(
+    entries: readonly RollupEntry[],
+  ): Promise<{ counted: number; windows: StoredWindow[] }> {
+    const windows: StoredWindow[] = []
+    const counted = await rollUpBatch(
+      {
+        rollup: async (work) => {
+          const run = await this.run(work)
+          windows.push(...run.windows)
+          return run.result
+        },
+      },
+      entries,
+      this.options,
+    )
+    return { counted, windows }
+  }
+
+  private takeBack(sites: readonly string[]): void {
+    for (const siteId of sites) {
+      this.state.site(siteId).rollback()
+      this.state.takeSite(siteId)
     }
   }
 

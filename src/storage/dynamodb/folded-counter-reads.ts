@@ -10,6 +10,8 @@ import {
 import { topOf } from './counter-reads.ts'
 import { type CounterSummaries, SUMMARY, type Summary } from './counter-summaries.ts'
 import type { FoldSegments } from './fold-segments.ts'
+import { hourlyDimensionsFrom } from './forgotten-events.ts'
+import type { StoreContext } from './requests.ts'
 
 /**
  * The stats queries' side over the fold (issue 23): a range's rows are its summaries' rows
@@ -19,6 +21,7 @@ import type { FoldSegments } from './fold-segments.ts'
  */
 export class FoldedCounterReads implements CounterReads {
   constructor(
+    private readonly c: StoreContext,
     private readonly segments: FoldSegments,
     private readonly summaries: CounterSummaries,
   ) {}
@@ -34,7 +37,11 @@ export class FoldedCounterReads implements CounterReads {
     const through = await this.summaries.through(range.site_id)
     const summaries = await this.summaries.read(range.site_id, from, to)
     const windows = await this.segments.after(range.site_id, through)
-    return foldedRows(deltasOf(summaries, windows), range)
+    const rows = foldedRows(deltasOf(summaries, windows), range)
+    if (range.grain !== 'hour' || range.dim === '') return rows
+    // Hours the sweep passed keep their site totals only, as the SQLite store's do.
+    const kept = await hourlyDimensionsFrom(this.c)
+    return rows.filter((row) => Number(row.bucket) >= kept)
   }
 
   async topValues(query: TopValuesQuery): Promise<RollupRow[]> {

@@ -10,3 +10,13 @@ export async function eventsForgottenBefore(c: StoreContext): Promise<number> {
   const from = sweep?.events_from
   return typeof from === 'number' ? from : 0
 }
+
+/**
+ * Hourly dimension rows before this epoch hour are forgotten (the sweep's `hourly_from`;
+ * -Infinity before any sweep): the roll-up makes none, and counter reads leave them out.
+ */
+export async function hourlyDimensionsFrom(c: StoreContext): Promise<number> {
+  const sweep = await c.requests.getItem(c.tables.state, { pk: STATE.sweepPk, sk: STATE.one })
+  const from = sweep?.hourly_from
+  return typeof from === 'number' ? from : Number.NEGATIVE_INFINITY
+}

@@ -79,6 +79,12 @@ export const STATE = {
   /** A site's packed days (record-packs.ts): sort key `DAY#NNN`, a day's parts. */
   packs: (siteId: string) => `pack#${siteId}`,
   checkpoint: (stream: string) => `ckpt#${stream}`,
+  /** A site's folded windows (fold-segments.ts): sort key the window's 12-digit number. */
+  foldWindows: (siteId: string) => `fold#${siteId}`,
+  /** A site's counter summaries (counter-summaries.ts): `d#DAY`, `h#DAY`, `through`. */
+  counterSummaries: (siteId: string) => `fsum#${siteId}`,
+  /** The last window copied into the Sessions table (session-projection.ts). */
+  sessionCopy: (siteId: string) => `fproj#${siteId}`,
   plan: (id: string) => `plan#${id}`,
   deadLetters: (stream: string) => `dead#${stream}`,
   /** How many items the dead letters hold, and the earliest event time among them. */

@@ -51,7 +51,6 @@ const packedDynamoStore: OpenStore = async () => {
   const local = await localTables()
   let fault = false
   const store = local.store({
-    maxTransactItems: 8,
     failRollupWrite: () => (fault ? ((fault = false), true) : false),
     packPartBytes: 400,
   })

@@ -1,5 +1,7 @@
 import {
   BatchGetCommand,
+  DeleteCommand,
+  type DeleteCommandInput,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -63,6 +65,10 @@ export class Requests {
 
   async put(where: string, input: PutCommandInput): Promise<void> {
     await call(where, () => this.doc.send(new PutCommand(input)))
+  }
+
+  async delete(where: string, input: DeleteCommandInput): Promise<void> {
+    await call(where, () => this.doc.send(new DeleteCommand(input)))
   }
 
   async update(where: string, input: UpdateCommandInput): Promise<void> {
