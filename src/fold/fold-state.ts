@@ -253,6 +253,8 @@ export class FoldState implements Pick<RollupQueue, 'rollup'> {
   ): Promise<UnitRun<T>> {
     const unit = new FoldUnit(this, hourlyDimensionsFrom)
     const result = await work(unit)
+    // A writer may hand its write back unawaited (a history import overlaps its next unit).
+    await unit.writing
     this.apply(unit)
     return { result, read: unit.read, written: unit.written }
   }
@@ -268,6 +270,18 @@ export class FoldState implements Pick<RollupQueue, 'rollup'> {
     }
     const changes = unit.written
     if (!changes) return
+    // The stored sessions each written one may span, as they were before the unit: those it
+    // read, and those of its tracker session held here (a writer that continues sessions it
+    // did not read back, as a history import does).
+    const before = new Map<string, ReadSession[]>()
+    for (const session of changes.sessions) {
+      const client = session.client_session_id
+      if (before.has(client)) continue
+      const held = this.site(session.site_id).sessions.get(client) ?? []
+      const read = new Map<string, ReadSession>(held.map((k) => [k.session.id, k]))
+      for (const [id, r] of unit.read) if (r.session.client_session_id === client) read.set(id, r)
+      before.set(client, [...read.values()])
+    }
     for (const id of changes.removedSessions ?? []) {
       const siteId = unit.siteOfSession.get(id)
       if (siteId === undefined) continue
@@ -277,9 +291,7 @@ export class FoldState implements Pick<RollupQueue, 'rollup'> {
     }
     const record = changes.record ?? []
     for (const session of changes.sessions) {
-      const read = [...unit.read.values()].filter(
-        (r) => r.session.client_session_id === session.client_session_id,
-      )
+      const read = before.get(session.client_session_id) ?? []
       const events = sessionEventsAfter(session, read, record, (e) => this.limited(e)) ?? null
       const kept = { session: { ...session }, events }
       this.site(session.site_id).putSession(kept)
@@ -390,7 +402,15 @@ class FoldUnit implements RollupUnit {
     })
   }
 
-  async write(changes: WriteChanges): Promise<void> {
+  /** The unit's write while it runs: `runUnit` waits for it. */
+  writing: Promise<void> | undefined
+
+  write(changes: WriteChanges): Promise<void> {
+    this.writing = this.stage(changes)
+    return this.writing
+  }
+
+  private async stage(changes: WriteChanges): Promise<void> {
     const sites = new Map<string, number>()
     const at = (site: string, time: number) =>
       sites.set(site, Math.min(sites.get(site) ?? Number.POSITIVE_INFINITY, time))

@@ -25,10 +25,13 @@ export const SUMMARY = {
   pk: STATE.counterSummaries,
   through: 'through',
   /** The summary a row belongs to. */
-  sk: (key: Pick<RollupKey, 'grain' | 'bucket'>) =>
-    key.grain === 'day'
-      ? `d#${key.bucket}`
-      : `h#${new Date(Number(key.bucket) * 3_600_000).toISOString().slice(0, 10)}`,
+  sk: (key: Pick<RollupKey, 'grain' | 'bucket'>) => {
+    if (key.grain === 'day') return `d#${key.bucket}`
+    const at = new Date(Number(key.bucket) * 3_600_000)
+    // A range open at either end (a check for any counted hour) reads every day's.
+    if (Number.isNaN(at.getTime())) return Number(key.bucket) < 0 ? 'h#' : 'h#\uffff'
+    return `h#${at.toISOString().slice(0, 10)}`
+  },
 }
 
 /** A transaction holds 100 items: the `through` item and at most this many summaries. */

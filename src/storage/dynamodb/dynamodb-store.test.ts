@@ -1,7 +1,6 @@
-import { BatchGetCommand, PutCommand } from '@aws-sdk/lib-dynamodb'
+import { PutCommand } from '@aws-sdk/lib-dynamodb'
 import { describe, expect, it } from 'vitest'
 import { localDay } from '../../core/calendar.ts'
-import { markScope } from '../../core/rollup-deltas.ts'
 import { acceptAndRollUp } from '../../testing/accept-and-roll-up.ts'
 import { describeHistoryImportContract } from '../../testing/contract/history-import.contract.ts'
 import {
@@ -12,8 +11,9 @@ import {
 import { localTables } from '../../testing/dynamodb.ts'
 import { forwardingDocClient, throttledWrites } from '../../testing/dynamodb-faults.ts'
 import { MINUTE_MS, makeEvent, makeSession, makeSite, T0 } from '../../testing/fixtures.ts'
+import { FoldSegments } from './fold-segments.ts'
 import { sessionItem } from './items.ts'
-import { STATE } from './keys.ts'
+import { Requests } from './requests.ts'
 
 /**
  * The contract suite on AWS's own DynamoDB Local, with units of more than eight writes
@@ -48,7 +48,7 @@ describeStoreContract('dynamodb', freshDynamoStore)
 describeHistoryImportContract('dynamodb', freshDynamoStore)
 
 describe('DynamoDbStore: the record over sessions of an earlier release', () => {
-  it('reads them without events, and a session that absorbs one stays so', async () => {
+  it('reads them without events; a later event of their tracker session begins a session of its own', async () => {
     const local = await localTables()
     const store = local.store()
     try {
@@ -66,19 +66,21 @@ describe('DynamoDbStore: the record over sessions of an earlier release', () => 
       )
       const read = () => store.recordSessions('site-a', T0 - MINUTE_MS, T0 + 2 * 86_400_000)
       expect(await read()).toMatchObject([{ id: 'old', events: null }])
-      // Extended after the upgrade: its earlier events are not known, so none are claimed.
-      const options = { sessionTimeoutMs: 30 * MINUTE_MS, newSessionId: () => 'new' }
+      // The fold holds what its own windows hold (README.md, "Upgrading"): a session of the
+      // release before it is not continued.
+      let ids = 0
+      const options = { sessionTimeoutMs: 30 * MINUTE_MS, newSessionId: () => `s${++ids}` }
       const at = (id: string, timestamp: number, client = 'tab') =>
         makeEvent({ event_id: id, site_id: 'site-a', client_session_id: client, timestamp })
       await acceptAndRollUp(store, [at('late', T0 + 10 * MINUTE_MS)], [], options)
-      // Another tracker session, all after the upgrade: its events are.
       await acceptAndRollUp(store, [at('fresh', T0 + 86_400_000, 'tab-2')], [], options)
       const sessions = await read()
       expect(
         sessions.map((s) => [s.id, s.end_time, s.events?.map((e) => e.event_id) ?? null]),
       ).toEqual([
-        ['old', T0 + 10 * MINUTE_MS, null],
-        ['new', T0 + 86_400_000, ['fresh']],
+        ['old', T0 + 5 * MINUTE_MS, null],
+        ['s1', T0 + 10 * MINUTE_MS, ['late']],
+        ['s2', T0 + 86_400_000, ['fresh']],
       ])
     } finally {
       await store.close()
@@ -88,7 +90,7 @@ describe('DynamoDbStore: the record over sessions of an earlier release', () => 
 })
 
 describe('DynamoDbStore: deleting a user', () => {
-  it("also deletes the visitor marks whose keys carry the user's id", async () => {
+  it("also takes their sessions out of the fold's kept windows", async () => {
     const local = await localTables()
     const store = local.store()
     try {
@@ -106,22 +108,31 @@ describe('DynamoDbStore: deleting a user', () => {
         sessionTimeoutMs: 30 * MINUTE_MS,
         newSessionId: () => 's1',
       })
-      const day = localDay(now, 'UTC')
-      const marks = [markScope('', ''), markScope('page', '/pricing')].map((scope) => ({
-        pk: STATE.mark('site-a', day, scope, 'u:alice'),
-        sk: STATE.one,
-      }))
-      const stored = () =>
-        local.clients.doc.send(
-          new BatchGetCommand({ RequestItems: { [local.tables.state]: { Keys: marks } } }),
-        )
-      expect((await stored()).Responses?.[local.tables.state]).toHaveLength(2)
+      const windows = new FoldSegments({
+        doc: local.clients.doc,
+        requests: new Requests(local.clients.doc),
+        tables: local.tables,
+        now: Date.now,
+        eventTtlMs: 86_400_000,
+      })
+      const sessionsHeld = async () =>
+        (await windows.after('site-a', 0)).flatMap((w) => [...w.fold.sessions.keys()])
+      expect(await sessionsHeld()).toEqual(['s1'])
       expect(await store.deleteUserData('site-a', 'alice')).toEqual({
         sessions: 1,
         events: 1,
         raw_events: 1,
       })
-      expect((await stored()).Responses?.[local.tables.state]).toEqual([])
+      expect(await sessionsHeld()).toEqual([])
+      // What the window counted stays: the day's totals hold the visit, naming no one.
+      const totals = await store.readRollups({
+        grain: 'day',
+        site_id: 'site-a',
+        dim: '',
+        from: localDay(now, 'UTC'),
+        to: localDay(now, 'UTC'),
+      })
+      expect(totals[0]).toMatchObject({ pageviews: 1, visitors: 1 })
     } finally {
       await store.close()
       await local.drop()

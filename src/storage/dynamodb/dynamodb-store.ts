@@ -114,7 +114,7 @@ export class DynamoDbStore {
       new PackedDayCache(options.packedDaysBytes ?? DEFAULT_PACKED_DAYS_BYTES),
       record,
     )
-    const erasure = new DynamoDbUserErasure(context, packs)
+    const erasure = new DynamoDbUserErasure(context, packs, segments)
     const counters = new FoldedCounterReads(context, segments, summaries)
     const sessions = new DynamoDbSessionReads(context)
     const recent = new DynamoDbRecentEvents(context)

@@ -153,6 +153,41 @@ export class FoldSegments {
     }
   }
 
+  /**
+   * Takes sessions out of every kept window of a site that holds one (a person's data
+   * deleted: user-erasure.ts). Only the copies go: the window's counter deltas, counted keys
+   * and mark hashes stay (sums and hashes say nothing of who), so summaries and rebuilds
+   * read the same counts. Returns how many windows it wrote again.
+   */
+  async scrub(siteId: string, ids: ReadonlySet<string>): Promise<number> {
+    if (ids.size === 0) return 0
+    const { segments } = await this.since(siteId, this.c.now() - SEGMENT_KEEP_MS)
+    let rewritten = 0
+    for (const segment of segments) {
+      const held = [...segment.fold.sessions.keys()].filter((id) => ids.has(id))
+      if (held.length === 0) continue
+      for (const id of held) segment.fold.sessions.delete(id)
+      try {
+        await this.c.requests.put('PutItem(fold segment, scrubbed)', {
+          TableName: this.c.tables.state,
+          Item: {
+            pk: SEGMENT.pk(siteId),
+            sk: SEGMENT.sk(segment.seq),
+            z: encodeSegment(segment.fold),
+            at: segment.storedAt,
+            expires_at: ttlSeconds(segment.storedAt + SEGMENT_KEEP_MS),
+          },
+          // A window DynamoDB's TTL removed meanwhile stays removed.
+          ConditionExpression: 'attribute_exists(pk)',
+        })
+        rewritten += 1
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error
+      }
+    }
+    return rewritten
+  }
+
   /** The number of the site's last stored window (0: none yet). */
   async last(siteId: string): Promise<number> {
     const page = await this.c.requests.query('Query(fold segments, last)', {
