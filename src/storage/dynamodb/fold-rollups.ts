@@ -21,6 +21,8 @@ import type { SessionProjection } from './session-projection.ts'
 export class FoldRollups implements Pick<RollupQueue, 'rollup'> {
   /** Serialises this process's units (as the stream serialises a shard's batches). */
   private queue: Promise<unknown> = Promise.resolve()
+  /** Per site, the last window this process knows was copied into the Sessions table. */
+  private readonly copiedTo = new Map<string, number>()
 
   constructor(
     private readonly c: StoreContext,
@@ -46,11 +48,16 @@ export class FoldRollups implements Pick<RollupQueue, 'rollup'> {
 
   private async runUnit<T>(work: (unit: RollupUnit) => Promise<T>): Promise<T> {
     const run = await this.writer.run(work, await hourlyDimensionsFrom(this.c))
-    // A copy a failure cut short (here or in another process) is finished first, so the
-    // sessions of windows before this one are in place before it is copied.
+    // Windows this process learnt of without copying them (another writer's, its own whose
+    // copy failed, or all of them in a new process) are copied first, from the site's mark.
     for (const siteId of run.sites) {
-      if (this.copy.unchecked(siteId)) {
-        await this.copy.repair(siteId, (after) => this.windowsAfter(siteId, after))
+      const own = run.windows.filter((w) => w.siteId === siteId).map((w) => w.seq)
+      const before = own.length ? Math.min(...own) - 1 : (this.writer.lastWindow(siteId) ?? 0)
+      if ((this.copiedTo.get(siteId) ?? -1) < before) {
+        await this.copy.repair(siteId, async (after) =>
+          (await this.windowsAfter(siteId, after)).filter((w) => w.seq <= before),
+        )
+        this.copiedTo.set(siteId, before)
       }
     }
     const written = run.written
@@ -67,10 +74,12 @@ export class FoldRollups implements Pick<RollupQueue, 'rollup'> {
     await markLate(this.c, late)
     if (this.failWrite?.()) {
       await this.copy.project(run.windows.slice(0, Math.floor(run.windows.length / 2)))
-      this.copy.forget(run.windows.map((w) => w.siteId))
       throw new Error('FoldRollups: the copy of a unit failed half-way (a test fault)')
     }
     await this.copy.project(run.windows)
+    for (const w of run.windows) {
+      this.copiedTo.set(w.siteId, Math.max(this.copiedTo.get(w.siteId) ?? 0, w.seq))
+    }
     await markLate(this.c, late)
     // A history import's raw events: stored without a queue entry, these windows count them.
     if (written?.events?.length) {

@@ -15,13 +15,11 @@ const FAN_OUT = 16
  * A copy, so order does not matter and writing one twice changes nothing: each item carries
  * the window it is from (`fseq`), and a put or delete holds only over an older one. Two
  * writers of a site copying windows 7 and 8 at once leave window 8's sessions, whichever
- * lands last. `fproj#SITE` holds the last window copied; a process copies the windows after
- * it the first time it meets a site, so a copy a failure cut short is finished.
+ * lands last. `fproj#SITE` holds the last window copied; a process that learns of windows it
+ * did not copy itself (another writer's, or its own whose copy failed) copies the windows
+ * after it, so a copy a failure cut short is finished (fold-rollups.ts).
  */
 export class SessionProjection {
-  /** Sites whose copy this process has checked since it began, or since a copy failed. */
-  private readonly checked = new Set<string>()
-
   constructor(private readonly c: StoreContext) {}
 
   /** The last window copied of a site (0: none). */
@@ -33,35 +31,18 @@ export class SessionProjection {
     return Number(item?.seq ?? 0)
   }
 
-  /** Whether this process has yet to check the site's copy (see `repair`). */
-  unchecked(siteId: string): boolean {
-    return !this.checked.has(siteId)
-  }
-
-  /** Has the sites' copies checked again the next time they are met (after a failure). */
-  forget(siteIds: Iterable<string>): void {
-    for (const siteId of siteIds) this.checked.delete(siteId)
-  }
-
   /** Copies windows (of any sites, any order), then moves each site's mark on. */
   async project(windows: readonly StoredWindow[]): Promise<void> {
-    try {
-      await inParallel(windows, 1, (w) => this.copy(w))
-      const last = new Map<string, number>()
-      for (const w of windows) last.set(w.siteId, Math.max(last.get(w.siteId) ?? 0, w.seq))
-      for (const [siteId, seq] of last) await this.mark(siteId, seq)
-    } catch (error) {
-      for (const w of windows) this.checked.delete(w.siteId)
-      throw error
-    }
+    for (const w of windows) await this.copy(w)
+    const last = new Map<string, number>()
+    for (const w of windows) last.set(w.siteId, Math.max(last.get(w.siteId) ?? 0, w.seq))
+    for (const [siteId, seq] of last) await this.mark(siteId, seq)
   }
 
-  /** Copies what the site's windows after its mark hold (`after`: they are read by the caller). */
+  /** Copies the site's windows after its mark (`after` reads them). */
   async repair(siteId: string, after: (seq: number) => Promise<StoredWindow[]>): Promise<void> {
-    const from = await this.projected(siteId)
-    const windows = await after(from)
+    const windows = await after(await this.projected(siteId))
     if (windows.length) await this.project(windows)
-    this.checked.add(siteId)
   }
 
   private async copy(w: StoredWindow): Promise<void> {
