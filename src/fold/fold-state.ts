@@ -252,7 +252,14 @@ export class FoldState implements Pick<RollupQueue, 'rollup'> {
     hourlyDimensionsFrom = Number.NEGATIVE_INFINITY,
   ): Promise<UnitRun<T>> {
     const unit = new FoldUnit(this, hourlyDimensionsFrom)
-    const result = await work(unit)
+    // A plain object, so a caller may wrap a step by spreading it (`{ ...unit, … }`).
+    const result = await work({
+      hourlyDimensionsFrom,
+      uncounted: (entries) => unit.uncounted(entries),
+      sessionsFor: (lookups) => unit.sessionsFor(lookups),
+      claimMarks: (marks) => unit.claimMarks(marks),
+      write: (changes) => unit.write(changes),
+    })
     // A writer may hand its write back unawaited (a history import overlaps its next unit).
     await unit.writing
     this.apply(unit)

@@ -1,4 +1,4 @@
-import { QueryCommand, type QueryCommandInput, TransactWriteCommand } from '@aws-sdk/lib-dynamodb'
+import { PutCommand, type PutCommandInput } from '@aws-sdk/lib-dynamodb'
 import type { DynamoDBRecord } from 'aws-lambda'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { EnrichedEvent } from '../../core/types.ts'
@@ -18,28 +18,13 @@ import { createRollupHandler } from './rollup-handler.ts'
 /**
  * Deliveries AWS documents for a DynamoDB stream's event source mapping that the roll-up once
  * miscounted, each held to the SQLite store's numbers for the same events. Faults DynamoDB
- * Local cannot produce (a cancelled transaction, a plan finished by another process between
- * two of this one's reads) are injected with aws-sdk-client-mock into a document client
- * whose every other call goes to DynamoDB Local.
+ * Local cannot produce (throttling) are injected with aws-sdk-client-mock into a document
+ * client whose every other call goes to DynamoDB Local.
  */
 const logger = createLogger('silent')
 const site = makeSite({ created_at: Date.UTC(2026, 0, 15) })
 const T0 = Date.UTC(2026, 0, 15, 10)
 const NO_WAIT = { retries: 5, minTimeout: 1, maxTimeout: 5 }
-
-/** DynamoDB's answer to a transaction that another transaction or the throughput held up. */
-function cancelled(code: 'TransactionConflict' | 'ThrottlingError', items: number): Error {
-  const error = new Error(`Transaction cancelled, please refer cancellation reasons [${code}]`)
-  error.name = 'TransactionCanceledException'
-  Object.assign(error, {
-    $fault: 'client',
-    $metadata: {},
-    CancellationReasons: Array.from({ length: items }, (_, i) =>
-      i === 0 ? { Code: code, Message: code } : { Code: 'None' },
-    ),
-  })
-  return error
-}
 
 describe('the roll-up under deliveries it once miscounted', () => {
   let local: LocalTables
@@ -84,12 +69,12 @@ describe('the roll-up under deliveries it once miscounted', () => {
     expect(counts).toEqual(await sqliteCounts(site, events))
   })
 
-  it('finishes another process’s plan even when that process completes it first', async () => {
+  it('finishes a copy of sessions a failure cut short, in the next process that meets the site', async () => {
     const events = ['a', 'b', 'c', 'd'].map((client, i) =>
       enrichedEvent({ client_session_id: client, event_id: `e${i}`, timestamp: T0 + i * 1000 }),
     )
     const records = await recordsOf(events)
-    // A unit written in chunks of nine, failed after its first chunk: its plan stays open.
+    // The unit's window is stored, then its sessions' copy fails half-way.
     let fail = true
     const writer = local.store({
       failRollupWrite: () => (fail ? ((fail = false), true) : false),
@@ -97,56 +82,44 @@ describe('the roll-up under deliveries it once miscounted', () => {
     await expect(
       rollUpBatch(writer, entriesOfStreamRecords(records), orderedRollupOptions()),
     ).rejects.toThrow(/injected fault/)
-    // This process sees the open plan; before it reads the plan's parts, another process
-    // finishes the plan and deletes them.
-    const { doc, mock } = interceptable()
-    const other = local.store()
-    let finishedMeanwhile = false
-    mock.on(QueryCommand).callsFake(async (input: QueryCommandInput) => {
-      const pk = String(input.ExpressionAttributeValues?.[':pk'] ?? '')
-      if (pk.startsWith('plan#') && !finishedMeanwhile) {
-        finishedMeanwhile = true
-        await other.rollup(async () => undefined)
-      }
-      return local.clients.doc.send(new QueryCommand(input))
-    })
-    const late = createRollupHandler(local.store({ doc }), orderedRollupOptions(), logger)
-    expect(await late({ Records: records })).toEqual({ batchItemFailures: [] })
-    expect(finishedMeanwhile).toBe(true)
-    mock.restore()
+    // Delivered again to two other processes at once: nothing is left to count, and both
+    // copy what the first left out, from the site's mark; the copies agree.
+    const handlers = [0, 1].map(() =>
+      createRollupHandler(local.store(), orderedRollupOptions(), logger),
+    )
+    const answers = await Promise.all(handlers.map((handler) => handler({ Records: records })))
+    expect(answers).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }])
     expect(await countsOf(local.store(), scenarioClients(events))).toEqual(
       await sqliteCounts(site, events),
     )
   })
 
-  it.each(['TransactionConflict', 'ThrottlingError'] as const)(
-    'retries a roll-up transaction cancelled by %s instead of failing the batch',
-    async (code) => {
+  it.each(['ProvisionedThroughputExceededException', 'ThrottlingException'] as const)(
+    'retries a window refused with %s instead of failing the batch',
+    async (name) => {
       const events = ['a', 'b'].map((client, i) =>
         enrichedEvent({ client_session_id: client, event_id: `e${i}`, timestamp: T0 + i * 1000 }),
       )
       const records = await recordsOf(events)
       const { doc, mock } = interceptable()
-      let cancellations = 0
-      mock.on(TransactWriteCommand).callsFake((input) => {
-        if (cancellations < 2) {
-          cancellations++
-          throw cancelled(code, input.TransactItems?.length ?? 1)
+      let refusals = 0
+      mock.on(PutCommand).callsFake((input: PutCommandInput) => {
+        if (String(input.Item?.pk).startsWith('fold#') && refusals < 2) {
+          refusals++
+          throw Object.assign(new Error(name), { name, $fault: 'client', $metadata: {} })
         }
-        return local.clients.doc.send(new TransactWriteCommand(input))
+        return local.clients.doc.send(new PutCommand(input))
       })
       const handler = createRollupHandler(
         local.store({ doc, backoff: NO_WAIT }),
         orderedRollupOptions(),
         logger,
-        {
-          retry: NO_WAIT,
-        },
+        { retry: NO_WAIT },
       )
       // Answered within the invocation: nothing is reported failed, so the mapping's retries
       // (and its on-failure destination) are kept for records that really cannot be counted.
       expect(await handler({ Records: records })).toEqual({ batchItemFailures: [] })
-      expect(cancellations).toBe(2)
+      expect(refusals).toBe(2)
       mock.restore()
       expect(await countsOf(local.store(), scenarioClients(events))).toEqual(
         await sqliteCounts(site, events),

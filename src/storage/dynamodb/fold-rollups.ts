@@ -74,7 +74,7 @@ export class FoldRollups implements Pick<RollupQueue, 'rollup'> {
     await markLate(this.c, late)
     if (this.failWrite?.()) {
       await this.copy.project(run.windows.slice(0, Math.floor(run.windows.length / 2)))
-      throw new Error('FoldRollups: the copy of a unit failed half-way (a test fault)')
+      throw new Error('FoldRollups: injected fault: the copy of a unit failed half-way')
     }
     await this.copy.project(run.windows)
     for (const w of run.windows) {
