@@ -1,15 +1,22 @@
-import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb'
-import { COUNTER_NAMES, type EnrichedEvent, type SessionState } from '../../core/types.ts'
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { zeroCounters } from '../../core/rollup-deltas.ts'
+import {
+  COUNTER_NAMES,
+  type EnrichedEvent,
+  type RollupDelta,
+  type RollupKey,
+  type SessionState,
+} from '../../core/types.ts'
+import { SiteFold } from '../../fold/site-fold.ts'
 import { MAX_RECORD_EVENTS } from '../../record/session-events.ts'
 import type { RecordEvent } from '../../record/session-record.ts'
 import { batchWriteAll } from '../../storage/dynamodb/batch-write.ts'
-import { versionBump } from '../../storage/dynamodb/counter-writes.ts'
-import { call } from '../../storage/dynamodb/faults.ts'
-import { eventItem, type Item, sessionItem } from '../../storage/dynamodb/items.ts'
-import { STATE, statsPartition, statsSortKey } from '../../storage/dynamodb/keys.ts'
+import { encodeSummary, SUMMARY } from '../../storage/dynamodb/counter-summaries.ts'
+import { FoldSegments } from '../../storage/dynamodb/fold-segments.ts'
+import { eventItem, sessionItem } from '../../storage/dynamodb/items.ts'
+import { STATE } from '../../storage/dynamodb/keys.ts'
 import { packRecordEvents } from '../../storage/dynamodb/record.ts'
 import { Requests } from '../../storage/dynamodb/requests.ts'
-import { hourlyRowExpiry } from '../../storage/dynamodb/retention.ts'
 import type { TableNames } from '../../storage/dynamodb/tables.ts'
 import type { RollupRow } from '../../storage/store.ts'
 
@@ -27,28 +34,54 @@ export interface DynamoDbBulkPutsOptions {
  */
 export class DynamoDbBulkPuts {
   private readonly requests: Requests
+  /** Counter rows taken in, per site and summary key, until they are stored. */
+  private readonly summaries = new Map<string, Map<string, RollupDelta[]>>()
 
   constructor(private readonly options: DynamoDbBulkPutsOptions) {
     this.requests = new Requests(options.doc)
   }
 
   /**
-   * Stores counter rows as they are (Put, not ADD): moving the same rows twice leaves them
-   * as once. For a site that has no counters of its own here yet.
+   * Takes a site's counter rows in (any order, any number of calls); `putCounterSummaries`
+   * stores them. Held in memory until then: a summary holds a whole day's rows.
    */
-  async putCounterRows(siteId: string, grain: 'hour' | 'day', rows: readonly RollupRow[]) {
-    const requests = rows.map((row) => {
-      const item: Item = {
-        pk: statsPartition(siteId, grain, row.dim),
-        sk: statsSortKey(row.bucket, row.value),
-        b: row.bucket,
-        v: row.value,
-      }
-      for (const name of COUNTER_NAMES) if (row[name] !== 0) item[name] = row[name]
-      if (grain === 'hour' && row.dim !== '') item.expires_at = hourlyRowExpiry(row.bucket)
-      return { PutRequest: { Item: item } }
-    })
-    await batchWriteAll(this.options.doc, this.options.tables.stats, requests)
+  addCounterRows(siteId: string, grain: 'hour' | 'day', rows: readonly RollupRow[]): void {
+    let site = this.summaries.get(siteId)
+    if (!site) {
+      site = new Map()
+      this.summaries.set(siteId, site)
+    }
+    for (const row of rows) {
+      const key = (
+        grain === 'hour'
+          ? { grain, site_id: siteId, bucket: Number(row.bucket), dim: row.dim, value: row.value }
+          : { grain, site_id: siteId, bucket: String(row.bucket), dim: row.dim, value: row.value }
+      ) as RollupKey
+      const counters = zeroCounters()
+      for (const name of COUNTER_NAMES) counters[name] = row[name]
+      const sk = SUMMARY.sk(key)
+      const list = site.get(sk)
+      if (list) list.push({ key, counters })
+      else site.set(sk, [{ key, counters }])
+    }
+  }
+
+  /**
+   * Stores a site's counter rows as its counter summaries (counter-summaries.ts), as they
+   * are: moving the same rows twice leaves them as once. They are in no window of the fold,
+   * so each summary holds them below every window (`through` 0). For a site that has no
+   * counters of its own here yet.
+   */
+  async putCounterSummaries(siteId: string): Promise<number> {
+    const site = this.summaries.get(siteId) ?? new Map<string, RollupDelta[]>()
+    this.summaries.delete(siteId)
+    const requests = [...site].map(([sk, deltas]) => ({
+      PutRequest: {
+        Item: { pk: SUMMARY.pk(siteId), sk, z: encodeSummary(deltas), through: 0 },
+      },
+    }))
+    await batchWriteAll(this.options.doc, this.options.tables.state, requests)
+    return requests.length
   }
 
   /** Sessions as they are, with their record's events where `events` is given (not null). */
@@ -113,10 +146,21 @@ export class DynamoDbBulkPuts {
     })
   }
 
-  /** Marks the site's counters changed, so no cached answer from before the move is served. */
+  /**
+   * Marks the site's counters changed, so no cached answer from before the move is served:
+   * an empty window of the fold (its number is the counters' version), under the next free
+   * number.
+   */
   async bumpCountersVersion(siteId: string): Promise<void> {
-    await call('UpdateItem(version)', () =>
-      this.options.doc.send(new UpdateCommand(versionBump(this.options.tables.state, siteId))),
-    )
+    const windows = new FoldSegments({
+      doc: this.options.doc,
+      requests: this.requests,
+      tables: this.options.tables,
+      now: Date.now,
+      eventTtlMs: this.options.eventTtlMs,
+    })
+    while (
+      !(await windows.append(siteId, (await windows.last(siteId)) + 1, new SiteFold(siteId)))
+    ) {}
   }
 }

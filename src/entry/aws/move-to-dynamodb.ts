@@ -83,10 +83,11 @@ export async function moveToDynamoDb(
     if (!existing) await store.createSite(site)
     for (const grain of ['day', 'hour'] as const) {
       for (const rows of from.counterRows(site.id, grain)) {
-        await puts.putCounterRows(site.id, grain, rows)
+        puts.addCounterRows(site.id, grain, rows)
         result.counter_rows += rows.length
       }
     }
+    await puts.putCounterSummaries(site.id)
     // With their events in the record: the filters over the past answer the same there.
     const record = from.recordSite(site.id)
     if (record) await puts.putRecordSite(site.id, record)

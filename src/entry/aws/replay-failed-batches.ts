@@ -69,10 +69,10 @@ function filesUnder(dir: string): string[] {
 /**
  * `npm run replay:aws -- --from DIR`: counts the batches the event source mapping gave up on,
  * as downloaded from the failures bucket (`aws s3 sync s3://BUCKET DIR`), through the same
- * roll-up as the stream's records. Each event counts once, because the ledgers of its
- * tracker session say whether it was (README in src/storage/dynamodb, "Counting once"), so
+ * roll-up as the stream's records. Each event counts once, because the fold's windows of
+ * its site say whether it was (README in src/storage/dynamodb, "Counting once"), so
  * a replay run twice, or of a batch whose events a retry counted after all, counts nothing
- * twice. Events older than REPLAY_WITHIN_HOURS are left alone: their ledgers may be gone.
+ * twice. Events older than REPLAY_WITHIN_HOURS are left alone: their windows may be gone.
  */
 export async function replayFailedBatches(
   store: RollupQueue,

@@ -7,9 +7,9 @@ import {
 import { rollUpBatch } from '../../rollup/roll-up-batch.ts'
 import type { RollupOptions } from '../../rollup/rollup-options.ts'
 import { call } from '../../storage/dynamodb/faults.ts'
+import { REPLAY_HORIZON_HOURS } from '../../storage/dynamodb/fold-writer.ts'
 import type { Item } from '../../storage/dynamodb/items.ts'
 import { STATE } from '../../storage/dynamodb/keys.ts'
-import { LEDGER_KEEP_HOURS } from '../../storage/dynamodb/ledger.ts'
 import type { TableNames } from '../../storage/dynamodb/tables.ts'
 import {
   itemTime,
@@ -20,11 +20,11 @@ import {
 } from '../../storage/store.ts'
 
 /**
- * What a replay may count exactly once: events younger than this. The ledgers that say what
- * was counted remember a tracker session's last LEDGER_KEEP_HOURS (ledger.ts); six hours less
- * leave room for a replay that runs long.
+ * What a replay may count exactly once: events younger than this. The fold's windows tell
+ * what was counted for REPLAY_HORIZON_HOURS after it (fold-writer.ts); six hours less leave
+ * room for a replay that runs long.
  */
-export const REPLAY_WITHIN_HOURS = LEDGER_KEEP_HOURS - 6
+export const REPLAY_WITHIN_HOURS = REPLAY_HORIZON_HOURS - 6
 
 export interface ReplayResult {
   /** Records kept aside when the replay began. */
@@ -54,7 +54,7 @@ interface Kept {
 /**
  * `npm run replay:aws`: counts the records the roll-up set aside (the dead letters,
  * `dead#…` in the State table), oldest first, through the same roll-up as the stream's
- * records; each counts once because the ledgers of its tracker session say whether it was
+ * records; each counts once because the fold's windows of its site say whether it was
  * (README in src/storage/dynamodb, "Counting once"). A replayed record leaves the dead
  * letters; the summary `/api/stats` reads is written anew from what stays. A dry run only
  * says what it would do. An operator's command, so it may scan the State table.

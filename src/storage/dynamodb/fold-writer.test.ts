@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { seededRandom } from '../../core/seeded-random.ts'
+import { horizons } from '../../fold/fold-state.ts'
 import { type LocalTables, localTables } from '../../testing/dynamodb.ts'
 import { enrichedEvent } from '../../testing/enriched-event.ts'
 import { makeSite } from '../../testing/fixtures.ts'
@@ -8,8 +9,8 @@ import { entriesOf, foldedCounts } from '../../testing/fold-scenario.ts'
 import { orderedRollupOptions, sqliteCounts } from '../../testing/rollup-reference.ts'
 import { rollupScenario, scenarioClients } from '../../testing/rollup-scenario.ts'
 import type { RollupEntry } from '../store.ts'
-import { FoldSegments } from './fold-segments.ts'
-import { FoldWriter } from './fold-writer.ts'
+import { FoldSegments, SEGMENT_KEEP_MS } from './fold-segments.ts'
+import { FoldWriter, REPLAY_HORIZON_HOURS } from './fold-writer.ts'
 import { Requests, type StoreContext } from './requests.ts'
 
 const site = makeSite({ created_at: Date.UTC(2026, 0, 15) })
@@ -185,4 +186,11 @@ describe('the fold on DynamoDB', () => {
     expect((await writer.count([entry])).counted).toBe(0)
     expect((await segments.after(id, 0)).map((s) => s.seq)).toEqual([1, 2])
   }, 60_000)
+})
+
+describe('the fold’s replay horizon', () => {
+  it('is within what a rebuild can read back from the kept windows', () => {
+    const reachBack = horizons(30 * 60_000).longestMs
+    expect(REPLAY_HORIZON_HOURS * HOUR + reachBack).toBeLessThanOrEqual(SEGMENT_KEEP_MS)
+  })
 })

@@ -5,6 +5,13 @@ import type { RollupOptions } from '../../rollup/rollup-options.ts'
 import { type RollupEntry, type RollupUnit, StorageUnavailableError } from '../store.ts'
 import type { FoldSegments } from './fold-segments.ts'
 
+/**
+ * How long after an event a replay of it (`npm run replay:aws`) still counts it exactly
+ * once: a writer handed it reads back the horizons' longest before it (fold-state.ts) from
+ * the site's windows, which are kept SEGMENT_KEEP_MS; a test holds the two together.
+ */
+export const REPLAY_HORIZON_HOURS = 96
+
 /** Writers a site may meet at once before one gives up and its batch is delivered again. */
 const FENCE_ATTEMPTS = 5
 

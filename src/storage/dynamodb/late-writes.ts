@@ -2,7 +2,6 @@ import type { SessionState } from '../../core/types.ts'
 import type { Item } from './items.ts'
 import { STATE } from './keys.ts'
 import type { StoreContext } from './requests.ts'
-import type { WriteOp } from './unit-writer.ts'
 
 /**
  * Late writes (README.md, "Packed days"): what lets a reader keep unpacked sessions that
@@ -49,16 +48,6 @@ export function lateSites(
   for (const id of removed) {
     const before = stored.get(id)?.session
     if (before && before.end_time < cut) sites.add(before.site_id)
-  }
-  return sites
-}
-
-/** The sites of the sessions a unit's writes put (each written session carries its site). */
-export function sitesWritten(ops: readonly WriteOp[]): Set<string> {
-  const sites = new Set<string>()
-  for (const op of ops) {
-    const site = op.Put?.Item?.site_id
-    if (typeof site === 'string') sites.add(site)
   }
   return sites
 }

@@ -13,7 +13,7 @@ export interface PulledStream extends Pick<RollupProgress, 'backlog' | 'oldestPe
   oldestPendingEventAt(): Promise<number | null>
   /**
    * A unit rolled up `pending`'s items through these positions: later calls start after
-   * them. Only a place to read from: what is counted is the ledgers' business (ledger.ts),
+   * them. Only a place to read from: what is counted is the fold's business (fold-writer.ts),
    * so this is written after the unit and a lost write only delivers counted items again.
    */
   rolledUp(through: readonly StreamPosition[]): Promise<void>

@@ -8,9 +8,9 @@ import type { OpenStore } from '../../testing/contract/store.contract.ts'
 import { type LocalTables, localTables } from '../../testing/dynamodb.ts'
 import { MINUTE_MS, makeEvent, makeSite } from '../../testing/fixtures.ts'
 import type { DynamoDbStore } from './dynamodb-store.ts'
+import { REPLAY_HORIZON_HOURS } from './fold-writer.ts'
 import type { Item } from './items.ts'
 import { STATE } from './keys.ts'
-import { LEDGER_KEEP_HOURS } from './ledger.ts'
 import { decodePack, PACK_AFTER_MS } from './record-packs.ts'
 
 const DAY = 86_400_000
@@ -85,7 +85,7 @@ describe('when a day is packed', () => {
     // REPLAY_WITHIN_HOURS of the event, under the ledgers' horizon.
     expect(PACK_AFTER_MS).toBeGreaterThanOrEqual(MAX_AGE_MS + DAY)
     expect(PACK_AFTER_MS).toBeGreaterThanOrEqual(REPLAY_WITHIN_HOURS * 3_600_000)
-    expect(PACK_AFTER_MS).toBeGreaterThanOrEqual(LEDGER_KEEP_HOURS * 3_600_000)
+    expect(PACK_AFTER_MS).toBeGreaterThanOrEqual(REPLAY_HORIZON_HOURS * 3_600_000)
   })
 })
 

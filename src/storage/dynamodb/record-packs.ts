@@ -33,7 +33,7 @@ import { INDEX } from './tables.ts'
  * more than 24 hours old (core/parse-event.ts, MAX_AGE_MS), the stream keeps a record 24
  * hours (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Streams.html), and
  * `npm run replay:aws` counts a set-aside record within 90 hours of its event, under the
- * ledgers' 96-hour horizon (README.md, Counting once), past which nothing of a session is
+ * fold's 96-hour replay horizon (README.md, Counting once), past which nothing of a session is
  * counted again. So 96 hours after its last event no session changes, and a day whose end
  * is 96 hours past gains no new one: 48 hours more than accept + stream alone need.
  */
