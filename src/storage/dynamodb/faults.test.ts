@@ -1,4 +1,4 @@
-import { BatchGetCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb'
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb'
 import { mockClient } from 'aws-sdk-client-mock'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { rollUpBatch } from '../../rollup/roll-up-batch.ts'
@@ -64,39 +64,5 @@ describe('DynamoDB faults the emulator cannot produce', () => {
     expect(await clean.backlog()).toBe(2)
     expect(await rollUpBatch(clean, await clean.pending(10), OPTIONS)).toBe(2)
     expect((await totals())[0]).toMatchObject({ pageviews: 2, visitors: 1, sessions: 1 })
-  })
-
-  it('sends BatchGetItem leftovers again until all are read', async () => {
-    await clean.accept([enrichedEvent({ event_id: 'a', timestamp: T0 })], [])
-    const batch = await clean.pending(10)
-    await rollUpBatch(clean, batch, OPTIONS)
-    let calls = 0
-    mock.on(BatchGetCommand).callsFake(async (input) => {
-      calls++
-      // The first answer reads nothing and leaves every key over, as a throttled read does.
-      if (calls === 1) return { Responses: {}, UnprocessedKeys: input.RequestItems }
-      return local.clients.doc.send(new BatchGetCommand(input))
-    })
-    // Everything was counted: once the leftovers are read, nothing of the batch is left.
-    expect(await store.rollup((unit) => unit.uncounted(batch))).toEqual([])
-    expect(calls).toBe(2)
-  })
-
-  it('fails as unavailable when leftovers keep coming, having counted nothing', async () => {
-    await clean.accept([enrichedEvent({ event_id: 'a', timestamp: T0 })], [])
-    mock.on(BatchGetCommand).callsFake(async (input) => ({
-      Responses: {},
-      UnprocessedKeys: input.RequestItems,
-    }))
-    const batch = await store.pending(10)
-    await expect(rollUpBatch(store, batch, OPTIONS)).rejects.toBeInstanceOf(StorageUnavailableError)
-    expect(await totals()).toEqual([])
-    // Delivered again once reads go through: counted once.
-    mock
-      .on(BatchGetCommand)
-      .callsFake((input) => local.clients.doc.send(new BatchGetCommand(input)))
-    expect(await rollUpBatch(store, batch, OPTIONS)).toBe(1)
-    expect(await rollUpBatch(store, batch, OPTIONS)).toBe(0)
-    expect((await totals())[0]).toMatchObject({ pageviews: 1, visitors: 1, sessions: 1 })
   })
 })

@@ -7,11 +7,11 @@ import {
   type RollupRow,
   type TopValuesQuery,
 } from '../store.ts'
-import { topOf } from './counter-reads.ts'
 import { type CounterSummaries, SUMMARY, type Summary } from './counter-summaries.ts'
 import type { FoldSegments } from './fold-segments.ts'
 import { hourlyDimensionsFrom } from './forgotten-events.ts'
 import type { StoreContext } from './requests.ts'
+import { topOf } from './top-values.ts'
 
 /**
  * The stats queries' side over the fold (issue 23): a range's rows are its summaries' rows

@@ -1,5 +1,4 @@
 import {
-  BatchGetCommand,
   DeleteCommand,
   type DeleteCommandInput,
   type DynamoDBDocumentClient,
@@ -14,8 +13,8 @@ import {
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb'
-import { batchWriteAll, chunk } from './batch-write.ts'
-import { type Backoff, call, DEFAULT_BACKOFF, untilAllProcessed } from './faults.ts'
+import { batchWriteAll } from './batch-write.ts'
+import { type Backoff, call, DEFAULT_BACKOFF } from './faults.ts'
 import type { Item } from './items.ts'
 import type { TableNames } from './tables.ts'
 
@@ -80,27 +79,6 @@ export class Requests {
     TransactItems: TransactWriteCommandInput['TransactItems'],
   ): Promise<void> {
     await call(where, () => this.doc.send(new TransactWriteCommand({ TransactItems })))
-  }
-
-  /** Consistent BatchGetItem, 100 keys a request, leftovers retried with backoff. */
-  async batchGet(TableName: string, keys: readonly Item[]): Promise<Item[]> {
-    const out: Item[] = []
-    for (const part of chunk(keys, 100)) {
-      await untilAllProcessed(
-        `BatchGetItem(${TableName})`,
-        part,
-        async (Keys) => {
-          const got = await this.doc.send(
-            new BatchGetCommand({ RequestItems: { [TableName]: { Keys, ConsistentRead: true } } }),
-          )
-          for (const item of got.Responses?.[TableName] ?? []) out.push(item)
-          const left = got.UnprocessedKeys?.[TableName]?.Keys
-          return left && left.length > 0 ? (left as Item[]) : undefined
-        },
-        this.backoff,
-      )
-    }
-    return out
   }
 
   async batchDelete(TableName: string, keys: readonly Item[]): Promise<void> {
