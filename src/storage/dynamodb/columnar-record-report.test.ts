@@ -218,7 +218,6 @@ describe('the columnar record report on DynamoDB Local', () => {
     let failNext = false
     const { store } = await world(23, {
       now: () => now,
-      maxTransactItems: 4,
       failRollupWrite: () => {
         const fail = failNext
         failNext = false

@@ -54,9 +54,13 @@ export class FoldRollups implements Pick<RollupQueue, 'rollup'> {
       const own = run.windows.filter((w) => w.siteId === siteId).map((w) => w.seq)
       const before = own.length ? Math.min(...own) - 1 : (this.writer.lastWindow(siteId) ?? 0)
       if ((this.copiedTo.get(siteId) ?? -1) < before) {
-        await this.copy.repair(siteId, async (after) =>
-          (await this.windowsAfter(siteId, after)).filter((w) => w.seq <= before),
-        )
+        const waiting = async (after: number) =>
+          (await this.windowsAfter(siteId, after)).filter((w) => w.seq <= before)
+        // Copies finished late, maybe long after their windows: a late write to every site
+        // they touch (late-writes.ts), so no reader keeps a slice they change.
+        if (await this.copy.repair(siteId, waiting, () => markLate(this.c, [siteId]))) {
+          await markLate(this.c, [siteId])
+        }
         this.copiedTo.set(siteId, before)
       }
     }

@@ -39,10 +39,20 @@ export class SessionProjection {
     for (const [siteId, seq] of last) await this.mark(siteId, seq)
   }
 
-  /** Copies the site's windows after its mark (`after` reads them). */
-  async repair(siteId: string, after: (seq: number) => Promise<StoredWindow[]>): Promise<void> {
+  /**
+   * Copies the site's windows after its mark (`after` reads them), calling `before` first
+   * when there are any. Returns whether there were.
+   */
+  async repair(
+    siteId: string,
+    after: (seq: number) => Promise<StoredWindow[]>,
+    before: () => Promise<void>,
+  ): Promise<boolean> {
     const windows = await after(await this.projected(siteId))
-    if (windows.length) await this.project(windows)
+    if (windows.length === 0) return false
+    await before()
+    await this.project(windows)
+    return true
   }
 
   private async copy(w: StoredWindow): Promise<void> {
