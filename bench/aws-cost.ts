@@ -111,7 +111,9 @@ function recordPackInputs(): RecordPackInputs | undefined {
     packer_wru_per_event: perDay.write_units / eventsPerDay,
     packer_rru_per_event: perDay.read_units / eventsPerDay,
     packer_ms_per_event: (r.packer.seconds * 1000) / packedEvents,
-    page_rru_per_million_before: (r.page.before.read_units_per_page / r.events) * 1e6,
+    // The last record-pack run measured the packed read only (runs.before 0): the same figure.
+    page_rru_per_million_before:
+      ((r.page.before ?? r.page.after).read_units_per_page / r.events) * 1e6,
     page_rru_per_million_after: (r.page.after.read_units_per_page / r.events) * 1e6,
     bytes_per_million_events: r.bytes_per_million_events,
   }
