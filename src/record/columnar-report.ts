@@ -5,6 +5,7 @@ import { type Filter, isEventDimension, PROP_PREFIX } from '../core/stats-filter
 import type { StatsQuery } from '../core/stats-query.ts'
 import type { Counters, SessionState } from '../core/types.ts'
 import { BREAKDOWNS } from '../queries/breakdowns.ts'
+import { type Candidates, isCandidate, overlapsUnrecorded } from './candidate-index.ts'
 import {
   type Codes,
   type ColumnarPart,
@@ -13,6 +14,7 @@ import {
   SESSION_COLUMNS,
   visitorGroups,
 } from './columnar-record.ts'
+import { testValues } from './filter-values.ts'
 import {
   assembleReport,
   type FilteredStatsReport,
@@ -46,6 +48,8 @@ export interface ColumnarReportInput {
   parts: readonly ColumnarPart[]
   query: StatsQuery
   recordSince: number | null
+  /** The groups of `parts[0]` the query's filters can keep (candidate-index.ts); none: all. */
+  candidates?: Candidates | null
 }
 
 /** The session dimensions the roll-up counts a session under even when empty (session-values.ts). */
@@ -80,21 +84,6 @@ const TABLED: readonly number[] = COUNTED.filter((c) => (SHOWN[c] as ReadonlySet
 const MARK_PAGE = 0
 const MARK_EVENT = 1
 const MARK_PROP = 2
-
-/** Per value number of a dictionary: whether a filter's test holds. */
-function testValues(dict: Dictionary, filter: Filter): Uint8Array {
-  const ok = new Uint8Array(dict.size)
-  if (filter.op === 'contains') {
-    const needle = filter.value.toLowerCase()
-    dict.values.forEach((value, id) => {
-      if (value.toLowerCase().includes(needle)) ok[id] = 1
-    })
-  } else {
-    const id = dict.find(filter.value)
-    if (id >= 0) ok[id] = 1
-  }
-  return ok
-}
 
 interface SessionCondition {
   column: number
@@ -469,8 +458,12 @@ class ColumnarTally {
     this.columnFirst = this.columnRows.map((rows) => rows && new Float64Array(rows.sessions.length))
   }
 
-  /** Reads every visitor of the share once, with their sessions from all parts. */
-  run(share: VisitorShare): TallyArrays {
+  /**
+   * Reads every visitor of the share once, with their sessions from all parts. With
+   * `candidates`, only those groups of the first part: a visitor outside them has no kept
+   * session there, so it is read from the first later part it is in, as if it had none.
+   */
+  run(share: VisitorShare, candidates: Candidates | null): TallyArrays {
     const parts = this.parts
     const groupOf = parts.map(visitorGroups)
     // Visitor numbers past a part's table were added to the dictionaries after it was made.
@@ -478,15 +471,25 @@ class ColumnarTally {
       const groups = groupOf[j] as Int32Array
       return v < groups.length ? (groups[v] as number) : -1
     }
+    /** Whether visitor v was read with an earlier part than k. */
+    const readBefore = (k: number, v: number) => {
+      for (let j = 0; j < k; j++) {
+        const g = groupIn(j, v)
+        if (g !== -1 && (j > 0 || !candidates || isCandidate(candidates, g))) return true
+      }
+      return false
+    }
+    if (candidates && overlapsUnrecorded(candidates, this.readWin)) this.partial = true
     for (let k = 0; k < parts.length; k++) {
       const part = parts[k] as ColumnarPart
       const groups = part.groupVisitor
-      for (let g = 0; g < groups.length; g++) {
+      const list = k === 0 && candidates ? candidates.groups : null
+      const n = list ? list.length : groups.length
+      for (let i = 0; i < n; i++) {
+        const g = list ? (list[i] as number) : i
         const v = groups[g] as number
         if (share.of > 1 && (v >>> share.blockBits) % share.of !== share.index) continue
-        let earlier = false
-        for (let j = 0; j < k && !earlier; j++) earlier = groupIn(j, v) !== -1
-        if (earlier) continue
+        if (k > 0 && readBefore(k, v)) continue
         this.vdCount = 0
         this.smCount = 0
         this.emCount = 0
@@ -860,8 +863,9 @@ export function scanTally(
   spec: TallySpec,
   parts: readonly ColumnarPart[],
   share: VisitorShare = ALL_VISITORS,
+  candidates: Candidates | null = null,
 ): TallyArrays {
-  return new ColumnarTally(spec, parts).run(share)
+  return new ColumnarTally(spec, parts).run(share, candidates)
 }
 
 /** Adds the tally of other visitors into `into`: shares are disjoint, so counts just add. */
@@ -1014,6 +1018,6 @@ export function columnarReport(input: ColumnarReportInput): FilteredStatsReport 
   return reportOfTallies(
     input,
     specs,
-    specs.map((spec) => scanTally(spec, input.parts)),
+    specs.map((spec) => scanTally(spec, input.parts, ALL_VISITORS, input.candidates ?? null)),
   )
 }
