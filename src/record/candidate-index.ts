@@ -1,6 +1,7 @@
 import { PAGE_VIEW } from '../core/session-rules.ts'
 import type { Filter } from '../core/stats-filters.ts'
 import {
+  type Codes,
   type ColumnarPart,
   type Dictionaries,
   type Dictionary,
@@ -79,45 +80,68 @@ export function candidateIndexBytes(part: ColumnarPart): number {
 }
 
 /**
- * Lists per value over the part's groups, from `valuesOf(g, visit)` calling `visit(v)` for
- * every value group g has (repeats allowed: a stamp per value keeps each group once per
- * value). Not built when the lists would take more than `room` bytes.
+ * What a dimension's lists are built from: per group, a range of items (its sessions, or its
+ * events), each with a value number; with `onlyType`, only the events of that type count.
+ */
+interface Items {
+  /** Item ranges: group g's items are `itemsAt[from[g]] .. itemsAt[from[g + 1]]`. */
+  from: Int32Array
+  /** null: the ranges are `from` itself (items are sessions). */
+  itemsAt: Int32Array | null
+  values: ArrayLike<number>
+  onlyType: { types: Int32Array; type: number } | null
+}
+
+/**
+ * Lists per value over the part's groups, each group once per value (a stamp per value).
+ * Not built when the lists would take more than `room` bytes.
  */
 function buildIndex(
-  part: ColumnarPart,
-  values: number,
-  valuesOf: (g: number, visit: (v: number) => void) => void,
+  groups: number,
+  items: Items,
+  size: number,
   room: number,
 ): DimensionIndex | TooBig {
-  const groups = part.groupVisitor.length
-  const stamp = new Int32Array(values).fill(-1)
-  const count = new Int32Array(values + 1)
+  const { from, itemsAt, values } = items
+  const types = items.onlyType?.types ?? null
+  const type = items.onlyType?.type ?? -1
+  const stamp = new Int32Array(size).fill(-1)
+  const count = new Int32Array(size + 1)
   for (let g = 0; g < groups; g++) {
-    valuesOf(g, (v) => {
-      if (stamp[v] === g) return
+    const a = from[g] as number
+    const b = from[g + 1] as number
+    const to = itemsAt ? (itemsAt[b] as number) : b
+    for (let i = itemsAt ? (itemsAt[a] as number) : a; i < to; i++) {
+      if (types && types[i] !== type) continue
+      const v = values[i] as number
+      if (stamp[v] === g) continue
       stamp[v] = g
       count[v + 1] = (count[v + 1] as number) + 1
-    })
+    }
   }
-  for (let v = 0; v < values; v++) count[v + 1] = (count[v + 1] as number) + (count[v] as number)
-  const needs = ((count[values] as number) + values + 1) * 4
+  for (let v = 0; v < size; v++) count[v + 1] = (count[v + 1] as number) + (count[v] as number)
+  const needs = ((count[size] as number) + size + 1) * 4
   if (needs > room) return { needs }
-  const entries = count[values] as number
-  const from = sharedInt32(values + 1)
-  from.set(count)
-  const next = count.subarray(0, values)
-  const list = sharedInt32(entries)
+  const index = sharedInt32(size + 1)
+  index.set(count)
+  const next = count.subarray(0, size)
+  const list = sharedInt32(count[size] as number)
   stamp.fill(-1)
   for (let g = 0; g < groups; g++) {
-    valuesOf(g, (v) => {
-      if (stamp[v] === g) return
+    const a = from[g] as number
+    const b = from[g + 1] as number
+    const to = itemsAt ? (itemsAt[b] as number) : b
+    for (let i = itemsAt ? (itemsAt[a] as number) : a; i < to; i++) {
+      if (types && types[i] !== type) continue
+      const v = values[i] as number
+      if (stamp[v] === g) continue
       stamp[v] = g
       const at = next[v] as number
       list[at] = g
       next[v] = at + 1
-    })
+    }
   }
-  return { from, groups: list }
+  return { from: index, groups: list }
 }
 
 function largest(column: ArrayLike<number>): number {
@@ -139,34 +163,17 @@ function dimensionIndex(
   if (known && 'groups' in known) return known
   if (known && known.needs > room) return null
   const { groupFrom, eventFrom, eventType, path } = part
-  let index: DimensionIndex | TooBig
+  const groups = part.groupVisitor.length
+  let items: Items
   if (typeof dim === 'number') {
-    const column = part.columns[dim] as ArrayLike<number>
-    index = buildIndex(
-      part,
-      largest(column) + 1,
-      (g, visit) => {
-        for (let s = groupFrom[g] as number; s < (groupFrom[g + 1] as number); s++)
-          visit(column[s] as number)
-      },
-      room,
-    )
+    items = { from: groupFrom, itemsAt: null, values: part.columns[dim] as Codes, onlyType: null }
+  } else if (dim === 'page') {
+    const onlyType = { types: eventType, type: pageView }
+    items = { from: groupFrom, itemsAt: eventFrom, values: path, onlyType }
   } else {
-    const page = dim === 'page'
-    const values = page ? largest(path) + 1 : largest(eventType) + 1
-    index = buildIndex(
-      part,
-      values,
-      (g, visit) => {
-        const to = eventFrom[groupFrom[g + 1] as number] as number
-        for (let e = eventFrom[groupFrom[g] as number] as number; e < to; e++) {
-          if (!page) visit(eventType[e] as number)
-          else if (eventType[e] === pageView) visit(path[e] as number)
-        }
-      },
-      room,
-    )
+    items = { from: groupFrom, itemsAt: eventFrom, values: eventType, onlyType: null }
   }
+  const index = buildIndex(groups, items, largest(items.values) + 1, room)
   held.dimensions.set(key, index)
   if (!('groups' in index)) return null
   held.bytes += index.from.byteLength + index.groups.byteLength
