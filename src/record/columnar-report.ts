@@ -393,6 +393,10 @@ class ColumnarTally {
   private smVd: Int32Array<ArrayBufferLike> = new Int32Array(64)
   private smPart: Int32Array<ArrayBufferLike> = new Int32Array(64)
   private smSession: Int32Array<ArrayBufferLike> = new Int32Array(64)
+  /** Where the session is in its part's `counted` list, or -1. */
+  private smCounted: Int32Array<ArrayBufferLike> = new Int32Array(64)
+  /** The `counted` position of the session being added, or -1. */
+  private addingCounted = -1
   private readonly smAt = new Scratch()
   // … and the page, event and property marks (visitor-day, kind, value, moment).
   private emCount = 0
@@ -415,9 +419,14 @@ class ColumnarTally {
   /** Per counted session: a bounce (1) or not. */
   private readonly bounce = new IntScratch()
   private readonly touchedValue = new IntScratch()
-  /** Per part: sessions that started in the period (their table rows). */
+  /** Per part: sessions that started in the period (their table rows) … */
   private readonly counted: IntList[]
-  /** Per part: sessions alone in their visitor-day, first seen in the period. */
+  /**
+   * … and, at the same position, in how many visitor-days of the period each is the only
+   * session (its values' visitors): counted with its rows, in the same pass over a column.
+   */
+  private readonly countedLone: IntList[]
+  /** Per part: sessions alone in their visitor-day, first seen in the period, not counted. */
   private readonly lone: IntList[]
 
   constructor(
@@ -450,6 +459,7 @@ class ColumnarTally {
     this.propEvents = new Float64Array(size(spec.propValues))
     this.propVisitors = new Float64Array(size(spec.propValues))
     this.counted = parts.map(() => new IntList())
+    this.countedLone = parts.map(() => new IntList())
     this.lone = parts.map(() => new IntList())
     const markSizes = [spec.paths, spec.eventTypes, spec.propValues] // by MARK_ kind
     this.markStamp = markSizes.map((n) => new Int32Array(size(n)))
@@ -503,7 +513,7 @@ class ColumnarTally {
     }
     if (this.tables) {
       this.parts.forEach((part, k) => {
-        this.countedRows(part, this.counted[k] as IntList)
+        this.countedRows(part, this.counted[k] as IntList, this.countedLone[k] as IntList)
         this.loneVisitors(part, this.lone[k] as IntList)
       })
     }
@@ -566,10 +576,12 @@ class ColumnarTally {
         this.smVd = grow(this.smVd)
         this.smPart = grow(this.smPart)
         this.smSession = grow(this.smSession)
+        this.smCounted = grow(this.smCounted)
       }
       this.smVd[m] = vd
       this.smPart[m] = k
       this.smSession[m] = s
+      this.smCounted[m] = this.addingCounted
       this.smAt.get(m + 1)[m] = at
     }
     return vd
@@ -598,8 +610,13 @@ class ColumnarTally {
       this.totals.bounces += bounce
       this.totals.duration_ms += duration
       // Its table rows are added column by column at the end (tight loops over one array).
-      if (this.tables) (this.counted[k] as IntList).push(s)
-    }
+      if (this.tables) {
+        const counted = this.counted[k] as IntList
+        this.addingCounted = counted.length
+        counted.push(s)
+        ;(this.countedLone[k] as IntList).push(0)
+      } else this.addingCounted = -1
+    } else this.addingCounted = -1
     if (part.hasEvents[s] === 0) {
       const day = part.startDay[s] as number
       this.pageviews(start, day, part.pageviews[s] as number)
@@ -679,7 +696,13 @@ class ColumnarTally {
         const m = sm[0] as number
         const at = this.smAt.a[m] as number
         if (at >= tw.from && at < tw.to) {
-          ;(this.lone[this.smPart[m] as number] as IntList).push(this.smSession[m] as number)
+          const k = this.smPart[m] as number
+          const i = this.smCounted[m] as number
+          if (i === -1) (this.lone[k] as IntList).push(this.smSession[m] as number)
+          else {
+            const lone = (this.countedLone[k] as IntList).values
+            lone[i] = (lone[i] as number) + 1
+          }
         }
       } else {
         this.sessionMarks(n, sm)
@@ -763,9 +786,14 @@ class ColumnarTally {
     }
   }
 
-  /** The table rows of sessions that started in the period, one column at a time. */
-  private countedRows(part: ColumnarPart, list: IntList): void {
+  /**
+   * The table rows of sessions that started in the period, one column at a time, each
+   * column's values read once: the counters its table shows, and its visitors where the
+   * session was alone in a visitor-day (`lone`, by position).
+   */
+  private countedRows(part: ColumnarPart, list: IntList, loneList: IntList): void {
     const sessions = list.values
+    const lone = loneList.values
     const count = list.length
     const { pageviews, interactions, start, end } = part
     const bounce = this.bounce.get(count)
@@ -778,45 +806,22 @@ class ColumnarTally {
       const rows = this.columnRows[c] as ColumnRows
       const skip = this.skipEmpty[c]
       const shown = SHOWN[c] as ReadonlySet<string>
-      if (shown.has('sessions') && shown.has('bounces')) {
-        // Most tables: both in one pass.
-        const into = rows.sessions
-        const bounces = rows.bounces
-        for (let i = 0; i < count; i++) {
-          const v = column[sessions[i] as number] as number
-          if (v === skip) continue
-          into[v] = (into[v] as number) + 1
-          bounces[v] = (bounces[v] as number) + (bounce[i] as number)
-        }
-      } else if (shown.has('sessions')) {
-        const into = rows.sessions
-        for (let i = 0; i < count; i++) {
-          const v = column[sessions[i] as number] as number
-          if (v !== skip) into[v] = (into[v] as number) + 1
-        }
-      } else if (shown.has('bounces')) {
-        const into = rows.bounces
-        for (let i = 0; i < count; i++) {
-          const v = column[sessions[i] as number] as number
-          if (v !== skip) into[v] = (into[v] as number) + (bounce[i] as number)
-        }
-      }
-      if (shown.has('duration_ms')) {
-        const into = rows.duration
-        for (let i = 0; i < count; i++) {
-          const s = sessions[i] as number
-          const v = column[s] as number
-          if (v !== skip)
-            into[v] = (into[v] as number) + ((end[s] as number) - (start[s] as number))
-        }
-      }
-      if (shown.has('pageviews')) {
-        const into = rows.pageviews
-        for (let i = 0; i < count; i++) {
-          const s = sessions[i] as number
-          const v = column[s] as number
-          if (v !== skip) into[v] = (into[v] as number) + (pageviews[s] as number)
-        }
+      const withSessions = shown.has('sessions')
+      const withBounces = shown.has('bounces')
+      const withDuration = shown.has('duration_ms')
+      const withPageviews = shown.has('pageviews')
+      const { sessions: into, bounces, duration, visitors } = rows
+      const views = rows.pageviews
+      for (let i = 0; i < count; i++) {
+        const s = sessions[i] as number
+        const v = column[s] as number
+        if (v === skip) continue
+        visitors[v] = (visitors[v] as number) + (lone[i] as number)
+        if (withSessions) into[v] = (into[v] as number) + 1
+        if (withBounces) bounces[v] = (bounces[v] as number) + (bounce[i] as number)
+        if (withDuration)
+          duration[v] = (duration[v] as number) + ((end[s] as number) - (start[s] as number))
+        if (withPageviews) views[v] = (views[v] as number) + (pageviews[s] as number)
       }
     }
     const exits = part.columns[EXIT_COLUMN] as Codes
