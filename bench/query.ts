@@ -758,9 +758,12 @@ async function p50Of(run: () => Promise<unknown>): Promise<number> {
 }
 
 function statsQueryOf(siteId: string, query: string, timezone: string) {
+  const search = new URLSearchParams(query)
   const params = StatsParamsSchema.parse({
     site: siteId,
-    ...Object.fromEntries(new URLSearchParams(query)),
+    ...Object.fromEntries(search),
+    // Repeated, as the HTTP route reads it (fromEntries keeps the last one only).
+    filter: search.getAll('filter'),
   })
   return buildStatsQuery(params, timezone, Date.now())
 }
