@@ -906,6 +906,8 @@ async function diagnose(
       sessions: held?.sessions ?? 0,
       events: held?.events ?? 0,
       bytes: held?.bytes ?? 0,
+      // Of the bytes: the candidate lists the filters above asked for (candidate-index.ts).
+      index_bytes: held?.index_bytes ?? 0,
       bytes_per_million_sessions: held ? Math.round(held.bytes / (held.sessions / 1e6)) : 0,
       report_p50_ms: record_p50_ms,
     }
