@@ -758,9 +758,12 @@ async function p50Of(run: () => Promise<unknown>): Promise<number> {
 }
 
 function statsQueryOf(siteId: string, query: string, timezone: string) {
+  const search = new URLSearchParams(query)
   const params = StatsParamsSchema.parse({
     site: siteId,
-    ...Object.fromEntries(new URLSearchParams(query)),
+    ...Object.fromEntries(search),
+    // Repeated, as the HTTP route reads it (fromEntries keeps the last one only).
+    filter: search.getAll('filter'),
   })
   return buildStatsQuery(params, timezone, Date.now())
 }
@@ -903,6 +906,8 @@ async function diagnose(
       sessions: held?.sessions ?? 0,
       events: held?.events ?? 0,
       bytes: held?.bytes ?? 0,
+      // Of the bytes: the candidate lists the filters above asked for (candidate-index.ts).
+      index_bytes: held?.index_bytes ?? 0,
       bytes_per_million_sessions: held ? Math.round(held.bytes / (held.sessions / 1e6)) : 0,
       report_p50_ms: record_p50_ms,
     }

@@ -5,6 +5,7 @@ import { type Filter, isEventDimension, PROP_PREFIX } from '../core/stats-filter
 import type { StatsQuery } from '../core/stats-query.ts'
 import type { Counters, SessionState } from '../core/types.ts'
 import { BREAKDOWNS } from '../queries/breakdowns.ts'
+import { type Candidates, isCandidate, overlapsUnrecorded } from './candidate-index.ts'
 import {
   type Codes,
   type ColumnarPart,
@@ -13,6 +14,7 @@ import {
   SESSION_COLUMNS,
   visitorGroups,
 } from './columnar-record.ts'
+import { testValues } from './filter-values.ts'
 import {
   assembleReport,
   type FilteredStatsReport,
@@ -46,6 +48,8 @@ export interface ColumnarReportInput {
   parts: readonly ColumnarPart[]
   query: StatsQuery
   recordSince: number | null
+  /** The groups of `parts[0]` the query's filters can keep (candidate-index.ts); none: all. */
+  candidates?: Candidates | null
 }
 
 /** The session dimensions the roll-up counts a session under even when empty (session-values.ts). */
@@ -80,21 +84,6 @@ const TABLED: readonly number[] = COUNTED.filter((c) => (SHOWN[c] as ReadonlySet
 const MARK_PAGE = 0
 const MARK_EVENT = 1
 const MARK_PROP = 2
-
-/** Per value number of a dictionary: whether a filter's test holds. */
-function testValues(dict: Dictionary, filter: Filter): Uint8Array {
-  const ok = new Uint8Array(dict.size)
-  if (filter.op === 'contains') {
-    const needle = filter.value.toLowerCase()
-    dict.values.forEach((value, id) => {
-      if (value.toLowerCase().includes(needle)) ok[id] = 1
-    })
-  } else {
-    const id = dict.find(filter.value)
-    if (id >= 0) ok[id] = 1
-  }
-  return ok
-}
 
 interface SessionCondition {
   column: number
@@ -404,6 +393,10 @@ class ColumnarTally {
   private smVd: Int32Array<ArrayBufferLike> = new Int32Array(64)
   private smPart: Int32Array<ArrayBufferLike> = new Int32Array(64)
   private smSession: Int32Array<ArrayBufferLike> = new Int32Array(64)
+  /** Where the session is in its part's `counted` list, or -1. */
+  private smCounted: Int32Array<ArrayBufferLike> = new Int32Array(64)
+  /** The `counted` position of the session being added, or -1. */
+  private addingCounted = -1
   private readonly smAt = new Scratch()
   // … and the page, event and property marks (visitor-day, kind, value, moment).
   private emCount = 0
@@ -426,9 +419,14 @@ class ColumnarTally {
   /** Per counted session: a bounce (1) or not. */
   private readonly bounce = new IntScratch()
   private readonly touchedValue = new IntScratch()
-  /** Per part: sessions that started in the period (their table rows). */
+  /** Per part: sessions that started in the period (their table rows) … */
   private readonly counted: IntList[]
-  /** Per part: sessions alone in their visitor-day, first seen in the period. */
+  /**
+   * … and, at the same position, in how many visitor-days of the period each is the only
+   * session (its values' visitors): counted with its rows, in the same pass over a column.
+   */
+  private readonly countedLone: IntList[]
+  /** Per part: sessions alone in their visitor-day, first seen in the period, not counted. */
   private readonly lone: IntList[]
 
   constructor(
@@ -461,6 +459,7 @@ class ColumnarTally {
     this.propEvents = new Float64Array(size(spec.propValues))
     this.propVisitors = new Float64Array(size(spec.propValues))
     this.counted = parts.map(() => new IntList())
+    this.countedLone = parts.map(() => new IntList())
     this.lone = parts.map(() => new IntList())
     const markSizes = [spec.paths, spec.eventTypes, spec.propValues] // by MARK_ kind
     this.markStamp = markSizes.map((n) => new Int32Array(size(n)))
@@ -469,8 +468,12 @@ class ColumnarTally {
     this.columnFirst = this.columnRows.map((rows) => rows && new Float64Array(rows.sessions.length))
   }
 
-  /** Reads every visitor of the share once, with their sessions from all parts. */
-  run(share: VisitorShare): TallyArrays {
+  /**
+   * Reads every visitor of the share once, with their sessions from all parts. With
+   * `candidates`, only those groups of the first part: a visitor outside them has no kept
+   * session there, so it is read from the first later part it is in, as if it had none.
+   */
+  run(share: VisitorShare, candidates: Candidates | null): TallyArrays {
     const parts = this.parts
     const groupOf = parts.map(visitorGroups)
     // Visitor numbers past a part's table were added to the dictionaries after it was made.
@@ -478,15 +481,25 @@ class ColumnarTally {
       const groups = groupOf[j] as Int32Array
       return v < groups.length ? (groups[v] as number) : -1
     }
+    /** Whether visitor v was read with an earlier part than k. */
+    const readBefore = (k: number, v: number) => {
+      for (let j = 0; j < k; j++) {
+        const g = groupIn(j, v)
+        if (g !== -1 && (j > 0 || !candidates || isCandidate(candidates, g))) return true
+      }
+      return false
+    }
+    if (candidates && overlapsUnrecorded(candidates, this.readWin)) this.partial = true
     for (let k = 0; k < parts.length; k++) {
       const part = parts[k] as ColumnarPart
       const groups = part.groupVisitor
-      for (let g = 0; g < groups.length; g++) {
+      const list = k === 0 && candidates ? candidates.groups : null
+      const n = list ? list.length : groups.length
+      for (let i = 0; i < n; i++) {
+        const g = list ? (list[i] as number) : i
         const v = groups[g] as number
         if (share.of > 1 && (v >>> share.blockBits) % share.of !== share.index) continue
-        let earlier = false
-        for (let j = 0; j < k && !earlier; j++) earlier = groupIn(j, v) !== -1
-        if (earlier) continue
+        if (k > 0 && readBefore(k, v)) continue
         this.vdCount = 0
         this.smCount = 0
         this.emCount = 0
@@ -500,7 +513,7 @@ class ColumnarTally {
     }
     if (this.tables) {
       this.parts.forEach((part, k) => {
-        this.countedRows(part, this.counted[k] as IntList)
+        this.countedRows(part, this.counted[k] as IntList, this.countedLone[k] as IntList)
         this.loneVisitors(part, this.lone[k] as IntList)
       })
     }
@@ -563,10 +576,12 @@ class ColumnarTally {
         this.smVd = grow(this.smVd)
         this.smPart = grow(this.smPart)
         this.smSession = grow(this.smSession)
+        this.smCounted = grow(this.smCounted)
       }
       this.smVd[m] = vd
       this.smPart[m] = k
       this.smSession[m] = s
+      this.smCounted[m] = this.addingCounted
       this.smAt.get(m + 1)[m] = at
     }
     return vd
@@ -595,8 +610,13 @@ class ColumnarTally {
       this.totals.bounces += bounce
       this.totals.duration_ms += duration
       // Its table rows are added column by column at the end (tight loops over one array).
-      if (this.tables) (this.counted[k] as IntList).push(s)
-    }
+      if (this.tables) {
+        const counted = this.counted[k] as IntList
+        this.addingCounted = counted.length
+        counted.push(s)
+        ;(this.countedLone[k] as IntList).push(0)
+      } else this.addingCounted = -1
+    } else this.addingCounted = -1
     if (part.hasEvents[s] === 0) {
       const day = part.startDay[s] as number
       this.pageviews(start, day, part.pageviews[s] as number)
@@ -676,7 +696,13 @@ class ColumnarTally {
         const m = sm[0] as number
         const at = this.smAt.a[m] as number
         if (at >= tw.from && at < tw.to) {
-          ;(this.lone[this.smPart[m] as number] as IntList).push(this.smSession[m] as number)
+          const k = this.smPart[m] as number
+          const i = this.smCounted[m] as number
+          if (i === -1) (this.lone[k] as IntList).push(this.smSession[m] as number)
+          else {
+            const lone = (this.countedLone[k] as IntList).values
+            lone[i] = (lone[i] as number) + 1
+          }
         }
       } else {
         this.sessionMarks(n, sm)
@@ -760,9 +786,14 @@ class ColumnarTally {
     }
   }
 
-  /** The table rows of sessions that started in the period, one column at a time. */
-  private countedRows(part: ColumnarPart, list: IntList): void {
+  /**
+   * The table rows of sessions that started in the period, one column at a time, each
+   * column's values read once: the counters its table shows, and its visitors where the
+   * session was alone in a visitor-day (`lone`, by position).
+   */
+  private countedRows(part: ColumnarPart, list: IntList, loneList: IntList): void {
     const sessions = list.values
+    const lone = loneList.values
     const count = list.length
     const { pageviews, interactions, start, end } = part
     const bounce = this.bounce.get(count)
@@ -775,45 +806,22 @@ class ColumnarTally {
       const rows = this.columnRows[c] as ColumnRows
       const skip = this.skipEmpty[c]
       const shown = SHOWN[c] as ReadonlySet<string>
-      if (shown.has('sessions') && shown.has('bounces')) {
-        // Most tables: both in one pass.
-        const into = rows.sessions
-        const bounces = rows.bounces
-        for (let i = 0; i < count; i++) {
-          const v = column[sessions[i] as number] as number
-          if (v === skip) continue
-          into[v] = (into[v] as number) + 1
-          bounces[v] = (bounces[v] as number) + (bounce[i] as number)
-        }
-      } else if (shown.has('sessions')) {
-        const into = rows.sessions
-        for (let i = 0; i < count; i++) {
-          const v = column[sessions[i] as number] as number
-          if (v !== skip) into[v] = (into[v] as number) + 1
-        }
-      } else if (shown.has('bounces')) {
-        const into = rows.bounces
-        for (let i = 0; i < count; i++) {
-          const v = column[sessions[i] as number] as number
-          if (v !== skip) into[v] = (into[v] as number) + (bounce[i] as number)
-        }
-      }
-      if (shown.has('duration_ms')) {
-        const into = rows.duration
-        for (let i = 0; i < count; i++) {
-          const s = sessions[i] as number
-          const v = column[s] as number
-          if (v !== skip)
-            into[v] = (into[v] as number) + ((end[s] as number) - (start[s] as number))
-        }
-      }
-      if (shown.has('pageviews')) {
-        const into = rows.pageviews
-        for (let i = 0; i < count; i++) {
-          const s = sessions[i] as number
-          const v = column[s] as number
-          if (v !== skip) into[v] = (into[v] as number) + (pageviews[s] as number)
-        }
+      const withSessions = shown.has('sessions')
+      const withBounces = shown.has('bounces')
+      const withDuration = shown.has('duration_ms')
+      const withPageviews = shown.has('pageviews')
+      const { sessions: into, bounces, duration, visitors } = rows
+      const views = rows.pageviews
+      for (let i = 0; i < count; i++) {
+        const s = sessions[i] as number
+        const v = column[s] as number
+        if (v === skip) continue
+        visitors[v] = (visitors[v] as number) + (lone[i] as number)
+        if (withSessions) into[v] = (into[v] as number) + 1
+        if (withBounces) bounces[v] = (bounces[v] as number) + (bounce[i] as number)
+        if (withDuration)
+          duration[v] = (duration[v] as number) + ((end[s] as number) - (start[s] as number))
+        if (withPageviews) views[v] = (views[v] as number) + (pageviews[s] as number)
       }
     }
     const exits = part.columns[EXIT_COLUMN] as Codes
@@ -860,8 +868,9 @@ export function scanTally(
   spec: TallySpec,
   parts: readonly ColumnarPart[],
   share: VisitorShare = ALL_VISITORS,
+  candidates: Candidates | null = null,
 ): TallyArrays {
-  return new ColumnarTally(spec, parts).run(share)
+  return new ColumnarTally(spec, parts).run(share, candidates)
 }
 
 /** Adds the tally of other visitors into `into`: shares are disjoint, so counts just add. */
@@ -1014,6 +1023,6 @@ export function columnarReport(input: ColumnarReportInput): FilteredStatsReport 
   return reportOfTallies(
     input,
     specs,
-    specs.map((spec) => scanTally(spec, input.parts)),
+    specs.map((spec) => scanTally(spec, input.parts, ALL_VISITORS, input.candidates ?? null)),
   )
 }

@@ -169,6 +169,41 @@ describe('RecordColumns', () => {
     expect(warnings).toHaveLength(1)
   })
 
+  it('counts the candidate lists in its memory, and scans every visitor when they do not fit', async () => {
+    const store = new FakeStore(recordWorld(12, 20 * DAY_MS))
+    const now = BASE
+    const options = {
+      maxBytes: 64 * 1024 * 1024,
+      sessionTimeoutMs: TIMEOUT,
+      now: () => now,
+      logger,
+    }
+    const roomy = new RecordColumns(store, options)
+    // Back far enough for every query asked (30 days compared): the part is not replaced by
+    // an extension, which would let its lists go with it.
+    await roomy.warm('site', 'UTC', now - 70 * DAY_MS)
+    const [bare] = roomy.held()
+    expect(bare?.index_bytes).toBe(0)
+    for (const params of ASKED) {
+      const q = query(params, 'UTC', now)
+      expect(await roomy.report(q)).toEqual(await recordReport(store, q))
+    }
+    // source: and page: were asked: their lists are held, and counted.
+    const [held] = roomy.held()
+    expect(held?.index_bytes).toBeGreaterThan(0)
+    expect(held?.bytes).toBe((bare?.bytes ?? 0) + (held?.index_bytes ?? 0))
+    expect(roomy.bytes()).toBe(held?.bytes)
+    // Room for the columns but not the lists: the same answers, no list built.
+    const tight = new RecordColumns(store, { ...options, maxBytes: bare?.bytes ?? 0 })
+    await tight.warm('site', 'UTC', now - 70 * DAY_MS)
+    for (const params of ASKED) {
+      const q = query(params, 'UTC', now)
+      expect(await tight.report(q)).toEqual(await recordReport(store, q))
+    }
+    expect(tight.held()[0]?.index_bytes).toBe(0)
+    expect(tight.held()[0]?.sessions).toBe(bare?.sessions)
+  })
+
   it('reads back its saved columns in a new process, unless the record moved on from them', async () => {
     const dir = tempDir()
     try {

@@ -2,6 +2,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import { DAY_MS, HOUR_MS } from '../core/calendar.ts'
 import { MAX_AGE_MS } from '../core/parse-event.ts'
 import type { StatsQuery } from '../core/stats-query.ts'
+import { candidateIndexBytes, candidatesOf } from './candidate-index.ts'
 import { columnarProps } from './columnar-props.ts'
 import {
   type ColumnarPart,
@@ -129,21 +130,34 @@ export class RecordColumns {
     private readonly options: RecordColumnsOptions,
   ) {}
 
-  /** The bytes held, all sites together. */
+  /** The bytes held, all sites together: columns, dictionaries and candidate lists. */
   bytes(): number {
     let total = 0
-    for (const site of this.sites.values()) total += site.bytes
+    for (const site of this.sites.values()) total += site.bytes + candidateIndexBytes(site.part)
     return total
   }
 
-  /** Per site held: sessions, events and bytes (for /metrics and the benchmark). */
-  held(): Array<{ site: string; sessions: number; events: number; bytes: number }> {
-    return [...this.sites].map(([site, c]) => ({
-      site,
-      sessions: c.part.sessions,
-      events: c.part.at.length,
-      bytes: c.bytes,
-    }))
+  /**
+   * Per site held: sessions, events and bytes (for /metrics and the benchmark); of the bytes,
+   * `index_bytes` are the candidate lists built for the filters asked so far.
+   */
+  held(): Array<{
+    site: string
+    sessions: number
+    events: number
+    bytes: number
+    index_bytes: number
+  }> {
+    return [...this.sites].map(([site, c]) => {
+      const index = candidateIndexBytes(c.part)
+      return {
+        site,
+        sessions: c.part.sessions,
+        events: c.part.at.length,
+        bytes: c.bytes + index,
+        index_bytes: index,
+      }
+    })
   }
 
   /** Loads the site's columns from `from` on ahead of any query (warm-columns.ts). */
@@ -194,6 +208,13 @@ export class RecordColumns {
       parts: [columns.part, tail] as const,
       query,
       recordSince,
+      // Within the memory bound: an index that would pass it is not built (a full scan).
+      candidates: candidatesOf(
+        columns.dicts,
+        columns.part,
+        query.filters,
+        this.options.maxBytes - this.bytes(),
+      ),
     }
     const pool = this.options.scanPool
     return pool ? pool.report(siteId, input) : columnarReport(input)
@@ -285,7 +306,9 @@ export class RecordColumns {
   ): Promise<void> {
     const known = this.sites.get(siteId)
     const held = known ?? (await this.restore(siteId, timeZone, generation, closed))
-    const budget = this.options.maxBytes - (this.bytes() - (held?.bytes ?? 0))
+    // The held part's candidate lists go with it: the next part builds its own when asked.
+    const heldBytes = held ? held.bytes + candidateIndexBytes(held.part) : 0
+    const budget = this.options.maxBytes - (this.bytes() - heldBytes)
     const lower = Math.floor(from / HOUR_MS) * HOUR_MS
     let next: SiteColumns | null
     const started = Date.now()

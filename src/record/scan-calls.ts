@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads'
 import { errorMessage } from '../core/error-message.ts'
+import type { Candidates } from './candidate-index.ts'
 import type { ColumnarPart } from './columnar-record.ts'
 import {
   scanTally,
@@ -27,6 +28,8 @@ export type ScanCall =
       tail: ColumnarPart
       specs: TallySpec[]
       share: VisitorShare
+      /** The closed part's groups to read (shared memory, not copied); null: all. */
+      candidates: Candidates | null
     }
   | { op: 'forget'; slot: string }
 
@@ -54,7 +57,7 @@ export function serveScans(port: MessagePort, beforeScan: () => void = () => und
       }
       beforeScan()
       const parts = [closed.part, call.tail]
-      const tallies = call.specs.map((spec) => scanTally(spec, parts, call.share))
+      const tallies = call.specs.map((spec) => scanTally(spec, parts, call.share, call.candidates))
       port.postMessage(
         { id: call.id, ok: true, tallies } satisfies ScanAnswer,
         tallies.flatMap(tallyBuffers),

@@ -1,8 +1,10 @@
 import { availableParallelism } from 'node:os'
 import type { Worker } from 'node:worker_threads'
 import { spawnWorker, workerModule } from '../threads/spawn-worker.ts'
+import type { Candidates } from './candidate-index.ts'
 import type { ColumnarPart } from './columnar-record.ts'
 import {
+  ALL_VISITORS,
   addTally,
   type ColumnarReportInput,
   columnarReport,
@@ -136,6 +138,7 @@ class ScanWorker {
     tail: ColumnarPart,
     specs: TallySpec[],
     share: VisitorShare,
+    candidates: Candidates | null,
   ): Promise<TallyArrays[]> {
     const worker = this.worker
     if (!worker) return Promise.reject(new Error(`${this.name} is not running`))
@@ -160,6 +163,7 @@ class ScanWorker {
           tail,
           specs,
           share,
+          candidates,
         } satisfies ScanCall)
       } catch (error) {
         // Not sent (a value that cannot cross): the worker is fine, the call fails.
@@ -214,13 +218,14 @@ export class ScanPool {
     input: ColumnarReportInput & { parts: readonly [ColumnarPart, ColumnarPart] },
   ): Promise<FilteredStatsReport> {
     const [closed, tail] = input.parts
+    const candidates = input.candidates ?? null
     const specs = tallySpecs(input.dicts, input.query)
     const ready = this.workers.filter((w) => w.ready())
     if (ready.length === 0) {
       return reportOfTallies(
         input,
         specs,
-        specs.map((spec) => scanTally(spec, input.parts)),
+        specs.map((spec) => scanTally(spec, input.parts, ALL_VISITORS, candidates)),
       )
     }
     const version = versionOf(closed)
@@ -228,11 +233,15 @@ export class ScanPool {
     try {
       const answers = await Promise.all(
         ready.map((w, i) =>
-          w.scan(slot, version, closed, tail, specs, {
-            index: i,
-            of: ready.length,
-            blockBits: this.options.shareBlockBits ?? 6,
-          }),
+          w.scan(
+            slot,
+            version,
+            closed,
+            tail,
+            specs,
+            { index: i, of: ready.length, blockBits: this.options.shareBlockBits ?? 6 },
+            candidates,
+          ),
         ),
       )
       tallies = answers[0] as TallyArrays[]
