@@ -108,7 +108,7 @@ resource "aws_s3_bucket_ownership_controls" "rollup_failures" {
 }
 
 # Kept long enough to be replayed: a replay counts events up to REPLAY_WITHIN_HOURS after
-# them (the ledgers' keep), and a batch is older than that by the time it is here only when
+# them (what the fold's windows remember), and a batch is older than that by the time it is here only when
 # nobody answered the alarm for days.
 resource "aws_s3_bucket_lifecycle_configuration" "rollup_failures" {
   bucket = aws_s3_bucket.rollup_failures.id
@@ -125,8 +125,8 @@ resource "aws_s3_bucket_lifecycle_configuration" "rollup_failures" {
 # The stream feeds the roll-up: partial batch responses, bisect on error; a batch that still
 # fails after its retries goes whole to the bucket above, and the alarm on the mapping's
 # OnFailureDestinationDeliveredEventCount is the cue to replay it (README in
-# src/storage/dynamodb, Faults). Batches wait up to the batching window so that counter rows
-# shared by a window's events are written once: stats lag by about the window.
+# src/storage/dynamodb, Faults). Batches wait up to the batching window so that a site's
+# window holds more of its events: stats lag by about the window.
 resource "aws_lambda_event_source_mapping" "rollup" {
   event_source_arn                   = aws_dynamodb_table.events.stream_arn
   function_name                      = aws_lambda_function.functions["rollup"].arn
