@@ -40,6 +40,8 @@ export interface StoredSegment {
    * was stored, and windows are stored one after another, so a rebuild reads back by it.
    */
   storedAt: number
+  /** Its TTL (epoch seconds). */
+  expiresAt: number
   fold: SiteFold
 }
 
@@ -142,7 +144,8 @@ export class FoldSegments {
           sk: SEGMENT.sk(seq),
           z,
           at: storedAt,
-          expires_at: ttlSeconds(storedAt + SEGMENT_KEEP_MS),
+          // On the real clock, whatever clock the store is given (dynamodb-store.ts says why).
+          expires_at: ttlSeconds(Date.now() + SEGMENT_KEEP_MS),
         },
         ConditionExpression: 'attribute_not_exists(pk)',
       })
@@ -175,7 +178,8 @@ export class FoldSegments {
             sk: SEGMENT.sk(segment.seq),
             z: encodeSegment(segment.fold),
             at: segment.storedAt,
-            expires_at: ttlSeconds(segment.storedAt + SEGMENT_KEEP_MS),
+            // Kept no longer than it was to be.
+            expires_at: segment.expiresAt,
           },
           // A window DynamoDB's TTL removed meanwhile stays removed.
           ConditionExpression: 'attribute_exists(pk)',
@@ -248,6 +252,7 @@ function segmentOf(siteId: string, item: Item): StoredSegment {
   return {
     seq: Number(item.sk),
     storedAt: Number(item.at),
+    expiresAt: Number(item.expires_at),
     fold: decodeSegment(siteId, item.z as Uint8Array),
   }
 }
