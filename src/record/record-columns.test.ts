@@ -212,15 +212,19 @@ describe('RecordColumns', () => {
       const now = BASE
       const snapshots = new ColumnsSnapshots(dir.path)
       const loaded: Array<{ restored?: boolean }> = []
+      /** Every process made: each may still be saving its copy when the test ends. */
+      const made: RecordColumns[] = []
       const process = () => {
         loaded.length = 0
-        return new RecordColumns(store, {
+        const columns = new RecordColumns(store, {
           maxBytes: 64 * 1024 * 1024,
           sessionTimeoutMs: TIMEOUT,
           now: () => now,
           logger: { warn: () => {}, info: (fields: object) => loaded.push(fields) },
           snapshots,
         })
+        made.push(columns)
+        return columns
       }
       /** Every asked query answered as the direct read; returns the columns' own reads. */
       const answers = async (columns: RecordColumns) => {
@@ -256,6 +260,8 @@ describe('RecordColumns', () => {
       store.sessions = sessions.filter((s) => s.visitor_id !== victim)
       await answers(process())
       expect(loaded[0]).toMatchObject({ restored: false })
+      // Their copies are written in the background: the folder goes once they are.
+      await Promise.all(made.map((columns) => columns.whenSaved()))
     } finally {
       dir.remove()
     }
