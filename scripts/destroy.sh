@@ -45,7 +45,7 @@ args=(-input=false -var "admin_password=${TF_VAR_admin_password:-unused-on-destr
   -var "table_deletion_protection=false")
 [ "$yes" = 1 ] && args+=(-auto-approve)
 targets=()
-for table in events sessions stats state; do targets+=(-target="aws_dynamodb_table.$table"); done
+for table in events sessions state; do targets+=(-target="aws_dynamodb_table.$table"); done
 terraform apply "${args[@]}" "${targets[@]}"
 if ! terraform destroy "${args[@]}"; then
   echo "destroy.sh: the destroy did not finish; the tables' deletion protection is off now" \

@@ -48,7 +48,6 @@ try {
     DYNAMODB_ENDPOINT: local.endpoint,
     EVENTS_TABLE: tables.events,
     SESSIONS_TABLE: tables.sessions,
-    STATS_TABLE: tables.stats,
     STATE_TABLE: tables.state,
     ADMIN_PASSWORD: 'cold-start-password',
     LOG_LEVEL: 'silent',

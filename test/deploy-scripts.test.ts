@@ -125,7 +125,7 @@ describe('deploy and destroy scripts', () => {
     const destroy = calls.findIndex((l) => l.startsWith('terraform destroy'))
     expect(apply).toBeGreaterThanOrEqual(0)
     expect(destroy).toBeGreaterThan(apply)
-    for (const table of ['events', 'sessions', 'stats', 'state']) {
+    for (const table of ['events', 'sessions', 'state']) {
       expect(calls[apply]).toContain(`-target=aws_dynamodb_table.${table}`)
     }
     expect(calls[apply]).toContain('table_deletion_protection=false')

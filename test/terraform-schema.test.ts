@@ -186,9 +186,9 @@ describe('the Terraform against the AWS provider schema', () => {
     [
       'a repeated single block',
       'dynamodb.tf',
-      /(resource "aws_dynamodb_table" "stats" \{[^]*?)(\n {2}point_in_time_recovery \{\n {4}enabled = true\n {2}\})/,
+      /(resource "aws_dynamodb_table" "state" \{[^]*?)(\n {2}point_in_time_recovery \{\n {4}enabled = true\n {2}\})/,
       '$1$2$2',
-      /aws_dynamodb_table\.stats: block "point_in_time_recovery" may appear once, appears 2 times/,
+      /aws_dynamodb_table\.state: block "point_in_time_recovery" may appear once, appears 2 times/,
     ],
     [
       'a repeated single nested block',

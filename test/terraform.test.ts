@@ -173,7 +173,6 @@ describe('the Terraform, held against the code', () => {
     const byTable: Record<string, string> = {
       [names.events]: 'events',
       [names.sessions]: 'sessions',
-      [names.stats]: 'stats',
       [names.state]: 'state',
     }
     for (const definition of tableDefinitions(names)) {
@@ -633,7 +632,7 @@ describe('the Terraform, held against the code', () => {
   })
 
   it('keeps every table from a silent delete: deletion protection and point-in-time recovery', () => {
-    for (const key of ['events', 'sessions', 'stats', 'state']) {
+    for (const key of ['events', 'sessions', 'state']) {
       const table = resource('aws_dynamodb_table', key)
       // A destroy, or a new environment name (new table names: a replacement), fails at the
       // table instead of deleting it; scripts/destroy.sh --delete-data turns this off first.

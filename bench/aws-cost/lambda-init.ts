@@ -56,7 +56,6 @@ export async function measureLambdaInit(
     DYNAMODB_ENDPOINT: endpoint,
     EVENTS_TABLE: tables.events,
     SESSIONS_TABLE: tables.sessions,
-    STATS_TABLE: tables.stats,
     STATE_TABLE: tables.state,
     ADMIN_PASSWORD: 'cold-start-password',
     LOG_LEVEL: 'silent',

@@ -21,7 +21,6 @@ locals {
   table_arns = [
     aws_dynamodb_table.events.arn,
     aws_dynamodb_table.sessions.arn,
-    aws_dynamodb_table.stats.arn,
     aws_dynamodb_table.state.arn,
   ]
   index_arns = [

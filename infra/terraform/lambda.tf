@@ -21,7 +21,6 @@ locals {
   function_environment = {
     EVENTS_TABLE             = aws_dynamodb_table.events.name
     SESSIONS_TABLE           = aws_dynamodb_table.sessions.name
-    STATS_TABLE              = aws_dynamodb_table.stats.name
     STATE_TABLE              = aws_dynamodb_table.state.name
     ADMIN_PASSWORD_PARAMETER = aws_ssm_parameter.admin_password.name
     # name:version: new secrets change the functions' configuration, so the next requests go

@@ -3,7 +3,7 @@
 # the browser). `scripts/deploy.sh` runs plan and apply; README "Deploy to AWS".
 
 terraform {
-  required_version = ">= 1.5.0"
+  required_version = ">= 1.7.0"
   required_providers {
     aws = {
       source = "hashicorp/aws"
@@ -47,7 +47,6 @@ locals {
   table_names = {
     events   = "LiveInsight-Events-${var.environment}"
     sessions = "LiveInsight-Sessions-${var.environment}"
-    stats    = "LiveInsight-Stats-${var.environment}"
     state    = "LiveInsight-State-${var.environment}"
   }
 }

@@ -19,10 +19,6 @@ output "sessions_table" {
   value = aws_dynamodb_table.sessions.name
 }
 
-output "stats_table" {
-  value = aws_dynamodb_table.stats.name
-}
-
 output "state_table" {
   value = aws_dynamodb_table.state.name
 }

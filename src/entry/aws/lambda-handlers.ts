@@ -20,7 +20,6 @@ import { createRollupHandler, type RollupHandler } from './rollup-handler.ts'
 export const AWS_VARIABLES = [
   'EVENTS_TABLE',
   'SESSIONS_TABLE',
-  'STATS_TABLE',
   'STATE_TABLE',
   'ADMIN_PASSWORD_PARAMETER',
   'ORIGIN_SECRET_PARAMETER',
@@ -38,7 +37,6 @@ export const AWS_VARIABLES = [
 export const REQUIRED_ON_AWS = [
   'EVENTS_TABLE',
   'SESSIONS_TABLE',
-  'STATS_TABLE',
   'STATE_TABLE',
   'ADMIN_PASSWORD_PARAMETER',
   'TRUST_PROXY',

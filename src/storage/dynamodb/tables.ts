@@ -15,7 +15,6 @@ import {
 export interface TableNames {
   events: string
   sessions: string
-  stats: string
   state: string
 }
 
@@ -24,7 +23,6 @@ export function tableNamesFromEnv(env: Record<string, string | undefined>): Tabl
   return {
     events: env.EVENTS_TABLE || 'LiveInsight-Events',
     sessions: env.SESSIONS_TABLE || 'LiveInsight-Sessions',
-    stats: env.STATS_TABLE || 'LiveInsight-Stats',
     state: env.STATE_TABLE || 'LiveInsight-State',
   }
 }
@@ -34,7 +32,6 @@ export function prefixedTableNames(prefix: string): TableNames {
   return {
     events: `${prefix}-Events`,
     sessions: `${prefix}-Sessions`,
-    stats: `${prefix}-Stats`,
     state: `${prefix}-State`,
   }
 }
@@ -54,7 +51,6 @@ export const INDEX = {
 /** TTL attribute of each table that has one (epoch seconds, as DynamoDB's TTL wants). */
 export const TTL_ATTRIBUTE = {
   events: 'ttl',
-  stats: 'expires_at',
   state: 'expires_at',
 } as const
 
@@ -138,18 +134,17 @@ export function tableDefinitions(names: TableNames): CreateTableCommandInput[] {
         },
       ],
     },
-    // Counters and the small things: keys only, no index, no stream.
-    ...[names.stats, names.state].map(
-      (TableName): CreateTableCommandInput => ({
-        TableName,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: S },
-          { AttributeName: 'sk', AttributeType: S },
-        ],
-        KeySchema: key('pk', 'sk'),
-      }),
-    ),
+    // The small things, the fold's windows and counter summaries among them: keys only, no
+    // index, no stream.
+    {
+      TableName: names.state,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: S },
+        { AttributeName: 'sk', AttributeType: S },
+      ],
+      KeySchema: key('pk', 'sk'),
+    },
   ]
 }
 
@@ -160,7 +155,6 @@ export async function createTables(client: DynamoDBClient, names: TableNames): P
   )
   const ttl: Array<[string, string]> = [
     [names.events, TTL_ATTRIBUTE.events],
-    [names.stats, TTL_ATTRIBUTE.stats],
     [names.state, TTL_ATTRIBUTE.state],
   ]
   await Promise.all(
