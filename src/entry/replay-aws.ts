@@ -34,7 +34,11 @@ await reachDynamoDb(clients.ddb, process.env.DYNAMODB_ENDPOINT).catch(
   exitOnStartupFailure('replay:aws'),
 )
 const tables = tableNamesFromEnv(process.env)
-const store = new DynamoDbStore({ ...clients, tables })
+const store = new DynamoDbStore({
+  ...clients,
+  tables,
+  sessionTimeoutMs: config.SESSION_TIMEOUT_MINUTES * 60_000,
+})
 const options = {
   ...rollupOptions(config.SESSION_TIMEOUT_MINUTES * 60_000),
   now: Date.now(),

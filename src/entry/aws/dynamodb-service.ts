@@ -71,14 +71,15 @@ export async function startDynamoDbService(
   } = {},
 ): Promise<RunningService & { store: DynamoDbStore }> {
   const backlog = new LocalStreamBacklog(clients, tables)
+  const sessionTimeoutMs = config.SESSION_TIMEOUT_MINUTES * 60_000
   const store = new DynamoDbStore({
     ...clients,
     tables,
     eventTtlMs: config.EVENT_TTL_HOURS * 3_600_000,
+    sessionTimeoutMs,
     ...(options.now ? { now: options.now } : {}),
     pulled: backlog,
   })
-  const sessionTimeoutMs = config.SESSION_TIMEOUT_MINUTES * 60_000
   const pipeline = acceptOnlyPipeline(store, config, logger)
   const made = createRollupHandler(store, rollupOptions(sessionTimeoutMs), logger)
   const handler = options.wrapHandler ? options.wrapHandler(made) : made

@@ -130,14 +130,15 @@ export async function createLambdaHandlers(
   })
   const eventTtlMs = config.EVENT_TTL_HOURS * 3_600_000
   const tables = tableNamesFromEnv(env)
+  const sessionTimeoutMs = config.SESSION_TIMEOUT_MINUTES * 60_000
   const store = new DynamoDbStore({
     ...clients,
     tables,
     eventTtlMs,
+    sessionTimeoutMs,
     ...packedDaysMemory(env),
     // No `pulled`: the event source mapping reads the stream here (NO_PULLED_STREAM).
   })
-  const sessionTimeoutMs = config.SESSION_TIMEOUT_MINUTES * 60_000
   const pipeline = acceptOnlyPipeline(store, config, logger)
   const service = await buildService(
     config,
