@@ -59,7 +59,8 @@ describe('the fold', () => {
           }
           await rollUpBatch(state, unit, options)
           if (++units % s.unitsPerWindow !== 0 && i + s.unitSize < arrivals.length) continue
-          stored.push(...state.take())
+          const fold = state.takeSite('site-a')
+          if (fold) stored.push(fold)
           if (random() * 100 < s.restarts) {
             // A new process: what it knows is what was stored.
             state = new FoldState(TIMEOUT)
@@ -84,10 +85,10 @@ describe('the fold', () => {
       item: { kind: 'event', event },
     })
     await rollUpBatch(state, [entry(first)], options)
-    state.take()
+    state.takeSite('site-a')
     // An event arriving as late as the collector allows, 10 minutes after the first, twice.
     const arrival = T0 + 10 * 60_000 + limits.countedMs
-    state.prune(arrival)
+    state.site('site-a').prune(arrival, limits)
     const late = enrichedEvent({
       event_id: 'b',
       client_session_id: 'c',
@@ -95,13 +96,13 @@ describe('the fold', () => {
     })
     await rollUpBatch(state, [entry(late)], options)
     await rollUpBatch(state, [entry(late)], options)
-    const [fold] = state.take()
+    const fold = state.takeSite('site-a')
     const sessions = [...(fold?.sessions.values() ?? [])]
     // It joined the first event's session, and was counted once.
     expect(sessions.map((k) => [k.session.pageviews, k.session.start_time])).toEqual([[2, T0]])
     expect(fold?.counted).toHaveLength(1)
     // Past the horizons, the session and the key are forgotten.
-    state.prune(T0 + 10 * 60_000 + limits.sessionsMs + 1)
+    state.site('site-a').prune(T0 + 10 * 60_000 + limits.sessionsMs + 1, limits)
     expect(state.site('site-a').sessions.size).toBe(0)
     expect(state.site('site-a').counted.size).toBe(0)
   })

@@ -166,7 +166,7 @@ export class SiteState {
  * the SQLite store does, in arrival order.
  *
  * A unit's changes are staged and applied only when it returns: a unit that throws leaves
- * the state as it was. What units change is also gathered per site (`take`) as the window's
+ * the state as it was. What units change is also gathered per site (`takeSite`) as the window's
  * output, which the fold stores; replaying stored outputs in order (`replay`) rebuilds the
  * state, so a new process continues where the last stored output left off.
  */
@@ -200,13 +200,6 @@ export class FoldState implements Pick<RollupQueue, 'rollup'> {
     return fold
   }
 
-  /** Hands over what units changed since the last call, per site, and starts afresh. */
-  take(): SiteFold[] {
-    const out = [...this.output.values()].filter((fold) => !fold.isEmpty())
-    this.output.clear()
-    return out
-  }
-
   /** What units changed for one site since the last take, if anything. */
   takeSite(siteId: string): SiteFold | undefined {
     const fold = this.output.get(siteId)
@@ -228,11 +221,6 @@ export class FoldState implements Pick<RollupQueue, 'rollup'> {
     for (const [day, hash] of fold.marks) site.addMark(day, hash)
     for (const id of fold.removed.keys()) site.removeSession(id)
     for (const kept of fold.sessions.values()) site.putSession(kept)
-  }
-
-  /** Forgets, for every site, what nothing arriving at `arrival` or later can touch. */
-  prune(arrival: number): void {
-    for (const site of this.sites.values()) site.prune(arrival, this.limits)
   }
 
   /**

@@ -4,6 +4,10 @@ import type { BotHit, EnrichedEvent, RollupDelta } from '../core/types.ts'
 import { FoldState } from '../fold/fold-state.ts'
 import { foldedRows } from '../fold/folded-counters.ts'
 import type { SiteFold } from '../fold/site-fold.ts'
+import { rollUpBatch } from '../rollup/roll-up-batch.ts'
+import type { RollupOptions } from '../rollup/rollup-options.ts'
+import type { FoldSegments } from '../storage/dynamodb/fold-segments.ts'
+import { FoldWriter, type StoredWindow } from '../storage/dynamodb/fold-writer.ts'
 import type { RollupEntry } from '../storage/store.ts'
 import { SCENARIO_DAY } from './rollup-scenario.ts'
 
@@ -77,4 +81,36 @@ export function foldedCounts(folds: readonly SiteFold[], clients: readonly strin
     }))
     .sort((a, b) => (a.client < b.client ? -1 : a.client > b.client ? 1 : a.start - b.start))
   return { days, hours, sessions, record }
+}
+
+/**
+ * A fold writer handed entries as the roll-up handler hands them (the shared roll-up over
+ * its `run`), for tests that count scenarios into windows: `count` says how many it counted
+ * and which windows it stored.
+ */
+export function countingWriter(
+  segments: FoldSegments,
+  options: RollupOptions,
+  now: () => number,
+): {
+  count(entries: readonly RollupEntry[]): Promise<{ counted: number; windows: StoredWindow[] }>
+} {
+  const writer = new FoldWriter(segments, options.sessionTimeoutMs, now)
+  return {
+    async count(entries) {
+      const windows: StoredWindow[] = []
+      const counted = await rollUpBatch(
+        {
+          rollup: async (work) => {
+            const run = await writer.run(work)
+            windows.push(...run.windows)
+            return run.result
+          },
+        },
+        entries,
+        options,
+      )
+      return { counted, windows }
+    },
+  }
 }

@@ -3,13 +3,12 @@ import { hourBucket } from '../../core/calendar.ts'
 import { ROW_DIMENSIONS } from '../../core/rollup-deltas.ts'
 import { type LocalTables, localTables } from '../../testing/dynamodb.ts'
 import { makeSite } from '../../testing/fixtures.ts'
-import { entriesOf } from '../../testing/fold-scenario.ts'
+import { countingWriter, entriesOf } from '../../testing/fold-scenario.ts'
 import { orderedRollupOptions, sqliteCounts } from '../../testing/rollup-reference.ts'
 import { rollupScenario, SCENARIO_DAY } from '../../testing/rollup-scenario.ts'
 import type { CounterReads, RollupRow } from '../store.ts'
 import { CounterSummaries } from './counter-summaries.ts'
 import { FoldSegments } from './fold-segments.ts'
-import { FoldWriter } from './fold-writer.ts'
 import { FoldedCounterReads } from './folded-counter-reads.ts'
 import { Requests, type StoreContext } from './requests.ts'
 
@@ -59,7 +58,7 @@ async function folded(seed: number, batch: number) {
   const id = `sums-${++sites}`
   const { events, bots } = rollupScenario(seed)
   const segments = new FoldSegments(c)
-  const writer = new FoldWriter(segments, orderedRollupOptions(), () => T0 + 12 * 3_600_000)
+  const writer = countingWriter(segments, orderedRollupOptions(), () => T0 + 12 * 3_600_000)
   const entries = entriesOf(
     events.map((e) => ({ ...e, site_id: id })),
     bots.map((b) => ({ ...b, site_id: id })),

@@ -1,7 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { StatsQuery } from '../../core/stats-query.ts'
 import type { FilteredStatsReport } from '../../record/filtered-report.ts'
-import { rollupOptions } from '../../rollup/rollup-options.ts'
 import { LatestWrite } from '../latest-write.ts'
 import type { Store } from '../store.ts'
 import { DynamoDbIntake } from './accept.ts'
@@ -94,11 +93,7 @@ export class DynamoDbStore {
     const summaries = new CounterSummaries(context, segments)
     const rollups = new FoldRollups(
       context,
-      new FoldWriter(
-        segments,
-        rollupOptions(options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS),
-        context.now,
-      ),
+      new FoldWriter(segments, options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS, context.now),
       segments,
       new SessionProjection(context),
       pulled,

@@ -5,12 +5,12 @@ import { horizons } from '../../fold/fold-state.ts'
 import { type LocalTables, localTables } from '../../testing/dynamodb.ts'
 import { enrichedEvent } from '../../testing/enriched-event.ts'
 import { makeSite } from '../../testing/fixtures.ts'
-import { entriesOf, foldedCounts } from '../../testing/fold-scenario.ts'
+import { countingWriter, entriesOf, foldedCounts } from '../../testing/fold-scenario.ts'
 import { orderedRollupOptions, sqliteCounts } from '../../testing/rollup-reference.ts'
 import { rollupScenario, scenarioClients } from '../../testing/rollup-scenario.ts'
 import type { RollupEntry } from '../store.ts'
 import { FoldSegments, SEGMENT_KEEP_MS } from './fold-segments.ts'
-import { FoldWriter, REPLAY_HORIZON_HOURS } from './fold-writer.ts'
+import { REPLAY_HORIZON_HOURS } from './fold-writer.ts'
 import { Requests, type StoreContext } from './requests.ts'
 
 const site = makeSite({ created_at: Date.UTC(2026, 0, 15) })
@@ -84,7 +84,7 @@ describe('the fold on DynamoDB', () => {
           const segments = new FoldSegments(context())
           // One drawer of session ids for every writer, as random ids are unique across them.
           const options = orderedRollupOptions()
-          const writer = () => new FoldWriter(segments, options, () => clock.now)
+          const writer = () => countingWriter(segments, options, () => clock.now)
           const writers = [writer(), writer()]
           const entries = entriesOf(scenario.events, scenario.bots)
           const batches: RollupEntry[][] = []
@@ -130,13 +130,13 @@ describe('the fold on DynamoDB', () => {
       return stored
     }
     const options = orderedRollupOptions()
-    const a = new FoldWriter(segments, options, () => clock.now)
+    const a = countingWriter(segments, options, () => clock.now)
     // b reads as it would have read just before a stored: nothing stored yet.
     let stale = true
     const view = Object.create(segments) as FoldSegments
     view.since = async (id, from) => (stale ? { last: 0, segments: [] } : segments.since(id, from))
     view.after = async (id, seq) => (stale ? [] : segments.after(id, seq))
-    const b = new FoldWriter(view, options, () => clock.now)
+    const b = countingWriter(view, options, () => clock.now)
     const entries = entriesOf(scenario.events, scenario.bots)
     const half = Math.floor(entries.length / 2)
     expect((await a.count(entries.slice(0, half))).counted).toBe(half)
@@ -163,7 +163,7 @@ describe('the fold on DynamoDB', () => {
     const id = `fold-${++sites}`
     const clock = { now: T0 }
     const segments = new FoldSegments(context())
-    const writer = new FoldWriter(segments, orderedRollupOptions(), () => clock.now)
+    const writer = countingWriter(segments, orderedRollupOptions(), () => clock.now)
     const event = enrichedEvent({ site_id: id, event_id: 'e1', timestamp: T0 - 60_000 })
     const entry: RollupEntry = {
       stream: 's',

@@ -1,8 +1,6 @@
 import { FoldState, type UnitRun } from '../../fold/fold-state.ts'
 import type { SiteFold } from '../../fold/site-fold.ts'
-import { rollUpBatch } from '../../rollup/roll-up-batch.ts'
-import type { RollupOptions } from '../../rollup/rollup-options.ts'
-import { type RollupEntry, type RollupUnit, StorageUnavailableError } from '../store.ts'
+import { type RollupUnit, StorageUnavailableError } from '../store.ts'
 import type { FoldSegments } from './fold-segments.ts'
 
 /**
@@ -53,12 +51,13 @@ export class FoldWriter {
   private readonly state: FoldState
   private readonly held = new Map<string, Held>()
 
+  /** `sessionTimeoutMs`: the roll-up's, which sets how long a site's memory reaches back. */
   constructor(
     private readonly segments: FoldSegments,
-    private readonly options: RollupOptions,
+    sessionTimeoutMs: number,
     private readonly now: () => number,
   ) {
-    this.state = new FoldState(options.sessionTimeoutMs)
+    this.state = new FoldState(sessionTimeoutMs)
   }
 
   /**
@@ -106,7 +105,6 @@ export class FoldWriter {
           stored = await this.segments.append(siteId, held.seq + 1, fold)
         } catch (error) {
           // Unknown whether it landed: this site and the ones after it are read again.
-          this.takeBack(touched.slice(i))
           for (const id of touched.slice(i)) this.drop(id)
           throw error
         }
@@ -129,33 +127,6 @@ export class FoldWriter {
         )
       }
     }
-  }
-
-  /** RollupQueue.rollup over the fold: a unit, stored as windows. */
-  async rollup<T>(work: (unit: RollupUnit) => Promise<T>): Promise<T> {
-    return (await this.run(work)).result
-  }
-
-  /**
-   * Counts `entries` (the shared roll-up, rollup/roll-up-batch.ts) into windows. Returns how
-   * many it counted and the windows it stored.
-   */
-  async count(
-    entries: readonly RollupEntry[],
-  ): Promise<{ counted: number; windows: StoredWindow[] }> {
-    const windows: StoredWindow[] = []
-    const counted = await rollUpBatch(
-      {
-        rollup: async (work) => {
-          const run = await this.run(work)
-          windows.push(...run.windows)
-          return run.result
-        },
-      },
-      entries,
-      this.options,
-    )
-    return { counted, windows }
   }
 
   private takeBack(sites: readonly string[]): void {

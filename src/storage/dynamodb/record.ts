@@ -1,8 +1,5 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb'
-import { localDay } from '../../core/calendar.ts'
 import type { PropValue, SessionState } from '../../core/types.ts'
-import { capDistinctValues, DistinctValues, limitProps } from '../../record/property-limits.ts'
-import { type ReadSession, sessionEventsAfter } from '../../record/session-events.ts'
 import type { RecordEvent, RecordReads, RecordSession } from '../../record/session-record.ts'
 import type { RecordInput } from '../store.ts'
 import { call, storageFault } from './faults.ts'
@@ -60,34 +57,16 @@ export function recordEventsOf(item: Item): RecordEvent[] | null {
 }
 
 /**
- * The roll-up's side of the record: each written session's events, and the site's
- * `record#SITE` item (since, longest). The cap on distinct property values is held per
- * process (README.md, "The record": approximate on AWS).
+ * The roll-up's side of the record: the site's `record#SITE` item (since, longest). A
+ * session's events are the fold's (fold/fold-state.ts).
  */
 export class RecordWriter {
-  private readonly distinct = new DistinctValues()
   /** The longest session span stored per site, as far as this process knows. */
   private readonly longest = new Map<string, number>()
   /** The earliest recorded event per site, as far as this process knows. */
   private readonly since = new Map<string, number>()
 
   constructor(private readonly c: StoreContext) {}
-
-  /** The events `session` holds after the unit (record/session-events.ts). */
-  eventsFor(
-    session: SessionState,
-    read: Iterable<ReadSession>,
-    record: readonly RecordInput[],
-  ): RecordEvent[] | undefined {
-    return sessionEventsAfter(session, read, record, (e) => this.limited(e))
-  }
-
-  private limited(e: RecordInput): Record<string, PropValue> | null {
-    const day = localDay(e.timestamp, e.timezone)
-    return capDistinctValues(limitProps(e.props), (key, value) =>
-      this.distinct.admit(e.site_id, day, key, value),
-    )
-  }
 
   /**
    * Before a unit's write: each site's record item begins (`since`, the earliest event
