@@ -1,17 +1,11 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
-import { zeroCounters } from '../../core/rollup-deltas.ts'
-import {
-  COUNTER_NAMES,
-  type EnrichedEvent,
-  type RollupDelta,
-  type RollupKey,
-  type SessionState,
-} from '../../core/types.ts'
+import type { EnrichedEvent, RollupDelta, SessionState } from '../../core/types.ts'
 import { SiteFold } from '../../fold/site-fold.ts'
 import { MAX_RECORD_EVENTS } from '../../record/session-events.ts'
 import type { RecordEvent } from '../../record/session-record.ts'
 import { batchWriteAll } from '../../storage/dynamodb/batch-write.ts'
 import { encodeSummary, SUMMARY } from '../../storage/dynamodb/counter-summaries.ts'
+import { countersOf, rowKey } from '../../storage/dynamodb/delta-rows.ts'
 import { FoldSegments } from '../../storage/dynamodb/fold-segments.ts'
 import { eventItem, sessionItem } from '../../storage/dynamodb/items.ts'
 import { STATE } from '../../storage/dynamodb/keys.ts'
@@ -52,13 +46,8 @@ export class DynamoDbBulkPuts {
       this.summaries.set(siteId, site)
     }
     for (const row of rows) {
-      const key = (
-        grain === 'hour'
-          ? { grain, site_id: siteId, bucket: Number(row.bucket), dim: row.dim, value: row.value }
-          : { grain, site_id: siteId, bucket: String(row.bucket), dim: row.dim, value: row.value }
-      ) as RollupKey
-      const counters = zeroCounters()
-      for (const name of COUNTER_NAMES) counters[name] = row[name]
+      const key = rowKey(siteId, grain, row.bucket, row.dim, row.value)
+      const counters = countersOf(row)
       const sk = SUMMARY.sk(key)
       const list = site.get(sk)
       if (list) list.push({ key, counters })

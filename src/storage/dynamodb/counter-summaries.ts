@@ -1,6 +1,7 @@
 import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib'
-import { zeroCounters } from '../../core/rollup-deltas.ts'
-import { COUNTER_NAMES, type RollupDelta, type RollupKey } from '../../core/types.ts'
+import { DeltaAccumulator } from '../../core/rollup-deltas.ts'
+import type { RollupDelta, RollupKey } from '../../core/types.ts'
+import { type DeltaRow, deltaOfRow, deltaRow } from './delta-rows.ts'
 import type { FoldSegments, StoredSegment } from './fold-segments.ts'
 import type { Item } from './items.ts'
 import { STATE } from './keys.ts'
@@ -37,9 +38,6 @@ export const SUMMARY = {
 /** A transaction holds 100 items: the `through` item and at most this many summaries. */
 const SUMMARIES_PER_SUMMING = 99
 
-/** A summary's rows: [dim, value, bucket, ...counters in COUNTER_NAMES order]. */
-type SummaryRow = [string, string, number | string, ...number[]]
-
 export interface Summary {
   sk: string
   through: number
@@ -47,52 +45,17 @@ export interface Summary {
 }
 
 export function encodeSummary(deltas: readonly RollupDelta[]): Buffer {
-  const rows: SummaryRow[] = deltas.map(({ key, counters }) => [
-    key.dim,
-    key.value,
-    key.bucket,
-    ...COUNTER_NAMES.map((name) => counters[name]),
-  ])
-  return brotliCompressSync(JSON.stringify(rows), {
+  return brotliCompressSync(JSON.stringify(deltas.map(deltaRow)), {
     params: { [constants.BROTLI_PARAM_QUALITY]: 5 },
   })
 }
 
 export function summaryOf(siteId: string, item: Item): Summary {
-  const sk = String(item.sk)
-  const grain = sk.startsWith('d#') ? 'day' : 'hour'
-  const rows = JSON.parse(
-    brotliDecompressSync(item.z as Uint8Array).toString('utf8'),
-  ) as SummaryRow[]
+  const rows = JSON.parse(brotliDecompressSync(item.z as Uint8Array).toString('utf8')) as DeltaRow[]
   return {
-    sk,
+    sk: String(item.sk),
     through: Number(item.through ?? 0),
-    deltas: rows.map(([dim, value, bucket, ...numbers]) => {
-      const counters = zeroCounters()
-      COUNTER_NAMES.forEach((name, i) => {
-        counters[name] = numbers[i] ?? 0
-      })
-      const key = (
-        grain === 'day'
-          ? { grain, site_id: siteId, bucket: String(bucket), dim, value }
-          : { grain, site_id: siteId, bucket: Number(bucket), dim, value }
-      ) as RollupKey
-      return { key, counters }
-    }),
-  }
-}
-
-/** Adds deltas into a list of summed rows by key (rows netting to zero are kept out). */
-export function addInto(rows: Map<string, RollupDelta>, deltas: Iterable<RollupDelta>): void {
-  for (const { key, counters } of deltas) {
-    const id = `${key.grain}\u001f${key.bucket}\u001f${key.dim}\u001f${key.value}`
-    let row = rows.get(id)
-    if (!row) {
-      row = { key: { ...key }, counters: { ...counters } }
-      rows.set(id, row)
-      continue
-    }
-    for (const name of COUNTER_NAMES) row.counters[name] += counters[name]
+    deltas: rows.map((row) => deltaOfRow(siteId, row)),
   }
 }
 
@@ -142,21 +105,22 @@ export class CounterSummaries {
     const last = taken.at(-1)
     if (!last) return 0
     const pk = SUMMARY.pk(siteId)
-    const summaries = new Map<string, Map<string, RollupDelta>>()
+    // Each touched summary's rows, then the windows' added: the roll-up's own accumulator
+    // sums them by row and leaves out rows that net to zero.
+    const summaries = new Map<string, DeltaAccumulator>()
     for (const sk of touched) {
       const item = await this.c.requests.getItem(this.c.tables.state, { pk, sk })
-      const rows = new Map<string, RollupDelta>()
-      if (item) addInto(rows, summaryOf(siteId, item).deltas)
+      const rows = new DeltaAccumulator()
+      for (const { key, counters } of item ? summaryOf(siteId, item).deltas : []) {
+        rows.add(key, counters)
+      }
       summaries.set(sk, rows)
     }
     for (const segment of taken) {
-      for (const delta of segment.fold.deltas.deltas()) {
-        const rows = summaries.get(SUMMARY.sk(delta.key))
-        if (rows) addInto(rows, [delta])
+      for (const { key, counters } of segment.fold.deltas.deltas()) {
+        summaries.get(SUMMARY.sk(key))?.add(key, counters)
       }
     }
-    const nonZero = (rows: Map<string, RollupDelta>) =>
-      [...rows.values()].filter((row) => COUNTER_NAMES.some((name) => row.counters[name] !== 0))
     try {
       await this.c.requests.transact('TransactWriteItems(counter summaries)', [
         {
@@ -170,7 +134,7 @@ export class CounterSummaries {
         ...[...summaries].map(([sk, rows]) => ({
           Put: {
             TableName: this.c.tables.state,
-            Item: { pk, sk, z: encodeSummary(nonZero(rows)), through: last.seq },
+            Item: { pk, sk, z: encodeSummary(rows.deltas()), through: last.seq },
           },
         })),
       ])

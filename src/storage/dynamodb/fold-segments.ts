@@ -1,12 +1,8 @@
 import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib'
-import {
-  COUNTER_NAMES,
-  type Counters,
-  type RollupKey,
-  type SessionState,
-} from '../../core/types.ts'
+import type { SessionState } from '../../core/types.ts'
 import type { FoldSession } from '../../fold/fold-state.ts'
 import { SiteFold } from '../../fold/site-fold.ts'
+import { type DeltaRow, deltaOfRow, deltaRow } from './delta-rows.ts'
 import { type Item, ttlSeconds } from './items.ts'
 import { STATE } from './keys.ts'
 import { type PackedRecordEvent, packRecordEvents, unpackEvents } from './record.ts'
@@ -47,8 +43,7 @@ export interface StoredSegment {
 
 interface SegmentBody {
   tz?: string
-  /** Deltas: [0 hour | 1 day, bucket, dim, value, ...counters in COUNTER_NAMES order]. */
-  d: Array<[0 | 1, number | string, string, string, ...number[]]>
+  d: DeltaRow[]
   s: Array<[SessionState, PackedRecordEvent[] | null]>
   /** Sessions merged away: [id, tracker session id]. */
   r: Array<[string, string]>
@@ -71,15 +66,7 @@ export function encodeSegment(fold: SiteFold): Buffer {
   }
   const body: SegmentBody = {
     ...(fold.timezone ? { tz: fold.timezone } : {}),
-    d: fold.deltas
-      .deltas()
-      .map(({ key, counters }) => [
-        key.grain === 'hour' ? 0 : 1,
-        key.bucket,
-        key.dim,
-        key.value,
-        ...COUNTER_NAMES.map((name) => counters[name]),
-      ]),
+    d: fold.deltas.deltas().map(deltaRow),
     s: [...fold.sessions.values()].map(({ session, events }) => [
       session,
       events
@@ -99,16 +86,8 @@ export function decodeSegment(siteId: string, bytes: Uint8Array): SiteFold {
   const body = JSON.parse(brotliDecompressSync(bytes).toString('utf8')) as SegmentBody
   const fold = new SiteFold(siteId)
   if (body.tz) fold.timezone = body.tz
-  for (const [grain, bucket, dim, value, ...numbers] of body.d) {
-    const counters = {} as Counters
-    COUNTER_NAMES.forEach((name, i) => {
-      counters[name] = numbers[i] ?? 0
-    })
-    const key = (
-      grain === 0
-        ? { grain: 'hour', site_id: siteId, bucket: Number(bucket), dim, value }
-        : { grain: 'day', site_id: siteId, bucket: String(bucket), dim, value }
-    ) as RollupKey
+  for (const row of body.d) {
+    const { key, counters } = deltaOfRow(siteId, row)
     fold.deltas.add(key, counters)
   }
   for (const [session, packed] of body.s) {
