@@ -126,15 +126,14 @@ export class SiteState {
     this.sessions.set(client, list)
   }
 
-  removeSession(id: string): void {
-    for (const [client, list] of this.sessions) {
-      const rest = list.filter((s) => s.session.id !== id)
-      if (rest.length === list.length) continue
-      this.touch(client)
-      if (rest.length) this.sessions.set(client, rest)
-      else this.sessions.delete(client)
-      return
-    }
+  /** Takes a session out of its tracker session's (`client`) sessions. */
+  removeSession(id: string, client: string): void {
+    const list = this.sessions.get(client)
+    if (!list?.some((s) => s.session.id === id)) return
+    this.touch(client)
+    const rest = list.filter((s) => s.session.id !== id)
+    if (rest.length) this.sessions.set(client, rest)
+    else this.sessions.delete(client)
   }
 
   /** Journals a tracker session's sessions as they were, before a window's first change. */
@@ -219,7 +218,7 @@ export class FoldState implements Pick<RollupQueue, 'rollup'> {
     if (fold.timezone) site.timezone = fold.timezone
     for (const [hash, at] of fold.counted) site.count(hash, at)
     for (const [day, hash] of fold.marks) site.addMark(day, hash)
-    for (const id of fold.removed.keys()) site.removeSession(id)
+    for (const [id, client] of fold.removed) site.removeSession(id, client)
     for (const kept of fold.sessions.values()) site.putSession(kept)
   }
 
@@ -278,11 +277,11 @@ export class FoldState implements Pick<RollupQueue, 'rollup'> {
       before.set(client, [...read.values()])
     }
     for (const id of changes.removedSessions ?? []) {
-      const siteId = unit.siteOfSession.get(id)
-      if (siteId === undefined) continue
-      this.site(siteId).removeSession(id)
-      const client = unit.read.get(id)?.session.client_session_id ?? ''
-      this.siteFold(siteId).removeSession(id, client)
+      // A session is merged away only by a unit that read it.
+      const removed = unit.read.get(id)?.session
+      if (!removed) continue
+      this.site(removed.site_id).removeSession(id, removed.client_session_id)
+      this.siteFold(removed.site_id).removeSession(id, removed.client_session_id)
     }
     const record = changes.record ?? []
     for (const session of changes.sessions) {
@@ -325,7 +324,6 @@ class FoldUnit implements RollupUnit {
   readonly claims: Array<{ site: string; day: string; hash: number }> = []
   /** Stored sessions the unit read, by id, for their recorded events. */
   readonly read = new Map<string, ReadSession>()
-  readonly siteOfSession = new Map<string, string>()
   /** Marks claimed by this unit, by site, day and hash: a mark repeated in it is claimed once. */
   private readonly claimed = new Set<string>()
   written: WriteChanges | undefined
@@ -377,7 +375,6 @@ class FoldUnit implements RollupUnit {
         if (s.end_time < lookup.from || s.start_time > lookup.to) continue
         if (this.read.has(s.id)) continue
         this.read.set(s.id, kept)
-        this.siteOfSession.set(s.id, s.site_id)
         out.push({ ...s })
       }
     }
