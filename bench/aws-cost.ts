@@ -64,8 +64,12 @@ function constantIn(file: string, name: string): number {
   return Number(match[1].replace(/_/g, ''))
 }
 
-/** Lambda's own lines per invocation (text log format, as infra/terraform leaves it). */
-function platformLogBytes(memoryMb: number) {
+/**
+ * Lambda's own lines per invocation: START, END and REPORT (and INIT_START on a cold start)
+ * are INFO-level system logs, not sent when infra/terraform sets system_log_level WARN
+ * (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html).
+ */
+function platformLogBytes(memoryMb: number, systemLogLevel: string) {
   const id = randomUUID()
   const warm = [
     `START RequestId: ${id} Version: $LATEST\n`,
@@ -76,9 +80,10 @@ function platformLogBytes(memoryMb: number) {
     `INIT_START Runtime Version: nodejs:22.v52\tRuntime Version ARN: arn:aws:lambda:ap-northeast-2::runtime:${'0'.repeat(64)}\n`,
     '\tInit Duration: 345.67 ms',
   ]
+  const sent = systemLogLevel !== 'WARN'
   return {
-    invocation: Buffer.byteLength(warm.join('')),
-    cold_start_extra: Buffer.byteLength(cold.join('')),
+    invocation: sent ? Buffer.byteLength(warm.join('')) : 0,
+    cold_start_extra: sent ? Buffer.byteLength(cold.join('')) : 0,
     sample: [...warm, ...cold],
   }
 }
@@ -151,7 +156,7 @@ const replay = await runReplay({
   logLevel: shape.log_level,
   seed: 23,
 })
-const platform = platformLogBytes(shape.memory_mb)
+const platform = platformLogBytes(shape.memory_mb, shape.system_log_level)
 const measured: Measured = {
   visit: {
     events: visit.events,

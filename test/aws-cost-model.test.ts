@@ -22,6 +22,7 @@ const shape = {
   architecture: 'x86_64' as const,
   memory_mb: 512,
   log_level: 'info',
+  system_log_level: 'WARN' as const,
   log_retention_days: 30,
   rollup_batch_size: 1000,
   rollup_batching_window_s: 5,

@@ -579,7 +579,17 @@ describe('the Terraform, held against the code', () => {
     expect(age.metric_name).toBe('IteratorAge')
     // A record the roll-up sets aside is logged with this message; the filter counts them.
     const setAside = resource('aws_cloudwatch_log_metric_filter', 'rollup_set_aside')
-    expect(setAside.pattern).toBe(`{ $.msg = "${SET_ASIDE_LOG}" }`)
+    expect(setAside.pattern).toBe(
+      `{ $.msg = "${SET_ASIDE_LOG}" || $.message = "*${SET_ASIDE_LOG}*" }`,
+    )
+    // Lambda's START/END/REPORT lines are not sent (WARN), the app's lines are: pino's numeric
+    // levels read as INFO, so an application level above INFO would drop its errors too.
+    const logging = one(resource('aws_lambda_function', 'functions').logging_config)
+    expect([logging.log_format, logging.system_log_level, logging.application_log_level]).toEqual([
+      'JSON',
+      'WARN',
+      'INFO',
+    ])
     const transform = one(setAside.metric_transformation)
     const setAsideAlarm = resource('aws_cloudwatch_metric_alarm', 'rollup_set_aside')
     expect([setAsideAlarm.namespace, setAsideAlarm.metric_name]).toEqual([

@@ -17,6 +17,8 @@ export interface DeployedShape {
   architecture: 'x86_64' | 'arm64'
   memory_mb: number
   log_level: string
+  /** Lambda's own log lines sent: INFO (the default: START, END, REPORT) or WARN (none). */
+  system_log_level: 'DEBUG' | 'INFO' | 'WARN'
   log_retention_days: number
   rollup_batch_size: number
   rollup_batching_window_s: number
@@ -102,6 +104,12 @@ export function scheduleInvocationsPerMonth(expression: string): number {
   return (30 * 1440) / (every * unitMinutes)
 }
 
+function systemLogLevel(config: Json): DeployedShape['system_log_level'] {
+  const level = String(config?.system_log_level ?? 'INFO')
+  if (level === 'DEBUG' || level === 'INFO' || level === 'WARN') return level
+  throw new Error(`terraform: cannot read system_log_level ${level}`)
+}
+
 export async function readDeployedShape(): Promise<DeployedShape> {
   const tf = await parseAll()
   const fn = one(tf.resource.aws_lambda_function.functions)
@@ -128,6 +136,7 @@ export async function readDeployedShape(): Promise<DeployedShape> {
     architecture: architectures[0] === 'arm64' ? 'arm64' : 'x86_64',
     memory_mb: numberOf(tf, fn.memory_size, 'memory_size'),
     log_level: String(value(tf, env.LOG_LEVEL ?? 'info', 'LOG_LEVEL')),
+    system_log_level: systemLogLevel(one(fn.logging_config ?? [])),
     log_retention_days: numberOf(
       tf,
       one(tf.resource.aws_cloudwatch_log_group.functions).retention_in_days,

@@ -70,6 +70,17 @@ resource "aws_lambda_function" "functions" {
   environment {
     variables = local.function_environment
   }
+  # Lambda's own START, END and REPORT lines are INFO-level system logs: at WARN they are not
+  # sent (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html),
+  # and they were most of the bytes billed as log ingestion (one set per invocation). Duration,
+  # errors and throttles stay in CloudWatch's Lambda metrics, which the alarms read. Level
+  # filtering needs the JSON log format; the app already writes JSON lines, whose numeric pino
+  # levels Lambda reads as INFO, so application logs are left at INFO and LOG_LEVEL filters them.
+  logging_config {
+    log_format            = "JSON"
+    system_log_level      = "WARN"
+    application_log_level = "INFO"
+  }
   depends_on = [aws_cloudwatch_log_group.functions]
   lifecycle {
     precondition {

@@ -119,7 +119,9 @@ resource "aws_cloudwatch_metric_alarm" "rollup_failures" {
 resource "aws_cloudwatch_log_metric_filter" "rollup_set_aside" {
   name           = "${local.name}-rollup-set-aside"
   log_group_name = aws_cloudwatch_log_group.functions["rollup"].name
-  pattern        = "{ $.msg = \"roll-up: record set aside\" }"
+  # The app's JSON line as written (`msg`), or that line as the text of Lambda's own JSON
+  # record (`message`), should the JSON log format (lambda.tf) wrap what a function writes.
+  pattern = "{ $.msg = \"roll-up: record set aside\" || $.message = \"*roll-up: record set aside*\" }"
   metric_transformation {
     name      = "RollupSetAside"
     namespace = "LiveInsight"
