@@ -53,6 +53,7 @@ import {
 import { decodePack, RecordPacks, utcDay } from '../src/storage/dynamodb/record-packs.ts'
 import { inParallel, Requests } from '../src/storage/dynamodb/requests.ts'
 import { createTables, tableNamesFromEnv } from '../src/storage/dynamodb/tables.ts'
+import { NO_WINDOWS } from '../src/storage/dynamodb/uncopied-sessions.ts'
 import { makeSession, makeSite } from '../src/testing/fixtures.ts'
 import { PRICES } from './aws-cost/prices.ts'
 import { CapacityMeter, itemBytes } from './support/capacity-meter.ts'
@@ -299,7 +300,7 @@ try {
     return { value, ms: round(performance.now() - started), read_units: meter.of(phase).read_units }
   }
   const packsRead = await timed('packs read', () =>
-    new RecordPacks(context).readDayParts(site.id, packedDays),
+    new RecordPacks(context, NO_WINDOWS).readDayParts(site.id, packedDays),
   )
   const dicts = new Dictionaries(query.timezone)
   const decoded = await timed('packs decoded', () =>

@@ -8,10 +8,11 @@ import type { RecordReads, RecordSession } from '../../record/session-record.ts'
 import { type Item, sessionOf } from './items.ts'
 import { keepableBefore, lateGenerationOf } from './late-writes.ts'
 import { type PackedDayCache, type SiteDays, UNPACKED } from './packed-day-cache.ts'
-import { indexSessionItems, longestOf, recordEventsOf, recordItem } from './record.ts'
+import { indexSessionItems, longestOf, packedFrom, recordEventsOf, recordItem } from './record.ts'
 import { dayStart, decodePack, packGenerationOf, type RecordPacks, utcDay } from './record-packs.ts'
 import { inParallel, type StoreContext, unstorable } from './requests.ts'
 import { DAY_MS } from './retention.ts'
+import { overlaid, type Uncopied, type UncopiedSessions } from './uncopied-sessions.ts'
 
 /**
  * The record's report on DynamoDB over columns (README.md, "Packed days"): the period's packed
@@ -34,6 +35,7 @@ export class DynamoDbColumnarReport {
     private readonly packs: RecordPacks,
     private readonly cache: PackedDayCache,
     private readonly reads: RecordReads,
+    private readonly uncopied: UncopiedSessions,
   ) {}
 
   async report(query: StatsQuery): Promise<FilteredStatsReport> {
@@ -62,11 +64,25 @@ export class DynamoDbColumnarReport {
       slices.push(at)
     }
     const tailFrom = slices.length > 0 ? (slices.at(-1) as number) + SLICE_MS : indexFrom
-    const [packed, kept, unpacked] = await Promise.all([
+    // The index first, then the windows not copied into it yet (record.ts says why).
+    const [packed, sliceItems, tailItems] = await Promise.all([
       this.packedDays(siteId, days, packedDaysOf(lo, Math.min(to, packedTo - 1))),
-      inParallel(slices, 2, (at) => this.unpackedSlice(siteId, days, at, keepBefore)),
+      inParallel(slices, 2, (at) => this.sliceItems(days, siteId, at)),
       indexSessionItems(this.c, siteId, tailFrom, to, from),
     ])
+    const uncopied = await this.uncopied.of(siteId)
+    const kept = slices.map((at, i) =>
+      this.unpackedSlice(days, at, sliceItems[i] as Item[] | ColumnarPart, uncopied, keepBefore),
+    )
+    // The tail: from the slices on, and any uncopied session after the packed days that
+    // starts before the slices and reaches the period (longer than the site's longest).
+    const unpackedFrom = slices[0] ?? tailFrom
+    const before = packedFrom(site)
+    const unpacked = overlaid(tailItems, uncopied, (item) => {
+      const start = Number(item.start_time)
+      if (start > to || Number(item.end_time) < from) return false
+      return start >= tailFrom || (start >= before && start < unpackedFrom)
+    })
     const tail = columnarPart(days.dicts, unpacked.map(recordSessionOf))
     days.grew()
     const parts = [...packed, ...kept, tail]
@@ -84,22 +100,38 @@ export class DynamoDbColumnarReport {
     })
   }
 
-  /**
-   * The sessions starting in [at, at + SLICE_MS) from SiteStartIndex, whole: kept when every
-   * one ended before `keepBefore` (late-writes.ts: no ordinary write reaches them then).
-   */
-  private async unpackedSlice(
+  /** A held slice's part, or the items SiteStartIndex holds of the slice (the rest). */
+  private async sliceItems(
+    site: SiteDays,
     siteId: string,
+    at: number,
+  ): Promise<ColumnarPart | Item[]> {
+    return (
+      site.get(`${UNPACKED}${at}`) ?? indexSessionItems(this.c, siteId, at, at + SLICE_MS - 1, 0)
+    )
+  }
+
+  /**
+   * The sessions starting in [at, at + SLICE_MS), SiteStartIndex's laid over with the
+   * uncopied windows, whole: kept when every one ended before `keepBefore` (late-writes.ts:
+   * no ordinary write reaches them then).
+   */
+  private unpackedSlice(
     site: SiteDays,
     at: number,
+    read: ColumnarPart | Item[],
+    uncopied: Uncopied,
     keepBefore: number,
-  ): Promise<ColumnarPart> {
-    const key = `${UNPACKED}${at}`
-    const held = site.get(key)
-    if (held) return held
-    const items = await indexSessionItems(this.c, siteId, at, at + SLICE_MS - 1, 0)
+  ): ColumnarPart {
+    if (!Array.isArray(read)) return read
+    const items = overlaid(read, uncopied, (item) => {
+      const start = Number(item.start_time)
+      return start >= at && start < at + SLICE_MS
+    })
     const part = columnarPart(site.dicts, items.map(recordSessionOf))
-    if (items.every((item) => Number(item.end_time) < keepBefore)) site.put(key, part)
+    if (items.every((item) => Number(item.end_time) < keepBefore)) {
+      site.put(`${UNPACKED}${at}`, part)
+    }
     return part
   }
 

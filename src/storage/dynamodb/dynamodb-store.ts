@@ -24,6 +24,7 @@ import { RecordedRollupLag } from './rollup-lag.ts'
 import { SessionProjection } from './session-projection.ts'
 import { DynamoDbSessionReads } from './session-reads.ts'
 import type { TableNames } from './tables.ts'
+import { UncopiedSessions } from './uncopied-sessions.ts'
 import { DynamoDbUpkeep } from './upkeep.ts'
 import { DynamoDbUserErasure } from './user-erasure.ts'
 
@@ -94,26 +95,39 @@ export class DynamoDbStore {
     const rollups = new FoldRollups(
       context,
       new FoldWriter(segments, options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS, context.now),
-      segments,
-      new SessionProjection(context),
       pulled,
       new RecordWriter(context),
       options.failRollupWrite,
     )
+    const projection = new SessionProjection(context)
+    const uncopied = new UncopiedSessions(segments, projection)
+    const directory = new DynamoDbDirectory(context)
+    // The sweep's copy of each site's windows into the Sessions table (session-projection.ts).
+    const copySessions = async () => {
+      for (const site of await directory.listSites()) {
+        await projection.catchUp(site.id, async (after) =>
+          (await segments.after(site.id, after)).map((s) => ({
+            siteId: site.id,
+            seq: s.seq,
+            fold: s.fold,
+          })),
+        )
+      }
+    }
     const deadLetters = new DeadLetters(context)
-    const packs = new RecordPacks(context, options.packPartBytes)
-    const record = new DynamoDbRecordReads(context, packs)
+    const packs = new RecordPacks(context, uncopied, options.packPartBytes)
+    const record = new DynamoDbRecordReads(context, packs, uncopied)
     const columnar = new DynamoDbColumnarReport(
       context,
       packs,
       new PackedDayCache(options.packedDaysBytes ?? DEFAULT_PACKED_DAYS_BYTES),
       record,
+      uncopied,
     )
-    const erasure = new DynamoDbUserErasure(context, packs, segments)
+    const erasure = new DynamoDbUserErasure(context, packs, segments, uncopied)
     const counters = new FoldedCounterReads(context, segments, summaries)
-    const sessions = new DynamoDbSessionReads(context)
+    const sessions = new DynamoDbSessionReads(context, uncopied, directory)
     const recent = new DynamoDbRecentEvents(context)
-    const directory = new DynamoDbDirectory(context)
     const upkeep = new DynamoDbUpkeep(context, directory, pulled)
     const lag = new RecordedRollupLag(context, directory)
     // Each function's process keeps its own: /health answers for the writes of the process
@@ -160,18 +174,23 @@ export class DynamoDbStore {
       },
       sweep: async (policy) => {
         const swept = await upkeep.sweep(policy)
+        await copySessions()
         // Every site's windows since the last sweep summed into its counter summaries.
         for (const site of await directory.listSites()) {
           while ((await summaries.sum(site.id)) > 0) {}
         }
         return swept
       },
-      packRecord: async (now, deadline) =>
-        packs.packDue(
+      packRecord: async (now, deadline) => {
+        // What the packer reads is the copy, laid over with the windows after it: copied first,
+        // a day's sessions come from the table alone once its copy has settled.
+        await copySessions()
+        return packs.packDue(
           (await directory.listSites()).map((s) => s.id),
           now,
           deadline,
-        ),
+        )
+      },
       close: () => rollups.settled(),
     }
     Object.assign(this, roles)

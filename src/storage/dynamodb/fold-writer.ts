@@ -70,6 +70,8 @@ export class FoldWriter {
   async run<T>(
     work: (unit: RollupUnit) => Promise<T>,
     hourlyDimensionsFrom = Number.NEGATIVE_INFINITY,
+    /** Called with each counted run before its windows are stored (readers see them then). */
+    beforeStore?: (run: UnitRun<T>) => Promise<void>,
   ): Promise<FoldRun<T>> {
     const windows: StoredWindow[] = []
     const sites = new Set<string>()
@@ -90,6 +92,12 @@ export class FoldWriter {
         throw error
       } finally {
         this.state.beforeSite = undefined
+      }
+      try {
+        await beforeStore?.(run)
+      } catch (error) {
+        this.takeBack(touched)
+        throw error
       }
       let refused = 0
       for (const [i, siteId] of touched.entries()) {

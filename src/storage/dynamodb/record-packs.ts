@@ -10,6 +10,7 @@ import { type PackedRecordEvent, unpackEvents } from './record.ts'
 import { inParallel, isConditionFailure, type StoreContext } from './requests.ts'
 import { DAY_MS } from './retention.ts'
 import { INDEX } from './tables.ts'
+import { overlaid, type UncopiedSessions } from './uncopied-sessions.ts'
 
 /**
  * Packed days (README.md, "Packed days"): once a day of a site's sessions can no longer
@@ -148,6 +149,7 @@ export interface PackResult {
 export class RecordPacks {
   constructor(
     private readonly c: StoreContext,
+    private readonly uncopied: Pick<UncopiedSessions, 'of'>,
     /** Compressed bytes per part (tests make it small to cut a day into several). */
     private readonly partBytes = PACK_ITEM_BYTES,
   ) {}
@@ -271,15 +273,25 @@ export class RecordPacks {
     return typeof site?.packed_to === 'number' ? site.packed_to : undefined
   }
 
-  /** The day's sessions, whole items, by SiteStartIndex (paged). */
+  /**
+   * The day's sessions, whole items, by SiteStartIndex (paged), laid over with the windows
+   * not copied into it yet (uncopied-sessions.ts; read after the index, as record.ts says).
+   */
   private daySessions(siteId: string, start: number): Promise<Item[]> {
+    const end = start + DAY_MS - 1
     return this.c.requests
       .queryAll({
         TableName: this.c.tables.sessions,
         IndexName: INDEX.sessionsBySiteStart,
         KeyConditionExpression: 'site_id = :s AND start_time BETWEEN :lo AND :hi',
-        ExpressionAttributeValues: { ':s': siteId, ':lo': start, ':hi': start + DAY_MS - 1 },
+        ExpressionAttributeValues: { ':s': siteId, ':lo': start, ':hi': end },
       })
+      .then(async (items) =>
+        overlaid(items, await this.uncopied.of(siteId), (item) => {
+          const at = Number(item.start_time)
+          return at >= start && at <= end
+        }),
+      )
       .then((items) =>
         items.sort(
           (a, b) =>

@@ -8,6 +8,7 @@ import { STATE } from './keys.ts'
 import type { RecordPacks } from './record-packs.ts'
 import { inParallel, isConditionFailure, type StoreContext, unstorable } from './requests.ts'
 import { INDEX } from './tables.ts'
+import { overlaid, type UncopiedSessions } from './uncopied-sessions.ts'
 
 /**
  * The record on DynamoDB (README.md, "The record"): a session item carries its events,
@@ -16,6 +17,11 @@ import { INDEX } from './tables.ts'
  * written before the record: its events are not known (null), and a session that absorbs
  * one stays so.
  */
+
+/** Where the site's packed days end: sessions starting from it on are unpacked. */
+export function packedFrom(site: Item | undefined): number {
+  return typeof site?.packed_to === 'number' ? site.packed_to : Number.NEGATIVE_INFINITY
+}
 
 /** Until a site's longest session is known, a period read reaches back this far. */
 const DEFAULT_LONGEST_MS = 24 * 60 * 60_000
@@ -187,6 +193,31 @@ export async function indexSessionItems(
   return read.flat()
 }
 
+/**
+ * The unpacked side of a period read: SiteStartIndex's sessions starting in [lo, hi] that end
+ * at or after `from`, laid over with the windows not copied into it yet
+ * (uncopied-sessions.ts). An uncopied session that started before `lo` but after the packed
+ * days (`packedFrom`) and reaches `from` is taken too: longer than the site's longest known,
+ * it is in the period all the same. The index is read before the windows, so a copy it
+ * returns is never newer than the windows read after it.
+ */
+export async function unpackedSessionItems(
+  c: StoreContext,
+  uncopied: UncopiedSessions,
+  siteId: string,
+  lo: number,
+  hi: number,
+  from: number,
+  packedFrom: number,
+): Promise<Item[]> {
+  const items = await indexSessionItems(c, siteId, lo, hi, from)
+  const startFrom = Math.min(lo, packedFrom)
+  return overlaid(items, await uncopied.of(siteId), (item) => {
+    const start = Number(item.start_time)
+    return start >= startFrom && start <= hi && Number(item.end_time) >= from
+  })
+}
+
 /** The site's `record#SITE` item: `since`, `longest`, `packed_to`, `pack_gen`. */
 export function recordItem(c: StoreContext, siteId: string): Promise<Item | undefined> {
   return c.requests.getItem(c.tables.state, { pk: STATE.record(siteId), sk: STATE.one })
@@ -206,6 +237,7 @@ export class DynamoDbRecordReads implements RecordReads {
   constructor(
     private readonly c: StoreContext,
     private readonly packs: RecordPacks,
+    private readonly uncopied: UncopiedSessions,
   ) {}
 
   async recordSessions(siteId: string, from: number, to: number): Promise<RecordSession[]> {
@@ -216,7 +248,7 @@ export class DynamoDbRecordReads implements RecordReads {
     const indexFrom = Math.max(lo, packedTo)
     const [packed, items] = await Promise.all([
       this.packs.readPacked(siteId, lo, Math.min(to, packedTo - 1)),
-      indexSessionItems(this.c, siteId, indexFrom, to, from),
+      unpackedSessionItems(this.c, this.uncopied, siteId, indexFrom, to, from, packedFrom(site)),
     ])
     return [
       ...packed.filter((s) => s.end_time >= from),

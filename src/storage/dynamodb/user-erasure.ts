@@ -7,6 +7,7 @@ import { recordEventsOf } from './record.ts'
 import { type RecordPacks, utcDay } from './record-packs.ts'
 import { type StoreContext, unstorable } from './requests.ts'
 import { INDEX } from './tables.ts'
+import { overlaid, type UncopiedSessions } from './uncopied-sessions.ts'
 
 /**
  * Deleting an identified user's data (UserErasure): their sessions by `UserIndex`, with the
@@ -22,18 +23,25 @@ export class DynamoDbUserErasure {
     private readonly c: StoreContext,
     private readonly packs: RecordPacks,
     private readonly windows: FoldSegments,
+    private readonly uncopied: UncopiedSessions,
   ) {}
 
   async deleteUserData(siteId: string, userId: string): Promise<UserDataDeleted> {
     const deleted = { sessions: 0, events: 0, raw_events: 0 }
     if (unstorable(siteId, userId)) return deleted
     const { tables, requests, doc } = this.c
-    const sessions = await requests.queryAll({
+    const copied = await requests.queryAll({
       TableName: tables.sessions,
       IndexName: INDEX.sessionsByUser,
       KeyConditionExpression: 'user_key = :u',
       ExpressionAttributeValues: { ':u': userKey(siteId, userId) },
     })
+    // With those the sweep has not copied yet (uncopied-sessions.ts).
+    const sessions = overlaid(
+      copied,
+      await this.uncopied.of(siteId),
+      (item) => item.user_id === userId,
+    )
     for (const session of sessions) {
       const client = String(session.client_session_id)
       const raw = await requests.queryAll({
