@@ -133,6 +133,7 @@ const assumptions: Assumptions = {
   live_window_s: ACTIVE_SESSION_MS / 1000,
   live_read_limit: constantIn('src/live/stored-live-events.ts', 'STORED_READ_LIMIT'),
   session_record_wru: 1,
+  visit_s: Math.max(...VISIT_SCRIPT.map((step) => step.at_s)),
   ...(recordPack ? { record_pack: recordPack } : {}),
 }
 
@@ -178,6 +179,7 @@ const measured: Measured = {
     response_bytes: replay.realtime.response_bytes,
   },
   sweep: { run: replay.sweep.run, per_event: replay.sweep.per_event },
+  session_copy: replay.session_copy.per_session,
   init: {
     ms: replay.init?.init_ms_median ?? 0,
     first_call_extra_ms: replay.init?.first_call_extra_ms_median ?? 0,
@@ -249,6 +251,7 @@ const result = {
       rollup: replay.rollup,
       realtime_polls: replay.realtime.polls,
       sweep: replay.sweep,
+      session_copy: replay.session_copy,
       init: replay.init,
       dynamodb_usage_by_phase: replay.usage,
       log_bytes_by_phase: replay.log_bytes,

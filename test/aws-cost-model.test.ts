@@ -31,7 +31,7 @@ const shape = {
   alarm_metrics: 0,
   dashboards: 0,
   waf: { web_acls: 0, rules: 0 },
-  schedules: [],
+  schedules: [{ name: 'sweep', expression: 'rate(5 minutes)', invocations_per_month: 8640 }],
 }
 
 const call = { wru: 0, rru: 0, ms: 0, log_bytes: 0, response_bytes: 0 }
@@ -51,6 +51,7 @@ const measured: Measured = {
     response_bytes: 0,
   },
   sweep: { run: { wru: 0, rru: 0, ms: 0, log_bytes: 0 }, per_event: { wru: 0, rru: 0, ms: 0 } },
+  session_copy: { wru: 4, rru: 0, ms: 0 },
   init: { ms: 0, first_call_extra_ms: 0 },
   platform_log_bytes: { invocation: 0, cold_start_extra: 0 },
 }
@@ -62,6 +63,7 @@ const assumptions = {
   live_window_s: 1800,
   live_read_limit: 50_000,
   session_record_wru: 1,
+  visit_s: 90,
 }
 
 describe('levels', () => {
@@ -146,7 +148,10 @@ describe('model', () => {
       measured.rollup.map((r) => ({ x: r.size, y: r.per_batch.wru })),
       size,
     )
-    const wru = 5_000_000 * 3 + (6_000_000 / size) * perBatch
+    // The sweep copies each visit's session once, and again when a sweep (every 300 s) comes
+    // during its 90 s: 1.3 copies a visit.
+    const copies = 1_000_000 * (1 + 90 / 300) * 4
+    const wru = 5_000_000 * 3 + (6_000_000 / size) * perBatch + copies
     expect(p.units.write_request_units).toBeCloseTo(wru, 0)
     expect(p.usd_per_month.dynamodb).toBeCloseTo(
       (wru / 1e6) * PRICES.dynamodb_write_request_units.usd,

@@ -56,6 +56,11 @@ export interface Measured {
     run: Omit<PerCall, 'response_bytes'>
     per_event: { wru: number; rru: number; ms: number }
   }
+  /**
+   * The sweep's copy of a session into the Sessions table (session-projection.ts): the item
+   * with its index copies, written once per sweep in which the session changed.
+   */
+  session_copy: { wru: number; rru: number; ms: number }
   init: { ms: number; first_call_extra_ms: number }
   platform_log_bytes: { invocation: number; cold_start_extra: number }
 }
@@ -68,6 +73,8 @@ export interface Assumptions {
   live_window_s: number
   live_read_limit: number
   session_record_wru: number
+  /** How long a visit of the script lasts: the sweeps it spans each copy its session. */
+  visit_s: number
   /** The record's packed days (bench/record-pack.ts), when measured: absent, not priced. */
   record_pack?: RecordPackInputs
 }
@@ -249,6 +256,19 @@ export function levelUsage(level: Level, m: Measured, a: Assumptions, shape: Dep
     cold_starts: 0,
   }
 
+  // The sweep's copies of the sessions: each visit once, and again for each sweep that comes
+  // while it goes on (a visit of visit_s meets one every sweep interval).
+  const sweepEvery = sweepIntervalS(shape)
+  const copies = visits * (1 + a.visit_s / sweepEvery)
+  const sessionCopies: Usage = {
+    invocations: 0,
+    gb_seconds: ((copies * m.session_copy.ms) / 1000) * memoryGb,
+    wru: copies * m.session_copy.wru,
+    rru: copies * m.session_copy.rru,
+    log_bytes: 0,
+    cold_starts: 0,
+  }
+
   // The record's packer, in the sweep function's runs: per event, as measured.
   const pack = a.record_pack
   const packer: Usage = pack
@@ -285,11 +305,19 @@ export function levelUsage(level: Level, m: Measured, a: Assumptions, shape: Dep
       stats,
       realtime,
       sweep_deletes: sweepDeletes,
+      session_copies: sessionCopies,
       ...(pack ? { record_packer: packer } : {}),
     },
     fronted,
     dashboard_api: dashboardApi,
   }
+}
+
+/** Seconds between the sweeper's scheduled runs (infra/terraform: its `rate(…)`). */
+function sweepIntervalS(shape: DeployedShape): number {
+  const sweeper = shape.schedules.find((s) => /sweep/.test(s.name))
+  if (!sweeper) throw new Error('aws-cost: no sweeper schedule in the Terraform')
+  return (30 * 86_400) / sweeper.invocations_per_month
 }
 
 function a_line(line: { fixed: number; per: number }, x: number): number {

@@ -331,11 +331,19 @@ export async function runReplay(o: ReplayOptions) {
       }
     }
 
+    // The sweep's copy of the sessions into the Sessions table: every session of the run,
+    // each once (session-projection.ts), priced per session copied.
+    meter.phase = 'session-copy'
+    logPhase = 'session-copy'
+    let started = performance.now()
+    const copied = await server.store.copySessions()
+    const copyMs = performance.now() - started
+
     // The sweep: a scheduled run with nothing expired, then one that deletes every event.
     const eventTtlMs = config.EVENT_TTL_HOURS * 3_600_000
     meter.phase = 'sweep-run'
     logPhase = 'sweep'
-    let started = performance.now()
+    started = performance.now()
     await server.store.sweep({ now: Date.now(), eventTtlMs })
     const sweepRunMs = performance.now() - started
     meter.phase = 'sweep-expired'
@@ -415,6 +423,14 @@ export async function runReplay(o: ReplayOptions) {
         polls,
         log_bytes: (logBytes.get('realtime') ?? 0) / realtime.n,
         response_bytes: mean(realtime, 'response_bytes'),
+      },
+      session_copy: {
+        sessions: copied.sessions,
+        per_session: {
+          wru: meter.of('session-copy').write_units / Math.max(1, copied.sessions),
+          rru: meter.of('session-copy').read_units / Math.max(1, copied.sessions),
+          ms: copyMs / Math.max(1, copied.sessions),
+        },
       },
       sweep: {
         run: {

@@ -1,9 +1,11 @@
+import type { FoldSession } from '../../fold/fold-state.ts'
 import type { StoredWindow } from './fold-writer.ts'
 import { type Item, sessionItem } from './items.ts'
 import { clientPartition, STATE } from './keys.ts'
 import { SETTLE_MS } from './late-writes.ts'
 import { packRecordEvents } from './record.ts'
 import { inParallel, isConditionFailure, type StoreContext } from './requests.ts'
+import { copyKey } from './uncopied-sessions.ts'
 
 /** Parallel conditional writes of one window's sessions. */
 const FAN_OUT = 16
@@ -47,48 +49,72 @@ export class SessionProjection {
 
   /**
    * Copies the site's windows after its mark (`after` reads them) and moves the mark.
-   * Returns how many windows it copied.
+   * Returns how many windows it copied, and how many session items it wrote or deleted.
    */
-  async catchUp(siteId: string, after: (seq: number) => Promise<StoredWindow[]>) {
+  async catchUp(
+    siteId: string,
+    after: (seq: number) => Promise<StoredWindow[]>,
+  ): Promise<{ windows: number; sessions: number }> {
     const from = await this.projected(siteId)
     const windows = await after(from)
-    if (windows.length === 0) return 0
-    for (const w of windows) await this.copy(w)
+    if (windows.length === 0) return { windows: 0, sessions: 0 }
+    const sessions = await this.copy(siteId, windows)
     await this.mark(siteId, from, Math.max(...windows.map((w) => w.seq)))
-    return windows.length
+    return { windows: windows.length, sessions }
   }
 
-  private async copy(w: StoredWindow): Promise<void> {
+  /**
+   * The windows' sessions copied, each once: of a session several windows changed, only the
+   * latest version is written (with its window's number), and one merged away is deleted.
+   */
+  private async copy(siteId: string, windows: readonly StoredWindow[]): Promise<number> {
+    const latest = new Map<string, { seq: number; kept: FoldSession }>()
+    const removed = new Map<string, { seq: number; id: string; client: string }>()
+    for (const w of [...windows].sort((a, b) => a.seq - b.seq)) {
+      for (const kept of w.fold.sessions.values()) {
+        const key = copyKey(kept.session.client_session_id, kept.session.id)
+        latest.set(key, { seq: w.seq, kept })
+        removed.delete(key)
+      }
+      for (const [id, client] of w.fold.removed) {
+        const key = copyKey(client, id)
+        latest.delete(key)
+        removed.set(key, { seq: w.seq, id, client })
+      }
+    }
     const TableName = this.c.tables.sessions
     const newer = 'attribute_not_exists(fseq) OR fseq < :seq'
-    const puts = [...w.fold.sessions.values()].map(({ session, events }) => ({
-      ...sessionItem(session, events ? packRecordEvents(session.start_time, events) : undefined),
-      fseq: w.seq,
-    }))
-    await inParallel(puts, FAN_OUT, async (Item) => {
+    await inParallel([...latest.values()], FAN_OUT, async ({ seq, kept: { session, events } }) => {
       try {
         await this.c.requests.put('PutItem(session copy)', {
           TableName,
-          Item,
+          Item: {
+            ...sessionItem(
+              session,
+              events ? packRecordEvents(session.start_time, events) : undefined,
+            ),
+            fseq: seq,
+          },
           ConditionExpression: newer,
-          ExpressionAttributeValues: { ':seq': w.seq },
+          ExpressionAttributeValues: { ':seq': seq },
         })
       } catch (error) {
         if (!isConditionFailure(error)) throw error
       }
     })
-    await inParallel([...w.fold.removed], FAN_OUT, async ([id, client]) => {
+    await inParallel([...removed.values()], FAN_OUT, async ({ seq, id, client }) => {
       try {
         await this.c.requests.delete('DeleteItem(session copy)', {
           TableName,
-          Key: { pk: clientPartition(w.siteId, client), sk: id },
+          Key: { pk: clientPartition(siteId, client), sk: id },
           ConditionExpression: newer,
-          ExpressionAttributeValues: { ':seq': w.seq },
+          ExpressionAttributeValues: { ':seq': seq },
         })
       } catch (error) {
         if (!isConditionFailure(error)) throw error
       }
     })
+    return latest.size + removed.size
   }
 
   /**
