@@ -172,9 +172,9 @@ describe('the Terraform against the AWS provider schema', () => {
     [
       'a string where a list is required',
       'lambda.tf',
-      /architectures(\s+)= \["x86_64"\]/,
-      'architectures$1= "x86_64"',
-      /aws_lambda_function\.functions: argument "architectures" takes list\(string\), given string "x86_64"/,
+      /architectures(\s+)= \["arm64"\]/,
+      'architectures$1= "arm64"',
+      /aws_lambda_function\.functions: argument "architectures" takes list\(string\), given string "arm64"/,
     ],
     [
       'a block written as an argument',

@@ -58,7 +58,10 @@ resource "aws_lambda_function" "functions" {
   function_name = "${local.name}-${each.key}"
   role          = aws_iam_role.lambda.arn
   runtime       = "nodejs22.x"
-  architectures = ["x86_64"]
+  # Graviton: its GB-second is a fifth cheaper (https://aws.amazon.com/lambda/pricing/), and
+  # the package is JavaScript only (scripts/build-lambda.ts leaves out the one native module,
+  # better-sqlite3, which the AWS shape never loads), so it runs on either.
+  architectures = ["arm64"]
   handler       = each.value.handler
   filename      = var.lambda_zip
   # Hashed only when the package is there: `terraform destroy` (scripts/destroy.sh) on a
