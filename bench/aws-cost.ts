@@ -26,6 +26,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ACTIVE_SESSION_MS } from '../src/live/live-window.ts'
+import { FULL_READ_EVERY_MS, OVERLAP_MS } from '../src/live/stored-live-events.ts'
 import {
   arrivalWeights,
   fitLine,
@@ -132,6 +133,8 @@ const assumptions: Assumptions = {
   poll_interval_s: constantIn('src/dashboard/client/live.ts', 'POLL_MS') / 1000,
   live_window_s: ACTIVE_SESSION_MS / 1000,
   live_read_limit: constantIn('src/live/stored-live-events.ts', 'STORED_READ_LIMIT'),
+  live_overlap_s: OVERLAP_MS / 1000,
+  live_full_read_every_s: FULL_READ_EVERY_MS / 1000,
   session_record_wru: 1,
   visit_s: Math.max(...VISIT_SCRIPT.map((step) => step.at_s)),
   ...(recordPack ? { record_pack: recordPack } : {}),
@@ -224,7 +227,7 @@ const result = {
     dashboard:
       'Each open: the page and two other periods (3 stats-api calls); its live view polls /api/realtime every poll_interval_s (src/dashboard/client/live.ts) on realtime-api. The API stays on REST behind CloudFront whatever the collector uses.',
     live_window:
-      'A poll reads the events of the last live_window_s (at most live_read_limit): read units and duration a line in those events, fitted on two measured window sizes.',
+      'A container keeps what it read of the live window (src/live/stored-live-events.ts): a poll reads the events since its last read less live_overlap_s, and the whole window (at most live_read_limit events) every live_full_read_every_s; read units and duration a line in the events read, fitted on two measured sizes. Polls of one open are taken to reach one warm container.',
     preflights:
       'The tracker sends its key in a header, so a browser sends one CORS preflight before its first fetch (measured in Chromium, fresh profile); it is an invocation of the collector like a POST. A returning visitor within the preflight cache time sends none: an upper bound.',
     record_packs:

@@ -62,6 +62,8 @@ const assumptions = {
   poll_interval_s: 3,
   live_window_s: 1800,
   live_read_limit: 50_000,
+  live_overlap_s: 60,
+  live_full_read_every_s: 300,
   session_record_wru: 1,
   visit_s: 90,
 }
@@ -197,6 +199,20 @@ describe('model', () => {
       (120_000 / 1e6) * PRICES.dynamodb_read_request_units.usd,
       9,
     )
+  })
+
+  it('reads the whole live window once in five minutes, and only what is new in between', () => {
+    const watched = { ...level, dashboard: { opens_per_month: 100, live_minutes_per_open: 10 } }
+    // A unit a poll, and one per event read: what a poll reads is the read units less one.
+    const reading = { ...measured, realtime: { ...measured.realtime, rru: { fixed: 1, per: 1 } } }
+    const u = levelUsage(watched, reading, assumptions, shape)
+    const polls = 100 * ((10 * 60) / 3)
+    const perSecond = 6_000_000 / MONTH_SECONDS
+    const window = perSecond * 1800
+    // One poll in a hundred (3 s of 300 s) reads the window; the rest the last 63 seconds.
+    const read = 0.01 * window + 0.99 * perSecond * 63
+    expect(u.dashboard.polls).toBe(polls)
+    expect(u.functions.realtime.rru).toBeCloseTo(polls * (1 + read), 3)
   })
 
   it('charges the API Gateway fee on REST and HTTP API only; CloudFront and the WAF on every door', () => {

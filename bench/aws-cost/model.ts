@@ -72,6 +72,10 @@ export interface Assumptions {
   poll_interval_s: number
   live_window_s: number
   live_read_limit: number
+  /** How far before its last read a container's next realtime read reaches. */
+  live_overlap_s: number
+  /** How often a container reads a site's whole live window again. */
+  live_full_read_every_s: number
   session_record_wru: number
   /** How long a visit of the script lasts: the sweeps it spans each copy its session. */
   visit_s: number
@@ -231,10 +235,19 @@ export function levelUsage(level: Level, m: Measured, a: Assumptions, shape: Dep
   )
   const polls = opens * ((level.dashboard.live_minutes_per_open * 60) / a.poll_interval_s)
   const windowEvents = Math.min(a.live_read_limit, (E / MONTH_SECONDS) * a.live_window_s)
+  // One poll in live_full_read_every_s / poll_interval_s reads the whole window; the others
+  // the events since the last read, less the overlap (stored-live-events.ts).
+  const full = Math.min(1, a.poll_interval_s / a.live_full_read_every_s)
+  const sinceLast = Math.min(
+    windowEvents,
+    (E / MONTH_SECONDS) * (a.poll_interval_s + a.live_overlap_s),
+  )
+  const perPoll = (line: { fixed: number; per: number }) =>
+    full * a_line(line, windowEvents) + (1 - full) * a_line(line, sinceLast)
   const poll = {
     wru: 0,
-    rru: a_line(m.realtime.rru, windowEvents),
-    ms: a_line(m.realtime.ms, windowEvents),
+    rru: perPoll(m.realtime.rru),
+    ms: perPoll(m.realtime.ms),
     log_bytes: m.realtime.log_bytes,
   }
   const realtime = usageOf(
