@@ -146,7 +146,9 @@ export function createRollupHandler(
     if (!faults.lag) return
     let newest = Number.NEGATIVE_INFINITY
     for (const record of records) {
-      const at = Number(record.dynamodb?.NewImage?.timestamp?.N)
+      // A request item's latest event (request-items.ts), or a bot hit's time.
+      const image = record.dynamodb?.NewImage
+      const at = Number(image?.max?.N ?? image?.timestamp?.N)
       if (at > newest) newest = at
     }
     if (!Number.isFinite(newest)) return

@@ -4,10 +4,10 @@ import { batchWriteAll } from './batch-write.ts'
 import type { FoldSegments } from './fold-segments.ts'
 import type { FoldWriter, StoredWindow } from './fold-writer.ts'
 import { hourlyDimensionsFrom } from './forgotten-events.ts'
-import { eventItem } from './items.ts'
 import { lateSites, markLate } from './late-writes.ts'
 import type { PulledStream } from './pulled-stream.ts'
 import type { RecordWriter } from './record.ts'
+import { importedItems } from './request-items.ts'
 import type { StoreContext } from './requests.ts'
 import type { SessionProjection } from './session-projection.ts'
 
@@ -90,14 +90,8 @@ export class FoldRollups implements Pick<RollupQueue, 'rollup'> {
       await batchWriteAll(
         this.c.doc,
         this.c.tables.events,
-        written.events.map((event) => ({
-          PutRequest: {
-            Item: eventItem(event, {
-              acceptedAt: this.c.now(),
-              eventTtlMs: this.c.eventTtlMs,
-              imported: true,
-            }),
-          },
+        importedItems(written.events, this.c.now(), this.c.eventTtlMs).map((Item) => ({
+          PutRequest: { Item },
         })),
       )
     }
