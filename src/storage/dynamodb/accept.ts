@@ -9,8 +9,12 @@ import { STATE } from './keys.ts'
 import { eventIdentity, requestItems } from './request-items.ts'
 import { inParallel, isConditionFailure, type StoreContext } from './requests.ts'
 
-/** Parallel PutItems of one accept: one per site's request (several only on the dev server). */
+/** Parallel PutItems of one accept: one per request (several only in a group commit). */
 const FAN_OUT = 16
+
+function sum(values: readonly number[]): number {
+  return values.reduce((total, n) => total + n, 0)
+}
 
 /** The accept stage's side: raw events and bot hits into the Events table, and the salts. */
 export class DynamoDbIntake implements Intake {
@@ -18,8 +22,8 @@ export class DynamoDbIntake implements Intake {
 
   /**
    * One conditional PutItem per collector request, its events packed into one item
-   * (request-items.ts; an accept holding several requests of the dev server's group commit
-   * writes one per site, side by side), and a BatchWriteItem for the bot hits: no
+   * (request-items.ts; an accept holding several requests of a group commit, `requests`,
+   * writes one per request, side by side), and a BatchWriteItem for the bot hits: no
    * transaction, which would bill every item twice
    * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html#transaction-capacity-handling).
    *
@@ -30,23 +34,41 @@ export class DynamoDbIntake implements Intake {
    * that carries it (stream-records.ts, fold-state.ts `identityOf`); the live view and the
    * timelines show it once. Duplicates within one accept are taken out before packing.
    */
-  async accept(events: readonly EnrichedEvent[], bots: readonly BotHit[]): Promise<Accepted> {
+  async accept(
+    events: readonly EnrichedEvent[],
+    bots: readonly BotHit[],
+    requests: readonly number[] = [events.length],
+  ): Promise<Accepted> {
     const acceptedAt = this.c.now()
     const context = { acceptedAt, eventTtlMs: this.c.eventTtlMs }
     const seen = new Set<string>()
-    const kept: EnrichedEvent[] = []
-    const keptIndex: number[] = []
-    events.forEach((event, index) => {
-      const id = eventIdentity(event)
-      // The same event twice in one accept: the second is a duplicate.
-      if (seen.has(id)) return
-      seen.add(id)
-      kept.push(event)
-      keptIndex.push(index)
-    })
+    // Each request's new events, and where they are in `events`: an item per request (per
+    // site of it), so a request's key is its own whatever it was committed with.
+    const byRequest: Array<{ events: EnrichedEvent[]; at: number[] }> = []
+    let start = 0
+    for (const size of [...requests, Math.max(0, events.length - sum(requests))]) {
+      const own = { events: [] as EnrichedEvent[], at: [] as number[] }
+      for (let index = start; index < Math.min(events.length, start + size); index++) {
+        const event = events[index] as EnrichedEvent
+        const id = eventIdentity(event)
+        // The same event twice in one accept: the second is a duplicate.
+        if (seen.has(id)) continue
+        seen.add(id)
+        own.events.push(event)
+        own.at.push(index)
+      }
+      start += size
+      if (own.events.length > 0) byRequest.push(own)
+    }
+    const items = byRequest.flatMap((own) =>
+      requestItems(own.events, context).map(({ item, indexes }) => ({
+        item,
+        indexes: indexes.map((i) => own.at[i] as number),
+      })),
+    )
     const fresh = new Array<boolean>(events.length).fill(false)
     const TableName = this.c.tables.events
-    await inParallel(requestItems(kept, context), FAN_OUT, async ({ item, indexes }) => {
+    await inParallel(items, FAN_OUT, async ({ item, indexes }) => {
       try {
         await this.c.doc.send(
           new PutCommand({
@@ -55,7 +77,7 @@ export class DynamoDbIntake implements Intake {
             ConditionExpression: 'attribute_not_exists(pk)',
           }),
         )
-        for (const i of indexes) fresh[keptIndex[i] as number] = true
+        for (const i of indexes) fresh[i] = true
       } catch (error) {
         if (!isConditionFailure(error)) throw storageFault('PutItem(accept)', error)
       }

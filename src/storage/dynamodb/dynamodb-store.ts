@@ -120,7 +120,8 @@ export class DynamoDbStore {
     // it runs in (the collector's accepts on Lambda).
     const latestWrite = new LatestWrite()
     const roles: Omit<Store, 'kind'> & RollupLagRecorder & RecordPacker & ColumnarRecordReport = {
-      accept: (events, bots) => latestWrite.track(() => intake.accept(events, bots)),
+      accept: (events, bots, requests) =>
+        latestWrite.track(() => intake.accept(events, bots, requests)),
       dailySalt: (day) => intake.dailySalt(day),
       pending: (limit) => pulled.pending(limit),
       rollup: (work) => latestWrite.track(() => rollups.rollup(work)),

@@ -75,6 +75,19 @@ describe('request items', () => {
     expect(await pageviews()).toBe(2)
   })
 
+  it('keeps the requests of one group commit in items of their own, so a retry of one is refused', async () => {
+    const first = [enrichedEvent({ event_id: 'a', timestamp: T0 })]
+    const second = ['b', 'c'].map((id, i) =>
+      enrichedEvent({ event_id: id, timestamp: T0 + (i + 1) * MIN, client_session_id: 'c2' }),
+    )
+    const together = await store.accept([...first, ...second], [], [1, 2])
+    expect(together.fresh).toEqual([true, true, true])
+    expect((await requestItems()).map(eventIds).sort()).toEqual([['a'], ['b', 'c']])
+    // The second request sent again alone: its own key, refused.
+    expect((await store.accept(second, [])).fresh).toEqual([false, false])
+    expect(await store.backlog()).toBe(3)
+  })
+
   it('counts an event repeated in another request once, and shows it once', async () => {
     const a = enrichedEvent({ event_id: 'a', timestamp: T0, path: '/a' })
     const c = enrichedEvent({ event_id: 'c', timestamp: T0 + MIN, path: '/c' })
