@@ -4,7 +4,7 @@ import type { UserDataDeleted } from '../store.ts'
 import { batchWriteAll } from './batch-write.ts'
 import { storageFault } from './faults.ts'
 import type { FoldSegments } from './fold-segments.ts'
-import { requestPartition, timeKey, userKey } from './keys.ts'
+import { clientPartition, requestPartition, timeKey, userKey } from './keys.ts'
 import { markLate } from './late-writes.ts'
 import { recordEventsOf } from './record.ts'
 import { type RecordPacks, utcDay } from './record-packs.ts'
@@ -143,6 +143,20 @@ export class DynamoDbUserErasure {
         }
       }
     }
+    // Event items of the release before request items, keyed by tracker session: there for
+    // a day after an upgrade, until their TTL.
+    const older = await requests.queryAll({
+      TableName: tables.events,
+      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+      ExpressionAttributeValues: {
+        ':pk': clientPartition(siteId, client),
+        ':from': timeKey(start),
+        ':to': `${timeKey(end)}#\uffff`,
+      },
+      ProjectionExpression: 'pk, sk',
+    })
+    for (const item of older) deletes.push({ pk: item.pk, sk: item.sk })
+    removed += older.length
     await batchWriteAll(
       doc,
       tables.events,
