@@ -21,18 +21,9 @@ resource "aws_dynamodb_table" "events" {
     name = "sk"
     type = "S"
   }
-  attribute {
-    name = "site_id"
-    type = "S"
-  }
-
-  global_secondary_index {
-    name               = "SiteTimeIndex"
-    hash_key           = "site_id"
-    range_key          = "sk"
-    projection_type    = "INCLUDE"
-    non_key_attributes = ["client_session_id", "visitor_id", "timestamp", "event_type", "path", "title", "source", "country", "device", "browser", "ttl"]
-  }
+  # No index: a collector request is one item, in its site's partition sorted by time, which
+  # the live view queries itself (src/storage/dynamodb/README.md, "The Events table"). The
+  # SiteTimeIndex of earlier releases went: DynamoDB deletes an index Terraform removes.
 
   ttl {
     attribute_name = "ttl"

@@ -24,7 +24,6 @@ locals {
     aws_dynamodb_table.state.arn,
   ]
   index_arns = [
-    "${aws_dynamodb_table.events.arn}/index/SiteTimeIndex",
     "${aws_dynamodb_table.sessions.arn}/index/IdIndex",
     "${aws_dynamodb_table.sessions.arn}/index/UserIndex",
     # The record's period read and the packer (src/storage/dynamodb/record*.ts).

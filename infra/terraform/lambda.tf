@@ -151,8 +151,10 @@ resource "aws_lambda_event_source_mapping" "rollup" {
   maximum_retry_attempts             = 10
   maximum_record_age_in_seconds      = 86400
   function_response_types            = ["ReportBatchItemFailures"]
-  # Only new items are counted: TTL and sweep deletions reach the stream as REMOVE records,
-  # which would each take an invocation for nothing. Filtered-out records are not billed
+  # Only new items are counted: TTL deletions and a user erasure's deletions reach the stream
+  # as REMOVE records, and its rewrite of a request item that holds other visitors' events as
+  # a MODIFY, whose events were counted when the item was inserted: counting them again would
+  # count twice, and each would take an invocation for nothing. Filtered-out records are not billed
   # (https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html).
   filter_criteria {
     filter {

@@ -90,6 +90,7 @@ export class AcceptStage {
         const accepted = await store.accept(
           requests.flatMap((r) => r.events),
           requests.flatMap((r) => r.bots),
+          requests.map((r) => r.events.length),
         )
         if (handOver && accepted.handover) handOver(accepted.handover)
         const { fresh } = accepted

@@ -307,9 +307,17 @@ export interface Intake {
   /**
    * Durably stores new events (the raw record, and an entry in the backend's stream for the
    * roll-up) and bot hits (an entry only). An event whose (site, timestamp, event_id) is
-   * already stored is a duplicate and is skipped. Returns, per event, whether it was new.
+   * already stored is a duplicate and is skipped, or, by a backend that stores collector
+   * requests whole (DynamoDB), stored again when it comes in another request, and counted once
+   * by the roll-up all the same. Returns, per event, whether it was new. `requests`: how many
+   * of `events` each collector request holds, in order, where one accept holds several (a
+   * group commit); absent, the events are one request.
    */
-  accept(events: readonly EnrichedEvent[], bots: readonly BotHit[]): Promise<Accepted>
+  accept(
+    events: readonly EnrichedEvent[],
+    bots: readonly BotHit[],
+    requests?: readonly number[],
+  ): Promise<Accepted>
   /** The salt of one day, created on first use; deleted by `sweep` once the day is over. */
   dailySalt(day: string): Promise<string>
 }

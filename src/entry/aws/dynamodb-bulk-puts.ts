@@ -7,9 +7,10 @@ import { batchWriteAll } from '../../storage/dynamodb/batch-write.ts'
 import { encodeSummary, SUMMARY } from '../../storage/dynamodb/counter-summaries.ts'
 import { countersOf, rowKey } from '../../storage/dynamodb/delta-rows.ts'
 import { FoldSegments } from '../../storage/dynamodb/fold-segments.ts'
-import { eventItem, sessionItem } from '../../storage/dynamodb/items.ts'
+import { sessionItem } from '../../storage/dynamodb/items.ts'
 import { STATE } from '../../storage/dynamodb/keys.ts'
 import { packRecordEvents } from '../../storage/dynamodb/record.ts'
+import { importedItems } from '../../storage/dynamodb/request-items.ts'
 import { Requests } from '../../storage/dynamodb/requests.ts'
 import type { TableNames } from '../../storage/dynamodb/tables.ts'
 import type { RollupRow } from '../../storage/store.ts'
@@ -116,14 +117,13 @@ export class DynamoDbBulkPuts {
     })
   }
 
-  /** Raw events for timelines and the live view, marked imported: the stream's roll-up skips them. */
+  /**
+   * Raw events for timelines and the live view, packed into request items by tracker session
+   * and marked imported: the stream's roll-up skips them.
+   */
   async putImportedEvents(events: readonly EnrichedEvent[]): Promise<void> {
-    const context = {
-      acceptedAt: Date.now(),
-      eventTtlMs: this.options.eventTtlMs,
-      imported: true,
-    }
-    const requests = events.map((e) => ({ PutRequest: { Item: eventItem(e, context) } }))
+    const items = importedItems(events, Date.now(), this.options.eventTtlMs)
+    const requests = items.map((Item) => ({ PutRequest: { Item } }))
     await batchWriteAll(this.options.doc, this.options.tables.events, requests)
   }
 

@@ -1,20 +1,23 @@
 import { unmarshall } from '@aws-sdk/util-dynamodb'
 import { comparePositions } from '../../core/stream-position.ts'
 import type { DynamoClients } from '../../storage/dynamodb/clients.ts'
-import { type Item, queuedItemOf, ttlSeconds } from '../../storage/dynamodb/items.ts'
-import { positionOf, STATE } from '../../storage/dynamodb/keys.ts'
+import { ttlSeconds } from '../../storage/dynamodb/items.ts'
+import { lastPositionOf, STATE } from '../../storage/dynamodb/keys.ts'
 import type { PulledStream } from '../../storage/dynamodb/pulled-stream.ts'
 import { Requests } from '../../storage/dynamodb/requests.ts'
 import { CHECKPOINT_KEEP_MS } from '../../storage/dynamodb/retention.ts'
+import {
+  entriesOfStreamRecords,
+  type StreamRecordLike,
+} from '../../storage/dynamodb/stream-records.ts'
 import type { TableNames } from '../../storage/dynamodb/tables.ts'
-import type { RollupEntry, StreamPosition } from '../../storage/store.ts'
+import { itemTime, type RollupEntry, type StreamPosition } from '../../storage/store.ts'
 import { EventsStream } from './events-stream.ts'
 
-/** A record waiting to be counted, with when it was accepted and when it happened. */
+/** A record's entries waiting to be counted, with when it was accepted and when each happened. */
 interface Waiting {
-  entry: RollupEntry
+  entries: RollupEntry[]
   acceptedAt: number
-  at: number
 }
 
 /**
@@ -53,7 +56,9 @@ export class LocalStreamBacklog implements PulledStream {
   }
 
   async backlog(): Promise<number> {
-    return (await this.allPending()).length
+    let entries = 0
+    for (const { entries: of } of await this.allPending()) entries += of.length
+    return entries
   }
 
   async oldestPendingAcceptedAt(): Promise<number | null> {
@@ -66,8 +71,10 @@ export class LocalStreamBacklog implements PulledStream {
   }
 
   async oldestPendingEventAt(): Promise<number | null> {
-    const pending = await this.allPending()
-    const oldest = pending.reduce((min, e) => Math.min(min, e.at), Number.POSITIVE_INFINITY)
+    let oldest = Number.POSITIVE_INFINITY
+    for (const { entries } of await this.allPending()) {
+      for (const { item } of entries) oldest = Math.min(oldest, itemTime(item))
+    }
     return oldest === Number.POSITIVE_INFINITY ? null : oldest
   }
 
@@ -119,7 +126,8 @@ export class LocalStreamBacklog implements PulledStream {
       Item: {
         pk: STATE.checkpoint(shard),
         sk: STATE.one,
-        through: positionOf(sequenceNumber),
+        // Every entry of the record (a request item's events) is delivered with it.
+        through: lastPositionOf(sequenceNumber),
         sequence: sequenceNumber,
         expires_at: ttlSeconds(Date.now() + CHECKPOINT_KEEP_MS),
       },
@@ -128,15 +136,20 @@ export class LocalStreamBacklog implements PulledStream {
 
   private async pendingOf(shard: string, limit: number): Promise<RollupEntry[]> {
     const entries: RollupEntry[] = []
-    for await (const { entry } of this.pendingRecords(shard)) {
-      entries.push(entry)
+    for await (const waiting of this.pendingRecords(shard)) {
+      // Entries of one record at most to the limit: the rest wait for the next unit.
+      entries.push(...waiting.entries.slice(0, limit - entries.length))
       if (entries.length >= limit) break
     }
     if (entries.length > 0) this.handedOut.add(shard)
     return entries
   }
 
-  /** A shard's records after the poller's checkpoint that wait to be counted, oldest first. */
+  /**
+   * A shard's records after the poller's checkpoint that wait to be counted, oldest first,
+   * each with its entries not rolled up nor set aside yet (a request item is an entry per
+   * event, each at a position of its own: stream-records.ts).
+   */
   private async *pendingRecords(shard: string): AsyncGenerator<Waiting> {
     const delivered = await this.deliveredThrough(shard)
     const through = delivered?.position
@@ -146,31 +159,24 @@ export class LocalStreamBacklog implements PulledStream {
         const image = record.dynamodb?.NewImage
         const sequence = record.dynamodb?.SequenceNumber
         if (record.eventName !== 'INSERT' || !image || !sequence) continue
-        const position = positionOf(sequence)
-        if (through !== undefined && comparePositions(position, through) <= 0) continue
-        if (dead.has(position)) continue
-        const item = unmarshall(image) as Item
-        if (item.imported) continue
-        yield {
-          entry: {
-            stream: shard,
-            position,
-            item: queuedItemOf(item),
-            origin: { partition: String(item.pk), id: String(item.sk) },
-          },
-          acceptedAt: Number(item.accepted_at),
-          at: Number(item.timestamp),
-        }
+        const entries = entriesOfStreamRecords([record as StreamRecordLike])
+          .map((entry) => ({ ...entry, stream: shard }))
+          .filter(
+            ({ position }) =>
+              !(through !== undefined && comparePositions(position, through) <= 0) &&
+              !dead.has(position),
+          )
+        if (entries.length === 0) continue
+        yield { entries, acceptedAt: Number(unmarshall(image).accepted_at) }
       }
     }
   }
 
   /** Every pending record with when it was accepted and when it happened, across shards. */
-  private async allPending(): Promise<Array<Omit<Waiting, 'entry'>>> {
-    const out: Array<Omit<Waiting, 'entry'>> = []
+  private async allPending(): Promise<Waiting[]> {
+    const out: Waiting[] = []
     for (const shard of await this.stream.shards()) {
-      for await (const { acceptedAt, at } of this.pendingRecords(shard))
-        out.push({ acceptedAt, at })
+      for await (const waiting of this.pendingRecords(shard)) out.push(waiting)
     }
     return out
   }

@@ -4,6 +4,7 @@ import type { DynamoDBRecord } from 'aws-lambda'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { EnrichedEvent } from '../../core/types.ts'
 import { createLogger } from '../../log/logger.ts'
+import { entriesOfStreamRecords } from '../../storage/dynamodb/stream-records.ts'
 import { type LocalTables, localTables } from '../../testing/dynamodb.ts'
 import { enrichedEvent } from '../../testing/enriched-event.ts'
 import { makeSite } from '../../testing/fixtures.ts'
@@ -58,8 +59,9 @@ describe('replaying the batches kept in the failures bucket', () => {
     removeDir()
   })
 
+  /** Each event its own request: a stream record each. */
   async function recordsOf(events: EnrichedEvent[]): Promise<DynamoDBRecord[]> {
-    await local.store().accept(events, [])
+    for (const event of events) await local.store().accept([event], [])
     return local.streamRecords()
   }
 
@@ -90,7 +92,10 @@ describe('replaying the batches kept in the failures bucket', () => {
     ]
     const records = await recordsOf(events)
     const byId = (id: string) =>
-      records.find((r) => r.dynamodb?.NewImage?.event_id?.S === id) as DynamoDBRecord
+      records.find((r) => {
+        const [entry] = entriesOfStreamRecords([r])
+        return entry?.item.kind === 'event' && entry.item.event.event_id === id
+      }) as DynamoDBRecord
     const store = local.store()
     const handler = createRollupHandler(store, orderedRollupOptions(), logger)
     // The mapping gave up on [b, d] (say the function kept timing out) and wrote it to the

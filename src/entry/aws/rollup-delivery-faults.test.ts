@@ -58,7 +58,9 @@ describe('the roll-up under deliveries it once miscounted', () => {
       }),
       enrichedEvent({ ...visitor, event_id: 'e3', client_session_id: 'tab-2', path: '/a' }),
     ]
-    const records = await recordsOf(events)
+    // Each its own request: a record each.
+    for (const event of events) await local.store().accept([event], [])
+    const records = await local.streamRecords()
     const handler = createRollupHandler(local.store(), orderedRollupOptions(), logger)
     // One unit per record: each finds the marks the one before it claimed.
     for (const record of records) {
@@ -127,7 +129,7 @@ describe('the roll-up under deliveries it once miscounted', () => {
     },
   )
 
-  it('sets a record that cannot be counted aside whole, counts the rest, and says so', async () => {
+  it('sets an event that cannot be counted aside whole, counts the rest of its request, and says so', async () => {
     const good = ['a', 'c'].map((client, i) =>
       enrichedEvent({ client_session_id: client, event_id: `e${i}`, timestamp: T0 + i * 1000 }),
     )
@@ -189,8 +191,8 @@ describe('the roll-up under deliveries it once miscounted', () => {
     const handler = createRollupHandler(failingOnB, orderedRollupOptions(), logger, {
       retry: NO_WAIT,
     })
-    // Delivered one record at a time, as a small batch size does: b is set aside, c (later in
-    // the same session) is counted after it.
+    // One request, one record: b is set aside, c (later in the same session) is counted
+    // after it.
     for (const record of records) {
       expect(await handler({ Records: [record] })).toEqual({ batchItemFailures: [] })
     }

@@ -23,8 +23,8 @@ const TRIES_ALONE = 3
 export const SET_ASIDE_LOG = 'roll-up: record set aside'
 
 /**
- * A record of the batch with what the roll-up reads of it (none: not one to count), or why
- * it cannot be read.
+ * A record of the batch, or one entry of it (a request item holds an entry per event), with
+ * what the roll-up reads of it (none: not one to count), or why it cannot be read.
  */
 interface Part {
   record: DynamoDBRecord
@@ -54,8 +54,8 @@ class UnavailableFrom extends Error {
  * A failure of the batch's own (a record that cannot be counted) is found here, not left to
  * the event source mapping's bisection, retries and on-failure destination (which receives
  * metadata only from SQS, and would stall the shard meanwhile): the batch is cut in halves,
- * in order, down to the record that fails, which is tried again alone and then set aside whole
- * in the dead letters (RollupQueue.deadLetter). The counters then miss it, and
+ * in order, down to the record that fails (the event, of a request item's), which is tried
+ * again alone and then set aside whole in the dead letters (RollupQueue.deadLetter). The counters then miss it, and
  * `/api/stats` and the dashboard say so (RollupProgress.setAside).
  */
 export function createRollupHandler(
@@ -146,7 +146,9 @@ export function createRollupHandler(
     if (!faults.lag) return
     let newest = Number.NEGATIVE_INFINITY
     for (const record of records) {
-      const at = Number(record.dynamodb?.NewImage?.timestamp?.N)
+      // A request item's latest event (request-items.ts), or a bot hit's time.
+      const image = record.dynamodb?.NewImage
+      const at = Number(image?.max?.N ?? image?.timestamp?.N)
       if (at > newest) newest = at
     }
     if (!Number.isFinite(newest)) return
@@ -159,7 +161,12 @@ export function createRollupHandler(
 
   return async (event) => {
     const records = event.Records ?? []
-    const parts = records.map((record): Part => ({ record, ...readStreamRecord(record) }))
+    // A part per entry: a request item's events are counted, and set aside, one by one.
+    const parts = records.flatMap((record): Part[] => {
+      const read = readStreamRecord(record)
+      if (read.unreadable !== undefined || read.entries.length < 2) return [{ record, ...read }]
+      return read.entries.map((entry) => ({ record, entries: [entry] }))
+    })
     try {
       await countOrSetAside(parts, 0, parts.length)
       logger.debug({ records: records.length }, 'roll-up batch')
@@ -167,10 +174,11 @@ export function createRollupHandler(
       return { batchItemFailures: [] }
     } catch (error) {
       if (!(error instanceof UnavailableFrom)) throw error
-      // From the first record not done (a set-aside that could not be written: the batch's).
-      const first = (error.from >= 0 ? records.slice(error.from) : records).find(
-        (r) => r.dynamodb?.SequenceNumber,
-      )?.dynamodb?.SequenceNumber
+      // From the first record not done (a set-aside that could not be written: the batch's);
+      // its entries counted already are skipped when it comes again.
+      const from = error.from >= 0 ? records.indexOf((parts[error.from] as Part).record) : 0
+      const first = records.slice(Math.max(0, from)).find((r) => r.dynamodb?.SequenceNumber)
+        ?.dynamodb?.SequenceNumber
       logger.error(
         { err: error.cause, records: records.length, from: first },
         'roll-up batch failed; it is delivered again',

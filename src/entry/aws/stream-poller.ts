@@ -9,6 +9,19 @@ import { AdversarialDelivery, type AdversaryOptions } from './adversarial-delive
 import type { LocalStreamBacklog } from './local-stream-backlog.ts'
 import type { RollupHandler } from './rollup-handler.ts'
 
+/**
+ * An image as Lambda's JSON event carries it: a binary attribute as base64 text (GetRecords
+ * reads it as bytes).
+ */
+function lambdaImage(image: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [name, value] of Object.entries(image)) {
+    const b = (value as { B?: unknown }).B
+    out[name] = b instanceof Uint8Array ? { B: Buffer.from(b).toString('base64') } : value
+  }
+  return out
+}
+
 /** A record as Lambda hands it: GetRecords' record with the event source's fields. */
 export function lambdaRecordOf(
   record: SdkStreamRecord,
@@ -27,7 +40,9 @@ export function lambdaRecordOf(
     dynamodb: {
       ...(created ? { ApproximateCreationDateTime: Math.floor(created.getTime() / 1000) } : {}),
       Keys: data.Keys as NonNullable<DynamoDBRecord['dynamodb']>['Keys'],
-      NewImage: data.NewImage as NonNullable<DynamoDBRecord['dynamodb']>['NewImage'],
+      NewImage:
+        data.NewImage &&
+        (lambdaImage(data.NewImage) as NonNullable<DynamoDBRecord['dynamodb']>['NewImage']),
       SequenceNumber: data.SequenceNumber ?? '',
       SizeBytes: data.SizeBytes ?? 0,
       StreamViewType: 'NEW_IMAGE',
@@ -194,17 +209,14 @@ export class StreamPoller {
   private async toDestination(record: DynamoDBRecord, error: unknown, shard: string) {
     const sequence = record.dynamodb?.SequenceNumber ?? ''
     const reason = errorMessage(error)
-    // Kept whole where it can be read (what an S3 destination receives), under its shard.
-    const [read] = readStreamRecord(record).entries
-    await this.store.deadLetter(
-      {
-        stream: shard,
-        position: positionOf(sequence),
-        ...(read ? { item: read.item, ...(read.origin ? { origin: read.origin } : {}) } : {}),
-      },
-      reason,
-      Date.now(),
-    )
+    // Kept whole where it can be read (what an S3 destination receives), under its shard:
+    // each of its entries (a request item's events) at its own position.
+    const { entries } = readStreamRecord(record)
+    const kept =
+      entries.length > 0
+        ? entries.map((entry) => ({ ...entry, stream: shard }))
+        : [{ stream: shard, position: positionOf(sequence) }]
+    for (const entry of kept) await this.store.deadLetter(entry, reason, Date.now())
     this.logger.error({ shard, sequence, reason }, 'roll-up: record moved to the dead letters')
   }
 

@@ -4,65 +4,82 @@ import type { BotHit, EnrichedEvent } from '../../core/types.ts'
 import type { Accepted, Intake } from '../store.ts'
 import { batchWriteAll } from './batch-write.ts'
 import { storageFault } from './faults.ts'
-import { botItem, eventItem, type Item } from './items.ts'
+import { botItem } from './items.ts'
 import { STATE } from './keys.ts'
+import { eventIdentity, requestItems } from './request-items.ts'
 import { inParallel, isConditionFailure, type StoreContext } from './requests.ts'
 
-/** Parallel PutItems of one accept (a collector request holds up to 100 events). */
+/** Parallel PutItems of one accept: one per request (several only in a group commit). */
 const FAN_OUT = 16
+
+function sum(values: readonly number[]): number {
+  return values.reduce((total, n) => total + n, 0)
+}
 
 /** The accept stage's side: raw events and bot hits into the Events table, and the salts. */
 export class DynamoDbIntake implements Intake {
   constructor(private readonly c: StoreContext) {}
 
   /**
-   * A conditional PutItem per new event (its key not stored yet) and a BatchWriteItem for the
-   * bot hits: no transaction, which would bill every item twice
+   * One conditional PutItem per collector request, its events packed into one item
+   * (request-items.ts; an accept holding several requests of a group commit, `requests`,
+   * writes one per request, side by side), and a BatchWriteItem for the bot hits: no
+   * transaction, which would bill every item twice
    * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html#transaction-capacity-handling).
-   * An accept that fails part-way may leave some of its events stored; it answers
-   * unavailable, the client sends the request again, and the events stored the first time
-   * are refused as duplicates by their key: each is stored once, and counted once (the
-   * roll-up counts an event by that key). Duplicates in one accept are refused alike.
+   *
+   * The item's key is drawn from its events, so the same request sent again (the client
+   * retries after an unavailable answer) is refused by `attribute_not_exists` and its events
+   * are not fresh. An event that comes again in another request is stored again, and the
+   * roll-up counts it once all the same: it counts an event by its identity, not by the item
+   * that carries it (stream-records.ts, fold-state.ts `identityOf`); the live view and the
+   * timelines show it once. Duplicates within one accept are taken out before packing.
    */
-  async accept(events: readonly EnrichedEvent[], bots: readonly BotHit[]): Promise<Accepted> {
+  async accept(
+    events: readonly EnrichedEvent[],
+    bots: readonly BotHit[],
+    requests: readonly number[] = [events.length],
+  ): Promise<Accepted> {
     const acceptedAt = this.c.now()
     const context = { acceptedAt, eventTtlMs: this.c.eventTtlMs }
     const seen = new Set<string>()
-    const puts: Array<{ index: number; item: Item }> = []
-    events.forEach((event, index) => {
-      const item = eventItem(event, context)
-      const id = `${item.pk}\u0000${item.sk}`
-      // The same event twice in one accept: the second is a duplicate.
-      if (seen.has(id)) return
-      seen.add(id)
-      puts.push({ index, item })
-    })
+    // Each request's new events, and where they are in `events`: an item per request (per
+    // site of it), so a request's key is its own whatever it was committed with.
+    const byRequest: Array<{ events: EnrichedEvent[]; at: number[] }> = []
+    let start = 0
+    for (const size of [...requests, Math.max(0, events.length - sum(requests))]) {
+      const own = { events: [] as EnrichedEvent[], at: [] as number[] }
+      for (let index = start; index < Math.min(events.length, start + size); index++) {
+        const event = events[index] as EnrichedEvent
+        const id = eventIdentity(event)
+        // The same event twice in one accept: the second is a duplicate.
+        if (seen.has(id)) continue
+        seen.add(id)
+        own.events.push(event)
+        own.at.push(index)
+      }
+      start += size
+      if (own.events.length > 0) byRequest.push(own)
+    }
+    const items = byRequest.flatMap((own) =>
+      requestItems(own.events, context).map(({ item, indexes }) => ({
+        item,
+        indexes: indexes.map((i) => own.at[i] as number),
+      })),
+    )
     const fresh = new Array<boolean>(events.length).fill(false)
     const TableName = this.c.tables.events
-    // A tracker session's events are written one after another, so its stream records come
-    // in the order it sent them (DynamoDB Streams orders records per item only:
-    // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Streams.html); sessions
-    // are written side by side.
-    const bySession = new Map<unknown, Array<{ index: number; item: Item }>>()
-    for (const put of puts) {
-      const run = bySession.get(put.item.pk)
-      if (run) run.push(put)
-      else bySession.set(put.item.pk, [put])
-    }
-    await inParallel([...bySession.values()], FAN_OUT, async (run) => {
-      for (const { index, item } of run) {
-        try {
-          await this.c.doc.send(
-            new PutCommand({
-              TableName,
-              Item: item,
-              ConditionExpression: 'attribute_not_exists(pk)',
-            }),
-          )
-          fresh[index] = true
-        } catch (error) {
-          if (!isConditionFailure(error)) throw storageFault('PutItem(accept)', error)
-        }
+    await inParallel(items, FAN_OUT, async ({ item, indexes }) => {
+      try {
+        await this.c.doc.send(
+          new PutCommand({
+            TableName,
+            Item: item,
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        )
+        for (const i of indexes) fresh[i] = true
+      } catch (error) {
+        if (!isConditionFailure(error)) throw storageFault('PutItem(accept)', error)
       }
     })
     if (bots.length > 0) {

@@ -142,7 +142,8 @@ export class DynamoDbStore {
       RecordPacker &
       ColumnarRecordReport &
       SessionCopier = {
-      accept: (events, bots) => latestWrite.track(() => intake.accept(events, bots)),
+      accept: (events, bots, requests) =>
+        latestWrite.track(() => intake.accept(events, bots, requests)),
       dailySalt: (day) => intake.dailySalt(day),
       pending: (limit) => pulled.pending(limit),
       rollup: (work) => latestWrite.track(() => rollups.rollup(work)),

@@ -47,20 +47,42 @@ describe('DynamoDB faults the emulator cannot produce', () => {
     await local.drop()
   })
 
-  it('answers an accept throttled part-way as unavailable; its retry stores the rest, each event counted once', async () => {
-    // No transaction: the first event is stored, the second throttled.
+  it('answers a throttled accept as unavailable; its retry stores the request, each event counted once', async () => {
+    // One item per request: throttled, nothing of it is stored.
     mock.on(PutCommand).callsFake(async (input) => {
-      if (input.Item?.event_id === 'b') throw throttled()
+      if (input.TableName === local.tables.events) throw throttled()
       return local.clients.doc.send(new PutCommand(input))
     })
     const events = ['a', 'b'].map((id, i) =>
       enrichedEvent({ event_id: id, timestamp: T0 + i * 1000, path: `/${id}` }),
     )
     await expect(store.accept(events, [])).rejects.toBeInstanceOf(StorageUnavailableError)
-    expect(await clean.backlog()).toBe(1)
-    // The client sends the request again once it clears: the stored event is a duplicate.
+    expect(await clean.backlog()).toBe(0)
+    // The client sends the request again once it clears.
     mock.on(PutCommand).callsFake((input) => local.clients.doc.send(new PutCommand(input)))
-    expect((await store.accept(events, [])).fresh).toEqual([false, true])
+    expect((await store.accept(events, [])).fresh).toEqual([true, true])
+    expect(await clean.backlog()).toBe(2)
+    expect(await rollUpBatch(clean, await clean.pending(10), OPTIONS)).toBe(2)
+    expect((await totals())[0]).toMatchObject({ pageviews: 2, visitors: 1, sessions: 1 })
+  })
+
+  it('refuses the retry of a request stored though its answer was lost, and counts it once', async () => {
+    // Stored, then the answer does not come back (a timeout): the client is told unavailable.
+    let lose = true
+    mock.on(PutCommand).callsFake(async (input) => {
+      const out = await local.clients.doc.send(new PutCommand(input))
+      if (input.TableName === local.tables.events && lose) {
+        lose = false
+        throw throttled()
+      }
+      return out
+    })
+    const events = ['a', 'b'].map((id, i) =>
+      enrichedEvent({ event_id: id, timestamp: T0 + i * 1000, path: `/${id}` }),
+    )
+    await expect(store.accept(events, [])).rejects.toBeInstanceOf(StorageUnavailableError)
+    // The same request again has the same key: refused as a duplicate, nothing more queued.
+    expect((await store.accept(events, [])).fresh).toEqual([false, false])
     expect(await clean.backlog()).toBe(2)
     expect(await rollUpBatch(clean, await clean.pending(10), OPTIONS)).toBe(2)
     expect((await totals())[0]).toMatchObject({ pageviews: 2, visitors: 1, sessions: 1 })

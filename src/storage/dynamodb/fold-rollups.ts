@@ -2,10 +2,10 @@ import type { RollupQueue, RollupUnit } from '../store.ts'
 import { batchWriteAll } from './batch-write.ts'
 import type { FoldWriter } from './fold-writer.ts'
 import { hourlyDimensionsFrom } from './forgotten-events.ts'
-import { eventItem } from './items.ts'
 import { lateSites, markLate } from './late-writes.ts'
 import type { PulledStream } from './pulled-stream.ts'
 import type { RecordWriter } from './record.ts'
+import { importedItems } from './request-items.ts'
 import type { StoreContext } from './requests.ts'
 
 /**
@@ -62,14 +62,8 @@ export class FoldRollups implements Pick<RollupQueue, 'rollup'> {
       await batchWriteAll(
         this.c.doc,
         this.c.tables.events,
-        written.events.map((event) => ({
-          PutRequest: {
-            Item: eventItem(event, {
-              acceptedAt: this.c.now(),
-              eventTtlMs: this.c.eventTtlMs,
-              imported: true,
-            }),
-          },
+        importedItems(written.events, this.c.now(), this.c.eventTtlMs).map((Item) => ({
+          PutRequest: { Item },
         })),
       )
     }

@@ -1,7 +1,20 @@
 import { describe, expect, it } from 'vitest'
+import type { EnrichedEvent } from '../../core/types.ts'
 import { enrichedEvent } from '../../testing/enriched-event.ts'
 import { makeSession } from '../../testing/fixtures.ts'
-import { eventItem, queuedItemOf, sessionItem, sessionOf } from './items.ts'
+import { queuedItemOf, sessionItem, sessionOf } from './items.ts'
+import { clientPartition, eventSortKey } from './keys.ts'
+
+/** An event item as the release before request items wrote it (still on the stream a day). */
+function eventItem(event: EnrichedEvent): Record<string, unknown> {
+  return {
+    pk: clientPartition(event.site_id, event.client_session_id),
+    sk: eventSortKey(event.timestamp, event.event_id),
+    kind: 'event',
+    ...event,
+    props: event.props === null ? null : JSON.stringify(event.props),
+  }
+}
 
 /** An item as a build before the hostname, utm_term, utm_content and screen fields wrote it. */
 function older(item: Record<string, unknown>): Record<string, unknown> {
@@ -24,7 +37,7 @@ describe('DynamoDB items written before the newer session dimensions', () => {
 
   it('give a queued event "" for the fields they lack', () => {
     const event = enrichedEvent({ utm_term: 'shoes', utm_content: 'hero', screen: 'tablet' })
-    const item = eventItem(event, { acceptedAt: event.timestamp, eventTtlMs: 3_600_000 })
+    const item = eventItem(event)
     expect(queuedItemOf(item)).toMatchObject({
       event: { utm_term: 'shoes', utm_content: 'hero', screen: 'tablet', host: 'example.com' },
     })

@@ -7,14 +7,7 @@ import {
   type QueuedEvent,
   type QueuedItem,
 } from '../store.ts'
-import {
-  BOT_PARTITIONS,
-  botPartition,
-  clientPartition,
-  eventSortKey,
-  timeKey,
-  userKey,
-} from './keys.ts'
+import { BOT_PARTITIONS, botPartition, clientPartition, timeKey, userKey } from './keys.ts'
 
 /**
  * How domain values become items and back. Decoding picks the domain's fields by name, so
@@ -95,23 +88,6 @@ function expiresAt(timestamp: number, context: EventItemContext): number {
 export interface EventItemContext {
   acceptedAt: number
   eventTtlMs: number
-  /** Imported history: counted already, so the stream's roll-up must skip it. */
-  imported?: boolean
-}
-
-export function eventItem(event: EnrichedEvent, context: EventItemContext): Item {
-  const item: Item = {
-    pk: clientPartition(event.site_id, event.client_session_id),
-    sk: eventSortKey(event.timestamp, event.event_id),
-    kind: 'event',
-    ...event,
-    // Props as their JSON text: numbers, booleans and nulls come back exactly as sent.
-    props: event.props === null ? null : JSON.stringify(event.props),
-    accepted_at: context.acceptedAt,
-    ttl: expiresAt(event.timestamp, context),
-  }
-  if (context.imported) item.imported = true
-  return item
 }
 
 let botSpread = 0
@@ -121,7 +97,6 @@ export function botItem(hit: BotHit, context: EventItemContext, id: string): Ite
     pk: botPartition(hit.site_id, botSpread),
     sk: `${timeKey(hit.timestamp)}#${id}`,
     kind: 'bot',
-    // Not `site_id`: bot hits stay out of SiteTimeIndex, which holds the live view's events.
     bot_site: hit.site_id,
     timezone: hit.timezone,
     timestamp: hit.timestamp,
@@ -134,7 +109,19 @@ function parseProps(text: unknown): Record<string, PropValue> | null {
   return typeof text === 'string' ? (JSON.parse(text) as Record<string, PropValue>) : null
 }
 
-/** What waits for the roll-up in an Events item (a stream record's new image). */
+/** What the roll-up reads of an event a request item holds (request-items.ts). */
+export function queuedEventOf(event: EnrichedEvent): QueuedEvent {
+  const queued = withLaterFields(
+    pick(event as unknown as Item, QUEUED_FIELDS),
+  ) as unknown as QueuedEvent
+  queued.props = event.props
+  return queued
+}
+
+/**
+ * What waits for the roll-up in an Events item of one event (a stream record's new image): a
+ * bot hit, or an event item as the release before request items wrote it.
+ */
 export function queuedItemOf(item: Item): QueuedItem {
   if (item.kind === 'bot') {
     return {
@@ -151,10 +138,9 @@ export function queuedItemOf(item: Item): QueuedItem {
   return { kind: 'event', event }
 }
 
-export function eventRecordOf(item: Item): EventRecord {
-  const record = pick(item, EVENT_RECORD_FIELDS) as unknown as EventRecord
-  record.props = parseProps(item.props)
-  return record
+/** A raw event as the timelines read it, from the events of a request item. */
+export function eventRecordOf(event: EnrichedEvent): EventRecord {
+  return pick(event as unknown as Item, EVENT_RECORD_FIELDS) as unknown as EventRecord
 }
 
 export function liveEventOf(item: Item): LiveEvent {

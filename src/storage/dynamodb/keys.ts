@@ -16,9 +16,21 @@ export function clientPartition(siteId: string, clientSessionId: string): string
   return `${siteId}#${clientSessionId}`
 }
 
-/** An event's sort key: time first, so a session's events read back in time order. */
+/**
+ * An event's sort key under its tracker session's partition: time first. Events are no
+ * longer stored one per item; this is their identity, by which the roll-up counts each once
+ * (the stream's `origin`, fold-state.ts), as it was when they were.
+ */
 export function eventSortKey(timestamp: number, eventId: string): string {
   return `${timeKey(timestamp)}#${eventId}`
+}
+
+/**
+ * A site's collector requests, one item each, all in one partition sorted by their latest
+ * event's time (request-items.ts, README.md "The Events table"). `~` is in no host name.
+ */
+export function requestPartition(siteId: string): string {
+  return `${siteId}#~req`
 }
 
 /** Bot hits of a site spread over a few partitions: a bot flood must not heat one. */
@@ -98,7 +110,26 @@ export const STATE = {
   signInMinute: (minute: number) => String(Math.max(0, Math.trunc(minute))).padStart(10, '0'),
 } as const
 
-/** Stream sequence numbers as positions: decimal text without leading zeros. */
-export function positionOf(sequenceNumber: string): string {
-  return BigInt(sequenceNumber).toString()
+/**
+ * Positions per stream record: one record (a collector request's item) holds up to
+ * REQUEST_MAX_EVENTS events (request-items.ts), each an entry of the roll-up with a position
+ * of its own, so a unit may take part of a record and a dead letter keeps one event.
+ */
+export const POSITIONS_PER_RECORD = 1000n
+
+/**
+ * Stream sequence numbers as positions: decimal text without leading zeros, the record's
+ * sequence number times POSITIONS_PER_RECORD plus the entry's index in it, so the entries of
+ * one record follow each other and come before the next record's.
+ */
+export function positionOf(sequenceNumber: string, index = 0): string {
+  if (index < 0 || BigInt(index) >= POSITIONS_PER_RECORD) {
+    throw new Error(`stream record: entry ${index} is past the positions a record has`)
+  }
+  return (BigInt(sequenceNumber) * POSITIONS_PER_RECORD + BigInt(index)).toString()
+}
+
+/** The last position a record may have: a record delivered whole is through it. */
+export function lastPositionOf(sequenceNumber: string): string {
+  return (BigInt(sequenceNumber) * POSITIONS_PER_RECORD + POSITIONS_PER_RECORD - 1n).toString()
 }

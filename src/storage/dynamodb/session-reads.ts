@@ -1,11 +1,15 @@
-import type { SessionState } from '../../core/types.ts'
+import type { EnrichedEvent, SessionState } from '../../core/types.ts'
 import type { EventRecord, SessionReads, SiteDirectory, UserSessionsQuery } from '../store.ts'
 import { eventsForgottenBefore } from './forgotten-events.ts'
 import { eventRecordOf, type Item, sessionOf, ttlSeconds } from './items.ts'
-import { clientPartition, timeKey, userKey } from './keys.ts'
+import { clientPartition, requestPartition, timeKey, userKey } from './keys.ts'
+import { eventIdentity, isRequestItem, REQUEST_SPAN_MS, requestEvents } from './request-items.ts'
 import { type Requests, type StoreContext, unstorable } from './requests.ts'
 import { INDEX } from './tables.ts'
 import { overlaid, type UncopiedSessions } from './uncopied-sessions.ts'
+
+/** Queries a timeline's read of raw events is cut into, read side by side. */
+const TIMELINE_SLICES = 4
 
 /**
  * The timelines' side: sessions by id, tracker session and user, and their raw events. The
@@ -67,25 +71,62 @@ export class DynamoDbSessionReads implements SessionReads {
     return sessions.sort((a, b) => distance(a) - distance(b) || a.start_time - b.start_time)[0]
   }
 
+  /**
+   * A session's raw events: its site's request items (request-items.ts) keyed from its start
+   * to REQUEST_SPAN_MS after its end (a request's latest event is at most that much later
+   * than any of its events), filtered on its tracker session (`cs`; an item of several
+   * sessions has none and is read through), in a few time slices read side by side.
+   */
   async sessionEvents(sessionId: string): Promise<EventRecord[]> {
     const session = await this.getSession(sessionId)
     if (!session) return []
     // Events the sweep forgot, or past their TTL, may linger until DynamoDB deletes them.
     const forgotten = await eventsForgottenBefore(this.c)
     if (forgotten > session.end_time) return []
-    const items = await this.c.requests.queryAll({
-      TableName: this.c.tables.events,
-      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-      FilterExpression: '#ttl > :now',
-      ExpressionAttributeNames: { '#ttl': 'ttl' },
-      ExpressionAttributeValues: {
-        ':pk': clientPartition(session.site_id, session.client_session_id),
-        ':from': timeKey(Math.max(session.start_time, forgotten)),
-        ':to': `${timeKey(session.end_time)}#\uffff`,
-        ':now': ttlSeconds(this.c.now()),
-      },
-    })
-    return items.map(eventRecordOf)
+    const from = Math.max(session.start_time, forgotten)
+    const to = session.end_time + REQUEST_SPAN_MS
+    const step = Math.ceil((to - from + 1) / TIMELINE_SLICES)
+    const slices = Array.from({ length: TIMELINE_SLICES }, (_, i) => from + i * step)
+    const items = await Promise.all(
+      slices.map((start, i) =>
+        this.c.requests.queryAll({
+          TableName: this.c.tables.events,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          FilterExpression:
+            '(cs = :cs OR attribute_not_exists(cs)) AND #min <= :end AND #ttl > :now',
+          ExpressionAttributeNames: { '#min': 'min', '#ttl': 'ttl' },
+          ExpressionAttributeValues: {
+            ':pk': requestPartition(session.site_id),
+            ':from': timeKey(start),
+            ':to': `${timeKey(i === TIMELINE_SLICES - 1 ? to : start + step - 1)}#\uffff`,
+            ':cs': session.client_session_id,
+            ':end': session.end_time,
+            ':now': ttlSeconds(this.c.now()),
+          },
+        }),
+      ),
+    )
+    const events: EnrichedEvent[] = []
+    // An event that came again in another request is stored twice: read once.
+    const seen = new Set<string>()
+    for (const item of items.flat()) {
+      if (!isRequestItem(item)) continue
+      for (const event of requestEvents(item)) {
+        if (event.client_session_id !== session.client_session_id) continue
+        if (event.timestamp < from || event.timestamp > session.end_time) continue
+        const id = eventIdentity(event)
+        if (seen.has(id)) continue
+        seen.add(id)
+        events.push(event)
+      }
+    }
+    // In time order, then by event id: as the per-event items of the release before sorted.
+    events.sort(
+      (a, b) =>
+        a.timestamp - b.timestamp ||
+        (a.event_id < b.event_id ? -1 : a.event_id > b.event_id ? 1 : 0),
+    )
+    return events.map(eventRecordOf)
   }
 
   async userSessions(query: UserSessionsQuery): Promise<SessionState[]> {

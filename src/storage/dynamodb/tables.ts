@@ -38,8 +38,6 @@ export function prefixedTableNames(prefix: string): TableNames {
 
 /** Index names the code queries. */
 export const INDEX = {
-  /** Events by site and time: the live view's read and the sweep's. */
-  siteTime: 'SiteTimeIndex',
   /** Sessions by their stored id (the timeline route). */
   sessionId: 'IdIndex',
   /** Sessions of an identified user by start time. */
@@ -53,22 +51,6 @@ export const TTL_ATTRIBUTE = {
   events: 'ttl',
   state: 'expires_at',
 } as const
-
-/** What the live view reads of an event: projected into SiteTimeIndex, nothing more. */
-export const LIVE_PROJECTION = [
-  'site_id',
-  'client_session_id',
-  'visitor_id',
-  'timestamp',
-  'event_type',
-  'path',
-  'title',
-  'source',
-  'country',
-  'device',
-  'browser',
-  'ttl',
-]
 
 const S = 'S' as const
 const N = 'N' as const
@@ -85,21 +67,12 @@ export function tableDefinitions(names: TableNames): CreateTableCommandInput[] {
       AttributeDefinitions: [
         { AttributeName: 'pk', AttributeType: S },
         { AttributeName: 'sk', AttributeType: S },
-        { AttributeName: 'site_id', AttributeType: S },
       ],
       KeySchema: key('pk', 'sk'),
-      // No index by user: no read asks for a user's raw events (a user's history is their
-      // sessions, Sessions' UserIndex), and each index copy is a write per event.
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: INDEX.siteTime,
-          KeySchema: key('site_id', 'sk'),
-          Projection: {
-            ProjectionType: 'INCLUDE',
-            NonKeyAttributes: LIVE_PROJECTION.filter((a) => a !== 'site_id'),
-          },
-        },
-      ],
+      // No index: each index copy is a write per item. A site's requests are one partition
+      // of the table itself, sorted by time (request-items.ts), which the live view, the
+      // sweep and the timelines query; no read asks for a user's raw events (a user's
+      // history is their sessions, Sessions' UserIndex).
       StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
     },
     {

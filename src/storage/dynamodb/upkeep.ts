@@ -3,11 +3,10 @@ import { hourBucket } from '../../core/calendar.ts'
 import type { SiteDirectory, StorageHealth, SweepPolicy, SweepResult } from '../store.ts'
 import { call } from './faults.ts'
 import { eventsForgottenBefore } from './forgotten-events.ts'
-import { STATE, timeKey } from './keys.ts'
+import { requestPartition, STATE, timeKey } from './keys.ts'
 import type { PulledStream } from './pulled-stream.ts'
 import { isConditionFailure, type StoreContext } from './requests.ts'
 import { DAY_MS, HOURLY_DIMENSION_KEEP_HOURS, MARK_KEEP_DAYS } from './retention.ts'
-import { INDEX } from './tables.ts'
 
 function utcDay(timestamp: number): string {
   return new Date(timestamp).toISOString().slice(0, 10)
@@ -51,10 +50,11 @@ export class DynamoDbUpkeep implements Pick<StorageHealth, 'health'> {
    * Raw events before `cutoff` are forgotten by moving a mark, not deleted one by one: reads
    * skip events older than the mark (SessionReads.sessionEvents; the live view reads only the
    * last half hour), and DynamoDB's TTL deletes the items for free a day after they arrived
-   * (items.ts: expiresAt), within days of that as AWS promises
+   * (request-items.ts), within days of that as AWS promises
    * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/TTL.html). A delete
-   * each would bill a write unit for the item and one for its SiteTimeIndex copy: as much as
-   * storing the event. How many the mark passed over is counted with `Select: COUNT`.
+   * each would bill as much as storing the request. The number reported is the events of the
+   * requests the mark passed whole (their latest event before it), summed from their `n`: each
+   * request is counted once, when the mark first passes its latest event.
    */
   private async forgetEventsBefore(cutoff: number): Promise<number> {
     const from = await eventsForgottenBefore(this.c)
@@ -63,19 +63,18 @@ export class DynamoDbUpkeep implements Pick<StorageHealth, 'health'> {
     for (const site of await this.sites.listSites()) {
       let ExclusiveStartKey: Record<string, unknown> | undefined
       do {
-        const page = await this.c.requests.query('Query(SiteTimeIndex)', {
+        const page = await this.c.requests.query('Query(requests)', {
           TableName: this.c.tables.events,
-          IndexName: INDEX.siteTime,
-          KeyConditionExpression: 'site_id = :site AND sk BETWEEN :from AND :to',
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
           ExpressionAttributeValues: {
-            ':site': site.id,
+            ':pk': requestPartition(site.id),
             ':from': timeKey(from),
             ':to': timeKey(cutoff - 1) + '#\uffff',
           },
-          Select: 'COUNT',
+          ProjectionExpression: 'n',
           ExclusiveStartKey,
         })
-        events += page.Count ?? 0
+        for (const item of page.Items ?? []) events += Number(item.n ?? 0)
         ExclusiveStartKey = page.LastEvaluatedKey
       } while (ExclusiveStartKey)
     }

@@ -42,6 +42,17 @@ export function intakeContract(open: OpenStore) {
       expect((await dayTotals())[0]?.pageviews).toBe(1)
     })
 
+    it('counts an event repeated in another request once', async () => {
+      const a = enrichedEvent({ event_id: 'a', timestamp: T0 })
+      const b = enrichedEvent({ event_id: 'b', timestamp: T0 + 1 })
+      const c = enrichedEvent({ event_id: 'c', timestamp: T0 + 2 })
+      expect((await commit([a, b])).outcomes).toEqual(['stored', 'stored'])
+      // A backend that stores requests whole (DynamoDB) may call the repeat stored: the roll-up
+      // counts it by its identity, once.
+      expect((await commit([{ ...a }, c])).outcomes[1]).toBe('stored')
+      expect((await dayTotals())[0]?.pageviews).toBe(3)
+    })
+
     it('keeps one salt per day and forgets it after the day is over', async () => {
       const first = await store.dailySalt('2026-01-15')
       expect(first.length).toBeGreaterThanOrEqual(32)
