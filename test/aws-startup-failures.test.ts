@@ -1,6 +1,9 @@
 import { mkdirSync, symlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parseConfig } from '../src/config/env.ts'
+import { startEmbedded } from '../src/entry/embedded.ts'
+import { createLogger } from '../src/log/logger.ts'
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.ts'
 import { tempDir } from '../src/testing/temp-dir.ts'
 import { closedPort, runToExit, STACK_FRAME } from './support/run-to-exit.ts'
@@ -46,6 +49,32 @@ describe('the AWS shape’s commands name an unreachable DynamoDB and its settin
       `move:aws: cannot reach DynamoDB at ${endpoint} (ECONNREFUSED): start DynamoDB Local there, or set DYNAMODB_ENDPOINT`,
     )
     expect(refused.stderr).not.toMatch(STACK_FRAME)
+  })
+})
+
+describe('npm run move:aws beside a server on the same data folder', () => {
+  it('refuses to move what the server may still be writing, exit 1, and leaves it running', async () => {
+    const dataDir = join(dir.path, 'in-use')
+    const server = await startEmbedded(
+      parseConfig({ PORT: '0', DATA_DIR: dataDir, SQLITE_SYNCHRONOUS: 'NORMAL' }),
+      createLogger('silent'),
+    )
+    try {
+      // Refused before DynamoDB is even tried: the endpoint here answers nothing.
+      const refused = await run('move-to-aws.ts', {
+        ...shell,
+        DATA_DIR: dataDir,
+        DYNAMODB_ENDPOINT: `http://127.0.0.1:${await closedPort()}`,
+      })
+      expect(refused.code).toBe(1)
+      expect(refused.stderr).toContain(
+        `in use by another LiveInsight process (pid ${process.pid}, server): stop it first`,
+      )
+      expect(refused.stderr).not.toMatch(STACK_FRAME)
+      expect((await fetch(`${server.url}/health`)).status).toBe(200)
+    } finally {
+      await server.close()
+    }
   })
 })
 

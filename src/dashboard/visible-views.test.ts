@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { RealtimeSnapshot } from '../live/live-window.ts'
 import { makeEvent, makeSession, makeSite } from '../testing/fixtures.ts'
+import { renderPropertiesPanel } from './properties-panel.ts'
 import { renderRealtimeFragment } from './realtime-fragment.ts'
 import { renderTimelinePage } from './timeline-page.ts'
 
@@ -48,6 +49,27 @@ describe('views of user-sent text that no test in Chromium opens', () => {
     expect(shown).toContain('sign\\u202Eup')
     expect(shown).toContain('/x\\u202Ey')
     expect(shown).toContain('T\\u202E')
+    expect(shown).not.toMatch(/[\u202E\u0000]/)
+  })
+
+  it('the properties panel shows property keys and values escaped', () => {
+    const key = `plan${RLO}`
+    const panel = renderPropertiesPanel(
+      { siteId: 'site-a', period: '7d', props: key },
+      {
+        prop_keys: [key, 'ok'],
+        props: {
+          [key]: [
+            { value: `pro${RLO}x`, visitors: 2, events: 3 },
+            { value: 'a\u0000b', visitors: 1, events: 1 },
+          ],
+        },
+      },
+    )
+    const shown = text(String(panel))
+    expect(shown).toContain('plan\\u202E')
+    expect(shown).toContain('pro\\u202Ex')
+    expect(shown).toContain('a\\u0000b')
     expect(shown).not.toMatch(/[\u202E\u0000]/)
   })
 
