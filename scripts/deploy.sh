@@ -70,6 +70,11 @@ fi
 
 cd infra/terraform
 terraform init -input=false
+# The provider lock file pins the provider builds (and their checksums) this deploy used; it
+# cannot be made without the registry, so the first deploy writes it (README, Deploy to AWS).
+if ! git -C "$root" ls-files --error-unmatch infra/terraform/.terraform.lock.hcl >/dev/null 2>&1; then
+  echo "deploy.sh: commit infra/terraform/.terraform.lock.hcl (terraform init wrote it): later deploys then install the same provider builds"
+fi
 terraform plan -input=false -var "lambda_zip=$release/liveinsight-lambda.zip" -out=tfplan
 if [ "$plan_only" = 1 ]; then
   echo "deploy.sh: plan only, nothing changed"

@@ -205,6 +205,27 @@ describe('releases and roll-back', () => {
     expect(calls).toContain(`aws s3 sync ${join(release, 'static')} s3://static-bucket/`)
   })
 
+  it('asks for the provider lock file to be committed until git tracks it', () => {
+    const lockFile = join(root, 'infra', 'terraform', '.terraform.lock.hcl')
+    const git = (...args: string[]) => execFileSync('git', ['-C', root, ...args])
+    git('init', '-q')
+    // What `terraform init` writes (the stand-in writes nothing): not committed yet.
+    writeFileSync(lockFile, '# provider lock\n')
+    const asked = 'commit infra/terraform/.terraform.lock.hcl'
+    const first = deploy(['--zip', 'dist/lambda/liveinsight-lambda.zip'])
+    expect(first.status, first.stderr).toBe(0)
+    expect(first.stdout).toContain(asked)
+    git('add', 'infra/terraform/.terraform.lock.hcl')
+    const later = deploy(['--zip', 'dist/lambda/liveinsight-lambda.zip'])
+    expect(later.status, later.stderr).toBe(0)
+    expect(later.stdout).not.toContain(asked)
+    // And this repository does not ignore it.
+    expect(
+      spawnSync('git', ['-C', ROOT, 'check-ignore', '-q', 'infra/terraform/.terraform.lock.hcl'])
+        .status,
+    ).toBe(1)
+  })
+
   it('invalidates the scripts in CloudFront after uploading them', () => {
     writeFileSync(log, '')
     const deployed = deploy(['--zip', 'dist/lambda/liveinsight-lambda.zip'])
