@@ -13,6 +13,12 @@ const isString = (value: unknown) => typeof value === 'string'
 
 /** An HTTP method is a token (RFC 9110 §9.1); the Request constructor throws on anything else. */
 const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+/**
+ * A header field value as the Fetch standard takes it: no NUL, CR or LF (Headers throws on
+ * them, and hono/aws-lambda prints the stack before answering 400 itself).
+ */
+const HEADER_VALUE = /^[^\0\r\n]*$/
+const headerValue = (value: unknown) => isString(value) && HEADER_VALUE.test(value as string)
 /** Canonical, padded base64 as API Gateway writes a binary body; atob would throw on less. */
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
 
@@ -50,10 +56,14 @@ export function eventProblem(event: unknown): string | undefined {
     if (!mapOf(event.multiValueHeaders, strings)) {
       return 'a multi-value header is not a list of strings'
     }
+    if (!mapOf(event.multiValueHeaders, (values) => (values as unknown[]).every(headerValue))) {
+      return 'a header value holds a line break or NUL'
+    }
   }
   if (typeof method !== 'string' || !METHOD.test(method)) return 'no valid HTTP method'
   if (typeof path !== 'string' || !path.startsWith('/')) return 'no path starting with /'
   if (!mapOf(event.headers, isString)) return 'a header is not a string'
+  if (!mapOf(event.headers, headerValue)) return 'a header value holds a line break or NUL'
   if (!absent(event.isBase64Encoded) && typeof event.isBase64Encoded !== 'boolean') {
     return 'isBase64Encoded is not a boolean'
   }
