@@ -315,6 +315,7 @@ describe('tracker in Chromium', () => {
     // clock also runs at real speed, so a busy machine adds a little)...
     await tab.evaluate(`for (const n of [1, 2, 3]) liveinsight.track('step', { n })`)
     await tab.clock.runFor(20 * SEC)
+    await tab.waitForTimeout(300) // for a request, were one made, to reach the recorder
     expect(batches).toHaveLength(1)
     // ...but within 30 s, all in one request.
     await flush(tab, HELD - 20 * SEC)
@@ -371,6 +372,7 @@ describe('tracker in Chromium', () => {
     await tab.evaluate(`liveinsight.track('share', { to: 'mail' })`)
     await tab.click('#out')
     await tab.clock.runFor(10 * SEC)
+    await tab.waitForTimeout(300) // for a request, were one made, to reach the recorder
     expect(batches).toHaveLength(1)
     await hide(tab)
 
@@ -379,6 +381,7 @@ describe('tracker in Chromium', () => {
     const stored = eventsOf(await sessionIdOf(tab)).map((e) => e.event_type)
     expect(stored).toEqual(['page_view', 'share', 'outbound_click', 'engagement'])
     await tab.clock.runFor(HELD + 5 * SEC)
+    await tab.waitForTimeout(300) // for a request, were one made, to reach the recorder
     expect(batches).toHaveLength(2)
   })
 
@@ -415,6 +418,38 @@ describe('tracker in Chromium', () => {
     expect(stored.map((e) => e.event_id).sort()).toEqual(
       batches[0]?.events.map((e) => e.event_id).sort(),
     )
+  })
+
+  it('beacons a batch waiting for its retry when the page is hidden; the retry then sends nothing', async () => {
+    const { tab, batches } = await open('/retry-hidden', async (context) => {
+      let first = true
+      await context.route(`${t.url}/api/events?*`, async (route) => {
+        if (route.request().method() !== 'POST' || !first) return route.continue()
+        first = false
+        return route.fulfill({
+          status: 503,
+          headers: { 'access-control-allow-origin': '*' },
+          contentType: 'application/json',
+          body: '{"status":"error","message":"unavailable; retry"}',
+        })
+      })
+    })
+    await tab.evaluate(`liveinsight.track('checkout', { total: 42 })`)
+    const failed = tab.waitForResponse(isFetchBatch)
+    await tab.clock.runFor(5 * SEC)
+    expect((await failed).status()).toBe(503)
+    // Hidden before the retry (a second later): the beacon takes the batch.
+    await hide(tab)
+    await tab.clock.runFor(HELD)
+    await tab.waitForTimeout(300) // for a request, were one made, to reach the recorder
+
+    expect(batches.map((b) => b.via)).toEqual(['fetch', 'beacon'])
+    expect(typesOf(batches)).toEqual([
+      ['page_view', 'checkout'],
+      ['page_view', 'checkout', 'engagement'],
+    ])
+    const stored = eventsOf(await sessionIdOf(tab)).map((e) => e.event_type)
+    expect(stored).toEqual(['page_view', 'checkout', 'engagement'])
   })
 
   it('drops a batch the collector refuses for good (4xx other than 429)', async () => {
