@@ -36,7 +36,10 @@ declare global {
 const SESSION_MS = 30 * 60_000
 /** The flush timer's tick; a queued page view goes at the next one. */
 const FLUSH_MS = 5_000
-/** Other events go at the first tick at which the oldest of them is older: within 30 s. */
+/**
+ * Other events go at the first tick at which one queued is older than this: 25 to 30 s after
+ * the oldest was queued, when no page view, 10 events or a hidden page sent it before.
+ */
 const HOLD_MS = 25_000
 const BATCH = 10
 /** The collector takes at most 100 events per request. */
