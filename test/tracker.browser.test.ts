@@ -19,6 +19,8 @@ import { startTestServer, TEST_API_KEY, type TestServer } from './support/embedd
 
 const SEC = 1000
 const MIN = 60_000
+/** The longest the tracker holds events with no page view among them. */
+const HELD = 30 * SEC
 
 interface StoredEvent {
   event_id: string
@@ -117,10 +119,14 @@ const isCollected = (res: Response) =>
 const isFetchBatch = (res: Response) => isCollected(res) && res.request().resourceType() === 'fetch'
 const isBeacon = (res: Response) => isCollected(res) && res.request().resourceType() === 'ping'
 
-/** Lets the tracker's 5 s timer fire, waits for the collector's answer and the roll-up. */
-async function flush(tab: Page): Promise<void> {
+/**
+ * Runs the page's clock until the tracker sends, then waits for the collector's answer and the
+ * roll-up. A queued page view goes at the next 5 s tick (the default); other events alone are
+ * held, and go within 30 s (`flush(tab, HELD)`).
+ */
+async function flush(tab: Page, ms = 5 * SEC): Promise<void> {
   const answered = tab.waitForResponse(isFetchBatch)
-  await tab.clock.runFor(5 * SEC)
+  await tab.clock.runFor(ms)
   expect((await answered).status()).toBe(200)
   await t.server.settle()
 }
@@ -259,13 +265,15 @@ describe('tracker in Chromium', () => {
   })
 
   it('sends custom events with their props, and the user id once identified', async () => {
-    const { tab } = await open('/app')
+    const { tab, batches } = await open('/app')
+    // Tracked before the page view went: they go with it, at the next 5 s tick.
     await tab.evaluate(`
       liveinsight.track('signup', { plan: 'pro', seats: 3, trial: true })
       liveinsight.identify('u1')
       liveinsight.track('upgrade')
     `)
     await flush(tab)
+    expect(typesOf(batches)).toEqual([['page_view', 'signup', 'upgrade']])
     const sid = await sessionIdOf(tab)
     const events = eventsOf(sid)
     const signup = events.find((e) => e.event_type === 'signup')
@@ -286,9 +294,10 @@ describe('tracker in Chromium', () => {
     await flush(tab)
     const others = async () =>
       eventsOf(await sessionIdOf(tab)).filter((e) => e.event_type !== 'page_view')
-    // Under load the click can land just after the page view's batch left: it then goes out
-    // with the next one. Batch timing has its own test; this one is about what is recorded.
-    if ((await others()).length === 0) await flush(tab)
+    // The click goes with the page view's batch, at its 5 s tick. Under load it can land just
+    // after that batch left: alone, it is then held and goes within 30 s. Batch timing has its
+    // own test; this one is about what is recorded.
+    if ((await others()).length === 0) await flush(tab, HELD)
     const outbound = await others()
     expect(outbound).toHaveLength(1)
     expect(outbound[0]).toMatchObject({ event_type: 'outbound_click', path: '/links' })
@@ -297,16 +306,27 @@ describe('tracker in Chromium', () => {
     })
   })
 
-  it('batches events: one request per 5 seconds, or at once at 10 events', async () => {
+  it('batches events: a page view at the next 5 s tick, other events with the next page view, within 30 s, or at once at 10 events', async () => {
     const { tab, batches } = await open('/batch')
     await flush(tab)
-    expect(batches).toHaveLength(1)
+    expect(typesOf(batches)).toEqual([['page_view']])
 
+    // Custom events alone are held: not sent at the next four ticks (5 to 20 s on; the page's
+    // clock also runs at real speed, so a busy machine adds a little)...
     await tab.evaluate(`for (const n of [1, 2, 3]) liveinsight.track('step', { n })`)
-    await tab.clock.runFor(4 * SEC)
+    await tab.clock.runFor(20 * SEC)
+    await tab.waitForTimeout(300) // for a request, were one made, to reach the recorder
     expect(batches).toHaveLength(1)
-    await flush(tab)
+    // ...but within 30 s, all in one request.
+    await flush(tab, HELD - 20 * SEC)
     expect(typesOf(batches).slice(1)).toEqual([['step', 'step', 'step']])
+
+    // A custom event followed by a page view: one request, at the page view's tick.
+    await tab.evaluate(`liveinsight.track('pick', { plan: 'pro' })`)
+    await tab.clock.runFor(2 * SEC)
+    await tab.evaluate(`history.pushState({}, '', '/batch/next')`)
+    await flush(tab)
+    expect(typesOf(batches).slice(2)).toEqual([['pick', 'page_view']])
 
     // Ten queued events go out at once: with the clock stopped, the timer cannot send them.
     await tab.clock.pauseAt((await tab.evaluate<number>('Date.now()')) + 100)
@@ -314,8 +334,8 @@ describe('tracker in Chromium', () => {
     await tab.evaluate(`for (let n = 0; n < 10; n++) liveinsight.track('burst', { n })`)
     expect((await answered).status()).toBe(200)
     await t.server.settle()
-    expect(batches).toHaveLength(3)
-    expect(batches[2]?.events).toHaveLength(10)
+    expect(batches).toHaveLength(4)
+    expect(batches[3]?.events).toHaveLength(10)
     expect(batches.every((b) => b.via === 'fetch')).toBe(true)
     // No preflight before any of them: one request per batch, wherever the collector is.
     expect(batches.every((b) => b.corsSimple)).toBe(true)
@@ -344,6 +364,25 @@ describe('tracker in Chromium', () => {
     await tab.evaluate(`document.dispatchEvent(new Event('visibilitychange'))`)
     await tab.clock.runFor(6 * SEC)
     expect(batches).toHaveLength(1)
+  })
+
+  it('beacons held events when the page is hidden, and has nothing left to send after', async () => {
+    const { tab, batches } = await open('/share')
+    await flush(tab)
+    await tab.evaluate(`liveinsight.track('share', { to: 'mail' })`)
+    await tab.click('#out')
+    await tab.clock.runFor(10 * SEC)
+    await tab.waitForTimeout(300) // for a request, were one made, to reach the recorder
+    expect(batches).toHaveLength(1)
+    await hide(tab)
+
+    expect(batches.map((b) => b.via)).toEqual(['fetch', 'beacon'])
+    expect(typesOf(batches).slice(1)).toEqual([['share', 'outbound_click', 'engagement']])
+    const stored = eventsOf(await sessionIdOf(tab)).map((e) => e.event_type)
+    expect(stored).toEqual(['page_view', 'share', 'outbound_click', 'engagement'])
+    await tab.clock.runFor(HELD + 5 * SEC)
+    await tab.waitForTimeout(300) // for a request, were one made, to reach the recorder
+    expect(batches).toHaveLength(2)
   })
 
   it('retries a batch the collector could not take, and it is stored once', async () => {
@@ -379,6 +418,38 @@ describe('tracker in Chromium', () => {
     expect(stored.map((e) => e.event_id).sort()).toEqual(
       batches[0]?.events.map((e) => e.event_id).sort(),
     )
+  })
+
+  it('beacons a batch waiting for its retry when the page is hidden; the retry then sends nothing', async () => {
+    const { tab, batches } = await open('/retry-hidden', async (context) => {
+      let first = true
+      await context.route(`${t.url}/api/events?*`, async (route) => {
+        if (route.request().method() !== 'POST' || !first) return route.continue()
+        first = false
+        return route.fulfill({
+          status: 503,
+          headers: { 'access-control-allow-origin': '*' },
+          contentType: 'application/json',
+          body: '{"status":"error","message":"unavailable; retry"}',
+        })
+      })
+    })
+    await tab.evaluate(`liveinsight.track('checkout', { total: 42 })`)
+    const failed = tab.waitForResponse(isFetchBatch)
+    await tab.clock.runFor(5 * SEC)
+    expect((await failed).status()).toBe(503)
+    // Hidden before the retry (a second later): the beacon takes the batch.
+    await hide(tab)
+    await tab.clock.runFor(HELD)
+    await tab.waitForTimeout(300) // for a request, were one made, to reach the recorder
+
+    expect(batches.map((b) => b.via)).toEqual(['fetch', 'beacon'])
+    expect(typesOf(batches)).toEqual([
+      ['page_view', 'checkout'],
+      ['page_view', 'checkout', 'engagement'],
+    ])
+    const stored = eventsOf(await sessionIdOf(tab)).map((e) => e.event_type)
+    expect(stored).toEqual(['page_view', 'checkout', 'engagement'])
   })
 
   it('drops a batch the collector refuses for good (4xx other than 429)', async () => {
@@ -419,7 +490,7 @@ describe('tracker in Chromium', () => {
     // The last event 31 minutes ago: the next event starts a new session.
     await tab.evaluate(`sessionStorage.lit = Date.now() - ${31 * MIN}`)
     await tab.evaluate(`liveinsight.track('back')`)
-    await flush(tab)
+    await flush(tab, HELD)
     const second = await sessionIdOf(tab)
     expect(second).not.toBe(first)
     expect(eventsOf(second).map((e) => e.event_type)).toEqual(['back'])

@@ -12,7 +12,7 @@ export function trackerSnippet(origin: string, apiKey: string): string {
  */
 export function renderOnboarding(origin: string, site: Site, hasData: boolean): SafeHtml {
   const snippet = trackerSnippet(origin, site.api_key)
-  const content = html`<p class="text-sm">Paste this into the <code>&lt;head&gt;</code> of every page of <strong>${site.domain}</strong>. Page views, outbound links and custom events appear under “Right now” within a second.</p>
+  const content = html`<p class="text-sm">Paste this into the <code>&lt;head&gt;</code> of every page of <strong>${site.domain}</strong>. Page views appear under “Right now” within 5 seconds; outbound links and custom events go with the next page view, or within 30 seconds.</p>
 <div class="relative"><pre class="overflow-x-auto rounded-lg bg-slate-900 p-3 pr-20 text-xs text-slate-100"><code id="snippet-${site.id}">${snippet}</code></pre>
 <button type="button" data-copy="snippet-${site.id}" class="absolute top-2 right-2 rounded bg-slate-700 px-2 py-1 text-xs font-semibold text-white hover:bg-slate-600">Copy</button></div>
 <p class="text-sm">Ingest key: <code class="break-all rounded bg-slate-100 px-1 font-mono text-xs dark:bg-slate-800" data-api-key>${site.api_key}</code></p>`

@@ -9,9 +9,13 @@
  *
  * Page views on load and on history navigation, `liveinsight.track(name, props)`,
  * `liveinsight.identify(userId)`, outbound-link clicks, engagement time when the page is
- * hidden. Events are queued and sent every 5 s or at 10 events (fetch, retried with backoff on
- * 429/5xx and network errors), and with `sendBeacon` when the page is hidden. No cookies: the
- * session id lives in sessionStorage and is renewed after 30 minutes without an event.
+ * hidden. Events are queued and sent with fetch (retried with backoff on 429/5xx and network
+ * errors): at the next 5 s tick once a page view is queued (the live view shows a visit within
+ * 5 s), at once at 10 events, and otherwise at the first tick at which the oldest queued event
+ * is over 25 s old (so within 30 s): custom events and outbound clicks mostly share the next
+ * page view's request (each request is a billed invocation on AWS). Everything queued goes with
+ * `sendBeacon` when the page is hidden. No cookies: the session id lives in sessionStorage and
+ * is renewed after 30 minutes without an event.
  *
  * Written for size: every byte here ships to every page view of every site.
  */
@@ -30,7 +34,13 @@ declare global {
 }
 
 const SESSION_MS = 30 * 60_000
+/** The flush timer's tick; a queued page view goes at the next one. */
 const FLUSH_MS = 5_000
+/**
+ * Other events go at the first tick at which one queued is older than this: 25 to 30 s after
+ * the oldest was queued, when no page view, 10 events or a hidden page sent it before.
+ */
+const HOLD_MS = 25_000
 const BATCH = 10
 /** The collector takes at most 100 events per request. */
 const MAX_BATCH = 100
@@ -52,9 +62,16 @@ const off = !key || (data?.respectDnt != null && nav.doNotTrack == '1')
 
 /** randomUUID exists only in secure contexts; a plain-http page gets time + randomness. */
 const uuid = () => crypto.randomUUID?.() || now() + '' + Math.random()
-const body = (events: object[]) => JSON.stringify({ events })
+const body = (events: Queued[]) => JSON.stringify({ events })
 
-let queue: object[] = []
+interface Queued {
+  timestamp: number
+  /** Page views alone have one (a string, empty for a direct visit). */
+  referrer?: string
+  [field: string]: unknown
+}
+
+let queue: Queued[] = []
 let busy = 0
 let fails = 0
 let userId: string | undefined
@@ -92,17 +109,19 @@ function send(eventType: string, extra?: object): void {
     screen_width: innerWidth,
     ...extra,
   })
-  if (queue.length >= BATCH) flush()
+  // The queue holds BATCH events (a byte shorter than comparing its length).
+  if (queue[BATCH - 1]) flush()
 }
 
 function flush(beacon?: unknown): void {
   if (beacon) {
-    if (queue.length && nav.sendBeacon(api as string, body(queue.slice(0, MAX_BATCH))))
+    if (queue[0] && nav.sendBeacon(api as string, body(queue.slice(0, MAX_BATCH))))
       queue.splice(0, MAX_BATCH)
     return
   }
-  // `busy` also holds while a failed batch waits for its retry.
-  if (busy || !queue.length) return
+  // `busy` also holds while a failed batch waits for its retry (which finds the queue empty
+  // when the page was hidden meanwhile: the beacon took the batch).
+  if (busy || !queue[0]) return
   busy = 1
   const batch = queue.splice(0, MAX_BATCH)
   // Rate limited, a server fault or no answer: keep the batch and retry later, with backoff.
@@ -168,7 +187,13 @@ if (!window.liveinsight) {
     },
     true,
   )
-  setInterval(flush, FLUSH_MS)
+  // A queued page view (the only event with a referrer) goes at the next tick. The rest waits
+  // for one, for 10 events, for the page to be hidden, or until the oldest of them is over
+  // HOLD_MS old: one request for a page's events, and none when the queue is empty.
+  setInterval(
+    () => queue.some((e) => e.referrer != null || now() - e.timestamp > HOLD_MS) && flush(),
+    FLUSH_MS,
+  )
   if (!doc.hidden) shownAt = now()
   pageView()
 }

@@ -12,7 +12,8 @@ function start(): void {
     const tracker = (window as unknown as { liveinsight?: Tracker }).liveinsight
     if (!tracker) return say('The tracker is not loaded yet.')
     tracker.track('signup', { plan: 'demo' })
-    say('Sent a "signup" event with plan=demo.')
+    // Held by the tracker until the next page view (or at most 30 s), to save a request.
+    say('Queued a "signup" event with plan=demo: it goes with the next page view, or within 30 s.')
   })
   document.getElementById('demo-spa')?.addEventListener('click', () => {
     // The tracker watches the history API and records this as a page view.
