@@ -229,7 +229,7 @@ const result = {
     live_window:
       'A container keeps what it read of the live window (src/live/stored-live-events.ts): a poll reads the events since its last read less live_overlap_s, and the whole window (at most live_read_limit events) every live_full_read_every_s; read units and duration a line in the events read, fitted on two measured sizes. Polls of one open are taken to reach one warm container.',
     preflights:
-      'The tracker sends its key in a header, so a browser sends one CORS preflight before its first fetch (measured in Chromium, fresh profile); it is an invocation of the collector like a POST. A returning visitor within the preflight cache time sends none: an upper bound.',
+      "Counted in Chromium over the visit (fresh profile): the tracker's requests are CORS-simple (a text/plain body, the key in the query string), so a browser sends no preflight; each one would be an invocation of the collector like a POST.",
     record_packs:
       "The record's packed days (src/storage/dynamodb/README.md, Packed days) from bench/results/record-pack.json: the packer's write and read units and time per event of the packed days, in the sweep function's runs; a filtered 30-day page's read units grow with the month's events (measured at 1M, scaled). Not measured again by this bench: run tsx bench/record-pack.ts first.",
     session_record:
