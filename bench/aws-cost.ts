@@ -127,7 +127,7 @@ function recordPackInputs(): RecordPackInputs | undefined {
 const recordPack = recordPackInputs()
 
 const assumptions: Assumptions = {
-  shards: envInt('SHARDS', 4),
+  shards: envInt('SHARDS', 1),
   arrival_weights: arrivalWeights(0.6, 14),
   cold_starts: { idle_reclaim_s: 420, container_lifetime_s: 7200 },
   poll_interval_s: constantIn('src/dashboard/client/live.ts', 'POLL_MS') / 1000,
@@ -143,7 +143,8 @@ const assumptions: Assumptions = {
 // 4. The batch sizes the levels imply, measured.
 const implied = LEVELS.flatMap((level) =>
   rollupBatches(
-    level.events_per_month,
+    // A record a request: the visit's events per request say how many.
+    (level.events_per_month * visit.posts) / visit.events,
     assumptions.arrival_weights,
     assumptions.shards,
     shape.rollup_batching_window_s,
@@ -217,11 +218,11 @@ const result = {
   assumptions: {
     ...assumptions,
     shard_count_note:
-      'An on-demand table starts with capacity for 4,000 writes a second (4 partitions, so 4 stream shards); the same 4 at every level.',
+      "One site: its requests' items share one partition key (src/storage/dynamodb/request-items.ts), and a partition key's stream records are in one shard, so one shard carries the site's records at every level (SHARDS sets another count, for sites of several keys).",
     arrival_curve:
       'Each hour of the day carries 1 + 0.6 cos(2 pi (h - 14) / 24) times the mean rate (peak at 14:00, 1.6x; trough 0.4x); every day alike, 30 days a month.',
     records_per_batch:
-      'min(BatchSize, 1 + events per second per shard x MaximumBatchingWindowInSeconds), hour by hour; per-batch costs interpolated between the measured sizes.',
+      'A record is a request (its item). min(BatchSize, 1 + requests per second per shard x MaximumBatchingWindowInSeconds), hour by hour; per-batch costs interpolated between the measured sizes (measured in records, that is requests, of the replayed visits).',
     cold_starts:
       'An arrival after more than idle_reclaim_s without one starts a container (Poisson arrivals); a warm container is replaced once per container_lifetime_s. Each cold start bills the measured init time and the first invocation extra time. Not documented by AWS: stated assumptions.',
     dashboard:

@@ -144,7 +144,8 @@ describe('model', () => {
 
   it('prices the collector per POST and the roll-up per batch at the size the window implies', () => {
     const p = priceLevel(level, 'function_url', measured, assumptions, shape, PRICES)
-    const perShard = 6_000_000 / MONTH_SECONDS
+    // A stream record is a request: 5 million of them (6 events in 5 requests a visit).
+    const perShard = 5_000_000 / MONTH_SECONDS
     const size = 1 + perShard * 5
     const perBatch = interpolate(
       measured.rollup.map((r) => ({ x: r.size, y: r.per_batch.wru })),
@@ -153,7 +154,7 @@ describe('model', () => {
     // The sweep copies each visit's session once, and again when a sweep (every 300 s) comes
     // during its 90 s: 1.3 copies a visit.
     const copies = 1_000_000 * (1 + 90 / 300) * 4
-    const wru = 5_000_000 * 3 + (6_000_000 / size) * perBatch + copies
+    const wru = 5_000_000 * 3 + (5_000_000 / size) * perBatch + copies
     expect(p.units.write_request_units).toBeCloseTo(wru, 0)
     expect(p.usd_per_month.dynamodb).toBeCloseTo(
       (wru / 1e6) * PRICES.dynamodb_write_request_units.usd,

@@ -59,7 +59,7 @@ export function recordsPerBatch(
 
 export interface HourOfBatches {
   hour: number
-  events_per_second: number
+  records_per_second: number
   records_per_batch: number
   /** Records and batches in this hour of the day over the whole month. */
   records: number
@@ -68,20 +68,20 @@ export interface HourOfBatches {
 
 /** The month's roll-up batches, hour of the day by hour of the day. */
 export function rollupBatches(
-  eventsPerMonth: number,
+  recordsPerMonth: number,
   weights: number[],
   shards: number,
   windowSeconds: number,
   batchSize: number,
 ): HourOfBatches[] {
-  const meanPerSecond = eventsPerMonth / MONTH_SECONDS
+  const meanPerSecond = recordsPerMonth / MONTH_SECONDS
   return weights.map((w, hour) => {
-    const eventsPerSecond = meanPerSecond * w
-    const size = recordsPerBatch(eventsPerSecond / shards, windowSeconds, batchSize)
-    const records = (eventsPerMonth / 24) * w
+    const recordsPerSecond = meanPerSecond * w
+    const size = recordsPerBatch(recordsPerSecond / shards, windowSeconds, batchSize)
+    const records = (recordsPerMonth / 24) * w
     return {
       hour,
-      events_per_second: eventsPerSecond,
+      records_per_second: recordsPerSecond,
       records_per_batch: size,
       records,
       batches: records / size,

@@ -188,9 +188,10 @@ export function levelUsage(level: Level, m: Measured, a: Assumptions, shape: Dep
     usageOf(preflights, m.preflight, preflights * coldShare, m, memoryGb),
   )
 
-  // Roll-up: the batches the arrival curve implies, each priced at its measured size.
+  // Roll-up: the batches the arrival curve implies, each priced at its measured size. A
+  // stream record is a request's item (src/storage/dynamodb/request-items.ts).
   const hours = rollupBatches(
-    E,
+    posts,
     w,
     a.shards,
     shape.rollup_batching_window_s,
