@@ -1,4 +1,5 @@
 import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib'
+import { SESSION_FIELDS } from '../../core/session-fields.ts'
 import type { SessionState } from '../../core/types.ts'
 import type { FoldSession } from '../../fold/fold-state.ts'
 import { SiteFold } from '../../fold/site-fold.ts'
@@ -42,15 +43,56 @@ export interface StoredSegment {
 }
 
 interface SegmentBody {
+  /** 2: sessions as arrays (SessionRow); absent: as objects, as the first windows wrote them. */
+  v?: 2
   tz?: string
   d: DeltaRow[]
-  s: Array<[SessionState, PackedRecordEvent[] | null]>
+  s: Array<[SessionRow | SessionState, PackedRecordEvent[] | null]>
   /** Sessions merged away: [id, tracker session id]. */
   r: Array<[string, string]>
-  /** Counted identities and their times, flat: hash, at, hash, at, … */
+  /**
+   * Counted identities and their times, flat: hash, at, hash, at, … In version 2 the first
+   * number is a base time and each `at` is its offset from it (a few digits, not thirteen).
+   */
   c: number[]
   m: Array<[string, number[]]>
 }
+
+/**
+ * A session as a window stores it: its fields' values in SESSION_FIELDS order, without their
+ * names. A window holds a handful of sessions, compressed alone, so the names were a good
+ * part of its bytes, and a window past 1 KB bills a second write unit. SESSION_FIELDS only
+ * grows at its end (session-fields.ts): a row stored before a field was added lacks it, and
+ * reads it as "", as items.ts reads a later field of an older item.
+ */
+type SessionRow = unknown[]
+
+function sessionRow(session: SessionState): SessionRow {
+  return SESSION_FIELDS.map((field) => session[field])
+}
+
+function sessionOfRow(row: SessionRow): SessionState {
+  const session: Record<string, unknown> = {}
+  SESSION_FIELDS.forEach((field, i) => {
+    session[field] = i < row.length ? row[i] : ''
+  })
+  return session as unknown as SessionState
+}
+
+function countedFlat(counted: ReadonlyArray<[hash: number, at: number]>): number[] {
+  const base = counted.reduce((min, [, at]) => Math.min(min, at), counted[0]?.[1] ?? 0)
+  const out = [base]
+  for (const [hash, at] of counted) out.push(hash, at - base)
+  return out
+}
+
+/**
+ * Windows up to this much JSON are compressed at brotli's best (a few milliseconds at most):
+ * at a million events a month most windows are a little over 1 KB compressed, and a write
+ * unit is billed per started KB, so the last tenth is worth the time. Larger windows (a busy
+ * site's batches) take the fast setting: their time grows with them, their units barely move.
+ */
+const SMALL_WINDOW = 16 * 1024
 
 export const SEGMENT = {
   pk: STATE.foldWindows,
@@ -65,20 +107,25 @@ export function encodeSegment(fold: SiteFold): Buffer {
     else marks.set(day, [hash])
   }
   const body: SegmentBody = {
+    v: 2,
     ...(fold.timezone ? { tz: fold.timezone } : {}),
     d: fold.deltas.deltas().map(deltaRow),
     s: [...fold.sessions.values()].map(({ session, events }) => [
-      session,
+      sessionRow(session),
       events
         ? (JSON.parse(packRecordEvents(session.start_time, events)) as PackedRecordEvent[])
         : null,
     ]),
     r: [...fold.removed],
-    c: fold.counted.flat(),
+    c: countedFlat(fold.counted),
     m: [...marks],
   }
-  return brotliCompressSync(JSON.stringify(body), {
-    params: { [constants.BROTLI_PARAM_QUALITY]: 5 },
+  const json = JSON.stringify(body)
+  return brotliCompressSync(json, {
+    params: {
+      [constants.BROTLI_PARAM_QUALITY]: json.length <= SMALL_WINDOW ? 11 : 5,
+      [constants.BROTLI_PARAM_SIZE_HINT]: json.length,
+    },
   })
 }
 
@@ -90,7 +137,9 @@ export function decodeSegment(siteId: string, bytes: Uint8Array): SiteFold {
     const { key, counters } = deltaOfRow(siteId, row)
     fold.deltas.add(key, counters)
   }
-  for (const [session, packed] of body.s) {
+  for (const [stored, packed] of body.s) {
+    const session =
+      body.v === 2 ? sessionOfRow(stored as SessionRow) : (stored as SessionState)
     const kept: FoldSession = {
       session,
       events: packed ? unpackEvents(session.start_time, packed) : null,
@@ -98,8 +147,9 @@ export function decodeSegment(siteId: string, bytes: Uint8Array): SiteFold {
     fold.putSession(kept)
   }
   for (const [id, client] of body.r) fold.removeSession(id, client)
-  for (let i = 0; i + 1 < body.c.length; i += 2) {
-    fold.counted.push([body.c[i] as number, body.c[i + 1] as number])
+  const base = body.v === 2 ? (body.c[0] ?? 0) : 0
+  for (let i = body.v === 2 ? 1 : 0; i + 1 < body.c.length; i += 2) {
+    fold.counted.push([body.c[i] as number, base + (body.c[i + 1] as number)])
   }
   for (const [day, hashes] of body.m) for (const hash of hashes) fold.marks.push([day, hash])
   return fold
