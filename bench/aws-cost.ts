@@ -136,7 +136,6 @@ const assumptions: Assumptions = {
   live_overlap_s: OVERLAP_MS / 1000,
   live_full_read_every_s: FULL_READ_EVERY_MS / 1000,
   session_record_wru: 1,
-  visit_s: Math.max(...VISIT_SCRIPT.map((step) => step.at_s)),
   ...(recordPack ? { record_pack: recordPack } : {}),
 }
 

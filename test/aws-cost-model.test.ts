@@ -65,7 +65,6 @@ const assumptions = {
   live_overlap_s: 60,
   live_full_read_every_s: 300,
   session_record_wru: 1,
-  visit_s: 90,
 }
 
 describe('levels', () => {
@@ -151,9 +150,8 @@ describe('model', () => {
       measured.rollup.map((r) => ({ x: r.size, y: r.per_batch.wru })),
       size,
     )
-    // The sweep copies each visit's session once, and again when a sweep (every 300 s) comes
-    // during its 90 s: 1.3 copies a visit.
-    const copies = 1_000_000 * (1 + 90 / 300) * 4
+    // The sweep copies each visit's session once, when it has ended: 4 units a copy.
+    const copies = 1_000_000 * 4
     const wru = 5_000_000 * 3 + (5_000_000 / size) * perBatch + copies
     expect(p.units.write_request_units).toBeCloseTo(wru, 0)
     expect(p.usd_per_month.dynamodb).toBeCloseTo(

@@ -77,8 +77,6 @@ export interface Assumptions {
   /** How often a container reads a site's whole live window again. */
   live_full_read_every_s: number
   session_record_wru: number
-  /** How long a visit of the script lasts: the sweeps it spans each copy its session. */
-  visit_s: number
   /** The record's packed days (bench/record-pack.ts), when measured: absent, not priced. */
   record_pack?: RecordPackInputs
 }
@@ -270,10 +268,9 @@ export function levelUsage(level: Level, m: Measured, a: Assumptions, shape: Dep
     cold_starts: 0,
   }
 
-  // The sweep's copies of the sessions: each visit once, and again for each sweep that comes
-  // while it goes on (a visit of visit_s meets one every sweep interval).
-  const sweepEvery = sweepIntervalS(shape)
-  const copies = visits * (1 + a.visit_s / sweepEvery)
+  // The sweep's copies of the sessions: each visit's once, after COPY_IDLE_MS without an event
+  // (session-projection.ts); the scripted visit has no pause that long.
+  const copies = visits
   const sessionCopies: Usage = {
     invocations: 0,
     gb_seconds: ((copies * m.session_copy.ms) / 1000) * memoryGb,
@@ -325,13 +322,6 @@ export function levelUsage(level: Level, m: Measured, a: Assumptions, shape: Dep
     fronted,
     dashboard_api: dashboardApi,
   }
-}
-
-/** Seconds between the sweeper's scheduled runs (infra/terraform: its `rate(…)`). */
-function sweepIntervalS(shape: DeployedShape): number {
-  const sweeper = shape.schedules.find((s) => /sweep/.test(s.name))
-  if (!sweeper) throw new Error('aws-cost: no sweeper schedule in the Terraform')
-  return (30 * 86_400) / sweeper.invocations_per_month
 }
 
 function a_line(line: { fixed: number; per: number }, x: number): number {

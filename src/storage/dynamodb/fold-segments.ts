@@ -138,8 +138,7 @@ export function decodeSegment(siteId: string, bytes: Uint8Array): SiteFold {
     fold.deltas.add(key, counters)
   }
   for (const [stored, packed] of body.s) {
-    const session =
-      body.v === 2 ? sessionOfRow(stored as SessionRow) : (stored as SessionState)
+    const session = body.v === 2 ? sessionOfRow(stored as SessionRow) : (stored as SessionState)
     const kept: FoldSession = {
       session,
       events: packed ? unpackEvents(session.start_time, packed) : null,

@@ -7,84 +7,119 @@ import { packRecordEvents } from './record.ts'
 import { inParallel, isConditionFailure, type StoreContext } from './requests.ts'
 import { copyKey } from './uncopied-sessions.ts'
 
-/** Parallel conditional writes of one window's sessions. */
+/** Parallel conditional writes of one copy's sessions. */
 const FAN_OUT = 16
-/** Tries at moving a site's mark when other copiers move it meanwhile. */
-const MARK_ATTEMPTS = 5
+/** Tries at a copy when other copiers move the site's mark meanwhile. */
+const COPY_ATTEMPTS = 5
+/**
+ * A session is copied once it has had no event for this long: a visit is then copied once,
+ * after it ends, not at every sweep while it goes on. One that an event joins later (a late
+ * event, a long pause) is copied again.
+ */
+export const COPY_IDLE_MS = 5 * 60_000
 
 /**
  * The Sessions table as a copy of the fold's windows (issue 23), made by the sweep, not by
- * the roll-up: a session that changes in ten units of five minutes is copied once, not ten
- * times (its item and its index copies, several write units each). Reads of sessions
- * (timelines, a user's sessions, the record's period reads, the packer) read the copy and
- * lay over it the windows it does not hold yet (uncopied-sessions.ts).
+ * the roll-up: a session that changes in ten units is copied once, not ten times (its item and
+ * its index copies, a write unit each). Reads of sessions (timelines, a user's sessions, the
+ * record's period reads, the packer) read the copy and lay over it the windows it does not
+ * hold yet (uncopied-sessions.ts).
  *
  * A copy, so order does not matter and writing one twice changes nothing: each item carries
- * the window it is from (`fseq`), and a put or delete holds only over an older one. Two
- * copiers of a site copying windows 7 and 8 at once leave window 8's sessions, whichever
- * lands last.
+ * the window it is from (`fseq`), and a put or delete holds only over an older one.
  *
- * `fproj#SITE` holds the last window copied (`seq`) and the copies of the last minutes
- * (`h`: [after, through, at]): the indexes a reader queries are eventually consistent
+ * `fproj#SITE` holds the last window the copy has read (`seq`), the sessions of the windows
+ * up to it still waiting for COPY_IDLE_MS without an event (`p`: tracker session, id, the
+ * window of their latest version), the copies of the last minutes (`h`: [after, through,
+ * at]) and a version (`ver`) each write is conditional on. The indexes a reader queries are
+ * eventually consistent
  * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/GSI.html#GSI.Reading), so
- * what a copy wrote may be missing from them for a moment. A reader lays over the copy every
- * window after the last one copied SETTLE_MS ago or more (`settledAfter`), whose sessions the
- * indexes hold by then.
+ * a copy is trusted only SETTLE_MS after it was made: a reader lays over the copy every window
+ * after the last one copied that long ago, and every window from the oldest waiting
+ * session's (`settledAfter`).
  */
 export class SessionProjection {
   constructor(private readonly c: StoreContext) {}
 
-  /** The last window copied of a site (0: none). */
-  async projected(siteId: string): Promise<number> {
-    return Number((await this.markItem(siteId))?.seq ?? 0)
-  }
-
-  /**
-   * The window after which a reader must lay the windows over the copy: the last copied,
-   * less the copies too recent for the indexes to be trusted with.
-   */
+  /** The window after which a reader must lay the windows over the copy. */
   async settledAfter(siteId: string): Promise<number> {
     return settledAfterOf(await this.markItem(siteId), this.c.now())
   }
 
   /**
-   * Copies the site's windows after its mark (`after` reads them) and moves the mark.
-   * Returns how many windows it copied, and how many session items it wrote or deleted.
+   * Copies the sessions of the site's windows after its mark (`after` reads them) that have
+   * been idle COPY_IDLE_MS, and those waiting that are now, and moves the mark. Returns how
+   * many windows it read past the mark, and how many session items it wrote or deleted.
    */
   async catchUp(
     siteId: string,
     after: (seq: number) => Promise<StoredWindow[]>,
   ): Promise<{ windows: number; sessions: number }> {
-    const from = await this.projected(siteId)
-    const windows = await after(from)
-    if (windows.length === 0) return { windows: 0, sessions: 0 }
-    const sessions = await this.copy(siteId, windows)
-    await this.mark(siteId, from, Math.max(...windows.map((w) => w.seq)))
-    return { windows: windows.length, sessions }
+    for (let attempt = 0; attempt < COPY_ATTEMPTS; attempt++) {
+      const item = await this.markItem(siteId)
+      const seq = Number(item?.seq ?? 0)
+      const waiting = waitingOf(item)
+      // From the oldest waiting session's window on: its latest version is there or later.
+      const from = Math.min(seq, ...waiting.map(([, , s]) => s - 1))
+      const windows = (await after(from)).sort((a, b) => a.seq - b.seq)
+      const fresh = windows.filter((w) => w.seq > seq)
+      if (fresh.length === 0 && waiting.length === 0) return { windows: 0, sessions: 0 }
+      const { copy, remove, wait } = this.due(windows, seq, waiting)
+      await this.write(siteId, copy, remove)
+      const through = Math.max(seq, ...fresh.map((w) => w.seq))
+      if (await this.mark(siteId, item, from, through, wait)) {
+        return { windows: fresh.length, sessions: copy.length + remove.length }
+      }
+    }
+    throw new Error(`SessionProjection: the mark of ${siteId} kept moving under its copy`)
   }
 
   /**
-   * The windows' sessions copied, each once: of a session several windows changed, only the
-   * latest version is written (with its window's number), and one merged away is deleted.
+   * Of the sessions waiting and those of the windows past the mark, their latest versions:
+   * those idle long enough to copy, those merged away to delete, and the rest to wait.
    */
-  private async copy(siteId: string, windows: readonly StoredWindow[]): Promise<number> {
+  private due(windows: readonly StoredWindow[], seq: number, waiting: readonly Waiting[]) {
     const latest = new Map<string, { seq: number; kept: FoldSession }>()
     const removed = new Map<string, { seq: number; id: string; client: string }>()
-    for (const w of [...windows].sort((a, b) => a.seq - b.seq)) {
+    const candidates = new Set(waiting.map(([client, id]) => copyKey(client, id)))
+    for (const w of windows) {
       for (const kept of w.fold.sessions.values()) {
         const key = copyKey(kept.session.client_session_id, kept.session.id)
         latest.set(key, { seq: w.seq, kept })
         removed.delete(key)
+        if (w.seq > seq) candidates.add(key)
       }
       for (const [id, client] of w.fold.removed) {
         const key = copyKey(client, id)
         latest.delete(key)
         removed.set(key, { seq: w.seq, id, client })
+        if (w.seq > seq) candidates.add(key)
       }
     }
+    const idleSince = this.c.now() - COPY_IDLE_MS
+    const copy: Array<{ seq: number; kept: FoldSession }> = []
+    const remove: Array<{ seq: number; id: string; client: string }> = []
+    const wait: Waiting[] = []
+    for (const key of candidates) {
+      const gone = removed.get(key)
+      const version = latest.get(key)
+      if (gone) remove.push(gone)
+      else if (!version)
+        continue // its windows expired: nothing left to copy
+      else if (version.kept.session.end_time <= idleSince) copy.push(version)
+      else wait.push([version.kept.session.client_session_id, version.kept.session.id, version.seq])
+    }
+    return { copy, remove, wait }
+  }
+
+  private async write(
+    siteId: string,
+    copy: ReadonlyArray<{ seq: number; kept: FoldSession }>,
+    remove: ReadonlyArray<{ seq: number; id: string; client: string }>,
+  ): Promise<void> {
     const TableName = this.c.tables.sessions
     const newer = 'attribute_not_exists(fseq) OR fseq < :seq'
-    await inParallel([...latest.values()], FAN_OUT, async ({ seq, kept: { session, events } }) => {
+    await inParallel(copy, FAN_OUT, async ({ seq, kept: { session, events } }) => {
       try {
         await this.c.requests.put('PutItem(session copy)', {
           TableName,
@@ -102,7 +137,7 @@ export class SessionProjection {
         if (!isConditionFailure(error)) throw error
       }
     })
-    await inParallel([...removed.values()], FAN_OUT, async ({ seq, id, client }) => {
+    await inParallel(remove, FAN_OUT, async ({ seq, id, client }) => {
       try {
         await this.c.requests.delete('DeleteItem(session copy)', {
           TableName,
@@ -114,33 +149,44 @@ export class SessionProjection {
         if (!isConditionFailure(error)) throw error
       }
     })
-    return latest.size + removed.size
   }
 
   /**
-   * Moves the mark to `through` with the copy of (after, through] in its recent history,
-   * never back: read, then written on the condition that no other copier wrote between.
+   * Moves the mark to `through`, with the sessions still waiting and this copy of the windows
+   * after `from` in its recent history; false when another copier wrote the mark since it was
+   * read (the copy is then made again from the new mark: copies change nothing twice).
    */
-  private async mark(siteId: string, after: number, through: number): Promise<void> {
-    const Key = { pk: STATE.sessionCopy(siteId), sk: STATE.one }
-    for (let attempt = 0; attempt < MARK_ATTEMPTS; attempt++) {
-      const item = await this.markItem(siteId)
-      const seq = Number(item?.seq ?? 0)
-      const now = this.c.now()
-      const recent = historyOf(item).filter(([, , at]) => now - at < 2 * SETTLE_MS)
-      try {
-        await this.c.requests.put('PutItem(session copy mark)', {
-          TableName: this.c.tables.state,
-          Item: { ...Key, seq: Math.max(seq, through), h: [...recent, [after, through, now]] },
-          ConditionExpression: item ? 'seq = :seq' : 'attribute_not_exists(pk)',
-          ...(item ? { ExpressionAttributeValues: { ':seq': item.seq } } : {}),
-        })
-        return
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error
-      }
+  private async mark(
+    siteId: string,
+    read: Item | undefined,
+    from: number,
+    through: number,
+    wait: readonly Waiting[],
+  ): Promise<boolean> {
+    const now = this.c.now()
+    const recent = historyOf(read).filter(([, , at]) => now - at < 2 * SETTLE_MS)
+    const version = Number(read?.ver ?? 0)
+    try {
+      await this.c.requests.put('PutItem(session copy mark)', {
+        TableName: this.c.tables.state,
+        Item: {
+          pk: STATE.sessionCopy(siteId),
+          sk: STATE.one,
+          seq: through,
+          p: wait,
+          h: [...recent, [from, through, now]],
+          ver: version + 1,
+        },
+        ConditionExpression: read
+          ? 'ver = :ver OR attribute_not_exists(ver)'
+          : 'attribute_not_exists(pk)',
+        ...(read ? { ExpressionAttributeValues: { ':ver': read.ver ?? 0 } } : {}),
+      })
+      return true
+    } catch (error) {
+      if (isConditionFailure(error)) return false
+      throw error
     }
-    throw new Error(`SessionProjection: the mark of ${siteId} kept moving under its copy`)
   }
 
   private markItem(siteId: string): Promise<Item | undefined> {
@@ -152,16 +198,27 @@ export class SessionProjection {
 }
 
 type Copied = [after: number, through: number, at: number]
+type Waiting = [client: string, id: string, seq: number]
 
 function historyOf(item: Item | undefined): Copied[] {
   return Array.isArray(item?.h) ? (item.h as Copied[]).map(([a, t, at]) => [a, t, at]) : []
 }
 
-/** The mark less its copies made within SETTLE_MS of `now` (exported for its test). */
+function waitingOf(item: Item | undefined): Waiting[] {
+  return Array.isArray(item?.p)
+    ? (item.p as Waiting[]).map(([client, id, seq]) => [String(client), String(id), Number(seq)])
+    : []
+}
+
+/**
+ * The mark less its copies made within SETTLE_MS of `now`, and less the windows of the
+ * sessions still waiting (exported for its test).
+ */
 export function settledAfterOf(item: Item | undefined, now: number): number {
   let settled = Number(item?.seq ?? 0)
   for (const [after, , at] of historyOf(item)) {
     if (now - at < SETTLE_MS) settled = Math.min(settled, after)
   }
+  for (const [, , seq] of waitingOf(item)) settled = Math.min(settled, seq - 1)
   return settled
 }

@@ -17,7 +17,9 @@ import { SETTLE_MS } from './late-writes.ts'
  * sweep copies between them (or does not), and however long after a copy a read comes, every
  * read of sessions answers what the SQLite store answers for the same units, ids included
  * (both draw ids in order). Events of four tabs over three hours: gaps past the session
- * timeout make several sessions of a tab, and late events merge them again.
+ * timeout make several sessions of a tab, and late events merge them again; the clock runs
+ * a few minutes behind the latest event or well past it, so the copy leaves sessions waiting
+ * (session-projection.ts, COPY_IDLE_MS) or takes them.
  * `COPY_RUNS` searches longer; `COPY_SEED` replays a failure's run.
  */
 const RUNS = Number(process.env.COPY_RUNS ?? 4)
@@ -38,6 +40,9 @@ const schedule = fc.record({
   cuts: fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 14, maxLength: 14 }),
   copies: fc.array(fc.boolean(), { minLength: 14, maxLength: 14 }),
   settles: fc.array(fc.boolean(), { minLength: 14, maxLength: 14 }),
+  // How far the clock is past the latest event so far, in minutes: under COPY_IDLE_MS the
+  // copy leaves the latest sessions waiting.
+  lags: fc.array(fc.integer({ min: 0, max: 12 }), { minLength: 14, maxLength: 14 }),
 })
 
 function eventsOf(drawn: Array<{ tab: number; minute: number; page: string }>): EnrichedEvent[] {
@@ -77,7 +82,7 @@ describe('reads of sessions over the sweep’s copy', () => {
           const events = eventsOf(s.events)
           const local = await localTables()
           const dir = tempDir()
-          let now = T0 + 6 * 60 * MINUTE
+          let now = T0
           const dynamo = local.store({ now: () => now })
           const sqlite = new SqliteStore({ file: join(dir.path, 'reference.db') })
           try {
@@ -89,6 +94,8 @@ describe('reads of sessions over the sweep’s copy', () => {
             for (let step = 0; at < events.length; step++) {
               const unit = events.slice(at, at + (s.cuts[step] ?? 2))
               at += unit.length
+              const latest = Math.max(...events.slice(0, at).map((e) => e.timestamp))
+              now = Math.max(now, latest + (s.lags[step] ?? 0) * MINUTE)
               await acceptAndRollUp(dynamo, unit, [], dynamoIds)
               await acceptAndRollUp(sqlite, unit, [], sqliteIds)
               if (s.copies[step]) await dynamo.copySessions()

@@ -8,7 +8,7 @@ import { makeSite } from '../../testing/fixtures.ts'
 import { orderedRollupOptions } from '../../testing/rollup-reference.ts'
 import type { DynamoDbStore } from './dynamodb-store.ts'
 import { SETTLE_MS } from './late-writes.ts'
-import { settledAfterOf } from './session-projection.ts'
+import { COPY_IDLE_MS, settledAfterOf } from './session-projection.ts'
 
 /**
  * The roll-up stores windows only; the sweep copies their sessions into the Sessions table,
@@ -112,6 +112,27 @@ describe('sessions the sweep has not copied yet', () => {
     expect((await reads()).recorded).toEqual([])
   })
 
+  it('are copied once each, after COPY_IDLE_MS without an event, and read the same meanwhile', async () => {
+    const visit = [event('a1', 'tab-a', now - 2 * MINUTE), event('a2', 'tab-a', now - MINUTE)]
+    await acceptAndRollUp(store, visit, [], orderedRollupOptions())
+    const before = await reads()
+    expect(before.recorded.map((s) => s.events?.length)).toEqual([2])
+    // Sweeps while the visit may go on (its last event 1, then 4 minutes old): it waits, and
+    // reads still see it.
+    await sweep()
+    expect(await copies()).toEqual([])
+    now += 3 * MINUTE
+    await sweep()
+    expect(await copies()).toEqual([])
+    expect(await reads()).toEqual(before)
+    // Idle past COPY_IDLE_MS: copied, once, and read the same.
+    now += COPY_IDLE_MS - 2 * MINUTE
+    await sweep()
+    expect(await copies()).toEqual(before.recorded.map((s) => s.id))
+    now += SETTLE_MS + MINUTE
+    expect(await reads()).toEqual(before)
+  })
+
   it('drop a copied session that a later window merged away', async () => {
     // Two visits of one tab, 40 minutes apart: two sessions, both copied.
     await acceptAndRollUp(
@@ -141,7 +162,7 @@ describe('sessions the sweep has not copied yet', () => {
 })
 
 describe('the copy mark', () => {
-  it('is trusted from SETTLE_MS after each copy', () => {
+  it('is trusted from SETTLE_MS after each copy, and not for sessions still waiting', () => {
     const at = T0
     const mark = {
       seq: 9,
@@ -154,5 +175,7 @@ describe('the copy mark', () => {
     expect(settledAfterOf(mark, at)).toBe(7)
     expect(settledAfterOf(mark, at - 2 * MINUTE)).toBe(4)
     expect(settledAfterOf(mark, at + SETTLE_MS)).toBe(9)
+    // A session still waiting for its copy: its window is laid over, however old the copy.
+    expect(settledAfterOf({ ...mark, p: [['tab', 's1', 6]] }, at + SETTLE_MS)).toBe(5)
   })
 })
