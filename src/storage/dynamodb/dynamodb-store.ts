@@ -183,11 +183,13 @@ export class DynamoDbStore {
       },
       sweep: async (policy) => {
         const swept = await upkeep.sweep(policy)
-        await copySessions()
         // Every site's windows since the last sweep summed into its counter summaries.
         for (const site of await directory.listSites()) {
           while ((await summaries.sum(site.id)) > 0) {}
         }
+        // Then their sessions copied: a copy that fails (the run fails, and the sweeper's
+        // errors alarm with it) leaves the counters summed, and readers lay the windows over.
+        await copySessions()
         return swept
       },
       packRecord: async (now, deadline) => {
