@@ -193,8 +193,10 @@ export class DynamoDbStore {
         return swept
       },
       packRecord: async (now, deadline) => {
-        // What the packer reads is the copy, laid over with the windows after it: copied first,
-        // a day's sessions come from the table alone once its copy has settled.
+        // The packer finds where a site's days begin from the copy (SiteStartIndex) and reads
+        // each day laid over with the windows not copied: copied first, a site whose sessions
+        // are all still in windows is packed too. After the sweep (the sweeper's run), this
+        // copy finds nothing new: one read of the mark and of the windows after it.
         await copySessions()
         return packs.packDue(
           (await directory.listSites()).map((s) => s.id),
@@ -235,7 +237,8 @@ export interface ColumnarRecordReport {
 
 /**
  * The sweep's copy of the fold's sessions into the Sessions table (session-projection.ts),
- * which the sweep and the packer run first: exposed for the cost bench, which prices it.
+ * which the sweep runs after summing, and the packer first: exposed for the cost bench, which
+ * prices it.
  */
 export interface SessionCopier {
   copySessions(): Promise<{ windows: number; sessions: number }>

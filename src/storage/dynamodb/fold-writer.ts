@@ -152,11 +152,6 @@ export class FoldWriter {
     }
   }
 
-  /** The last window of a site this process knows of (stored by it or caught up on). */
-  lastWindow(siteId: string): number | undefined {
-    return this.held.get(siteId)?.seq
-  }
-
   /** Forgets a site (its stored windows are read again when it is next counted). */
   drop(siteId: string): void {
     this.state.forget(siteId)

@@ -18,11 +18,6 @@ import { overlaid, type UncopiedSessions } from './uncopied-sessions.ts'
  * one stays so.
  */
 
-/** Where the site's packed days end: sessions starting from it on are unpacked. */
-export function packedFrom(site: Item | undefined): number {
-  return typeof site?.packed_to === 'number' ? site.packed_to : Number.NEGATIVE_INFINITY
-}
-
 /** Until a site's longest session is known, a period read reaches back this far. */
 const DEFAULT_LONGEST_MS = 24 * 60 * 60_000
 
@@ -221,6 +216,11 @@ export async function unpackedSessionItems(
 /** The site's `record#SITE` item: `since`, `longest`, `packed_to`, `pack_gen`. */
 export function recordItem(c: StoreContext, siteId: string): Promise<Item | undefined> {
   return c.requests.getItem(c.tables.state, { pk: STATE.record(siteId), sk: STATE.one })
+}
+
+/** Where the site's packed days end: sessions starting from it on are unpacked. */
+export function packedFrom(site: Item | undefined): number {
+  return typeof site?.packed_to === 'number' ? site.packed_to : Number.NEGATIVE_INFINITY
 }
 
 /** Until a site's longest session is known, a period read reaches back this far. */

@@ -1,11 +1,10 @@
 import type { FoldSession } from '../../fold/fold-state.ts'
 import type { StoredWindow } from './fold-writer.ts'
-import { type Item, sessionItem } from './items.ts'
+import type { Item } from './items.ts'
 import { clientPartition, STATE } from './keys.ts'
 import { SETTLE_MS } from './late-writes.ts'
-import { packRecordEvents } from './record.ts'
 import { inParallel, isConditionFailure, type StoreContext } from './requests.ts'
-import { copyKey } from './uncopied-sessions.ts'
+import { copyItem, copyKey, latestVersions } from './uncopied-sessions.ts'
 
 /** Parallel conditional writes of one copy's sessions. */
 const FAN_OUT = 16
@@ -79,22 +78,14 @@ export class SessionProjection {
    * those idle long enough to copy, those merged away to delete, and the rest to wait.
    */
   private due(windows: readonly StoredWindow[], seq: number, waiting: readonly Waiting[]) {
-    const latest = new Map<string, { seq: number; kept: FoldSession }>()
-    const removed = new Map<string, { seq: number; id: string; client: string }>()
+    const { sessions: latest, removed } = latestVersions(windows)
     const candidates = new Set(waiting.map(([client, id]) => copyKey(client, id)))
     for (const w of windows) {
-      for (const kept of w.fold.sessions.values()) {
-        const key = copyKey(kept.session.client_session_id, kept.session.id)
-        latest.set(key, { seq: w.seq, kept })
-        removed.delete(key)
-        if (w.seq > seq) candidates.add(key)
+      if (w.seq <= seq) continue
+      for (const { session } of w.fold.sessions.values()) {
+        candidates.add(copyKey(session.client_session_id, session.id))
       }
-      for (const [id, client] of w.fold.removed) {
-        const key = copyKey(client, id)
-        latest.delete(key)
-        removed.set(key, { seq: w.seq, id, client })
-        if (w.seq > seq) candidates.add(key)
-      }
+      for (const [id, client] of w.fold.removed) candidates.add(copyKey(client, id))
     }
     const idleSince = this.c.now() - COPY_IDLE_MS
     const copy: Array<{ seq: number; kept: FoldSession }> = []
@@ -119,17 +110,11 @@ export class SessionProjection {
   ): Promise<void> {
     const TableName = this.c.tables.sessions
     const newer = 'attribute_not_exists(fseq) OR fseq < :seq'
-    await inParallel(copy, FAN_OUT, async ({ seq, kept: { session, events } }) => {
+    await inParallel(copy, FAN_OUT, async ({ seq, kept }) => {
       try {
         await this.c.requests.put('PutItem(session copy)', {
           TableName,
-          Item: {
-            ...sessionItem(
-              session,
-              events ? packRecordEvents(session.start_time, events) : undefined,
-            ),
-            fseq: seq,
-          },
+          Item: copyItem(kept, seq),
           ConditionExpression: newer,
           ExpressionAttributeValues: { ':seq': seq },
         })

@@ -1,3 +1,5 @@
+import type { FoldSession } from '../../fold/fold-state.ts'
+import type { SiteFold } from '../../fold/site-fold.ts'
 import type { FoldSegments } from './fold-segments.ts'
 import { type Item, sessionItem } from './items.ts'
 import { packRecordEvents } from './record.ts'
@@ -22,10 +24,39 @@ export function copyKey(clientSessionId: unknown, id: unknown): string {
   return `${String(clientSessionId)}\u0000${String(id)}`
 }
 
-export const NOTHING_UNCOPIED: Uncopied = { sessions: new Map(), removed: new Map() }
+const NOTHING_UNCOPIED: Uncopied = { sessions: new Map(), removed: new Map() }
 
 /** For a reader of packed days alone (a benchmark's): no window is ever laid over. */
 export const NO_WINDOWS: Pick<UncopiedSessions, 'of'> = { of: async () => NOTHING_UNCOPIED }
+
+/** What windows leave of a site's sessions, by `copyKey`. */
+export interface LatestVersions {
+  /** Each session's latest version, and the window that holds it. */
+  sessions: Map<string, { seq: number; kept: FoldSession }>
+  /** The sessions merged away since their last version, and the window that removed them. */
+  removed: Map<string, { seq: number; id: string; client: string }>
+}
+
+/** Of a site's windows, in order: each session's latest version, and those merged away. */
+export function latestVersions(
+  windows: ReadonlyArray<{ seq: number; fold: SiteFold }>,
+): LatestVersions {
+  const sessions: LatestVersions['sessions'] = new Map()
+  const removed: LatestVersions['removed'] = new Map()
+  for (const { seq, fold } of windows) {
+    for (const kept of fold.sessions.values()) {
+      const key = copyKey(kept.session.client_session_id, kept.session.id)
+      sessions.set(key, { seq, kept })
+      removed.delete(key)
+    }
+    for (const [id, client] of fold.removed) {
+      const key = copyKey(client, id)
+      sessions.delete(key)
+      removed.set(key, { seq, id, client })
+    }
+  }
+  return { sessions, removed }
+}
 
 export class UncopiedSessions {
   constructor(
@@ -36,23 +67,19 @@ export class UncopiedSessions {
   /** A site's uncopied sessions: its windows after the settled copy, in order (consistent). */
   async of(siteId: string): Promise<Uncopied> {
     const windows = await this.segments.after(siteId, await this.projection.settledAfter(siteId))
+    const latest = latestVersions(windows)
     const sessions = new Map<string, Item>()
+    for (const [key, { seq, kept }] of latest.sessions) sessions.set(key, copyItem(kept, seq))
     const removed = new Map<string, number>()
-    for (const { seq, fold } of windows) {
-      for (const { session, events } of fold.sessions.values()) {
-        const ev = events ? packRecordEvents(session.start_time, events) : undefined
-        const key = copyKey(session.client_session_id, session.id)
-        sessions.set(key, { ...sessionItem(session, ev), fseq: seq })
-        removed.delete(key)
-      }
-      for (const [id, client] of fold.removed) {
-        const key = copyKey(client, id)
-        sessions.delete(key)
-        removed.set(key, seq)
-      }
-    }
+    for (const [key, { seq }] of latest.removed) removed.set(key, seq)
     return { sessions, removed }
   }
+}
+
+/** A session's item as the copy writes it: the table's item, and the window it is from. */
+export function copyItem({ session, events }: FoldSession, seq: number): Item {
+  const ev = events ? packRecordEvents(session.start_time, events) : undefined
+  return { ...sessionItem(session, ev), fseq: seq }
 }
 
 /**
