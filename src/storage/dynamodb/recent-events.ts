@@ -1,7 +1,7 @@
 import type { LiveEvent, RecentEvents } from '../store.ts'
 import { type Item, liveEventOf, ttlSeconds } from './items.ts'
 import { requestPartition, timeKey } from './keys.ts'
-import { eventIdentity, isRequestItem, requestEvents } from './request-items.ts'
+import { distinctRequestEvents } from './request-items.ts'
 import type { StoreContext } from './requests.ts'
 
 /**
@@ -15,7 +15,6 @@ export class DynamoDbRecentEvents implements RecentEvents {
 
   async liveEventsSince(siteId: string, since: number, limit: number): Promise<LiveEvent[]> {
     const out: LiveEvent[] = []
-    // An event that came again in another request is stored twice: shown once.
     const seen = new Set<string>()
     let ExclusiveStartKey: Record<string, unknown> | undefined
     do {
@@ -35,15 +34,9 @@ export class DynamoDbRecentEvents implements RecentEvents {
         ExclusiveStartKey,
       })
       const items = (page.Items ?? []) as Item[]
-      for (const item of items) {
-        if (!isRequestItem(item)) continue
-        for (const event of requestEvents(item)) {
-          if (event.timestamp < since) continue
-          const id = eventIdentity(event)
-          if (seen.has(id)) continue
-          seen.add(id)
-          out.push(liveEventOf(event as unknown as Item))
-        }
+      // An event that came again in another request is shown once, across pages too.
+      for (const event of distinctRequestEvents(items, seen)) {
+        if (event.timestamp >= since) out.push(liveEventOf(event as unknown as Item))
       }
       ExclusiveStartKey = page.LastEvaluatedKey
       // Past `limit` events, the items not read yet (latest event at most the last read

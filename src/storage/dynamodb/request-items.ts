@@ -207,6 +207,27 @@ export function requestEvents(item: Item): EnrichedEvent[] {
 }
 
 /**
+ * The events of request items, in the items' order, each once: an event that came again in
+ * another request is stored in both (the collector does not read to find it), and readers
+ * show it once. Items that are not a request's (bot hits, event items of an older release)
+ * hold none. `seen` (identities) carries over from a reader's earlier pages.
+ */
+export function* distinctRequestEvents(
+  items: Iterable<Item>,
+  seen = new Set<string>(),
+): Generator<EnrichedEvent> {
+  for (const item of items) {
+    if (!isRequestItem(item)) continue
+    for (const event of requestEvents(item)) {
+      const id = eventIdentity(event)
+      if (seen.has(id)) continue
+      seen.add(id)
+      yield event
+    }
+  }
+}
+
+/**
  * Items of imported history (a history import, `move:aws`): marked `imported`, so the
  * stream's roll-up skips them, and packed by tracker session in time order, so a timeline's
  * read filters them by `cs`.

@@ -3,7 +3,7 @@ import type { EventRecord, SessionReads, SiteDirectory, UserSessionsQuery } from
 import { eventsForgottenBefore } from './forgotten-events.ts'
 import { eventRecordOf, type Item, sessionOf, ttlSeconds } from './items.ts'
 import { clientPartition, requestPartition, timeKey, userKey } from './keys.ts'
-import { eventIdentity, isRequestItem, REQUEST_SPAN_MS, requestEvents } from './request-items.ts'
+import { distinctRequestEvents, REQUEST_SPAN_MS } from './request-items.ts'
 import { type Requests, type StoreContext, unstorable } from './requests.ts'
 import { INDEX } from './tables.ts'
 import { overlaid, type UncopiedSessions } from './uncopied-sessions.ts'
@@ -107,18 +107,10 @@ export class DynamoDbSessionReads implements SessionReads {
       ),
     )
     const events: EnrichedEvent[] = []
-    // An event that came again in another request is stored twice: read once.
-    const seen = new Set<string>()
-    for (const item of items.flat()) {
-      if (!isRequestItem(item)) continue
-      for (const event of requestEvents(item)) {
-        if (event.client_session_id !== session.client_session_id) continue
-        if (event.timestamp < from || event.timestamp > session.end_time) continue
-        const id = eventIdentity(event)
-        if (seen.has(id)) continue
-        seen.add(id)
-        events.push(event)
-      }
+    for (const event of distinctRequestEvents(items.flat())) {
+      if (event.client_session_id !== session.client_session_id) continue
+      if (event.timestamp < from || event.timestamp > session.end_time) continue
+      events.push(event)
     }
     // In time order, then by event id: as the per-event items of the release before sorted.
     events.sort(
