@@ -45,7 +45,7 @@ import {
 import { FREE_TIERS, PRICES } from './aws-cost/prices.ts'
 import { runReplay } from './aws-cost/replay.ts'
 import { report } from './aws-cost/report.ts'
-import { readDeployedShape } from './aws-cost/terraform.ts'
+import { readDeployedShape, sweepIntervalS } from './aws-cost/terraform.ts'
 import { measureTrackerVisit, VISIT_SCRIPT } from './aws-cost/tracker-visit.ts'
 import { contention, gitState } from './support/run-context.ts'
 
@@ -136,6 +136,9 @@ const assumptions: Assumptions = {
   live_overlap_s: OVERLAP_MS / 1000,
   live_full_read_every_s: FULL_READ_EVERY_MS / 1000,
   session_record_wru: 1,
+  unsummed_window_s: sweepIntervalS(shape),
+  // https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html
+  vcpu_memory_mb: 1769,
   ...(recordPack ? { record_pack: recordPack } : {}),
 }
 
@@ -174,10 +177,12 @@ const measured: Measured = {
   dashboard: {
     calls_per_open: replay.dashboard.calls_per_open,
     per_call: replay.dashboard.per_call,
+    per_unsummed_event: replay.dashboard.per_unsummed_event,
   },
   realtime: {
     rru: fitLine(replay.realtime.polls.map((p) => ({ x: p.window, y: p.rru }))),
     ms: fitLine(replay.realtime.polls.map((p) => ({ x: p.window, y: p.ms }))),
+    cpu_ms: fitLine(replay.realtime.polls.map((p) => ({ x: p.window, y: p.cpu_ms }))),
     log_bytes: replay.realtime.log_bytes,
     response_bytes: replay.realtime.response_bytes,
   },
@@ -225,7 +230,7 @@ const result = {
     cold_starts:
       'An arrival after more than idle_reclaim_s without one starts a container (Poisson arrivals); a warm container is replaced once per container_lifetime_s. Each cold start bills the measured init time and the first invocation extra time. Not documented by AWS: stated assumptions.',
     dashboard:
-      'Each open: the page and two other periods (3 stats-api calls); its live view polls /api/realtime every poll_interval_s (src/dashboard/client/live.ts) on realtime-api. The API stays on REST behind CloudFront whatever the collector uses.',
+      'Each open: the page and two other periods (3 stats-api calls), measured with the counters summed, plus what the windows written since the last sweep add to a read (measured per event, with unsummed_window_s of traffic: the whole schedule interval, an upper bound); its live view polls /api/realtime every poll_interval_s (src/dashboard/client/live.ts) on realtime-api. The API stays on REST behind CloudFront whatever the collector uses.',
     live_window:
       'A container keeps what it read of the live window (src/live/stored-live-events.ts): a poll reads the events since its last read less live_overlap_s, and the whole window (at most live_read_limit events) every live_full_read_every_s; read units and duration a line in the events read, fitted on two measured sizes. Polls of one open are taken to reach one warm container.',
     preflights:

@@ -11,7 +11,13 @@ import {
   scheduledColdStartsPerMonth,
   sizesToMeasure,
 } from '../bench/aws-cost/levels.ts'
-import { frontDoorUsd, levelUsage, type Measured, priceLevel } from '../bench/aws-cost/model.ts'
+import {
+  billedMs,
+  frontDoorUsd,
+  levelUsage,
+  type Measured,
+  priceLevel,
+} from '../bench/aws-cost/model.ts'
 import { PRICES } from '../bench/aws-cost/prices.ts'
 import { scheduleInvocationsPerMonth } from '../bench/aws-cost/terraform.ts'
 
@@ -21,6 +27,7 @@ const shape = {
   functions: ['event-collector', 'rollup'],
   architecture: 'x86_64' as const,
   memory_mb: 512,
+  memory_mb_by_function: {},
   log_level: 'info',
   system_log_level: 'WARN' as const,
   log_retention_days: 30,
@@ -34,24 +41,32 @@ const shape = {
   schedules: [{ name: 'sweep', expression: 'rate(5 minutes)', invocations_per_month: 8640 }],
 }
 
-const call = { wru: 0, rru: 0, ms: 0, log_bytes: 0, response_bytes: 0 }
+const call = { wru: 0, rru: 0, ms: 0, cpu_ms: 0, log_bytes: 0, response_bytes: 0 }
 const measured: Measured = {
   visit: { events: 6, requests: 5, preflights: 1, request_bytes: 0 },
   collect: { ...call, wru: 3 },
   preflight: call,
   rollup: [
-    { size: 1, per_batch: { wru: 40, rru: 0, ms: 0, log_bytes: 0 } },
-    { size: 100, per_batch: { wru: 1000, rru: 0, ms: 0, log_bytes: 0 } },
+    { size: 1, per_batch: { wru: 40, rru: 0, ms: 0, cpu_ms: 0, log_bytes: 0 } },
+    { size: 100, per_batch: { wru: 1000, rru: 0, ms: 0, cpu_ms: 0, log_bytes: 0 } },
   ],
-  dashboard: { calls_per_open: 3, per_call: call },
+  dashboard: {
+    calls_per_open: 3,
+    per_call: call,
+    per_unsummed_event: { rru: 0, ms: 0, cpu_ms: 0 },
+  },
   realtime: {
     rru: { fixed: 0, per: 0 },
     ms: { fixed: 0, per: 0 },
+    cpu_ms: { fixed: 0, per: 0 },
     log_bytes: 0,
     response_bytes: 0,
   },
-  sweep: { run: { wru: 0, rru: 0, ms: 0, log_bytes: 0 }, per_event: { wru: 0, rru: 0, ms: 0 } },
-  session_copy: { wru: 4, rru: 0, ms: 0 },
+  sweep: {
+    run: { wru: 0, rru: 0, ms: 0, cpu_ms: 0, log_bytes: 0 },
+    per_event: { wru: 0, rru: 0, ms: 0, cpu_ms: 0 },
+  },
+  session_copy: { wru: 4, rru: 0, ms: 0, cpu_ms: 0 },
   init: { ms: 0, first_call_extra_ms: 0 },
   platform_log_bytes: { invocation: 0, cold_start_extra: 0 },
 }
@@ -65,6 +80,8 @@ const assumptions = {
   live_overlap_s: 60,
   live_full_read_every_s: 300,
   session_record_wru: 1,
+  unsummed_window_s: 300,
+  vcpu_memory_mb: 1769,
 }
 
 describe('levels', () => {
@@ -198,6 +215,48 @@ describe('model', () => {
       (120_000 / 1e6) * PRICES.dynamodb_read_request_units.usd,
       9,
     )
+  })
+
+  it("prices a stats call with the counters summed plus the sweep interval's unsummed windows", () => {
+    const watched = { ...level, dashboard: { opens_per_month: 100, live_minutes_per_open: 0 } }
+    const reading = {
+      ...measured,
+      dashboard: {
+        calls_per_open: 3,
+        per_call: { ...call, rru: 10 },
+        per_unsummed_event: { rru: 0.5, ms: 0, cpu_ms: 0 },
+      },
+    }
+    const u = levelUsage(watched, reading, assumptions, shape)
+    // 6 M events a month: 300 s of them are in windows the sweep has not summed yet.
+    const unsummed = (6_000_000 / MONTH_SECONDS) * 300
+    expect(u.functions.stats.rru).toBeCloseTo(300 * (10 + 0.5 * unsummed), 6)
+    const summedOften = levelUsage(
+      watched,
+      reading,
+      { ...assumptions, unsummed_window_s: 60 },
+      shape,
+    )
+    expect(summedOften.functions.stats.rru).toBeLessThan(u.functions.stats.rru)
+  })
+
+  it("stretches a call's CPU time by the share of a vCPU its memory buys, not its waiting", () => {
+    const sizing = (memory_mb: number) => ({ memory_mb, vcpu_memory_mb: 1769 })
+    expect(billedMs(30, 10, sizing(512))).toBeCloseTo(20 + 10 * (1769 / 512), 9)
+    expect(billedMs(30, 10, sizing(1769))).toBe(30)
+    expect(billedMs(30, 10, sizing(3008))).toBe(30)
+    // CPU beyond the wall time (other threads) counts as the wall time at most.
+    expect(billedMs(30, 45, sizing(1769))).toBe(30)
+    // Waiting bills GB-seconds in proportion to memory; CPU-bound work the same at any size.
+    const at = (memory: number, cpu: number) =>
+      levelUsage(
+        level,
+        { ...measured, collect: { ...measured.collect, ms: 40, cpu_ms: cpu } },
+        assumptions,
+        { ...shape, memory_mb_by_function: { 'event-collector': memory } },
+      ).functions.collector.gb_seconds
+    expect(at(256, 0) / at(512, 0)).toBeCloseTo(0.5, 2)
+    expect(at(256, 40) / at(512, 40)).toBeCloseTo(1, 2)
   })
 
   it('reads the whole live window once in five minutes, and only what is new in between', () => {

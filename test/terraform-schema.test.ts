@@ -99,8 +99,8 @@ describe('the Terraform against the AWS provider schema', () => {
     [
       'a misspelt argument',
       'lambda.tf',
-      /memory_size(\s+)= var\.lambda_memory_mb/,
-      'memory_sise$1= var.lambda_memory_mb',
+      /memory_size(\s+)= each\.value\.memory/,
+      'memory_sise$1= each.value.memory',
       /aws_lambda_function\.functions: unknown argument or block "memory_sise"/,
     ],
     [

@@ -235,6 +235,15 @@ describe('the Terraform, held against the code', () => {
     expect(fn.runtime).toBe('nodejs22.x')
     expect(one(fn.environment).variables).toBe('${local.function_environment}')
     expect(defaultOf('lambda_memory_mb')).toBe(512)
+    // Each function's own memory: the collector smaller (it mostly waits on one write; the
+    // cost bench measured its CPU and its resident set, bench/NOTES.md), the others 512.
+    expect(fn.memory_size).toBe('${each.value.memory}')
+    const memories = tf.locals.functions as Record<string, { memory: string }>
+    expect(memories['event-collector']?.memory).toBe('${var.collector_memory_mb}')
+    expect(defaultOf('collector_memory_mb')).toBe(256)
+    for (const name of ['realtime-api', 'stats-api', 'rollup', 'sweeper']) {
+      expect(memories[name]?.memory).toBe('${var.lambda_memory_mb}')
+    }
     expect(defaultOf('lambda_timeout_s')).toBe(30)
     expect(defaultOf('log_retention_days')).toBe(7)
     expect(defaultOf('aws_region')).toBe('ap-northeast-2')

@@ -40,6 +40,11 @@ export interface InitMeasurement {
   first_call_extra_ms: number[]
   init_ms_median: number
   first_call_extra_ms_median: number
+  /**
+   * The process's largest resident set after the init and six calls, MB: what a function's
+   * memory must hold at least (Lambda's runtime adds its own).
+   */
+  max_rss_mb: number
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0
@@ -70,17 +75,19 @@ for (let i = 0; i < 6; i++) {
   await m.http({ ...event, requestContext: { ...event.requestContext, timeEpoch: Date.now() } }, {});
   times.push(performance.now() - t);
 }
-process.stdout.write(JSON.stringify({ init, times }));
+process.stdout.write(JSON.stringify({ init, times, rss: process.resourceUsage().maxRSS }));
 process.exit(0)`
   const init: number[] = []
   const extra: number[] = []
+  let rss = 0
   for (let i = 0; i < runs; i++) {
     const { stdout } = await run(
       process.execPath,
       ['--no-warnings', '--input-type=module', '-e', script],
       { env, cwd: ROOT },
     )
-    const answer = JSON.parse(stdout) as { init: number; times: number[] }
+    const answer = JSON.parse(stdout) as { init: number; times: number[]; rss: number }
+    rss = Math.max(rss, answer.rss / 1024)
     init.push(answer.init)
     const [first, ...rest] = answer.times
     extra.push(Math.max(0, (first ?? 0) - median(rest)))
@@ -91,5 +98,6 @@ process.exit(0)`
     first_call_extra_ms: extra,
     init_ms_median: median(init),
     first_call_extra_ms_median: median(extra),
+    max_rss_mb: Math.round(rss),
   }
 }

@@ -22,8 +22,10 @@ export const FRONT_DOORS: FrontDoor[] = ['rest_api', 'http_api', 'function_url']
 export interface PerCall {
   wru: number
   rru: number
-  /** Mean duration, ms (against DynamoDB Local on this machine: an upper bound). */
+  /** Mean duration, ms (against DynamoDB Local on this machine). */
   ms: number
+  /** CPU time in it, ms, on one of this machine's cores (scaled by billedMs). */
+  cpu_ms: number
   /** Bytes its handlers log at the deployed level. */
   log_bytes: number
   /** Bytes of the answer (headers and body) sent back through CloudFront. */
@@ -43,24 +45,34 @@ export interface Measured {
   preflight: PerCall
   /** Per roll-up batch, at each measured batch size. */
   rollup: { size: number; per_batch: Omit<PerCall, 'response_bytes'> }[]
-  dashboard: { calls_per_open: number; per_call: PerCall }
+  /**
+   * A stats call with the counters summed (per_call), and what each event of windows the
+   * sweep has not summed yet adds to it (counter-summaries.ts: a read takes those windows'
+   * rows on top of the summaries).
+   */
+  dashboard: {
+    calls_per_open: number
+    per_call: PerCall
+    per_unsummed_event: { rru: number; ms: number; cpu_ms: number }
+  }
   /** A realtime poll as a line in the events of the live window: fixed + per event. */
   realtime: {
     rru: { fixed: number; per: number }
     ms: { fixed: number; per: number }
+    cpu_ms: { fixed: number; per: number }
     log_bytes: number
     response_bytes: number
   }
   /** The scheduled sweep: one run with nothing to delete, and what each expired event adds. */
   sweep: {
     run: Omit<PerCall, 'response_bytes'>
-    per_event: { wru: number; rru: number; ms: number }
+    per_event: { wru: number; rru: number; ms: number; cpu_ms: number }
   }
   /**
    * The sweep's copy of a session into the Sessions table (session-projection.ts): the item
    * with its index copies, written once per sweep in which the session changed.
    */
-  session_copy: { wru: number; rru: number; ms: number }
+  session_copy: { wru: number; rru: number; ms: number; cpu_ms: number }
   init: { ms: number; first_call_extra_ms: number }
   platform_log_bytes: { invocation: number; cold_start_extra: number }
 }
@@ -77,6 +89,13 @@ export interface Assumptions {
   /** How often a container reads a site's whole live window again. */
   live_full_read_every_s: number
   session_record_wru: number
+  /**
+   * How long a window waits to be summed at most: the sweep's schedule. A stats call is
+   * priced with that much of the site's traffic unsummed (an upper bound: half on average).
+   */
+  unsummed_window_s: number
+  /** Memory at which a function has one full vCPU (Lambda gives CPU in proportion to memory). */
+  vcpu_memory_mb: number
   /** The record's packed days (bench/record-pack.ts), when measured: absent, not priced. */
   record_pack?: RecordPackInputs
 }
@@ -110,24 +129,47 @@ interface Usage {
 
 const GB = 1024 ** 3
 
-function gbSeconds(ms: number, memoryGb: number): number {
-  // Lambda bills duration rounded up to the millisecond.
-  return (Math.ceil(ms) / 1000) * memoryGb
+/** A function's memory and the memory that buys one whole vCPU. */
+export interface Sizing {
+  memory_mb: number
+  vcpu_memory_mb: number
 }
 
-/** Per-call usage of `calls` invocations with `cold` of them cold. */
+/**
+ * What a call measured here lasts on Lambda: its waiting (the time that was not CPU) as
+ * measured, its CPU time stretched by the share of a vCPU the function's memory buys
+ * ("at 1,769 MB, a function has the equivalent of one vCPU",
+ * https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html), taking Lambda's
+ * vCPU as fast as one of this machine's cores. Waiting on DynamoDB Local is slower than on
+ * DynamoDB, so the first part is an upper bound; the second is not, for a CPU-bound call.
+ */
+export function billedMs(ms: number, cpuMs: number, sizing: Sizing): number {
+  const cpu = Math.max(0, Math.min(cpuMs, ms))
+  return ms - cpu + cpu * Math.max(1, sizing.vcpu_memory_mb / sizing.memory_mb)
+}
+
+function gbSeconds(ms: number, sizing: Sizing): number {
+  // Lambda bills duration rounded up to the millisecond.
+  return (Math.ceil(ms) / 1000) * (sizing.memory_mb / 1024)
+}
+
+/**
+ * Per-call usage of `calls` invocations with `cold` of them cold. A cold start's init is
+ * taken as all CPU (loading and compiling the package): an upper bound.
+ */
 function usageOf(
   calls: number,
   per: Omit<PerCall, 'response_bytes'>,
   cold: number,
   m: Measured,
-  memoryGb: number,
+  sizing: Sizing,
 ): Usage {
+  const init = m.init.ms + m.init.first_call_extra_ms
   return {
     invocations: calls,
     gb_seconds:
-      calls * gbSeconds(per.ms, memoryGb) +
-      cold * gbSeconds(m.init.ms + m.init.first_call_extra_ms, memoryGb),
+      calls * gbSeconds(billedMs(per.ms, per.cpu_ms, sizing), sizing) +
+      cold * gbSeconds(billedMs(init, init, sizing), sizing),
     wru: calls * per.wru,
     rru: calls * per.rru,
     log_bytes:
@@ -169,7 +211,10 @@ function partsUsd(u: Usage, prices: Prices, shape: DeployedShape) {
 
 /** The month of one level: usage by function, what a front door adds, and the dashboard's API. */
 export function levelUsage(level: Level, m: Measured, a: Assumptions, shape: DeployedShape) {
-  const memoryGb = shape.memory_mb / 1024
+  const sized = (fn: string): Sizing => ({
+    memory_mb: shape.memory_mb_by_function[fn] ?? shape.memory_mb,
+    vcpu_memory_mb: a.vcpu_memory_mb,
+  })
   const E = level.events_per_month
   const w = a.arrival_weights
   const visits = E / m.visit.events
@@ -182,8 +227,8 @@ export function levelUsage(level: Level, m: Measured, a: Assumptions, shape: Dep
   const collectorCold = coldStartsPerMonth(collectorRate, m.collect.ms / 1000, a.cold_starts)
   const coldShare = collectorCold / Math.max(1, posts + preflights)
   const collector = add(
-    usageOf(posts, m.collect, posts * coldShare, m, memoryGb),
-    usageOf(preflights, m.preflight, preflights * coldShare, m, memoryGb),
+    usageOf(posts, m.collect, posts * coldShare, m, sized('event-collector')),
+    usageOf(preflights, m.preflight, preflights * coldShare, m, sized('event-collector')),
   )
 
   // Roll-up: the batches the arrival curve implies, each priced at its measured size. A
@@ -195,7 +240,7 @@ export function levelUsage(level: Level, m: Measured, a: Assumptions, shape: Dep
     shape.rollup_batching_window_s,
     shape.rollup_batch_size,
   )
-  const at = (size: number, key: 'wru' | 'rru' | 'ms' | 'log_bytes') =>
+  const at = (size: number, key: 'wru' | 'rru' | 'ms' | 'cpu_ms' | 'log_bytes') =>
     interpolate(
       m.rollup.map((r) => ({ x: r.size, y: r.per_batch[key] })),
       size,
@@ -213,11 +258,12 @@ export function levelUsage(level: Level, m: Measured, a: Assumptions, shape: Dep
       wru: at(h.records_per_batch, 'wru'),
       rru: at(h.records_per_batch, 'rru'),
       ms: at(h.records_per_batch, 'ms'),
+      cpu_ms: at(h.records_per_batch, 'cpu_ms'),
       log_bytes: at(h.records_per_batch, 'log_bytes'),
     }
     rollup = add(
       rollup,
-      usageOf(h.batches, per, (rollupCold * h.batches) / totalBatches, m, memoryGb),
+      usageOf(h.batches, per, (rollupCold * h.batches) / totalBatches, m, sized('rollup')),
     )
   }
 
@@ -225,12 +271,19 @@ export function levelUsage(level: Level, m: Measured, a: Assumptions, shape: Dep
   const opens = level.dashboard.opens_per_month
   const openRate = perSecond(opens)
   const dashboardCalls = opens * m.dashboard.calls_per_open
+  const unsummed = (E / MONTH_SECONDS) * a.unsummed_window_s
+  const statsCall = {
+    ...m.dashboard.per_call,
+    rru: m.dashboard.per_call.rru + unsummed * m.dashboard.per_unsummed_event.rru,
+    ms: m.dashboard.per_call.ms + unsummed * m.dashboard.per_unsummed_event.ms,
+    cpu_ms: m.dashboard.per_call.cpu_ms + unsummed * m.dashboard.per_unsummed_event.cpu_ms,
+  }
   const stats = usageOf(
     dashboardCalls,
-    m.dashboard.per_call,
+    statsCall,
     coldStartsPerMonth(openRate, m.dashboard.per_call.ms / 1000, a.cold_starts),
     m,
-    memoryGb,
+    sized('stats-api'),
   )
   const polls = opens * ((level.dashboard.live_minutes_per_open * 60) / a.poll_interval_s)
   const windowEvents = Math.min(a.live_read_limit, (E / MONTH_SECONDS) * a.live_window_s)
@@ -247,6 +300,7 @@ export function levelUsage(level: Level, m: Measured, a: Assumptions, shape: Dep
     wru: 0,
     rru: perPoll(m.realtime.rru),
     ms: perPoll(m.realtime.ms),
+    cpu_ms: perPoll(m.realtime.cpu_ms),
     log_bytes: m.realtime.log_bytes,
   }
   const realtime = usageOf(
@@ -254,14 +308,14 @@ export function levelUsage(level: Level, m: Measured, a: Assumptions, shape: Dep
     poll,
     coldStartsPerMonth(openRate, poll.ms / 1000, a.cold_starts),
     m,
-    memoryGb,
+    sized('realtime-api'),
   )
 
   // Sweep: the deletes of every event once past its TTL (the schedule's own runs are fixed).
   const sweepDeletes: Usage = {
     invocations: 0,
     // Spread over the schedule's runs: no rounding per event.
-    gb_seconds: ((E * m.sweep.per_event.ms) / 1000) * memoryGb,
+    gb_seconds: E * gbSecondsUnrounded(m.sweep.per_event, sized('sweeper')),
     wru: E * m.sweep.per_event.wru,
     rru: E * m.sweep.per_event.rru,
     log_bytes: 0,
@@ -273,7 +327,7 @@ export function levelUsage(level: Level, m: Measured, a: Assumptions, shape: Dep
   const copies = visits
   const sessionCopies: Usage = {
     invocations: 0,
-    gb_seconds: ((copies * m.session_copy.ms) / 1000) * memoryGb,
+    gb_seconds: copies * gbSecondsUnrounded(m.session_copy, sized('sweeper')),
     wru: copies * m.session_copy.wru,
     rru: copies * m.session_copy.rru,
     log_bytes: 0,
@@ -285,7 +339,13 @@ export function levelUsage(level: Level, m: Measured, a: Assumptions, shape: Dep
   const packer: Usage = pack
     ? {
         invocations: 0,
-        gb_seconds: ((E * pack.packer_ms_per_event) / 1000) * memoryGb,
+        // The packer's time taken as all CPU (compressing packs): an upper bound.
+        gb_seconds:
+          E *
+          gbSecondsUnrounded(
+            { ms: pack.packer_ms_per_event, cpu_ms: pack.packer_ms_per_event },
+            sized('sweeper'),
+          ),
         wru: E * pack.packer_wru_per_event,
         rru: E * pack.packer_rru_per_event,
         log_bytes: 0,
@@ -322,6 +382,11 @@ export function levelUsage(level: Level, m: Measured, a: Assumptions, shape: Dep
     fronted,
     dashboard_api: dashboardApi,
   }
+}
+
+/** GB-seconds of work spread over a scheduled run's duration: not rounded per item. */
+function gbSecondsUnrounded(d: { ms: number; cpu_ms: number }, sizing: Sizing): number {
+  return (billedMs(d.ms, d.cpu_ms, sizing) / 1000) * (sizing.memory_mb / 1024)
 }
 
 function a_line(line: { fixed: number; per: number }, x: number): number {
@@ -448,11 +513,14 @@ export function priceLevel(
 
 /** Costs that do not scale with events: per month, listed apart, never spread over events. */
 export function fixedMonthly(m: Measured, a: Assumptions, shape: DeployedShape, prices: Prices) {
-  const memoryGb = shape.memory_mb / 1024
+  const sizing: Sizing = {
+    memory_mb: shape.memory_mb_by_function.sweeper ?? shape.memory_mb,
+    vcpu_memory_mb: a.vcpu_memory_mb,
+  }
   const schedules = shape.schedules.map((s) => {
     const interval = MONTH_SECONDS / s.invocations_per_month
     const cold = scheduledColdStartsPerMonth(interval, a.cold_starts)
-    const usage = usageOf(s.invocations_per_month, m.sweep.run, cold, m, memoryGb)
+    const usage = usageOf(s.invocations_per_month, m.sweep.run, cold, m, sizing)
     const p = partsUsd(usage, prices, shape)
     return {
       name: s.name,

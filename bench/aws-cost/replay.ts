@@ -55,6 +55,16 @@ interface Timed {
   response_bytes: number
 }
 
+/**
+ * CPU time this process has spent, ms. The server runs in this process (DynamoDB Local in
+ * its own), so a phase's CPU is the handlers' plus the bench's own requests: an upper bound
+ * on what the handlers need, which the model scales to a function's share of a vCPU.
+ */
+const cpuMs = () => {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1000
+}
+
 const mean = (t: Timed, key: 'ms' | 'log_bytes' | 'response_bytes') => (t.n ? t[key] / t.n : 0)
 
 /** Sessions replaying the visit's requests, interleaved as many visitors' would be. */
@@ -180,7 +190,20 @@ export async function runReplay(o: ReplayOptions) {
   // Roll-up batches of the size being measured, each timed and metered on its own.
   let chunk = 100
   let label = 'warmup'
-  const batches = new Map<number, { batches: number; records: number; ms: number }>()
+  const batches = new Map<
+    number,
+    { batches: number; records: number; ms: number; cpu_ms: number }
+  >()
+  // CPU ms by what the bench is doing (cpuMs).
+  const cpu = new Map<string, number>()
+  const cpuOf = async <T>(kind: string, work: () => Promise<T>): Promise<T> => {
+    const before = cpuMs()
+    try {
+      return await work()
+    } finally {
+      cpu.set(kind, (cpu.get(kind) ?? 0) + cpuMs() - before)
+    }
+  }
   // The server's clock: moved on before the sessions' copy, which takes a session only once it
   // has been idle COPY_IDLE_MS, as the sweep meets the visits of a real month.
   let clockAhead = 0
@@ -192,16 +215,19 @@ export async function runReplay(o: ReplayOptions) {
       for (let i = 0; i < event.Records.length; i += chunk) {
         const Records = event.Records.slice(i, i + chunk)
         const started = performance.now()
+        const cpuBefore = cpuMs()
         const answer = await meter.run(label, () => handler({ Records }))
         const ms = performance.now() - started
+        const cpuUsed = cpuMs() - cpuBefore
         if (answer.batchItemFailures.length > 0) {
           throw new Error(`roll-up reported ${answer.batchItemFailures.length} failures`)
         }
         if (label === 'warmup') continue
-        const b = batches.get(chunk) ?? { batches: 0, records: 0, ms: 0 }
+        const b = batches.get(chunk) ?? { batches: 0, records: 0, ms: 0, cpu_ms: 0 }
         b.batches++
         b.records += Records.length
         b.ms += ms
+        b.cpu_ms += cpuUsed
         batches.set(chunk, b)
       }
       return { batchItemFailures: [] }
@@ -270,17 +296,19 @@ export async function runReplay(o: ReplayOptions) {
     if (res.status !== 200) throw new Error(`${path} answered ${res.status}`)
     note(kind, performance.now() - started, bytes)
   }
-  const polls: { window: number; rru: number; ms: number }[] = []
+  const polls: { window: number; rru: number; ms: number; cpu_ms: number }[] = []
   const pollAt = async (count: number) => {
     const phase = `realtime@${collected}`
     meter.phase = phase
     logPhase = 'realtime'
     const before = timed.get('realtime')?.ms ?? 0
+    const cpuBefore = cpuMs()
     for (let i = 0; i < count; i++) await get('realtime', '/api/realtime?site=default')
     polls.push({
       window: collected,
       rru: meter.of(phase).read_units / count,
       ms: ((timed.get('realtime')?.ms ?? 0) - before) / count,
+      cpu_ms: (cpuMs() - cpuBefore) / count,
     })
   }
 
@@ -299,13 +327,14 @@ export async function runReplay(o: ReplayOptions) {
     for (const size of o.sizes) {
       meter.phase = 'collect'
       logPhase = 'collect'
-      await collect(o.recordsAt(size), 'collect')
+      await cpuOf('collect', () => collect(o.recordsAt(size), 'collect'))
       await settle(size)
     }
 
     // A CORS preflight, as Chromium sends it before the tracker's first fetch.
     meter.phase = 'preflight'
     logPhase = 'preflight'
+    const preflightCpu = cpuMs()
     for (let i = 0; i < 20; i++) {
       const started = performance.now()
       const res = await fetch(`${server.url}/api/events`, {
@@ -320,22 +349,30 @@ export async function runReplay(o: ReplayOptions) {
       if (res.status >= 300) throw new Error(`preflight answered ${res.status}`)
       note('preflight', performance.now() - started, bytes)
     }
+    cpu.set('preflight', cpuMs() - preflightCpu)
 
     await pollAt(8)
 
-    // A dashboard open: the page, then two other periods.
-    meter.phase = 'dashboard'
-    logPhase = 'dashboard'
+    // A dashboard open: the page, then two other periods. Opened twice: here, with every
+    // window of the run not yet summed (the counters of a whole replay read out of its
+    // windows), and after the sweep has summed them, as a real month's dashboard finds them.
+    // The difference, per event, is what a window not summed yet costs a read.
     const opens = 4
-    for (let i = 0; i < opens; i++) {
-      for (const path of [
-        '/',
-        '/api/stats?site=default&period=7d',
-        '/api/stats?site=default&period=30d',
-      ]) {
-        await get('dashboard', path)
-      }
-    }
+    const openDashboard = (kind: string) =>
+      cpuOf(kind, async () => {
+        meter.phase = kind
+        logPhase = kind
+        for (let i = 0; i < opens; i++) {
+          for (const path of [
+            '/',
+            '/api/stats?site=default&period=7d',
+            '/api/stats?site=default&period=30d',
+          ]) {
+            await get(kind, path)
+          }
+        }
+      })
+    await openDashboard('dashboard-unsummed')
 
     // The sweep's copy of the sessions into the Sessions table: every session of the run,
     // each once (session-projection.ts), priced per session copied.
@@ -343,7 +380,7 @@ export async function runReplay(o: ReplayOptions) {
     logPhase = 'session-copy'
     clockAhead = COPY_IDLE_MS + 60_000
     let started = performance.now()
-    const copied = await server.store.copySessions()
+    const copied = await cpuOf('session-copy', () => server.store.copySessions())
     const copyMs = performance.now() - started
 
     // The sweep: a scheduled run with nothing expired, then one that deletes every event.
@@ -351,12 +388,15 @@ export async function runReplay(o: ReplayOptions) {
     meter.phase = 'sweep-run'
     logPhase = 'sweep'
     started = performance.now()
-    await server.store.sweep({ now: Date.now(), eventTtlMs })
+    await cpuOf('sweep-run', () => server.store.sweep({ now: Date.now(), eventTtlMs }))
     const sweepRunMs = performance.now() - started
+    await openDashboard('dashboard')
     meter.phase = 'sweep-expired'
     logPhase = 'sweep-expired'
     started = performance.now()
-    const swept = await server.store.sweep({ now: Date.now() + eventTtlMs + 60_000, eventTtlMs })
+    const swept = await cpuOf('sweep-expired', () =>
+      server.store.sweep({ now: Date.now() + eventTtlMs + 60_000, eventTtlMs }),
+    )
     const sweepExpiredMs = performance.now() - started
 
     meter.phase = 'setup'
@@ -373,6 +413,7 @@ export async function runReplay(o: ReplayOptions) {
     })
     const preflight = timed.get('preflight') as Timed
     const dashboard = timed.get('dashboard') as Timed
+    const unsummed = timed.get('dashboard-unsummed') as Timed
     const realtime = timed.get('realtime') as Timed
     const run = meter.of('sweep-run')
     const expired = meter.of('sweep-expired')
@@ -385,6 +426,7 @@ export async function runReplay(o: ReplayOptions) {
       collect: {
         ...perRequest(collectUsage, collectTimed.n),
         ms: mean(collectTimed, 'ms'),
+        cpu_ms: (cpu.get('collect') ?? 0) / collectTimed.n,
         log_bytes: (logBytes.get('collect') ?? 0) / collectTimed.n,
         response_bytes: mean(collectTimed, 'response_bytes'),
         requests_measured: collectTimed.n,
@@ -392,11 +434,12 @@ export async function runReplay(o: ReplayOptions) {
       preflight: {
         ...perRequest(meter.of('preflight'), preflight.n),
         ms: mean(preflight, 'ms'),
+        cpu_ms: (cpu.get('preflight') ?? 0) / preflight.n,
         log_bytes: (logBytes.get('preflight') ?? 0) / preflight.n,
         response_bytes: mean(preflight, 'response_bytes'),
       },
       rollup: o.sizes.map((size) => {
-        const b = batches.get(size) ?? { batches: 0, records: 0, ms: 0 }
+        const b = batches.get(size) ?? { batches: 0, records: 0, ms: 0, cpu_ms: 0 }
         const u = meter.of(`rollup:${size}`)
         const n = Math.max(1, b.batches)
         return {
@@ -408,6 +451,7 @@ export async function runReplay(o: ReplayOptions) {
             wru: u.write_units / n,
             rru: u.read_units / n,
             ms: b.ms / n,
+            cpu_ms: b.cpu_ms / n,
             log_bytes: (logBytes.get(`rollup:${size}`) ?? 0) / n,
           },
           per_record: {
@@ -422,8 +466,26 @@ export async function runReplay(o: ReplayOptions) {
         per_call: {
           ...perRequest(meter.of('dashboard'), dashboard.n),
           ms: mean(dashboard, 'ms'),
+          cpu_ms: (cpu.get('dashboard') ?? 0) / dashboard.n,
           log_bytes: (logBytes.get('dashboard') ?? 0) / dashboard.n,
           response_bytes: mean(dashboard, 'response_bytes'),
+        },
+        // What each event in windows not yet summed adds to a call (the run's events, all
+        // unsummed in the first opening, none in the second).
+        per_unsummed_event: {
+          rru: Math.max(
+            0,
+            (meter.of('dashboard-unsummed').read_units / unsummed.n -
+              meter.of('dashboard').read_units / dashboard.n) /
+              Math.max(1, collected),
+          ),
+          ms: Math.max(0, (mean(unsummed, 'ms') - mean(dashboard, 'ms')) / Math.max(1, collected)),
+          cpu_ms: Math.max(
+            0,
+            ((cpu.get('dashboard-unsummed') ?? 0) / unsummed.n -
+              (cpu.get('dashboard') ?? 0) / dashboard.n) /
+              Math.max(1, collected),
+          ),
         },
       },
       realtime: {
@@ -437,6 +499,7 @@ export async function runReplay(o: ReplayOptions) {
           wru: meter.of('session-copy').write_units / Math.max(1, copied.sessions),
           rru: meter.of('session-copy').read_units / Math.max(1, copied.sessions),
           ms: copyMs / Math.max(1, copied.sessions),
+          cpu_ms: (cpu.get('session-copy') ?? 0) / Math.max(1, copied.sessions),
         },
       },
       sweep: {
@@ -444,6 +507,7 @@ export async function runReplay(o: ReplayOptions) {
           wru: run.write_units,
           rru: run.read_units,
           ms: sweepRunMs,
+          cpu_ms: cpu.get('sweep-run') ?? 0,
           log_bytes: logBytes.get('sweep') ?? 0,
         },
         expired_events: swept.events,
@@ -451,6 +515,8 @@ export async function runReplay(o: ReplayOptions) {
           wru: Math.max(0, expired.write_units - run.write_units) / deleted,
           rru: Math.max(0, expired.read_units - run.read_units) / deleted,
           ms: Math.max(0, sweepExpiredMs - sweepRunMs) / deleted,
+          cpu_ms:
+            Math.max(0, (cpu.get('sweep-expired') ?? 0) - (cpu.get('sweep-run') ?? 0)) / deleted,
         },
       },
       init,

@@ -15,7 +15,10 @@ type Json = any
 export interface DeployedShape {
   functions: string[]
   architecture: 'x86_64' | 'arm64'
+  /** The memory of the first function (and of any the map below does not name). */
   memory_mb: number
+  /** Each function's memory, by its key in `local.functions`. */
+  memory_mb_by_function: Record<string, number>
   log_level: string
   /** Lambda's own log lines sent: INFO (the default: START, END, REPORT) or WARN (none). */
   system_log_level: 'DEBUG' | 'INFO' | 'WARN'
@@ -104,6 +107,12 @@ export function scheduleInvocationsPerMonth(expression: string): number {
   return (30 * 1440) / (every * unitMinutes)
 }
 
+/** `memory_size`: a number, a variable, or `each.value.memory` read from the function's entry. */
+function memoryOf(tf: Json, raw: unknown, entry: Json): number {
+  if (raw === '${each.value.memory}') return numberOf(tf, entry?.memory, 'memory')
+  return numberOf(tf, raw, 'memory_size')
+}
+
 function systemLogLevel(config: Json): DeployedShape['system_log_level'] {
   const level = String(config?.system_log_level ?? 'INFO')
   if (level === 'DEBUG' || level === 'INFO' || level === 'WARN') return level
@@ -134,7 +143,13 @@ export async function readDeployedShape(): Promise<DeployedShape> {
   return {
     functions: Object.keys(tf.locals.functions ?? {}),
     architecture: architectures[0] === 'arm64' ? 'arm64' : 'x86_64',
-    memory_mb: numberOf(tf, fn.memory_size, 'memory_size'),
+    memory_mb: memoryOf(tf, fn.memory_size, Object.values(tf.locals.functions ?? {})[0]),
+    memory_mb_by_function: Object.fromEntries(
+      Object.entries(tf.locals.functions ?? {}).map(([name, f]) => [
+        name,
+        memoryOf(tf, fn.memory_size, f),
+      ]),
+    ),
     log_level: String(value(tf, env.LOG_LEVEL ?? 'info', 'LOG_LEVEL')),
     system_log_level: systemLogLevel(one(fn.logging_config ?? [])),
     log_retention_days: numberOf(
@@ -162,4 +177,11 @@ export async function readDeployedShape(): Promise<DeployedShape> {
     },
     schedules,
   }
+}
+
+/** Seconds between the sweep's scheduled runs (the rule named `sweep`). */
+export function sweepIntervalS(shape: DeployedShape): number {
+  const sweep = shape.schedules.find((s) => s.name === 'sweep')
+  if (!sweep) throw new Error('terraform: no aws_cloudwatch_event_rule "sweep"')
+  return (30 * 86_400) / sweep.invocations_per_month
 }

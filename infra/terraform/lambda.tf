@@ -4,14 +4,14 @@
 
 locals {
   functions = {
-    event-collector = { handler = "lambda.http", reserved = var.collector_reserved_concurrency }
-    realtime-api    = { handler = "lambda.http", reserved = var.api_reserved_concurrency }
-    stats-api       = { handler = "lambda.http", reserved = var.api_reserved_concurrency }
-    rollup          = { handler = "lambda.rollup", reserved = var.rollup_reserved_concurrency }
+    event-collector = { handler = "lambda.http", reserved = var.collector_reserved_concurrency, memory = var.collector_memory_mb }
+    realtime-api    = { handler = "lambda.http", reserved = var.api_reserved_concurrency, memory = var.lambda_memory_mb }
+    stats-api       = { handler = "lambda.http", reserved = var.api_reserved_concurrency, memory = var.lambda_memory_mb }
+    rollup          = { handler = "lambda.rollup", reserved = var.rollup_reserved_concurrency, memory = var.lambda_memory_mb }
     # Sweeps every 5 minutes, then packs the record's settled days (15 s of the timeout at
     # most, src/storage/dynamodb/record-packs.ts); its marks and `packed_to` only move
     # forward (conditional writes): nothing to gain from a reservation.
-    sweeper = { handler = "lambda.sweep", reserved = null }
+    sweeper = { handler = "lambda.sweep", reserved = null, memory = var.lambda_memory_mb }
   }
   # Reserved concurrency together: Lambda refuses a reservation that leaves the account under
   # 100 unreserved (checked at plan time against lambda_concurrency_quota, below).
@@ -67,7 +67,7 @@ resource "aws_lambda_function" "functions" {
   # Hashed only when the package is there: `terraform destroy` (scripts/destroy.sh) on a
   # checkout without dist/ must not fail reading it. deploy.sh checks it exists before a plan.
   source_code_hash               = fileexists(var.lambda_zip) ? filebase64sha256(var.lambda_zip) : null
-  memory_size                    = var.lambda_memory_mb
+  memory_size                    = each.value.memory
   timeout                        = var.lambda_timeout_s
   reserved_concurrent_executions = each.value.reserved
   environment {

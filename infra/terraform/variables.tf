@@ -27,6 +27,12 @@ variable "lambda_memory_mb" {
   default = 512
 }
 
+variable "collector_memory_mb" {
+  description = "The event collector's memory. Lambda gives CPU in proportion to memory; the collector mostly waits on one DynamoDB write, so a smaller size costs less per request (bench/aws-cost: npm run bench:aws-cost)."
+  type        = number
+  default     = 256
+}
+
 variable "lambda_timeout_s" {
   type    = number
   default = 30
