@@ -28,6 +28,8 @@ import type { VisitResult } from './tracker-visit.ts'
 
 const PASSWORD = 'bench-aws-cost-password'
 const CONCURRENCY = 8
+/** Events sent one request at a time to time the collector (about 200 requests). */
+const SERIAL_EVENTS = 300
 const ACTIVE_SESSIONS = 200
 const ORIGIN = 'https://example.com'
 const REFERRERS = [
@@ -253,7 +255,7 @@ export async function runReplay(o: ReplayOptions) {
   const traffic = new VisitTraffic(o.visit, o.seed)
   let collected = 0
   let requests = 0
-  const collect = async (events: number, kind: string) => {
+  const collect = async (events: number, kind: string, workers = CONCURRENCY) => {
     const target = collected + events
     const worker = async () => {
       while (collected < target) {
@@ -276,7 +278,7 @@ export async function runReplay(o: ReplayOptions) {
         note(kind, performance.now() - started, bytes)
       }
     }
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker))
+    await Promise.all(Array.from({ length: workers }, worker))
   }
   const settle = async (size: number, warmup = false) => {
     chunk = size
@@ -330,6 +332,15 @@ export async function runReplay(o: ReplayOptions) {
       await cpuOf('collect', () => collect(o.recordsAt(size), 'collect'))
       await settle(size)
     }
+
+    // The collector's time and CPU a request, one request at a time: a Lambda container
+    // serves one request at a time, where the concurrent replay above queues each request
+    // behind the others' work in this one process. Units are counted above; these records
+    // are rolled up uncounted.
+    meter.phase = 'collect-serial'
+    logPhase = 'collect-serial'
+    await cpuOf('collect-serial', () => collect(SERIAL_EVENTS, 'collect-serial', 1))
+    await settle(100, true)
 
     // A CORS preflight, as Chromium sends it before the tracker's first fetch.
     meter.phase = 'preflight'
@@ -406,6 +417,7 @@ export async function runReplay(o: ReplayOptions) {
     for (const [kind, t] of timed) t.log_bytes = logBytes.get(kind) ?? 0
     const collectUsage = meter.of('collect')
     const collectTimed = timed.get('collect') as Timed
+    const serial = timed.get('collect-serial') as Timed
     const perRequest = (u: PhaseUsage, n: number) => ({
       wru: u.write_units / n,
       rru: u.read_units / n,
@@ -425,8 +437,9 @@ export async function runReplay(o: ReplayOptions) {
       log_bytes: Object.fromEntries(logBytes),
       collect: {
         ...perRequest(collectUsage, collectTimed.n),
-        ms: mean(collectTimed, 'ms'),
-        cpu_ms: (cpu.get('collect') ?? 0) / collectTimed.n,
+        ms: mean(serial, 'ms'),
+        cpu_ms: (cpu.get('collect-serial') ?? 0) / serial.n,
+        concurrent_ms: mean(collectTimed, 'ms'),
         log_bytes: (logBytes.get('collect') ?? 0) / collectTimed.n,
         response_bytes: mean(collectTimed, 'response_bytes'),
         requests_measured: collectTimed.n,
