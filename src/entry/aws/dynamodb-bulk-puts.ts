@@ -4,7 +4,7 @@ import { SiteFold } from '../../fold/site-fold.ts'
 import { MAX_RECORD_EVENTS } from '../../record/session-events.ts'
 import type { RecordEvent } from '../../record/session-record.ts'
 import { batchWriteAll } from '../../storage/dynamodb/batch-write.ts'
-import { encodeSummary, SUMMARY } from '../../storage/dynamodb/counter-summaries.ts'
+import { SUMMARY, summaryItems } from '../../storage/dynamodb/counter-summaries.ts'
 import { countersOf, rowKey } from '../../storage/dynamodb/delta-rows.ts'
 import { FoldSegments } from '../../storage/dynamodb/fold-segments.ts'
 import { sessionItem } from '../../storage/dynamodb/items.ts'
@@ -65,11 +65,10 @@ export class DynamoDbBulkPuts {
   async putCounterSummaries(siteId: string): Promise<number> {
     const site = this.summaries.get(siteId) ?? new Map<string, RollupDelta[]>()
     this.summaries.delete(siteId)
-    const requests = [...site].map(([sk, deltas]) => ({
-      PutRequest: {
-        Item: { pk: SUMMARY.pk(siteId), sk, z: encodeSummary(deltas), through: 0 },
-      },
-    }))
+    // A busy day's rows may take several items (summaryItems cuts them under 400 KB each).
+    const requests = [...site].flatMap(([sk, deltas]) =>
+      summaryItems(siteId, sk, deltas, 0).map((Item) => ({ PutRequest: { Item } })),
+    )
     await batchWriteAll(this.options.doc, this.options.tables.state, requests)
     return requests.length
   }
