@@ -5,6 +5,7 @@ import type { FilteredStatsReport } from '../../record/filtered-report.ts'
 import { readWindow } from '../../record/period-window.ts'
 import { recordReport } from '../../record/record-report.ts'
 import type { RecordReads, RecordSession } from '../../record/session-record.ts'
+import { type CopiedSessions, CopyBatches } from './copy-batches.ts'
 import { type Item, sessionOf } from './items.ts'
 import { keepableBefore, lateGenerationOf } from './late-writes.ts'
 import { type PackedDayCache, type SiteDays, UNPACKED } from './packed-day-cache.ts'
@@ -64,11 +65,14 @@ export class DynamoDbColumnarReport {
       slices.push(at)
     }
     const tailFrom = slices.length > 0 ? (slices.at(-1) as number) + SLICE_MS : indexFrom
-    // The index first, then the windows not copied into it yet (record.ts says why).
+    // The copies first, then the windows not copied yet (record.ts says why); the copy
+    // batches read once, from the first slice on, for every slice and the tail.
+    const unheld = slices.filter((at) => !days.get(`${UNPACKED}${at}`))
+    const copied = new CopyBatches(this.c).from(siteId, unheld[0] ?? tailFrom)
     const [packed, sliceItems, tailItems] = await Promise.all([
       this.packedDays(siteId, days, packedDaysOf(lo, Math.min(to, packedTo - 1))),
-      inParallel(slices, 2, (at) => this.sliceItems(days, siteId, at)),
-      indexSessionItems(this.c, siteId, tailFrom, to, from),
+      inParallel(slices, 2, (at) => this.sliceItems(days, siteId, at, copied)),
+      indexSessionItems(this.c, siteId, tailFrom, to, from, copied),
     ])
     const uncopied = await this.uncopied.of(siteId)
     const kept = slices.map((at, i) =>
@@ -105,9 +109,11 @@ export class DynamoDbColumnarReport {
     site: SiteDays,
     siteId: string,
     at: number,
+    copied: Promise<CopiedSessions>,
   ): Promise<ColumnarPart | Item[]> {
     return (
-      site.get(`${UNPACKED}${at}`) ?? indexSessionItems(this.c, siteId, at, at + SLICE_MS - 1, 0)
+      site.get(`${UNPACKED}${at}`) ??
+      indexSessionItems(this.c, siteId, at, at + SLICE_MS - 1, 0, copied)
     )
   }
 

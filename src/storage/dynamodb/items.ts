@@ -175,7 +175,25 @@ export function sessionItem(session: SessionState, events?: string): Item {
 }
 
 export function sessionOf(item: Item): SessionState {
-  return withLaterFields(pick(item, SESSION_FIELDS)) as unknown as SessionState
+  return withLaterFields(pick(siteKept(item), SESSION_FIELDS)) as unknown as SessionState
+}
+
+/**
+ * A session's item as the sweep's copy stores it in the Sessions table: its site under
+ * `site`, not `site_id`, so `SiteStartIndex` (keyed on `site_id`) holds no copy of it (a
+ * write unit saved a visit); the period reads and the packer read the copy's batch instead
+ * (copy-batches.ts). `siteKept` reads either.
+ */
+export function unindexedItem(item: Item): Item {
+  const { site_id, ...rest } = item
+  return { ...rest, site: site_id }
+}
+
+/** A Sessions table item with `site_id`, whether it was stored under that name or `site`. */
+export function siteKept(item: Item): Item {
+  return item.site_id === undefined && item.site !== undefined
+    ? { ...item, site_id: item.site }
+    : item
 }
 
 export function siteOf(item: Item): Site {

@@ -97,6 +97,8 @@ export const STATE = {
   counterSummaries: (siteId: string) => `fsum#${siteId}`,
   /** The last window copied into the Sessions table (session-projection.ts). */
   sessionCopy: (siteId: string) => `fproj#${siteId}`,
+  /** The sweep's copies of a site's sessions, one item a copy (copy-batches.ts). */
+  copyBatches: (siteId: string) => `fcb#${siteId}`,
   plan: (id: string) => `plan#${id}`,
   deadLetters: (stream: string) => `dead#${stream}`,
   /** How many items the dead letters hold, and the earliest event time among them. */

@@ -3,10 +3,11 @@ import { TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import { SESSION_FIELDS } from '../../core/session-fields.ts'
 import type { RecordSession } from '../../record/session-record.ts'
 import { batchWriteAll } from './batch-write.ts'
+import { CopyBatches } from './copy-batches.ts'
 import { call } from './faults.ts'
 import { type Item, sessionOf } from './items.ts'
 import { STATE } from './keys.ts'
-import { type PackedRecordEvent, unpackEvents } from './record.ts'
+import { indexSessionItems, type PackedRecordEvent, unpackEvents } from './record.ts'
 import { inParallel, isConditionFailure, type StoreContext } from './requests.ts'
 import { DAY_MS } from './retention.ts'
 import { INDEX } from './tables.ts'
@@ -188,6 +189,8 @@ export class RecordPacks {
         // Conditional: a move that reset the site meanwhile wins (its days are packed again).
         if (!(await this.movePackedTo(siteId, packedTo, end))) break
         packedTo = end
+        // The copies no read asks for now that their days are packed (copy-batches.ts).
+        await new CopyBatches(this.c).dropPacked(siteId, packedTo)
       }
     }
     return total
@@ -274,18 +277,13 @@ export class RecordPacks {
   }
 
   /**
-   * The day's sessions, whole items, by SiteStartIndex (paged), laid over with the windows
-   * not copied into it yet (uncopied-sessions.ts; read after the index, as record.ts says).
+   * The day's sessions, whole items, from the copies (copy batches and SiteStartIndex,
+   * record.ts), laid over with the windows not copied yet (uncopied-sessions.ts; read after
+   * the copies, as record.ts says).
    */
   private daySessions(siteId: string, start: number): Promise<Item[]> {
     const end = start + DAY_MS - 1
-    return this.c.requests
-      .queryAll({
-        TableName: this.c.tables.sessions,
-        IndexName: INDEX.sessionsBySiteStart,
-        KeyConditionExpression: 'site_id = :s AND start_time BETWEEN :lo AND :hi',
-        ExpressionAttributeValues: { ':s': siteId, ':lo': start, ':hi': end },
-      })
+    return indexSessionItems(this.c, siteId, start, end, Number.MIN_SAFE_INTEGER)
       .then(async (items) =>
         overlaid(items, await this.uncopied.of(siteId), (item) => {
           const at = Number(item.start_time)
@@ -366,17 +364,24 @@ export class RecordPacks {
     })
   }
 
+  /** The earliest start of the site's copied sessions: in SiteStartIndex or a copy batch. */
   private async firstSessionStart(siteId: string): Promise<number | undefined> {
-    const page = await this.c.requests.query('Query(SiteStartIndex)', {
-      TableName: this.c.tables.sessions,
-      IndexName: INDEX.sessionsBySiteStart,
-      KeyConditionExpression: 'site_id = :s',
-      ExpressionAttributeValues: { ':s': siteId },
-      ProjectionExpression: 'start_time',
-      Limit: 1,
-    })
+    const [page, batched] = await Promise.all([
+      this.c.requests.query('Query(SiteStartIndex)', {
+        TableName: this.c.tables.sessions,
+        IndexName: INDEX.sessionsBySiteStart,
+        KeyConditionExpression: 'site_id = :s',
+        ExpressionAttributeValues: { ':s': siteId },
+        ProjectionExpression: 'start_time',
+        Limit: 1,
+      }),
+      new CopyBatches(this.c).firstStart(siteId),
+    ])
     const first = page.Items?.[0]?.start_time
-    return typeof first === 'number' ? first : undefined
+    const starts = [typeof first === 'number' ? first : undefined, batched].filter(
+      (at): at is number => at !== undefined,
+    )
+    return starts.length ? Math.min(...starts) : undefined
   }
 
   /** `packed_to` from `from` (undefined: not set) to `to`; false when another writer moved it. */

@@ -2,6 +2,7 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import type { PropValue, SessionState } from '../../core/types.ts'
 import type { RecordEvent, RecordReads, RecordSession } from '../../record/session-record.ts'
 import type { RecordInput } from '../store.ts'
+import { type CopiedSessions, CopyBatches, withCopied } from './copy-batches.ts'
 import { call, storageFault } from './faults.ts'
 import { type Item, sessionOf } from './items.ts'
 import { STATE } from './keys.ts'
@@ -163,8 +164,11 @@ const INDEX_SLICES = 8
 const MIN_SLICE_MS = 60 * 60_000
 
 /**
- * The session items SiteStartIndex holds that start in [lo, hi] and end at or after `from`
- * (paged `Query`s of disjoint slices of start time): the unpacked side of a period read.
+ * The copied sessions that start in [lo, hi] and end at or after `from`: the sweep's copy
+ * batches from `lo` on (copy-batches.ts), and what SiteStartIndex holds (sessions copied
+ * before copies were batched, and imported ones; paged `Query`s of disjoint slices of start
+ * time). The unpacked side of a period read, before the windows are laid over it. A caller
+ * that reads several ranges passes the batches it read once from the earliest (`copied`).
  */
 export async function indexSessionItems(
   c: StoreContext,
@@ -172,20 +176,27 @@ export async function indexSessionItems(
   lo: number,
   hi: number,
   from: number,
+  copied?: Promise<CopiedSessions>,
 ): Promise<Item[]> {
   const slice = Math.max(MIN_SLICE_MS, Math.ceil((hi - lo + 1) / INDEX_SLICES))
   const slices: Array<[number, number]> = []
   for (let at = lo; at <= hi; at += slice) slices.push([at, Math.min(hi, at + slice - 1)])
-  const read = await inParallel(slices, INDEX_SLICES, ([a, b]) =>
-    c.requests.queryAll({
-      TableName: c.tables.sessions,
-      IndexName: INDEX.sessionsBySiteStart,
-      KeyConditionExpression: 'site_id = :s AND start_time BETWEEN :lo AND :hi',
-      FilterExpression: 'end_time >= :from',
-      ExpressionAttributeValues: { ':s': siteId, ':lo': a, ':hi': b, ':from': from },
-    }),
-  )
-  return read.flat()
+  const [read, batched] = await Promise.all([
+    inParallel(slices, INDEX_SLICES, ([a, b]) =>
+      c.requests.queryAll({
+        TableName: c.tables.sessions,
+        IndexName: INDEX.sessionsBySiteStart,
+        KeyConditionExpression: 'site_id = :s AND start_time BETWEEN :lo AND :hi',
+        FilterExpression: 'end_time >= :from',
+        ExpressionAttributeValues: { ':s': siteId, ':lo': a, ':hi': b, ':from': from },
+      }),
+    ),
+    copied ?? new CopyBatches(c).from(siteId, lo),
+  ])
+  return withCopied(read.flat(), batched).filter((item) => {
+    const start = Number(item.start_time)
+    return start >= lo && start <= hi && Number(item.end_time) >= from
+  })
 }
 
 /**

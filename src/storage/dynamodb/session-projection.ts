@@ -1,6 +1,7 @@
 import type { FoldSession } from '../../fold/fold-state.ts'
+import { CopyBatches } from './copy-batches.ts'
 import type { StoredWindow } from './fold-writer.ts'
-import type { Item } from './items.ts'
+import { type Item, unindexedItem } from './items.ts'
 import { clientPartition, STATE } from './keys.ts'
 import { SETTLE_MS } from './late-writes.ts'
 import { inParallel, isConditionFailure, type StoreContext } from './requests.ts'
@@ -38,7 +39,11 @@ export const COPY_IDLE_MS = 5 * 60_000
  * session's (`settledAfter`).
  */
 export class SessionProjection {
-  constructor(private readonly c: StoreContext) {}
+  private readonly batches: CopyBatches
+
+  constructor(private readonly c: StoreContext) {
+    this.batches = new CopyBatches(c)
+  }
 
   /** The window after which a reader must lay the windows over the copy. */
   async settledAfter(siteId: string): Promise<number> {
@@ -64,8 +69,8 @@ export class SessionProjection {
       const fresh = windows.filter((w) => w.seq > seq)
       if (fresh.length === 0 && waiting.length === 0) return { windows: 0, sessions: 0 }
       const { copy, remove, wait } = this.due(windows, seq, waiting)
-      await this.write(siteId, copy, remove)
       const through = Math.max(seq, ...fresh.map((w) => w.seq))
+      await this.write(siteId, through, copy, remove)
       if (await this.mark(siteId, item, from, through, wait)) {
         return { windows: fresh.length, sessions: copy.length + remove.length }
       }
@@ -103,18 +108,30 @@ export class SessionProjection {
     return { copy, remove, wait }
   }
 
+  /**
+   * The copy: one item of all its sessions for the period reads and the packer
+   * (copy-batches.ts), then each session's own item for the reads by id, tracker session and
+   * user, without the attribute `SiteStartIndex` keys on (`unindexedItem`).
+   */
   private async write(
     siteId: string,
+    through: number,
     copy: ReadonlyArray<{ seq: number; kept: FoldSession }>,
     remove: ReadonlyArray<{ seq: number; id: string; client: string }>,
   ): Promise<void> {
+    await this.batches.write(
+      siteId,
+      through,
+      copy.map(({ seq, kept }) => copyItem(kept, seq)),
+      remove.map(({ seq, id, client }) => [client, id, seq]),
+    )
     const TableName = this.c.tables.sessions
     const newer = 'attribute_not_exists(fseq) OR fseq < :seq'
     await inParallel(copy, FAN_OUT, async ({ seq, kept }) => {
       try {
         await this.c.requests.put('PutItem(session copy)', {
           TableName,
-          Item: copyItem(kept, seq),
+          Item: unindexedItem(copyItem(kept, seq)),
           ConditionExpression: newer,
           ExpressionAttributeValues: { ':seq': seq },
         })

@@ -1,7 +1,7 @@
 import type { EnrichedEvent, SessionState } from '../../core/types.ts'
 import type { EventRecord, SessionReads, SiteDirectory, UserSessionsQuery } from '../store.ts'
 import { eventsForgottenBefore } from './forgotten-events.ts'
-import { eventRecordOf, type Item, sessionOf, ttlSeconds } from './items.ts'
+import { eventRecordOf, type Item, sessionOf, siteKept, ttlSeconds } from './items.ts'
 import { clientPartition, requestPartition, timeKey, userKey } from './keys.ts'
 import { distinctRequestEvents, REQUEST_SPAN_MS } from './request-items.ts'
 import { type Requests, type StoreContext, unstorable } from './requests.ts'
@@ -31,7 +31,8 @@ export class DynamoDbSessionReads implements SessionReads {
       KeyConditionExpression: 'id = :id',
       ExpressionAttributeValues: { ':id': id },
     })
-    const item = found.Items?.[0]
+    const found0 = found.Items?.[0]
+    const item = found0 ? siteKept(found0) : undefined
     const one = (i: Item) => String(i.id) === id
     if (item) {
       const [current] = overlaid([item], await this.uncopied.of(String(item.site_id)), one)

@@ -2,6 +2,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb'
 import type { EnrichedEvent } from '../../core/types.ts'
 import type { UserDataDeleted } from '../store.ts'
 import { batchWriteAll } from './batch-write.ts'
+import { CopyBatches } from './copy-batches.ts'
 import { storageFault } from './faults.ts'
 import type { FoldSegments } from './fold-segments.ts'
 import { clientPartition, requestPartition, timeKey, userKey } from './keys.ts'
@@ -56,7 +57,10 @@ export class DynamoDbUserErasure {
       deleted.events += recordEventsOf(session)?.length ?? 0
     }
     // The fold's windows hold copies of sessions too (fold-segments.ts): taken out.
-    await this.windows.scrub(siteId, new Set(sessions.map((session) => String(session.id))))
+    const ids = new Set(sessions.map((session) => String(session.id)))
+    await this.windows.scrub(siteId, ids)
+    // And the sweep's copy batches, which the period reads and the packer read.
+    await new CopyBatches(this.c).scrub(siteId, ids)
     // The index's copies lag the table by a moment: delete by the table's keys.
     await batchWriteAll(
       doc,

@@ -1,0 +1,153 @@
+import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { EnrichedEvent } from '../../core/types.ts'
+import { acceptAndRollUp } from '../../testing/accept-and-roll-up.ts'
+import { type LocalTables, localTables } from '../../testing/dynamodb.ts'
+import { enrichedEvent } from '../../testing/enriched-event.ts'
+import { makeSite } from '../../testing/fixtures.ts'
+import { orderedRollupOptions } from '../../testing/rollup-reference.ts'
+import { COPY_BATCH, encodeBatch, latestOf, withCopied } from './copy-batches.ts'
+import type { DynamoDbStore } from './dynamodb-store.ts'
+import type { Item } from './items.ts'
+import { SETTLE_MS } from './late-writes.ts'
+import { PACK_AFTER_MS } from './record-packs.ts'
+import { COPY_IDLE_MS } from './session-projection.ts'
+import { INDEX } from './tables.ts'
+
+const site = makeSite({ id: 'site-a' })
+const T0 = Date.UTC(2026, 0, 15, 10)
+const MINUTE = 60_000
+const DAY = 86_400_000
+
+const event = (id: string, client: string, at: number, extra: Partial<EnrichedEvent> = {}) =>
+  enrichedEvent({
+    event_id: id,
+    client_session_id: client,
+    visitor_id: `${client}-visitor`,
+    timestamp: at,
+    ...extra,
+  })
+
+const session = (client: string, id: string, fseq: number, start: number): Item => ({
+  client_session_id: client,
+  id,
+  fseq,
+  start_time: start,
+  end_time: start + MINUTE,
+})
+const batch = (s: Item[], r: Array<[string, string, number]> = []): Item => ({
+  z: encodeBatch({ s, r }),
+})
+
+describe('copy batches: the sweep copies sessions as one item per site and copy', () => {
+  it("take each session's latest window, and drop one merged away after its version", () => {
+    const copied = latestOf([
+      batch([session('t', 'b', 7, T0)], [['t', 'a', 6]]),
+      batch([session('t', 'a', 3, T0), session('t', 'b', 4, T0 - MINUTE)]),
+      batch([session('t', 'c', 9, T0)], [['t', 'c', 8]]),
+    ])
+    expect([...copied.sessions.values()].map((s) => [s.id, s.fseq])).toEqual([
+      ['b', 7],
+      ['c', 9],
+    ])
+    // Laid over what SiteStartIndex holds: a later copy wins, a removal hides an older item.
+    const indexed = [session('t', 'a', 1, T0), session('t', 'b', 8, T0), session('t', 'd', 2, T0)]
+    const all = withCopied(indexed, copied)
+    expect(all.map((s) => [s.id, s.fseq]).sort()).toEqual([
+      ['b', 8],
+      ['c', 9],
+      ['d', 2],
+    ])
+  })
+})
+
+describe('copy batches on DynamoDB Local', () => {
+  let local: LocalTables
+  let now: number
+  let store: DynamoDbStore
+  beforeEach(async () => {
+    local = await localTables()
+    now = T0 + 50 * MINUTE
+    store = local.store({ now: () => now })
+    await store.createSite(site)
+  })
+  afterEach(async () => {
+    await store.close()
+    await local.drop()
+  })
+
+  const batches = async () =>
+    (
+      await local.clients.doc.send(
+        new QueryCommand({
+          TableName: local.tables.state,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': COPY_BATCH.pk(site.id) },
+        }),
+      )
+    ).Items ?? []
+  const indexed = async () =>
+    (
+      await local.clients.doc.send(
+        new QueryCommand({
+          TableName: local.tables.sessions,
+          IndexName: INDEX.sessionsBySiteStart,
+          KeyConditionExpression: 'site_id = :s',
+          ExpressionAttributeValues: { ':s': site.id },
+        }),
+      )
+    ).Items ?? []
+  const period = () => store.recordSessions(site.id, T0 - 60 * MINUTE, T0 + 60 * MINUTE)
+
+  it('hold the period reads, SiteStartIndex none, and go once their days are packed', async () => {
+    const visits = [
+      event('a1', 'tab-a', T0, { user_id: 'u-1' }),
+      event('a2', 'tab-a', T0 + MINUTE, { user_id: 'u-1' }),
+      event('b1', 'tab-b', T0 + 2 * MINUTE),
+    ]
+    await acceptAndRollUp(store, visits, [], orderedRollupOptions())
+    const before = await period()
+    expect(before).toHaveLength(2)
+    now += COPY_IDLE_MS + MINUTE
+    await store.copySessions()
+    now += SETTLE_MS + MINUTE
+    // One batch holds both sessions; each session's own item is there for the reads by id,
+    // tracker session and user, but not in SiteStartIndex.
+    expect(await batches()).toHaveLength(1)
+    expect(await indexed()).toEqual([])
+    const items =
+      (await local.clients.doc.send(new ScanCommand({ TableName: local.tables.sessions }))).Items ??
+      []
+    expect(items.map((i) => [i.site, i.site_id])).toEqual([
+      [site.id, undefined],
+      [site.id, undefined],
+    ])
+    expect(await period()).toEqual(before)
+    const a = before.find((s) => s.client_session_id === 'tab-a')
+    expect((await store.getSession(String(a?.id)))?.site_id).toBe(site.id)
+    expect((await store.userSessions({ site_id: site.id, user_id: 'u-1', limit: 5 })).length).toBe(
+      1,
+    )
+    // The packer packs the day, and the batch goes a day after the packed days pass it.
+    now = T0 + 2 * DAY + PACK_AFTER_MS
+    await store.packRecord(now)
+    expect(await batches()).toEqual([])
+    expect(await period()).toEqual(before)
+  })
+
+  it("lose a deleted user's sessions from every batch, and no one else's", async () => {
+    await acceptAndRollUp(
+      store,
+      [event('a1', 'tab-a', T0, { user_id: 'u-1' }), event('b1', 'tab-b', T0 + MINUTE)],
+      [],
+      orderedRollupOptions(),
+    )
+    now += COPY_IDLE_MS + MINUTE
+    await store.copySessions()
+    now += SETTLE_MS + MINUTE
+    await store.deleteUserData(site.id, 'u-1')
+    expect((await period()).map((s) => s.client_session_id)).toEqual(['tab-b'])
+    const held = latestOf(await batches())
+    expect([...held.sessions.values()].map((s) => s.client_session_id)).toEqual(['tab-b'])
+  })
+})
