@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { EnrichedEvent } from '../../core/types.ts'
@@ -6,13 +7,15 @@ import { type LocalTables, localTables } from '../../testing/dynamodb.ts'
 import { enrichedEvent } from '../../testing/enriched-event.ts'
 import { makeSite } from '../../testing/fixtures.ts'
 import { orderedRollupOptions } from '../../testing/rollup-reference.ts'
-import { COPY_BATCH, encodeBatch, latestOf, withCopied } from './copy-batches.ts'
+import { COPY_BATCH, CopyBatches, encodeBatch, latestOf, withCopied } from './copy-batches.ts'
 import type { DynamoDbStore } from './dynamodb-store.ts'
 import type { Item } from './items.ts'
 import { SETTLE_MS } from './late-writes.ts'
 import { PACK_AFTER_MS } from './record-packs.ts'
+import { Requests } from './requests.ts'
 import { COPY_IDLE_MS } from './session-projection.ts'
 import { INDEX } from './tables.ts'
+import { copyKey } from './uncopied-sessions.ts'
 
 const site = makeSite({ id: 'site-a' })
 const T0 = Date.UTC(2026, 0, 15, 10)
@@ -133,6 +136,34 @@ describe('copy batches on DynamoDB Local', () => {
     await store.packRecord(now)
     expect(await batches()).toEqual([])
     expect(await period()).toEqual(before)
+  })
+
+  it('cut a copy past the item bound into parts, read back as one', async () => {
+    const c = {
+      doc: local.clients.doc,
+      requests: new Requests(local.clients.doc),
+      tables: local.tables,
+      now: () => now,
+      eventTtlMs: DAY,
+    }
+    // Pages that do not compress away: the copy takes several parts of 400 bytes.
+    const sessions: Item[] = Array.from({ length: 40 }, (_, i) => ({
+      ...session(`tab-${i}`, `id-${i}`, 5, T0 + i * MINUTE),
+      site_id: site.id,
+      entry_page: `/${randomUUID()}`,
+    }))
+    await new CopyBatches(c, 400).write(site.id, 5, sessions, [['tab-0', 'gone', 4]])
+    const items = await batches()
+    expect(items.length).toBeGreaterThan(2)
+    for (const item of items) expect((item.z as Uint8Array).byteLength).toBeLessThanOrEqual(400)
+    const read = await new CopyBatches(c).from(site.id, T0)
+    expect([...read.sessions.values()].map((s) => String(s.id)).sort()).toEqual(
+      sessions.map((s) => String(s.id)).sort(),
+    )
+    expect(read.removed.get(copyKey('tab-0', 'gone'))).toBe(4)
+    // Each part says its own earliest and latest start, which the packer's deletes go by.
+    expect(Math.min(...items.map((i) => Number(i.lo)))).toBe(T0)
+    expect(Math.max(...items.map((i) => Number(i.hi)))).toBe(T0 + 39 * MINUTE)
   })
 
   it("lose a deleted user's sessions from every batch, and no one else's", async () => {

@@ -2,7 +2,7 @@ import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib'
 import { batchWriteAll } from './batch-write.ts'
 import type { Item } from './items.ts'
 import { STATE, timeKey } from './keys.ts'
-import { isConditionFailure, type StoreContext } from './requests.ts'
+import { inParallel, isConditionFailure, type StoreContext } from './requests.ts'
 import { copyKey } from './uncopied-sessions.ts'
 
 /**
@@ -20,8 +20,16 @@ import { copyKey } from './uncopied-sessions.ts'
  */
 export const COPY_BATCH = {
   pk: STATE.copyBatches,
-  sk: (at: number, through: number) => `${timeKey(at)}#${String(through).padStart(12, '0')}`,
+  sk: (at: number, through: number, part: number) =>
+    `${timeKey(at)}#${String(through).padStart(12, '0')}#${String(part).padStart(3, '0')}`,
 }
+
+/**
+ * A batch's compressed bytes at most: an item holds 400 KB
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-items),
+ * and a busy site's copy (thousands of visits ended in 5 minutes) is cut into several.
+ */
+export const BATCH_BYTES = 350_000
 
 /** Kept a day past the packed days: a read that began before the packer moved on finds them. */
 const GRACE_MS = 86_400_000
@@ -51,7 +59,10 @@ function decodeBatch(z: Uint8Array): BatchBody {
 }
 
 export class CopyBatches {
-  constructor(private readonly c: StoreContext) {}
+  constructor(
+    private readonly c: StoreContext,
+    private readonly batchBytes = BATCH_BYTES,
+  ) {}
 
   /** Stores one copy: its sessions' items and the sessions it found merged away. */
   async write(
@@ -61,19 +72,35 @@ export class CopyBatches {
     removed: readonly Removed[],
   ): Promise<void> {
     if (sessions.length === 0 && removed.length === 0) return
-    const starts = sessions.map((s) => Number(s.start_time))
-    await this.c.requests.put('PutItem(copy batch)', {
-      TableName: this.c.tables.state,
-      Item: {
-        pk: COPY_BATCH.pk(siteId),
-        sk: COPY_BATCH.sk(this.c.now(), through),
-        z: encodeBatch({ s: [...sessions], r: [...removed] }),
-        // With no session (removals only) it is kept until the packer passes its copy time.
-        lo: starts.length ? Math.min(...starts) : this.c.now(),
-        hi: starts.length ? Math.max(...starts) : this.c.now(),
-        n: sessions.length,
-      },
+    const now = this.c.now()
+    const parts = this.cut({ s: [...sessions], r: [...removed] })
+    const numbered = parts.map(([body, z], part) => ({ body, z, part }))
+    await inParallel(numbered, 4, ({ body, z, part }) => {
+      const starts = body.s.map((s) => Number(s.start_time))
+      return this.c.requests.put('PutItem(copy batch)', {
+        TableName: this.c.tables.state,
+        Item: {
+          pk: COPY_BATCH.pk(siteId),
+          sk: COPY_BATCH.sk(now, through, part),
+          z,
+          // With no session (removals only) it is kept until the packer passes its copy time.
+          lo: starts.length ? Math.min(...starts) : now,
+          hi: starts.length ? Math.max(...starts) : now,
+          n: body.s.length,
+        },
+      })
     })
+  }
+
+  /** A copy's body as parts of at most `batchBytes` compressed, halved until they fit. */
+  private cut(body: BatchBody): Array<[BatchBody, Buffer]> {
+    const z = encodeBatch(body)
+    if (z.byteLength <= this.batchBytes || body.s.length + body.r.length <= 1) return [[body, z]]
+    const half = (list: readonly unknown[]) => Math.ceil(list.length / 2)
+    return [
+      ...this.cut({ s: body.s.slice(0, half(body.s)), r: body.r.slice(0, half(body.r)) }),
+      ...this.cut({ s: body.s.slice(half(body.s)), r: body.r.slice(half(body.r)) }),
+    ]
   }
 
   /**
