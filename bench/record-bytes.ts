@@ -33,13 +33,16 @@ for (let e = traffic.next(); e; e = traffic.next()) {
   if (batch.length === 2000) {
     await acceptAndRollUp(store, batch, [], {
       sessionTimeoutMs: 1_800_000,
-      newSessionId: randomUUID,
+      newSessionId: () => randomUUID(),
     })
     batch = []
   }
 }
 if (batch.length)
-  await acceptAndRollUp(store, batch, [], { sessionTimeoutMs: 1_800_000, newSessionId: randomUUID })
+  await acceptAndRollUp(store, batch, [], {
+    sessionTimeoutMs: 1_800_000,
+    newSessionId: () => randomUUID(),
+  })
 await store.close()
 const db = new Database(file, { readonly: true })
 const size = (name: string) =>

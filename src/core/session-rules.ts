@@ -129,7 +129,7 @@ export function sessionize(input: {
   events: readonly RollupEvent[]
   existing: readonly SessionState[]
   timeoutMs: number
-  newId: () => string
+  newId: (siteId: string, clientSessionId: string) => string
 }): Sessionized {
   const byClient = new Map<string, SessionState[]>()
   const before = new Map<string, SessionState | null>()
@@ -182,7 +182,7 @@ export function sessionize(input: {
       sessionOf.set(event, session.id)
       mergeNeighbours(session, list)
     } else {
-      const created = startSession(event, input.newId())
+      const created = startSession(event, input.newId(event.site_id, event.client_session_id))
       list.push(created)
       current.set(created.id, created)
       before.set(created.id, null)

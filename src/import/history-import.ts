@@ -233,7 +233,10 @@ export class HistoryImport {
       return session
     }
     if (session) this.closed.push(session)
-    const created = startSession(event, this.options.newSessionId())
+    const created = startSession(
+      event,
+      this.options.newSessionId(event.site_id, event.client_session_id),
+    )
     open.set(event.client_session_id, created)
     this.result.sessions++
     return created

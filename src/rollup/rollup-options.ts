@@ -1,16 +1,11 @@
-import { randomUUID } from 'node:crypto'
+import { newSessionId } from './session-ids.ts'
 
 export interface RollupOptions {
   sessionTimeoutMs: number
-  newSessionId: () => string
+  /** A new session's id, from the site and tracker session it is of (session-ids.ts). */
+  newSessionId: (siteId: string, clientSessionId: string) => string
 }
 
 export function rollupOptions(sessionTimeoutMs: number): RollupOptions {
-  return {
-    sessionTimeoutMs,
-    // Time first, so new sessions append to the table instead of landing on random pages.
-    // randomUUID draws from a cached pool, far cheaper per id than randomBytes.
-    newSessionId: () =>
-      `${Date.now().toString(36).padStart(9, '0')}${randomUUID().replaceAll('-', '').slice(0, 16)}`,
-  }
+  return { sessionTimeoutMs, newSessionId }
 }

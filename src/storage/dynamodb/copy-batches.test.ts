@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto'
 import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { EnrichedEvent } from '../../core/types.ts'
+import type { RecordSession } from '../../record/session-record.ts'
+import { rollupOptions } from '../../rollup/rollup-options.ts'
+import { sessionHome } from '../../rollup/session-ids.ts'
 import { acceptAndRollUp } from '../../testing/accept-and-roll-up.ts'
 import { type LocalTables, localTables } from '../../testing/dynamodb.ts'
 import { enrichedEvent } from '../../testing/enriched-event.ts'
@@ -38,6 +41,8 @@ const session = (client: string, id: string, fseq: number, start: number): Item 
   start_time: start,
   end_time: start + MINUTE,
 })
+/** A period read's session as the reads by id answer it: without its events. */
+const sessionStateOf = ({ events: _, ...state }: RecordSession) => state
 const batch = (s: Item[], r: Array<[string, string, number]> = []): Item => ({
   z: encodeBatch({ s, r }),
 })
@@ -164,6 +169,40 @@ describe('copy batches on DynamoDB Local', () => {
     // Each part says its own earliest and latest start, which the packer's deletes go by.
     expect(Math.min(...items.map((i) => Number(i.lo)))).toBe(T0)
     expect(Math.max(...items.map((i) => Number(i.hi)))).toBe(T0 + 39 * MINUTE)
+  })
+
+  it('leave IdIndex out for ids that name their key, and find those sessions by key', async () => {
+    // The real ids (session-ids.ts) for tab-a; an id that names no key for tab-b.
+    const real = rollupOptions(30 * MINUTE)
+    await acceptAndRollUp(store, [event('a1', 'tab-a', T0)], [], real)
+    await acceptAndRollUp(store, [event('b1', 'tab-b', T0 + MINUTE)], [], {
+      ...real,
+      newSessionId: () => 'plain-id',
+    })
+    const [a, b] = await period()
+    expect(a && sessionHome(a.id)).toEqual({ site_id: site.id, client_session_id: 'tab-a' })
+    now += COPY_IDLE_MS + MINUTE
+    await store.copySessions()
+    const byIndex = async (id: string) =>
+      (
+        await local.clients.doc.send(
+          new QueryCommand({
+            TableName: local.tables.sessions,
+            IndexName: INDEX.sessionId,
+            KeyConditionExpression: 'id = :id',
+            ExpressionAttributeValues: { ':id': id },
+          }),
+        )
+      ).Items ?? []
+    expect(await byIndex(String(a?.id))).toEqual([])
+    expect(await byIndex('plain-id')).toHaveLength(1)
+    // At once and after the indexes settle, each read finds both as before the copy.
+    for (const wait of [0, SETTLE_MS + MINUTE]) {
+      now += wait
+      expect(await store.getSession(String(a?.id))).toEqual(a && sessionStateOf(a))
+      expect(await store.getSession('plain-id')).toEqual(b && sessionStateOf(b))
+      expect((await store.findSession(site.id, 'tab-a', T0))?.id).toBe(a?.id)
+    }
   })
 
   it("lose a deleted user's sessions from every batch, and no one else's", async () => {

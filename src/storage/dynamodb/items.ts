@@ -1,5 +1,6 @@
 import { SESSION_FIELDS } from '../../core/session-fields.ts'
 import type { BotHit, EnrichedEvent, PropValue, SessionState, Site } from '../../core/types.ts'
+import { sessionHome } from '../../rollup/session-ids.ts'
 import {
   EVENT_RECORD_FIELDS,
   type EventRecord,
@@ -175,25 +176,36 @@ export function sessionItem(session: SessionState, events?: string): Item {
 }
 
 export function sessionOf(item: Item): SessionState {
-  return withLaterFields(pick(siteKept(item), SESSION_FIELDS)) as unknown as SessionState
+  return withLaterFields(pick(fromTable(item), SESSION_FIELDS)) as unknown as SessionState
 }
 
 /**
  * A session's item as the sweep's copy stores it in the Sessions table: its site under
- * `site`, not `site_id`, so `SiteStartIndex` (keyed on `site_id`) holds no copy of it (a
- * write unit saved a visit); the period reads and the packer read the copy's batch instead
- * (copy-batches.ts). `siteKept` reads either.
+ * `site`, not `site_id`, so `SiteStartIndex` (keyed on `site_id`) holds no copy of it; the
+ * period reads and the packer read the copy's batch instead (copy-batches.ts). And without
+ * `id` when the id leads to the item's key (src/rollup/session-ids.ts: a timeline reads the
+ * item by its key), so `IdIndex` holds no copy of it either: a write unit saved a visit for
+ * each. `fromTable` reads any of these.
  */
 export function unindexedItem(item: Item): Item {
-  const { site_id, ...rest } = item
-  return { ...rest, site: site_id }
+  const { site_id, id, ...rest } = item
+  const home = sessionHome(String(id))
+  const located =
+    home !== undefined &&
+    home.site_id === site_id &&
+    home.client_session_id === item.client_session_id &&
+    item.sk === id
+  return { ...rest, site: site_id, ...(located ? {} : { id }) }
 }
 
-/** A Sessions table item with `site_id`, whether it was stored under that name or `site`. */
-export function siteKept(item: Item): Item {
-  return item.site_id === undefined && item.site !== undefined
-    ? { ...item, site_id: item.site }
-    : item
+/** A Sessions table item with `site_id` and `id`, however the copy stored them. */
+export function fromTable(item: Item): Item {
+  if (item.site_id !== undefined && item.id !== undefined) return item
+  return {
+    ...item,
+    site_id: item.site_id ?? item.site,
+    id: item.id ?? item.sk,
+  }
 }
 
 export function siteOf(item: Item): Site {

@@ -1,7 +1,8 @@
 import type { EnrichedEvent, SessionState } from '../../core/types.ts'
+import { sessionHome } from '../../rollup/session-ids.ts'
 import type { EventRecord, SessionReads, SiteDirectory, UserSessionsQuery } from '../store.ts'
 import { eventsForgottenBefore } from './forgotten-events.ts'
-import { eventRecordOf, type Item, sessionOf, siteKept, ttlSeconds } from './items.ts'
+import { eventRecordOf, fromTable, type Item, sessionOf, ttlSeconds } from './items.ts'
 import { clientPartition, requestPartition, timeKey, userKey } from './keys.ts'
 import { distinctRequestEvents, REQUEST_SPAN_MS } from './request-items.ts'
 import { type Requests, type StoreContext, unstorable } from './requests.ts'
@@ -25,6 +26,22 @@ export class DynamoDbSessionReads implements SessionReads {
 
   async getSession(id: string): Promise<SessionState | undefined> {
     if (unstorable(id)) return undefined
+    const one = (i: Item) => String(i.id) === id
+    // An id of session-ids.ts names its item's key: read by key, consistently, and laid
+    // over with its site's windows not copied yet.
+    const home = sessionHome(id)
+    if (home) {
+      const stored = await this.c.requests.getItem(this.c.tables.sessions, {
+        pk: clientPartition(home.site_id, home.client_session_id),
+        sk: id,
+      })
+      const [current] = overlaid(
+        stored ? [fromTable(stored)] : [],
+        await this.uncopied.of(home.site_id),
+        one,
+      )
+      return current ? sessionOf(current) : undefined
+    }
     const found = await this.c.requests.query('Query(IdIndex)', {
       TableName: this.c.tables.sessions,
       IndexName: INDEX.sessionId,
@@ -32,8 +49,7 @@ export class DynamoDbSessionReads implements SessionReads {
       ExpressionAttributeValues: { ':id': id },
     })
     const found0 = found.Items?.[0]
-    const item = found0 ? siteKept(found0) : undefined
-    const one = (i: Item) => String(i.id) === id
+    const item = found0 ? fromTable(found0) : undefined
     if (item) {
       const [current] = overlaid([item], await this.uncopied.of(String(item.site_id)), one)
       return current ? sessionOf(current) : undefined
@@ -135,7 +151,7 @@ export class DynamoDbSessionReads implements SessionReads {
     })
     const uncopied = await this.uncopied.of(query.site_id)
     const items = overlaid(
-      found.Items ?? [],
+      (found.Items ?? []).map(fromTable),
       uncopied,
       (item) => item.user_id === query.user_id && Number(item.start_time) < before,
     )
@@ -158,10 +174,11 @@ export async function clientSessionItems(
   consistent: boolean,
 ): Promise<Item[]> {
   if (unstorable(siteId, clientSessionId)) return []
-  return requests.queryAll({
+  const items = await requests.queryAll({
     TableName: sessionsTable,
     KeyConditionExpression: 'pk = :pk',
     ExpressionAttributeValues: { ':pk': clientPartition(siteId, clientSessionId) },
     ConsistentRead: consistent,
   })
+  return items.map(fromTable)
 }

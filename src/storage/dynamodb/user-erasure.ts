@@ -5,6 +5,7 @@ import { batchWriteAll } from './batch-write.ts'
 import { CopyBatches } from './copy-batches.ts'
 import { storageFault } from './faults.ts'
 import type { FoldSegments } from './fold-segments.ts'
+import { fromTable } from './items.ts'
 import { clientPartition, requestPartition, timeKey, userKey } from './keys.ts'
 import { markLate } from './late-writes.ts'
 import { recordEventsOf } from './record.ts'
@@ -43,7 +44,7 @@ export class DynamoDbUserErasure {
     })
     // With those the sweep has not copied yet (uncopied-sessions.ts).
     const sessions = overlaid(
-      copied,
+      copied.map(fromTable),
       await this.uncopied.of(siteId),
       (item) => item.user_id === userId,
     )
