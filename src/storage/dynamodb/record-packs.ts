@@ -302,7 +302,9 @@ export class RecordPacks {
   /**
    * The day's parts, replacing what was there: in one transaction when they fit (a reader
    * sees the old day or the new one), else part by part with part 0 (which says how many
-   * parts count) last, then the left-over parts of an earlier, longer packing deleted.
+   * parts count) last, then the left-over parts of an earlier, longer packing deleted. A day
+   * packed for the first time is written part by part too: no reader reads a day before
+   * `packed_to` passes it.
    */
   private async writeDay(siteId: string, day: string, items: readonly Item[]) {
     const pk = STATE.packs(siteId)
@@ -326,7 +328,10 @@ export class RecordPacks {
       .map((item) => String(item.sk))
       .filter((sk) => Number(sk.split('#')[1]) >= parts.length)
     const bytes = parts.reduce((sum, z) => sum + z.byteLength, 0)
-    if (puts.length + stale.length <= TRANSACTION_ITEMS && bytes <= TRANSACTION_BYTES) {
+    // A day packed for the first time has no reader yet (`packed_to` moves after it is
+    // written): plain puts, half a transaction's write units, part 0 last all the same.
+    const first = before.length === 0
+    if (!first && puts.length + stale.length <= TRANSACTION_ITEMS && bytes <= TRANSACTION_BYTES) {
       if (puts.length + stale.length > 0) {
         await call('TransactWriteItems(pack)', () =>
           this.c.doc.send(
