@@ -159,9 +159,9 @@ variable "rollup_batch_size" {
 }
 
 variable "rollup_batching_window_s" {
-  description = "How long the mapping gathers records before a batch (0 to 300 s). Counter rows shared by a window's events are written once per window; stats lag by about this much, and the dashboard shows the lag."
+  description = "How long the mapping gathers records before a batch (0 to 300 s). A unit writes one window per site, whatever its size, so a longer wait writes fewer; stats lag by about this much (45 s leaves the stream's delivery and the unit's own time within the minute), and the dashboard shows the lag."
   type        = number
-  default     = 30
+  default     = 45
   validation {
     condition     = var.rollup_batching_window_s >= 0 && var.rollup_batching_window_s <= 60
     error_message = "Stats should lag by at most a minute: keep the window at 60 s or less."
