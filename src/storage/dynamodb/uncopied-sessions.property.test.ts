@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { EnrichedEvent } from '../../core/types.ts'
+import type { RollupOptions } from '../../rollup/rollup-options.ts'
 import { acceptAndRollUp } from '../../testing/accept-and-roll-up.ts'
 import { localTables } from '../../testing/dynamodb.ts'
 import { enrichedEvent } from '../../testing/enriched-event.ts'
@@ -16,7 +17,7 @@ import { SETTLE_MS } from './late-writes.ts'
  * The sweep's copy of the fold's sessions, attacked: whatever units come, and whenever the
  * sweep copies between them (or does not), and however long after a copy a read comes, every
  * read of sessions answers what the SQLite store answers for the same units, ids included
- * (both draw ids in order). Events of four tabs over three hours: gaps past the session
+ * (both draw ids in order, in the form that names their key or not). Events of four tabs over three hours: gaps past the session
  * timeout make several sessions of a tab, and late events merge them again; the clock runs
  * a few minutes behind the latest event or well past it, so the copy leaves sessions waiting
  * (session-projection.ts, COPY_IDLE_MS) or takes them.
@@ -43,7 +44,25 @@ const schedule = fc.record({
   // How far the clock is past the latest event so far, in minutes: under COPY_IDLE_MS the
   // copy leaves the latest sessions waiting.
   lags: fc.array(fc.integer({ min: 0, max: 12 }), { minLength: 14, maxLength: 14 }),
+  // Ids that name their site and tracker session (read by key, no IdIndex copy) or not.
+  homeIds: fc.boolean(),
 })
+
+/**
+ * Ids drawn in order, as orderedRollupOptions draws them; with `home`, in the form
+ * session-ids.ts makes (25 characters, then the site and tracker session, base64url), so the
+ * copy leaves them out of IdIndex and a read by id goes by key.
+ */
+function idsOf(home: boolean): RollupOptions {
+  if (!home) return orderedRollupOptions()
+  let n = 0
+  const b64 = (text: string) => Buffer.from(text).toString('base64url')
+  return {
+    sessionTimeoutMs: 30 * MINUTE,
+    newSessionId: (siteId, client) =>
+      `${String(++n).padStart(25, '0')}.${b64(siteId)}.${b64(client)}`,
+  }
+}
 
 function eventsOf(drawn: Array<{ tab: number; minute: number; page: string }>): EnrichedEvent[] {
   return drawn.map(({ tab, minute, page }, i) =>
@@ -88,8 +107,8 @@ describe('reads of sessions over the sweep’s copy', () => {
           try {
             await dynamo.createSite(site)
             await sqlite.createSite(site)
-            const dynamoIds = orderedRollupOptions()
-            const sqliteIds = orderedRollupOptions()
+            const dynamoIds = idsOf(s.homeIds)
+            const sqliteIds = idsOf(s.homeIds)
             let at = 0
             for (let step = 0; at < events.length; step++) {
               const unit = events.slice(at, at + (s.cuts[step] ?? 2))
