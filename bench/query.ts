@@ -584,6 +584,8 @@ interface EndpointResult {
   /** The same runs as the server logged them (handler time, without the client side). */
   server_p50_ms: number
   server_p95_ms: number
+  /** Each timed run's client-side ms, in the order run: where a slow tail falls. */
+  samples_ms: number[]
   response_bytes: number
   /** Sanity check that the timed answer is real: the period's page views. */
   pageviews?: number
@@ -648,6 +650,7 @@ async function measureEndpoint(
     ...summarize(samples),
     server_p50_ms: logged.p50_ms,
     server_p95_ms: logged.p95_ms,
+    samples_ms: samples.map((ms) => round(ms, 1)),
     response_bytes: Buffer.byteLength(last.body),
     ...(pageviews === undefined ? {} : { pageviews }),
   }

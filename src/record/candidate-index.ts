@@ -225,6 +225,19 @@ export function overlapsUnrecorded(candidates: Candidates, win: MsWindow): boole
   return lo > 0 && (candidates.unrecordedEndUpTo[lo - 1] as number) >= win.from
 }
 
+/** Whether a session of `part` without events overlaps `win` (the answer is partial). */
+export function unrecordedOverlaps(part: ColumnarPart, win: MsWindow): boolean {
+  const unrecorded = unrecordedOf(part)
+  return overlapsUnrecorded(
+    {
+      groups: new Int32Array(0),
+      unrecordedStart: unrecorded.start,
+      unrecordedEndUpTo: unrecorded.endUpTo,
+    },
+    win,
+  )
+}
+
 /** Whether group g is among the candidates (a binary search). */
 export function isCandidate(candidates: Candidates, g: number): boolean {
   const groups = candidates.groups

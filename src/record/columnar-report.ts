@@ -903,6 +903,37 @@ export function addTally(into: TallyArrays, other: TallyArrays): void {
   add(into.propVisitors, other.propVisitors)
 }
 
+/** A tally of nothing: every figure 0, shaped for `spec`. */
+export function emptyTally(spec: TallySpec): TallyArrays {
+  return new ColumnarTally(spec, []).run(ALL_VISITORS, null)
+}
+
+const NO_ROWS = new Float64Array(0)
+
+/**
+ * A tally's arrays in one fixed order, a column without rows as five empty arrays: two
+ * tallies' slots line up whatever their specs (day-tallies.ts adds one into another).
+ */
+export function tallySlots(t: TallyArrays): Float64Array[] {
+  return [
+    t.seriesPageviews,
+    t.seriesVisitors,
+    t.exitSessions,
+    t.pagePageviews,
+    t.pageVisitors,
+    t.eventEvents,
+    t.eventVisitors,
+    t.propKeyCount,
+    t.propEvents,
+    t.propVisitors,
+    ...t.columnRows.flatMap((r) =>
+      r
+        ? [r.sessions, r.bounces, r.duration, r.pageviews, r.visitors]
+        : [NO_ROWS, NO_ROWS, NO_ROWS, NO_ROWS, NO_ROWS],
+    ),
+  ]
+}
+
 /** The buffers of a tally's arrays, for a worker to hand over without a copy. */
 export function tallyBuffers(t: TallyArrays): ArrayBuffer[] {
   const arrays = [

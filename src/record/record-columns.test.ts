@@ -191,7 +191,10 @@ describe('RecordColumns', () => {
     // source: and page: were asked: their lists are held, and counted.
     const [held] = roomy.held()
     expect(held?.index_bytes).toBeGreaterThan(0)
-    expect(held?.bytes).toBe((bare?.bytes ?? 0) + (held?.index_bytes ?? 0))
+    expect(held?.day_tally_bytes).toBeGreaterThan(0)
+    expect(held?.bytes).toBe(
+      (bare?.bytes ?? 0) + (held?.index_bytes ?? 0) + (held?.day_tally_bytes ?? 0),
+    )
     expect(roomy.bytes()).toBe(held?.bytes)
     // Room for the columns but not the lists: the same answers, no list built.
     const tight = new RecordColumns(store, { ...options, maxBytes: bare?.bytes ?? 0 })
@@ -201,6 +204,7 @@ describe('RecordColumns', () => {
       expect(await tight.report(q)).toEqual(await recordReport(store, q))
     }
     expect(tight.held()[0]?.index_bytes).toBe(0)
+    expect(tight.held()[0]?.day_tally_bytes).toBe(0)
     expect(tight.held()[0]?.sessions).toBe(bare?.sessions)
   })
 

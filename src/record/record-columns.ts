@@ -13,8 +13,9 @@ import {
   PartBuilder,
   partBytes,
 } from './columnar-record.ts'
-import { columnarReport } from './columnar-report.ts'
+import { ALL_VISITORS, scanTally } from './columnar-report.ts'
 import type { ColumnsSnapshots, SnapshotIdentity } from './columns-snapshot.ts'
+import { DayTallies, type ScanTallies } from './day-tallies.ts'
 import {
   type FilteredStatsReport,
   propertiesPart,
@@ -85,6 +86,11 @@ export interface RecordColumnsOptions {
   snapshots?: Pick<ColumnsSnapshots, 'save' | 'load'>
   /** Scans on worker threads (scan-pool.ts); without it, on the calling thread. */
   scanPool?: ScanPool
+  /**
+   * What the closed days' tallies of filtered reports may hold, all sites (day-tallies.ts;
+   * default 64 MB, at most an eighth of `maxBytes`); 0 scans every day at every query.
+   */
+  dayTalliesBytes?: number
 }
 
 interface SiteColumns {
@@ -107,6 +113,7 @@ const SAVE_EVERY_MS = 6 * HOUR_MS
 const EXTEND_AFTER_MS = 2 * HOUR_MS
 /** Open tails kept per site, for the few distinct windows the dashboard asks. */
 const TAILS_PER_SITE = 4
+const DAY_TALLIES_BYTES = 64 * 1024 * 1024
 
 export class RecordColumns {
   private readonly sites = new Map<string, SiteColumns>()
@@ -124,22 +131,33 @@ export class RecordColumns {
   /** Per site: the span of the columns last saved, or being saved (`snapshots`). */
   private readonly saved = new Map<string, { lower: number; upper: number }>()
   private saving: Promise<void> = Promise.resolve()
+  private readonly dayTallies: DayTallies
 
   constructor(
     private readonly store: ColumnsStore,
     private readonly options: RecordColumnsOptions,
-  ) {}
+  ) {
+    const cap = options.dayTalliesBytes ?? Math.min(DAY_TALLIES_BYTES, options.maxBytes / 8)
+    // Within the columns' bound too: what the columns and lists leave, up to the cap.
+    this.dayTallies = new DayTallies(() =>
+      Math.min(cap, options.maxBytes - (this.bytes() - this.dayTallies.bytes())),
+    )
+  }
 
-  /** The bytes held, all sites together: columns, dictionaries and candidate lists. */
+  /**
+   * The bytes held, all sites together: columns, dictionaries, candidate lists and the
+   * closed days' tallies.
+   */
   bytes(): number {
-    let total = 0
+    let total = this.dayTallies.bytes()
     for (const site of this.sites.values()) total += site.bytes + candidateIndexBytes(site.part)
     return total
   }
 
   /**
    * Per site held: sessions, events and bytes (for /metrics and the benchmark); of the bytes,
-   * `index_bytes` are the candidate lists built for the filters asked so far.
+   * `index_bytes` are the candidate lists built for the filters asked so far, and
+   * `day_tally_bytes` the closed days' tallies kept for them.
    */
   held(): Array<{
     site: string
@@ -147,15 +165,18 @@ export class RecordColumns {
     events: number
     bytes: number
     index_bytes: number
+    day_tally_bytes: number
   }> {
     return [...this.sites].map(([site, c]) => {
       const index = candidateIndexBytes(c.part)
+      const days = this.dayTallies.bytesOf(site)
       return {
         site,
         sessions: c.part.sessions,
         events: c.part.at.length,
-        bytes: c.bytes + index,
+        bytes: c.bytes + index + days,
         index_bytes: index,
+        day_tally_bytes: days,
       }
     })
   }
@@ -217,7 +238,11 @@ export class RecordColumns {
       ),
     }
     const pool = this.options.scanPool
-    return pool ? pool.report(siteId, input) : columnarReport(input)
+    const scan: ScanTallies = pool
+      ? (parts, specs, candidates) => pool.tallies(siteId, parts, specs, candidates)
+      : async (parts, specs, candidates) =>
+          specs.map((spec, i) => scanTally(spec, parts, ALL_VISITORS, candidates[i] ?? null))
+    return this.dayTallies.report(siteId, input, scan)
   }
 
   /**
@@ -285,6 +310,7 @@ export class RecordColumns {
 
   private drop(siteId: string): void {
     this.sites.delete(siteId)
+    this.dayTallies.forget(siteId)
     this.options.scanPool?.forget(siteId)
   }
 
@@ -355,7 +381,10 @@ export class RecordColumns {
       }
       return
     }
-    if (held && held.part !== next.part) this.options.scanPool?.forget(siteId)
+    if (held && held.part !== next.part) {
+      this.options.scanPool?.forget(siteId)
+      this.dayTallies.forget(siteId)
+    }
     this.sites.set(siteId, next)
     this.options.logger.info(
       {

@@ -28,8 +28,8 @@ export type ScanCall =
       tail: ColumnarPart
       specs: TallySpec[]
       share: VisitorShare
-      /** The closed part's groups to read (shared memory, not copied); null: all. */
-      candidates: Candidates | null
+      /** Per spec: the closed part's groups to read (shared memory, not copied); null: all. */
+      candidates: Array<Candidates | null>
     }
   | { op: 'forget'; slot: string }
 
@@ -57,7 +57,9 @@ export function serveScans(port: MessagePort, beforeScan: () => void = () => und
       }
       beforeScan()
       const parts = [closed.part, call.tail]
-      const tallies = call.specs.map((spec) => scanTally(spec, parts, call.share, call.candidates))
+      const tallies = call.specs.map((spec, i) =>
+        scanTally(spec, parts, call.share, call.candidates[i] ?? null),
+      )
       port.postMessage(
         { id: call.id, ok: true, tallies } satisfies ScanAnswer,
         tallies.flatMap(tallyBuffers),

@@ -7,7 +7,6 @@ import {
   ALL_VISITORS,
   addTally,
   type ColumnarReportInput,
-  columnarReport,
   reportOfTallies,
   scanTally,
   type TallyArrays,
@@ -138,7 +137,7 @@ class ScanWorker {
     tail: ColumnarPart,
     specs: TallySpec[],
     share: VisitorShare,
-    candidates: Candidates | null,
+    candidates: Array<Candidates | null>,
   ): Promise<TallyArrays[]> {
     const worker = this.worker
     if (!worker) return Promise.reject(new Error(`${this.name} is not running`))
@@ -217,19 +216,34 @@ export class ScanPool {
     slot: string,
     input: ColumnarReportInput & { parts: readonly [ColumnarPart, ColumnarPart] },
   ): Promise<FilteredStatsReport> {
-    const [closed, tail] = input.parts
-    const candidates = input.candidates ?? null
     const specs = tallySpecs(input.dicts, input.query)
+    const candidates = input.candidates ?? null
+    const tallies = await this.tallies(
+      slot,
+      input.parts,
+      specs,
+      specs.map(() => candidates),
+    )
+    return reportOfTallies(input, specs, tallies)
+  }
+
+  /**
+   * The tallies of `specs` over `[closed, tail]`, each spec with its own groups of `closed`
+   * to read (`candidates[i]`; null: all), the workers' shares added up. On this thread when
+   * no worker can take them, or when the workers fail.
+   */
+  async tallies(
+    slot: string,
+    parts: readonly [ColumnarPart, ColumnarPart],
+    specs: TallySpec[],
+    candidates: Array<Candidates | null>,
+  ): Promise<TallyArrays[]> {
+    const [closed, tail] = parts
+    const here = () =>
+      specs.map((spec, i) => scanTally(spec, parts, ALL_VISITORS, candidates[i] ?? null))
     const ready = this.workers.filter((w) => w.ready())
-    if (ready.length === 0) {
-      return reportOfTallies(
-        input,
-        specs,
-        specs.map((spec) => scanTally(spec, input.parts, ALL_VISITORS, candidates)),
-      )
-    }
+    if (ready.length === 0) return here()
     const version = versionOf(closed)
-    let tallies: TallyArrays[]
     try {
       const answers = await Promise.all(
         ready.map((w, i) =>
@@ -244,20 +258,20 @@ export class ScanPool {
           ),
         ),
       )
-      tallies = answers[0] as TallyArrays[]
+      const tallies = answers[0] as TallyArrays[]
       for (const more of answers.slice(1)) {
         tallies.forEach((t, i) => {
           addTally(t, more[i] as TallyArrays)
         })
       }
+      return tallies
     } catch (error) {
       this.options.logger.warn(
         { err: error, site: slot },
         'record scan workers failed: this query is scanned on the HTTP thread',
       )
-      return columnarReport(input)
+      return here()
     }
-    return reportOfTallies(input, specs, tallies)
   }
 
   /** The site's closed part is no longer asked: workers let it go. */
