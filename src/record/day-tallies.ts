@@ -37,8 +37,8 @@ import type { MsWindow } from './period-window.ts'
  *
  * Only the chart's daily points can be added (an hourly chart, of the 24-hour views, is
  * scanned whole: its window is mostly the tail anyway). Kept per site's closed part and query
- * filters (and `props` key), least recently used first out past `room`; a new closed part
- * (extended every two hours) starts without them.
+ * filters (and `props` key), least recently used first out past `room`. When the closed
+ * part is extended (every two hours), the days whose sessions did not change are carried over.
  */
 
 /** Scans specs over `[closed, tail]`, each with its own groups of `closed` (null: all). */
@@ -55,6 +55,9 @@ interface DayWindow extends MsWindow {
 
 /** A day's tally, only its figures that are not 0 (a value number and its count per slot). */
 interface SparseTally {
+  /** The day's moments (its DayWindow's). */
+  from: number
+  to: number
   totals: Counters
   at: Int32Array[]
   count: Float64Array[]
@@ -67,6 +70,8 @@ interface Entry {
   used: number
   /** A scan of missing days under way: the next query with these filters waits for it. */
   building: Promise<void> | null
+  /** Let go while being built (its part was replaced): what the build finds is not kept. */
+  stale: boolean
 }
 
 interface SiteDays {
@@ -94,6 +99,32 @@ export class DayTallies {
     return total
   }
 
+  /**
+   * The site's closed part was replaced by `next` (extended): the kept days of `from` whose
+   * sessions are the same in both, those within `same` (the caller knows which sessions came
+   * and went), stay for it; the others go.
+   */
+  carry(siteId: string, next: ColumnarPart, same: MsWindow): void {
+    const site = this.sites.get(siteId)
+    if (!site) return
+    site.part = next
+    for (const [key, entry] of site.entries) {
+      // One being built is for the old part: its days are dropped when it is done.
+      if (entry.building) {
+        site.entries.delete(key)
+        this.total -= entry.bytes
+        entry.stale = true
+        continue
+      }
+      for (const [day, tally] of entry.days) {
+        if (tally.from >= same.from && tally.to <= same.to) continue
+        entry.days.delete(day)
+        entry.bytes -= tally.bytes
+        this.total -= tally.bytes
+      }
+    }
+  }
+
   /** The site's closed part is gone: its days' tallies with it. */
   forget(siteId: string): void {
     const site = this.sites.get(siteId)
@@ -112,7 +143,7 @@ export class DayTallies {
     const [closed, tail] = parts
     const candidates = input.candidates ?? null
     const specs = tallySpecs(dicts, query)
-    const split = splitOf(tail, dicts.timeZone)
+    const split = midnightBefore(tail, dicts.timeZone)
     const plans = specs.map((spec) => planOf(spec, split, dicts.timeZone))
     const wanted = new Map<string, DayWindow>()
     for (const plan of plans) for (const day of plan.days) wanted.set(day.day, day)
@@ -159,8 +190,9 @@ export class DayTallies {
   private entryOf(siteId: string, part: ColumnarPart, key: string): Entry {
     let site = this.sites.get(siteId)
     if (site && site.part !== part) {
-      this.forget(siteId)
-      site = undefined
+      // A query still holding the part an extension replaced (the site's tallies were
+      // carried over to the new one): its days are scanned for it alone, not kept.
+      return { days: new Map(), bytes: 0, used: 0, building: null, stale: true }
     }
     if (!site) {
       site = { part, entries: new Map() }
@@ -168,7 +200,7 @@ export class DayTallies {
     }
     let entry = site.entries.get(key)
     if (!entry) {
-      entry = { days: new Map(), bytes: 0, used: 0, building: null }
+      entry = { days: new Map(), bytes: 0, used: 0, building: null, stale: false }
       site.entries.set(key, entry)
     }
     entry.used = ++this.clock
@@ -198,10 +230,10 @@ export class DayTallies {
         const empty = emptyPart(closed)
         const tallies = await scan([closed, empty], specs, groups)
         missing.forEach((day, i) => {
-          const sparse = sparseOf(tallies[i] as TallyArrays)
+          const sparse = sparseOf(tallies[i] as TallyArrays, day)
           entry.days.set(day.day, sparse)
           entry.bytes += sparse.bytes
-          this.total += sparse.bytes
+          if (!entry.stale) this.total += sparse.bytes
         })
       }
       entry.building = build().finally(() => {
@@ -235,10 +267,10 @@ function keyOf(query: ColumnarReportInput['query']): string {
   return JSON.stringify([filters, query.props])
 }
 
-/** The local midnight at or before every session of the tail starts (none: no bound). */
-function splitOf(tail: ColumnarPart, timeZone: string): number {
+/** The local midnight at or before every session of `part` starts (none: no bound). */
+export function midnightBefore(part: ColumnarPart, timeZone: string): number {
   let earliest = Number.POSITIVE_INFINITY
-  for (let s = 0; s < tail.sessions; s++) earliest = Math.min(earliest, tail.start[s] as number)
+  for (let s = 0; s < part.sessions; s++) earliest = Math.min(earliest, part.start[s] as number)
   if (earliest === Number.POSITIVE_INFINITY) return earliest
   return startOfLocalDay(localDay(earliest, timeZone), timeZone)
 }
@@ -411,7 +443,7 @@ function emptyOf(like: ColumnarPart): ColumnarPart {
   }
 }
 
-function sparseOf(t: TallyArrays): SparseTally {
+function sparseOf(t: TallyArrays, day: MsWindow): SparseTally {
   const at: Int32Array[] = []
   const count: Float64Array[] = []
   let bytes = 64
@@ -431,7 +463,7 @@ function sparseOf(t: TallyArrays): SparseTally {
     count.push(c)
     bytes += n * 12 + 64
   }
-  return { totals: { ...t.totals }, at, count, bytes }
+  return { from: day.from, to: day.to, totals: { ...t.totals }, at, count, bytes }
 }
 
 /**

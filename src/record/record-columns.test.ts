@@ -99,6 +99,14 @@ describe('RecordColumns', () => {
       // Later: the columns extend up; the tail stays small (within the collector's limit).
       for (let step = 0; step < 8; step++) {
         now += 9 * HOUR_MS
+        const kept = columns.held()[0]?.day_tally_bytes ?? 0
+        expect(kept).toBeGreaterThan(0)
+        // Extended: the filters' days whose sessions did not change are carried over (and
+        // the answers below, after them, still equal the direct read).
+        await columns.warm('site', 'Europe/Berlin', now - 30 * DAY_MS)
+        const carried = columns.held()[0]?.day_tally_bytes ?? 0
+        expect(carried).toBeGreaterThan(0)
+        expect(carried).toBeLessThanOrEqual(kept)
         await check()
       }
       // The roll-up writes a session of the last hour: the open tail is read again, and only it,

@@ -15,7 +15,7 @@ import {
 } from './columnar-record.ts'
 import { ALL_VISITORS, scanTally } from './columnar-report.ts'
 import type { ColumnsSnapshots, SnapshotIdentity } from './columns-snapshot.ts'
-import { DayTallies, type ScanTallies } from './day-tallies.ts'
+import { DayTallies, midnightBefore, type ScanTallies } from './day-tallies.ts'
 import {
   type FilteredStatsReport,
   propertiesPart,
@@ -337,6 +337,7 @@ export class RecordColumns {
     const budget = this.options.maxBytes - (this.bytes() - heldBytes)
     const lower = Math.floor(from / HOUR_MS) * HOUR_MS
     let next: SiteColumns | null
+    let same: { from: number; to: number } | null = null
     const started = Date.now()
     const reached = Math.floor(Math.min(this.reached.get(siteId) ?? from, from) / HOUR_MS) * HOUR_MS
     this.reached.delete(siteId)
@@ -346,6 +347,10 @@ export class RecordColumns {
       next = part && { timeZone, generation, dicts, part, lower, upper: closed, bytes: 0 }
     } else {
       next = { ...held }
+      // The moments whose days have the same sessions in the held part and the next one: an
+      // earlier stretch ended before the held part's days, the later one may reach back into
+      // the days it starts in, and days before what is kept go.
+      same = { from: held.lower, to: Number.POSITIVE_INFINITY }
       if (lower < held.lower) {
         const earlier = await this.read(siteId, held.dicts, lower, held.lower, budget)
         next = earlier && { ...next, part: mergeParts(earlier, next.part), lower }
@@ -358,6 +363,7 @@ export class RecordColumns {
         const keepFrom = Math.max(next.lower, Math.min(reached, keepAtLeast))
         const kept =
           keepFrom > next.lower ? { part: endedFrom(next.part, keepFrom), lower: keepFrom } : next
+        if (later) same = { from: kept.lower, to: midnightBefore(later, timeZone) }
         next = later && {
           ...next,
           part: mergeParts(kept.part, later),
@@ -383,7 +389,8 @@ export class RecordColumns {
     }
     if (held && held.part !== next.part) {
       this.options.scanPool?.forget(siteId)
-      this.dayTallies.forget(siteId)
+      if (same) this.dayTallies.carry(siteId, next.part, same)
+      else this.dayTallies.forget(siteId)
     }
     this.sites.set(siteId, next)
     this.options.logger.info(
