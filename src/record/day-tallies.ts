@@ -1,6 +1,6 @@
 import { addDays, localDay, startOfLocalDay } from '../core/calendar.ts'
 import type { Counters } from '../core/types.ts'
-import { type Candidates, unrecordedOverlaps } from './candidate-index.ts'
+import { type Candidates, narrowedFrom, unrecordedOverlaps } from './candidate-index.ts'
 import type { ColumnarPart, Dictionaries } from './columnar-record.ts'
 import {
   type ColumnarReportInput,
@@ -160,11 +160,12 @@ export class DayTallies {
     const days = [...wanted.values()].sort((a, b) => a.from - b.from)
     await this.fill(entry, days, closed, dicts, specs[0] as TallySpec, candidates, scan)
     const live = plans.flatMap((plan) => (plan.live ? [plan.live] : []))
+    // The rest starts at the tail's first day: only groups with a session ending since then.
     const scanned = live.length
       ? await scan(
           parts,
           live,
-          live.map(() => candidates),
+          live.map((spec) => narrowedFrom(closed, candidates, spec.readWin.from)),
         )
       : []
     let next = 0

@@ -68,6 +68,8 @@ class ScanWorker {
   private diedAt = Number.NEGATIVE_INFINITY
   /** Per slot: the version of the closed part this thread holds. */
   private readonly sent = new Map<string, number>()
+  /** Per slot: the version of the open tail this thread holds. */
+  private readonly sentTail = new Map<string, number>()
   private readonly pending = new Map<number, Pending>()
   private nextId = 1
   closing = false
@@ -112,6 +114,7 @@ class ScanWorker {
         this.diedAt = Date.now()
       }
       this.sent.clear()
+      this.sentTail.clear()
       const calls = [...this.pending.values()]
       for (const id of [...this.pending.keys()]) this.settle(id)
       for (const call of calls) call.reject(new Error(`${this.name} exited with code ${code}`))
@@ -144,6 +147,9 @@ class ScanWorker {
     const id = this.nextId++
     const known = this.sent.get(slot) === version
     this.sent.set(slot, version)
+    const tailVersion = versionOf(tail)
+    const knownTail = this.sentTail.get(slot) === tailVersion
+    this.sentTail.set(slot, tailVersion)
     return new Promise<TallyArrays[]>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.options.logger.error({ worker: this.name }, 'record scan worker did not answer')
@@ -159,7 +165,8 @@ class ScanWorker {
           slot,
           version,
           closed: known ? null : closed,
-          tail,
+          tailVersion,
+          tail: knownTail ? null : tail,
           specs,
           share,
           candidates,
@@ -168,12 +175,14 @@ class ScanWorker {
         // Not sent (a value that cannot cross): the worker is fine, the call fails.
         this.settle(id)
         this.sent.delete(slot)
+        this.sentTail.delete(slot)
         reject(error as Error)
       }
     })
   }
 
   forget(slot: string): void {
+    this.sentTail.delete(slot)
     if (!this.sent.delete(slot)) return
     this.worker?.postMessage({ op: 'forget', slot } satisfies ScanCall)
   }
@@ -184,7 +193,7 @@ class ScanWorker {
   }
 }
 
-/** Numbers for closed parts' versions, as workers know them. */
+/** Numbers for parts' versions (closed parts and tails), as workers know them. */
 const versions = new WeakMap<ColumnarPart, number>()
 let nextVersion = 1
 
