@@ -417,6 +417,10 @@ interface ServerProcess {
    * background: record/warm-columns.ts), or why it did not.
    */
   columns: Map<string, { ms?: number; sessions?: number; bytes?: number; failed?: string }>
+  /** When the server was started (performance.now()). */
+  startedAt: number
+  /** When each of the server's sweeps (at start, then every 5 minutes) ended, ms since started. */
+  sweeps: number[]
   stop: () => Promise<void>
 }
 
@@ -426,6 +430,7 @@ function exited(child: ChildProcess): boolean {
 
 /** Spawns the built server (as `npm start` runs it) and resolves with the URL of its `listening` log line. */
 function startServer(dataDir: string, cwd: string): Promise<ServerProcess> {
+  const startedAt = performance.now()
   const child = spawn(process.execPath, SERVER_ARGS, {
     // cwd is a temp dir so no stray `.env` changes the configuration.
     cwd,
@@ -474,6 +479,7 @@ function startServer(dataDir: string, cwd: string): Promise<ServerProcess> {
     })
     const serverMs = new Map<string, number>()
     const columns: ServerProcess['columns'] = new Map()
+    const sweeps: number[] = []
     // Every stdout line is read so the pipe never fills up; request lines keep their timing.
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       if (!line.startsWith('{"')) return
@@ -496,10 +502,12 @@ function startServer(dataDir: string, cwd: string): Promise<ServerProcess> {
         })
       } else if (entry.site && entry.msg?.includes("record's columns")) {
         columns.set(entry.site, { failed: entry.msg })
+      } else if (entry.msg === 'sweep' || entry.msg === 'sweep failed') {
+        sweeps.push(Math.round(performance.now() - startedAt))
       } else if (entry.msg === 'listening' && entry.url && child.pid !== undefined) {
         clearTimeout(timer)
         child.removeAllListeners('exit')
-        resolve({ pid: child.pid, url: entry.url, serverMs, columns, stop })
+        resolve({ pid: child.pid, url: entry.url, serverMs, columns, startedAt, sweeps, stop })
       }
     })
   })
@@ -576,6 +584,8 @@ interface EndpointResult {
   path: string
   /** The first (warm-up) call: for the first record query, with the record's load. */
   first_ms: number
+  /** When the timed runs began and ended, ms since the server was started (see `sweeps`). */
+  timed_ms: [number, number]
   runs: number
   p50_ms: number
   p95_ms: number
@@ -630,6 +640,7 @@ async function measureEndpoint(
     await timedGet(url, token, `${endpoint.name}-warmup-${i}`)
   const samples: number[] = []
   const ids: string[] = []
+  const timedFrom = Math.round(performance.now() - server.startedAt)
   let last = first
   for (let i = 0; i < SETTINGS.runs; i++) {
     ids.push(`${endpoint.name}-run-${i}`)
@@ -646,6 +657,7 @@ async function measureEndpoint(
   return {
     path: endpoint.path,
     first_ms: firstMs,
+    timed_ms: [timedFrom, Math.round(performance.now() - server.startedAt)],
     runs: samples.length,
     ...summarize(samples),
     server_p50_ms: logged.p50_ms,
@@ -669,6 +681,8 @@ interface QueryPhase {
     { ms?: number; sessions?: number; bytes?: number; failed?: string }
   >
   max_server_rss_mb: number
+  /** When the server's sweeps ended, ms since it was started (each endpoint's `timed_ms`). */
+  sweeps_ended_ms: number[]
   endpoints: Record<string, EndpointResult | { skipped: string }>
 }
 
@@ -711,6 +725,7 @@ async function queryPhase(
       record_columns_warm_seconds: warmed,
       record_columns_warm: Object.fromEntries(server.columns),
       max_server_rss_mb: rss.stop(),
+      sweeps_ended_ms: [...server.sweeps],
       endpoints: results,
     }
   } finally {

@@ -21,6 +21,7 @@ import {
   type PropValueRow,
   type Tallied,
 } from './filtered-report.ts'
+import { listedValues } from './listed-values.ts'
 import { type MsWindow, msWindow, readWindow } from './period-window.ts'
 
 /**
@@ -959,6 +960,7 @@ function tallied(
   dicts: Dictionaries,
   spec: TallySpec,
   t: TallyArrays,
+  limit: number,
 ): Tallied & {
   partial: boolean
 } {
@@ -986,8 +988,20 @@ function tallied(
     if (!rows) return
     const values = (d.columns[c] as Dictionary).values
     const byValue = new Map<string, Counters>()
+    const listed = listedValues(
+      dim,
+      {
+        sessions: rows.sessions,
+        bounces: rows.bounces,
+        duration_ms: rows.duration,
+        pageviews: rows.pageviews,
+        visitors: rows.visitors,
+      },
+      rows.sessions.length,
+      limit,
+    )
     for (let v = 0; v < rows.sessions.length; v++) {
-      if (rows.sessions[v] === 0 && rows.visitors[v] === 0) continue
+      if (listed[v] === 0 || (rows.sessions[v] === 0 && rows.visitors[v] === 0)) continue
       byValue.set(values[v] as string, {
         ...zeroCounters(),
         sessions: rows.sessions[v] as number,
@@ -1001,21 +1015,41 @@ function tallied(
   })
   const exits = new Map<string, Counters>()
   const exitValues = (d.columns[EXIT_COLUMN] as Dictionary).values
+  const exitsListed = listedValues(
+    'exit_page',
+    { sessions: t.exitSessions },
+    t.exitSessions.length,
+    limit,
+  )
   t.exitSessions.forEach((sessions, v) => {
-    if (sessions > 0) exits.set(exitValues[v] as string, { ...zeroCounters(), sessions })
+    if (sessions > 0 && exitsListed[v] === 1) {
+      exits.set(exitValues[v] as string, { ...zeroCounters(), sessions })
+    }
   })
   out.rows.set('exit_page', exits)
   const pages = new Map<string, Counters>()
+  const pagesListed = listedValues(
+    'page',
+    { pageviews: t.pagePageviews, visitors: t.pageVisitors },
+    t.pagePageviews.length,
+    limit,
+  )
   t.pagePageviews.forEach((pageviews, p) => {
     const visitors = t.pageVisitors[p] as number
-    if (pageviews || visitors)
+    if ((pageviews || visitors) && pagesListed[p] === 1)
       pages.set(d.paths.values[p] as string, { ...zeroCounters(), pageviews, visitors })
   })
   out.rows.set('page', pages)
   const events = new Map<string, Counters>()
+  const eventsListed = listedValues(
+    'event',
+    { events: t.eventEvents, visitors: t.eventVisitors },
+    t.eventEvents.length,
+    limit,
+  )
   t.eventEvents.forEach((count, e) => {
     const visitors = t.eventVisitors[e] as number
-    if (count || visitors)
+    if ((count || visitors) && eventsListed[e] === 1)
       events.set(d.eventTypes.values[e] as string, { ...zeroCounters(), events: count, visitors })
   })
   out.rows.set('event', events)
@@ -1038,9 +1072,12 @@ export function reportOfTallies(
   specs: readonly TallySpec[],
   tallies: readonly TallyArrays[],
 ): FilteredStatsReport {
-  const current = tallied(input.dicts, specs[0] as TallySpec, tallies[0] as TallyArrays)
+  const limit = input.query.limit
+  const current = tallied(input.dicts, specs[0] as TallySpec, tallies[0] as TallyArrays, limit)
   const previous =
-    specs.length > 1 ? tallied(input.dicts, specs[1] as TallySpec, tallies[1] as TallyArrays) : null
+    specs.length > 1
+      ? tallied(input.dicts, specs[1] as TallySpec, tallies[1] as TallyArrays, limit)
+      : null
   return assembleReport(input.query, current, previous, input.recordSince, current.partial)
 }
 
