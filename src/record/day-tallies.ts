@@ -49,7 +49,7 @@ export type ScanTallies = (
 ) => Promise<TallyArrays[]>
 
 /** One local day: its name and the moments it holds, [from, to). */
-interface DayWindow extends MsWindow {
+export interface DayWindow extends MsWindow {
   day: string
 }
 
@@ -294,17 +294,8 @@ function planOf(spec: TallySpec, split: number, timeZone: string): Plan {
     spec.readWin.to === totals.to - 1 &&
     startOfLocalDay(localDay(totals.from, timeZone), timeZone) === totals.from
   if (!daily || split <= totals.from) return { days: [], live: spec }
-  const days: DayWindow[] = []
-  let day = localDay(totals.from, timeZone)
-  let from = totals.from
-  for (;;) {
-    const next = addDays(day, 1)
-    const to = startOfLocalDay(next, timeZone)
-    if (to > split || to > totals.to) break
-    days.push({ day, from, to })
-    day = next
-    from = to
-  }
+  const days = daysBefore(totals, split, timeZone)
+  const from = days.length ? (days[days.length - 1] as DayWindow).to : totals.from
   if (from >= totals.to) return { days, live: null }
   const clip = (w: MsWindow) => ({ from: Math.max(w.from, from), to: w.to })
   return {
@@ -316,6 +307,22 @@ function planOf(spec: TallySpec, split: number, timeZone: string): Plan {
       seriesWindow: series && clip(series),
     },
   }
+}
+
+/** The whole local days of `window` (starting at a local midnight) that end by `split`. */
+export function daysBefore(window: MsWindow, split: number, timeZone: string): DayWindow[] {
+  const days: DayWindow[] = []
+  let day = localDay(window.from, timeZone)
+  let from = window.from
+  for (;;) {
+    const next = addDays(day, 1)
+    const to = startOfLocalDay(next, timeZone)
+    if (to > split || to > window.to) break
+    days.push({ day, from, to })
+    day = next
+    from = to
+  }
+  return days
 }
 
 /** The spec of one day's tally: that day its window, with tables and the daily chart. */
@@ -338,7 +345,7 @@ function daySpec(base: TallySpec, day: DayWindow, days: number): TallySpec {
  * session that starts or has an event that day, ascending: a day's scan reads those only. A
  * session's days are those from its start's to its last event's.
  */
-function dayGroups(
+export function dayGroups(
   part: ColumnarPart,
   dicts: Dictionaries,
   days: DayWindow[],

@@ -3,7 +3,6 @@ import { DAY_MS, HOUR_MS } from '../core/calendar.ts'
 import { MAX_AGE_MS } from '../core/parse-event.ts'
 import type { StatsQuery } from '../core/stats-query.ts'
 import { candidateIndexBytes, candidatesOf } from './candidate-index.ts'
-import { columnarProps } from './columnar-props.ts'
 import {
   type ColumnarPart,
   columnarPart,
@@ -15,6 +14,7 @@ import {
 } from './columnar-record.ts'
 import { ALL_VISITORS, scanTally } from './columnar-report.ts'
 import type { ColumnsSnapshots, SnapshotIdentity } from './columns-snapshot.ts'
+import { DayProps } from './day-props.ts'
 import { DayTallies, midnightBefore, type ScanTallies } from './day-tallies.ts'
 import {
   type FilteredStatsReport,
@@ -132,6 +132,7 @@ export class RecordColumns {
   private readonly saved = new Map<string, { lower: number; upper: number }>()
   private saving: Promise<void> = Promise.resolve()
   private readonly dayTallies: DayTallies
+  private readonly dayProps: DayProps
 
   constructor(
     private readonly store: ColumnsStore,
@@ -139,9 +140,9 @@ export class RecordColumns {
   ) {
     const cap = options.dayTalliesBytes ?? Math.min(DAY_TALLIES_BYTES, options.maxBytes / 8)
     // Within the columns' bound too: what the columns and lists leave, up to the cap.
-    this.dayTallies = new DayTallies(() =>
-      Math.min(cap, options.maxBytes - (this.bytes() - this.dayTallies.bytes())),
-    )
+    const room = () => Math.min(cap, options.maxBytes - this.columnBytes())
+    this.dayTallies = new DayTallies(() => room() - this.dayProps.bytes())
+    this.dayProps = new DayProps(() => room() - this.dayTallies.bytes())
   }
 
   /**
@@ -149,7 +150,12 @@ export class RecordColumns {
    * closed days' tallies.
    */
   bytes(): number {
-    let total = this.dayTallies.bytes()
+    return this.columnBytes() + this.dayTallies.bytes() + this.dayProps.bytes()
+  }
+
+  /** The columns, dictionaries and candidate lists, all sites. */
+  private columnBytes(): number {
+    let total = 0
     for (const site of this.sites.values()) total += site.bytes + candidateIndexBytes(site.part)
     return total
   }
@@ -157,7 +163,7 @@ export class RecordColumns {
   /**
    * Per site held: sessions, events and bytes (for /metrics and the benchmark); of the bytes,
    * `index_bytes` are the candidate lists built for the filters asked so far, and
-   * `day_tally_bytes` the closed days' tallies kept for them.
+   * `day_tally_bytes` the closed days' tallies and property counts kept for them.
    */
   held(): Array<{
     site: string
@@ -169,7 +175,7 @@ export class RecordColumns {
   }> {
     return [...this.sites].map(([site, c]) => {
       const index = candidateIndexBytes(c.part)
-      const days = this.dayTallies.bytesOf(site)
+      const days = this.dayTallies.bytesOf(site) + this.dayProps.bytesOf(site)
       return {
         site,
         sessions: c.part.sessions,
@@ -198,7 +204,7 @@ export class RecordColumns {
       this.store.recordSince(siteId),
       columns
         ? this.tail(siteId, columns, Math.max(window.from, columns.upper), window.to).then((tail) =>
-            columnarProps(columns.dicts, [columns.part, tail], query),
+            this.dayProps.properties(siteId, columns.dicts, columns.part, tail, query),
           )
         : null,
     ])
@@ -311,6 +317,7 @@ export class RecordColumns {
   private drop(siteId: string): void {
     this.sites.delete(siteId)
     this.dayTallies.forget(siteId)
+    this.dayProps.forget(siteId)
     this.options.scanPool?.forget(siteId)
   }
 
@@ -389,8 +396,13 @@ export class RecordColumns {
     }
     if (held && held.part !== next.part) {
       this.options.scanPool?.forget(siteId)
-      if (same) this.dayTallies.carry(siteId, next.part, same)
-      else this.dayTallies.forget(siteId)
+      if (same) {
+        this.dayTallies.carry(siteId, next.part, same)
+        this.dayProps.carry(siteId, next.part, same)
+      } else {
+        this.dayTallies.forget(siteId)
+        this.dayProps.forget(siteId)
+      }
     }
     this.sites.set(siteId, next)
     this.options.logger.info(
