@@ -937,22 +937,9 @@ export function tallySlots(t: TallyArrays): Float64Array[] {
 
 /** The buffers of a tally's arrays, for a worker to hand over without a copy. */
 export function tallyBuffers(t: TallyArrays): ArrayBuffer[] {
-  const arrays = [
-    t.seriesPageviews,
-    t.seriesVisitors,
-    ...t.columnRows.flatMap((r) =>
-      r ? [r.sessions, r.bounces, r.duration, r.pageviews, r.visitors] : [],
-    ),
-    t.exitSessions,
-    t.pagePageviews,
-    t.pageVisitors,
-    t.eventEvents,
-    t.eventVisitors,
-    t.propKeyCount,
-    t.propEvents,
-    t.propVisitors,
-  ]
-  return arrays.map((a) => a.buffer as ArrayBuffer)
+  return tallySlots(t)
+    .filter((a) => a !== NO_ROWS)
+    .map((a) => a.buffer as ArrayBuffer)
 }
 
 /** A tally's arrays as the report's maps, value numbers turned back into texts. */

@@ -4,7 +4,8 @@ import { narrowedFrom, unrecordedOverlaps } from './candidate-index.ts'
 import { type ColumnarProps, type PropsCounts, propsCounts, propsOf } from './columnar-props.ts'
 import type { ColumnarPart, Dictionaries } from './columnar-record.ts'
 import { type DayWindow, dayGroups, daysBefore, midnightBefore } from './day-tallies.ts'
-import { type MsWindow, msWindow, readWindow } from './period-window.ts'
+import { type KeptDay, KeptDays } from './kept-days.ts'
+import { msWindow, readWindow } from './period-window.ts'
 
 /**
  * The unfiltered property breakdown (columnar-props.ts) with its closed days added from
@@ -14,55 +15,10 @@ import { type MsWindow, msWindow, readWindow } from './period-window.ts'
  * have the closed part's sessions only. The rest is read as before, from the tail's first day,
  * of the groups with a session ending since then. Kept per site's closed part and `props` key.
  */
-interface Entry {
-  days: Map<string, PropsCounts & { from: number; to: number }>
-  used: number
-}
+type PropsDay = PropsCounts & KeptDay
 
-interface SiteDays {
-  part: ColumnarPart
-  entries: Map<string, Entry>
-}
-
-export class DayProps {
-  private readonly sites = new Map<string, SiteDays>()
-  private total = 0
-  private clock = 0
-
-  /** `room`: what the counts may hold now. */
-  constructor(private readonly room: () => number) {}
-
-  bytes(): number {
-    return this.total
-  }
-
-  bytesOf(siteId: string): number {
-    let total = 0
-    for (const entry of this.sites.get(siteId)?.entries.values() ?? []) total += entryBytes(entry)
-    return total
-  }
-
-  forget(siteId: string): void {
-    const site = this.sites.get(siteId)
-    if (!site) return
-    for (const entry of site.entries.values()) this.total -= entryBytes(entry)
-    this.sites.delete(siteId)
-  }
-
-  /** As DayTallies.carry: the days within `same` stay for the extended part. */
-  carry(siteId: string, next: ColumnarPart, same: MsWindow): void {
-    const site = this.sites.get(siteId)
-    if (!site) return
-    site.part = next
-    for (const entry of site.entries.values()) {
-      for (const [day, counts] of entry.days) {
-        if (counts.from >= same.from && counts.to <= same.to) continue
-        entry.days.delete(day)
-        this.total -= countsBytes(counts)
-      }
-    }
-  }
-
+/** Kept days of a site's closed part (kept-days.ts), and the reports that add them up. */
+export class DayProps extends KeptDays<PropsDay> {
   /** columnarProps over `[closed, tail]`, its closed days from kept counts. */
   properties(
     siteId: string,
@@ -101,8 +57,7 @@ export class DayProps {
           window,
           groups[i]?.groups ?? null,
         )
-        entry.days.set(day.day, { ...counts, ...window })
-        if (this.sites.get(siteId)?.part === closed) this.total += countsBytes(counts)
+        this.keep(entry, day.day, { ...counts, ...window, bytes: countsBytes(counts) })
       })
     }
     const from = (days[days.length - 1] as DayWindow).to
@@ -132,38 +87,6 @@ export class DayProps {
     this.evict()
     return propsOf(dicts, sum)
   }
-
-  private entryOf(siteId: string, part: ColumnarPart, key: string): Entry {
-    let site = this.sites.get(siteId)
-    // A query still holding a replaced part: its days are read for it alone.
-    if (site && site.part !== part) return { days: new Map(), used: 0 }
-    if (!site) {
-      site = { part, entries: new Map() }
-      this.sites.set(siteId, site)
-    }
-    let entry = site.entries.get(key)
-    if (!entry) {
-      entry = { days: new Map(), used: 0 }
-      site.entries.set(key, entry)
-    }
-    entry.used = ++this.clock
-    return entry
-  }
-
-  private evict(): void {
-    const room = this.room()
-    while (this.total > room) {
-      let oldest: { site: SiteDays; key: string; entry: Entry } | null = null
-      for (const site of this.sites.values()) {
-        for (const [key, entry] of site.entries) {
-          if (!oldest || entry.used < oldest.entry.used) oldest = { site, key, entry }
-        }
-      }
-      if (!oldest) return
-      oldest.site.entries.delete(oldest.key)
-      this.total -= entryBytes(oldest.entry)
-    }
-  }
 }
 
 /** Adds `b` into `a`; `b` may be shorter (its dictionaries were smaller when counted). */
@@ -173,10 +96,4 @@ function add(a: Float64Array, b: Float64Array): void {
 
 function countsBytes(c: PropsCounts): number {
   return c.keyCount.byteLength + c.valueEvents.byteLength + c.valueVisitors.byteLength + 64
-}
-
-function entryBytes(entry: Entry): number {
-  let total = 0
-  for (const counts of entry.days.values()) total += countsBytes(counts)
-  return total
 }

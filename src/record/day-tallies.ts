@@ -12,6 +12,7 @@ import {
   tallySpecs,
 } from './columnar-report.ts'
 import type { FilteredStatsReport } from './filtered-report.ts'
+import { type DaysEntry, KeptDays } from './kept-days.ts'
 import type { MsWindow } from './period-window.ts'
 
 /**
@@ -64,75 +65,8 @@ interface SparseTally {
   bytes: number
 }
 
-interface Entry {
-  days: Map<string, SparseTally>
-  bytes: number
-  used: number
-  /** A scan of missing days under way: the next query with these filters waits for it. */
-  building: Promise<void> | null
-  /** Let go while being built (its part was replaced): what the build finds is not kept. */
-  stale: boolean
-}
-
-interface SiteDays {
-  part: ColumnarPart
-  entries: Map<string, Entry>
-}
-
-export class DayTallies {
-  private readonly sites = new Map<string, SiteDays>()
-  private total = 0
-  private clock = 0
-
-  /** `room`: what the tallies may hold now (the columns' memory bound, less the columns). */
-  constructor(private readonly room: () => number) {}
-
-  /** What the kept tallies hold, all sites. */
-  bytes(): number {
-    return this.total
-  }
-
-  /** What the site's kept tallies hold. */
-  bytesOf(siteId: string): number {
-    let total = 0
-    for (const entry of this.sites.get(siteId)?.entries.values() ?? []) total += entry.bytes
-    return total
-  }
-
-  /**
-   * The site's closed part was replaced by `next` (extended): the kept days of `from` whose
-   * sessions are the same in both, those within `same` (the caller knows which sessions came
-   * and went), stay for it; the others go.
-   */
-  carry(siteId: string, next: ColumnarPart, same: MsWindow): void {
-    const site = this.sites.get(siteId)
-    if (!site) return
-    site.part = next
-    for (const [key, entry] of site.entries) {
-      // One being built is for the old part: its days are dropped when it is done.
-      if (entry.building) {
-        site.entries.delete(key)
-        this.total -= entry.bytes
-        entry.stale = true
-        continue
-      }
-      for (const [day, tally] of entry.days) {
-        if (tally.from >= same.from && tally.to <= same.to) continue
-        entry.days.delete(day)
-        entry.bytes -= tally.bytes
-        this.total -= tally.bytes
-      }
-    }
-  }
-
-  /** The site's closed part is gone: its days' tallies with it. */
-  forget(siteId: string): void {
-    const site = this.sites.get(siteId)
-    if (!site) return
-    for (const entry of site.entries.values()) this.total -= entry.bytes
-    this.sites.delete(siteId)
-  }
-
+/** Kept days of a site's closed part (kept-days.ts), and the reports that add them up. */
+export class DayTallies extends KeptDays<SparseTally> {
   /** columnarReport over `input.parts` (closed, tail), its closed days added from kept tallies. */
   async report(
     siteId: string,
@@ -188,29 +122,9 @@ export class DayTallies {
     return reportOfTallies(input, specs, tallies)
   }
 
-  private entryOf(siteId: string, part: ColumnarPart, key: string): Entry {
-    let site = this.sites.get(siteId)
-    if (site && site.part !== part) {
-      // A query still holding the part an extension replaced (the site's tallies were
-      // carried over to the new one): its days are scanned for it alone, not kept.
-      return { days: new Map(), bytes: 0, used: 0, building: null, stale: true }
-    }
-    if (!site) {
-      site = { part, entries: new Map() }
-      this.sites.set(siteId, site)
-    }
-    let entry = site.entries.get(key)
-    if (!entry) {
-      entry = { days: new Map(), bytes: 0, used: 0, building: null, stale: false }
-      site.entries.set(key, entry)
-    }
-    entry.used = ++this.clock
-    return entry
-  }
-
   /** Scans the days of `wanted` the entry lacks, one spec a day, each day's groups only. */
   private async fill(
-    entry: Entry,
+    entry: DaysEntry<SparseTally>,
     wanted: DayWindow[],
     closed: ColumnarPart,
     dicts: Dictionaries,
@@ -231,33 +145,13 @@ export class DayTallies {
         const empty = emptyPart(closed)
         const tallies = await scan([closed, empty], specs, groups)
         missing.forEach((day, i) => {
-          const sparse = sparseOf(tallies[i] as TallyArrays, day)
-          entry.days.set(day.day, sparse)
-          entry.bytes += sparse.bytes
-          if (!entry.stale) this.total += sparse.bytes
+          this.keep(entry, day.day, sparseOf(tallies[i] as TallyArrays, day))
         })
       }
       entry.building = build().finally(() => {
         entry.building = null
       })
       await entry.building
-    }
-  }
-
-  /** Least recently used entries out until the rest fit (one being built stays). */
-  private evict(): void {
-    const room = this.room()
-    while (this.total > room) {
-      let oldest: { site: SiteDays; key: string; entry: Entry } | null = null
-      for (const site of this.sites.values()) {
-        for (const [key, entry] of site.entries) {
-          if (entry.building) continue
-          if (!oldest || entry.used < oldest.entry.used) oldest = { site, key, entry }
-        }
-      }
-      if (!oldest) return
-      oldest.site.entries.delete(oldest.key)
-      this.total -= oldest.entry.bytes
     }
   }
 }
