@@ -41,7 +41,8 @@ describe('DayTallies', () => {
         const days = new DayTallies(unbounded)
         const input = { ...c, parts, candidates }
         expect(await days.report('site', input, here)).toEqual(c.expected)
-        // Again, from the tallies the first query kept.
+        // Again, from the tallies built after the first query.
+        await days.settled()
         expect(await days.report('site', input, here)).toEqual(c.expected)
       }),
       { seed: 2607, numRuns: 300 },
@@ -65,8 +66,13 @@ describe('DayTallies', () => {
     let room = Number.POSITIVE_INFINITY
     const days = new DayTallies(() => room)
     const scans: number[] = []
-    const counting: ScanTallies = (parts, specs, candidates) => {
+    const windows: number[] = []
+    // The background builds' scans (of the closed part alone) wait for `held`.
+    let held: Promise<void> = Promise.resolve()
+    const counting: ScanTallies = async (parts, specs, candidates) => {
       scans.push(specs.length)
+      windows.push(...specs.map((spec) => spec.readWin.to - spec.readWin.from))
+      if (parts[1].sessions === 0) await held
       return here(parts, specs, candidates)
     }
     const ask = async (params: Record<string, unknown>) => {
@@ -84,19 +90,42 @@ describe('DayTallies', () => {
       }
       expect(await days.report('site', input, counting)).toEqual(columnarReport(input))
     }
+    let release = () => {}
+    held = new Promise((resolve) => {
+      release = resolve
+    })
     await ask({ period: '30d' })
-    // The 30 days' closed days scanned one spec each, then the rest in one spec.
-    expect(scans[0]).toBeGreaterThan(20)
-    expect(scans[1]).toBe(1)
+    // The first ask is answered, exactly, by the plain scan of its window (one spec of 30
+    // days) while its days' tallies are not built yet (their scans are held).
+    expect(scans).toEqual([1])
+    expect(windows[0]).toBeGreaterThan(29 * DAY_MS)
+    expect(days.bytes()).toBe(0)
+    release()
+    await days.settled()
+    // Then built off the request path, one spec a day, a few days a turn.
+    expect(scans.slice(1).reduce((a, b) => a + b, 0)).toBeGreaterThan(20)
     const kept = days.bytes()
     expect(kept).toBeGreaterThan(0)
     scans.length = 0
+    windows.length = 0
     await ask({ period: '7d' })
     await ask({ period: '30d' })
-    // Every closed day of both was kept: only what is left after them is scanned.
+    // Every closed day of both was kept: only what is left after them is scanned (a few days).
     expect(scans).toEqual([1, 1])
+    for (const window of windows) expect(window).toBeLessThan(7 * DAY_MS)
+    await days.settled()
+    expect(days.bytes()).toBe(kept)
+    // The previous period's days are not kept: it is scanned whole, the current one is not,
+    // and its days are built afterwards.
+    scans.length = 0
     await ask({ period: '30d', compare: 'previous' })
+    expect(scans).toEqual([2])
+    await days.settled()
     expect(days.bytes()).toBeGreaterThan(kept)
+    scans.length = 0
+    await ask({ period: '30d', compare: 'previous' })
+    // Now both from kept days: only the current period's rest is scanned.
+    expect(scans).toEqual([1])
     // No room: the least recently used go, answers stay the same.
     room = 0
     await ask({ period: '30d' })
@@ -123,6 +152,7 @@ describe('DayTallies on scan workers', () => {
         const scan: ScanTallies = (p, specs, cands) => pool.tallies('site', p, specs, cands)
         const input = { ...c, parts, candidates }
         expect(await days.report('site', input, scan)).toEqual(c.expected)
+        await days.settled()
         expect(await days.report('site', input, scan)).toEqual(c.expected)
       }),
       { seed: 2608, numRuns: 40 },

@@ -65,8 +65,24 @@ interface SparseTally {
   bytes: number
 }
 
+/**
+ * A query may scan this many missing days itself, one spec a day (an extension's new day or
+ * two: about what the rest after the split costs). With more (a filter set's first ask, 28–29
+ * days), scanning them one by one cost about twice a plain scan of the window, so that query
+ * is answered by the plain scan and the days are built afterwards, off the request path.
+ */
+const SCAN_NOW_DAYS = 2
+
+/** Days a background build scans per turn: a query arriving meanwhile waits for one turn. */
+const BUILD_DAYS = 3
+
 /** Kept days of a site's closed part (kept-days.ts), and the reports that add them up. */
 export class DayTallies extends KeptDays<SparseTally> {
+  /** Request-path scans under way: background builds wait for none. */
+  private asking = 0
+  private waiting: Array<() => void> = []
+  private readonly builds = new Set<Promise<void>>()
+
   /** columnarReport over `input.parts` (closed, tail), its closed days added from kept tallies. */
   async report(
     siteId: string,
@@ -83,32 +99,47 @@ export class DayTallies extends KeptDays<SparseTally> {
     for (const plan of plans) for (const day of plan.days) wanted.set(day.day, day)
     if (wanted.size === 0 || this.room() <= 0) {
       this.evict()
-      const tallies = await scan(
-        parts,
-        specs,
-        specs.map(() => candidates),
+      const tallies = await this.asked(() =>
+        scan(
+          parts,
+          specs,
+          specs.map(() => candidates),
+        ),
       )
       return reportOfTallies(input, specs, tallies)
     }
     const entry = this.entryOf(siteId, closed, keyOf(query))
-    const days = [...wanted.values()].sort((a, b) => a.from - b.from)
-    await this.fill(entry, days, closed, dicts, specs[0] as TallySpec, candidates, scan)
-    const live = plans.flatMap((plan) => (plan.live ? [plan.live] : []))
-    // The rest starts at the tail's first day: only groups with a session ending since then.
-    const scanned = live.length
-      ? await scan(
-          parts,
-          live,
-          live.map((spec) => narrowedFrom(closed, candidates, spec.readWin.from)),
-        )
-      : []
+    const base = specs[0] as TallySpec
+    const lacking = () =>
+      [...wanted.values()].filter((day) => !entry.days.has(day.day)).sort((a, b) => a.from - b.from)
+    const missing = lacking()
+    if (missing.length > 0 && missing.length <= SCAN_NOW_DAYS && !entry.building) {
+      await this.asked(() => this.scanDays(entry, missing, closed, dicts, base, candidates, scan))
+    }
+    // Each period's kept days, taken now: an extension may let them go while this scans (they
+    // are still those of this query's closed part). A period with a day missing is scanned
+    // whole, as without kept days; the others only after the split, reading the groups with a
+    // session ending since then.
+    const kept = plans.map((plan) => plan.days.map((day) => entry.days.get(day.day)))
+    const whole = kept.map((days) => days.some((day) => day === undefined))
+    const asked: TallySpec[] = []
+    const groups: Array<Candidates | null> = []
+    plans.forEach((plan, i) => {
+      if (whole[i]) {
+        asked.push(specs[i] as TallySpec)
+        groups.push(candidates)
+      } else if (plan.live) {
+        asked.push(plan.live)
+        groups.push(narrowedFrom(closed, candidates, plan.live.readWin.from))
+      }
+    })
+    const scanned = asked.length ? await this.asked(() => scan(parts, asked, groups)) : []
     let next = 0
     const tallies = specs.map((spec, i) => {
       const plan = plans[i] as Plan
+      if (whole[i]) return scanned[next++] as TallyArrays
       const tally = plan.live ? (scanned[next++] as TallyArrays) : emptyTally(spec)
-      for (const day of plan.days) {
-        addSparse(tally, entry.days.get(day.day) as SparseTally, spec.tables)
-      }
+      for (const day of kept[i] as SparseTally[]) addSparse(tally, day, spec.tables)
       if (plan.days.length > 0) {
         const first = plan.days[0] as DayWindow
         const last = plan.days[plan.days.length - 1] as DayWindow
@@ -118,41 +149,92 @@ export class DayTallies extends KeptDays<SparseTally> {
       }
       return tally
     })
+    // Not awaited: this answer is sent first.
+    if (!entry.building && !entry.stale)
+      this.buildLater(entry, lacking(), closed, dicts, base, candidates, scan)
     this.evict()
     return reportOfTallies(input, specs, tallies)
   }
 
-  /** Scans the days of `wanted` the entry lacks, one spec a day, each day's groups only. */
-  private async fill(
+  /** Every background build started so far has ended (tests, the bench's diagnostics). */
+  async settled(): Promise<void> {
+    while (this.builds.size > 0) await Promise.all(this.builds)
+  }
+
+  /** Scans `days` (ascending) of the closed part, one spec a day, each day's groups only. */
+  private async scanDays(
     entry: DaysEntry<SparseTally>,
-    wanted: DayWindow[],
+    days: DayWindow[],
     closed: ColumnarPart,
     dicts: Dictionaries,
     base: TallySpec,
     candidates: Candidates | null,
     scan: ScanTallies,
+    groups = dayGroups(closed, dicts, days, candidates),
   ): Promise<void> {
-    for (;;) {
-      if (entry.building) {
-        await entry.building
-        continue
+    const specs = days.map((day) => daySpec(base, day, dicts.days.size))
+    const tallies = await scan([closed, emptyPart(closed)], specs, groups)
+    days.forEach((day, i) => {
+      this.keep(entry, day.day, sparseOf(tallies[i] as TallyArrays, day))
+    })
+  }
+
+  /**
+   * Builds the entry's missing `days` off the request path: after the answer is sent, and
+   * then a few days a turn, each when no query's scan is under way (on the scan workers,
+   * which take one message at a time). One build per entry; a build whose entry was let go
+   * (an extension replaced its part, or no room) stops at its next turn, its days kept nowhere.
+   */
+  private buildLater(
+    entry: DaysEntry<SparseTally>,
+    days: DayWindow[],
+    closed: ColumnarPart,
+    dicts: Dictionaries,
+    base: TallySpec,
+    candidates: Candidates | null,
+    scan: ScanTallies,
+  ): void {
+    if (days.length === 0) return
+    const build = async () => {
+      await this.idle()
+      if (entry.stale) return
+      // One walk of the candidates for all the days (it is on this thread).
+      const groups = dayGroups(closed, dicts, days, candidates)
+      for (let i = 0; i < days.length; i += BUILD_DAYS) {
+        if (i > 0) await this.idle()
+        if (entry.stale) return
+        const turn = days.slice(i, i + BUILD_DAYS)
+        const turnGroups = groups.slice(i, i + BUILD_DAYS)
+        await this.scanDays(entry, turn, closed, dicts, base, candidates, scan, turnGroups)
+        this.evict()
       }
-      const missing = wanted.filter((day) => !entry.days.has(day.day))
-      if (missing.length === 0) return
-      const build = async () => {
-        const specs = missing.map((day) => daySpec(base, day, dicts.days.size))
-        const groups = dayGroups(closed, dicts, missing, candidates)
-        const empty = emptyPart(closed)
-        const tallies = await scan([closed, empty], specs, groups)
-        missing.forEach((day, i) => {
-          this.keep(entry, day.day, sparseOf(tallies[i] as TallyArrays, day))
-        })
-      }
-      entry.building = build().finally(() => {
-        entry.building = null
-      })
-      await entry.building
     }
+    // A failed build leaves its days missing: queries answer by the plain scan and try again.
+    const done: Promise<void> = build()
+      .catch(() => {})
+      .finally(() => {
+        entry.building = null
+        this.builds.delete(done)
+      })
+    entry.building = done
+    this.builds.add(done)
+  }
+
+  private async asked<T>(run: () => Promise<T>): Promise<T> {
+    this.asking++
+    try {
+      return await run()
+    } finally {
+      if (--this.asking === 0) {
+        for (const wake of this.waiting.splice(0)) wake()
+      }
+    }
+  }
+
+  /** After the current turn's continuations (a response being sent), and no query scanning. */
+  private async idle(): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve))
+    while (this.asking > 0) await new Promise<void>((wake) => this.waiting.push(wake))
   }
 }
 

@@ -16,7 +16,7 @@ export interface DaysEntry<T extends KeptDay> {
   days: Map<string, T>
   bytes: number
   used: number
-  /** Missing days being computed: the next query with this key waits for them. */
+  /** Missing days being built off the request path (day-tallies.ts): one build at a time. */
   building: Promise<void> | null
   /** Not kept (let go while built, or for a replaced part): its days count nowhere. */
   stale: boolean
@@ -99,6 +99,12 @@ export class KeptDays<T extends KeptDay> {
   }
 
   keep(entry: DaysEntry<T>, day: string, value: T): void {
+    // Two queries may scan the same missing day (day-tallies.ts): the second replaces it.
+    const before = entry.days.get(day)
+    if (before) {
+      entry.bytes -= before.bytes
+      if (!entry.stale) this.total -= before.bytes
+    }
     entry.days.set(day, value)
     entry.bytes += value.bytes
     if (!entry.stale) this.total += value.bytes

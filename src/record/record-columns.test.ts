@@ -95,6 +95,8 @@ describe('RecordColumns', () => {
       }
       let columnReads: Array<[number, number]> = []
       await check()
+      // The filters' days are built after their first asks (day-tallies.ts).
+      await columns.settled()
       expect(columns.bytes()).toBeGreaterThan(0)
       // Later: the columns extend up; the tail stays small (within the collector's limit).
       for (let step = 0; step < 8; step++) {
@@ -108,6 +110,7 @@ describe('RecordColumns', () => {
         expect(carried).toBeGreaterThan(0)
         expect(carried).toBeLessThanOrEqual(kept)
         await check()
+        await columns.settled()
       }
       // The roll-up writes a session of the last hour: the open tail is read again, and only it,
       // a day and some hours.
@@ -196,7 +199,9 @@ describe('RecordColumns', () => {
       const q = query(params, 'UTC', now)
       expect(await roomy.report(q)).toEqual(await recordReport(store, q))
     }
-    // source: and page: were asked: their lists are held, and counted.
+    // source: and page: were asked: their lists are held, and counted (and, once built after
+    // the first asks, their days' tallies).
+    await roomy.settled()
     const [held] = roomy.held()
     expect(held?.index_bytes).toBeGreaterThan(0)
     expect(held?.day_tally_bytes).toBeGreaterThan(0)
@@ -211,6 +216,7 @@ describe('RecordColumns', () => {
       const q = query(params, 'UTC', now)
       expect(await tight.report(q)).toEqual(await recordReport(store, q))
     }
+    await tight.settled()
     expect(tight.held()[0]?.index_bytes).toBe(0)
     expect(tight.held()[0]?.day_tally_bytes).toBe(0)
     expect(tight.held()[0]?.sessions).toBe(bare?.sessions)

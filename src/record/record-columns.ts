@@ -149,6 +149,11 @@ export class RecordColumns {
    * The bytes held, all sites together: columns, dictionaries, candidate lists and the
    * closed days' tallies.
    */
+  /** The kept day tallies' background builds have ended (day-tallies.ts): tests, bench. */
+  settled(): Promise<void> {
+    return this.dayTallies.settled()
+  }
+
   bytes(): number {
     return this.columnBytes() + this.dayTallies.bytes() + this.dayProps.bytes()
   }
