@@ -74,9 +74,10 @@ interface SparseTally {
 const SCAN_NOW_DAYS = 2
 
 /**
- * Days a background build scans per turn (roughly 0.1 s at 10 M events: 28 days took about 1 s). The
- * workers take messages in order, so a query arriving meanwhile waits for one turn at most;
- * the build is not held back until no query scans, which under steady asks would never end.
+ * Days a background build scans per turn (roughly 0.1 s at 10 M events: 28 days took about
+ * 1 s). The workers take messages in order, so a query arriving meanwhile waits for one turn
+ * at most; the build is not held back until no query scans, which under steady asks would
+ * never end.
  */
 const BUILD_DAYS = 3
 
@@ -113,7 +114,11 @@ export class DayTallies extends KeptDays<SparseTally> {
       [...wanted.values()].filter((day) => !entry.days.has(day.day)).sort((a, b) => a.from - b.from)
     const missing = lacking()
     if (missing.length > 0 && missing.length <= SCAN_NOW_DAYS && !entry.building) {
-      await this.scanDays(entry, missing, closed, dicts, base, candidates, scan)
+      // Marked as building: an extension meanwhile lets the entry go rather than carry days
+      // scanned over the part it replaced.
+      await this.building(entry, () =>
+        this.scanDays(entry, missing, closed, dicts, base, candidates, scan),
+      )
     }
     // Each period's kept days, taken now: an extension may let them go while this scans (they
     // are still those of this query's closed part). A period with a day missing is scanned
@@ -208,14 +213,19 @@ export class DayTallies extends KeptDays<SparseTally> {
       }
     }
     // A failed build leaves its days missing: queries answer by the plain scan and try again.
-    const done: Promise<void> = build()
-      .catch(() => {})
-      .finally(() => {
-        entry.building = null
-        this.builds.delete(done)
-      })
-    entry.building = done
-    this.builds.add(done)
+    this.building(entry, build).catch(() => {})
+  }
+
+  /** Runs `run` as the entry's one build (kept-days.ts: `building`). */
+  private building(entry: DaysEntry<SparseTally>, run: () => Promise<void>): Promise<void> {
+    const done = run().finally(() => {
+      entry.building = null
+      this.builds.delete(ended)
+    })
+    const ended: Promise<void> = done.catch(() => {})
+    entry.building = ended
+    this.builds.add(ended)
+    return done
   }
 }
 

@@ -30,6 +30,11 @@ export type ScanCall =
       tailVersion: number
       /** … so it is sent once per version too (null: this worker has it). */
       tail: ColumnarPart | null
+      /**
+       * A tail without sessions (a scan of the closed part alone, day-tallies.ts' builds): used
+       * for this call and not held, so the query's tail held stays (not sent and built again).
+       */
+      tailOnce?: boolean
       specs: TallySpec[]
       share: VisitorShare
       /** Per spec: the closed part's groups to read (shared memory, not copied); null: all. */
@@ -63,8 +68,13 @@ export function serveScans(port: MessagePort, beforeScan: () => void = () => und
       if (closed?.version !== call.version) {
         throw new Error(`no part ${call.version} of ${call.slot} held`)
       }
-      if (call.tail) tails.set(call.slot, { version: call.tailVersion, part: call.tail })
-      const tail = tails.get(call.slot)
+      if (call.tail && !call.tailOnce) {
+        tails.set(call.slot, { version: call.tailVersion, part: call.tail })
+      }
+      const tail =
+        call.tailOnce && call.tail
+          ? { version: call.tailVersion, part: call.tail }
+          : tails.get(call.slot)
       if (tail?.version !== call.tailVersion) {
         throw new Error(`no tail ${call.tailVersion} of ${call.slot} held`)
       }

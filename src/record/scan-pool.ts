@@ -148,8 +148,10 @@ class ScanWorker {
     const known = this.sent.get(slot) === version
     this.sent.set(slot, version)
     const tailVersion = versionOf(tail)
-    const knownTail = this.sentTail.get(slot) === tailVersion
-    this.sentTail.set(slot, tailVersion)
+    // An empty tail is sent with the call and not held (scan-calls.ts: `tailOnce`).
+    const once = tail.sessions === 0
+    const knownTail = !once && this.sentTail.get(slot) === tailVersion
+    if (!once) this.sentTail.set(slot, tailVersion)
     return new Promise<TallyArrays[]>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.options.logger.error({ worker: this.name }, 'record scan worker did not answer')
@@ -167,6 +169,7 @@ class ScanWorker {
           closed: known ? null : closed,
           tailVersion,
           tail: knownTail ? null : tail,
+          tailOnce: once,
           specs,
           share,
           candidates,
