@@ -417,6 +417,10 @@ interface ServerProcess {
    * background: record/warm-columns.ts), or why it did not.
    */
   columns: Map<string, { ms?: number; sessions?: number; bytes?: number; failed?: string }>
+  /** When the server was started (performance.now()). */
+  startedAt: number
+  /** When each of the server's sweeps (at start, then every 5 minutes) ended, ms since started. */
+  sweeps: number[]
   stop: () => Promise<void>
 }
 
@@ -426,6 +430,7 @@ function exited(child: ChildProcess): boolean {
 
 /** Spawns the built server (as `npm start` runs it) and resolves with the URL of its `listening` log line. */
 function startServer(dataDir: string, cwd: string): Promise<ServerProcess> {
+  const startedAt = performance.now()
   const child = spawn(process.execPath, SERVER_ARGS, {
     // cwd is a temp dir so no stray `.env` changes the configuration.
     cwd,
@@ -474,6 +479,7 @@ function startServer(dataDir: string, cwd: string): Promise<ServerProcess> {
     })
     const serverMs = new Map<string, number>()
     const columns: ServerProcess['columns'] = new Map()
+    const sweeps: number[] = []
     // Every stdout line is read so the pipe never fills up; request lines keep their timing.
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       if (!line.startsWith('{"')) return
@@ -496,10 +502,12 @@ function startServer(dataDir: string, cwd: string): Promise<ServerProcess> {
         })
       } else if (entry.site && entry.msg?.includes("record's columns")) {
         columns.set(entry.site, { failed: entry.msg })
+      } else if (entry.msg === 'sweep' || entry.msg === 'sweep failed') {
+        sweeps.push(Math.round(performance.now() - startedAt))
       } else if (entry.msg === 'listening' && entry.url && child.pid !== undefined) {
         clearTimeout(timer)
         child.removeAllListeners('exit')
-        resolve({ pid: child.pid, url: entry.url, serverMs, columns, stop })
+        resolve({ pid: child.pid, url: entry.url, serverMs, columns, startedAt, sweeps, stop })
       }
     })
   })
@@ -576,6 +584,8 @@ interface EndpointResult {
   path: string
   /** The first (warm-up) call: for the first record query, with the record's load. */
   first_ms: number
+  /** When the timed runs began and ended, ms since the server was started (see `sweeps`). */
+  timed_ms: [number, number]
   runs: number
   p50_ms: number
   p95_ms: number
@@ -584,6 +594,8 @@ interface EndpointResult {
   /** The same runs as the server logged them (handler time, without the client side). */
   server_p50_ms: number
   server_p95_ms: number
+  /** Each timed run's client-side ms, in the order run: where a slow tail falls. */
+  samples_ms: number[]
   response_bytes: number
   /** Sanity check that the timed answer is real: the period's page views. */
   pageviews?: number
@@ -628,6 +640,7 @@ async function measureEndpoint(
     await timedGet(url, token, `${endpoint.name}-warmup-${i}`)
   const samples: number[] = []
   const ids: string[] = []
+  const timedFrom = Math.round(performance.now() - server.startedAt)
   let last = first
   for (let i = 0; i < SETTINGS.runs; i++) {
     ids.push(`${endpoint.name}-run-${i}`)
@@ -644,10 +657,12 @@ async function measureEndpoint(
   return {
     path: endpoint.path,
     first_ms: firstMs,
+    timed_ms: [timedFrom, Math.round(performance.now() - server.startedAt)],
     runs: samples.length,
     ...summarize(samples),
     server_p50_ms: logged.p50_ms,
     server_p95_ms: logged.p95_ms,
+    samples_ms: samples.map((ms) => round(ms, 1)),
     response_bytes: Buffer.byteLength(last.body),
     ...(pageviews === undefined ? {} : { pageviews }),
   }
@@ -666,6 +681,8 @@ interface QueryPhase {
     { ms?: number; sessions?: number; bytes?: number; failed?: string }
   >
   max_server_rss_mb: number
+  /** When the server's sweeps ended, ms since it was started (each endpoint's `timed_ms`). */
+  sweeps_ended_ms: number[]
   endpoints: Record<string, EndpointResult | { skipped: string }>
 }
 
@@ -708,6 +725,7 @@ async function queryPhase(
       record_columns_warm_seconds: warmed,
       record_columns_warm: Object.fromEntries(server.columns),
       max_server_rss_mb: rss.stop(),
+      sweeps_ended_ms: [...server.sweeps],
       endpoints: results,
     }
   } finally {
@@ -736,6 +754,8 @@ interface Diagnostics {
     bytes: number
     bytes_per_million_sessions: number
     report_p50_ms: Record<string, number>
+    /** The first call of each after the load's (the page filter's is the load's call). */
+    report_first_ms: Record<string, number>
   }
 }
 
@@ -895,9 +915,18 @@ async function diagnose(
     const loadStarted = performance.now()
     if (records[0]) await columns.report(queryOf(records[0]))
     const loadSeconds = round((performance.now() - loadStarted) / 1000, 2)
+    // The load's call (the page filter's first ask) builds its days after it (day-tallies.ts).
+    await columns.settled()
     const record_p50_ms: Record<string, number> = {}
+    // The first ask of each filter also scans its closed days once (day-tallies.ts).
+    const record_first_ms: Record<string, number> = {}
     for (const endpoint of records) {
       const query = queryOf(endpoint)
+      const started = performance.now()
+      await columns.report(query)
+      record_first_ms[endpoint.name] = round(performance.now() - started, 1)
+      // Its closed days are built after the first ask (day-tallies.ts), then the repeats.
+      await columns.settled()
       record_p50_ms[endpoint.name] = await p50Of(() => columns.report(query))
     }
     const held = columns.held().find((h) => h.site === siteId)
@@ -908,8 +937,11 @@ async function diagnose(
       bytes: held?.bytes ?? 0,
       // Of the bytes: the candidate lists the filters above asked for (candidate-index.ts).
       index_bytes: held?.index_bytes ?? 0,
+      // … and the closed days' tallies kept for them (day-tallies.ts).
+      day_tally_bytes: held?.day_tally_bytes ?? 0,
       bytes_per_million_sessions: held ? Math.round(held.bytes / (held.sessions / 1e6)) : 0,
       report_p50_ms: record_p50_ms,
+      report_first_ms: record_first_ms,
     }
     return {
       report_p50_ms,

@@ -4,7 +4,7 @@ import { HOUR_MS } from '../core/calendar.ts'
 import type { Filter } from '../core/stats-filters.ts'
 import { columnarCase, columnarCaseArb } from '../testing/columnar-cases.ts'
 import { recordWorld } from '../testing/record-world.ts'
-import { candidateIndexBytes, candidatesOf } from './candidate-index.ts'
+import { candidateIndexBytes, candidatesOf, narrowedFrom } from './candidate-index.ts'
 import { type ColumnarPart, columnarPart, Dictionaries, mergeParts } from './columnar-record.ts'
 import { columnarReport } from './columnar-report.ts'
 import { ScanPool } from './scan-pool.ts'
@@ -105,6 +105,20 @@ describe('candidatesOf', () => {
         Number.POSITIVE_INFINITY,
       )?.groups.length,
     ).toBe(Math.min(both, one))
+  })
+
+  it('narrows candidates to the groups with a session ending at or after a moment', () => {
+    const dicts = new Dictionaries('UTC')
+    const sessions = recordWorld(9, 6 * 24 * HOUR_MS)
+    const part = columnarPart(dicts, sessions)
+    const from = Math.min(...sessions.map((s) => s.end_time)) + 3 * 24 * HOUR_MS
+    const late = (s: number) => (part.end[s] as number) >= from
+    expect([...narrowedFrom(part, null, from).groups]).toEqual(groupsWhere(part, late))
+    const google = candidatesOf(dicts, part, [is('source', 'Google')], Number.POSITIVE_INFINITY)
+    const listed = new Set(google?.groups)
+    expect([...narrowedFrom(part, google, from).groups]).toEqual(
+      groupsWhere(part, late).filter((g) => listed.has(g)),
+    )
   })
 
   it('gives none for filters every group may pass (is not, properties) and past the memory room', () => {

@@ -56,6 +56,8 @@ interface TooBig {
 interface PartIndexes {
   readonly dimensions: Map<string, DimensionIndex | TooBig>
   unrecorded: { start: Float64Array; endUpTo: Float64Array } | null
+  /** The groups with a session ending at or after a moment (`narrowedFrom`), the last asked. */
+  endingFrom: { from: number; groups: Int32Array } | null
   bytes: number
 }
 
@@ -68,7 +70,7 @@ function sharedInt32(n: number): Int32Array {
 function indexesOf(part: ColumnarPart): PartIndexes {
   let known = indexes.get(part)
   if (!known) {
-    known = { dimensions: new Map(), unrecorded: null, bytes: 0 }
+    known = { dimensions: new Map(), unrecorded: null, endingFrom: null, bytes: 0 }
     indexes.set(part, known)
   }
   return known
@@ -223,6 +225,85 @@ export function overlapsUnrecorded(candidates: Candidates, win: MsWindow): boole
     else hi = mid
   }
   return lo > 0 && (candidates.unrecordedEndUpTo[lo - 1] as number) >= win.from
+}
+
+/**
+ * The candidates of a scan whose window starts at `from`: of `candidates` (null: all groups),
+ * those with a session that ends at or after it. A group whose sessions all ended before
+ * holds none the scan reads, so it can hold no kept session. A scan of the last day or two
+ * (day-tallies.ts) then walks a few per cent of a month's groups instead of all of them.
+ */
+export function narrowedFrom(
+  part: ColumnarPart,
+  candidates: Candidates | null,
+  from: number,
+): Candidates {
+  const held = indexesOf(part)
+  if (held.endingFrom?.from !== from) {
+    if (held.endingFrom) held.bytes -= held.endingFrom.groups.byteLength
+    held.endingFrom = { from, groups: groupsEndingFrom(part, from) }
+    held.bytes += held.endingFrom.groups.byteLength
+  }
+  const late = held.endingFrom.groups
+  const unrecorded = unrecordedOf(part)
+  return {
+    groups: candidates ? common(candidates.groups, late) : late,
+    unrecordedStart: unrecorded.start,
+    unrecordedEndUpTo: unrecorded.endUpTo,
+  }
+}
+
+function groupsEndingFrom(part: ColumnarPart, from: number): Int32Array {
+  const { groupFrom, end } = part
+  const groups = part.groupVisitor.length
+  const out = new Int32Array(groups)
+  let n = 0
+  for (let g = 0; g < groups; g++) {
+    const to = groupFrom[g + 1] as number
+    for (let s = groupFrom[g] as number; s < to; s++) {
+      if ((end[s] as number) >= from) {
+        out[n++] = g
+        break
+      }
+    }
+  }
+  const shared = sharedInt32(n)
+  shared.set(out.subarray(0, n))
+  return shared
+}
+
+/** The numbers in both ascending lists, ascending (shared memory, for the scan workers). */
+function common(a: Int32Array, b: Int32Array): Int32Array {
+  const out = new Int32Array(Math.min(a.length, b.length))
+  let n = 0
+  let i = 0
+  let j = 0
+  while (i < a.length && j < b.length) {
+    const x = a[i] as number
+    const y = b[j] as number
+    if (x === y) {
+      out[n++] = x
+      i++
+      j++
+    } else if (x < y) i++
+    else j++
+  }
+  const shared = sharedInt32(n)
+  shared.set(out.subarray(0, n))
+  return shared
+}
+
+/** Whether a session of `part` without events overlaps `win` (the answer is partial). */
+export function unrecordedOverlaps(part: ColumnarPart, win: MsWindow): boolean {
+  const unrecorded = unrecordedOf(part)
+  return overlapsUnrecorded(
+    {
+      groups: new Int32Array(0),
+      unrecordedStart: unrecorded.start,
+      unrecordedEndUpTo: unrecorded.endUpTo,
+    },
+    win,
+  )
 }
 
 /** Whether group g is among the candidates (a binary search). */

@@ -1,7 +1,7 @@
 import type { StatsQuery } from '../core/stats-query.ts'
 import { type ColumnarPart, type Dictionaries, visitorGroups } from './columnar-record.ts'
 import type { PropValueRow } from './filtered-report.ts'
-import { msWindow, readWindow } from './period-window.ts'
+import { type MsWindow, msWindow, readWindow } from './period-window.ts'
 
 /**
  * One property's breakdown over every session of the period, and the period's property keys:
@@ -34,9 +34,51 @@ export function columnarProps(
   if (query.timezone !== dicts.timeZone) {
     throw new Error(`columnar record in ${dicts.timeZone} asked in ${query.timezone}`)
   }
+  const key = query.props === null ? -1 : dicts.propKeys.find(query.props)
   const read = readWindow(query.current, query.timezone)
   const totals = msWindow(query.current.totals, query.timezone)
-  const key = query.props === null ? -1 : dicts.propKeys.find(query.props)
+  return propsOf(dicts, propsCounts(dicts, parts, key, read, totals, null))
+}
+
+/** The pass's counts by key and value number (day-props.ts adds days of them up). */
+export interface PropsCounts {
+  keyCount: Float64Array
+  valueEvents: Float64Array
+  valueVisitors: Float64Array
+  partial: boolean
+}
+
+/** The counts as the report's maps, numbers turned back into texts. */
+export function propsOf(dicts: Dictionaries, counts: PropsCounts): ColumnarProps {
+  const rows = new Map<string, PropValueRow>()
+  counts.valueEvents.forEach((events, v) => {
+    const visitors = counts.valueVisitors[v] as number
+    if (events || visitors) {
+      const value = dicts.propValues.values[v] as string
+      rows.set(value, { value, events, visitors })
+    }
+  })
+  const keys = new Map<string, number>()
+  counts.keyCount.forEach((count, k) => {
+    if (count) keys.set(dicts.propKeys.values[k] as string, count)
+  })
+  return { rows, keys, partial: counts.partial }
+}
+
+/**
+ * The pass over the sessions that overlap `read`, counting what is in `totals`, for the key
+ * number `key`. With `firstGroups`, only those groups of `parts[0]` (ascending) are read: a
+ * visitor outside them is read from the first later part it is in, as if it had no session
+ * in `parts[0]` (the caller knows it has none that overlaps `read`).
+ */
+export function propsCounts(
+  dicts: Dictionaries,
+  parts: readonly ColumnarPart[],
+  key: number,
+  read: MsWindow,
+  totals: MsWindow,
+  firstGroups: Int32Array | null,
+): PropsCounts {
   const keyCount = new Float64Array(dicts.propKeys.size)
   const valueEvents = new Float64Array(dicts.propValues.size)
   const valueVisitors = new Float64Array(dicts.propValues.size)
@@ -48,10 +90,16 @@ export function columnarProps(
   const groups = parts.map(visitorGroups)
   for (let k = 0; k < parts.length; k++) {
     const first = parts[k] as ColumnarPart
-    for (let g = 0; g < first.groupVisitor.length; g++) {
+    const list = k === 0 ? firstGroups : null
+    const n = list ? list.length : first.groupVisitor.length
+    for (let i = 0; i < n; i++) {
+      const g = list ? (list[i] as number) : i
       const v = first.groupVisitor[g] as number
       let earlier = false
-      for (let j = 0; j < k && !earlier; j++) earlier = ((groups[j] as Int32Array)[v] ?? -1) !== -1
+      for (let j = 0; j < k && !earlier; j++) {
+        const other = (groups[j] as Int32Array)[v] ?? -1
+        earlier = other !== -1 && (j > 0 || firstGroups === null || listed(firstGroups, other))
+      }
       if (earlier) continue
       for (let j = k; j < parts.length; j++) {
         const part = parts[j] as ColumnarPart
@@ -88,20 +136,21 @@ export function columnarProps(
       marks.countFirsts(totals, valueVisitors)
     }
   }
+  return { keyCount, valueEvents, valueVisitors, partial }
+}
 
-  const rows = new Map<string, PropValueRow>()
-  valueEvents.forEach((events, v) => {
-    const visitors = valueVisitors[v] as number
-    if (events || visitors) {
-      const value = dicts.propValues.values[v] as string
-      rows.set(value, { value, events, visitors })
-    }
-  })
-  const keys = new Map<string, number>()
-  keyCount.forEach((count, k) => {
-    if (count) keys.set(dicts.propKeys.values[k] as string, count)
-  })
-  return { rows, keys, partial }
+/** Whether g is in the ascending list (a binary search). */
+function listed(list: Int32Array, g: number): boolean {
+  let lo = 0
+  let hi = list.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    const at = list[mid] as number
+    if (at === g) return true
+    if (at < g) lo = mid + 1
+    else hi = mid
+  }
+  return false
 }
 
 /** One visitor's marks of the key's values, reused from visitor to visitor. */

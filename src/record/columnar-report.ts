@@ -21,6 +21,7 @@ import {
   type PropValueRow,
   type Tallied,
 } from './filtered-report.ts'
+import { listedValues } from './listed-values.ts'
 import { type MsWindow, msWindow, readWindow } from './period-window.ts'
 
 /**
@@ -903,14 +904,21 @@ export function addTally(into: TallyArrays, other: TallyArrays): void {
   add(into.propVisitors, other.propVisitors)
 }
 
-/** The buffers of a tally's arrays, for a worker to hand over without a copy. */
-export function tallyBuffers(t: TallyArrays): ArrayBuffer[] {
-  const arrays = [
+/** A tally of nothing: every figure 0, shaped for `spec`. */
+export function emptyTally(spec: TallySpec): TallyArrays {
+  return new ColumnarTally(spec, []).run(ALL_VISITORS, null)
+}
+
+const NO_ROWS = new Float64Array(0)
+
+/**
+ * A tally's arrays in one fixed order, a column without rows as five empty arrays: two
+ * tallies' slots line up whatever their specs (day-tallies.ts adds one into another).
+ */
+export function tallySlots(t: TallyArrays): Float64Array[] {
+  return [
     t.seriesPageviews,
     t.seriesVisitors,
-    ...t.columnRows.flatMap((r) =>
-      r ? [r.sessions, r.bounces, r.duration, r.pageviews, r.visitors] : [],
-    ),
     t.exitSessions,
     t.pagePageviews,
     t.pageVisitors,
@@ -919,8 +927,19 @@ export function tallyBuffers(t: TallyArrays): ArrayBuffer[] {
     t.propKeyCount,
     t.propEvents,
     t.propVisitors,
+    ...t.columnRows.flatMap((r) =>
+      r
+        ? [r.sessions, r.bounces, r.duration, r.pageviews, r.visitors]
+        : [NO_ROWS, NO_ROWS, NO_ROWS, NO_ROWS, NO_ROWS],
+    ),
   ]
-  return arrays.map((a) => a.buffer as ArrayBuffer)
+}
+
+/** The buffers of a tally's arrays, for a worker to hand over without a copy. */
+export function tallyBuffers(t: TallyArrays): ArrayBuffer[] {
+  return tallySlots(t)
+    .filter((a) => a !== NO_ROWS)
+    .map((a) => a.buffer as ArrayBuffer)
 }
 
 /** A tally's arrays as the report's maps, value numbers turned back into texts. */
@@ -928,6 +947,7 @@ function tallied(
   dicts: Dictionaries,
   spec: TallySpec,
   t: TallyArrays,
+  limit: number,
 ): Tallied & {
   partial: boolean
 } {
@@ -955,8 +975,20 @@ function tallied(
     if (!rows) return
     const values = (d.columns[c] as Dictionary).values
     const byValue = new Map<string, Counters>()
+    const listed = listedValues(
+      dim,
+      {
+        sessions: rows.sessions,
+        bounces: rows.bounces,
+        duration_ms: rows.duration,
+        pageviews: rows.pageviews,
+        visitors: rows.visitors,
+      },
+      rows.sessions.length,
+      limit,
+    )
     for (let v = 0; v < rows.sessions.length; v++) {
-      if (rows.sessions[v] === 0 && rows.visitors[v] === 0) continue
+      if (listed[v] === 0 || (rows.sessions[v] === 0 && rows.visitors[v] === 0)) continue
       byValue.set(values[v] as string, {
         ...zeroCounters(),
         sessions: rows.sessions[v] as number,
@@ -970,21 +1002,41 @@ function tallied(
   })
   const exits = new Map<string, Counters>()
   const exitValues = (d.columns[EXIT_COLUMN] as Dictionary).values
+  const exitsListed = listedValues(
+    'exit_page',
+    { sessions: t.exitSessions },
+    t.exitSessions.length,
+    limit,
+  )
   t.exitSessions.forEach((sessions, v) => {
-    if (sessions > 0) exits.set(exitValues[v] as string, { ...zeroCounters(), sessions })
+    if (sessions > 0 && exitsListed[v] === 1) {
+      exits.set(exitValues[v] as string, { ...zeroCounters(), sessions })
+    }
   })
   out.rows.set('exit_page', exits)
   const pages = new Map<string, Counters>()
+  const pagesListed = listedValues(
+    'page',
+    { pageviews: t.pagePageviews, visitors: t.pageVisitors },
+    t.pagePageviews.length,
+    limit,
+  )
   t.pagePageviews.forEach((pageviews, p) => {
     const visitors = t.pageVisitors[p] as number
-    if (pageviews || visitors)
+    if ((pageviews || visitors) && pagesListed[p] === 1)
       pages.set(d.paths.values[p] as string, { ...zeroCounters(), pageviews, visitors })
   })
   out.rows.set('page', pages)
   const events = new Map<string, Counters>()
+  const eventsListed = listedValues(
+    'event',
+    { events: t.eventEvents, visitors: t.eventVisitors },
+    t.eventEvents.length,
+    limit,
+  )
   t.eventEvents.forEach((count, e) => {
     const visitors = t.eventVisitors[e] as number
-    if (count || visitors)
+    if ((count || visitors) && eventsListed[e] === 1)
       events.set(d.eventTypes.values[e] as string, { ...zeroCounters(), events: count, visitors })
   })
   out.rows.set('event', events)
@@ -1007,9 +1059,12 @@ export function reportOfTallies(
   specs: readonly TallySpec[],
   tallies: readonly TallyArrays[],
 ): FilteredStatsReport {
-  const current = tallied(input.dicts, specs[0] as TallySpec, tallies[0] as TallyArrays)
+  const limit = input.query.limit
+  const current = tallied(input.dicts, specs[0] as TallySpec, tallies[0] as TallyArrays, limit)
   const previous =
-    specs.length > 1 ? tallied(input.dicts, specs[1] as TallySpec, tallies[1] as TallyArrays) : null
+    specs.length > 1
+      ? tallied(input.dicts, specs[1] as TallySpec, tallies[1] as TallyArrays, limit)
+      : null
   return assembleReport(input.query, current, previous, input.recordSince, current.partial)
 }
 

@@ -95,11 +95,22 @@ describe('RecordColumns', () => {
       }
       let columnReads: Array<[number, number]> = []
       await check()
+      // The filters' days are built after their first asks (day-tallies.ts).
+      await columns.settled()
       expect(columns.bytes()).toBeGreaterThan(0)
       // Later: the columns extend up; the tail stays small (within the collector's limit).
       for (let step = 0; step < 8; step++) {
         now += 9 * HOUR_MS
+        const kept = columns.held()[0]?.day_tally_bytes ?? 0
+        expect(kept).toBeGreaterThan(0)
+        // Extended: the filters' days whose sessions did not change are carried over (and
+        // the answers below, after them, still equal the direct read).
+        await columns.warm('site', 'Europe/Berlin', now - 30 * DAY_MS)
+        const carried = columns.held()[0]?.day_tally_bytes ?? 0
+        expect(carried).toBeGreaterThan(0)
+        expect(carried).toBeLessThanOrEqual(kept)
         await check()
+        await columns.settled()
       }
       // The roll-up writes a session of the last hour: the open tail is read again, and only it,
       // a day and some hours.
@@ -188,10 +199,15 @@ describe('RecordColumns', () => {
       const q = query(params, 'UTC', now)
       expect(await roomy.report(q)).toEqual(await recordReport(store, q))
     }
-    // source: and page: were asked: their lists are held, and counted.
+    // source: and page: were asked: their lists are held, and counted (and, once built after
+    // the first asks, their days' tallies).
+    await roomy.settled()
     const [held] = roomy.held()
     expect(held?.index_bytes).toBeGreaterThan(0)
-    expect(held?.bytes).toBe((bare?.bytes ?? 0) + (held?.index_bytes ?? 0))
+    expect(held?.day_tally_bytes).toBeGreaterThan(0)
+    expect(held?.bytes).toBe(
+      (bare?.bytes ?? 0) + (held?.index_bytes ?? 0) + (held?.day_tally_bytes ?? 0),
+    )
     expect(roomy.bytes()).toBe(held?.bytes)
     // Room for the columns but not the lists: the same answers, no list built.
     const tight = new RecordColumns(store, { ...options, maxBytes: bare?.bytes ?? 0 })
@@ -200,7 +216,9 @@ describe('RecordColumns', () => {
       const q = query(params, 'UTC', now)
       expect(await tight.report(q)).toEqual(await recordReport(store, q))
     }
+    await tight.settled()
     expect(tight.held()[0]?.index_bytes).toBe(0)
+    expect(tight.held()[0]?.day_tally_bytes).toBe(0)
     expect(tight.held()[0]?.sessions).toBe(bare?.sessions)
   })
 

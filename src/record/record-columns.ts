@@ -3,7 +3,6 @@ import { DAY_MS, HOUR_MS } from '../core/calendar.ts'
 import { MAX_AGE_MS } from '../core/parse-event.ts'
 import type { StatsQuery } from '../core/stats-query.ts'
 import { candidateIndexBytes, candidatesOf } from './candidate-index.ts'
-import { columnarProps } from './columnar-props.ts'
 import {
   type ColumnarPart,
   columnarPart,
@@ -13,8 +12,10 @@ import {
   PartBuilder,
   partBytes,
 } from './columnar-record.ts'
-import { columnarReport } from './columnar-report.ts'
+import { ALL_VISITORS, scanTally } from './columnar-report.ts'
 import type { ColumnsSnapshots, SnapshotIdentity } from './columns-snapshot.ts'
+import { DayProps } from './day-props.ts'
+import { DayTallies, midnightBefore, type ScanTallies } from './day-tallies.ts'
 import {
   type FilteredStatsReport,
   propertiesPart,
@@ -85,6 +86,11 @@ export interface RecordColumnsOptions {
   snapshots?: Pick<ColumnsSnapshots, 'save' | 'load'>
   /** Scans on worker threads (scan-pool.ts); without it, on the calling thread. */
   scanPool?: ScanPool
+  /**
+   * What the closed days' tallies of filtered reports may hold, all sites (day-tallies.ts;
+   * default 64 MB, at most an eighth of `maxBytes`); 0 scans every day at every query.
+   */
+  dayTalliesBytes?: number
 }
 
 interface SiteColumns {
@@ -107,6 +113,7 @@ const SAVE_EVERY_MS = 6 * HOUR_MS
 const EXTEND_AFTER_MS = 2 * HOUR_MS
 /** Open tails kept per site, for the few distinct windows the dashboard asks. */
 const TAILS_PER_SITE = 4
+const DAY_TALLIES_BYTES = 64 * 1024 * 1024
 
 export class RecordColumns {
   private readonly sites = new Map<string, SiteColumns>()
@@ -124,14 +131,35 @@ export class RecordColumns {
   /** Per site: the span of the columns last saved, or being saved (`snapshots`). */
   private readonly saved = new Map<string, { lower: number; upper: number }>()
   private saving: Promise<void> = Promise.resolve()
+  private readonly dayTallies: DayTallies
+  private readonly dayProps: DayProps
 
   constructor(
     private readonly store: ColumnsStore,
     private readonly options: RecordColumnsOptions,
-  ) {}
+  ) {
+    const cap = options.dayTalliesBytes ?? Math.min(DAY_TALLIES_BYTES, options.maxBytes / 8)
+    // Within the columns' bound too: what the columns and lists leave, up to the cap.
+    const room = () => Math.min(cap, options.maxBytes - this.columnBytes())
+    this.dayTallies = new DayTallies(() => room() - this.dayProps.bytes())
+    this.dayProps = new DayProps(() => room() - this.dayTallies.bytes())
+  }
 
-  /** The bytes held, all sites together: columns, dictionaries and candidate lists. */
+  /**
+   * The bytes held, all sites together: columns, dictionaries, candidate lists and the
+   * closed days' tallies.
+   */
+  /** The kept day tallies' background builds have ended (day-tallies.ts): tests, bench. */
+  settled(): Promise<void> {
+    return this.dayTallies.settled()
+  }
+
   bytes(): number {
+    return this.columnBytes() + this.dayTallies.bytes() + this.dayProps.bytes()
+  }
+
+  /** The columns, dictionaries and candidate lists, all sites. */
+  private columnBytes(): number {
     let total = 0
     for (const site of this.sites.values()) total += site.bytes + candidateIndexBytes(site.part)
     return total
@@ -139,7 +167,8 @@ export class RecordColumns {
 
   /**
    * Per site held: sessions, events and bytes (for /metrics and the benchmark); of the bytes,
-   * `index_bytes` are the candidate lists built for the filters asked so far.
+   * `index_bytes` are the candidate lists built for the filters asked so far, and
+   * `day_tally_bytes` the closed days' tallies and property counts kept for them.
    */
   held(): Array<{
     site: string
@@ -147,15 +176,18 @@ export class RecordColumns {
     events: number
     bytes: number
     index_bytes: number
+    day_tally_bytes: number
   }> {
     return [...this.sites].map(([site, c]) => {
       const index = candidateIndexBytes(c.part)
+      const days = this.dayTallies.bytesOf(site) + this.dayProps.bytesOf(site)
       return {
         site,
         sessions: c.part.sessions,
         events: c.part.at.length,
-        bytes: c.bytes + index,
+        bytes: c.bytes + index + days,
         index_bytes: index,
+        day_tally_bytes: days,
       }
     })
   }
@@ -177,7 +209,7 @@ export class RecordColumns {
       this.store.recordSince(siteId),
       columns
         ? this.tail(siteId, columns, Math.max(window.from, columns.upper), window.to).then((tail) =>
-            columnarProps(columns.dicts, [columns.part, tail], query),
+            this.dayProps.properties(siteId, columns.dicts, columns.part, tail, query),
           )
         : null,
     ])
@@ -217,7 +249,11 @@ export class RecordColumns {
       ),
     }
     const pool = this.options.scanPool
-    return pool ? pool.report(siteId, input) : columnarReport(input)
+    const scan: ScanTallies = pool
+      ? (parts, specs, candidates) => pool.tallies(siteId, parts, specs, candidates)
+      : async (parts, specs, candidates) =>
+          specs.map((spec, i) => scanTally(spec, parts, ALL_VISITORS, candidates[i] ?? null))
+    return this.dayTallies.report(siteId, input, scan)
   }
 
   /**
@@ -285,6 +321,8 @@ export class RecordColumns {
 
   private drop(siteId: string): void {
     this.sites.delete(siteId)
+    this.dayTallies.forget(siteId)
+    this.dayProps.forget(siteId)
     this.options.scanPool?.forget(siteId)
   }
 
@@ -311,6 +349,7 @@ export class RecordColumns {
     const budget = this.options.maxBytes - (this.bytes() - heldBytes)
     const lower = Math.floor(from / HOUR_MS) * HOUR_MS
     let next: SiteColumns | null
+    let same: { from: number; to: number } | null = null
     const started = Date.now()
     const reached = Math.floor(Math.min(this.reached.get(siteId) ?? from, from) / HOUR_MS) * HOUR_MS
     this.reached.delete(siteId)
@@ -320,6 +359,10 @@ export class RecordColumns {
       next = part && { timeZone, generation, dicts, part, lower, upper: closed, bytes: 0 }
     } else {
       next = { ...held }
+      // The moments whose days have the same sessions in the held part and the next one: an
+      // earlier stretch ended before the held part's days, the later one may reach back into
+      // the days it starts in, and days before what is kept go.
+      same = { from: held.lower, to: Number.POSITIVE_INFINITY }
       if (lower < held.lower) {
         const earlier = await this.read(siteId, held.dicts, lower, held.lower, budget)
         next = earlier && { ...next, part: mergeParts(earlier, next.part), lower }
@@ -332,6 +375,7 @@ export class RecordColumns {
         const keepFrom = Math.max(next.lower, Math.min(reached, keepAtLeast))
         const kept =
           keepFrom > next.lower ? { part: endedFrom(next.part, keepFrom), lower: keepFrom } : next
+        if (later) same = { from: kept.lower, to: midnightBefore(later, timeZone) }
         next = later && {
           ...next,
           part: mergeParts(kept.part, later),
@@ -355,7 +399,16 @@ export class RecordColumns {
       }
       return
     }
-    if (held && held.part !== next.part) this.options.scanPool?.forget(siteId)
+    if (held && held.part !== next.part) {
+      this.options.scanPool?.forget(siteId)
+      if (same) {
+        this.dayTallies.carry(siteId, next.part, same)
+        this.dayProps.carry(siteId, next.part, same)
+      } else {
+        this.dayTallies.forget(siteId)
+        this.dayProps.forget(siteId)
+      }
+    }
     this.sites.set(siteId, next)
     this.options.logger.info(
       {

@@ -16,7 +16,8 @@ import {
  * A site's closed part is sent once per version (`closed`, null when this worker has it
  * already) and kept by the worker under the site (`slot`) until a newer version or `forget`
  * replaces it; its columns are shared memory, so sending it copies none of them. The open
- * tail, small and new per query, comes with each call.
+ * tail, small and asked again until the roll-up writes, is sent and kept the same way, the
+ * last one per site.
  */
 export type ScanCall =
   | {
@@ -25,11 +26,19 @@ export type ScanCall =
       slot: string
       version: number
       closed: ColumnarPart | null
-      tail: ColumnarPart
+      /** The open tail's version: a tail is asked again by the next queries until it changes … */
+      tailVersion: number
+      /** … so it is sent once per version too (null: this worker has it). */
+      tail: ColumnarPart | null
+      /**
+       * A tail without sessions (a scan of the closed part alone, day-tallies.ts' builds): used
+       * for this call and not held, so the query's tail held stays (not sent and built again).
+       */
+      tailOnce?: boolean
       specs: TallySpec[]
       share: VisitorShare
-      /** The closed part's groups to read (shared memory, not copied); null: all. */
-      candidates: Candidates | null
+      /** Per spec: the closed part's groups to read (shared memory, not copied); null: all. */
+      candidates: Array<Candidates | null>
     }
   | { op: 'forget'; slot: string }
 
@@ -44,9 +53,13 @@ export type ScanAnswer =
  */
 export function serveScans(port: MessagePort, beforeScan: () => void = () => undefined): void {
   const held = new Map<string, { version: number; part: ColumnarPart }>()
+  // The last tail per slot: kept as the same object, so what is built per part (the
+  // visitors' groups) is built once per tail, not per query.
+  const tails = new Map<string, { version: number; part: ColumnarPart }>()
   port.on('message', (call: ScanCall) => {
     if (call.op === 'forget') {
       held.delete(call.slot)
+      tails.delete(call.slot)
       return
     }
     try {
@@ -55,9 +68,21 @@ export function serveScans(port: MessagePort, beforeScan: () => void = () => und
       if (closed?.version !== call.version) {
         throw new Error(`no part ${call.version} of ${call.slot} held`)
       }
+      if (call.tail && !call.tailOnce) {
+        tails.set(call.slot, { version: call.tailVersion, part: call.tail })
+      }
+      const tail =
+        call.tailOnce && call.tail
+          ? { version: call.tailVersion, part: call.tail }
+          : tails.get(call.slot)
+      if (tail?.version !== call.tailVersion) {
+        throw new Error(`no tail ${call.tailVersion} of ${call.slot} held`)
+      }
       beforeScan()
-      const parts = [closed.part, call.tail]
-      const tallies = call.specs.map((spec) => scanTally(spec, parts, call.share, call.candidates))
+      const parts = [closed.part, tail.part]
+      const tallies = call.specs.map((spec, i) =>
+        scanTally(spec, parts, call.share, call.candidates[i] ?? null),
+      )
       port.postMessage(
         { id: call.id, ok: true, tallies } satisfies ScanAnswer,
         tallies.flatMap(tallyBuffers),

@@ -7,7 +7,6 @@ import {
   ALL_VISITORS,
   addTally,
   type ColumnarReportInput,
-  columnarReport,
   reportOfTallies,
   scanTally,
   type TallyArrays,
@@ -69,6 +68,8 @@ class ScanWorker {
   private diedAt = Number.NEGATIVE_INFINITY
   /** Per slot: the version of the closed part this thread holds. */
   private readonly sent = new Map<string, number>()
+  /** Per slot: the version of the open tail this thread holds. */
+  private readonly sentTail = new Map<string, number>()
   private readonly pending = new Map<number, Pending>()
   private nextId = 1
   closing = false
@@ -113,6 +114,7 @@ class ScanWorker {
         this.diedAt = Date.now()
       }
       this.sent.clear()
+      this.sentTail.clear()
       const calls = [...this.pending.values()]
       for (const id of [...this.pending.keys()]) this.settle(id)
       for (const call of calls) call.reject(new Error(`${this.name} exited with code ${code}`))
@@ -138,13 +140,18 @@ class ScanWorker {
     tail: ColumnarPart,
     specs: TallySpec[],
     share: VisitorShare,
-    candidates: Candidates | null,
+    candidates: Array<Candidates | null>,
   ): Promise<TallyArrays[]> {
     const worker = this.worker
     if (!worker) return Promise.reject(new Error(`${this.name} is not running`))
     const id = this.nextId++
     const known = this.sent.get(slot) === version
     this.sent.set(slot, version)
+    const tailVersion = versionOf(tail)
+    // An empty tail is sent with the call and not held (scan-calls.ts: `tailOnce`).
+    const once = tail.sessions === 0
+    const knownTail = !once && this.sentTail.get(slot) === tailVersion
+    if (!once) this.sentTail.set(slot, tailVersion)
     return new Promise<TallyArrays[]>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.options.logger.error({ worker: this.name }, 'record scan worker did not answer')
@@ -160,7 +167,9 @@ class ScanWorker {
           slot,
           version,
           closed: known ? null : closed,
-          tail,
+          tailVersion,
+          tail: knownTail ? null : tail,
+          tailOnce: once,
           specs,
           share,
           candidates,
@@ -169,12 +178,14 @@ class ScanWorker {
         // Not sent (a value that cannot cross): the worker is fine, the call fails.
         this.settle(id)
         this.sent.delete(slot)
+        this.sentTail.delete(slot)
         reject(error as Error)
       }
     })
   }
 
   forget(slot: string): void {
+    this.sentTail.delete(slot)
     if (!this.sent.delete(slot)) return
     this.worker?.postMessage({ op: 'forget', slot } satisfies ScanCall)
   }
@@ -185,7 +196,7 @@ class ScanWorker {
   }
 }
 
-/** Numbers for closed parts' versions, as workers know them. */
+/** Numbers for parts' versions (closed parts and tails), as workers know them. */
 const versions = new WeakMap<ColumnarPart, number>()
 let nextVersion = 1
 
@@ -217,19 +228,34 @@ export class ScanPool {
     slot: string,
     input: ColumnarReportInput & { parts: readonly [ColumnarPart, ColumnarPart] },
   ): Promise<FilteredStatsReport> {
-    const [closed, tail] = input.parts
-    const candidates = input.candidates ?? null
     const specs = tallySpecs(input.dicts, input.query)
+    const candidates = input.candidates ?? null
+    const tallies = await this.tallies(
+      slot,
+      input.parts,
+      specs,
+      specs.map(() => candidates),
+    )
+    return reportOfTallies(input, specs, tallies)
+  }
+
+  /**
+   * The tallies of `specs` over `[closed, tail]`, each spec with its own groups of `closed`
+   * to read (`candidates[i]`; null: all), the workers' shares added up. On this thread when
+   * no worker can take them, or when the workers fail.
+   */
+  async tallies(
+    slot: string,
+    parts: readonly [ColumnarPart, ColumnarPart],
+    specs: TallySpec[],
+    candidates: Array<Candidates | null>,
+  ): Promise<TallyArrays[]> {
+    const [closed, tail] = parts
+    const here = () =>
+      specs.map((spec, i) => scanTally(spec, parts, ALL_VISITORS, candidates[i] ?? null))
     const ready = this.workers.filter((w) => w.ready())
-    if (ready.length === 0) {
-      return reportOfTallies(
-        input,
-        specs,
-        specs.map((spec) => scanTally(spec, input.parts, ALL_VISITORS, candidates)),
-      )
-    }
+    if (ready.length === 0) return here()
     const version = versionOf(closed)
-    let tallies: TallyArrays[]
     try {
       const answers = await Promise.all(
         ready.map((w, i) =>
@@ -244,20 +270,20 @@ export class ScanPool {
           ),
         ),
       )
-      tallies = answers[0] as TallyArrays[]
+      const tallies = answers[0] as TallyArrays[]
       for (const more of answers.slice(1)) {
         tallies.forEach((t, i) => {
           addTally(t, more[i] as TallyArrays)
         })
       }
+      return tallies
     } catch (error) {
       this.options.logger.warn(
         { err: error, site: slot },
         'record scan workers failed: this query is scanned on the HTTP thread',
       )
-      return columnarReport(input)
+      return here()
     }
-    return reportOfTallies(input, specs, tallies)
   }
 
   /** The site's closed part is no longer asked: workers let it go. */

@@ -1,0 +1,163 @@
+import fc from 'fast-check'
+import { afterAll, describe, expect, it, vi } from 'vitest'
+import { DAY_MS } from '../core/calendar.ts'
+import { buildStatsQuery, StatsParamsSchema } from '../core/stats-query.ts'
+import { columnarCase, columnarCaseArb } from '../testing/columnar-cases.ts'
+import { BASE, recordWorld } from '../testing/record-world.ts'
+import { candidatesOf } from './candidate-index.ts'
+import { type ColumnarPart, columnarPart, Dictionaries, mergeParts } from './columnar-record.ts'
+import { ALL_VISITORS, columnarReport, scanTally } from './columnar-report.ts'
+import { DayTallies, type ScanTallies } from './day-tallies.ts'
+import { ScanPool } from './scan-pool.ts'
+
+/**
+ * The closed days' kept tallies (day-tallies.ts) change how a filtered report is computed,
+ * never what it says: over random worlds, filters, periods (compared or not) and parts, the
+ * report with its closed days added from their tallies, built by that query or kept from an
+ * earlier one, equals the object engine's and the whole scan's, on this thread and on workers.
+ */
+
+const here: ScanTallies = async (parts, specs, candidates) =>
+  specs.map((spec, i) => scanTally(spec, parts, ALL_VISITORS, candidates[i] ?? null))
+
+/** The case's parts as the columns hold them: the closed part and the open tail. */
+function closedAndTail(c: ReturnType<typeof columnarCase>): [ColumnarPart, ColumnarPart] {
+  const [a, b, more] = c.parts as [ColumnarPart, ColumnarPart?, ColumnarPart?]
+  return (!b ? [a, columnarPart(c.dicts, [])] : more ? [mergeParts(a, b), more] : [a, b]) as [
+    ColumnarPart,
+    ColumnarPart,
+  ]
+}
+
+const unbounded = () => Number.POSITIVE_INFINITY
+
+describe('DayTallies', () => {
+  it('gives reports equal to filteredReport, built and then kept, over random cases', async () => {
+    await fc.assert(
+      fc.asyncProperty(columnarCaseArb, async (q) => {
+        const c = columnarCase(q)
+        const parts = closedAndTail(c)
+        const candidates = candidatesOf(c.dicts, parts[0], c.query.filters, Infinity)
+        const days = new DayTallies(unbounded)
+        const input = { ...c, parts, candidates }
+        expect(await days.report('site', input, here)).toEqual(c.expected)
+        // Again, from the tallies built after the first query.
+        await days.settled()
+        expect(await days.report('site', input, here)).toEqual(c.expected)
+      }),
+      { seed: 2607, numRuns: 300 },
+    )
+  })
+
+  it('adds kept days into other periods of the same filters, and keeps them within its room', async () => {
+    const dicts = new Dictionaries('Europe/Berlin')
+    const sessions = [21, 22, 23, 24].flatMap((seed) => recordWorld(seed, 40 * DAY_MS))
+    const now = BASE
+    // The open tail from five days before the period's end: its first day is scanned.
+    const bound = now - 5 * DAY_MS
+    const closed = columnarPart(
+      dicts,
+      sessions.filter((s) => s.end_time < bound),
+    )
+    const tail = columnarPart(
+      dicts,
+      sessions.filter((s) => s.end_time >= bound),
+    )
+    let room = Number.POSITIVE_INFINITY
+    const days = new DayTallies(() => room)
+    const scans: number[] = []
+    const windows: number[] = []
+    // The background builds' scans (of the closed part alone) wait for `held`.
+    let held: Promise<void> = Promise.resolve()
+    const counting: ScanTallies = async (parts, specs, candidates) => {
+      scans.push(specs.length)
+      windows.push(...specs.map((spec) => spec.readWin.to - spec.readWin.from))
+      if (parts[1].sessions === 0) await held
+      return here(parts, specs, candidates)
+    }
+    const ask = async (params: Record<string, unknown>) => {
+      const query = buildStatsQuery(
+        StatsParamsSchema.parse({ site: 'site', filter: ['source:Google'], ...params }),
+        dicts.timeZone,
+        now,
+      )
+      const input = {
+        dicts,
+        parts: [closed, tail] as [ColumnarPart, ColumnarPart],
+        query,
+        recordSince: null,
+        candidates: candidatesOf(dicts, closed, query.filters, Infinity),
+      }
+      expect(await days.report('site', input, counting)).toEqual(columnarReport(input))
+    }
+    let release = () => {}
+    held = new Promise((resolve) => {
+      release = resolve
+    })
+    await ask({ period: '30d' })
+    // The first ask is answered, exactly, by the plain scan of its window (one spec of 30
+    // days) while its days' tallies are not built yet (their scans are held).
+    expect(scans).toEqual([1])
+    expect(windows[0]).toBeGreaterThan(29 * DAY_MS)
+    expect(days.bytes()).toBe(0)
+    release()
+    await days.settled()
+    // Then built off the request path, one spec a day, a few days a turn.
+    expect(scans.slice(1).reduce((a, b) => a + b, 0)).toBeGreaterThan(20)
+    const kept = days.bytes()
+    expect(kept).toBeGreaterThan(0)
+    scans.length = 0
+    windows.length = 0
+    await ask({ period: '7d' })
+    await ask({ period: '30d' })
+    // Every closed day of both was kept: only what is left after them is scanned (a few days).
+    expect(scans).toEqual([1, 1])
+    for (const window of windows) expect(window).toBeLessThan(7 * DAY_MS)
+    await days.settled()
+    expect(days.bytes()).toBe(kept)
+    // The previous period's days are not kept: it is scanned whole, the current one is not,
+    // and its days are built afterwards.
+    scans.length = 0
+    await ask({ period: '30d', compare: 'previous' })
+    expect(scans).toEqual([2])
+    await days.settled()
+    expect(days.bytes()).toBeGreaterThan(kept)
+    scans.length = 0
+    await ask({ period: '30d', compare: 'previous' })
+    // Now both from kept days: only the current period's rest is scanned.
+    expect(scans).toEqual([1])
+    // No room: the least recently used go, answers stay the same.
+    room = 0
+    await ask({ period: '30d' })
+    expect(days.bytes()).toBe(0)
+  })
+})
+
+describe('DayTallies on scan workers', () => {
+  const pools: ScanPool[] = []
+  afterAll(async () => {
+    await Promise.all(pools.map((p) => p.close()))
+  })
+
+  it('equal filteredReport with 2 workers building and reading the kept days', async () => {
+    const logger = { warn: vi.fn(), error: vi.fn() }
+    const pool = new ScanPool({ threads: 2, logger, shareBlockBits: 0 })
+    pools.push(pool)
+    await fc.assert(
+      fc.asyncProperty(columnarCaseArb, async (q) => {
+        const c = columnarCase(q)
+        const parts = closedAndTail(c)
+        const candidates = candidatesOf(c.dicts, parts[0], c.query.filters, Infinity)
+        const days = new DayTallies(unbounded)
+        const scan: ScanTallies = (p, specs, cands) => pool.tallies('site', p, specs, cands)
+        const input = { ...c, parts, candidates }
+        expect(await days.report('site', input, scan)).toEqual(c.expected)
+        await days.settled()
+        expect(await days.report('site', input, scan)).toEqual(c.expected)
+      }),
+      { seed: 2608, numRuns: 40 },
+    )
+    expect(logger.warn).not.toHaveBeenCalled()
+    expect(logger.error).not.toHaveBeenCalled()
+  })
+})
