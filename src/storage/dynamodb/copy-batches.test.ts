@@ -10,7 +10,7 @@ import { type LocalTables, localTables } from '../../testing/dynamodb.ts'
 import { enrichedEvent } from '../../testing/enriched-event.ts'
 import { makeSite } from '../../testing/fixtures.ts'
 import { orderedRollupOptions } from '../../testing/rollup-reference.ts'
-import { COPY_BATCH, CopyBatches, encodeBatch, latestOf, withCopied } from './copy-batches.ts'
+import { COPY_BATCH, CopyBatches, encodeBatch, latestOf } from './copy-batches.ts'
 import type { DynamoDbStore } from './dynamodb-store.ts'
 import type { Item } from './items.ts'
 import { SETTLE_MS } from './late-writes.ts'
@@ -18,7 +18,7 @@ import { PACK_AFTER_MS } from './record-packs.ts'
 import { Requests } from './requests.ts'
 import { COPY_IDLE_MS } from './session-projection.ts'
 import { INDEX } from './tables.ts'
-import { copyKey } from './uncopied-sessions.ts'
+import { copyKey, overlaid } from './uncopied-sessions.ts'
 
 const site = makeSite({ id: 'site-a' })
 const T0 = Date.UTC(2026, 0, 15, 10)
@@ -60,7 +60,7 @@ describe('copy batches: the sweep copies sessions as one item per site and copy'
     ])
     // Laid over what SiteStartIndex holds: a later copy wins, a removal hides an older item.
     const indexed = [session('t', 'a', 1, T0), session('t', 'b', 8, T0), session('t', 'd', 2, T0)]
-    const all = withCopied(indexed, copied)
+    const all = overlaid(indexed, copied, () => true)
     expect(all.map((s) => [s.id, s.fseq]).sort()).toEqual([
       ['b', 8],
       ['c', 9],

@@ -3,7 +3,7 @@ import { batchWriteAll } from './batch-write.ts'
 import type { Item } from './items.ts'
 import { STATE, timeKey } from './keys.ts'
 import { inParallel, isConditionFailure, type StoreContext } from './requests.ts'
-import { copyKey } from './uncopied-sessions.ts'
+import { copyKey, type Uncopied } from './uncopied-sessions.ts'
 
 /**
  * The sessions the sweep copies, as one State-table item per site and copy (issue 23): the
@@ -41,10 +41,13 @@ interface BatchBody {
   r: Removed[]
 }
 
-export interface CopiedSessions {
-  /** Each session's latest version in the copies read, by `copyKey`. */
+/**
+ * What the copies read hold, in the shape of the windows not copied yet: each session's
+ * latest version and the sessions merged away, by `copyKey`. So `overlaid` lays them over
+ * what `SiteStartIndex` holds (sessions copied before copies were batched, imported ones).
+ */
+export interface CopiedSessions extends Uncopied {
   sessions: Map<string, Item>
-  /** The sessions merged away, by `copyKey`, with the window that removed them. */
   removed: Map<string, number>
 }
 
@@ -198,24 +201,4 @@ export function latestOf(items: readonly Item[]): CopiedSessions {
     if (session && Number(session.fseq) < seq) sessions.delete(key)
   }
   return { sessions, removed }
-}
-
-/**
- * Items of `SiteStartIndex` (sessions copied before copies were batched, and imported ones)
- * and the copies' sessions as one set: a session's later window wins, a session merged away
- * after its version is gone.
- */
-export function withCopied(indexed: readonly Item[], copied: CopiedSessions): Item[] {
-  const out = new Map<string, Item>()
-  for (const item of indexed) {
-    const key = copyKey(item.client_session_id, item.id)
-    const gone = copied.removed.get(key)
-    if (gone !== undefined && gone > Number(item.fseq ?? 0)) continue
-    out.set(key, item)
-  }
-  for (const [key, session] of copied.sessions) {
-    const seen = out.get(key)
-    if (!seen || Number(session.fseq) > Number(seen.fseq ?? 0)) out.set(key, session)
-  }
-  return [...out.values()]
 }

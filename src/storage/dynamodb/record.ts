@@ -2,7 +2,7 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import type { PropValue, SessionState } from '../../core/types.ts'
 import type { RecordEvent, RecordReads, RecordSession } from '../../record/session-record.ts'
 import type { RecordInput } from '../store.ts'
-import { type CopiedSessions, CopyBatches, withCopied } from './copy-batches.ts'
+import { type CopiedSessions, CopyBatches } from './copy-batches.ts'
 import { call, storageFault } from './faults.ts'
 import { type Item, sessionOf } from './items.ts'
 import { STATE } from './keys.ts'
@@ -193,7 +193,7 @@ export async function indexSessionItems(
     ),
     copied ?? new CopyBatches(c).from(siteId, lo),
   ])
-  return withCopied(read.flat(), batched).filter((item) => {
+  return overlaid(read.flat(), batched, () => true).filter((item) => {
     const start = Number(item.start_time)
     return start >= lo && start <= hi && Number(item.end_time) >= from
   })
