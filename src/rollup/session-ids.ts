@@ -8,8 +8,8 @@ import { randomUUID } from 'node:crypto'
  * of every session (`sessionHome`). randomUUID draws from a cached pool, far cheaper per id
  * than randomBytes.
  */
-export function newSessionId(siteId: string, clientSessionId: string): string {
-  const time = Date.now().toString(36).padStart(9, '0')
+export function newSessionId(siteId: string, clientSessionId: string, at = Date.now()): string {
+  const time = Math.max(0, Math.floor(at)).toString(36).padStart(9, '0')
   const random = randomUUID().replaceAll('-', '').slice(0, 16)
   return `${time}${random}.${encode(siteId)}.${encode(clientSessionId)}`
 }
@@ -24,6 +24,17 @@ export function sessionHome(
   const client = decode(parts[2] as string)
   if (site === undefined || client === undefined) return undefined
   return { site_id: site, client_session_id: client }
+}
+
+/**
+ * When an id of `newSessionId` was made (epoch ms); undefined for other ids. The AWS shape
+ * finds a session without an item of its own in the copies made near that time
+ * (src/storage/dynamodb/session-items.ts).
+ */
+export function sessionIdTime(id: string): number | undefined {
+  if (!sessionHome(id)) return undefined
+  const time = Number.parseInt(id.slice(0, 9), 36)
+  return Number.isSafeInteger(time) ? time : undefined
 }
 
 const encode = (text: string) => Buffer.from(text, 'utf8').toString('base64url')

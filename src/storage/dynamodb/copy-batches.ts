@@ -73,9 +73,10 @@ export class CopyBatches {
     through: number,
     sessions: readonly Item[],
     removed: readonly Removed[],
+    /** The copy's time, its key: the time own-session-items.ts's rule was applied at. */
+    now = this.c.now(),
   ): Promise<void> {
     if (sessions.length === 0 && removed.length === 0) return
-    const now = this.c.now()
     const parts = this.cut({ s: [...sessions], r: [...removed] })
     const numbered = parts.map(([body, z], part) => ({ body, z, part }))
     await inParallel(numbered, 4, ({ body, z, part }) => {
@@ -117,6 +118,25 @@ export class CopyBatches {
       TableName: this.c.tables.state,
       KeyConditionExpression: 'pk = :pk AND sk >= :lo',
       ExpressionAttributeValues: { ':pk': COPY_BATCH.pk(siteId), ':lo': timeKey(lo) },
+      ConsistentRead: true,
+    })
+    return latestOf(items)
+  }
+
+  /**
+   * The copies made in [lo, hi] (epoch ms), consistently read: where a timeline finds a
+   * session with no item of its own (own-session-items.ts).
+   */
+  async between(siteId: string, lo: number, hi: number): Promise<CopiedSessions> {
+    if (hi < lo) return latestOf([])
+    const items = await this.c.requests.queryAll({
+      TableName: this.c.tables.state,
+      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
+      ExpressionAttributeValues: {
+        ':pk': COPY_BATCH.pk(siteId),
+        ':lo': timeKey(lo),
+        ':hi': `${timeKey(hi)}#\uffff`,
+      },
       ConsistentRead: true,
     })
     return latestOf(items)

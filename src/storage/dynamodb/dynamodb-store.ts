@@ -130,7 +130,7 @@ export class DynamoDbStore {
     )
     const erasure = new DynamoDbUserErasure(context, packs, segments, uncopied)
     const counters = new FoldedCounterReads(context, segments, summaries)
-    const sessions = new DynamoDbSessionReads(context, uncopied, directory)
+    const sessions = new DynamoDbSessionReads(context, uncopied, directory, packs)
     const recent = new DynamoDbRecentEvents(context)
     const upkeep = new DynamoDbUpkeep(context, directory, pulled)
     const lag = new RecordedRollupLag(context, directory)

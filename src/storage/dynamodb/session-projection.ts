@@ -4,6 +4,7 @@ import type { StoredWindow } from './fold-writer.ts'
 import { type Item, unindexedItem } from './items.ts'
 import { clientPartition, STATE } from './keys.ts'
 import { SETTLE_MS } from './late-writes.ts'
+import { needsOwnItem } from './own-session-items.ts'
 import { inParallel, isConditionFailure, type StoreContext } from './requests.ts'
 import { copyItem, copyKey, latestVersions } from './uncopied-sessions.ts'
 
@@ -109,9 +110,10 @@ export class SessionProjection {
   }
 
   /**
-   * The copy: one item of all its sessions for the period reads and the packer
-   * (copy-batches.ts), then each session's own item for the reads by id, tracker session and
-   * user, without the attribute `SiteStartIndex` keys on (`unindexedItem`).
+   * The copy: one item of all its sessions for the period reads, the packer and the timelines
+   * (copy-batches.ts), then the own items of the sessions that need one (own-session-items.ts:
+   * identified users' sessions, ids of other shapes, late or long visits), without the
+   * attribute `SiteStartIndex` keys on (`unindexedItem`).
    */
   private async write(
     siteId: string,
@@ -119,15 +121,18 @@ export class SessionProjection {
     copy: ReadonlyArray<{ seq: number; kept: FoldSession }>,
     remove: ReadonlyArray<{ seq: number; id: string; client: string }>,
   ): Promise<void> {
+    const now = this.c.now()
     await this.batches.write(
       siteId,
       through,
       copy.map(({ seq, kept }) => copyItem(kept, seq)),
       remove.map(({ seq, id, client }) => [client, id, seq]),
+      now,
     )
     const TableName = this.c.tables.sessions
     const newer = 'attribute_not_exists(fseq) OR fseq < :seq'
-    await inParallel(copy, FAN_OUT, async ({ seq, kept }) => {
+    const own = copy.filter(({ kept }) => needsOwnItem(kept.session, now))
+    await inParallel(own, FAN_OUT, async ({ seq, kept }) => {
       try {
         await this.c.requests.put('PutItem(session copy)', {
           TableName,

@@ -4,6 +4,8 @@ import type { EventRecord, SessionReads, SiteDirectory, UserSessionsQuery } from
 import { eventsForgottenBefore } from './forgotten-events.ts'
 import { eventRecordOf, fromTable, type Item, sessionOf, ttlSeconds } from './items.ts'
 import { clientPartition, requestPartition, timeKey, userKey } from './keys.ts'
+import { latestSessions, NearCopies, type PackedSessionReads } from './own-session-items.ts'
+import { recordItem } from './record.ts'
 import { distinctRequestEvents, REQUEST_SPAN_MS } from './request-items.ts'
 import { type Requests, type StoreContext, unstorable } from './requests.ts'
 import { INDEX } from './tables.ts'
@@ -11,6 +13,7 @@ import { overlaid, type UncopiedSessions } from './uncopied-sessions.ts'
 
 /** Queries a timeline's read of raw events is cut into, read side by side. */
 const TIMELINE_SLICES = 4
+const DAY_MS = 86_400_000
 
 /**
  * The timelines' side: sessions by id, tracker session and user, and their raw events. The
@@ -18,29 +21,39 @@ const TIMELINE_SLICES = 4
  * each read lays over it the windows not copied yet (uncopied-sessions.ts), read after it.
  */
 export class DynamoDbSessionReads implements SessionReads {
+  private readonly near: NearCopies
+
   constructor(
     private readonly c: StoreContext,
     private readonly uncopied: UncopiedSessions,
     private readonly sites: Pick<SiteDirectory, 'listSites'>,
-  ) {}
+    packs: PackedSessionReads,
+  ) {
+    this.near = new NearCopies(c, packs)
+  }
 
   async getSession(id: string): Promise<SessionState | undefined> {
     if (unstorable(id)) return undefined
-    const one = (i: Item) => String(i.id) === id
-    // An id of session-ids.ts names its item's key: read by key, consistently, and laid
-    // over with its site's windows not copied yet.
+    const one = (s: SessionState) => s.id === id
+    // An id of session-ids.ts names its item's key: read by key, consistently; an anonymous
+    // session may have no item, and is then in the copies made near its id's time
+    // (own-session-items.ts). Either is laid over with its site's windows not copied yet.
     const home = sessionHome(id)
     if (home) {
-      const stored = await this.c.requests.getItem(this.c.tables.sessions, {
-        pk: clientPartition(home.site_id, home.client_session_id),
-        sk: id,
-      })
-      const [current] = overlaid(
+      const [stored, near] = await Promise.all([
+        this.c.requests.getItem(this.c.tables.sessions, {
+          pk: clientPartition(home.site_id, home.client_session_id),
+          sk: id,
+        }),
+        this.near.ofId(home.site_id, id),
+      ])
+      const [current] = latestSessions(
         stored ? [fromTable(stored)] : [],
+        near,
         await this.uncopied.of(home.site_id),
         one,
       )
-      return current ? sessionOf(current) : undefined
+      return current
     }
     const found = await this.c.requests.query('Query(IdIndex)', {
       TableName: this.c.tables.sessions,
@@ -51,7 +64,9 @@ export class DynamoDbSessionReads implements SessionReads {
     const found0 = found.Items?.[0]
     const item = found0 ? fromTable(found0) : undefined
     if (item) {
-      const [current] = overlaid([item], await this.uncopied.of(String(item.site_id)), one)
+      const [current] = overlaid([item], await this.uncopied.of(String(item.site_id)), (i) =>
+        one(sessionOf(i)),
+      )
       return current ? sessionOf(current) : undefined
     }
     // Not copied yet: in one site's windows since the last settled copy.
@@ -63,29 +78,61 @@ export class DynamoDbSessionReads implements SessionReads {
     return undefined
   }
 
+  /**
+   * The tracker session's session holding `at`, else the nearest: its sessions with an item of
+   * their own, and those without one near `at` (own-session-items.ts). When none of those
+   * holds `at`, the read reaches as far as the nearest found, or, finding none, ever further
+   * until it covers the site's record (`since` to now): a tracker session's latest visit,
+   * asked for at "now", may be days old.
+   */
   async findSession(
     site_id: string,
     client_session_id: string,
     at: number,
   ): Promise<SessionState | undefined> {
     if (unstorable(site_id, client_session_id)) return undefined
-    const items = await clientSessionItems(
+    const own = clientSessionItems(
       this.c.requests,
       this.c.tables.sessions,
       site_id,
       client_session_id,
       false,
     )
-    const sessions = overlaid(
-      items,
-      await this.uncopied.of(site_id),
-      (item) => item.client_session_id === client_session_id,
-    ).map(sessionOf)
     const distance = (s: SessionState) =>
       s.start_time <= at && s.end_time >= at
         ? -1
         : Math.min(Math.abs(s.start_time - at), Math.abs(s.end_time - at))
-    return sessions.sort((a, b) => distance(a) - distance(b) || a.start_time - b.start_time)[0]
+    let covered: { since: number; to: number } | undefined
+    let reach = 0
+    for (;;) {
+      const [items, near, uncopied] = await Promise.all([
+        own,
+        this.near.around(site_id, at, reach),
+        this.uncopied.of(site_id),
+      ])
+      const [nearest] = latestSessions(
+        items,
+        near,
+        uncopied,
+        (s) => s.client_session_id === client_session_id,
+      ).sort((a, b) => distance(a) - distance(b) || a.start_time - b.start_time)
+      // Every session with a moment within `reach` of `at` was read: one as near is the nearest.
+      if (nearest && distance(nearest) <= reach) return nearest
+      if (nearest) {
+        reach = distance(nearest)
+        continue
+      }
+      covered ??= await this.recordSpan(site_id)
+      if (at - reach <= covered.since && at + reach >= covered.to) return undefined
+      reach = Math.max(2 * reach, DAY_MS)
+    }
+  }
+
+  /** From the site's earliest recorded event to now: where any session of it can be. */
+  private async recordSpan(siteId: string): Promise<{ since: number; to: number }> {
+    const site = await recordItem(this.c, siteId)
+    const now = this.c.now()
+    return { since: typeof site?.since === 'number' ? site.since : now, to: now }
   }
 
   /**
