@@ -9,8 +9,11 @@
  *   3. reads what infra/terraform deploys: memory, architecture, log level and retention,
  *      the roll-up's BatchSize and window, alarms, dashboard, WAF, schedules (terraform.ts);
  *   4. replays the visit's requests on DynamoDB Local through the HTTP API, rolls them up in
- *      batches of each size the levels imply, opens the dashboard, polls the live view, sends
- *      preflights, sweeps, and times a cold start of the bundle (replay.ts, lambda-init.ts);
+ *      batches of each size the levels imply, times the collector's Lambda handler invoked
+ *      with API Gateway events one at a time (its CPU a request is the one priced: no HTTP
+ *      server or client in it), opens the dashboard, polls the live view, sends preflights,
+ *      sweeps, and times a cold start of the bundle (replay.ts, lambda-collector.ts,
+ *      lambda-init.ts);
  *   5. prices each level and front door (model.ts, prices.ts, levels.ts).
  *
  *   SHARDS (4)               stream shards of the Events table at every level

@@ -9,6 +9,12 @@
  * concurrent sessions. Roll-up batches are cut to each size the model needs: the local poller
  * delivers only when asked (settle), and the wrapper hands the real handler batches of the
  * size being measured, each timed and metered on its own.
+ *
+ * The collector's time and CPU a request, which the model prices, are the Lambda handler's:
+ * after the replay over HTTP, requests of the same traffic are handed one at a time to the
+ * event-collector function's handler built in this process (lambda-collector.ts), as API
+ * Gateway events. Over HTTP the process also spends CPU on the bench's fetch client and Node's
+ * HTTP server, neither of which runs on Lambda; those figures are kept (http_ms, http_cpu_ms).
  */
 
 import { randomBytes, randomUUID } from 'node:crypto'
@@ -23,13 +29,19 @@ import { createTables, tableNamesFromEnv } from '../../src/storage/dynamodb/tabl
 import { signIn } from '../../src/testing/sign-in.ts'
 import { CapacityMeter, itemBytes, type PhaseUsage } from '../support/capacity-meter.ts'
 import { USER_AGENTS } from '../traffic.ts'
+import { startLambdaCollector } from './lambda-collector.ts'
 import { type InitMeasurement, measureLambdaInit } from './lambda-init.ts'
 import type { VisitResult } from './tracker-visit.ts'
 
 const PASSWORD = 'bench-aws-cost-password'
 const CONCURRENCY = 8
-/** Events sent one request at a time to time the collector (about 200 requests). */
+/**
+ * Events sent one request at a time to time the collector (about 200 requests), over HTTP
+ * and again to the Lambda handler.
+ */
 const SERIAL_EVENTS = 300
+/** Requests to the Lambda handler before it is timed: a warm container's, not its first. */
+const LAMBDA_WARMUP_REQUESTS = 30
 const ACTIVE_SESSIONS = 200
 const ORIGIN = 'https://example.com'
 const REFERRERS = [
@@ -59,8 +71,10 @@ interface Timed {
 
 /**
  * CPU time this process has spent, ms. The server runs in this process (DynamoDB Local in
- * its own), so a phase's CPU is the handlers' plus the bench's own requests: an upper bound
- * on what the handlers need, which the model scales to a function's share of a vCPU.
+ * its own), so a phase's CPU over HTTP is the handlers' plus the bench's own requests and
+ * Node's HTTP server: an upper bound on what the handlers need, which the model scales to a
+ * function's share of a vCPU. The collector's is measured around each call of its Lambda
+ * handler instead (collect-lambda), the process doing nothing else meanwhile.
  */
 const cpuMs = () => {
   const u = process.cpuUsage()
@@ -70,7 +84,7 @@ const cpuMs = () => {
 const mean = (t: Timed, key: 'ms' | 'log_bytes' | 'response_bytes') => (t.n ? t[key] / t.n : 0)
 
 /** Sessions replaying the visit's requests, interleaved as many visitors' would be. */
-class VisitTraffic {
+export class VisitTraffic {
   private readonly random
   private readonly pages: string[]
   private readonly active: {
@@ -335,11 +349,43 @@ export async function runReplay(o: ReplayOptions) {
 
     // The collector's time and CPU a request, one request at a time: a Lambda container
     // serves one request at a time, where the concurrent replay above queues each request
-    // behind the others' work in this one process. Units are counted above; these records
-    // are rolled up uncounted.
+    // behind the others' work in this one process. Over HTTP first (kept for comparison: it
+    // counts the bench's client and Node's server too). Units are counted above; these
+    // records are rolled up uncounted.
     meter.phase = 'collect-serial'
     logPhase = 'collect-serial'
     await cpuOf('collect-serial', () => collect(SERIAL_EVENTS, 'collect-serial', 1))
+
+    // The same, handed to the event-collector function's handler as API Gateway events: the
+    // time and CPU priced. A warm container: built, then a few requests, before it is timed.
+    // Its items reach the Events stream like the server's, and are rolled up uncounted.
+    meter.phase = 'collect-lambda'
+    logPhase = 'collect-lambda'
+    const lambda = await startLambdaCollector({
+      endpoint: local.endpoint,
+      tables,
+      apiKey: server.site.api_key,
+      password: PASSWORD,
+      logLevel: o.logLevel,
+    })
+    const invoke = async (kind: string) => {
+      const r = traffic.next()
+      collected += r.events
+      requests++
+      const event = lambda.event(r)
+      const started = performance.now()
+      const cpuBefore = cpuMs()
+      const answer = await lambda.invoke(event)
+      const cpuUsed = cpuMs() - cpuBefore
+      if (answer.statusCode !== 200)
+        throw new Error(`collector handler answered ${answer.statusCode}`)
+      note(kind, performance.now() - started, Buffer.byteLength(answer.body))
+      cpu.set(kind, (cpu.get(kind) ?? 0) + cpuUsed)
+    }
+    for (let i = 0; i < LAMBDA_WARMUP_REQUESTS; i++) await invoke('collect-lambda-warmup')
+    for (const target = collected + SERIAL_EVENTS; collected < target; ) {
+      await invoke('collect-lambda')
+    }
     await settle(100, true)
 
     // A CORS preflight, as Chromium sends it before the tracker's first fetch.
@@ -418,6 +464,7 @@ export async function runReplay(o: ReplayOptions) {
     const collectUsage = meter.of('collect')
     const collectTimed = timed.get('collect') as Timed
     const serial = timed.get('collect-serial') as Timed
+    const handler = timed.get('collect-lambda') as Timed
     const perRequest = (u: PhaseUsage, n: number) => ({
       wru: u.write_units / n,
       rru: u.read_units / n,
@@ -437,12 +484,17 @@ export async function runReplay(o: ReplayOptions) {
       log_bytes: Object.fromEntries(logBytes),
       collect: {
         ...perRequest(collectUsage, collectTimed.n),
-        ms: mean(serial, 'ms'),
-        cpu_ms: (cpu.get('collect-serial') ?? 0) / serial.n,
+        // The Lambda handler's, one request at a time: what the function spends.
+        ms: mean(handler, 'ms'),
+        cpu_ms: (cpu.get('collect-lambda') ?? 0) / handler.n,
+        // Over HTTP, one at a time: with the bench's client and Node's server.
+        http_ms: mean(serial, 'ms'),
+        http_cpu_ms: (cpu.get('collect-serial') ?? 0) / serial.n,
         concurrent_ms: mean(collectTimed, 'ms'),
         log_bytes: (logBytes.get('collect') ?? 0) / collectTimed.n,
         response_bytes: mean(collectTimed, 'response_bytes'),
         requests_measured: collectTimed.n,
+        handler_requests_measured: handler.n,
       },
       preflight: {
         ...perRequest(meter.of('preflight'), preflight.n),
