@@ -283,6 +283,11 @@ describe('model', () => {
     expect(frontDoorUsd('rest_api', fronted, PRICES)).toBeCloseTo(
       edge + PRICES.api_gateway_rest.usd,
     )
+    // Reached without CloudFront: the HTTP API's fee and its answers' bytes out, no edge fees.
+    const answered = { ...fronted, response_bytes: 2 ** 30 }
+    expect(frontDoorUsd('http_api_direct', answered, PRICES)).toBeCloseTo(
+      PRICES.api_gateway_http.usd + PRICES.region_data_out.usd,
+    )
   })
 
   it('states the three levels the issue asks for', () => {

@@ -15,8 +15,15 @@ import {
 import type { PRICES } from './prices.ts'
 import type { DeployedShape } from './terraform.ts'
 
-export type FrontDoor = 'rest_api' | 'http_api' | 'function_url'
-export const FRONT_DOORS: FrontDoor[] = ['rest_api', 'http_api', 'function_url']
+/**
+ * The collector's front door. The first three sit behind CloudFront and its WAF, as the
+ * dashboard does; `http_api_direct` is an HTTP API the tracker reaches without them (no
+ * per-request CloudFront or WAF fee; the client address is the connection's; floods are held
+ * by the stage's throttle and the function's reserved concurrency, not a rate rule per
+ * address). Priced, not deployed by infra/terraform yet.
+ */
+export type FrontDoor = 'rest_api' | 'http_api' | 'function_url' | 'http_api_direct'
+export const FRONT_DOORS: FrontDoor[] = ['rest_api', 'http_api', 'function_url', 'http_api_direct']
 
 /** What one invocation of a kind costs besides its Lambda request: measured. */
 export interface PerCall {
@@ -393,7 +400,11 @@ function a_line(line: { fixed: number; per: number }, x: number): number {
   return Math.max(0, line.fixed + line.per * x)
 }
 
-/** The front door's fees for the collector's requests: CloudFront and WAF in every case. */
+/**
+ * The front door's fees for the collector's requests: CloudFront and the WAF for every door
+ * behind them, the API Gateway fee for REST and HTTP APIs; without CloudFront, the answers'
+ * bytes leave the region at its data transfer rate instead.
+ */
 export function frontDoorUsd(
   door: FrontDoor,
   fronted: { requests: number; request_bytes: number; response_bytes: number },
@@ -402,9 +413,15 @@ export function frontDoorUsd(
   const gateway =
     door === 'rest_api'
       ? prices.api_gateway_rest.usd
-      : door === 'http_api'
+      : door === 'http_api' || door === 'http_api_direct'
         ? prices.api_gateway_http.usd
         : prices.lambda_function_url.usd
+  if (door === 'http_api_direct') {
+    return (
+      (fronted.requests / 1e6) * gateway +
+      (fronted.response_bytes / GB) * prices.region_data_out.usd
+    )
+  }
   return (
     (fronted.requests / 1e6) * gateway +
     (fronted.requests / 1e4) * prices.cloudfront_https_requests.usd +

@@ -117,6 +117,14 @@ export const PRICES = {
     read: READ,
     note: 'As for requests: the Asia Pacific figure as this bench knows it.',
   },
+  region_data_out: {
+    usd: 0.126,
+    unit: 'per GB from the region to the internet (first 10 TB a month), Asia Pacific (Seoul): what API Gateway charges for its answers, at the EC2 data transfer rate',
+    source:
+      'https://aws.amazon.com/api-gateway/pricing/ (data transfer at the EC2 rate: https://aws.amazon.com/ec2/pricing/on-demand/)',
+    read: READ,
+    note: 'Used only for the HTTP API reached without CloudFront. The EC2 page draws its table in the browser; $0.126 is the Seoul figure as this bench knows it.',
+  },
   waf_web_acl: {
     usd: 5,
     unit: 'per web ACL a month (prorated hourly)',

@@ -7,6 +7,7 @@ const DOOR: Record<FrontDoor, string> = {
   rest_api: 'REST API',
   http_api: 'HTTP API',
   function_url: 'function URL',
+  http_api_direct: 'HTTP API, direct',
 }
 
 const usd = (n: number) => (n >= 100 ? `$${n.toFixed(0)}` : `$${n.toFixed(3)}`)
