@@ -97,4 +97,5 @@ echo "deploy.sh: invalidated /assets/* and /liveinsight.js in CloudFront ($distr
 echo
 echo "  Dashboard: $(terraform output -raw cloudfront_url)/"
 echo "  Tracker:   $(terraform output -raw cloudfront_url)/liveinsight.js"
+echo "  Collector: $(terraform output -raw collector_url) (the snippet's data-api)"
 echo "  API:       $(terraform output -raw api_gateway_url)"

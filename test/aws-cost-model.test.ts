@@ -38,6 +38,7 @@ const shape = {
   alarm_metrics: 0,
   dashboards: 0,
   waf: { web_acls: 0, rules: 0 },
+  collector_door: 'direct' as const,
   schedules: [{ name: 'sweep', expression: 'rate(5 minutes)', invocations_per_month: 8640 }],
 }
 

@@ -235,3 +235,28 @@ describe('demo site', () => {
     },
   )
 })
+
+describe('the snippet when the collector has a door of its own', () => {
+  it('carries the collector’s origin as data-api (COLLECTOR_ORIGIN), and refuses one with a path', async () => {
+    const collector = 'https://abc123.execute-api.ap-northeast-2.amazonaws.com'
+    const server = await startTestServer({ ADMIN_PASSWORD: PASSWORD, COLLECTOR_ORIGIN: collector })
+    try {
+      const signIn = await fetch(`${server.url}/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url },
+        body: new URLSearchParams({ password: PASSWORD }),
+        redirect: 'manual',
+      })
+      const session = (signIn.headers.get('set-cookie') ?? '').split(';')[0] ?? ''
+      const body = await (await fetch(`${server.url}/`, { headers: { cookie: session } })).text()
+      expect(body).toContain(
+        `&lt;script defer src=&quot;${server.url}/liveinsight.js&quot; data-api-key=&quot;${TEST_API_KEY}&quot; data-api=&quot;${collector}&quot;&gt;&lt;/script&gt;`,
+      )
+    } finally {
+      await server.stop()
+    }
+    await expect(
+      startTestServer({ ADMIN_PASSWORD: PASSWORD, COLLECTOR_ORIGIN: `${collector}/api/events` }),
+    ).rejects.toThrow(/COLLECTOR_ORIGIN/)
+  })
+})

@@ -62,6 +62,7 @@ case "$1" in
       cloudfront_distribution_id) echo EDIST123 ;;
       cloudfront_url) echo https://d123.cloudfront.net ;;
       api_gateway_url) echo https://api.example/prod ;;
+      collector_url) echo https://abc123.execute-api.ap-northeast-2.amazonaws.com ;;
     esac ;;
 esac
 exit 0`,

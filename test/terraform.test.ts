@@ -233,7 +233,22 @@ describe('the Terraform, held against the code', () => {
     expect(environment.TRUST_PROXY).toBe('2')
     const fn = resource('aws_lambda_function', 'functions')
     expect(fn.runtime).toBe('nodejs22.x')
-    expect(one(fn.environment).variables).toBe('${local.function_environment}')
+    // The collector behind its own HTTP API gets the same, less the origin secret, with the
+    // connection's address and a limit per address (collector_api.tf).
+    expect(one(fn.environment).variables).toBe(
+      '${each.key == "event-collector" && local.collector_direct ? local.direct_collector_environment : local.function_environment}',
+    )
+    const direct = String(tf.locals.direct_collector_environment)
+    expect(direct).toContain('k != "ORIGIN_SECRET_PARAMETER"')
+    expect(direct).toContain('TRUST_PROXY           = "0"')
+    expect(direct).toContain(
+      'RATE_LIMIT_PER_MINUTE = tostring(var.collector_rate_limit_per_minute)',
+    )
+    expect(environment.COLLECTOR_ORIGIN).toBe(
+      '${local.collector_direct ? one(aws_apigatewayv2_api.collector[*].api_endpoint) : ""}',
+    )
+    // The code reads an empty COLLECTOR_ORIGIN as unset (collector_door = "edge").
+    expect(parseConfig({ ...literal, COLLECTOR_ORIGIN: '' }).COLLECTOR_ORIGIN).toBeUndefined()
     expect(defaultOf('lambda_memory_mb')).toBe(512)
     // Each function's own memory: the collector smaller (it mostly waits on one write; the
     // cost bench measured its CPU and its resident set, bench/NOTES.md), the others 512.
@@ -315,6 +330,14 @@ describe('the Terraform, held against the code', () => {
       )
       const routes = tf.locals.api_routes as Record<string, { function: string }>
       const functions = tf.locals.functions as Record<string, { handler: string }>
+      // A route's function, for the default collector_door where it depends on the door.
+      const direct = defaultOf('collector_door') === 'direct'
+      for (const route of Object.values(routes)) {
+        const choice = /^\$\{local\.collector_direct \? "([^"]+)" : "([^"]+)"\}$/.exec(
+          route.function,
+        )
+        if (choice) route.function = (direct ? choice[1] : choice[2]) as string
+      }
       const resources = ['/', ...Object.keys(routes).map((k) => `/${k}`)]
       for (const route of Object.values(routes)) {
         expect(functions[route.function]?.handler).toBe('lambda.http')
@@ -333,8 +356,10 @@ describe('the Terraform, held against the code', () => {
         const concrete = path.replace(/:[^/]+/g, 'x').replace(/\*/g, 'x')
         expect(covered(concrete), path).toBe(true)
       }
-      // The collector and the live view have functions of their own.
-      expect(routes['api/events']?.function).toBe('event-collector')
+      // The live view has a function of its own, and so has the collector, behind its own
+      // door by default (collector_api.tf); CloudFront's /api/events then reaches the stats
+      // API, with the edge's settings.
+      expect(routes['api/events']?.function).toBe(direct ? 'stats-api' : 'event-collector')
       expect(routes['api/realtime']?.function).toBe('realtime-api')
       const methods = resource('aws_api_gateway_method', 'any')
       expect(methods.http_method).toBe('ANY')
@@ -346,6 +371,43 @@ describe('the Terraform, held against the code', () => {
       await store.close()
       dir.remove()
     }
+  })
+
+  it('gives the collector a door of its own by default: an HTTP API without CloudFront', () => {
+    expect(defaultOf('collector_door')).toBe('direct')
+    const api = resource('aws_apigatewayv2_api', 'collector')
+    expect(api.protocol_type).toBe('HTTP')
+    expect(api.count).toBe('${local.collector_direct ? 1 : 0}')
+    const integration = resource('aws_apigatewayv2_integration', 'collector')
+    expect(integration.integration_type).toBe('AWS_PROXY')
+    expect(integration.payload_format_version).toBe('2.0')
+    expect(integration.integration_uri).toBe(
+      '${aws_lambda_function.functions["event-collector"].invoke_arn}',
+    )
+    // Only the collector's path: every other route stays behind the edge.
+    expect(resource('aws_apigatewayv2_route', 'collector').for_each).toBe(
+      '${local.collector_direct ? toset(["POST /api/events", "OPTIONS /api/events"]) : toset([])}',
+    )
+    const stage = resource('aws_apigatewayv2_stage', 'collector')
+    expect(stage.name).toBe('$default')
+    expect(stage.auto_deploy).toBe(true)
+    const throttle = one(stage.default_route_settings)
+    expect(throttle.throttling_rate_limit).toBe('${var.collector_throttle_rate_limit}')
+    expect(throttle.throttling_burst_limit).toBe('${var.collector_throttle_burst_limit}')
+    expect(defaultOf('collector_throttle_rate_limit')).toBeGreaterThan(0)
+    const permission = resource('aws_lambda_permission', 'collector_http_api')
+    expect(permission.principal).toBe('apigateway.amazonaws.com')
+    expect(permission.function_name).toBe(
+      '${aws_lambda_function.functions["event-collector"].function_name}',
+    )
+    expect(permission.source_arn).toBe(
+      '${aws_apigatewayv2_api.collector[0].execution_arn}/*/*/api/events',
+    )
+    expect(one(tf.output.collector_url).value).toBe(
+      '${local.collector_direct ? one(aws_apigatewayv2_api.collector[*].api_endpoint) : local.public_origin}',
+    )
+    // A limit per address in each container replaces the WAF's rate rule for this door.
+    expect(defaultOf('collector_rate_limit_per_minute')).toBeGreaterThan(12)
   })
 
   it('serves one origin over HTTPS with the per-client limit at the edge', () => {

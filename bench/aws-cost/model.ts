@@ -20,7 +20,7 @@ import type { DeployedShape } from './terraform.ts'
  * dashboard does; `http_api_direct` is an HTTP API the tracker reaches without them (no
  * per-request CloudFront or WAF fee; the client address is the connection's; floods are held
  * by the stage's throttle and the function's reserved concurrency, not a rate rule per
- * address). Priced, not deployed by infra/terraform yet.
+ * address). Deployed by default (infra/terraform/collector_api.tf, `collector_door`).
  */
 export type FrontDoor = 'rest_api' | 'http_api' | 'function_url' | 'http_api_direct'
 export const FRONT_DOORS: FrontDoor[] = ['rest_api', 'http_api', 'function_url', 'http_api_direct']

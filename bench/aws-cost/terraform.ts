@@ -31,6 +31,11 @@ export interface DeployedShape {
   alarm_metrics: number
   dashboards: number
   waf: { web_acls: number; rules: number }
+  /**
+   * The collector's door the Terraform deploys by default (collector_door): `direct` is the
+   * model's `http_api_direct`, `edge` its `rest_api`.
+   */
+  collector_door: 'direct' | 'edge'
   schedules: { name: string; expression: string; invocations_per_month: number }[]
 }
 
@@ -175,6 +180,7 @@ export async function readDeployedShape(): Promise<DeployedShape> {
       web_acls: Object.keys(tf.resource.aws_wafv2_web_acl ?? {}).length,
       rules: acl ? (acl.rule ?? []).length : 0,
     },
+    collector_door: one(tf.variable.collector_door)?.default === 'edge' ? 'edge' : 'direct',
     schedules,
   }
 }

@@ -21,7 +21,12 @@ locals {
     "{proxy+}"     = { parent = "", part = "{proxy+}", function = "stats-api" }
     "api"          = { parent = "", part = "api", function = "stats-api" }
     "api/{proxy+}" = { parent = "api", part = "{proxy+}", function = "stats-api" }
-    "api/events"   = { parent = "api", part = "events", function = "event-collector" }
+    # With the collector's own door (collector_api.tf) CloudFront's /api/events, for snippets
+    # without `data-api`, goes to the stats API: its settings are the edge's (two hops, the
+    # origin secret), which the direct collector's are not.
+    "api/events" = {
+      parent = "api", part = "events", function = local.collector_direct ? "stats-api" : "event-collector"
+    }
     "api/realtime" = { parent = "api", part = "realtime", function = "realtime-api" }
     "api/realtime/{proxy+}" = {
       parent = "api/realtime", part = "{proxy+}", function = "realtime-api"

@@ -38,7 +38,18 @@ locals {
     # Warnings and errors only: every line is billed as CloudWatch Logs ingestion, and an
     # info line per request would cost more than the request's DynamoDB writes.
     LOG_LEVEL = var.log_level
+    # The tracker snippet's `data-api` when the collector has its own door (collector_api.tf).
+    COLLECTOR_ORIGIN = local.collector_direct ? one(aws_apigatewayv2_api.collector[*].api_endpoint) : ""
   }
+  # The collector behind its own HTTP API (collector_api.tf): no CDN marks its requests, the
+  # connection's address is the client's, and each container limits every address.
+  direct_collector_environment = merge(
+    { for k, v in local.function_environment : k => v if k != "ORIGIN_SECRET_PARAMETER" },
+    {
+      TRUST_PROXY           = "0"
+      RATE_LIMIT_PER_MINUTE = tostring(var.collector_rate_limit_per_minute)
+    },
+  )
 }
 
 resource "aws_ssm_parameter" "admin_password" {
@@ -71,7 +82,7 @@ resource "aws_lambda_function" "functions" {
   timeout                        = var.lambda_timeout_s
   reserved_concurrent_executions = each.value.reserved
   environment {
-    variables = local.function_environment
+    variables = each.key == "event-collector" && local.collector_direct ? local.direct_collector_environment : local.function_environment
   }
   # Lambda's own START, END and REPORT lines are INFO-level system logs: at WARN they are not
   # sent (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html),

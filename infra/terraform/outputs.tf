@@ -3,6 +3,11 @@ output "cloudfront_url" {
   value       = local.public_origin
 }
 
+output "collector_url" {
+  description = "Where the tracker sends events: the snippet's data-api (the dashboard shows it). CloudFront's origin when collector_door is \"edge\"."
+  value       = local.collector_direct ? one(aws_apigatewayv2_api.collector[*].api_endpoint) : local.public_origin
+}
+
 output "api_gateway_url" {
   value = aws_api_gateway_stage.app.invoke_url
 }

@@ -86,6 +86,33 @@ variable "sign_in_requests_per_5_minutes_per_client" {
 
 # The stage's own limits are for the whole service, not per client: 1000 a minute for
 # everyone together would be 17 requests a second.
+variable "collector_door" {
+  description = "How the tracker reaches the collector: \"direct\", an HTTP API of its own without CloudFront or the WAF (collector_api.tf says why: the edge's request fees are most of the bill), or \"edge\", CloudFront and the REST API like every other route."
+  type        = string
+  default     = "direct"
+  validation {
+    condition     = contains(["direct", "edge"], var.collector_door)
+    error_message = "collector_door is \"direct\" or \"edge\"."
+  }
+}
+
+variable "collector_throttle_rate_limit" {
+  description = "Steady requests per second the collector's HTTP API accepts (collector_door = \"direct\"), all clients together: a flood's cap, far above a site's tracker traffic."
+  type        = number
+  default     = 500
+}
+
+variable "collector_throttle_burst_limit" {
+  type    = number
+  default = 1000
+}
+
+variable "collector_rate_limit_per_minute" {
+  description = "Requests a minute one client address may send to one collector container (collector_door = \"direct\": no WAF rate rule in front). A tracker sends about a dozen a visit."
+  type        = number
+  default     = 120
+}
+
 variable "api_throttle_rate_limit" {
   description = "Steady requests per second the API stage accepts, all clients together."
   type        = number

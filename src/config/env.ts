@@ -102,6 +102,17 @@ const EnvSchema = z.object({
    */
   PUBLIC_ORIGIN: publicOriginFromEnv.optional(),
   /**
+   * Where the tracker sends events when that is not where it is served from: the AWS shape's
+   * collector behind an HTTP API of its own (infra/terraform/collector_api.tf). The snippet
+   * the dashboard prints then carries it as `data-api`. Unset or empty: the tracker's own
+   * origin.
+   */
+  COLLECTOR_ORIGIN: z
+    .string()
+    .optional()
+    .transform((v) => (v === '' ? undefined : v))
+    .pipe(publicOriginFromEnv.optional()),
+  /**
    * An MMDB city database of the operator's own (GeoLite2-City.mmdb, DB-IP's city lite): it
    * answers the embedded server's country lookups first, and region and city with them. Unset:
    * countries from the database shipped on npm. A file that cannot be opened stops start-up.

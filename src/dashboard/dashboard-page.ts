@@ -15,6 +15,8 @@ export interface DashboardView extends StatsView {
   hasData: boolean
   /** Where the tracker is served from, for the snippet. */
   origin: string
+  /** Where it sends events, when elsewhere (COLLECTOR_ORIGIN): the snippet's `data-api`. */
+  collectorOrigin?: string
 }
 
 function siteSwitcher(v: DashboardView): SafeHtml {
@@ -44,7 +46,7 @@ ${siteSwitcher(v)}
 
 /** The signed-in dashboard: live panel, period stats and the tracking code. */
 export function renderDashboardPage(v: DashboardView): SafeHtml {
-  const onboarding = renderOnboarding(v.origin, v.site, v.hasData)
+  const onboarding = renderOnboarding(v.origin, v.site, v.hasData, v.collectorOrigin)
   const body = html`${header(v)}
 <main class="mx-auto max-w-7xl space-y-4 p-4">
 ${v.hasData ? '' : onboarding}

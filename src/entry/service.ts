@@ -147,6 +147,7 @@ export async function buildService(
     ...(config.METRICS_TOKEN ? { metricsToken: config.METRICS_TOKEN } : {}),
     ...(config.ORIGIN_SECRETS ? { originSecrets: config.ORIGIN_SECRETS } : {}),
     ...(config.PUBLIC_ORIGIN ? { publicOrigin: config.PUBLIC_ORIGIN } : {}),
+    ...(config.COLLECTOR_ORIGIN ? { collectorOrigin: config.COLLECTOR_ORIGIN } : {}),
   })
   return {
     app,

@@ -44,6 +44,8 @@ export interface AppDeps {
    * snippet and taken as our own by the same-origin check. Unset: the request's host.
    */
   publicOrigin?: string
+  /** The collector's origin for the snippet's `data-api`, when not the tracker's (COLLECTOR_ORIGIN). */
+  collectorOrigin?: string
   /** The peer address of the connection, as the runtime reports it. */
   socketAddress: (c: Context) => string | undefined
   /**

@@ -688,3 +688,60 @@ describe('the sign-in lockout, shared by every container', () => {
     }
   })
 })
+
+describe('the collector behind its own HTTP API (infra/terraform/collector_api.tf)', () => {
+  let local: LocalTables
+  let handlers: LambdaHandlers
+  beforeAll(async () => {
+    local = await localTables()
+    // The event-collector function's settings when collector_door is "direct" (lambda.tf,
+    // direct_collector_environment): no origin secret, the connection's address, a limit per
+    // address in each container.
+    handlers = await createLambdaHandlers({
+      DYNAMODB_ENDPOINT: localEndpoint(),
+      EVENTS_TABLE: local.tables.events,
+      SESSIONS_TABLE: local.tables.sessions,
+      STATE_TABLE: local.tables.state,
+      API_KEY: KEY,
+      ADMIN_PASSWORD: PASSWORD,
+      TRUST_PROXY: '0',
+      RATE_LIMIT_PER_MINUTE: '3',
+      COLLECTOR_ORIGIN: 'https://abc123.execute-api.ap-northeast-2.amazonaws.com',
+      LOG_LEVEL: 'silent',
+    })
+  })
+  afterAll(async () => {
+    await local.drop()
+  })
+
+  const direct = (sourceIp: string, forwardedFor: string, session: string) => {
+    const event = httpApiEvent(
+      'POST',
+      '/api/events',
+      {
+        'content-type': 'text/plain',
+        'x-api-key': KEY,
+        'user-agent': CHROME,
+        'x-forwarded-for': forwardedFor,
+      },
+      JSON.stringify({ events: [pv(session, 1, '/')] }),
+    ) as unknown as { requestContext: { http: { sourceIp: string } } }
+    event.requestContext.http.sourceIp = sourceIp
+    return event as unknown as LambdaEvent
+  }
+
+  it('takes events with no CDN mark, and counts a client by its connection, not its headers', async () => {
+    // A client that writes a new X-Forwarded-For into every request is still one address:
+    // its fourth request in the minute is refused, another address's is not.
+    for (let i = 0; i < 3; i++) {
+      const res = await handlers.http(direct('203.0.113.9', `198.51.100.${i}`, `d-${i}`), context)
+      expect(res.statusCode).toBe(200)
+      expect(JSON.parse(res.body)).toMatchObject({ data: { accepted: 1 } })
+    }
+    const fourth = await handlers.http(direct('203.0.113.9', '198.51.100.99', 'd-3'), context)
+    expect(fourth.statusCode).toBe(429)
+    const other = await handlers.http(direct('203.0.113.10', '198.51.100.0', 'd-4'), context)
+    expect(other.statusCode).toBe(200)
+    expect(await storedEvents(local)).toBe(4)
+  })
+})

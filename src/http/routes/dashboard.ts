@@ -73,6 +73,7 @@ export function dashboardRoutes(deps: Deps, stats: StatsReader) {
         // Behind a CDN the request's host is the origin server's (API Gateway's execute-api
         // name, without its stage): a snippet naming it would skip the CDN.
         origin: deps.publicOrigin ?? new URL(c.req.url).origin,
+        ...(deps.collectorOrigin ? { collectorOrigin: deps.collectorOrigin } : {}),
       }),
     )
   })
