@@ -17,3 +17,19 @@ export function enrichedEvent(overrides: Partial<EnrichedEvent> = {}): EnrichedE
     ...overrides,
   })
 }
+
+/** A page view of tracker session `client` at `at`, its visitor named after it. */
+export function tabEvent(
+  id: string,
+  client: string,
+  at: number,
+  extra: Partial<EnrichedEvent> = {},
+): EnrichedEvent {
+  return enrichedEvent({
+    event_id: id,
+    client_session_id: client,
+    visitor_id: `${client}-visitor`,
+    timestamp: at,
+    ...extra,
+  })
+}

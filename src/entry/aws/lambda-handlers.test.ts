@@ -90,6 +90,17 @@ function httpApiEvent(
   } as unknown as LambdaEvent
 }
 
+/** What every handler here is given: DynamoDB Local's tables and the site's ingest key. */
+function tableSettings(local: LocalTables) {
+  return {
+    DYNAMODB_ENDPOINT: localEndpoint(),
+    EVENTS_TABLE: local.tables.events,
+    SESSIONS_TABLE: local.tables.sessions,
+    STATE_TABLE: local.tables.state,
+    API_KEY: KEY,
+  }
+}
+
 const pv = (session: string, minutesAgo: number, path: string) => ({
   session_id: session,
   event_id: `${session}-${minutesAgo}`,
@@ -109,11 +120,7 @@ describe('the Lambda handlers, invoked as AWS invokes them', () => {
   beforeAll(async () => {
     local = await localTables()
     handlers = await createLambdaHandlers({
-      DYNAMODB_ENDPOINT: localEndpoint(),
-      EVENTS_TABLE: local.tables.events,
-      SESSIONS_TABLE: local.tables.sessions,
-      STATE_TABLE: local.tables.state,
-      API_KEY: KEY,
+      ...tableSettings(local),
       ADMIN_PASSWORD: PASSWORD,
       STATS_CACHE_SECONDS: '0',
       TRUST_PROXY: '2',
@@ -446,11 +453,7 @@ describe('behind CloudFront: the origin secret and the public origin', () => {
       .resolves({ Parameter: { Value: `${CURRENT}\n${PREVIOUS}` } })
     local = await localTables()
     handlers = await createLambdaHandlers({
-      DYNAMODB_ENDPOINT: localEndpoint(),
-      EVENTS_TABLE: local.tables.events,
-      SESSIONS_TABLE: local.tables.sessions,
-      STATE_TABLE: local.tables.state,
-      API_KEY: KEY,
+      ...tableSettings(local),
       ADMIN_PASSWORD_PARAMETER: '/liveinsight/test/admin-password',
       ORIGIN_SECRET_PARAMETER: '/liveinsight/test/origin-secrets:3',
       PUBLIC_ORIGIN: PUBLIC,
@@ -608,11 +611,7 @@ describe('the sign-in lockout, shared by every container', () => {
   let local: LocalTables
   const container = () =>
     createLambdaHandlers({
-      DYNAMODB_ENDPOINT: localEndpoint(),
-      EVENTS_TABLE: local.tables.events,
-      SESSIONS_TABLE: local.tables.sessions,
-      STATE_TABLE: local.tables.state,
-      API_KEY: KEY,
+      ...tableSettings(local),
       ADMIN_PASSWORD: PASSWORD,
       TRUST_PROXY: '2',
       LOG_LEVEL: 'silent',
@@ -698,11 +697,7 @@ describe('the collector behind its own HTTP API (infra/terraform/collector_api.t
     // direct_collector_environment): no origin secret, the connection's address, a limit per
     // address in each container.
     handlers = await createLambdaHandlers({
-      DYNAMODB_ENDPOINT: localEndpoint(),
-      EVENTS_TABLE: local.tables.events,
-      SESSIONS_TABLE: local.tables.sessions,
-      STATE_TABLE: local.tables.state,
-      API_KEY: KEY,
+      ...tableSettings(local),
       ADMIN_PASSWORD: PASSWORD,
       TRUST_PROXY: '0',
       RATE_LIMIT_PER_MINUTE: '3',

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { EnrichedEvent } from '../../core/types.ts'
 import type { RecordSession } from '../../record/session-record.ts'
 import { rollupOptions } from '../../rollup/rollup-options.ts'
 import { sessionHome } from '../../rollup/session-ids.ts'
 import { acceptAndRollUp } from '../../testing/accept-and-roll-up.ts'
 import { type LocalTables, localTables } from '../../testing/dynamodb.ts'
-import { enrichedEvent } from '../../testing/enriched-event.ts'
+import { tabEvent } from '../../testing/enriched-event.ts'
 import { makeSite } from '../../testing/fixtures.ts'
 import { orderedRollupOptions } from '../../testing/rollup-reference.ts'
 import { COPY_BATCH, CopyBatches, encodeBatch, latestOf } from './copy-batches.ts'
@@ -25,14 +24,7 @@ const T0 = Date.UTC(2026, 0, 15, 10)
 const MINUTE = 60_000
 const DAY = 86_400_000
 
-const event = (id: string, client: string, at: number, extra: Partial<EnrichedEvent> = {}) =>
-  enrichedEvent({
-    event_id: id,
-    client_session_id: client,
-    visitor_id: `${client}-visitor`,
-    timestamp: at,
-    ...extra,
-  })
+const event = tabEvent
 
 const session = (client: string, id: string, fseq: number, start: number): Item => ({
   client_session_id: client,

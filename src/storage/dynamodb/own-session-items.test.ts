@@ -5,7 +5,7 @@ import { rollupOptions } from '../../rollup/rollup-options.ts'
 import { newSessionId } from '../../rollup/session-ids.ts'
 import { acceptAndRollUp } from '../../testing/accept-and-roll-up.ts'
 import { type LocalTables, localTables } from '../../testing/dynamodb.ts'
-import { enrichedEvent } from '../../testing/enriched-event.ts'
+import { tabEvent } from '../../testing/enriched-event.ts'
 import { makeSite } from '../../testing/fixtures.ts'
 import type { DynamoDbStore } from './dynamodb-store.ts'
 import { SETTLE_MS } from './late-writes.ts'
@@ -52,14 +52,7 @@ describe('sessions without an item of their own, on DynamoDB Local', () => {
     ...rollupOptions(30 * MINUTE),
     newSessionId: (s: string, c: string) => newSessionId(s, c, now),
   })
-  const event = (id: string, client: string, at: number, extra: Partial<EnrichedEvent> = {}) =>
-    enrichedEvent({
-      event_id: id,
-      client_session_id: client,
-      visitor_id: `${client}-visitor`,
-      timestamp: at,
-      ...extra,
-    })
+  const event = tabEvent
   const rollUp = async (events: EnrichedEvent[]) => {
     now = Math.max(now, ...events.map((e) => e.timestamp))
     await acceptAndRollUp(store, events, [], ids())

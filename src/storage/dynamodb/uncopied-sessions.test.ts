@@ -1,9 +1,8 @@
 import { DeleteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { EnrichedEvent } from '../../core/types.ts'
 import { acceptAndRollUp } from '../../testing/accept-and-roll-up.ts'
 import { type LocalTables, localTables } from '../../testing/dynamodb.ts'
-import { enrichedEvent } from '../../testing/enriched-event.ts'
+import { tabEvent } from '../../testing/enriched-event.ts'
 import { makeSite } from '../../testing/fixtures.ts'
 import { orderedRollupOptions } from '../../testing/rollup-reference.ts'
 import type { DynamoDbStore } from './dynamodb-store.ts'
@@ -19,14 +18,7 @@ const site = makeSite({ id: 'site-a' })
 const T0 = Date.UTC(2026, 0, 15, 10)
 const MINUTE = 60_000
 
-const event = (id: string, client: string, at: number, extra: Partial<EnrichedEvent> = {}) =>
-  enrichedEvent({
-    event_id: id,
-    client_session_id: client,
-    visitor_id: `${client}-visitor`,
-    timestamp: at,
-    ...extra,
-  })
+const event = tabEvent
 
 describe('sessions the sweep has not copied yet', () => {
   let local: LocalTables
