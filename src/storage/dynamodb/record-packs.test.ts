@@ -7,10 +7,12 @@ import { recordReadsContract } from '../../testing/contract/record-reads.contrac
 import type { OpenStore } from '../../testing/contract/store.contract.ts'
 import { type LocalTables, localTables } from '../../testing/dynamodb.ts'
 import { MINUTE_MS, makeEvent, makeSite } from '../../testing/fixtures.ts'
+import { COPY_BATCH } from './copy-batches.ts'
 import type { DynamoDbStore } from './dynamodb-store.ts'
 import { REPLAY_HORIZON_HOURS } from './fold-writer.ts'
 import type { Item } from './items.ts'
 import { STATE } from './keys.ts'
+import { SETTLE_MS } from './late-writes.ts'
 import { decodePack, PACK_AFTER_MS } from './record-packs.ts'
 
 const DAY = 86_400_000
@@ -97,7 +99,7 @@ describe('RecordPacks on DynamoDB Local', () => {
   })
 
   /** Five days of sessions, one of them across D+1's midnight, an identified user on two. */
-  async function fiveDays(options: { packPartBytes?: number } = {}) {
+  async function fiveDays(options: { packPartBytes?: number; now?: () => number } = {}) {
     local = await localTables()
     const store = local.store(options)
     await store.createSite(makeSite({ id: 'site-a' }))
@@ -216,5 +218,42 @@ describe('RecordPacks on DynamoDB Local', () => {
     )
     expect(packed.filter((s) => s.user_id === 'alice')).toEqual([])
     expect(packed.length).toBeGreaterThan(0)
+  })
+
+  it('keeps everyone else in a day packed again once its copy batches are gone', async () => {
+    let ahead = 0
+    const { store, local } = await fiveDays({ packPartBytes: 400, now: () => Date.now() + ahead })
+    await packAll(store, dueThrough(D) + 30 * MINUTE_MS)
+    // Past SETTLE_MS the copy alone stands for the windows it copied (uncopied-sessions.ts).
+    ahead = SETTLE_MS + MINUTE_MS
+    const before = await store.recordSessions('site-a', D - 2 * DAY, D + 3 * DAY)
+    // The packer deletes a packed day's copy batches a day later (copy-batches.ts): then its
+    // anonymous sessions are only in its pack, which a user's deletion writes again.
+    const batches =
+      (
+        await local.clients.doc.send(
+          new QueryCommand({
+            TableName: local.tables.state,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': COPY_BATCH.pk('site-a') },
+          }),
+        )
+      ).Items ?? []
+    expect(batches.length).toBeGreaterThan(0)
+    await local.clients.doc.send(
+      new BatchWriteCommand({
+        RequestItems: {
+          [local.tables.state]: batches.map((b) => ({
+            DeleteRequest: { Key: { pk: b.pk, sk: b.sk } },
+          })),
+        },
+      }),
+    )
+    expect(await store.deleteUserData('site-a', 'alice')).toMatchObject({ sessions: 2 })
+    const packedDays = (s: { start_time: number }) => s.start_time < D + DAY
+    const after = await store.recordSessions('site-a', D - 2 * DAY, D + 3 * DAY)
+    expect(after.filter(packedDays)).toEqual(
+      before.filter((s) => packedDays(s) && s.user_id !== 'alice'),
+    )
   })
 })

@@ -5,13 +5,18 @@ import type { RecordSession } from '../../record/session-record.ts'
 import { batchWriteAll } from './batch-write.ts'
 import { CopyBatches } from './copy-batches.ts'
 import { call } from './faults.ts'
-import { type Item, sessionOf } from './items.ts'
+import { type Item, sessionItem, sessionOf } from './items.ts'
 import { STATE } from './keys.ts'
-import { indexSessionItems, type PackedRecordEvent, unpackEvents } from './record.ts'
+import {
+  indexSessionItems,
+  type PackedRecordEvent,
+  packRecordEvents,
+  unpackEvents,
+} from './record.ts'
 import { inParallel, isConditionFailure, type StoreContext } from './requests.ts'
 import { DAY_MS } from './retention.ts'
 import { INDEX } from './tables.ts'
-import { overlaid, type UncopiedSessions } from './uncopied-sessions.ts'
+import { copyKey, overlaid, type UncopiedSessions } from './uncopied-sessions.ts'
 
 /**
  * Packed days (README.md, "Packed days"): once a day of a site's sessions can no longer
@@ -111,6 +116,19 @@ export function decodePack(bytes: Uint8Array): RecordSession[] {
   return out
 }
 
+/** A packed session as the item it was packed from: the fields a pack keeps and `ev`. */
+function packedItem({ events, ...session }: RecordSession): Item {
+  return sessionItem(session, events ? packRecordEvents(session.start_time, events) : undefined)
+}
+
+/** A day's sessions in the order a pack holds them: by start, then by id. */
+function byStart(a: Item, b: Item): number {
+  return (
+    Number(a.start_time) - Number(b.start_time) ||
+    (String(a.id) < String(b.id) ? -1 : String(a.id) > String(b.id) ? 1 : 0)
+  )
+}
+
 /** Sessions cut into runs whose compressed packs each stay under `limit` bytes. */
 export function packParts(items: readonly Item[], limit = PACK_ITEM_BYTES): Uint8Array[] {
   if (items.length === 0) return []
@@ -197,17 +215,29 @@ export class RecordPacks {
   }
 
   /**
-   * Writes the day again from the sessions SiteStartIndex holds, less `without` (session ids
-   * just deleted, which the index may still show for a moment): a user's deletion.
+   * Writes the day again, less `without` (session ids just deleted, which the index may still
+   * show for a moment): a user's deletion. From the day's pack laid over with what the copies
+   * and windows still hold of it: a day's copy batches are deleted a day after it is packed
+   * (copy-batches.ts), and from then on its anonymous sessions are in its pack alone.
    */
   async repackDays(siteId: string, days: Iterable<string>, without: ReadonlySet<string>) {
     const packedTo = await this.packedTo(siteId)
     if (packedTo === undefined) return
     for (const day of days) {
       if (dayStart(day) >= packedTo) continue
-      const items = (await this.daySessions(siteId, dayStart(day))).filter(
-        (item) => !without.has(String(item.id)),
-      )
+      const [parts, later] = await Promise.all([
+        this.readDayParts(siteId, [day]),
+        this.daySessions(siteId, dayStart(day)),
+      ])
+      const byKey = new Map<string, Item>()
+      for (const session of (parts.get(day) ?? []).flatMap((z) => decodePack(z))) {
+        byKey.set(copyKey(session.client_session_id, session.id), packedItem(session))
+      }
+      // What the copies and windows hold is the same version or a later one.
+      for (const item of later) byKey.set(copyKey(item.client_session_id, item.id), item)
+      const items = [...byKey.values()]
+        .filter((item) => !without.has(String(item.id)))
+        .sort(byStart)
       await this.writeDay(siteId, day, items)
     }
   }
@@ -290,13 +320,7 @@ export class RecordPacks {
           return at >= start && at <= end
         }),
       )
-      .then((items) =>
-        items.sort(
-          (a, b) =>
-            Number(a.start_time) - Number(b.start_time) ||
-            (String(a.id) < String(b.id) ? -1 : String(a.id) > String(b.id) ? 1 : 0),
-        ),
-      )
+      .then((items) => items.sort(byStart))
   }
 
   /**
