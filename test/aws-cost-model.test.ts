@@ -187,6 +187,14 @@ describe('model', () => {
     expect(p.session_record.write_request_units_per_month).toBe(1_000_000)
   })
 
+  it("prices the packer's later delete of each copy's share of its batch with the copy", () => {
+    const base = priceLevel(level, 'function_url', measured, assumptions, shape, PRICES)
+    const dropping = { ...measured, session_copy: { ...measured.session_copy, drop_wru: 0.5 } }
+    const p = priceLevel(level, 'function_url', dropping, assumptions, shape, PRICES)
+    // Half a unit more for each of the million visits' copies.
+    expect(p.units.write_request_units - base.units.write_request_units).toBeCloseTo(500_000, 0)
+  })
+
   it("adds the record packer's units to the month and prices a filtered page by the site's size", () => {
     const record_pack = {
       events: 1_000_000,

@@ -79,7 +79,11 @@ export interface Measured {
    * The sweep's copy of a session into the Sessions table (session-projection.ts): the item
    * with its index copies, written once per sweep in which the session changed.
    */
-  session_copy: { wru: number; rru: number; ms: number; cpu_ms: number }
+  /**
+   * Per session copied: its share of the copy's batch and its own item where it keeps one
+   * (`wru`), and what deleting its share of the batch bills the packer later (`drop_wru`).
+   */
+  session_copy: { wru: number; drop_wru?: number; rru: number; ms: number; cpu_ms: number }
   init: { ms: number; first_call_extra_ms: number }
   platform_log_bytes: { invocation: number; cold_start_extra: number }
 }
@@ -335,7 +339,7 @@ export function levelUsage(level: Level, m: Measured, a: Assumptions, shape: Dep
   const sessionCopies: Usage = {
     invocations: 0,
     gb_seconds: copies * gbSecondsUnrounded(m.session_copy, sized('sweeper')),
-    wru: copies * m.session_copy.wru,
+    wru: copies * (m.session_copy.wru + (m.session_copy.drop_wru ?? 0)),
     rru: copies * m.session_copy.rru,
     log_bytes: 0,
     cold_starts: 0,

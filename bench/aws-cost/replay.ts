@@ -23,7 +23,9 @@ import { seededRandom } from '../../src/core/seeded-random.ts'
 import { startDynamoDbService } from '../../src/entry/aws/dynamodb-service.ts'
 import { createLogger } from '../../src/log/logger.ts'
 import { dynamoClients } from '../../src/storage/dynamodb/clients.ts'
+import { COPY_BATCH } from '../../src/storage/dynamodb/copy-batches.ts'
 import { startDynamoDbLocal } from '../../src/storage/dynamodb/dynamodb-local.ts'
+import { Requests } from '../../src/storage/dynamodb/requests.ts'
 import { COPY_IDLE_MS } from '../../src/storage/dynamodb/session-projection.ts'
 import { createTables, tableNamesFromEnv } from '../../src/storage/dynamodb/tables.ts'
 import { signIn } from '../../src/testing/sign-in.ts'
@@ -439,6 +441,15 @@ export async function runReplay(o: ReplayOptions) {
     let started = performance.now()
     const copied = await cpuOf('session-copy', () => server.store.copySessions())
     const copyMs = performance.now() - started
+    // What deleting the copy's batches will bill the packer, a day after their days are packed
+    // (copy-batches.ts, dropPacked): a delete bills the deleted item's size, 1 unit a KB begun.
+    meter.phase = 'probe'
+    const batchItems = await new Requests(clients.doc).queryAll({
+      TableName: tables.state,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': COPY_BATCH.pk(server.site.id) },
+    })
+    const dropUnits = batchItems.reduce((sum, item) => sum + Math.ceil(itemSize(item) / 1024), 0)
 
     // The sweep: a scheduled run with nothing expired, then one that deletes every event.
     const eventTtlMs = config.EVENT_TTL_HOURS * 3_600_000
@@ -562,6 +573,7 @@ export async function runReplay(o: ReplayOptions) {
         sessions: copied.sessions,
         per_session: {
           wru: meter.of('session-copy').write_units / Math.max(1, copied.sessions),
+          drop_wru: dropUnits / Math.max(1, copied.sessions),
           rru: meter.of('session-copy').read_units / Math.max(1, copied.sessions),
           ms: copyMs / Math.max(1, copied.sessions),
           cpu_ms: (cpu.get('session-copy') ?? 0) / Math.max(1, copied.sessions),
@@ -593,3 +605,19 @@ export async function runReplay(o: ReplayOptions) {
 }
 
 export type ReplayResult = Awaited<ReturnType<typeof runReplay>>
+
+/**
+ * An item's size as DynamoDB bills it: each attribute's name plus its value (a string's UTF-8
+ * bytes, a binary's bytes, a number's about 21 bytes at most)
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html).
+ */
+function itemSize(item: Record<string, unknown>): number {
+  let bytes = 0
+  for (const [name, value] of Object.entries(item)) {
+    bytes += Buffer.byteLength(name)
+    if (value instanceof Uint8Array) bytes += value.byteLength
+    else if (typeof value === 'number') bytes += 21
+    else bytes += Buffer.byteLength(String(value))
+  }
+  return bytes
+}
