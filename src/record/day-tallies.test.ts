@@ -1,13 +1,20 @@
 import fc from 'fast-check'
 import { afterAll, describe, expect, it, vi } from 'vitest'
-import { DAY_MS } from '../core/calendar.ts'
+import { DAY_MS, localDay, startOfLocalDay } from '../core/calendar.ts'
 import { buildStatsQuery, StatsParamsSchema } from '../core/stats-query.ts'
 import { columnarCase, columnarCaseArb } from '../testing/columnar-cases.ts'
 import { BASE, recordWorld } from '../testing/record-world.ts'
 import { candidatesOf } from './candidate-index.ts'
 import { type ColumnarPart, columnarPart, Dictionaries, mergeParts } from './columnar-record.ts'
-import { ALL_VISITORS, columnarReport, scanTally } from './columnar-report.ts'
-import { DayTallies, type ScanTallies } from './day-tallies.ts'
+import {
+  ALL_VISITORS,
+  columnarReport,
+  scanDayTallies,
+  scanTallies,
+  scanTally,
+  tallySpecs,
+} from './columnar-report.ts'
+import { DayTallies, daySpec, daysBefore, type ScanTallies } from './day-tallies.ts'
 import { ScanPool } from './scan-pool.ts'
 
 /**
@@ -17,8 +24,8 @@ import { ScanPool } from './scan-pool.ts'
  * earlier one, equals the object engine's and the whole scan's, on this thread and on workers.
  */
 
-const here: ScanTallies = async (parts, specs, candidates) =>
-  specs.map((spec, i) => scanTally(spec, parts, ALL_VISITORS, candidates[i] ?? null))
+const here: ScanTallies = async (parts, specs, candidates, byDay) =>
+  scanTallies(specs, parts, ALL_VISITORS, candidates, byDay)
 
 /** The case's parts as the columns hold them: the closed part and the open tail. */
 function closedAndTail(c: ReturnType<typeof columnarCase>): [ColumnarPart, ColumnarPart] {
@@ -130,6 +137,42 @@ describe('DayTallies', () => {
     room = 0
     await ask({ period: '30d' })
     expect(days.bytes()).toBe(0)
+  })
+})
+
+describe('scanDayTallies', () => {
+  it('gives each day the tally of its own scan, figure for figure, over random cases', () => {
+    fc.assert(
+      fc.property(columnarCaseArb, fc.integer({ min: 0, max: 2 ** 30 }), (q, holes) => {
+        const c = columnarCase(q)
+        const parts = closedAndTail(c)
+        const tz = c.dicts.timeZone
+        const totals = tallySpecs(c.dicts, c.query)[0]?.totalsWindow
+        if (!totals) throw new Error('no spec')
+        // Whole local days of the period's last 12 and two days past it, some left out (a
+        // build scans only the days not kept yet).
+        const from = startOfLocalDay(
+          localDay(Math.max(totals.from, totals.to - 12 * DAY_MS), tz),
+          tz,
+        )
+        const days = daysBefore({ from, to: totals.to + 2 * DAY_MS }, Infinity, tz).filter(
+          (_, i) => i % 3 === 0 || ((holes >>> i) & 1) === 1,
+        )
+        const base = tallySpecs(c.dicts, c.query)[0]
+        if (!base) throw new Error('no spec')
+        const specs = days.map((day) => daySpec(base, day, c.dicts.days.size))
+        const candidates = candidatesOf(c.dicts, parts[0], c.query.filters, Infinity)
+        const asked = [
+          { share: ALL_VISITORS, cands: null },
+          { share: { index: 1, of: 2, blockBits: 0 }, cands: candidates },
+        ]
+        for (const { share, cands } of asked) {
+          const one = specs.map((spec) => scanTally(spec, parts, share, cands))
+          expect(scanDayTallies(specs, parts, share, cands)).toEqual(one)
+        }
+      }),
+      { seed: 2609, numRuns: 100 },
+    )
   })
 })
 

@@ -42,11 +42,15 @@ import type { MsWindow } from './period-window.ts'
  * part is extended (every two hours), the days whose sessions did not change are carried over.
  */
 
-/** Scans specs over `[closed, tail]`, each with its own groups of `closed` (null: all). */
+/**
+ * Scans specs over `[closed, tail]`, each with its own groups of `closed` (null: all);
+ * `byDay`: days of one filter set with the same groups, in one pass (scanDayTallies).
+ */
 export type ScanTallies = (
   parts: readonly [ColumnarPart, ColumnarPart],
   specs: TallySpec[],
   candidates: Array<Candidates | null>,
+  byDay?: boolean,
 ) => Promise<TallyArrays[]>
 
 /** One local day: its name and the moments it holds, [from, to). */
@@ -308,7 +312,7 @@ export function daysBefore(window: MsWindow, split: number, timeZone: string): D
 }
 
 /** The spec of one day's tally: that day its window, with tables and the daily chart. */
-function daySpec(base: TallySpec, day: DayWindow, days: number): TallySpec {
+export function daySpec(base: TallySpec, day: DayWindow, days: number): TallySpec {
   const window = { from: day.from, to: day.to }
   return {
     ...base,
