@@ -72,19 +72,20 @@ describe('DayTallies', () => {
     )
     let room = Number.POSITIVE_INFINITY
     const days = new DayTallies(() => room)
-    const scans: number[] = []
+    /** Per scan: its specs, and whether they were days scanned in one pass. */
+    const scans: Array<{ specs: number; byDay: boolean }> = []
     const windows: number[] = []
-    // The background builds' scans (of the closed part alone) wait for `held`.
+    // The builds' scans (of the closed part alone, in one pass) wait for `held`.
     let held: Promise<void> = Promise.resolve()
-    const counting: ScanTallies = async (parts, specs, candidates) => {
-      scans.push(specs.length)
-      windows.push(...specs.map((spec) => spec.readWin.to - spec.readWin.from))
+    const counting: ScanTallies = async (parts, specs, candidates, byDay) => {
+      scans.push({ specs: specs.length, byDay: byDay === true })
+      if (!byDay) windows.push(...specs.map((spec) => spec.readWin.to - spec.readWin.from))
       if (parts[1].sessions === 0) await held
-      return here(parts, specs, candidates)
+      return here(parts, specs, candidates, byDay)
     }
-    const ask = async (params: Record<string, unknown>) => {
+    const ask = async (params: Record<string, unknown>, filter = 'source:Google') => {
       const query = buildStatsQuery(
-        StatsParamsSchema.parse({ site: 'site', filter: ['source:Google'], ...params }),
+        StatsParamsSchema.parse({ site: 'site', filter: [filter], ...params }),
         dicts.timeZone,
         now,
       )
@@ -97,42 +98,87 @@ describe('DayTallies', () => {
       }
       expect(await days.report('site', input, counting)).toEqual(columnarReport(input))
     }
-    let release = () => {}
-    held = new Promise((resolve) => {
-      release = resolve
-    })
     await ask({ period: '30d' })
-    // The first ask is answered, exactly, by the plain scan of its window (one spec of 30
-    // days) while its days' tallies are not built yet (their scans are held).
-    expect(scans).toEqual([1])
-    expect(windows[0]).toBeGreaterThan(29 * DAY_MS)
-    expect(days.bytes()).toBe(0)
-    release()
+    // The first ask builds its closed days in one pass (one scan, a spec a day), then adds
+    // them: only what is left after them is scanned (a few days).
+    expect(scans.length).toBe(2)
+    expect(scans[0]).toEqual({ specs: expect.any(Number), byDay: true })
+    expect(scans[0]?.specs).toBeGreaterThan(20)
+    expect(scans[1]).toEqual({ specs: 1, byDay: false })
+    for (const window of windows) expect(window).toBeLessThan(7 * DAY_MS)
     await days.settled()
-    // Then built off the request path, one spec a day, a few days a turn.
-    expect(scans.slice(1).reduce((a, b) => a + b, 0)).toBeGreaterThan(20)
     const kept = days.bytes()
     expect(kept).toBeGreaterThan(0)
     scans.length = 0
     windows.length = 0
     await ask({ period: '7d' })
     await ask({ period: '30d' })
-    // Every closed day of both was kept: only what is left after them is scanned (a few days).
-    expect(scans).toEqual([1, 1])
+    // Every closed day of both was kept.
+    expect(scans).toEqual([
+      { specs: 1, byDay: false },
+      { specs: 1, byDay: false },
+    ])
     for (const window of windows) expect(window).toBeLessThan(7 * DAY_MS)
     await days.settled()
     expect(days.bytes()).toBe(kept)
-    // The previous period's days are not kept: it is scanned whole, the current one is not,
-    // and its days are built afterwards.
+    // The previous period's days are built in one pass too, then both periods added.
     scans.length = 0
     await ask({ period: '30d', compare: 'previous' })
-    expect(scans).toEqual([2])
-    await days.settled()
+    expect(scans.map((scan) => scan.byDay)).toEqual([true, false])
+    expect(scans[1]?.specs).toBe(1)
     expect(days.bytes()).toBeGreaterThan(kept)
     scans.length = 0
     await ask({ period: '30d', compare: 'previous' })
     // Now both from kept days: only the current period's rest is scanned.
-    expect(scans).toEqual([1])
+    expect(scans).toEqual([{ specs: 1, byDay: false }])
+    // Asks of a filter set while its build runs wait for it, then add its days: none scans
+    // the window whole, and the days are built once.
+    let release = () => {}
+    held = new Promise((resolve) => {
+      release = resolve
+    })
+    scans.length = 0
+    windows.length = 0
+    const asks = [
+      ask({ period: '30d' }, 'browser:Firefox'),
+      ask({ period: '30d' }, 'browser:Firefox'),
+      ask({ period: '7d' }, 'browser:Firefox'),
+    ]
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(scans).toEqual([{ specs: expect.any(Number), byDay: true }])
+    release()
+    await Promise.all(asks)
+    expect(scans.filter((scan) => scan.byDay).length).toBe(1)
+    expect(scans.length).toBe(4)
+    for (const window of windows) expect(window).toBeLessThan(7 * DAY_MS)
+    // A build that fails leaves its days missing: that answer scans its window whole, the
+    // same, and the next ask builds them.
+    let fail = true
+    const built = days.bytes()
+    const failing: ScanTallies = async (parts, specs, candidates, byDay) => {
+      if (byDay && fail) throw new Error('no scan')
+      return counting(parts, specs, candidates, byDay)
+    }
+    const input = (filter: string) => {
+      const query = buildStatsQuery(
+        StatsParamsSchema.parse({ site: 'site', filter: [filter], period: '30d' }),
+        dicts.timeZone,
+        now,
+      )
+      return {
+        dicts,
+        parts: [closed, tail] as [ColumnarPart, ColumnarPart],
+        query,
+        recordSince: null,
+        candidates: candidatesOf(dicts, closed, query.filters, Infinity),
+      }
+    }
+    const device = input('device:mobile')
+    expect(await days.report('site', device, failing)).toEqual(columnarReport(device))
+    expect(days.bytes()).toBe(built)
+    fail = false
+    expect(await days.report('site', device, failing)).toEqual(columnarReport(device))
+    expect(days.bytes()).toBeGreaterThan(built)
     // No room: the least recently used go, answers stay the same.
     room = 0
     await ask({ period: '30d' })

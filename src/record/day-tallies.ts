@@ -32,9 +32,9 @@ import type { MsWindow } from './period-window.ts'
  * The closed part never changes, but a visitor-day may also have sessions in the open tail. So
  * a report is split at `split`, the local midnight at or before every tail session's start:
  * the days before it have sessions of the closed part only, and are added from their kept
- * tallies (scanned once, the first time a query with those filters asks them); from `split`
- * on, both parts are scanned as before, with the window starting there. The sum is the
- * report a scan of the whole window gives, figure for figure (day-tallies.test.ts).
+ * tallies (built once, in one pass, by the first query with those filters that asks them);
+ * from `split` on, both parts are scanned as before, with the window starting there. The sum
+ * is the report a scan of the whole window gives, figure for figure (day-tallies.test.ts).
  *
  * Only the chart's daily points can be added (an hourly chart, of the 24-hour views, is
  * scanned whole: its window is mostly the tail anyway). Kept per site's closed part and query
@@ -70,26 +70,15 @@ interface SparseTally {
 }
 
 /**
- * A query may scan this many missing days itself, one spec a day (an extension's new day or
- * two: about what the rest after the split costs). With more (a filter set's first ask, 28–29
- * days), scanning them one by one cost about twice a plain scan of the window, so that query
- * is answered by the plain scan and the days are built afterwards, off the request path.
+ * With this many missing days or fewer (an extension's new day or two), their build reads
+ * only the groups with a session those days (found on this thread); with more (a filter
+ * set's first ask), most candidates have one, and the scan reads them all.
  */
 const SCAN_NOW_DAYS = 2
-
-/**
- * Days a background build scans per turn (roughly 0.1 s at 10 M events: 28 days took about
- * 1 s). The workers take messages in order, so a query arriving meanwhile waits for one turn
- * at most; the build is not held back until no query scans, which under steady asks would
- * never end.
- */
-const BUILD_DAYS = 3
 
 /** Kept days of a site's closed part (kept-days.ts), and the reports that add them up. */
 export class DayTallies extends KeptDays<SparseTally> {
   private readonly builds = new Set<Promise<void>>()
-  /** Per entry being built: its days not scanned yet. */
-  private readonly left = new WeakMap<DaysEntry<SparseTally>, number>()
 
   /** columnarReport over `input.parts` (closed, tail), its closed days added from kept tallies. */
   async report(
@@ -116,21 +105,27 @@ export class DayTallies extends KeptDays<SparseTally> {
     }
     const entry = this.entryOf(siteId, closed, keyOf(query))
     const base = specs[0] as TallySpec
-    // A build of this filter set under way with at most half the days left: waiting for it
-    // costs about a plain scan (a day scanned alone is about 1/14 of a month's plain scan)
-    // and this answer then adds them; with more left, the plain scan is the quicker answer.
-    const left = this.left.get(entry) ?? Number.POSITIVE_INFINITY
-    if (entry.building && left * 2 <= wanted.size) await entry.building
-    const lacking = () =>
-      [...wanted.values()].filter((day) => !entry.days.has(day.day)).sort((a, b) => a.from - b.from)
-    const missing = lacking()
-    if (missing.length > 0 && missing.length <= SCAN_NOW_DAYS && !entry.building) {
-      // Marked as building: an extension meanwhile lets the entry go rather than carry days
-      // scanned over the part it replaced.
-      this.left.set(entry, missing.length)
+    // A build of this filter set under way is one scan already queued on the workers, which
+    // take messages in order: a plain scan now would start after it anyway, so waiting for it
+    // and adding its days is the quicker answer.
+    while (entry.building) await entry.building
+    const missing = [...wanted.values()]
+      .filter((day) => !entry.days.has(day.day))
+      .sort((a, b) => a.from - b.from)
+    if (missing.length > 0) {
+      // The missing days are built now, in one pass (about a plain scan of the window, a
+      // filter set's first ask), and this answer adds them. Marked as building: an extension
+      // meanwhile lets the entry go rather than carry days scanned over the part it replaced,
+      // and a query of these filters meanwhile waits for it.
+      const groups =
+        missing.length <= SCAN_NOW_DAYS
+          ? groupsOfDays(closed, dicts, missing, candidates)
+          : candidates
+      // A failed build leaves its days missing: this answer scans those periods whole, and
+      // the next ask builds again.
       await this.building(entry, () =>
-        this.scanDays(entry, missing, closed, dicts, base, candidates, scan),
-      )
+        this.scanDays(entry, missing, closed, dicts, base, groups, scan),
+      ).catch(() => {})
     }
     // Each period's kept days, taken now: an extension may let them go while this scans (they
     // are still those of this query's closed part). A period with a day missing is scanned
@@ -165,9 +160,6 @@ export class DayTallies extends KeptDays<SparseTally> {
       }
       return tally
     })
-    // Not awaited: this answer is sent first.
-    if (!entry.building && !entry.stale)
-      this.buildLater(entry, lacking(), closed, dicts, base, candidates, scan)
     this.evict()
     return reportOfTallies(input, specs, tallies)
   }
@@ -177,57 +169,30 @@ export class DayTallies extends KeptDays<SparseTally> {
     while (this.builds.size > 0) await Promise.all(this.builds)
   }
 
-  /** Scans `days` (ascending) of the closed part, one spec a day, each day's groups only. */
+  /**
+   * Scans `days` (ascending) of the closed part in one pass (scanDayTallies), reading
+   * `groups` (null: all): every group with a session those days that the filters can keep.
+   */
   private async scanDays(
     entry: DaysEntry<SparseTally>,
     days: DayWindow[],
     closed: ColumnarPart,
     dicts: Dictionaries,
     base: TallySpec,
-    candidates: Candidates | null,
+    groups: Candidates | null,
     scan: ScanTallies,
-    groups = dayGroups(closed, dicts, days, candidates),
   ): Promise<void> {
     const specs = days.map((day) => daySpec(base, day, dicts.days.size))
-    const tallies = await scan([closed, emptyPart(closed)], specs, groups)
+    const tallies = await scan(
+      [closed, emptyPart(closed)],
+      specs,
+      specs.map(() => groups),
+      true,
+    )
     days.forEach((day, i) => {
       this.keep(entry, day.day, sparseOf(tallies[i] as TallyArrays, day))
     })
-  }
-
-  /**
-   * Builds the entry's missing `days` off the request path: after the answer is sent, a few
-   * days a turn on the scan workers (see BUILD_DAYS). One build per entry; a build whose entry was let go
-   * (an extension replaced its part, or no room) stops at its next turn, its days kept nowhere.
-   */
-  private buildLater(
-    entry: DaysEntry<SparseTally>,
-    days: DayWindow[],
-    closed: ColumnarPart,
-    dicts: Dictionaries,
-    base: TallySpec,
-    candidates: Candidates | null,
-    scan: ScanTallies,
-  ): void {
-    if (days.length === 0) return
-    this.left.set(entry, days.length)
-    const build = async () => {
-      await afterThisTurn()
-      if (entry.stale) return
-      // One walk of the candidates for all the days (it is on this thread).
-      const groups = dayGroups(closed, dicts, days, candidates)
-      for (let i = 0; i < days.length; i += BUILD_DAYS) {
-        if (i > 0) await afterThisTurn()
-        if (entry.stale) return
-        const turn = days.slice(i, i + BUILD_DAYS)
-        const turnGroups = groups.slice(i, i + BUILD_DAYS)
-        await this.scanDays(entry, turn, closed, dicts, base, candidates, scan, turnGroups)
-        this.left.set(entry, days.length - i - turn.length)
-        this.evict()
-      }
-    }
-    // A failed build leaves its days missing: queries answer by the plain scan and try again.
-    this.building(entry, build).catch(() => {})
+    this.evict()
   }
 
   /** Runs `run` as the entry's one build (kept-days.ts: `building`). */
@@ -241,11 +206,6 @@ export class DayTallies extends KeptDays<SparseTally> {
     this.builds.add(ended)
     return done
   }
-}
-
-/** After the continuations queued now: the answer that started a build is sent first. */
-function afterThisTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve))
 }
 
 /** The filters (in any order) and props key: what a day's tally depends on besides the day. */
@@ -369,6 +329,22 @@ export function dayGroups(
     unrecordedStart: none,
     unrecordedEndUpTo: none,
   }))
+}
+
+/** The groups of `dayGroups` for any of `days`, ascending, as one list. */
+export function groupsOfDays(
+  part: ColumnarPart,
+  dicts: Dictionaries,
+  days: DayWindow[],
+  candidates: Candidates | null,
+): Candidates {
+  const lists = dayGroups(part, dicts, days, candidates)
+  const seen = new Uint8Array(part.groupVisitor.length)
+  const list = new GroupList()
+  for (const day of lists) for (const g of day.groups) seen[g] = 1
+  for (let g = 0; g < seen.length; g++) if (seen[g] === 1) list.push(g)
+  const none = new Float64Array(0)
+  return { groups: list.shared(), unrecordedStart: none, unrecordedEndUpTo: none }
 }
 
 function firstAtOrAfter(sorted: readonly number[], value: number): number {
