@@ -76,9 +76,25 @@ interface SparseTally {
  */
 const SCAN_NOW_DAYS = 2
 
+/**
+ * What one pass's days' tallies may hold, as the scan makes them (every value number of the
+ * dictionaries, not only those counted), per worker and again where the shares are added: a
+ * site with large dictionaries builds its days in several passes rather than hold a month
+ * of them at once.
+ */
+const PASS_BYTES = 32 * 1024 * 1024
+
 /** Kept days of a site's closed part (kept-days.ts), and the reports that add them up. */
 export class DayTallies extends KeptDays<SparseTally> {
   private readonly builds = new Set<Promise<void>>()
+
+  /** `room`: what the kept days may hold now; `passBytes`: see PASS_BYTES (tests). */
+  constructor(
+    room: () => number,
+    private readonly passBytes = PASS_BYTES,
+  ) {
+    super(room)
+  }
 
   /** columnarReport over `input.parts` (closed, tail), its closed days added from kept tallies. */
   async report(
@@ -170,8 +186,9 @@ export class DayTallies extends KeptDays<SparseTally> {
   }
 
   /**
-   * Scans `days` (ascending) of the closed part in one pass (scanDayTallies), reading
-   * `groups` (null: all): every group with a session those days that the filters can keep.
+   * Scans `days` (ascending) of the closed part in one pass (scanDayTallies; more if their
+   * tallies would exceed `passBytes`), reading `groups` (null: all): every group with a
+   * session those days that the filters can keep.
    */
   private async scanDays(
     entry: DaysEntry<SparseTally>,
@@ -183,16 +200,25 @@ export class DayTallies extends KeptDays<SparseTally> {
     scan: ScanTallies,
   ): Promise<void> {
     const specs = days.map((day) => daySpec(base, day, dicts.days.size))
-    const tallies = await scan(
-      [closed, emptyPart(closed)],
-      specs,
-      specs.map(() => groups),
-      true,
+    const bytes = tallySlots(emptyTally(specs[0] as TallySpec)).reduce(
+      (n, a) => n + a.byteLength,
+      0,
     )
-    days.forEach((day, i) => {
-      this.keep(entry, day.day, sparseOf(tallies[i] as TallyArrays, day))
-    })
-    this.evict()
+    const perPass = Math.max(1, Math.floor(this.passBytes / Math.max(1, bytes)))
+    for (let from = 0; from < specs.length; from += perPass) {
+      const pass = specs.slice(from, from + perPass)
+      const tallies = await scan(
+        [closed, emptyPart(closed)],
+        pass,
+        pass.map(() => groups),
+        true,
+      )
+      pass.forEach((_, i) => {
+        const day = days[from + i] as DayWindow
+        this.keep(entry, day.day, sparseOf(tallies[i] as TallyArrays, day))
+      })
+      this.evict()
+    }
   }
 
   /** Runs `run` as the entry's one build (kept-days.ts: `building`). */
