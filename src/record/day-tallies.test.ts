@@ -186,6 +186,14 @@ describe('DayTallies', () => {
     fail = false
     expect(await days.report('site', device, failing)).toEqual(columnarReport(device))
     expect(days.bytes()).toBeGreaterThan(built)
+    // A query still holding a replaced closed part keeps no days: it scans plainly rather
+    // than build a month of days for itself.
+    days.carry('site', columnarPart(dicts, []), { from: 0, to: 0 })
+    scans.length = 0
+    windows.length = 0
+    await ask({ period: '30d' })
+    expect(scans).toEqual([{ specs: 1, byDay: false }])
+    expect(windows[0]).toBeGreaterThan(29 * DAY_MS)
     // No room: the least recently used go, answers stay the same.
     room = 0
     await ask({ period: '30d' })

@@ -128,7 +128,9 @@ export class DayTallies extends KeptDays<SparseTally> {
     const missing = [...wanted.values()]
       .filter((day) => !entry.days.has(day.day))
       .sort((a, b) => a.from - b.from)
-    if (missing.length > 0) {
+    // An entry not kept (this query's closed part was replaced) keeps no days for later
+    // asks: a build of more than a day or two would cost this answer more than the plain scan.
+    if (missing.length > 0 && (!entry.stale || missing.length <= SCAN_NOW_DAYS)) {
       // The missing days are built now, in one pass (about a plain scan of the window, a
       // filter set's first ask), and this answer adds them. Marked as building: an extension
       // meanwhile lets the entry go rather than carry days scanned over the part it replaced,
