@@ -253,11 +253,18 @@ describe('DayTallies on scan workers', () => {
         const parts = closedAndTail(c)
         const candidates = candidatesOf(c.dicts, parts[0], c.query.filters, Infinity)
         const days = new DayTallies(unbounded)
-        const scan: ScanTallies = (p, specs, cands) => pool.tallies('site', p, specs, cands)
+        // The days built on the workers in one pass (`byDay`), each worker a share.
+        let builds = 0
+        const scan: ScanTallies = (p, specs, cands, byDay) => {
+          if (byDay) builds++
+          return pool.tallies('site', p, specs, cands, byDay)
+        }
         const input = { ...c, parts, candidates }
         expect(await days.report('site', input, scan)).toEqual(c.expected)
         await days.settled()
+        const built = builds
         expect(await days.report('site', input, scan)).toEqual(c.expected)
+        expect(builds).toBe(built)
       }),
       { seed: 2608, numRuns: 40 },
     )
