@@ -915,17 +915,17 @@ async function diagnose(
     const loadStarted = performance.now()
     if (records[0]) await columns.report(queryOf(records[0]))
     const loadSeconds = round((performance.now() - loadStarted) / 1000, 2)
-    // The load's call (the page filter's first ask) builds its days after it (day-tallies.ts).
+    // The load's call (the page filter's first ask) builds its days too (day-tallies.ts).
     await columns.settled()
     const record_p50_ms: Record<string, number> = {}
-    // The first ask of each filter also scans its closed days once (day-tallies.ts).
+    // The first ask of each filter also builds its closed days, in one pass (day-tallies.ts).
     const record_first_ms: Record<string, number> = {}
     for (const endpoint of records) {
       const query = queryOf(endpoint)
       const started = performance.now()
       await columns.report(query)
       record_first_ms[endpoint.name] = round(performance.now() - started, 1)
-      // Its closed days are built after the first ask (day-tallies.ts), then the repeats.
+      // Its closed days were built by the first ask (day-tallies.ts); then the repeats.
       await columns.settled()
       record_p50_ms[endpoint.name] = await p50Of(() => columns.report(query))
     }

@@ -357,6 +357,34 @@ export function tallySpecs(dicts: Dictionaries, query: StatsQuery): TallySpec[] 
   return [current, tallySpec(dicts, query.previous, false, match, query.props, false)]
 }
 
+/**
+ * A visitor-day's distinct values, found in one pass: per value number, the visitor-day
+ * (`token`) it was last seen in and its first moment then. Per mark kind, and per column.
+ * Tokens only grow, so the tallies of one scan (scanDayTallies) can share one.
+ */
+class ValueStamps {
+  token = 0
+  readonly markStamp: Int32Array[]
+  readonly markFirst: Float64Array[]
+  readonly columnStamp: Array<Int32Array | null>
+  readonly columnFirst: Array<Float64Array | null>
+
+  constructor(spec: TallySpec) {
+    const size = (n: number) => (spec.tables ? n : 0)
+    const markSizes = [spec.paths, spec.eventTypes, spec.propValues] // by MARK_ kind
+    this.markStamp = markSizes.map((n) => new Int32Array(size(n)))
+    this.markFirst = markSizes.map((n) => new Float64Array(size(n)))
+    const columnSize = (c: number) =>
+      spec.tables && TABLED.includes(c) ? (spec.columnSizes[c] as number) : -1
+    this.columnStamp = SESSION_COLUMNS.map((_, c) =>
+      columnSize(c) < 0 ? null : new Int32Array(columnSize(c)),
+    )
+    this.columnFirst = SESSION_COLUMNS.map((_, c) =>
+      columnSize(c) < 0 ? null : new Float64Array(columnSize(c)),
+    )
+  }
+}
+
 /** One period's tally (filtered-report.ts' Tally), visitor by visitor, as arrays. */
 class ColumnarTally {
   private readonly totals = zeroCounters()
@@ -407,15 +435,8 @@ class ColumnarTally {
   private readonly emAt = new Scratch()
   private readonly smIndex = new IntScratch()
   private readonly emIndex = new IntScratch()
-  /**
-   * A visitor-day's distinct values, found in one pass: per value number, the visitor-day
-   * (`token`) it was last seen in and its first moment then. Per mark kind, and per column.
-   */
-  private token = 0
-  private readonly markStamp: Int32Array[]
-  private readonly markFirst: Float64Array[]
-  private readonly columnStamp: Array<Int32Array | null>
-  private readonly columnFirst: Array<Float64Array | null>
+  /** A visitor-day's distinct values (ValueStamps). */
+  private readonly stamps: ValueStamps
   private readonly touchedKind = new IntScratch()
   /** Per counted session: a bounce (1) or not. */
   private readonly bounce = new IntScratch()
@@ -433,6 +454,7 @@ class ColumnarTally {
   constructor(
     spec: TallySpec,
     private readonly parts: readonly ColumnarPart[],
+    stamps?: ValueStamps,
   ) {
     this.readWin = spec.readWin
     this.totalsWindow = spec.totalsWindow
@@ -462,11 +484,7 @@ class ColumnarTally {
     this.counted = parts.map(() => new IntList())
     this.countedLone = parts.map(() => new IntList())
     this.lone = parts.map(() => new IntList())
-    const markSizes = [spec.paths, spec.eventTypes, spec.propValues] // by MARK_ kind
-    this.markStamp = markSizes.map((n) => new Int32Array(size(n)))
-    this.markFirst = markSizes.map((n) => new Float64Array(size(n)))
-    this.columnStamp = this.columnRows.map((rows) => rows && new Int32Array(rows.sessions.length))
-    this.columnFirst = this.columnRows.map((rows) => rows && new Float64Array(rows.sessions.length))
+    this.stamps = stamps ?? new ValueStamps(spec)
   }
 
   /**
@@ -512,6 +530,11 @@ class ColumnarTally {
         if (this.vdCount > 0) this.endVisitor()
       }
     }
+    return this.finish()
+  }
+
+  /** The tally, once every visitor was read: the counted sessions' rows added. */
+  finish(): TallyArrays {
     if (this.tables) {
       this.parts.forEach((part, k) => {
         this.countedRows(part, this.counted[k] as IntList, this.countedLone[k] as IntList)
@@ -533,6 +556,22 @@ class ColumnarTally {
       propEvents: this.propEvents,
       propVisitors: this.propVisitors,
     }
+  }
+
+  /** Before a visitor's sessions (scanDayTallies: `add` and `endVisitor` by hand). */
+  beginVisitor(): void {
+    this.vdCount = 0
+    this.smCount = 0
+    this.emCount = 0
+  }
+
+  /** Whether the visitor being read has a day (else `endVisitor` has nothing to count). */
+  hasVisitorDays(): boolean {
+    return this.vdCount > 0
+  }
+
+  markPartial(): void {
+    this.partial = true
   }
 
   private sessionsOf(k: number, part: ColumnarPart, g: number): void {
@@ -601,7 +640,8 @@ class ColumnarTally {
     this.emAt.get(m + 1)[m] = at
   }
 
-  private add(k: number, part: ColumnarPart, s: number): void {
+  /** Adds session `s` of part `k` (its visitor's), which the filters keep. */
+  add(k: number, part: ColumnarPart, s: number): void {
     const start = part.start[s] as number
     const tw = this.totalsWindow
     if (start >= tw.from && start < tw.to) {
@@ -672,7 +712,7 @@ class ColumnarTally {
   }
 
   /** Counts the visitor's days, and each value once per day at its first moment. */
-  private endVisitor(): void {
+  endVisitor(): void {
     const tw = this.totalsWindow
     const sw = this.seriesWindow
     const first = this.vdFirst.a
@@ -722,9 +762,9 @@ class ColumnarTally {
     for (const c of TABLED) {
       const rows = this.columnRows[c] as ColumnRows
       const skip = this.skipEmpty[c]
-      const stamp = this.columnStamp[c] as Int32Array
-      const first = this.columnFirst[c] as Float64Array
-      const token = ++this.token
+      const stamp = this.stamps.columnStamp[c] as Int32Array
+      const first = this.stamps.columnFirst[c] as Float64Array
+      const token = ++this.stamps.token
       let touched = 0
       for (let i = 0; i < n; i++) {
         const m = index[i] as number
@@ -760,14 +800,14 @@ class ColumnarTally {
     const at = this.emAt.a
     const kinds = this.touchedKind.get(n)
     const values = this.touchedValue.get(n)
-    const token = ++this.token
+    const token = ++this.stamps.token
     let touched = 0
     for (let i = 0; i < n; i++) {
       const m = index[i] as number
       const kind = this.emKind[m] as number
       const value = this.emValue[m] as number
-      const stamp = this.markStamp[kind] as Int32Array
-      const first = this.markFirst[kind] as Float64Array
+      const stamp = this.stamps.markStamp[kind] as Int32Array
+      const first = this.stamps.markFirst[kind] as Float64Array
       const t = at[m] as number
       if (stamp[value] !== token) {
         stamp[value] = token
@@ -782,7 +822,7 @@ class ColumnarTally {
     for (let i = 0; i < touched; i++) {
       const kind = kinds[i] as number
       const value = values[i] as number
-      const t = (this.markFirst[kind] as Float64Array)[value] as number
+      const t = (this.stamps.markFirst[kind] as Float64Array)[value] as number
       if (t >= tw.from && t < tw.to) this.countVisitor(kind, value)
     }
   }
@@ -872,6 +912,130 @@ export function scanTally(
   candidates: Candidates | null = null,
 ): TallyArrays {
   return new ColumnarTally(spec, parts).run(share, candidates)
+}
+
+/**
+ * Each spec's tally, `candidates[i]` its groups of the first part; `byDay`: the specs are days
+ * with the same candidates, scanned in one pass (scanDayTallies), with the same tallies.
+ */
+export function scanTallies(
+  specs: readonly TallySpec[],
+  parts: readonly ColumnarPart[],
+  share: VisitorShare,
+  candidates: ReadonlyArray<Candidates | null>,
+  byDay = false,
+): TallyArrays[] {
+  if (byDay) return scanDayTallies(specs, parts, share, candidates[0] ?? null)
+  return specs.map((spec, i) => scanTally(spec, parts, share, candidates[i] ?? null))
+}
+
+/**
+ * The tallies of `specs`, the days of one filter set (day-tallies.ts: ascending, disjoint
+ * windows, one match and one shape), in one pass over the visitors of `share`: each as
+ * `scanTally(specs[i], parts, share, candidates)` gives it, figure for figure.
+ *
+ * Scanned one by one, a visitor with sessions on many days is read once per day; here its
+ * sessions are read once, the filters tested once per session, and each session is added to
+ * the tally of every day whose read window it overlaps (usually one), which is the set of
+ * sessions that day's own scan adds, in the same order. A day's tally only counts moments
+ * within its day, so which other days' sessions it does not see changes none of its figures.
+ * The tallies share their value stamps: one visitor's days are ended one after the other.
+ */
+export function scanDayTallies(
+  specs: readonly TallySpec[],
+  parts: readonly ColumnarPart[],
+  share: VisitorShare = ALL_VISITORS,
+  candidates: Candidates | null = null,
+): TallyArrays[] {
+  const n = specs.length
+  if (n === 0) return []
+  const stamps = new ValueStamps(specs[0] as TallySpec)
+  const tallies = specs.map((spec) => new ColumnarTally(spec, parts, stamps))
+  const match = new Match((specs[0] as TallySpec).match)
+  const from = new Float64Array(n)
+  const to = new Float64Array(n)
+  specs.forEach((spec, i) => {
+    from[i] = spec.readWin.from
+    to[i] = spec.readWin.to
+    if (i > 0 && from[i] <= (to[i - 1] as number)) {
+      throw new Error('scanDayTallies: days must be ascending and disjoint')
+    }
+  })
+  if (candidates) {
+    specs.forEach((spec, i) => {
+      if (overlapsUnrecorded(candidates, spec.readWin)) (tallies[i] as ColumnarTally).markPartial()
+    })
+  }
+  const spanFrom = from[0] as number
+  const spanTo = to[n - 1] as number
+  // Per tally, the visitor it last began (a visitor number can't be -1).
+  const begun = new Int32Array(n).fill(-1)
+  const touched = new Int32Array(n)
+  let touchedCount = 0
+  const groupOf = parts.map(visitorGroups)
+  const groupIn = (j: number, v: number) => {
+    const groups = groupOf[j] as Int32Array
+    return v < groups.length ? (groups[v] as number) : -1
+  }
+  const readBefore = (k: number, v: number) => {
+    for (let j = 0; j < k; j++) {
+      const g = groupIn(j, v)
+      if (g !== -1 && (j > 0 || !candidates || isCandidate(candidates, g))) return true
+    }
+    return false
+  }
+  const sessionsOf = (j: number, part: ColumnarPart, g: number, v: number) => {
+    const last = part.groupFrom[g + 1] as number
+    for (let s = part.groupFrom[g] as number; s < last; s++) {
+      const start = part.start[s] as number
+      const end = part.end[s] as number
+      if (start > spanTo || end < spanFrom) continue
+      // The first day whose window ends at or after the session's start.
+      let lo = 0
+      let hi = n
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1
+        if ((to[mid] as number) < start) lo = mid + 1
+        else hi = mid
+      }
+      if (lo === n || (from[lo] as number) > end) continue
+      const kept = match.keeps(part, s)
+      for (let i = lo; i < n && (from[i] as number) <= end; i++) {
+        const tally = tallies[i] as ColumnarTally
+        if (part.hasEvents[s] === 0) tally.markPartial()
+        if (!kept) continue
+        if (begun[i] !== v) {
+          begun[i] = v
+          tally.beginVisitor()
+          touched[touchedCount++] = i
+        }
+        tally.add(j, part, s)
+      }
+    }
+  }
+  for (let k = 0; k < parts.length; k++) {
+    const part = parts[k] as ColumnarPart
+    const groups = part.groupVisitor
+    const list = k === 0 && candidates ? candidates.groups : null
+    const count = list ? list.length : groups.length
+    for (let i = 0; i < count; i++) {
+      const g = list ? (list[i] as number) : i
+      const v = groups[g] as number
+      if (share.of > 1 && (v >>> share.blockBits) % share.of !== share.index) continue
+      if (k > 0 && readBefore(k, v)) continue
+      touchedCount = 0
+      sessionsOf(k, part, g, v)
+      for (let j = k + 1; j < parts.length; j++) {
+        const other = groupIn(j, v)
+        if (other !== -1) sessionsOf(j, parts[j] as ColumnarPart, other, v)
+      }
+      for (let t = 0; t < touchedCount; t++) {
+        const tally = tallies[touched[t] as number] as ColumnarTally
+        if (tally.hasVisitorDays()) tally.endVisitor()
+      }
+    }
+  }
+  return tallies.map((tally) => tally.finish())
 }
 
 /** Adds the tally of other visitors into `into`: shares are disjoint, so counts just add. */

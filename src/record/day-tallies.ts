@@ -32,9 +32,9 @@ import type { MsWindow } from './period-window.ts'
  * The closed part never changes, but a visitor-day may also have sessions in the open tail. So
  * a report is split at `split`, the local midnight at or before every tail session's start:
  * the days before it have sessions of the closed part only, and are added from their kept
- * tallies (scanned once, the first time a query with those filters asks them); from `split`
- * on, both parts are scanned as before, with the window starting there. The sum is the
- * report a scan of the whole window gives, figure for figure (day-tallies.test.ts).
+ * tallies (built once, in one pass, by the first query with those filters that asks them);
+ * from `split` on, both parts are scanned as before, with the window starting there. The sum
+ * is the report a scan of the whole window gives, figure for figure (day-tallies.test.ts).
  *
  * Only the chart's daily points can be added (an hourly chart, of the 24-hour views, is
  * scanned whole: its window is mostly the tail anyway). Kept per site's closed part and query
@@ -42,11 +42,15 @@ import type { MsWindow } from './period-window.ts'
  * part is extended (every two hours), the days whose sessions did not change are carried over.
  */
 
-/** Scans specs over `[closed, tail]`, each with its own groups of `closed` (null: all). */
+/**
+ * Scans specs over `[closed, tail]`, each with its own groups of `closed` (null: all);
+ * `byDay`: days of one filter set with the same groups, in one pass (scanDayTallies).
+ */
 export type ScanTallies = (
   parts: readonly [ColumnarPart, ColumnarPart],
   specs: TallySpec[],
   candidates: Array<Candidates | null>,
+  byDay?: boolean,
 ) => Promise<TallyArrays[]>
 
 /** One local day: its name and the moments it holds, [from, to). */
@@ -66,26 +70,31 @@ interface SparseTally {
 }
 
 /**
- * A query may scan this many missing days itself, one spec a day (an extension's new day or
- * two: about what the rest after the split costs). With more (a filter set's first ask, 28–29
- * days), scanning them one by one cost about twice a plain scan of the window, so that query
- * is answered by the plain scan and the days are built afterwards, off the request path.
+ * With this many missing days or fewer (an extension's new day or two), their build reads
+ * only the groups with a session those days (found on this thread); with more (a filter
+ * set's first ask), most candidates have one, and the scan reads them all.
  */
 const SCAN_NOW_DAYS = 2
 
 /**
- * Days a background build scans per turn (roughly 0.1 s at 10 M events: 28 days took about
- * 1 s). The workers take messages in order, so a query arriving meanwhile waits for one turn
- * at most; the build is not held back until no query scans, which under steady asks would
- * never end.
+ * What one pass's days' tallies may hold, as the scan makes them (every value number of the
+ * dictionaries, not only those counted), per worker and again where the shares are added: a
+ * site with large dictionaries builds its days in several passes rather than hold a month
+ * of them at once.
  */
-const BUILD_DAYS = 3
+const PASS_BYTES = 32 * 1024 * 1024
 
 /** Kept days of a site's closed part (kept-days.ts), and the reports that add them up. */
 export class DayTallies extends KeptDays<SparseTally> {
   private readonly builds = new Set<Promise<void>>()
-  /** Per entry being built: its days not scanned yet. */
-  private readonly left = new WeakMap<DaysEntry<SparseTally>, number>()
+
+  /** `room`: what the kept days may hold now; `passBytes`: see PASS_BYTES (tests). */
+  constructor(
+    room: () => number,
+    private readonly passBytes = PASS_BYTES,
+  ) {
+    super(room)
+  }
 
   /** columnarReport over `input.parts` (closed, tail), its closed days added from kept tallies. */
   async report(
@@ -112,21 +121,29 @@ export class DayTallies extends KeptDays<SparseTally> {
     }
     const entry = this.entryOf(siteId, closed, keyOf(query))
     const base = specs[0] as TallySpec
-    // A build of this filter set under way with at most half the days left: waiting for it
-    // costs about a plain scan (a day scanned alone is about 1/14 of a month's plain scan)
-    // and this answer then adds them; with more left, the plain scan is the quicker answer.
-    const left = this.left.get(entry) ?? Number.POSITIVE_INFINITY
-    if (entry.building && left * 2 <= wanted.size) await entry.building
-    const lacking = () =>
-      [...wanted.values()].filter((day) => !entry.days.has(day.day)).sort((a, b) => a.from - b.from)
-    const missing = lacking()
-    if (missing.length > 0 && missing.length <= SCAN_NOW_DAYS && !entry.building) {
-      // Marked as building: an extension meanwhile lets the entry go rather than carry days
-      // scanned over the part it replaced.
-      this.left.set(entry, missing.length)
+    // A build of this filter set under way is one scan already queued on the workers, which
+    // take messages in order: a plain scan now would start after it anyway, so waiting for it
+    // and adding its days is the quicker answer.
+    while (entry.building) await entry.building
+    const missing = [...wanted.values()]
+      .filter((day) => !entry.days.has(day.day))
+      .sort((a, b) => a.from - b.from)
+    // An entry not kept (this query's closed part was replaced) keeps no days for later
+    // asks: a build of more than a day or two would cost this answer more than the plain scan.
+    if (missing.length > 0 && (!entry.stale || missing.length <= SCAN_NOW_DAYS)) {
+      // The missing days are built now, in one pass (about a plain scan of the window, a
+      // filter set's first ask), and this answer adds them. Marked as building: an extension
+      // meanwhile lets the entry go rather than carry days scanned over the part it replaced,
+      // and a query of these filters meanwhile waits for it.
+      const groups =
+        missing.length <= SCAN_NOW_DAYS
+          ? groupsOfDays(closed, dicts, missing, candidates)
+          : candidates
+      // A failed build leaves its days missing: this answer scans those periods whole, and
+      // the next ask builds again.
       await this.building(entry, () =>
-        this.scanDays(entry, missing, closed, dicts, base, candidates, scan),
-      )
+        this.scanDays(entry, missing, closed, dicts, base, groups, scan),
+      ).catch(() => {})
     }
     // Each period's kept days, taken now: an extension may let them go while this scans (they
     // are still those of this query's closed part). A period with a day missing is scanned
@@ -161,9 +178,6 @@ export class DayTallies extends KeptDays<SparseTally> {
       }
       return tally
     })
-    // Not awaited: this answer is sent first.
-    if (!entry.building && !entry.stale)
-      this.buildLater(entry, lacking(), closed, dicts, base, candidates, scan)
     this.evict()
     return reportOfTallies(input, specs, tallies)
   }
@@ -173,57 +187,40 @@ export class DayTallies extends KeptDays<SparseTally> {
     while (this.builds.size > 0) await Promise.all(this.builds)
   }
 
-  /** Scans `days` (ascending) of the closed part, one spec a day, each day's groups only. */
+  /**
+   * Scans `days` (ascending) of the closed part in one pass (scanDayTallies; more if their
+   * tallies would exceed `passBytes`), reading `groups` (null: all): every group with a
+   * session those days that the filters can keep.
+   */
   private async scanDays(
     entry: DaysEntry<SparseTally>,
     days: DayWindow[],
     closed: ColumnarPart,
     dicts: Dictionaries,
     base: TallySpec,
-    candidates: Candidates | null,
+    groups: Candidates | null,
     scan: ScanTallies,
-    groups = dayGroups(closed, dicts, days, candidates),
   ): Promise<void> {
     const specs = days.map((day) => daySpec(base, day, dicts.days.size))
-    const tallies = await scan([closed, emptyPart(closed)], specs, groups)
-    days.forEach((day, i) => {
-      this.keep(entry, day.day, sparseOf(tallies[i] as TallyArrays, day))
-    })
-  }
-
-  /**
-   * Builds the entry's missing `days` off the request path: after the answer is sent, a few
-   * days a turn on the scan workers (see BUILD_DAYS). One build per entry; a build whose entry was let go
-   * (an extension replaced its part, or no room) stops at its next turn, its days kept nowhere.
-   */
-  private buildLater(
-    entry: DaysEntry<SparseTally>,
-    days: DayWindow[],
-    closed: ColumnarPart,
-    dicts: Dictionaries,
-    base: TallySpec,
-    candidates: Candidates | null,
-    scan: ScanTallies,
-  ): void {
-    if (days.length === 0) return
-    this.left.set(entry, days.length)
-    const build = async () => {
-      await afterThisTurn()
-      if (entry.stale) return
-      // One walk of the candidates for all the days (it is on this thread).
-      const groups = dayGroups(closed, dicts, days, candidates)
-      for (let i = 0; i < days.length; i += BUILD_DAYS) {
-        if (i > 0) await afterThisTurn()
-        if (entry.stale) return
-        const turn = days.slice(i, i + BUILD_DAYS)
-        const turnGroups = groups.slice(i, i + BUILD_DAYS)
-        await this.scanDays(entry, turn, closed, dicts, base, candidates, scan, turnGroups)
-        this.left.set(entry, days.length - i - turn.length)
-        this.evict()
-      }
+    const bytes = tallySlots(emptyTally(specs[0] as TallySpec)).reduce(
+      (n, a) => n + a.byteLength,
+      0,
+    )
+    const perPass = Math.max(1, Math.floor(this.passBytes / Math.max(1, bytes)))
+    for (let from = 0; from < specs.length; from += perPass) {
+      const pass = specs.slice(from, from + perPass)
+      const tallies = await scan(
+        [closed, emptyPart(closed)],
+        pass,
+        pass.map(() => groups),
+        true,
+      )
+      pass.forEach((_, i) => {
+        const day = days[from + i] as DayWindow
+        this.keep(entry, day.day, sparseOf(tallies[i] as TallyArrays, day))
+      })
+      this.evict()
     }
-    // A failed build leaves its days missing: queries answer by the plain scan and try again.
-    this.building(entry, build).catch(() => {})
   }
 
   /** Runs `run` as the entry's one build (kept-days.ts: `building`). */
@@ -237,11 +234,6 @@ export class DayTallies extends KeptDays<SparseTally> {
     this.builds.add(ended)
     return done
   }
-}
-
-/** After the continuations queued now: the answer that started a build is sent first. */
-function afterThisTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve))
 }
 
 /** The filters (in any order) and props key: what a day's tally depends on besides the day. */
@@ -308,7 +300,7 @@ export function daysBefore(window: MsWindow, split: number, timeZone: string): D
 }
 
 /** The spec of one day's tally: that day its window, with tables and the daily chart. */
-function daySpec(base: TallySpec, day: DayWindow, days: number): TallySpec {
+export function daySpec(base: TallySpec, day: DayWindow, days: number): TallySpec {
   const window = { from: day.from, to: day.to }
   return {
     ...base,
@@ -365,6 +357,22 @@ export function dayGroups(
     unrecordedStart: none,
     unrecordedEndUpTo: none,
   }))
+}
+
+/** The groups of `dayGroups` for any of `days`, ascending, as one list. */
+export function groupsOfDays(
+  part: ColumnarPart,
+  dicts: Dictionaries,
+  days: DayWindow[],
+  candidates: Candidates | null,
+): Candidates {
+  const lists = dayGroups(part, dicts, days, candidates)
+  const seen = new Uint8Array(part.groupVisitor.length)
+  const list = new GroupList()
+  for (const day of lists) for (const g of day.groups) seen[g] = 1
+  for (let g = 0; g < seen.length; g++) if (seen[g] === 1) list.push(g)
+  const none = new Float64Array(0)
+  return { groups: list.shared(), unrecordedStart: none, unrecordedEndUpTo: none }
 }
 
 function firstAtOrAfter(sorted: readonly number[], value: number): number {

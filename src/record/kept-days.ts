@@ -16,7 +16,7 @@ export interface DaysEntry<T extends KeptDay> {
   days: Map<string, T>
   bytes: number
   used: number
-  /** Missing days being built off the request path (day-tallies.ts): one build at a time. */
+  /** Missing days being built (day-tallies.ts): one build at a time, which its queries wait for. */
   building: Promise<void> | null
   /** Not kept (let go while built, or for a replaced part): its days count nowhere. */
   stale: boolean

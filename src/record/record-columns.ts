@@ -12,7 +12,7 @@ import {
   PartBuilder,
   partBytes,
 } from './columnar-record.ts'
-import { ALL_VISITORS, scanTally } from './columnar-report.ts'
+import { ALL_VISITORS, scanTallies } from './columnar-report.ts'
 import type { ColumnsSnapshots, SnapshotIdentity } from './columns-snapshot.ts'
 import { DayProps } from './day-props.ts'
 import { DayTallies, midnightBefore, type ScanTallies } from './day-tallies.ts'
@@ -250,9 +250,9 @@ export class RecordColumns {
     }
     const pool = this.options.scanPool
     const scan: ScanTallies = pool
-      ? (parts, specs, candidates) => pool.tallies(siteId, parts, specs, candidates)
-      : async (parts, specs, candidates) =>
-          specs.map((spec, i) => scanTally(spec, parts, ALL_VISITORS, candidates[i] ?? null))
+      ? (parts, specs, candidates, byDay) => pool.tallies(siteId, parts, specs, candidates, byDay)
+      : async (parts, specs, candidates, byDay) =>
+          scanTallies(specs, parts, ALL_VISITORS, candidates, byDay)
     return this.dayTallies.report(siteId, input, scan)
   }
 

@@ -3,7 +3,7 @@ import { errorMessage } from '../core/error-message.ts'
 import type { Candidates } from './candidate-index.ts'
 import type { ColumnarPart } from './columnar-record.ts'
 import {
-  scanTally,
+  scanTallies,
   type TallyArrays,
   type TallySpec,
   tallyBuffers,
@@ -36,6 +36,8 @@ export type ScanCall =
        */
       tailOnce?: boolean
       specs: TallySpec[]
+      /** The specs are days of one filter set, scanned in one pass (`scanDayTallies`). */
+      byDay?: boolean
       share: VisitorShare
       /** Per spec: the closed part's groups to read (shared memory, not copied); null: all. */
       candidates: Array<Candidates | null>
@@ -80,9 +82,7 @@ export function serveScans(port: MessagePort, beforeScan: () => void = () => und
       }
       beforeScan()
       const parts = [closed.part, tail.part]
-      const tallies = call.specs.map((spec, i) =>
-        scanTally(spec, parts, call.share, call.candidates[i] ?? null),
-      )
+      const tallies = scanTallies(call.specs, parts, call.share, call.candidates, call.byDay)
       port.postMessage(
         { id: call.id, ok: true, tallies } satisfies ScanAnswer,
         tallies.flatMap(tallyBuffers),

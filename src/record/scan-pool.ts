@@ -8,7 +8,7 @@ import {
   addTally,
   type ColumnarReportInput,
   reportOfTallies,
-  scanTally,
+  scanTallies,
   type TallyArrays,
   type TallySpec,
   tallySpecs,
@@ -141,6 +141,7 @@ class ScanWorker {
     specs: TallySpec[],
     share: VisitorShare,
     candidates: Array<Candidates | null>,
+    byDay: boolean,
   ): Promise<TallyArrays[]> {
     const worker = this.worker
     if (!worker) return Promise.reject(new Error(`${this.name} is not running`))
@@ -171,6 +172,7 @@ class ScanWorker {
           tail: knownTail ? null : tail,
           tailOnce: once,
           specs,
+          byDay,
           share,
           candidates,
         } satisfies ScanCall)
@@ -241,18 +243,19 @@ export class ScanPool {
 
   /**
    * The tallies of `specs` over `[closed, tail]`, each spec with its own groups of `closed`
-   * to read (`candidates[i]`; null: all), the workers' shares added up. On this thread when
-   * no worker can take them, or when the workers fail.
+   * to read (`candidates[i]`; null: all), the workers' shares added up (`byDay`: days of one
+   * filter set in one pass, scan-calls.ts). On this thread when no worker can take them, or
+   * when the workers fail.
    */
   async tallies(
     slot: string,
     parts: readonly [ColumnarPart, ColumnarPart],
     specs: TallySpec[],
     candidates: Array<Candidates | null>,
+    byDay = false,
   ): Promise<TallyArrays[]> {
     const [closed, tail] = parts
-    const here = () =>
-      specs.map((spec, i) => scanTally(spec, parts, ALL_VISITORS, candidates[i] ?? null))
+    const here = () => scanTallies(specs, parts, ALL_VISITORS, candidates, byDay)
     const ready = this.workers.filter((w) => w.ready())
     if (ready.length === 0) return here()
     const version = versionOf(closed)
@@ -267,6 +270,7 @@ export class ScanPool {
             specs,
             { index: i, of: ready.length, blockBits: this.options.shareBlockBits ?? 6 },
             candidates,
+            byDay,
           ),
         ),
       )
