@@ -487,49 +487,20 @@ class ColumnarTally {
     this.stamps = stamps ?? new ValueStamps(spec)
   }
 
-  /**
-   * Reads every visitor of the share once, with their sessions from all parts. With
-   * `candidates`, only those groups of the first part: a visitor outside them has no kept
-   * session there, so it is read from the first later part it is in, as if it had none.
-   */
+  /** Reads every visitor of the share once, with their sessions from all parts (`readVisitors`). */
   run(share: VisitorShare, candidates: Candidates | null): TallyArrays {
-    const parts = this.parts
-    const groupOf = parts.map(visitorGroups)
-    // Visitor numbers past a part's table were added to the dictionaries after it was made.
-    const groupIn = (j: number, v: number) => {
-      const groups = groupOf[j] as Int32Array
-      return v < groups.length ? (groups[v] as number) : -1
-    }
-    /** Whether visitor v was read with an earlier part than k. */
-    const readBefore = (k: number, v: number) => {
-      for (let j = 0; j < k; j++) {
-        const g = groupIn(j, v)
-        if (g !== -1 && (j > 0 || !candidates || isCandidate(candidates, g))) return true
-      }
-      return false
-    }
     if (candidates && overlapsUnrecorded(candidates, this.readWin)) this.partial = true
-    for (let k = 0; k < parts.length; k++) {
-      const part = parts[k] as ColumnarPart
-      const groups = part.groupVisitor
-      const list = k === 0 && candidates ? candidates.groups : null
-      const n = list ? list.length : groups.length
-      for (let i = 0; i < n; i++) {
-        const g = list ? (list[i] as number) : i
-        const v = groups[g] as number
-        if (share.of > 1 && (v >>> share.blockBits) % share.of !== share.index) continue
-        if (k > 0 && readBefore(k, v)) continue
+    readVisitors(this.parts, share, candidates, {
+      begin: () => {
         this.vdCount = 0
         this.smCount = 0
         this.emCount = 0
-        this.sessionsOf(k, part, g)
-        for (let j = k + 1; j < parts.length; j++) {
-          const other = groupIn(j, v)
-          if (other !== -1) this.sessionsOf(j, parts[j] as ColumnarPart, other)
-        }
+      },
+      group: (j, part, g) => this.sessionsOf(j, part, g),
+      end: () => {
         if (this.vdCount > 0) this.endVisitor()
-      }
-    }
+      },
+    })
     return this.finish()
   }
 
@@ -972,18 +943,6 @@ export function scanDayTallies(
   const begun = new Int32Array(n).fill(-1)
   const touched = new Int32Array(n)
   let touchedCount = 0
-  const groupOf = parts.map(visitorGroups)
-  const groupIn = (j: number, v: number) => {
-    const groups = groupOf[j] as Int32Array
-    return v < groups.length ? (groups[v] as number) : -1
-  }
-  const readBefore = (k: number, v: number) => {
-    for (let j = 0; j < k; j++) {
-      const g = groupIn(j, v)
-      if (g !== -1 && (j > 0 || !candidates || isCandidate(candidates, g))) return true
-    }
-    return false
-  }
   const sessionsOf = (j: number, part: ColumnarPart, g: number, v: number) => {
     const last = part.groupFrom[g + 1] as number
     for (let s = part.groupFrom[g] as number; s < last; s++) {
@@ -1013,6 +972,58 @@ export function scanDayTallies(
       }
     }
   }
+  let visitor = -1
+  readVisitors(parts, share, candidates, {
+    begin: (v) => {
+      visitor = v
+      touchedCount = 0
+    },
+    group: (j, part, g) => sessionsOf(j, part, g, visitor),
+    end: () => {
+      for (let t = 0; t < touchedCount; t++) {
+        const tally = tallies[touched[t] as number] as ColumnarTally
+        if (tally.hasVisitorDays()) tally.endVisitor()
+      }
+    },
+  })
+  return tallies.map((tally) => tally.finish())
+}
+
+/** What `readVisitors` calls, visitor by visitor. */
+interface VisitorReader {
+  /** Visitor `v` is read next. */
+  begin(v: number): void
+  /** Its sessions in part `j`: that part's group `g`. */
+  group(j: number, part: ColumnarPart, g: number): void
+  /** Every part's sessions of the visitor were read. */
+  end(): void
+}
+
+/**
+ * Reads every visitor of `share` once, with its groups in all parts, in part order. With
+ * `candidates`, only those groups of the first part: a visitor outside them has no kept
+ * session there, so it is read from the first later part it is in, as if it had none.
+ */
+function readVisitors(
+  parts: readonly ColumnarPart[],
+  share: VisitorShare,
+  candidates: Candidates | null,
+  reader: VisitorReader,
+): void {
+  const groupOf = parts.map(visitorGroups)
+  // Visitor numbers past a part's table were added to the dictionaries after it was made.
+  const groupIn = (j: number, v: number) => {
+    const groups = groupOf[j] as Int32Array
+    return v < groups.length ? (groups[v] as number) : -1
+  }
+  /** Whether visitor v was read with an earlier part than k. */
+  const readBefore = (k: number, v: number) => {
+    for (let j = 0; j < k; j++) {
+      const g = groupIn(j, v)
+      if (g !== -1 && (j > 0 || !candidates || isCandidate(candidates, g))) return true
+    }
+    return false
+  }
   for (let k = 0; k < parts.length; k++) {
     const part = parts[k] as ColumnarPart
     const groups = part.groupVisitor
@@ -1023,19 +1034,15 @@ export function scanDayTallies(
       const v = groups[g] as number
       if (share.of > 1 && (v >>> share.blockBits) % share.of !== share.index) continue
       if (k > 0 && readBefore(k, v)) continue
-      touchedCount = 0
-      sessionsOf(k, part, g, v)
+      reader.begin(v)
+      reader.group(k, part, g)
       for (let j = k + 1; j < parts.length; j++) {
         const other = groupIn(j, v)
-        if (other !== -1) sessionsOf(j, parts[j] as ColumnarPart, other, v)
+        if (other !== -1) reader.group(j, parts[j] as ColumnarPart, other)
       }
-      for (let t = 0; t < touchedCount; t++) {
-        const tally = tallies[touched[t] as number] as ColumnarTally
-        if (tally.hasVisitorDays()) tally.endVisitor()
-      }
+      reader.end()
     }
   }
-  return tallies.map((tally) => tally.finish())
 }
 
 /** Adds the tally of other visitors into `into`: shares are disjoint, so counts just add. */
