@@ -130,9 +130,9 @@ export interface Near {
 const EMPTY: Near = { copied: { sessions: new Map(), removed: new Map() }, packed: [] }
 
 /**
- * The sessions `keep` takes, each at its latest: own items and near copies by window
- * (`fseq`), a session merged away in a copy gone, packed sessions where neither has one,
- * then the windows not copied yet laid over all (`overlaid`).
+ * The sessions `keep` takes, each at its latest: own items laid over with the near copies
+ * (`overlaid`: the later window wins, a session merged away in a copy is gone), packed
+ * sessions where neither has one, then the windows not copied yet laid over all.
  */
 export function latestSessions(
   own: readonly Item[],
@@ -140,24 +140,15 @@ export function latestSessions(
   uncopied: Uncopied,
   keep: (session: SessionState) => boolean,
 ): SessionState[] {
-  const byKey = new Map<string, Item>()
-  const take = (item: Item) => {
-    const key = copyKey(item.client_session_id, item.id)
-    const seen = byKey.get(key)
-    if (!seen || Number(item.fseq ?? 0) > Number(seen.fseq ?? 0)) byKey.set(key, item)
-  }
-  for (const item of own) take(item)
-  for (const item of near.copied.sessions.values()) take(item)
-  for (const [key, seq] of near.copied.removed) {
-    const item = byKey.get(key)
-    if (item && Number(item.fseq ?? 0) < seq) byKey.delete(key)
-  }
+  const copied = overlaid(own, near.copied, () => true)
   // `keep` holds of a session's latest version, whichever it is.
-  const found = overlaid([...byKey.values()], uncopied, () => true)
+  const found = overlaid(copied, uncopied, () => true)
     .map(sessionOf)
     .filter(keep)
   // A session with a later version than its pack's, kept or not, is not taken from the pack.
-  const seen = new Set([...byKey.keys(), ...uncopied.sessions.keys()])
+  const seen = new Set(
+    [...copied, ...uncopied.sessions.values()].map((i) => copyKey(i.client_session_id, i.id)),
+  )
   for (const session of near.packed) {
     const key = copyKey(session.client_session_id, session.id)
     if (seen.has(key) || near.copied.removed.has(key) || uncopied.removed.has(key)) continue

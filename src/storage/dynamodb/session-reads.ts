@@ -8,12 +8,12 @@ import { latestSessions, NearCopies, type PackedSessionReads } from './own-sessi
 import { recordItem } from './record.ts'
 import { distinctRequestEvents, REQUEST_SPAN_MS } from './request-items.ts'
 import { type Requests, type StoreContext, unstorable } from './requests.ts'
+import { DAY_MS } from './retention.ts'
 import { INDEX } from './tables.ts'
 import { overlaid, type UncopiedSessions } from './uncopied-sessions.ts'
 
 /** Queries a timeline's read of raw events is cut into, read side by side. */
 const TIMELINE_SLICES = 4
-const DAY_MS = 86_400_000
 
 /**
  * The timelines' side: sessions by id, tracker session and user, and their raw events. The
@@ -105,15 +105,12 @@ export class DynamoDbSessionReads implements SessionReads {
     let covered: { since: number; to: number } | undefined
     let reach = 0
     for (;;) {
-      const [items, near, uncopied] = await Promise.all([
-        own,
-        this.near.around(site_id, at, reach),
-        this.uncopied.of(site_id),
-      ])
+      const [items, near] = await Promise.all([own, this.near.around(site_id, at, reach)])
+      // The windows read after the copies, as every read of the copy (uncopied-sessions.ts).
       const [nearest] = latestSessions(
         items,
         near,
-        uncopied,
+        await this.uncopied.of(site_id),
         (s) => s.client_session_id === client_session_id,
       ).sort((a, b) => distance(a) - distance(b) || a.start_time - b.start_time)
       // Every session with a moment within `reach` of `at` was read: one as near is the nearest.
