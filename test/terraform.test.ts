@@ -245,7 +245,7 @@ describe('the Terraform, held against the code', () => {
       'RATE_LIMIT_PER_MINUTE = tostring(var.collector_rate_limit_per_minute)',
     )
     expect(environment.COLLECTOR_ORIGIN).toBe(
-      '${local.collector_direct ? one(aws_apigatewayv2_api.collector[*].api_endpoint) : ""}',
+      '${local.collector_direct ? local.collector_endpoint : ""}',
     )
     // The code reads an empty COLLECTOR_ORIGIN as unset (collector_door = "edge").
     expect(parseConfig({ ...literal, COLLECTOR_ORIGIN: '' }).COLLECTOR_ORIGIN).toBeUndefined()
@@ -403,8 +403,11 @@ describe('the Terraform, held against the code', () => {
     expect(permission.source_arn).toBe(
       '${aws_apigatewayv2_api.collector[0].execution_arn}/*/*/api/events',
     )
+    expect(tf.locals.collector_endpoint).toBe(
+      '${one(aws_apigatewayv2_api.collector[*].api_endpoint)}',
+    )
     expect(one(tf.output.collector_url).value).toBe(
-      '${local.collector_direct ? one(aws_apigatewayv2_api.collector[*].api_endpoint) : local.public_origin}',
+      '${local.collector_direct ? local.collector_endpoint : local.public_origin}',
     )
     // A limit per address in each container replaces the WAF's rate rule for this door.
     expect(defaultOf('collector_rate_limit_per_minute')).toBeGreaterThan(12)

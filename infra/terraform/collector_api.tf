@@ -14,6 +14,8 @@
 
 locals {
   collector_direct = var.collector_door == "direct"
+  # Its https:// address (null with the edge door): the snippet's data-api.
+  collector_endpoint = one(aws_apigatewayv2_api.collector[*].api_endpoint)
 }
 
 resource "aws_apigatewayv2_api" "collector" {

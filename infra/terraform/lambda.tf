@@ -39,7 +39,7 @@ locals {
     # info line per request would cost more than the request's DynamoDB writes.
     LOG_LEVEL = var.log_level
     # The tracker snippet's `data-api` when the collector has its own door (collector_api.tf).
-    COLLECTOR_ORIGIN = local.collector_direct ? one(aws_apigatewayv2_api.collector[*].api_endpoint) : ""
+    COLLECTOR_ORIGIN = local.collector_direct ? local.collector_endpoint : ""
   }
   # The collector behind its own HTTP API (collector_api.tf): no CDN marks its requests, the
   # connection's address is the client's, and each container limits every address.

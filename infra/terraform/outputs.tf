@@ -5,7 +5,7 @@ output "cloudfront_url" {
 
 output "collector_url" {
   description = "Where the tracker sends events: the snippet's data-api (the dashboard shows it). CloudFront's origin when collector_door is \"edge\"."
-  value       = local.collector_direct ? one(aws_apigatewayv2_api.collector[*].api_endpoint) : local.public_origin
+  value       = local.collector_direct ? local.collector_endpoint : local.public_origin
 }
 
 output "api_gateway_url" {
