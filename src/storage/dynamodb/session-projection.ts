@@ -122,21 +122,22 @@ export class SessionProjection {
     remove: ReadonlyArray<{ seq: number; id: string; client: string }>,
   ): Promise<void> {
     const now = this.c.now()
+    const items = copy.map(({ seq, kept }) => ({ seq, kept, item: copyItem(kept, seq) }))
     await this.batches.write(
       siteId,
       through,
-      copy.map(({ seq, kept }) => copyItem(kept, seq)),
+      items.map(({ item }) => item),
       remove.map(({ seq, id, client }) => [client, id, seq]),
       now,
     )
     const TableName = this.c.tables.sessions
     const newer = 'attribute_not_exists(fseq) OR fseq < :seq'
-    const own = copy.filter(({ kept }) => needsOwnItem(kept.session, now))
-    await inParallel(own, FAN_OUT, async ({ seq, kept }) => {
+    const own = items.filter(({ kept }) => needsOwnItem(kept.session, now))
+    await inParallel(own, FAN_OUT, async ({ seq, item }) => {
       try {
         await this.c.requests.put('PutItem(session copy)', {
           TableName,
-          Item: unindexedItem(copyItem(kept, seq)),
+          Item: unindexedItem(item),
           ConditionExpression: newer,
           ExpressionAttributeValues: { ':seq': seq },
         })
